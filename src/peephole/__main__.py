@@ -1,0 +1,3 @@
+from peephole.cli import main
+
+raise SystemExit(main())

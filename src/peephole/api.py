@@ -1,0 +1,26 @@
+"""The one-call facade: ``peephole.explain(model, image, method=...)``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from peephole.explanation import Explanation
+from peephole.methods.pami import pami
+
+#: Methods by name; each takes ``(model, input, **options)`` and returns an :class:`Explanation`.
+METHODS: dict[str, Callable[..., Explanation]] = {"pami": pami}
+
+
+def explain(model: Any, image: Any, method: str = "pami", **options: Any) -> Explanation:
+    """Explain ``model``'s prediction on ``image`` (array or path) with ``method``.
+
+    ``model`` is a :class:`peephole.models.Model`, ``'efficientnet-lite0'``, a path to an ``.onnx``
+    file, a torch module or a callable (declare ``output='probs'|'logits'|'scores'`` for the last
+    two). See :func:`peephole.methods.pami.pami` for PAMI's options.
+    """
+    if method not in METHODS:
+        from peephole.errors import InputError
+
+        raise InputError(f"unknown method {method!r}; available: {sorted(METHODS)}")
+    return METHODS[method](model, image, **options)

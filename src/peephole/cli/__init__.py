@@ -1,0 +1,25 @@
+"""The ``peephole`` command: one sub-command per file in this package."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from peephole.cli import explain as explain_cmd
+
+#: Sub-command modules; each has ``add_parser(subparsers)`` and ``run(args) -> int``.
+COMMANDS = [explain_cmd]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="peephole", description="Explain model predictions with PAMI.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for cmd in COMMANDS:
+        cmd.add_parser(sub)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

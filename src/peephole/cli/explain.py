@@ -1,0 +1,68 @@
+"""``peephole explain IMAGE...``: PAMI maps of the top classes, an overlay PNG and a .npy per target."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from peephole.errors import PeepholeError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("explain", help="explain an image classifier's prediction on images",
+                       description="Explain images with PAMI. IMAGE is a file or a shipped photo such as "
+                                   "skimage:chelsea (see peephole.image.samples).")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--model", default="efficientnet-lite0", help="efficientnet-lite0 or a FILE.onnx classifier")
+    p.add_argument("--backend", default="onnx", choices=("onnx", "torch"), help="for efficientnet-lite0")
+    p.add_argument("--strategy", default="superpixels", choices=("superpixels", "window"))
+    p.add_argument("--masker", default="blur", choices=("blur", "black", "white", "grey", "mean"))
+    p.add_argument("--top-k", type=int, default=3, help="explain the K top predicted classes (default 3)")
+    p.add_argument("--target", type=int, action="append", help="explain this class index (repeatable)")
+    p.add_argument("--size", type=int, default=224, help="resize shorter side to SIZE and centre-crop (0: keep)")
+    p.add_argument("--no-crop", action="store_true", help="resize without cropping")
+    p.add_argument("--second-run", action="store_true", help="PAMI's second run on the segmented first map")
+    p.add_argument("--radius", type=int, default=40, help="window radius in pixels (window strategy)")
+    p.add_argument("--stride", type=int, default=6, help="window stride in pixels (window strategy)")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="peephole-out", help="output folder (default peephole-out)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import peephole
+    from peephole.image.io import load_image
+
+    try:
+        model = peephole.load_model(args.model, args.backend)
+    except PeepholeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    failed = 0
+    show = len(args.images) > 1
+    for spec in tqdm(args.images, desc="images", unit="image", disable=not show):
+        try:
+            img = load_image(spec, size=args.size or None, crop=not args.no_crop)
+            e = peephole.explain(
+                model, img, partition=args.strategy, masker=args.masker, targets=args.target, top_k=args.top_k,
+                batch_size=args.batch_size, second_run=args.second_run, seed=args.seed, progress=True,
+                radius=args.radius, stride=args.stride,
+            )
+        except PeepholeError as exc:
+            failed += 1
+            tqdm.write(f"error: {spec}: {exc}", file=sys.stderr)
+            continue
+        stem = Path(spec.split(":", 1)[-1]).stem
+        paths = e.save(args.out, stem)
+        tqdm.write(f"{spec}: {e.n_queries} model queries, {e.timings['total']:.1f} s")
+        for i, name, p in e.top_classes(max(args.top_k, 1)):
+            mark = "*" if i in e.targets else " "
+            tqdm.write(f"  {mark} {p:6.3f}  {i:4d}  {name}")
+        tqdm.write(f"  wrote {len(paths)} files to {args.out}/ ({stem}_top*.png, .npy)")
+    if failed:
+        print(f"{failed} of {len(args.images)} images failed", file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,49 @@
+"""Maskers: turn keep-masks into model inputs (keep the part, replace the rest).
+
+A masker is *bound* to one input x once (so expensive work such as blurring happens once) and
+then maps a batch of keep-masks ``(B, *feature_shape)`` to a batch of model inputs.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from peephole.errors import InputError
+
+BoundMasker = Callable[[np.ndarray], Any]
+
+
+class Masker(ABC):
+    """Builds perturbed inputs x_j from x and the keep-mask m_j."""
+
+    @abstractmethod
+    def bind(self, x: Any) -> BoundMasker:
+        """Return a function mapping keep-masks ``(B, *shape)`` to a batch of model inputs."""
+
+
+class BaselineMasker(Masker):
+    """x_j = m_j * x + (1 - m_j) * b(x): the hidden features take the value of a baseline array.
+
+    The keep-mask covers the leading axes of x (``(H, W)`` of an ``(H, W, C)`` image, ``(T,)`` of a
+    signal); trailing axes (channels) are broadcast.
+    """
+
+    @abstractmethod
+    def baseline(self, x: np.ndarray) -> np.ndarray:
+        """The replacement values, broadcastable to ``x.shape``."""
+
+    def bind(self, x: Any) -> BoundMasker:
+        x = np.asarray(x)
+        base = np.broadcast_to(np.asarray(self.baseline(x), dtype=x.dtype), x.shape)
+
+        def apply(keep: np.ndarray) -> np.ndarray:
+            if keep.shape[1:] != x.shape[: keep.ndim - 1]:
+                raise InputError(f"keep-masks of shape {keep.shape[1:]} do not match input of shape {x.shape}")
+            k = keep.reshape(keep.shape + (1,) * (x.ndim - keep.ndim + 1))
+            return np.where(k, x, base)
+
+        return apply

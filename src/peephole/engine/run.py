@@ -1,0 +1,91 @@
+"""The PAMI loop: stream parts batch by batch through perturb -> query -> aggregate.
+
+Masks are built lazily per batch, so memory is bounded by the batch size, never by the number
+of parts. The model output of every part is kept (``scores``, ``n_parts × n_classes``) so the map
+of any other class can be aggregated later without one more query (:func:`aggregate`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from peephole.engine.aggregate import Eq1Aggregator
+from peephole.engine.partition import Partition
+from peephole.engine.perturb import Masker
+from peephole.engine.query import Query
+
+AggregatorFactory = Callable[[tuple[int, ...], int, int], Any]
+
+
+@dataclass
+class RunResult:
+    maps: np.ndarray  #: (n_targets, *shape) importance maps
+    scores: np.ndarray  #: (n_parts, n_classes) model output on every perturbed input
+    n_queries: int  #: model queries this run made
+    timings: dict[str, float] = field(default_factory=dict)  #: seconds per stage
+
+
+def run(
+    query: Query,
+    x: Any,
+    partition: Partition,
+    masker: Masker,
+    targets: Sequence[int],
+    batch_size: int,
+    progress: bool = False,
+    aggregator: AggregatorFactory = Eq1Aggregator,
+    desc: str = "PAMI",
+) -> RunResult:
+    """Run partition -> perturb -> query -> aggregate over all parts of ``partition``."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    timings = dict.fromkeys(("bind", "partition", "perturb", "query", "aggregate"), 0.0)
+    t = perf_counter()
+    bound = masker.bind(x)
+    timings["bind"] = perf_counter() - t
+    targets = list(targets)
+    agg = aggregator(partition.shape, partition.n_groups, len(targets))
+    groups = partition.groups
+    n, before = partition.n_parts, query.n_queries
+    chunks: list[np.ndarray] = []
+    for start in tqdm(range(0, n, batch_size), desc=desc, unit="batch", disable=not progress, leave=False):
+        stop = min(start + batch_size, n)
+        t0 = perf_counter()
+        masks = partition.masks(start, stop)
+        t1 = perf_counter()
+        batch = bound(masks)
+        t2 = perf_counter()
+        out = query(batch, what=f"parts {start}..{stop - 1}")
+        t3 = perf_counter()
+        agg.add(masks, out[:, targets], groups[start:stop])
+        t4 = perf_counter()
+        chunks.append(out.astype(np.float32))
+        timings["partition"] += t1 - t0
+        timings["perturb"] += t2 - t1
+        timings["query"] += t3 - t2
+        timings["aggregate"] += t4 - t3
+    scores = np.concatenate(chunks) if chunks else np.zeros((0, query.n_classes or 0), np.float32)
+    return RunResult(agg.maps(), scores, query.n_queries - before, timings)
+
+
+def aggregate(
+    partition: Partition,
+    scores: np.ndarray,
+    batch_size: int = 64,
+    aggregator: AggregatorFactory = Eq1Aggregator,
+) -> np.ndarray:
+    """Maps ``(K', *shape)`` from stored per-part ``scores`` ``(n_parts, K')``: no model query."""
+    if len(scores) != partition.n_parts:
+        raise ValueError(f"{len(scores)} score rows for {partition.n_parts} parts")
+    agg = aggregator(partition.shape, partition.n_groups, scores.shape[1])
+    groups = partition.groups
+    for start in range(0, partition.n_parts, batch_size):
+        stop = min(start + batch_size, partition.n_parts)
+        agg.add(partition.masks(start, stop), scores[start:stop], groups[start:stop])
+    return agg.maps()

@@ -1,0 +1,62 @@
+"""Superpixel algorithms (scikit-image, OpenCV contrib), each ``image -> int label map``.
+
+Every segmenter accepts an H×W×3 float image in [0, 1] or an H×W float map (PAMI's second run
+segments the importance map itself), and returns labels ``0..n-1`` of shape H×W.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from skimage import color, filters, segmentation
+
+from peephole.errors import InputError
+
+Segmenter = Callable[..., np.ndarray]
+
+
+def _gray(img: np.ndarray) -> np.ndarray:
+    return color.rgb2gray(img) if img.ndim == 3 else img
+
+
+def _channel_axis(img: np.ndarray) -> int | None:
+    return -1 if img.ndim == 3 else None
+
+
+def felzenszwalb(img: np.ndarray, scale: float = 100, sigma: float = 0.8, min_size: int = 784) -> np.ndarray:
+    return segmentation.felzenszwalb(img, scale=scale, sigma=sigma, min_size=min_size, channel_axis=_channel_axis(img))
+
+
+def slic(img: np.ndarray, n_segments: int = 50, compactness: float = 20) -> np.ndarray:
+    if img.ndim == 2:  # compactness is relative to the colour range; a map in [0,1] needs it scaled
+        compactness = compactness / 100
+    return segmentation.slic(
+        img, n_segments=n_segments, compactness=compactness, start_label=0, channel_axis=_channel_axis(img)
+    )
+
+
+def seeds(img: np.ndarray, num_superpixels: int = 20, num_levels: int = 5, n_iter: int = 10) -> np.ndarray:
+    import cv2
+
+    if not hasattr(cv2, "ximgproc"):
+        raise InputError("SEEDS superpixels need OpenCV contrib: pip install opencv-contrib-python-headless")
+    rgb = np.repeat(img[..., None], 3, axis=-1) if img.ndim == 2 else img
+    u8 = np.ascontiguousarray(np.clip(rgb * 255, 0, 255).astype(np.uint8))
+    h, w = u8.shape[:2]
+    s = cv2.ximgproc.createSuperpixelSEEDS(w, h, 3, int(num_superpixels), int(num_levels))
+    s.iterate(u8, int(n_iter))
+    return s.getLabels().astype(np.int64)
+
+
+def watershed(img: np.ndarray, markers: int = 20, compactness: float = 1e-4) -> np.ndarray:
+    grad = filters.sobel(_gray(img))
+    return segmentation.watershed(grad, markers=int(markers), compactness=compactness) - 1
+
+
+SEGMENTERS: dict[str, Segmenter] = {
+    "felzenszwalb": felzenszwalb,
+    "slic": slic,
+    "seeds": seeds,
+    "watershed": watershed,
+}

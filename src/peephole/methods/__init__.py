@@ -1,0 +1,1 @@
+"""Explanation methods, one file each; :func:`peephole.explain` dispatches on their names."""

@@ -1,0 +1,20 @@
+"""Model adapters. Every image model is called on N×H×W×3 float32 batches in [0, 1] (RGB) and
+returns ``(N, n_classes)`` scores; it declares what they are with ``output`` (``'probs'``,
+``'logits'`` — softmax is applied — or ``'scores'``). Preprocessing (resizing, normalisation,
+channel order) is the adapter's job.
+"""
+
+from peephole.models.base import Model, as_model
+from peephole.models.callable import CallableModel
+from peephole.models.onnx import OnnxModel
+from peephole.models.preprocess import ImagePreprocess
+from peephole.models.torch import TorchModel
+
+__all__ = ["CallableModel", "ImagePreprocess", "Model", "OnnxModel", "TorchModel", "as_model", "load_model"]
+
+
+def load_model(name: str = "efficientnet-lite0", backend: str = "onnx") -> Model:
+    """A model by name (``'efficientnet-lite0'``) or by path to an ``.onnx`` file."""
+    from peephole.models.registry import load_model as _load
+
+    return _load(name, backend)

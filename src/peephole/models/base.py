@@ -1,0 +1,54 @@
+"""The model interface every adapter implements, and conversion of user objects to it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from peephole.errors import InputError
+
+
+@runtime_checkable
+class Model(Protocol):
+    """A black box: ``model(batch) -> (N, n_classes)`` array, with ``output`` saying what it returns."""
+
+    output: str
+    class_names: Sequence[str] | None
+    preferred_batch_size: int | None
+
+    def __call__(self, batch: Any) -> np.ndarray: ...
+
+
+def as_model(obj: Any, output: str | None = None, class_names: Sequence[str] | None = None) -> Model:
+    """Wrap ``obj`` (a :class:`Model`, a model name, an ``.onnx`` path, a torch module or a callable).
+
+    What a plain callable or torch module returns must be declared (``output=``): Peephole never
+    guesses between probabilities and logits.
+    """
+    from peephole.models.callable import CallableModel
+
+    if isinstance(obj, str) or hasattr(obj, "__fspath__"):
+        from peephole.models.registry import load_model
+
+        model: Model = load_model(str(obj))
+    elif isinstance(obj, Model):
+        model = obj
+    elif hasattr(obj, "forward") and hasattr(obj, "parameters"):
+        from peephole.models.torch import TorchModel
+
+        if output is None:
+            raise InputError("a torch module's outputs must be declared: pass output='logits' or output='probs'")
+        return TorchModel(obj, output=output, class_names=class_names)
+    elif callable(obj):
+        if output is None:
+            raise InputError(
+                "a plain callable must declare what it returns: pass output='probs', 'logits' or 'scores'"
+            )
+        return CallableModel(obj, output=output, class_names=class_names)
+    else:
+        raise InputError(f"cannot use a {type(obj).__name__} as a model")
+    if output is not None and output != model.output:
+        raise InputError(f"output={output!r} contradicts the model's declared output {model.output!r}")
+    return model
