@@ -5,7 +5,7 @@ Nothing here knows about images or text; modality-specific partitions and masker
 """
 
 from peephole.engine.aggregate import Eq1Aggregator
-from peephole.engine.partition import LabelPartition, Partition
+from peephole.engine.partition import LabelPartition, MaskPartition, Partition
 from peephole.engine.perturb import BaselineMasker, Masker
 from peephole.engine.query import Query
 from peephole.engine.run import RunResult, aggregate, run
@@ -14,6 +14,7 @@ __all__ = [
     "BaselineMasker",
     "Eq1Aggregator",
     "LabelPartition",
+    "MaskPartition",
     "Masker",
     "Partition",
     "Query",

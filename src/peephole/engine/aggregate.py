@@ -21,10 +21,13 @@ class Eq1Aggregator:
     def add(self, masks: np.ndarray, scores: np.ndarray, groups: np.ndarray) -> None:
         """Add parts: ``masks`` (B, *shape) bool, ``scores`` (B, n_targets), ``groups`` (B,)."""
         flat = masks.reshape(len(masks), -1).astype(np.float32)
+        # One matmul per group gives both Σ f_k·m_j (score columns) and N (the column of ones).
+        weights = np.hstack([np.asarray(scores, dtype=np.float32), np.ones((len(masks), 1), np.float32)])
         for g in np.unique(groups):
-            sel = groups == g
-            self.sums[g] += scores[sel].T @ flat[sel]
-            self.counts[g] += flat[sel].sum(axis=0)
+            rows = np.flatnonzero(groups == g)
+            both = weights.T @ flat if len(rows) == len(flat) else weights[rows].T @ flat[rows]
+            self.sums[g] += both[:-1]
+            self.counts[g] += both[-1]
 
     def maps(self) -> np.ndarray:
         """The importance maps, ``(n_targets, *shape)`` float32."""

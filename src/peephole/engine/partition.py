@@ -39,6 +39,30 @@ class Partition(ABC):
         return int(self.groups.max()) + 1 if self.n_parts else 0
 
 
+class MaskPartition(Partition):
+    """Parts given explicitly as keep-masks ``(n_parts, *shape)`` (may overlap), optionally grouped."""
+
+    def __init__(self, masks: np.ndarray, groups: np.ndarray | None = None) -> None:
+        m = np.asarray(masks)
+        if m.ndim < 2 or m.dtype != bool:
+            raise InputError(f"masks must be a bool array (n_parts, *shape), got {m.dtype} of shape {m.shape}")
+        g = np.zeros(len(m), np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
+        if g.shape != (len(m),) or (len(g) and (g.min() < 0 or np.setdiff1d(np.arange(g.max() + 1), g).size)):
+            raise InputError("groups must give each part an index, using every value 0..n_groups-1")
+        self.shape, self._masks, self._groups = tuple(m.shape[1:]), m, g
+
+    @property
+    def n_parts(self) -> int:
+        return len(self._masks)
+
+    @property
+    def groups(self) -> np.ndarray:
+        return self._groups
+
+    def masks(self, start: int, stop: int) -> np.ndarray:
+        return self._masks[start:stop]
+
+
 class LabelPartition(Partition):
     """Parts given by one or more label maps over the feature shape.
 

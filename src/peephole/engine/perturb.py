@@ -43,7 +43,9 @@ class BaselineMasker(Masker):
         def apply(keep: np.ndarray) -> np.ndarray:
             if keep.shape[1:] != x.shape[: keep.ndim - 1]:
                 raise InputError(f"keep-masks of shape {keep.shape[1:]} do not match input of shape {x.shape}")
-            k = keep.reshape(keep.shape + (1,) * (x.ndim - keep.ndim + 1))
-            return np.where(k, x, base)
+            out = np.empty((len(keep), *x.shape), dtype=x.dtype)
+            np.copyto(out, base)
+            np.copyto(out, x, where=keep.reshape(keep.shape + (1,) * (x.ndim - keep.ndim + 1)))
+            return out
 
         return apply

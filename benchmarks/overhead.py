@@ -1,0 +1,72 @@
+"""PAMI overhead: PAMI wall time ÷ time of the same number of bare model forward passes.
+
+The bare passes are interleaved with PAMI's own, batch by batch: every time PAMI calls the model
+on a batch of B perturbed images, the benchmark also calls the same model adapter on a ready-made
+batch of B images and times that call alone (its time is then taken out of PAMI's wall time). Both
+sides therefore see the same machine load, which matters on a shared, noisy machine.
+
+    python benchmarks/overhead.py [--backend onnx|torch] [--images skimage:chelsea ...] [--batch-size 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+
+import peephole
+from peephole.image.io import load_image
+
+DEFAULT_IMAGES = ["skimage:chelsea", "skimage:coffee", "skimage:motorcycle", "sklearn:china", "matplotlib:grace_hopper"]
+
+
+class BareTwin:
+    """Wraps a model: each call also times a bare call of the same batch size on a fixed batch."""
+
+    def __init__(self, model, img: np.ndarray, batch_size: int) -> None:
+        self.model, self.bare_s = model, 0.0
+        self.output, self.class_names, self.preferred_batch_size = model.output, model.class_names, batch_size
+        self.full = np.repeat(img[None], batch_size, axis=0)
+
+    def __call__(self, batch):
+        out = self.model(batch)
+        ready = self.full[: len(batch)]
+        t = time.perf_counter()
+        self.model(ready)
+        self.bare_s += time.perf_counter() - t
+        return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--backend", default="onnx", choices=("onnx", "torch"))
+    ap.add_argument("--images", nargs="+", default=DEFAULT_IMAGES)
+    ap.add_argument("--strategies", nargs="+", default=["superpixels", "window"])
+    ap.add_argument("--batch-size", type=int, default=16)
+    args = ap.parse_args()
+    model = peephole.load_model("efficientnet-lite0", args.backend)
+    imgs = [load_image(s, size=224) for s in args.images]
+    peephole.explain(model, imgs[0], partition="window", stride=40)  # warm-up
+    print(f"PAMI overhead: EfficientNet-Lite0 ({args.backend}), 224×224 centre crops of {len(imgs)} shipped photos, "
+          f"batch size {args.batch_size}, {os.cpu_count()} CPU cores ({platform.machine()})\n")
+    print("| strategy | queries/image | PAMI s/image | bare forward s/image | overhead ratio | of which: segment s | masks+perturb s | aggregate s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for strategy in args.strategies:
+        rows = []
+        for img in imgs:
+            twin = BareTwin(model, img, args.batch_size)
+            t = time.perf_counter()
+            e = peephole.explain(twin, img, partition=strategy, batch_size=args.batch_size)
+            pami_s = time.perf_counter() - t - twin.bare_s
+            tm = e.timings
+            rows.append((e.n_queries, pami_s, twin.bare_s, tm["segment"], tm["perturb"] + tm["partition"], tm["aggregate"]))
+        a = np.array(rows)
+        q, p, b, seg, pert, agg = a.mean(axis=0)
+        print(f"| {strategy} | {q:.0f} | {p:.2f} | {b:.2f} | {p / b:.3f} | {seg:.2f} | {pert:.2f} | {agg:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
