@@ -1,0 +1,11 @@
+"""Small data sets and models for the gradient-based systems: MNIST, BadNets trojans, synthetic canvases."""
+
+from peephole.data.canvases import SHAPES, Canvases, make_canvases
+from peephole.data.classifiers import SmallCNN, load_classifier, save_classifier, train_classifier
+from peephole.data.mnist import load_mnist
+from peephole.data.trojan import Trigger, poison, stamp
+
+__all__ = [
+    "SHAPES", "Canvases", "SmallCNN", "Trigger", "load_classifier", "load_mnist", "make_canvases", "poison",
+    "save_classifier", "stamp", "train_classifier",
+]

@@ -1,0 +1,103 @@
+"""Small CNN classifiers trained in seconds on a CPU, for tests, demos and the documentation figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from peephole.errors import InputError
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - torch is in the 'models' extra
+        raise InputError("this needs torch: pip install torch") from exc
+    return torch
+
+
+def SmallCNN(in_channels: int = 1, n_classes: int = 10, width: int = 16, pool: str = "flatten", size: int = 28) -> Any:
+    """conv3-ReLU-pool ×2 then a head: ``pool='flatten'`` (MLP on the feature map, MNIST) or ``'max'``
+    (global max pool then linear, for multi-label canvases). The config is kept on ``module.config``."""
+    torch = _torch()
+    nn = torch.nn
+    body = [nn.Conv2d(in_channels, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+    if pool == "flatten":
+        head = [nn.Flatten(), nn.Linear(2 * width * (size // 4) ** 2, 64), nn.ReLU(), nn.Linear(64, n_classes)]
+    elif pool == "max":
+        head = [nn.Conv2d(2 * width, 2 * width, 3, padding=1), nn.ReLU(), nn.AdaptiveMaxPool2d(1), nn.Flatten(),
+                nn.Linear(2 * width, n_classes)]
+    else:
+        raise InputError(f"unknown pool {pool!r}; use 'flatten' or 'max'")
+    net = nn.Sequential(*body, *head)
+    net.config = {"in_channels": in_channels, "n_classes": n_classes, "width": width, "pool": pool, "size": size}
+    return net
+
+
+def train_classifier(
+    module: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    epochs: int = 2,
+    batch_size: int = 64,
+    lr: float = 2e-3,
+    seed: int = 0,
+    multilabel: bool = False,
+    progress: bool = False,
+) -> Any:
+    """Train ``module`` with Adam (CE, or BCE-with-logits when ``multilabel``); returns it in eval mode."""
+    torch = _torch()
+    from tqdm.auto import tqdm
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    xt = torch.from_numpy(np.asarray(x, np.float32))
+    yt = torch.from_numpy(np.asarray(y, np.float32 if multilabel else np.int64))
+    loss_fn = torch.nn.BCEWithLogitsLoss() if multilabel else torch.nn.CrossEntropyLoss()
+    opt = torch.optim.Adam(module.parameters(), lr=lr)
+    module.train()
+    for _ in tqdm(range(epochs), desc="training classifier", unit="epoch", disable=not progress):
+        order = torch.from_numpy(rng.permutation(len(xt)))
+        for i in range(0, len(xt), batch_size):
+            idx = order[i : i + batch_size]
+            opt.zero_grad()
+            loss_fn(module(xt[idx]), yt[idx]).backward()
+            opt.step()
+    return module.eval()
+
+
+def accuracy(module: Any, x: np.ndarray, y: np.ndarray, batch_size: int = 512) -> float:
+    """Top-1 accuracy of ``module`` on ``(x, y)``."""
+    torch = _torch()
+    with torch.no_grad():
+        pred = np.concatenate([module(torch.from_numpy(x[i : i + batch_size])).argmax(1).numpy()
+                               for i in range(0, len(x), batch_size)])
+    return float((pred == y).mean())
+
+
+def save_classifier(module: Any, path: str | Path, **meta: Any) -> Path:
+    """Save a :func:`SmallCNN` as its config and weights (``torch.load(weights_only=True)`` can read it)."""
+    torch = _torch()
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"config": module.config, "state_dict": module.state_dict(), "meta": meta}, p)
+    return p
+
+
+def load_classifier(path: str | Path) -> Any:
+    """A :func:`SmallCNN` saved by :func:`save_classifier`, in eval mode (``.meta`` holds what was saved with it)."""
+    torch = _torch()
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such model file")
+    try:
+        d = torch.load(p, weights_only=True)
+        net = SmallCNN(**d["config"])
+        net.load_state_dict(d["state_dict"])
+    except (KeyError, RuntimeError, TypeError, EOFError) as exc:
+        raise InputError(f"{p}: not a model saved by peephole.data.save_classifier ({exc})") from exc
+    net.meta = d.get("meta", {})
+    return net.eval()
