@@ -37,6 +37,9 @@ def slic(img: np.ndarray, n_segments: int = 50, compactness: float = 20) -> np.n
 
 
 def seeds(img: np.ndarray, num_superpixels: int = 20, num_levels: int = 5, n_iter: int = 10) -> np.ndarray:
+    """OpenCV's SEEDS. OpenCV 5 crashes (segfault) on elongated images with few superpixels (e.g.
+    200×90, 10 superpixels), so images whose aspect ratio exceeds 1.25 are segmented on a square
+    resample and the labels are mapped back with nearest-neighbour interpolation."""
     import cv2
 
     if not hasattr(cv2, "ximgproc"):
@@ -44,9 +47,16 @@ def seeds(img: np.ndarray, num_superpixels: int = 20, num_levels: int = 5, n_ite
     rgb = np.repeat(img[..., None], 3, axis=-1) if img.ndim == 2 else img
     u8 = np.ascontiguousarray(np.clip(rgb * 255, 0, 255).astype(np.uint8))
     h, w = u8.shape[:2]
-    s = cv2.ximgproc.createSuperpixelSEEDS(w, h, 3, int(num_superpixels), int(num_levels))
+    if max(h, w) > 1.25 * min(h, w):
+        side = round((h * w) ** 0.5)
+        u8 = cv2.resize(u8, (side, side), interpolation=cv2.INTER_AREA)
+    sh, sw = u8.shape[:2]
+    s = cv2.ximgproc.createSuperpixelSEEDS(sw, sh, 3, int(num_superpixels), int(num_levels))
     s.iterate(u8, int(n_iter))
-    return s.getLabels().astype(np.int64)
+    labels = s.getLabels()
+    if (sh, sw) != (h, w):
+        labels = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
+    return np.unique(labels, return_inverse=True)[1].reshape(h, w).astype(np.int64)
 
 
 def watershed(img: np.ndarray, markers: int = 20, compactness: float = 1e-4) -> np.ndarray:

@@ -1,0 +1,59 @@
+"""Query: every way a black box can misbehave gets one clear ModelError."""
+
+import numpy as np
+import pytest
+
+from peephole.engine import Query
+from peephole.errors import ModelError
+
+BATCH = np.zeros((3, 4, 4, 3), np.float32)
+
+
+def test_counts_queries_and_applies_softmax_to_logits():
+    q = Query(lambda b: np.tile([0.0, np.log(3.0)], (len(b), 1)), output="logits")
+    out = q(BATCH)
+    np.testing.assert_allclose(out, np.tile([0.25, 0.75], (3, 1)))
+    q(BATCH[:2])
+    assert q.n_queries == 5
+
+
+def test_model_that_raises():
+    def broken(b):
+        raise RuntimeError("CUDA out of memory")
+
+    with pytest.raises(ModelError, match="raised RuntimeError.*CUDA out of memory"):
+        Query(broken)(BATCH)
+
+
+def test_model_returning_nan():
+    with pytest.raises(ModelError, match="NaN or inf for 1 of 3"):
+        Query(lambda b: np.array([[0.5, 0.5], [np.nan, 0.5], [0.2, 0.8]]))(BATCH)
+
+
+@pytest.mark.parametrize("out", [np.zeros((2, 5)), np.zeros((3, 2, 2)), np.zeros(7)])
+def test_model_returning_wrong_shape(out):
+    with pytest.raises(ModelError, match="returned shape"):
+        Query(lambda b: out, output="scores")(BATCH)
+
+
+def test_model_changing_number_of_classes():
+    sizes = iter([4, 5])
+    q = Query(lambda b: np.full((len(b), next(sizes)), 0.1))
+    q(BATCH)
+    with pytest.raises(ModelError, match="5 classes .* but 4 before"):
+        q(BATCH)
+
+
+def test_probabilities_out_of_range_are_not_guessed():
+    with pytest.raises(ModelError, match="declared to return probabilities.*output='logits'"):
+        Query(lambda b: np.full((len(b), 2), 3.0), output="probs")(BATCH)
+
+
+def test_non_numeric_output():
+    with pytest.raises(ModelError, match="not an array of scores"):
+        Query(lambda b: [{"a": 1}] * len(b), output="scores")(BATCH)
+
+
+def test_unknown_output_kind():
+    with pytest.raises(ValueError, match="output must be one of"):
+        Query(lambda b: b, output="probabilities")
