@@ -52,7 +52,8 @@ def main() -> None:
     peephole.explain(model, imgs[0], partition="window", stride=40)  # warm-up
     print(f"PAMI overhead: EfficientNet-Lite0 ({args.backend}), 224×224 centre crops of {len(imgs)} shipped photos, "
           f"batch size {args.batch_size}, {os.cpu_count()} CPU cores ({platform.machine()})\n")
-    print("| strategy | queries/image | PAMI s/image | bare forward s/image | overhead ratio | of which: segment s | masks+perturb s | aggregate s |")
+    print("| strategy | queries/image | PAMI s/image | bare forward s/image | overhead ratio "
+          "| of which: segment s | masks+perturb s | aggregate s |")
     print("|---|---|---|---|---|---|---|---|")
     for strategy in args.strategies:
         rows = []

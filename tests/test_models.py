@@ -1,0 +1,81 @@
+"""Model adapters: callables, torch modules, ONNX files; outputs must be declared, never guessed."""
+
+import numpy as np
+import pytest
+import torch
+
+import peephole
+from peephole.errors import InputError
+from peephole.models import CallableModel, ImagePreprocess, OnnxModel, TorchModel, as_model
+
+
+class TinyNet(torch.nn.Module):
+    """NCHW -> 3 logits: mean of each channel times a weight."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.lin = torch.nn.Linear(3, 3)
+
+    def forward(self, x):
+        return self.lin(x.mean(dim=(2, 3)))
+
+
+def reference(batch):
+    net = TinyNet()
+    with torch.no_grad():
+        return net(torch.from_numpy(np.asarray(batch).transpose(0, 3, 1, 2).copy())).numpy()
+
+
+BATCH = np.random.default_rng(0).random((5, 16, 16, 3)).astype(np.float32)
+
+
+def test_torch_adapter_matches_the_module():
+    m = TorchModel(TinyNet(), output="logits")
+    np.testing.assert_allclose(m(BATCH), reference(BATCH), atol=1e-6)
+    assert not m.module.training
+
+
+def test_onnx_adapter_matches_the_module(tmp_path):
+    path = tmp_path / "tiny.onnx"
+    torch.onnx.export(TinyNet().eval(), (torch.rand(1, 3, 16, 16),), str(path), input_names=["x"],
+                      dynamic_axes={"x": {0: "b"}}, dynamo=False)
+    m = OnnxModel(path, output="logits", preprocess=ImagePreprocess())
+    np.testing.assert_allclose(m(BATCH), reference(BATCH), atol=1e-5)
+
+
+def test_preprocess_resizes_normalises_and_reorders():
+    pre = ImagePreprocess(size=(8, 10), mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    out = pre(np.full((2, 16, 16, 3), 0.75, np.float32))
+    assert out.shape == (2, 3, 8, 10)
+    np.testing.assert_allclose(out, 1.0)
+
+
+def test_outputs_must_be_declared():
+    with pytest.raises(InputError, match="plain callable must declare"):
+        as_model(lambda b: b)
+    with pytest.raises(InputError, match="torch module's outputs must be declared"):
+        as_model(TinyNet())
+    assert isinstance(as_model(lambda b: b, output="probs"), CallableModel)
+    assert isinstance(as_model(TinyNet(), output="logits"), TorchModel)
+    with pytest.raises(InputError, match="contradicts"):
+        as_model(CallableModel(lambda b: b, output="probs"), output="logits")
+    with pytest.raises(InputError, match="cannot use a int"):
+        as_model(3)
+
+
+def test_unknown_model_and_missing_onnx_file(tmp_path):
+    with pytest.raises(InputError, match="unknown model 'resnet9000'"):
+        peephole.load_model("resnet9000")
+    with pytest.raises(InputError, match="no such ONNX file"):
+        peephole.load_model(str(tmp_path / "nope.onnx"))
+    (tmp_path / "bad.onnx").write_bytes(b"garbage")
+    with pytest.raises(InputError, match="onnxruntime cannot load it"):
+        peephole.load_model(str(tmp_path / "bad.onnx"))
+
+
+def test_explain_with_a_torch_module_end_to_end():
+    img = np.random.default_rng(1).random((48, 48, 3)).astype(np.float32)
+    e = peephole.explain(TinyNet(), img, partition="window", radius=10, stride=12, output="logits", top_k=2)
+    assert e.maps.shape == (2, 48, 48) and len(e.targets) == 2
+    np.testing.assert_allclose(e.probabilities.sum(), 1, atol=1e-5)
