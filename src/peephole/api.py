@@ -7,9 +7,13 @@ from typing import Any
 
 from peephole.explanation import Explanation
 from peephole.methods.pami import pami
+from peephole.methods.pami_caption import pami_caption
+from peephole.methods.pami_sequence import pami_sequence
+from peephole.methods.pami_text import pami_text
 
 #: Methods by name; each takes ``(model, input, **options)`` and returns an :class:`Explanation`.
 METHODS: dict[str, Callable[..., Explanation]] = {"pami": pami}
+METHODS.update({"pami-text": pami_text, "pami-sequence": pami_sequence, "pami-caption": pami_caption})
 
 
 def explain(model: Any, image: Any, method: str = "pami", **options: Any) -> Explanation:
