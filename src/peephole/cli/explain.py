@@ -30,6 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="peephole-out", help="output folder (default peephole-out)")
+    p.add_argument("--figure", action="store_true", help="also save a figure: the image and every target's overlay")
     p.set_defaults(func=run)
 
 
@@ -58,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
             continue
         stem = Path(spec.split(":", 1)[-1]).stem
         paths = e.save(args.out, stem)
+        if args.figure:
+            fig = e.figure()
+            fig.savefig(Path(args.out) / f"{stem}_figure.png", dpi=110)
+            paths.append(Path(args.out) / f"{stem}_figure.png")
         tqdm.write(f"{spec}: {e.n_queries} model queries, {e.timings['total']:.1f} s")
         for i, name, p in e.top_classes(max(args.top_k, 1)):
             mark = "*" if i in e.targets else " "
