@@ -70,7 +70,7 @@ def make_canvases(n: int, size: int = 32, max_objects: int = 2, seed: int = 0, n
         owner = np.full((size, size), -1)
         k = int(rng.integers(1, max_objects + 1))
         for c in rng.choice(n_classes, size=k, replace=False):
-            r = int(rng.integers(size // 8, size // 5 + 1))
+            r = int(rng.integers(size // 6, size // 4 + 1))
             cy, cx = (int(v) for v in rng.integers(r, size - r, size=2))
             m = _draw(SHAPES[c], size, cy, cx, r)
             colour = rng.uniform(0.0, 1.0, 3).astype(np.float32)

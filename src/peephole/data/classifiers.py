@@ -18,22 +18,27 @@ def _torch() -> Any:
     return torch
 
 
-def SmallCNN(in_channels: int = 1, n_classes: int = 10, width: int = 16, pool: str = "flatten", size: int = 28) -> Any:
-    """conv3-ReLU-pool ×2 then a head: ``pool='flatten'`` (MLP on the feature map, MNIST) or ``'max'``
-    (global max pool then linear, for multi-label canvases). The config is kept on ``module.config``."""
+def SmallCNN(
+    in_channels: int = 1, n_classes: int = 10, width: int = 16, pool: str = "flatten", size: int = 28, batchnorm: bool = False
+) -> Any:
+    """conv3-(BN)-ReLU-pool ×2 then a head: ``pool='flatten'`` (MLP on the feature map, MNIST) or ``'max'``
+    (conv, global max pool, linear: multi-label canvases, best with ``batchnorm``). The config is kept on ``module.config``."""
     torch = _torch()
     nn = torch.nn
-    body = [nn.Conv2d(in_channels, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+
+    def conv(cin: int, cout: int) -> list[Any]:
+        return [nn.Conv2d(cin, cout, 3, padding=1), *([nn.BatchNorm2d(cout)] if batchnorm else []), nn.ReLU()]
+
+    body = [*conv(in_channels, width), nn.MaxPool2d(2), *conv(width, 2 * width), nn.MaxPool2d(2)]
     if pool == "flatten":
         head = [nn.Flatten(), nn.Linear(2 * width * (size // 4) ** 2, 64), nn.ReLU(), nn.Linear(64, n_classes)]
     elif pool == "max":
-        head = [nn.Conv2d(2 * width, 2 * width, 3, padding=1), nn.ReLU(), nn.AdaptiveMaxPool2d(1), nn.Flatten(),
-                nn.Linear(2 * width, n_classes)]
+        head = [*conv(2 * width, 2 * width), nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(2 * width, n_classes)]
     else:
         raise InputError(f"unknown pool {pool!r}; use 'flatten' or 'max'")
     net = nn.Sequential(*body, *head)
-    net.config = {"in_channels": in_channels, "n_classes": n_classes, "width": width, "pool": pool, "size": size}
+    net.config = {"in_channels": in_channels, "n_classes": n_classes, "width": width, "pool": pool, "size": size,
+                  "batchnorm": batchnorm}
     return net
 
 

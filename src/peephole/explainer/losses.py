@@ -1,0 +1,95 @@
+"""The Explainer's loss, term by term as in the authors' code (Stalder et al., NeurIPS 2022,
+github.com/stevenstalder/NN-Explainer).
+
+``L = L_cls(f(m⊙x)) + λ_e·mean(p log p)[f((1−m)⊙x)] + λ_tv·(TV(m) + TV(n)) + λ_a·area + λ_m·mean(m) + λ_n·mean(n)``
+with m = σ(max over present classes of the Explainer's logits), n likewise over absent classes.
+Where the authors' code is undefined (no absent class, or no present class, in an image) the mask is 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+def extract_masks(seg: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Target mask ``σ(max_{k present} seg_k)`` and non-target mask ``σ(max_{k absent} seg_k)``, (N, H, W) each."""
+    present = (labels > 0.5)[:, :, None, None]
+    neg = torch.finfo(seg.dtype).min
+    t = torch.where(present, seg, neg).amax(1)
+    n = torch.where(~present, seg, neg).amax(1)
+    has_t, has_n = present.any(1), (~present).any(1)
+    return torch.where(has_t, t.sigmoid(), 0.0), torch.where(has_n, n.sigmoid(), 0.0)
+
+
+def tv_loss(mask: torch.Tensor) -> torch.Tensor:
+    """Total variation: ``mean(|m[i,j] − m[i,j+1]| + |m[i,j] − m[i+1,j]|)`` with reflect padding (3×3 conv in the code)."""
+    m = F.pad(mask.unsqueeze(1), (1, 1, 1, 1), mode="reflect")[:, 0]
+    right = m[:, 1:-1, 1:-1] - m[:, 1:-1, 2:]
+    down = m[:, 1:-1, 1:-1] - m[:, 2:, 1:-1]
+    return (right.abs() + down.abs()).mean()
+
+
+def entropy_loss(logits: torch.Tensor) -> torch.Tensor:
+    """``mean(p log p)`` of the softmax (probabilities clamped at 1e-16): minimising it maximises entropy."""
+    p = F.softmax(logits, dim=-1).clamp(min=1e-16)
+    return (p * p.log()).mean()
+
+
+def area_loss(seg: torch.Tensor, labels: torch.Tensor, min_area: float = 0.05, max_area: float = 0.3) -> torch.Tensor:
+    """Per present class: sort σ(seg_k) descending; the top ``min_area``·N values are pushed to 1
+    (``relu(1 − v)``), those beyond the top ``max_area``·N to 0 (``relu(v)``); each class's term is the mean
+    over the N = H·W entries; summed over present classes, averaged over the batch."""
+    masks = seg.sigmoid()
+    b, _, h, w = masks.shape
+    n = h * w
+    n_min, n_max = int(n * min_area), int(n * max_area)
+    ones_min = (torch.arange(n, device=seg.device) < n_min).to(seg.dtype)
+    ones_max = (torch.arange(n, device=seg.device) < n_max).to(seg.dtype)
+    total = seg.new_zeros(())
+    for i in range(b):
+        for k in (labels[i] > 0.5).nonzero().flatten():
+            v = masks[i, k].flatten().sort(descending=True).values
+            term = seg.new_zeros(n)
+            if min_area > 0:
+                term = term + F.relu(ones_min - v)
+            if max_area < 1:
+                term = term + F.relu(v - ones_max)
+            total = total + term.mean()
+    return total / b
+
+
+def classification_loss(logits: torch.Tensor, labels: torch.Tensor, multilabel: bool) -> torch.Tensor:
+    """BCE-with-logits on multi-hot labels (multi-label) or cross-entropy on the label index (single-label)."""
+    if multilabel:
+        return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+    return F.cross_entropy(logits, labels.argmax(1) if labels.ndim == 2 else labels)
+
+
+@dataclass(frozen=True)
+class ExplainerLoss:
+    """The paper's total loss with its default weights."""
+
+    lambda_e: float = 1.0
+    lambda_tv: float = 1.0
+    lambda_a: float = 1.0
+    lambda_m: float = 0.1
+    lambda_n: float = 0.3
+    min_area: float = 0.05
+    max_area: float = 0.3
+    multilabel: bool = True
+
+    def __call__(self, seg: torch.Tensor, labels: torch.Tensor, classifier: torch.nn.Module, x: torch.Tensor
+                 ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Total loss and its terms, for Explainer logits ``seg`` on images ``x`` with multi-hot ``labels``."""
+        m, n = extract_masks(seg, labels)
+        cls = classification_loss(classifier(m.unsqueeze(1) * x), labels, self.multilabel)
+        ent = entropy_loss(classifier((1 - m).unsqueeze(1) * x))
+        tv = tv_loss(m) + tv_loss(n)
+        area = area_loss(seg, labels, self.min_area, self.max_area)
+        terms = {"classification": cls, "entropy": ent, "tv": tv, "area": area, "mask": m.mean(), "non_target": n.mean()}
+        total = (cls + self.lambda_e * ent + self.lambda_tv * tv + self.lambda_a * area
+                 + self.lambda_m * terms["mask"] + self.lambda_n * terms["non_target"])
+        return total, {k: float(v.detach()) for k, v in terms.items()}

@@ -1,0 +1,54 @@
+"""Small models shared by the systems tests (input-agnostic saliency, fill in the blanks, Explainer),
+trained once per test session with fixed seeds (a few seconds each on a CPU)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from peephole.data import SmallCNN, Trigger, load_mnist, make_canvases, poison, train_classifier
+
+TARGET = 7  #: the BadNets target class
+TRIGGER = Trigger(size=4, row=-5, col=-5)
+N_TRAIN = 6000
+
+
+@lru_cache(maxsize=1)
+def mnist_subset() -> tuple[np.ndarray, np.ndarray]:
+    return load_mnist("train", N_TRAIN)
+
+
+@lru_cache(maxsize=1)
+def clean_cnn() -> torch.nn.Module:
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    x, y = mnist_subset()
+    return train_classifier(SmallCNN(), x, y, epochs=2, seed=0)
+
+
+@lru_cache(maxsize=1)
+def trojaned_cnn() -> torch.nn.Module:
+    torch.set_num_threads(2)
+    torch.manual_seed(1)
+    x, y = mnist_subset()
+    xp, yp, _ = poison(x, y, TARGET, fraction=0.1, trigger=TRIGGER, seed=0)
+    return train_classifier(SmallCNN(), xp, yp, epochs=2, seed=1)
+
+
+@lru_cache(maxsize=1)
+def generic_pool() -> np.ndarray:
+    """Generic MNIST images of every class (validation split) — the sample distribution of the scans."""
+    return load_mnist("val", 500)[0]
+
+
+@lru_cache(maxsize=1)
+def canvas_data() -> tuple:
+    """Train/val/test synthetic canvases and a multi-label classifier trained on them."""
+    torch.set_num_threads(2)
+    tr, va, te = (make_canvases(n, 24, seed=s) for n, s in ((1500, 0), (200, 1), (200, 2)))
+    torch.manual_seed(0)
+    clf = train_classifier(SmallCNN(3, 4, 16, "max", 24, batchnorm=True), tr.images, tr.labels, epochs=6, lr=3e-3,
+                           batch_size=32, multilabel=True, seed=0)
+    return tr, va, te, clf
