@@ -6,6 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from peephole.explanation import Explanation
+from peephole.methods.explainer import explainer
+from peephole.methods.fill_in_blanks import progressive_fill
+from peephole.methods.input_agnostic import input_agnostic
 from peephole.methods.pami import pami
 from peephole.methods.pami_caption import pami_caption
 from peephole.methods.pami_sequence import pami_sequence
@@ -14,6 +17,7 @@ from peephole.methods.pami_text import pami_text
 #: Methods by name; each takes ``(model, input, **options)`` and returns an :class:`Explanation`.
 METHODS: dict[str, Callable[..., Explanation]] = {"pami": pami}
 METHODS.update({"pami-text": pami_text, "pami-sequence": pami_sequence, "pami-caption": pami_caption})
+METHODS.update({"input-agnostic": input_agnostic, "fill-in-the-blanks": progressive_fill, "explainer": explainer})
 
 
 def explain(model: Any, image: Any, method: str = "pami", **options: Any) -> Explanation:
