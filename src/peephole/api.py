@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from peephole.explanation import Explanation
+from peephole.methods import gradients, lime, occlusion, rise
 from peephole.methods.explainer import explainer
 from peephole.methods.fill_in_blanks import progressive_fill
 from peephole.methods.input_agnostic import input_agnostic
@@ -15,7 +16,8 @@ from peephole.methods.pami_sequence import pami_sequence
 from peephole.methods.pami_text import pami_text
 
 #: Methods by name; each takes ``(model, input, **options)`` and returns an :class:`Explanation`.
-METHODS: dict[str, Callable[..., Explanation]] = {"pami": pami}
+METHODS: dict[str, Callable[..., Explanation]] = {
+    "pami": pami, "rise": rise.rise, "occlusion": occlusion.occlusion, "lime": lime.lime, **gradients.METHODS}
 METHODS.update({"pami-text": pami_text, "pami-sequence": pami_sequence, "pami-caption": pami_caption})
 METHODS.update({"input-agnostic": input_agnostic, "fill-in-the-blanks": progressive_fill, "explainer": explainer})
 

@@ -6,10 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from peephole.cli import benchmark as benchmark_cmd
 from peephole.cli import explain as explain_cmd
 
 #: Sub-command modules; each has ``add_parser(subparsers)`` and ``run(args) -> int``.
-COMMANDS = [explain_cmd]
+COMMANDS = [explain_cmd, benchmark_cmd]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

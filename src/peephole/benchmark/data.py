@@ -1,0 +1,78 @@
+"""Readers for the evaluation folders (see the shared data README): ImageNet photos with labels, COCO
+photos with YOLO boxes. Images are read with :func:`peephole.image.io.load_image`."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from peephole.errors import InputError
+
+
+@dataclass
+class ImagenetSample:
+    path: Path
+    label: int  #: ImageNet class index 0..999
+    name: str
+
+
+@dataclass
+class CocoSample:
+    path: Path
+    boxes: dict[str, list[tuple[float, float, float, float]]]  #: class -> boxes (x0, y0, x1, y1), relative 0..1
+
+
+def read_imagenet_sample(folder: str | Path) -> list[ImagenetSample]:
+    """``labels.csv`` (``file,class_index,wnid,name``) next to the images, in file order."""
+    root = Path(folder)
+    table = root / "labels.csv"
+    if not table.is_file():
+        raise InputError(f"{root}: no labels.csv (file,class_index,...): not an ImageNet sample folder")
+    with table.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [ImagenetSample(root / r["file"], int(r["class_index"]), r.get("name", "")) for r in rows]
+
+
+def read_coco_boxes(folder: str | Path) -> list[CocoSample]:
+    """``images/*.jpg`` with ``labels/<stem>.txt`` (YOLO: ``class_id cx cy w h`` relative) and ``classes.csv``.
+
+    Images without a label file are skipped (they have no objects).
+    """
+    root = Path(folder)
+    if not (root / "classes.csv").is_file() or not (root / "labels").is_dir():
+        raise InputError(f"{root}: needs classes.csv and labels/: not a COCO boxes folder")
+    with (root / "classes.csv").open(newline="") as f:
+        names = {int(r["class_id"]): r["name"] for r in csv.DictReader(f)}
+    out = []
+    for img in sorted((root / "images").glob("*")):
+        lab = root / "labels" / f"{img.stem}.txt"
+        if not lab.is_file():
+            continue
+        boxes: dict[str, list[tuple[float, float, float, float]]] = {}
+        for line in lab.read_text().split("\n"):
+            if not line.strip():
+                continue
+            cid, cx, cy, w, h = line.split()
+            x, y, bw, bh = (float(v) for v in (cx, cy, w, h))
+            boxes.setdefault(names[int(cid)], []).append((x - bw / 2, y - bh / 2, x + bw / 2, y + bh / 2))
+        out.append(CocoSample(img, boxes))
+    return out
+
+
+def dataset_kind(folder: str | Path) -> str:
+    """``'imagenet'`` or ``'coco'`` from the folder's files."""
+    root = Path(folder)
+    if (root / "labels.csv").is_file():
+        return "imagenet"
+    if (root / "classes.csv").is_file():
+        return "coco"
+    raise InputError(f"{root}: neither an ImageNet sample (labels.csv) nor a COCO boxes folder (classes.csv)")
+
+
+def scaled_boxes(rel: list[tuple[float, float, float, float]], shape: tuple[int, int]) -> np.ndarray:
+    """Relative boxes -> pixel boxes ``(x0, y0, x1, y1)`` for an H×W image."""
+    h, w = shape
+    return np.asarray(rel, np.float64) * np.array([w, h, w, h])

@@ -1,0 +1,71 @@
+"""``peephole benchmark --data DIR``: PAMI and the baselines scored by insertion, deletion or the pointing game."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from peephole.errors import PeepholeError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from peephole.benchmark.methods import METHOD_NAMES
+
+    p = sub.add_parser(
+        "benchmark", help="score explanation methods on a folder of real photos (PAMI, Table 4)",
+        description="Insertion / deletion on an ImageNet sample folder (labels.csv), or the pointing game on a COCO "
+                    "boxes folder (classes.csv, labels/). Writes summary.md/.csv, rows.csv, curves.png, grid.png and "
+                    f"settings.json to --out. Methods: {', '.join(METHOD_NAMES)}.")
+    p.add_argument("--data", required=True, help="an imagenet-sample or coco-boxes folder")
+    p.add_argument("--methods", default="pami-superpixels,gradcam,random,centre", help="comma-separated method names")
+    p.add_argument("--metrics", default=None,
+                   help="insertion,deletion (ImageNet folder) or pointing (COCO folder); default: what the folder allows")
+    p.add_argument("--limit", type=int, default=None, help="score at most N (correctly classified) images")
+    p.add_argument("--skip", type=int, default=0, help="start at the N-th image of the ImageNet folder")
+    p.add_argument("--out", default="peephole-benchmark", help="output folder")
+    p.add_argument("--model", default="efficientnet-lite0")
+    p.add_argument("--step", type=int, default=None, help="pixels per curve step (default 224 at 224×224, scaled)")
+    p.add_argument("--rise-masks", type=int, default=None, help="RISE masks N (default 8000)")
+    p.add_argument("--lime-samples", type=int, default=None, help="LIME samples (default 1000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from peephole.benchmark.data import dataset_kind
+    from peephole.benchmark.methods import METHOD_NAMES, MapMaker
+    from peephole.benchmark.runner import CURVE_METRICS, run_insertion_deletion, run_pointing
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    bad = [m for m in methods if m not in METHOD_NAMES]
+    if bad:
+        print(f"error: unknown method {bad[0]!r}; choose from {', '.join(METHOD_NAMES)}", file=sys.stderr)
+        return 2
+    options: dict[str, dict[str, int]] = {}
+    if args.rise_masks:
+        options["rise"] = {"n_masks": args.rise_masks}
+    if args.lime_samples:
+        options["lime"] = {"n_samples": args.lime_samples}
+    maker = MapMaker(args.model, options, args.seed)
+    try:
+        kind = dataset_kind(args.data)
+        metrics = args.metrics.split(",") if args.metrics else (list(CURVE_METRICS) if kind == "imagenet" else ["pointing"])
+        if kind == "imagenet":
+            bad = [m for m in metrics if m not in CURVE_METRICS]
+            if bad:
+                print(f"error: metric {bad[0]!r} needs a COCO boxes folder; an ImageNet folder allows insertion, deletion",
+                      file=sys.stderr)
+                return 2
+            run_insertion_deletion(args.data, methods, args.out, metrics, args.limit, maker, step=args.step, skip=args.skip)
+        else:
+            if metrics != ["pointing"]:
+                print("error: a COCO boxes folder allows only --metrics pointing", file=sys.stderr)
+                return 2
+            run_pointing(args.data, methods, args.out, args.limit, maker)
+    except PeepholeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from pathlib import Path
+
+    print(Path(args.out, "summary.md").read_text())
+    return 0
