@@ -65,6 +65,7 @@ def run_insertion_deletion(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model = maker.model("onnx")
+    (out / "maps").mkdir(exist_ok=True)
     step = default_step((size, size)) if step is None else step
     rows = _Rows(out / "rows.csv", ["image", "label", "method", "metric", "auc", "n_queries", "seconds"])
     curves: dict[str, dict[str, list[np.ndarray]]] = {m: {k: [] for k in metrics} for m in methods}
@@ -93,6 +94,8 @@ def run_insertion_deletion(
                 curves[method][metric].append(c.probabilities.astype(np.float32))
                 rows.add({"image": s.path.name, "label": s.label, "method": method, "metric": metric,
                           "auc": round(c.auc, 6), "n_queries": r.n_queries, "seconds": round(r.seconds, 3)})
+        np.savez_compressed(out / "maps" / f"{s.path.stem}.npz", label=s.label,
+                            **{m: v.astype(np.float16) for m, v in maps.items()})
         if len(grid_imgs) < grid_rows:
             grid_imgs.append(img)
             grid_maps.append(maps)

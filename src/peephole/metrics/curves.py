@@ -109,8 +109,8 @@ def perturbation_curve(
     order = pixel_order(saliency)
     if mode == "insertion":  # keep (= show x at) the first k pixels; the rest from the blurred copy
         part, mask = PrefixPartition(order, (h, w), changed), masker or BlurMasker()
-    else:  # keep all but the first k pixels; those become the constant
-        part, mask = PrefixPartition(order, (h, w), n - changed), masker or ConstantMasker("grey")
+    else:  # keep the n − k least important pixels (reversed order); the first k become the constant
+        part, mask = PrefixPartition(order[::-1], (h, w), n - changed), masker or ConstantMasker("grey")
     m = as_model(model, output=output)
     query = Query(m, m.output)
     res = run(query, img, part, mask, [int(target)], batch_size, aggregator=ScoresOnly, desc=mode)
