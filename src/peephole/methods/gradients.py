@@ -17,6 +17,7 @@ H, W) inputs in [0, 1], or ``'efficientnet-lite0'``); the image is resized to th
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from time import perf_counter
 from typing import Any
@@ -209,7 +210,9 @@ def gradient_explanation(
             if method == "saliency":
                 a, n = Saliency(net).attribute(xi, target=t, abs=True), 1
             elif method == "guided-backprop":
-                a, n = _guided_backprop(net).attribute(xi, target=t), 1
+                with warnings.catch_warnings():  # Captum warns that it sets (and removes) ReLU hooks
+                    warnings.simplefilter("ignore", UserWarning)
+                    a, n = _guided_backprop(net).attribute(xi, target=t), 1
             elif method == "smoothgrad":
                 attr = NoiseTunnel(Saliency(net)).attribute
                 a = attr(xi, nt_type="smoothgrad", nt_samples=n_samples, nt_samples_batch_size=batch_size,
