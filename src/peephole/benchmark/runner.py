@@ -74,6 +74,7 @@ def run_insertion_deletion(
     grid_maps: list[dict[str, np.ndarray]] = []
     grid_titles: list[str] = []
     samples = read_imagenet_sample(data)[skip:]
+    _write_settings(out, maker, methods, {"data": str(data), "limit": limit, "skip": skip, "size": size, "step": step})
     n_seen = n_wrong = n_done = 0
     bar = tqdm(total=limit or len(samples), desc="images", unit="image", disable=not progress)
     for s in samples:
@@ -111,14 +112,21 @@ def run_insertion_deletion(
                  f"{2 * (-(-size * size // step) + 1)} queries per method and image)."]
         write_table(summary, ["method", *[f"{m} {x}" for m in metrics for x in ("mean", "sem")], "n",
                               "queries/img", "s/img"], out / "summary", "Insertion / deletion", notes)
+        if n_done % 5 == 0 or n_done == grid_rows:  # an interrupted run keeps its figures
+            _save_curves(out, curves, fractions, grid_imgs, grid_maps, grid_titles)
     bar.close()
+    _save_curves(out, curves, fractions, grid_imgs, grid_maps, grid_titles)
+    _write_settings(out, maker, methods, {"data": str(data), "limit": limit, "skip": skip, "size": size, "step": step,
+                                          "n_images": n_done, "n_read": n_seen, "n_misclassified": n_wrong})
+    return _curve_summary(rows.rows, methods, metrics)
+
+
+def _save_curves(out: Path, curves: dict[str, dict[str, list[np.ndarray]]], fractions: dict[str, np.ndarray],
+                 grid_imgs: list[np.ndarray], grid_maps: list[dict[str, np.ndarray]], grid_titles: list[str]) -> None:
     np.savez_compressed(out / "curves.npz", **{f"{m}__{k}": np.stack(v) for m, d in curves.items() for k, v in d.items() if v},
                         **{f"fractions__{k}": v for k, v in fractions.items()})
     plot_curves(curves, fractions, out / "curves.png")
     plot_grid(grid_imgs, grid_maps, grid_titles, out / "grid.png")
-    _write_settings(out, maker, methods, {"data": str(data), "limit": limit, "skip": skip, "size": size, "step": step,
-                                          "n_images": n_done, "n_read": n_seen, "n_misclassified": n_wrong})
-    return _curve_summary(rows.rows, methods, metrics)
 
 
 def _curve_summary(rows: list[dict[str, Any]], methods: Sequence[str], metrics: Sequence[str]) -> list[dict[str, Any]]:

@@ -1,0 +1,100 @@
+"""The benchmark harness end to end on tiny synthetic folders and black boxes (no shared data needed)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from peephole.benchmark import COCO_TO_IMAGENET, MapMaker, run_insertion_deletion, run_pointing
+from peephole.cli import main
+from peephole.models.callable import CallableModel
+
+S = 32
+REGION = (slice(8, 16), slice(16, 28))
+
+
+def region_mean(batch):
+    """p(class 1) = mean of channel 0 over REGION."""
+    p = np.asarray(batch)[:, REGION[0], REGION[1], 0].mean(axis=(1, 2))
+    return np.stack([1 - p, p], axis=1)
+
+
+@pytest.fixture
+def imagenet_dir(tmp_path):
+    img = np.zeros((S, S, 3), np.uint8)
+    img[..., 0] = 230  # 0.902: the model says class 1
+    rows = []
+    for name, label in (("a.png", 1), ("b.png", 0), ("c.png", 1)):  # b is misclassified
+        Image.fromarray(img).save(tmp_path / name)
+        rows.append({"file": name, "class_index": label, "wnid": "n0", "name": f"thing {name}"})
+    with (tmp_path / "labels.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return tmp_path
+
+
+def test_insertion_deletion_run_scores_correct_images_only(imagenet_dir, tmp_path):
+    maker = MapMaker(options={"occlusion": {"radius": 4, "stride": 4, "masker": "grey"}, "lime": {"n_samples": 40}},
+                     _models={"onnx": CallableModel(region_mean, "probs")})
+    out = tmp_path / "out"
+    table = run_insertion_deletion(imagenet_dir, ["occlusion", "lime", "random", "centre"], out, maker=maker, size=S,
+                                   step=16, progress=False)
+    by = {r["method"]: r for r in table}
+    assert all(r["n"] == 2 for r in table)  # b.png skipped
+    # the blur of a constant image is the image: every insertion curve is flat at p = 230/255
+    for r in table:
+        assert r["insertion mean"] == pytest.approx(230 / 255, abs=1e-4)
+    # deleting the region first (occlusion found it) drops p faster than a random order
+    assert by["occlusion"]["deletion mean"] < by["random"]["deletion mean"] - 0.1
+    assert by["occlusion"]["queries/img"] > 1 and by["random"]["queries/img"] == 0
+    for f in ("summary.md", "summary.csv", "rows.csv", "curves.png", "grid.png", "curves.npz", "settings.json"):
+        assert (out / f).is_file(), f
+    md = (out / "summary.md").read_text()
+    assert "2 correctly classified images scored (3 read, 1 misclassified skipped)" in md
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["n_misclassified"] == 1 and settings["methods"]["lime"] == {"n_samples": 40}
+    with np.load(out / "curves.npz") as z:
+        assert z["random__deletion"].shape == (2, S * S // 16 + 1)
+
+
+def test_pointing_run_on_a_coco_folder(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "classes.csv").write_text("class_id,name\n0,cat\n1,person\n2,dog\n")
+    Image.fromarray(np.full((80, 100, 3), 128, np.uint8)).save(tmp_path / "images" / "x.jpg")
+    Image.fromarray(np.full((80, 100, 3), 128, np.uint8)).save(tmp_path / "images" / "no_objects.jpg")
+    # cat box around the centre, person (no ImageNet counterpart), dog box in the top-left corner
+    (tmp_path / "labels" / "x.txt").write_text("0 0.5 0.5 0.2 0.2\n1 0.5 0.5 0.9 0.9\n2 0.1 0.1 0.1 0.1\n")
+
+    def logits(batch):
+        out = np.zeros((len(batch), 1000))
+        out[:, 283], out[:, 200] = 5.0, 3.0  # Persian cat, a dog breed
+        return out
+
+    maker = MapMaker(_models={"onnx": CallableModel(logits, "logits")})
+    table = run_pointing(tmp_path, ["centre", "random"], tmp_path / "out", maker=maker, size=S, progress=False)
+    centre = next(r for r in table if r["method"] == "centre")
+    assert centre["trials"] == 2 and centre["overall %"] == pytest.approx(50.0)  # cat hit, dog missed
+    rows = list(csv.DictReader((tmp_path / "out" / "rows.csv").open()))
+    assert {(r["coco_class"], r["target"]) for r in rows} == {("cat", "283"), ("dog", "200")}
+    assert 283 in COCO_TO_IMAGENET["cat"] and 200 in COCO_TO_IMAGENET["dog"]
+
+
+def test_mapping_table_uses_valid_distinct_imagenet_indices():
+    for cls, idx in COCO_TO_IMAGENET.items():
+        assert idx and all(0 <= i < 1000 for i in idx) and len(set(idx)) == len(idx), cls
+    assert "person" not in COCO_TO_IMAGENET and "giraffe" not in COCO_TO_IMAGENET
+
+
+def test_cli_reports_bad_arguments_clearly(imagenet_dir, tmp_path, capsys):
+    assert main(["benchmark", "--data", str(imagenet_dir), "--methods", "pami,nope", "--out", str(tmp_path / "o")]) == 2
+    assert "unknown method 'pami'" in capsys.readouterr().err
+    assert main(["benchmark", "--data", str(tmp_path / "o2"), "--out", str(tmp_path / "o")]) == 2
+    assert "neither an ImageNet sample" in capsys.readouterr().err
+    assert main(["benchmark", "--data", str(imagenet_dir), "--metrics", "pointing", "--out", str(tmp_path / "o")]) == 2
+    assert "COCO" in capsys.readouterr().err
