@@ -6,11 +6,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from peephole.cli import backdoor, explainer, fill_in, saliency, train_mnist
 from peephole.cli import benchmark as benchmark_cmd
 from peephole.cli import explain as explain_cmd
 
 #: Sub-command modules; each has ``add_parser(subparsers)`` and ``run(args) -> int``.
 COMMANDS = [explain_cmd, benchmark_cmd]
+COMMANDS += [train_mnist, saliency, backdoor, fill_in, explainer]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
