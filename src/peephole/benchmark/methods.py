@@ -17,7 +17,7 @@ import numpy as np
 from peephole.errors import InputError
 from peephole.metrics.reference import centre_gaussian_map, random_map
 
-BLACK_BOX = ("pami-superpixels", "pami-superpixels-2", "pami-window", "rise", "occlusion", "lime")
+BLACK_BOX = ("pami-superpixels", "pami-superpixels-2", "pami-superpixels-grey", "pami-window", "rise", "occlusion", "lime")
 GRADIENT = ("saliency", "guided-backprop", "smoothgrad", "integrated-gradients", "gradcam", "scorecam")
 REFERENCE = ("random", "centre")
 METHOD_NAMES = BLACK_BOX + GRADIENT + REFERENCE
@@ -51,6 +51,7 @@ class MapMaker:
         base: dict[str, Any] = {
             "pami-superpixels": {"partition": "superpixels"},
             "pami-superpixels-2": {"partition": "superpixels", "second_run": True},
+            "pami-superpixels-grey": {"partition": "superpixels", "masker": "grey"},
             "pami-window": {"partition": "window"},
         }.get(method, {})
         return {**base, **self.options.get(method, {})}
