@@ -1,0 +1,55 @@
+"""Rendering of per-word importance (HTML, terminal, ranking) and the explain-text command."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from peephole.cli import main
+from peephole.errors import InputError
+from peephole.text import html_page, ranking, to_html, to_terminal
+
+
+def test_html_highlights_by_importance_and_escapes() -> None:
+    ws = ["<b>bold</b>", "plain", "key"]
+    out = to_html(ws, [0.2, 0.1, 0.9], title="pos & neg")
+    assert "&lt;b&gt;bold&lt;/b&gt;" in out and "<b>bold</b>" not in out.replace("<b>pos &amp; neg</b>", "")
+    alphas = [float(a) for a in re.findall(r"rgba\(\d+,\d+,\d+,([0-9.]+)\)", out)]
+    assert alphas == pytest.approx([0.125, 0.0, 1.0])
+    assert 'title="0.9000"' in out
+    page = html_page([out])
+    assert page.startswith("<!DOCTYPE html>") and 'charset="utf-8"' in page
+
+
+def test_terminal_and_ranking() -> None:
+    ws = ["a", "b", "c"]
+    plain = to_terminal(ws, [0.1, 0.5, 0.3], colour=False)
+    assert plain == "a[0.10] b[0.50] c[0.30]"
+    coloured = to_terminal(ws, [0.1, 0.5, 0.3])
+    codes = [int(c) for c in re.findall(r"\x1b\[48;5;(\d+)m", coloured)]
+    assert codes[0] == 231 and codes[1] == 196  # weakest white, strongest red
+    assert ranking(ws, [0.1, 0.5, 0.3]) == [(1, "b", 0.5), (2, "c", 0.3), (0, "a", 0.1)]
+    assert to_terminal(["x"], [0.4], colour=False) == "x[0.40]"
+    with pytest.raises(InputError, match="2 scores for 3 words"):
+        to_html(ws, [0.1, 0.2])
+    assert np.allclose(ranking(["x", "y"], [0.5, 0.5])[0][2], 0.5)
+
+
+def test_cli_explain_text_with_vader(tmp_path, capsys) -> None:
+    pytest.importorskip("vaderSentiment", reason="the 'text' extra is not installed")
+    out_html = tmp_path / "words.html"
+    rc = main(["explain-text", "the parcel came on friday and the cake was delicious", "--html", str(out_html), "--no-color"])
+    text = capsys.readouterr().out
+    assert rc == 0
+    assert "prediction: positive" in text and "top words: delicious" in text
+    page = out_html.read_text(encoding="utf-8")
+    assert ">delicious</span>" in page and "rgba(220,40,40,1.000)" in page
+
+
+def test_cli_errors(capsys) -> None:
+    assert main(["explain-text", "   ", "--model", "vader"]) == 1
+    assert "empty" in capsys.readouterr().err
+    assert main(["explain-text", "hello there", "--model", "no-such-model"]) == 2
+    assert "unknown text model" in capsys.readouterr().err
