@@ -106,11 +106,16 @@ def tiny_hf(tmp_path_factory):
     y = torch.tensor(labels)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     model.train()
-    for _ in range(60):
-        loss = model(**enc, labels=y).loss
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny model: one thread is fastest, and does not spin on a busy machine
+    try:
+        for _ in range(60):
+            loss = model(**enc, labels=y).loss
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    finally:
+        torch.set_num_threads(threads)
     path = tmp_path_factory.mktemp("tiny-bert")
     model.save_pretrained(path)
     fast.save_pretrained(path)
