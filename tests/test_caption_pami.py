@@ -83,3 +83,5 @@ def test_caption_errors(captioner, scenes) -> None:
         pami_caption(wrong, img, "red cross left of blue square", partition="window", radius=8, stride=4)
     m = CaptionModel(captioner, ["red", "cross"])
     assert m(img[None]).shape == (1, 2)
+    with pytest.raises(InputError, match="differs"):
+        pami_caption(m, img, "blue square")

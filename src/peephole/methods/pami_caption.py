@@ -17,11 +17,13 @@ from peephole.caption.adapter import CaptionModel, TokenProbFn
 from peephole.engine.partition import Partition
 from peephole.engine.perturb import Masker
 from peephole.engine.run import run
+from peephole.errors import InputError
 from peephole.explanation import Explanation
 from peephole.image.io import load_image, to_rgb_float
 from peephole.image.superpixels import PAPER_SEGMENTATIONS, Segmentation
 from peephole.methods.pami import make_masker, make_partition
 from peephole.methods.setup_any import prepare_any
+from peephole.text.tokenize import words
 
 
 def pami_caption(
@@ -49,11 +51,11 @@ def pami_caption(
     t0 = perf_counter()
     if isinstance(captioner, CaptionModel):
         model = captioner
+        if caption is not None and words(caption) != model.tokens:
+            raise InputError(f"caption {caption!r} differs from the CaptionModel's {' '.join(model.tokens)!r}")
+    elif caption is None:
+        raise InputError("pami_caption needs the caption to explain (caption='a dog on a sofa')")
     else:
-        if caption is None:
-            from peephole.errors import InputError
-
-            raise InputError("pami_caption needs the caption to explain (caption='a dog on a sofa')")
         model = CaptionModel(captioner, caption)
     img = load_image(image) if isinstance(image, (str, Path)) else to_rgb_float(image)
     n_tok = len(model.tokens)
