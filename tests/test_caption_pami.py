@@ -85,3 +85,10 @@ def test_caption_errors(captioner, scenes) -> None:
     assert m(img[None]).shape == (1, 2)
     with pytest.raises(InputError, match="differs"):
         pami_caption(m, img, "blue square")
+
+
+def test_training_is_seeded() -> None:
+    a, b, c = (train_captioner(n=128, epochs=1, seed=s) for s in (3, 3, 4))
+    img = dataset(4, seed=9)
+    ta, tb, tc = (m(np.stack([s.image for s in img]), img[0].caption) for m in (a, b, c))
+    assert np.array_equal(ta, tb) and not np.allclose(ta, tc)
