@@ -53,3 +53,24 @@ def test_cli_errors(capsys) -> None:
     assert "empty" in capsys.readouterr().err
     assert main(["explain-text", "hello there", "--model", "no-such-model"]) == 2
     assert "unknown text model" in capsys.readouterr().err
+
+
+def test_text_explanation_renders_and_saves(tmp_path) -> None:
+    from peephole import Explanation
+    from peephole.methods.pami_text import pami_text
+
+    def fn(batch: list[str]) -> np.ndarray:
+        p = np.array([0.9 if "key" in t.split() else 0.2 for t in batch])
+        return np.stack([1 - p, p], axis=1)
+
+    e = pami_text(fn, "a b key c", output="probs", class_names=["no", "yes"], targets=[1, 0])
+    assert isinstance(e, Explanation)
+    assert e.ranking(k=1) == [(2, "key", pytest.approx(0.9))]
+    assert e.ranking(0, k=1)[0][1] != "key"
+    assert ">key</span>" in e.html() and "yes (" in e.html()
+    assert e.terminal(colour=False) == "a[0.20] b[0.20] key[0.90] c[0.20]"
+    paths = e.save(tmp_path, "s")
+    assert [p.name for p in paths] == ["s_top1_1_yes.html", "s_top1_1_yes.npy", "s_top2_0_no.html", "s_top2_0_no.npy"]
+    assert np.allclose(np.load(paths[1]), e.maps[0])
+    with pytest.raises(TypeError, match="no image overlay"):
+        e.overlay()

@@ -11,8 +11,8 @@ from typing import Any
 from peephole.engine.partition import Partition
 from peephole.engine.perturb import Masker
 from peephole.engine.run import run
-from peephole.explanation import Explanation
 from peephole.methods.setup_any import prepare_any, resolve_target_names
+from peephole.text.explanation import TextExplanation
 from peephole.text.maskers import make_text_masker
 from peephole.text.models import as_text_model
 from peephole.text.partitions import make_text_partition
@@ -32,8 +32,9 @@ def pami_text(
     output: str | None = None,
     class_names: Sequence[str] | None = None,
     progress: bool = False,
-) -> Explanation:
-    """Explain a text classifier's prediction on ``text``; ``maps[i]`` holds one score per word.
+) -> TextExplanation:
+    """Explain a text classifier's prediction on ``text``; ``maps[i]`` holds one score per word
+    (a :class:`~peephole.text.explanation.TextExplanation`: ``.html()``, ``.terminal()``, ``.ranking()``).
 
     ``model``: ``'vader'``, ``'minilm'``, a Hugging Face model folder or pipeline, a
     :class:`peephole.models.Model`, or a callable ``list[str] -> (N, K)`` (declare ``output``).
@@ -53,7 +54,7 @@ def pami_text(
     part = make_text_partition(ws, partition, window, stride)
     mask = make_text_masker(masker)
     res = run(s.query, ws, part, mask, s.targets, s.batch_size, progress, desc="PAMI text")
-    return Explanation(
+    return TextExplanation(
         maps=res.maps, targets=s.targets, probabilities=s.probabilities.astype("float32"), scores=res.scores,
         n_queries=s.query.n_queries, input=ws, method="pami-text", class_names=s.class_names,
         first_run_maps=res.maps, timings={**res.timings, "total": perf_counter() - t0}, partition=part,

@@ -1,5 +1,6 @@
 """PAMI on text: word lists, word partitions (words, n-word windows, phrases, groups), text maskers, rendering."""
 
+from peephole.text.explanation import TextExplanation
 from peephole.text.maskers import DropMasker, TokenMasker, make_text_masker
 from peephole.text.partitions import make_text_partition, phrase_labels, phrases
 from peephole.text.render import html_page, ranking, to_html, to_terminal
@@ -7,6 +8,7 @@ from peephole.text.tokenize import decode, join, words
 
 __all__ = [
     "DropMasker",
+    "TextExplanation",
     "TokenMasker",
     "decode",
     "html_page",
