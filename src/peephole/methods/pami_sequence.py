@@ -13,9 +13,9 @@ from peephole.engine.partition import Partition
 from peephole.engine.perturb import Masker
 from peephole.engine.run import run
 from peephole.errors import InputError
-from peephole.explanation import Explanation
 from peephole.methods.setup_any import prepare_any, resolve_target_names
 from peephole.models.base import as_model
+from peephole.sequence.explanation import SequenceExplanation
 from peephole.sequence.maskers import ConstantBaseline, FeatureBaseline
 from peephole.sequence.partitions import feature_groups, singletons, windows
 
@@ -63,7 +63,7 @@ def pami_sequence(
     output: str | None = None,
     class_names: Sequence[str] | None = None,
     progress: bool = False,
-) -> Explanation:
+) -> SequenceExplanation:
     """Explain ``model`` (``(B, *x.shape) -> (B, K)``) on a signal or tabular row ``x``; one score per position."""
     t0 = perf_counter()
     arr = np.asarray(x)
@@ -77,7 +77,7 @@ def pami_sequence(
     s = prepare_any(m, arr[None], resolve_target_names(targets, m.class_names), top_k, batch_size)
     part = make_sequence_partition(arr.shape[0], partition, window, stride)
     res = run(s.query, arr, part, make_sequence_masker(masker), s.targets, s.batch_size, progress, desc="PAMI sequence")
-    return Explanation(
+    return SequenceExplanation(
         maps=res.maps, targets=s.targets, probabilities=s.probabilities.astype("float32"), scores=res.scores,
         n_queries=s.query.n_queries, input=arr, method="pami-sequence", class_names=s.class_names,
         first_run_maps=res.maps, timings={**res.timings, "total": perf_counter() - t0}, partition=part,
