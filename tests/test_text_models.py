@@ -155,6 +155,10 @@ def test_hf_adapter_matches_model_and_pipeline(tiny_hf) -> None:
     assert m.output == "logits" and np.allclose(m(texts), ref, atol=1e-5)
     e = pami_text(pipe, "a dog ran in the good park")
     assert e.input[int(np.argmax(e.maps[0]))] == "good"
+    from peephole.errors import InputError
+
+    with pytest.raises(InputError, match="needs its tokenizer"):
+        pami_text(model, "a dog ran")
 
 
 def test_hf_folder_errors(tmp_path) -> None:
