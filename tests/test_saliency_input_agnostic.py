@@ -35,8 +35,8 @@ def test_trojaned_target_map_concentrates_on_the_trigger():
     troj = input_agnostic(trojaned_cnn(), targets=TARGET, **opts)
     clean = input_agnostic(clean_cnn(), targets=TARGET, **opts)
     s_troj, s_clean = trigger_share(troj.maps)[0], trigger_share(clean.maps)[0]
-    # the trigger is 16 of 784 pixels (2%): the trojaned map puts a large share of its mass there
-    assert s_troj > 0.3, s_troj
+    # the trigger is 16 of 784 pixels (2%): the trojaned map puts > 10× that share of its mass there
+    assert s_troj > 0.2, s_troj
     assert s_troj > 5 * s_clean, (s_troj, s_clean)
     assert troj.fidelity[0] > 0.9 > clean.fidelity[0]
     assert troj.method == "input-agnostic" and troj.maps.shape == (1, 28, 28)

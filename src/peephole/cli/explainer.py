@@ -30,6 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--patience", type=int, default=5)
     p.add_argument("--teacher", default=None, choices=("pami",), help="distil PAMI maps instead of the paper's loss")
     p.add_argument("--n-teacher", type=int, default=200, help="training images with PAMI maps (--teacher pami)")
+    p.add_argument("--colour-coded", action="store_true", help="each class also has its own colour (an easier task)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--figure", default=None, metavar="FILE.png")
     p.set_defaults(func=run)
@@ -44,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     try:
-        tr, va, te = (make_canvases(n, args.size, seed=args.seed + s) for n, s in ((args.n_train, 0), (200, 1), (200, 2)))
+        sizes = ((args.n_train, 0), (200, 1), (200, 2))
+        tr, va, te = (make_canvases(n, args.size, seed=args.seed + s, colour_coded=args.colour_coded) for n, s in sizes)
         k = tr.labels.shape[1]
         clf_path = out / "classifier.pt"
         if clf_path.exists():

@@ -1,7 +1,8 @@
 """Synthetic multi-object images with known object masks: coloured shapes on textured canvases.
 
 Each image holds 1..``max_objects`` shapes of distinct classes (``SHAPES``) with a random colour, size and
-place on a random low-frequency texture; the class is given by the shape only, never by the colour.
+place on a random low-frequency texture; the class is given by the shape only, never by the colour —
+unless ``colour_coded``, where each class also has its own colour (an easier task, for short test runs).
 Later objects are drawn over earlier ones, and the masks say which pixels each class finally owns.
 """
 
@@ -14,7 +15,9 @@ import numpy as np
 
 from peephole.errors import InputError
 
-SHAPES = ("disc", "square", "triangle", "cross")
+SHAPES = ("disc", "triangle", "cross", "square")  #: the first classes are the most distinct
+#: class colours when ``colour_coded`` (red, green, blue, yellow)
+PALETTE = np.array([[0.9, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.2, 0.9], [0.9, 0.9, 0.1]], np.float32)
 
 
 @dataclass
@@ -53,7 +56,9 @@ def _draw(shape: str, size: int, cy: int, cx: int, r: int) -> np.ndarray:
     return m.astype(bool)
 
 
-def make_canvases(n: int, size: int = 32, max_objects: int = 2, seed: int = 0, n_classes: int = len(SHAPES)) -> Canvases:
+def make_canvases(
+    n: int, size: int = 32, max_objects: int = 2, seed: int = 0, n_classes: int = len(SHAPES), colour_coded: bool = False
+) -> Canvases:
     """``n`` canvases of ``size``×``size`` pixels with 1..``max_objects`` objects of distinct classes each."""
     if not 1 <= n_classes <= len(SHAPES):
         raise InputError(f"n_classes must be in 1..{len(SHAPES)}, got {n_classes}")
@@ -75,6 +80,8 @@ def make_canvases(n: int, size: int = 32, max_objects: int = 2, seed: int = 0, n
             m = _draw(SHAPES[c], size, cy, cx, r)
             colour = rng.uniform(0.0, 1.0, 3).astype(np.float32)
             colour[rng.integers(3)] = rng.choice([0.05, 0.95])  # keep some contrast with the mid-grey texture
+            if colour_coded:
+                colour = np.clip(PALETTE[c] + rng.uniform(-0.1, 0.1, 3), 0, 1).astype(np.float32)
             img[m] = colour
             owner[m] = c
         for c in range(n_classes):
