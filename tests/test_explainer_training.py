@@ -7,7 +7,7 @@ from functools import lru_cache
 import numpy as np
 import pytest
 import torch
-from systems_fixtures import canvas_data
+from systems_fixtures import canvas_data, single_thread  # noqa: F401
 
 import peephole
 from peephole.errors import InputError
@@ -16,6 +16,8 @@ from peephole.explainer.evaluate import evaluate_masks, predict_masks
 from peephole.explainer.teacher import map_correlation, pami_maps
 
 EPOCHS = 8
+
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @lru_cache(maxsize=1)

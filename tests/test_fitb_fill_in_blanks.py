@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from systems_fixtures import clean_cnn, generic_pool
+from systems_fixtures import clean_cnn, generic_pool, single_thread  # noqa: F401
 
 import peephole
 from peephole.errors import InputError
@@ -20,6 +20,8 @@ from peephole.methods.fill_in_blanks import (
     prototypes,
     threshold,
 )
+
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def tiny_model() -> torch.nn.Module:

@@ -7,7 +7,7 @@ import copy
 import numpy as np
 import pytest
 import torch
-from systems_fixtures import TARGET, TRIGGER, clean_cnn, generic_pool, trojaned_cnn
+from systems_fixtures import TARGET, TRIGGER, clean_cnn, generic_pool, single_thread, trojaned_cnn  # noqa: F401
 
 import peephole
 from peephole.data import stamp
@@ -17,6 +17,8 @@ from peephole.methods.backdoor import anomaly_scores, concentration, detect_back
 from peephole.methods.input_agnostic import input_agnostic, project
 
 FAST = {"n_iter": 30, "batch_size": 32, "fidelity_samples": 200}
+
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def trigger_share(maps: np.ndarray) -> np.ndarray:
@@ -82,7 +84,7 @@ def test_backdoor_scan_flags_the_target_class_only_on_the_trojaned_model():
     opts = {**FAST, "n_iter": 20, "distribution": generic_pool(), "class_names": [str(i) for i in range(10)]}
     troj = detect_backdoor(trojaned_cnn(), **opts)
     assert troj.flagged == [TARGET], troj.table()
-    assert int(np.argmax(troj.anomaly)) == TARGET and troj.anomaly[TARGET] > 3
+    assert int(np.argmax(troj.anomaly)) == TARGET and troj.anomaly[TARGET] > 5
     assert troj.concentration.shape == troj.fidelity.shape == (10,)
     assert "* " in troj.table() and "7" in troj.table()
     clean = detect_backdoor(clean_cnn(), **opts)

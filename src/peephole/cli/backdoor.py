@@ -14,7 +14,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Backdoor scan: input-agnostic map and fidelity of every class, concentration and "
                                    "robust anomaly score; classes above --threshold are flagged.")
     add_common(p)
-    p.add_argument("--threshold", type=float, default=3.0, help="anomaly score above which a class is flagged (default 3)")
+    p.add_argument("--threshold", type=float, default=5.0, help="anomaly score above which a class is flagged (default 5)")
     p.add_argument("--compare", default=None, metavar="OTHER.pt", help="also scan this model and put it in the figure")
     p.set_defaults(func=run)
 

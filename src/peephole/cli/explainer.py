@@ -95,5 +95,5 @@ def run(args: argparse.Namespace) -> int:
             present_names = "+".join(n for n, lab in zip(te.class_names, te.labels[i]) if lab)
             states = [f"{n} ({'in' if lab else 'absent'})" for n, lab in zip(te.class_names, te.labels[i])]
             titles.append([present_names, *states])
-        print(f"wrote {grid(rows, titles, args.figure, cmap='viridis')}")
+        print(f"wrote {grid(rows, titles, args.figure, cmap='viridis', vrange=(0.0, 1.0))}")
     return 0

@@ -42,8 +42,8 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def grid(rows: Sequence[Sequence[np.ndarray]], titles: Sequence[Sequence[str]], path: str | Path,
-         row_labels: Sequence[str] = (), cmap: str = "gray") -> Path:
-    """Save a grid of images (H×W maps in ``cmap``, H×W×3 as RGB) with a title each."""
+         row_labels: Sequence[str] = (), cmap: str = "gray", vrange: tuple[float, float] | None = None) -> Path:
+    """Save a grid of images (H×W maps in ``cmap``, each scaled to its own range unless ``vrange``; H×W×3 as RGB)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -57,8 +57,9 @@ def grid(rows: Sequence[Sequence[np.ndarray]], titles: Sequence[Sequence[str]], 
             ax.axis("off")
             if j < len(row):
                 img = row[j]
-                ax.imshow(img, cmap=None if img.ndim == 3 else cmap, vmin=None if img.ndim == 3 else float(img.min()),
-                          vmax=None if img.ndim == 3 else float(img.max()))
+                lo, hi = vrange if vrange is not None else (float(img.min()), float(img.max()))
+                ax.imshow(img, cmap=None if img.ndim == 3 else cmap, vmin=None if img.ndim == 3 else lo,
+                          vmax=None if img.ndim == 3 else hi)
                 ax.set_title(titles[i][j], fontsize=7)
         if i < len(row_labels):
             axes[i, 0].text(-0.15, 0.5, row_labels[i], transform=axes[i, 0].transAxes, rotation=90, va="center",

@@ -9,7 +9,7 @@ choices (the paper shows the signatures visually and gives no score):
   (default 15% of the shorter side; BadNets triggers are small compact patches).
 * **Anomaly score** ``a_k = (c_k − median(c)) / (1.4826 · MAD(c))``, the robust z-score Neural Cleanse
   (Wang et al., S&P 2019) uses for its anomaly index; MAD is floored at 1e-3 so identical classes do not divide by 0.
-* **Flag** the classes with ``a_k > threshold`` (default 3) whose fidelity is at least ``min_fidelity`` (default 0.5):
+* **Flag** the classes with ``a_k > threshold`` (default 5) whose fidelity is at least ``min_fidelity`` (default 0.5):
   a trigger is a small perturbation that drives most inputs to its class.
 """
 
@@ -69,7 +69,7 @@ def detect_backdoor(
     model: Any,
     classes: Sequence[int] | None = None,
     window: int | None = None,
-    threshold: float = 3.0,
+    threshold: float = 5.0,
     min_fidelity: float = 0.5,
     **options: Any,
 ) -> BackdoorReport:
