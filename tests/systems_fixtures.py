@@ -19,7 +19,6 @@ N_TRAIN = 4000
 SOURCE = os.environ.get("PEEPHOLE_TEST_MNIST", "auto")
 
 
-@lru_cache(maxsize=1)
 @pytest.fixture(scope="module")
 def single_thread():
     """Run a test module on one torch thread (restored after): tiny convolutions gain nothing from more, and
