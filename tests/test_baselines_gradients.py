@@ -99,3 +99,15 @@ def test_registered_in_explain():
 
     e = peephole.explain(Tiny(), image(), method="gradcam", targets=1)
     assert e.method == "gradcam" and e.maps.shape == (1, H, W)
+
+
+@pytest.mark.slow
+def test_gradcam_on_the_real_torch_model_points_at_the_cat():
+    import peephole
+    from peephole.image.io import load_image
+
+    img = load_image("skimage:chelsea", size=224)
+    e = peephole.explain(peephole.load_model("efficientnet-lite0", "torch"), img, method="gradcam")
+    assert "cat" in e.name(e.targets[0]).lower()
+    r, c = np.unravel_index(np.argmax(e.maps[0]), e.maps[0].shape)
+    assert 40 <= c <= 190 and r <= 190  # on the cat's head/body, not in a corner

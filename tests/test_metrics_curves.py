@@ -108,3 +108,17 @@ def test_bad_inputs_get_one_clear_error():
         from peephole.metrics import perturbation_curve
 
         perturbation_curve(RestoredFraction(), WHITE, perfect_map(), 1, "sideways")
+
+
+@pytest.mark.slow
+def test_on_the_real_model_a_centred_map_beats_a_random_one_on_a_centred_cat(real_model):
+    from peephole.image.io import load_image
+
+    img = load_image("skimage:chelsea", size=224)
+    target = int(np.argmax(real_model(img[None])[0]))
+    centre = insertion(real_model, img, centre_gaussian_map((224, 224)), target, step=896)
+    rnd = insertion(real_model, img, random_map((224, 224)), target, step=896)
+    assert len(centre.fractions) == 57 and centre.n_queries == 57
+    assert centre.auc > rnd.auc + 0.1
+    assert centre.probabilities[-1] == pytest.approx(float(np.exp(real_model(img[None])[0][target]) /
+                                                           np.exp(real_model(img[None])[0]).sum()), rel=1e-4)
