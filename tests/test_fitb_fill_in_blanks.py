@@ -144,3 +144,13 @@ def test_black_boxes_are_refused_and_method_registered():
     x = generic_pool()[0]
     e = peephole.explain(clean_cnn(), x, method="fill-in-the-blanks", top_k=2)
     assert len(e.targets) == 2 and e.maps.shape == (2, 28, 28) and e.input.shape == (28, 28, 3)
+
+
+def test_progressive_fill_on_a_colour_model_maps_sum_the_channels():
+    torch.manual_seed(0)
+    nn = torch.nn
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 5))
+    img = np.random.default_rng(0).uniform(0, 1, (8, 8, 3)).astype(np.float32)
+    e = progressive_fill(net, img, targets=[1, 3], patch_size=2)
+    assert e.images.shape == (2, 5, 3, 8, 8) and e.maps.shape == (2, 8, 8)
+    np.testing.assert_allclose(e.maps, np.abs(e.images[:, -1] - e.images[:, 0]).sum(1), rtol=1e-6)

@@ -297,7 +297,7 @@ def progressive_fill(
         stages_all.append(np.stack(stages))
     st = np.stack(stages_all).astype(np.float32)
     return FillExplanation(
-        maps=np.abs(st[:, -1] - st[:, :1]).sum(1).reshape(len(tl), shp[1], shp[2]), targets=tl, probabilities=probs,
+        maps=np.abs(st[:, -1] - st[:, 0]).sum(1), targets=tl, probabilities=probs,
         scores=np.zeros((0, n_classes), np.float32), n_queries=1 + len(tl) * n_masks * (1 + (order == 2) * n_probes),
         input=display(x0[0].numpy()), method="fill-in-the-blanks", class_names=dm.class_names,
         timings={"total": perf_counter() - t0},
