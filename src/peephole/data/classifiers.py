@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,7 @@ def load_classifier(path: str | Path) -> Any:
         d = torch.load(p, weights_only=True)
         net = SmallCNN(**d["config"])
         net.load_state_dict(d["state_dict"])
-    except (KeyError, RuntimeError, TypeError, EOFError) as exc:
-        raise InputError(f"{p}: not a model saved by peephole.data.save_classifier ({exc})") from exc
+    except (KeyError, RuntimeError, TypeError, EOFError, ValueError, AttributeError, pickle.UnpicklingError) as exc:
+        raise InputError(f"{p}: not a model saved by peephole.data.save_classifier ({type(exc).__name__})") from exc
     net.meta = d.get("meta", {})
     return net.eval()

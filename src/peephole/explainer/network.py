@@ -7,6 +7,7 @@ The paper uses DeepLabV3-ResNet50 with one output channel per class; pass such a
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,7 @@ def load_explainer(path: str | Path) -> ExplainerNet:
         d = torch.load(p, weights_only=True)
         net = ExplainerNet(**d["config"])
         net.load_state_dict(d["state_dict"])
-    except (KeyError, RuntimeError, TypeError, EOFError) as exc:
-        raise InputError(f"{p}: not an Explainer saved by peephole ({exc})") from exc
+    except (KeyError, RuntimeError, TypeError, EOFError, ValueError, AttributeError, pickle.UnpicklingError) as exc:
+        raise InputError(f"{p}: not an Explainer saved by peephole ({type(exc).__name__})") from exc
     net.meta = d.get("meta", {})
     return net.eval()
