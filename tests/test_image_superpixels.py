@@ -67,3 +67,12 @@ def test_bad_segmentations():
         LabelPartition(np.zeros((4, 4)))
     with pytest.raises(InputError, match="at least one"):
         Superpixels.from_image(np.zeros((8, 8, 3)), [])
+
+
+def test_threaded_segmentation_equals_serial():
+    img = textured_image(64, 80)
+    serial = Superpixels.from_image(img, PAPER_SEGMENTATIONS, workers=1)
+    threaded = Superpixels.from_image(img, PAPER_SEGMENTATIONS, workers=4)
+    assert serial.names == threaded.names
+    for a, b in zip(serial.label_maps, threaded.label_maps, strict=True):
+        np.testing.assert_array_equal(a, b)
