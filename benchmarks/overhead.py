@@ -49,7 +49,8 @@ def main() -> None:
     args = ap.parse_args()
     model = peephole.load_model("efficientnet-lite0", args.backend)
     imgs = [load_image(s, size=224) for s in args.images]
-    peephole.explain(model, imgs[0], partition="window", stride=40)  # warm-up
+    for strategy in args.strategies:  # warm-up: lazy imports, ONNX session
+        peephole.explain(model, imgs[0], partition=strategy, batch_size=args.batch_size)
     print(f"PAMI overhead: EfficientNet-Lite0 ({args.backend}), 224×224 centre crops of {len(imgs)} shipped photos, "
           f"batch size {args.batch_size}, {os.cpu_count()} CPU cores ({platform.machine()})\n")
     print("| strategy | queries/image | PAMI s/image | bare forward s/image | overhead ratio "
