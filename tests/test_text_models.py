@@ -5,6 +5,8 @@ trained in-test on a keyword task, loaded offline from disk and through a pipeli
 from __future__ import annotations
 
 import numpy as np
+
+import peephole
 import pytest
 
 from peephole.methods.pami_text import pami_text
@@ -68,6 +70,17 @@ def test_load_by_name(vader) -> None:
     e = pami_text("vader", SENTENCES[0][0])
     assert e.class_names == ["negative", "positive"]
     assert np.allclose(e.maps, pami_text(vader, SENTENCES[0][0]).maps)
+
+
+def test_explain_routes_text_models_to_pami_text(vader) -> None:
+    sentence, word, _ = SENTENCES[0]
+    for model in ("vader", vader):
+        e = peephole.explain(model, sentence)
+        assert e.method == "pami-text" and e.input == sentence.split()
+        np.testing.assert_allclose(e.maps, pami_text(vader, sentence).maps)
+    # a plain callable cannot be told apart from an image model: the string is read as a path
+    with pytest.raises(peephole.InputError, match="no such file .to explain a text, use method='pami-text'"):
+        peephole.explain(lambda b: np.ones((len(b), 2)) / 2, sentence, output="probs")
 
 
 # --- a tiny Hugging Face model, built and trained in-test (no network) ---------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from peephole.errors import InputError
 from peephole.explanation import Explanation
 from peephole.methods import gradients, lime, occlusion, rise
 from peephole.methods.explainer import explainer
@@ -14,6 +15,7 @@ from peephole.methods.pami import pami
 from peephole.methods.pami_caption import pami_caption
 from peephole.methods.pami_sequence import pami_sequence
 from peephole.methods.pami_text import pami_text
+from peephole.text.models import is_text_model
 
 #: Methods by name; each takes ``(model, input, **options)`` and returns an :class:`Explanation`.
 METHODS: dict[str, Callable[..., Explanation]] = {
@@ -27,10 +29,12 @@ def explain(model: Any, image: Any, method: str = "pami", **options: Any) -> Exp
 
     ``model`` is a :class:`peephole.models.Model`, ``'efficientnet-lite0'``, a path to an ``.onnx``
     file, a torch module or a callable (declare ``output='probs'|'logits'|'scores'`` for the last
-    two). See :func:`peephole.methods.pami.pami` for PAMI's options.
+    two). See :func:`peephole.methods.pami.pami` for PAMI's options. With ``method='pami'`` and a
+    text classifier (``'vader'``, ``'minilm'``, a text adapter or pipeline), ``image`` is a text and
+    :func:`peephole.methods.pami_text.pami_text` runs.
     """
     if method not in METHODS:
-        from peephole.errors import InputError
-
         raise InputError(f"unknown method {method!r}; available: {sorted(METHODS)}")
+    if method == "pami" and is_text_model(model):
+        method = "pami-text"
     return METHODS[method](model, image, **options)

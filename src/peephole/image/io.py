@@ -69,7 +69,8 @@ def load_image(path: str | Path, size: int | None = None, crop: bool = True) -> 
         return resize(img, size, crop) if size else img
     p = Path(path)
     if not p.exists():
-        raise InputError(f"{p}: no such file")
+        hint = " (to explain a text, use method='pami-text')" if isinstance(path, str) and " " in path.strip() else ""
+        raise InputError(f"{p}: no such file{hint}")
     if p.is_dir():
         raise InputError(f"{p}: is a directory, not an image")
     try:

@@ -27,6 +27,16 @@ def load_text_model(name: str | Path, **kwargs: Any) -> Any:
     raise InputError(f"unknown text model {str(name)!r}: use one of {BUILTIN} or the folder of a Hugging Face classifier")
 
 
+def is_text_model(obj: Any) -> bool:
+    """Whether ``obj`` names or is a text classifier: a built-in name, a Peephole text adapter, or a
+    ``transformers`` text pipeline. (A plain callable cannot tell: use ``method='pami-text'``.)"""
+    if isinstance(obj, str):
+        return obj in BUILTIN
+    if getattr(obj, "input_kind", None) == "text":
+        return True
+    return hasattr(obj, "task") and hasattr(obj, "tokenizer") and hasattr(obj, "model")
+
+
 def as_text_model(obj: Any, output: str | None = None, class_names: Any = None) -> Any:
     """A :class:`peephole.models.Model` for text: a name/folder, a ``transformers`` pipeline or model, or a callable."""
     from peephole.models.base import as_model

@@ -34,6 +34,7 @@ class MiniLMSentiment:
     """Two classes, ``('negative', 'positive')``: logistic regression on MiniLM sentence embeddings."""
 
     output = "probs"
+    input_kind = "text"  #: lets ``peephole.explain(model, text)`` pick PAMI for text
     class_names = ("negative", "positive")
     preferred_batch_size = 64
 

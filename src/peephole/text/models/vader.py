@@ -17,6 +17,7 @@ class VaderSentiment:
     """
 
     output = "probs"
+    input_kind = "text"  #: lets ``peephole.explain(model, text)`` pick PAMI for text
     class_names = ("negative", "positive")
     preferred_batch_size = 256
 
