@@ -73,18 +73,22 @@ class Explanation:
         return figure(self.input, list(self.maps), titles, alpha, cmap)
 
     def save(self, out_dir: str | Path, stem: str = "explanation") -> list[Path]:
-        """Write, per target, an overlay PNG and the raw map (``.npy``); returns the paths."""
-        from PIL import Image
-
+        """Write, per target, a picture (:meth:`_write_view`) and the raw map (``.npy``); returns the paths."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         paths = []
         for rank, t in enumerate(self.targets):
             base = out / f"{stem}_top{rank + 1}_{t}_{_slug(self.name(t))}"
             np.save(base.with_suffix(".npy"), self.maps[rank])
-            Image.fromarray(self.overlay(t)).save(base.with_suffix(".png"))
-            paths += [base.with_suffix(".png"), base.with_suffix(".npy")]
+            paths += [self._write_view(t, base), base.with_suffix(".npy")]
         return paths
+
+    def _write_view(self, target: int, base: Path) -> Path:
+        """Write the picture of ``target``'s map next to ``base`` (here: the overlay PNG)."""
+        from PIL import Image
+
+        Image.fromarray(self.overlay(target)).save(base.with_suffix(".png"))
+        return base.with_suffix(".png")
 
     def _map(self, target: int | None) -> np.ndarray:
         if target is None:

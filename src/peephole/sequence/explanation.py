@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from peephole.explanation import Explanation, _slug
+from peephole.explanation import Explanation
 
 
 @dataclass
@@ -42,18 +42,11 @@ class SequenceExplanation(Explanation):
         fig.tight_layout()
         return fig
 
-    def save(self, out_dir: str | Path, stem: str = "explanation") -> list[Path]:
-        """Write, per target, a figure (``.png``) and the importances (``.npy``); returns the paths."""
+    def _write_view(self, target: int, base: Path) -> Path:
+        """The figure of ``target`` as a PNG."""
         import matplotlib.pyplot as plt
 
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for rank, t in enumerate(self.targets):
-            base = out / f"{stem}_top{rank + 1}_{t}_{_slug(self.name(t))}"
-            np.save(base.with_suffix(".npy"), self.maps[rank])
-            fig = self.figure(t)
-            fig.savefig(base.with_suffix(".png"), dpi=80)
-            plt.close(fig)
-            paths += [base.with_suffix(".png"), base.with_suffix(".npy")]
-        return paths
+        fig = self.figure(target)
+        fig.savefig(base.with_suffix(".png"), dpi=80)
+        plt.close(fig)
+        return base.with_suffix(".png")

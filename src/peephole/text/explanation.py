@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from peephole.explanation import Explanation, _slug
+from peephole.explanation import Explanation
 from peephole.text.render import html_page, ranking, to_html, to_terminal
 
 
@@ -36,14 +36,7 @@ class TextExplanation(Explanation):
     def figure(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError("a text explanation has no image figure; use .html() or .terminal()")
 
-    def save(self, out_dir: str | Path, stem: str = "explanation") -> list[Path]:
-        """Write, per target, the highlighted words (``.html``) and the scores (``.npy``); returns the paths."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for rank, t in enumerate(self.targets):
-            base = out / f"{stem}_top{rank + 1}_{t}_{_slug(self.name(t))}"
-            np.save(base.with_suffix(".npy"), self.maps[rank])
-            base.with_suffix(".html").write_text(html_page([self.html(t)]), encoding="utf-8")
-            paths += [base.with_suffix(".html"), base.with_suffix(".npy")]
-        return paths
+    def _write_view(self, target: int, base: Path) -> Path:
+        """The highlighted words of ``target`` as an HTML page."""
+        base.with_suffix(".html").write_text(html_page([self.html(target)]), encoding="utf-8")
+        return base.with_suffix(".html")
