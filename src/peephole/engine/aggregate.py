@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
-
-# numpy's own BLAS, found once. The per-batch matmul below is small: run multi-threaded, OpenBLAS's
-# workers then busy-wait and take cores from the model's next forward pass (measured: PAMI's
-# model calls ran ~30% slower than bare ones on 2 cores until the matmul ran on one thread).
-_NUMPY_BLAS = ThreadpoolController()
 
 
 class Eq1Aggregator:
@@ -29,12 +23,11 @@ class Eq1Aggregator:
         flat = masks.reshape(len(masks), -1).astype(np.float32)
         # One matmul per group gives both Σ f_k·m_j (score columns) and N (the column of ones).
         weights = np.hstack([np.asarray(scores, dtype=np.float32), np.ones((len(masks), 1), np.float32)])
-        with _NUMPY_BLAS.limit(limits=1, user_api="blas"):
-            for g in np.unique(groups):
-                rows = np.flatnonzero(groups == g)
-                both = weights.T @ flat if len(rows) == len(flat) else weights[rows].T @ flat[rows]
-                self.sums[g] += both[:-1]
-                self.counts[g] += both[-1]
+        for g in np.unique(groups):
+            rows = np.flatnonzero(groups == g)
+            both = weights.T @ flat if len(rows) == len(flat) else weights[rows].T @ flat[rows]
+            self.sums[g] += both[:-1]
+            self.counts[g] += both[-1]
 
     def maps(self) -> np.ndarray:
         """The importance maps, ``(n_targets, *shape)`` float32."""

@@ -29,7 +29,9 @@ class SoftMasker(Masker):
         def apply(m: np.ndarray) -> np.ndarray:
             if m.shape[1:] != x.shape[:2]:
                 raise InputError(f"masks of shape {m.shape[1:]} do not match input of shape {x.shape}")
-            return b + m.astype(np.float32)[..., None] * diff
+            out = np.multiply(m.astype(np.float32, copy=False)[..., None], diff)  # one buffer, filled in place
+            out += b
+            return out
 
         return apply
 
