@@ -51,10 +51,14 @@ def main() -> None:
     imgs = [load_image(s, size=224) for s in args.images]
     for strategy in args.strategies:  # warm-up: lazy imports, ONNX session
         peephole.explain(model, imgs[0], partition=strategy, batch_size=args.batch_size)
-    print(f"PAMI overhead: EfficientNet-Lite0 ({args.backend}), 224×224 centre crops of {len(imgs)} shipped photos, "
-          f"batch size {args.batch_size}, {os.cpu_count()} CPU cores ({platform.machine()})\n")
-    print("| strategy | queries/image | PAMI s/image | bare forward s/image | overhead ratio "
-          "| of which: segment s | masks+perturb s | aggregate s |")
+    print(
+        f"PAMI overhead: EfficientNet-Lite0 ({args.backend}), 224×224 centre crops of {len(imgs)} shipped photos, "
+        f"batch size {args.batch_size}, {os.cpu_count()} CPU cores ({platform.machine()})\n"
+    )
+    print(
+        "| strategy | queries/image | PAMI s/image | bare forward s/image | overhead ratio "
+        "| of which: segment s | masks+perturb s | aggregate s |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for strategy in args.strategies:
         rows = []

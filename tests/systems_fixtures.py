@@ -66,6 +66,14 @@ def canvas_data() -> tuple:
     classifier trained on them."""
     tr, va, te = (make_canvases(n, 24, seed=s, colour_coded=True) for n, s in ((1000, 0), (200, 1), (200, 2)))
     torch.manual_seed(0)
-    clf = train_classifier(SmallCNN(3, 4, 16, "max", 24, batchnorm=True), tr.images, tr.labels, epochs=6, lr=3e-3,
-                           batch_size=32, multilabel=True, seed=0)
+    clf = train_classifier(
+        SmallCNN(3, 4, 16, "max", 24, batchnorm=True),
+        tr.images,
+        tr.labels,
+        epochs=6,
+        lr=3e-3,
+        batch_size=32,
+        multilabel=True,
+        seed=0,
+    )
     return tr, va, te, clf

@@ -39,11 +39,14 @@ def imagenet_dir(tmp_path):
 
 
 def test_insertion_deletion_run_scores_correct_images_only(imagenet_dir, tmp_path):
-    maker = MapMaker(options={"occlusion": {"radius": 4, "stride": 4, "masker": "grey"}, "lime": {"n_samples": 40}},
-                     _models={"onnx": CallableModel(region_mean, "probs")})
+    maker = MapMaker(
+        options={"occlusion": {"radius": 4, "stride": 4, "masker": "grey"}, "lime": {"n_samples": 40}},
+        _models={"onnx": CallableModel(region_mean, "probs")},
+    )
     out = tmp_path / "out"
-    table = run_insertion_deletion(imagenet_dir, ["occlusion", "lime", "random", "centre"], out, maker=maker, size=S,
-                                   step=16, progress=False)
+    table = run_insertion_deletion(
+        imagenet_dir, ["occlusion", "lime", "random", "centre"], out, maker=maker, size=S, step=16, progress=False
+    )
     by = {r["method"]: r for r in table}
     assert all(r["n"] == 2 for r in table)  # b.png skipped
     # the blur of a constant image is the image: every insertion curve is flat at p = 230/255

@@ -62,8 +62,16 @@ def test_each_word_map_sits_on_its_object(captioner, scenes) -> None:
 
 def test_window_partition_and_facade(captioner, scenes) -> None:
     s = scenes[0]
-    e = explain(captioner, s.image, method="pami-caption", caption=" ".join(s.caption), partition="window",
-                radius=8, stride=4, masker="black")
+    e = explain(
+        captioner,
+        s.image,
+        method="pami-caption",
+        caption=" ".join(s.caption),
+        partition="window",
+        radius=8,
+        stride=4,
+        masker="black",
+    )
     assert e.n_queries == e.partition.n_parts + 1
     for t, obj in OBJECT_WORDS[::2]:  # colour words
         assert e.maps[t][s.masks[obj]].mean() > e.maps[t][s.masks[1 - obj]].mean()

@@ -8,10 +8,22 @@ from peephole.cli import main
 def test_explain_writes_overlays_and_maps_and_survives_bad_images(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("not an image")
     out = tmp_path / "out"
-    code = main([
-        "explain", str(tmp_path / "missing.jpg"), "skimage:coffee", str(tmp_path / "notes.txt"),
-        "--strategy", "window", "--stride", "24", "--top-k", "2", "--out", str(out),
-    ])
+    code = main(
+        [
+            "explain",
+            str(tmp_path / "missing.jpg"),
+            "skimage:coffee",
+            str(tmp_path / "notes.txt"),
+            "--strategy",
+            "window",
+            "--stride",
+            "24",
+            "--top-k",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 1
     assert "missing.jpg: no such file" in captured.err
@@ -24,8 +36,9 @@ def test_explain_writes_overlays_and_maps_and_survives_bad_images(tmp_path, caps
 
 
 def test_explain_reports_a_bad_target_per_image(tmp_path, capsys):
-    code = main(["explain", "skimage:chelsea", "--target", "1000", "--strategy", "window", "--stride", "40",
-                 "--out", str(tmp_path)])
+    code = main(
+        ["explain", "skimage:chelsea", "--target", "1000", "--strategy", "window", "--stride", "40", "--out", str(tmp_path)]
+    )
     assert code == 1
     assert "target class 1000 is out of range: the model has 1000 classes" in capsys.readouterr().err
 

@@ -29,8 +29,9 @@ def test_explanation_fields():
 def test_save_overlay_and_figure(tmp_path):
     e = explain(top_k=2)
     paths = e.save(tmp_path, "img")
-    assert sorted(p.name for p in paths) == sorted([
-        "img_top1_1_textured-region.png", "img_top1_1_textured-region.npy", "img_top2_0_other.png", "img_top2_0_other.npy"])
+    assert sorted(p.name for p in paths) == sorted(
+        ["img_top1_1_textured-region.png", "img_top1_1_textured-region.npy", "img_top2_0_other.png", "img_top2_0_other.npy"]
+    )
     np.testing.assert_array_equal(np.load(tmp_path / "img_top2_0_other.npy"), e.maps[1])
     ov = e.overlay()
     assert ov.shape == (64, 80, 3) and ov.dtype == np.uint8

@@ -89,6 +89,7 @@ def test_total_loss_is_the_weighted_sum_with_the_paper_defaults():
         ent = float((q * q.log()).mean())
     assert terms["classification"] == pytest.approx(bce, rel=1e-5)
     assert terms["entropy"] == pytest.approx(ent, rel=1e-5)
-    expected = (bce + ent + float(tv_loss(m) + tv_loss(n)) + float(area_loss(seg, labels))
-                + 0.1 * float(m.mean()) + 0.3 * float(n.mean()))
+    expected = (
+        bce + ent + float(tv_loss(m) + tv_loss(n)) + float(area_loss(seg, labels)) + 0.1 * float(m.mean()) + 0.3 * float(n.mean())
+    )
     assert float(total.detach()) == pytest.approx(expected, rel=1e-5)

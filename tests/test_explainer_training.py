@@ -26,8 +26,9 @@ def trained() -> tuple:
     tr, va, te, clf = canvas_data()
     torch.manual_seed(0)
     net = ExplainerNet(4, 3, width=8, depth=2)
-    res = train_explainer(net, clf, (tr.images, tr.labels), (va.images, va.labels), epochs=EPOCHS, lr=5e-3,
-                          patience=5, progress=False, seed=0)
+    res = train_explainer(
+        net, clf, (tr.images, tr.labels), (va.images, va.labels), epochs=EPOCHS, lr=5e-3, patience=5, progress=False, seed=0
+    )
     return net, res, evaluate_masks(predict_masks(net, te.images), te.labels, te.masks)
 
 
@@ -73,8 +74,17 @@ def test_one_forward_pass_gives_an_explanation(tmp_path):
 def test_checkpoints_and_early_stopping(tmp_path):
     tr, va, _, clf = canvas_data()
     net = ExplainerNet(4, 3, width=4, depth=1)
-    res = train_explainer(net, clf, (tr.images[:64], tr.labels[:64]), (va.images[:32], va.labels[:32]), epochs=10,
-                          lr=0.0, patience=1, checkpoint_dir=tmp_path, progress=False)
+    res = train_explainer(
+        net,
+        clf,
+        (tr.images[:64], tr.labels[:64]),
+        (va.images[:32], va.labels[:32]),
+        epochs=10,
+        lr=0.0,
+        patience=1,
+        checkpoint_dir=tmp_path,
+        progress=False,
+    )
     # with lr = 0 the validation loss never improves after epoch 0: training stops after patience = 1 more epoch
     assert res.stopped_early and len(res.val_loss) == 2 and res.best_epoch == 0
     assert (tmp_path / "best.pt").exists() and (tmp_path / "last.pt").exists()
@@ -85,6 +95,7 @@ def test_checkpoints_and_early_stopping(tmp_path):
 
 def test_distilling_teacher_maps():
     tr, va, te, _ = canvas_data()
+
     # a teacher that knows the true masks of the present classes (NaN elsewhere): the Explainer learns them
     def teacher(c, n):
         t = c.masks[:n].astype(np.float32)
@@ -93,8 +104,9 @@ def test_distilling_teacher_maps():
 
     torch.manual_seed(0)
     net = ExplainerNet(4, 3, width=8, depth=2)
-    train_from_teacher(net, (tr.images[:600], teacher(tr, 600)), (va.images[:100], teacher(va, 100)), epochs=4,
-                       lr=5e-3, progress=False)
+    train_from_teacher(
+        net, (tr.images[:600], teacher(tr, 600)), (va.images[:100], teacher(va, 100)), epochs=4, lr=5e-3, progress=False
+    )
     r = map_correlation(predict_masks(net, te.images[:100]), teacher(te, 100))
     assert r > 0.5, r
 

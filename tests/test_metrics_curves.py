@@ -120,5 +120,6 @@ def test_on_the_real_model_a_centred_map_beats_a_random_one_on_a_centred_cat(rea
     rnd = insertion(real_model, img, random_map((224, 224)), target, step=896)
     assert len(centre.fractions) == 57 and centre.n_queries == 57
     assert centre.auc > rnd.auc + 0.1
-    assert centre.probabilities[-1] == pytest.approx(float(np.exp(real_model(img[None])[0][target]) /
-                                                           np.exp(real_model(img[None])[0]).sum()), rel=1e-4)
+    assert centre.probabilities[-1] == pytest.approx(
+        float(np.exp(real_model(img[None])[0][target]) / np.exp(real_model(img[None])[0]).sum()), rel=1e-4
+    )

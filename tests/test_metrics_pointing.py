@@ -27,15 +27,18 @@ def test_boxes_cover_the_pixels_whose_centres_they_contain():
     assert union.sum() == 7
 
 
-@pytest.mark.parametrize(("r", "c", "hit"), [
-    (60, 134, True),   # 15 px right of column 119
-    (60, 135, False),  # 16 px
-    (35, 110, True),   # 15 px above row 50
-    (34, 110, False),
-    (79, 130, True),   # diagonal: sqrt(10² + 11²) = 14.9
-    (80, 130, False),  # sqrt(11² + 11²) = 15.6
-    (60, 110, True),   # inside
-])
+@pytest.mark.parametrize(
+    ("r", "c", "hit"),
+    [
+        (60, 134, True),  # 15 px right of column 119
+        (60, 135, False),  # 16 px
+        (35, 110, True),  # 15 px above row 50
+        (34, 110, False),
+        (79, 130, True),  # diagonal: sqrt(10² + 11²) = 14.9
+        (80, 130, False),  # sqrt(11² + 11²) = 15.6
+        (60, 110, True),  # inside
+    ],
+)
 def test_hit_and_miss_at_the_15_px_boundary(r, c, hit):
     assert pointing_hit(peak(r, c), boxes_mask([BOX], SHAPE)) is hit
 

@@ -38,8 +38,9 @@ def test_torch_adapter_matches_the_module():
 
 def test_onnx_adapter_matches_the_module(tmp_path):
     path = tmp_path / "tiny.onnx"
-    torch.onnx.export(TinyNet().eval(), (torch.rand(1, 3, 16, 16),), str(path), input_names=["x"],
-                      dynamic_axes={"x": {0: "b"}}, dynamo=False)
+    torch.onnx.export(
+        TinyNet().eval(), (torch.rand(1, 3, 16, 16),), str(path), input_names=["x"], dynamic_axes={"x": {0: "b"}}, dynamo=False
+    )
     m = OnnxModel(path, output="logits", preprocess=ImagePreprocess())
     np.testing.assert_allclose(m(BATCH), reference(BATCH), atol=1e-5)
 

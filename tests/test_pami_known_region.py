@@ -90,7 +90,9 @@ def test_superpixel_scores_match_captum_feature_ablation():
     blur = peephole.image.BlurMasker().baseline(img)
     fa = FeatureAblation(probs)
     attr = fa.attribute(
-        torch.from_numpy(blur[None]), baselines=torch.from_numpy(img[None]), target=1,
+        torch.from_numpy(blur[None]),
+        baselines=torch.from_numpy(img[None]),
+        target=1,
         feature_mask=torch.from_numpy(labels[None, ..., None]),
     )[0, ..., 0].numpy()
     f_blur = probs(torch.from_numpy(blur[None]))[0, 1].item()
@@ -119,7 +121,8 @@ def test_same_call_same_map():
 @pytest.mark.parametrize("masker", ["black", "white", "grey", "mean"])
 def test_constant_maskers_also_find_the_region(masker):
     h, w, region = CASES["square"]
-    e = peephole.explain(RegionModel(region), textured_image(h, w), partition="window", masker=masker,
-                         targets=1, radius=16, stride=8)
+    e = peephole.explain(
+        RegionModel(region), textured_image(h, w), partition="window", masker=masker, targets=1, radius=16, stride=8
+    )
     inside, outside = mass_inside(e.maps[0], region)
     assert inside > 2 * outside

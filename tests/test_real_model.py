@@ -20,9 +20,18 @@ COFFEE_CUP = (slice(10, 150), slice(80, 235))
 def test_classifies_shipped_photos(real_model, spec):
     probs = real_model(load_image(spec, size=224)[None])
     assert int(np.argmax(probs)) in EXPECTED[spec]
-    assert real_model.class_names[int(np.argmax(probs))] in {"tabby", "tiger cat", "Egyptian cat", "espresso", "cup",
-                                                              "coffee mug", "moped", "motor scooter", "Persian cat",
-                                                              "Siamese cat"}
+    assert real_model.class_names[int(np.argmax(probs))] in {
+        "tabby",
+        "tiger cat",
+        "Egyptian cat",
+        "espresso",
+        "cup",
+        "coffee mug",
+        "moped",
+        "motor scooter",
+        "Persian cat",
+        "Siamese cat",
+    }
 
 
 def test_torch_and_onnx_backends_agree(real_model):

@@ -21,8 +21,10 @@ def model_file(tmp_path_factory):
 
 def test_saliency_backdoor_and_fill_in_commands(model_file, tmp_path, capsys):
     fig = tmp_path / "s.png"
-    assert main(["saliency", str(model_file), "--classes", "0", "7", "--n-iter", "3", "--figure", str(fig),
-                 "--out", str(tmp_path)]) == 0
+    assert (
+        main(["saliency", str(model_file), "--classes", "0", "7", "--n-iter", "3", "--figure", str(fig), "--out", str(tmp_path)])
+        == 0
+    )
     assert fig.stat().st_size > 0 and (tmp_path / "saliency_class7.npy").exists()
     assert main(["backdoor", str(model_file), "--n-iter", "2", "--samples", "mnist", "--figure", str(tmp_path / "b.png")]) == 0
     out = capsys.readouterr().out
@@ -33,8 +35,23 @@ def test_saliency_backdoor_and_fill_in_commands(model_file, tmp_path, capsys):
 
 def test_explainer_command(tmp_path, capsys):
     out = tmp_path / "ex"
-    assert main(["explainer", "--out", str(out), "--n-train", "64", "--epochs", "1", "--colour-coded",
-                 "--figure", str(tmp_path / "e.png")]) == 0
+    assert (
+        main(
+            [
+                "explainer",
+                "--out",
+                str(out),
+                "--n-train",
+                "64",
+                "--epochs",
+                "1",
+                "--colour-coded",
+                "--figure",
+                str(tmp_path / "e.png"),
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     report = json.loads(text[text.index("{") : text.rindex("}") + 1])
     assert set(report["soft_iou"]) == {"explainer", "all-0", "all-0.5", "all-1"} and report["epochs_run"] == 1

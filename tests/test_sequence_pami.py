@@ -110,8 +110,9 @@ def test_sequence_explanation_saves_figures(tmp_path) -> None:
     assert [p.name for p in paths] == ["sig_top1_1_event.png", "sig_top1_1_event.npy"]
     assert paths[0].stat().st_size > 1000 and np.allclose(np.load(paths[1]), e.maps[0])
     row = np.array([35.0, 1.0, 3.0, -1.0, -0.5, 7.0])
-    t = pami_sequence(credit_model, row, partition={"age": [0], "sex": [1], "income": [2], "debt": [3, 4], "tenure": [5]},
-                      output="probs")
+    t = pami_sequence(
+        credit_model, row, partition={"age": [0], "sex": [1], "income": [2], "debt": [3, 4], "tenure": [5]}, output="probs"
+    )
     ax = t.figure().axes[1]
     assert [x.get_text() for x in ax.get_xticklabels()] == ["age", "sex", "income", "debt", "tenure"]
     with pytest.raises(TypeError, match="no image overlay"):

@@ -5,10 +5,9 @@ trained in-test on a keyword task, loaded offline from disk and through a pipeli
 from __future__ import annotations
 
 import numpy as np
-
-import peephole
 import pytest
 
+import peephole
 from peephole.methods.pami_text import pami_text
 
 pytest.importorskip("vaderSentiment", reason="the 'text' extra is not installed")
@@ -98,12 +97,26 @@ def tiny_hf(tmp_path_factory):
     tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(VOCAB)}, unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
-    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
-                                                cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
-                                                model_max_length=64)
-    cfg = transformers.BertConfig(vocab_size=len(VOCAB), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                  intermediate_size=32, max_position_embeddings=64, num_labels=2,
-                                  id2label={0: "other", 1: "has-good"}, label2id={"other": 0, "has-good": 1})
+    fast = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=64,
+    )
+    cfg = transformers.BertConfig(
+        vocab_size=len(VOCAB),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        num_labels=2,
+        id2label={0: "other", 1: "has-good"},
+        label2id={"other": 0, "has-good": 1},
+    )
     torch.manual_seed(0)
     model = transformers.BertForSequenceClassification(cfg)
     rng = np.random.default_rng(0)

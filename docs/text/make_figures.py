@@ -1,4 +1,5 @@
 """Figures of docs/text.md: `python docs/text/make_figures.py` from the repository root (`--caption-only` skips the HTML)."""
+
 import sys
 import time
 from pathlib import Path
@@ -19,19 +20,27 @@ from peephole.text.models.vader import VaderSentiment
 
 # 1. Sentiment: VADER and MiniLM, words / 3-word windows / phrases, as one HTML page.
 vader, minilm = (VaderSentiment(), MiniLMSentiment()) if "--caption-only" not in sys.argv else (None, None)
-sentences = ["the train arrived at the station and the food was wonderful",
-             "my neighbour painted the fence a terrible shade of green",
-             "The room was small, the bed was hard but the view was lovely."]
+sentences = [
+    "the train arrived at the station and the food was wonderful",
+    "my neighbour painted the fence a terrible shade of green",
+    "The room was small, the bed was hard but the view was lovely.",
+]
 frags = []
-for name, model in ((("VADER", vader), ("MiniLM", minilm)) if vader else ()):
+for name, model in (("VADER", vader), ("MiniLM", minilm)) if vader else ():
     for s in sentences:
         for part in ("words", "windows", "phrases"):
             t = time.perf_counter()
             e = pami_text(model, s, partition=part)
             dt = time.perf_counter() - t
             label = e.name(e.targets[0])
-            frags.append(to_html(e.input, e.maps[0], title=f"{name}, {part}: {label} ({e.probabilities[e.targets[0]]:.2f}), "
-                                                         f"{e.n_queries} queries, {dt * 1000:.0f} ms"))
+            frags.append(
+                to_html(
+                    e.input,
+                    e.maps[0],
+                    title=f"{name}, {part}: {label} ({e.probabilities[e.targets[0]]:.2f}), "
+                    f"{e.n_queries} queries, {dt * 1000:.0f} ms",
+                )
+            )
             print(name, part, label, e.n_queries, f"{dt * 1000:.0f} ms", e.input[int(np.argmax(e.maps[0]))])
 if frags:
     Path("docs/text/sentiment.html").write_text(html_page(frags), encoding="utf-8")

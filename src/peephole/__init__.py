@@ -1,8 +1,8 @@
 """Peephole: black-box explanations of model predictions with PAMI (Shi et al., Pattern Recognition 2024).
 
-    >>> import peephole
-    >>> e = peephole.explain("efficientnet-lite0", image, partition="superpixels")
-    >>> e.top_classes(3), e.maps.shape, e.n_queries
+>>> import peephole
+>>> e = peephole.explain("efficientnet-lite0", image, partition="superpixels")
+>>> e.top_classes(3), e.maps.shape, e.n_queries
 """
 
 from peephole.api import METHODS, explain

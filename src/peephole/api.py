@@ -19,7 +19,12 @@ from peephole.text.models import is_text_model
 
 #: Methods by name; each takes ``(model, input, **options)`` and returns an :class:`Explanation`.
 METHODS: dict[str, Callable[..., Explanation]] = {
-    "pami": pami, "rise": rise.rise, "occlusion": occlusion.occlusion, "lime": lime.lime, **gradients.METHODS}
+    "pami": pami,
+    "rise": rise.rise,
+    "occlusion": occlusion.occlusion,
+    "lime": lime.lime,
+    **gradients.METHODS,
+}
 METHODS.update({"pami-text": pami_text, "pami-sequence": pami_sequence, "pami-caption": pami_caption})
 METHODS.update({"input-agnostic": input_agnostic, "fill-in-the-blanks": progressive_fill, "explainer": explainer})
 

@@ -68,8 +68,11 @@ class MapMaker:
             raise InputError(f"unknown method {method!r}; choose from {', '.join(METHOD_NAMES)}")
         t0 = perf_counter()
         if method in REFERENCE:
-            make = (lambda: random_map(image.shape[:2], seed=self.seed + index)) if method == "random" \
+            make = (
+                (lambda: random_map(image.shape[:2], seed=self.seed + index))
+                if method == "random"
                 else (lambda: centre_gaussian_map(image.shape[:2]))
+            )
             return [MapResult(make(), 0, 0.0) for _ in targets]
         fn, backend, extra = self._resolve(method)
         e = fn(self.model(backend), image, targets=[int(t) for t in targets], **extra, **self.settings(method))

@@ -78,8 +78,7 @@ def plot_grid(images: list[np.ndarray], maps: list[dict[str, np.ndarray]], title
     if not images:
         return
     methods = list(maps[0])
-    fig, axes = plt.subplots(len(images), len(methods) + 1, figsize=(1.9 * (len(methods) + 1), 2.0 * len(images)),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(images), len(methods) + 1, figsize=(1.9 * (len(methods) + 1), 2.0 * len(images)), squeeze=False)
     for r, (img, row, title) in enumerate(zip(images, maps, titles)):
         axes[r, 0].imshow(img)
         axes[r, 0].set_title(title, fontsize=7)

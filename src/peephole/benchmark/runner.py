@@ -93,10 +93,20 @@ def run_insertion_deletion(
                 c = perturbation_curve(model, img, r.map, s.label, metric, step=step, batch_size=batch_size)
                 fractions[metric] = c.fractions
                 curves[method][metric].append(c.probabilities.astype(np.float32))
-                rows.add({"image": s.path.name, "label": s.label, "method": method, "metric": metric,
-                          "auc": round(c.auc, 6), "n_queries": r.n_queries, "seconds": round(r.seconds, 3)})
-        np.savez_compressed(out / "maps" / f"{s.path.stem}.npz", label=s.label,
-                            **{m: v.astype(np.float16) for m, v in maps.items()})
+                rows.add(
+                    {
+                        "image": s.path.name,
+                        "label": s.label,
+                        "method": method,
+                        "metric": metric,
+                        "auc": round(c.auc, 6),
+                        "n_queries": r.n_queries,
+                        "seconds": round(r.seconds, 3),
+                    }
+                )
+        np.savez_compressed(
+            out / "maps" / f"{s.path.stem}.npz", label=s.label, **{m: v.astype(np.float16) for m, v in maps.items()}
+        )
         if len(grid_imgs) < grid_rows:
             grid_imgs.append(img)
             grid_maps.append(maps)
@@ -104,27 +114,56 @@ def run_insertion_deletion(
         n_done += 1
         bar.update(1)
         summary = _curve_summary(rows.rows, methods, metrics)
-        notes = [f"{n_done} correctly classified images scored ({n_seen} read, {n_wrong} misclassified skipped); "
-                 "every method explains the true class.",
-                 f"insertion: from PAMI's 49×49, σ=100 reflect blur; deletion: to mid-grey (0.5); step {step} px "
-                 f"at {size}×{size}; AUC by the trapezoid rule over the fraction of pixels, in [0, 1].",
-                 "queries and seconds: per image, for making the map only (the curves add "
-                 f"{2 * (-(-size * size // step) + 1)} queries per method and image)."]
-        write_table(summary, ["method", *[f"{m} {x}" for m in metrics for x in ("mean", "sem")], "n",
-                              "queries/img", "s/img"], out / "summary", "Insertion / deletion", notes)
+        notes = [
+            f"{n_done} correctly classified images scored ({n_seen} read, {n_wrong} misclassified skipped); "
+            "every method explains the true class.",
+            f"insertion: from PAMI's 49×49, σ=100 reflect blur; deletion: to mid-grey (0.5); step {step} px "
+            f"at {size}×{size}; AUC by the trapezoid rule over the fraction of pixels, in [0, 1].",
+            "queries and seconds: per image, for making the map only (the curves add "
+            f"{2 * (-(-size * size // step) + 1)} queries per method and image).",
+        ]
+        write_table(
+            summary,
+            ["method", *[f"{m} {x}" for m in metrics for x in ("mean", "sem")], "n", "queries/img", "s/img"],
+            out / "summary",
+            "Insertion / deletion",
+            notes,
+        )
         if n_done % 5 == 0 or n_done == grid_rows:  # an interrupted run keeps its figures
             _save_curves(out, curves, fractions, grid_imgs, grid_maps, grid_titles)
     bar.close()
     _save_curves(out, curves, fractions, grid_imgs, grid_maps, grid_titles)
-    _write_settings(out, maker, methods, {"data": str(data), "limit": limit, "skip": skip, "size": size, "step": step,
-                                          "n_images": n_done, "n_read": n_seen, "n_misclassified": n_wrong})
+    _write_settings(
+        out,
+        maker,
+        methods,
+        {
+            "data": str(data),
+            "limit": limit,
+            "skip": skip,
+            "size": size,
+            "step": step,
+            "n_images": n_done,
+            "n_read": n_seen,
+            "n_misclassified": n_wrong,
+        },
+    )
     return _curve_summary(rows.rows, methods, metrics)
 
 
-def _save_curves(out: Path, curves: dict[str, dict[str, list[np.ndarray]]], fractions: dict[str, np.ndarray],
-                 grid_imgs: list[np.ndarray], grid_maps: list[dict[str, np.ndarray]], grid_titles: list[str]) -> None:
-    np.savez_compressed(out / "curves.npz", **{f"{m}__{k}": np.stack(v) for m, d in curves.items() for k, v in d.items() if v},
-                        **{f"fractions__{k}": v for k, v in fractions.items()})
+def _save_curves(
+    out: Path,
+    curves: dict[str, dict[str, list[np.ndarray]]],
+    fractions: dict[str, np.ndarray],
+    grid_imgs: list[np.ndarray],
+    grid_maps: list[dict[str, np.ndarray]],
+    grid_titles: list[str],
+) -> None:
+    np.savez_compressed(
+        out / "curves.npz",
+        **{f"{m}__{k}": np.stack(v) for m, d in curves.items() for k, v in d.items() if v},
+        **{f"fractions__{k}": v for k, v in fractions.items()},
+    )
     plot_curves(curves, fractions, out / "curves.png")
     plot_grid(grid_imgs, grid_maps, grid_titles, out / "grid.png")
 
@@ -187,17 +226,27 @@ def run_pointing(
             for method in methods:
                 r = results[method][i]
                 big = cv2.resize(r.map.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-                rows.add({"image": s.path.name, "coco_class": cls, "target": target, "top5": int(target in top5),
-                          "method": method, "hit": int(pointing_hit(big, region, tolerance)),
-                          "n_queries": r.n_queries, "seconds": round(r.seconds, 3)})
+                rows.add(
+                    {
+                        "image": s.path.name,
+                        "coco_class": cls,
+                        "target": target,
+                        "top5": int(target in top5),
+                        "method": method,
+                        "hit": int(pointing_hit(big, region, tolerance)),
+                        "n_queries": r.n_queries,
+                        "seconds": round(r.seconds, 3),
+                    }
+                )
             if len(grid_imgs) < grid_rows:
                 grid_imgs.append(img)
                 grid_maps.append({m: results[m][i].map for m in methods})
                 grid_titles.append(_grid_title(f"{cls} → {names[target] if names else target}"))
         _pointing_table(rows.rows, methods, out, tolerance)
     plot_grid(grid_imgs, grid_maps, grid_titles, out / "grid.png")
-    _write_settings(out, maker, methods, {"data": str(data), "limit": limit, "size": size, "tolerance": tolerance,
-                                          "n_images": len(samples)})
+    _write_settings(
+        out, maker, methods, {"data": str(data), "limit": limit, "size": size, "tolerance": tolerance, "n_images": len(samples)}
+    )
     return _pointing_table(rows.rows, methods, out, tolerance)
 
 
@@ -207,22 +256,43 @@ def _pointing_table(rows: list[dict[str, Any]], methods: Sequence[str], out: Pat
         mine = [r for r in rows if r["method"] == method]
         every = pointing_summary((r["coco_class"], bool(r["hit"])) for r in mine)
         known = pointing_summary((r["coco_class"], bool(r["hit"])) for r in mine if r["top5"])
-        table.append({"method": method, "overall %": 100 * every.overall, "mean over classes %": 100 * every.mean_over_classes,
-                      "trials": every.n_trials, "classes": len(every.per_class),
-                      "top-5 overall %": 100 * known.overall, "top-5 trials": known.n_trials,
-                      "queries/map": float(np.mean([r["n_queries"] for r in mine])) if mine else float("nan"),
-                      "s/map": float(np.mean([r["seconds"] for r in mine])) if mine else float("nan")})
+        table.append(
+            {
+                "method": method,
+                "overall %": 100 * every.overall,
+                "mean over classes %": 100 * every.mean_over_classes,
+                "trials": every.n_trials,
+                "classes": len(every.per_class),
+                "top-5 overall %": 100 * known.overall,
+                "top-5 trials": known.n_trials,
+                "queries/map": float(np.mean([r["n_queries"] for r in mine])) if mine else float("nan"),
+                "s/map": float(np.mean([r["seconds"] for r in mine])) if mine else float("nan"),
+            }
+        )
     n_img = len({r["image"] for r in rows})
-    write_table(table, list(table[0]) if table else ["method"], out / "summary", "Pointing game", [
-        f"{n_img} COCO images, one trial per (image, COCO class with an ImageNet counterpart); the map explains the "
-        "ImageNet class of that COCO class's set scored highest on the image.",
-        f"hit: the map's maximum (resized to the photo's size; ties: first in row-major order) within {tolerance:g} px "
-        "of the union of the class's boxes. 'top-5': only trials where that class is in the model's top 5."])
+    write_table(
+        table,
+        list(table[0]) if table else ["method"],
+        out / "summary",
+        "Pointing game",
+        [
+            f"{n_img} COCO images, one trial per (image, COCO class with an ImageNet counterpart); the map explains the "
+            "ImageNet class of that COCO class's set scored highest on the image.",
+            f"hit: the map's maximum (resized to the photo's size; ties: first in row-major order) within {tolerance:g} px "
+            "of the union of the class's boxes. 'top-5': only trials where that class is in the model's top 5.",
+        ],
+    )
     return table
 
 
 def _write_settings(out: Path, maker: MapMaker, methods: Sequence[str], extra: dict[str, Any]) -> None:
-    settings = {"model": maker.model_name, "seed": maker.seed, **extra,
-                "methods": {m: {k: v if isinstance(v, (int, float, str, bool)) else repr(v) for k, v in maker.settings(m).items()}
-                            for m in methods}}
+    settings = {
+        "model": maker.model_name,
+        "seed": maker.seed,
+        **extra,
+        "methods": {
+            m: {k: v if isinstance(v, (int, float, str, bool)) else repr(v) for k, v in maker.settings(m).items()}
+            for m in methods
+        },
+    }
     (out / "settings.json").write_text(json.dumps(settings, indent=2) + "\n")

@@ -29,10 +29,10 @@ def _shape_mask(shape: str, cy: int, cx: int, r: int, size: int) -> np.ndarray:
 
     m = np.zeros((size, size), dtype=bool)
     if shape == "cross":
-        m[cy - r:cy + r + 1, cx - 1:cx + 2] = True
-        m[cy - 1:cy + 2, cx - r:cx + r + 1] = True
+        m[cy - r : cy + r + 1, cx - 1 : cx + 2] = True
+        m[cy - 1 : cy + 2, cx - r : cx + r + 1] = True
     elif shape == "square":
-        m[max(cy - r, 0):cy + r, max(cx - r, 0):cx + r] = True
+        m[max(cy - r, 0) : cy + r, max(cx - r, 0) : cx + r] = True
     else:
         m[polygon([cy - r, cy + r, cy + r], [cx, cx - r, cx + r], shape=m.shape)] = True
     return m
@@ -74,11 +74,18 @@ def _module(size: int):  # noqa: ANN202 - torch is imported lazily
         def __init__(self) -> None:
             super().__init__()
             self.cnn = nn.Sequential(
-                nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(),
+                nn.Conv2d(3, 16, 3, padding=1),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+                nn.Conv2d(16, 32, 3, padding=1),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+                nn.Conv2d(32, 32, 3, padding=1),
+                nn.ReLU(),
                 nn.AdaptiveMaxPool2d((1, 2)),  # one feature vector per image half: shift-invariant within it
-                nn.Flatten(), nn.Linear(64, 64), nn.Tanh(),
+                nn.Flatten(),
+                nn.Linear(64, 64),
+                nn.Tanh(),
             )
             self.emb = nn.Embedding(len(VOCAB), 32)
             self.gru = nn.GRU(32, 64, batch_first=True)
@@ -109,8 +116,9 @@ class SyntheticCaptioner:
         return p.gather(2, ids[:, :, None])[:, :, 0].numpy()
 
 
-def train_captioner(n: int = 3000, epochs: int = 14, seed: int = 0, size: int = 32, drop: float = 0.2,
-                    threads: int = 1) -> SyntheticCaptioner:
+def train_captioner(
+    n: int = 3000, epochs: int = 14, seed: int = 0, size: int = 32, drop: float = 0.2, threads: int = 1
+) -> SyntheticCaptioner:
     """Train the tiny captioner on ``n`` synthetic scenes, ``drop`` of them missing one object (so it
     learns to fall back to its prior for an object it cannot see); a fixed seed gives the same weights.
     One thread by default: on a busy machine, torch's thread pool spins and is many times slower."""

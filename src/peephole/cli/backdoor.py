@@ -10,9 +10,12 @@ from peephole.errors import PeepholeError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("backdoor", help="flag the classes of a torch classifier whose saliency map shows a trigger",
-                       description="Backdoor scan: input-agnostic map and fidelity of every class, concentration and "
-                                   "robust anomaly score; classes above --threshold are flagged.")
+    p = sub.add_parser(
+        "backdoor",
+        help="flag the classes of a torch classifier whose saliency map shows a trigger",
+        description="Backdoor scan: input-agnostic map and fidelity of every class, concentration and "
+        "robust anomaly score; classes above --threshold are flagged.",
+    )
     add_common(p)
     p.add_argument("--threshold", type=float, default=5.0, help="anomaly score above which a class is flagged (default 5)")
     p.add_argument("--compare", default=None, metavar="OTHER.pt", help="also scan this model and put it in the figure")

@@ -12,14 +12,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     from peephole.benchmark.methods import METHOD_NAMES
 
     p = sub.add_parser(
-        "benchmark", help="score explanation methods on a folder of real photos (PAMI, Table 4)",
+        "benchmark",
+        help="score explanation methods on a folder of real photos (PAMI, Table 4)",
         description="Insertion / deletion on an ImageNet sample folder (labels.csv), or the pointing game on a COCO "
-                    "boxes folder (classes.csv, labels/). Writes summary.md/.csv, rows.csv, curves.png, grid.png and "
-                    f"settings.json to --out. Methods: {', '.join(METHOD_NAMES)}.")
+        "boxes folder (classes.csv, labels/). Writes summary.md/.csv, rows.csv, curves.png, grid.png and "
+        f"settings.json to --out. Methods: {', '.join(METHOD_NAMES)}.",
+    )
     p.add_argument("--data", required=True, help="an imagenet-sample or coco-boxes folder")
     p.add_argument("--methods", default="pami-superpixels,gradcam,random,centre", help="comma-separated method names")
-    p.add_argument("--metrics", default=None,
-                   help="insertion,deletion (ImageNet folder) or pointing (COCO folder); default: what the folder allows")
+    p.add_argument(
+        "--metrics",
+        default=None,
+        help="insertion,deletion (ImageNet folder) or pointing (COCO folder); default: what the folder allows",
+    )
     p.add_argument("--limit", type=int, default=None, help="score at most N (correctly classified) images")
     p.add_argument("--skip", type=int, default=0, help="start at the N-th image of the ImageNet folder")
     p.add_argument("--out", default="peephole-benchmark", help="output folder")
@@ -53,8 +58,10 @@ def run(args: argparse.Namespace) -> int:
         if kind == "imagenet":
             bad = [m for m in metrics if m not in CURVE_METRICS]
             if bad:
-                print(f"error: metric {bad[0]!r} needs a COCO boxes folder; an ImageNet folder allows insertion, deletion",
-                      file=sys.stderr)
+                print(
+                    f"error: metric {bad[0]!r} needs a COCO boxes folder; an ImageNet folder allows insertion, deletion",
+                    file=sys.stderr,
+                )
                 return 2
             run_insertion_deletion(args.data, methods, args.out, metrics, args.limit, maker, step=args.step, skip=args.skip)
         else:

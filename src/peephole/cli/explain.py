@@ -12,9 +12,12 @@ from peephole.errors import PeepholeError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("explain", help="explain an image classifier's prediction on images",
-                       description="Explain images with PAMI. IMAGE is a file or a shipped photo such as "
-                                   "skimage:chelsea (see peephole.image.samples).")
+    p = sub.add_parser(
+        "explain",
+        help="explain an image classifier's prediction on images",
+        description="Explain images with PAMI. IMAGE is a file or a shipped photo such as "
+        "skimage:chelsea (see peephole.image.samples).",
+    )
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("--model", default="efficientnet-lite0", help="efficientnet-lite0 or a FILE.onnx classifier")
     p.add_argument("--backend", default="onnx", choices=("onnx", "torch"), help="for efficientnet-lite0")
@@ -49,9 +52,18 @@ def run(args: argparse.Namespace) -> int:
         try:
             img = load_image(spec, size=args.size or None, crop=not args.no_crop)
             e = peephole.explain(
-                model, img, partition=args.strategy, masker=args.masker, targets=args.target, top_k=args.top_k,
-                batch_size=args.batch_size, second_run=args.second_run, seed=args.seed, progress=True,
-                radius=args.radius, stride=args.stride,
+                model,
+                img,
+                partition=args.strategy,
+                masker=args.masker,
+                targets=args.target,
+                top_k=args.top_k,
+                batch_size=args.batch_size,
+                second_run=args.second_run,
+                seed=args.seed,
+                progress=True,
+                radius=args.radius,
+                stride=args.stride,
             )
         except PeepholeError as exc:
             failed += 1

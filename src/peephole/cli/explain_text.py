@@ -10,8 +10,11 @@ from peephole.errors import PeepholeError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("explain-text", help="explain a text classifier's prediction word by word",
-                       description="Explain texts with PAMI: each word's importance for the predicted class.")
+    p = sub.add_parser(
+        "explain-text",
+        help="explain a text classifier's prediction word by word",
+        description="Explain texts with PAMI: each word's importance for the predicted class.",
+    )
     p.add_argument("texts", nargs="+", metavar="TEXT", help="a sentence (quote it); '-' reads one text per line from stdin")
     p.add_argument("--model", default="vader", help="vader (default), minilm, or the folder of a Hugging Face classifier")
     p.add_argument("--partition", default="words", choices=("words", "windows", "phrases"))
@@ -41,8 +44,16 @@ def run(args: argparse.Namespace) -> int:
     fragments, failed = [], 0
     for text in texts:
         try:
-            e = pami_text(model, text, partition=args.partition, masker=args.masker, targets=targets, top_k=args.top_k,
-                          window=args.window, stride=args.stride)
+            e = pami_text(
+                model,
+                text,
+                partition=args.partition,
+                masker=args.masker,
+                targets=targets,
+                top_k=args.top_k,
+                window=args.window,
+                stride=args.stride,
+            )
         except PeepholeError as exc:
             failed += 1
             print(f"error: {exc}", file=sys.stderr)

@@ -16,9 +16,12 @@ from peephole.errors import PeepholeError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("explainer", help="train and evaluate an Explainer network on synthetic canvases",
-                       description="Train a canvas classifier (cached in OUT), then an Explainer with the paper's loss; "
-                                   "print IoU against the true object masks and the constant-mask baselines.")
+    p = sub.add_parser(
+        "explainer",
+        help="train and evaluate an Explainer network on synthetic canvases",
+        description="Train a canvas classifier (cached in OUT), then an Explainer with the paper's loss; "
+        "print IoU against the true object masks and the constant-mask baselines.",
+    )
     p.add_argument("--out", default="peephole-explainer", help="folder for classifier.pt, explainer.pt, checkpoints/")
     p.add_argument("--size", type=int, default=24, help="canvas size in pixels (default 24)")
     p.add_argument("--n-train", type=int, default=1500)
@@ -53,13 +56,27 @@ def run(args: argparse.Namespace) -> int:
             clf = load_classifier(clf_path)
         else:
             torch.manual_seed(args.seed)
-            clf = train_classifier(SmallCNN(3, k, 16, "max", args.size, batchnorm=True), tr.images, tr.labels, epochs=6,
-                                   lr=3e-3, batch_size=32, multilabel=True, seed=args.seed, progress=True)
+            clf = train_classifier(
+                SmallCNN(3, k, 16, "max", args.size, batchnorm=True),
+                tr.images,
+                tr.labels,
+                epochs=6,
+                lr=3e-3,
+                batch_size=32,
+                multilabel=True,
+                seed=args.seed,
+                progress=True,
+            )
             save_classifier(clf, clf_path)
         torch.manual_seed(args.seed)
         net = ExplainerNet(k, 3, args.width, args.depth)
-        common = {"epochs": args.epochs, "lr": args.lr, "patience": args.patience, "checkpoint_dir": out / "checkpoints",
-                  "seed": args.seed}
+        common = {
+            "epochs": args.epochs,
+            "lr": args.lr,
+            "patience": args.patience,
+            "checkpoint_dir": out / "checkpoints",
+            "seed": args.seed,
+        }
         report: dict = {}
         if args.teacher == "pami":
             from peephole.explainer.teacher import map_correlation, pami_maps
@@ -77,8 +94,9 @@ def run(args: argparse.Namespace) -> int:
             pami_eval = evaluate_masks(np.nan_to_num(t_te), te.labels[:100], te.masks[:100])
             report["pami_soft_iou"] = pami_eval["soft_iou"]["explainer"]
         else:
-            res = train_explainer(net, clf, (tr.images, tr.labels), (va.images, va.labels),
-                                  loss=ExplainerLoss(lambda_n=args.lambda_n), **common)
+            res = train_explainer(
+                net, clf, (tr.images, tr.labels), (va.images, va.labels), loss=ExplainerLoss(lambda_n=args.lambda_n), **common
+            )
         save_explainer(net, out / "explainer.pt", teacher=args.teacher or "")
         masks = predict_masks(net, te.images)
         report.update(evaluate_masks(masks, te.labels, te.masks))

@@ -12,9 +12,12 @@ from peephole.errors import PeepholeError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("fill-in", help="class prototypes E[T(Δx)] and progressive filling of an MNIST CNN",
-                       description="Fill in the blanks: prototypes from masked MNIST validation images of every class, "
-                                   "and each class drawn on a blank canvas by 4 progressive 25%% masks.")
+    p = sub.add_parser(
+        "fill-in",
+        help="class prototypes E[T(Δx)] and progressive filling of an MNIST CNN",
+        description="Fill in the blanks: prototypes from masked MNIST validation images of every class, "
+        "and each class drawn on a blank canvas by 4 progressive 25%% masks.",
+    )
     p.add_argument("model", metavar="MODEL.pt", help="a classifier saved by 'peephole train-mnist'")
     p.add_argument("--n", type=int, default=300, help="images averaged (default 300)")
     p.add_argument("--n-masks", type=int, default=2, help="random masks per image (default 2)")
@@ -36,10 +39,25 @@ def run(args: argparse.Namespace) -> int:
     try:
         net = load_classifier(args.model)
         x = load_mnist("val", args.n)[0]
-        e = prototypes(net, x, n_masks=args.n_masks, ratio=args.ratio, patch_size=args.patch_size, keep=args.keep,
-                       order=args.order, seed=args.seed, progress=True)
-        f = progressive_fill(net, np.zeros((1, 28, 28), np.float32), targets=e.targets, patch_size=args.patch_size,
-                             order=args.order, seed=args.seed)
+        e = prototypes(
+            net,
+            x,
+            n_masks=args.n_masks,
+            ratio=args.ratio,
+            patch_size=args.patch_size,
+            keep=args.keep,
+            order=args.order,
+            seed=args.seed,
+            progress=True,
+        )
+        f = progressive_fill(
+            net,
+            np.zeros((1, 28, 28), np.float32),
+            targets=e.targets,
+            patch_size=args.patch_size,
+            order=args.order,
+            seed=args.seed,
+        )
     except PeepholeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -50,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"blank canvases filled into their class: {(fill_pred == np.asarray(e.targets)).sum()} of {len(e.targets)}")
     if args.figure:
         rows = [list(e.images[:, 0]), list(f.images[:, -1, 0])]
-        titles = [[f"proto {t}→{p} ({e.scores[i, p]:.2f})" for i, (t, p) in enumerate(zip(e.targets, proto_pred))],
-                  [f"fill {t}→{p} ({filled[i, p]:.2f})" for i, (t, p) in enumerate(zip(e.targets, fill_pred))]]
+        titles = [
+            [f"proto {t}→{p} ({e.scores[i, p]:.2f})" for i, (t, p) in enumerate(zip(e.targets, proto_pred))],
+            [f"fill {t}→{p} ({filled[i, p]:.2f})" for i, (t, p) in enumerate(zip(e.targets, fill_pred))],
+        ]
         print(f"wrote {grid(rows, titles, args.figure, ['E[T(Δx)]', 'progressive'])}")
     return 0

@@ -15,8 +15,12 @@ from peephole.errors import PeepholeError
 
 def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", metavar="MODEL.pt", help="a classifier saved by 'peephole train-mnist'")
-    p.add_argument("--samples", default="uniform", choices=("uniform", "gaussian", "mnist"),
-                   help="sample distribution: noise, or generic MNIST validation images of every class (default uniform)")
+    p.add_argument(
+        "--samples",
+        default="uniform",
+        choices=("uniform", "gaussian", "mnist"),
+        help="sample distribution: noise, or generic MNIST validation images of every class (default uniform)",
+    )
     p.add_argument("--n-iter", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--eta", type=float, default=None, help="radius of the L2 ball (default 10%% of ‖1‖₂)")
@@ -25,8 +29,11 @@ def add_common(p: argparse.ArgumentParser) -> None:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("saliency", help="input-agnostic class saliency maps of a torch classifier",
-                       description="Input-agnostic saliency: one map per class, estimated from noise or generic images.")
+    p = sub.add_parser(
+        "saliency",
+        help="input-agnostic class saliency maps of a torch classifier",
+        description="Input-agnostic saliency: one map per class, estimated from noise or generic images.",
+    )
     add_common(p)
     p.add_argument("--classes", type=int, nargs="+", default=None, help="classes to map (default all)")
     p.add_argument("--out", default=None, help="folder for one .npy map per class")
@@ -37,12 +44,24 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
     from peephole.data import load_mnist
 
     dist: Any = load_mnist("val", 1000)[0] if args.samples == "mnist" else args.samples
-    return {"n_iter": args.n_iter, "batch_size": args.batch_size, "eta": args.eta, "seed": args.seed,
-            "distribution": dist, "progress": True}
+    return {
+        "n_iter": args.n_iter,
+        "batch_size": args.batch_size,
+        "eta": args.eta,
+        "seed": args.seed,
+        "distribution": dist,
+        "progress": True,
+    }
 
 
-def grid(rows: Sequence[Sequence[np.ndarray]], titles: Sequence[Sequence[str]], path: str | Path,
-         row_labels: Sequence[str] = (), cmap: str = "gray", vrange: tuple[float, float] | None = None) -> Path:
+def grid(
+    rows: Sequence[Sequence[np.ndarray]],
+    titles: Sequence[Sequence[str]],
+    path: str | Path,
+    row_labels: Sequence[str] = (),
+    cmap: str = "gray",
+    vrange: tuple[float, float] | None = None,
+) -> Path:
     """Save a grid of images (H×W maps in ``cmap``, each scaled to its own range unless ``vrange``; H×W×3 as RGB)."""
     import matplotlib
 
@@ -58,12 +77,17 @@ def grid(rows: Sequence[Sequence[np.ndarray]], titles: Sequence[Sequence[str]], 
             if j < len(row):
                 img = row[j]
                 lo, hi = vrange if vrange is not None else (float(img.min()), float(img.max()))
-                ax.imshow(img, cmap=None if img.ndim == 3 else cmap, vmin=None if img.ndim == 3 else lo,
-                          vmax=None if img.ndim == 3 else hi)
+                ax.imshow(
+                    img,
+                    cmap=None if img.ndim == 3 else cmap,
+                    vmin=None if img.ndim == 3 else lo,
+                    vmax=None if img.ndim == 3 else hi,
+                )
                 ax.set_title(titles[i][j], fontsize=7)
         if i < len(row_labels):
-            axes[i, 0].text(-0.15, 0.5, row_labels[i], transform=axes[i, 0].transAxes, rotation=90, va="center",
-                            ha="right", fontsize=8)
+            axes[i, 0].text(
+                -0.15, 0.5, row_labels[i], transform=axes[i, 0].transAxes, rotation=90, va="center", ha="right", fontsize=8
+            )
     fig.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

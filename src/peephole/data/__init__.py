@@ -6,6 +6,15 @@ from peephole.data.mnist import load_mnist
 from peephole.data.trojan import Trigger, poison, stamp
 
 __all__ = [
-    "SHAPES", "Canvases", "SmallCNN", "Trigger", "load_classifier", "load_mnist", "make_canvases", "poison",
-    "save_classifier", "stamp", "train_classifier",
+    "SHAPES",
+    "Canvases",
+    "SmallCNN",
+    "Trigger",
+    "load_classifier",
+    "load_mnist",
+    "make_canvases",
+    "poison",
+    "save_classifier",
+    "stamp",
+    "train_classifier",
 ]

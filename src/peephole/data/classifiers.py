@@ -38,8 +38,14 @@ def SmallCNN(
     else:
         raise InputError(f"unknown pool {pool!r}; use 'flatten' or 'max'")
     net = nn.Sequential(*body, *head)
-    net.config = {"in_channels": in_channels, "n_classes": n_classes, "width": width, "pool": pool, "size": size,
-                  "batchnorm": batchnorm}
+    net.config = {
+        "in_channels": in_channels,
+        "n_classes": n_classes,
+        "width": width,
+        "pool": pool,
+        "size": size,
+        "batchnorm": batchnorm,
+    }
     return net
 
 
@@ -79,8 +85,9 @@ def accuracy(module: Any, x: np.ndarray, y: np.ndarray, batch_size: int = 512) -
     """Top-1 accuracy of ``module`` on ``(x, y)``."""
     torch = _torch()
     with torch.no_grad():
-        pred = np.concatenate([module(torch.from_numpy(x[i : i + batch_size])).argmax(1).numpy()
-                               for i in range(0, len(x), batch_size)])
+        pred = np.concatenate(
+            [module(torch.from_numpy(x[i : i + batch_size])).argmax(1).numpy() for i in range(0, len(x), batch_size)]
+        )
     return float((pred == y).mean())
 
 

@@ -46,14 +46,9 @@ class Query:
         if out.ndim == 1 and n == 1:
             out = out[None]
         if out.ndim != 2 or out.shape[0] != n:
-            raise ModelError(
-                f"the model returned shape {tuple(out.shape)} for {n} inputs on {what}; "
-                f"expected ({n}, n_classes)"
-            )
+            raise ModelError(f"the model returned shape {tuple(out.shape)} for {n} inputs on {what}; expected ({n}, n_classes)")
         if self.n_classes is not None and out.shape[1] != self.n_classes:
-            raise ModelError(
-                f"the model returned {out.shape[1]} classes on {what} but {self.n_classes} before"
-            )
+            raise ModelError(f"the model returned {out.shape[1]} classes on {what} but {self.n_classes} before")
         self.n_classes = out.shape[1]
         bad = ~np.isfinite(out).all(axis=1)
         if bad.any():

@@ -7,7 +7,18 @@ from peephole.explainer.network import ExplainerNet, SegmentationExplainer, load
 from peephole.explainer.train import TrainResult, train_explainer, train_from_teacher
 
 __all__ = [
-    "ExplainerLoss", "ExplainerNet", "SegmentationExplainer", "TrainResult", "area_loss", "entropy_loss", "explain_with",
-    "explainer_method", "extract_masks", "load_explainer", "save_explainer", "train_explainer", "train_from_teacher",
+    "ExplainerLoss",
+    "ExplainerNet",
+    "SegmentationExplainer",
+    "TrainResult",
+    "area_loss",
+    "entropy_loss",
+    "explain_with",
+    "explainer_method",
+    "extract_masks",
+    "load_explainer",
+    "save_explainer",
+    "train_explainer",
+    "train_from_teacher",
     "tv_loss",
 ]

@@ -14,8 +14,12 @@ def predict_masks(explainer: torch.nn.Module, images: np.ndarray, batch_size: in
     """σ(Explainer(x)) for every image: (N, K, H, W) in [0, 1]."""
     explainer.eval()
     with torch.no_grad():
-        return np.concatenate([torch.sigmoid(explainer(torch.from_numpy(images[i : i + batch_size]))).numpy()
-                               for i in range(0, len(images), batch_size)])
+        return np.concatenate(
+            [
+                torch.sigmoid(explainer(torch.from_numpy(images[i : i + batch_size]))).numpy()
+                for i in range(0, len(images), batch_size)
+            ]
+        )
 
 
 def evaluate_masks(masks: np.ndarray, labels: np.ndarray, true_masks: np.ndarray) -> dict[str, Any]:
@@ -45,6 +49,8 @@ def evaluate_masks(masks: np.ndarray, labels: np.ndarray, true_masks: np.ndarray
     return {
         "soft_iou": {k: float(np.mean(v)) for k, v in soft.items()},
         "hard_iou": {k: float(np.mean(v)) for k, v in hard.items()},
-        "own_object_mean": float(np.mean(own)), "absent_class_on_objects_mean": float(np.mean(absent)),
-        "present_mean": float(np.mean(present_whole)), "absent_mean": float(np.mean(absent_whole)),
+        "own_object_mean": float(np.mean(own)),
+        "absent_class_on_objects_mean": float(np.mean(absent)),
+        "present_mean": float(np.mean(present_whole)),
+        "absent_mean": float(np.mean(absent_whole)),
     }

@@ -15,8 +15,14 @@ from peephole.methods.differentiable import as_differentiable, check_targets, di
 
 
 def explain_with(
-    explainer: torch.nn.Module, classifier: Any, image: Any, targets: int | Sequence[int] | None = None,
-    top_k: int = 1, multilabel: bool = True, class_names: Sequence[str] | None = None, output: str = "logits",
+    explainer: torch.nn.Module,
+    classifier: Any,
+    image: Any,
+    targets: int | Sequence[int] | None = None,
+    top_k: int = 1,
+    multilabel: bool = True,
+    class_names: Sequence[str] | None = None,
+    output: str = "logits",
 ) -> Explanation:
     """Masks ``σ(Explainer(x)_k)`` of ``targets`` (default: classes the classifier scores ≥ 0.5 when
     ``multilabel``, at least its top one, else its ``top_k``); ``probabilities`` are the classifier's
@@ -37,9 +43,16 @@ def explain_with(
     default = ([i for i in order if probs[i] >= 0.5] or order[:1]) if multilabel else order[:top_k]
     tl = check_targets(targets, probs.shape[0], default)
     return Explanation(
-        maps=seg.sigmoid().numpy()[tl], targets=tl, probabilities=probs, scores=np.zeros((0, probs.shape[0]), np.float32),
-        n_queries=1, input=display(x[0].numpy()), method="explainer", class_names=dm.class_names,
-        timings={"total": perf_counter() - t0}, params={"multilabel": multilabel, "explainer": type(explainer).__name__},
+        maps=seg.sigmoid().numpy()[tl],
+        targets=tl,
+        probabilities=probs,
+        scores=np.zeros((0, probs.shape[0]), np.float32),
+        n_queries=1,
+        input=display(x[0].numpy()),
+        method="explainer",
+        class_names=dm.class_names,
+        timings={"total": perf_counter() - t0},
+        params={"multilabel": multilabel, "explainer": type(explainer).__name__},
     )
 
 

@@ -81,8 +81,9 @@ class ExplainerLoss:
     max_area: float = 0.3
     multilabel: bool = True
 
-    def __call__(self, seg: torch.Tensor, labels: torch.Tensor, classifier: torch.nn.Module, x: torch.Tensor
-                 ) -> tuple[torch.Tensor, dict[str, float]]:
+    def __call__(
+        self, seg: torch.Tensor, labels: torch.Tensor, classifier: torch.nn.Module, x: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         """Total loss and its terms, for Explainer logits ``seg`` on images ``x`` with multi-hot ``labels``."""
         m, n = extract_masks(seg, labels)
         cls = classification_loss(classifier(m.unsqueeze(1) * x), labels, self.multilabel)
@@ -90,6 +91,12 @@ class ExplainerLoss:
         tv = tv_loss(m) + tv_loss(n)
         area = area_loss(seg, labels, self.min_area, self.max_area)
         terms = {"classification": cls, "entropy": ent, "tv": tv, "area": area, "mask": m.mean(), "non_target": n.mean()}
-        total = (cls + self.lambda_e * ent + self.lambda_tv * tv + self.lambda_a * area
-                 + self.lambda_m * terms["mask"] + self.lambda_n * terms["non_target"])
+        total = (
+            cls
+            + self.lambda_e * ent
+            + self.lambda_tv * tv
+            + self.lambda_a * area
+            + self.lambda_m * terms["mask"]
+            + self.lambda_n * terms["non_target"]
+        )
         return total, {k: float(v.detach()) for k, v in terms.items()}

@@ -19,8 +19,14 @@ from peephole.errors import InputError
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-                         nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
 
 
 class ExplainerNet(nn.Module):
@@ -29,8 +35,9 @@ class ExplainerNet(nn.Module):
     def __init__(self, n_classes: int, in_channels: int = 3, width: int = 16, depth: int = 2) -> None:
         super().__init__()
         if n_classes < 1 or in_channels < 1 or width < 1 or depth < 0:
-            raise InputError(f"bad Explainer config: n_classes={n_classes}, in_channels={in_channels}, "
-                             f"width={width}, depth={depth}")
+            raise InputError(
+                f"bad Explainer config: n_classes={n_classes}, in_channels={in_channels}, width={width}, depth={depth}"
+            )
         self.config = {"n_classes": n_classes, "in_channels": in_channels, "width": width, "depth": depth}
         chans = [width * 2**i for i in range(depth + 1)]
         self.down = nn.ModuleList([_block(in_channels, chans[0])] + [_block(chans[i], chans[i + 1]) for i in range(depth)])

@@ -22,8 +22,15 @@ def nchw_callable(classifier: torch.nn.Module) -> Any:
     return call
 
 
-def pami_maps(classifier: torch.nn.Module, images: np.ndarray, targets: Sequence[Sequence[int]], radius: int = 4,
-              stride: int = 2, masker: str = "black", progress: bool = False) -> np.ndarray:
+def pami_maps(
+    classifier: torch.nn.Module,
+    images: np.ndarray,
+    targets: Sequence[Sequence[int]],
+    radius: int = 4,
+    stride: int = 2,
+    masker: str = "black",
+    progress: bool = False,
+) -> np.ndarray:
     """(N, K, H, W) PAMI maps (window strategy) of ``targets[i]`` for image i, NaN for the other classes."""
     from peephole.image.overlay import normalise
     from peephole.methods.pami import pami
@@ -35,8 +42,16 @@ def pami_maps(classifier: torch.nn.Module, images: np.ndarray, targets: Sequence
     for i in tqdm(range(n), desc="PAMI teacher", unit="image", disable=not progress):
         if not len(targets[i]):
             continue
-        e = pami(fn, images[i].transpose(1, 2, 0), partition="window", masker=masker, targets=list(targets[i]),
-                 output="logits", radius=radius, stride=stride)
+        e = pami(
+            fn,
+            images[i].transpose(1, 2, 0),
+            partition="window",
+            masker=masker,
+            targets=list(targets[i]),
+            output="logits",
+            radius=radius,
+            stride=stride,
+        )
         for t, m in zip(e.targets, e.maps):
             out[i, t] = normalise(m)
     return out

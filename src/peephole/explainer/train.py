@@ -32,15 +32,25 @@ class TrainResult:
 def _check(x: np.ndarray, y: np.ndarray, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
     if x.ndim != 4 or y.ndim < 2 or len(x) != len(y) or len(x) == 0:
-        raise InputError(f"{name}: need (N, C, H, W) images and (N, ...) targets of the same non-zero N, "
-                         f"got {x.shape}, {y.shape}")
+        raise InputError(
+            f"{name}: need (N, C, H, W) images and (N, ...) targets of the same non-zero N, got {x.shape}, {y.shape}"
+        )
     return torch.from_numpy(x), torch.from_numpy(y)
 
 
 def _fit(
-    explainer: torch.nn.Module, step_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray], epochs: int, batch_size: int, lr: float,
-    patience: int, checkpoint_dir: str | Path | None, progress: bool, seed: int, desc: str,
+    explainer: torch.nn.Module,
+    step_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    patience: int,
+    checkpoint_dir: str | Path | None,
+    progress: bool,
+    seed: int,
+    desc: str,
 ) -> TrainResult:
     if epochs < 1 or batch_size < 1 or patience < 1:
         raise InputError(f"epochs, batch_size and patience must be >= 1, got {epochs}, {batch_size}, {patience}")
@@ -64,8 +74,10 @@ def _fit(
             total += float(loss.detach()) * len(idx)
         explainer.eval()
         with torch.no_grad():
-            val = sum(float(step_loss(xv[i : i + batch_size], yv[i : i + batch_size])) * len(xv[i : i + batch_size])
-                      for i in range(0, len(xv), batch_size)) / len(xv)
+            val = sum(
+                float(step_loss(xv[i : i + batch_size], yv[i : i + batch_size])) * len(xv[i : i + batch_size])
+                for i in range(0, len(xv), batch_size)
+            ) / len(xv)
         res.train_loss.append(total / len(xt))
         res.val_loss.append(val)
         bar.set_postfix(train=f"{res.train_loss[-1]:.4f}", val=f"{val:.4f}")
@@ -88,8 +100,17 @@ def _fit(
 
 def _save(net: torch.nn.Module, opt: torch.optim.Optimizer, epoch: int, res: TrainResult, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"config": getattr(net, "config", {}), "state_dict": net.state_dict(), "optimizer": opt.state_dict(),
-                "epoch": epoch, "train_loss": res.train_loss, "val_loss": res.val_loss}, path)
+    torch.save(
+        {
+            "config": getattr(net, "config", {}),
+            "state_dict": net.state_dict(),
+            "optimizer": opt.state_dict(),
+            "epoch": epoch,
+            "train_loss": res.train_loss,
+            "val_loss": res.val_loss,
+        },
+        path,
+    )
     return path
 
 
@@ -101,9 +122,18 @@ def _freeze(classifier: torch.nn.Module) -> torch.nn.Module:
 
 
 def train_explainer(
-    explainer: torch.nn.Module, classifier: torch.nn.Module, train: tuple[np.ndarray, np.ndarray],
-    val: tuple[np.ndarray, np.ndarray], loss: ExplainerLoss | None = None, epochs: int = 10, batch_size: int = 32,
-    lr: float = 1e-3, patience: int = 3, checkpoint_dir: str | Path | None = None, progress: bool = True, seed: int = 0,
+    explainer: torch.nn.Module,
+    classifier: torch.nn.Module,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    loss: ExplainerLoss | None = None,
+    epochs: int = 10,
+    batch_size: int = 32,
+    lr: float = 1e-3,
+    patience: int = 3,
+    checkpoint_dir: str | Path | None = None,
+    progress: bool = True,
+    seed: int = 0,
 ) -> TrainResult:
     """Train ``explainer`` on ``train = (images, multi-hot labels)`` for the frozen ``classifier``.
 
@@ -122,9 +152,16 @@ def train_explainer(
 
 
 def train_from_teacher(
-    explainer: torch.nn.Module, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
-    epochs: int = 10, batch_size: int = 32, lr: float = 1e-3, patience: int = 3,
-    checkpoint_dir: str | Path | None = None, progress: bool = True, seed: int = 0,
+    explainer: torch.nn.Module,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    epochs: int = 10,
+    batch_size: int = 32,
+    lr: float = 1e-3,
+    patience: int = 3,
+    checkpoint_dir: str | Path | None = None,
+    progress: bool = True,
+    seed: int = 0,
 ) -> TrainResult:
     """Distil teacher maps (e.g. PAMI's) into the Explainer: ``train = (images, maps)`` with maps (N, K, H, W)
     in [0, 1] and NaN for classes without a teacher map; loss = BCE between σ(logits) and the maps where defined."""
@@ -136,8 +173,9 @@ def train_from_teacher(
         known = ~torch.isnan(t)
         return F.binary_cross_entropy_with_logits(seg[known], t[known])
 
-    return _fit(explainer, step, train, val, epochs, batch_size, lr, patience, checkpoint_dir, progress, seed,
-                "Explainer (teacher)")
+    return _fit(
+        explainer, step, train, val, epochs, batch_size, lr, patience, checkpoint_dir, progress, seed, "Explainer (teacher)"
+    )
 
 
 def soft_iou(pred: Any, true: Any) -> float:

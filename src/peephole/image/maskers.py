@@ -27,7 +27,9 @@ class BlurMasker(BaselineMasker):
         import cv2
 
         return cv2.GaussianBlur(
-            np.ascontiguousarray(x, dtype=np.float32), (self.kernel, self.kernel), self.sigma,
+            np.ascontiguousarray(x, dtype=np.float32),
+            (self.kernel, self.kernel),
+            self.sigma,
             borderType=cv2.BORDER_REFLECT_101,
         )
 

@@ -25,9 +25,7 @@ def overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.5, cmap: str =
     return (np.clip(out, 0, 1) * 255).round().astype(np.uint8)
 
 
-def figure(
-    image: np.ndarray, maps: Sequence[np.ndarray], titles: Sequence[str], alpha: float = 0.5, cmap: str = "jet"
-) -> Any:
+def figure(image: np.ndarray, maps: Sequence[np.ndarray], titles: Sequence[str], alpha: float = 0.5, cmap: str = "jet") -> Any:
     """A matplotlib figure: the image, then one overlay per map."""
     import matplotlib
 

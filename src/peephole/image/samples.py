@@ -11,8 +11,14 @@ import numpy as np
 from peephole.errors import InputError
 
 SAMPLES = (
-    "skimage:chelsea", "skimage:coffee", "skimage:rocket", "skimage:astronaut", "skimage:motorcycle",
-    "sklearn:china", "sklearn:flower", "matplotlib:grace_hopper",
+    "skimage:chelsea",
+    "skimage:coffee",
+    "skimage:rocket",
+    "skimage:astronaut",
+    "skimage:motorcycle",
+    "sklearn:china",
+    "sklearn:flower",
+    "matplotlib:grace_hopper",
 )
 
 

@@ -31,9 +31,7 @@ def felzenszwalb(img: np.ndarray, scale: float = 100, sigma: float = 0.8, min_si
 def slic(img: np.ndarray, n_segments: int = 50, compactness: float = 20) -> np.ndarray:
     if img.ndim == 2:  # compactness is relative to the colour range; a map in [0,1] needs it scaled
         compactness = compactness / 100
-    return segmentation.slic(
-        img, n_segments=n_segments, compactness=compactness, start_label=0, channel_axis=_channel_axis(img)
-    )
+    return segmentation.slic(img, n_segments=n_segments, compactness=compactness, start_label=0, channel_axis=_channel_axis(img))
 
 
 def seeds(img: np.ndarray, num_superpixels: int = 20, num_levels: int = 5, n_iter: int = 10) -> np.ndarray:

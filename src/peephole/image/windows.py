@@ -40,9 +40,7 @@ class SlidingWindows(Partition):
         self.centres = np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).reshape(-1, 2)
         d = np.arange(-radius, radius + 1)
         self._stencil = (
-            (d[:, None] ** 2 + d[None, :] ** 2) <= radius**2
-            if shape == "circle"
-            else np.ones((d.size, d.size), dtype=bool)
+            (d[:, None] ** 2 + d[None, :] ** 2) <= radius**2 if shape == "circle" else np.ones((d.size, d.size), dtype=bool)
         )
         self._groups = np.zeros(len(self.centres), dtype=np.int64)
 

@@ -101,8 +101,9 @@ def _grad(dm: Differentiable, x: Any, target: Any, create_graph: bool = False) -
     return x, g
 
 
-def hessian_diagonal(dm: Differentiable, x: Any, target: Any, mask: Any, method: str = "hutchinson",
-                     n_probes: int = 8, seed: int = 0) -> Any:
+def hessian_diagonal(
+    dm: Differentiable, x: Any, target: Any, mask: Any, method: str = "hutchinson", n_probes: int = 8, seed: int = 0
+) -> Any:
     """Diagonal of ∇²ₓL on the masked entries (0 elsewhere), per sample; ``method`` 'exact' or 'hutchinson'."""
     import torch
 
@@ -131,8 +132,15 @@ def hessian_diagonal(dm: Differentiable, x: Any, target: Any, mask: Any, method:
 
 
 def delta_x(
-    dm: Differentiable, x: Any, target: Any, mask: Any, order: int = 1, fill: float = 0.0,
-    hessian: str = "hutchinson", n_probes: int = 8, seed: int = 0,
+    dm: Differentiable,
+    x: Any,
+    target: Any,
+    mask: Any,
+    order: int = 1,
+    fill: float = 0.0,
+    hessian: str = "hutchinson",
+    n_probes: int = 8,
+    seed: int = 0,
 ) -> Any:
     """The model's update of the blanked pixels, ``Δx`` (order 1) or ``Δx₂`` (order 2); zero outside M."""
     if order not in (1, 2):
@@ -144,7 +152,7 @@ def delta_x(
     if order == 1:
         return (-g * m).detach()
     h = hessian_diagonal(dm, xm, target, mask, hessian, n_probes, seed).abs()
-    sel = (m.expand_as(h) > 0)
+    sel = m.expand_as(h) > 0
     lam = 1e-3 * float(h[sel].mean()) + 1e-8 if bool(sel.any()) else 1e-8
     return (-g / (h + lam) * m).detach()
 
@@ -240,12 +248,26 @@ def prototypes(
     with torch.no_grad():
         probs = torch.softmax(dm.logits(torch.from_numpy(proto_arr)), 1).numpy()
     return FillExplanation(
-        maps=mean_arr.sum(1), targets=tl, probabilities=probs.mean(0), scores=probs,
-        n_queries=len(tl) * len(imgs) * n_masks * (1 + (order == 2) * n_probes), input=display(imgs.mean(0)),
-        method="fill-in-the-blanks-prototypes", class_names=dm.class_names,
+        maps=mean_arr.sum(1),
+        targets=tl,
+        probabilities=probs.mean(0),
+        scores=probs,
+        n_queries=len(tl) * len(imgs) * n_masks * (1 + (order == 2) * n_probes),
+        input=display(imgs.mean(0)),
+        method="fill-in-the-blanks-prototypes",
+        class_names=dm.class_names,
         timings={"total": perf_counter() - t0},
-        params={"n_images": len(imgs), "same_class": same_class, "n_masks": n_masks, "ratio": ratio,
-                "patch_size": patch_size, "keep": keep, "order": order, "fill": fill, "seed": seed},
+        params={
+            "n_images": len(imgs),
+            "same_class": same_class,
+            "n_masks": n_masks,
+            "ratio": ratio,
+            "patch_size": patch_size,
+            "keep": keep,
+            "order": order,
+            "fill": fill,
+            "seed": seed,
+        },
         images=proto_arr,
     )
 
@@ -297,11 +319,23 @@ def progressive_fill(
         stages_all.append(np.stack(stages))
     st = np.stack(stages_all).astype(np.float32)
     return FillExplanation(
-        maps=np.abs(st[:, -1] - st[:, 0]).sum(1), targets=tl, probabilities=probs,
-        scores=np.zeros((0, n_classes), np.float32), n_queries=1 + len(tl) * n_masks * (1 + (order == 2) * n_probes),
-        input=display(x0[0].numpy()), method="fill-in-the-blanks", class_names=dm.class_names,
+        maps=np.abs(st[:, -1] - st[:, 0]).sum(1),
+        targets=tl,
+        probabilities=probs,
+        scores=np.zeros((0, n_classes), np.float32),
+        n_queries=1 + len(tl) * n_masks * (1 + (order == 2) * n_probes),
+        input=display(x0[0].numpy()),
+        method="fill-in-the-blanks",
+        class_names=dm.class_names,
         timings={"total": perf_counter() - t0},
-        params={"patch_size": patch_size, "n_masks": n_masks, "step": step, "keep": keep, "order": order,
-                "fill": fill, "seed": seed},
+        params={
+            "patch_size": patch_size,
+            "n_masks": n_masks,
+            "step": step,
+            "keep": keep,
+            "order": order,
+            "fill": fill,
+            "seed": seed,
+        },
         images=st,
     )

@@ -114,8 +114,17 @@ def _upsample(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.stack([cv2.resize(c, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR) for c in a.astype(np.float32)])
 
 
-def _scorecam(dm: Differentiable, net: Any, x: Any, img: np.ndarray, targets: list[int], layer: Any,
-              layer_input: bool, black_box: Any, batch_size: int) -> tuple[np.ndarray, int]:
+def _scorecam(
+    dm: Differentiable,
+    net: Any,
+    x: Any,
+    img: np.ndarray,
+    targets: list[int],
+    layer: Any,
+    layer_input: bool,
+    black_box: Any,
+    batch_size: int,
+) -> tuple[np.ndarray, int]:
     acts = _activations(net, layer, layer_input, x)
     lo, hi = acts.min(axis=(1, 2)), acts.max(axis=(1, 2))
     keep = np.flatnonzero(hi > lo)  # constant channels carry no spatial information
@@ -128,8 +137,16 @@ def _scorecam(dm: Differentiable, net: Any, x: Any, img: np.ndarray, targets: li
 
     model = black_box if black_box is not None else _black_box(dm)
     query = Query(model, getattr(model, "output", "logits"))
-    res = run(query, img, FunctionPartition(shape, len(keep) + 1, masks), SoftMasker(ConstantMasker("grey")),
-              targets, batch_size, aggregator=ScoresOnly, desc="Score-CAM")
+    res = run(
+        query,
+        img,
+        FunctionPartition(shape, len(keep) + 1, masks),
+        SoftMasker(ConstantMasker("grey")),
+        targets,
+        batch_size,
+        aggregator=ScoresOnly,
+        desc="Score-CAM",
+    )
     alpha = res.scores[1:, targets] - res.scores[:1, targets]  # (C', K): p_c(x∘H_k) − p_c(x_b)
     cams = np.maximum(np.tensordot(alpha.T, acts[keep], axes=1), 0)  # (K, h, w)
     return _upsample(cams, shape), res.n_queries
@@ -190,7 +207,7 @@ def gradient_explanation(
         probs = softmax(net(x).double().numpy())[0]
     from peephole.methods.differentiable import check_targets
 
-    tl = check_targets(targets, len(probs), [int(i) for i in np.argsort(-probs, kind="stable")[:max(top_k, 1)]])
+    tl = check_targets(targets, len(probs), [int(i) for i in np.argsort(-probs, kind="stable")[: max(top_k, 1)]])
     torch.manual_seed(seed)
     n_q = 1
     maps: list[np.ndarray] = []
@@ -215,19 +232,32 @@ def gradient_explanation(
                     a, n = _guided_backprop(net).attribute(xi, target=t), 1
             elif method == "smoothgrad":
                 attr = NoiseTunnel(Saliency(net)).attribute
-                a = attr(xi, nt_type="smoothgrad", nt_samples=n_samples, nt_samples_batch_size=batch_size,
-                         stdevs=noise, target=t, abs=True)
+                a = attr(
+                    xi,
+                    nt_type="smoothgrad",
+                    nt_samples=n_samples,
+                    nt_samples_batch_size=batch_size,
+                    stdevs=noise,
+                    target=t,
+                    abs=True,
+                )
                 n = n_samples
             else:
-                a = IntegratedGradients(net).attribute(xi, baselines=torch.zeros_like(xi), target=t, n_steps=n_steps,
-                                                       internal_batch_size=batch_size)
+                a = IntegratedGradients(net).attribute(
+                    xi, baselines=torch.zeros_like(xi), target=t, n_steps=n_steps, internal_batch_size=batch_size
+                )
                 n = n_steps
             m = a.detach()[0].abs().sum(0)
             n_q += n
         maps.append(m.float().numpy())
     return Explanation(
-        maps=np.stack(maps).astype(np.float32), targets=tl, probabilities=probs.astype(np.float32),
-        scores=np.zeros((0, len(probs)), np.float32), n_queries=n_q, input=img, method=method,
+        maps=np.stack(maps).astype(np.float32),
+        targets=tl,
+        probabilities=probs.astype(np.float32),
+        scores=np.zeros((0, len(probs)), np.float32),
+        n_queries=n_q,
+        input=img,
+        method=method,
         class_names=list(dm.class_names) if dm.class_names else None,
         timings={"total": perf_counter() - t0},
         params={"layer": layer, "n_samples": n_samples, "noise": noise, "n_steps": n_steps, "seed": seed},

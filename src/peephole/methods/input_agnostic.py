@@ -105,8 +105,17 @@ def fidelity(dm: Differentiable, rho: Any, target: int, samples: Any, batch_size
 
 
 def estimate_rho(
-    dm: Differentiable, target: int, draw: Any, shape: tuple[int, int, int], eta: float, norm: str, n_iter: int,
-    batch_size: int, step: float | None, momentum: float, progress: bool = False,
+    dm: Differentiable,
+    target: int,
+    draw: Any,
+    shape: tuple[int, int, int],
+    eta: float,
+    norm: str,
+    n_iter: int,
+    batch_size: int,
+    step: float | None,
+    momentum: float,
+    progress: bool = False,
 ) -> Any:
     """The iterative estimator of ρ for one class (module doc: loss, integration, projection)."""
     import torch
@@ -128,8 +137,9 @@ def estimate_rho(
     return rho
 
 
-def refine(dm: Differentiable, rho: Any, target: int, fresh: Any, eta: float, norm: str,
-           levels: Sequence[float] = REFINE_LEVELS) -> tuple[Any, float]:
+def refine(
+    dm: Differentiable, rho: Any, target: int, fresh: Any, eta: float, norm: str, levels: Sequence[float] = REFINE_LEVELS
+) -> tuple[Any, float]:
     """Fidelity-guarded sparsification (module doc); returns the refined ρ and its fidelity."""
     best, best_fid = rho, fidelity(dm, rho, target, fresh)
     mag = rho.abs()
@@ -206,12 +216,29 @@ def input_agnostic(
         probs = torch.softmax(dm.logits(torch.from_numpy(background[None])), 1)[0].numpy()
     names = dm.class_names
     return SaliencyExplanation(
-        maps=maps, targets=tl, probabilities=probs, scores=np.zeros((0, n_classes), np.float32),
+        maps=maps,
+        targets=tl,
+        probabilities=probs,
+        scores=np.zeros((0, n_classes), np.float32),
         n_queries=len(tl) * (n_iter * batch_size + fidelity_samples * (1 + len(refine_levels or ()))),
-        input=display(background), method="input-agnostic", class_names=names,
+        input=display(background),
+        method="input-agnostic",
+        class_names=names,
         timings={"setup": t1 - t0, "estimate": t2 - t1, "total": perf_counter() - t0},
-        params={"shape": shp, "eta": eta, "norm": norm, "n_iter": n_iter, "batch_size": batch_size, "step": step,
-                "momentum": momentum, "distribution": distribution if isinstance(distribution, str) else "images",
-                "refine_levels": tuple(refine_levels or ()), "fidelity_samples": fidelity_samples, "seed": seed},
-        perturbations=rho_arr, visuals=visuals, fidelity=np.asarray(fids),
+        params={
+            "shape": shp,
+            "eta": eta,
+            "norm": norm,
+            "n_iter": n_iter,
+            "batch_size": batch_size,
+            "step": step,
+            "momentum": momentum,
+            "distribution": distribution if isinstance(distribution, str) else "images",
+            "refine_levels": tuple(refine_levels or ()),
+            "fidelity_samples": fidelity_samples,
+            "seed": seed,
+        },
+        perturbations=rho_arr,
+        visuals=visuals,
+        fidelity=np.asarray(fids),
     )

@@ -87,17 +87,26 @@ def lime(
     n_seg = int(labels.max()) + 1
     t_segment = perf_counter() - t0
     part = FunctionPartition(labels.shape, n_samples, lambda a, b: lime_samples(n_seg, a, b, seed)[:, labels])
-    res = run(s.query, s.image, part, make_masker(masker), s.targets, s.batch_size, progress,
-              aggregator=ScoresOnly, desc="LIME")
+    res = run(s.query, s.image, part, make_masker(masker), s.targets, s.batch_size, progress, aggregator=ScoresOnly, desc="LIME")
     tf = perf_counter()
     coef = fit_weights(lime_samples(n_seg, 0, n_samples, seed), res.scores[:, s.targets].astype(np.float64))
     maps = coef[:, labels].astype(np.float32)
     return Explanation(
-        maps=maps, targets=s.targets, probabilities=s.probabilities.astype(np.float32), scores=res.scores,
-        n_queries=s.query.n_queries, input=s.image, method="lime",
+        maps=maps,
+        targets=s.targets,
+        probabilities=s.probabilities.astype(np.float32),
+        scores=res.scores,
+        n_queries=s.query.n_queries,
+        input=s.image,
+        method="lime",
         class_names=list(s.model.class_names) if s.model.class_names else None,
         timings={"segment": t_segment, **res.timings, "fit": perf_counter() - tf, "total": perf_counter() - t0},
-        params={"n_samples": n_samples, "n_segments": n_seg, "seed": seed, "batch_size": s.batch_size,
-                "segmentation": segmentation.name if isinstance(segmentation, Segmentation) else "labels",
-                "masker": masker if isinstance(masker, str) else type(masker).__name__},
+        params={
+            "n_samples": n_samples,
+            "n_segments": n_seg,
+            "seed": seed,
+            "batch_size": s.batch_size,
+            "segmentation": segmentation.name if isinstance(segmentation, Segmentation) else "labels",
+            "masker": masker if isinstance(masker, str) else type(masker).__name__,
+        },
     )

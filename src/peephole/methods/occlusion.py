@@ -78,13 +78,32 @@ def occlusion(
     h, w = s.image.shape[:2]
     part = Complement(SlidingWindows(h, w, radius=radius, stride=stride, shape=window))
     ref = s.probabilities[s.targets]
-    res = run(s.query, s.image, part, make_masker(masker), s.targets, s.batch_size, progress,
-              aggregator=lambda sh, g, k: OcclusionAggregator(sh, k, ref), desc="Occlusion")
+    res = run(
+        s.query,
+        s.image,
+        part,
+        make_masker(masker),
+        s.targets,
+        s.batch_size,
+        progress,
+        aggregator=lambda sh, g, k: OcclusionAggregator(sh, k, ref),
+        desc="Occlusion",
+    )
     return Explanation(
-        maps=res.maps, targets=s.targets, probabilities=s.probabilities.astype(np.float32), scores=res.scores,
-        n_queries=s.query.n_queries, input=s.image, method="occlusion",
+        maps=res.maps,
+        targets=s.targets,
+        probabilities=s.probabilities.astype(np.float32),
+        scores=res.scores,
+        n_queries=s.query.n_queries,
+        input=s.image,
+        method="occlusion",
         class_names=list(s.model.class_names) if s.model.class_names else None,
         timings={**res.timings, "total": perf_counter() - t0},
-        params={"radius": radius, "stride": stride, "window": window, "batch_size": s.batch_size,
-                "masker": masker if isinstance(masker, str) else type(masker).__name__},
+        params={
+            "radius": radius,
+            "stride": stride,
+            "window": window,
+            "batch_size": s.batch_size,
+            "masker": masker if isinstance(masker, str) else type(masker).__name__,
+        },
     )

@@ -98,11 +98,21 @@ def pami(
     second = None
     if second_run:
         tp = perf_counter()
-        second = np.stack([
-            run(s.query, s.image, Superpixels.from_image(normalise(m), segmentations), mask, [t],
-                s.batch_size, progress, desc=f"PAMI run 2, class {t}").maps[0]
-            for t, m in zip(s.targets, first.maps)
-        ])
+        second = np.stack(
+            [
+                run(
+                    s.query,
+                    s.image,
+                    Superpixels.from_image(normalise(m), segmentations),
+                    mask,
+                    [t],
+                    s.batch_size,
+                    progress,
+                    desc=f"PAMI run 2, class {t}",
+                ).maps[0]
+                for t, m in zip(s.targets, first.maps)
+            ]
+        )
         timings["second_run"] = perf_counter() - tp
     timings["total"] = perf_counter() - t0
     return Explanation(
@@ -118,8 +128,12 @@ def pami(
         second_run_maps=second,
         timings=timings,
         partition=part,
-        params={"partition": partition if isinstance(partition, str) else type(part).__name__,
-                "masker": masker if isinstance(masker, str) else type(mask).__name__,
-                "batch_size": s.batch_size, "second_run": second_run, "seed": seed,
-                "n_parts": part.n_parts},
+        params={
+            "partition": partition if isinstance(partition, str) else type(part).__name__,
+            "masker": masker if isinstance(masker, str) else type(mask).__name__,
+            "batch_size": s.batch_size,
+            "second_run": second_run,
+            "seed": seed,
+            "n_parts": part.n_parts,
+        },
     )

@@ -64,10 +64,23 @@ def pami_caption(
     part = make_partition(img, partition, radius, stride, window, segmentations)
     res = run(s.query, img, part, make_masker(masker), s.targets, s.batch_size, progress, desc="PAMI caption")
     return Explanation(
-        maps=res.maps, targets=s.targets, probabilities=s.probabilities.astype("float32"), scores=res.scores,
-        n_queries=s.query.n_queries, input=img, method="pami-caption", class_names=list(model.tokens),
-        first_run_maps=res.maps, timings={**res.timings, "total": perf_counter() - t0}, partition=part,
-        params={"caption": " ".join(model.tokens), "partition": partition if isinstance(partition, str) else type(part).__name__,
-                "masker": masker if isinstance(masker, str) else type(masker).__name__, "batch_size": s.batch_size,
-                "n_parts": part.n_parts, "seed": seed},
+        maps=res.maps,
+        targets=s.targets,
+        probabilities=s.probabilities.astype("float32"),
+        scores=res.scores,
+        n_queries=s.query.n_queries,
+        input=img,
+        method="pami-caption",
+        class_names=list(model.tokens),
+        first_run_maps=res.maps,
+        timings={**res.timings, "total": perf_counter() - t0},
+        partition=part,
+        params={
+            "caption": " ".join(model.tokens),
+            "partition": partition if isinstance(partition, str) else type(part).__name__,
+            "masker": masker if isinstance(masker, str) else type(masker).__name__,
+            "batch_size": s.batch_size,
+            "n_parts": part.n_parts,
+            "seed": seed,
+        },
     )

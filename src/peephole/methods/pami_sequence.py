@@ -78,10 +78,23 @@ def pami_sequence(
     part = make_sequence_partition(arr.shape[0], partition, window, stride)
     res = run(s.query, arr, part, make_sequence_masker(masker), s.targets, s.batch_size, progress, desc="PAMI sequence")
     return SequenceExplanation(
-        maps=res.maps, targets=s.targets, probabilities=s.probabilities.astype("float32"), scores=res.scores,
-        n_queries=s.query.n_queries, input=arr, method="pami-sequence", class_names=s.class_names,
-        first_run_maps=res.maps, timings={**res.timings, "total": perf_counter() - t0}, partition=part,
-        params={"partition": partition if isinstance(partition, str) else type(part).__name__,
-                "window": window, "stride": stride, "batch_size": s.batch_size, "n_parts": part.n_parts,
-                "part_names": getattr(part, "names", None)},
+        maps=res.maps,
+        targets=s.targets,
+        probabilities=s.probabilities.astype("float32"),
+        scores=res.scores,
+        n_queries=s.query.n_queries,
+        input=arr,
+        method="pami-sequence",
+        class_names=s.class_names,
+        first_run_maps=res.maps,
+        timings={**res.timings, "total": perf_counter() - t0},
+        partition=part,
+        params={
+            "partition": partition if isinstance(partition, str) else type(part).__name__,
+            "window": window,
+            "stride": stride,
+            "batch_size": s.batch_size,
+            "n_parts": part.n_parts,
+            "part_names": getattr(part, "names", None),
+        },
     )

@@ -49,16 +49,32 @@ def pami_text(
     tg = resolve_target_names(targets, m.class_names)
     s = prepare_any(m, [join(ws)], tg, top_k, batch_size, what="the unperturbed text")
     if len(ws) == 1:
-        warnings.warn("a one-word text has a single part (the text itself): its importance is the model's output on it",
-                      UserWarning, stacklevel=2)
+        warnings.warn(
+            "a one-word text has a single part (the text itself): its importance is the model's output on it",
+            UserWarning,
+            stacklevel=2,
+        )
     part = make_text_partition(ws, partition, window, stride)
     mask = make_text_masker(masker)
     res = run(s.query, ws, part, mask, s.targets, s.batch_size, progress, desc="PAMI text")
     return TextExplanation(
-        maps=res.maps, targets=s.targets, probabilities=s.probabilities.astype("float32"), scores=res.scores,
-        n_queries=s.query.n_queries, input=ws, method="pami-text", class_names=s.class_names,
-        first_run_maps=res.maps, timings={**res.timings, "total": perf_counter() - t0}, partition=part,
-        params={"partition": partition if isinstance(partition, str) else type(part).__name__,
-                "masker": masker if isinstance(masker, str) else type(mask).__name__,
-                "window": window, "stride": stride, "batch_size": s.batch_size, "n_parts": part.n_parts},
+        maps=res.maps,
+        targets=s.targets,
+        probabilities=s.probabilities.astype("float32"),
+        scores=res.scores,
+        n_queries=s.query.n_queries,
+        input=ws,
+        method="pami-text",
+        class_names=s.class_names,
+        first_run_maps=res.maps,
+        timings={**res.timings, "total": perf_counter() - t0},
+        partition=part,
+        params={
+            "partition": partition if isinstance(partition, str) else type(part).__name__,
+            "masker": masker if isinstance(masker, str) else type(mask).__name__,
+            "window": window,
+            "stride": stride,
+            "batch_size": s.batch_size,
+            "n_parts": part.n_parts,
+        },
     )

@@ -78,13 +78,33 @@ def rise(
     s = prepare(model, image, targets, top_k, batch_size, output)
     shape = s.image.shape[:2]
     part = FunctionPartition(shape, n_masks, lambda a, b: rise_masks(shape, a, b, cells, p, seed))
-    res = run(s.query, s.image, part, SoftMasker(base), s.targets, s.batch_size, progress,
-              aggregator=lambda sh, g, k: RiseAggregator(sh, k, n_masks, p), desc="RISE")
+    res = run(
+        s.query,
+        s.image,
+        part,
+        SoftMasker(base),
+        s.targets,
+        s.batch_size,
+        progress,
+        aggregator=lambda sh, g, k: RiseAggregator(sh, k, n_masks, p),
+        desc="RISE",
+    )
     return Explanation(
-        maps=res.maps, targets=s.targets, probabilities=s.probabilities.astype(np.float32), scores=res.scores,
-        n_queries=s.query.n_queries, input=s.image, method="rise",
+        maps=res.maps,
+        targets=s.targets,
+        probabilities=s.probabilities.astype(np.float32),
+        scores=res.scores,
+        n_queries=s.query.n_queries,
+        input=s.image,
+        method="rise",
         class_names=list(s.model.class_names) if s.model.class_names else None,
         timings={**res.timings, "total": perf_counter() - t0},
-        params={"n_masks": n_masks, "cells": cells, "p": p, "seed": seed, "batch_size": s.batch_size,
-                "masker": masker if isinstance(masker, str) else type(base).__name__},
+        params={
+            "n_masks": n_masks,
+            "cells": cells,
+            "p": p,
+            "seed": seed,
+            "batch_size": s.batch_size,
+            "masker": masker if isinstance(masker, str) else type(base).__name__,
+        },
     )

@@ -43,9 +43,7 @@ def as_model(obj: Any, output: str | None = None, class_names: Sequence[str] | N
         return TorchModel(obj, output=output, class_names=class_names)
     elif callable(obj):
         if output is None:
-            raise InputError(
-                "a plain callable must declare what it returns: pass output='probs', 'logits' or 'scores'"
-            )
+            raise InputError("a plain callable must declare what it returns: pass output='probs', 'logits' or 'scores'")
         return CallableModel(obj, output=output, class_names=class_names)
     else:
         raise InputError(f"cannot use a {type(obj).__name__} as a model")

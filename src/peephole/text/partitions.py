@@ -17,8 +17,24 @@ from peephole.sequence.partitions import IndexPartition, singletons, windows
 PHRASE_END = re.compile(r"[.,;:!?…]+[\"'”’)\]]*$")
 #: A new clause starts at these words (a phrase boundary before them).
 CLAUSE_WORDS = frozenset(
-    ["but", "and", "or", "because", "although", "though", "while", "whereas", "however", "so", "yet", "since",
-     "unless", "which", "who", "that"]
+    [
+        "but",
+        "and",
+        "or",
+        "because",
+        "although",
+        "though",
+        "while",
+        "whereas",
+        "however",
+        "so",
+        "yet",
+        "since",
+        "unless",
+        "which",
+        "who",
+        "that",
+    ]
 )
 
 STRATEGIES = ("words", "windows", "phrases")

@@ -58,8 +58,9 @@ def html_page(fragments: Sequence[str], title: str = "Peephole text explanation"
 _ANSI_RAMP = (231, 230, 229, 228, 222, 216, 215, 209, 203, 196)
 
 
-def to_terminal(ws: Sequence[str], scores: Sequence[float], colour: bool = True,
-                vmin: float | None = None, vmax: float | None = None) -> str:
+def to_terminal(
+    ws: Sequence[str], scores: Sequence[float], colour: bool = True, vmin: float | None = None, vmax: float | None = None
+) -> str:
     """The words with an ANSI 256-colour background by importance, or, without colour, ``word[0.42]``."""
     s = _check(ws, scores)
     if not colour:

@@ -18,7 +18,7 @@ def decode(text: str | bytes) -> str:
             return bytes(text).decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise InputError(
-                f"the text is not valid UTF-8 (byte {exc.start}: {bytes(text)[exc.start:exc.start + 1]!r}); "
+                f"the text is not valid UTF-8 (byte {exc.start}: {bytes(text)[exc.start : exc.start + 1]!r}); "
                 f"decode it yourself with the right encoding and pass a str"
             ) from None
     if not isinstance(text, str):

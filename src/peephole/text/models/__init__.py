@@ -48,6 +48,8 @@ def as_text_model(obj: Any, output: str | None = None, class_names: Any = None) 
 
         obj = HFTextClassifier.from_pipeline(obj)
     elif hasattr(obj, "config") and hasattr(obj, "forward"):
-        raise InputError("a transformers model needs its tokenizer: pass HFTextClassifier(model, tokenizer), "
-                         "a text-classification pipeline, or the model's folder")
+        raise InputError(
+            "a transformers model needs its tokenizer: pass HFTextClassifier(model, tokenizer), "
+            "a text-classification pipeline, or the model's folder"
+        )
     return as_model(obj, output=output, class_names=class_names)

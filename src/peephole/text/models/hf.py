@@ -25,8 +25,9 @@ class HFTextClassifier:
     output = "logits"
     input_kind = "text"  #: lets ``peephole.explain(model, text)`` pick PAMI for text
 
-    def __init__(self, model: Any, tokenizer: Any, max_length: int | None = None, batch_size: int = 32,
-                 device: str | None = None) -> None:
+    def __init__(
+        self, model: Any, tokenizer: Any, max_length: int | None = None, batch_size: int = 32, device: str | None = None
+    ) -> None:
         import torch
 
         self.torch = torch

@@ -52,7 +52,7 @@ class MiniLMSentiment:
         emb = self.embed(texts)
         y, xs = [], []
         for lab, e in zip(labels, emb):
-            for cls in (("negative", "positive") if lab == "neutral" else (lab,)):
+            for cls in ("negative", "positive") if lab == "neutral" else (lab,):
                 xs.append(e)
                 y.append(int(cls == "positive"))
         self.head = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(np.stack(xs), np.array(y))
