@@ -52,10 +52,11 @@ def plot_curves(curves: dict[str, dict[str, list[np.ndarray]]], fractions: dict[
         return
     fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 4.5), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
-        for method, per in curves.items():
+        for i, (method, per) in enumerate(curves.items()):
             if per.get(metric):
                 mean = np.mean(np.stack(per[metric]), axis=0)
-                ax.plot(fractions[metric], mean, label=f"{method} ({auc(fractions[metric], mean):.3f})")
+                style = ("-", "--", ":")[i // 10 % 3]  # the colour cycle repeats after 10 methods
+                ax.plot(fractions[metric], mean, style, label=f"{method} ({auc(fractions[metric], mean):.3f})")
         ax.set_xlabel("fraction of pixels " + ("inserted" if metric == "insertion" else "deleted"))
         ax.set_ylabel("probability of the true class (mean)")
         ax.set_title(f"{metric} (mean curve; AUC of the mean in brackets)")
