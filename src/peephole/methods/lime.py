@@ -91,15 +91,10 @@ def lime(
     tf = perf_counter()
     coef = fit_weights(lime_samples(n_seg, 0, n_samples, seed), res.scores[:, s.targets].astype(np.float64))
     maps = coef[:, labels].astype(np.float32)
-    return Explanation(
-        maps=maps,
-        targets=s.targets,
-        probabilities=s.probabilities.astype(np.float32),
-        scores=res.scores,
-        n_queries=s.query.n_queries,
-        input=s.image,
-        method="lime",
-        class_names=list(s.model.class_names) if s.model.class_names else None,
+    return s.explanation(
+        "lime",
+        maps,
+        res.scores,
         timings={"segment": t_segment, **res.timings, "fit": perf_counter() - tf, "total": perf_counter() - t0},
         params={
             "n_samples": n_samples,

@@ -89,15 +89,10 @@ def occlusion(
         aggregator=lambda sh, g, k: OcclusionAggregator(sh, k, ref),
         desc="Occlusion",
     )
-    return Explanation(
-        maps=res.maps,
-        targets=s.targets,
-        probabilities=s.probabilities.astype(np.float32),
-        scores=res.scores,
-        n_queries=s.query.n_queries,
-        input=s.image,
-        method="occlusion",
-        class_names=list(s.model.class_names) if s.model.class_names else None,
+    return s.explanation(
+        "occlusion",
+        res.maps,
+        res.scores,
         timings={**res.timings, "total": perf_counter() - t0},
         params={
             "radius": radius,

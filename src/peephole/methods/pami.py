@@ -115,15 +115,10 @@ def pami(
         )
         timings["second_run"] = perf_counter() - tp
     timings["total"] = perf_counter() - t0
-    return Explanation(
-        maps=second if second is not None else first.maps,
-        targets=s.targets,
-        probabilities=s.probabilities.astype(np.float32),
-        scores=first.scores,
-        n_queries=s.query.n_queries,
-        input=s.image,
-        method="pami",
-        class_names=list(s.model.class_names) if s.model.class_names else None,
+    return s.explanation(
+        "pami",
+        second if second is not None else first.maps,
+        first.scores,
         first_run_maps=first.maps,
         second_run_maps=second,
         timings=timings,

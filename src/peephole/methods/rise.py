@@ -89,15 +89,10 @@ def rise(
         aggregator=lambda sh, g, k: RiseAggregator(sh, k, n_masks, p),
         desc="RISE",
     )
-    return Explanation(
-        maps=res.maps,
-        targets=s.targets,
-        probabilities=s.probabilities.astype(np.float32),
-        scores=res.scores,
-        n_queries=s.query.n_queries,
-        input=s.image,
-        method="rise",
-        class_names=list(s.model.class_names) if s.model.class_names else None,
+    return s.explanation(
+        "rise",
+        res.maps,
+        res.scores,
         timings={**res.timings, "total": perf_counter() - t0},
         params={
             "n_masks": n_masks,

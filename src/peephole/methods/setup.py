@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from peephole.engine.query import Query
+from peephole.explanation import Explanation
 from peephole.image.io import load_image, to_rgb_float
 from peephole.methods.setup_any import prepare_any
 from peephole.models.base import Model, as_model
@@ -26,6 +27,20 @@ class Setup:
     probabilities: np.ndarray
     targets: list[int]
     batch_size: int
+
+    def explanation(self, method: str, maps: np.ndarray, scores: np.ndarray, **fields: Any) -> Explanation:
+        """The result of ``method``: its maps and per-query scores plus what this setup resolved."""
+        return Explanation(
+            maps=maps,
+            targets=self.targets,
+            probabilities=self.probabilities.astype(np.float32),
+            scores=scores,
+            n_queries=self.query.n_queries,
+            input=self.image,
+            method=method,
+            class_names=list(self.model.class_names) if self.model.class_names else None,
+            **fields,
+        )
 
 
 def prepare(
