@@ -92,7 +92,9 @@ def lime(
     coef = fit_weights(lime_samples(n_seg, 0, n_samples, seed), res.scores[:, s.targets].astype(np.float64))
     maps = coef[:, labels].astype(np.float32)
     return s.explanation(
+        Explanation,
         "lime",
+        s.image,
         maps,
         res.scores,
         timings={"segment": t_segment, **res.timings, "fit": perf_counter() - tf, "total": perf_counter() - t0},

@@ -90,7 +90,9 @@ def occlusion(
         desc="Occlusion",
     )
     return s.explanation(
+        Explanation,
         "occlusion",
+        s.image,
         res.maps,
         res.scores,
         timings={**res.timings, "total": perf_counter() - t0},

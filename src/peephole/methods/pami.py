@@ -116,7 +116,9 @@ def pami(
         timings["second_run"] = perf_counter() - tp
     timings["total"] = perf_counter() - t0
     return s.explanation(
+        Explanation,
         "pami",
+        s.image,
         second if second is not None else first.maps,
         first.scores,
         first_run_maps=first.maps,

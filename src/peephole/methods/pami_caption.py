@@ -63,14 +63,12 @@ def pami_caption(
     cv2.setRNGSeed(seed)
     part = make_partition(img, partition, radius, stride, window, segmentations)
     res = run(s.query, img, part, make_masker(masker), s.targets, s.batch_size, progress, desc="PAMI caption")
-    return Explanation(
-        maps=res.maps,
-        targets=s.targets,
-        probabilities=s.probabilities.astype("float32"),
-        scores=res.scores,
-        n_queries=s.query.n_queries,
-        input=img,
-        method="pami-caption",
+    return s.explanation(
+        Explanation,
+        "pami-caption",
+        img,
+        res.maps,
+        res.scores,
         class_names=list(model.tokens),
         first_run_maps=res.maps,
         timings={**res.timings, "total": perf_counter() - t0},

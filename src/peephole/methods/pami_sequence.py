@@ -77,15 +77,12 @@ def pami_sequence(
     s = prepare_any(m, arr[None], resolve_target_names(targets, m.class_names), top_k, batch_size)
     part = make_sequence_partition(arr.shape[0], partition, window, stride)
     res = run(s.query, arr, part, make_sequence_masker(masker), s.targets, s.batch_size, progress, desc="PAMI sequence")
-    return SequenceExplanation(
-        maps=res.maps,
-        targets=s.targets,
-        probabilities=s.probabilities.astype("float32"),
-        scores=res.scores,
-        n_queries=s.query.n_queries,
-        input=arr,
-        method="pami-sequence",
-        class_names=s.class_names,
+    return s.explanation(
+        SequenceExplanation,
+        "pami-sequence",
+        arr,
+        res.maps,
+        res.scores,
         first_run_maps=res.maps,
         timings={**res.timings, "total": perf_counter() - t0},
         partition=part,

@@ -57,15 +57,12 @@ def pami_text(
     part = make_text_partition(ws, partition, window, stride)
     mask = make_text_masker(masker)
     res = run(s.query, ws, part, mask, s.targets, s.batch_size, progress, desc="PAMI text")
-    return TextExplanation(
-        maps=res.maps,
-        targets=s.targets,
-        probabilities=s.probabilities.astype("float32"),
-        scores=res.scores,
-        n_queries=s.query.n_queries,
-        input=ws,
-        method="pami-text",
-        class_names=s.class_names,
+    return s.explanation(
+        TextExplanation,
+        "pami-text",
+        ws,
+        res.maps,
+        res.scores,
         first_run_maps=res.maps,
         timings={**res.timings, "total": perf_counter() - t0},
         partition=part,

@@ -90,7 +90,9 @@ def rise(
         desc="RISE",
     )
     return s.explanation(
+        Explanation,
         "rise",
+        s.image,
         res.maps,
         res.scores,
         timings={**res.timings, "total": perf_counter() - t0},

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from peephole.engine.query import Query
 from peephole.errors import InputError, ModelError
+from peephole.explanation import Explanation
 from peephole.models.base import Model
+
+E = TypeVar("E", bound=Explanation)
 
 
 @dataclass
@@ -21,6 +24,20 @@ class Prepared:
     targets: list[int]
     batch_size: int
     class_names: list[str] | None
+
+    def explanation(self, cls: type[E], method: str, input: Any, maps: np.ndarray, scores: np.ndarray, **fields: Any) -> E:
+        """``method``'s result as a ``cls``: its maps and per-query scores plus what was resolved here."""
+        fields.setdefault("class_names", self.class_names)
+        return cls(
+            maps=maps,
+            targets=self.targets,
+            probabilities=self.probabilities.astype(np.float32),
+            scores=scores,
+            n_queries=self.query.n_queries,
+            input=input,
+            method=method,
+            **fields,
+        )
 
 
 def prepare_any(
