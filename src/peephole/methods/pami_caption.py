@@ -69,7 +69,6 @@ def pami_caption(
         img,
         res.maps,
         res.scores,
-        class_names=list(model.tokens),
         first_run_maps=res.maps,
         timings={**res.timings, "total": perf_counter() - t0},
         partition=part,
