@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 import peephole
-from peephole.image.io import load_image
+from peephole.modalities.image.io import load_image
 
 DEFAULT_IMAGES = ["skimage:chelsea", "skimage:coffee", "skimage:motorcycle", "sklearn:china", "matplotlib:grace_hopper"]
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import peephole
-from peephole.image.io import load_image
+from peephole.modalities.image.io import load_image
 
 # ImageNet classes that are a right answer for each shipped photo.
 EXPECTED = {

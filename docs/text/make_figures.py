@@ -11,12 +11,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 from skimage.segmentation import slic
 
-from peephole.caption.synthetic import dataset, train_captioner
-from peephole.methods.pami_caption import pami_caption
-from peephole.methods.pami_text import pami_text
-from peephole.text import html_page, to_html
-from peephole.text.models.minilm import MiniLMSentiment
-from peephole.text.models.vader import VaderSentiment
+from peephole import explain
+from peephole.data.captioner import dataset, train_captioner
+from peephole.modalities.text import html_page, to_html
+from peephole.models.caption import CaptionModel
+from peephole.models.text.minilm import MiniLMSentiment
+from peephole.models.text.vader import VaderSentiment
 
 # 1. Sentiment: VADER and MiniLM, words / 3-word windows / phrases, as one HTML page.
 vader, minilm = (VaderSentiment(), MiniLMSentiment()) if "--caption-only" not in sys.argv else (None, None)
@@ -30,7 +30,7 @@ for name, model in (("VADER", vader), ("MiniLM", minilm)) if vader else ():
     for s in sentences:
         for part in ("words", "windows", "phrases"):
             t = time.perf_counter()
-            e = pami_text(model, s, partition=part)
+            e = explain(model, s, partition=part)  # the models declare modality 'text'
             dt = time.perf_counter() - t
             label = e.name(e.targets[0])
             frags.append(
@@ -53,7 +53,7 @@ scenes = dataset(3, seed=123)
 fig, axes = plt.subplots(len(scenes), 7, figsize=(14, 2.2 * len(scenes)))
 for row, s in zip(axes, scenes):
     part = [slic(s.image, n_segments=n, compactness=10, start_label=0, channel_axis=-1) for n in (16, 32, 64)]
-    e = pami_caption(cap, s.image, " ".join(s.caption), partition=part, masker="black")
+    e = explain(CaptionModel(cap, " ".join(s.caption)), s.image, partition=part, masker="black")
     row[0].imshow(s.image)
     row[0].set_title(f"{e.n_queries} queries", fontsize=9)
     for ax, word, m, p in zip(row[1:], s.caption, e.maps, e.probabilities):

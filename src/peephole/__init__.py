@@ -1,14 +1,27 @@
 """Peephole: black-box explanations of model predictions with PAMI (Shi et al., Pattern Recognition 2024).
 
 >>> import peephole
->>> e = peephole.explain("efficientnet-lite0", image, partition="superpixels")
+>>> e = peephole.explain("efficientnet-lite0", image)            # PAMI, Strategy II
 >>> e.top_classes(3), e.maps.shape, e.n_queries
+>>> e.save("cat.npz"); peephole.load("cat.npz").map_for(281)
 """
 
-from peephole.api import METHODS, explain
+from peephole.api import explain
 from peephole.errors import InputError, ModelError, PeepholeError
-from peephole.explanation import Explanation
+from peephole.explanation import Explanation, load
+from peephole.modalities.image.io import load_image
 from peephole.models import load_model
+from peephole.registry import METHODS
 
 __version__ = "0.1.0"
-__all__ = ["METHODS", "Explanation", "InputError", "ModelError", "PeepholeError", "explain", "load_model"]
+__all__ = [
+    "METHODS",
+    "Explanation",
+    "InputError",
+    "ModelError",
+    "PeepholeError",
+    "explain",
+    "load",
+    "load_image",
+    "load_model",
+]

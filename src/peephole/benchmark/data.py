@@ -1,5 +1,5 @@
 """Readers for the evaluation folders (see the shared data README): ImageNet photos with labels, COCO
-photos with YOLO boxes. Images are read with :func:`peephole.image.io.load_image`."""
+photos with YOLO boxes. Images are read with :func:`peephole.modalities.image.io.load_image`."""
 
 from __future__ import annotations
 

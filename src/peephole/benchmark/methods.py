@@ -1,26 +1,36 @@
 """The methods the harness compares, by name, each turning (image, target class) into one H×W map.
 
-Black-box methods query the ONNX model; gradient methods use the torch export of the same network
-(Score-CAM's masked queries go to the ONNX model). Settings are the methods' defaults unless the
-harness is given others (``options``), and every setting used is reported.
+A harness name is a registered method (:data:`peephole.registry.METHODS`) or a named variant of one
+(:data:`VARIANTS`: rules as data). Perturbation methods query the ONNX model; gradient methods use
+the torch export of the same network (Score-CAM's masked queries go to the ONNX model). Settings
+are the methods' defaults unless the harness is given others (``options``); every setting is reported.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
 import numpy as np
 
+from peephole.api import explain
 from peephole.errors import InputError
 from peephole.metrics.reference import centre_gaussian_map, random_map
+from peephole.registry import METHODS
 
-BLACK_BOX = ("pami-superpixels", "pami-superpixels-2", "pami-superpixels-grey", "pami-window", "rise", "occlusion", "lime")
-GRADIENT = ("saliency", "guided-backprop", "smoothgrad", "integrated-gradients", "gradcam", "scorecam")
+#: Harness names that are a registered method with settings: name -> (method, options).
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "pami-superpixels": ("pami", {"partition": "superpixels"}),
+    "pami-superpixels-2": ("pami", {"partition": "superpixels", "second_run": True}),
+    "pami-superpixels-grey": ("pami", {"partition": "superpixels", "masker": "grey"}),
+    "pami-window": ("pami", {"partition": "window"}),
+}
+#: Methods that need no input: reference maps.
 REFERENCE = ("random", "centre")
-METHOD_NAMES = BLACK_BOX + GRADIENT + REFERENCE
+#: Every image method of the registry the harness can score (systems need their own set-up).
+REGISTERED = tuple(n for n, s in METHODS.items() if "image" in s.modalities and s.family != "system" and n != "pami")
+METHOD_NAMES = (*VARIANTS, *REGISTERED, *REFERENCE)
 
 
 @dataclass
@@ -48,13 +58,7 @@ class MapMaker:
 
     def settings(self, method: str) -> dict[str, Any]:
         """The keyword arguments ``method`` is called with (for the report)."""
-        base: dict[str, Any] = {
-            "pami-superpixels": {"partition": "superpixels"},
-            "pami-superpixels-2": {"partition": "superpixels", "second_run": True},
-            "pami-superpixels-grey": {"partition": "superpixels", "masker": "grey"},
-            "pami-window": {"partition": "window"},
-        }.get(method, {})
-        return {**base, **self.options.get(method, {})}
+        return {**VARIANTS.get(method, (method, {}))[1], **self.options.get(method, {})}
 
     def __call__(self, method: str, image: np.ndarray, target: int, index: int = 0) -> MapResult:
         return self.maps(method, image, [target], index)[0]
@@ -74,30 +78,12 @@ class MapMaker:
                 else (lambda: centre_gaussian_map(image.shape[:2]))
             )
             return [MapResult(make(), 0, 0.0) for _ in targets]
-        fn, backend, extra = self._resolve(method)
-        e = fn(self.model(backend), image, targets=[int(t) for t in targets], **extra, **self.settings(method))
+        name = VARIANTS.get(method, (method, {}))[0]
+        gradient = METHODS[name].family == "gradient"
+        extra: dict[str, Any] = {"black_box": self.model("onnx")} if name == "scorecam" else {}
+        model = self.model("torch" if gradient else "onnx")
+        e = explain(model, image, name, targets=[int(t) for t in targets], seed=self.seed, **extra, **self.settings(method))
         if e.maps.shape[1:] != image.shape[:2]:
             raise InputError(f"{method} returned {e.maps.shape[1:]} maps for a {image.shape[:2]} image")
         n, sec = len(targets), perf_counter() - t0
         return [MapResult(m, int(round(e.n_queries / n)), sec / n) for m in e.maps]
-
-    def _resolve(self, method: str) -> tuple[Callable[..., Any], str, dict[str, Any]]:
-        if method.startswith("pami"):
-            from peephole.methods.pami import pami
-
-            return pami, "onnx", {"seed": self.seed}
-        if method in ("rise", "lime"):
-            from peephole.methods.lime import lime
-            from peephole.methods.rise import rise
-
-            return (rise if method == "rise" else lime), "onnx", {"seed": self.seed}
-        if method == "occlusion":
-            from peephole.methods.occlusion import occlusion
-
-            return occlusion, "onnx", {}
-        from peephole.methods.gradients import gradient_explanation
-
-        extra: dict[str, Any] = {"seed": self.seed}
-        if method == "scorecam":
-            extra["black_box"] = self.model("onnx")
-        return (lambda model, image, **kw: gradient_explanation(method, model, image, **kw)), "torch", extra

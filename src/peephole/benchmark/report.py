@@ -74,7 +74,7 @@ def plot_grid(images: list[np.ndarray], maps: list[dict[str, np.ndarray]], title
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from peephole.image.overlay import overlay
+    from peephole.modalities.image.view import overlay
 
     if not images:
         return

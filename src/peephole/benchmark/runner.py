@@ -21,9 +21,9 @@ from peephole.benchmark.data import read_coco_boxes, read_imagenet_sample, scale
 from peephole.benchmark.methods import MapMaker
 from peephole.benchmark.report import mean_sem, plot_curves, plot_grid, write_table
 from peephole.engine.query import softmax
-from peephole.image.io import load_image
 from peephole.metrics.curves import default_step, perturbation_curve
 from peephole.metrics.pointing import TOLERANCE, boxes_mask, pointing_hit, pointing_summary
+from peephole.modalities.image.io import load_image
 
 CURVE_METRICS = ("insertion", "deletion")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from peephole.cli.saliency import add_common, grid, options
+from peephole.cli.saliency import add_common, options
 from peephole.errors import PeepholeError
 
 
@@ -24,7 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from peephole.data import load_classifier
-    from peephole.methods.backdoor import detect_backdoor
+    from peephole.modalities.image.view import grid
+    from peephole.systems.backdoor import detect_backdoor
 
     reports = []
     try:

@@ -1,4 +1,5 @@
-"""``peephole explain IMAGE...``: PAMI maps of the top classes, an overlay PNG and a .npy per target."""
+"""``peephole explain IMAGE...``: maps of the top classes (PAMI or any registered image method), an overlay
+PNG per target and the whole result as ``.npz`` (``peephole.load``)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "explain",
         help="explain an image classifier's prediction on images",
         description="Explain images with PAMI. IMAGE is a file or a shipped photo such as "
-        "skimage:chelsea (see peephole.image.samples).",
+        "skimage:chelsea (see peephole.modalities.image.samples).",
     )
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("--model", default="efficientnet-lite0", help="efficientnet-lite0 or a FILE.onnx classifier")
+    p.add_argument("--method", default="pami", help="a registered method (default pami; see peephole.registry.METHODS)")
     p.add_argument("--backend", default="onnx", choices=("onnx", "torch"), help="for efficientnet-lite0")
-    p.add_argument("--strategy", default="superpixels", choices=("superpixels", "window"))
-    p.add_argument("--masker", default="blur", choices=("blur", "black", "white", "grey", "mean"))
+    p.add_argument("--strategy", default=None, choices=("superpixels", "window"), help="partition (default: the method's)")
+    p.add_argument("--masker", default=None, choices=("blur", "black", "white", "grey", "mean"), help="default: the method's")
     p.add_argument("--top-k", type=int, default=3, help="explain the K top predicted classes (default 3)")
     p.add_argument("--target", type=int, action="append", help="explain this class index (repeatable)")
     p.add_argument("--size", type=int, default=224, help="resize shorter side to SIZE and centre-crop (0: keep)")
@@ -37,12 +39,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def method_options(args: argparse.Namespace) -> dict[str, object]:
+    """The flags that are options of the chosen method (PAMI and occlusion take all; others what they declare)."""
+    from peephole.modalities import get_modality
+    from peephole.registry import get_method
+
+    flags = {"partition": args.strategy, "masker": args.masker, "second_run": args.second_run or None}
+    flags.update(radius=args.radius, stride=args.stride)
+    valid = get_method(args.method).options(get_modality("image"))
+    return {k: v for k, v in flags.items() if k in valid and v is not None}
+
+
 def run(args: argparse.Namespace) -> int:
     import peephole
-    from peephole.image.io import load_image
+    from peephole.modalities.image.io import load_image
 
     try:
         model = peephole.load_model(args.model, args.backend)
+        options = method_options(args)
     except PeepholeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -54,23 +68,20 @@ def run(args: argparse.Namespace) -> int:
             e = peephole.explain(
                 model,
                 img,
-                partition=args.strategy,
-                masker=args.masker,
+                method=args.method,
                 targets=args.target,
                 top_k=args.top_k,
                 batch_size=args.batch_size,
-                second_run=args.second_run,
                 seed=args.seed,
                 progress=True,
-                radius=args.radius,
-                stride=args.stride,
+                **options,
             )
         except PeepholeError as exc:
             failed += 1
             tqdm.write(f"error: {spec}: {exc}", file=sys.stderr)
             continue
         stem = Path(spec.split(":", 1)[-1]).stem
-        paths = e.save(args.out, stem)
+        paths = e.write(args.out, stem)
         if args.figure:
             fig = e.figure()
             fig.savefig(Path(args.out) / f"{stem}_figure.png", dpi=110)
@@ -79,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         for i, name, p in e.top_classes(max(args.top_k, 1)):
             mark = "*" if i in e.targets else " "
             tqdm.write(f"  {mark} {p:6.3f}  {i:4d}  {name}")
-        tqdm.write(f"  wrote {len(paths)} files to {args.out}/ ({stem}_top*.png, .npy)")
+        tqdm.write(f"  wrote {len(paths)} files to {args.out}/ ({stem}_top*.png, {stem}.npz)")
     if failed:
         print(f"{failed} of {len(args.images)} images failed", file=sys.stderr)
     return 1 if failed else 0

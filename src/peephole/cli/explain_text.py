@@ -29,9 +29,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from peephole.methods.pami_text import pami_text
-    from peephole.text.models import as_text_model
-    from peephole.text.render import html_page, ranking, to_html, to_terminal
+    from peephole.api import explain
+    from peephole.modalities.text.render import html_page
+    from peephole.models.text import as_text_model
 
     texts = [line for line in sys.stdin.read().splitlines() if line.strip()] if args.texts == ["-"] else args.texts
     try:
@@ -44,9 +44,10 @@ def run(args: argparse.Namespace) -> int:
     fragments, failed = [], 0
     for text in texts:
         try:
-            e = pami_text(
+            e = explain(
                 model,
                 text,
+                modality="text",
                 partition=args.partition,
                 masker=args.masker,
                 targets=targets,
@@ -60,10 +61,10 @@ def run(args: argparse.Namespace) -> int:
             continue
         probs = ", ".join(f"{name} {p:.3f}" for _, name, p in e.top_classes(3))
         print(f"{text}\n  prediction: {probs}  ({e.n_queries} model queries)")
-        for t, m in zip(e.targets, e.maps):
-            top = ", ".join(f"{w} {s:.3f}" for _, w, s in ranking(e.input, m, 3))
-            print(f"  {e.name(t)}: {to_terminal(e.input, m, colour=colour)}\n    top words: {top}")
-            fragments.append(to_html(e.input, m, title=f"{e.name(t)} ({e.probabilities[t]:.3f})"))
+        for t in e.targets:
+            top = ", ".join(f"{w} {s:.3f}" for _, w, s in e.ranking(t, 3))
+            print(f"  {e.name(t)}: {e.terminal(t, colour=colour)}\n    top words: {top}")
+            fragments.append(e.html(t))
     if args.html and fragments:
         Path(args.html).write_text(html_page(fragments), encoding="utf-8")
         print(f"wrote {args.html}")

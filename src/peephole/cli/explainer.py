@@ -9,9 +9,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from peephole.cli.saliency import grid
 from peephole.errors import PeepholeError
 
 
@@ -40,78 +37,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
+    from peephole.systems.explainer.experiment import canvas_experiment
 
-    from peephole.data import SmallCNN, load_classifier, make_canvases, save_classifier, train_classifier
-    from peephole.explainer import ExplainerLoss, ExplainerNet, save_explainer, train_explainer, train_from_teacher
-    from peephole.explainer.evaluate import evaluate_masks, predict_masks
-
-    out = Path(args.out)
     try:
-        sizes = ((args.n_train, 0), (200, 1), (200, 2))
-        tr, va, te = (make_canvases(n, args.size, seed=args.seed + s, colour_coded=args.colour_coded) for n, s in sizes)
-        k = tr.labels.shape[1]
-        clf_path = out / "classifier.pt"
-        if clf_path.exists():
-            clf = load_classifier(clf_path)
-        else:
-            torch.manual_seed(args.seed)
-            clf = train_classifier(
-                SmallCNN(3, k, 16, "max", args.size, batchnorm=True),
-                tr.images,
-                tr.labels,
-                epochs=6,
-                lr=3e-3,
-                batch_size=32,
-                multilabel=True,
-                seed=args.seed,
-                progress=True,
-            )
-            save_classifier(clf, clf_path)
-        torch.manual_seed(args.seed)
-        net = ExplainerNet(k, 3, args.width, args.depth)
-        common = {
-            "epochs": args.epochs,
-            "lr": args.lr,
-            "patience": args.patience,
-            "checkpoint_dir": out / "checkpoints",
-            "seed": args.seed,
-        }
-        report: dict = {}
-        if args.teacher == "pami":
-            from peephole.explainer.teacher import map_correlation, pami_maps
-
-            def present(c: object) -> list[list[int]]:
-                return [list(np.nonzero(lab)[0]) for lab in c.labels]  # type: ignore[attr-defined]
-
-            n_t = min(args.n_teacher, len(tr))
-            t_tr = pami_maps(clf, tr.images[:n_t], present(tr)[:n_t], progress=True)
-            t_va = pami_maps(clf, va.images[:50], present(va)[:50], progress=True)
-            t_te = pami_maps(clf, te.images[:100], present(te)[:100], progress=True)
-            res = train_from_teacher(net, (tr.images[:n_t], t_tr), (va.images[:50], t_va), **common)
-            pred = predict_masks(net, te.images[:100])
-            report["correlation_with_pami"] = map_correlation(pred, t_te)
-            pami_eval = evaluate_masks(np.nan_to_num(t_te), te.labels[:100], te.masks[:100])
-            report["pami_soft_iou"] = pami_eval["soft_iou"]["explainer"]
-        else:
-            res = train_explainer(
-                net, clf, (tr.images, tr.labels), (va.images, va.labels), loss=ExplainerLoss(lambda_n=args.lambda_n), **common
-            )
-        save_explainer(net, out / "explainer.pt", teacher=args.teacher or "")
-        masks = predict_masks(net, te.images)
-        report.update(evaluate_masks(masks, te.labels, te.masks))
+        report = canvas_experiment(
+            args.out,
+            size=args.size,
+            n_train=args.n_train,
+            epochs=args.epochs,
+            lr=args.lr,
+            width=args.width,
+            depth=args.depth,
+            lambda_n=args.lambda_n,
+            patience=args.patience,
+            teacher=args.teacher,
+            n_teacher=args.n_teacher,
+            colour_coded=args.colour_coded,
+            seed=args.seed,
+            figure=args.figure,
+        )
     except PeepholeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    report["epochs_run"], report["best_epoch"] = len(res.val_loss), res.best_epoch
     print(json.dumps(report, indent=1))
-    print(f"wrote {out / 'explainer.pt'} and {out / 'checkpoints'}/")
-    if args.figure:
-        rows, titles = [], []
-        for i in range(6):
-            rows.append([te.images[i].transpose(1, 2, 0)] + list(masks[i]))
-            present_names = "+".join(n for n, lab in zip(te.class_names, te.labels[i]) if lab)
-            states = [f"{n} ({'in' if lab else 'absent'})" for n, lab in zip(te.class_names, te.labels[i])]
-            titles.append([present_names, *states])
-        print(f"wrote {grid(rows, titles, args.figure, cmap='viridis', vrange=(0.0, 1.0))}")
+    print(f"wrote {Path(args.out) / 'explainer.pt'} and {Path(args.out) / 'checkpoints'}/")
     return 0

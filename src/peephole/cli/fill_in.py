@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 
-from peephole.cli.saliency import grid
 from peephole.errors import PeepholeError
 
 
@@ -33,8 +32,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from peephole.api import explain
     from peephole.data import load_classifier, load_mnist
-    from peephole.methods.fill_in_blanks import progressive_fill, prototypes
+    from peephole.modalities.image.view import grid
+    from peephole.systems.fill_in_blanks import prototypes
 
     try:
         net = load_classifier(args.model)
@@ -50,9 +51,10 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             progress=True,
         )
-        f = progressive_fill(
+        f = explain(
             net,
             np.zeros((1, 28, 28), np.float32),
+            method="fill-in-the-blanks",
             targets=e.targets,
             patch_size=args.patch_size,
             order=args.order,
@@ -62,14 +64,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     with torch.no_grad():
-        filled = torch.softmax(net(torch.from_numpy(f.images[:, -1])), 1).numpy()
-    proto_pred, fill_pred = e.scores.argmax(1), filled.argmax(1)
+        filled = torch.softmax(net(torch.from_numpy(f.extras["images"][:, -1])), 1).numpy()
+    proto_probs = e.extras["prototype_probabilities"]
+    proto_pred, fill_pred = proto_probs.argmax(1), filled.argmax(1)
     print(f"prototypes classified as their class: {(proto_pred == np.asarray(e.targets)).sum()} of {len(e.targets)}")
     print(f"blank canvases filled into their class: {(fill_pred == np.asarray(e.targets)).sum()} of {len(e.targets)}")
     if args.figure:
-        rows = [list(e.images[:, 0]), list(f.images[:, -1, 0])]
+        rows = [list(e.extras["images"][:, 0]), list(f.extras["images"][:, -1, 0])]
         titles = [
-            [f"proto {t}→{p} ({e.scores[i, p]:.2f})" for i, (t, p) in enumerate(zip(e.targets, proto_pred))],
+            [f"proto {t}→{p} ({proto_probs[i, p]:.2f})" for i, (t, p) in enumerate(zip(e.targets, proto_pred))],
             [f"fill {t}→{p} ({filled[i, p]:.2f})" for i, (t, p) in enumerate(zip(e.targets, fill_pred))],
         ]
         print(f"wrote {grid(rows, titles, args.figure, ['E[T(Δx)]', 'progressive'])}")

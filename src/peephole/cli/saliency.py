@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,72 +40,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def options(args: argparse.Namespace) -> dict[str, Any]:
-    from peephole.data import load_mnist
-
-    dist: Any = load_mnist("val", 1000)[0] if args.samples == "mnist" else args.samples
+    """The keyword arguments of ``peephole.explain(..., method='input-agnostic')`` these flags ask for."""
     return {
         "n_iter": args.n_iter,
         "batch_size": args.batch_size,
         "eta": args.eta,
         "seed": args.seed,
-        "distribution": dist,
+        "distribution": args.samples,
         "progress": True,
     }
 
 
-def grid(
-    rows: Sequence[Sequence[np.ndarray]],
-    titles: Sequence[Sequence[str]],
-    path: str | Path,
-    row_labels: Sequence[str] = (),
-    cmap: str = "gray",
-    vrange: tuple[float, float] | None = None,
-) -> Path:
-    """Save a grid of images (H×W maps in ``cmap``, each scaled to its own range unless ``vrange``; H×W×3 as RGB)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    n_rows, n_cols = len(rows), max(len(r) for r in rows)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.5 * n_cols, 1.6 * n_rows), squeeze=False)
-    for i, row in enumerate(rows):
-        for j in range(n_cols):
-            ax = axes[i, j]
-            ax.axis("off")
-            if j < len(row):
-                img = row[j]
-                lo, hi = vrange if vrange is not None else (float(img.min()), float(img.max()))
-                ax.imshow(
-                    img,
-                    cmap=None if img.ndim == 3 else cmap,
-                    vmin=None if img.ndim == 3 else lo,
-                    vmax=None if img.ndim == 3 else hi,
-                )
-                ax.set_title(titles[i][j], fontsize=7)
-        if i < len(row_labels):
-            axes[i, 0].text(
-                -0.15, 0.5, row_labels[i], transform=axes[i, 0].transAxes, rotation=90, va="center", ha="right", fontsize=8
-            )
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
+    from peephole.api import explain
     from peephole.data import load_classifier
-    from peephole.methods.input_agnostic import input_agnostic
+    from peephole.modalities.image.view import grid
 
     try:
         net = load_classifier(args.model)
-        e = input_agnostic(net, targets=args.classes, **options(args))
+        e = explain(net, None, method="input-agnostic", targets=args.classes, **options(args))
     except PeepholeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    for t, f in zip(e.targets, e.fidelity):
+    fidelity = e.extras["fidelity"]
+    for t, f in zip(e.targets, fidelity):
         print(f"class {t}: fidelity {f:.2f}")
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -114,6 +71,6 @@ def run(args: argparse.Namespace) -> int:
             np.save(Path(args.out) / f"saliency_class{t}.npy", m)
         print(f"wrote {len(e.targets)} maps to {args.out}/")
     if args.figure:
-        titles = [[f"ρ {t} (fid {f:.2f})" for t, f in zip(e.targets, e.fidelity)], [f"map {t}" for t in e.targets]]
-        print(f"wrote {grid([list(e.visuals), list(e.maps)], titles, args.figure)}")
+        titles = [[f"ρ {t} (fid {f:.2f})" for t, f in zip(e.targets, fidelity)], [f"map {t}" for t in e.targets]]
+        print(f"wrote {grid([list(e.extras['visuals']), list(e.maps)], titles, args.figure)}")
     return 0

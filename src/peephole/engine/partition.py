@@ -1,18 +1,25 @@
-"""Partitions: the parts x is split into, produced lazily as boolean keep-masks.
+"""Partitions: the parts x is split into, produced lazily as keep-masks.
 
 A partition lives on a *feature shape* (``(H, W)`` for an image, ``(n_words,)`` for a text).
 Parts belong to *groups*: Eq. 1 is applied inside each group, and the maps of the groups are
 averaged with equal weight (PAMI Strategy II averages the maps of several segmentations).
+Masks are usually bool; a soft partition (RISE, Score-CAM) gives float masks in [0, 1].
+
+Every partition that a saved explanation keeps round-trips as data: :meth:`Partition.state` gives
+JSON parameters and arrays, :meth:`Partition.from_state` rebuilds it.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from peephole.errors import InputError
+
+State = tuple[dict[str, Any], dict[str, np.ndarray]]
 
 
 class Partition(ABC):
@@ -26,17 +33,26 @@ class Partition(ABC):
         """Number of parts (one model query each)."""
 
     @property
-    @abstractmethod
     def groups(self) -> np.ndarray:
-        """Group index of every part, shape ``(n_parts,)``, values ``0..n_groups-1``."""
+        """Group index of every part, shape ``(n_parts,)``, values ``0..n_groups-1`` (default: one group)."""
+        return np.zeros(self.n_parts, np.int64)
 
     @abstractmethod
     def masks(self, start: int, stop: int) -> np.ndarray:
-        """Keep-masks of parts ``start..stop-1``: bool array ``(stop - start, *shape)``."""
+        """Keep-masks of parts ``start..stop-1``: array ``(stop - start, *shape)``."""
 
     @property
     def n_groups(self) -> int:
         return int(self.groups.max()) + 1 if self.n_parts else 0
+
+    def state(self) -> State:
+        """``(params, arrays)`` from which :meth:`from_state` rebuilds this partition."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be saved")
+
+    @classmethod
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> Partition:
+        """The partition :meth:`state` described."""
+        raise NotImplementedError(f"{cls.__name__} cannot be loaded")
 
 
 class MaskPartition(Partition):
@@ -61,6 +77,13 @@ class MaskPartition(Partition):
 
     def masks(self, start: int, stop: int) -> np.ndarray:
         return self._masks[start:stop]
+
+    def state(self) -> State:
+        return {}, {"masks": self._masks, "groups": self._groups}
+
+    @classmethod
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> MaskPartition:
+        return cls(arrays["masks"], arrays["groups"])
 
 
 class LabelPartition(Partition):
@@ -97,3 +120,96 @@ class LabelPartition(Partition):
 
     def masks(self, start: int, stop: int) -> np.ndarray:
         return np.stack([self.label_maps[g] == lab for g, lab in self._parts[start:stop]])
+
+    def state(self) -> State:
+        return {}, {"labels": np.stack(self.label_maps)}
+
+    @classmethod
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> LabelPartition:
+        return cls(list(arrays["labels"]))
+
+
+class Complement(Partition):
+    """The parts of ``inner`` turned inside out: part j keeps everything but ``inner``'s part j (occlusion)."""
+
+    def __init__(self, inner: Partition) -> None:
+        self.inner, self.shape = inner, inner.shape
+
+    @property
+    def n_parts(self) -> int:
+        return self.inner.n_parts
+
+    @property
+    def groups(self) -> np.ndarray:
+        return self.inner.groups
+
+    def masks(self, start: int, stop: int) -> np.ndarray:
+        return ~self.inner.masks(start, stop)
+
+    def state(self) -> State:
+        from peephole.engine.state import class_path
+
+        params, arrays = self.inner.state()
+        return {"inner": class_path(self.inner), "inner_params": params}, arrays
+
+    @classmethod
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> Complement:
+        from peephole.engine.state import resolve
+
+        return cls(resolve(params["inner"], Partition).from_state(params["inner_params"], arrays))
+
+
+class Coalitions(Partition):
+    """Unions of the parts of ``parts``: query i keeps part j where ``z[i, j]`` (LIME, KernelSHAP samples).
+
+    A feature is kept when any kept part covers it; with disjoint parts (one segmentation) this is
+    exactly LIME's ``z[labels]``.
+    """
+
+    def __init__(self, parts: Partition, z: np.ndarray) -> None:
+        z = np.asarray(z, bool)
+        if z.ndim != 2 or z.shape[1] != parts.n_parts:
+            raise InputError(f"coalitions must be (n_samples, {parts.n_parts}) on/off vectors, got shape {z.shape}")
+        self.parts, self.z, self.shape = parts, z, parts.shape
+        self._part_masks = parts.masks(0, parts.n_parts).reshape(parts.n_parts, -1).astype(np.float32)
+
+    @property
+    def n_parts(self) -> int:
+        return len(self.z)
+
+    def masks(self, start: int, stop: int) -> np.ndarray:
+        keep = self.z[start:stop].astype(np.float32) @ self._part_masks > 0
+        return keep.reshape(stop - start, *self.shape)
+
+    def paint(self, weights: np.ndarray) -> np.ndarray:
+        """Maps ``(K, *shape)`` from per-part ``weights`` ``(K, n_parts)``: a feature's mean over the parts covering it."""
+        covered = self._part_masks.sum(0)
+        flat = np.asarray(weights, np.float64) @ self._part_masks.astype(np.float64) / np.maximum(covered, 1)
+        return flat.reshape((-1, *self.shape))
+
+    def state(self) -> State:
+        from peephole.engine.state import class_path
+
+        params, arrays = self.parts.state()
+        return {"parts": class_path(self.parts), "parts_params": params}, {**arrays, "coalitions": self.z}
+
+    @classmethod
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> Coalitions:
+        from peephole.engine.state import resolve
+
+        inner = {k: v for k, v in arrays.items() if k != "coalitions"}
+        return cls(resolve(params["parts"], Partition).from_state(params["parts_params"], inner), arrays["coalitions"])
+
+
+class FunctionPartition(Partition):
+    """``n_parts`` masks made on demand by ``make(start, stop)``; one group (not saved with a result)."""
+
+    def __init__(self, shape: tuple[int, ...], n_parts: int, make: Callable[[int, int], np.ndarray]) -> None:
+        self.shape, self._n, self._make = tuple(shape), int(n_parts), make
+
+    @property
+    def n_parts(self) -> int:
+        return self._n
+
+    def masks(self, start: int, stop: int) -> np.ndarray:
+        return self._make(start, stop)

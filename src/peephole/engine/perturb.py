@@ -49,3 +49,24 @@ class BaselineMasker(Masker):
             return out
 
         return apply
+
+
+class SoftMasker(Masker):
+    """``m·x + (1 − m)·b(x)`` for float masks m in [0, 1] (RISE, Score-CAM); ``b`` from a baseline masker."""
+
+    def __init__(self, base: BaselineMasker) -> None:
+        self.base = base
+
+    def bind(self, x: Any) -> BoundMasker:
+        x = np.asarray(x, np.float32)
+        b = np.broadcast_to(np.asarray(self.base.baseline(x), np.float32), x.shape)
+        diff = x - b
+
+        def apply(m: np.ndarray) -> np.ndarray:
+            if m.shape[1:] != x.shape[: m.ndim - 1]:
+                raise InputError(f"masks of shape {m.shape[1:]} do not match input of shape {x.shape}")
+            out = np.multiply(m.astype(np.float32, copy=False).reshape(m.shape + (1,) * (x.ndim - m.ndim + 1)), diff)
+            out += b  # one buffer, filled in place
+            return out
+
+        return apply

@@ -7,7 +7,7 @@ of any other class can be aggregated later without one more query (:func:`aggreg
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
@@ -16,12 +16,11 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 from tqdm.auto import tqdm
 
-from peephole.engine.aggregate import Eq1Aggregator
+from peephole.engine.aggregate import Aggregator, Eq1Aggregator
 from peephole.engine.partition import Partition
 from peephole.engine.perturb import Masker
 from peephole.engine.query import Query
-
-AggregatorFactory = Callable[[tuple[int, ...], int, int], Any]
+from peephole.engine.state import class_path
 
 # numpy's own BLAS, found once. Aggregation matmuls are small: run multi-threaded between two model
 # calls, OpenBLAS's workers busy-wait afterwards and take cores from the next forward pass (measured:
@@ -35,6 +34,7 @@ class RunResult:
     scores: np.ndarray  #: (n_parts, n_classes) model output on every perturbed input
     n_queries: int  #: model queries this run made
     timings: dict[str, float] = field(default_factory=dict)  #: seconds per stage
+    aggregator: dict[str, Any] = field(default_factory=dict)  #: {"class": import path, "params": ...} (saved with a result)
 
 
 def run(
@@ -45,10 +45,16 @@ def run(
     targets: Sequence[int],
     batch_size: int,
     progress: bool = False,
-    aggregator: AggregatorFactory = Eq1Aggregator,
+    aggregator: type[Aggregator] = Eq1Aggregator,
+    params: dict[str, Any] | None = None,
+    reference: np.ndarray | None = None,
     desc: str = "PAMI",
 ) -> RunResult:
-    """Run partition -> perturb -> query -> aggregate over all parts of ``partition``."""
+    """Run partition -> perturb -> query -> aggregate over all parts of ``partition``.
+
+    ``aggregator(partition, reference, **params)`` turns the outputs into maps; ``reference`` holds
+    ``f_k(x)`` of the targets (needed by aggregators that measure a drop, e.g. occlusion).
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     timings = dict.fromkeys(("bind", "partition", "perturb", "query", "aggregate"), 0.0)
@@ -56,8 +62,8 @@ def run(
     bound = masker.bind(x)
     timings["bind"] = perf_counter() - t
     targets = list(targets)
-    agg = aggregator(partition.shape, partition.n_groups, len(targets))
-    groups = partition.groups
+    ref = np.zeros(len(targets)) if reference is None else np.asarray(reference, np.float64)
+    agg = aggregator(partition, ref, **(params or {}))
     n, before = partition.n_parts, query.n_queries
     chunks: list[np.ndarray] = []
     for start in tqdm(range(0, n, batch_size), desc=desc, unit="batch", disable=not progress, leave=False):
@@ -70,7 +76,7 @@ def run(
         out = query(batch, what=f"parts {start}..{stop - 1}")
         t3 = perf_counter()
         with _NUMPY_BLAS.limit(limits=1, user_api="blas"):
-            agg.add(masks, out[:, targets], groups[start:stop])
+            agg.add(start, masks, out[:, targets])
         t4 = perf_counter()
         chunks.append(out.astype(np.float32))
         timings["partition"] += t1 - t0
@@ -78,21 +84,24 @@ def run(
         timings["query"] += t3 - t2
         timings["aggregate"] += t4 - t3
     scores = np.concatenate(chunks) if chunks else np.zeros((0, query.n_classes or 0), np.float32)
-    return RunResult(agg.maps(), scores, query.n_queries - before, timings)
+    spec = {"class": class_path(agg), "params": agg.params}
+    return RunResult(agg.maps(), scores, query.n_queries - before, timings, spec)
 
 
 def aggregate(
     partition: Partition,
     scores: np.ndarray,
+    reference: np.ndarray | None = None,
+    aggregator: type[Aggregator] = Eq1Aggregator,
+    params: dict[str, Any] | None = None,
     batch_size: int = 64,
-    aggregator: AggregatorFactory = Eq1Aggregator,
 ) -> np.ndarray:
     """Maps ``(K', *shape)`` from stored per-part ``scores`` ``(n_parts, K')``: no model query."""
     if len(scores) != partition.n_parts:
         raise ValueError(f"{len(scores)} score rows for {partition.n_parts} parts")
-    agg = aggregator(partition.shape, partition.n_groups, scores.shape[1])
-    groups = partition.groups
+    ref = np.zeros(scores.shape[1]) if reference is None else np.asarray(reference, np.float64)
+    agg = aggregator(partition, ref, **(params or {}))
     for start in range(0, partition.n_parts, batch_size):
         stop = min(start + batch_size, partition.n_parts)
-        agg.add(partition.masks(start, stop), scores[start:stop], groups[start:stop])
+        agg.add(start, partition.masks(start, stop), scores[start:stop])
     return agg.maps()

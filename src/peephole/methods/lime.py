@@ -1,109 +1,145 @@
-"""LIME (Ribeiro et al., KDD 2016) for images on the engine loop, on PAMI's own superpixels.
+"""LIME (Ribeiro et al., KDD 2016) on the engine, for every modality: a linear surrogate over the parts.
 
-Sample ``i`` keeps a random subset of the superpixels (each on with probability 1/2, drawn from the
-seeded generator ``(seed, i)``; sample 0 keeps all of them, as in LIME). Hidden superpixels take the
-masker's values. A weighted ridge regression (scikit-learn, ``alpha=1``) of the class probability on
-the on/off vectors, with LIME's kernel ``sqrt(exp(−d²/w²))``, ``d`` the cosine distance to the
-all-on vector and ``w = 0.25``, gives one weight per superpixel; the map paints it on the pixels.
+Sample ``i`` keeps a random subset of the parts (each on with probability 1/2, drawn from the seeded
+generator ``(seed, i)``; sample 0 keeps all of them, as in LIME); the hidden parts take the masker's
+values. A weighted ridge regression (scikit-learn, ``alpha=1``) of the class output on the on/off
+vectors z, with LIME's kernel ``π(z) = sqrt(exp(−d²/w²))``, ``d`` the cosine distance to the all-on
+vector and ``w = 0.25``, gives one weight per part; the map paints it on the part's features.
+
+Parts: on images one SLIC segmentation of ~50 superpixels (one of PAMI's Table 3 settings, about as
+many as LIME's quickshift), on texts the words, on sequences the modality's windows. Any partition
+works, PAMI's 20 overlapping segmentations included (a feature takes the mean weight of its parts).
 
 Written on the engine rather than with the ``lime`` package: its ``LimeImageExplainer`` runs its own
 loop over the classifier (no shared batching, no query count) and segments with quickshift; the
-regression it does is the few lines in :func:`fit_weights`, with the same kernel and ridge.
+regression is the few lines of :meth:`LimeFit.fit`. :mod:`peephole.methods.kernel_shap` swaps only
+the sampling, the kernel and the fit (as Captum's ``KernelShap(Lime)``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from time import perf_counter
 from typing import Any
 
 import numpy as np
 
-from peephole.engine.perturb import Masker
+from peephole.engine.aggregate import Aggregator
+from peephole.engine.partition import Coalitions
+from peephole.engine.prepare import Request, prepare
 from peephole.engine.run import run
 from peephole.errors import InputError
 from peephole.explanation import Explanation
-from peephole.image.superpixels import Segmentation
-from peephole.methods.pami import make_masker
-from peephole.methods.setup import prepare
-from peephole.methods.soft_masks import FunctionPartition, ScoresOnly
+from peephole.modalities.image.superpixels import Segmentation
 
-#: One of PAMI's Table 3 settings (SLIC, 50 segments): about as many superpixels as LIME's quickshift.
-DEFAULT_SEGMENTATION = Segmentation("slic", {"n_segments": 50, "compactness": 20})
+#: Default parts and masker per modality (else the modality's own defaults).
+DEFAULT_PARTITION = {"image": Segmentation("slic", {"n_segments": 50, "compactness": 20})}
+DEFAULT_MASKER = {"image": "grey"}
 KERNEL_WIDTH = 0.25
 
+Sampler = Callable[[int, int, int], np.ndarray]
 
-def lime_samples(n_segments: int, start: int, stop: int, seed: int = 0) -> np.ndarray:
-    """On/off vectors ``(stop-start, n_segments)`` bool of the seeded sample sequence (sample 0: all on)."""
-    z = np.empty((stop - start, n_segments), bool)
-    for j, i in enumerate(range(start, stop)):
-        z[j] = True if i == 0 else np.random.default_rng([seed, i]).random(n_segments) < 0.5
+
+def lime_samples(n_parts: int, n_samples: int, seed: int = 0) -> np.ndarray:
+    """On/off vectors ``(n_samples, n_parts)`` bool of the seeded sample sequence (sample 0: all on)."""
+    z = np.empty((n_samples, n_parts), bool)
+    for i in range(n_samples):
+        z[i] = True if i == 0 else np.random.default_rng([seed, i]).random(n_parts) < 0.5
     return z
 
 
-def fit_weights(z: np.ndarray, y: np.ndarray, kernel_width: float = KERNEL_WIDTH, alpha: float = 1.0) -> np.ndarray:
-    """LIME's weighted ridge fit: ``z`` (n, d) on/off, ``y`` (n, K) outputs -> weights (K, d)."""
-    try:
-        from sklearn.linear_model import Ridge
-        from sklearn.metrics.pairwise import cosine_distances
-    except ImportError as exc:
-        raise InputError("LIME needs scikit-learn: pip install 'peephole[gradients]'") from exc
+class LimeFit(Aggregator):
+    """Maps from a weighted linear fit of the outputs on the coalitions: ``kernel`` weighs, ``fit`` solves."""
 
-    zf = z.astype(np.float64)
-    d = cosine_distances(zf, np.ones((1, z.shape[1])))[:, 0]
-    sw = np.sqrt(np.exp(-(d**2) / kernel_width**2))
-    return np.stack([Ridge(alpha=alpha).fit(zf, y[:, k], sample_weight=sw).coef_ for k in range(y.shape[1])])
+    partition: Coalitions
+
+    def __init__(
+        self, partition: Coalitions, reference: np.ndarray, kernel_width: float = KERNEL_WIDTH, alpha: float = 1.0
+    ) -> None:
+        super().__init__(partition, reference, kernel_width=float(kernel_width), alpha=float(alpha))
+        self.rows: list[np.ndarray] = []
+
+    def add(self, start: int, masks: np.ndarray, scores: np.ndarray) -> None:
+        self.rows.append(np.asarray(scores, np.float64))
+
+    def kernel(self, z: np.ndarray) -> np.ndarray:
+        """LIME's exponential kernel on the cosine distance to the all-on vector."""
+        from sklearn.metrics.pairwise import cosine_distances
+
+        d = cosine_distances(z.astype(np.float64), np.ones((1, z.shape[1])))[:, 0]
+        return np.sqrt(np.exp(-(d**2) / self.params["kernel_width"] ** 2))
+
+    def fit(self, z: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Ridge regression per target: ``(n, d)`` on/off, ``(n, K)`` outputs -> weights ``(K, d)``."""
+        from sklearn.linear_model import Ridge
+
+        zf = z.astype(np.float64)
+        return np.stack([Ridge(alpha=self.params["alpha"]).fit(zf, y[:, k], sample_weight=w).coef_ for k in range(y.shape[1])])
+
+    def maps(self) -> np.ndarray:
+        z = self.partition.z
+        y = np.concatenate(self.rows) if self.rows else np.zeros((0, self.n_targets))
+        return self.partition.paint(self.fit(z, y, self.kernel(z))).astype(np.float32)
+
+
+def surrogate(
+    req: Request,
+    name: str,
+    n_samples: int,
+    sample: Callable[[int, int, int], np.ndarray],
+    aggregator: type[LimeFit],
+    params: dict[str, Any],
+    partition: Any,
+    masker: Any,
+    partition_options: dict[str, Any],
+) -> Explanation:
+    """The body LIME and KernelSHAP share: parts, ``sample(n_parts, n_samples, seed)`` coalitions, queries, fit."""
+    if n_samples < 2:
+        raise InputError(f"{name} needs n_samples >= 2, got {n_samples}")
+    try:
+        import sklearn  # noqa: F401
+    except ImportError as exc:
+        raise InputError(f"{name} needs scikit-learn: pip install scikit-learn") from exc
+    t0 = perf_counter()
+    ctx = prepare(req)
+    mod = ctx.modality
+    spec = DEFAULT_PARTITION.get(mod.name, mod.default_partition) if partition is None else partition
+    parts = mod.partition(ctx.x, spec, req.seed, **partition_options)
+    t_segment = perf_counter() - t0
+    part = Coalitions(parts, sample(parts.n_parts, n_samples, req.seed))
+    mask = mod.masker(DEFAULT_MASKER.get(mod.name, mod.default_masker) if masker is None else masker)
+    res = run(
+        ctx.query, ctx.x, part, mask, ctx.targets, ctx.batch_size, req.progress, aggregator, params, ctx.reference, desc=name
+    )
+    return ctx.explanation(
+        name,
+        res.maps,
+        res.scores,
+        partition=part,
+        aggregator=res.aggregator,
+        timings={"segment": t_segment, **res.timings, "total": perf_counter() - t0},
+        params={
+            "n_samples": len(part.z),
+            "n_parts": parts.n_parts,
+            "partition": spec if isinstance(spec, str) else getattr(spec, "name", type(parts).__name__),
+            "masker": masker if isinstance(masker, (str, float, int)) or masker is None else type(mask).__name__,
+            **partition_options,
+            **params,
+            "seed": req.seed,
+            "batch_size": ctx.batch_size,
+        },
+    )
 
 
 def lime(
-    model: Any,
-    image: Any,
+    req: Request,
     n_samples: int = 1000,
-    segmentation: Segmentation | np.ndarray = DEFAULT_SEGMENTATION,
-    masker: str | Masker = "grey",
-    targets: int | Sequence[int] | None = None,
-    top_k: int = 1,
-    batch_size: int | None = None,
-    seed: int = 0,
-    progress: bool = False,
-    output: str | None = None,
+    partition: Any = None,
+    masker: Any = None,
+    kernel_width: float = KERNEL_WIDTH,
+    alpha: float = 1.0,
+    **partition_options: Any,
 ) -> Explanation:
-    """Explain ``model`` on ``image`` with LIME on superpixels (``n_samples`` queries).
-
-    ``segmentation`` is a :class:`Segmentation` setting or an H×W integer label map.
-    """
-    if n_samples < 2:
-        raise InputError(f"LIME needs n_samples >= 2, got {n_samples}")
-    t0 = perf_counter()
-    s = prepare(model, image, targets, top_k, batch_size, output)
-    import cv2
-
-    cv2.setRNGSeed(seed)
-    raw = segmentation(s.image) if isinstance(segmentation, Segmentation) else np.asarray(segmentation)
-    if raw.shape != s.image.shape[:2] or not np.issubdtype(raw.dtype, np.integer):
-        raise InputError(f"segmentation must be an integer label map of shape {s.image.shape[:2]}, got {raw.dtype} {raw.shape}")
-    _, labels = np.unique(raw, return_inverse=True)
-    labels = labels.reshape(raw.shape)
-    n_seg = int(labels.max()) + 1
-    t_segment = perf_counter() - t0
-    part = FunctionPartition(labels.shape, n_samples, lambda a, b: lime_samples(n_seg, a, b, seed)[:, labels])
-    res = run(s.query, s.image, part, make_masker(masker), s.targets, s.batch_size, progress, aggregator=ScoresOnly, desc="LIME")
-    tf = perf_counter()
-    coef = fit_weights(lime_samples(n_seg, 0, n_samples, seed), res.scores[:, s.targets].astype(np.float64))
-    maps = coef[:, labels].astype(np.float32)
-    return s.explanation(
-        Explanation,
-        "lime",
-        s.image,
-        maps,
-        res.scores,
-        timings={"segment": t_segment, **res.timings, "fit": perf_counter() - tf, "total": perf_counter() - t0},
-        params={
-            "n_samples": n_samples,
-            "n_segments": n_seg,
-            "seed": seed,
-            "batch_size": s.batch_size,
-            "segmentation": segmentation.name if isinstance(segmentation, Segmentation) else "labels",
-            "masker": masker if isinstance(masker, str) else type(masker).__name__,
-        },
-    )
+    """LIME weights of the parts of ``partition`` (``n_samples`` queries, the all-on sample included)."""
+    params = {"kernel_width": kernel_width, "alpha": alpha}
+    return surrogate(req, "lime", n_samples, lime_samples, LimeFit, params, partition, masker, partition_options)

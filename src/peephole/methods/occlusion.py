@@ -1,106 +1,47 @@
-"""Occlusion (Zeiler & Fergus, ECCV 2014) on the engine loop: hide one window, measure the drop.
+"""Occlusion (Zeiler & Fergus, ECCV 2014): hide ONE part, keep the rest, measure the drop.
 
-The exact opposite of PAMI Strategy I: the same sliding windows, but each query *hides* its window
-(the complement is kept) and the map is the mean drop ``f_k(x) − f_k(x without window)`` over the
-windows covering a pixel. The hidden pixels take the masker's values (default: PAMI's blur, so the
-only difference from PAMI Strategy I is keep-the-part versus hide-the-part).
+The mirror of PAMI on the same partitions: each query *hides* its part (the complement is kept) and
+a feature's importance is the mean drop ``f_k(x) − f_k(x without part j)`` over the parts that hid it.
+On images the default parts are PAMI Strategy I's sliding windows and the hidden pixels take PAMI's
+blur, so the only difference from PAMI Strategy I is keep-the-part versus hide-the-part.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from time import perf_counter
 from typing import Any
 
-import numpy as np
-
-from peephole.engine.partition import Partition
-from peephole.engine.perturb import Masker
+from peephole.engine.aggregate import DropAggregator
+from peephole.engine.partition import Complement
+from peephole.engine.prepare import Request, prepare
 from peephole.engine.run import run
 from peephole.explanation import Explanation
-from peephole.image.windows import SlidingWindows
-from peephole.methods.pami import make_masker
-from peephole.methods.setup import prepare
+
+#: Default parts per modality (else the modality's own default).
+DEFAULT_PARTITION = {"image": "window"}
 
 
-class Complement(Partition):
-    """The parts of ``inner`` turned inside out: part j keeps everything but ``inner``'s part j."""
-
-    def __init__(self, inner: Partition) -> None:
-        self.inner, self.shape = inner, inner.shape
-
-    @property
-    def n_parts(self) -> int:
-        return self.inner.n_parts
-
-    @property
-    def groups(self) -> np.ndarray:
-        return self.inner.groups
-
-    def masks(self, start: int, stop: int) -> np.ndarray:
-        return ~self.inner.masks(start, stop)
-
-
-class OcclusionAggregator:
-    """Per pixel: mean of ``f_k(x) − f_k(x_j)`` over the hidden windows j that cover it (0 if none)."""
-
-    def __init__(self, shape: tuple[int, ...], n_targets: int, reference: np.ndarray) -> None:
-        n = int(np.prod(shape))
-        self.shape, self.reference = shape, np.asarray(reference, np.float32)
-        self.sums, self.counts = np.zeros((n_targets, n)), np.zeros(n)
-
-    def add(self, masks: np.ndarray, scores: np.ndarray, groups: np.ndarray) -> None:
-        hidden = (~masks).reshape(len(masks), -1).astype(np.float32)
-        self.sums += (self.reference[None] - np.asarray(scores, np.float32)).T @ hidden
-        self.counts += hidden.sum(axis=0)
-
-    def maps(self) -> np.ndarray:
-        m = np.where(self.counts > 0, self.sums / np.maximum(self.counts, 1), 0.0)
-        return m.reshape((-1, *self.shape)).astype(np.float32)
-
-
-def occlusion(
-    model: Any,
-    image: Any,
-    radius: int = 40,
-    stride: int = 6,
-    window: str = "circle",
-    masker: str | Masker = "blur",
-    targets: int | Sequence[int] | None = None,
-    top_k: int = 1,
-    batch_size: int | None = None,
-    progress: bool = False,
-    output: str | None = None,
-) -> Explanation:
-    """Explain ``model`` on ``image`` by occluding sliding windows (one query per window)."""
+def occlusion(req: Request, partition: Any = None, masker: Any = None, **partition_options: Any) -> Explanation:
+    """Explain by hiding each part of ``partition`` in turn (one query per part)."""
     t0 = perf_counter()
-    s = prepare(model, image, targets, top_k, batch_size, output)
-    h, w = s.image.shape[:2]
-    part = Complement(SlidingWindows(h, w, radius=radius, stride=stride, shape=window))
-    ref = s.probabilities[s.targets]
-    res = run(
-        s.query,
-        s.image,
-        part,
-        make_masker(masker),
-        s.targets,
-        s.batch_size,
-        progress,
-        aggregator=lambda sh, g, k: OcclusionAggregator(sh, k, ref),
-        desc="Occlusion",
-    )
-    return s.explanation(
-        Explanation,
+    ctx = prepare(req)
+    mod = ctx.modality
+    spec = DEFAULT_PARTITION.get(mod.name, mod.default_partition) if partition is None else partition
+    part = Complement(mod.partition(ctx.x, spec, req.seed, **partition_options))
+    mask = mod.masker(mod.default_masker if masker is None else masker)
+    args = (ctx.query, ctx.x, part, mask, ctx.targets, ctx.batch_size, req.progress)
+    res = run(*args, DropAggregator, reference=ctx.reference, desc="Occlusion")
+    return ctx.explanation(
         "occlusion",
-        s.image,
         res.maps,
         res.scores,
+        partition=part,
+        aggregator=res.aggregator,
         timings={**res.timings, "total": perf_counter() - t0},
         params={
-            "radius": radius,
-            "stride": stride,
-            "window": window,
-            "batch_size": s.batch_size,
-            "masker": masker if isinstance(masker, str) else type(masker).__name__,
+            "partition": spec if isinstance(spec, str) else type(part.inner).__name__,
+            "masker": masker if isinstance(masker, (str, float, int)) or masker is None else type(mask).__name__,
+            **partition_options,
+            "batch_size": ctx.batch_size,
         },
     )

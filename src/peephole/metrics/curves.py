@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from peephole.engine.aggregate import ScoresOnly
 from peephole.engine.partition import Partition
 from peephole.engine.perturb import Masker
 from peephole.engine.query import Query
 from peephole.engine.run import run
 from peephole.errors import InputError
-from peephole.image.maskers import BlurMasker, ConstantMasker
-from peephole.methods.soft_masks import ScoresOnly
+from peephole.modalities.image.maskers import BlurMasker, ConstantMasker
 from peephole.models.base import as_model
 
 #: Pixels per step for a 224×224 input (Petsiuk et al.); other sizes scale it by H·W / 224².
@@ -72,10 +72,6 @@ class PrefixPartition(Partition):
     @property
     def n_parts(self) -> int:
         return len(self.counts)
-
-    @property
-    def groups(self) -> np.ndarray:
-        return np.zeros(self.n_parts, np.int64)
 
     def masks(self, start: int, stop: int) -> np.ndarray:
         keep = self.rank[None, :] < self.counts[start:stop, None]

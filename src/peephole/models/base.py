@@ -49,4 +49,9 @@ def as_model(obj: Any, output: str | None = None, class_names: Sequence[str] | N
         raise InputError(f"cannot use a {type(obj).__name__} as a model")
     if output is not None and output != model.output:
         raise InputError(f"output={output!r} contradicts the model's declared output {model.output!r}")
+    if class_names is not None and list(class_names) != list(model.class_names or []):
+        raise InputError(
+            f"class_names= given for a {type(model).__name__} that names its classes "
+            f"{'otherwise' if model.class_names else 'not at all'}: give the names to the model adapter itself"
+        )
     return model

@@ -20,12 +20,14 @@ class CallableModel:
         output: str,
         class_names: Sequence[str] | None = None,
         batch_size: int | None = None,
+        modality: str | None = None,
     ) -> None:
         if output not in OUTPUT_KINDS:
             raise InputError(f"output must be one of {OUTPUT_KINDS}, got {output!r}")
         self.fn, self.output = fn, output
         self.class_names = list(class_names) if class_names is not None else None
         self.preferred_batch_size = batch_size
+        self.modality = modality  #: the input kind, if the caller declares one
 
     def __call__(self, batch: Any) -> np.ndarray:
         return np.asarray(self.fn(batch))

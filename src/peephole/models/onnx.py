@@ -20,6 +20,8 @@ class OnnxModel:
     preprocessing, as Peephole's exported EfficientNet-Lite0 does).
     """
 
+    modality = "image"  #: inputs are N×H×W×3 float32 RGB images in [0, 1]
+
     def __init__(
         self,
         path: str | Path,

@@ -10,6 +10,18 @@ from peephole.models.base import Model
 BUILTIN = ("efficientnet-lite0",)
 
 
+def modality_of_name(name: str) -> str | None:
+    """The input kind of a model given by name or path: image for the built-in and ONNX models, text for
+    the built-in text models and Hugging Face folders, None when the name says nothing."""
+    from peephole.models.text import BUILTIN as TEXT_BUILTIN
+
+    if name in BUILTIN or name.endswith(".onnx"):
+        return "image"
+    if name in TEXT_BUILTIN or Path(name).is_dir():
+        return "text"
+    return None
+
+
 def load_model(name: str = "efficientnet-lite0", backend: str = "onnx") -> Model:
     """``'efficientnet-lite0'`` (backend ``'onnx'`` or ``'torch'``), or a path to an ``.onnx`` classifier.
 

@@ -15,6 +15,8 @@ from peephole.models.preprocess import ImagePreprocess
 class TorchModel:
     """Calls ``module`` on preprocessed batches under ``torch.no_grad()`` on ``device``."""
 
+    modality = "image"  #: inputs are N×H×W×3 float32 RGB images in [0, 1]
+
     def __init__(
         self,
         module: Any,

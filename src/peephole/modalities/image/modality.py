@@ -1,0 +1,86 @@
+"""Images: H×W×3 float32 RGB in [0, 1]; partitions are windows (Strategy I) or superpixels (Strategy II)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from peephole.engine.partition import Partition
+from peephole.engine.perturb import Masker
+from peephole.errors import InputError
+from peephole.modalities.base import Modality
+from peephole.modalities.image.io import load_image, to_rgb_float
+from peephole.modalities.image.maskers import MASKERS
+from peephole.modalities.image.superpixels import PAPER_SEGMENTATIONS, Segmentation, Superpixels
+from peephole.modalities.image.view import ImageView, normalise
+from peephole.modalities.image.windows import SlidingWindows
+
+#: Auto batch size: as many inputs as fit in this many bytes (at most 64), unless the model prefers one.
+AUTO_BATCH_BYTES = 256 * 2**20
+STRATEGIES = ("superpixels", "window")
+
+
+class ImageModality(Modality):
+    """Partitions: ``'window'`` (``radius``, ``stride``, ``window`` shape), ``'superpixels'`` (``segmentations``,
+    default the paper's Table 3), one :class:`Segmentation` or a list of them, H×W label maps, or a
+    :class:`Partition`. Maskers: ``'blur'``, ``'black'``, ``'white'``, ``'grey'``, ``'mean'`` or a :class:`Masker`."""
+
+    name = "image"
+    default_partition = "superpixels"
+    default_masker = "blur"
+    partition_options = {"radius": 40, "stride": 6, "window": "circle", "segmentations": PAPER_SEGMENTATIONS}
+
+    def load(self, x: Any) -> np.ndarray:
+        return load_image(x) if isinstance(x, (str, Path)) else to_rgb_float(x)
+
+    def batch_of_one(self, x: np.ndarray) -> np.ndarray:
+        return x[None]
+
+    def default_batch_size(self, x: np.ndarray) -> int:
+        return int(np.clip(AUTO_BATCH_BYTES // max(x.nbytes, 1), 1, 64))
+
+    def partition(self, x: np.ndarray, spec: Any, seed: int = 0, **options: Any) -> Partition:
+        o = self.check_partition_options(options)
+        h, w = x.shape[:2]
+        if isinstance(spec, Partition):
+            if spec.shape != (h, w):
+                raise InputError(f"partition of shape {spec.shape} does not match the image ({h}×{w})")
+            return spec
+        import cv2
+
+        cv2.setRNGSeed(seed)  # SEEDS draws from OpenCV's generator: the same seed gives the same parts
+        if isinstance(spec, str):
+            if spec == "window":
+                return SlidingWindows(h, w, radius=o["radius"], stride=o["stride"], shape=o["window"])
+            if spec == "superpixels":
+                return Superpixels.from_image(x, o["segmentations"])
+            raise InputError(f"unknown partition strategy {spec!r}; use one of {STRATEGIES}, a Partition or label maps")
+        if isinstance(spec, Segmentation):
+            return Superpixels.from_image(x, [spec])
+        if isinstance(spec, (list, tuple)) and spec and all(isinstance(s, Segmentation) for s in spec):
+            return Superpixels.from_image(x, spec)
+        sp = Superpixels(spec)
+        if sp.shape != (h, w):
+            raise InputError(f"label maps of shape {sp.shape} do not match the image ({h}×{w})")
+        return sp
+
+    def masker(self, spec: Any) -> Masker:
+        if isinstance(spec, Masker):
+            return spec
+        if isinstance(spec, str) and spec in MASKERS:
+            return MASKERS[spec]()
+        raise InputError(f"unknown masker {spec!r}; use one of {sorted(MASKERS)} or a Masker")
+
+    def refine(self, x: np.ndarray, importance: np.ndarray, seed: int = 0, **options: Any) -> Partition:
+        """Segment the first-run map with the same segmenters (PAMI's second run)."""
+        import cv2
+
+        segs: Sequence[Segmentation] = self.check_partition_options(options)["segmentations"]
+        cv2.setRNGSeed(seed)
+        return Superpixels.from_image(normalise(importance), segs)
+
+    def view(self, explanation: Any) -> ImageView:
+        return ImageView(explanation)

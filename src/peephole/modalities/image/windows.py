@@ -1,0 +1,72 @@
+"""PAMI Strategy I: sliding windows (circular or square) whose centres cover the whole image."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from peephole.engine.partition import Partition, State
+from peephole.errors import InputError
+
+
+def window_centres(length: int, stride: int) -> np.ndarray:
+    """Centres every ``stride`` pixels from 0, plus the last pixel, so both borders are reached."""
+    c = np.arange(0, length, stride)
+    return c if c[-1] == length - 1 else np.append(c, length - 1)
+
+
+class SlidingWindows(Partition):
+    """Windows of ``radius`` pixels centred on a grid of ``stride`` pixels over an H×W image.
+
+    Centres are placed per axis (rows over H, columns over W), so non-square images are covered
+    completely. ``shape='circle'`` keeps pixels within ``radius`` of the centre (Euclidean);
+    ``'square'`` keeps a (2·radius+1)² square. One group: Eq. 1 divides by the coverage count.
+    """
+
+    def __init__(self, height: int, width: int, radius: int = 40, stride: int = 6, shape: str = "circle") -> None:
+        if radius < 1 or stride < 1:
+            raise InputError(f"window radius and stride must be >= 1, got radius={radius}, stride={stride}")
+        if shape not in ("circle", "square"):
+            raise InputError(f"window shape must be 'circle' or 'square', got {shape!r}")
+        if stride > 2 * radius:
+            raise InputError(f"stride {stride} > window diameter {2 * radius}: parts of the image would never be kept")
+        if min(height, width) < 2 * radius + 1:
+            raise InputError(
+                f"image of {height}×{width} pixels is smaller than the window (diameter {2 * radius + 1}); "
+                f"use a smaller radius or a larger image"
+            )
+        self.shape = (int(height), int(width))
+        self.radius, self.stride, self.window = int(radius), int(stride), shape
+        rows, cols = window_centres(height, stride), window_centres(width, stride)
+        self.centres = np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).reshape(-1, 2)
+        d = np.arange(-radius, radius + 1)
+        self._stencil = (
+            (d[:, None] ** 2 + d[None, :] ** 2) <= radius**2 if shape == "circle" else np.ones((d.size, d.size), dtype=bool)
+        )
+        self._groups = np.zeros(len(self.centres), dtype=np.int64)
+
+    @property
+    def n_parts(self) -> int:
+        return len(self.centres)
+
+    @property
+    def groups(self) -> np.ndarray:
+        return self._groups
+
+    def state(self) -> State:
+        h, w = self.shape
+        return {"height": h, "width": w, "radius": self.radius, "stride": self.stride, "shape": self.window}, {}
+
+    @classmethod
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> SlidingWindows:
+        return cls(**params)
+
+    def masks(self, start: int, stop: int) -> np.ndarray:
+        h, w = self.shape
+        r = self.radius
+        out = np.zeros((stop - start, h, w), dtype=bool)
+        for i, (cy, cx) in enumerate(self.centres[start:stop]):
+            y0, y1, x0, x1 = max(cy - r, 0), min(cy + r + 1, h), max(cx - r, 0), min(cx + r + 1, w)
+            out[i, y0:y1, x0:x1] = self._stencil[y0 - cy + r : y1 - cy + r, x0 - cx + r : x1 - cx + r]
+        return out

@@ -1,0 +1,45 @@
+"""Text models: any callable ``list[str] -> (N, K)``, Hugging Face classifiers, VADER and MiniLM sentiment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from peephole.errors import InputError
+
+BUILTIN = ("vader", "minilm")
+
+
+def load_text_model(name: str | Path, **kwargs: Any) -> Any:
+    """``'vader'``, ``'minilm'`` or the path of a Hugging Face sequence-classifier folder (loaded offline)."""
+    if name == "vader":
+        from peephole.models.text.vader import VaderSentiment
+
+        return VaderSentiment()
+    if name == "minilm":
+        from peephole.models.text.minilm import MiniLMSentiment
+
+        return MiniLMSentiment(**kwargs)
+    if Path(name).is_dir():
+        from peephole.models.text.hf import HFTextClassifier
+
+        return HFTextClassifier.from_pretrained(name, **kwargs)
+    raise InputError(f"unknown text model {str(name)!r}: use one of {BUILTIN} or the folder of a Hugging Face classifier")
+
+
+def as_text_model(obj: Any, output: str | None = None, class_names: Any = None) -> Any:
+    """A :class:`peephole.models.Model` for text: a name/folder, a ``transformers`` pipeline or model, or a callable."""
+    from peephole.models.base import as_model
+
+    if isinstance(obj, (str, Path)):
+        obj = load_text_model(obj)
+    elif hasattr(obj, "task") and hasattr(obj, "tokenizer") and hasattr(obj, "model"):
+        from peephole.models.text.hf import HFTextClassifier
+
+        obj = HFTextClassifier.from_pipeline(obj)
+    elif hasattr(obj, "config") and hasattr(obj, "forward"):
+        raise InputError(
+            "a transformers model needs its tokenizer: pass HFTextClassifier(model, tokenizer), "
+            "a text-classification pipeline, or the model's folder"
+        )
+    return as_model(obj, output=output, class_names=class_names)

@@ -1,0 +1,71 @@
+"""Hugging Face ``transformers`` sequence classifiers: a model + tokenizer, a pipeline, or a folder on disk.
+
+Nothing is downloaded: :meth:`HFTextClassifier.from_pretrained` loads with ``local_files_only=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from peephole.errors import InputError
+
+
+class HFTextClassifier:
+    """``list[str] -> (N, K)`` logits of an ``AutoModelForSequenceClassification``-style model.
+
+    Texts longer than the model's maximum length are truncated (PAMI's perturbed inputs keep
+    only a few words, so this affects the unperturbed text at most). Class names come from
+    ``config.id2label``.
+    """
+
+    output = "logits"
+    modality = "text"  #: the input kind: ``peephole.explain(model, text)`` needs no ``modality=``
+
+    def __init__(
+        self, model: Any, tokenizer: Any, max_length: int | None = None, batch_size: int = 32, device: str | None = None
+    ) -> None:
+        import torch
+
+        self.torch = torch
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.device = device or next(model.parameters()).device
+        self.model.to(self.device)
+        limit = getattr(tokenizer, "model_max_length", None)
+        self.max_length = max_length or (limit if limit and limit < 100_000 else 512)
+        self.preferred_batch_size = batch_size
+        id2label = getattr(model.config, "id2label", None) or {}
+        n = int(getattr(model.config, "num_labels", len(id2label)))
+        self.class_names = [str(id2label.get(i, f"LABEL_{i}")) for i in range(n)]
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, **kwargs: Any) -> HFTextClassifier:
+        """Load a model folder saved with ``save_pretrained`` (model and tokenizer), offline."""
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        p = Path(path)
+        if not (p / "config.json").is_file():
+            raise InputError(f"{path} is not a Hugging Face model folder (no config.json)")
+        try:
+            tok = AutoTokenizer.from_pretrained(p, local_files_only=True)
+            model = AutoModelForSequenceClassification.from_pretrained(p, local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot load a sequence classifier from {path}: {exc}") from exc
+        return cls(model, tok, **kwargs)
+
+    @classmethod
+    def from_pipeline(cls, pipe: Any, **kwargs: Any) -> HFTextClassifier:
+        """Use the model and tokenizer of a ``transformers.pipeline('text-classification', ...)``."""
+        if getattr(pipe, "model", None) is None or getattr(pipe, "tokenizer", None) is None:
+            raise InputError("the pipeline has no model or tokenizer")
+        return cls(pipe.model, pipe.tokenizer, **kwargs)
+
+    def __call__(self, batch: Sequence[str]) -> np.ndarray:
+        enc = self.tokenizer(list(batch), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+        enc = {k: v.to(self.device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+        with self.torch.inference_mode():
+            return self.model(**enc).logits.float().cpu().numpy()

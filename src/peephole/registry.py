@@ -1,0 +1,98 @@
+"""The one registry of methods, read by ``peephole.explain``, the CLI and the benchmark harness.
+
+Rules as data: each row names the method, where its function lives (imported on first use, so
+listing methods imports neither torch nor Captum), its family and the modalities it runs on.
+Every method function takes a :class:`~peephole.engine.prepare.Request` and keyword options.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from peephole.errors import InputError
+
+#: Families: ``perturbation`` methods query the model as a black box (any framework); ``gradient``
+#: methods and ``system`` methods need a differentiable torch model.
+FAMILIES = ("perturbation", "gradient", "system")
+ALL = ("image", "text", "sequence")
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    name: str
+    target: str  #: 'module:function'
+    family: str
+    modalities: tuple[str, ...]
+    summary: str
+
+    @property
+    def function(self) -> Callable[..., Any]:
+        module, _, attr = self.target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def options(self, modality: Any) -> dict[str, Any]:
+        """The method's own options with their defaults, plus the modality's partition options if it takes them."""
+        sig = inspect.signature(self.function)
+        params = list(sig.parameters.values())[1:]  # after the Request
+        own = {p.name: p.default for p in params if p.kind is p.POSITIONAL_OR_KEYWORD or p.kind is p.KEYWORD_ONLY}
+        if any(p.kind is p.VAR_KEYWORD for p in params):
+            own.update({k: v for k, v in modality.partition_options.items() if k not in own})
+        return own
+
+    def check(self, options: dict[str, Any], modality: Any) -> None:
+        """One :class:`InputError` naming an unknown option and the valid ones."""
+        if modality.name not in self.modalities:
+            raise InputError(
+                f"method {self.name!r} does not run on {modality.name} inputs; it runs on: {', '.join(self.modalities)}"
+            )
+        valid = self.options(modality)
+        bad = sorted(set(options) - set(valid))
+        if bad:
+            raise InputError(
+                f"unknown option {bad[0]!r} for method {self.name!r} on {modality.name} inputs; valid options: "
+                f"{', '.join(sorted(valid))} (and targets, top_k, batch_size, seed, progress, output, class_names, modality)"
+            )
+
+
+METHODS: dict[str, MethodSpec] = {
+    s.name: s
+    for s in (
+        MethodSpec("pami", "peephole.methods.pami:pami", "perturbation", ALL, "keep one part, mask the rest; Eq. 1"),
+        MethodSpec("occlusion", "peephole.methods.occlusion:occlusion", "perturbation", ALL, "hide one part; mean drop"),
+        MethodSpec("rise", "peephole.methods.rise:rise", "perturbation", ("image",), "random soft masks; RISE Eq. 6"),
+        MethodSpec("lime", "peephole.methods.lime:lime", "perturbation", ALL, "ridge surrogate over parts"),
+        MethodSpec("kernel-shap", "peephole.methods.kernel_shap:kernel_shap", "perturbation", ALL, "Shapley values of parts"),
+        *(
+            MethodSpec(n, f"peephole.gradients.captum:{n.replace('-', '_')}", "gradient", ("image",), s)
+            for n, s in (
+                ("saliency", "|∂f/∂x| (Simonyan et al.)"),
+                ("guided-backprop", "guided backpropagation (Springenberg et al.)"),
+                ("smoothgrad", "saliency averaged over noisy copies (Smilkov et al.)"),
+                ("integrated-gradients", "path integral from a black image (Sundararajan et al.)"),
+                ("gradcam", "gradient-weighted class activation map (Selvaraju et al.)"),
+            )
+        ),
+        MethodSpec("scorecam", "peephole.gradients.scorecam:scorecam", "gradient", ("image",), "CAM weighted by masked scores"),
+        MethodSpec(
+            "input-agnostic", "peephole.systems.input_agnostic:input_agnostic", "system", ("image",), "class maps without input"
+        ),
+        MethodSpec(
+            "fill-in-the-blanks",
+            "peephole.systems.fill_in_blanks:progressive_fill",
+            "system",
+            ("image",),
+            "blank and refill patches",
+        ),
+        MethodSpec("explainer", "peephole.systems.explainer.infer:explainer", "system", ("image",), "trained Explainer network"),
+    )
+}
+
+
+def get_method(name: str) -> MethodSpec:
+    if name not in METHODS:
+        raise InputError(f"unknown method {name!r}; available: {', '.join(METHODS)}")
+    return METHODS[name]

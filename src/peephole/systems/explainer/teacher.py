@@ -1,0 +1,68 @@
+"""PAMI as teacher (beyond Stalder et al.): PAMI maps of a classifier become the Explainer's training targets,
+so one forward pass gives PAMI-like maps. Maps are min-max scaled to [0, 1] per image and class."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+
+def nchw_callable(classifier: torch.nn.Module) -> Any:
+    """The classifier as a black box on N×H×W×3 [0, 1] batches (the engine's convention), returning logits."""
+
+    def call(batch: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(np.ascontiguousarray(np.asarray(batch, np.float32).transpose(0, 3, 1, 2)))
+        with torch.no_grad():
+            return classifier(x).numpy()
+
+    return call
+
+
+def pami_maps(
+    classifier: torch.nn.Module,
+    images: np.ndarray,
+    targets: Sequence[Sequence[int]],
+    radius: int = 4,
+    stride: int = 2,
+    masker: str = "black",
+    progress: bool = False,
+) -> np.ndarray:
+    """(N, K, H, W) PAMI maps (window strategy) of ``targets[i]`` for image i, NaN for the other classes."""
+    from peephole.api import explain
+    from peephole.modalities.image.view import normalise
+
+    fn = nchw_callable(classifier.eval())
+    n, _, h, w = images.shape
+    k = int(fn(images[:1].transpose(0, 2, 3, 1)).shape[1])
+    out = np.full((n, k, h, w), np.nan, np.float32)
+    for i in tqdm(range(n), desc="PAMI teacher", unit="image", disable=not progress):
+        if not len(targets[i]):
+            continue
+        e = explain(
+            fn,
+            images[i].transpose(1, 2, 0),
+            partition="window",
+            masker=masker,
+            targets=list(targets[i]),
+            output="logits",
+            radius=radius,
+            stride=stride,
+        )
+        for t, m in zip(e.targets, e.maps):
+            out[i, t] = normalise(m)
+    return out
+
+
+def map_correlation(pred: np.ndarray, teacher: np.ndarray) -> float:
+    """Mean Pearson correlation between predicted and teacher maps over the (image, class) pairs the teacher defines."""
+    rs = []
+    for i in range(len(teacher)):
+        for k in range(teacher.shape[1]):
+            t = teacher[i, k]
+            if not np.isnan(t).any() and t.std() > 0 and pred[i, k].std() > 0:
+                rs.append(float(np.corrcoef(pred[i, k].ravel(), t.ravel())[0, 1]))
+    return float(np.mean(rs)) if rs else float("nan")

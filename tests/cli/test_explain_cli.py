@@ -1,0 +1,49 @@
+"""The `peephole explain` command: outputs per image and target; bad images do not stop the others."""
+
+import peephole
+from peephole.cli import main
+
+
+def test_explain_writes_overlays_and_maps_and_survives_bad_images(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("not an image")
+    out = tmp_path / "out"
+    code = main(
+        [
+            "explain",
+            str(tmp_path / "missing.jpg"),
+            "skimage:coffee",
+            str(tmp_path / "notes.txt"),
+            "--strategy",
+            "window",
+            "--stride",
+            "24",
+            "--top-k",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "missing.jpg: no such file" in captured.err
+    assert "notes.txt: not an image file" in captured.err
+    assert "2 of 3 images failed" in captured.err
+    assert "espresso" in captured.out
+    # per target an overlay; the maps of both targets in one saved result
+    pngs, npzs = sorted(out.glob("coffee_top*.png")), sorted(out.glob("coffee*.npz"))
+    assert len(pngs) == 2 and [p.name for p in npzs] == ["coffee.npz"]
+    e = peephole.load(npzs[0])
+    assert len(e.targets) == 2 and e.maps[0].shape == (224, 224)
+
+
+def test_explain_reports_a_bad_target_per_image(tmp_path, capsys):
+    code = main(
+        ["explain", "skimage:chelsea", "--target", "1000", "--strategy", "window", "--stride", "40", "--out", str(tmp_path)]
+    )
+    assert code == 1
+    assert "target class 1000 is out of range: the model has 1000 classes" in capsys.readouterr().err
+
+
+def test_unknown_model(capsys):
+    assert main(["explain", "skimage:chelsea", "--model", "nothing-like-it"]) == 2
+    assert "unknown model" in capsys.readouterr().err

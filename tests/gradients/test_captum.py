@@ -1,0 +1,77 @@
+"""Captum wrappers on a tiny torch model whose class-1 evidence lies only in a known region."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("captum")
+
+from gradients_fixtures import FAST, H, Tiny, W, far_from_region, image  # noqa: E402
+
+import peephole  # noqa: E402
+from peephole.errors import InputError  # noqa: E402
+from peephole.explanation import Explanation  # noqa: E402
+from peephole.gradients.captum import RULES  # noqa: E402
+from peephole.gradients.differentiable import cam_layer  # noqa: E402
+
+
+@pytest.mark.parametrize("method", RULES)
+def test_every_method_puts_its_map_on_the_region_the_model_sees(method):
+    e = peephole.explain(Tiny(), image(), method=method, targets=1, **FAST.get(method, {}))
+    assert isinstance(e, Explanation) and e.maps.shape == (1, H, W) and e.method == method
+    m = e.maps[0]
+    assert np.isfinite(m).all() and m.max() > 0
+    r, c = np.unravel_index(np.argmax(m), m.shape)
+    assert not far_from_region()[r, c]
+    if method in ("saliency", "guided-backprop", "integrated-gradients", "smoothgrad"):
+        assert np.all(m[~np.pad(np.ones((6, 8), bool), ((4, 14), (12, 4)))] == 0)  # zero gradient outside the mask
+
+
+def test_saliency_is_the_absolute_input_gradient_summed_over_channels():
+    net, img = Tiny(), image()
+    x = torch.from_numpy(img.transpose(2, 0, 1))[None].requires_grad_(True)
+    net(x)[0, 1].backward()
+    want = x.grad[0].abs().sum(0).numpy()
+    np.testing.assert_allclose(peephole.explain(net, img, method="saliency", targets=1).maps[0], want, rtol=1e-5)
+
+
+def test_guided_backprop_overrides_relu6_gradients():
+    img = image()
+    sal = peephole.explain(Tiny(), img, method="saliency", targets=1).maps[0]
+    gb = peephole.explain(Tiny(), img, method="guided-backprop", targets=1).maps[0]
+    assert not np.allclose(sal, gb)  # without the ReLU6 hook both would be the plain gradient
+
+
+def test_cam_layer_defaults_to_the_input_of_the_last_global_pool():
+    net = Tiny()
+    layer, use_input = cam_layer(net)
+    assert layer is net.pool and use_input
+    layer, use_input = cam_layer(net, "conv")
+    assert layer is net.conv and not use_input
+    with pytest.raises(InputError, match="no layer"):
+        cam_layer(net, "nope")
+
+
+def test_black_boxes_and_unknown_methods_are_refused():
+    with pytest.raises(InputError, match="torch"):
+        peephole.explain(lambda b: np.zeros((len(b), 2)), image(), method="saliency")
+    with pytest.raises(InputError, match="unknown method 'deeplift'"):
+        peephole.explain(Tiny(), image(), method="deeplift")
+
+
+def test_registered_in_explain():
+    e = peephole.explain(Tiny(), image(), method="gradcam", targets=1)
+    assert e.method == "gradcam" and e.maps.shape == (1, H, W)
+
+
+@pytest.mark.slow
+def test_gradcam_on_the_real_torch_model_points_at_the_cat():
+    from peephole.modalities.image.io import load_image
+
+    img = load_image("skimage:chelsea", size=224)
+    e = peephole.explain(peephole.load_model("efficientnet-lite0", "torch"), img, method="gradcam")
+    assert "cat" in e.name(e.targets[0]).lower()
+    r, c = np.unravel_index(np.argmax(e.maps[0]), e.maps[0].shape)
+    assert 40 <= c <= 190 and r <= 190  # on the cat's head/body, not in a corner

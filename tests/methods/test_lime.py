@@ -1,0 +1,110 @@
+"""LIME on the engine: it recovers a linear black box, paints one weight per superpixel, and its fit
+is scikit-learn's weighted ridge regression with LIME's kernel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import RegionModel, textured_image
+
+import peephole
+from peephole.engine.partition import Coalitions, LabelPartition
+from peephole.errors import InputError
+from peephole.methods.lime import DEFAULT_PARTITION, KERNEL_WIDTH, LimeFit, lime_samples
+
+H, W = 48, 64
+REGION = (slice(8, 24), slice(36, 56))
+
+
+class RegionMean:
+    """p(class 1) = mean of channel 0 over REGION: linear in what a mask keeps of a white image."""
+
+    output, class_names, preferred_batch_size = "probs", None, None
+
+    def __call__(self, batch):
+        s = np.asarray(batch)[:, REGION[0], REGION[1], 0].mean(axis=(1, 2))
+        return np.stack([1 - s, s], axis=1)
+
+
+def test_lime_recovers_the_weights_of_a_linear_black_box():
+    """score = Σ_k w_k · [block k intact]; LIME's ridge fit recovers w (slightly shrunk)."""
+    labels = (np.arange(H)[:, None] // 16) * 4 + np.arange(W)[None, :] // 16  # 3 × 4 blocks of 16 px
+    w = np.zeros(12)
+    w[[1, 6, 11]] = [0.5, 1.0, 0.25]
+
+    def linear(batch):
+        b = np.asarray(batch)
+        intact = np.stack([(b[:, labels == k, 0] != 0.5).all(axis=1) for k in range(12)], axis=1)
+        return (intact @ w)[:, None]
+
+    img = np.full((H, W, 3), 0.9, np.float32)
+    e = peephole.explain(linear, img, method="lime", n_samples=300, partition=labels, targets=0, output="scores")
+    per_block = np.array([e.maps[0][labels == k].mean() for k in range(12)])
+    assert list(np.argsort(-per_block)[:3]) == [6, 1, 11]
+    np.testing.assert_allclose(per_block, w, atol=0.08)
+    assert e.n_queries == 301
+
+
+def test_lime_with_default_superpixels_paints_one_weight_per_superpixel():
+    img = textured_image(H, W)
+    e = peephole.explain(RegionMean(), img, method="lime", n_samples=200, targets=1, masker="black")
+    labels = DEFAULT_PARTITION["image"](img)
+    assert e.params["n_parts"] == len(np.unique(labels)) > 1
+    assert all(np.ptp(e.maps[0][labels == k]) == 0 for k in np.unique(labels))
+    r, c = np.unravel_index(np.argmax(e.maps[0]), e.maps[0].shape)
+    best = labels == labels[r, c]
+    assert best[REGION].mean() == max((labels == k)[REGION].mean() for k in np.unique(labels))
+
+
+def lime_fit(z: np.ndarray, n_targets: int = 1, **params) -> LimeFit:
+    """A LIME aggregator over ``z.shape[1]`` one-feature parts with coalitions ``z``."""
+    parts = LabelPartition(np.arange(z.shape[1]))
+    return LimeFit(Coalitions(parts, z), np.zeros(n_targets), **params)
+
+
+def test_lime_fit_recovers_a_linear_output_and_bad_settings_are_errors():
+    z = np.array([[1, 1], [1, 0], [0, 1], [0, 0], [1, 1]], bool)
+    y = np.array([[2.0], [1.5], [0.5], [0.0], [2.0]])
+    agg = lime_fit(z, alpha=1e-6)
+    coef = agg.fit(z, y, agg.kernel(z))
+    np.testing.assert_allclose(coef[0], [1.5, 0.5], atol=1e-3)  # y is exactly linear: 1.5·z0 + 0.5·z1
+    # the same weights through the aggregator's own path (add, then maps): one part per feature
+    agg.add(0, agg.partition.masks(0, len(z)), y)
+    np.testing.assert_allclose(agg.maps()[0], coef[0], atol=1e-6)
+    with pytest.raises(InputError):
+        peephole.explain(RegionModel(REGION), textured_image(H, W), method="lime", n_samples=1)
+
+
+def test_fit_is_sklearn_weighted_ridge_with_lime_kernel():
+    """LimeFit = Ridge(alpha).fit(z, y, sample_weight=π(z)), π(z) = sqrt(exp(−d²/w²)), d the cosine
+    distance of z to the all-on vector, w = 0.25 (computed here independently of scikit-learn's distance)."""
+    from sklearn.linear_model import Ridge
+
+    z = lime_samples(7, 60, seed=4)
+    z[5] = False  # an all-off sample: cosine similarity 0, distance 1
+    rng = np.random.default_rng(0)
+    y = z @ rng.normal(size=(7, 3)) + 0.1 * rng.normal(size=(60, 3))
+    on = z.sum(1)
+    d = 1 - np.where(on > 0, on / np.sqrt(np.maximum(on, 1) * z.shape[1]), 0.0)
+    pi = np.sqrt(np.exp(-(d**2) / KERNEL_WIDTH**2))
+    assert KERNEL_WIDTH == 0.25
+    for alpha in (1.0, 0.3):
+        agg = lime_fit(z, n_targets=3, alpha=alpha)
+        np.testing.assert_allclose(agg.kernel(z), pi, rtol=1e-10)
+        expected = np.stack([Ridge(alpha=alpha).fit(z.astype(float), y[:, k], sample_weight=pi).coef_ for k in range(3)])
+        np.testing.assert_allclose(agg.fit(z, y, agg.kernel(z)), expected, rtol=1e-8, atol=1e-10)
+        agg.add(0, agg.partition.masks(0, 30), y[:30])
+        agg.add(30, agg.partition.masks(30, 60), y[30:])
+        np.testing.assert_allclose(agg.maps(), expected, rtol=1e-5, atol=1e-6)
+    # a wider kernel weighs far samples more: the width is used, not a constant
+    wide = lime_fit(z, kernel_width=1.0)
+    np.testing.assert_allclose(wide.kernel(z), np.sqrt(np.exp(-(d**2))), rtol=1e-10)
+    # LIME's explain uses this fit on its own samples and outputs
+    img = textured_image(H, W)
+    e = peephole.explain(RegionMean(), img, method="lime", n_samples=80, targets=1, masker="black")
+    zs = e.partition.z
+    ys = e.scores[:, [1]].astype(np.float64)
+    d_s = 1 - zs.sum(1) / np.sqrt(np.maximum(zs.sum(1), 1) * zs.shape[1])
+    w_s = np.sqrt(np.exp(-(d_s**2) / KERNEL_WIDTH**2))
+    coef = Ridge(alpha=1.0).fit(zs.astype(float), ys[:, 0], sample_weight=w_s).coef_
+    np.testing.assert_allclose(e.maps[0], e.partition.paint(coef[None])[0], rtol=1e-4, atol=1e-6)

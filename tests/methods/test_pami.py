@@ -1,0 +1,131 @@
+"""PAMI on black boxes whose true importance region is known, for both strategies and image shapes."""
+
+import numpy as np
+import pytest
+from conftest import RegionModel, mass_inside, textured_image
+
+import peephole
+from peephole.modalities.image.superpixels import Segmentation
+
+CASES = {
+    "square": (112, 112, (slice(20, 50), slice(60, 95))),
+    # Wide image, region near the right border: with rows and columns swapped when placing window
+    # centres (a defect of the authors' code) these columns would never be kept.
+    "wide": (96, 200, (slice(50, 85), slice(150, 195))),
+    "tall": (200, 90, (slice(150, 190), slice(10, 45))),
+}
+# Minimum ratio of mean map value inside the region to outside (after shifting the minimum to 0).
+CONTRAST = {"window": 4.0, "superpixels": 1.5}
+# How far outside the region the peak may lie: a superpixel that holds the region may reach beyond it.
+MARGIN = {"window": 0, "superpixels": 10}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("strategy", ["window", "superpixels"])
+def test_map_concentrates_on_the_region(case, strategy):
+    h, w, region = CASES[case]
+    model = RegionModel(region)
+    e = peephole.explain(model, textured_image(h, w), partition=strategy, targets=1, radius=16, stride=4)
+    heat = e.maps[0]
+    assert heat.shape == (h, w)
+    peak = np.unravel_index(np.argmax(heat), heat.shape)
+    m = MARGIN[strategy]
+    assert region[0].start - m <= peak[0] < region[0].stop + m, peak
+    assert region[1].start - m <= peak[1] < region[1].stop + m, peak
+    inside, outside = mass_inside(heat, region)
+    assert inside > CONTRAST[strategy] * outside, (inside, outside)
+
+
+def test_several_targets_cost_no_extra_queries():
+    h, w, region = CASES["wide"]
+    img = textured_image(h, w)
+    both = peephole.explain(RegionModel(region), img, partition="window", targets=[1, 0], radius=16, stride=8)
+    singles = [peephole.explain(RegionModel(region), img, partition="window", targets=t, radius=16, stride=8) for t in (1, 0)]
+    np.testing.assert_allclose(both.maps[0], singles[0].maps[0], atol=1e-6)
+    np.testing.assert_allclose(both.maps[1], singles[1].maps[0], atol=1e-6)
+    n_parts = both.params["n_parts"]
+    assert both.n_queries == singles[0].n_queries == n_parts + 1  # parts + the unperturbed image
+    # Any other class, afterwards: no query at all.
+    np.testing.assert_allclose(singles[0].map_for(0), both.maps[1], atol=1e-6)
+
+
+def test_window_map_equals_brute_force_eq1():
+    """Independent re-implementation: loop over windows, blur outside, average where covered."""
+    import cv2
+
+    h, w, region = 40, 56, (slice(5, 20), slice(30, 50))
+    img = textured_image(h, w)
+    model = RegionModel(region)
+    e = peephole.explain(model, img, partition="window", targets=1, radius=6, stride=5, batch_size=7)
+    blur = cv2.GaussianBlur(img, (49, 49), 100, borderType=cv2.BORDER_REFLECT_101)
+    num, den = np.zeros((h, w)), np.zeros((h, w))
+    yy, xx = np.mgrid[0:h, 0:w]
+    for cy in [*range(0, h, 5), h - 1] if (h - 1) % 5 else range(0, h, 5):
+        for cx in [*range(0, w, 5), w - 1] if (w - 1) % 5 else range(0, w, 5):
+            keep = (yy - cy) ** 2 + (xx - cx) ** 2 <= 36
+            xj = np.where(keep[..., None], img, blur)
+            z = model(xj[None])[0]
+            p1 = np.exp(z[1]) / np.exp(z).sum()
+            num += p1 * keep
+            den += keep
+    np.testing.assert_allclose(e.maps[0], num / den, atol=1e-5)
+
+
+def test_superpixel_scores_match_captum_feature_ablation():
+    """Captum's FeatureAblation with the blurred image as input and the original as baseline
+    gives f(blurred) - f(x_j) per superpixel, i.e. PAMI's keep-one scores (an independent oracle)."""
+    import torch
+    from captum.attr import FeatureAblation
+
+    h, w, region = CASES["square"]
+    img = textured_image(h, w)
+    model = RegionModel(region)
+    labels = Segmentation("slic", {"n_segments": 30, "compactness": 20})(img.astype(np.float64))
+    e = peephole.explain(model, img, partition=labels, targets=1)
+
+    def probs(t):
+        z = torch.from_numpy(model(t.numpy()))
+        return torch.softmax(z, dim=1)
+
+    blur = peephole.modalities.image.BlurMasker().baseline(img)
+    fa = FeatureAblation(probs)
+    attr = fa.attribute(
+        torch.from_numpy(blur[None]),
+        baselines=torch.from_numpy(img[None]),
+        target=1,
+        feature_mask=torch.from_numpy(labels[None, ..., None]),
+    )[0, ..., 0].numpy()
+    f_blur = probs(torch.from_numpy(blur[None]))[0, 1].item()
+    np.testing.assert_allclose(e.maps[0], f_blur - attr, atol=1e-5)
+
+
+def test_second_run_exposes_both_maps_and_stays_on_the_region():
+    h, w, region = CASES["square"]
+    img = textured_image(h, w)
+    e = peephole.explain(RegionModel(region), img, partition="superpixels", targets=1, second_run=True)
+    # maps are the second run's; first_run_maps keeps the first run's (the maps of a plain run)
+    assert e.first_run_maps is not None
+    np.testing.assert_array_equal(e.first_run_maps, peephole.explain(RegionModel(region), img, targets=1).maps)
+    np.testing.assert_allclose(e.map_for(1), e.first_run_maps[0], atol=1e-6)
+    assert not np.allclose(e.first_run_maps, e.maps)
+    inside, outside = mass_inside(e.maps[0], region)
+    assert inside > 1.5 * outside
+    assert e.n_queries > e.params["n_parts"] + 1  # the second run made its own queries
+
+
+def test_same_call_same_map():
+    h, w, region = CASES["wide"]
+    img = textured_image(h, w)
+    a = peephole.explain(RegionModel(region), img, targets=1, seed=3)
+    b = peephole.explain(RegionModel(region), img, targets=1, seed=3)
+    np.testing.assert_array_equal(a.maps, b.maps)
+
+
+@pytest.mark.parametrize("masker", ["black", "white", "grey", "mean"])
+def test_constant_maskers_also_find_the_region(masker):
+    h, w, region = CASES["square"]
+    e = peephole.explain(
+        RegionModel(region), textured_image(h, w), partition="window", masker=masker, targets=1, radius=16, stride=8
+    )
+    inside, outside = mass_inside(e.maps[0], region)
+    assert inside > 2 * outside

