@@ -12,6 +12,7 @@ from peephole.explanation import Explanation, load
 from peephole.modalities.image.io import load_image
 from peephole.models import load_model
 from peephole.registry import METHODS
+from peephole.runs import open_run, run
 
 __version__ = "0.1.0"
 __all__ = [
@@ -24,4 +25,6 @@ __all__ = [
     "load",
     "load_image",
     "load_model",
+    "open_run",
+    "run",
 ]
