@@ -10,11 +10,13 @@ from peephole.cli import backdoor, explainer, fill_in, saliency, train_mnist
 from peephole.cli import benchmark as benchmark_cmd
 from peephole.cli import explain as explain_cmd
 from peephole.cli import explain_text as explain_text_cmd
+from peephole.cli import report as report_cmd
+from peephole.cli import run as run_cmd
 
 #: Sub-command modules; each has ``add_parser(subparsers)`` and ``run(args) -> int``.
 COMMANDS = [explain_cmd, benchmark_cmd]
 COMMANDS += [train_mnist, saliency, backdoor, fill_in, explainer]
-COMMANDS += [explain_text_cmd]
+COMMANDS += [explain_text_cmd, run_cmd, report_cmd]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

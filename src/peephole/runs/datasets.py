@@ -84,7 +84,7 @@ def _folder(root: Path) -> Dataset:
     paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
         raise InputError(f"{root}: no images found (looked for {', '.join(IMAGE_SUFFIXES)} in every sub-folder)")
-    return Dataset(tuple(Item(p.relative_to(root).as_posix(), str(p)) for p in paths), "image", str(root.resolve()))
+    return Dataset(tuple(Item(p.relative_to(root).as_posix(), str(p.resolve())) for p in paths), "image", str(root.resolve()))
 
 
 def _pick(header: Sequence[str], given: str | None, defaults: Sequence[str], path: Path, what: str) -> str | None:
@@ -112,7 +112,7 @@ def _csv(path: Path, column: str | None, label_column: str | None) -> Dataset:
             items.append(Item(_text_id(n, value), value, label))
         else:
             rel = Path(value)
-            items.append(Item(f"{n:06d}:{rel.as_posix()}", str(rel if rel.is_absolute() else path.parent / rel), label))
+            items.append(Item(f"{n:06d}:{rel.as_posix()}", str(rel if rel.is_absolute() else (path.parent / rel).resolve()), label))
     if not items:
         raise InputError(f"{path}: no rows")
     return Dataset(tuple(items), "text" if texts else "image", f"{path.resolve()}#{col}")

@@ -1,0 +1,33 @@
+"""``peephole report RUN``: the HTML report of a run folder (opens from the file system, no server)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from peephole.errors import PeepholeError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="write the HTML report of a run", description=__doc__)
+    p.add_argument("run_dir", metavar="RUN", help="a run folder written by peephole run")
+    p.add_argument("--out", default=None, help="the report folder (default RUN/report)")
+    p.add_argument("--classes", type=int, default=3, help="classes offered per item by the class switcher (default 3)")
+    p.add_argument("--export", default=None, metavar="FILE", help="also write the per-item table (.csv or .parquet)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from peephole.runs.report import write_report
+    from peephole.runs.store import Store
+
+    try:
+        store = Store(args.run_dir)
+        index = write_report(store, args.out, args.classes)
+        if args.export:
+            print(f"wrote {store.export(args.export)}")
+    except PeepholeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {index} (open it in a browser: file://{index.resolve()})")
+    return 0

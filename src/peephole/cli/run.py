@@ -1,0 +1,101 @@
+"""``peephole run DATASET --out RUN``: explain every item of a dataset into a resumable run folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from peephole.errors import PeepholeError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run",
+        help="explain a whole dataset (resumable; local or Ray)",
+        description="Explain every item of DATASET (a folder of images, a CSV of image paths or sentences, a .txt file "
+        "of sentences) into the run folder --out. Running the same command again resumes: done items are skipped, "
+        "failed ones retried. Exit code 0: all explained; 1: some items failed; 2: nothing ran (bad settings).",
+    )
+    p.add_argument("dataset", metavar="DATASET")
+    p.add_argument("--out", required=True, help="the run folder (created, or resumed when it exists)")
+    p.add_argument("--model", default="efficientnet-lite0", help="a model name, FILE.onnx, or package.module:factory")
+    p.add_argument("--method", default="pami", help="a registered method (see peephole.registry.METHODS)")
+    p.add_argument("--targets", default="predicted", help="predicted (the --top-k classes), true (the labels) or 3,17")
+    p.add_argument("--top-k", type=int, default=1, help="with --targets predicted: how many classes (default 1)")
+    p.add_argument("--column", default=None, help="CSV column of image paths or sentences")
+    p.add_argument("--label-column", default=None, help="CSV column of true labels (class index or name)")
+    p.add_argument("--size", type=int, default=224, help="images: shorter side resized to SIZE, centre-cropped (0: keep)")
+    p.add_argument("--metrics", default="", help="per-item metrics, e.g. insertion,deletion (images)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a method option (JSON value)")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--output", default=None, choices=("probs", "logits", "scores"), help="what a factory's callable returns")
+    p.add_argument("--no-retry", action="store_true", help="report failed items of an earlier session instead of retrying")
+    p.add_argument("--engine", default="local", choices=("local", "ray"))
+    p.add_argument("--address", default=None, help="Ray: the cluster address (default: start a local Ray)")
+    p.add_argument("--num-actors", type=int, default=2, help="Ray: actors, each loading the model once")
+    p.add_argument("--num-cpus", type=float, default=1, help="Ray: CPUs per actor")
+    p.add_argument("--num-gpus", type=float, default=0, help="Ray: GPUs per actor (1: one actor per GPU)")
+    p.add_argument("--export", default=None, metavar="FILE", help="also write the per-item table (.csv or .parquet)")
+    p.add_argument("--report", action="store_true", help="also write the HTML report (RUN/report/index.html)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def options(args: argparse.Namespace) -> dict[str, object]:
+    """``--option key=value`` pairs; values are JSON when they parse (numbers, lists, true), else strings."""
+    out: dict[str, object] = {}
+    for kv in args.option:
+        k, sep, v = kv.partition("=")
+        if not sep:
+            raise PeepholeError(f"--option {kv!r}: write KEY=VALUE")
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    import peephole
+    from peephole.runs.report import write_report
+
+    targets = args.targets if args.targets in ("predicted", "true") else [int(t) for t in args.targets.split(",")]
+    try:
+        r = peephole.run(
+            args.model,
+            args.dataset,
+            args.method,
+            out=args.out,
+            targets=targets,
+            top_k=args.top_k,
+            column=args.column,
+            label_column=args.label_column,
+            size=args.size or None,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            metrics=[m for m in args.metrics.split(",") if m],
+            output=args.output,
+            retry_failed=not args.no_retry,
+            progress=not args.quiet,
+            engine=args.engine,
+            address=args.address,
+            num_actors=args.num_actors,
+            num_cpus=args.num_cpus,
+            num_gpus=args.num_gpus,
+            **options(args),
+        )
+        s = r.complete()
+    except PeepholeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{s['done']} of {s['total']} items explained, {s['failed']} failed ({s['skipped']} done before this session; "
+        f"{s['explained_now'] + s['failed_now']} items in {s['seconds']:.1f} s, {s['items_per_second']:.2f} items/s) -> {args.out}"
+    )
+    if args.export:
+        print(f"wrote {r.store.export(args.export)}")
+    if args.report:
+        print(f"wrote {write_report(r.store)}")
+    return 1 if s["failed"] else 0
