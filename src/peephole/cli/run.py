@@ -92,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(
         f"{s['done']} of {s['total']} items explained, {s['failed']} failed ({s['skipped']} done before this session; "
-        f"{s['explained_now'] + s['failed_now']} items in {s['seconds']:.1f} s, {s['items_per_second']:.2f} items/s) -> {args.out}"
+        f"{s['explained_now'] + s['failed_now']} items in {s['seconds']:.1f} s, {s['items_per_second']:.2f} items/s) "
+        f"-> {args.out}"
     )
     if args.export:
         print(f"wrote {r.store.export(args.export)}")

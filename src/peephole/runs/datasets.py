@@ -102,7 +102,8 @@ def _csv(path: Path, column: str | None, label_column: str | None) -> Dataset:
         rows = list(reader)
     col = _pick(header, column, (*PATH_COLUMNS, *TEXT_COLUMNS), path, "inputs")
     if col is None:
-        raise InputError(f"{path}: name the column of inputs (column=...); found none of {PATH_COLUMNS + TEXT_COLUMNS} in {header}")
+        known = PATH_COLUMNS + TEXT_COLUMNS
+        raise InputError(f"{path}: name the column of inputs (column=...); found none of {known} in {header}")
     lab = _pick(header, label_column, LABEL_COLUMNS, path, "labels")
     texts = col in TEXT_COLUMNS or (column is not None and not _looks_like_paths(rows, col, path.parent))
     items = []
@@ -112,7 +113,8 @@ def _csv(path: Path, column: str | None, label_column: str | None) -> Dataset:
             items.append(Item(_text_id(n, value), value, label))
         else:
             rel = Path(value)
-            items.append(Item(f"{n:06d}:{rel.as_posix()}", str(rel if rel.is_absolute() else (path.parent / rel).resolve()), label))
+            full = rel if rel.is_absolute() else (path.parent / rel).resolve()
+            items.append(Item(f"{n:06d}:{rel.as_posix()}", str(full), label))
     if not items:
         raise InputError(f"{path}: no rows")
     return Dataset(tuple(items), "text" if texts else "image", f"{path.resolve()}#{col}")

@@ -71,8 +71,7 @@ def summary(store: Store, rows: list[dict[str, Any]] | None = None) -> dict[str,
 
 def _item(store: Store, folder: Path, row: dict[str, Any], n_classes: int) -> dict[str, Any]:
     d: dict[str, Any] = {
-        k: row[k]
-        for k in ("id", "seq", "source", "label", "status", "error", "prediction", "prediction_name", "confidence")
+        k: row[k] for k in ("id", "seq", "source", "label", "status", "error", "prediction", "prediction_name", "confidence")
     }
     d.update(correct=row["correct"], metrics=row["metrics"] or {}, n_queries=row["n_queries"], seconds=row["seconds"])
     d["top"] = row["top"] or []

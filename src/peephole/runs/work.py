@@ -39,7 +39,6 @@ class Job:
 
     def settings(self) -> dict[str, Any]:
         import peephole
-
         from peephole.engine.prepare import jsonable
 
         return jsonable({**asdict(self), "peephole": peephole.__version__})
@@ -118,7 +117,9 @@ def true_class(label: str | None, class_names: Sequence[str] | None, n_classes: 
     return None
 
 
-def explain_item(model: Any, job: Job, item: Item, seq: int, x: Any = None, error: BaseException | None = None) -> tuple[dict, Explanation | None]:
+def explain_item(
+    model: Any, job: Job, item: Item, seq: int, x: Any = None, error: BaseException | None = None
+) -> tuple[dict[str, Any], Explanation | None]:
     """Explain one item: its table row and its result (None when it failed; the row says why).
 
     ``x`` is the input already loaded by :func:`load_input` (or ``error`` what loading raised). Every
