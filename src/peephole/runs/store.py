@@ -249,13 +249,19 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def _differences(stored: dict[str, Any], given: dict[str, Any], prefix: str = "") -> list[str]:
+    out = []
+    for k in sorted(set(stored) | set(given)):
+        a, b = stored.get(k), given.get(k)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{k}.")
+        elif a != b:
+            out.append(f"{prefix}{k}: run has {a!r}, this call {b!r}")
+    return out
+
+
 def _mismatch(path: Path, stored: dict[str, Any], given: dict[str, Any]) -> str:
-    given = json.loads(json.dumps(given))
-    diffs = [
-        f"{k}: run has {stored.get(k)!r}, this call {given.get(k)!r}"
-        for k in sorted(set(stored) | set(given))
-        if stored.get(k) != given.get(k)
-    ]
+    diffs = _differences(stored, json.loads(json.dumps(given)))
     return (
         f"{path} holds a run made with other settings, and one run never mixes results made differently — "
         f"{'; '.join(diffs)}. Use another --out folder, or the run's settings to resume it."
