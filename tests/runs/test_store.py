@@ -58,7 +58,7 @@ def test_other_settings_are_refused_with_each_difference_named(tmp_path):
     with pytest.raises(SettingsMismatch) as err:
         Store(tmp_path, other)
     msg = str(err.value)
-    assert "method: run has 'pami', this call 'lime'" in msg and "options:" in msg and "model" not in msg.split("—")[1]
+    assert "method: run has 'pami', this call 'lime'" in msg and "options.partition:" in msg and "model" not in msg.split("—")[1]
     Store(tmp_path, dict(SETTINGS)).close()  # the same settings resume
 
 
