@@ -80,7 +80,7 @@ def explain_on_ray(
     out = ds.map_batches(
         _Explainer,
         batch_size=1,
-        compute=ray.data.ActorPoolStrategy(size=num_actors),
+        compute=ray.data.ActorPoolStrategy(size=max(1, min(num_actors, len(items)))),
         fn_constructor_kwargs={"model": model, "job": job, "output": job.output, "class_names": class_names},
         num_cpus=num_cpus,
         num_gpus=num_gpus,
