@@ -81,6 +81,10 @@ def write_images(folder: Path, n: int, seed: int = 0, size: tuple[int, int] = (4
     return paths
 
 
+#: User strings that would run if a report parsed them as HTML.
+EVIL = "<script>window.__pwned = 1</script> good film"
+EVIL_NAME = "<img src=x onerror=window.__pwned=2>.png"
+
 #: Settings of the toy runs: window partition on 32×32 images, fast (about 30 queries per item).
 TOY = {"method": "pami", "size": 32, "partition": "window", "radius": 8, "stride": 6, "top_k": 2}
 

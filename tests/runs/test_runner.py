@@ -49,7 +49,9 @@ def test_rerunning_resumes_skipping_done_items_and_retrying_failed_ones(tmp_path
     s = r.complete()
     assert s == {**s, "done": 4, "failed": 0, "skipped": 3, "explained_now": 1}
     (row,) = [x for x in open_run(tmp_path / "run").rows() if x["id"] == "broken.png"]
-    assert row["status"] == "done" and row["attempts"] == 2  # the failed first try, then the repaired file (not retried in between)
+    assert (
+        row["status"] == "done" and row["attempts"] == 2
+    )  # the failed first try, then the repaired file (not retried in between)
 
 
 def test_true_targets_from_csv_labels_and_accuracy_columns(tmp_path):

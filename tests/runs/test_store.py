@@ -17,8 +17,9 @@ SETTINGS = {"method": "pami", "model": "toy", "options": {"partition": "window"}
 def explanation(seed: int = 0) -> peephole.Explanation:
     rng = np.random.default_rng(seed)
     img = rng.random((16, 16, 3)).astype(np.float32)
-    return peephole.explain(lambda b: b.reshape(len(b), -1, 3).mean(1), img, partition="window", radius=4, stride=4,
-                            output="scores", top_k=2)
+    return peephole.explain(
+        lambda b: b.reshape(len(b), -1, 3).mean(1), img, partition="window", radius=4, stride=4, output="scores", top_k=2
+    )
 
 
 def test_round_trip_of_rows_and_results(tmp_path):
@@ -74,7 +75,7 @@ def test_export_csv_and_parquet(tmp_path):
     e = explanation()
     with Store(tmp_path / "run", SETTINGS) as s:
         s.commit({"id": "a", "seq": 0, "status": "done", "prediction": 1, "confidence": 0.7, "metrics": {"deletion": 0.2}}, e)
-        s.commit({"id": "b", "seq": 1, "status": "failed", "error": "bad, \"quoted\"\nline"})
+        s.commit({"id": "b", "seq": 1, "status": "failed", "error": 'bad, "quoted"\nline'})
         rows = list(csv.DictReader(s.export(tmp_path / "t.csv").open()))
         assert [r["id"] for r in rows] == ["a", "b"]
         assert json.loads(rows[0]["metrics"]) == {"deletion": 0.2} and rows[1]["error"] == 'bad, "quoted"\nline'

@@ -89,7 +89,7 @@ class Run:
                 done, failed = done + (row["status"] == "done"), failed + (row["status"] != "done")
                 bar.update(1)
                 bar.set_postfix(failed=failed, refresh=False)
-                if row["status"] != "done":
+                if row["status"] != "done" and self.progress:
                     bar.write(f"failed: {row['id']}: {row['error']}")
                 if explanation is None and npz is not None:
                     explanation = self.store.load(row["id"])
