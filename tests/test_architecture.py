@@ -49,6 +49,7 @@ def package_of(module: str) -> str:
         ("metrics", {"methods", "gradients", "systems", "benchmark", "cli"}),
         ("models", {"methods", "gradients", "systems", "metrics", "benchmark", "cli", "api"}),
         ("gradients", {"systems", "benchmark", "cli"}),
+        ("runs", {"benchmark", "cli"}),
     ],
 )
 def test_layers_import_only_downwards(package: str, forbidden: set[str]) -> None:

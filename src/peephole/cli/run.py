@@ -61,7 +61,11 @@ def run(args: argparse.Namespace) -> int:
     import peephole
     from peephole.runs.report import write_report
 
-    targets = args.targets if args.targets in ("predicted", "true") else [int(t) for t in args.targets.split(",")]
+    try:
+        targets = args.targets if args.targets in ("predicted", "true") else [int(t) for t in args.targets.split(",")]
+    except ValueError:
+        print(f"error: --targets is predicted, true or class indices like 3,17; got {args.targets!r}", file=sys.stderr)
+        return 2
     try:
         r = peephole.run(
             args.model,
