@@ -101,3 +101,33 @@ def test_cli_reports_bad_arguments_clearly(imagenet_dir, tmp_path, capsys):
     assert "neither an ImageNet sample" in capsys.readouterr().err
     assert main(["benchmark", "--data", str(imagenet_dir), "--metrics", "pointing", "--out", str(tmp_path / "o")]) == 2
     assert "COCO" in capsys.readouterr().err
+
+
+def test_a_crashed_insertion_deletion_run_resumes_from_its_store(imagenet_dir, tmp_path):
+    calls = {"n": 0, "fail_at": None}
+
+    def flaky(batch):
+        calls["n"] += 1
+        if calls["fail_at"] is not None and calls["n"] >= calls["fail_at"]:
+            raise RuntimeError("the machine went away")
+        return region_mean(batch)
+
+    opts = {"occlusion": {"radius": 4, "stride": 4, "masker": "grey"}}
+
+    def bench(out, fail_at=None):
+        calls.update(n=0, fail_at=fail_at)
+        maker = MapMaker(options=opts, _models={"onnx": CallableModel(flaky, "probs")})
+        return run_insertion_deletion(imagenet_dir, ["occlusion", "random"], out, maker=maker, size=S, step=16, progress=False)
+
+    straight = bench(tmp_path / "straight")
+    per_image = calls["n"]
+    with pytest.raises(Exception, match="went away"):
+        bench(tmp_path / "crashed", fail_at=per_image - 2)  # dies while scoring the last image
+    resumed = bench(tmp_path / "crashed")
+    assert calls["n"] < per_image  # the images scored before the crash were not scored again
+    strip = [{k: v for k, v in r.items() if k != "s/img"} for r in straight]
+    assert [{k: v for k, v in r.items() if k != "s/img"} for r in resumed] == strip
+    rows = lambda p: [(r["image"], r["method"], r["metric"], r["auc"]) for r in csv.DictReader((p / "rows.csv").open())]  # noqa: E731
+    assert rows(tmp_path / "crashed") == rows(tmp_path / "straight")
+    with np.load(tmp_path / "crashed" / "curves.npz") as a, np.load(tmp_path / "straight" / "curves.npz") as b:
+        assert sorted(a.files) == sorted(b.files) and all(np.array_equal(a[k], b[k]) for k in a.files)

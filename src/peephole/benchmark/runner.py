@@ -8,6 +8,7 @@ and the summary table is rewritten after each image, so an interrupted run still
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ from peephole.engine.query import softmax
 from peephole.metrics.curves import default_step, perturbation_curve
 from peephole.metrics.pointing import TOLERANCE, boxes_mask, pointing_hit, pointing_summary
 from peephole.modalities.image.io import load_image
+from peephole.runs.store import Store
 
 CURVE_METRICS = ("insertion", "deletion")
 
@@ -75,40 +77,82 @@ def run_insertion_deletion(
     grid_titles: list[str] = []
     samples = read_imagenet_sample(data)[skip:]
     _write_settings(out, maker, methods, {"data": str(data), "limit": limit, "skip": skip, "size": size, "step": step})
+    # Each scored image is committed to a run store (peephole.runs): a crashed benchmark resumes where it stopped.
+    store = Store(out / "run", _store_settings(maker, methods, metrics, data, skip, size, step), total=len(samples))
+    done = {r["id"]: r for r in store.rows()}
     n_seen = n_wrong = n_done = 0
     bar = tqdm(total=limit or len(samples), desc="images", unit="image", disable=not progress)
-    for s in samples:
+    for seq, s in enumerate(samples):
         if limit is not None and n_done >= limit:
             break
-        img = load_image(s.path, size=size)
         n_seen += 1
-        if int(np.argmax(model(img[None])[0])) != s.label:
+        old = done.get(s.path.name)
+        if old is not None and old["correct"] == 0:
             n_wrong += 1
             continue
-        maps = {}
-        for method in methods:
-            r = maker(method, img, s.label, index=n_done)
-            maps[method] = r.map
+        img = None
+        if old is None:
+            img = load_image(s.path, size=size)
+            if int(np.argmax(model(img[None])[0])) != s.label:
+                n_wrong += 1
+                store.commit(
+                    {
+                        "id": s.path.name,
+                        "seq": seq,
+                        "source": str(s.path),
+                        "label": str(s.label),
+                        "status": "done",
+                        "true_class": s.label,
+                        "correct": 0,
+                    }
+                )
+                continue
+            maps, scores = {}, {}
+            for method in methods:
+                r = maker(method, img, s.label, index=n_done)
+                maps[method] = r.map
+                scores[method] = {"n_queries": r.n_queries, "seconds": round(r.seconds, 3)}
+                for metric in metrics:
+                    c = perturbation_curve(model, img, r.map, s.label, metric, step=step, batch_size=batch_size)
+                    scores[method][metric] = {"auc": round(c.auc, 6), "curve": c.probabilities.astype(np.float32).tolist()}
+                    fractions[metric] = c.fractions
+            buf = io.BytesIO()
+            np.savez_compressed(buf, label=s.label, **{m: v.astype(np.float16) for m, v in maps.items()})
+            row = {
+                "id": s.path.name,
+                "seq": seq,
+                "source": str(s.path),
+                "label": str(s.label),
+                "status": "done",
+                "true_class": s.label,
+                "correct": 1,
+                "metrics": scores,
+            }
+            store.commit(row, npz=buf.getvalue())
+            (out / "maps" / f"{s.path.stem}.npz").write_bytes(buf.getvalue())
+        else:  # scored by an earlier session: replay its stored scores and curves
+            scores = old["metrics"]
+            with np.load(store.path / old["file"]) as z:
+                maps = {m: z[m].astype(np.float32) for m in methods}
             for metric in metrics:
-                c = perturbation_curve(model, img, r.map, s.label, metric, step=step, batch_size=batch_size)
-                fractions[metric] = c.fractions
-                curves[method][metric].append(c.probabilities.astype(np.float32))
+                n = len(scores[methods[0]][metric]["curve"])
+                fractions[metric] = np.minimum(np.arange(n) * step, size * size) / (size * size)
+        for method in methods:
+            for metric in metrics:
+                curves[method][metric].append(np.asarray(scores[method][metric]["curve"], np.float32))
                 rows.add(
                     {
                         "image": s.path.name,
                         "label": s.label,
                         "method": method,
                         "metric": metric,
-                        "auc": round(c.auc, 6),
-                        "n_queries": r.n_queries,
-                        "seconds": round(r.seconds, 3),
+                        "auc": scores[method][metric]["auc"],
+                        "n_queries": scores[method]["n_queries"],
+                        "seconds": scores[method]["seconds"],
                     }
                 )
-        np.savez_compressed(
-            out / "maps" / f"{s.path.stem}.npz", label=s.label, **{m: v.astype(np.float16) for m, v in maps.items()}
-        )
         if len(grid_imgs) < grid_rows:
-            grid_imgs.append(img)
+            grid_imgs.append(img if img is not None else load_image(s.path, size=size))
             grid_maps.append(maps)
             grid_titles.append(_grid_title(s.name))
         n_done += 1
@@ -283,6 +327,29 @@ def _pointing_table(rows: list[dict[str, Any]], methods: Sequence[str], out: Pat
         ],
     )
     return table
+
+
+def _store_settings(
+    maker: MapMaker, methods: Sequence[str], metrics: Sequence[str], data: str | Path, skip: int, size: int, step: int
+) -> dict[str, Any]:
+    """What decides each image's scores (not ``limit``: a resumed benchmark may go further)."""
+    import peephole
+
+    per_method = {
+        m: {k: v if isinstance(v, (int, float, str, bool)) else repr(v) for k, v in maker.settings(m).items()} for m in methods
+    }
+    return {
+        "harness": "insertion-deletion",
+        "model": maker.model_name,
+        "seed": maker.seed,
+        "methods": per_method,
+        "metrics": list(metrics),
+        "data": str(Path(data).resolve()),
+        "skip": skip,
+        "size": size,
+        "step": step,
+        "peephole": peephole.__version__,
+    }
 
 
 def _write_settings(out: Path, maker: MapMaker, methods: Sequence[str], extra: dict[str, Any]) -> None:
