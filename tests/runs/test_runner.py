@@ -18,7 +18,10 @@ def test_a_corrupt_item_is_recorded_and_the_rest_explained_as_single_calls_would
     (tmp_path / "data" / "broken.png").write_bytes(b"\x89PNG not really")
     model = ToyImageModel()
     run = toy_run(model, tmp_path / "data", tmp_path / "run")
-    results = list(run)
+    results = []
+    for r in run:  # each result is committed before it is handed out
+        assert open_run(tmp_path / "run").status()[r.id] == ("done" if r.ok else "failed")
+        results.append(r)
     assert run.summary["done"] == 4 and run.summary["failed"] == 1 and run.summary["total"] == 5
     bad = [r for r in results if not r.ok]
     assert [r.id for r in bad] == ["broken.png"] and "not an image" in bad[0].error
@@ -89,6 +92,20 @@ def test_settings_are_checked_before_anything_runs(tmp_path):
     with pytest.raises(InputError, match="takes text inputs"):
         peephole.run(make_text_toy(), tmp_path / "d", out=tmp_path / "run4")
     assert not (tmp_path / "run3").exists()
+
+
+def test_stopping_early_keeps_what_was_handed_out(tmp_path):
+    write_images(tmp_path / "d", 5)
+    run = toy_run(ToyImageModel(), tmp_path / "d", tmp_path / "run")
+    got = []
+    for r in run:
+        got.append(r.id)
+        if len(got) == 2:
+            break
+    status = open_run(tmp_path / "run").status()
+    assert set(got) <= set(status) and len(status) <= 3  # the two handed out, at most the one in flight besides
+    s = toy_run(ToyImageModel(), tmp_path / "d", tmp_path / "run").complete()
+    assert s["done"] == 5 and s["skipped"] == len(status)
 
 
 def test_per_item_insertion_and_deletion(tmp_path):

@@ -64,11 +64,24 @@ def test_other_settings_are_refused_with_each_difference_named(tmp_path):
 
 
 def test_an_unfinished_write_leaves_no_row_and_is_cleaned_up(tmp_path):
-    with Store(tmp_path, SETTINGS) as s:
-        tmp = tmp_path / "items" / ".tmp-abc-1.npz"
-        tmp.write_bytes(b"half a file")
-    with Store(tmp_path, SETTINGS) as s:
-        assert not tmp.exists() and s.rows() == []
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with Store(tmp_path, SETTINGS) as s:
+            killed = tmp_path / "items" / f".tmp-abc-{int(dead.stdout)}.npz"
+            killed.write_bytes(b"half a file")
+            busy = tmp_path / "items" / f".tmp-def-{running.pid}.npz"
+            busy.write_bytes(b"being written")
+        Store(tmp_path).close()  # a reader (a report, an export) removes nothing
+        assert killed.exists()
+        with Store(tmp_path, SETTINGS) as s:  # a writer removes the debris of a killed writer only
+            assert not killed.exists() and busy.exists() and s.rows() == []
+    finally:
+        running.kill()
+        running.wait()
 
 
 def test_export_csv_and_parquet(tmp_path):

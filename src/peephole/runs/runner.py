@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from peephole.errors import InputError
-from peephole.explanation import Explanation
+from peephole.explanation import Explanation, load
 from peephole.runs.datasets import Dataset, Item, open_dataset
 from peephole.runs.store import Store
 from peephole.runs.work import Job, check_job, explain_item, load_input, model_id, resolve_model
@@ -80,23 +80,41 @@ class Run:
         done_before = sum(1 for k, v in status.items() if v == "done" and k in ids)
         bar = tqdm(total=len(self.dataset), initial=done_before, desc="explain", unit="item", disable=not self.progress)
         session = self.store.start_session(self.engine)
-        done = failed = 0
+        counts = {"done": 0, "failed": 0}
         t0 = time.perf_counter()
         results = self._local(todo) if self.engine == "local" else self._ray(todo)
+
+        def finish(fut: Future, row: dict[str, Any], explanation: Explanation | None) -> Result:
+            path = fut.result()  # committed: only now is the result handed out
+            counts["done" if row["status"] == "done" else "failed"] += 1
+            bar.update(1)
+            bar.set_postfix(failed=counts["failed"], refresh=False)
+            if row["status"] != "done" and self.progress:
+                bar.write(f"failed: {row['id']}: {row['error']}")
+            if explanation is None and path is not None:
+                explanation = load(path)
+            return Result(row, explanation)
+
+        # Item k is committed by a writer thread while item k+1 is explained (its .npz compression and fsync
+        # overlap the model's queries); k is handed out once its commit is done.
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="peephole-commit")
+        previous = None
         try:
             for row, explanation, npz in results:
-                self.store.commit(row, explanation, npz)
-                done, failed = done + (row["status"] == "done"), failed + (row["status"] != "done")
-                bar.update(1)
-                bar.set_postfix(failed=failed, refresh=False)
-                if row["status"] != "done" and self.progress:
-                    bar.write(f"failed: {row['id']}: {row['error']}")
-                if explanation is None and npz is not None:
-                    explanation = self.store.load(row["id"])
-                yield Result(row, explanation)
+                fut = writer.submit(self.store.commit, row, explanation, npz)
+                if previous is not None:
+                    yield finish(*previous)
+                previous = (fut, row, explanation)
+            if previous is not None:
+                last, previous = previous, None
+                yield finish(*last)
         finally:
+            if previous is not None:  # stopped early: let the commit in flight finish
+                previous[0].exception()
+            writer.shutdown(wait=True)
             seconds = time.perf_counter() - t0
             bar.close()
+            done, failed = counts["done"], counts["failed"]
             self.store.end_session(session, done, failed, seconds)
             final = self.store.status()
             self.summary = {

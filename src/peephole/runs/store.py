@@ -74,7 +74,8 @@ class Store:
         if settings is None and not db.exists():
             raise InputError(f"{self.path}: not a Peephole run (no {MANIFEST})")
         (self.path / ITEMS).mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(db, timeout=30, isolation_level=None)
+        # one writer at a time: the runner commits from its writer thread, and reads only between commits
+        self._db = sqlite3.connect(db, timeout=30, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         with self._tx():
@@ -92,8 +93,9 @@ class Store:
                 raise SettingsMismatch(_mismatch(self.path, stored, settings))
             if total is not None:
                 self._set_meta("total", total)
-        for stale in (self.path / ITEMS).glob(".tmp-*"):  # files of items that were in flight when killed
-            stale.unlink(missing_ok=True)
+            for stale in (self.path / ITEMS).glob(".tmp-*"):  # files of items in flight when a writer was killed
+                if not _alive(int(stale.stem.rsplit("-", 1)[-1])):
+                    stale.unlink(missing_ok=True)
 
     # --- settings and metadata ---------------------------------------------------------------------
     @property
@@ -123,13 +125,15 @@ class Store:
         self._db.execute("COMMIT")
 
     # --- writing -----------------------------------------------------------------------------------
-    def commit(self, row: dict[str, Any], explanation: Explanation | None = None, npz: bytes | None = None) -> None:
+    def commit(self, row: dict[str, Any], explanation: Explanation | None = None, npz: bytes | None = None) -> Path | None:
         """Record one item atomically: its result file first (temp name, fsync, rename), then its row.
 
         ``row`` holds the item's columns (see :data:`COLUMNS`); a finished item also gives its result, as an
-        :class:`Explanation` or as the bytes of its saved ``.npz`` (what a remote worker sends back).
+        :class:`Explanation` or as the bytes of its saved ``.npz`` (what a remote worker sends back). Returns
+        the result file's path (None for an item without a result).
         """
         row = dict(row)
+        final = None
         if explanation is not None or npz is not None:
             name = f"{ITEMS}/{hashlib.sha1(row['id'].encode('utf-8')).hexdigest()[:20]}.npz"
             final = self.path / name
@@ -154,6 +158,7 @@ class Store:
                 f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in cols)}, attempts = attempts + 1",
                 [row[c] for c in cols],
             )
+        return final
 
     def start_session(self, engine: str) -> int:
         with self._tx():
@@ -238,6 +243,19 @@ class Store:
 def _arrow_schema(pa: Any) -> Any:
     types = {"INTEGER": pa.int64(), "REAL": pa.float64()}
     return pa.schema([(c, types.get(t.split()[0], pa.string())) for c, t in COLUMNS])
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (its temporary file may be a write in progress)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fsync_dir(path: Path) -> None:
