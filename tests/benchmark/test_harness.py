@@ -131,3 +131,38 @@ def test_a_crashed_insertion_deletion_run_resumes_from_its_store(imagenet_dir, t
     assert rows(tmp_path / "crashed") == rows(tmp_path / "straight")
     with np.load(tmp_path / "crashed" / "curves.npz") as a, np.load(tmp_path / "straight" / "curves.npz") as b:
         assert sorted(a.files) == sorted(b.files) and all(np.array_equal(a[k], b[k]) for k in a.files)
+
+
+def test_a_finished_pointing_run_is_replayed_from_its_store_without_a_query(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "classes.csv").write_text("class_id,name\n0,cat\n2,dog\n")
+    for name in ("x", "y"):
+        Image.fromarray(np.full((80, 100, 3), 128, np.uint8)).save(tmp_path / "images" / f"{name}.jpg")
+        (tmp_path / "labels" / f"{name}.txt").write_text("0 0.5 0.5 0.2 0.2\n2 0.1 0.1 0.1 0.1\n")
+
+    def logits(batch):
+        out = np.zeros((len(batch), 1000))
+        out[:, 283], out[:, 200] = 5.0, 3.0
+        return out
+
+    def broken(batch):
+        raise RuntimeError("no query may be made: every image is in the store")
+
+    run = lambda fn: run_pointing(  # noqa: E731
+        tmp_path,
+        ["centre", "random"],
+        tmp_path / "out",
+        maker=MapMaker(_models={"onnx": CallableModel(fn, "logits")}),
+        size=S,
+        progress=False,
+    )
+    first = run(logits)
+    rows = (tmp_path / "out" / "rows.csv").read_text()
+    assert sum(r["trials"] for r in first) == 8
+    assert run(broken) == first  # every image replayed from the store: no query
+    assert (tmp_path / "out" / "rows.csv").read_text() == rows
+    (tmp_path / "images" / "z.jpg").write_bytes((tmp_path / "images" / "x.jpg").read_bytes())
+    (tmp_path / "labels" / "z.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    with pytest.raises(RuntimeError, match="no query"):  # a new image is scored: the model is asked
+        run(broken)

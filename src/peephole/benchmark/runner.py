@@ -256,35 +256,31 @@ def run_pointing(
         samples = samples[:limit]
     grid_imgs, grid_maps, grid_titles = [], [], []
     names = model.class_names
-    for s in tqdm(samples, desc="images", unit="image", disable=not progress):
+    settings = {"harness": "pointing", **_method_settings(maker, methods), "data": str(Path(data).resolve()), "size": size}
+    store = Store(out / "run", {**settings, "tolerance": tolerance}, total=len(samples))
+    done = {r["id"]: r for r in store.rows()}
+    for seq, s in enumerate(tqdm(samples, desc="images", unit="image", disable=not progress)):
         full = load_image(s.path)
         h, w = full.shape[:2]
         img = np.clip(cv2.resize(full, (size, size), interpolation=cv2.INTER_AREA), 0, 1)
-        probs = softmax(np.asarray(model(img[None]), np.float64))[0]
-        top5 = set(np.argsort(-probs)[:5].tolist())
-        classes = sorted(c for c in s.boxes if c in COCO_TO_IMAGENET)
-        targets = [int(np.array(COCO_TO_IMAGENET[c])[np.argmax(probs[list(COCO_TO_IMAGENET[c])])]) for c in classes]
-        results = {m: maker.maps(m, img, targets) for m in methods}
-        for i, (cls, target) in enumerate(zip(classes, targets)):
-            region = boxes_mask(scaled_boxes(s.boxes[cls], (h, w)), (h, w))
-            for method in methods:
-                r = results[method][i]
-                big = cv2.resize(r.map.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-                rows.add(
-                    {
-                        "image": s.path.name,
-                        "coco_class": cls,
-                        "target": target,
-                        "top5": int(target in top5),
-                        "method": method,
-                        "hit": int(pointing_hit(big, region, tolerance)),
-                        "n_queries": r.n_queries,
-                        "seconds": round(r.seconds, 3),
-                    }
-                )
+        old = done.get(s.path.name)
+        if old is None:
+            trials, maps = _pointing_image(model, maker, methods, s, img, (h, w), tolerance)
+            buf = io.BytesIO()
+            np.savez_compressed(buf, **{f"{m}/{i}": v.astype(np.float16) for (m, i), v in maps.items()})
+            row = {"id": s.path.name, "seq": seq, "source": str(s.path), "status": "done", "metrics": {"trials": trials}}
+            store.commit(row, npz=buf.getvalue())
+        else:  # scored by an earlier session: replay its trials
+            trials = old["metrics"]["trials"]
+            with np.load(store.path / old["file"]) as z:
+                maps = {tuple(k.split("/")): z[k].astype(np.float32) for k in z.files}
+                maps = {(m, int(i)): v for (m, i), v in maps.items()}
+        for t in trials:
+            rows.add(t)
+        for i, (cls, target) in enumerate(dict.fromkeys((t["coco_class"], t["target"]) for t in trials)):
             if len(grid_imgs) < grid_rows:
                 grid_imgs.append(img)
-                grid_maps.append({m: results[m][i].map for m in methods})
+                grid_maps.append({m: maps[(m, i)] for m in methods})
                 grid_titles.append(_grid_title(f"{cls} → {names[target] if names else target}"))
         _pointing_table(rows.rows, methods, out, tolerance)
     plot_grid(grid_imgs, grid_maps, grid_titles, out / "grid.png")
@@ -292,6 +288,46 @@ def run_pointing(
         out, maker, methods, {"data": str(data), "limit": limit, "size": size, "tolerance": tolerance, "n_images": len(samples)}
     )
     return _pointing_table(rows.rows, methods, out, tolerance)
+
+
+def _pointing_image(
+    model: Any,
+    maker: MapMaker,
+    methods: Sequence[str],
+    s: Any,
+    img: np.ndarray,
+    shape: tuple[int, int],
+    tolerance: float,
+) -> tuple[list[dict[str, Any]], dict[tuple[str, int], np.ndarray]]:
+    """One COCO photo's trials (one per mapped class present × method) and maps, keyed by (method, trial)."""
+    import cv2
+
+    h, w = shape
+    probs = softmax(np.asarray(model(img[None]), np.float64))[0]
+    top5 = set(np.argsort(-probs)[:5].tolist())
+    classes = sorted(c for c in s.boxes if c in COCO_TO_IMAGENET)
+    targets = [int(np.array(COCO_TO_IMAGENET[c])[np.argmax(probs[list(COCO_TO_IMAGENET[c])])]) for c in classes]
+    results = {m: maker.maps(m, img, targets) for m in methods}
+    trials, maps = [], {}
+    for i, (cls, target) in enumerate(zip(classes, targets)):
+        region = boxes_mask(scaled_boxes(s.boxes[cls], (h, w)), (h, w))
+        for method in methods:
+            r = results[method][i]
+            maps[(method, i)] = r.map
+            big = cv2.resize(r.map.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+            trials.append(
+                {
+                    "image": s.path.name,
+                    "coco_class": cls,
+                    "target": target,
+                    "top5": int(target in top5),
+                    "method": method,
+                    "hit": int(pointing_hit(big, region, tolerance)),
+                    "n_queries": r.n_queries,
+                    "seconds": round(r.seconds, 3),
+                }
+            )
+    return trials, maps
 
 
 def _pointing_table(rows: list[dict[str, Any]], methods: Sequence[str], out: Path, tolerance: float) -> list[dict[str, Any]]:
@@ -333,23 +369,19 @@ def _store_settings(
     maker: MapMaker, methods: Sequence[str], metrics: Sequence[str], data: str | Path, skip: int, size: int, step: int
 ) -> dict[str, Any]:
     """What decides each image's scores (not ``limit``: a resumed benchmark may go further)."""
+    data = str(Path(data).resolve())
+    extra = {"metrics": list(metrics), "data": data, "skip": skip, "size": size, "step": step}
+    return {"harness": "insertion-deletion", **_method_settings(maker, methods), **extra}
+
+
+def _method_settings(maker: MapMaker, methods: Sequence[str]) -> dict[str, Any]:
+    """The model, seed and every method's options: what decides a map (JSON-safe)."""
     import peephole
 
     per_method = {
         m: {k: v if isinstance(v, (int, float, str, bool)) else repr(v) for k, v in maker.settings(m).items()} for m in methods
     }
-    return {
-        "harness": "insertion-deletion",
-        "model": maker.model_name,
-        "seed": maker.seed,
-        "methods": per_method,
-        "metrics": list(metrics),
-        "data": str(Path(data).resolve()),
-        "skip": skip,
-        "size": size,
-        "step": step,
-        "peephole": peephole.__version__,
-    }
+    return {"model": maker.model_name, "seed": maker.seed, "methods": per_method, "peephole": peephole.__version__}
 
 
 def _write_settings(out: Path, maker: MapMaker, methods: Sequence[str], extra: dict[str, Any]) -> None:
