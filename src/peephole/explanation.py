@@ -157,10 +157,19 @@ class Explanation:
         return p
 
 
-def load(path: str | Path) -> Explanation:
-    """Read an :class:`Explanation` written by :meth:`Explanation.save`."""
+def load(path: str | Path, item: str | None = None) -> Explanation:
+    """Read an :class:`Explanation` written by :meth:`Explanation.save`, or ``item`` of the run folder ``path``
+    (written by ``peephole.run``)."""
     from peephole.engine.partition import Partition
     from peephole.engine.state import resolve
+
+    if item is not None or Path(path).is_dir():
+        if item is None:
+            raise InputError(f"{path} is a folder; for an item of a run folder: peephole.load({str(path)!r}, item=ITEM_ID)")
+        from peephole.runs.store import Store
+
+        with Store(path) as store:
+            return store.load(item)
 
     try:
         with np.load(path, allow_pickle=False) as z:

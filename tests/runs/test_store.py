@@ -35,6 +35,9 @@ def test_round_trip_of_rows_and_results(tmp_path):
         np.testing.assert_array_equal(back.scores, e.scores)
         assert back.targets == e.targets
         np.testing.assert_array_equal(peephole.load(s.file_of("a/1.png")).map_for(0), e.map_for(0))
+        np.testing.assert_array_equal(peephole.load(tmp_path / "run", item="a/1.png").maps, e.maps)
+        with pytest.raises(InputError, match="item=ITEM_ID"):
+            peephole.load(tmp_path / "run")
         rows = s.rows()
         assert [r["id"] for r in rows] == ["a/1.png", "b.png"]
         assert rows[0]["top"] == [[1, "x", 0.5]] and rows[1]["error"] == "corrupt <file>"
