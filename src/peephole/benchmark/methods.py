@@ -25,6 +25,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "pami-superpixels-2": ("pami", {"partition": "superpixels", "second_run": True}),
     "pami-superpixels-grey": ("pami", {"partition": "superpixels", "masker": "grey"}),
     "pami-window": ("pami", {"partition": "window"}),
+    "pami-adaptive": ("pami", {"partition": "superpixels", "max_queries": 115}),  # 1/4 of Strategy II's ~461 queries
 }
 #: Methods that need no input: reference maps.
 REFERENCE = ("random", "centre")

@@ -50,13 +50,15 @@ def run(
     params: dict[str, Any] | None = None,
     reference: np.ndarray | None = None,
     desc: str = "PAMI",
+    seen: dict[bytes, np.ndarray] | None = None,
 ) -> RunResult:
     """Run partition -> perturb -> query -> aggregate over all parts of ``partition``.
 
     ``aggregator(partition, reference, **params)`` turns the outputs into maps; ``reference`` holds
     ``f_k(x)`` of the targets (needed by aggregators that measure a drop, e.g. occlusion). A keep-mask
     that repeats an earlier one exactly (two segmentations finding the same superpixel) is queried once:
-    its output is reused, so the maps are identical and ``n_queries`` counts distinct inputs only.
+    its output is reused, so the maps are identical and ``n_queries`` counts distinct inputs only
+    (``seen``: share that memory across runs on the same input and masker, e.g. adaptive PAMI's groups).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -69,7 +71,7 @@ def run(
     agg = aggregator(partition, ref, **(params or {}))
     n, before = partition.n_parts, query.n_queries
     chunks: list[np.ndarray] = []
-    seen: dict[bytes, np.ndarray] = {}  # keep-mask digest -> its output row
+    seen = {} if seen is None else seen  # keep-mask digest -> its output row
     for start in tqdm(range(0, n, batch_size), desc=desc, unit="batch", disable=not progress, leave=False):
         stop = min(start + batch_size, n)
         t0 = perf_counter()
