@@ -103,7 +103,8 @@ def test_cli_reports_bad_arguments_clearly(imagenet_dir, tmp_path, capsys):
     assert "COCO" in capsys.readouterr().err
 
 
-def test_a_crashed_insertion_deletion_run_resumes_from_its_store(imagenet_dir, tmp_path):
+@pytest.mark.parametrize("substrates", [None, ("grey", "black")])
+def test_a_crashed_insertion_deletion_run_resumes_from_its_store(imagenet_dir, tmp_path, substrates):
     calls = {"n": 0, "fail_at": None}
 
     def flaky(batch):
@@ -117,7 +118,10 @@ def test_a_crashed_insertion_deletion_run_resumes_from_its_store(imagenet_dir, t
     def bench(out, fail_at=None):
         calls.update(n=0, fail_at=fail_at)
         maker = MapMaker(options=opts, _models={"onnx": CallableModel(flaky, "probs")})
-        return run_insertion_deletion(imagenet_dir, ["occlusion", "random"], out, maker=maker, size=S, step=16, progress=False)
+        methods = ["occlusion", "random"]
+        return run_insertion_deletion(
+            imagenet_dir, methods, out, maker=maker, size=S, step=16, progress=False, substrates=substrates
+        )
 
     straight = bench(tmp_path / "straight")
     per_image = calls["n"]
@@ -166,3 +170,58 @@ def test_a_finished_pointing_run_is_replayed_from_its_store_without_a_query(tmp_
     (tmp_path / "labels" / "z.txt").write_text("0 0.5 0.5 0.2 0.2\n")
     with pytest.raises(RuntimeError, match="no query"):  # a new image is scored: the model is asked
         run(broken)
+
+
+def test_substrate_matrix_masks_and_scores_every_method_on_each_substrate(imagenet_dir, tmp_path):
+    """Per substrate s: insertion starts from s, deletion ends at s, masking methods mask with s."""
+    seen_maskers = []
+
+    class Spy(MapMaker):
+        def maps(self, method, image, targets, index=0, masker=None):
+            seen_maskers.append((method, masker))
+            return super().maps(method, image, targets, index, masker)
+
+    textured = np.zeros((S, S, 3), np.uint8)
+    textured[..., 0] = 230
+    textured[::2, ::2, 0] = 130  # the blur of a textured image differs from it
+    Image.fromarray(textured).save(imagenet_dir / "a.png")
+    maker = Spy(options={"lime": {"n_samples": 30}}, _models={"onnx": CallableModel(region_mean, "probs")})
+    out = tmp_path / "matrix"
+    table = run_insertion_deletion(
+        imagenet_dir, ["lime", "centre"], out, maker=maker, size=S, step=16, progress=False, substrates=["blur", "black"]
+    )
+    assert [r["method"] for r in table] == ["lime@blur", "centre@blur", "lime@black", "centre@black"]
+    assert ("lime", "blur") in seen_maskers and ("lime", "black") in seen_maskers
+    assert [m for m, _ in seen_maskers].count("centre") == 2  # once per image, reused on both substrates
+    by = {r["method"]: r for r in table}
+    # from black, the insertion curve starts at p = 0; from the blur, at the blurred image's p > 0
+    assert by["centre@black"]["insertion mean"] < by["centre@blur"]["insertion mean"] - 0.1
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["substrates"] == ["blur", "black"]
+
+
+def test_dev_and_test_splits_are_the_even_and_odd_rows(imagenet_dir):
+    from peephole.benchmark.data import read_imagenet_sample
+    from peephole.errors import InputError
+
+    assert [s.path.name for s in read_imagenet_sample(imagenet_dir, "dev")] == ["a.png", "c.png"]
+    assert [s.path.name for s in read_imagenet_sample(imagenet_dir, "test")] == ["b.png"]
+    with pytest.raises(InputError, match="unknown split"):
+        read_imagenet_sample(imagenet_dir, "train")
+
+
+def test_cli_takes_method_options_substrates_and_split(imagenet_dir, tmp_path, monkeypatch):
+    import peephole.benchmark.methods as bm
+
+    monkeypatch.setattr(bm.MapMaker, "model", lambda self, backend: CallableModel(region_mean, "probs"))
+    out = tmp_path / "cli"
+    code = main(
+        ["benchmark", "--data", str(imagenet_dir), "--methods", "kernel-shap,random", "--option", "kernel-shap.n_samples=20",
+         "--substrates", "grey", "--split", "dev", "--step", "256", "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["methods"]["kernel-shap"]["n_samples"] == 20 and settings["split"] == "dev"
+    rows = list(csv.DictReader((out / "rows.csv").open()))
+    assert {r["method"] for r in rows} == {"kernel-shap@grey", "random@grey"}
+    assert main(["benchmark", "--data", str(imagenet_dir), "--option", "nodot=3", "--out", str(out)]) == 2

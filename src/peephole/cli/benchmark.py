@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from peephole.errors import PeepholeError
@@ -32,6 +33,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--step", type=int, default=None, help="pixels per curve step (default 224 at 224×224, scaled)")
     p.add_argument("--rise-masks", type=int, default=None, help="RISE masks N (default 8000)")
     p.add_argument("--lime-samples", type=int, default=None, help="LIME samples (default 1000)")
+    p.add_argument(
+        "--substrates",
+        default=None,
+        help="a substrate matrix, e.g. blur,grey: per substrate, insertion starts from it, deletion ends at it and every "
+        "masking method masks with it (rows method@substrate)",
+    )
+    p.add_argument("--split", default=None, choices=("dev", "test"), help="even (dev) or odd (test) rows of labels.csv")
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="METHOD.KEY=VALUE",
+        help="a method option (repeatable; VALUE is JSON or a string), e.g. kernel-shap.n_samples=500",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run)
 
@@ -46,11 +61,22 @@ def run(args: argparse.Namespace) -> int:
     if bad:
         print(f"error: unknown method {bad[0]!r}; choose from {', '.join(METHOD_NAMES)}", file=sys.stderr)
         return 2
-    options: dict[str, dict[str, int]] = {}
+    options: dict[str, dict[str, object]] = {}
     if args.rise_masks:
         options["rise"] = {"n_masks": args.rise_masks}
     if args.lime_samples:
         options["lime"] = {"n_samples": args.lime_samples}
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        method, dot, name = key.rpartition(".")
+        if not (sep and dot and method and name):
+            print(f"error: --option {item!r}: expected METHOD.KEY=VALUE", file=sys.stderr)
+            return 2
+        try:
+            parsed: object = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = value
+        options.setdefault(method, {})[name] = parsed
     maker = MapMaker(args.model, options, args.seed)
     try:
         kind = dataset_kind(args.data)
@@ -63,7 +89,19 @@ def run(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return 2
-            run_insertion_deletion(args.data, methods, args.out, metrics, args.limit, maker, step=args.step, skip=args.skip)
+            substrates = args.substrates.split(",") if args.substrates else None
+            run_insertion_deletion(
+                args.data,
+                methods,
+                args.out,
+                metrics,
+                args.limit,
+                maker,
+                step=args.step,
+                skip=args.skip,
+                substrates=substrates,
+                split=args.split,
+            )
         else:
             if metrics != ["pointing"]:
                 print("error: a COCO boxes folder allows only --metrics pointing", file=sys.stderr)
