@@ -7,9 +7,8 @@ of any other class can be aggregated later without one more query (:func:`aggreg
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from time import perf_counter
