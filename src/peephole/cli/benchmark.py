@@ -16,7 +16,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="score explanation methods on a folder of real photos (PAMI, Table 4)",
         description="Insertion / deletion on an ImageNet sample folder (labels.csv), or the pointing game on a COCO "
         "boxes folder (classes.csv, labels/). Writes summary.md/.csv, rows.csv, curves.png, grid.png and "
-        f"settings.json to --out. Methods: {', '.join(METHOD_NAMES)}.",
+        f"settings.json to --out. Methods: {', '.join(METHOD_NAMES)}. gradcam (in the default set) needs the "
+        "gradients extra (Captum); without it the command stops before any work and says so.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--data", required=True, help="an imagenet-sample or coco-boxes folder")
     p.add_argument("--methods", default="pami-superpixels,gradcam,random,centre", help="comma-separated method names")
@@ -38,13 +40,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from peephole.benchmark.data import dataset_kind
-    from peephole.benchmark.methods import METHOD_NAMES, MapMaker
+    from peephole.benchmark.methods import MapMaker, check_installed
     from peephole.benchmark.runner import CURVE_METRICS, run_insertion_deletion, run_pointing
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    bad = [m for m in methods if m not in METHOD_NAMES]
-    if bad:
-        print(f"error: unknown method {bad[0]!r}; choose from {', '.join(METHOD_NAMES)}", file=sys.stderr)
+    try:
+        check_installed(methods)
+    except PeepholeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     options: dict[str, dict[str, int]] = {}
     if args.rise_masks:
