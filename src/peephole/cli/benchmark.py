@@ -31,9 +31,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--skip", type=int, default=0, help="start at the N-th image of the ImageNet folder")
     p.add_argument("--out", default="peephole-benchmark", help="output folder")
     p.add_argument("--model", default="efficientnet-lite0")
-    p.add_argument("--step", type=int, default=None, help="pixels per curve step (default 224 at 224×224, scaled)")
-    p.add_argument("--rise-masks", type=int, default=None, help="RISE masks N (default 8000)")
-    p.add_argument("--lime-samples", type=int, default=None, help="LIME samples (default 1000)")
+    p.add_argument("--step", type=int, default=None, help="pixels per curve step ; unset: 224 at 224×224, scaled")
+    p.add_argument("--rise-masks", type=int, default=None, help="RISE masks N; unset: 8000")
+    p.add_argument("--lime-samples", type=int, default=None, help="LIME samples; unset: 1000")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run)
 
