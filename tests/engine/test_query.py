@@ -99,3 +99,9 @@ def test_a_model_that_reuses_its_output_buffer_cannot_change_returned_scores():
     first = q(np.ones((1, 4, 4, 3), np.float32))
     q(np.zeros((1, 4, 4, 3), np.float32))
     np.testing.assert_array_equal(first, [[1.0, 0.0]])
+
+
+def test_a_model_that_returns_no_classes_is_a_model_error():
+    """Found by the fuzz suite: a (n, 0) output crashed the range check with numpy's ValueError."""
+    with pytest.raises(ModelError, match="no classes"):
+        Query(lambda b: np.zeros((len(b), 0)), "probs")(BATCH)

@@ -50,6 +50,8 @@ class Query:
             out = out[None]
         if out.ndim != 2 or out.shape[0] != n:
             raise ModelError(f"the model returned shape {tuple(out.shape)} for {n} inputs on {what}; expected ({n}, n_classes)")
+        if out.shape[1] == 0:
+            raise ModelError(f"the model returned no classes (shape {tuple(out.shape)}) on {what}")
         if self.n_classes is not None and out.shape[1] != self.n_classes:
             raise ModelError(f"the model returned {out.shape[1]} classes on {what} but {self.n_classes} before")
         self.n_classes = out.shape[1]
