@@ -33,7 +33,7 @@ def explain(
     ``'minilm'``), an ``.onnx`` path, a torch module or a callable (declare ``output='probs'|'logits'|'scores'``).
     The input kind is ``modality`` if given, else what the model declares, else ``'image'`` — never a
     guess from ``x``. ``targets``: class indices or names (default: the ``top_k`` predicted classes).
-    An image above 512×512 pixels is resized to fit (with a warning saying what the full size would
+    An image above 640×640 pixels is resized to fit (with a warning saying what the full size would
     cost) unless ``allow_large=True``. Method options (``partition=``, ``masker=``, ``n_samples=``, ...)
     are checked against the method and the modality before anything runs.
     """
