@@ -20,7 +20,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from peephole.errors import InputError
 
-#: The largest image explained as it is (640×640 = 409,600 pixels: a VGA photo and every shipped sample fit); larger ones are resized unless ``allow_large``.
+#: The largest image explained as it is (640×640 = 409,600 pixels: a VGA photo and every shipped sample
+#: fit); larger ones are resized unless ``allow_large``.
 MAX_WORK_PIXELS = 640 * 640
 #: Files with more pixels are refused before decoding (Pillow's own decompression-bomb limit, 89.5 Mpx).
 MAX_DECODE_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
