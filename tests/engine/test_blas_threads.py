@@ -9,11 +9,13 @@ import numpy as np
 from threadpoolctl import threadpool_info
 
 import peephole
-from peephole.engine.run import single_threaded_blas
+from peephole.engine.run import _NUMPY_BLAS, single_threaded_blas
 
 
 def blas_threads() -> dict[str, int]:
-    return {m["filepath"]: m["num_threads"] for m in threadpool_info() if m["user_api"] == "blas"}
+    """Threads of numpy's own BLAS (the one the engine limits; torch or scipy may load others later)."""
+    mine = {lib.filepath for lib in _NUMPY_BLAS.lib_controllers if lib.user_api == "blas"}
+    return {m["filepath"]: m["num_threads"] for m in threadpool_info() if m["filepath"] in mine}
 
 
 def test_interleaved_entries_and_exits_restore_the_original_limit() -> None:

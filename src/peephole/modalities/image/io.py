@@ -66,10 +66,10 @@ def to_rgb_float(img: np.ndarray, name: str = "image") -> np.ndarray:
         a = a[..., :-1]
     if a.shape[-1] == 1:
         a = np.repeat(a, 3, axis=-1)
-    if a.dtype == np.uint8:  # float32 throughout: no float64 copy of a large image
-        return np.multiply(a, np.float32(1 / 255), dtype=np.float32)
-    if a.dtype == np.uint16:
-        return np.multiply(a, np.float32(1 / 65535), dtype=np.float32)
+    if a.dtype in (np.uint8, np.uint16):  # float32 throughout (no float64 copy); bit-identical to a / 255.0
+        out = a.astype(np.float32)
+        out /= np.float32(255 if a.dtype == np.uint8 else 65535)
+        return out
     if a.dtype == bool:
         return a.astype(np.float32)
     if np.issubdtype(a.dtype, np.floating):
