@@ -10,6 +10,7 @@ bounded, so the suite stays fast; docs/reliability.md gives the counts.
 from __future__ import annotations
 
 import io
+import os
 import time
 import warnings
 
@@ -24,6 +25,14 @@ from peephole.errors import InputError, ModelError
 from peephole.modalities.image.io import load_image
 
 FUZZ = settings(deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+#: ``PEEPHOLE_FUZZ_SCALE=10 python -m pytest tests/test_fuzz.py`` runs ten times the examples (a deeper, slower search).
+SCALE = float(os.environ.get("PEEPHOLE_FUZZ_SCALE", "1"))
+
+
+def examples(n: int) -> int:
+    return max(1, round(n * SCALE))
+
+
 CLEAN = (InputError, ModelError)
 
 
@@ -37,6 +46,7 @@ def good_model(b: np.ndarray) -> np.ndarray:
 # --- images -------------------------------------------------------------------------------------------
 SHAPES = st.one_of(
     st.tuples(st.integers(1, 40), st.integers(1, 40)),
+    st.tuples(st.integers(60, 96), st.integers(60, 96)),
     st.sampled_from([(1, 200), (200, 1), (2, 160), (160, 3), (5, 90), (90, 6)]),
 )
 DTYPES = st.sampled_from(["uint8", "uint16", "float32", "float64", "bool", "int64", "float16"])
@@ -84,7 +94,7 @@ METHODS = st.one_of(
 TARGETS = st.one_of(st.none(), st.integers(-2, 4), st.lists(st.integers(0, 2), min_size=1, max_size=3), st.just("nope"))
 
 
-@settings(FUZZ, max_examples=60)
+@settings(FUZZ, max_examples=examples(120))
 @given(img=images(), method=METHODS, targets=TARGETS, top_k=st.integers(0, 3), batch=st.sampled_from([None, 1, 3, 64]))
 def test_fuzz_images_methods_and_options(img, method, targets, top_k, batch):
     name, options = method
@@ -153,7 +163,7 @@ BREAKS = ["raise", "nan", "inf", "short batch", "3-d", "fewer classes", "strings
 HARMLESS = ["in place", "reused buffer", "slow", "list"]
 
 
-@settings(FUZZ, max_examples=40)
+@settings(FUZZ, max_examples=examples(60))
 @given(
     kind=st.sampled_from(BREAKS + HARMLESS),
     when=st.integers(1, 4),
@@ -181,7 +191,7 @@ MODES = st.sampled_from(["1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "YCbCr", "I
 FORMATS = st.sampled_from(["PNG", "TIFF", "JPEG", "BMP", "GIF", "WEBP"])
 
 
-@settings(FUZZ, max_examples=60)
+@settings(FUZZ, max_examples=examples(100))
 @given(mode=MODES, fmt=FORMATS, size=st.tuples(st.integers(1, 30), st.integers(1, 30)), seed=st.integers(0, 999))
 def test_fuzz_image_files_of_every_mode_and_format(tmp_path_factory, mode, fmt, size, seed):
     rgb = Image.fromarray((np.random.default_rng(seed).random((size[1], size[0], 3)) * 255).astype(np.uint8))
@@ -206,7 +216,7 @@ def test_fuzz_image_files_of_every_mode_and_format(tmp_path_factory, mode, fmt, 
     assert np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1
 
 
-@settings(FUZZ, max_examples=40)
+@settings(FUZZ, max_examples=examples(60))
 @given(data=st.binary(max_size=400), ext=st.sampled_from(["png", "jpg", "tif", "gif", "bmp", "webp"]))
 def test_fuzz_random_bytes_are_one_input_error(tmp_path_factory, data, ext):
     header = {"png": b"\x89PNG\r\n\x1a\n", "jpg": b"\xff\xd8\xff", "gif": b"GIF89a", "bmp": b"BM"}.get(ext, b"")
@@ -232,7 +242,7 @@ def text_model(texts):
     return np.stack([1 - p, p], axis=1)
 
 
-@settings(FUZZ, max_examples=40)
+@settings(FUZZ, max_examples=examples(60))
 @given(text=TEXTS, partition=st.sampled_from(["words", "windows"]), masker=st.sampled_from(["drop", "[MASK]"]))
 def test_fuzz_texts(text, partition, masker):
     try:
