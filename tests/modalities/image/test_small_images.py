@@ -54,3 +54,34 @@ def test_default_partition_on_tiny_images_covers_every_pixel() -> None:
 def test_seeds_parameters_outside_the_checked_range_are_refused_before_opencv(params: dict) -> None:
     with pytest.raises(InputError, match="SEEDS"):
         seeds(__import__("numpy").zeros((80, 80, 3)), **params)
+
+
+def test_ctrl_c_during_segmentation_stops_without_running_the_queued_settings() -> None:
+    """A real SIGINT while 100 settings are queued on the thread pool: the queued ones are dropped (Executor.map
+    cancels them), so Ctrl-C ends the call within seconds."""
+    import signal
+    import time
+
+    code = """
+        import numpy as np
+        from peephole.modalities.image.superpixels import PAPER_SEGMENTATIONS, Superpixels
+        img = np.random.default_rng(0).random((400, 400, 3))
+        print("start", flush=True)
+        Superpixels.from_image(img, PAPER_SEGMENTATIONS * 5, workers=2)
+        print("finished", flush=True)
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline().strip() == "start"
+        time.sleep(1.5)
+        proc.send_signal(signal.SIGINT)
+        t0 = time.monotonic()
+        out, err = proc.communicate(timeout=60)
+        stopped_after = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "finished" not in out and "KeyboardInterrupt" in err
+    assert stopped_after < 8, f"took {stopped_after:.1f} s to stop"
