@@ -90,7 +90,6 @@ def lime_package(model, img: np.ndarray, labels: np.ndarray, target: int, n: int
         num_samples=n,
         batch_size=batch,
         segmentation_fn=lambda _: labels,
-        progress_bar=False,
     )
     weights = dict(e.local_exp[target])
     return np.vectorize(lambda s: weights.get(s, 0.0))(labels).astype(np.float32)

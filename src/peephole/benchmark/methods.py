@@ -34,6 +34,21 @@ REGISTERED = tuple(n for n, s in METHODS.items() if "image" in s.modalities and 
 METHOD_NAMES = (*VARIANTS, *REGISTERED, *REFERENCE)
 
 
+def check_installed(methods: list[str]) -> None:
+    """One :class:`InputError` naming the first harness method whose extra is not installed (before any work)."""
+    for m in methods:
+        if m not in METHOD_NAMES:
+            raise InputError(f"unknown method {m!r}; choose from {', '.join(METHOD_NAMES)}")
+        if m in REFERENCE:
+            continue
+        missing = METHODS[VARIANTS.get(m, (m, {}))[0]].missing()
+        if missing:
+            extras = ",".join(sorted(set(missing)))
+            raise InputError(
+                f"method {m!r} needs the {extras} extra: pip install 'peephole[{extras}]', or leave it out of --methods"
+            )
+
+
 @dataclass
 class MapResult:
     map: np.ndarray

@@ -17,7 +17,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="score explanation methods on a folder of real photos (PAMI, Table 4)",
         description="Insertion / deletion on an ImageNet sample folder (labels.csv), or the pointing game on a COCO "
         "boxes folder (classes.csv, labels/). Writes summary.md/.csv, rows.csv, curves.png, grid.png and "
-        f"settings.json to --out. Methods: {', '.join(METHOD_NAMES)}.",
+        f"settings.json to --out. Methods: {', '.join(METHOD_NAMES)}. gradcam (in the default set) needs the "
+        "gradients extra (Captum); without it the command stops before any work and says so.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--data", required=True, help="an imagenet-sample or coco-boxes folder")
     p.add_argument("--methods", default="pami-superpixels,gradcam,random,centre", help="comma-separated method names")
@@ -30,9 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--skip", type=int, default=0, help="start at the N-th image of the ImageNet folder")
     p.add_argument("--out", default="peephole-benchmark", help="output folder")
     p.add_argument("--model", default="efficientnet-lite0")
-    p.add_argument("--step", type=int, default=None, help="pixels per curve step (default 224 at 224×224, scaled)")
-    p.add_argument("--rise-masks", type=int, default=None, help="RISE masks N (default 8000)")
-    p.add_argument("--lime-samples", type=int, default=None, help="LIME samples (default 1000)")
+    p.add_argument("--step", type=int, default=None, help="pixels per curve step ; unset: 224 at 224×224, scaled")
+    p.add_argument("--rise-masks", type=int, default=None, help="RISE masks N; unset: 8000")
+    p.add_argument("--lime-samples", type=int, default=None, help="LIME samples; unset: 1000")
     p.add_argument(
         "--substrates",
         default=None,
@@ -53,13 +55,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from peephole.benchmark.data import dataset_kind
-    from peephole.benchmark.methods import METHOD_NAMES, MapMaker
+    from peephole.benchmark.methods import MapMaker, check_installed
     from peephole.benchmark.runner import CURVE_METRICS, run_insertion_deletion, run_pointing
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    bad = [m for m in methods if m not in METHOD_NAMES]
-    if bad:
-        print(f"error: unknown method {bad[0]!r}; choose from {', '.join(METHOD_NAMES)}", file=sys.stderr)
+    try:
+        check_installed(methods)
+    except PeepholeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     options: dict[str, dict[str, object]] = {}
     if args.rise_masks:

@@ -7,7 +7,9 @@ of any other class can be aggregated later without one more query (:func:`aggreg
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from hashlib import blake2b
 from time import perf_counter
@@ -27,6 +29,29 @@ from peephole.engine.state import class_path
 # calls, OpenBLAS's workers busy-wait afterwards and take cores from the next forward pass (measured:
 # PAMI's model calls ran ~30% slower than bare ones on 2 cores until aggregation used one thread).
 _NUMPY_BLAS = ThreadpoolController()
+_BLAS_LOCK = threading.Lock()
+_BLAS_USERS = 0
+_BLAS_LIMITER: Any = None
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """numpy's BLAS limited to one thread while any caller is inside; the first entry sets the limit and
+    the last exit restores it, so concurrent ``explain()`` calls leave the thread count as they found it
+    (nested ``threadpool_limits`` from several threads would restore each other's limit of 1)."""
+    global _BLAS_USERS, _BLAS_LIMITER
+    with _BLAS_LOCK:
+        if _BLAS_USERS == 0:
+            _BLAS_LIMITER = _NUMPY_BLAS.limit(limits=1, user_api="blas")
+        _BLAS_USERS += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_USERS -= 1
+            if _BLAS_USERS == 0:
+                _BLAS_LIMITER.restore_original_limits()
+                _BLAS_LIMITER = None
 
 
 @dataclass
@@ -90,7 +115,7 @@ def run(
             seen.update((keys[i], row) for i, row in zip(fresh, new if new is not None else []))
             out = np.stack([seen[k] for k in keys])
         t3 = perf_counter()
-        with _NUMPY_BLAS.limit(limits=1, user_api="blas"):
+        with single_threaded_blas():
             agg.add(start, masks, out[:, targets])
         t4 = perf_counter()
         chunks.append(out.astype(np.float32))
