@@ -39,6 +39,7 @@ def SmallCNN(
         raise InputError(f"unknown pool {pool!r}; use 'flatten' or 'max'")
     net = nn.Sequential(*body, *head)
     net.config = {
+        "arch": "cnn",
         "in_channels": in_channels,
         "n_classes": n_classes,
         "width": width,
@@ -47,6 +48,45 @@ def SmallCNN(
         "batchnorm": batchnorm,
     }
     return net
+
+
+def MLP(in_channels: int = 1, n_classes: int = 10, size: int = 28, hidden: int = 256) -> Any:
+    """Flatten-Linear-ReLU-Linear-ReLU-Linear: a fully connected network (no convolution)."""
+    nn = _torch().nn
+    d = in_channels * size * size
+    net = nn.Sequential(
+        nn.Flatten(), nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, hidden // 2), nn.ReLU(), nn.Linear(hidden // 2, n_classes)
+    )
+    net.config = {"arch": "mlp", "in_channels": in_channels, "n_classes": n_classes, "size": size, "hidden": hidden}
+    return net
+
+
+def DeepCNN(in_channels: int = 1, n_classes: int = 10, width: int = 24, size: int = 28) -> Any:
+    """(conv3-ReLU ×2, max-pool) ×2, then a linear head on the feature map; wider and deeper than
+    :func:`SmallCNN`, no batch norm."""
+    nn = _torch().nn
+
+    def block(cin: int, cout: int) -> list[Any]:
+        return [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(), nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+
+    net = nn.Sequential(
+        *block(in_channels, width), *block(width, 2 * width), nn.Flatten(), nn.Linear(2 * width * (size // 4) ** 2, n_classes)
+    )
+    net.config = {"arch": "deep-cnn", "in_channels": in_channels, "n_classes": n_classes, "width": width, "size": size}
+    return net
+
+
+#: architecture name -> constructor (its keyword arguments are the saved ``config`` without ``arch``)
+ARCHITECTURES = {"cnn": SmallCNN, "mlp": MLP, "deep-cnn": DeepCNN}
+
+
+def build_classifier(config: dict[str, Any]) -> Any:
+    """A fresh network of ``config['arch']`` (default ``'cnn'``) with the rest of ``config`` as its arguments."""
+    cfg = dict(config)
+    arch = cfg.pop("arch", "cnn")
+    if arch not in ARCHITECTURES:
+        raise InputError(f"unknown architecture {arch!r}; use one of {tuple(ARCHITECTURES)}")
+    return ARCHITECTURES[arch](**cfg)
 
 
 def train_classifier(
@@ -92,7 +132,7 @@ def accuracy(module: Any, x: np.ndarray, y: np.ndarray, batch_size: int = 512) -
 
 
 def save_classifier(module: Any, path: str | Path, **meta: Any) -> Path:
-    """Save a :func:`SmallCNN` as its config and weights (``torch.load(weights_only=True)`` can read it)."""
+    """Save a network of :data:`ARCHITECTURES` as its config and weights (``torch.load(weights_only=True)`` can read it)."""
     torch = _torch()
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -101,14 +141,14 @@ def save_classifier(module: Any, path: str | Path, **meta: Any) -> Path:
 
 
 def load_classifier(path: str | Path) -> Any:
-    """A :func:`SmallCNN` saved by :func:`save_classifier`, in eval mode (``.meta`` holds what was saved with it)."""
+    """A network saved by :func:`save_classifier`, in eval mode (``.meta`` holds what was saved with it)."""
     torch = _torch()
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such model file")
     try:
         d = torch.load(p, weights_only=True)
-        net = SmallCNN(**d["config"])
+        net = build_classifier(d["config"])
         net.load_state_dict(d["state_dict"])
     except (KeyError, RuntimeError, TypeError, EOFError, ValueError, AttributeError, pickle.UnpicklingError) as exc:
         raise InputError(f"{p}: not a model saved by peephole.data.save_classifier ({type(exc).__name__})") from exc
