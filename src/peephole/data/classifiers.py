@@ -55,7 +55,12 @@ def MLP(in_channels: int = 1, n_classes: int = 10, size: int = 28, hidden: int =
     nn = _torch().nn
     d = in_channels * size * size
     net = nn.Sequential(
-        nn.Flatten(), nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, hidden // 2), nn.ReLU(), nn.Linear(hidden // 2, n_classes)
+        nn.Flatten(),
+        nn.Linear(d, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, hidden // 2),
+        nn.ReLU(),
+        nn.Linear(hidden // 2, n_classes),
     )
     net.config = {"arch": "mlp", "in_channels": in_channels, "n_classes": n_classes, "size": size, "hidden": hidden}
     return net

