@@ -11,7 +11,7 @@ import pytest
 
 from peephole.errors import InputError, ModelError
 from peephole.systems.backdoor import BackdoorReport
-from peephole.systems.backdoor_eval import ModelResult, auc, evaluate, evaluate_detector, rates, roc
+from peephole.systems.backdoor_eval import Evaluation, ModelResult, auc, evaluate, evaluate_detector, rates, roc
 
 
 def result(name, trojan, target, anomaly, eligible=None, seconds=1.0):
@@ -37,6 +37,8 @@ def test_rates_on_a_hand_built_case():
     assert (r["n_trojan"], r["n_clean"], r["detected"], r["wrong_class"], r["false_alarms"]) == (5, 3, 2, 1, 1)
     assert r["detection_rate"] == pytest.approx(0.4) and r["wrong_class_rate"] == pytest.approx(0.2)
     assert r["false_alarm_rate"] == pytest.approx(1 / 3) and r["seconds_per_model"] == pytest.approx((5 * 1 + 3 * 3) / 8)
+    ev = Evaluation("toy", {}, 2.0, TOY)
+    assert [r.name for r in ev.misses()] == ["t-wrong", "t-miss", "t-ineligible", "c-alarm"]
     strict = rates(TOY, 8.0)  # only t-hit's 9 is above
     assert (strict["detected"], strict["wrong_class"], strict["false_alarms"]) == (1, 0, 0)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ class ModelResult:
     targets: list[int]
     seconds: float
     error: str = ""
+    measures: dict[str, list[float]] = field(default_factory=dict)  #: the report's per-class columns
 
     def flagged_at(self, threshold: float) -> list[int]:
         return [t for t, a, ok in zip(self.targets, self.anomaly, self.eligible) if a > threshold and ok]
@@ -112,7 +113,8 @@ class Evaluation:
 
     def misses(self) -> list[ModelResult]:
         """Backdoored models whose target was not flagged, and clean models with a flag."""
-        return [r for r in self.results if (r.target not in r.flagged_at(self.threshold)) == r.trojan and not r.error]
+        t = self.threshold
+        return [r for r in self.results if not r.error and (r.target not in r.flagged_at(t) if r.trojan else bool(r.flagged_at(t)))]
 
     def write(self, folder: str | Path, stem: str) -> list[Path]:
         """``stem.json`` (settings, rates, every model), ``stem_roc.csv`` and ``stem_roc.png``."""
@@ -209,6 +211,7 @@ def evaluate(
                     [bool(e) for e in r.eligible],
                     list(r.targets),
                     report.seconds,
+                    measures={n: [float(v) for v in col] for n, col in r.measures.items()},
                 )
             )
     return {
