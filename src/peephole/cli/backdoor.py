@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "robust anomaly score; classes above --threshold are flagged.",
     )
     add_common(p, samples=None)
-    p.add_argument("--threshold", type=float, default=None, help="anomaly score above which a class is flagged (default: the library's)")
+    p.add_argument("--threshold", type=float, default=None, help="flag classes with a larger anomaly (default: the library's)")
     p.add_argument("--compare", default=None, metavar="OTHER.pt", help="also scan this model and put it in the figure")
     p.set_defaults(func=run)
 

@@ -114,7 +114,8 @@ class Evaluation:
     def misses(self) -> list[ModelResult]:
         """Backdoored models whose target was not flagged, and clean models with a flag."""
         t = self.threshold
-        return [r for r in self.results if not r.error and (r.target not in r.flagged_at(t) if r.trojan else bool(r.flagged_at(t)))]
+        wrong = [(r.target not in r.flagged_at(t)) if r.trojan else bool(r.flagged_at(t)) for r in self.results]
+        return [r for r, w in zip(self.results, wrong) if w and not r.error]
 
     def write(self, folder: str | Path, stem: str) -> list[Path]:
         """``stem.json`` (settings, rates, every model), ``stem_roc.csv`` and ``stem_roc.png``."""
