@@ -37,7 +37,7 @@ THRESHOLD = 6.0
 N_ITER = 30
 WINDOW = 0.07  #: the window's side as a fraction of the image's shorter side (2 px on 28×28)
 #: the rates the scan reached with uniform-noise samples on the held-out half of the zoo (docs/systems.md)
-NOISE_RATES = "detection 0.xx, false alarms 0.xx"
+NOISE_RATES = "detection 8/13, false alarms 7/14 (ROC AUC 0.58, chance 0.5)"
 
 
 @dataclass
