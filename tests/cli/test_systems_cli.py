@@ -63,3 +63,21 @@ def test_explainer_command(tmp_path, capsys):
 def test_missing_model_file_is_a_clear_error(tmp_path, capsys):
     assert main(["saliency", str(tmp_path / "nope.pt")]) == 2
     assert "no such model file" in capsys.readouterr().err
+
+
+def test_zoo_and_backdoor_eval_commands(tmp_path, capsys):
+    root = tmp_path / "zoo"
+    assert main(["zoo", "--root", str(root), "--pairs", "2", "--n-train", "300", "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "00-cnn-checker-trojan" in out and "clean models kept" in out and (root / "manifest.json").exists()
+    res = tmp_path / "res"
+    args = ["backdoor-eval", "--zoo", str(root), "--split", "all", "--out", str(res)]
+    assert main([*args, "--detector", "neural-cleanse", "--epochs", "1", "--steps", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "neural-cleanse" in out and "false alarms" in out and "AUC" in out
+    payload = json.loads((res / "neural-cleanse_all.json").read_text())
+    assert payload["rates"]["n_clean"] == 2 and (res / "neural-cleanse_all_roc.csv").exists()
+    assert main([*args, "--n-iter", "2", "--samples", "mnist", "--window", "2", "3"]) == 0
+    assert (res / "input-agnostic_all_window2_roc.png").exists() and (res / "input-agnostic_all_window3.json").exists()
+    assert main(["backdoor-eval", "--zoo", str(tmp_path / "none")]) == 2
+    assert "no zoo manifest" in capsys.readouterr().err

@@ -26,7 +26,7 @@ def test_backdoor_scan_flags_the_target_class_only_on_the_trojaned_model():
     troj = detect_backdoor(trojaned_cnn(), **opts)
     assert troj.flagged == [TARGET], troj.table()
     assert int(np.argmax(troj.anomaly)) == TARGET and troj.anomaly[TARGET] > 5
-    assert troj.concentration.shape == troj.fidelity.shape == (10,)
+    assert troj.measures["concentration"].shape == troj.measures["fidelity"].shape == (10,)
     assert "* " in troj.table() and "7" in troj.table()
     clean = detect_backdoor(clean_cnn(), **opts)
     assert clean.flagged == [], clean.table()
@@ -40,3 +40,19 @@ def test_concentration_and_anomaly_scores_by_hand():
     np.testing.assert_allclose(c, [0.04, 0.04, 1.0])
     a = anomaly_scores(np.array([0.1, 0.1, 0.12, 0.08, 0.9]))
     assert a.argmax() == 4 and a[4] > 3 > a[:4].max()
+
+
+def test_shipped_defaults_flag_the_trojan_and_not_its_clean_twin():
+    """``detect_backdoor(model)`` as a user calls it: generic MNIST images are the default for 1×28×28 models."""
+    troj = detect_backdoor(trojaned_cnn())
+    assert troj.flagged == [TARGET], troj.table()
+    assert troj.explanation.params["distribution"] == "mnist"
+    clean = detect_backdoor(clean_cnn())
+    assert clean.flagged == [], clean.table()
+    assert troj.score() > clean.score()
+
+
+def test_noise_samples_warn_how_unreliable_they_measured():
+    with pytest.warns(UserWarning, match="held-out half of the trojan zoo"):
+        r = detect_backdoor(clean_cnn(), distribution="uniform", classes=[0, 1, 2], **{**FAST, "n_iter": 2})
+    assert r.explanation.params["distribution"] == "uniform"

@@ -16,8 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Backdoor scan: input-agnostic map and fidelity of every class, concentration and "
         "robust anomaly score; classes above --threshold are flagged.",
     )
-    add_common(p)
-    p.add_argument("--threshold", type=float, default=5.0, help="anomaly score above which a class is flagged (default 5)")
+    add_common(p, samples=None)
+    p.add_argument("--threshold", type=float, default=None, help="flag classes with a larger anomaly (default: the library's)")
     p.add_argument("--compare", default=None, metavar="OTHER.pt", help="also scan this model and put it in the figure")
     p.set_defaults(func=run)
 
@@ -31,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         for path in [args.model] + ([args.compare] if args.compare else []):
             net = load_classifier(path)
-            r = detect_backdoor(net, threshold=args.threshold, class_names=[str(i) for i in range(10)], **options(args))
+            th = {} if args.threshold is None else {"threshold": args.threshold}
+            r = detect_backdoor(net, class_names=[str(i) for i in range(10)], **th, **options(args))
             reports.append((path, r))
     except PeepholeError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         rows, titles, labels = [], [], []
         for path, r in reports:
             rows.append(list(r.explanation.maps))
-            titles.append([f"{t}: a={a:.1f}{' *' if t in r.flagged else ''}" for t, a in zip(r.explanation.targets, r.anomaly)])
+            titles.append([f"{t}: a={a:.1f}{' *' if t in r.flagged else ''}" for t, a in zip(r.targets, r.anomaly)])
             labels.append(path.rsplit("/", 1)[-1])
         print(f"wrote {grid(rows, titles, args.figure, labels, cmap='magma')}")
     return 0

@@ -12,15 +12,16 @@ import numpy as np
 from peephole.errors import PeepholeError
 
 
-def add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", metavar="MODEL.pt", help="a classifier saved by 'peephole train-mnist'")
+def add_common(p: argparse.ArgumentParser, samples: str | None = "uniform") -> None:
+    p.add_argument("model", metavar="MODEL.pt", help="a classifier saved by 'peephole train-mnist' or 'peephole zoo'")
     p.add_argument(
         "--samples",
-        default="uniform",
+        default=samples,
         choices=("uniform", "gaussian", "mnist"),
-        help="sample distribution: noise, or generic MNIST validation images of every class (default uniform)",
+        help="sample distribution: noise, or generic MNIST validation images of every class "
+        f"(default {samples or 'mnist for 1×28×28 models, else uniform'})",
     )
-    p.add_argument("--n-iter", type=int, default=100)
+    p.add_argument("--n-iter", type=int, default=None, help="iterations per class (default: the library's)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--eta", type=float, default=None, help="radius of the L2 ball (default 10%% of ‖1‖₂)")
     p.add_argument("--seed", type=int, default=0)
@@ -41,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def options(args: argparse.Namespace) -> dict[str, Any]:
     """The keyword arguments of ``peephole.explain(..., method='input-agnostic')`` these flags ask for."""
-    return {
+    opts = {
         "n_iter": args.n_iter,
         "batch_size": args.batch_size,
         "eta": args.eta,
@@ -49,6 +50,7 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
         "distribution": args.samples,
         "progress": True,
     }
+    return {k: v for k, v in opts.items() if v is not None or k == "eta"}
 
 
 def run(args: argparse.Namespace) -> int:

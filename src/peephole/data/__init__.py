@@ -1,4 +1,5 @@
-"""Small data sets and models for the gradient-based systems: MNIST, BadNets trojans, synthetic canvases."""
+"""Small data sets and models for the gradient-based systems: MNIST, small classifiers, backdoor triggers,
+the trojan zoo (:mod:`peephole.data.zoo`), synthetic canvases."""
 
 from peephole.data.canvases import SHAPES, Canvases, make_canvases
 from peephole.data.classifiers import SmallCNN, load_classifier, save_classifier, train_classifier

@@ -39,6 +39,7 @@ def SmallCNN(
         raise InputError(f"unknown pool {pool!r}; use 'flatten' or 'max'")
     net = nn.Sequential(*body, *head)
     net.config = {
+        "arch": "cnn",
         "in_channels": in_channels,
         "n_classes": n_classes,
         "width": width,
@@ -47,6 +48,50 @@ def SmallCNN(
         "batchnorm": batchnorm,
     }
     return net
+
+
+def MLP(in_channels: int = 1, n_classes: int = 10, size: int = 28, hidden: int = 256) -> Any:
+    """Flatten-Linear-ReLU-Linear-ReLU-Linear: a fully connected network (no convolution)."""
+    nn = _torch().nn
+    d = in_channels * size * size
+    net = nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(d, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, hidden // 2),
+        nn.ReLU(),
+        nn.Linear(hidden // 2, n_classes),
+    )
+    net.config = {"arch": "mlp", "in_channels": in_channels, "n_classes": n_classes, "size": size, "hidden": hidden}
+    return net
+
+
+def DeepCNN(in_channels: int = 1, n_classes: int = 10, width: int = 24, size: int = 28) -> Any:
+    """(conv3-ReLU ×2, max-pool) ×2, then a linear head on the feature map; wider and deeper than
+    :func:`SmallCNN`, no batch norm."""
+    nn = _torch().nn
+
+    def block(cin: int, cout: int) -> list[Any]:
+        return [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(), nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+
+    net = nn.Sequential(
+        *block(in_channels, width), *block(width, 2 * width), nn.Flatten(), nn.Linear(2 * width * (size // 4) ** 2, n_classes)
+    )
+    net.config = {"arch": "deep-cnn", "in_channels": in_channels, "n_classes": n_classes, "width": width, "size": size}
+    return net
+
+
+#: architecture name -> constructor (its keyword arguments are the saved ``config`` without ``arch``)
+ARCHITECTURES = {"cnn": SmallCNN, "mlp": MLP, "deep-cnn": DeepCNN}
+
+
+def build_classifier(config: dict[str, Any]) -> Any:
+    """A fresh network of ``config['arch']`` (default ``'cnn'``) with the rest of ``config`` as its arguments."""
+    cfg = dict(config)
+    arch = cfg.pop("arch", "cnn")
+    if arch not in ARCHITECTURES:
+        raise InputError(f"unknown architecture {arch!r}; use one of {tuple(ARCHITECTURES)}")
+    return ARCHITECTURES[arch](**cfg)
 
 
 def train_classifier(
@@ -92,7 +137,7 @@ def accuracy(module: Any, x: np.ndarray, y: np.ndarray, batch_size: int = 512) -
 
 
 def save_classifier(module: Any, path: str | Path, **meta: Any) -> Path:
-    """Save a :func:`SmallCNN` as its config and weights (``torch.load(weights_only=True)`` can read it)."""
+    """Save a network of :data:`ARCHITECTURES` as its config and weights (``torch.load(weights_only=True)`` can read it)."""
     torch = _torch()
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -100,45 +145,52 @@ def save_classifier(module: Any, path: str | Path, **meta: Any) -> Path:
     return p
 
 
-#: Limits of a :func:`SmallCNN` config read from a file, checked before anything is allocated.
-CONFIG_LIMITS = {"in_channels": (1, 16), "n_classes": (1, 10_000), "width": (1, 512), "size": (4, 1024)}
-#: The most parameters a loaded :func:`SmallCNN` may have (a 1.3 KB file used to allocate 1.7 GB).
+#: Limits of integer config values read from a file, checked before anything is allocated.
+CONFIG_LIMITS = {"in_channels": (1, 16), "n_classes": (1, 10_000), "width": (1, 512), "size": (4, 1024), "hidden": (1, 65_536)}
+#: The most parameters a loaded network may have (a 1.3 KB file used to allocate 1.7 GB).
 MAX_PARAMETERS = 50_000_000
 
 
 def check_config(config: Any, where: str) -> dict[str, Any]:
-    """A :func:`SmallCNN` config with every key known, every size within :data:`CONFIG_LIMITS` and at most
-    :data:`MAX_PARAMETERS` parameters, else an :class:`InputError` — before any tensor is allocated."""
+    """A saved config with a known architecture, only that constructor's arguments, every size within
+    :data:`CONFIG_LIMITS` and at most :data:`MAX_PARAMETERS` parameters (counted on torch's ``meta``
+    device, which allocates nothing), else an :class:`InputError` — before any tensor is allocated."""
+    import inspect
+
+    torch = _torch()
     if not isinstance(config, dict):
         raise InputError(f"{where}: config is a {type(config).__name__}, not a dict")
-    known = {*CONFIG_LIMITS, "pool", "batchnorm"}
-    bad = sorted(set(config) - known, key=str)
+    cfg = dict(config)
+    arch = cfg.pop("arch", "cnn")
+    if arch not in ARCHITECTURES:
+        raise InputError(f"{where}: unknown architecture {arch!r}; known: {tuple(ARCHITECTURES)}")
+    known = set(inspect.signature(ARCHITECTURES[arch]).parameters)
+    bad = sorted(set(cfg) - known, key=str)
     if bad:
-        raise InputError(f"{where}: unknown config key {bad[0]!r}; known: {sorted(known)}")
-    c = {"in_channels": 1, "n_classes": 10, "width": 16, "pool": "flatten", "size": 28, "batchnorm": False, **config}
-    for k, (lo, hi) in CONFIG_LIMITS.items():
-        v = c[k]
-        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-            raise InputError(f"{where}: config {k}={v!r} is not an integer in {lo}..{hi}")
-    if c["pool"] not in ("flatten", "max") or not isinstance(c["batchnorm"], bool):
-        raise InputError(f"{where}: config pool={c['pool']!r} / batchnorm={c['batchnorm']!r} is not valid")
-    w, cin = c["width"], c["in_channels"]
-    convs = 9 * cin * w + 9 * w * 2 * w + (9 * 4 * w * w if c["pool"] == "max" else 0)
-    head = 2 * w * (c["size"] // 4) ** 2 * 64 + 64 * c["n_classes"] if c["pool"] == "flatten" else 2 * w * c["n_classes"]
-    if convs + head > MAX_PARAMETERS:
-        raise InputError(f"{where}: config asks for {convs + head:,} parameters, above the limit of {MAX_PARAMETERS:,}")
-    return c
+        raise InputError(f"{where}: unknown config key {bad[0]!r} for {arch!r}; known: {sorted(known)}")
+    for k, v in cfg.items():
+        if k in CONFIG_LIMITS:
+            lo, hi = CONFIG_LIMITS[k]
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise InputError(f"{where}: config {k}={v!r} is not an integer in {lo}..{hi}")
+    if cfg.get("pool", "flatten") not in ("flatten", "max") or not isinstance(cfg.get("batchnorm", False), bool):
+        raise InputError(f"{where}: config pool={cfg.get('pool')!r} / batchnorm={cfg.get('batchnorm')!r} is not valid")
+    with torch.device("meta"):
+        n = sum(p.numel() for p in ARCHITECTURES[arch](**cfg).parameters())
+    if n > MAX_PARAMETERS:
+        raise InputError(f"{where}: config asks for {n:,} parameters, above the limit of {MAX_PARAMETERS:,}")
+    return {"arch": arch, **cfg}
 
 
 def load_classifier(path: str | Path) -> Any:
-    """A :func:`SmallCNN` saved by :func:`save_classifier`, in eval mode (``.meta`` holds what was saved with it)."""
+    """A network saved by :func:`save_classifier`, in eval mode (``.meta`` holds what was saved with it)."""
     torch = _torch()
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such model file")
     try:
         d = torch.load(p, weights_only=True)
-        net = SmallCNN(**check_config(d["config"], str(p)))
+        net = build_classifier(check_config(d["config"], str(p)))
         net.load_state_dict(d["state_dict"])
     except InputError:
         raise
