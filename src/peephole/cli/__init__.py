@@ -6,14 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from peephole.cli import backdoor, explainer, fill_in, saliency, train_mnist
+from peephole.cli import backdoor, explainer, explainer_digits, fill_in, saliency, train_mnist
 from peephole.cli import benchmark as benchmark_cmd
 from peephole.cli import explain as explain_cmd
 from peephole.cli import explain_text as explain_text_cmd
 
 #: Sub-command modules; each has ``add_parser(subparsers)`` and ``run(args) -> int``.
 COMMANDS = [explain_cmd, benchmark_cmd]
-COMMANDS += [train_mnist, saliency, backdoor, fill_in, explainer]
+COMMANDS += [train_mnist, saliency, backdoor, fill_in, explainer, explainer_digits]
 COMMANDS += [explain_text_cmd]
 
 

@@ -1,0 +1,123 @@
+"""Real MNIST digits pasted on textured colour canvases: a multi-label task with each digit's true pixel mask.
+
+Each canvas holds ``n_digits`` (a range) digits of distinct classes. A digit is an MNIST image of the split
+(train canvases from MNIST train, val from val, test from test), resized to a random side in ``scale``
+(pixels), alpha-blended in a random colour at a random place on a random low-frequency colour texture;
+later digits are drawn over earlier ones, and a class's mask is the ink (alpha > 0.5) it finally owns.
+Places are drawn so that the digits' boxes overlap by at most ``max_overlap`` of the smaller box.
+Canvases are cached as ``.npz`` in ``cache_dir`` (default ``$PEEPHOLE_CACHE`` or ``~/.cache/peephole``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from peephole.data.canvases import Canvases
+from peephole.data.mnist import SPLITS, load_mnist
+from peephole.errors import InputError
+
+DIGITS = tuple(str(d) for d in range(10))
+
+
+def cache_root(cache_dir: str | Path | None = None) -> Path:
+    """``cache_dir``, else ``$PEEPHOLE_CACHE``, else ``~/.cache/peephole``."""
+    return Path(cache_dir or os.environ.get("PEEPHOLE_CACHE") or Path.home() / ".cache" / "peephole")
+
+
+def _texture(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Low-frequency colour texture plus finer blotches and pixel noise, in [0.15, 0.85]."""
+    coarse = cv2.resize(rng.uniform(0, 1, (4, 4, 3)).astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
+    mid = cv2.resize(rng.uniform(0, 1, (12, 12, 3)).astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
+    fine = rng.normal(0.0, 0.04, (size, size, 3)).astype(np.float32)
+    return np.clip(0.2 + 0.35 * coarse + 0.2 * mid + fine, 0.15, 0.85)
+
+
+def _place(
+    rng: np.random.Generator, size: int, side: int, boxes: list[tuple[int, int, int]], max_overlap: float
+) -> tuple[int, int]:
+    """Top-left corner for a ``side``-pixel box overlapping each earlier box by ≤ ``max_overlap`` of the smaller one."""
+    for _ in range(200):
+        y, x = (int(v) for v in rng.integers(0, size - side + 1, 2))
+        ok = True
+        for by, bx, bs in boxes:
+            iy = max(0, min(y + side, by + bs) - max(y, by))
+            ix = max(0, min(x + side, bx + bs) - max(x, bx))
+            if iy * ix > max_overlap * min(side, bs) ** 2:
+                ok = False
+                break
+        if ok:
+            return y, x
+    return y, x  # crowded canvas: accept the last draw (masks stay exact: later digits own their ink)
+
+
+def make_digit_canvases(
+    n: int,
+    split: str = "train",
+    size: int = 64,
+    n_digits: tuple[int, int] = (2, 3),
+    scale: tuple[int, int] = (22, 34),
+    max_overlap: float = 0.15,
+    seed: int = 0,
+    source: str = "auto",
+) -> Canvases:
+    """``n`` canvases (images (n, 3, S, S) in [0, 1], multi-hot labels (n, 10), masks (n, 10, S, S)) from MNIST ``split``."""
+    if n < 1:
+        raise InputError(f"n must be >= 1, got {n}")
+    if split not in SPLITS:
+        raise InputError(f"unknown split {split!r}; use one of {SPLITS}")
+    lo, hi = n_digits
+    if not 1 <= lo <= hi <= 10:
+        raise InputError(f"n_digits must be a range within 1..10, got {n_digits}")
+    if not 8 <= scale[0] <= scale[1] <= size:
+        raise InputError(f"scale must be a range of digit sides within 8..size={size}, got {scale}")
+    digits, digit_labels = load_mnist(split, source=source)
+    by_class = [np.flatnonzero(digit_labels == c) for c in range(10)]
+    rng = np.random.default_rng(seed)
+    images = np.empty((n, 3, size, size), np.float32)
+    labels = np.zeros((n, 10), np.float32)
+    masks = np.zeros((n, 10, size, size), bool)
+    for i in range(n):
+        img = _texture(rng, size)
+        owner = np.full((size, size), -1)
+        boxes: list[tuple[int, int, int]] = []
+        for c in rng.choice(10, size=int(rng.integers(lo, hi + 1)), replace=False):
+            side = int(rng.integers(scale[0], scale[1] + 1))
+            alpha = cv2.resize(digits[rng.choice(by_class[c]), 0], (side, side), interpolation=cv2.INTER_LINEAR)
+            y, x = _place(rng, size, side, boxes, max_overlap)
+            boxes.append((y, x, side))
+            colour = rng.uniform(0.0, 1.0, 3).astype(np.float32)
+            colour[rng.integers(3)] = rng.choice([0.0, 1.0])  # contrast with the mid-range texture
+            a = np.clip(alpha, 0, 1)[..., None]
+            region = img[y : y + side, x : x + side]
+            img[y : y + side, x : x + side] = region * (1 - a) + colour * a
+            owner[y : y + side, x : x + side][alpha > 0.5] = c
+        for c in range(10):
+            masks[i, c] = owner == c
+            labels[i, c] = float(masks[i, c].any())
+        images[i] = img.transpose(2, 0, 1)
+    return Canvases(images, labels, masks, DIGITS)
+
+
+def digit_canvases(
+    n: int, split: str = "train", cache_dir: str | Path | None = None, progress: bool = False, **options: object
+) -> Canvases:
+    """:func:`make_digit_canvases`, cached as ``.npz`` under :func:`cache_root` (keyed by every argument)."""
+    key = json.dumps({"n": n, "split": split, **options}, sort_keys=True, default=str)
+    path = cache_root(cache_dir) / "digit-canvases" / f"{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz"
+    if path.exists():
+        d = np.load(path)
+        return Canvases(
+            d["images"], d["labels"], np.unpackbits(d["masks"], axis=-1)[..., : d["images"].shape[-1]].astype(bool), DIGITS
+        )
+    c = make_digit_canvases(n, split, **options)  # type: ignore[arg-type]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, images=c.images, labels=c.labels, masks=np.packbits(c.masks, axis=-1))
+    tmp.replace(path)
+    return c
