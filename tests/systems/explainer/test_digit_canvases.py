@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from peephole.data.digit_canvases import DIGITS, digit_canvases, make_digit_canvases, paste
+from peephole.data.digit_canvases import digit_canvases, make_digit_canvases, paste
 from peephole.data.mnist import load_mnist
 from peephole.errors import InputError
 
@@ -58,7 +58,7 @@ def test_each_mask_is_the_ink_of_the_mnist_digit_pasted_for_its_class(monkeypatc
 def test_canvases_hold_two_or_three_distinct_digits_with_disjoint_masks_and_are_cached(tmp_path):
     c = digit_canvases(40, "test", cache_dir=tmp_path, size=64, seed=5)
     assert c.images.shape == (40, 3, 64, 64) and c.masks.shape == (40, 10, 64, 64)
-    assert 0.0 <= c.images.min() and c.images.max() <= 1.0
+    assert c.images.min() >= 0.0 and c.images.max() <= 1.0
     assert set(c.labels.sum(1).astype(int)) <= {2, 3}
     assert (c.masks.sum(1) <= 1).all()
     again = digit_canvases(40, "test", cache_dir=tmp_path, size=64, seed=5)  # read back from the cache
