@@ -103,8 +103,9 @@ def digit_task(
 class ExplainerConfig:
     """The Explainer and loss settings of the digit experiment (chosen on the validation split, docs/systems.md)."""
 
+    arch: str = "unet"  #: 'unet' (:class:`ExplainerNet`) or 'backbone' (:class:`BackboneExplainer` from the classifier)
     width: int = 16
-    depth: int = 3
+    depth: int = 3  #: poolings of the U-Net ('unet' only; 'backbone' follows the classifier's stages)
     min_area: float = 0.05
     max_area: float = 0.3
     lambda_n: float = 0.3
@@ -112,6 +113,21 @@ class ExplainerConfig:
     lr: float = 1e-3
     patience: int = 3
     batch_size: int = 32
+
+
+def build_explainer(task: DigitTask, config: ExplainerConfig, seed: int = 0) -> Any:
+    """A fresh Explainer of ``config.arch`` for the task's classifier (seeded)."""
+    import torch
+
+    from peephole.errors import InputError
+    from peephole.systems.explainer.network import BackboneExplainer, ExplainerNet
+
+    torch.manual_seed(seed)
+    if config.arch == "backbone":
+        return BackboneExplainer(task.classifier, config.width)
+    if config.arch == "unet":
+        return ExplainerNet(10, 3, config.width, config.depth)
+    raise InputError(f"unknown Explainer arch {config.arch!r}; use 'unet' or 'backbone'")
 
 
 def train_digit_explainer(
@@ -122,14 +138,11 @@ def train_digit_explainer(
     progress: bool = False,
 ) -> tuple[Any, Any]:
     """An :class:`ExplainerNet` trained with the paper's loss on ``task.train``, early-stopped on ``task.val``."""
-    import torch
 
     from peephole.systems.explainer.losses import ExplainerLoss
-    from peephole.systems.explainer.network import ExplainerNet
     from peephole.systems.explainer.train import train_explainer
 
-    torch.manual_seed(seed)
-    net = ExplainerNet(10, 3, config.width, config.depth)
+    net = build_explainer(task, config, seed)
     loss = ExplainerLoss(lambda_n=config.lambda_n, min_area=config.min_area, max_area=config.max_area)
     res = train_explainer(
         net,
@@ -153,9 +166,7 @@ def distil_from_pami(
 ) -> tuple[Any, Any]:
     """An :class:`ExplainerNet` fitted to PAMI maps (σ outputs, window r=4, stride 2, black) of the present digits of
     the first ``n_teacher`` training canvases, early-stopped on those of ``n_teacher // 4`` validation canvases."""
-    import torch
 
-    from peephole.systems.explainer.network import ExplainerNet
     from peephole.systems.explainer.teacher import pami_maps
     from peephole.systems.explainer.train import train_from_teacher
 
@@ -164,8 +175,7 @@ def distil_from_pami(
         return c.images[:n], pami_maps(task.classifier, c.images[:n], present, progress=progress, multilabel=True)
 
     train, val = maps(task.train, n_teacher), maps(task.val, max(1, n_teacher // 4))
-    torch.manual_seed(seed)
-    net = ExplainerNet(10, 3, config.width, config.depth)
+    net = build_explainer(task, config, seed)
     res = train_from_teacher(
         net, train, val, epochs=config.epochs, lr=config.lr, patience=config.patience, progress=progress, seed=seed
     )
