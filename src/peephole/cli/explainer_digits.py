@@ -29,12 +29,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n-teacher", type=int, default=300, help="training canvases with PAMI maps (0: no distilled row)")
     p.add_argument("--methods", default="PAMI,RISE,Grad-CAM,KernelSHAP", help="per-image methods, comma-separated")
     p.add_argument("--epochs", type=int, default=20, help="Explainer epochs (early stopping on validation)")
-    p.add_argument("--width", type=int, default=16)
-    p.add_argument("--depth", type=int, default=3)
+    p.add_argument("--arch", default="backbone", choices=("backbone", "unet"), help="Explainer architecture")
+    p.add_argument("--width", type=int, default=8)
+    p.add_argument("--depth", type=int, default=3, help="U-Net poolings (--arch unet)")
+    p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--min-area", type=float, default=None, help="area loss: top fraction pushed to 1")
     p.add_argument("--max-area", type=float, default=None, help="area loss: beyond this fraction pushed to 0")
     p.add_argument("--lambda-n", type=float, default=None)
-    p.add_argument("--clf-epochs", type=int, default=10)
+    p.add_argument("--clf-epochs", type=int, default=15)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache", default=None, help="cache folder (default $PEEPHOLE_CACHE or ~/.cache/peephole)")
     p.add_argument("--figure", default=None, metavar="FILE.png")
@@ -46,7 +48,12 @@ def run(args: argparse.Namespace) -> int:
 
     given = {"min_area": args.min_area, "max_area": args.max_area, "lambda_n": args.lambda_n}
     config = ExplainerConfig(
-        width=args.width, depth=args.depth, epochs=args.epochs, **{k: v for k, v in given.items() if v is not None}
+        arch=args.arch,
+        width=args.width,
+        depth=args.depth,
+        epochs=args.epochs,
+        lr=args.lr,
+        **{k: v for k, v in given.items() if v is not None},
     )
     try:
         report = digit_experiment(

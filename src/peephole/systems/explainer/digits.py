@@ -56,7 +56,7 @@ def digit_task(
     scale: tuple[int, int] = (18, 26),
     clf_width: int = 16,
     clf_stages: int = 3,
-    clf_epochs: int = 10,
+    clf_epochs: int = 15,
     seed: int = 0,
     cache_dir: str | Path | None = None,
     progress: bool = False,
@@ -103,14 +103,14 @@ def digit_task(
 class ExplainerConfig:
     """The Explainer and loss settings of the digit experiment (chosen on the validation split, docs/systems.md)."""
 
-    arch: str = "unet"  #: 'unet' (:class:`ExplainerNet`) or 'backbone' (:class:`BackboneExplainer` from the classifier)
-    width: int = 16
+    arch: str = "backbone"  #: 'unet' (:class:`ExplainerNet`) or 'backbone' (:class:`BackboneExplainer` from the classifier)
+    width: int = 8
     depth: int = 3  #: poolings of the U-Net ('unet' only; 'backbone' follows the classifier's stages)
-    min_area: float = 0.05
-    max_area: float = 0.3
+    min_area: float = 0.02  #: paper 0.05; one digit's ink is ~4% of a 48×48 canvas
+    max_area: float = 0.06  #: paper 0.3
     lambda_n: float = 0.3
     epochs: int = 20
-    lr: float = 1e-3
+    lr: float = 3e-3
     patience: int = 3
     batch_size: int = 32
 
@@ -193,7 +193,7 @@ def digit_experiment(
     size: int = 48,
     scale: tuple[int, int] = (18, 26),
     methods: tuple[str, ...] | None = None,
-    clf_epochs: int = 10,
+    clf_epochs: int = 15,
     seed: int = 0,
     cache_dir: str | Path | None = None,
     figure: str | Path | None = None,
