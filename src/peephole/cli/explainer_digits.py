@@ -21,6 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default="peephole-explainer-digits", help="folder for the networks, table.md, report.json")
     p.add_argument("--n-train", type=int, default=4000)
+    p.add_argument("--n-explainer", type=int, default=None, help="training canvases for the Explainer (default: all)")
     p.add_argument("--n-val", type=int, default=500)
     p.add_argument("--n-test", type=int, default=500)
     p.add_argument("--size", type=int, default=48, help="canvas side in pixels (default 48)")
@@ -62,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
             n_train=args.n_train,
             n_val=args.n_val,
             n_test=args.n_test,
+            n_explainer=args.n_explainer,
             n_compare=args.n_compare,
             n_teacher=args.n_teacher,
             size=args.size,

@@ -188,6 +188,7 @@ def digit_experiment(
     n_train: int = 4000,
     n_val: int = 500,
     n_test: int = 500,
+    n_explainer: int | None = None,
     n_compare: int = 30,
     n_teacher: int = 300,
     size: int = 48,
@@ -199,7 +200,8 @@ def digit_experiment(
     figure: str | Path | None = None,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """The whole experiment: task, Explainer (paper's loss), Explainer distilled from PAMI, the side-by-side table
+    """The whole experiment: task (classifier trained on ``n_train`` canvases), Explainer (paper's loss, on the
+    first ``n_explainer`` of them, default all), Explainer distilled from PAMI, the side-by-side table
     on the first ``n_compare`` test canvases, and the Explainer's masks on the whole test split. Writes
     ``explainer.pt``, ``distilled.pt``, ``table.md`` and ``report.json`` to ``out``; returns the report."""
     from dataclasses import asdict
@@ -213,6 +215,9 @@ def digit_experiment(
     task = digit_task(
         n_train, n_val, n_test, size, scale=scale, clf_epochs=clf_epochs, seed=seed, cache_dir=cache_dir, progress=progress
     )
+    if n_explainer is not None:  # the Explainer sees the first n_explainer training canvases (classifier: all)
+        tr = task.train
+        task.train = Canvases(tr.images[:n_explainer], tr.labels[:n_explainer], tr.masks[:n_explainer], tr.class_names)
     net, res = train_digit_explainer(task, config, out / "checkpoints", seed, progress)
     save_explainer(net, out / "explainer.pt")
     nets = {"Explainer": net}
