@@ -76,28 +76,34 @@ def make_digit_canvases(
     max_overlap: float = 0.15,
     seed: int = 0,
     source: str = "auto",
+    classes: tuple[int, ...] = tuple(range(10)),
 ) -> Canvases:
-    """``n`` canvases (images (n, 3, S, S) in [0, 1], multi-hot labels (n, 10), masks (n, 10, S, S)) from MNIST ``split``."""
+    """``n`` canvases (images (n, 3, S, S) in [0, 1], multi-hot labels (n, K), masks (n, K, S, S)) from MNIST ``split``,
+    with the K digits ``classes`` (all ten by default; fewer make a quicker task for tests)."""
     if n < 1:
         raise InputError(f"n must be >= 1, got {n}")
     if split not in SPLITS:
         raise InputError(f"unknown split {split!r}; use one of {SPLITS}")
     lo, hi = n_digits
-    if not 1 <= lo <= hi <= 10:
-        raise InputError(f"n_digits must be a range within 1..10, got {n_digits}")
+    classes = tuple(int(c) for c in classes)
+    k = len(classes)
+    if not classes or len(set(classes)) != k or not set(classes) <= set(range(10)):
+        raise InputError(f"classes must be distinct digits 0..9, got {classes}")
+    if not 1 <= lo <= hi <= k:
+        raise InputError(f"n_digits must be a range within 1..{k} (the number of classes), got {n_digits}")
     if not 8 <= scale[0] <= scale[1] <= size:
         raise InputError(f"scale must be a range of digit sides within 8..size={size}, got {scale}")
     digits, digit_labels = load_mnist(split, source=source)
-    by_class = [np.flatnonzero(digit_labels == c) for c in range(10)]
+    by_class = [np.flatnonzero(digit_labels == d) for d in classes]
     rng = np.random.default_rng(seed)
     images = np.empty((n, 3, size, size), np.float32)
-    labels = np.zeros((n, 10), np.float32)
-    masks = np.zeros((n, 10, size, size), bool)
+    labels = np.zeros((n, k), np.float32)
+    masks = np.zeros((n, k, size, size), bool)
     for i in range(n):
         img = _texture(rng, size)
         owner = np.full((size, size), -1)
         boxes: list[tuple[int, int, int]] = []
-        for c in rng.choice(10, size=int(rng.integers(lo, hi + 1)), replace=False):
+        for c in rng.choice(k, size=int(rng.integers(lo, hi + 1)), replace=False):
             side = int(rng.integers(scale[0], scale[1] + 1))
             alpha = cv2.resize(digits[rng.choice(by_class[c]), 0], (side, side), interpolation=cv2.INTER_LINEAR)
             y, x = _place(rng, size, side, boxes, max_overlap)
@@ -105,11 +111,11 @@ def make_digit_canvases(
             dark = img[y : y + side, x : x + side].mean() > 0.5  # dark ink on light texture, light ink on dark
             colour = rng.uniform(0.0, 0.3, 3) if dark else rng.uniform(0.7, 1.0, 3)
             paste(img, owner, alpha, colour.astype(np.float32), y, x, int(c))
-        for c in range(10):
+        for c in range(k):
             masks[i, c] = owner == c
             labels[i, c] = float(masks[i, c].any())
         images[i] = img.transpose(2, 0, 1)
-    return Canvases(images, labels, masks, DIGITS)
+    return Canvases(images, labels, masks, tuple(DIGITS[d] for d in classes))
 
 
 def digit_canvases(n: int, split: str = "train", cache_dir: str | Path | None = None, **options: object) -> Canvases:
@@ -122,8 +128,9 @@ def digit_canvases(n: int, split: str = "train", cache_dir: str | Path | None = 
     path = cache_root(cache_dir) / "digit-canvases" / f"{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz"
     if path.exists():
         d = np.load(path)
+        names = tuple(DIGITS[int(c)] for c in options.get("classes", range(10)))  # type: ignore[attr-defined]
         return Canvases(
-            d["images"], d["labels"], np.unpackbits(d["masks"], axis=-1)[..., : d["images"].shape[-1]].astype(bool), DIGITS
+            d["images"], d["labels"], np.unpackbits(d["masks"], axis=-1)[..., : d["images"].shape[-1]].astype(bool), names
         )
     c = make_digit_canvases(n, split, **options)  # type: ignore[arg-type]
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,8 +19,8 @@ from peephole.systems.explainer.evaluate import evaluate_masks, predict_masks
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 #: 32×32 canvases of 2–3 digits 14–18 px high; the area bounds scaled to one digit's ink (as chosen on 48×48)
-TINY_CONFIG = ExplainerConfig(width=8, depth=2, min_area=0.02, max_area=0.06, lr=5e-3, epochs=6, patience=3)
-TINY = {"n_train": 800, "n_val": 150, "n_test": 150, "size": 32, "scale": (14, 18), "clf_epochs": 8}
+TINY_CONFIG = ExplainerConfig(arch="backbone", width=8, min_area=0.02, max_area=0.06, lr=3e-3, epochs=6, patience=3)
+TINY = {"n_train": 800, "n_val": 150, "n_test": 150, "size": 32, "scale": (14, 18), "clf_epochs": 8, "classes": (0, 1, 3, 4)}
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_the_table_comes_from_one_command(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["explainer-digits", "--out", str(out), "--cache", str(tmp_path / "cache"), "--size", "32", "--digit-side", "14", "18"]
     args += ["--n-train", "200", "--n-val", "40", "--n-test", "40", "--n-compare", "2", "--n-teacher", "8"]
-    args += ["--epochs", "1", "--clf-epochs", "1", "--width", "4", "--depth", "1", "--methods", "PAMI,Grad-CAM"]
+    args += ["--epochs", "1", "--clf-epochs", "1", "--arch", "unet", "--width", "4", "--depth", "1", "--methods", "PAMI,Grad-CAM"]
     assert main([*args, "--figure", str(tmp_path / "f.png")]) == 0
     printed = capsys.readouterr().out
     report = json.loads((out / "report.json").read_text())

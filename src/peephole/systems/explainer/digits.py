@@ -27,7 +27,7 @@ class DigitTask:
 
 
 def multilabel_accuracy(classifier: Any, c: Canvases, batch_size: int = 256) -> dict[str, float]:
-    """Per-label accuracy at σ > 0.5, exact-match accuracy (all 10 labels right), recall of present digits,
+    """Per-label accuracy at σ > 0.5, exact-match accuracy (every label right), recall of present digits,
     and the false-positive rate on absent digits."""
     import torch
 
@@ -60,16 +60,19 @@ def digit_task(
     seed: int = 0,
     cache_dir: str | Path | None = None,
     progress: bool = False,
+    classes: tuple[int, ...] | None = None,
 ) -> DigitTask:
     """The canvases (MNIST train / val / test digits for the three splits) and the classifier
-    ``SmallCNN(3, 10, clf_width, pool='max', batchnorm=True, stages=clf_stages)`` trained multi-label on the train split;
+    ``SmallCNN(3, K, clf_width, pool='max', batchnorm=True, stages=clf_stages)`` trained multi-label on the train split;
     the classifier is cached next to the canvases, keyed by every argument that shapes it."""
     import torch
 
     from peephole.data import SmallCNN, load_classifier, save_classifier, train_classifier
     from peephole.data.digit_canvases import cache_root, digit_canvases
 
-    opts = {"size": size, "n_digits": tuple(n_digits), "scale": tuple(scale), "seed": seed}
+    opts: dict[str, Any] = {"size": size, "n_digits": tuple(n_digits), "scale": tuple(scale), "seed": seed}
+    if classes is not None:  # a subset of the digits (a quicker task); all ten are keyed without it
+        opts["classes"] = tuple(classes)
     train = digit_canvases(n_train, "train", cache_dir, **opts)
     val = digit_canvases(n_val, "val", cache_dir, **{**opts, "seed": seed + 1})
     test = digit_canvases(n_test, "test", cache_dir, **{**opts, "seed": seed + 2})
@@ -82,7 +85,7 @@ def digit_task(
     else:
         torch.manual_seed(seed)
         clf = train_classifier(
-            SmallCNN(3, 10, clf_width, "max", size, batchnorm=True, stages=clf_stages),
+            SmallCNN(3, train.labels.shape[1], clf_width, "max", size, batchnorm=True, stages=clf_stages),
             train.images,
             train.labels,
             epochs=clf_epochs,
@@ -126,7 +129,7 @@ def build_explainer(task: DigitTask, config: ExplainerConfig, seed: int = 0) -> 
     if config.arch == "backbone":
         return BackboneExplainer(task.classifier, config.width)
     if config.arch == "unet":
-        return ExplainerNet(10, 3, config.width, config.depth)
+        return ExplainerNet(task.train.labels.shape[1], 3, config.width, config.depth)
     raise InputError(f"unknown Explainer arch {config.arch!r}; use 'unet' or 'backbone'")
 
 
