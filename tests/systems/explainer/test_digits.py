@@ -12,15 +12,16 @@ from systems_fixtures import single_thread  # noqa: F401
 
 from peephole.cli import main
 from peephole.data.canvases import Canvases
+from peephole.errors import InputError
 from peephole.systems.explainer.compare import COLUMNS, compare_methods, score_map, unit_scale
-from peephole.systems.explainer.digits import ExplainerConfig, digit_task, train_digit_explainer
+from peephole.systems.explainer.digits import DigitTask, ExplainerConfig, digit_task, train_digit_explainer
 from peephole.systems.explainer.evaluate import evaluate_masks, predict_masks
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
-#: 32×32 canvases of 2–3 digits 14–18 px high; the area bounds scaled to one digit's ink (as chosen on 48×48)
-TINY_CONFIG = ExplainerConfig(arch="backbone", width=8, min_area=0.02, max_area=0.06, lr=3e-3, epochs=6, patience=3)
-TINY = {"n_train": 800, "n_val": 150, "n_test": 150, "size": 32, "scale": (14, 18), "clf_epochs": 8, "classes": (0, 1, 3, 4)}
+#: 32×32 canvases of 2–3 of the digits 0, 1, 3, 4 (14–18 px); the settings chosen on validation at 48×48
+TINY = {"n_train": 1500, "n_val": 150, "n_test": 150, "size": 32, "scale": (14, 18), "clf_epochs": 10, "classes": (0, 1, 3, 4)}
+TINY_CONFIG = ExplainerConfig(arch="backbone", width=8, min_area=0.02, max_area=0.06, lr=3e-3, epochs=5, patience=3)
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +31,15 @@ def task(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained(task):
-    net, res = train_digit_explainer(task, TINY_CONFIG)
+    tr = task.train  # the Explainer trains on the first 800 of the classifier's 1,500 training canvases
+    small = DigitTask(Canvases(tr.images[:800], tr.labels[:800], tr.masks[:800]), task.val, task.test, task.classifier)
+    net, res = train_digit_explainer(small, TINY_CONFIG)
     return net, res, evaluate_masks(predict_masks(net, task.test.images), task.test.labels, task.test.masks)
 
 
 def test_the_frozen_classifier_recognises_the_digits(task):
     acc = task.accuracy["test"]
-    assert acc["present_recall"] > 0.7 and acc["absent_false_positive"] < 0.1, acc
+    assert acc["present_recall"] > 0.75 and acc["absent_false_positive"] < 0.15, acc  # measured 0.855, 0.064
     assert all(not p.requires_grad for p in task.classifier.parameters())
 
 
@@ -44,8 +47,8 @@ def test_a_short_run_gives_class_specific_masks(trained):
     _, res, ev = trained
     assert res.val_loss[res.best_epoch] < res.val_loss[0]
     # absent classes' masks on the digits stay far below each present digit's mask on its own ink
-    assert ev["absent_class_on_objects_mean"] < 0.25 * ev["own_object_mean"], ev
-    assert ev["soft_iou"]["explainer"] > ev["soft_iou"]["all-1"], ev
+    assert ev["absent_class_on_objects_mean"] < 0.25 * ev["own_object_mean"], ev  # measured 0.026 vs 0.451
+    assert ev["soft_iou"]["explainer"] > 2 * ev["soft_iou"]["all-1"], ev  # measured 0.089 vs 0.031
 
 
 def test_score_map_by_hand():
@@ -74,6 +77,8 @@ def test_side_by_side_scores_every_present_class(task, trained):
         assert maps.shape == (int(t.labels[0].sum()), 32, 32) and maps.min() >= 0 and maps.max() <= 1, name
     np.testing.assert_allclose(comp.maps[0]["Explainer"], predict_masks(net, t.images[:1])[0][t.labels[0] > 0.5], atol=1e-6)
     assert "| PAMI |" in comp.table()
+    with pytest.raises(InputError, match="unknown per-image method 'LRP'"):
+        compare_methods(task.classifier, sub, {}, ("LRP",))
 
 
 def test_the_table_comes_from_one_command(tmp_path, capsys):

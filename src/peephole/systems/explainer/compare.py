@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from peephole.data.canvases import Canvases
+from peephole.errors import InputError
 from peephole.systems.explainer.teacher import nchw_callable
 from peephole.systems.explainer.train import soft_iou
 
@@ -90,6 +91,9 @@ def compare_methods(
     from peephole.api import explain
     from peephole.metrics.curves import deletion, insertion
 
+    unknown = [m for m in methods if m not in PER_IMAGE]
+    if unknown:
+        raise InputError(f"unknown per-image method {unknown[0]!r}; use some of: {', '.join(PER_IMAGE)}")
     black_box = nchw_callable(classifier.eval(), sigmoid=True)
     acc: dict[str, list[dict[str, float]]] = {n: [] for n in [*explainers, *methods]}
     cost: dict[str, list[tuple[float, int]]] = {n: [] for n in acc}

@@ -140,8 +140,7 @@ def train_digit_explainer(
     seed: int = 0,
     progress: bool = False,
 ) -> tuple[Any, Any]:
-    """An :class:`ExplainerNet` trained with the paper's loss on ``task.train``, early-stopped on ``task.val``."""
-
+    """An Explainer of ``config.arch`` trained with the paper's loss on ``task.train``, early-stopped on ``task.val``."""
     from peephole.systems.explainer.losses import ExplainerLoss
     from peephole.systems.explainer.train import train_explainer
 
@@ -167,9 +166,8 @@ def train_digit_explainer(
 def distil_from_pami(
     task: DigitTask, n_teacher: int, config: ExplainerConfig = ExplainerConfig(), seed: int = 0, progress: bool = False
 ) -> tuple[Any, Any]:
-    """An :class:`ExplainerNet` fitted to PAMI maps (σ outputs, window r=4, stride 2, black) of the present digits of
+    """An Explainer of ``config.arch`` fitted to PAMI maps (σ outputs, window r=4, stride 2, black) of the present digits of
     the first ``n_teacher`` training canvases, early-stopped on those of ``n_teacher // 4`` validation canvases."""
-
     from peephole.systems.explainer.teacher import pami_maps
     from peephole.systems.explainer.train import train_from_teacher
 
