@@ -31,6 +31,18 @@ PER_IMAGE: dict[str, tuple[str, dict[str, Any]]] = {
     "KernelSHAP": ("kernel-shap", {"n_samples": 1000, "partition": "window", "radius": 6, "stride": 8, "masker": "black"}),
 }
 COLUMNS = ("soft_iou", "iou@0.5", "iou@top|g|", "own", "other_digits", "insertion", "deletion", "seconds", "queries")
+#: the table's headers for :data:`COLUMNS` (Markdown: the bars of |g| escaped)
+HEADERS = (
+    "soft IoU",
+    "IoU s>0.5",
+    "IoU top-\\|g\\|",
+    "own ink",
+    "other digits",
+    "insertion ↑",
+    "deletion ↓",
+    "s / canvas",
+    "queries / canvas",
+)
 
 
 @dataclass
@@ -43,7 +55,7 @@ class Comparison:
 
     def table(self) -> str:
         """A Markdown table, one row per method."""
-        head = "| method | " + " | ".join(COLUMNS) + " |\n|---|" + "---|" * len(COLUMNS) + "\n"
+        head = "| method | " + " | ".join(HEADERS) + " |\n|---|" + "---|" * len(COLUMNS) + "\n"
         body = ""
         for name, r in self.rows.items():
             cells = [f"{r[c]:.0f}" if c == "queries" else f"{r[c]:.4f}" if c == "seconds" else f"{r[c]:.3f}" for c in COLUMNS]
