@@ -38,7 +38,7 @@ def test_save_overlay_and_figure(tmp_path):
     assert ov.shape == (64, 80, 3) and ov.dtype == np.uint8
     assert not np.array_equal(e.overlay(0), e.overlay(1))
     fig = e.figure()
-    assert len(fig.axes) == 3
+    assert len(fig.axes) == 4  # input, two overlays, the shared colour bar
 
 
 def test_bad_targets_and_options():

@@ -54,3 +54,13 @@ def test_pami_map_of_top_class_peaks_on_the_object(real_model, strategy):
     inside = np.zeros(e.maps[0].shape, bool)
     inside[COFFEE_CUP] = True
     assert e.maps[0][inside].mean() > e.maps[0][~inside].mean()
+
+
+def test_peepholes_own_export_loads_right_as_a_plain_onnx_file(real_model):
+    """Its metadata says NHWC, no normalisation, logits: load_model(path) used to assume NCHW + ImageNet mean/std."""
+    from peephole.models.efficientnet import ONNX_NAME, cache_dir
+
+    plain = peephole.load_model(str(cache_dir() / ONNX_NAME))
+    assert plain.settings == {"output": "logits", "layout": "nhwc", "normalise": "none"}
+    img = load_image("skimage:chelsea", size=224)[None]
+    np.testing.assert_allclose(plain(img), real_model(img), atol=1e-5)

@@ -24,6 +24,7 @@ def explain(
     progress: bool = False,
     output: str | None = None,
     class_names: Sequence[str] | None = None,
+    allow_large: bool = False,
     **options: Any,
 ) -> Explanation:
     """Explain ``model``'s prediction on ``x`` with ``method`` (see :data:`peephole.registry.METHODS`).
@@ -32,11 +33,12 @@ def explain(
     ``'minilm'``), an ``.onnx`` path, a torch module or a callable (declare ``output='probs'|'logits'|'scores'``).
     The input kind is ``modality`` if given, else what the model declares, else ``'image'`` — never a
     guess from ``x``. ``targets``: class indices or names (default: the ``top_k`` predicted classes).
-    Method options (``partition=``, ``masker=``, ``n_samples=``, ...) are checked against the method
-    and the modality before anything runs.
+    An image above 640×640 pixels is resized to fit (with a warning saying what the full size would
+    cost) unless ``allow_large=True``. Method options (``partition=``, ``masker=``, ``n_samples=``, ...)
+    are checked against the method and the modality before anything runs.
     """
     spec = get_method(method)
     mod = get_modality(modality or declared_modality(model) or "image")
     spec.check(options, mod)
-    req = Request(model, x, mod, targets, top_k, batch_size, seed, progress, output, class_names)
+    req = Request(model, x, mod, targets, top_k, batch_size, seed, progress, output, class_names, allow_large)
     return spec.function(req, **options)

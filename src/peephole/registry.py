@@ -28,6 +28,13 @@ class MethodSpec:
     family: str
     modalities: tuple[str, ...]
     summary: str
+    requires: tuple[str, ...] = ()  #: (import name, pip extra) pairs the method needs beyond the core install
+
+    def missing(self) -> list[str]:
+        """The extras to install for this method: one per import that cannot be found (no import is run)."""
+        import importlib.util
+
+        return [extra for mod, extra in self.requires if importlib.util.find_spec(mod) is None]
 
     @property
     def function(self) -> Callable[..., Any]:
@@ -58,16 +65,22 @@ class MethodSpec:
             )
 
 
+TORCH = (("torch", "models"),)
+CAPTUM = (("torch", "models"), ("captum", "gradients"))
+SKLEARN = (("sklearn", "gradients"),)
+
 METHODS: dict[str, MethodSpec] = {
     s.name: s
     for s in (
         MethodSpec("pami", "peephole.methods.pami:pami", "perturbation", ALL, "keep one part, mask the rest; Eq. 1"),
         MethodSpec("occlusion", "peephole.methods.occlusion:occlusion", "perturbation", ALL, "hide one part; mean drop"),
         MethodSpec("rise", "peephole.methods.rise:rise", "perturbation", ("image",), "random soft masks; RISE Eq. 6"),
-        MethodSpec("lime", "peephole.methods.lime:lime", "perturbation", ALL, "ridge surrogate over parts"),
-        MethodSpec("kernel-shap", "peephole.methods.kernel_shap:kernel_shap", "perturbation", ALL, "Shapley values of parts"),
+        MethodSpec("lime", "peephole.methods.lime:lime", "perturbation", ALL, "ridge surrogate over parts", SKLEARN),
+        MethodSpec(
+            "kernel-shap", "peephole.methods.kernel_shap:kernel_shap", "perturbation", ALL, "Shapley values of parts", SKLEARN
+        ),
         *(
-            MethodSpec(n, f"peephole.gradients.captum:{n.replace('-', '_')}", "gradient", ("image",), s)
+            MethodSpec(n, f"peephole.gradients.captum:{n.replace('-', '_')}", "gradient", ("image",), s, CAPTUM)
             for n, s in (
                 ("saliency", "|∂f/∂x| (Simonyan et al.)"),
                 ("guided-backprop", "guided backpropagation (Springenberg et al.)"),
@@ -76,7 +89,9 @@ METHODS: dict[str, MethodSpec] = {
                 ("gradcam", "gradient-weighted class activation map (Selvaraju et al.)"),
             )
         ),
-        MethodSpec("scorecam", "peephole.gradients.scorecam:scorecam", "gradient", ("image",), "CAM weighted by masked scores"),
+        MethodSpec(
+            "scorecam", "peephole.gradients.scorecam:scorecam", "gradient", ("image",), "CAM weighted by masked scores", TORCH
+        ),
         MethodSpec(
             "input-agnostic", "peephole.systems.input_agnostic:input_agnostic", "system", ("image",), "class maps without input"
         ),

@@ -101,3 +101,58 @@ def test_cli_reports_bad_arguments_clearly(imagenet_dir, tmp_path, capsys):
     assert "neither an ImageNet sample" in capsys.readouterr().err
     assert main(["benchmark", "--data", str(imagenet_dir), "--metrics", "pointing", "--out", str(tmp_path / "o")]) == 2
     assert "COCO" in capsys.readouterr().err
+
+
+def test_substrate_matrix_masks_and_scores_every_method_on_each_substrate(imagenet_dir, tmp_path):
+    """Per substrate s: insertion starts from s, deletion ends at s, masking methods mask with s."""
+    seen_maskers = []
+
+    class Spy(MapMaker):
+        def maps(self, method, image, targets, index=0, masker=None):
+            seen_maskers.append((method, masker))
+            return super().maps(method, image, targets, index, masker)
+
+    textured = np.zeros((S, S, 3), np.uint8)
+    textured[..., 0] = 230
+    textured[::2, ::2, 0] = 130  # the blur of a textured image differs from it
+    Image.fromarray(textured).save(imagenet_dir / "a.png")
+    maker = Spy(options={"lime": {"n_samples": 30}}, _models={"onnx": CallableModel(region_mean, "probs")})
+    out = tmp_path / "matrix"
+    table = run_insertion_deletion(
+        imagenet_dir, ["lime", "centre"], out, maker=maker, size=S, step=16, progress=False, substrates=["blur", "black"]
+    )
+    assert [r["method"] for r in table] == ["lime@blur", "centre@blur", "lime@black", "centre@black"]
+    assert ("lime", "blur") in seen_maskers and ("lime", "black") in seen_maskers
+    assert [m for m, _ in seen_maskers].count("centre") == 2  # once per image, reused on both substrates
+    by = {r["method"]: r for r in table}
+    # from black, the insertion curve starts at p = 0; from the blur, at the blurred image's p > 0
+    assert by["centre@black"]["insertion mean"] < by["centre@blur"]["insertion mean"] - 0.1
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["substrates"] == ["blur", "black"]
+
+
+def test_dev_and_test_splits_are_the_even_and_odd_rows(imagenet_dir):
+    from peephole.benchmark.data import read_imagenet_sample
+    from peephole.errors import InputError
+
+    assert [s.path.name for s in read_imagenet_sample(imagenet_dir, "dev")] == ["a.png", "c.png"]
+    assert [s.path.name for s in read_imagenet_sample(imagenet_dir, "test")] == ["b.png"]
+    with pytest.raises(InputError, match="unknown split"):
+        read_imagenet_sample(imagenet_dir, "train")
+
+
+def test_cli_takes_method_options_substrates_and_split(imagenet_dir, tmp_path, monkeypatch):
+    import peephole.benchmark.methods as bm
+
+    monkeypatch.setattr(bm.MapMaker, "model", lambda self, backend: CallableModel(region_mean, "probs"))
+    out = tmp_path / "cli"
+    code = main(
+        ["benchmark", "--data", str(imagenet_dir), "--methods", "kernel-shap,random", "--option", "kernel-shap.n_samples=20",
+         "--substrates", "grey", "--split", "dev", "--step", "256", "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["methods"]["kernel-shap"]["n_samples"] == 20 and settings["split"] == "dev"
+    rows = list(csv.DictReader((out / "rows.csv").open()))
+    assert {r["method"] for r in rows} == {"kernel-shap@grey", "random@grey"}
+    assert main(["benchmark", "--data", str(imagenet_dir), "--option", "nodot=3", "--out", str(out)]) == 2

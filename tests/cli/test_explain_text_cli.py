@@ -23,3 +23,29 @@ def test_cli_errors(capsys) -> None:
     assert "empty" in capsys.readouterr().err
     assert main(["explain-text", "hello there", "--model", "no-such-model"]) == 2
     assert "unknown text model" in capsys.readouterr().err
+
+
+def test_escape_sequences_in_the_text_are_never_echoed_raw(tmp_path, capsys) -> None:
+    """The terminal rendering used to echo raw ESC / bidi-override characters from the input."""
+    pytest.importorskip("vaderSentiment", reason="the 'text' extra is not installed")
+    hostile = "great \x1b]0;pwned\x07 cake \x1b[2J and \u202eevil"
+    assert main(["explain-text", hostile, "--no-color"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "\\x1b" in out and "\\u202e" in out
+
+
+def test_colour_rendering_escapes_the_words_but_keeps_its_own_colours() -> None:
+    from peephole.modalities.text.render import to_terminal
+
+    out = to_terminal(["ok", "\x1b[31mred", "עברית", "👨‍👩‍👧"], [0.1, 0.9, 0.5, 0.2])
+    assert out.count("\x1b[0m") == 4 and "\x1b[31m" not in out and "\\x1b[31mred" in out
+    assert "עברית" in out and "👨‍👩‍👧" in out  # RTL letters and emoji (with ZWJ) are not controls
+
+
+def test_an_unwritable_html_path_is_one_error_after_the_results(tmp_path, capsys) -> None:
+    pytest.importorskip("vaderSentiment", reason="the 'text' extra is not installed")
+    (tmp_path / "file").write_text("x")
+    assert main(["explain-text", "a fine day", "--no-color", "--html", str(tmp_path / "file" / "out.html")]) == 2
+    cap = capsys.readouterr()
+    assert "prediction:" in cap.out and "cannot write" in cap.err and "Traceback" not in cap.err

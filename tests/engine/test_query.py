@@ -57,3 +57,51 @@ def test_non_numeric_output():
 def test_unknown_output_kind():
     with pytest.raises(ValueError, match="output must be one of"):
         Query(lambda b: b, output="probabilities")
+
+
+def brightness_model(b):
+    m = b.mean(axis=(1, 2, 3))
+    return np.stack([m, 1 - m], axis=1)
+
+
+def test_a_model_that_normalises_its_input_in_place_changes_neither_the_input_nor_the_map():
+    """The first query used to pass a view of the image: an in-place model rewrote it and every perturbation."""
+    import peephole
+
+    img = np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)
+    original = img.copy()
+
+    def in_place(b):
+        out = brightness_model(b)
+        b *= 0.0  # e.g. `x -= mean; x /= std` on the array it was given
+        return out
+
+    kw = {"partition": "window", "radius": 6, "stride": 4, "output": "probs", "masker": "black"}
+    e = peephole.explain(in_place, img, **kw)
+    np.testing.assert_array_equal(img, original)
+    np.testing.assert_array_equal(e.input, original)
+    clean = peephole.explain(brightness_model, original, **kw)
+    np.testing.assert_allclose(e.maps, clean.maps)
+    np.testing.assert_allclose(e.probabilities, clean.probabilities)
+
+
+def test_a_model_that_reuses_its_output_buffer_cannot_change_returned_scores():
+    buf = np.zeros((1, 2))
+
+    def reuse(b):
+        global_out = np.resize(buf, (len(b), 2))
+        global_out[:] = brightness_model(b)
+        buf.resize(global_out.shape, refcheck=False)
+        buf[:] = global_out
+        return buf
+
+    q = Query(reuse, "probs")
+    first = q(np.ones((1, 4, 4, 3), np.float32))
+    q(np.zeros((1, 4, 4, 3), np.float32))
+    np.testing.assert_array_equal(first, [[1.0, 0.0]])
+
+
+def test_a_model_that_returns_no_classes_is_a_model_error():
+    """Found by the fuzz suite: a (n, 0) output crashed the range check with numpy's ValueError."""
+    with pytest.raises(ModelError, match="no classes"):
+        Query(lambda b: np.zeros((len(b), 0)), "probs")(BATCH)

@@ -33,3 +33,36 @@ def test_masks_and_model_batches_are_bounded_by_the_batch_size():
     assert max(sizes) == 7 and sum(sizes) == part.n_parts + 1
     assert e.n_queries == part.n_parts + 1
     np.testing.assert_array_equal(e.params["n_parts"], part.n_parts)
+
+
+def test_exact_repeats_are_queried_once_and_the_maps_do_not_change() -> None:
+    from peephole.engine.aggregate import Eq1Aggregator
+    from peephole.engine.partition import MaskPartition
+    from peephole.engine.perturb import BaselineMasker
+    from peephole.engine.query import Query
+    from peephole.engine.run import run
+
+    class Zero(BaselineMasker):
+        def baseline(self, x):
+            return np.zeros_like(x)
+
+    rng = np.random.default_rng(0)
+    x = rng.random((6, 6, 3)).astype(np.float32)
+    base = rng.random((5, 6, 6)) < 0.4
+    repeated = np.concatenate([base, base[[0, 3, 3]], base[:2]])  # 10 parts, 5 distinct
+    groups = np.array([0, 0, 0, 0, 0, 1, 1, 1, 2, 2])
+    calls = []
+
+    def model(batch):
+        calls.append(len(batch))
+        b = np.asarray(batch)
+        return np.stack([b[:, :3].mean((1, 2, 3)), b[:, 3:].mean((1, 2, 3))], 1)
+
+    q = Query(model, "scores")
+    res = run(q, x, MaskPartition(repeated, groups), Zero(), [0, 1], batch_size=3, aggregator=Eq1Aggregator)
+    assert res.n_queries == 5 and sum(calls) == 5
+    direct = np.stack([model(Zero().bind(x)(m[None]))[0] for m in repeated])
+    np.testing.assert_allclose(res.scores, direct, rtol=1e-6)
+    from peephole.engine.run import aggregate
+
+    np.testing.assert_allclose(res.maps, aggregate(MaskPartition(repeated, groups), direct[:, [0, 1]]), rtol=1e-6)

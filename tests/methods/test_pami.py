@@ -129,3 +129,51 @@ def test_constant_maskers_also_find_the_region(masker):
     )
     inside, outside = mass_inside(e.maps[0], region)
     assert inside > 2 * outside
+
+
+def test_adaptive_budget_is_never_exceeded_and_a_full_budget_is_plain_pami():
+    img = textured_image(96, 96, seed=3)
+    model = RegionModel((slice(20, 44), slice(50, 80)))
+    full = peephole.explain(model, img, targets=1)
+    for budget in (17, 60, 150, full.n_queries - 1):
+        e = peephole.explain(model, img, targets=1, max_queries=budget)
+        assert e.n_queries <= budget and len(e.scores) == e.partition.n_parts
+    every = peephole.explain(model, img, targets=1, max_queries=10_000)
+    np.testing.assert_allclose(every.maps, full.maps, rtol=1e-5, atol=1e-7)
+    assert every.n_queries == full.n_queries
+    with pytest.raises(peephole.InputError, match="max_queries must be >= 2"):
+        peephole.explain(model, img, max_queries=1)
+    with pytest.raises(peephole.InputError, match="too small for any group"):
+        peephole.explain(model, img, partition="window", radius=8, stride=8, max_queries=5)  # one group of 144 parts
+
+
+def test_adaptive_finds_a_small_region_with_a_quarter_of_the_queries(tmp_path):
+    img = textured_image(128, 128, seed=5)
+    region = (slice(80, 104), slice(16, 40))
+    model = RegionModel(region)
+    full = peephole.explain(model, img, targets=1)
+    quarter = peephole.explain(model, img, targets=1, max_queries=full.n_queries // 4)
+    assert quarter.n_queries <= full.n_queries // 4
+    inside, outside = mass_inside(quarter.maps[0], region)
+    assert inside > 2 * outside
+    peak = np.unravel_index(np.argmax(quarter.maps[0]), quarter.maps[0].shape)
+    near = 8  # superpixels straddle the region's border
+    assert region[0].start - near <= peak[0] < region[0].stop + near and region[1].start - near <= peak[1] < region[1].stop + near
+    # the used segmentations mix the algorithms (interleaved), and the result saves and rebuilds other classes
+    names = [quarter.partition.inner.names[g] for g in quarter.partition.group_ids]
+    assert len({n.split("(")[0] for n in names}) >= 3
+    again = peephole.load(quarter.save(tmp_path / "adaptive.npz"))
+    direct = peephole.explain(model, img, targets=0, max_queries=full.n_queries // 4)
+    np.testing.assert_allclose(again.map_for(0), direct.maps[0], rtol=1e-5, atol=1e-7)
+
+
+def test_tolerance_stops_once_the_averaged_map_is_stable():
+    img = textured_image(64, 64, seed=1)
+
+    def flat(batch):
+        return np.tile([0.3, 0.7], (len(batch), 1))
+
+    e = peephole.explain(flat, img, output="probs", tolerance=1e-6)
+    assert e.partition.n_groups == 2  # the second segmentation changed nothing: stop
+    moving = peephole.explain(RegionModel((slice(10, 30), slice(10, 30))), img, targets=1, tolerance=1e-9)
+    assert moving.partition.n_groups == 20

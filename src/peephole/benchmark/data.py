@@ -25,14 +25,23 @@ class CocoSample:
     boxes: dict[str, list[tuple[float, float, float, float]]]  #: class -> boxes (x0, y0, x1, y1), relative 0..1
 
 
-def read_imagenet_sample(folder: str | Path) -> list[ImagenetSample]:
-    """``labels.csv`` (``file,class_index,wnid,name``) next to the images, in file order."""
+#: Splits of the ImageNet sample by row position in labels.csv: settings are chosen on ``dev``, reported on ``test``.
+SPLITS = {"dev": 0, "test": 1}
+
+
+def read_imagenet_sample(folder: str | Path, split: str | None = None) -> list[ImagenetSample]:
+    """``labels.csv`` (``file,class_index,wnid,name``) next to the images, in file order; ``split``: the rows at
+    even (``'dev'``) or odd (``'test'``) positions (0-based)."""
+    if split is not None and split not in SPLITS:
+        raise InputError(f"unknown split {split!r}; use one of {sorted(SPLITS)}")
     root = Path(folder)
     table = root / "labels.csv"
     if not table.is_file():
         raise InputError(f"{root}: no labels.csv (file,class_index,...): not an ImageNet sample folder")
     with table.open(newline="") as f:
         rows = list(csv.DictReader(f))
+    if split is not None:
+        rows = rows[SPLITS[split] :: 2]
     return [ImagenetSample(root / r["file"], int(r["class_index"]), r.get("name", "")) for r in rows]
 
 

@@ -25,12 +25,28 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "pami-superpixels-2": ("pami", {"partition": "superpixels", "second_run": True}),
     "pami-superpixels-grey": ("pami", {"partition": "superpixels", "masker": "grey"}),
     "pami-window": ("pami", {"partition": "window"}),
+    "pami-adaptive": ("pami", {"partition": "superpixels", "max_queries": 115}),  # 1/4 of Strategy II's ~461 queries
 }
 #: Methods that need no input: reference maps.
 REFERENCE = ("random", "centre")
 #: Every image method of the registry the harness can score (systems need their own set-up).
 REGISTERED = tuple(n for n, s in METHODS.items() if "image" in s.modalities and s.family != "system" and n != "pami")
 METHOD_NAMES = (*VARIANTS, *REGISTERED, *REFERENCE)
+
+
+def check_installed(methods: list[str]) -> None:
+    """One :class:`InputError` naming the first harness method whose extra is not installed (before any work)."""
+    for m in methods:
+        if m not in METHOD_NAMES:
+            raise InputError(f"unknown method {m!r}; choose from {', '.join(METHOD_NAMES)}")
+        if m in REFERENCE:
+            continue
+        missing = METHODS[VARIANTS.get(m, (m, {}))[0]].missing()
+        if missing:
+            extras = ",".join(sorted(set(missing)))
+            raise InputError(
+                f"method {m!r} needs the {extras} extra: pip install 'peephole[{extras}]', or leave it out of --methods"
+            )
 
 
 @dataclass
@@ -63,9 +79,20 @@ class MapMaker:
     def __call__(self, method: str, image: np.ndarray, target: int, index: int = 0) -> MapResult:
         return self.maps(method, image, [target], index)[0]
 
-    def maps(self, method: str, image: np.ndarray, targets: list[int], index: int = 0) -> list[MapResult]:
+    def takes_masker(self, method: str) -> bool:
+        """Whether ``method`` hides pixels with a masker (and so is run on each substrate of a matrix)."""
+        from peephole.modalities import get_modality
+
+        return method not in REFERENCE and "masker" in METHODS[VARIANTS.get(method, (method, {}))[0]].options(
+            get_modality("image")
+        )
+
+    def maps(
+        self, method: str, image: np.ndarray, targets: list[int], index: int = 0, masker: str | None = None
+    ) -> list[MapResult]:
         """One map per target; methods that explain several classes at once (PAMI, RISE, ...) query once.
 
+        ``masker`` overrides the masker of methods that take one (a substrate of the benchmark's matrix).
         Queries and seconds are shared equally among the maps of one call.
         """
         if method not in METHOD_NAMES:
@@ -82,7 +109,8 @@ class MapMaker:
         gradient = METHODS[name].family == "gradient"
         extra: dict[str, Any] = {"black_box": self.model("onnx")} if name == "scorecam" else {}
         model = self.model("torch" if gradient else "onnx")
-        e = explain(model, image, name, targets=[int(t) for t in targets], seed=self.seed, **extra, **self.settings(method))
+        settings = {**self.settings(method), **({"masker": masker} if masker is not None and self.takes_masker(method) else {})}
+        e = explain(model, image, name, targets=[int(t) for t in targets], seed=self.seed, **extra, **settings)
         if e.maps.shape[1:] != image.shape[:2]:
             raise InputError(f"{method} returned {e.maps.shape[1:]} maps for a {image.shape[:2]} image")
         n, sec = len(targets), perf_counter() - t0

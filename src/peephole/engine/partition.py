@@ -213,3 +213,41 @@ class FunctionPartition(Partition):
 
     def masks(self, start: int, stop: int) -> np.ndarray:
         return self._make(start, stop)
+
+
+class GroupSubset(Partition):
+    """The parts of ``inner`` whose group is in ``groups``, regrouped ``0..len(groups)-1`` in that order
+    (the segmentations an adaptive run used)."""
+
+    def __init__(self, inner: Partition, groups: Sequence[int]) -> None:
+        self.inner, self.shape, self.group_ids = inner, inner.shape, [int(g) for g in groups]
+        g = inner.groups
+        picked = [np.flatnonzero(g == k) for k in self.group_ids]
+        self.index = np.concatenate(picked) if picked else np.zeros(0, np.int64)
+        self._groups = np.concatenate([np.full(len(p), i) for i, p in enumerate(picked)]) if picked else self.index
+
+    @property
+    def n_parts(self) -> int:
+        return len(self.index)
+
+    @property
+    def groups(self) -> np.ndarray:
+        return self._groups
+
+    def masks(self, start: int, stop: int) -> np.ndarray:
+        idx = self.index[start:stop]
+        runs = np.split(idx, np.flatnonzero(np.diff(idx) != 1) + 1)  # contiguous runs of inner parts
+        return np.concatenate([self.inner.masks(int(r[0]), int(r[-1]) + 1) for r in runs if len(r)])
+
+    def state(self) -> State:
+        from peephole.engine.state import class_path
+
+        params, arrays = self.inner.state()
+        return {"inner": class_path(self.inner), "inner_params": params, "groups": self.group_ids}, arrays
+
+    @classmethod
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> GroupSubset:
+        from peephole.engine.state import resolve
+
+        inner = resolve(params["inner"], Partition).from_state(params["inner_params"], arrays)
+        return cls(inner, params["groups"])

@@ -34,6 +34,7 @@ class Request:
     progress: bool = False
     output: str | None = None  #: what a plain callable / torch module returns: 'probs', 'logits', 'scores'
     class_names: Sequence[str] | None = None
+    allow_large: bool = False  #: explain an input above the modality's maximum work size as it is
 
 
 @dataclass
@@ -164,7 +165,7 @@ def prepare(req: Request) -> Context:
     """Wrap the model, validate the input, query f(x) once (1 query) and resolve the targets."""
     mod = req.modality
     model = mod.as_model(req.model, req.output, req.class_names)
-    x = mod.load(req.input)
+    x = mod.load(req.input, allow_large=req.allow_large)
     query = Query(model, model.output)
     probs = query(mod.batch_of_one(x), what=f"the unperturbed {mod.name}")[0]
     names = list(model.class_names) if getattr(model, "class_names", None) is not None else None

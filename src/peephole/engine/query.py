@@ -24,7 +24,9 @@ class Query:
     """Calls ``model`` on batches and returns validated ``(B, K)`` float64 scores.
 
     Every input passed to the model counts as one query (``n_queries``), so tests and reports
-    can prove how many forward passes a method needed.
+    can prove how many forward passes a method needed. The model gets a copy of each batch (a model
+    that normalises its input in place cannot rewrite the explained input) and its output is copied
+    (a model that reuses its output buffer cannot change scores already returned).
     """
 
     def __init__(self, model: Callable[[Any], Any], output: str = "probs") -> None:
@@ -37,6 +39,7 @@ class Query:
 
     def __call__(self, batch: Any, what: str = "batch") -> np.ndarray:
         n = len(batch)
+        batch = batch.copy() if isinstance(batch, np.ndarray) else list(batch) if isinstance(batch, list) else batch
         try:
             raw = self.model(batch)
         except Exception as exc:  # the model is a black box: name it, keep the cause
@@ -47,6 +50,8 @@ class Query:
             out = out[None]
         if out.ndim != 2 or out.shape[0] != n:
             raise ModelError(f"the model returned shape {tuple(out.shape)} for {n} inputs on {what}; expected ({n}, n_classes)")
+        if out.shape[1] == 0:
+            raise ModelError(f"the model returned no classes (shape {tuple(out.shape)}) on {what}")
         if self.n_classes is not None and out.shape[1] != self.n_classes:
             raise ModelError(f"the model returned {out.shape[1]} classes on {what} but {self.n_classes} before")
         self.n_classes = out.shape[1]
@@ -67,6 +72,6 @@ def _to_numpy(raw: Any) -> np.ndarray:
     if hasattr(raw, "detach"):  # torch tensor, without importing torch
         raw = raw.detach().cpu().numpy()
     try:
-        return np.asarray(raw, dtype=np.float64)
+        return np.array(raw, dtype=np.float64, copy=True)
     except (TypeError, ValueError) as exc:
         raise ModelError(f"the model returned {type(raw).__name__}, not an array of scores") from exc

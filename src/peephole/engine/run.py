@@ -7,8 +7,11 @@ of any other class can be aggregated later without one more query (:func:`aggreg
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from hashlib import blake2b
 from time import perf_counter
 from typing import Any
 
@@ -26,6 +29,29 @@ from peephole.engine.state import class_path
 # calls, OpenBLAS's workers busy-wait afterwards and take cores from the next forward pass (measured:
 # PAMI's model calls ran ~30% slower than bare ones on 2 cores until aggregation used one thread).
 _NUMPY_BLAS = ThreadpoolController()
+_BLAS_LOCK = threading.Lock()
+_BLAS_USERS = 0
+_BLAS_LIMITER: Any = None
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """numpy's BLAS limited to one thread while any caller is inside; the first entry sets the limit and
+    the last exit restores it, so concurrent ``explain()`` calls leave the thread count as they found it
+    (nested ``threadpool_limits`` from several threads would restore each other's limit of 1)."""
+    global _BLAS_USERS, _BLAS_LIMITER
+    with _BLAS_LOCK:
+        if _BLAS_USERS == 0:
+            _BLAS_LIMITER = _NUMPY_BLAS.limit(limits=1, user_api="blas")
+        _BLAS_USERS += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_USERS -= 1
+            if _BLAS_USERS == 0:
+                _BLAS_LIMITER.restore_original_limits()
+                _BLAS_LIMITER = None
 
 
 @dataclass
@@ -49,11 +75,15 @@ def run(
     params: dict[str, Any] | None = None,
     reference: np.ndarray | None = None,
     desc: str = "PAMI",
+    seen: dict[bytes, np.ndarray] | None = None,
 ) -> RunResult:
     """Run partition -> perturb -> query -> aggregate over all parts of ``partition``.
 
     ``aggregator(partition, reference, **params)`` turns the outputs into maps; ``reference`` holds
-    ``f_k(x)`` of the targets (needed by aggregators that measure a drop, e.g. occlusion).
+    ``f_k(x)`` of the targets (needed by aggregators that measure a drop, e.g. occlusion). A keep-mask
+    that repeats an earlier one exactly (two segmentations finding the same superpixel) is queried once:
+    its output is reused, so the maps are identical and ``n_queries`` counts distinct inputs only
+    (``seen``: share that memory across runs on the same input and masker, e.g. adaptive PAMI's groups).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -66,16 +96,26 @@ def run(
     agg = aggregator(partition, ref, **(params or {}))
     n, before = partition.n_parts, query.n_queries
     chunks: list[np.ndarray] = []
+    seen = {} if seen is None else seen  # keep-mask digest -> its output row
     for start in tqdm(range(0, n, batch_size), desc=desc, unit="batch", disable=not progress, leave=False):
         stop = min(start + batch_size, n)
         t0 = perf_counter()
         masks = partition.masks(start, stop)
         t1 = perf_counter()
-        batch = bound(masks)
+        keys = [blake2b(m.tobytes(), digest_size=16).digest() for m in masks] if masks.dtype == bool else None
+        fresh = (
+            list(range(len(masks))) if keys is None else [i for i, k in enumerate(keys) if k not in seen and k not in keys[:i]]
+        )
+        batch = bound(masks[fresh]) if fresh else None
         t2 = perf_counter()
-        out = query(batch, what=f"parts {start}..{stop - 1}")
+        new = query(batch, what=f"parts {start}..{stop - 1}") if fresh else None
+        if keys is None:
+            out = new
+        else:
+            seen.update((keys[i], row) for i, row in zip(fresh, new if new is not None else []))
+            out = np.stack([seen[k] for k in keys])
         t3 = perf_counter()
-        with _NUMPY_BLAS.limit(limits=1, user_api="blas"):
+        with single_threaded_blas():
             agg.add(start, masks, out[:, targets])
         t4 = perf_counter()
         chunks.append(out.astype(np.float32))

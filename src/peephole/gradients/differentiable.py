@@ -175,7 +175,7 @@ def setup_image(req: Any, what: str) -> ImageSetup:
     from peephole.engine.query import softmax
 
     dm = as_differentiable(req.model, what, output=req.output or "logits", class_names=req.class_names)
-    img = req.modality.load(req.input)
+    img = req.modality.load(req.input, allow_large=req.allow_large)
     if dm.shape is not None and img.shape[:2] != dm.shape[1:]:
         import cv2
 

@@ -20,7 +20,6 @@ from peephole.engine.run import run
 from peephole.errors import InputError
 from peephole.explanation import Explanation
 from peephole.gradients.differentiable import Differentiable, cam_layer, setup_image
-from peephole.modalities.image.maskers import ConstantMasker
 
 
 def _activations(net: Any, layer: Any, layer_input: bool, x: Any) -> np.ndarray:
@@ -58,8 +57,9 @@ def _black_box(dm: Differentiable) -> Any:
     return CallableModel(fn, output="logits")
 
 
-def scorecam(req: Request, layer: str | None = None, black_box: Any = None) -> Explanation:
-    """Score-CAM maps; ``black_box`` answers the masked queries (e.g. the ONNX export of the same network)."""
+def scorecam(req: Request, layer: str | None = None, black_box: Any = None, masker: Any = "grey") -> Explanation:
+    """Score-CAM maps; ``black_box`` answers the masked queries (e.g. the ONNX export of the same network);
+    ``masker``: what the channel masks blend towards (Score-CAM: mid-grey; any image masker name)."""
     t0 = perf_counter()
     s = setup_image(req, "scorecam")
     lay, inp = cam_layer(s.dm.module, layer)
@@ -79,7 +79,7 @@ def scorecam(req: Request, layer: str | None = None, black_box: Any = None) -> E
         query,
         s.image,
         FunctionPartition(shape, len(keep) + 1, masks),
-        SoftMasker(ConstantMasker("grey")),
+        SoftMasker(req.modality.masker(masker)),
         s.targets,
         req.batch_size or 16,
         req.progress,
@@ -99,5 +99,5 @@ def scorecam(req: Request, layer: str | None = None, black_box: Any = None) -> E
         n_queries=2 + res.n_queries,
         scores=res.scores,
         timings={**res.timings, "total": perf_counter() - t0},
-        params={"layer": layer, "seed": req.seed},
+        params={"layer": layer, "masker": masker if isinstance(masker, str) else type(masker).__name__, "seed": req.seed},
     )

@@ -12,19 +12,33 @@ from typing import Any
 
 import numpy as np
 
+from peephole.engine.partition import GroupSubset, Partition
 from peephole.engine.prepare import Request, prepare
-from peephole.engine.run import run
+from peephole.engine.run import RunResult, run
+from peephole.errors import InputError
 from peephole.explanation import Explanation
 
 
 def pami(
-    req: Request, partition: Any = None, masker: Any = None, second_run: bool = False, **partition_options: Any
+    req: Request,
+    partition: Any = None,
+    masker: Any = None,
+    second_run: bool = False,
+    max_queries: int | None = None,
+    tolerance: float | None = None,
+    **partition_options: Any,
 ) -> Explanation:
     """PAMI maps of the targets from ONE set of queries (Eq. 1); every part's output is kept.
 
     ``partition`` / ``masker``: a name the modality knows, or an object (default: the modality's).
     ``second_run`` (images): segment each first-run map with the same segmenters and run PAMI again
     on the image with those parts (one more set of queries per target; ``first_run_maps`` keeps run 1).
+
+    Adaptive PAMI (``max_queries`` and/or ``tolerance``): the groups of the partition (Strategy II: the
+    segmentations) are queried one at a time, interleaving the segmentation algorithms, and the maps
+    averaged so far are the result: a group that would take the run past ``max_queries`` model queries
+    (the unperturbed input included) is skipped, and the run stops once adding a group changes the
+    averaged map by less than ``tolerance`` (relative L2 norm, every target). The budget is never exceeded.
     """
     t0 = perf_counter()
     ctx = prepare(req)
@@ -33,7 +47,10 @@ def pami(
     part = mod.partition(ctx.x, mod.default_partition if partition is None else partition, req.seed, **partition_options)
     t_segment = perf_counter() - tp
     mask = mod.masker(mod.default_masker if masker is None else masker)
-    first = run(ctx.query, ctx.x, part, mask, ctx.targets, ctx.batch_size, req.progress, desc="PAMI run 1")
+    if max_queries is not None or tolerance is not None:
+        part, first = adaptive(ctx, part, mask, max_queries, tolerance)
+    else:
+        first = run(ctx.query, ctx.x, part, mask, ctx.targets, ctx.batch_size, req.progress, desc="PAMI run 1")
     timings = {"segment": t_segment, **first.timings}
     maps = first.maps
     if second_run:
@@ -69,7 +86,55 @@ def pami(
             **partition_options,
             "batch_size": ctx.batch_size,
             "second_run": second_run,
+            "max_queries": max_queries,
+            "tolerance": tolerance,
             "seed": req.seed,
             "n_parts": part.n_parts,
         },
     )
+
+
+def interleaved(partition: Partition) -> list[int]:
+    """Group order for adaptive runs: one group of each kind in turn (Strategy II: Felzenszwalb, SLIC, SEEDS,
+    watershed, then the next setting of each), so any prefix mixes the algorithms."""
+    names = getattr(partition, "names", None) or [str(g) for g in range(partition.n_groups)]
+    kinds: dict[str, list[int]] = {}
+    for g, name in enumerate(names):
+        kinds.setdefault(name.split("(")[0], []).append(g)
+    columns = list(kinds.values())
+    return [c[i] for i in range(max(map(len, columns))) for c in columns if i < len(c)]
+
+
+def adaptive(
+    ctx: Any, part: Partition, mask: Any, max_queries: int | None, tolerance: float | None
+) -> tuple[Partition, RunResult]:
+    """Query the groups of ``part`` one at a time (see :func:`pami`); the used groups and the combined run."""
+    if max_queries is not None and max_queries < 2:
+        raise InputError(f"max_queries must be >= 2 (the unperturbed input and one part), got {max_queries}")
+    if tolerance is not None and not tolerance > 0:
+        raise InputError(f"tolerance must be > 0, got {tolerance}")
+    used: list[int] = []
+    results: list[RunResult] = []
+    mean = None
+    seen: dict[bytes, np.ndarray] = {}  # a part repeated by a later segmentation is not queried again
+    for g in interleaved(part):
+        sub = GroupSubset(part, [g])
+        if max_queries is not None and ctx.query.n_queries + sub.n_parts > max_queries:
+            continue
+        args = (ctx.query, ctx.x, sub, mask, ctx.targets, ctx.batch_size, ctx.request.progress)
+        res = run(*args, desc=f"PAMI group {g}", seen=seen)
+        used.append(g)
+        results.append(res)
+        new = np.mean([r.maps for r in results], axis=0)
+        if tolerance is not None and mean is not None:
+            change = np.linalg.norm((new - mean).reshape(len(new), -1), axis=1)
+            if (change <= tolerance * np.linalg.norm(new.reshape(len(new), -1), axis=1)).all():
+                mean = new
+                break
+        mean = new
+    if not used:
+        raise InputError(f"max_queries={max_queries} is too small for any group of the partition")
+    timings = {k: sum(r.timings.get(k, 0.0) for r in results) for k in results[0].timings}
+    scores = np.concatenate([r.scores for r in results])
+    combined = RunResult(mean, scores, sum(r.n_queries for r in results), timings, results[0].aggregator)
+    return GroupSubset(part, used), combined

@@ -24,8 +24,9 @@ class Modality(ABC):
     partition_options: ClassVar[dict[str, Any]]  #: options of the named partitions, with their defaults
 
     @abstractmethod
-    def load(self, x: Any) -> Any:
-        """The input as the engine needs it (validated, converted), or an :class:`InputError`."""
+    def load(self, x: Any, allow_large: bool = False) -> Any:
+        """The input as the engine needs it (validated, converted), or an :class:`InputError`. An input above
+        the modality's maximum work size is reduced to it (with a warning) unless ``allow_large``."""
 
     @abstractmethod
     def batch_of_one(self, x: Any) -> Any:

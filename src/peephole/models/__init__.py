@@ -13,8 +13,16 @@ from peephole.models.torch import TorchModel
 __all__ = ["CallableModel", "ImagePreprocess", "Model", "OnnxModel", "TorchModel", "as_model", "load_model"]
 
 
-def load_model(name: str = "efficientnet-lite0", backend: str = "onnx") -> Model:
-    """A model by name (``'efficientnet-lite0'``) or by path to an ``.onnx`` file."""
+def load_model(
+    name: str = "efficientnet-lite0",
+    backend: str = "onnx",
+    *,
+    output: str | None = None,
+    layout: str | None = None,
+    normalise: str | None = None,
+) -> Model:
+    """A model by name (``'efficientnet-lite0'``) or by path to an ``.onnx`` file (see
+    :func:`peephole.models.registry.load_model` for ``output``, ``layout`` and ``normalise``)."""
     from peephole.models.registry import load_model as _load
 
-    return _load(name, backend)
+    return _load(name, backend, output=output, layout=layout, normalise=normalise)

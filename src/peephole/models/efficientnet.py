@@ -7,12 +7,15 @@ top-1 against 80.4% with the usual ImageNet mean/std.
 
 The default backend exports the network once to ONNX (input N×224×224×3 in [0, 1], normalisation
 and NHWC→NCHW inside the graph) into the cache folder and runs it with onnxruntime, 3–4× faster
-than eager torch on a CPU.
+than eager torch on a CPU. The export's SHA-256 is recorded beside it (``.onnx.sha256``) and checked
+on every load: a missing, changed or truncated export is re-exported, with a warning saying why.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,9 @@ from peephole.models.preprocess import TFLITE_MEAN_STD, ImagePreprocess
 from peephole.models.torch import TorchModel
 
 INPUT_SIZE = (224, 224)
-ONNX_NAME = "efficientnet-lite0-nhwc01-v1.onnx"
+ONNX_NAME = "efficientnet-lite0-nhwc01-v2.onnx"
+#: Recorded in the export's metadata so that ``load_model(path)`` reads the file right with no argument.
+ONNX_METADATA = {"peephole.layout": "nhwc", "peephole.normalise": "none", "peephole.output": "logits"}
 
 
 def cache_dir() -> Path:
@@ -54,6 +59,7 @@ def export_onnx(path: Path) -> Path:
 
     import torch
 
+    path.parent.mkdir(parents=True, exist_ok=True)
     net = efficientnet_lite0_module()
     mean, std = (torch.tensor(v, dtype=torch.float32).view(1, 3, 1, 1) for v in TFLITE_MEAN_STD)
 
@@ -67,7 +73,6 @@ def export_onnx(path: Path) -> Path:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.net((x.permute(0, 3, 1, 2) - self.mean) / self.std)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -80,8 +85,51 @@ def export_onnx(path: Path) -> Path:
             dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
             dynamo=False,
         )
+    import onnx
+
+    graph = onnx.load(str(tmp))
+    for k, v in ONNX_METADATA.items():
+        graph.metadata_props.add(key=k, value=v)
+    onnx.save(graph, str(tmp))
+    digest_path(path).write_text(sha256(tmp) + "\n")
     tmp.replace(path)  # atomic: a concurrent run never sees half a file
     return path
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def digest_path(path: Path) -> Path:
+    """Where the SHA-256 of an export is recorded: beside it, ``NAME.onnx.sha256``."""
+    return path.with_name(path.name + ".sha256")
+
+
+def cached_export(path: Path) -> Path:
+    """``path`` if it holds the export its recorded hash names, else a fresh export (with a warning saying why).
+
+    A file that cannot be written is an :class:`InputError` naming the folder and ``PEEPHOLE_CACHE``."""
+    problem = None
+    if path.is_file():
+        d = digest_path(path)
+        recorded = d.read_text().strip() if d.is_file() else None
+        if recorded is None:
+            problem = f"{path} has no recorded hash ({d.name})"
+        elif sha256(path) != recorded:
+            problem = f"{path} does not match its recorded SHA-256 (changed or truncated)"
+        else:
+            return path
+        warnings.warn(f"re-exporting EfficientNet-Lite0: {problem}", stacklevel=3)
+    try:
+        return export_onnx(path)
+    except OSError as exc:
+        raise InputError(
+            f"cannot write the ONNX export to {path.parent} ({exc.strerror or exc}); set PEEPHOLE_CACHE to a writable folder"
+        ) from exc
 
 
 def efficientnet_lite0(backend: str = "onnx", batch_size: int | None = None) -> OnnxModel | TorchModel:
@@ -89,9 +137,7 @@ def efficientnet_lite0(backend: str = "onnx", batch_size: int | None = None) -> 
     names = imagenet_class_names()
     resize_only = ImagePreprocess(size=INPUT_SIZE, channels_first=False)
     if backend == "onnx":
-        path = cache_dir() / ONNX_NAME
-        if not path.is_file():
-            export_onnx(path)
+        path = cached_export(cache_dir() / ONNX_NAME)
         return OnnxModel(path, output="logits", preprocess=resize_only, class_names=names, batch_size=batch_size or 16)
     if backend == "torch":
         pre = ImagePreprocess(size=INPUT_SIZE, mean=TFLITE_MEAN_STD[0], std=TFLITE_MEAN_STD[1])

@@ -47,6 +47,84 @@ class OnnxModel:
         self.class_names = list(class_names) if class_names is not None else None
         self.preferred_batch_size = batch_size
 
+    @property
+    def metadata(self) -> dict[str, str]:
+        """The file's custom metadata (Peephole's own exports say their input layout and output kind)."""
+        return dict(self.session.get_modelmeta().custom_metadata_map)
+
     def __call__(self, batch: Any) -> np.ndarray:
         x = self.preprocess(batch) if self.preprocess else np.ascontiguousarray(batch, dtype=np.float32)
         return self.session.run(None, {self.input_name: x})[0]
+
+
+#: Input normalisations a user ONNX file may declare: (mean, std) applied to [0, 1] RGB, or none.
+NORMALISATIONS = ("imagenet", "tflite", "none")
+LAYOUTS = ("nchw", "nhwc")
+#: Ops after which a graph's output is a probability (Softmax, Sigmoid) or a log-probability (LogSoftmax:
+#: softmax of it gives the probabilities back, so it is used as logits).
+_OUTPUT_OF_FINAL_OP = {"Softmax": "probs", "Sigmoid": "probs", "LogSoftmax": "logits"}
+_PASS_THROUGH = {"Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Cast"}
+
+
+def final_activation(path: str | Path) -> str | None:
+    """The op that makes the graph's first output (Softmax, Sigmoid, LogSoftmax, ...), looking through
+    reshapes and casts; None without the ``onnx`` package or when the graph cannot be read."""
+    try:
+        import onnx
+
+        graph = onnx.load(str(path), load_external_data=False).graph
+    except Exception:  # onnx missing, or a file onnxruntime reads but onnx does not
+        return None
+    producer = {o: n for n in graph.node for o in n.output}
+    node = producer.get(graph.output[0].name)
+    while node is not None and node.op_type in _PASS_THROUGH:
+        node = producer.get(node.input[0])
+    return node.op_type if node is not None else None
+
+
+def onnx_image_model(
+    path: str | Path,
+    output: str | None = None,
+    layout: str | None = None,
+    normalise: str | None = None,
+    class_names: Sequence[str] | None = None,
+) -> OnnxModel:
+    """An image classifier from an ONNX file, each setting declared or found, in this order:
+
+    - ``output``: as declared; else the file's ``peephole.output`` metadata; else ``'probs'`` when the graph
+      ends in Softmax or Sigmoid (so softmax is never applied twice); else ``'logits'``.
+    - ``layout`` (``'nchw'`` | ``'nhwc'``): as declared; else the metadata; else ``'nhwc'`` when the input's
+      last axis is 3 and its second is not, else ``'nchw'``.
+    - ``normalise`` (``'imagenet'`` mean/std, ``'tflite'`` (255x − 127)/128, ``'none'``): as declared; else
+      the metadata; else ``'imagenet'``.
+
+    Peephole's own exports record all three in their metadata, so they load right with no argument.
+    """
+    from peephole.models.preprocess import IMAGENET_MEAN_STD, TFLITE_MEAN_STD, ImagePreprocess
+
+    model = OnnxModel(Path(path), output=output or "scores")
+    meta = model.metadata
+    if output is None:
+        found = _OUTPUT_OF_FINAL_OP.get(final_activation(path) or "")
+        output = meta.get("peephole.output") or found or "logits"
+    if output not in OUTPUT_KINDS:
+        raise InputError(f"{path}: output must be one of {OUTPUT_KINDS}, got {output!r}")
+    shape = model.session.get_inputs()[0].shape
+    if layout is None:
+        layout = meta.get("peephole.layout") or ("nhwc" if len(shape) == 4 and shape[3] == 3 and shape[1] != 3 else "nchw")
+    if layout not in LAYOUTS:
+        raise InputError(f"{path}: layout must be one of {LAYOUTS}, got {layout!r}")
+    normalise = normalise or meta.get("peephole.normalise") or "imagenet"
+    if normalise not in NORMALISATIONS:
+        raise InputError(f"{path}: normalise must be one of {NORMALISATIONS}, got {normalise!r}")
+    axes = (2, 4) if layout == "nchw" else (1, 3)
+    size = (
+        tuple(shape[axes[0] : axes[1]]) if len(shape) == 4 and all(isinstance(s, int) for s in shape[axes[0] : axes[1]]) else None
+    )
+    mean, std = {"imagenet": IMAGENET_MEAN_STD, "tflite": TFLITE_MEAN_STD, "none": ((0.0,) * 3, (1.0,) * 3)}[normalise]
+    model.output = output
+    model.preprocess = ImagePreprocess(size=size, mean=mean, std=std, channels_first=layout == "nchw")
+    model.settings = {"output": output, "layout": layout, "normalise": normalise}
+    if class_names is not None:
+        model.class_names = list(class_names)
+    return model

@@ -22,27 +22,36 @@ def modality_of_name(name: str) -> str | None:
     return None
 
 
-def load_model(name: str = "efficientnet-lite0", backend: str = "onnx") -> Model:
-    """``'efficientnet-lite0'`` (backend ``'onnx'`` or ``'torch'``), or a path to an ``.onnx`` classifier.
+def load_model(
+    name: str = "efficientnet-lite0",
+    backend: str = "onnx",
+    *,
+    output: str | None = None,
+    layout: str | None = None,
+    normalise: str | None = None,
+) -> Model:
+    """``'efficientnet-lite0'`` (backend ``'onnx'`` or ``'torch'``), or a path to an ``.onnx`` image classifier.
 
-    A user ONNX file is taken to map N×3×H×W ImageNet-normalised input to logits; for anything else
-    build :class:`~peephole.models.OnnxModel` yourself.
+    For an ONNX file, ``output`` (``'probs'`` | ``'logits'`` | ``'scores'``), ``layout`` (``'nchw'`` |
+    ``'nhwc'``) and ``normalise`` (``'imagenet'`` | ``'tflite'`` | ``'none'``) may be declared; what is not
+    declared is read from the file (its metadata, a final Softmax, its input shape) or defaults to logits,
+    NCHW by shape, ImageNet mean/std — see :func:`peephole.models.onnx.onnx_image_model`. The chosen
+    settings are on ``model.settings``.
     """
     if name == "efficientnet-lite0":
+        if output or layout or normalise:
+            raise InputError("efficientnet-lite0 has fixed settings; output=, layout= and normalise= are for .onnx files")
         from peephole.models.efficientnet import efficientnet_lite0
 
         return efficientnet_lite0(backend)
     if name.endswith(".onnx"):
         from peephole.models.imagenet import imagenet_class_names
-        from peephole.models.onnx import OnnxModel
-        from peephole.models.preprocess import IMAGENET_MEAN_STD, ImagePreprocess
+        from peephole.models.onnx import onnx_image_model
 
-        model = OnnxModel(Path(name), output="logits")
-        shape = model.session.get_inputs()[0].shape
-        size = tuple(shape[2:4]) if len(shape) == 4 and all(isinstance(s, int) for s in shape[2:4]) else None
-        model.preprocess = ImagePreprocess(size=size, mean=IMAGENET_MEAN_STD[0], std=IMAGENET_MEAN_STD[1])
-        n_out = model.session.get_outputs()[0].shape[-1]
-        if n_out == 1000:
+        model = onnx_image_model(Path(name), output, layout, normalise)
+        if model.session.get_outputs()[0].shape[-1] == 1000:
             model.class_names = list(imagenet_class_names())
         return model
+    if "://" in name:
+        raise InputError(f"{name}: URLs are not fetched; download the model and pass its path")
     raise InputError(f"unknown model {name!r}: use one of {BUILTIN} or a path to an .onnx file")

@@ -69,3 +69,65 @@ def test_shipped_photos(spec):
     assert img.ndim == 3 and img.shape[2] == 3 and img.dtype == np.uint8 and min(img.shape[:2]) >= 200
     with pytest.raises(InputError, match="unknown sample photo"):
         sample_image("skimage:unicorn")
+
+
+def pure_red(mode: str) -> Image.Image:
+    red = Image.new("RGB", (6, 4), (255, 0, 0))
+    if mode == "LAB":
+        from PIL import ImageCms
+
+        return ImageCms.profileToProfile(red, ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB"), outputMode="LAB")
+    return red.convert(mode)
+
+
+@pytest.mark.parametrize(("mode", "ext"), [("CMYK", "jpg"), ("CMYK", "tif"), ("LAB", "tif"), ("YCbCr", "tif")])
+def test_other_colour_spaces_are_converted_to_rgb(tmp_path, mode, ext):
+    """Pure red used to load as cyan (CMYK) or garbage (LAB, YCbCr): the channels were read as if RGB."""
+    path = tmp_path / f"red.{ext}"
+    pure_red(mode).save(path, quality=100) if ext == "jpg" else pure_red(mode).save(path)
+    assert Image.open(path).mode == mode
+    x = load_image(path)
+    np.testing.assert_allclose(x.mean(axis=(0, 1)), [1, 0, 0], atol=0.05)
+
+
+def png_header_only(path, width, height):
+    """A valid PNG whose header claims ``width``×``height`` pixels (a decompression bomb's first bytes)."""
+    import struct
+    import zlib
+
+    Image.new("L", (1, 1)).save(path)
+    data = bytearray(path.read_bytes())
+    ihdr = bytes(data[12:16]) + struct.pack(">II", width, height) + bytes(data[24:29])
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(ihdr))
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("side", [10_000, 20_000])
+def test_decompression_bombs_are_refused_before_decoding(tmp_path, side):
+    """10000² (above Pillow's warning limit) used to decode to 4.3 GB; 20000² raised an uncaught Pillow error."""
+    png_header_only(tmp_path / "bomb.png", side, side)
+    with pytest.raises(InputError, match="decoding limit"):
+        load_image(tmp_path / "bomb.png")
+
+
+def test_large_images_are_fitted_to_the_work_size_with_a_warning_unless_allowed(tmp_path):
+    from peephole.modalities.image.io import MAX_WORK_PIXELS
+
+    Image.new("RGB", (2400, 1200), (10, 200, 30)).save(tmp_path / "big.png")
+    with pytest.warns(UserWarning, match=r"2400.*queries.*allow_large"):
+        x = load_image(tmp_path / "big.png")
+    assert x.shape[0] * x.shape[1] <= MAX_WORK_PIXELS and abs(x.shape[1] / x.shape[0] - 2) < 0.01
+    assert load_image(tmp_path / "big.png", allow_large=True).shape == (1200, 2400, 3)
+    assert load_image(tmp_path / "big.png", size=224).shape == (224, 224, 3)  # a requested size needs no warning
+
+
+@pytest.mark.parametrize("size", [0, -5])
+def test_a_size_below_one_pixel_is_an_input_error(size):
+    with pytest.raises(InputError, match="size must be >= 1"):
+        load_image("skimage:chelsea", size=size)
+
+
+def test_urls_are_not_fetched():
+    with pytest.raises(InputError, match="URLs are not fetched"):
+        load_image("https://example.com/cat.jpg")

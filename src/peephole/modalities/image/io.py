@@ -2,16 +2,55 @@
 
 Documented conversions: grayscale (H×W or H×W×1) is repeated to 3 channels; RGBA / LA drop the
 alpha channel; 16-bit integers are scaled by 1/65535, 8-bit by 1/255; EXIF orientation is applied.
+Files in other colour spaces are converted to sRGB: CMYK, YCbCr and HSV with Pillow's ``convert``,
+CIE L*a*b* with littlecms (``PIL.ImageCms``); palette images are expanded.
+
+Bounds: a file of more than :data:`MAX_DECODE_PIXELS` pixels (Pillow's decompression-bomb limit) is
+refused before it is decoded. An image of more than :data:`MAX_WORK_PIXELS` pixels is resized
+(aspect kept) to fit, with a warning saying what the full size would cost, unless ``allow_large=True``.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from peephole.errors import InputError
+
+#: The largest image explained as it is (640×640 = 409,600 pixels: a VGA photo and every shipped sample
+#: fit); larger ones are resized unless ``allow_large``.
+MAX_WORK_PIXELS = 640 * 640
+#: Files with more pixels are refused before decoding (Pillow's own decompression-bomb limit, 89.5 Mpx).
+MAX_DECODE_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
+#: Modes converted to RGB by Pillow (colour spaces other than RGB, palettes).
+_CONVERT = {"CMYK": "RGB", "YCbCr": "RGB", "HSV": "RGB", "P": "RGBA", "PA": "RGBA", "RGBX": "RGB", "RGBa": "RGBA"}
+
+
+def work_cost(h: int, w: int, stride: int = 6) -> str:
+    """What explaining an H×W image costs, in words: bytes per model input and window queries."""
+    queries = -(-h // stride) * -(-w // stride)
+    return f"each model input is {h * w * 12 / 2**20:.0f} MB and the window strategy (stride {stride}) makes {queries:,} queries"
+
+
+def fit_work_size(img: np.ndarray, allow_large: bool = False, name: str = "image") -> np.ndarray:
+    """``img`` unchanged if it has at most :data:`MAX_WORK_PIXELS` pixels (or ``allow_large``), else resized
+    with its aspect ratio kept to fit, with a warning naming the cost of the full size."""
+    h, w = img.shape[:2]
+    if allow_large or h * w <= MAX_WORK_PIXELS:
+        return img
+    import cv2
+
+    s = (MAX_WORK_PIXELS / (h * w)) ** 0.5
+    nh, nw = max(1, int(h * s)), max(1, int(w * s))
+    warnings.warn(
+        f"{name}: {h}×{w} pixels is above the maximum work size ({MAX_WORK_PIXELS:,} pixels); explaining it at "
+        f"{nh}×{nw}. At full size {work_cost(h, w)}; pass allow_large=True (CLI: --allow-large) to insist.",
+        stacklevel=2,
+    )
+    return np.clip(cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA), 0, 1).astype(np.float32)
 
 
 def to_rgb_float(img: np.ndarray, name: str = "image") -> np.ndarray:
@@ -27,10 +66,10 @@ def to_rgb_float(img: np.ndarray, name: str = "image") -> np.ndarray:
         a = a[..., :-1]
     if a.shape[-1] == 1:
         a = np.repeat(a, 3, axis=-1)
-    if a.dtype == np.uint8:
-        return (a / 255.0).astype(np.float32)
-    if a.dtype == np.uint16:
-        return (a / 65535.0).astype(np.float32)
+    if a.dtype in (np.uint8, np.uint16):  # float32 throughout (no float64 copy); bit-identical to a / 255.0
+        out = a.astype(np.float32)
+        out /= np.float32(255 if a.dtype == np.uint8 else 65535)
+        return out
     if a.dtype == bool:
         return a.astype(np.float32)
     if np.issubdtype(a.dtype, np.floating):
@@ -46,6 +85,8 @@ def resize(img: np.ndarray, size: int, crop: bool = True) -> np.ndarray:
     """Resize so the shorter side is ``size``; with ``crop``, centre-crop to ``size``×``size``."""
     import cv2
 
+    if int(size) < 1:
+        raise InputError(f"size must be >= 1 pixel, got {size}")
     h, w = img.shape[:2]
     s = size / min(h, w)
     nh, nw = max(size, round(h * s)), max(size, round(w * s))
@@ -57,33 +98,63 @@ def resize(img: np.ndarray, size: int, crop: bool = True) -> np.ndarray:
     return np.clip(out, 0, 1).astype(np.float32)
 
 
-def load_image(path: str | Path, size: int | None = None, crop: bool = True) -> np.ndarray:
+def load_image(path: str | Path, size: int | None = None, crop: bool = True, allow_large: bool = False) -> np.ndarray:
     """Read an image file (or a shipped photo such as ``skimage:chelsea``) as H×W×3 float32 in [0, 1].
 
-    With ``size``, :func:`resize` it (shorter side ``size``, centre crop unless ``crop=False``).
+    With ``size``, :func:`resize` it (shorter side ``size``, centre crop unless ``crop=False``); without,
+    an image above :data:`MAX_WORK_PIXELS` is fitted to it unless ``allow_large`` (see the module doc).
+    URLs are not fetched.
     """
     from peephole.modalities.image.samples import is_sample, sample_image
 
+    if size is not None and int(size) < 1:
+        raise InputError(f"size must be >= 1 pixel (or None to keep the size), got {size}")
     if isinstance(path, str) and is_sample(path):
         img = to_rgb_float(sample_image(path), name=path)
-        return resize(img, size, crop) if size else img
+        return resize(img, size, crop) if size else fit_work_size(img, allow_large, path)
+    if isinstance(path, str) and "://" in path:
+        raise InputError(f"{path}: URLs are not fetched; download the file and pass its path")
     p = Path(path)
     if not p.exists():
         hint = " (to explain a text, pass modality='text')" if isinstance(path, str) and " " in path.strip() else ""
         raise InputError(f"{p}: no such file{hint}")
     if p.is_dir():
         raise InputError(f"{p}: is a directory, not an image")
+    img = to_rgb_float(_decode(p), name=str(p))
+    return resize(img, size, crop) if size else fit_work_size(img, allow_large, str(p))
+
+
+def _decode(p: Path) -> np.ndarray:
+    """The pixels of file ``p`` in RGB(A) / L(A) / 16-bit, colour spaces converted; bombs refused before decoding."""
     try:
-        with Image.open(p) as im:
-            im = ImageOps.exif_transpose(im)
-            if im.mode == "P":
-                im = im.convert("RGBA")
-            a = np.asarray(im)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(p) as im:
+                w, h = im.size
+                if w * h > MAX_DECODE_PIXELS:
+                    raise InputError(
+                        f"{p}: {w}×{h} = {w * h:,} pixels is above the decoding limit of {MAX_DECODE_PIXELS:,} "
+                        f"pixels (a decompression bomb or a huge scan); reduce it with an image tool first"
+                    )
+                im = ImageOps.exif_transpose(im)
+                if im.mode == "LAB":
+                    from PIL import ImageCms
+
+                    lab, srgb = ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB")
+                    im = ImageCms.profileToProfile(im, lab, srgb, outputMode="RGB")
+                elif im.mode in _CONVERT:
+                    im = im.convert(_CONVERT[im.mode])
+                a = np.asarray(im)
+    except InputError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InputError(
+            f"{p}: above the decoding limit of {MAX_DECODE_PIXELS:,} pixels, refused as a possible decompression bomb ({exc})"
+        ) from exc
     except UnidentifiedImageError as exc:
         raise InputError(f"{p}: not an image file (or an unsupported format)") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"{p}: corrupt or truncated image ({exc})") from exc
     if a.dtype in (np.int32, np.uint32) and a.max(initial=0) <= 65535:  # 16-bit grayscale in PIL's 'I' mode
         a = a.astype(np.uint16)
-    img = to_rgb_float(a, name=str(p))
-    return resize(img, size, crop) if size else img
+    return a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("="))

@@ -12,7 +12,7 @@ from peephole.engine.partition import Partition
 from peephole.engine.perturb import Masker
 from peephole.errors import InputError
 from peephole.modalities.base import Modality
-from peephole.modalities.image.io import load_image, to_rgb_float
+from peephole.modalities.image.io import fit_work_size, load_image, to_rgb_float
 from peephole.modalities.image.maskers import MASKERS
 from peephole.modalities.image.superpixels import PAPER_SEGMENTATIONS, Segmentation, Superpixels
 from peephole.modalities.image.view import ImageView, normalise
@@ -33,8 +33,11 @@ class ImageModality(Modality):
     default_masker = "blur"
     partition_options = {"radius": 40, "stride": 6, "window": "circle", "segmentations": PAPER_SEGMENTATIONS}
 
-    def load(self, x: Any) -> np.ndarray:
-        return load_image(x) if isinstance(x, (str, Path)) else to_rgb_float(x)
+    def load(self, x: Any, allow_large: bool = False) -> np.ndarray:
+        """A file or array as H×W×3 float32 in [0, 1]; above ``MAX_WORK_PIXELS`` resized unless ``allow_large``."""
+        if isinstance(x, (str, Path)):
+            return load_image(x, allow_large=allow_large)
+        return fit_work_size(to_rgb_float(x), allow_large, "the input image")
 
     def batch_of_one(self, x: np.ndarray) -> np.ndarray:
         return x[None]

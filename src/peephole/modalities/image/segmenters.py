@@ -34,10 +34,22 @@ def slic(img: np.ndarray, n_segments: int = 50, compactness: float = 20) -> np.n
     return segmentation.slic(img, n_segments=n_segments, compactness=compactness, start_label=0, channel_axis=_channel_axis(img))
 
 
+#: SEEDS runs on an image of at least this side: OpenCV's SEEDS segfaults or never returns on small and
+#: thin images (sides <= 3 hang; 8×9, 9×9, 11×8, 4×20 segfault). Checked safe from 64×64 for
+#: 1..200 superpixels and 1..6 levels (random and constant images).
+SEEDS_MIN_SIDE = 64
+SEEDS_MAX_LEVELS = 6
+
+
 def seeds(img: np.ndarray, num_superpixels: int = 20, num_levels: int = 5, n_iter: int = 10) -> np.ndarray:
-    """OpenCV's SEEDS. OpenCV 5 crashes (segfault) on elongated images with few superpixels (e.g.
-    200×90, 10 superpixels), so images whose aspect ratio exceeds 1.25 are segmented on a square
-    resample and the labels are mapped back with nearest-neighbour interpolation."""
+    """OpenCV's SEEDS, guarded before the native call (it can crash the interpreter, so never after).
+
+    OpenCV crashes (segfault) on elongated images with few superpixels (e.g. 200×90, 10 superpixels)
+    and on small ones, so images whose aspect ratio exceeds 1.25 or whose shorter side is below
+    :data:`SEEDS_MIN_SIDE` are segmented on a square resample (side ``max(64, √(H·W))``) and the labels
+    are mapped back with nearest-neighbour interpolation. Parameters outside the checked range
+    (``num_superpixels`` 1..side²/16, ``num_levels`` 1..6, ``n_iter`` >= 0) are an :class:`InputError`.
+    """
     import cv2
 
     if not hasattr(cv2, "ximgproc"):
@@ -45,12 +57,20 @@ def seeds(img: np.ndarray, num_superpixels: int = 20, num_levels: int = 5, n_ite
     rgb = np.repeat(img[..., None], 3, axis=-1) if img.ndim == 2 else img
     u8 = np.ascontiguousarray(np.clip(rgb * 255, 0, 255).astype(np.uint8))
     h, w = u8.shape[:2]
-    if max(h, w) > 1.25 * min(h, w):
-        side = round((h * w) ** 0.5)
-        u8 = cv2.resize(u8, (side, side), interpolation=cv2.INTER_AREA)
+    if max(h, w) > 1.25 * min(h, w) or min(h, w) < SEEDS_MIN_SIDE:
+        side = max(SEEDS_MIN_SIDE, round((h * w) ** 0.5))
+        interp = cv2.INTER_AREA if side * side < h * w else cv2.INTER_NEAREST
+        u8 = np.ascontiguousarray(cv2.resize(u8, (side, side), interpolation=interp))
     sh, sw = u8.shape[:2]
-    s = cv2.ximgproc.createSuperpixelSEEDS(sw, sh, 3, int(num_superpixels), int(num_levels))
-    s.iterate(u8, int(n_iter))
+    n, levels, iters = int(num_superpixels), int(num_levels), int(n_iter)
+    if not 1 <= n <= sh * sw // 16:
+        raise InputError(f"SEEDS num_superpixels must be in 1..{sh * sw // 16} for a {sh}×{sw} image, got {n}")
+    if not 1 <= levels <= SEEDS_MAX_LEVELS:
+        raise InputError(f"SEEDS num_levels must be in 1..{SEEDS_MAX_LEVELS}, got {levels}")
+    if iters < 0:
+        raise InputError(f"SEEDS n_iter must be >= 0, got {iters}")
+    s = cv2.ximgproc.createSuperpixelSEEDS(sw, sh, 3, n, levels)
+    s.iterate(u8, iters)
     labels = s.getLabels()
     if (sh, sw) != (h, w):
         labels = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)

@@ -15,34 +15,66 @@ def normalise(heat: np.ndarray) -> np.ndarray:
     return (heat - lo) / (hi - lo) if hi > lo else np.zeros_like(heat, dtype=np.float64)
 
 
-def overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray:
-    """Blend a colour-mapped map over an H×W×3 [0, 1] image; returns H×W×3 uint8."""
+def overlay(
+    image: np.ndarray,
+    heat: np.ndarray,
+    alpha: float = 0.5,
+    cmap: str = "jet",
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> np.ndarray:
+    """Blend a colour-mapped map over an H×W×3 [0, 1] image; returns H×W×3 uint8.
+
+    The map is scaled from ``vmin`` to ``vmax`` (default: its own min and max)."""
     from matplotlib import colormaps
 
     if heat.shape != image.shape[:2]:
         raise ValueError(f"map of shape {heat.shape} does not match image of shape {image.shape[:2]}")
-    colour = colormaps[cmap](normalise(heat))[..., :3]
+    lo = float(heat.min()) if vmin is None else vmin
+    hi = float(heat.max()) if vmax is None else vmax
+    scaled = np.clip((heat - lo) / (hi - lo), 0, 1) if hi > lo else np.zeros(heat.shape)
+    colour = colormaps[cmap](scaled)[..., :3]
     out = (1 - alpha) * image + alpha * colour
     return (np.clip(out, 0, 1) * 255).round().astype(np.uint8)
 
 
-def figure(image: np.ndarray, maps: Sequence[np.ndarray], titles: Sequence[str], alpha: float = 0.5, cmap: str = "jet") -> Any:
-    """A matplotlib figure: the image, then one overlay per map."""
+def figure(
+    image: np.ndarray,
+    maps: Sequence[np.ndarray],
+    titles: Sequence[str],
+    alpha: float = 0.5,
+    cmap: str = "jet",
+    scale: str = "shared",
+) -> Any:
+    """A matplotlib figure: the image, then one overlay per map, with a colour bar.
+
+    ``scale='shared'`` (default) puts every map on one range, so a map of low values stays cool next to
+    the top class's; ``'own'`` scales each map to its own range (one colour bar per panel)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
 
+    if scale not in ("shared", "own"):
+        raise ValueError(f"scale must be 'shared' or 'own', got {scale!r}")
     n = len(maps) + 1
-    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(3.2 * n + 0.6, 3.4), squeeze=False)
     axes[0, 0].imshow(image)
     axes[0, 0].set_title("input", fontsize=9)
+    shared = (min(float(m.min()) for m in maps), max(float(m.max()) for m in maps)) if maps else (0.0, 1.0)
     for ax, m, t in zip(axes[0, 1:], maps, titles):
-        ax.imshow(overlay(image, m, alpha, cmap))
+        lo, hi = shared if scale == "shared" else (float(m.min()), float(m.max()))
+        ax.imshow(overlay(image, m, alpha, cmap, lo, hi))
         ax.set_title(t, fontsize=9)
+        if scale == "own":
+            fig.colorbar(ScalarMappable(Normalize(lo, hi), cmap), ax=ax, fraction=0.046, pad=0.02)
     for ax in axes[0]:
         ax.axis("off")
-    fig.tight_layout()
+    if scale == "shared" and maps:
+        bar = fig.colorbar(ScalarMappable(Normalize(*shared), cmap), ax=list(axes[0, 1:]), fraction=0.02, pad=0.02)
+        bar.set_label("importance (shared scale)", fontsize=8)
     return fig
 
 
@@ -89,24 +121,55 @@ def grid(
 
 
 class ImageView:
-    """Views of an image explanation: ``overlay``, ``figure``, and ``write`` (an overlay PNG per target)."""
+    """Views of an image explanation: ``overlay``, ``figure``, and ``write`` (an overlay PNG per target).
+
+    Every view puts the maps of all targets on one shared scale by default (``scale='own'`` scales each
+    map to its own range), so a class the model gives p ≈ 0 does not look as important as the top class.
+    """
 
     def __init__(self, explanation: Any) -> None:
         self._e = explanation
 
-    def overlay(self, target: int | None = None, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray:
-        """H×W×3 uint8 overlay of the map of ``target`` (default: the first target) on the image."""
-        return overlay(self._e.input, self._e.map_of(target), alpha, cmap)
+    def range(self, target: int | None = None, scale: str = "shared") -> tuple[float, float]:
+        """The (vmin, vmax) the map of ``target`` is drawn with: over all targets' maps, or its own."""
+        m = self._e.map_of(target)
+        if scale == "own":
+            return float(m.min()), float(m.max())
+        if scale != "shared":
+            raise ValueError(f"scale must be 'shared' or 'own', got {scale!r}")
+        maps = self._e.maps
+        return min(float(maps.min()), float(m.min())), max(float(maps.max()), float(m.max()))
 
-    def figure(self, alpha: float = 0.5, cmap: str = "jet") -> Any:
-        """A matplotlib figure with the image and one overlay per target."""
+    def overlay(self, target: int | None = None, alpha: float = 0.5, cmap: str = "jet", scale: str = "shared") -> np.ndarray:
+        """H×W×3 uint8 overlay of the map of ``target`` (default: the first target) on the image."""
+        return overlay(self._e.input, self._e.map_of(target), alpha, cmap, *self.range(target, scale))
+
+    def figure(self, alpha: float = 0.5, cmap: str = "jet", scale: str = "shared") -> Any:
+        """A matplotlib figure with the image, one overlay per target and a colour bar."""
         e = self._e
         titles = [f"{e.name(t)} ({e.probabilities[t]:.2f})" for t in e.targets]
-        return figure(e.input, list(e.maps), titles, alpha, cmap)
+        return figure(e.input, list(e.maps), titles, alpha, cmap, scale)
 
     def write(self, target: int, base: Path) -> Path:
-        """The overlay of ``target`` as ``base.png``."""
-        from PIL import Image
+        """The overlay of ``target`` (shared scale) with its colour bar and class as ``base.png``."""
+        import matplotlib
 
-        Image.fromarray(self.overlay(target)).save(base.with_suffix(".png"))
-        return base.with_suffix(".png")
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import Normalize
+
+        e = self._e
+        lo, hi = self.range(target)
+        h, w = e.input.shape[:2]
+        fig, ax = plt.subplots(figsize=(4.2, 3.6 * h / w + 0.4) if w >= h else (3.6 * w / h + 0.8, 4.0))
+        ax.imshow(self.overlay(target))
+        ax.set_title(f"{e.name(target)} ({e.probabilities[target]:.2f})", fontsize=9)
+        ax.axis("off")
+        fig.colorbar(ScalarMappable(Normalize(lo, hi), "jet"), ax=ax, fraction=0.046, pad=0.02).set_label(
+            "importance (shared scale)", fontsize=8
+        )
+        out = base.with_suffix(".png")
+        fig.savefig(out, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        return out

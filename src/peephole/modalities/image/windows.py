@@ -16,12 +16,34 @@ def window_centres(length: int, stride: int) -> np.ndarray:
     return c if c[-1] == length - 1 else np.append(c, length - 1)
 
 
+def uncovered_gap(radius: int, stride: int, shape: str = "circle") -> float:
+    """Distance from the worst-placed pixel to its nearest centre when it exceeds ``radius``, else 0.
+
+    A pixel is covered iff some centre is within the window (Euclidean ``radius`` for circles, Chebyshev
+    for squares). Centres lie every ``stride`` pixels on both axes (plus the last pixel), so the worst
+    pixel is ``stride // 2`` from the nearest centre on each axis: circles need ``√2·(stride // 2) <= radius``,
+    squares ``stride // 2 <= radius``.
+    """
+    half = stride // 2
+    worst = half * 2**0.5 if shape == "circle" else float(half)
+    return worst if worst > radius else 0.0
+
+
+def max_stride(radius: int, shape: str = "circle") -> int:
+    """The largest stride whose windows cover every pixel (see :func:`uncovered_gap`)."""
+    s = 1
+    while not uncovered_gap(radius, s + 1, shape):
+        s += 1
+    return s
+
+
 class SlidingWindows(Partition):
     """Windows of ``radius`` pixels centred on a grid of ``stride`` pixels over an H×W image.
 
     Centres are placed per axis (rows over H, columns over W), so non-square images are covered
     completely. ``shape='circle'`` keeps pixels within ``radius`` of the centre (Euclidean);
-    ``'square'`` keeps a (2·radius+1)² square. One group: Eq. 1 divides by the coverage count.
+    ``'square'`` keeps a (2·radius+1)² square. One group: Eq. 1 divides by the coverage count. A stride
+    that would leave any pixel in no window (circles: stride > radius·√2) is an :class:`InputError`.
     """
 
     def __init__(self, height: int, width: int, radius: int = 40, stride: int = 6, shape: str = "circle") -> None:
@@ -29,8 +51,12 @@ class SlidingWindows(Partition):
             raise InputError(f"window radius and stride must be >= 1, got radius={radius}, stride={stride}")
         if shape not in ("circle", "square"):
             raise InputError(f"window shape must be 'circle' or 'square', got {shape!r}")
-        if stride > 2 * radius:
-            raise InputError(f"stride {stride} > window diameter {2 * radius}: parts of the image would never be kept")
+        gap = uncovered_gap(radius, stride, shape)
+        if gap:
+            raise InputError(
+                f"stride {stride} leaves pixels outside every {shape} window of radius {radius} "
+                f"(a pixel {gap:.1f} px from the nearest centre); use stride <= {max_stride(radius, shape)}"
+            )
         if min(height, width) < 2 * radius + 1:
             raise InputError(
                 f"image of {height}×{width} pixels is smaller than the window (diameter {2 * radius + 1}); "

@@ -26,7 +26,7 @@ class SequenceModality(Modality):
     default_masker = 0.0
     partition_options = {"window": 8, "stride": 2}
 
-    def load(self, x: Any) -> np.ndarray:
+    def load(self, x: Any, allow_large: bool = False) -> np.ndarray:
         arr = np.asarray(x)
         if arr.ndim not in (1, 2) or arr.shape[0] == 0:
             raise InputError(f"expected a signal (T,) / (T, C) or a row (F,), got shape {arr.shape}")

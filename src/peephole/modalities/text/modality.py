@@ -25,7 +25,7 @@ class TextModality(Modality):
     default_masker = "drop"
     partition_options = {"window": 3, "stride": 1}
 
-    def load(self, x: Any) -> list[str]:
+    def load(self, x: Any, allow_large: bool = False) -> list[str]:
         return words(x)
 
     def batch_of_one(self, x: list[str]) -> list[str]:

@@ -54,6 +54,18 @@ def html_page(fragments: Sequence[str], title: str = "Peephole text explanation"
     return f"<!DOCTYPE html>\n<html>{head}\n<body>\n{body}\n</body></html>\n"
 
 
+#: Characters never echoed raw to a terminal: C0/C1 controls (ESC starts ANSI sequences) and the
+#: bidirectional overrides and isolates that reorder what is shown (Trojan Source).
+_UNSAFE = {*range(0x00, 0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+
+
+def printable(word: str) -> str:
+    """``word`` with every control or bidi-override character shown as an escape (``\\x1b``, ``\\u202e``)."""
+    if not any(ord(c) in _UNSAFE for c in word):
+        return word
+    return "".join(c.encode("unicode_escape").decode("ascii") if ord(c) in _UNSAFE else c for c in word)
+
+
 #: xterm-256 background colours from weak to strong importance (white -> yellow -> orange -> red).
 _ANSI_RAMP = (231, 230, 229, 228, 222, 216, 215, 209, 203, 196)
 
@@ -61,8 +73,12 @@ _ANSI_RAMP = (231, 230, 229, 228, 222, 216, 215, 209, 203, 196)
 def to_terminal(
     ws: Sequence[str], scores: Sequence[float], colour: bool = True, vmin: float | None = None, vmax: float | None = None
 ) -> str:
-    """The words with an ANSI 256-colour background by importance, or, without colour, ``word[0.42]``."""
+    """The words with an ANSI 256-colour background by importance, or, without colour, ``word[0.42]``.
+
+    Control characters and bidi overrides in the words are shown escaped (:func:`printable`), so the input
+    cannot send escape sequences to the terminal."""
     s = _check(ws, scores)
+    ws = [printable(w) for w in ws]
     if not colour:
         return " ".join(f"{w}[{v:.2f}]" for w, v in zip(ws, s))
     idx = np.minimum((scale(s, vmin, vmax) * len(_ANSI_RAMP)).astype(int), len(_ANSI_RAMP) - 1)

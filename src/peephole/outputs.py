@@ -1,0 +1,122 @@
+"""Output folders of batch runs: a unique file stem per input and a manifest saying what made which file.
+
+:class:`RunManifest` owns one output folder for one run. It checks the folder can be written before any
+work, removes the files a previous run listed in its ``manifest.json`` (and only those, so nothing of
+the user's is touched and no old result sits beside a new one), records every input as it is done
+(its files, or its error) and rewrites ``manifest.json`` atomically after each, so an interrupted run
+still says what it finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from peephole.errors import InputError
+
+MANIFEST = "manifest.json"
+FORMAT = "peephole-run"
+
+
+def input_stem(spec: str) -> str:
+    """The file stem an input's outputs are named by: ``photos/cat.jpg`` -> ``cat``, ``skimage:chelsea`` -> ``chelsea``."""
+    name = Path(spec.split(":", 1)[-1] if ":" in spec and not Path(spec).exists() else spec).stem
+    return name or "input"
+
+
+def unique_stems(specs: Sequence[str]) -> list[str]:
+    """One stem per input, never two alike: the first input with a stem keeps it, the next ones get
+    ``-2``, ``-3``, ... (``a/cat.png``, ``b/cat.png``, ``cat.jpg`` -> ``cat``, ``cat-2``, ``cat-3``)."""
+    taken: set[str] = set()
+    out = []
+    for spec in specs:
+        base = input_stem(spec)
+        stem, n = base, 1
+        while stem.lower() in taken:  # case-insensitive: Cat.png and cat.png collide on some file systems
+            n += 1
+            stem = f"{base}-{n}"
+        taken.add(stem.lower())
+        out.append(stem)
+    return out
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class RunManifest:
+    """The record of one run into ``out_dir`` (see the module doc); ``settings`` is what the run was asked."""
+
+    def __init__(self, out_dir: str | Path, command: str, settings: dict[str, Any]) -> None:
+        from peephole import __version__
+
+        self.out = Path(out_dir)
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot use {self.out} as the output folder: {exc.strerror or exc}") from exc
+        if not self.out.is_dir():
+            raise InputError(f"cannot use {self.out} as the output folder: it is a file")
+        self.data: dict[str, Any] = {
+            "format": FORMAT,
+            "peephole": __version__,
+            "command": command,
+            "settings": settings,
+            "started": _now(),
+            "finished": None,
+            "status": "running",
+            "removed_from_previous_run": self._remove_previous(),
+            "items": [],
+        }
+        self.write()  # fails here, before any work, if the folder cannot be written
+
+    def _remove_previous(self) -> list[str]:
+        """Delete the files the previous run's manifest lists (plain names inside this folder only)."""
+        path = self.out / MANIFEST
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        if not isinstance(old, dict) or old.get("format") != FORMAT:
+            return []
+        removed = []
+        for item in old.get("items", []):
+            for name in item.get("files", []) if isinstance(item, dict) else []:
+                if not isinstance(name, str) or Path(name).name != name or name in ("", ".", "..", MANIFEST):
+                    continue
+                f = self.out / name
+                if f.is_file():
+                    try:
+                        f.unlink()
+                    except OSError as exc:
+                        raise InputError(f"cannot remove {f} from the previous run: {exc.strerror or exc}") from exc
+                    removed.append(name)
+        return removed
+
+    def add(self, input: str, stem: str, files: Sequence[Path] = (), error: str | None = None, **info: Any) -> None:
+        """Record one input: the files it made (names inside the folder) or its error, and what else to keep."""
+        item = {"input": input, "stem": stem, "status": "error" if error else "ok", "files": [Path(f).name for f in files]}
+        if error:
+            item["error"] = error
+        item.update(info)
+        self.data["items"].append(item)
+        self.write()
+
+    def finish(self, status: str) -> Path:
+        """Close the record: ``'complete'``, ``'failed'`` (some inputs failed) or ``'interrupted'``."""
+        self.data["status"], self.data["finished"] = status, _now()
+        return self.write()
+
+    def write(self) -> Path:
+        path = self.out / MANIFEST
+        tmp = path.with_name(f".{MANIFEST}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps(self.data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            tmp.replace(path)
+        except OSError as exc:
+            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        return path

@@ -1,0 +1,151 @@
+"""`peephole explain` on what a user may give it: bad flags, URLs, colliding names, a used or unusable
+--out, write errors, Ctrl-C. Each is one clear error (no traceback) and nothing already computed is lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from onnx_fixtures import tiny_onnx
+from PIL import Image
+
+from peephole.cli import main
+
+FAST = ["--strategy", "window", "--radius", "6", "--stride", "8", "--size", "32", "--top-k", "1"]
+
+
+@pytest.fixture
+def tiny(tmp_path) -> str:
+    return str(tiny_onnx(tmp_path / "tiny.onnx"))
+
+
+def photo(path: Path, seed: int = 0) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray((np.random.default_rng(seed).random((40, 40, 3)) * 255).astype(np.uint8)).save(path)
+    return str(path)
+
+
+def test_help_shows_defaults_and_version(capsys):
+    with pytest.raises(SystemExit):
+        main(["explain", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default: 224)" in out and "(default: efficientnet-lite0)" in out
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.startswith("peephole 0.")
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--size", "-5"), ("--top-k", "0"), ("--stride", "0"), ("--batch-size", "0")])
+def test_bad_numbers_are_one_error_before_any_work(tmp_path, tiny, capsys, flag, value):
+    assert main(["explain", "skimage:chelsea", "--model", tiny, flag, value, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"{flag} must be >=" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_url_is_not_fetched_and_the_other_images_go_through(tmp_path, tiny, capsys):
+    out = tmp_path / "o"
+    assert main(["explain", "https://example.com/cat.jpg", "skimage:chelsea", "--model", tiny, *FAST, "--out", str(out)]) == 1
+    assert "URLs are not fetched" in capsys.readouterr().err
+    assert (out / "chelsea.npz").is_file()
+
+
+@pytest.mark.parametrize("kind", ["file", "under-a-file"])
+def test_an_unusable_out_folder_is_one_error_before_any_work(tmp_path, tiny, capsys, kind):
+    (tmp_path / "f").write_text("x")
+    out = tmp_path / "f" if kind == "file" else tmp_path / "f" / "sub"
+    assert main(["explain", "skimage:chelsea", "--model", tiny, *FAST, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot use" in err and "output folder" in err and "Traceback" not in err
+
+
+def test_inputs_with_the_same_stem_get_their_own_files_and_the_manifest_says_which(tmp_path, tiny):
+    a, b, c = photo(tmp_path / "a" / "cat.png", 1), photo(tmp_path / "b" / "cat.png", 2), photo(tmp_path / "cat.jpg", 3)
+    out = tmp_path / "o"
+    assert main(["explain", a, b, c, "--model", tiny, *FAST, "--out", str(out)]) == 0
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "complete" and [i["stem"] for i in m["items"]] == ["cat", "cat-2", "cat-3"]
+    assert [i["input"] for i in m["items"]] == [a, b, c]
+    for item in m["items"]:
+        assert all((out / f).is_file() for f in item["files"]) and f"{item['stem']}.npz" in item["files"]
+    import peephole
+
+    loaded = [peephole.load(out / f"{s}.npz") for s in ("cat", "cat-2", "cat-3")]
+    assert not np.array_equal(loaded[0].input, loaded[1].input)  # three results, none overwritten
+
+
+def test_a_rerun_into_a_used_folder_removes_only_the_previous_runs_files(tmp_path, tiny):
+    out = tmp_path / "o"
+    first = [photo(tmp_path / "x.png", 1), photo(tmp_path / "y.png", 2)]
+    assert main(["explain", *first, "--model", tiny, *FAST, "--out", str(out)]) == 0
+    (out / "mine.txt").write_text("the user's own file")
+    assert main(["explain", photo(tmp_path / "z.png", 3), "--model", tiny, *FAST, "--out", str(out)]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert not any(n.startswith(("x", "y")) for n in names) and "mine.txt" in names
+    m = json.loads((out / "manifest.json").read_text())
+    assert "x.npz" in m["removed_from_previous_run"] and [i["stem"] for i in m["items"]] == ["z"]
+
+
+def test_a_write_error_is_reported_and_the_next_image_still_goes_through(tmp_path, tiny, capsys):
+    out = tmp_path / "o"
+    (out / "p1_figure.png").mkdir(parents=True)  # the figure of the first image cannot be written
+    imgs = [photo(tmp_path / "p1.png", 1), photo(tmp_path / "p2.png", 2)]
+    assert main(["explain", *imgs, "--model", tiny, *FAST, "--figure", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "p1.png: cannot write" in err and "Traceback" not in err
+    m = json.loads((out / "manifest.json").read_text())
+    assert [i["status"] for i in m["items"]] == ["error", "ok"] and (out / "p2_figure.png").is_file()
+
+
+def test_target_by_name(tmp_path, real_model, capsys):
+    code = main(["explain", "skimage:chelsea", "--target", "tabby", *FAST, "--out", str(tmp_path)])
+    assert code == 0 and "*" in capsys.readouterr().out
+    assert json.loads((tmp_path / "manifest.json").read_text())["items"][0]["targets"] == [281]
+
+
+def test_ctrl_c_stops_a_long_run_cleanly_and_keeps_what_was_done(tmp_path, tiny):
+    """A real SIGINT to a subprocess: exit 130 within seconds, no traceback, the manifest says 'interrupted'."""
+    out = tmp_path / "o"
+    images = [photo(tmp_path / f"i{k}.png", k) for k in range(40)]
+    cmd = [sys.executable, "-m", "peephole", "explain", *images, "--model", tiny, "--strategy", "window"]
+    cmd += ["--radius", "2", "--stride", "2", "--size", "96", "--batch-size", "4", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / "manifest.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        t0 = time.monotonic()
+        _, err = proc.communicate(timeout=20)
+        assert time.monotonic() - t0 < 10
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted:" in err and "Traceback" not in err
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "interrupted" and m["finished"]
+    assert all((out / f).is_file() for i in m["items"] for f in i["files"])
+
+
+def test_benchmark_without_captum_stops_before_any_work(tmp_path, monkeypatch, capsys):
+    """The default method set includes gradcam (Captum, the gradients extra): it used to fail after 28 s of work."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "captum" else real(name, *a))
+    started = time.monotonic()
+    assert main(["benchmark", "--data", str(tmp_path), "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "'gradcam' needs the gradients extra" in err and "pip install 'peephole[gradients]'" in err
+    assert time.monotonic() - started < 5 and not (tmp_path / "b").exists()

@@ -1,0 +1,52 @@
+"""ONNX files: output kind, input layout and normalisation declared or read from the file; never softmax twice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from onnx_fixtures import expected_scores, tiny_onnx
+
+import peephole
+from peephole.engine.query import softmax
+from peephole.errors import InputError
+
+IMG = np.random.default_rng(0).random((8, 8, 3)).astype(np.float32)
+
+
+def test_a_file_that_outputs_probabilities_is_not_softmaxed_twice(tmp_path):
+    model = peephole.load_model(str(tiny_onnx(tmp_path / "p.onnx", softmax=True)))
+    assert model.output == "probs" and model.settings["output"] == "probs"
+    e = peephole.explain(model, IMG, partition="window", radius=2, stride=2)
+    np.testing.assert_allclose(e.probabilities, softmax(expected_scores(IMG[None]))[0], atol=1e-5)
+
+
+def test_logits_by_default_and_a_declared_output_wins(tmp_path):
+    path = str(tiny_onnx(tmp_path / "l.onnx"))
+    assert peephole.load_model(path).output == "logits"
+    assert peephole.load_model(path, output="scores").output == "scores"
+    soft = str(tiny_onnx(tmp_path / "s.onnx", softmax=True))
+    assert peephole.load_model(soft, output="scores").output == "scores"
+
+
+def test_nhwc_input_is_detected_and_layout_normalisation_can_be_declared(tmp_path):
+    nhwc = peephole.load_model(str(tiny_onnx(tmp_path / "h.onnx", layout="nhwc")))
+    assert nhwc.settings == {"output": "logits", "layout": "nhwc", "normalise": "imagenet"}
+    np.testing.assert_allclose(nhwc(IMG[None]), expected_scores(IMG[None]), atol=1e-5)
+    raw = peephole.load_model(str(tmp_path / "h.onnx"), normalise="none")
+    np.testing.assert_allclose(raw(IMG[None]), expected_scores(IMG[None], (0, 0, 0), (1, 1, 1)), atol=1e-5)
+    with pytest.raises(InputError, match="layout must be one of"):
+        peephole.load_model(str(tmp_path / "h.onnx"), layout="chwn")
+
+
+def test_settings_recorded_in_the_file_metadata_are_used(tmp_path):
+    meta = {"peephole.layout": "nhwc", "peephole.normalise": "none", "peephole.output": "scores"}
+    model = peephole.load_model(str(tiny_onnx(tmp_path / "m.onnx", layout="nhwc", metadata=meta)))
+    assert model.settings == {"output": "scores", "layout": "nhwc", "normalise": "none"}
+    np.testing.assert_allclose(model(IMG[None]), expected_scores(IMG[None], (0, 0, 0), (1, 1, 1)), atol=1e-5)
+
+
+def test_the_builtin_model_refuses_file_settings_and_urls_are_not_fetched():
+    with pytest.raises(InputError, match="fixed settings"):
+        peephole.load_model("efficientnet-lite0", output="probs")
+    with pytest.raises(InputError, match="URLs are not fetched"):
+        peephole.load_model("https://example.com/model")
