@@ -113,7 +113,7 @@ def save_classifier(module: Any, path: str | Path, **meta: Any) -> Path:
 
 
 #: Limits of a :func:`SmallCNN` config read from a file, checked before anything is allocated.
-CONFIG_LIMITS = {"in_channels": (1, 16), "n_classes": (1, 10_000), "width": (1, 512), "size": (4, 1024)}
+CONFIG_LIMITS = {"in_channels": (1, 16), "n_classes": (1, 10_000), "width": (1, 512), "size": (4, 1024), "stages": (2, 8)}
 #: The most parameters a loaded :func:`SmallCNN` may have (a 1.3 KB file used to allocate 1.7 GB).
 MAX_PARAMETERS = 50_000_000
 
@@ -127,7 +127,8 @@ def check_config(config: Any, where: str) -> dict[str, Any]:
     bad = sorted(set(config) - known, key=str)
     if bad:
         raise InputError(f"{where}: unknown config key {bad[0]!r}; known: {sorted(known)}")
-    c = {"in_channels": 1, "n_classes": 10, "width": 16, "pool": "flatten", "size": 28, "batchnorm": False, **config}
+    c = {"in_channels": 1, "n_classes": 10, "width": 16, "pool": "flatten", "size": 28, "batchnorm": False, "stages": 2}
+    c.update(config)
     for k, (lo, hi) in CONFIG_LIMITS.items():
         v = c[k]
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
@@ -135,8 +136,10 @@ def check_config(config: Any, where: str) -> dict[str, Any]:
     if c["pool"] not in ("flatten", "max") or not isinstance(c["batchnorm"], bool):
         raise InputError(f"{where}: config pool={c['pool']!r} / batchnorm={c['batchnorm']!r} is not valid")
     w, cin = c["width"], c["in_channels"]
-    convs = 9 * cin * w + 9 * w * 2 * w + (9 * 4 * w * w if c["pool"] == "max" else 0)
-    head = 2 * w * (c["size"] // 4) ** 2 * 64 + 64 * c["n_classes"] if c["pool"] == "flatten" else 2 * w * c["n_classes"]
+    more = c["stages"] - 2  # each further stage: a 2w → 2w conv
+    convs = 9 * cin * w + 9 * w * 2 * w + 9 * 4 * w * w * more + (9 * 4 * w * w if c["pool"] == "max" else 0)
+    cells = (c["size"] // 2 ** c["stages"]) ** 2
+    head = 2 * w * cells * 64 + 64 * c["n_classes"] if c["pool"] == "flatten" else 2 * w * c["n_classes"]
     if convs + head > MAX_PARAMETERS:
         raise InputError(f"{where}: config asks for {convs + head:,} parameters, above the limit of {MAX_PARAMETERS:,}")
     return c

@@ -12,6 +12,7 @@ from systems_fixtures import single_thread  # noqa: F401
 
 from peephole.cli import main
 from peephole.data.canvases import Canvases
+from peephole.data.classifiers import check_config
 from peephole.errors import InputError
 from peephole.systems.explainer.compare import COLUMNS, compare_methods, score_map, unit_scale
 from peephole.systems.explainer.digits import DigitTask, ExplainerConfig, digit_task, train_digit_explainer
@@ -25,8 +26,13 @@ TINY_CONFIG = ExplainerConfig(arch="backbone", width=8, min_area=0.02, max_area=
 
 
 @pytest.fixture(scope="module")
-def task(tmp_path_factory):
-    return digit_task(**TINY, cache_dir=tmp_path_factory.mktemp("digits"))
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("digits")
+
+
+@pytest.fixture(scope="module")
+def task(cache):
+    return digit_task(**TINY, cache_dir=cache)
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +47,18 @@ def test_the_frozen_classifier_recognises_the_digits(task):
     acc = task.accuracy["test"]
     assert acc["present_recall"] > 0.75 and acc["absent_false_positive"] < 0.15, acc  # measured 0.855, 0.064
     assert all(not p.requires_grad for p in task.classifier.parameters())
+
+
+def test_the_task_is_read_back_from_the_cache(task, cache):
+    again = digit_task(**TINY, cache_dir=cache)  # canvases and the 3-stage classifier, loaded (check_config)
+    assert again.classifier.config["stages"] == 3
+    np.testing.assert_array_equal(again.test.images, task.test.images)
+    x = torch.from_numpy(task.test.images[:8])
+    with torch.no_grad():
+        torch.testing.assert_close(again.classifier(x), task.classifier(x))
+    assert again.accuracy == task.accuracy
+    with pytest.raises(InputError, match="stages"):
+        check_config({"stages": 40}, "f.pt")
 
 
 def test_a_short_run_gives_class_specific_masks(trained):
