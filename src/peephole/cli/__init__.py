@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from peephole.cli import backdoor, backdoor_eval, explainer, fill_in, saliency, train_mnist, zoo
+from peephole.cli import backdoor, backdoor_eval, explainer, explainer_digits, fill_in, saliency, train_mnist, zoo
 from peephole.cli import benchmark as benchmark_cmd
 from peephole.cli import explain as explain_cmd
 from peephole.cli import explain_text as explain_text_cmd
@@ -15,7 +15,7 @@ from peephole.cli import run as run_cmd
 
 #: Sub-command modules; each has ``add_parser(subparsers)`` and ``run(args) -> int``.
 COMMANDS = [explain_cmd, benchmark_cmd]
-COMMANDS += [train_mnist, saliency, backdoor, fill_in, explainer, zoo, backdoor_eval]
+COMMANDS += [train_mnist, saliency, backdoor, fill_in, explainer, explainer_digits, zoo, backdoor_eval]
 COMMANDS += [explain_text_cmd, run_cmd, report_cmd]
 
 

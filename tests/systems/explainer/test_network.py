@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from peephole.errors import InputError
-from peephole.systems.explainer import ExplainerNet, SegmentationExplainer, load_explainer, save_explainer
+from peephole.systems.explainer import BackboneExplainer, ExplainerNet, SegmentationExplainer, load_explainer, save_explainer
 
 
 @pytest.mark.parametrize("size", [24, 25, 31])
@@ -40,3 +40,26 @@ def test_save_load_round_trip_and_bad_files(tmp_path):
         load_explainer(tmp_path / "missing.pt")
     with pytest.raises(InputError, match="bad Explainer config"):
         ExplainerNet(0)
+
+
+def test_backbone_explainer_starts_as_the_classifiers_class_activation_map(tmp_path):
+    from peephole.data import SmallCNN
+
+    torch.manual_seed(0)
+    clf = SmallCNN(3, 6, 8, "max", 32, batchnorm=True, stages=3).eval()
+    net = BackboneExplainer(clf, width=4).eval()
+    x = torch.rand(2, 3, 32, 32)
+    out = net(x)
+    assert out.shape == (2, 6, 32, 32)
+    with torch.no_grad():  # the refinement head starts at 0: the output is the CAM (Linear at every position)
+        feats = clf[:15](x)  # the conv stages and the head conv, before the global pooling
+        cam = torch.einsum("kc,nchw->nkhw", clf[17].weight, feats) + clf[17].bias[:, None, None]
+        up = torch.nn.functional.interpolate(cam, size=(32, 32), mode="bilinear", align_corners=False)
+    torch.testing.assert_close(out, up)
+    net.train()
+    out.sum().backward()
+    assert all(p.grad is None for p in clf.parameters())  # the classifier itself is not trained
+    path = save_explainer(net, tmp_path / "bb.pt")
+    torch.testing.assert_close(load_explainer(path)(x), net.eval()(x))
+    with pytest.raises(InputError, match="global pooling"):
+        BackboneExplainer(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3)))

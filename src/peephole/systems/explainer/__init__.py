@@ -3,10 +3,17 @@ NeurIPS 2022): a segmentation network trained to output one mask per class of a 
 
 from peephole.systems.explainer.infer import explainer
 from peephole.systems.explainer.losses import ExplainerLoss, area_loss, entropy_loss, extract_masks, tv_loss
-from peephole.systems.explainer.network import ExplainerNet, SegmentationExplainer, load_explainer, save_explainer
+from peephole.systems.explainer.network import (
+    BackboneExplainer,
+    ExplainerNet,
+    SegmentationExplainer,
+    load_explainer,
+    save_explainer,
+)
 from peephole.systems.explainer.train import TrainResult, train_explainer, train_from_teacher
 
 __all__ = [
+    "BackboneExplainer",
     "ExplainerLoss",
     "ExplainerNet",
     "SegmentationExplainer",

@@ -42,23 +42,16 @@ def area_loss(seg: torch.Tensor, labels: torch.Tensor, min_area: float = 0.05, m
     """Per present class: sort σ(seg_k) descending; the top ``min_area``·N values are pushed to 1
     (``relu(1 − v)``), those beyond the top ``max_area``·N to 0 (``relu(v)``); each class's term is the mean
     over the N = H·W entries; summed over present classes, averaged over the batch."""
-    masks = seg.sigmoid()
-    b, _, h, w = masks.shape
+    b, k, h, w = seg.shape
     n = h * w
-    n_min, n_max = int(n * min_area), int(n * max_area)
-    ones_min = (torch.arange(n, device=seg.device) < n_min).to(seg.dtype)
-    ones_max = (torch.arange(n, device=seg.device) < n_max).to(seg.dtype)
-    total = seg.new_zeros(())
-    for i in range(b):
-        for k in (labels[i] > 0.5).nonzero().flatten():
-            v = masks[i, k].flatten().sort(descending=True).values
-            term = seg.new_zeros(n)
-            if min_area > 0:
-                term = term + F.relu(ones_min - v)
-            if max_area < 1:
-                term = term + F.relu(v - ones_max)
-            total = total + term.mean()
-    return total / b
+    v = seg.sigmoid().reshape(b, k, n).sort(dim=-1, descending=True).values
+    rank = torch.arange(n, device=seg.device)
+    term = seg.new_zeros(b, k, n)
+    if min_area > 0:
+        term = term + F.relu((rank < int(n * min_area)).to(seg.dtype) - v)
+    if max_area < 1:
+        term = term + F.relu(v - (rank < int(n * max_area)).to(seg.dtype))
+    return (term.mean(-1) * (labels > 0.5).to(seg.dtype)).sum() / b
 
 
 def classification_loss(logits: torch.Tensor, labels: torch.Tensor, multilabel: bool) -> torch.Tensor:

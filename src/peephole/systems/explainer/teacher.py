@@ -11,13 +11,15 @@ import torch
 from tqdm.auto import tqdm
 
 
-def nchw_callable(classifier: torch.nn.Module) -> Any:
-    """The classifier as a black box on N×H×W×3 [0, 1] batches (the engine's convention), returning logits."""
+def nchw_callable(classifier: torch.nn.Module, sigmoid: bool = False) -> Any:
+    """The classifier as a black box on N×H×W×3 [0, 1] batches (the engine's convention), returning logits
+    (or σ(logits), per-class probabilities of a multi-label classifier, with ``sigmoid``)."""
 
     def call(batch: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(np.ascontiguousarray(np.asarray(batch, np.float32).transpose(0, 3, 1, 2)))
         with torch.no_grad():
-            return classifier(x).numpy()
+            out = classifier(x)
+            return (torch.sigmoid(out) if sigmoid else out).numpy()
 
     return call
 
@@ -30,12 +32,15 @@ def pami_maps(
     stride: int = 2,
     masker: str = "black",
     progress: bool = False,
+    multilabel: bool = False,
 ) -> np.ndarray:
-    """(N, K, H, W) PAMI maps (window strategy) of ``targets[i]`` for image i, NaN for the other classes."""
+    """(N, K, H, W) PAMI maps (window strategy) of ``targets[i]`` for image i, NaN for the other classes.
+
+    The classifier's outputs are softmaxed, or with ``multilabel`` passed through a sigmoid per class."""
     from peephole.api import explain
     from peephole.modalities.image.view import normalise
 
-    fn = nchw_callable(classifier.eval())
+    fn = nchw_callable(classifier.eval(), sigmoid=multilabel)
     n, _, h, w = images.shape
     k = int(fn(images[:1].transpose(0, 2, 3, 1)).shape[1])
     out = np.full((n, k, h, w), np.nan, np.float32)
@@ -48,7 +53,7 @@ def pami_maps(
             partition="window",
             masker=masker,
             targets=list(targets[i]),
-            output="logits",
+            output="probs" if multilabel else "logits",
             radius=radius,
             stride=stride,
         )
