@@ -1,14 +1,11 @@
 """Strategy II: superpixels, the paper's Table 3 settings, user label maps."""
 
-import io
-import json
-
 import numpy as np
 import pytest
 from conftest import textured_image
+from partition_fixtures import roundtrip
 
-from peephole.engine.partition import Coalitions, LabelPartition, Partition
-from peephole.engine.state import class_path, resolve
+from peephole.engine.partition import Coalitions, LabelPartition
 from peephole.errors import InputError
 from peephole.modalities.image.segmenters import SEGMENTERS
 from peephole.modalities.image.superpixels import PAPER_SEGMENTATIONS, Segmentation, Superpixels
@@ -80,22 +77,6 @@ def test_threaded_segmentation_equals_serial():
     assert serial.names == threaded.names
     for a, b in zip(serial.label_maps, threaded.label_maps, strict=True):
         np.testing.assert_array_equal(a, b)
-
-
-def roundtrip(p):
-    """``p`` rebuilt from its state as a saved explanation does (JSON params, .npz arrays, class by path)."""
-    params, arrays = p.state()
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    buf.seek(0)
-    with np.load(buf, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    q = resolve(class_path(p), Partition).from_state(json.loads(json.dumps(params)), arrays)
-    assert type(q) is type(p)
-    assert q.shape == p.shape and q.n_parts == p.n_parts
-    np.testing.assert_array_equal(q.groups, p.groups)
-    np.testing.assert_array_equal(q.masks(0, q.n_parts), p.masks(0, p.n_parts))
-    return q
 
 
 def test_superpixels_round_trip_through_their_state():

@@ -1,30 +1,11 @@
 """Index partitions of 1-D inputs round-trip through state()/from_state() with the same parts."""
 
-import io
-import json
-
 import numpy as np
 import pytest
+from partition_fixtures import roundtrip
 
-from peephole.engine.partition import Complement, Partition
-from peephole.engine.state import class_path, resolve
+from peephole.engine.partition import Complement
 from peephole.modalities.sequence.partitions import IndexPartition, feature_groups, singletons, windows
-
-
-def roundtrip(p):
-    """``p`` rebuilt from its state as a saved explanation does (JSON params, .npz arrays, class by path)."""
-    params, arrays = p.state()
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    buf.seek(0)
-    with np.load(buf, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    q = resolve(class_path(p), Partition).from_state(json.loads(json.dumps(params)), arrays)
-    assert type(q) is type(p)
-    assert q.shape == p.shape and q.n_parts == p.n_parts
-    np.testing.assert_array_equal(q.groups, p.groups)
-    np.testing.assert_array_equal(q.masks(0, q.n_parts), p.masks(0, p.n_parts))
-    return q
 
 
 @pytest.mark.parametrize(
