@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from bare_twin import BareTwin
 
 import peephole
 from peephole.benchmark.data import read_imagenet_sample
@@ -36,22 +37,6 @@ from peephole.methods.lime import DEFAULT_PARTITION
 from peephole.metrics.curves import perturbation_curve
 from peephole.modalities.image.maskers import BlurMasker
 from peephole.modalities.image.superpixels import PAPER_SEGMENTATIONS, Superpixels
-
-
-class BareTwin:
-    """Wraps a model: each call also times a bare call of the same batch size on a ready-made batch."""
-
-    def __init__(self, model, img: np.ndarray, batch_size: int) -> None:
-        self.model, self.bare_s = model, 0.0
-        self.output, self.class_names, self.preferred_batch_size = model.output, model.class_names, batch_size
-        self.full = np.repeat(img[None], batch_size, axis=0)
-
-    def __call__(self, batch):
-        out = self.model(batch)
-        t = time.perf_counter()
-        self.model(self.full[: len(batch)])
-        self.bare_s += time.perf_counter() - t
-        return out
 
 
 def captum_keep_one(torch_model, img: np.ndarray, labels: list[np.ndarray], target: int, batch: int) -> tuple[np.ndarray, int]:
