@@ -146,9 +146,9 @@ def load_explainer(path: str | Path) -> nn.Module:
         d = torch.load(p, weights_only=True)
         cfg = dict(d["config"])
         if cfg.pop("kind", "unet") == "backbone":
-            from peephole.data import SmallCNN
+            from peephole.data.classifiers import build_classifier, check_config
 
-            net = BackboneExplainer(SmallCNN(**cfg["classifier"]), cfg["width"])
+            net = BackboneExplainer(build_classifier(check_config(cfg["classifier"], str(p))), cfg["width"])
         else:
             net = ExplainerNet(**cfg)
         net.load_state_dict(d["state_dict"])
