@@ -100,13 +100,15 @@ def run(
     for start in tqdm(range(0, n, batch_size), desc=desc, unit="batch", disable=not progress, leave=False):
         stop = min(start + batch_size, n)
         t0 = perf_counter()
-        masks = partition.masks(start, stop)
+        with single_threaded_blas():  # e.g. Coalitions' matmul: OpenBLAS workers would spin into the next forward pass
+            masks = partition.masks(start, stop)
         t1 = perf_counter()
         keys = [blake2b(m.tobytes(), digest_size=16).digest() for m in masks] if masks.dtype == bool else None
         fresh = (
             list(range(len(masks))) if keys is None else [i for i, k in enumerate(keys) if k not in seen and k not in keys[:i]]
         )
-        batch = bound(masks[fresh]) if fresh else None
+        with single_threaded_blas():
+            batch = bound(masks[fresh]) if fresh else None
         t2 = perf_counter()
         new = query(batch, what=f"parts {start}..{stop - 1}") if fresh else None
         if keys is None:
