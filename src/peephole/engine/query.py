@@ -39,7 +39,10 @@ class Query:
 
     def __call__(self, batch: Any, what: str = "batch") -> np.ndarray:
         n = len(batch)
-        batch = batch.copy() if isinstance(batch, np.ndarray) else list(batch) if isinstance(batch, list) else batch
+        if isinstance(batch, np.ndarray) and not batch.flags.owndata:  # a view (e.g. of the explained input): the
+            batch = batch.copy()  # model may write into it; a masker's fresh buffer is the model's to keep
+        elif isinstance(batch, list):
+            batch = list(batch)
         try:
             raw = self.model(batch)
         except Exception as exc:  # the model is a black box: name it, keep the cause
