@@ -27,6 +27,19 @@ class RegionModel:
         return np.stack([np.zeros_like(s), self.gain * s], axis=1)
 
 
+class RegionMeanModel:
+    """p(class 1) = mean of channel 0 over ``region``: linear in what a mask keeps of a white image."""
+
+    output, class_names, preferred_batch_size = "probs", None, None
+
+    def __init__(self, region: tuple[slice, slice]) -> None:
+        self.region = region
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        s = np.asarray(batch)[:, self.region[0], self.region[1], 0].mean(axis=(1, 2))
+        return np.stack([1 - s, s], axis=1)
+
+
 def textured_image(h: int, w: int, seed: int = 0) -> np.ndarray:
     """Smooth colour blobs plus a fine checkerboard everywhere (which a 49×49 blur removes)."""
     rng = np.random.default_rng(seed)

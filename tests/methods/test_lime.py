@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import RegionModel, textured_image
+from conftest import RegionMeanModel, RegionModel, textured_image
 
 import peephole
 from peephole.engine.partition import Coalitions, LabelPartition
@@ -14,16 +14,6 @@ from peephole.methods.lime import DEFAULT_PARTITION, KERNEL_WIDTH, LimeFit, lime
 
 H, W = 48, 64
 REGION = (slice(8, 24), slice(36, 56))
-
-
-class RegionMean:
-    """p(class 1) = mean of channel 0 over REGION: linear in what a mask keeps of a white image."""
-
-    output, class_names, preferred_batch_size = "probs", None, None
-
-    def __call__(self, batch):
-        s = np.asarray(batch)[:, REGION[0], REGION[1], 0].mean(axis=(1, 2))
-        return np.stack([1 - s, s], axis=1)
 
 
 def test_lime_recovers_the_weights_of_a_linear_black_box():
@@ -48,7 +38,7 @@ def test_lime_recovers_the_weights_of_a_linear_black_box():
 
 def test_lime_with_default_superpixels_paints_one_weight_per_superpixel():
     img = textured_image(H, W)
-    e = peephole.explain(RegionMean(), img, method="lime", n_samples=200, targets=1, masker="black")
+    e = peephole.explain(RegionMeanModel(REGION), img, method="lime", n_samples=200, targets=1, masker="black")
     labels = DEFAULT_PARTITION["image"](img)
     assert e.params["n_parts"] == len(np.unique(labels)) > 1
     assert all(np.ptp(e.maps[0][labels == k]) == 0 for k in np.unique(labels))
@@ -102,7 +92,7 @@ def test_fit_is_sklearn_weighted_ridge_with_lime_kernel():
     np.testing.assert_allclose(wide.kernel(z), np.sqrt(np.exp(-(d**2))), rtol=1e-10)
     # LIME's explain uses this fit on its own samples and outputs
     img = textured_image(H, W)
-    e = peephole.explain(RegionMean(), img, method="lime", n_samples=80, targets=1, masker="black")
+    e = peephole.explain(RegionMeanModel(REGION), img, method="lime", n_samples=80, targets=1, masker="black")
     zs = e.partition.z
     ys = e.scores[:, [1]].astype(np.float64)
     d_s = 1 - zs.sum(1) / np.sqrt(np.maximum(zs.sum(1), 1) * zs.shape[1])

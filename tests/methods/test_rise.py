@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import RegionModel, mass_inside, textured_image
+from conftest import RegionMeanModel, RegionModel, mass_inside, textured_image
 
 import peephole
 from peephole.errors import InputError
@@ -12,16 +12,6 @@ from peephole.methods.rise import rise_masks
 
 H, W = 48, 64
 REGION = (slice(8, 24), slice(36, 56))
-
-
-class RegionMean:
-    """p(class 1) = mean of channel 0 over REGION: linear in what a mask keeps of a white image."""
-
-    output, class_names, preferred_batch_size = "probs", None, None
-
-    def __call__(self, batch):
-        s = np.asarray(batch)[:, REGION[0], REGION[1], 0].mean(axis=(1, 2))
-        return np.stack([1 - s, s], axis=1)
 
 
 WHITE = np.ones((H, W, 3), np.float32)
@@ -48,10 +38,10 @@ def test_rise_normalises_by_n_times_p():
 
 
 def test_rise_finds_the_region_and_is_reproducible():
-    e = peephole.explain(RegionMean(), WHITE, method="rise", n_masks=600, targets=1, batch_size=50, masker="black")
+    e = peephole.explain(RegionMeanModel(REGION), WHITE, method="rise", n_masks=600, targets=1, batch_size=50, masker="black")
     inside, outside = mass_inside(e.maps[0], REGION)
     assert inside > 2 * outside
-    again = peephole.explain(RegionMean(), WHITE, method="rise", n_masks=600, targets=1, batch_size=7, masker="black")
+    again = peephole.explain(RegionMeanModel(REGION), WHITE, method="rise", n_masks=600, targets=1, batch_size=7, masker="black")
     np.testing.assert_allclose(again.maps, e.maps, rtol=1e-5, atol=1e-7)
 
 
