@@ -8,21 +8,7 @@ from peephole.models.base import Model, as_model
 from peephole.models.callable import CallableModel
 from peephole.models.onnx import OnnxModel
 from peephole.models.preprocess import ImagePreprocess
+from peephole.models.registry import load_model
 from peephole.models.torch import TorchModel
 
 __all__ = ["CallableModel", "ImagePreprocess", "Model", "OnnxModel", "TorchModel", "as_model", "load_model"]
-
-
-def load_model(
-    name: str = "efficientnet-lite0",
-    backend: str = "onnx",
-    *,
-    output: str | None = None,
-    layout: str | None = None,
-    normalise: str | None = None,
-) -> Model:
-    """A model by name (``'efficientnet-lite0'``) or by path to an ``.onnx`` file (see
-    :func:`peephole.models.registry.load_model` for ``output``, ``layout`` and ``normalise``)."""
-    from peephole.models.registry import load_model as _load
-
-    return _load(name, backend, output=output, layout=layout, normalise=normalise)
