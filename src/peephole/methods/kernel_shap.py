@@ -33,7 +33,7 @@ def shapley_samples(n_parts: int, n_samples: int, seed: int = 0) -> np.ndarray:
         codes = np.arange(2**m)
         z = ((codes[:, None] >> np.arange(m)) & 1).astype(bool)
         order = np.argsort(-z.sum(1) + (z.sum(1) == 0) * (m + 1), kind="stable")  # all-on, all-off first
-        return z[np.r_[order[0], order[-1], order[1:-1]]] if m else z
+        return z[np.r_[order[0], order[-1], order[1:-1]]]
     z = np.zeros((n_samples, m), bool)
     z[0] = True
     sizes = np.arange(1, m)
