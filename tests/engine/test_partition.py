@@ -44,10 +44,12 @@ def test_complement_round_trip_rebuilds_its_inner_partition(inner):
 def test_coalitions_round_trip_keeps_parts_and_samples(inner):
     parts = inner()
     z = np.random.default_rng(0).random((7, parts.n_parts)) > 0.5
-    p = Coalitions(parts, z)
+    rows = np.array([0, 0, 0, 1, 1, 1, 1])
+    p = Coalitions(parts, z, rows)
     q = roundtrip(p)
     assert type(q.parts) is type(parts)
     np.testing.assert_array_equal(q.z, z)
+    np.testing.assert_array_equal(q.groups, rows)
     np.testing.assert_array_equal(q.parts.masks(0, parts.n_parts), parts.masks(0, parts.n_parts))
 
 
@@ -99,3 +101,10 @@ def test_paint_gives_each_feature_the_mean_weight_of_the_parts_covering_it():
     # (0,0): part 0; (0,1): parts 0, 1; (0,2): parts 1, 2; (1,0): parts 1, 2; (1,1): part 2; (1,2): none -> 0.
     np.testing.assert_allclose(got[0], [[1.0, 2.0, 5.5], [5.5, 8.0, 0.0]])
     np.testing.assert_allclose(got[1], [[-2.0, -1.0, 2.0], [2.0, 4.0, 0.0]])
+
+
+def test_paint_with_density_spreads_each_weight_over_its_part():
+    c = Coalitions(MaskPartition(OVERLAPPING), np.ones((1, 3), bool))
+    got = c.paint(np.array([[2.0, 3.0, 6.0]]), density=True)  # parts of 2, 3 and 3 features
+    # (0,0): 2/2; (0,1): mean(2/2, 3/3); (0,2), (1,0): mean(3/3, 6/3); (1,1): 6/3; (1,2): none.
+    np.testing.assert_allclose(got[0], [[1.0, 1.0, 1.5], [1.5, 2.0, 0.0]])

@@ -110,3 +110,39 @@ def test_kernelshap_swaps_only_sampling_kernel_and_fit_of_lime() -> None:
     assert sampled.shape == (50, 10) and sampled[0].all() and not sampled[1].any()
     assert sampled[2:].sum(1).min() > 0 and sampled[2:].sum(1).max() < 10  # never the empty or full coalition again
     np.testing.assert_array_equal(sampled, shapley_samples(10, 50, seed=1))
+
+
+# Two groupings of the 6 features of X (as PAMI's segmentations overlap): singletons, and pairs.
+SINGLES_AND_PAIRS = [np.arange(6), np.array([0, 0, 1, 1, 2, 2])]
+
+
+def pair_value(coalition: set[int]) -> float:
+    return value({f for p in coalition for f in (2 * p, 2 * p + 1)})
+
+
+@pytest.mark.parametrize("density", [False, True])
+def test_grouped_kernel_shap_is_each_groups_exact_shapley_values_averaged(density) -> None:
+    from peephole.engine.partition import LabelPartition
+
+    part = LabelPartition(SINGLES_AND_PAIRS)
+    kw = {"modality": "sequence", "output": "scores", "partition": part, "density": density}
+    e = peephole.explain(game, X, "kernel-shap", n_samples=128, **kw)
+    assert len(e.scores) == 2**6 + 2**3  # each group enumerated its own coalitions (the pairs need only 8)
+    singles, pairs = exact_shapley(value, 6), np.repeat(exact_shapley(pair_value, 3), 2)
+    np.testing.assert_allclose(e.maps[0], (singles + (pairs / 2 if density else pairs)) / 2, atol=1e-6)
+    # the AND pair (features 2, 3) is one part of the second grouping: its whole 2.25 goes to that part
+    assert exact_shapley(pair_value, 3)[1] == pytest.approx(2.25)
+
+
+def test_grouped_samples_split_the_budget_and_keep_each_block_inside_its_group() -> None:
+    from peephole.engine.partition import LabelPartition
+    from peephole.errors import InputError
+    from peephole.methods.lime import grouped_samples, lime_samples
+
+    part = LabelPartition([np.arange(12) % 5, np.arange(12) // 4, np.arange(12) % 2])  # 5, 3 and 2 parts
+    z, rows = grouped_samples(part, 31, lime_samples, seed=3)
+    assert z.shape == (31, 10) and np.bincount(rows).tolist() == [11, 10, 10]
+    assert not (z & (part.groups[None, :] != rows[:, None])).any()  # a block keeps only its group's parts
+    np.testing.assert_array_equal(z[rows == 1][:, part.groups == 1], lime_samples(3, 10, seed=4))
+    with pytest.raises(InputError, match="too few for 3 groups"):
+        grouped_samples(part, 5, lime_samples)

@@ -26,6 +26,10 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "pami-superpixels-grey": ("pami", {"partition": "superpixels", "masker": "grey"}),
     "pami-window": ("pami", {"partition": "window"}),
     "pami-adaptive": ("pami", {"partition": "superpixels", "max_queries": 115}),  # 1/4 of Strategy II's ~461 queries
+    # the query-based baselines at the default explainer's budget (500 queries per image)
+    "lime-500": ("lime", {"n_samples": 500}),
+    "kernel-shap-500": ("kernel-shap", {"n_samples": 500}),
+    "rise-500": ("rise", {"n_masks": 500}),
 }
 #: Methods that need no input: reference maps.
 REFERENCE = ("random", "centre")

@@ -163,42 +163,61 @@ class Coalitions(Partition):
     """Unions of the parts of ``parts``: query i keeps part j where ``z[i, j]`` (LIME, KernelSHAP samples).
 
     A feature is kept when any kept part covers it; with disjoint parts (one segmentation) this is
-    exactly LIME's ``z[labels]``.
+    exactly LIME's ``z[labels]``. With several groups of parts (PAMI's overlapping segmentations),
+    ``row_groups[i]`` names the group whose parts query i draws from (the samplers leave the other
+    groups' parts off): each segmentation gets its own coalitions, and its own surrogate fit.
     """
 
-    def __init__(self, parts: Partition, z: np.ndarray) -> None:
+    def __init__(self, parts: Partition, z: np.ndarray, row_groups: np.ndarray | None = None) -> None:
         z = np.asarray(z, bool)
         if z.ndim != 2 or z.shape[1] != parts.n_parts:
             raise InputError(f"coalitions must be (n_samples, {parts.n_parts}) on/off vectors, got shape {z.shape}")
-        self.parts, self.z, self.shape = parts, z, parts.shape
+        rows = np.zeros(len(z), np.int64) if row_groups is None else np.asarray(row_groups, np.int64)
+        if rows.shape != (len(z),):
+            raise InputError(f"row_groups must give one group per coalition ({len(z)}), got shape {rows.shape}")
+        self.parts, self.z, self.row_groups, self.shape = parts, z, rows, parts.shape
         self._part_masks = parts.masks(0, parts.n_parts).reshape(parts.n_parts, -1).astype(np.float32)
 
     @property
     def n_parts(self) -> int:
         return len(self.z)
 
+    @property
+    def groups(self) -> np.ndarray:
+        return self.row_groups
+
     def masks(self, start: int, stop: int) -> np.ndarray:
         keep = self.z[start:stop].astype(np.float32) @ self._part_masks > 0
         return keep.reshape(stop - start, *self.shape)
 
-    def paint(self, weights: np.ndarray) -> np.ndarray:
-        """Maps ``(K, *shape)`` from per-part ``weights`` ``(K, n_parts)``: a feature's mean over the parts covering it."""
+    def paint(self, weights: np.ndarray, density: bool = False) -> np.ndarray:
+        """Maps ``(K, *shape)`` from per-part ``weights`` ``(K, n_parts)``: a feature's mean over the parts
+        covering it (one per group: the groups' maps averaged, as in Eq. 1). ``density``: a part's weight
+        is spread over its features (``w_j / |part j|``), so each group's map sums to its weights."""
         covered = self._part_masks.sum(0)
-        flat = np.asarray(weights, np.float64) @ self._part_masks.astype(np.float64) / np.maximum(covered, 1)
+        w = np.asarray(weights, np.float64)
+        if density:
+            w = w / np.maximum(self._part_masks.sum(1), 1)
+        flat = w @ self._part_masks.astype(np.float64) / np.maximum(covered, 1)
         return flat.reshape((-1, *self.shape))
 
     def state(self) -> State:
         from peephole.engine.state import class_path
 
         params, arrays = self.parts.state()
-        return {"parts": class_path(self.parts), "parts_params": params}, {**arrays, "coalitions": self.z}
+        return {"parts": class_path(self.parts), "parts_params": params}, {
+            **arrays,
+            "coalitions": self.z,
+            "row_groups": self.row_groups,
+        }
 
     @classmethod
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> Coalitions:
         from peephole.engine.state import resolve
 
-        inner = {k: v for k, v in arrays.items() if k != "coalitions"}
-        return cls(resolve(params["parts"], Partition).from_state(params["parts_params"], inner), arrays["coalitions"])
+        inner = {k: v for k, v in arrays.items() if k not in ("coalitions", "row_groups")}
+        parts = resolve(params["parts"], Partition).from_state(params["parts_params"], inner)
+        return cls(parts, arrays["coalitions"], arrays.get("row_groups"))
 
 
 class FunctionPartition(Partition):

@@ -58,8 +58,8 @@ def shapley_kernel(z: np.ndarray) -> np.ndarray:
 class ShapleyFit(LimeFit):
     """The constrained least-squares fit of KernelSHAP (efficiency holds exactly)."""
 
-    def __init__(self, partition: Any, reference: np.ndarray) -> None:
-        Aggregator.__init__(self, partition, reference)  # no LIME kernel width or ridge penalty
+    def __init__(self, partition: Any, reference: np.ndarray, density: bool = False) -> None:
+        Aggregator.__init__(self, partition, reference, density=bool(density))  # no LIME kernel width or ridge penalty
         self.rows = []
 
     def kernel(self, z: np.ndarray) -> np.ndarray:
@@ -85,7 +85,16 @@ class ShapleyFit(LimeFit):
 
 
 def kernel_shap(
-    req: Request, n_samples: int = 1000, partition: Any = None, masker: Any = None, **partition_options: Any
+    req: Request,
+    n_samples: int = 1000,
+    partition: Any = None,
+    masker: Any = None,
+    density: bool = False,
+    **partition_options: Any,
 ) -> Explanation:
-    """KernelSHAP values of the parts of ``partition`` (``n_samples`` queries; exact when ``n_samples ≥ 2^M``)."""
-    return surrogate(req, "kernel-shap", n_samples, shapley_samples, ShapleyFit, {}, partition, masker, partition_options)
+    """KernelSHAP values of the parts of ``partition`` (``n_samples`` queries; exact when ``n_samples ≥ 2^M``).
+
+    Several groups of parts (PAMI's segmentations): each group's Shapley values from its own block of
+    ``n_samples / G`` coalitions, the groups' maps averaged; ``density`` as in :mod:`peephole.methods.lime`."""
+    params = {"density": density}
+    return surrogate(req, "kernel-shap", n_samples, shapley_samples, ShapleyFit, params, partition, masker, partition_options)

@@ -8,7 +8,11 @@ vector and ``w = 0.25``, gives one weight per part; the map paints it on the par
 
 Parts: on images one SLIC segmentation of ~50 superpixels (one of PAMI's Table 3 settings, about as
 many as LIME's quickshift), on texts the words, on sequences the modality's windows. Any partition
-works, PAMI's 20 overlapping segmentations included (a feature takes the mean weight of its parts).
+works. A partition of several groups (PAMI's overlapping segmentations) splits the ``n_samples``
+among the groups: each group gets its own block of coalitions of its own parts (see
+:func:`grouped_samples`) and its own fit, and the groups' maps are averaged (as Eq. 1 averages them).
+``density=True`` paints ``w_j / |part j|`` instead of ``w_j``: the linear surrogate's weight per
+feature, which ranks a small part with the same weight as a large one first.
 
 Written on the engine rather than with the ``lime`` package: its ``LimeImageExplainer`` runs its own
 loop over the classifier (no shared batching, no query count) and segments with quickshift; the
@@ -25,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from peephole.engine.aggregate import Aggregator
-from peephole.engine.partition import Coalitions
+from peephole.engine.partition import Coalitions, Partition
 from peephole.engine.prepare import Request, prepare
 from peephole.engine.run import run
 from peephole.errors import InputError
@@ -48,15 +52,40 @@ def lime_samples(n_parts: int, n_samples: int, seed: int = 0) -> np.ndarray:
     return z
 
 
+def grouped_samples(parts: Partition, n_samples: int, sample: Sampler, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Coalitions ``(n, n_parts)`` and the group of each row: group g draws a block of ``n_samples // G``
+    (the first ``n_samples % G`` groups one more) coalitions of its own parts with ``sample(n_parts_g,
+    n_g, seed + g)``, the other groups' parts off. ``n ≤ n_samples`` (a sampler that enumerates every
+    coalition of a small group returns fewer)."""
+    groups, n_groups = parts.groups, parts.n_groups
+    if n_samples < 2 * n_groups:
+        raise InputError(f"{n_samples} samples are too few for {n_groups} groups of parts (at least 2 per group)")
+    blocks, rows = [], []
+    for g in range(n_groups):
+        cols = np.flatnonzero(groups == g)
+        drawn = sample(len(cols), n_samples // n_groups + (g < n_samples % n_groups), seed + g)
+        block = np.zeros((len(drawn), parts.n_parts), bool)
+        block[:, cols] = drawn
+        blocks.append(block)
+        rows.append(np.full(len(drawn), g))
+    return np.concatenate(blocks), np.concatenate(rows)
+
+
 class LimeFit(Aggregator):
-    """Maps from a weighted linear fit of the outputs on the coalitions: ``kernel`` weighs, ``fit`` solves."""
+    """Maps from a weighted linear fit of the outputs on the coalitions: ``kernel`` weighs, ``fit`` solves
+    (per group of parts, on that group's rows and parts)."""
 
     partition: Coalitions
 
     def __init__(
-        self, partition: Coalitions, reference: np.ndarray, kernel_width: float = KERNEL_WIDTH, alpha: float = 1.0
+        self,
+        partition: Coalitions,
+        reference: np.ndarray,
+        kernel_width: float = KERNEL_WIDTH,
+        alpha: float = 1.0,
+        density: bool = False,
     ) -> None:
-        super().__init__(partition, reference, kernel_width=float(kernel_width), alpha=float(alpha))
+        super().__init__(partition, reference, kernel_width=float(kernel_width), alpha=float(alpha), density=bool(density))
         self.rows: list[np.ndarray] = []
 
     def add(self, start: int, masks: np.ndarray, scores: np.ndarray) -> None:
@@ -77,9 +106,14 @@ class LimeFit(Aggregator):
         return np.stack([Ridge(alpha=self.params["alpha"]).fit(zf, y[:, k], sample_weight=w).coef_ for k in range(y.shape[1])])
 
     def maps(self) -> np.ndarray:
-        z = self.partition.z
+        part = self.partition
         y = np.concatenate(self.rows) if self.rows else np.zeros((0, self.n_targets))
-        return self.partition.paint(self.fit(z, y, self.kernel(z))).astype(np.float32)
+        weights = np.zeros((self.n_targets, part.parts.n_parts))
+        for g in range(part.parts.n_groups):
+            rows, cols = part.row_groups == g, np.flatnonzero(part.parts.groups == g)
+            z = part.z[np.ix_(rows, cols)]
+            weights[:, cols] = self.fit(z, y[rows], self.kernel(z))
+        return part.paint(weights, self.params.get("density", False)).astype(np.float32)
 
 
 def surrogate(
@@ -106,7 +140,7 @@ def surrogate(
     spec = DEFAULT_PARTITION.get(mod.name, mod.default_partition) if partition is None else partition
     parts = mod.partition(ctx.x, spec, req.seed, **partition_options)
     t_segment = perf_counter() - t0
-    part = Coalitions(parts, sample(parts.n_parts, n_samples, req.seed))
+    part = Coalitions(parts, *grouped_samples(parts, n_samples, sample, req.seed))
     mask = mod.masker(DEFAULT_MASKER.get(mod.name, mod.default_masker) if masker is None else masker)
     res = run(
         ctx.query, ctx.x, part, mask, ctx.targets, ctx.batch_size, req.progress, aggregator, params, ctx.reference, desc=name
@@ -138,8 +172,9 @@ def lime(
     masker: Any = None,
     kernel_width: float = KERNEL_WIDTH,
     alpha: float = 1.0,
+    density: bool = False,
     **partition_options: Any,
 ) -> Explanation:
     """LIME weights of the parts of ``partition`` (``n_samples`` queries, the all-on sample included)."""
-    params = {"kernel_width": kernel_width, "alpha": alpha}
+    params = {"kernel_width": kernel_width, "alpha": alpha, "density": density}
     return surrogate(req, "lime", n_samples, lime_samples, LimeFit, params, partition, masker, partition_options)
