@@ -26,6 +26,9 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "pami-superpixels-grey": ("pami", {"partition": "superpixels", "masker": "grey"}),
     "pami-window": ("pami", {"partition": "window"}),
     "pami-adaptive": ("pami", {"partition": "superpixels", "max_queries": 115}),  # 1/4 of Strategy II's ~461 queries
+    # LIME over PAMI's 20 segmentations (Table 3): 25 coalitions per segmentation, density painting
+    # (chosen on the dev split: benchmarks/coalitions_dev.py, docs/results.md)
+    "lime-pami": ("lime", {"partition": "superpixels", "n_samples": 500, "density": True}),
     # the query-based baselines at the default explainer's budget (500 queries per image)
     "lime-500": ("lime", {"n_samples": 500}),
     "kernel-shap-500": ("kernel-shap", {"n_samples": 500}),

@@ -71,6 +71,11 @@ def grouped_samples(parts: Partition, n_samples: int, sample: Sampler, seed: int
     return np.concatenate(blocks), np.concatenate(rows)
 
 
+def part_names(parts: Partition) -> str | list[str]:
+    """What the saved parameters call a partition: its segmentations' names, else its class."""
+    return getattr(parts, "names", None) or type(parts).__name__
+
+
 class LimeFit(Aggregator):
     """Maps from a weighted linear fit of the outputs on the coalitions: ``kernel`` weighs, ``fit`` solves
     (per group of parts, on that group's rows and parts)."""
@@ -155,7 +160,7 @@ def surrogate(
         params={
             "n_samples": len(part.z),
             "n_parts": parts.n_parts,
-            "partition": spec if isinstance(spec, str) else getattr(spec, "name", type(parts).__name__),
+            "partition": spec if isinstance(spec, str) else getattr(spec, "name", None) or part_names(parts),
             "masker": masker if isinstance(masker, (str, float, int)) or masker is None else type(mask).__name__,
             **partition_options,
             **params,

@@ -1,0 +1,92 @@
+"""Would merging near-repeated parts keep PAMI's map? Measured offline from full Strategy II runs.
+
+The 20 segmentations of Table 3 rarely repeat a part exactly, but many parts nearly repeat a part of
+an earlier segmentation. Merging at IoU ≥ τ would query such a part's representative only and reuse
+its output. From one full run per image (every part's real output), this script rebuilds the Eq. 1
+map with the reused outputs (no extra query) and reports, per τ: queries saved, Pearson r with the
+full map, and insertion / deletion (on the ``--substrate``) minus the full map's.
+
+    python benchmarks/near_repeats.py --data ../shared/data/imagenet-sample --split dev --limit 12
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+import peephole
+from peephole.benchmark.data import read_imagenet_sample
+from peephole.engine.run import aggregate
+from peephole.metrics.curves import perturbation_curve
+from peephole.modalities.image.maskers import MASKERS
+
+
+def representatives(masks: np.ndarray, groups: np.ndarray, tau: float) -> np.ndarray:
+    """For each part (in query order) the index of the part whose output it would reuse (itself if none):
+    the first earlier representative of another group with IoU ≥ ``tau``."""
+    flat = masks.reshape(len(masks), -1).astype(np.float32)
+    inter = flat @ flat.T
+    size = flat.sum(1)
+    iou = inter / (size[:, None] + size[None, :] - inter)
+    rep = np.arange(len(masks))
+    for j in range(len(masks)):
+        for i in range(j):
+            if rep[i] == i and groups[i] != groups[j] and iou[i, j] >= tau:
+                rep[j] = i
+                break
+    return rep
+
+
+def curves(model, img: np.ndarray, heat: np.ndarray, target: int, step: int, masker) -> list[float]:
+    """Insertion and deletion AUC of ``heat`` on ``masker``'s substrate."""
+    return [perturbation_curve(model, img, heat, target, m, step=step, masker=masker).auc for m in ("insertion", "deletion")]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--split", default="dev", choices=("dev", "test"))
+    ap.add_argument("--limit", type=int, default=12)
+    ap.add_argument("--substrate", default="blur", choices=sorted(MASKERS))
+    ap.add_argument("--taus", default="0.99,0.9,0.8")
+    ap.add_argument("--step", type=int, default=896)
+    args = ap.parse_args()
+    taus = [float(t) for t in args.taus.split(",")]
+    model = peephole.load_model("efficientnet-lite0")
+    sub = MASKERS[args.substrate]()
+    rows: dict[float, list[tuple[float, float, float, float]]] = {t: [] for t in taus}
+    n = 0
+    for s in read_imagenet_sample(args.data, args.split):
+        if n >= args.limit:
+            break
+        img = peephole.load_image(s.path, size=224)
+        if int(np.argmax(model(img[None])[0])) != s.label:
+            continue
+        n += 1
+        e = peephole.explain(model, img, targets=s.label, masker=args.substrate)
+        part, scores = e.partition, e.scores[:, [s.label]]
+        full = e.maps[0]
+        base = curves(model, img, full, s.label, args.step, sub)
+        masks = part.masks(0, part.n_parts)
+        for tau in taus:
+            rep = representatives(masks, part.groups, tau)
+            merged = aggregate(part, scores[rep])[0]
+            got = curves(model, img, merged, s.label, args.step, sub)
+            r = float(np.corrcoef(full.ravel(), merged.ravel())[0, 1])
+            rows[tau].append((1 - len(np.unique(rep)) / len(rep), r, got[0] - base[0], got[1] - base[1]))
+        print(f"{n}/{args.limit} {s.path.name}", flush=True)
+    print(f"\n{n} {args.split} images, substrate {args.substrate}, full Strategy II map vs near-repeats merged")
+    print("| IoU ≥ τ | queries saved | r with the full map | insertion Δ (± s.e.) | deletion Δ (± s.e.) |")
+    print("|---|---|---|---|---|")
+    for tau, v in rows.items():
+        a = np.array(v)
+        se = a.std(0, ddof=1) / np.sqrt(len(a)) if len(a) > 1 else np.zeros(4)
+        print(
+            f"| {tau} | {100 * a[:, 0].mean():.1f} % | {a[:, 1].mean():.4f} | {a[:, 2].mean():+.4f} ± {se[2]:.4f} | "
+            f"{a[:, 3].mean():+.4f} ± {se[3]:.4f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
