@@ -225,3 +225,20 @@ def test_cli_takes_method_options_substrates_and_split(imagenet_dir, tmp_path, m
     rows = list(csv.DictReader((out / "rows.csv").open()))
     assert {r["method"] for r in rows} == {"kernel-shap@grey", "random@grey"}
     assert main(["benchmark", "--data", str(imagenet_dir), "--option", "nodot=3", "--out", str(out)]) == 2
+
+
+@pytest.mark.parametrize("variant", ["lime-pami", "lime-500", "kernel-shap-500", "rise-500", "pami-adaptive"])
+def test_budget_variants_stay_within_their_query_budget_and_find_the_region(variant):
+    """Every method of the matrix that is run at the default explainer's budget spends at most 500 queries
+    (pami-adaptive: 115); its map still puts more weight on the one region the model reads."""
+    from conftest import RegionModel, mass_inside, textured_image
+
+    from peephole.benchmark.methods import VARIANTS
+
+    region = (slice(20, 44), slice(24, 56))
+    maker = MapMaker(_models={"onnx": CallableModel(RegionModel(region), "logits")})
+    r = maker(variant, textured_image(64, 80), 1)
+    budget = VARIANTS[variant][1].get("max_queries", 500)
+    assert 2 <= r.n_queries <= budget + 1 and np.isfinite(r.map).all()  # + 1: the unperturbed input
+    inside, outside = mass_inside(r.map, region)
+    assert inside > outside
