@@ -1,9 +1,10 @@
 """Would merging near-repeated parts keep PAMI's map? Measured offline from full Strategy II runs.
 
 The 20 segmentations of Table 3 rarely repeat a part exactly, but many parts nearly repeat a part of
-an earlier segmentation. Merging at IoU ≥ τ would query such a part's representative only and reuse
-its output. From one full run per image (every part's real output), this script rebuilds the Eq. 1
-map with the reused outputs (no extra query) and reports, per τ: queries saved, Pearson r with the
+an earlier segmentation. ``pami(merge_iou=τ)`` queries only the first of such parts and reuses its
+output (:func:`peephole.engine.partition.near_repeats`). From one full run per image (every part's
+real output), this script rebuilds the map ``merge_iou=τ`` gives (the same Eq. 1 with the reused
+outputs; tested equal to the merged run) without another query and reports, per τ: queries saved, Pearson r with the
 full map, and insertion / deletion (on the ``--substrate``) minus the full map's.
 
     python benchmarks/near_repeats.py --data ../shared/data/imagenet-sample --split dev --limit 12
@@ -17,25 +18,10 @@ import numpy as np
 
 import peephole
 from peephole.benchmark.data import read_imagenet_sample
+from peephole.engine.partition import near_repeats
 from peephole.engine.run import aggregate
 from peephole.metrics.curves import perturbation_curve
 from peephole.modalities.image.maskers import MASKERS
-
-
-def representatives(masks: np.ndarray, groups: np.ndarray, tau: float) -> np.ndarray:
-    """For each part (in query order) the index of the part whose output it would reuse (itself if none):
-    the first earlier representative of another group with IoU ≥ ``tau``."""
-    flat = masks.reshape(len(masks), -1).astype(np.float32)
-    inter = flat @ flat.T
-    size = flat.sum(1)
-    iou = inter / (size[:, None] + size[None, :] - inter)
-    rep = np.arange(len(masks))
-    for j in range(len(masks)):
-        for i in range(j):
-            if rep[i] == i and groups[i] != groups[j] and iou[i, j] >= tau:
-                rep[j] = i
-                break
-    return rep
 
 
 def curves(model, img: np.ndarray, heat: np.ndarray, target: int, step: int, masker) -> list[float]:
@@ -68,9 +54,8 @@ def main() -> None:
         part, scores = e.partition, e.scores[:, [s.label]]
         full = e.maps[0]
         base = curves(model, img, full, s.label, args.step, sub)
-        masks = part.masks(0, part.n_parts)
         for tau in taus:
-            rep = representatives(masks, part.groups, tau)
+            rep = near_repeats(part, tau)
             merged = aggregate(part, scores[rep])[0]
             got = curves(model, img, merged, s.label, args.step, sub)
             r = float(np.corrcoef(full.ravel(), merged.ravel())[0, 1])

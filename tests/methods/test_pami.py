@@ -177,3 +177,40 @@ def test_tolerance_stops_once_the_averaged_map_is_stable():
     assert e.partition.n_groups == 2  # the second segmentation changed nothing: stop
     moving = peephole.explain(RegionModel((slice(10, 30), slice(10, 30))), img, targets=1, tolerance=1e-9)
     assert moving.partition.n_groups == 20
+
+
+def test_merging_near_repeats_reuses_the_outputs_of_earlier_parts_and_saves_their_queries(tmp_path):
+    """Two segmentations of a 20×24 image: part (1, 0) covers part (0, 0) but one column (IoU 0.95)."""
+    from peephole.engine.partition import LabelPartition, iou_matrix, near_repeats
+    from peephole.engine.run import aggregate
+
+    a = np.zeros((20, 24), np.int64)
+    a[:, 12:] = 1
+    a[10:, 12:] = 2
+    b = np.zeros((20, 24), np.int64)
+    b[:, 11:] = 1  # its part 0 is a's part 0 less one column: IoU 220/240
+    b[:, 20:] = 2
+    img = textured_image(20, 24, seed=2)
+    model = RegionModel((slice(0, 10), slice(6, 16)))  # column 11 is in the region: the merge changes the map
+    plain = peephole.explain(model, img, targets=[0, 1], partition=[a, b])
+    merged = peephole.explain(model, img, targets=[0, 1], partition=[a, b], merge_iou=0.9)
+    reuse = near_repeats(LabelPartition([a, b]), 0.9)
+    assert reuse.tolist() == [0, 1, 2, 0, 4, 5]  # only b's part 0 is a near-repeat (of a's part 0)
+    assert merged.n_queries == plain.n_queries - 1
+    # Eq. 1 over all six parts, each with its own mask, b's part 0 with a's part 0's output
+    expected = aggregate(plain.partition, plain.scores[reuse][:, [0, 1]])
+    np.testing.assert_allclose(merged.maps, expected, rtol=1e-6, atol=1e-7)
+    assert not np.allclose(merged.maps, plain.maps)
+    np.testing.assert_allclose(peephole.load(merged.save(tmp_path / "m.npz")).map_for(1), merged.maps[1], rtol=1e-6)
+    # merge_iou=1 merges exact repeats only: what the engine already queries once
+    exact = peephole.explain(model, img, targets=1, partition=[a, b], merge_iou=1.0)
+    np.testing.assert_allclose(exact.maps[0], plain.maps[1], rtol=1e-6)
+    assert exact.n_queries == plain.n_queries
+    # the label-pair count gives the same IoU as comparing masks
+    masks = LabelPartition([a, b]).masks(0, 6).reshape(6, -1).astype(float)
+    inter = masks @ masks.T
+    np.testing.assert_allclose(iou_matrix(LabelPartition([a, b])), inter / (inter.diagonal()[:, None] + inter.diagonal() - inter))
+    with pytest.raises(peephole.InputError, match="merge_iou must be in"):
+        peephole.explain(model, img, partition=[a, b], merge_iou=0)
+    with pytest.raises(peephole.InputError, match="full run"):
+        peephole.explain(model, img, partition=[a, b], merge_iou=0.9, max_queries=5)

@@ -270,3 +270,39 @@ class GroupSubset(Partition):
 
         inner = resolve(params["inner"], Partition).from_state(params["inner_params"], arrays)
         return cls(inner, params["groups"])
+
+
+def iou_matrix(partition: Partition) -> np.ndarray:
+    """Intersection over union of every pair of parts, ``(n_parts, n_parts)``. Label maps are compared by
+    counting label pairs (one pass per pair of maps), other partitions by a product of their masks."""
+    if isinstance(partition, LabelPartition):
+        idx = {gl: j for j, gl in enumerate(partition._parts)}
+        inter = np.zeros((partition.n_parts, partition.n_parts))
+        flat = [m.ravel() for m in partition.label_maps]
+        for g, a in enumerate(flat):
+            for h, b in enumerate(flat[g:], start=g):
+                ua, ia = np.unique(a, return_inverse=True)
+                ub, ib = np.unique(b, return_inverse=True)
+                counts = np.bincount(ia * len(ub) + ib, minlength=len(ua) * len(ub)).reshape(len(ua), len(ub))
+                rows = [idx[g, int(la)] for la in ua]
+                cols = [idx[h, int(lb)] for lb in ub]
+                inter[np.ix_(rows, cols)] = counts
+                inter[np.ix_(cols, rows)] = counts.T
+    else:
+        m = partition.masks(0, partition.n_parts).reshape(partition.n_parts, -1).astype(np.float64)
+        inter = m @ m.T
+    size = np.diag(inter).copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.nan_to_num(inter / (size[:, None] + size[None, :] - inter))
+
+
+def near_repeats(partition: Partition, min_iou: float) -> np.ndarray:
+    """For each part (in query order), the part whose output it reuses: the first earlier part of another
+    group that is itself queried and overlaps it with IoU ≥ ``min_iou``; else the part itself."""
+    iou, groups = iou_matrix(partition), partition.groups
+    rep = np.arange(partition.n_parts)
+    for j in range(partition.n_parts):
+        match = np.flatnonzero((iou[j, :j] >= min_iou) & (groups[:j] != groups[j]) & (rep[:j] == np.arange(j)))
+        if len(match):
+            rep[j] = match[0]
+    return rep

@@ -76,6 +76,7 @@ def run(
     reference: np.ndarray | None = None,
     desc: str = "PAMI",
     seen: dict[bytes, np.ndarray] | None = None,
+    reuse: np.ndarray | None = None,
 ) -> RunResult:
     """Run partition -> perturb -> query -> aggregate over all parts of ``partition``.
 
@@ -84,6 +85,8 @@ def run(
     that repeats an earlier one exactly (two segmentations finding the same superpixel) is queried once:
     its output is reused, so the maps are identical and ``n_queries`` counts distinct inputs only
     (``seen``: share that memory across runs on the same input and masker, e.g. adaptive PAMI's groups).
+    ``reuse[j] = i ≤ j``: part j is not queried but takes part i's output (near-repeats merged,
+    :func:`peephole.engine.partition.near_repeats`); it is still aggregated with its own mask.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -97,6 +100,9 @@ def run(
     n, before = partition.n_parts, query.n_queries
     chunks: list[np.ndarray] = []
     seen = {} if seen is None else seen  # keep-mask digest -> its output row
+    rep_key: dict[int, bytes] = {}  # a representative part -> its digest (``reuse``)
+    if reuse is not None and (len(reuse) != n or (np.asarray(reuse) > np.arange(n)).any()):
+        raise ValueError(f"reuse must give every one of the {n} parts an earlier or the same part")
     for start in tqdm(range(0, n, batch_size), desc=desc, unit="batch", disable=not progress, leave=False):
         stop = min(start + batch_size, n)
         t0 = perf_counter()
@@ -104,6 +110,11 @@ def run(
             masks = partition.masks(start, stop)
         t1 = perf_counter()
         keys = [blake2b(m.tobytes(), digest_size=16).digest() for m in masks] if masks.dtype == bool else None
+        if keys is None and reuse is not None:
+            raise ValueError("reuse needs boolean keep-masks (a soft partition cannot merge parts)")
+        if keys is not None and reuse is not None:  # a merged part takes its representative's key (an earlier part)
+            for i, j in enumerate(range(start, stop)):
+                keys[i] = rep_key.setdefault(j, keys[i]) if reuse[j] == j else rep_key[reuse[j]]
         fresh = (
             list(range(len(masks))) if keys is None else [i for i, k in enumerate(keys) if k not in seen and k not in keys[:i]]
         )

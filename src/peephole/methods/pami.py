@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from peephole.engine.partition import GroupSubset, Partition
+from peephole.engine.partition import GroupSubset, Partition, near_repeats
 from peephole.engine.prepare import Request, prepare
 from peephole.engine.run import RunResult, run
 from peephole.errors import InputError
@@ -26,6 +26,7 @@ def pami(
     second_run: bool = False,
     max_queries: int | None = None,
     tolerance: float | None = None,
+    merge_iou: float | None = None,
     **partition_options: Any,
 ) -> Explanation:
     """PAMI maps of the targets from ONE set of queries (Eq. 1); every part's output is kept.
@@ -39,6 +40,10 @@ def pami(
     averaged so far are the result: a group that would take the run past ``max_queries`` model queries
     (the unperturbed input included) is skipped, and the run stops once adding a group changes the
     averaged map by less than ``tolerance`` (relative L2 norm, every target). The budget is never exceeded.
+
+    ``merge_iou`` (first run): a part that overlaps an earlier, queried part of another group with
+    IoU ≥ ``merge_iou`` (a near-repeat across segmentations) is not queried; Eq. 1 uses that part's
+    output with the near-repeat's own mask (see docs/pami.md for what it costs in map quality).
     """
     t0 = perf_counter()
     ctx = prepare(req)
@@ -48,9 +53,14 @@ def pami(
     t_segment = perf_counter() - tp
     mask = mod.masker(mod.default_masker if masker is None else masker)
     if max_queries is not None or tolerance is not None:
+        if merge_iou is not None:
+            raise InputError("merge_iou applies to a full run; leave it out with max_queries / tolerance")
         part, first = adaptive(ctx, part, mask, max_queries, tolerance)
     else:
-        first = run(ctx.query, ctx.x, part, mask, ctx.targets, ctx.batch_size, req.progress, desc="PAMI run 1")
+        if merge_iou is not None and not 0 < merge_iou <= 1:
+            raise InputError(f"merge_iou must be in (0, 1], got {merge_iou}")
+        reuse = None if merge_iou is None else near_repeats(part, merge_iou)
+        first = run(ctx.query, ctx.x, part, mask, ctx.targets, ctx.batch_size, req.progress, desc="PAMI run 1", reuse=reuse)
     timings = {"segment": t_segment, **first.timings}
     maps = first.maps
     if second_run:
@@ -88,6 +98,7 @@ def pami(
             "second_run": second_run,
             "max_queries": max_queries,
             "tolerance": tolerance,
+            "merge_iou": merge_iou,
             "seed": req.seed,
             "n_parts": part.n_parts,
         },
