@@ -36,7 +36,12 @@ def read_runs(dirs: list[Path]) -> tuple[dict[tuple[str, str], dict[str, dict]],
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("runs", nargs="+", type=Path)
-    ap.add_argument("--reference", default="pami-superpixels", help="method the paired differences are taken from")
+    ap.add_argument(
+        "--reference",
+        default="pami-superpixels",
+        help="method the paired differences are taken from; in a substrate matrix (rows METHOD@S) a name without @ "
+        "is paired within each substrate",
+    )
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     table, methods = read_runs(args.runs)
@@ -62,16 +67,18 @@ def main() -> None:
 
     paired = []
     for m in methods:
-        if m == args.reference:
+        ref = reference_of(m, args.reference)
+        if m == ref or (ref, METRICS[0]) not in auc:
             continue
         row = {"vs": m}
         for metric in METRICS:
-            d = auc[(args.reference, metric)] - auc[(m, metric)]
+            d = auc[(ref, metric)] - auc[(m, metric)]
             row[f"{metric} diff"], row[f"{metric} sem"] = mean_sem(d)
             row[f"{metric} ref better"] = int((d > 0).sum() if metric == "insertion" else (d < 0).sum())
         paired.append(row)
     cols = ["vs", *[f"{m} {x}" for m in METRICS for x in ("diff", "sem", "ref better")]]
-    write_table(paired, cols, args.out / "paired", f"{args.reference} minus each method, paired over {len(images)} images")
+    title = f"{args.reference} minus each method (on the same substrate), paired over {len(images)} images"
+    write_table(paired, cols, args.out / "paired", title)
 
     curves: dict[str, dict[str, list[np.ndarray]]] = {}
     fractions: dict[str, np.ndarray] = {}
@@ -87,6 +94,13 @@ def main() -> None:
     plot_curves(curves, fractions, args.out / "curves.png")
     print((args.out / "summary.md").read_text())
     print((args.out / "paired.md").read_text())
+
+
+def reference_of(method: str, reference: str) -> str:
+    """The row ``method`` is paired with: ``reference``, on ``method``'s substrate when it names none."""
+    if "@" in method and "@" not in reference:
+        return f"{reference}@{method.split('@', 1)[1]}"
+    return reference
 
 
 def _run_images(run: Path) -> list[str]:
