@@ -48,7 +48,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, default=224, help="resize shorter side to SIZE and centre-crop (0: keep)")
     p.add_argument("--no-crop", action="store_true", help="resize without cropping")
     p.add_argument("--allow-large", action="store_true", help="with --size 0, explain images above 640×640 pixels at full size")
-    p.add_argument("--second-run", action="store_true", help="PAMI's second run on the segmented first map")
+    p.add_argument(
+        "--second-run",
+        action="store_true",
+        help="PAMI's second run on the segmented first map (the paper's; not recommended: no gain on held-out photos)",
+    )
     p.add_argument("--radius", type=int, default=40, help="window radius in pixels (window strategy)")
     p.add_argument("--stride", type=int, default=6, help="window stride in pixels (window strategy)")
     p.add_argument("--batch-size", type=int, default=None)
