@@ -18,6 +18,7 @@ import numpy as np
 
 import peephole
 from peephole.benchmark.data import read_imagenet_sample
+from peephole.benchmark.report import mean_sem
 from peephole.metrics.curves import perturbation_curve
 from peephole.modalities.image.maskers import MASKERS
 from peephole.modalities.image.superpixels import PAPER_SEGMENTATIONS, Segmentation
@@ -78,10 +79,10 @@ def main() -> None:
         for name in CANDIDATES:
             a = np.array(auc[sub, name])
             d = a[:, :2] - base[:, :2]
-            se = d.std(0, ddof=1) / np.sqrt(len(d)) if len(d) > 1 else np.zeros(2)
+            (di, si), (dd, sd) = mean_sem(d[:, 0]), mean_sem(d[:, 1])
             print(
-                f"| {name} | {a[:, 2].mean():.0f} | {a[:, 0].mean():.4f} | {d[:, 0].mean():+.4f} ± {se[0]:.4f} "
-                f"({(d[:, 0] > 0).sum()}) | {a[:, 1].mean():.4f} | {d[:, 1].mean():+.4f} ± {se[1]:.4f} ({(d[:, 1] < 0).sum()}) |"
+                f"| {name} | {a[:, 2].mean():.0f} | {a[:, 0].mean():.4f} | {di:+.4f} ± {si:.4f} ({(d[:, 0] > 0).sum()}) "
+                f"| {a[:, 1].mean():.4f} | {dd:+.4f} ± {sd:.4f} ({(d[:, 1] < 0).sum()}) |"
             )
 
 

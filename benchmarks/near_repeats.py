@@ -18,6 +18,7 @@ import numpy as np
 
 import peephole
 from peephole.benchmark.data import read_imagenet_sample
+from peephole.benchmark.report import mean_sem
 from peephole.engine.partition import near_repeats
 from peephole.engine.run import aggregate
 from peephole.metrics.curves import perturbation_curve
@@ -66,11 +67,8 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for tau, v in rows.items():
         a = np.array(v)
-        se = a.std(0, ddof=1) / np.sqrt(len(a)) if len(a) > 1 else np.zeros(4)
-        print(
-            f"| {tau} | {100 * a[:, 0].mean():.1f} % | {a[:, 1].mean():.4f} | {a[:, 2].mean():+.4f} ± {se[2]:.4f} | "
-            f"{a[:, 3].mean():+.4f} ± {se[3]:.4f} |"
-        )
+        (di, si), (dd, sd) = mean_sem(a[:, 2]), mean_sem(a[:, 3])
+        print(f"| {tau} | {100 * a[:, 0].mean():.1f} % | {a[:, 1].mean():.4f} | {di:+.4f} ± {si:.4f} | {dd:+.4f} ± {sd:.4f} |")
 
 
 if __name__ == "__main__":
