@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 import peephole
-from peephole.benchmark.data import read_imagenet_sample
+from peephole.benchmark.data import correctly_classified
 from peephole.benchmark.report import mean_sem
 from peephole.metrics.curves import perturbation_curve
 from peephole.modalities.image.maskers import MASKERS
@@ -54,13 +54,7 @@ def main() -> None:
     subs = args.substrates.split(",")
     auc = {(sub, c): [] for sub in subs for c in CANDIDATES}  # -> [(insertion, deletion, queries)]
     n = 0
-    for s in read_imagenet_sample(args.data, args.split):
-        if n >= args.limit:
-            break
-        img = peephole.load_image(s.path, size=224)
-        if int(np.argmax(model(img[None])[0])) != s.label:
-            continue
-        n += 1
+    for n, (s, img) in enumerate(correctly_classified(model, args.data, args.split, args.limit), start=1):
         for sub in subs:
             masker = MASKERS[sub]()
             for name, (method, options) in CANDIDATES.items():

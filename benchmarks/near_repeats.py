@@ -17,7 +17,7 @@ import argparse
 import numpy as np
 
 import peephole
-from peephole.benchmark.data import read_imagenet_sample
+from peephole.benchmark.data import correctly_classified
 from peephole.benchmark.report import mean_sem
 from peephole.engine.partition import near_repeats
 from peephole.engine.run import aggregate
@@ -44,13 +44,7 @@ def main() -> None:
     sub = MASKERS[args.substrate]()
     rows: dict[float, list[tuple[float, float, float, float]]] = {t: [] for t in taus}
     n = 0
-    for s in read_imagenet_sample(args.data, args.split):
-        if n >= args.limit:
-            break
-        img = peephole.load_image(s.path, size=224)
-        if int(np.argmax(model(img[None])[0])) != s.label:
-            continue
-        n += 1
+    for n, (s, img) in enumerate(correctly_classified(model, args.data, args.split, args.limit), start=1):
         e = peephole.explain(model, img, targets=s.label, masker=args.substrate)
         part, scores = e.partition, e.scores[:, [s.label]]
         full = e.maps[0]

@@ -31,7 +31,7 @@ import numpy as np
 from bare_twin import BareTwin
 
 import peephole
-from peephole.benchmark.data import read_imagenet_sample
+from peephole.benchmark.data import correctly_classified
 from peephole.engine.query import softmax
 from peephole.methods.lime import DEFAULT_PARTITION
 from peephole.metrics.curves import perturbation_curve
@@ -114,13 +114,7 @@ def main() -> None:
     overhead: dict[str, list[tuple[float, float]]] = defaultdict(list)
     agree = []
     done = 0
-    for s in read_imagenet_sample(args.data, args.split):
-        if done >= args.limit:
-            break
-        img = peephole.load_image(s.path, size=224)
-        if int(np.argmax(onnx(img[None])[0])) != s.label:
-            continue
-        done += 1
+    for done, (s, img) in enumerate(correctly_classified(onnx, args.data, args.split, args.limit), start=1):
         t = s.label
         import cv2
 

@@ -242,3 +242,13 @@ def test_budget_variants_stay_within_their_query_budget_and_find_the_region(vari
     assert 2 <= r.n_queries <= budget + 1 and np.isfinite(r.map).all()  # + 1: the unperturbed input
     inside, outside = mass_inside(r.map, region)
     assert inside > outside
+
+
+def test_correctly_classified_yields_the_first_n_correct_images_of_a_split(imagenet_dir):
+    from peephole.benchmark.data import correctly_classified
+
+    model = CallableModel(region_mean, "probs")
+    got = [(s.path.name, img.shape) for s, img in correctly_classified(model, imagenet_dir, limit=5, size=S)]
+    assert got == [("a.png", (S, S, 3)), ("c.png", (S, S, 3))]  # b.png is misclassified
+    assert [s.path.name for s, _ in correctly_classified(model, imagenet_dir, limit=1, size=S)] == ["a.png"]
+    assert [s.path.name for s, _ in correctly_classified(model, imagenet_dir, "test", size=S)] == []  # b only

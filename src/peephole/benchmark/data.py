@@ -4,8 +4,10 @@ photos with YOLO boxes. Images are read with :func:`peephole.modalities.image.io
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -43,6 +45,23 @@ def read_imagenet_sample(folder: str | Path, split: str | None = None) -> list[I
     if split is not None:
         rows = rows[SPLITS[split] :: 2]
     return [ImagenetSample(root / r["file"], int(r["class_index"]), r.get("name", "")) for r in rows]
+
+
+def correctly_classified(
+    model: Any, folder: str | Path, split: str | None = None, limit: int | None = None, size: int = 224
+) -> Iterator[tuple[ImagenetSample, np.ndarray]]:
+    """The first ``limit`` samples of ``split`` that ``model`` classifies correctly, with their loaded images
+    (what every benchmark script scores)."""
+    from peephole.modalities.image.io import load_image
+
+    n = 0
+    for s in read_imagenet_sample(folder, split):
+        if limit is not None and n >= limit:
+            return
+        img = load_image(s.path, size=size)
+        if int(np.argmax(model(img[None])[0])) == s.label:
+            n += 1
+            yield s, img
 
 
 def read_coco_boxes(folder: str | Path) -> list[CocoSample]:
