@@ -43,6 +43,7 @@ def main() -> None:
         "is paired within each substrate",
     )
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--plot-methods", help="comma-separated methods for the per-substrate figures curves_S.png (default: all)")
     args = ap.parse_args()
     table, methods = read_runs(args.runs)
     stored = {d: np.load(d / "curves.npz") for d in args.runs}
@@ -92,6 +93,11 @@ def main() -> None:
             else:
                 curves.setdefault(kind, {})[metric] = list(z[key][keep])
     plot_curves(curves, fractions, args.out / "curves.png")
+    shown = args.plot_methods.split(",") if args.plot_methods else None
+    for sub in sorted({k.split("@", 1)[1] for k in curves if "@" in k}):  # a substrate matrix: one figure each
+        picked = {k.split("@")[0]: v for k, v in curves.items() if k.endswith(f"@{sub}")}
+        picked = {m: picked[m] for m in (shown or picked) if m in picked}
+        plot_curves(picked, fractions, args.out / f"curves_{sub}.png")
     print((args.out / "summary.md").read_text())
     print((args.out / "paired.md").read_text())
 
