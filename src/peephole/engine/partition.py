@@ -278,14 +278,14 @@ def iou_matrix(partition: Partition) -> np.ndarray:
     if isinstance(partition, LabelPartition):
         idx = {gl: j for j, gl in enumerate(partition._parts)}
         inter = np.zeros((partition.n_parts, partition.n_parts))
-        flat = [m.ravel() for m in partition.label_maps]
-        for g, a in enumerate(flat):
-            for h, b in enumerate(flat[g:], start=g):
-                ua, ia = np.unique(a, return_inverse=True)
-                ub, ib = np.unique(b, return_inverse=True)
-                counts = np.bincount(ia * len(ub) + ib, minlength=len(ua) * len(ub)).reshape(len(ua), len(ub))
-                rows = [idx[g, int(la)] for la in ua]
-                cols = [idx[h, int(lb)] for lb in ub]
+        # per map once: its labels, each pixel's label index, and the parts those labels are
+        coded = []
+        for g, m in enumerate(partition.label_maps):
+            labels, inverse = np.unique(m.ravel(), return_inverse=True)
+            coded.append((len(labels), inverse, [idx[g, int(lab)] for lab in labels]))
+        for g, (na, ia, rows) in enumerate(coded):
+            for nb, ib, cols in coded[g:]:
+                counts = np.bincount(ia * nb + ib, minlength=na * nb).reshape(na, nb)
                 inter[np.ix_(rows, cols)] = counts
                 inter[np.ix_(cols, rows)] = counts.T
     else:

@@ -118,7 +118,7 @@ class LimeFit(Aggregator):
             rows, cols = part.row_groups == g, np.flatnonzero(part.parts.groups == g)
             z = part.z[np.ix_(rows, cols)]
             weights[:, cols] = self.fit(z, y[rows], self.kernel(z))
-        return part.paint(weights, self.params.get("density", False)).astype(np.float32)
+        return part.paint(weights, self.params["density"]).astype(np.float32)
 
 
 def surrogate(
