@@ -6,7 +6,13 @@ own block of coalitions and its own fit, the groups' maps averaged; ``density`` 
 For each substrate (masker = insertion start = deletion end) the script prints every candidate's
 insertion and deletion AUC and its paired difference with LIME at its default 1000 samples.
 
+``--set refinements`` measures what was tried on top of the chosen candidate (``lime-pami``): weighing
+the segmentations by their fit's R² (``weigh_groups``) and soft mask edges (``FeatheredMasker``, the
+substrate with Gaussian-feathered masks; the curves still score with the hard substrate), also on
+LIME and on keep-one PAMI.
+
     python benchmarks/coalitions_dev.py --data ../shared/data/imagenet-sample --split dev --limit 12
+    python benchmarks/coalitions_dev.py --data ../shared/data/imagenet-sample --split dev --limit 14 --set refinements
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import peephole
 from peephole.benchmark.data import correctly_classified
 from peephole.benchmark.report import mean_sem
 from peephole.metrics.curves import perturbation_curve
-from peephole.modalities.image.maskers import MASKERS
+from peephole.modalities.image.maskers import MASKERS, FeatheredMasker
 from peephole.modalities.image.superpixels import PAPER_SEGMENTATIONS, Segmentation
 
 
@@ -29,8 +35,11 @@ def slic(n: int) -> Segmentation:
     return Segmentation("slic", {"n_segments": n, "compactness": 20})
 
 
-#: name -> (method, options); the first is the reference of the paired differences.
-CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
+LIME_PAMI = {"n_samples": 500, "partition": list(PAPER_SEGMENTATIONS), "density": True}
+
+#: set -> name -> (method, options); the first is the reference of the paired differences.
+#: ``feather``: mask with the substrate through ``FeatheredMasker(substrate, sigma=feather)``.
+COALITIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "lime (1000, SLIC-50)": ("lime", {"n_samples": 1000}),
     "lime (500, SLIC-50)": ("lime", {"n_samples": 500}),
     "lime, SLIC-30 + SLIC-70, density": ("lime", {"n_samples": 500, "partition": [slic(30), slic(70)], "density": True}),
@@ -38,8 +47,18 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
         "kernel-shap",
         {"n_samples": 500, "partition": [slic(30), slic(70)], "density": True},
     ),
-    "lime, all 20 segmentations, density": ("lime", {"n_samples": 500, "partition": list(PAPER_SEGMENTATIONS), "density": True}),
+    "lime, all 20 segmentations, density": ("lime", LIME_PAMI),
 }
+REFINEMENTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "lime (1000, SLIC-50)": ("lime", {"n_samples": 1000}),
+    "lime-pami": ("lime", LIME_PAMI),
+    "lime-pami, weigh_groups": ("lime", {**LIME_PAMI, "weigh_groups": True}),
+    "lime-pami, feathered σ=3": ("lime", {**LIME_PAMI, "feather": 3.0}),
+    "lime (1000), feathered σ=3": ("lime", {"n_samples": 1000, "feather": 3.0}),
+    "pami (Strategy II)": ("pami", {}),
+    "pami (Strategy II), feathered σ=3": ("pami", {"feather": 3.0}),
+}
+SETS = {"coalitions": COALITIONS, "refinements": REFINEMENTS}
 
 
 def main() -> None:
@@ -49,28 +68,33 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=12)
     ap.add_argument("--substrates", default="blur,grey")
     ap.add_argument("--step", type=int, default=896)
+    ap.add_argument("--set", default="coalitions", choices=sorted(SETS))
     args = ap.parse_args()
+    candidates = SETS[args.set]
     model = peephole.load_model("efficientnet-lite0")
     subs = args.substrates.split(",")
-    auc = {(sub, c): [] for sub in subs for c in CANDIDATES}  # -> [(insertion, deletion, queries)]
+    auc = {(sub, c): [] for sub in subs for c in candidates}  # -> [(insertion, deletion, queries)]
     n = 0
     for n, (s, img) in enumerate(correctly_classified(model, args.data, args.split, args.limit), start=1):
         for sub in subs:
             masker = MASKERS[sub]()
-            for name, (method, options) in CANDIDATES.items():
-                e = peephole.explain(model, img, method, targets=s.label, masker=sub, **options)
+            for name, (method, options) in candidates.items():
+                opts = dict(options)
+                feather = opts.pop("feather", None)
+                explainer_masker = sub if feather is None else FeatheredMasker(sub, feather)
+                e = peephole.explain(model, img, method, targets=s.label, masker=explainer_masker, **opts)
                 ins, dele = (
                     perturbation_curve(model, img, e.maps[0], s.label, m, step=args.step, masker=masker).auc
                     for m in ("insertion", "deletion")
                 )
                 auc[sub, name].append((ins, dele, e.n_queries))
         print(f"{n}/{args.limit} {s.path.name}", flush=True)
-    ref = next(iter(CANDIDATES))
+    ref = next(iter(candidates))
     for sub in subs:
         base = np.array(auc[sub, ref])
         print(f"\n{n} {args.split} images, substrate {sub}; Δ = candidate − {ref}, paired (images better)")
         print("| candidate | queries | insertion | Δ insertion | deletion | Δ deletion |\n|---|---|---|---|---|---|")
-        for name in CANDIDATES:
+        for name in candidates:
             a = np.array(auc[sub, name])
             d = a[:, :2] - base[:, :2]
             (di, si), (dd, sd) = mean_sem(d[:, 0]), mean_sem(d[:, 1])

@@ -99,3 +99,41 @@ def test_fit_is_sklearn_weighted_ridge_with_lime_kernel():
     w_s = np.sqrt(np.exp(-(d_s**2) / KERNEL_WIDTH**2))
     coef = Ridge(alpha=1.0).fit(zs.astype(float), ys[:, 0], sample_weight=w_s).coef_
     np.testing.assert_allclose(e.maps[0], e.partition.paint(coef[None])[0], rtol=1e-4, atol=1e-6)
+
+
+def test_weigh_groups_averages_the_groups_maps_by_their_fits_r2():
+    """Two segmentations of 8 features; the output needs both features of a pair (an AND). Group A's
+    parts are those pairs (additive in A's parts: R² ≈ 1); group B splits them (an interaction: a worse
+    fit). weigh_groups=True gives Σ_g R²_g M_g / Σ_g R²_g, with R²_g from scikit-learn's weighted
+    r2_score on each group's own ridge fit, computed here independently."""
+
+    from sklearn.linear_model import Ridge
+    from sklearn.metrics import r2_score
+
+    from peephole.methods.lime import grouped_samples
+
+    a = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    b = np.array([0, 1, 1, 2, 2, 3, 3, 0])
+    parts = LabelPartition([a, b])
+    z, row_groups = grouped_samples(parts, 80, lime_samples, seed=2)
+    coal = Coalitions(parts, z, row_groups)
+    keep = coal.masks(0, len(z))  # (n, 8): the kept features of each coalition
+    y = (2.0 * (keep[:, 0] & keep[:, 1]) + 1.5 * (keep[:, 4] & keep[:, 5]))[:, None]
+    maps, r2 = [], []
+    for g, labels in enumerate((a, b)):
+        rows, cols = row_groups == g, np.flatnonzero(parts.groups == g)
+        zg = z[np.ix_(rows, cols)].astype(float)
+        agg = LimeFit(coal, np.zeros(1))
+        w = agg.kernel(zg.astype(bool))
+        fit = Ridge(alpha=1.0).fit(zg, y[rows, 0], sample_weight=w)
+        r2.append(max(r2_score(y[rows, 0], fit.predict(zg), sample_weight=w), 0.0))
+        maps.append(fit.coef_[labels])
+    assert r2[0] > 0.9 and r2[1] < r2[0] - 0.15  # ridge shrinks A's fit a little; B's misses the AND
+    for weigh, expected in ((False, np.mean(maps, 0)), (True, (r2[0] * maps[0] + r2[1] * maps[1]) / sum(r2))):
+        agg = LimeFit(coal, np.zeros(1), weigh_groups=weigh)
+        agg.add(0, keep, y)
+        np.testing.assert_allclose(agg.maps()[0], expected, rtol=1e-5, atol=1e-7)
+    # a constant output: every R² is 0, the groups weigh equally (no division by zero)
+    flat = LimeFit(coal, np.zeros(1), weigh_groups=True)
+    flat.add(0, keep, np.ones_like(y))
+    assert np.isfinite(flat.maps()).all()

@@ -58,8 +58,9 @@ def shapley_kernel(z: np.ndarray) -> np.ndarray:
 class ShapleyFit(LimeFit):
     """The constrained least-squares fit of KernelSHAP (efficiency holds exactly)."""
 
-    def __init__(self, partition: Any, reference: np.ndarray, density: bool = False) -> None:
-        Aggregator.__init__(self, partition, reference, density=bool(density))  # no LIME kernel width or ridge penalty
+    def __init__(self, partition: Any, reference: np.ndarray, density: bool = False, weigh_groups: bool = False) -> None:
+        # no LIME kernel width or ridge penalty
+        Aggregator.__init__(self, partition, reference, density=bool(density), weigh_groups=bool(weigh_groups))
         self.rows = []
 
     def kernel(self, z: np.ndarray) -> np.ndarray:
@@ -90,11 +91,13 @@ def kernel_shap(
     partition: Any = None,
     masker: Any = None,
     density: bool = False,
+    weigh_groups: bool = False,
     **partition_options: Any,
 ) -> Explanation:
     """KernelSHAP values of the parts of ``partition`` (``n_samples`` queries; exact when ``n_samples ≥ 2^M``).
 
     Several groups of parts (PAMI's segmentations): each group's Shapley values from its own block of
-    ``n_samples / G`` coalitions, the groups' maps averaged; ``density`` as in :mod:`peephole.methods.lime`."""
-    params = {"density": density}
+    ``n_samples / G`` coalitions, the groups' maps averaged; ``density`` and ``weigh_groups`` as in
+    :mod:`peephole.methods.lime`."""
+    params = {"density": density, "weigh_groups": weigh_groups}
     return surrogate(req, "kernel-shap", n_samples, shapley_samples, ShapleyFit, params, partition, masker, partition_options)

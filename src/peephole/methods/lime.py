@@ -12,7 +12,10 @@ works. A partition of several groups (PAMI's overlapping segmentations) splits t
 among the groups: each group gets its own block of coalitions of its own parts (see
 :func:`grouped_samples`) and its own fit, and the groups' maps are averaged (as Eq. 1 averages them).
 ``density=True`` paints ``w_j / |part j|`` instead of ``w_j``: the linear surrogate's weight per
-feature, which ranks a small part with the same weight as a large one first.
+feature, which ranks a small part with the same weight as a large one first. ``weigh_groups=True``
+averages the groups' maps weighted by how well each group's surrogate explains its outputs,
+``M = Σ_g R²_g M_g / Σ_g R²_g`` (R²_g the kernel-weighted coefficient of determination of group g's
+fit, clipped at 0; equal weights when every R²_g is 0), for groups that tile the input.
 
 Written on the engine rather than with the ``lime`` package: its ``LimeImageExplainer`` runs its own
 loop over the classifier (no shared batching, no query count) and segments with quickshift; the
@@ -71,6 +74,20 @@ def grouped_samples(parts: Partition, n_samples: int, sample: Sampler, seed: int
     return np.concatenate(blocks), np.concatenate(rows)
 
 
+def fit_r2(z: np.ndarray, y: np.ndarray, w: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """Kernel-weighted R² (clipped at 0) per target of the linear fit ``coef`` ``(K, d)`` of ``y`` ``(n, K)``
+    on ``z``, with its best intercept; rows of infinite weight (KernelSHAP's constraints) are left out."""
+    keep = np.isfinite(w) & (w > 0)
+    if keep.sum() < 2:
+        return np.zeros(y.shape[1])
+    zf, yk, wk = z[keep].astype(np.float64), y[keep], w[keep][:, None]
+    resid = yk - zf @ coef.T
+    resid -= (wk * resid).sum(0) / wk.sum()
+    spread = yk - (wk * yk).sum(0) / wk.sum()
+    ss_res, ss_tot = (wk * resid**2).sum(0), (wk * spread**2).sum(0)
+    return np.where(ss_tot > 0, np.clip(1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0, None), 0.0)
+
+
 def part_names(parts: Partition) -> str | list[str]:
     """What the saved parameters call a partition: its segmentations' names, else its class."""
     return getattr(parts, "names", None) or type(parts).__name__
@@ -89,8 +106,16 @@ class LimeFit(Aggregator):
         kernel_width: float = KERNEL_WIDTH,
         alpha: float = 1.0,
         density: bool = False,
+        weigh_groups: bool = False,
     ) -> None:
-        super().__init__(partition, reference, kernel_width=float(kernel_width), alpha=float(alpha), density=bool(density))
+        super().__init__(
+            partition,
+            reference,
+            kernel_width=float(kernel_width),
+            alpha=float(alpha),
+            density=bool(density),
+            weigh_groups=bool(weigh_groups),
+        )
         self.rows: list[np.ndarray] = []
 
     def add(self, start: int, masks: np.ndarray, scores: np.ndarray) -> None:
@@ -113,11 +138,20 @@ class LimeFit(Aggregator):
     def maps(self) -> np.ndarray:
         part = self.partition
         y = np.concatenate(self.rows) if self.rows else np.zeros((0, self.n_targets))
+        n_groups, weigh = part.parts.n_groups, self.params["weigh_groups"]
         weights = np.zeros((self.n_targets, part.parts.n_parts))
-        for g in range(part.parts.n_groups):
+        r2 = np.zeros((self.n_targets, n_groups))
+        for g in range(n_groups):
             rows, cols = part.row_groups == g, np.flatnonzero(part.parts.groups == g)
             z = part.z[np.ix_(rows, cols)]
-            weights[:, cols] = self.fit(z, y[rows], self.kernel(z))
+            w = self.kernel(z)
+            weights[:, cols] = self.fit(z, y[rows], w)
+            if weigh:
+                r2[:, g] = fit_r2(z, y[rows], w, weights[:, cols])
+        if weigh:  # M = Σ_g R²_g M_g / Σ_g R²_g; paint averages the groups, so scale group g by G·share_g
+            total = r2.sum(1, keepdims=True)
+            share = np.where(total > 0, r2 / np.where(total > 0, total, 1), 1 / n_groups)
+            weights *= n_groups * share[:, part.parts.groups]
         return part.paint(weights, self.params["density"]).astype(np.float32)
 
 
@@ -178,8 +212,9 @@ def lime(
     kernel_width: float = KERNEL_WIDTH,
     alpha: float = 1.0,
     density: bool = False,
+    weigh_groups: bool = False,
     **partition_options: Any,
 ) -> Explanation:
     """LIME weights of the parts of ``partition`` (``n_samples`` queries, the all-on sample included)."""
-    params = {"kernel_width": kernel_width, "alpha": alpha, "density": density}
+    params = {"kernel_width": kernel_width, "alpha": alpha, "density": density, "weigh_groups": weigh_groups}
     return surrogate(req, "lime", n_samples, lime_samples, LimeFit, params, partition, masker, partition_options)

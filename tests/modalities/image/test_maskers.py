@@ -63,3 +63,39 @@ def test_mask_shape_mismatch():
 def test_bad_blur_kernel():
     with pytest.raises(InputError, match="odd"):
         BlurMasker(kernel=48)
+
+
+def test_feathered_masker_fades_across_the_edge_like_a_gaussian_cdf():
+    """Keep the left half: far from the edge x or b(x) exactly; across it the kept weight follows
+    Φ((c − i)/σ) (the blurred step), computed here from the error function, not from OpenCV."""
+    from math import erf, sqrt
+
+    from peephole.modalities.image.maskers import FeatheredMasker
+
+    img = textured_image(40, 80)
+    keep = np.zeros((1, 40, 80), bool)
+    keep[0, :, :40] = True
+    sigma = 3.0
+    out = FeatheredMasker("grey", sigma).bind(img)(keep)[0]
+    hard = ConstantMasker("grey").bind(img)(keep)[0]
+    np.testing.assert_allclose(out[:, :25], hard[:, :25], atol=1e-6)
+    np.testing.assert_allclose(out[:, 55:], hard[:, 55:], atol=1e-6)
+    m = (out[:, :, 0] - 0.5) / (img[:, :, 0] - 0.5)  # the kept weight, read back from one channel
+    rows = np.abs(img[:, :, 0] - 0.5) > 0.05  # avoid dividing by ~0
+    for col in range(34, 46):
+        expected = 0.5 * (1 - erf((col + 0.5 - 40) / (sigma * sqrt(2))))
+        assert abs(np.median(m[rows[:, col], col]) - expected) < 0.03, col
+    # an empty and a full keep-mask are the baseline and the input (replicated borders: no fade at the frame)
+    ends = FeatheredMasker("grey", sigma).bind(img)(np.stack([np.zeros((40, 80), bool), np.ones((40, 80), bool)]))
+    np.testing.assert_allclose(ends[0], 0.5, atol=1e-6)
+    np.testing.assert_allclose(ends[1], img, atol=1e-6)
+
+
+def test_feathered_masker_bad_settings():
+    from peephole.modalities.image.maskers import FeatheredMasker
+
+    for base, sigma in (("mauve", 2.0), ("blur", 0.0), ("blur", -1.0), (object(), 2.0)):
+        with pytest.raises(InputError):
+            FeatheredMasker(base, sigma)
+    with pytest.raises(InputError):
+        FeatheredMasker("grey").bind(textured_image(10, 10))(np.ones((2, 100), bool))

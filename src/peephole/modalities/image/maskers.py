@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from peephole.engine.perturb import BaselineMasker
+from peephole.engine.perturb import BaselineMasker, BoundMasker, Masker, SoftMasker
 from peephole.errors import InputError
 from peephole.modalities.image.io import to_rgb_float
 
@@ -75,6 +75,39 @@ class FunctionMasker(BaselineMasker):
         if out.shape != x.shape:
             raise InputError(f"masking function returned shape {out.shape} for an input of {x.shape}")
         return out
+
+
+class FeatheredMasker(Masker):
+    """Soft mask edges (arXiv 2409.04116): each keep-mask is smoothed by a Gaussian of ``sigma`` pixels
+    before mixing, ``x_j = m̃_j·x + (1 − m̃_j)·b(x)``, ``m̃_j = G_σ * m_j`` (edges replicated), so a hidden
+    region fades into the kept one instead of meeting it at a hard edge. ``base`` is the replacement
+    ``b`` (a name of :data:`MASKERS` or a :class:`BaselineMasker`). The methods still aggregate with
+    the hard masks; docs/results.md measures what this does to LIME over PAMI's parts (it did not help)."""
+
+    def __init__(self, base: str | BaselineMasker = "blur", sigma: float = 3.0) -> None:
+        if isinstance(base, str) and base not in MASKERS:
+            raise InputError(f"unknown masker {base!r}; use one of {sorted(MASKERS)} or a BaselineMasker")
+        if not isinstance(base, (str, BaselineMasker)):
+            raise InputError(f"a feathered masker needs a baseline masker, got {type(base).__name__}")
+        if not sigma > 0:
+            raise InputError(f"sigma must be > 0 pixels, got {sigma}")
+        self.base = MASKERS[base]() if isinstance(base, str) else base
+        self.sigma = float(sigma)
+
+    def bind(self, x: np.ndarray) -> BoundMasker:
+        import cv2
+
+        soft = SoftMasker(self.base).bind(x)
+
+        def apply(keep: np.ndarray) -> np.ndarray:
+            if keep.ndim != 3:
+                raise InputError(f"a feathered masker needs (B, H, W) keep-masks, got shape {keep.shape}")
+            m = np.empty(keep.shape, np.float32)
+            for i, k in enumerate(keep):
+                m[i] = cv2.GaussianBlur(k.astype(np.float32), (0, 0), self.sigma, borderType=cv2.BORDER_REPLICATE)
+            return soft(m)
+
+        return apply
 
 
 #: Maskers by name (rules as data): name -> factory. A new masker is a class above and a row here.
