@@ -43,10 +43,24 @@ class BaselineMasker(Masker):
         def apply(keep: np.ndarray) -> np.ndarray:
             if keep.shape[1:] != x.shape[: keep.ndim - 1]:
                 raise InputError(f"keep-masks of shape {keep.shape[1:]} do not match input of shape {x.shape}")
-            out = np.empty((len(keep), *x.shape), dtype=x.dtype)
-            np.copyto(out, base)
-            np.copyto(out, x, where=keep.reshape(keep.shape + (1,) * (x.ndim - keep.ndim + 1)))
-            return out
+            n_feat = int(np.prod(keep.shape[1:], dtype=np.int64))
+            flat_keep = keep.reshape(len(keep), n_feat).astype(bool, copy=False)
+            xs, bs = x.reshape(n_feat, -1), base.reshape(n_feat, -1)
+            out = np.empty((len(keep), n_feat, xs.shape[1]), dtype=x.dtype)
+            for row, k in zip(out, flat_keep):  # a small part (PAMI's keep-one, occlusion): copy only its features
+                kept = int(np.count_nonzero(k))
+                if kept <= n_feat // 4:
+                    row[:] = bs
+                    idx = np.flatnonzero(k)
+                    row[idx] = xs[idx]
+                elif kept >= n_feat - n_feat // 4:
+                    row[:] = xs
+                    idx = np.flatnonzero(~k)
+                    row[idx] = bs[idx]
+                else:
+                    row[:] = bs
+                    np.copyto(row, xs, where=k[:, None])
+            return out.reshape(len(keep), *x.shape)
 
         return apply
 

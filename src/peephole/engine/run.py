@@ -109,7 +109,7 @@ def run(
         with single_threaded_blas():  # e.g. Coalitions' matmul: OpenBLAS workers would spin into the next forward pass
             masks = partition.masks(start, stop)
         t1 = perf_counter()
-        keys = [blake2b(m.tobytes(), digest_size=16).digest() for m in masks] if masks.dtype == bool else None
+        keys = [blake2b(np.packbits(m).tobytes(), digest_size=16).digest() for m in masks] if masks.dtype == bool else None
         if keys is None and reuse is not None:
             raise ValueError("reuse needs boolean keep-masks (a soft partition cannot merge parts)")
         if keys is not None and reuse is not None:  # a merged part takes its representative's key (an earlier part)

@@ -1,0 +1,28 @@
+"""BaselineMasker: x_j = m_j·x + (1 − m_j)·b(x) exactly, whichever way it fills (small, half or large parts)."""
+
+import numpy as np
+import pytest
+
+from peephole.engine.perturb import BaselineMasker
+from peephole.errors import InputError
+
+
+class Noise(BaselineMasker):
+    def baseline(self, x: np.ndarray) -> np.ndarray:
+        return np.random.default_rng(1).random(x.shape).astype(x.dtype)
+
+
+@pytest.mark.parametrize("shape", [(24, 32, 3), (50, 4), (40,)])
+def test_every_kept_fraction_gives_the_mixing_formula(shape: tuple[int, ...]) -> None:
+    x = np.random.default_rng(0).random(shape).astype(np.float32)
+    b = Noise().baseline(x)
+    mask_shape = shape[:2] if len(shape) == 3 else shape[:1]
+    rng = np.random.default_rng(2)
+    keep = np.stack([rng.random(mask_shape) < f for f in (0.0, 0.03, 0.2, 0.3, 0.5, 0.7, 0.8, 0.97, 1.0)])
+    keep[1:-1].reshape(7, -1)[:, 0] ^= True  # no row is accidentally all on or all off
+    out = Noise().bind(x)(keep)
+    m = keep.reshape(keep.shape + (1,) * (x.ndim - keep.ndim + 1)).astype(np.float32)
+    np.testing.assert_array_equal(out, m * x + (1 - m) * b)
+    assert out.dtype == x.dtype and out.shape == (len(keep), *shape)
+    with pytest.raises(InputError):
+        Noise().bind(x)(np.ones((2, 3), bool))
