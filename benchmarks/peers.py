@@ -4,7 +4,9 @@ model and machine: wall time, model queries, insertion and deletion per image.
 - Peephole PAMI (Strategy II) vs Captum ``FeatureAblation`` computing the same keep-one map on the same
   partition (input = the blurred image, baseline = the original image, one feature mask per
   segmentation; map = f(blur) − attribution, averaged over the segmentations = Eq. 1), both with the
-  same eager torch model — the maps must agree to 1e-6 — and Peephole with its default onnxruntime backend.
+  same eager torch module — Captum calling it on default-layout NCHW tensors, as its users do, Peephole
+  through its ``TorchModel`` adapter (channels-last batches) — the maps must agree to 1e-6; and Peephole
+  with its default onnxruntime backend.
 - Peephole LIME and KernelSHAP vs the ``lime`` package's ``LimeImageExplainer`` and shap's ``Partition``
   explainer with its image masker, all at PAMI's number of model queries.
 - The overhead ratio (PAMI wall ÷ bare forward passes of the same batch sizes, interleaved) of every
@@ -40,23 +42,29 @@ from peephole.modalities.image.superpixels import PAPER_SEGMENTATIONS, Superpixe
 
 
 def captum_keep_one(torch_model, img: np.ndarray, labels: list[np.ndarray], target: int, batch: int) -> tuple[np.ndarray, int]:
-    """PAMI's Eq. 1 map computed with Captum's FeatureAblation on the same partition and model."""
+    """PAMI's Eq. 1 map computed with Captum's FeatureAblation on the same partition and torch module,
+    called the way a Captum user calls it: NCHW tensors (default layout), normalisation and softmax in torch."""
     import torch
     from captum.attr import FeatureAblation
 
-    def forward(x: torch.Tensor) -> torch.Tensor:  # NHWC float in [0, 1] -> class probabilities
-        with torch.no_grad():
-            return torch.from_numpy(softmax(torch_model(x.numpy().astype(np.float32)).astype(np.float64)))
+    net, pre = torch_model.module, torch_model.preprocess
+    mean, std = (torch.tensor(v, dtype=torch.float32).view(1, 3, 1, 1) for v in (pre.mean, pre.std))
 
-    blur = torch.from_numpy(np.asarray(BlurMasker().baseline(img), np.float32))[None]
-    orig = torch.from_numpy(img)[None]
-    p_blur = float(forward(blur)[0, target])
+    def forward(x: torch.Tensor) -> torch.Tensor:  # NCHW in [0, 1] -> class probabilities
+        return torch.softmax(net((x - mean) / std), dim=1)
+
+    def nchw(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(np.asarray(a, np.float32).transpose(2, 0, 1)))[None]
+
+    blur, orig = nchw(BlurMasker().baseline(img)), nchw(img)
+    with torch.no_grad():
+        p_blur = float(forward(blur)[0, target])
     ablation = FeatureAblation(forward)
     maps, queries = [], 0
     for lab in labels:
-        mask = torch.from_numpy(lab.astype(np.int64))[None, :, :, None].expand(1, *img.shape)
+        mask = torch.from_numpy(lab.astype(np.int64))[None, None].expand(1, 3, *lab.shape)
         attr = ablation.attribute(blur, baselines=orig, target=target, feature_mask=mask, perturbations_per_eval=batch)
-        maps.append(p_blur - attr[0, :, :, 0].double().numpy())  # = f(keep part j) on every pixel of part j
+        maps.append(p_blur - attr[0, 0].double().numpy())  # = f(keep part j) on every pixel of part j
         queries += 1 + len(np.unique(lab))
     return np.mean(maps, axis=0).astype(np.float32), queries
 
@@ -73,6 +81,7 @@ def lime_package(model, img: np.ndarray, labels: np.ndarray, target: int, n: int
         top_labels=None,
         hide_color=0.5,
         num_samples=n,
+        progress_bar=False,
         batch_size=batch,
         segmentation_fn=lambda _: labels,
     )

@@ -80,3 +80,46 @@ def test_explain_with_a_torch_module_end_to_end():
     e = peephole.explain(TinyNet(), img, partition="window", radius=10, stride=12, output="logits", top_k=2)
     assert e.maps.shape == (2, 48, 48) and len(e.targets) == 2
     np.testing.assert_allclose(e.probabilities.sum(), 1, atol=1e-5)
+
+
+class TinyConv(torch.nn.Module):
+    """A convolution, then a global mean: layout-independent, so channels-last is used."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(1)
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return self.conv(x).mean(dim=(2, 3))
+
+
+class NeedsDefaultStrides(torch.nn.Module):
+    """``view`` on the 4-D input: raises on a channels-last tensor."""
+
+    def forward(self, x):
+        return x.view(x.shape[0], -1)[:, :3]
+
+
+class ReadsMemory(torch.nn.Module):
+    """Reads the first 3 stored values of each image: a layout-dependent output (channels-last must be refused)."""
+
+    def forward(self, x):
+        return x.as_strided((x.shape[0], 3), (x.stride(0), 1)) + 0
+
+
+def test_torch_adapter_uses_channels_last_only_where_the_outputs_agree():
+    for net, used in ((TinyConv(), True), (NeedsDefaultStrides(), False), (ReadsMemory(), False)):
+        weights = [p.detach().clone() for p in net.parameters()]
+        m = TorchModel(net, output="logits")
+        assert m.channels_last is None  # not checked before the first batch
+        with torch.no_grad():
+            expected = net(torch.from_numpy(BATCH.transpose(0, 3, 1, 2).copy())).numpy()
+        for _ in range(2):  # the first call checks, the second uses the decision
+            np.testing.assert_allclose(m(BATCH), expected, rtol=1e-5, atol=1e-6)
+        assert m.channels_last is used, type(net).__name__
+        for p, w in zip(net.parameters(), weights):  # the user's module is not changed
+            assert p.is_contiguous() and torch.equal(p, w)
+    off = TorchModel(TinyConv(), output="logits", channels_last=False)
+    off(BATCH)
+    assert off.channels_last is False
