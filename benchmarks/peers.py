@@ -81,7 +81,6 @@ def lime_package(model, img: np.ndarray, labels: np.ndarray, target: int, n: int
         top_labels=None,
         hide_color=0.5,
         num_samples=n,
-        progress_bar=False,
         batch_size=batch,
         segmentation_fn=lambda _: labels,
     )
