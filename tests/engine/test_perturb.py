@@ -26,3 +26,5 @@ def test_every_kept_fraction_gives_the_mixing_formula(shape: tuple[int, ...]) ->
     assert out.dtype == x.dtype and out.shape == (len(keep), *shape)
     with pytest.raises(InputError):
         Noise().bind(x)(np.ones((2, 3), bool))
+    with pytest.raises(InputError, match="boolean keep-masks"):  # a soft mask is not silently rounded
+        Noise().bind(x)(keep.astype(np.float32))

@@ -43,8 +43,10 @@ class BaselineMasker(Masker):
         def apply(keep: np.ndarray) -> np.ndarray:
             if keep.shape[1:] != x.shape[: keep.ndim - 1]:
                 raise InputError(f"keep-masks of shape {keep.shape[1:]} do not match input of shape {x.shape}")
+            if keep.dtype != bool:
+                raise InputError(f"{type(self).__name__} needs boolean keep-masks, got {keep.dtype} (soft masks: SoftMasker)")
             n_feat = int(np.prod(keep.shape[1:], dtype=np.int64))
-            flat_keep = keep.reshape(len(keep), n_feat).astype(bool, copy=False)
+            flat_keep = keep.reshape(len(keep), n_feat)
             xs, bs = x.reshape(n_feat, -1), base.reshape(n_feat, -1)
             out = np.empty((len(keep), n_feat, xs.shape[1]), dtype=x.dtype)
             for row, k in zip(out, flat_keep):  # a small part (PAMI's keep-one, occlusion): copy only its features
