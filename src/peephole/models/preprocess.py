@@ -22,12 +22,22 @@ class ImagePreprocess:
     channels_first: bool = True  #: NCHW (torch, most ONNX) or NHWC
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
+        x = self.resize(batch)
+        if self.normalises:
+            x = (x - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
+        return np.ascontiguousarray(x.transpose(0, 3, 1, 2) if self.channels_first else x)
+
+    def resize(self, batch: np.ndarray) -> np.ndarray:
+        """The N×H×W×3 float32 batch at the model's size (no copy when it already is)."""
         x = np.asarray(batch, dtype=np.float32)
         if self.size is not None and x.shape[1:3] != tuple(self.size):
             import cv2
 
             h, w = self.size
             x = np.stack([cv2.resize(im, (w, h), interpolation=cv2.INTER_LINEAR) for im in x])
-        if tuple(self.mean) != (0.0, 0.0, 0.0) or tuple(self.std) != (1.0, 1.0, 1.0):
-            x = (x - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
-        return np.ascontiguousarray(x.transpose(0, 3, 1, 2) if self.channels_first else x)
+        return x
+
+    @property
+    def normalises(self) -> bool:
+        """Whether ``(x − mean) / std`` changes anything."""
+        return tuple(self.mean) != (0.0, 0.0, 0.0) or tuple(self.std) != (1.0, 1.0, 1.0)

@@ -15,12 +15,13 @@ from peephole.models.preprocess import ImagePreprocess
 class TorchModel:
     """Calls ``module`` on preprocessed batches under ``torch.inference_mode()`` on ``device``.
 
-    Image batches (4-D) are handed over in channels-last memory layout — the same tensor values, stored
-    N·H·W·C — which PyTorch's convolutions run faster (EfficientNet-Lite0 on this 2-core CPU: 1.2–1.5× per
-    forward pass, ``benchmarks/torch_layout.py``). The module's weights are not touched. The first image
-    batch runs both ways: if the channels-last call raises (e.g. a ``view`` that needs the default
-    strides) or its output differs beyond 1e-4 (relative), the adapter keeps the default layout.
-    ``channels_last=False`` never tries it.
+    The batch is resized in NumPy (when needed), then normalised in torch on ``device``. A channels-first
+    module gets it in channels-last memory layout — the same tensor values, stored N·H·W·C, which is the
+    N×H×W×3 batch itself, permuted without a copy — and PyTorch's convolutions run that layout faster
+    (EfficientNet-Lite0 on this 2-core CPU: 1.2–1.5× per forward pass, ``benchmarks/torch_layout.py``).
+    The module's weights are not touched. The first batch runs both ways: if the channels-last call
+    raises (e.g. a ``view`` that needs the default strides) or its output differs beyond 1e-4 (relative),
+    the adapter keeps the default layout. ``channels_last=False`` never tries it.
     """
 
     modality = "image"  #: inputs are N×H×W×3 float32 RGB images in [0, 1]
@@ -47,16 +48,27 @@ class TorchModel:
     def __call__(self, batch: Any) -> np.ndarray:
         import torch
 
-        x = torch.from_numpy(self.preprocess(batch)).to(self.device)
+        pre = self.preprocess
+        x = torch.from_numpy(pre.resize(batch)).to(self.device)
+        if pre.channels_first:
+            x = x.permute(0, 3, 1, 2)  # channels-last strides
+        if pre.normalises:
+            x = (x - self._constant(pre.mean, pre.channels_first)) / self._constant(pre.std, pre.channels_first)
         with torch.inference_mode():
-            if x.ndim != 4 or self.channels_last is False:
-                return self.module(x).float().cpu().numpy()
-            fast = x.contiguous(memory_format=torch.channels_last)
+            if not pre.channels_first or self.channels_last is False:
+                return self.module(x.contiguous()).float().cpu().numpy()
             if self.channels_last:
-                return self.module(fast).float().cpu().numpy()
-            out = self.module(x).float().cpu().numpy()
-            self.channels_last = self._same(out, fast)
+                return self.module(x.contiguous(memory_format=torch.channels_last)).float().cpu().numpy()
+            out = self.module(x.contiguous()).float().cpu().numpy()
+            self.channels_last = self._same(out, x.contiguous(memory_format=torch.channels_last))
             return out
+
+    def _constant(self, values: Sequence[float], channels_first: bool) -> Any:
+        """Per-channel mean or std as a tensor on the device, broadcasting over the batch's layout."""
+        import torch
+
+        shape = (1, -1, 1, 1) if channels_first else (1, 1, 1, -1)
+        return torch.tensor(values, dtype=torch.float32, device=self.device).view(shape)
 
     def _same(self, out: np.ndarray, fast: Any) -> bool:
         """Whether the module gives the same output on the channels-last copy of the batch."""
