@@ -35,9 +35,18 @@ def test_classifies_shipped_photos(real_model, spec):
 
 
 def test_torch_and_onnx_backends_agree(real_model):
+    """Also through PAMI's own loop, where the torch backend's default batches of 4 end with a partial one."""
+    from peephole.models.efficientnet import DEFAULT_BATCH_SIZE, efficientnet_lite0
+
     img = load_image("skimage:chelsea", size=224)[None]
     torch_model = peephole.load_model("efficientnet-lite0", "torch")
     np.testing.assert_allclose(torch_model(img), real_model(img), atol=2e-3)
+    assert torch_model.preferred_batch_size == DEFAULT_BATCH_SIZE["torch"] < real_model.preferred_batch_size
+    assert efficientnet_lite0("torch", batch_size=7).preferred_batch_size == 7
+    windows = {"partition": "window", "radius": 60, "stride": 60}  # 26 queries: 6 batches of 4, then 2
+    eager, ort = (peephole.explain(m, img[0], targets=281, **windows) for m in (torch_model, real_model))
+    assert eager.params["batch_size"] == 4 and ort.params["batch_size"] == 16
+    np.testing.assert_allclose(eager.maps, ort.maps, atol=2e-3)
 
 
 @pytest.mark.parametrize("strategy", ["superpixels", "window"])
