@@ -110,7 +110,8 @@ class FeatheredMasker(Masker):
         return apply
 
 
-#: Maskers by name (rules as data): name -> factory. A new masker is a class above and a row here.
+#: Maskers by name (rules as data): name -> factory. A new baseline masker is a class above and a row here;
+#: FeatheredMasker wraps one of them (it takes parameters) and is passed as an object.
 MASKERS: dict[str, Callable[[], BaselineMasker]] = {
     "blur": BlurMasker,
     **{c: (lambda c=c: ConstantMasker(c)) for c in ("black", "white", "grey", "gray", "mean")},
