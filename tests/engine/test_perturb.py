@@ -1,9 +1,10 @@
-"""BaselineMasker: x_j = m_j·x + (1 − m_j)·b(x) exactly, whichever way it fills (small, half or large parts)."""
+"""BaselineMasker: x_j = m_j·x + (1 − m_j)·b(x) exactly, whichever way it fills (small, half or large parts;
+small or large inputs)."""
 
 import numpy as np
 import pytest
 
-from peephole.engine.perturb import BaselineMasker
+from peephole.engine.perturb import ROW_LOOP_MIN_SIZE, BaselineMasker
 from peephole.errors import InputError
 
 
@@ -12,8 +13,9 @@ class Noise(BaselineMasker):
         return np.random.default_rng(1).random(x.shape).astype(x.dtype)
 
 
-@pytest.mark.parametrize("shape", [(24, 32, 3), (50, 4), (40,)])
+@pytest.mark.parametrize("shape", [(48, 64, 3), (24, 32, 3), (2048, 3), (50, 4), (40,)])
 def test_every_kept_fraction_gives_the_mixing_formula(shape: tuple[int, ...]) -> None:
+    """Inputs at and above ROW_LOOP_MIN_SIZE values take the per-row path, smaller ones the batch copy."""
     x = np.random.default_rng(0).random(shape).astype(np.float32)
     b = Noise().baseline(x)
     mask_shape = shape[:2] if len(shape) == 3 else shape[:1]
@@ -24,6 +26,7 @@ def test_every_kept_fraction_gives_the_mixing_formula(shape: tuple[int, ...]) ->
     m = keep.reshape(keep.shape + (1,) * (x.ndim - keep.ndim + 1)).astype(np.float32)
     np.testing.assert_array_equal(out, m * x + (1 - m) * b)
     assert out.dtype == x.dtype and out.shape == (len(keep), *shape)
+    assert (x.size >= ROW_LOOP_MIN_SIZE) == (shape in ((48, 64, 3), (2048, 3)))  # both paths are covered
     with pytest.raises(InputError):
         Noise().bind(x)(np.ones((2, 3), bool))
     with pytest.raises(InputError, match="boolean keep-masks"):  # a soft mask is not silently rounded

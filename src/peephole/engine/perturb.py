@@ -16,6 +16,11 @@ from peephole.errors import InputError
 
 BoundMasker = Callable[[np.ndarray], Any]
 
+#: From this many values per input on, :class:`BaselineMasker` fills each row from its majority side and
+#: copies only the minority's features (6–9× faster for small parts at 224×224×3); below it (measured
+#: crossover ~32×32×3) one masked copy of the whole batch is faster than a Python loop over its rows.
+ROW_LOOP_MIN_SIZE = 4096
+
 
 class Masker(ABC):
     """Builds perturbed inputs x_j from x and the keep-mask m_j."""
@@ -49,6 +54,10 @@ class BaselineMasker(Masker):
             flat_keep = keep.reshape(len(keep), n_feat)
             xs, bs = x.reshape(n_feat, -1), base.reshape(n_feat, -1)
             out = np.empty((len(keep), n_feat, xs.shape[1]), dtype=x.dtype)
+            if xs.size < ROW_LOOP_MIN_SIZE:  # small inputs: one masked copy of the batch beats a loop over rows
+                np.copyto(out, bs)
+                np.copyto(out, xs, where=flat_keep[:, :, None])
+                return out.reshape(len(keep), *x.shape)
             for row, k in zip(out, flat_keep):  # a small part (PAMI's keep-one, occlusion): copy only its features
                 kept = int(np.count_nonzero(k))
                 if kept <= n_feat // 4:
