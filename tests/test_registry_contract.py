@@ -63,6 +63,7 @@ FAST = {
     "rise": {"image": {"n_masks": 40}},
     "lime": {"image": {"n_samples": 40}, "text": {"n_samples": 40}, "sequence": {"n_samples": 40}},
     "kernel-shap": {"image": {"n_samples": 40}, "text": {"n_samples": 40}, "sequence": {"n_samples": 40}},
+    "pami-path": {m: {"n_samples": 20, "max_queries": 60} for m in ("image", "text", "sequence")},
     "smoothgrad": {"image": {"n_samples": 3}},
     "integrated-gradients": {"image": {"n_steps": 4}},
     "input-agnostic": {"image": {"targets": [0, 1], "n_iter": 3, "fidelity_samples": 8, "refine_levels": [0.5], "batch_size": 4}},
@@ -140,7 +141,7 @@ def test_contract(name: str, modality: str, tmp_path) -> None:
         np.testing.assert_allclose(e.map_for(other), direct.maps[0], rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(loaded.map_for(other), direct.maps[0], rtol=1e-5, atol=1e-6)
     else:
-        with pytest.raises(peephole.InputError, match="keeps no per-query outputs"):
+        with pytest.raises(peephole.InputError, match="cannot rebuild another class's map"):
             loaded.map_for(other)
 
 

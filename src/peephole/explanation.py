@@ -67,7 +67,8 @@ class Explanation:
         """The (first-run) map of any class, aggregated from the stored outputs: no model query.
 
         Raises :class:`~peephole.errors.InputError` for methods that keep no per-query outputs
-        (gradient methods, systems): only their targets' maps exist.
+        (gradient methods, systems) or whose queries depend on the target (``pami-path``): only their
+        targets' maps exist.
         """
         if not 0 <= int(cls) < len(self.probabilities):
             raise InputError(f"class {cls} out of range for {len(self.probabilities)} classes")
@@ -75,8 +76,8 @@ class Explanation:
             return self.maps[self.targets.index(cls)]
         if self.partition is None or self.aggregator is None or len(self.scores) != self.partition.n_parts:
             raise InputError(
-                f"method {self.method!r} keeps no per-query outputs to rebuild other maps from; "
-                f"only the maps of its targets {self.targets} exist"
+                f"method {self.method!r} cannot rebuild another class's map from stored outputs (it keeps none, "
+                f"or its queries depend on the target); only the maps of its targets {self.targets} exist"
             )
         from peephole.engine.aggregate import Aggregator
         from peephole.engine.run import aggregate

@@ -73,6 +73,9 @@ METHODS: dict[str, MethodSpec] = {
     s.name: s
     for s in (
         MethodSpec("pami", "peephole.methods.pami:pami", "perturbation", ALL, "keep one part, mask the rest; Eq. 1"),
+        MethodSpec(
+            "pami-path", "peephole.methods.pami_path:pami_path", "perturbation", ALL, "greedy keep-and-hide path", SKLEARN
+        ),
         MethodSpec("occlusion", "peephole.methods.occlusion:occlusion", "perturbation", ALL, "hide one part; mean drop"),
         MethodSpec("rise", "peephole.methods.rise:rise", "perturbation", ("image",), "random soft masks; RISE Eq. 6"),
         MethodSpec("lime", "peephole.methods.lime:lime", "perturbation", ALL, "ridge surrogate over parts", SKLEARN),

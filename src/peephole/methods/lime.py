@@ -136,6 +136,10 @@ class LimeFit(Aggregator):
         return np.stack([Ridge(alpha=self.params["alpha"]).fit(zf, y[:, k], sample_weight=w).coef_ for k in range(y.shape[1])])
 
     def maps(self) -> np.ndarray:
+        return self.partition.paint(self.weights(), self.params["density"]).astype(np.float32)
+
+    def weights(self) -> np.ndarray:
+        """The surrogate's weight of every part, ``(n_targets, n_parts)`` (groups weighed when asked)."""
         part = self.partition
         y = np.concatenate(self.rows) if self.rows else np.zeros((0, self.n_targets))
         n_groups, weigh = part.parts.n_groups, self.params["weigh_groups"]
@@ -152,7 +156,7 @@ class LimeFit(Aggregator):
             total = r2.sum(1, keepdims=True)
             share = np.where(total > 0, r2 / np.where(total > 0, total, 1), 1 / n_groups)
             weights *= n_groups * share[:, part.parts.groups]
-        return part.paint(weights, self.params["density"]).astype(np.float32)
+        return weights
 
 
 def surrogate(

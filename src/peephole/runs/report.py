@@ -85,7 +85,7 @@ def _item(store: Store, folder: Path, row: dict[str, Any], n_classes: int) -> di
     for c in wanted:
         try:
             m = e.map_of(c)
-        except InputError:  # a method that keeps no per-query outputs: only its targets' maps exist
+        except InputError:  # a method that cannot rebuild other classes' maps: only its targets' maps exist
             continue
         view: dict[str, Any] = {"class": c, "name": e.name(c), "p": float(e.probabilities[c]), "target": c in e.targets}
         if e.modality == "image":
