@@ -11,8 +11,13 @@ the segmentations by their fit's R² (``weigh_groups``) and soft mask edges (``F
 substrate with Gaussian-feathered masks; the curves still score with the hard substrate), also on
 LIME and on keep-one PAMI.
 
+``--set path`` chooses the settings of ``pami-path`` (the greedy keep-and-hide path over LIME's SLIC-50
+superpixels, ``peephole.methods.pami_path``, at most 500 queries): the surrogate's share of the budget
+and the candidates per step, plus the path without its hide term (``hide_weight=0``).
+
     python benchmarks/coalitions_dev.py --data ../shared/data/imagenet-sample --split dev --limit 12
     python benchmarks/coalitions_dev.py --data ../shared/data/imagenet-sample --split dev --limit 14 --set refinements
+    python benchmarks/coalitions_dev.py --data ../shared/data/imagenet-sample --split dev --limit 14 --set path
 """
 
 from __future__ import annotations
@@ -58,7 +63,20 @@ REFINEMENTS: dict[str, tuple[str, dict[str, Any]]] = {
     "pami (Strategy II)": ("pami", {}),
     "pami (Strategy II), feathered σ=3": ("pami", {"feather": 3.0}),
 }
-SETS = {"coalitions": COALITIONS, "refinements": REFINEMENTS}
+PATH: dict[str, tuple[str, dict[str, Any]]] = {
+    "lime (1000, SLIC-50)": ("lime", {"n_samples": 1000}),
+    "lime-pami": ("lime", LIME_PAMI),
+    "lime (200, SLIC-50)": ("lime", {"n_samples": 200}),
+    "pami-path, 200 + path, 3 candidates": ("pami-path", {"n_samples": 200, "candidates": 3}),
+    "pami-path, 200 + path, 5 candidates": ("pami-path", {"n_samples": 200, "candidates": 5}),
+    "pami-path, 300 + path, 3 candidates": ("pami-path", {"n_samples": 300, "candidates": 3}),
+    "pami-path, 300 + path, 5 candidates": ("pami-path", {"n_samples": 300, "candidates": 5}),
+    "pami-path, 200 + path, 3 candidates, keep only (w = 0)": (
+        "pami-path",
+        {"n_samples": 200, "candidates": 3, "hide_weight": 0.0},
+    ),
+}
+SETS = {"coalitions": COALITIONS, "refinements": REFINEMENTS, "path": PATH}
 
 
 def main() -> None:
