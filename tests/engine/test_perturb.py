@@ -31,3 +31,33 @@ def test_every_kept_fraction_gives_the_mixing_formula(shape: tuple[int, ...]) ->
         Noise().bind(x)(np.ones((2, 3), bool))
     with pytest.raises(InputError, match="boolean keep-masks"):  # a soft mask is not silently rounded
         Noise().bind(x)(keep.astype(np.float32))
+
+
+def test_methods_that_run_many_times_on_one_input_bind_their_masker_once():
+    """PAMI path's steps and adaptive PAMI's groups are many engine runs on one input: the masker's
+    baseline (the 49×49 blur for the default masker) is computed once, not once per run."""
+    import peephole
+    from peephole.engine.perturb import BoundOnce
+
+    class Counting(BaselineMasker):
+        binds = 0
+
+        def baseline(self, x):
+            Counting.binds += 1
+            return np.zeros_like(x)
+
+    img = np.random.default_rng(0).random((32, 40, 3)).astype(np.float32)
+
+    def model(b):
+        return np.stack([b[:, :16].mean((1, 2, 3)), b[:, 16:].mean((1, 2, 3))], 1)
+
+    grid = (np.arange(32)[:, None] // 8) * 5 + np.arange(40)[None, :] // 8  # 20 blocks
+    e = peephole.explain(
+        model, img, "pami-path", output="scores", masker=Counting(), partition=grid, n_samples=20, max_queries=120
+    )
+    assert Counting.binds == 1 and e.params["path_steps"][0] > 3
+    Counting.binds = 0
+    e = peephole.explain(model, img, "pami", output="scores", masker=Counting(), max_queries=60)
+    assert Counting.binds == 1 and e.partition.n_groups > 1
+    with pytest.raises(ValueError, match="bound to another input"):
+        BoundOnce(Counting(), img).bind(img.copy())

@@ -30,6 +30,19 @@ class Masker(ABC):
         """Return a function mapping keep-masks ``(B, *shape)`` to a batch of model inputs."""
 
 
+class BoundOnce(Masker):
+    """``masker`` bound to ``x`` once, for a method that calls :func:`~peephole.engine.run.run` many times on
+    the same input (PAMI path's steps, adaptive PAMI's groups): the binding's work (the 49×49 blur) is done once."""
+
+    def __init__(self, masker: Masker, x: Any) -> None:
+        self.x, self.bound = x, masker.bind(x)
+
+    def bind(self, x: Any) -> BoundMasker:
+        if x is not self.x:
+            raise ValueError("this masker is bound to another input")
+        return self.bound
+
+
 class BaselineMasker(Masker):
     """x_j = m_j * x + (1 - m_j) * b(x): the hidden features take the value of a baseline array.
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from peephole.engine.partition import GroupSubset, Partition, near_repeats
+from peephole.engine.perturb import BoundOnce
 from peephole.engine.prepare import Request, prepare
 from peephole.engine.run import RunResult, run
 from peephole.errors import InputError
@@ -55,7 +56,7 @@ def pami(
     if max_queries is not None or tolerance is not None:
         if merge_iou is not None:
             raise InputError("merge_iou applies to a full run; leave it out with max_queries / tolerance")
-        part, first = adaptive(ctx, part, mask, max_queries, tolerance)
+        part, first = adaptive(ctx, part, BoundOnce(mask, ctx.x), max_queries, tolerance)
     else:
         if merge_iou is not None and not 0 < merge_iou <= 1:
             raise InputError(f"merge_iou must be in (0, 1], got {merge_iou}")

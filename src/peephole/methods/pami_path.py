@@ -27,11 +27,13 @@ from time import perf_counter
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from peephole.engine.aggregate import ScoresOnly
 from peephole.engine.partition import Coalitions, MaskPartition, Partition
+from peephole.engine.perturb import BoundOnce
 from peephole.engine.prepare import Context, Request, prepare
-from peephole.engine.run import run
+from peephole.engine.run import RunResult, run
 from peephole.errors import InputError
 from peephole.explanation import Explanation
 from peephole.methods.lime import DEFAULT_PARTITION, LimeFit, lime_samples, part_names
@@ -66,12 +68,16 @@ def pami_path(
     t0 = perf_counter()
     ctx = prepare(req)
     mod = ctx.modality
+    tp = perf_counter()
     spec = DEFAULT_PARTITION.get(mod.name, mod.default_partition) if partition is None else partition
     parts = mod.partition(ctx.x, spec, req.seed, **partition_options)
     if parts.n_groups != 1:
-        raise InputError(f"pami-path orders the parts of one segmentation; this partition has {parts.n_groups} groups")
-    t_segment = perf_counter() - t0
-    mask = mod.masker(mod.default_masker if masker is None else masker)
+        raise InputError(
+            f"pami-path orders the parts of one segmentation; this partition has {parts.n_groups} groups "
+            "(for PAMI's keep-one maps over several segmentations use method='pami')"
+        )
+    t_segment = perf_counter() - tp
+    mask = BoundOnce(mod.masker(mod.default_masker if masker is None else masker), ctx.x)
     seen: dict[bytes, np.ndarray] = {}  # a coalition the path meets again (or the surrogate drew) is not re-queried
     coalitions = Coalitions(parts, lime_samples(parts.n_parts, n_samples, req.seed))
     args = (ctx.query, ctx.x, coalitions, mask, ctx.targets, ctx.batch_size, req.progress, ScoresOnly)
@@ -80,21 +86,26 @@ def pami_path(
     fit.add(0, np.zeros(0), drawn.scores[:, ctx.targets])
     prior = fit.weights()  # (n_targets, n_parts)
     none = MaskPartition(np.zeros((1, *parts.shape), bool))
-    empty = run(ctx.query, ctx.x, none, mask, ctx.targets, 1, aggregator=ScoresOnly, seen=seen).scores
-    outputs = [drawn.scores, empty]
+    empty = run(ctx.query, ctx.x, none, mask, ctx.targets, 1, aggregator=ScoresOnly, seen=seen)
+    runs = [drawn, empty]
     maps, orders, steps = [], [], []
     for i, t in enumerate(ctx.targets):
         share = (max_queries - ctx.query.n_queries) // (len(ctx.targets) - i)
-        order, n_steps, scores = path(ctx, parts, mask, t, prior[i], share, candidates, hide_weight, seen, empty[0, t])
-        outputs += scores
+        f_empty = float(empty.scores[0, t])
+        order, n_steps, done = path(ctx, parts, mask, t, prior[i], share, candidates, hide_weight, seen, f_empty)
+        runs += done
         orders.append(order)
         steps.append(n_steps)
         maps.append(paint(parts, order))
     return ctx.explanation(
         "pami-path",
         np.stack(maps),
-        np.concatenate(outputs),
-        timings={"segment": t_segment, "total": perf_counter() - t0},
+        np.concatenate([r.scores for r in runs]),
+        timings={
+            "segment": t_segment,
+            **{k: sum(r.timings[k] for r in runs) for k in drawn.timings},
+            "total": perf_counter() - t0,
+        },
         params={
             "max_queries": max_queries,
             "n_samples": n_samples,
@@ -102,7 +113,7 @@ def pami_path(
             "hide_weight": hide_weight,
             "n_parts": parts.n_parts,
             "partition": spec if isinstance(spec, str) else getattr(spec, "name", None) or part_names(parts),
-            "masker": masker if isinstance(masker, (str, float, int)) or masker is None else type(mask).__name__,
+            "masker": masker if isinstance(masker, (str, float, int)) or masker is None else type(masker).__name__,
             **partition_options,
             "seed": req.seed,
             "batch_size": ctx.batch_size,
@@ -123,16 +134,18 @@ def path(
     hide_weight: float,
     seen: dict[bytes, np.ndarray],
     f_empty: float,
-) -> tuple[list[int], int, list[np.ndarray]]:
+) -> tuple[list[int], int, list[RunResult]]:
     """The order of the parts for ``target``, how many the greedy path (Eq. P1) chose within ``budget``
-    queries (the rest follow the surrogate), and the outputs it queried."""
+    queries (the rest follow the surrogate), and its steps' runs."""
     cover = parts.masks(0, parts.n_parts).reshape(parts.n_parts, -1)
     ranked = [int(j) for j in np.argsort(-prior, kind="stable") if cover[j].any()]  # surrogate order, best first
     kept = np.zeros(cover.shape[1], bool)
     f_keep, f_hide = f_empty, float(ctx.probabilities[target])
     order: list[int] = []
-    outputs: list[np.ndarray] = []
+    done: list[RunResult] = []
     spent = 0
+    show = ctx.request.progress
+    bar = tqdm(total=len(ranked) - 1, desc=f"pami-path, class {target}", unit="step", disable=not show, leave=False)
     while len(ranked) > 1:
         cand = []  # the best-ranked parts that still add features
         for j in ranked:
@@ -148,7 +161,7 @@ def path(
         before = ctx.query.n_queries
         res = run(ctx.query, ctx.x, both, mask, [target], ctx.batch_size, seen=seen, aggregator=ScoresOnly, desc="pami-path step")
         spent += ctx.query.n_queries - before
-        outputs.append(res.scores)
+        done.append(res)
         keep_f, hide_f = res.scores[: len(cand), target], res.scores[len(cand) :, target]
         gain = ((keep_f - f_keep) + hide_weight * (f_hide - hide_f)) / np.array([n for _, n in cand])
         best = int(np.argmax(gain))
@@ -157,7 +170,9 @@ def path(
         ranked.remove(j)
         kept |= cover[j]
         f_keep, f_hide = float(keep_f[best]), float(hide_f[best])
-    return order + ranked, len(order), outputs
+        bar.update()
+    bar.close()
+    return order + ranked, len(order), done
 
 
 def paint(parts: Partition, order: list[int]) -> np.ndarray:
