@@ -27,7 +27,7 @@ from peephole.metrics.curves import perturbation_curve
 
 def group_maps(model, img: np.ndarray, target: int) -> tuple[np.ndarray, np.ndarray]:
     """Every segmentation's Eq. 1 map (20, H, W) and its number of parts, from one full run."""
-    e = peephole.explain(model, img, targets=target)
+    e = peephole.explain(model, img, "pami", targets=target)
     part = e.partition
     maps, sizes = [], []
     start = 0

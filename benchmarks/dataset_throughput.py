@@ -33,7 +33,7 @@ import peephole
 
 HERE = Path(__file__).resolve().parent
 SRC = Path(peephole.__file__).resolve().parents[1]
-TOY = {"size": 64, "partition": "window", "radius": 12, "stride": 8, "top_k": 2}
+TOY = {"method": "pami", "size": 64, "partition": "window", "radius": 12, "stride": 8, "top_k": 2}
 
 
 class Toy:

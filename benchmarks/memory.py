@@ -32,7 +32,7 @@ def main() -> None:
     print("|---|---|---|---|")
     for stride in (24, 12, 6, 3):
         tracemalloc.start()
-        e = peephole.explain(model, img, partition="window", stride=stride, output="probs", batch_size=args.batch_size)
+        e = peephole.explain(model, img, "pami", partition="window", stride=stride, output="probs", batch_size=args.batch_size)
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
         n = e.params["n_parts"]

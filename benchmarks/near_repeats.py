@@ -45,7 +45,7 @@ def main() -> None:
     rows: dict[float, list[tuple[float, float, float, float]]] = {t: [] for t in taus}
     n = 0
     for n, (s, img) in enumerate(correctly_classified(model, args.data, args.split, args.limit), start=1):
-        e = peephole.explain(model, img, targets=s.label, masker=args.substrate)
+        e = peephole.explain(model, img, "pami", targets=s.label, masker=args.substrate)
         part, scores = e.partition, e.scores[:, [s.label]]
         full = e.maps[0]
         base = curves(model, img, full, s.label, args.step, sub)

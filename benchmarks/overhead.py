@@ -34,7 +34,7 @@ def main() -> None:
     model = peephole.load_model("efficientnet-lite0", args.backend)
     imgs = [load_image(s, size=224) for s in args.images]
     for strategy in args.strategies:  # warm-up: lazy imports, ONNX session
-        peephole.explain(model, imgs[0], partition=strategy, batch_size=args.batch_size)
+        peephole.explain(model, imgs[0], "pami", partition=strategy, batch_size=args.batch_size)
     print(
         f"PAMI overhead: EfficientNet-Lite0 ({args.backend}), 224×224 centre crops of {len(imgs)} shipped photos, "
         f"batch size {args.batch_size}, {os.cpu_count()} CPU cores ({platform.machine()})\n"
@@ -49,7 +49,7 @@ def main() -> None:
         for img in imgs:
             twin = BareTwin(model, img, args.batch_size)
             t = time.perf_counter()
-            e = peephole.explain(twin, img, partition=strategy, batch_size=args.batch_size)
+            e = peephole.explain(twin, img, "pami", partition=strategy, batch_size=args.batch_size)
             pami_s = time.perf_counter() - t - twin.bare_s
             tm = e.timings
             rows.append((e.n_queries, pami_s, twin.bare_s, tm["segment"], tm["perturb"] + tm["partition"], tm["aggregate"]))

@@ -37,7 +37,7 @@ def main() -> None:
     t = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        e = peephole.explain(model, img, output="probs", allow_large=args.allow_large)
+        e = peephole.explain(model, img, "pami", output="probs", allow_large=args.allow_large)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     h, w = e.maps.shape[1:]
     print(f"| {args.height}×{args.width} | {h}×{w} | {e.n_queries} | {rss:.0f} MB | {time.perf_counter() - t:.0f} s |")

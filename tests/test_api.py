@@ -13,7 +13,7 @@ IMG = textured_image(64, 80)
 
 def explain(model=None, **kw):
     kw = {"partition": "window", "radius": 10, "stride": 8, **kw}
-    return peephole.explain(model or RegionModel(REGION), IMG, **kw)
+    return peephole.explain(model or RegionModel(REGION), IMG, "pami", **kw)
 
 
 def test_explanation_fields():
@@ -111,7 +111,7 @@ class Counting:
 def test_unknown_option_is_one_input_error_naming_it_and_the_valid_ones():
     model = Counting()
     with pytest.raises(InputError) as err:
-        peephole.explain(model, IMG, partition="window", radiuss=10)
+        peephole.explain(model, IMG, "pami", partition="window", radiuss=10)
     msg = str(err.value)
     assert "unknown option 'radiuss'" in msg and "'pami'" in msg
     valid = msg.split("valid options:")[1]
@@ -119,7 +119,7 @@ def test_unknown_option_is_one_input_error_naming_it_and_the_valid_ones():
         assert name in valid, name
     # per method: n_samples is LIME's, not PAMI's; PAMI's second_run is not LIME's
     with pytest.raises(InputError, match=r"unknown option 'n_samples'.*valid options: .*second_run"):
-        peephole.explain(model, IMG, n_samples=10)
+        peephole.explain(model, IMG, "pami", n_samples=10)
     with pytest.raises(InputError, match=r"unknown option 'second_run' for method 'lime'.*valid options: .*n_samples"):
         peephole.explain(model, IMG, method="lime", second_run=True)
     # per modality: text partitions take window/stride but not the image's radius
@@ -264,3 +264,19 @@ def test_a_path_image_works_for_a_gradient_method(image_file):
     x = torch.from_numpy(peephole.load_image(image_file).transpose(2, 0, 1).copy())[None].requires_grad_(True)
     cnn(x)[0, 1].backward()
     np.testing.assert_allclose(e.maps[1], x.grad[0].abs().sum(0).numpy(), rtol=1e-5, atol=1e-8)
+
+
+def test_without_a_method_images_get_pami_path_and_texts_and_sequences_pami():
+    """The default per input kind is a table (DEFAULT_METHODS), not a guess: the same call names it."""
+    from peephole.registry import DEFAULT_METHODS
+
+    assert DEFAULT_METHODS == {"image": "pami-path", "text": "pami", "sequence": "pami"}
+    e = peephole.explain(RegionModel(REGION), IMG, targets=1, n_samples=40, max_queries=120, masker="black")
+    direct = peephole.explain(RegionModel(REGION), IMG, "pami-path", targets=1, n_samples=40, max_queries=120, masker="black")
+    assert e.method == "pami-path" and e.n_queries <= 120
+    np.testing.assert_array_equal(e.maps, direct.maps)
+    assert peephole.explain(keyword_model, "the cake was good", modality="text", output="probs").method == "pami"
+    signal = peephole.explain(lambda b: np.stack([b.sum(1), -b.sum(1)], 1), np.ones(12), modality="sequence", output="scores")
+    assert signal.method == "pami"
+    with pytest.raises(InputError, match="20 groups.*method='pami'"):  # PAMI's own partition names the way to PAMI
+        peephole.explain(RegionModel(REGION), IMG, partition="superpixels")

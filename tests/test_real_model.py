@@ -44,7 +44,7 @@ def test_torch_and_onnx_backends_agree(real_model):
     assert torch_model.preferred_batch_size == DEFAULT_BATCH_SIZE["torch"] < real_model.preferred_batch_size
     assert efficientnet_lite0("torch", batch_size=7).preferred_batch_size == 7
     windows = {"partition": "window", "radius": 60, "stride": 60}  # 26 queries: 6 batches of 4, then 2
-    eager, ort = (peephole.explain(m, img[0], targets=281, **windows) for m in (torch_model, real_model))
+    eager, ort = (peephole.explain(m, img[0], "pami", targets=281, **windows) for m in (torch_model, real_model))
     assert eager.params["batch_size"] == 4 and ort.params["batch_size"] == 16
     np.testing.assert_allclose(eager.maps, ort.maps, atol=2e-3)
 
@@ -54,7 +54,7 @@ def test_pami_map_of_top_class_peaks_on_the_object(real_model, strategy):
     img = load_image("skimage:coffee", size=224, crop=False)
     assert img.shape == (224, 336, 3)
     # stride 12 instead of 6 keeps the window test at ~560 queries; the map is the same kind.
-    e = peephole.explain(real_model, img, partition=strategy, stride=12, top_k=3)
+    e = peephole.explain(real_model, img, "pami", partition=strategy, stride=12, top_k=3)
     assert e.targets[0] in EXPECTED["skimage:coffee"]
     assert e.n_queries == e.params["n_parts"] + 1  # three maps from one set of queries
     peak = np.unravel_index(np.argmax(e.maps[0]), e.maps[0].shape)

@@ -8,13 +8,13 @@ from typing import Any
 from peephole.engine.prepare import Request
 from peephole.explanation import Explanation
 from peephole.modalities import declared_modality, get_modality
-from peephole.registry import get_method
+from peephole.registry import DEFAULT_METHODS, get_method
 
 
 def explain(
     model: Any,
     x: Any,
-    method: str = "pami",
+    method: str | None = None,
     *,
     modality: str | None = None,
     targets: Any = None,
@@ -27,7 +27,8 @@ def explain(
     allow_large: bool = False,
     **options: Any,
 ) -> Explanation:
-    """Explain ``model``'s prediction on ``x`` with ``method`` (see :data:`peephole.registry.METHODS`).
+    """Explain ``model``'s prediction on ``x`` with ``method`` (see :data:`peephole.registry.METHODS`; unset:
+    the input kind's default, :data:`peephole.registry.DEFAULT_METHODS` — ``'pami-path'`` on images).
 
     ``model``: a :class:`peephole.models.Model`, a model name (``'efficientnet-lite0'``, ``'vader'``,
     ``'minilm'``), an ``.onnx`` path, a torch module or a callable (declare ``output='probs'|'logits'|'scores'``).
@@ -37,8 +38,8 @@ def explain(
     cost) unless ``allow_large=True``. Method options (``partition=``, ``masker=``, ``n_samples=``, ...)
     are checked against the method and the modality before anything runs.
     """
-    spec = get_method(method)
     mod = get_modality(modality or declared_modality(model) or "image")
+    spec = get_method(DEFAULT_METHODS[mod.name] if method is None else method)
     spec.check(options, mod)
     req = Request(model, x, mod, targets, top_k, batch_size, seed, progress, output, class_names, allow_large)
     return spec.function(req, **options)

@@ -47,3 +47,13 @@ def test_explain_reports_a_bad_target_per_image(tmp_path, capsys):
 def test_unknown_model(capsys):
     assert main(["explain", "skimage:chelsea", "--model", "nothing-like-it"]) == 2
     assert "unknown model" in capsys.readouterr().err
+
+
+def test_the_default_method_is_pami_path_and_a_flag_it_does_not_take_is_refused(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["explain", "skimage:chelsea", "--size", "48", "--top-k", "1", "--out", str(out)]) == 0
+    assert peephole.load(out / "chelsea.npz").method == "pami-path"
+    # PAMI's second run is not an option of pami-path: an error before any work, not a flag silently dropped
+    assert main(["explain", "skimage:chelsea", "--second-run", "--out", str(tmp_path / "o2")]) == 2
+    assert "--second-run is not an option of --method pami-path" in capsys.readouterr().err
+    assert not (tmp_path / "o2" / "chelsea.npz").exists()

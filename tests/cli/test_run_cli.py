@@ -9,7 +9,7 @@ from runs_fixtures import write_images
 from peephole.cli import main
 
 MODEL = ["--model", "runs_fixtures:make_toy", "--size", "32", "--top-k", "2", "--quiet"]
-WINDOW = ["--option", "partition=window", "--option", "radius=8", "--option", "stride=6"]
+WINDOW = ["--method", "pami", "--option", "partition=window", "--option", "radius=8", "--option", "stride=6"]
 
 
 def test_run_resume_export_and_report(tmp_path, capsys):

@@ -27,7 +27,7 @@ def test_masks_and_model_batches_are_bounded_by_the_batch_size():
         sizes.append(len(batch))
         return inner(batch)
 
-    e = peephole.explain(model, img, partition=part, batch_size=7, output="logits")
+    e = peephole.explain(model, img, "pami", partition=part, batch_size=7, output="logits")
     assert part.n_parts > 100
     assert max(part.requests) == 7 and sum(part.requests) == part.n_parts
     assert max(sizes) == 7 and sum(sizes) == part.n_parts + 1

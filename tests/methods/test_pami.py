@@ -25,7 +25,7 @@ MARGIN = {"window": 0, "superpixels": 10}
 def test_map_concentrates_on_the_region(case, strategy):
     h, w, region = CASES[case]
     model = RegionModel(region)
-    e = peephole.explain(model, textured_image(h, w), partition=strategy, targets=1, radius=16, stride=4)
+    e = peephole.explain(model, textured_image(h, w), "pami", partition=strategy, targets=1, radius=16, stride=4)
     heat = e.maps[0]
     assert heat.shape == (h, w)
     peak = np.unravel_index(np.argmax(heat), heat.shape)
@@ -39,8 +39,10 @@ def test_map_concentrates_on_the_region(case, strategy):
 def test_several_targets_cost_no_extra_queries():
     h, w, region = CASES["wide"]
     img = textured_image(h, w)
-    both = peephole.explain(RegionModel(region), img, partition="window", targets=[1, 0], radius=16, stride=8)
-    singles = [peephole.explain(RegionModel(region), img, partition="window", targets=t, radius=16, stride=8) for t in (1, 0)]
+    both = peephole.explain(RegionModel(region), img, "pami", partition="window", targets=[1, 0], radius=16, stride=8)
+    singles = [
+        peephole.explain(RegionModel(region), img, "pami", partition="window", targets=t, radius=16, stride=8) for t in (1, 0)
+    ]
     np.testing.assert_allclose(both.maps[0], singles[0].maps[0], atol=1e-6)
     np.testing.assert_allclose(both.maps[1], singles[1].maps[0], atol=1e-6)
     n_parts = both.params["n_parts"]
@@ -56,7 +58,7 @@ def test_window_map_equals_brute_force_eq1():
     h, w, region = 40, 56, (slice(5, 20), slice(30, 50))
     img = textured_image(h, w)
     model = RegionModel(region)
-    e = peephole.explain(model, img, partition="window", targets=1, radius=6, stride=5, batch_size=7)
+    e = peephole.explain(model, img, "pami", partition="window", targets=1, radius=6, stride=5, batch_size=7)
     blur = cv2.GaussianBlur(img, (49, 49), 100, borderType=cv2.BORDER_REFLECT_101)
     num, den = np.zeros((h, w)), np.zeros((h, w))
     yy, xx = np.mgrid[0:h, 0:w]
@@ -81,7 +83,7 @@ def test_superpixel_scores_match_captum_feature_ablation():
     img = textured_image(h, w)
     model = RegionModel(region)
     labels = Segmentation("slic", {"n_segments": 30, "compactness": 20})(img.astype(np.float64))
-    e = peephole.explain(model, img, partition=labels, targets=1)
+    e = peephole.explain(model, img, "pami", partition=labels, targets=1)
 
     def probs(t):
         z = torch.from_numpy(model(t.numpy()))
@@ -102,10 +104,10 @@ def test_superpixel_scores_match_captum_feature_ablation():
 def test_second_run_exposes_both_maps_and_stays_on_the_region():
     h, w, region = CASES["square"]
     img = textured_image(h, w)
-    e = peephole.explain(RegionModel(region), img, partition="superpixels", targets=1, second_run=True)
+    e = peephole.explain(RegionModel(region), img, "pami", partition="superpixels", targets=1, second_run=True)
     # maps are the second run's; first_run_maps keeps the first run's (the maps of a plain run)
     assert e.first_run_maps is not None
-    np.testing.assert_array_equal(e.first_run_maps, peephole.explain(RegionModel(region), img, targets=1).maps)
+    np.testing.assert_array_equal(e.first_run_maps, peephole.explain(RegionModel(region), img, "pami", targets=1).maps)
     np.testing.assert_allclose(e.map_for(1), e.first_run_maps[0], atol=1e-6)
     assert not np.allclose(e.first_run_maps, e.maps)
     inside, outside = mass_inside(e.maps[0], region)
@@ -116,8 +118,8 @@ def test_second_run_exposes_both_maps_and_stays_on_the_region():
 def test_same_call_same_map():
     h, w, region = CASES["wide"]
     img = textured_image(h, w)
-    a = peephole.explain(RegionModel(region), img, targets=1, seed=3)
-    b = peephole.explain(RegionModel(region), img, targets=1, seed=3)
+    a = peephole.explain(RegionModel(region), img, "pami", targets=1, seed=3)
+    b = peephole.explain(RegionModel(region), img, "pami", targets=1, seed=3)
     np.testing.assert_array_equal(a.maps, b.maps)
 
 
@@ -125,7 +127,7 @@ def test_same_call_same_map():
 def test_constant_maskers_also_find_the_region(masker):
     h, w, region = CASES["square"]
     e = peephole.explain(
-        RegionModel(region), textured_image(h, w), partition="window", masker=masker, targets=1, radius=16, stride=8
+        RegionModel(region), textured_image(h, w), "pami", partition="window", masker=masker, targets=1, radius=16, stride=8
     )
     inside, outside = mass_inside(e.maps[0], region)
     assert inside > 2 * outside
@@ -134,25 +136,25 @@ def test_constant_maskers_also_find_the_region(masker):
 def test_adaptive_budget_is_never_exceeded_and_a_full_budget_is_plain_pami():
     img = textured_image(96, 96, seed=3)
     model = RegionModel((slice(20, 44), slice(50, 80)))
-    full = peephole.explain(model, img, targets=1)
+    full = peephole.explain(model, img, "pami", targets=1)
     for budget in (17, 60, 150, full.n_queries - 1):
-        e = peephole.explain(model, img, targets=1, max_queries=budget)
+        e = peephole.explain(model, img, "pami", targets=1, max_queries=budget)
         assert e.n_queries <= budget and len(e.scores) == e.partition.n_parts
-    every = peephole.explain(model, img, targets=1, max_queries=10_000)
+    every = peephole.explain(model, img, "pami", targets=1, max_queries=10_000)
     np.testing.assert_allclose(every.maps, full.maps, rtol=1e-5, atol=1e-7)
     assert every.n_queries == full.n_queries
     with pytest.raises(peephole.InputError, match="max_queries must be >= 2"):
-        peephole.explain(model, img, max_queries=1)
+        peephole.explain(model, img, "pami", max_queries=1)
     with pytest.raises(peephole.InputError, match="too small for any group"):
-        peephole.explain(model, img, partition="window", radius=8, stride=8, max_queries=5)  # one group of 144 parts
+        peephole.explain(model, img, "pami", partition="window", radius=8, stride=8, max_queries=5)  # one group of 144 parts
 
 
 def test_adaptive_finds_a_small_region_with_a_quarter_of_the_queries(tmp_path):
     img = textured_image(128, 128, seed=5)
     region = (slice(80, 104), slice(16, 40))
     model = RegionModel(region)
-    full = peephole.explain(model, img, targets=1)
-    quarter = peephole.explain(model, img, targets=1, max_queries=full.n_queries // 4)
+    full = peephole.explain(model, img, "pami", targets=1)
+    quarter = peephole.explain(model, img, "pami", targets=1, max_queries=full.n_queries // 4)
     assert quarter.n_queries <= full.n_queries // 4
     inside, outside = mass_inside(quarter.maps[0], region)
     assert inside > 2 * outside
@@ -163,7 +165,7 @@ def test_adaptive_finds_a_small_region_with_a_quarter_of_the_queries(tmp_path):
     names = [quarter.partition.inner.names[g] for g in quarter.partition.group_ids]
     assert len({n.split("(")[0] for n in names}) >= 3
     again = peephole.load(quarter.save(tmp_path / "adaptive.npz"))
-    direct = peephole.explain(model, img, targets=0, max_queries=full.n_queries // 4)
+    direct = peephole.explain(model, img, "pami", targets=0, max_queries=full.n_queries // 4)
     np.testing.assert_allclose(again.map_for(0), direct.maps[0], rtol=1e-5, atol=1e-7)
 
 
@@ -173,9 +175,9 @@ def test_tolerance_stops_once_the_averaged_map_is_stable():
     def flat(batch):
         return np.tile([0.3, 0.7], (len(batch), 1))
 
-    e = peephole.explain(flat, img, output="probs", tolerance=1e-6)
+    e = peephole.explain(flat, img, "pami", output="probs", tolerance=1e-6)
     assert e.partition.n_groups == 2  # the second segmentation changed nothing: stop
-    moving = peephole.explain(RegionModel((slice(10, 30), slice(10, 30))), img, targets=1, tolerance=1e-9)
+    moving = peephole.explain(RegionModel((slice(10, 30), slice(10, 30))), img, "pami", targets=1, tolerance=1e-9)
     assert moving.partition.n_groups == 20
 
 
@@ -192,8 +194,8 @@ def test_merging_near_repeats_reuses_the_outputs_of_earlier_parts_and_saves_thei
     b[:, 20:] = 2
     img = textured_image(20, 24, seed=2)
     model = RegionModel((slice(0, 10), slice(6, 16)))  # column 11 is in the region: the merge changes the map
-    plain = peephole.explain(model, img, targets=[0, 1], partition=[a, b])
-    merged = peephole.explain(model, img, targets=[0, 1], partition=[a, b], merge_iou=0.9)
+    plain = peephole.explain(model, img, "pami", targets=[0, 1], partition=[a, b])
+    merged = peephole.explain(model, img, "pami", targets=[0, 1], partition=[a, b], merge_iou=0.9)
     reuse = near_repeats(LabelPartition([a, b]), 0.9)
     assert reuse.tolist() == [0, 1, 2, 0, 4, 5]  # only b's part 0 is a near-repeat (of a's part 0)
     assert merged.n_queries == plain.n_queries - 1
@@ -203,7 +205,7 @@ def test_merging_near_repeats_reuses_the_outputs_of_earlier_parts_and_saves_thei
     assert not np.allclose(merged.maps, plain.maps)
     np.testing.assert_allclose(peephole.load(merged.save(tmp_path / "m.npz")).map_for(1), merged.maps[1], rtol=1e-6)
     # merge_iou=1 merges exact repeats only: what the engine already queries once
-    exact = peephole.explain(model, img, targets=1, partition=[a, b], merge_iou=1.0)
+    exact = peephole.explain(model, img, "pami", targets=1, partition=[a, b], merge_iou=1.0)
     np.testing.assert_allclose(exact.maps[0], plain.maps[1], rtol=1e-6)
     assert exact.n_queries == plain.n_queries
     # the label-pair count gives the same IoU as comparing masks
@@ -211,6 +213,6 @@ def test_merging_near_repeats_reuses_the_outputs_of_earlier_parts_and_saves_thei
     inter = masks @ masks.T
     np.testing.assert_allclose(iou_matrix(LabelPartition([a, b])), inter / (inter.diagonal()[:, None] + inter.diagonal() - inter))
     with pytest.raises(peephole.InputError, match="merge_iou must be in"):
-        peephole.explain(model, img, partition=[a, b], merge_iou=0)
+        peephole.explain(model, img, "pami", partition=[a, b], merge_iou=0)
     with pytest.raises(peephole.InputError, match="full run"):
-        peephole.explain(model, img, partition=[a, b], merge_iou=0.9, max_queries=5)
+        peephole.explain(model, img, "pami", partition=[a, b], merge_iou=0.9, max_queries=5)

@@ -55,7 +55,7 @@ def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(tmp_path):
     before = done_count(run_dir / "run.sqlite")
     assert wait_for <= before < N, f"killed after {before} of {N} items: not mid-run"
 
-    kw = {"partition": "window", "radius": 8, "stride": 6, "size": 32, "top_k": 2, "progress": False}
+    kw = {"method": "pami", "partition": "window", "radius": 8, "stride": 6, "size": 32, "top_k": 2, "progress": False}
     resumed = peephole.run(MODEL, tmp_path / "data", out=run_dir, **kw)
     s = resumed.complete()
     assert s["skipped"] == before and s["explained_now"] == N - before and s["done"] == N and s["failed"] == 0

@@ -10,13 +10,15 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from peephole.errors import PeepholeError
+from peephole.registry import DEFAULT_METHODS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "explain",
         help="explain an image classifier's prediction on images",
-        description="Explain images with PAMI. IMAGE is a file or a shipped photo such as "
+        description="Explain images (default: PAMI path; --method pami for the paper's keep-one PAMI). "
+        "IMAGE is a file or a shipped photo such as "
         "skimage:chelsea (see peephole.modalities.image.samples); URLs are not fetched. Each input's files are "
         "named by its stem (made unique: cat, cat-2, ...); --out/manifest.json says which input made which file, "
         "and a re-run into the same folder first removes the files the previous manifest lists.",
@@ -39,7 +41,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         choices=("imagenet", "tflite", "none"),
         help="a FILE.onnx's input normalisation; unset: from the file, else imagenet",
     )
-    p.add_argument("--method", default="pami", help="a registered method (see peephole.registry.METHODS)")
+    p.add_argument(
+        "--method",
+        default=DEFAULT_METHODS["image"],
+        help="a registered method (see peephole.registry.METHODS); pami: the paper's keep-one PAMI",
+    )
     p.add_argument("--backend", default="onnx", choices=("onnx", "torch"), help="for efficientnet-lite0")
     p.add_argument("--strategy", default=None, choices=("superpixels", "window"), help="partition; unset: the method's")
     p.add_argument("--masker", default=None, choices=("blur", "black", "white", "grey", "mean"), help="unset: the method's")
@@ -53,8 +59,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="PAMI's second run on the segmented first map (the paper's; not recommended: no gain on held-out photos)",
     )
-    p.add_argument("--radius", type=int, default=40, help="window radius in pixels (window strategy)")
-    p.add_argument("--stride", type=int, default=6, help="window stride in pixels (window strategy)")
+    p.add_argument("--radius", type=int, default=None, help="window radius in pixels (window strategy; unset: 40)")
+    p.add_argument("--stride", type=int, default=None, help="window stride in pixels (window strategy; unset: 6)")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="peephole-out", help="output folder")
@@ -62,15 +68,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+#: The flags that set a method option: option -> flag.
+FLAGS = {"partition": "--strategy", "masker": "--masker", "second_run": "--second-run"} | {
+    k: f"--{k}" for k in ("radius", "stride")
+}
+
+
 def method_options(args: argparse.Namespace) -> dict[str, object]:
-    """The flags that are options of the chosen method (PAMI and occlusion take all; others what they declare)."""
+    """The options the given flags set; a flag the chosen method does not take is an error, never dropped."""
+    from peephole.errors import InputError
     from peephole.modalities import get_modality
     from peephole.registry import get_method
 
-    flags = {"partition": args.strategy, "masker": args.masker, "second_run": args.second_run or None}
-    flags.update(radius=args.radius, stride=args.stride)
+    values = {"partition": args.strategy, "masker": args.masker, "second_run": args.second_run or None}
+    values.update(radius=args.radius, stride=args.stride)
+    given = {k: v for k, v in values.items() if v is not None}
     valid = get_method(args.method).options(get_modality("image"))
-    return {k: v for k, v in flags.items() if k in valid and v is not None}
+    bad = [k for k in given if k not in valid]
+    if bad:
+        raise InputError(f"{FLAGS[bad[0]]} is not an option of --method {args.method}")
+    return given
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,7 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("dataset", metavar="DATASET")
     p.add_argument("--out", required=True, help="the run folder (created, or resumed when it exists)")
     p.add_argument("--model", default="efficientnet-lite0", help="a model name, FILE.onnx, or package.module:factory")
-    p.add_argument("--method", default="pami", help="a registered method (see peephole.registry.METHODS)")
+    p.add_argument(
+        "--method", default=None, help="a registered method (peephole.registry.METHODS); unset: pami-path on images, pami else"
+    )
     p.add_argument("--targets", default="predicted", help="predicted (the --top-k classes), true (the labels) or 3,17")
     p.add_argument("--top-k", type=int, default=1, help="with --targets predicted: how many classes (default 1)")
     p.add_argument("--column", default=None, help="CSV column of image paths or sentences")

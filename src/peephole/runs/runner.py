@@ -19,6 +19,7 @@ from typing import Any
 
 from peephole.errors import InputError
 from peephole.explanation import Explanation, load
+from peephole.registry import DEFAULT_METHODS
 from peephole.runs.datasets import Dataset, Item, open_dataset
 from peephole.runs.store import Store
 from peephole.runs.work import Job, check_job, explain_item, load_input, model_id, resolve_model
@@ -172,7 +173,7 @@ class Run:
 def run(
     model: Any,
     dataset: Any,
-    method: str = "pami",
+    method: str | None = None,
     *,
     out: str | Path,
     targets: Any = "predicted",
@@ -198,7 +199,8 @@ def run(
     num_gpus: float = 0,
     **options: Any,
 ) -> Run:
-    """Explain every item of ``dataset`` with ``method`` into the run folder ``out``; returns a :class:`Run`.
+    """Explain every item of ``dataset`` with ``method`` (unset: the input kind's default, as for
+    :func:`peephole.explain`) into the run folder ``out``; returns a :class:`Run`.
 
     ``dataset``: a folder of images (recursive), a CSV of image paths or sentences (``column``; optional
     true labels in ``label_column``), a ``.txt`` file of sentences, or a list of inputs. ``targets``:
@@ -226,7 +228,7 @@ def run(
     if declared is not None and declared != kind:
         raise InputError(f"the model takes {declared} inputs, but the dataset holds {kind} inputs")
     job = Job(
-        method=method,
+        method=DEFAULT_METHODS[kind] if method is None else method,
         model=model_name or model_id(model),
         modality=kind,
         dataset=ds.spec,

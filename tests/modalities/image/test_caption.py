@@ -44,7 +44,7 @@ def test_each_word_map_sits_on_its_object(captioner, scenes) -> None:
     for s in scenes:
         part = slic_maps(s.image)
         distinct = {(m == lab).tobytes() for m in part for lab in np.unique(m)}
-        e = explain(CaptionModel(captioner, " ".join(s.caption)), s.image, partition=part, masker="black")
+        e = explain(CaptionModel(captioner, " ".join(s.caption)), s.image, "pami", partition=part, masker="black")
         # one set of queries (every distinct part once, plus the unperturbed image) gives all six word maps
         assert e.n_queries == len(distinct) + 1
         assert e.maps.shape == (6, 32, 32) and e.class_names == s.caption and e.targets == list(range(6))

@@ -19,7 +19,9 @@ def two_class_explanation():
         left = b[:, :, :12].mean(axis=(1, 2, 3))
         return np.stack([left, 1e-3 * left], axis=1)
 
-    return peephole.explain(model, img, partition="window", radius=4, stride=4, targets=[0, 1], output="probs", masker="black")
+    return peephole.explain(
+        model, img, "pami", partition="window", radius=4, stride=4, targets=[0, 1], output="probs", masker="black"
+    )
 
 
 def redness(rgb: np.ndarray) -> float:
