@@ -9,8 +9,9 @@ model and machine: wall time, model queries, insertion and deletion per image.
   with its default onnxruntime backend.
 - Peephole LIME and KernelSHAP vs the ``lime`` package's ``LimeImageExplainer`` and shap's ``Partition``
   explainer with its image masker, all at PAMI's number of model queries.
+- Peephole's PAMI path (``pami-path``, blur masker, its default 500-query budget) on the same images.
 - The overhead ratio (PAMI wall ÷ bare forward passes of the same batch sizes, interleaved) of every
-  PAMI variant (Strategy II, adaptive at a quarter of its queries, windows).
+  PAMI variant (Strategy II, adaptive at a quarter of its queries, windows, PAMI path).
 
     pip install 'peephole[peers]'   # captum, lime, shap
     python benchmarks/peers.py --data ../shared/data/imagenet-sample --split test --limit 5
@@ -130,7 +131,7 @@ def main() -> None:
         sp = Superpixels.from_image(img, PAPER_SEGMENTATIONS)
         results: dict[str, tuple[np.ndarray, int, float]] = {}
         for name, model in (("Peephole PAMI (onnxruntime)", onnx), ("Peephole PAMI (eager torch)", eager)):
-            e, sec = timed(peephole.explain, model, img, targets=t, partition=sp, batch_size=b)
+            e, sec = timed(peephole.explain, model, img, "pami", targets=t, partition=sp, batch_size=b)
             results[name] = (e.maps[0], e.n_queries, sec)
         (cmap, cq), sec = timed(captum_keep_one, eager, img, sp.label_maps, t, b)
         results["Captum FeatureAblation (eager torch)"] = (cmap, cq, sec)
@@ -144,17 +145,20 @@ def main() -> None:
         results["lime LimeImageExplainer"] = (m, budget, sec)
         m, sec = timed(shap_partition, onnx, img, t, budget, b)
         results["shap Partition (blur masker)"] = (m, budget, sec)
+        e, sec = timed(peephole.explain, onnx, img, "pami-path", targets=t, masker="blur", batch_size=b)
+        results["Peephole PAMI path (onnxruntime)"] = (e.maps[0], e.n_queries, sec)
         for name, (heat, q, sec) in results.items():
             ins = perturbation_curve(onnx, img, heat, t, "insertion", step=args.step).auc
             dele = perturbation_curve(onnx, img, heat, t, "deletion", step=args.step).auc
             rows[name].append((sec, q, ins, dele))
-        for variant, opts in (
-            ("Strategy II", {}),
-            ("adaptive (1/4 budget)", {"max_queries": budget // 4}),
-            ("windows", {"partition": "window"}),
+        for variant, method, opts in (
+            ("Strategy II", "pami", {}),
+            ("adaptive (1/4 budget)", "pami", {"max_queries": budget // 4}),
+            ("windows", "pami", {"partition": "window"}),
+            ("PAMI path", "pami-path", {}),
         ):
             twin = BareTwin(onnx, img, b)
-            e, sec = timed(peephole.explain, twin, img, targets=t, batch_size=b, **opts)
+            e, sec = timed(peephole.explain, twin, img, method, targets=t, batch_size=b, **opts)
             overhead[variant].append((sec - twin.bare_s, twin.bare_s))
         print(f"{s.path.name}: done ({done}/{args.limit})", flush=True)
     machine = f"{os.cpu_count()} cores ({platform.machine()})"

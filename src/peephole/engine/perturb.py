@@ -57,6 +57,16 @@ class BaselineMasker(Masker):
     def bind(self, x: Any) -> BoundMasker:
         x = np.asarray(x)
         base = np.broadcast_to(np.asarray(self.baseline(x), dtype=x.dtype), x.shape)
+        flat: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # features -> (x, baseline), one item per feature
+
+        def items(n_feat: int) -> tuple[np.ndarray, np.ndarray]:
+            """x and the baseline as ``n_feat`` contiguous items, a feature's trailing values (an RGB pixel)
+            viewed as one raw item: masked copies then move whole items (about 3× faster than a broadcast mask)."""
+            if n_feat not in flat:
+                xs, bs = (np.ascontiguousarray(a.reshape(n_feat, -1)) for a in (x, base))
+                item = np.dtype((np.void, xs.shape[1] * x.dtype.itemsize))
+                flat[n_feat] = (xs.view(item).reshape(n_feat), bs.view(item).reshape(n_feat))
+            return flat[n_feat]
 
         def apply(keep: np.ndarray) -> np.ndarray:
             if keep.shape[1:] != x.shape[: keep.ndim - 1]:
@@ -65,26 +75,26 @@ class BaselineMasker(Masker):
                 raise InputError(f"{type(self).__name__} needs boolean keep-masks, got {keep.dtype} (soft masks: SoftMasker)")
             n_feat = int(np.prod(keep.shape[1:], dtype=np.int64))
             flat_keep = keep.reshape(len(keep), n_feat)
-            xs, bs = x.reshape(n_feat, -1), base.reshape(n_feat, -1)
-            out = np.empty((len(keep), n_feat, xs.shape[1]), dtype=x.dtype)
-            if xs.size < ROW_LOOP_MIN_SIZE:  # small inputs: one masked copy of the batch beats a loop over rows
+            xs, bs = items(n_feat)
+            out = np.empty((len(keep), n_feat), dtype=xs.dtype)
+            if x.size < ROW_LOOP_MIN_SIZE:  # small inputs: one masked copy of the batch beats a loop over rows
                 np.copyto(out, bs)
-                np.copyto(out, xs, where=flat_keep[:, :, None])
-                return out.reshape(len(keep), *x.shape)
-            for row, k in zip(out, flat_keep):  # a small part (PAMI's keep-one, occlusion): copy only its features
-                kept = int(np.count_nonzero(k))
-                if kept <= n_feat // 4:
-                    row[:] = bs
-                    idx = np.flatnonzero(k)
-                    row[idx] = xs[idx]
-                elif kept >= n_feat - n_feat // 4:
-                    row[:] = xs
-                    idx = np.flatnonzero(~k)
-                    row[idx] = bs[idx]
-                else:
-                    row[:] = bs
-                    np.copyto(row, xs, where=k[:, None])
-            return out.reshape(len(keep), *x.shape)
+                np.copyto(out, xs, where=flat_keep)
+            else:
+                for row, k in zip(out, flat_keep):  # a small part (PAMI's keep-one, occlusion): copy only its features
+                    kept = int(np.count_nonzero(k))
+                    if kept <= n_feat // 4:
+                        row[:] = bs
+                        idx = np.flatnonzero(k)
+                        row[idx] = xs[idx]
+                    elif kept >= n_feat - n_feat // 4:
+                        row[:] = xs
+                        idx = np.flatnonzero(~k)
+                        row[idx] = bs[idx]
+                    else:
+                        row[:] = bs
+                        np.copyto(row, xs, where=k)
+            return out.view(x.dtype).reshape(len(keep), *x.shape)
 
         return apply
 
