@@ -25,11 +25,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import numpy as np
-
 import peephole
 from peephole.benchmark.data import correctly_classified
-from peephole.benchmark.report import mean_sem
+from peephole.benchmark.report import paired_table
 from peephole.metrics.curves import perturbation_curve
 from peephole.modalities.image.maskers import MASKERS, FeatheredMasker
 from peephole.modalities.image.superpixels import PAPER_SEGMENTATIONS, Segmentation
@@ -109,17 +107,8 @@ def main() -> None:
         print(f"{n}/{args.limit} {s.path.name}", flush=True)
     ref = next(iter(candidates))
     for sub in subs:
-        base = np.array(auc[sub, ref])
         print(f"\n{n} {args.split} images, substrate {sub}; Δ = candidate − {ref}, paired (images better)")
-        print("| candidate | queries | insertion | Δ insertion | deletion | Δ deletion |\n|---|---|---|---|---|---|")
-        for name in candidates:
-            a = np.array(auc[sub, name])
-            d = a[:, :2] - base[:, :2]
-            (di, si), (dd, sd) = mean_sem(d[:, 0]), mean_sem(d[:, 1])
-            print(
-                f"| {name} | {a[:, 2].mean():.0f} | {a[:, 0].mean():.4f} | {di:+.4f} ± {si:.4f} ({(d[:, 0] > 0).sum()}) "
-                f"| {a[:, 1].mean():.4f} | {dd:+.4f} ± {sd:.4f} ({(d[:, 1] < 0).sum()}) |"
-            )
+        print(paired_table({name: auc[sub, name] for name in candidates}, ref).replace("| method |", "| candidate |"))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import argparse
 import numpy as np
 
 import peephole
-from peephole.benchmark.report import mean_sem
+from peephole.benchmark.report import paired_table
 from peephole.data import load_mnist, train_classifier
 from peephole.data.classifiers import build_classifier
 from peephole.metrics.curves import perturbation_curve
@@ -81,17 +81,8 @@ def main() -> None:
                     auc[s, name].append((ins, dele, e.n_queries))
         print(f"\n## {arch}: test accuracy {acc:.3f} (2000 test digits); {len(picked)} correctly classified digits")
         for s in subs:
-            ref = np.array(auc[s, "lime (1000)"])
             print(f"\nsubstrate {s}; Δ = method − lime (1000), paired ± s.e. (digits where the method is better)")
-            print("| method | queries | insertion | Δ insertion | deletion | Δ deletion |\n|---|---|---|---|---|---|")
-            for name in METHODS:
-                a = np.array(auc[s, name])
-                d = a[:, :2] - ref[:, :2]
-                (di, si), (dd, sd) = mean_sem(d[:, 0]), mean_sem(d[:, 1])
-                print(
-                    f"| {name} | {a[:, 2].mean():.0f} | {a[:, 0].mean():.3f} | {di:+.3f} ± {si:.3f} ({(d[:, 0] > 0).sum()}) "
-                    f"| {a[:, 1].mean():.3f} | {dd:+.3f} ± {sd:.3f} ({(d[:, 1] < 0).sum()}) |"
-                )
+            print(paired_table({name: auc[s, name] for name in METHODS}, "lime (1000)", digits=3))
 
 
 if __name__ == "__main__":

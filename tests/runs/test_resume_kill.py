@@ -37,7 +37,7 @@ def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(tmp_path):
     write_images(tmp_path / "data", N, seed=3)
     run_dir = tmp_path / "killed"
     cmd = [sys.executable, "-m", "peephole", "run", str(tmp_path / "data"), "--out", str(run_dir), "--model", MODEL]
-    cmd += ["--size", "32", "--top-k", "2", "--quiet"]
+    cmd += ["--method", "pami", "--size", "32", "--top-k", "2", "--quiet"]
     cmd += ["--option", "partition=window", "--option", "radius=8", "--option", "stride=6"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(SRC), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

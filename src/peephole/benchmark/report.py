@@ -18,6 +18,21 @@ def mean_sem(values: Sequence[float]) -> tuple[float, float]:
     return float(v.mean()), float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else 0.0
 
 
+def paired_table(scores: dict[str, Sequence[tuple[float, float, float]]], reference: str, digits: int = 4) -> str:
+    """A Markdown table of ``(insertion, deletion, queries)`` per item and method, each method's mean and its
+    paired difference with ``reference`` (± s.e.; in brackets the items where the method is better)."""
+    ref = np.asarray(scores[reference], np.float64)
+    lines = ["| method | queries | insertion | Δ insertion | deletion | Δ deletion |", "|---|---|---|---|---|---|"]
+    for name, rows in scores.items():
+        a = np.asarray(rows, np.float64)
+        d = a[:, :2] - ref[:, :2]
+        (di, si), (dd, sd) = mean_sem(d[:, 0]), mean_sem(d[:, 1])
+        ins = f"{a[:, 0].mean():.{digits}f} | {di:+.{digits}f} ± {si:.{digits}f} ({(d[:, 0] > 0).sum()})"
+        dele = f"{a[:, 1].mean():.{digits}f} | {dd:+.{digits}f} ± {sd:.{digits}f} ({(d[:, 1] < 0).sum()})"
+        lines.append(f"| {name} | {a[:, 2].mean():.0f} | {ins} | {dele} |")
+    return "\n".join(lines)
+
+
 def write_table(
     rows: list[dict[str, Any]], columns: Sequence[str], path_stem: Path, title: str, notes: Sequence[str] = ()
 ) -> None:
