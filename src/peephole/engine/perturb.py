@@ -76,7 +76,8 @@ class BaselineMasker(Masker):
             n_feat = int(np.prod(keep.shape[1:], dtype=np.int64))
             flat_keep = keep.reshape(len(keep), n_feat)
             xs, bs = items(n_feat)
-            out = np.empty((len(keep), n_feat), dtype=xs.dtype)
+            batch = np.empty((len(keep), *x.shape), dtype=x.dtype)  # owns its memory: the query need not copy it
+            out = batch.reshape(len(keep), -1).view(xs.dtype)  # (B, n_feat) items, writing into batch
             if x.size < ROW_LOOP_MIN_SIZE:  # small inputs: one masked copy of the batch beats a loop over rows
                 np.copyto(out, bs)
                 np.copyto(out, xs, where=flat_keep)
@@ -94,7 +95,7 @@ class BaselineMasker(Masker):
                     else:
                         row[:] = bs
                         np.copyto(row, xs, where=k)
-            return out.view(x.dtype).reshape(len(keep), *x.shape)
+            return batch
 
         return apply
 
