@@ -26,6 +26,7 @@ def test_every_kept_fraction_gives_the_mixing_formula(shape: tuple[int, ...]) ->
     m = keep.reshape(keep.shape + (1,) * (x.ndim - keep.ndim + 1)).astype(np.float32)
     np.testing.assert_array_equal(out, m * x + (1 - m) * b)
     assert out.dtype == x.dtype and out.shape == (len(keep), *shape)
+    assert out.flags.owndata  # a fresh buffer: the query hands it to the model without another copy
     assert (x.size >= ROW_LOOP_MIN_SIZE) == (shape in ((48, 64, 3), (2048, 3)))  # both paths are covered
     with pytest.raises(InputError):
         Noise().bind(x)(np.ones((2, 3), bool))
