@@ -67,21 +67,16 @@ class MethodSpec:
 
 TORCH = (("torch", "models"),)
 CAPTUM = (("torch", "models"), ("captum", "gradients"))
-SKLEARN = (("sklearn", "gradients"),)
 
 METHODS: dict[str, MethodSpec] = {
     s.name: s
     for s in (
         MethodSpec("pami", "peephole.methods.pami:pami", "perturbation", ALL, "keep one part, mask the rest; Eq. 1"),
-        MethodSpec(
-            "pami-path", "peephole.methods.pami_path:pami_path", "perturbation", ALL, "greedy keep-and-hide path", SKLEARN
-        ),
+        MethodSpec("pami-path", "peephole.methods.pami_path:pami_path", "perturbation", ALL, "greedy keep-and-hide path"),
         MethodSpec("occlusion", "peephole.methods.occlusion:occlusion", "perturbation", ALL, "hide one part; mean drop"),
         MethodSpec("rise", "peephole.methods.rise:rise", "perturbation", ("image",), "random soft masks; RISE Eq. 6"),
-        MethodSpec("lime", "peephole.methods.lime:lime", "perturbation", ALL, "ridge surrogate over parts", SKLEARN),
-        MethodSpec(
-            "kernel-shap", "peephole.methods.kernel_shap:kernel_shap", "perturbation", ALL, "Shapley values of parts", SKLEARN
-        ),
+        MethodSpec("lime", "peephole.methods.lime:lime", "perturbation", ALL, "ridge surrogate over parts"),
+        MethodSpec("kernel-shap", "peephole.methods.kernel_shap:kernel_shap", "perturbation", ALL, "Shapley values of parts"),
         *(
             MethodSpec(n, f"peephole.gradients.captum:{n.replace('-', '_')}", "gradient", ("image",), s, CAPTUM)
             for n, s in (

@@ -18,7 +18,7 @@ from PIL import Image
 
 from peephole.cli import main
 
-FAST = ["--strategy", "window", "--radius", "6", "--stride", "8", "--size", "32", "--top-k", "1"]
+FAST = ["--method", "pami", "--strategy", "window", "--radius", "6", "--stride", "8", "--size", "32", "--top-k", "1"]
 
 
 @pytest.fixture
@@ -114,7 +114,7 @@ def test_ctrl_c_stops_a_long_run_cleanly_and_keeps_what_was_done(tmp_path, tiny)
     """A real SIGINT to a subprocess: exit 130 within seconds, no traceback, the manifest says 'interrupted'."""
     out = tmp_path / "o"
     images = [photo(tmp_path / f"i{k}.png", k) for k in range(40)]
-    cmd = [sys.executable, "-m", "peephole", "explain", *images, "--model", tiny, "--strategy", "window"]
+    cmd = [sys.executable, "-m", "peephole", "explain", *images, "--model", tiny, "--method", "pami", "--strategy", "window"]
     cmd += ["--radius", "2", "--stride", "2", "--size", "96", "--batch-size", "4", "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

@@ -12,8 +12,6 @@ import peephole
 from peephole.methods.kernel_shap import ShapleyFit, shapley_kernel, shapley_samples
 from peephole.methods.lime import LimeFit
 
-pytest.importorskip("sklearn")
-
 
 def exact_shapley(value, m: int) -> np.ndarray:
     """φ_j = Σ_S |S|!(m−|S|−1)!/m! · (v(S ∪ {j}) − v(S)) over every coalition S without j."""

@@ -173,10 +173,6 @@ def surrogate(
     """The body LIME and KernelSHAP share: parts, ``sample(n_parts, n_samples, seed)`` coalitions, queries, fit."""
     if n_samples < 2:
         raise InputError(f"{name} needs n_samples >= 2, got {n_samples}")
-    try:
-        import sklearn  # noqa: F401
-    except ImportError as exc:
-        raise InputError(f"{name} needs scikit-learn: pip install scikit-learn") from exc
     t0 = perf_counter()
     ctx = prepare(req)
     mod = ctx.modality

@@ -61,10 +61,6 @@ def pami_path(
         raise InputError(f"candidates must be >= 1, got {candidates}")
     if not isinstance(hide_weight, (int, float, np.number)) or not np.isfinite(hide_weight) or hide_weight < 0:
         raise InputError(f"hide_weight must be a finite number >= 0, got {hide_weight!r}")
-    try:
-        import sklearn  # noqa: F401
-    except ImportError as exc:
-        raise InputError("pami-path needs scikit-learn for its surrogate: pip install scikit-learn") from exc
     t0 = perf_counter()
     ctx = prepare(req)
     mod = ctx.modality
