@@ -22,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--data", required=True, help="an imagenet-sample or coco-boxes folder")
-    p.add_argument("--methods", default="pami-superpixels,gradcam,random,centre", help="comma-separated method names")
+    p.add_argument("--methods", default="pami-path,pami-superpixels,gradcam,random,centre", help="comma-separated method names")
     p.add_argument(
         "--metrics",
         default=None,
