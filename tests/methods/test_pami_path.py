@@ -60,7 +60,22 @@ def test_the_path_is_the_greedy_order_of_eq_p1(w):
     assert e.params["orders"][0] == greedy_by_hand(value, range(N), w)
     order = e.params["orders"][0]
     assert [int(r) for r in np.argsort(-e.maps[0], kind="stable")] == order  # painted (n − r)/n
-    np.testing.assert_allclose(sorted(e.maps[0]), np.arange(1, N + 1) / N)
+    assert len(np.unique(e.maps[0])) == N  # strictly decreasing along the order: no ties for the curves to break
+
+
+def test_the_map_paints_the_share_of_both_curves_still_unexplained_when_a_part_is_added():
+    """Additive f(S) = Σ a_j: the path takes the parts by decreasing a_j, and after r parts keeping explains
+    Σ_{first r} a / Σ a of the insertion rise and hiding the same share of the deletion fall; position r is
+    painted 0.95 · (1 − that share) + 0.05 · (n − r)/n (the rank term only breaks ties)."""
+    e = explain(lambda s: float(sum(A[j] for j in s)))
+    order = e.params["orders"][0]
+    assert order == [int(j) for j in np.argsort(-A, kind="stable")]
+    before = np.concatenate([[0.0], np.cumsum(A[order])[:-1]]) / A.sum()
+    expect = 0.95 * (1 - before) + 0.05 * (N - np.arange(N)) / N
+    np.testing.assert_allclose(e.maps[0][order], expect, rtol=1e-5)
+    # no rise from the empty input to the full one (f(∅) ≥ f(x)): no share to paint, the map is the rank
+    flat = explain(lambda s: float(3 - len(s)))
+    np.testing.assert_allclose(flat.maps[0][flat.params["orders"][0]], (N - np.arange(N)) / N, rtol=1e-6)
 
 
 def test_the_hide_term_brings_an_and_pair_forward():
@@ -102,7 +117,7 @@ def test_the_budget_is_never_exceeded_and_the_surrogate_orders_the_rest():
 
 
 def test_overlapping_parts_are_painted_by_the_first_part_that_covers_them():
-    """Windows of 4 every 2 overlap: each position takes the rank of the first chosen window covering it."""
+    """Windows of 4 every 2 overlap: each position takes the value of the first chosen window covering it."""
     x = np.ones(12)
 
     def value(s):
@@ -123,12 +138,14 @@ def test_overlapping_parts_are_painted_by_the_first_part_that_covers_them():
     order = e.params["orders"][0]
     windows = [set(range(s, s + 4)) for s in range(0, 9, 2)]
     assert windows[order[0]] == {4, 5, 6, 7}  # the one window that completes the AND
-    expect, done, n = np.zeros(12), set(), len(order)
+    first, done = np.full(12, -1), set()  # the position in the order of the first window covering each feature
     for r, j in enumerate(order):
         for i in windows[j] - done:
-            expect[i] = (n - r) / n
+            first[i] = r
         done |= windows[j]
-    np.testing.assert_allclose(e.maps[0], expect, rtol=1e-6)
+    for r in np.unique(first):  # one value per window on what it added, decreasing along the order
+        assert np.ptp(e.maps[0][first == r]) == 0
+    assert all(np.diff([e.maps[0][first == r][0] for r in np.unique(first)]) < 0)
 
 
 def test_images_rank_the_blocks_the_model_reads_first():

@@ -16,8 +16,9 @@ Candidates: each step scores the ``candidates`` best-ranked parts not chosen yet
 surrogate (:mod:`peephole.methods.lime`, same parts and masker) fitted on the first ``n_samples``
 queries. The path stops when the next step would take the call past ``max_queries`` (the unperturbed
 input included; several targets share the surrogate and split the rest); the parts it did not reach
-follow in the surrogate's order. The map paints the part at position ``r`` of ``n`` with ``(n − r) / n``
-on the features it added: a ranking, not an amount. Greedy subset selection for attribution:
+follow in the surrogate's order. The map paints, on the features each part added, the share of the two
+curves still unexplained when it was added (:func:`values`), strictly decreasing along the order. Greedy
+subset selection for attribution:
 Chen et al., ICLR 2024 (arXiv 2402.09164); a bidirectional search over both curves: LiMA (arXiv 2504.00470).
 """
 
@@ -88,11 +89,11 @@ def pami_path(
     for i, t in enumerate(ctx.targets):
         share = (max_queries - ctx.query.n_queries) // (len(ctx.targets) - i)
         f_empty = float(empty.scores[0, t])
-        order, n_steps, done = path(ctx, parts, mask, t, prior[i], share, candidates, hide_weight, seen, f_empty)
+        order, curve, done = path(ctx, parts, mask, t, prior[i], share, candidates, hide_weight, seen, f_empty)
         runs += done
         orders.append(order)
-        steps.append(n_steps)
-        maps.append(paint(parts, order))
+        steps.append(len(curve))
+        maps.append(paint(parts, order, values(curve, len(order), f_empty, float(ctx.probabilities[t]))))
     return ctx.explanation(
         "pami-path",
         np.stack(maps),
@@ -130,14 +131,15 @@ def path(
     hide_weight: float,
     seen: dict[bytes, np.ndarray],
     f_empty: float,
-) -> tuple[list[int], int, list[RunResult]]:
-    """The order of the parts for ``target``, how many the greedy path (Eq. P1) chose within ``budget``
-    queries (the rest follow the surrogate), and its steps' runs."""
+) -> tuple[list[int], list[tuple[float, float]], list[RunResult]]:
+    """The order of the parts for ``target``; ``(f(keep S_r), f(hide S_r))`` after each step r of the greedy path
+    (Eq. P1) it could afford within ``budget`` queries (the parts after them follow the surrogate); its runs."""
     cover = parts.masks(0, parts.n_parts).reshape(parts.n_parts, -1)
     ranked = [int(j) for j in np.argsort(-prior, kind="stable") if cover[j].any()]  # surrogate order, best first
     kept = np.zeros(cover.shape[1], bool)
     f_keep, f_hide = f_empty, float(ctx.probabilities[target])
     order: list[int] = []
+    curve: list[tuple[float, float]] = []
     done: list[RunResult] = []
     spent = 0
     show = ctx.request.progress
@@ -166,18 +168,41 @@ def path(
         ranked.remove(j)
         kept |= cover[j]
         f_keep, f_hide = float(keep_f[best]), float(hide_f[best])
+        curve.append((f_keep, f_hide))
         bar.update()
     bar.close()
-    return order + ranked, len(order), done
+    return order + ranked, curve, done
 
 
-def paint(parts: Partition, order: list[int]) -> np.ndarray:
-    """``(n − r) / n`` on the features that part ``order[r]`` added to the coalition; 0 where no part covers."""
+def values(curve: list[tuple[float, float]], n: int, f_empty: float, f_full: float) -> np.ndarray:
+    """Each position's value in the map: ``0.95 · (1 − e) + 0.05 · (n − r) / n``, strictly decreasing in r.
+
+    ``e`` is the share of the two curves the parts before position r already explain along the path,
+    ``e_r = [(f(keep S_r) − f(∅)) + (f(x) − f(hide S_r))] / 2(f(x) − f(∅))`` (running maximum, clipped to
+    [0, 1]); the parts after the path share what it left unexplained, linearly. The rank term keeps the
+    order exact (no ties); without a rise from f(∅) to f(x) there is no share to paint and the map is the rank.
+    """
+    rank = (n - np.arange(n)) / n
+    span = f_full - f_empty
+    if not span > 0:
+        return rank
+    e = np.zeros(n)
+    m = min(len(curve), n)
+    explained = np.clip([((k - f_empty) + (f_full - h)) / (2 * span) for k, h in curve[:m]], 0, 1)
+    e[1 : m + 1] = np.maximum.accumulate(explained)[: n - 1] if m else []
+    left = 1 - (e[m] if m else 0.0)
+    tail = n - m - 1  # positions after the last one the path chose
+    if tail > 0:
+        e[m + 1 :] = 1 - left * (tail - np.arange(tail)) / (tail + 1)
+    return 0.95 * (1 - e) + 0.05 * rank
+
+
+def paint(parts: Partition, order: list[int], value: np.ndarray) -> np.ndarray:
+    """``value[r]`` on the features that part ``order[r]`` added to the coalition; 0 where no part covers."""
     cover = parts.masks(0, parts.n_parts).reshape(parts.n_parts, -1)
-    n = len(order)
     out = np.zeros(cover.shape[1], np.float32)
     done = np.zeros(cover.shape[1], bool)
     for r, j in enumerate(order):
-        out[cover[j] & ~done] = (n - r) / n
+        out[cover[j] & ~done] = value[r]
         done |= cover[j]
     return out.reshape(parts.shape)
