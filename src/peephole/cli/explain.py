@@ -68,10 +68,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-#: The flags that set a method option: option -> flag.
-FLAGS = {"partition": "--strategy", "masker": "--masker", "second_run": "--second-run"} | {
-    k: f"--{k}" for k in ("radius", "stride")
-}
+#: The flags that set a method option: option -> the flag's attribute in the parsed arguments.
+FLAGS = {"partition": "strategy", "masker": "masker", "second_run": "second_run", "radius": "radius", "stride": "stride"}
 
 
 def method_options(args: argparse.Namespace) -> dict[str, object]:
@@ -80,13 +78,12 @@ def method_options(args: argparse.Namespace) -> dict[str, object]:
     from peephole.modalities import get_modality
     from peephole.registry import get_method
 
-    values = {"partition": args.strategy, "masker": args.masker, "second_run": args.second_run or None}
-    values.update(radius=args.radius, stride=args.stride)
-    given = {k: v for k, v in values.items() if v is not None}
+    set_ = {k: getattr(args, a) for k, a in FLAGS.items()}
+    given = {k: v for k, v in set_.items() if v is not None and v is not False}  # unset: None, or a switch left off
     valid = get_method(args.method).options(get_modality("image"))
     bad = [k for k in given if k not in valid]
     if bad:
-        raise InputError(f"{FLAGS[bad[0]]} is not an option of --method {args.method}")
+        raise InputError(f"--{FLAGS[bad[0]].replace('_', '-')} is not an option of --method {args.method}")
     return given
 
 

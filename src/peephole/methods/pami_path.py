@@ -31,7 +31,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from peephole.engine.aggregate import ScoresOnly
-from peephole.engine.partition import Coalitions, MaskPartition, Partition
+from peephole.engine.partition import Coalitions, MaskPartition
 from peephole.engine.perturb import BoundOnce
 from peephole.engine.prepare import Context, Request, prepare
 from peephole.engine.run import RunResult, run
@@ -85,15 +85,16 @@ def pami_path(
     none = MaskPartition(np.zeros((1, *parts.shape), bool))
     empty = run(ctx.query, ctx.x, none, mask, ctx.targets, 1, aggregator=ScoresOnly, seen=seen)
     runs = [drawn, empty]
+    cover = parts.masks(0, parts.n_parts).reshape(parts.n_parts, -1)  # each part's features, flat
     maps, orders, steps = [], [], []
     for i, t in enumerate(ctx.targets):
         share = (max_queries - ctx.query.n_queries) // (len(ctx.targets) - i)
         f_empty = float(empty.scores[0, t])
-        order, curve, done = path(ctx, parts, mask, t, prior[i], share, candidates, hide_weight, seen, f_empty)
+        order, curve, done = path(ctx, cover, parts.shape, mask, t, prior[i], share, candidates, hide_weight, seen, f_empty)
         runs += done
         orders.append(order)
         steps.append(len(curve))
-        maps.append(paint(parts, order, values(curve, len(order), f_empty, float(ctx.probabilities[t]))))
+        maps.append(paint(cover, parts.shape, order, values(curve, len(order), f_empty, float(ctx.probabilities[t]))))
     return ctx.explanation(
         "pami-path",
         np.stack(maps),
@@ -122,7 +123,8 @@ def pami_path(
 
 def path(
     ctx: Context,
-    parts: Partition,
+    cover: np.ndarray,
+    shape: tuple[int, ...],
     mask: Any,
     target: int,
     prior: np.ndarray,
@@ -133,8 +135,8 @@ def path(
     f_empty: float,
 ) -> tuple[list[int], list[tuple[float, float]], list[RunResult]]:
     """The order of the parts for ``target``; ``(f(keep S_r), f(hide S_r))`` after each step r of the greedy path
-    (Eq. P1) it could afford within ``budget`` queries (the parts after them follow the surrogate); its runs."""
-    cover = parts.masks(0, parts.n_parts).reshape(parts.n_parts, -1)
+    (Eq. P1) it could afford within ``budget`` queries (the parts after them follow the surrogate); its runs.
+    ``cover``: the parts' features, ``(n_parts, n_features)`` bool; ``shape``: the features' shape."""
     ranked = [int(j) for j in np.argsort(-prior, kind="stable") if cover[j].any()]  # surrogate order, best first
     kept = np.zeros(cover.shape[1], bool)
     f_keep, f_hide = f_empty, float(ctx.probabilities[target])
@@ -155,7 +157,7 @@ def path(
         if not cand or spent + 2 * len(cand) > budget:
             break
         keeps = np.stack([kept | cover[j] for j, _ in cand])
-        both = MaskPartition(np.concatenate([keeps, ~keeps]).reshape(2 * len(cand), *parts.shape))
+        both = MaskPartition(np.concatenate([keeps, ~keeps]).reshape(2 * len(cand), *shape))
         before = ctx.query.n_queries
         res = run(ctx.query, ctx.x, both, mask, [target], ctx.batch_size, seen=seen, aggregator=ScoresOnly, desc="pami-path step")
         spent += ctx.query.n_queries - before
@@ -187,22 +189,21 @@ def values(curve: list[tuple[float, float]], n: int, f_empty: float, f_full: flo
     if not span > 0:
         return rank
     e = np.zeros(n)
-    m = min(len(curve), n)
-    explained = np.clip([((k - f_empty) + (f_full - h)) / (2 * span) for k, h in curve[:m]], 0, 1)
-    e[1 : m + 1] = np.maximum.accumulate(explained)[: n - 1] if m else []
-    left = 1 - (e[m] if m else 0.0)
+    m = len(curve)  # < n: the path stops with one part left
+    explained = np.clip([((k - f_empty) + (f_full - h)) / (2 * span) for k, h in curve], 0, 1)
+    e[1 : m + 1] = np.maximum.accumulate(explained)
+    left = 1 - e[m]
     tail = n - m - 1  # positions after the last one the path chose
     if tail > 0:
         e[m + 1 :] = 1 - left * (tail - np.arange(tail)) / (tail + 1)
     return 0.95 * (1 - e) + 0.05 * rank
 
 
-def paint(parts: Partition, order: list[int], value: np.ndarray) -> np.ndarray:
+def paint(cover: np.ndarray, shape: tuple[int, ...], order: list[int], value: np.ndarray) -> np.ndarray:
     """``value[r]`` on the features that part ``order[r]`` added to the coalition; 0 where no part covers."""
-    cover = parts.masks(0, parts.n_parts).reshape(parts.n_parts, -1)
     out = np.zeros(cover.shape[1], np.float32)
     done = np.zeros(cover.shape[1], bool)
     for r, j in enumerate(order):
         out[cover[j] & ~done] = value[r]
         done |= cover[j]
-    return out.reshape(parts.shape)
+    return out.reshape(shape)
