@@ -164,9 +164,11 @@ def test_adaptive_finds_a_small_region_with_a_quarter_of_the_queries(tmp_path):
     # the used segmentations mix the algorithms (interleaved), and the result saves and rebuilds other classes
     names = [quarter.partition.inner.names[g] for g in quarter.partition.group_ids]
     assert len({n.split("(")[0] for n in names}) >= 3
+    # the refined parts were chosen for class 1; another class's map is Eq. 1 over the same parts: with
+    # two classes p0 = 1 − p1 on every query (f(∅) included), so class 0's map is 1 − class 1's
     again = peephole.load(quarter.save(tmp_path / "adaptive.npz"))
-    direct = peephole.explain(model, img, "pami", targets=0, max_queries=full.n_queries // 4)
-    np.testing.assert_allclose(again.map_for(0), direct.maps[0], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(again.map_for(1), quarter.maps[0], rtol=1e-6)
+    np.testing.assert_allclose(again.map_for(0), 1 - quarter.maps[0], rtol=1e-5, atol=1e-6)
 
 
 def test_tolerance_stops_once_the_averaged_map_is_stable():
@@ -216,3 +218,78 @@ def test_merging_near_repeats_reuses_the_outputs_of_earlier_parts_and_saves_thei
         peephole.explain(model, img, "pami", partition=[a, b], merge_iou=0)
     with pytest.raises(peephole.InputError, match="full run"):
         peephole.explain(model, img, "pami", partition=[a, b], merge_iou=0.9, max_queries=5)
+
+
+def test_adaptive_refinement_spends_the_exact_budget_on_the_parts_the_coarse_map_ranks_highest():
+    """Coarse groups fill ``coarse_share`` of the budget; the rest goes to the other groups' parts in the
+    order of the coarse map's largest value on them, and one query to the empty input; the map is Eq. 1
+    over exactly those parts, f(∅) where a touched group has no queried part."""
+    from peephole.engine.partition import GroupSubset
+    from peephole.engine.query import softmax
+    from peephole.methods.pami import interleaved
+    from peephole.modalities.image.maskers import BlurMasker
+
+    img = textured_image(128, 128, seed=5)
+    region = (slice(80, 104), slice(16, 40))
+    model = RegionModel(region)
+    full = peephole.explain(model, img, "pami", targets=1)
+    budget = full.n_queries // 4
+    e = peephole.explain(model, img, "pami", targets=1, max_queries=budget, coarse_share=0.5)
+    assert e.n_queries == budget  # the refinement spends the budget exactly (no exact repeats here)
+    inner, used = e.partition.inner, e.partition.index
+    assert e.partition.empty and not e.partition.masks(e.partition.n_parts - 1, e.partition.n_parts).any()
+    # stage 1, recomputed from the full run's outputs: whole groups in interleaved order while the queries
+    # (the input, then each distinct keep-mask once: segmentations share some superpixels) fit half the budget
+    masks = inner.masks(0, inner.n_parts)
+    whole, distinct = [], set()
+    for g in interleaved(inner):
+        new = {masks[j].tobytes() for j in np.flatnonzero(inner.groups == g)} - distinct
+        if 1 + len(distinct) + int((inner.groups == g).sum()) <= budget // 2:
+            whole.append(g)
+            distinct |= new
+    spent = 1 + len(distinct)
+    coarse_parts = GroupSubset(inner, whole).index
+    np.testing.assert_array_equal(used[: len(coarse_parts)], coarse_parts)
+    # stage 2: every other part ranked by the coarse map's maximum on it; the top ones are the refined parts
+    per_part = full.scores[:, 1]
+    coarse = np.mean([(per_part[inner.groups == g][:, None, None] * masks[inner.groups == g]).sum(0) for g in whole], axis=0)
+    rest = np.flatnonzero(~np.isin(inner.groups, whole))
+    priority = np.array([coarse[masks[j]].max() for j in rest])
+    refined = set(used[len(coarse_parts) :].tolist())
+    assert len(refined) == budget - spent - 1
+    assert priority[np.isin(rest, list(refined))].min() >= priority[~np.isin(rest, list(refined))].max()
+    # the map: per group, f(keep part) on its queried parts and f(∅) elsewhere, averaged over the groups touched
+    f0 = softmax(model(BlurMasker().baseline(img)[None].astype(np.float32)))[0, 1]
+    groups = list(dict.fromkeys(inner.groups[used].tolist()))
+    expect = np.mean([sum((per_part[j] - f0) * masks[j] for j in used if inner.groups[j] == g) + f0 for g in groups], axis=0)
+    np.testing.assert_allclose(e.maps[0], expect, rtol=1e-5, atol=1e-6)
+    # the refinement goes where the region is: the refined parts touch it far more often than the others
+    touches = np.array([masks[j][region].any() for j in rest])
+    picked = np.isin(rest, list(refined))
+    assert touches[picked].mean() > 2 * touches[~picked].mean(), (touches[picked].mean(), touches[~picked].mean())
+    with pytest.raises(peephole.InputError, match="coarse_share must be in"):
+        peephole.explain(model, img, "pami", max_queries=50, coarse_share=0)
+
+
+def test_part_subsets_keep_their_parts_and_round_trip():
+    from peephole.engine.partition import GroupSubset, LabelPartition, Partition, PartSubset
+    from peephole.engine.state import class_path, resolve
+
+    a = np.arange(24).reshape(4, 6) % 3
+    b = (np.arange(24).reshape(4, 6) // 6) % 2
+    inner = LabelPartition([a, b])  # parts 0..2 in group 0, 3..4 in group 1
+    sub = PartSubset(inner, [4, 0, 2])
+    assert sub.group_ids == [1, 0] and sub.groups.tolist() == [0, 1, 1]
+    np.testing.assert_array_equal(sub.masks(0, 3), inner.masks(0, 5)[[4, 0, 2]])
+    with_empty = PartSubset(inner, [4, 0, 2], empty=True)  # one more part: nothing kept, a group of its own
+    assert with_empty.n_parts == 4 and with_empty.groups.tolist() == [0, 1, 1, 2]
+    assert not with_empty.masks(2, 4)[1].any() and with_empty.masks(2, 4)[0].any()
+    for p in (sub, with_empty, GroupSubset(inner, [1])):
+        again = resolve(class_path(p), Partition).from_state(*p.state())
+        assert type(again) is type(p)
+        np.testing.assert_array_equal(again.masks(0, again.n_parts), p.masks(0, p.n_parts))
+        assert again.groups.tolist() == p.groups.tolist()
+    with pytest.raises(peephole.InputError, match="listed twice"):
+        PartSubset(inner, [1, 1])
+    with pytest.raises(peephole.InputError, match="part indices"):
+        PartSubset(inner, [5])

@@ -67,6 +67,29 @@ class Eq1Aggregator(Aggregator):
         return per_group.mean(axis=0).reshape((-1, *self.shape)).astype(np.float32)
 
 
+class FilledEq1Aggregator(Eq1Aggregator):
+    """Eq. 1 over partially queried groups: the partition's last group is one empty keep-mask (nothing
+    kept), and in every other group a feature that none of its queried parts covers gets that query's
+    output f_k(∅) instead of 0 — an unqueried part is taken to carry nothing (adaptive PAMI's refinement).
+    The empty group itself is not averaged."""
+
+    def __init__(self, partition: Partition, reference: np.ndarray) -> None:
+        super().__init__(partition, reference)
+        self.fill = np.zeros(self.n_targets)
+
+    def add(self, start: int, masks: np.ndarray, scores: np.ndarray) -> None:
+        super().add(start, masks, scores)
+        last = np.flatnonzero(self.groups[start : start + len(masks)] == len(self.sums) - 1)
+        if len(last):
+            self.fill = np.asarray(scores, np.float64)[last[-1]]
+
+    def maps(self) -> np.ndarray:
+        sums, counts = self.sums[:-1], self.counts[:-1, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_group = np.where(counts > 0, sums / counts, self.fill[None, :, None])
+        return per_group.mean(axis=0).reshape((-1, *self.shape)).astype(np.float32)
+
+
 class WeightedSumAggregator(Aggregator):
     """Σ_i f_k(x⊙m_i)·m_i / norm (RISE, Eq. 6, with ``norm = N·p``), for soft or hard masks."""
 

@@ -234,20 +234,28 @@ class FunctionPartition(Partition):
         return self._make(start, stop)
 
 
-class GroupSubset(Partition):
-    """The parts of ``inner`` whose group is in ``groups``, regrouped ``0..len(groups)-1`` in that order
-    (the segmentations an adaptive run used)."""
+class PartSubset(Partition):
+    """The parts ``parts`` of ``inner`` (indices, in query order), each keeping its group; the groups are
+    renumbered ``0..`` in order of first appearance (``group_ids``: the inner group of each). A group of
+    which only some parts are kept is a partially queried segmentation (adaptive PAMI's refinement).
+    ``empty=True`` adds one last part, the empty keep-mask (nothing kept: f(∅)), as a group of its own,
+    which :class:`~peephole.engine.aggregate.FilledEq1Aggregator` reads."""
 
-    def __init__(self, inner: Partition, groups: Sequence[int]) -> None:
-        self.inner, self.shape, self.group_ids = inner, inner.shape, [int(g) for g in groups]
-        g = inner.groups
-        picked = [np.flatnonzero(g == k) for k in self.group_ids]
-        self.index = np.concatenate(picked) if picked else np.zeros(0, np.int64)
-        self._groups = np.concatenate([np.full(len(p), i) for i, p in enumerate(picked)]) if picked else self.index
+    def __init__(self, inner: Partition, parts: Sequence[int], empty: bool = False) -> None:
+        self.inner, self.shape, self.empty = inner, inner.shape, bool(empty)
+        self.index = np.asarray(parts, dtype=np.int64).reshape(-1)
+        if self.index.size and (self.index.min() < 0 or self.index.max() >= inner.n_parts):
+            raise InputError(f"part indices must be in 0..{inner.n_parts - 1}")
+        if np.unique(self.index).size != self.index.size:
+            raise InputError("a part is listed twice")
+        inner_groups = inner.groups[self.index]
+        self.group_ids = [int(g) for g in dict.fromkeys(inner_groups.tolist())]
+        renumber = {g: i for i, g in enumerate(self.group_ids)}
+        self._groups = np.array([renumber[int(g)] for g in inner_groups] + [len(renumber)] * self.empty, dtype=np.int64)
 
     @property
     def n_parts(self) -> int:
-        return len(self.index)
+        return len(self.index) + self.empty
 
     @property
     def groups(self) -> np.ndarray:
@@ -256,20 +264,49 @@ class GroupSubset(Partition):
     def masks(self, start: int, stop: int) -> np.ndarray:
         idx = self.index[start:stop]
         runs = np.split(idx, np.flatnonzero(np.diff(idx) != 1) + 1)  # contiguous runs of inner parts
-        return np.concatenate([self.inner.masks(int(r[0]), int(r[-1]) + 1) for r in runs if len(r)])
+        kept = [self.inner.masks(int(r[0]), int(r[-1]) + 1) for r in runs if len(r)]
+        if self.empty and stop >= self.n_parts > start:
+            kept.append(np.zeros((1, *self.shape), bool))
+        return np.concatenate(kept)
 
-    def state(self) -> State:
+    def _inner_state(self) -> State:
         from peephole.engine.state import class_path
 
         params, arrays = self.inner.state()
-        return {"inner": class_path(self.inner), "inner_params": params, "groups": self.group_ids}, arrays
+        return {"inner": class_path(self.inner), "inner_params": params}, arrays
+
+    def state(self) -> State:
+        params, arrays = self._inner_state()
+        return {**params, "parts": self.index.tolist(), "empty": self.empty}, arrays
+
+    @staticmethod
+    def _inner_from_state(params: dict[str, Any], arrays: dict[str, np.ndarray]) -> Partition:
+        from peephole.engine.state import resolve
+
+        return resolve(params["inner"], Partition).from_state(params["inner_params"], arrays)
+
+    @classmethod
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> PartSubset:
+        return cls(cls._inner_from_state(params, arrays), params["parts"], params["empty"])
+
+
+class GroupSubset(PartSubset):
+    """The parts of ``inner`` whose group is in ``groups``, regrouped ``0..len(groups)-1`` in that order
+    (the whole segmentations an adaptive run used)."""
+
+    def __init__(self, inner: Partition, groups: Sequence[int]) -> None:
+        g = inner.groups
+        picked = [np.flatnonzero(g == int(k)) for k in groups]
+        super().__init__(inner, np.concatenate(picked) if picked else np.zeros(0, np.int64))
+        self.group_ids = [int(k) for k in groups]
+
+    def state(self) -> State:
+        params, arrays = self._inner_state()
+        return {**params, "groups": self.group_ids}, arrays
 
     @classmethod
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> GroupSubset:
-        from peephole.engine.state import resolve
-
-        inner = resolve(params["inner"], Partition).from_state(params["inner_params"], arrays)
-        return cls(inner, params["groups"])
+        return cls(cls._inner_from_state(params, arrays), params["groups"])
 
 
 def iou_matrix(partition: Partition) -> np.ndarray:

@@ -12,10 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from peephole.engine.partition import GroupSubset, Partition, near_repeats
+from peephole.engine.aggregate import FilledEq1Aggregator
+from peephole.engine.partition import GroupSubset, Partition, PartSubset, near_repeats
 from peephole.engine.perturb import BoundOnce
 from peephole.engine.prepare import Request, prepare
-from peephole.engine.run import RunResult, run
+from peephole.engine.run import RunResult, aggregate, run
+from peephole.engine.state import class_path
 from peephole.errors import InputError
 from peephole.explanation import Explanation
 
@@ -27,6 +29,7 @@ def pami(
     second_run: bool = False,
     max_queries: int | None = None,
     tolerance: float | None = None,
+    coarse_share: float = 0.5,
     merge_iou: float | None = None,
     **partition_options: Any,
 ) -> Explanation:
@@ -36,11 +39,15 @@ def pami(
     ``second_run`` (images): segment each first-run map with the same segmenters and run PAMI again
     on the image with those parts (one more set of queries per target; ``first_run_maps`` keeps run 1).
 
-    Adaptive PAMI (``max_queries`` and/or ``tolerance``): the groups of the partition (Strategy II: the
-    segmentations) are queried one at a time, interleaving the segmentation algorithms, and the maps
-    averaged so far are the result: a group that would take the run past ``max_queries`` model queries
-    (the unperturbed input included) is skipped, and the run stops once adding a group changes the
-    averaged map by less than ``tolerance`` (relative L2 norm, every target). The budget is never exceeded.
+    Adaptive PAMI (``max_queries`` and/or ``tolerance``), coarse to fine. First the groups of the partition
+    (Strategy II: the segmentations) are queried whole, one at a time, interleaving the algorithms, coarse
+    settings first: a group that would take the run past ``coarse_share × max_queries`` model queries (the
+    unperturbed input included) is skipped, and with ``tolerance`` the run stops once adding a group changes
+    the averaged map by less than ``tolerance`` (relative L2 norm, every target). Then the rest of
+    ``max_queries`` refines: it goes to the parts of the other groups on which the coarse map is highest
+    (Hierarchical Perturbation's rule, Cooper et al. 2021); off its queried parts, such a group's Eq. 1 term
+    is f(∅), the output with nothing kept (one more query). The budget is never exceeded; ``e.partition``
+    is the parts used (a ``PartSubset``, or a ``GroupSubset`` when nothing was refined).
 
     ``merge_iou`` (first run): a part that overlaps an earlier, queried part of another group with
     IoU ≥ ``merge_iou`` (a near-repeat across segmentations) is not queried; Eq. 1 uses that part's
@@ -56,7 +63,7 @@ def pami(
     if max_queries is not None or tolerance is not None:
         if merge_iou is not None:
             raise InputError("merge_iou applies to a full run; leave it out with max_queries / tolerance")
-        part, first = adaptive(ctx, part, BoundOnce(mask, ctx.x), max_queries, tolerance)
+        part, first = adaptive(ctx, part, BoundOnce(mask, ctx.x), max_queries, tolerance, coarse_share)
     else:
         if merge_iou is not None and not 0 < merge_iou <= 1:
             raise InputError(f"merge_iou must be in (0, 1], got {merge_iou}")
@@ -99,6 +106,7 @@ def pami(
             "second_run": second_run,
             "max_queries": max_queries,
             "tolerance": tolerance,
+            "coarse_share": coarse_share if max_queries is not None else None,
             "merge_iou": merge_iou,
             "seed": req.seed,
             "n_parts": part.n_parts,
@@ -118,20 +126,25 @@ def interleaved(partition: Partition) -> list[int]:
 
 
 def adaptive(
-    ctx: Any, part: Partition, mask: Any, max_queries: int | None, tolerance: float | None
+    ctx: Any, part: Partition, mask: Any, max_queries: int | None, tolerance: float | None, coarse_share: float
 ) -> tuple[Partition, RunResult]:
-    """Query the groups of ``part`` one at a time (see :func:`pami`); the used groups and the combined run."""
+    """Adaptive PAMI (see :func:`pami`): whole groups coarse-first, then the budget's rest on the parts that
+    the coarse map ranks highest; the parts used (a :class:`PartSubset`) and the combined run."""
     if max_queries is not None and max_queries < 2:
         raise InputError(f"max_queries must be >= 2 (the unperturbed input and one part), got {max_queries}")
     if tolerance is not None and not tolerance > 0:
         raise InputError(f"tolerance must be > 0, got {tolerance}")
+    if not 0 < coarse_share <= 1:
+        raise InputError(f"coarse_share must be in (0, 1], got {coarse_share}")
+    coarse = None if max_queries is None else max(2, int(coarse_share * max_queries))
     used: list[int] = []
     results: list[RunResult] = []
     mean = None
+    stable = False
     seen: dict[bytes, np.ndarray] = {}  # a part repeated by a later segmentation is not queried again
     for g in interleaved(part):
         sub = GroupSubset(part, [g])
-        if max_queries is not None and ctx.query.n_queries + sub.n_parts > max_queries:
+        if coarse is not None and ctx.query.n_queries + sub.n_parts > coarse:
             continue
         args = (ctx.query, ctx.x, sub, mask, ctx.targets, ctx.batch_size, ctx.request.progress)
         res = run(*args, desc=f"PAMI group {g}", seen=seen)
@@ -141,12 +154,43 @@ def adaptive(
         if tolerance is not None and mean is not None:
             change = np.linalg.norm((new - mean).reshape(len(new), -1), axis=1)
             if (change <= tolerance * np.linalg.norm(new.reshape(len(new), -1), axis=1)).all():
-                mean = new
+                mean, stable = new, True
                 break
         mean = new
     if not used:
         raise InputError(f"max_queries={max_queries} is too small for any group of the partition")
+    whole = GroupSubset(part, used)
+    left = 0 if max_queries is None or stable else max_queries - ctx.query.n_queries - 1  # 1: the empty input
+    extra = refinement(part, used, mean, left) if left > 0 else np.zeros(0, np.int64)
+    if len(extra):
+        sub = PartSubset(part, extra, empty=True)
+        args = (ctx.query, ctx.x, sub, mask, ctx.targets, ctx.batch_size, ctx.request.progress)
+        results.append(run(*args, desc="PAMI refinement", seen=seen))
     timings = {k: sum(r.timings.get(k, 0.0) for r in results) for k in results[0].timings}
     scores = np.concatenate([r.scores for r in results])
-    combined = RunResult(mean, scores, sum(r.n_queries for r in results), timings, results[0].aggregator)
-    return GroupSubset(part, used), combined
+    n_queries = sum(r.n_queries for r in results)
+    if not len(extra):
+        return whole, RunResult(mean, scores, n_queries, timings, results[0].aggregator)
+    final = PartSubset(part, np.concatenate([whole.index, extra]), empty=True)
+    maps = aggregate(final, scores[:, ctx.targets], aggregator=FilledEq1Aggregator)
+    spec = {"class": class_path(FilledEq1Aggregator), "params": {}}
+    return final, RunResult(maps, scores, n_queries, timings, spec)
+
+
+def refinement(part: Partition, used: list[int], coarse: np.ndarray, n: int) -> np.ndarray:
+    """The ``n`` parts of the groups not in ``used`` that the coarse maps rank highest: a part's priority
+    is the largest value of a target's coarse map on it, over that map's maximum (Hierarchical
+    Perturbation, Cooper et al. 2021: refine only where the coarse saliency is high)."""
+    rest = np.flatnonzero(~np.isin(part.groups, used))
+    if not len(rest):
+        return rest
+    flat = coarse.reshape(len(coarse), -1).astype(np.float64)
+    scale = np.abs(flat).max(axis=1, keepdims=True)
+    flat = flat / np.where(scale > 0, scale, 1.0)
+    priority = np.empty(len(rest))
+    for start in range(0, len(rest), 64):
+        idx = rest[start : start + 64]
+        m = PartSubset(part, idx).masks(0, len(idx)).reshape(len(idx), -1).astype(bool)
+        priority[start : start + len(idx)] = [flat[:, k].max() if k.any() else -np.inf for k in m]
+    top = np.argsort(-priority, kind="stable")[:n]
+    return np.sort(rest[top])
