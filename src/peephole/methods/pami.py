@@ -29,7 +29,7 @@ def pami(
     second_run: bool = False,
     max_queries: int | None = None,
     tolerance: float | None = None,
-    coarse_share: float = 0.5,
+    coarse_share: float = 0.35,
     merge_iou: float | None = None,
     **partition_options: Any,
 ) -> Explanation:
@@ -186,11 +186,11 @@ def refinement(part: Partition, used: list[int], coarse: np.ndarray, n: int) -> 
         return rest
     flat = coarse.reshape(len(coarse), -1).astype(np.float64)
     scale = np.abs(flat).max(axis=1, keepdims=True)
-    flat = flat / np.where(scale > 0, scale, 1.0)
+    best = (flat / np.where(scale > 0, scale, 1.0)).max(axis=0)  # per feature: the largest over the targets
     priority = np.empty(len(rest))
     for start in range(0, len(rest), 64):
         idx = rest[start : start + 64]
         m = PartSubset(part, idx).masks(0, len(idx)).reshape(len(idx), -1).astype(bool)
-        priority[start : start + len(idx)] = [flat[:, k].max() if k.any() else -np.inf for k in m]
+        priority[start : start + len(idx)] = np.where(m, best, -np.inf).max(axis=1)
     top = np.argsort(-priority, kind="stable")[:n]
     return np.sort(rest[top])
