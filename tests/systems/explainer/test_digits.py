@@ -45,7 +45,11 @@ def trained(task):
 
 def test_the_frozen_classifier_recognises_the_digits(task):
     acc = task.accuracy["test"]
-    assert acc["present_recall"] > 0.75 and acc["absent_false_positive"] < 0.15, acc  # measured 0.855, 0.064
+    # Seeded, but not bit-identical across CPUs (float kernels differ): recall / false positives measured
+    # 0.855 / 0.064 on an earlier machine, 0.839 / 0.150 on an AVX-512/AMX one, where seeds 0-2 gave
+    # 0.84-0.88 / 0.10-0.18. Chance (each label a coin flip) is 0.5 / 0.5; always "present" is 1.0 / 1.0.
+    assert acc["present_recall"] > 0.75 and acc["absent_false_positive"] < 0.25, acc
+    assert acc["label_accuracy"] > 0.8, acc
     assert all(not p.requires_grad for p in task.classifier.parameters())
 
 
