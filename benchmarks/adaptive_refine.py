@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from adaptive_order import chosen
 
 import peephole
 from peephole.benchmark.data import correctly_classified
@@ -24,6 +25,8 @@ from peephole.engine.query import softmax
 from peephole.methods.pami import interleaved
 from peephole.metrics.curves import perturbation_curve
 from peephole.modalities.image.maskers import MASKERS
+
+METRICS = ("insertion", "deletion")
 
 
 def per_part(e: peephole.Explanation, target: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -42,11 +45,8 @@ def adaptive_map(groups: list[tuple[np.ndarray, np.ndarray]], names: list[str], 
     order = interleaved(type("Names", (), {"names": names, "n_groups": len(names)})())
     sizes = [len(v) for _, v in groups]
     limit = budget if share is None else max(2, int(share * budget))
-    used, spent = [], 1
-    for g in order:
-        if spent + sizes[g] <= limit:
-            used.append(g)
-            spent += sizes[g]
+    used = chosen(order, np.asarray(sizes), limit)
+    spent = 1 + sum(sizes[g] for g in used)
     coarse = np.mean([v[lab] for lab, v in (groups[g] for g in used)], axis=0)
     if share is None:
         return coarse
@@ -76,7 +76,8 @@ def main() -> None:
     ap.add_argument("--step", type=int, default=896)
     args = ap.parse_args()
     model = peephole.load_model("efficientnet-lite0")
-    settings: dict[str, float | None] = {"whole groups only": None, **{f"coarse_share={a}": float(a) for a in args.shares.split(",")}}
+    shares = {f"coarse_share={a}": float(a) for a in args.shares.split(",")}
+    settings: dict[str, float | None] = {"whole groups only": None, **shares}
     rows: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for k, (s, img) in enumerate(correctly_classified(model, args.data, args.split, args.limit), start=1):
         for sub in ("blur", "grey"):
@@ -88,8 +89,8 @@ def main() -> None:
             maps = {"full Strategy II": np.mean([v[lab] for lab, v in groups], axis=0)}
             maps |= {name: adaptive_map(groups, e.partition.names, f0, args.budget, a) for name, a in settings.items()}
             for name, heat in maps.items():
-                curve = [perturbation_curve(model, img, heat, s.label, m, step=args.step, masker=masker).auc for m in ("insertion", "deletion")]
-                rows.setdefault((sub, name), []).append(tuple(curve))
+                ins, dele = (perturbation_curve(model, img, heat, s.label, m, step=args.step, masker=masker).auc for m in METRICS)
+                rows.setdefault((sub, name), []).append((ins, dele))
         print(f"{k}/{args.limit} {s.path.name}", flush=True)
     print(f"\nbudget {args.budget} queries, {k} images ({args.split} split); Δ = setting − full Strategy II, paired ± s.e.\n")
     print("| substrate | setting | insertion | Δ insertion | deletion | Δ deletion |\n|---|---|---|---|---|---|")
@@ -98,7 +99,8 @@ def main() -> None:
         for name in ["full Strategy II", *settings]:
             r = np.asarray(rows[(sub, name)])
             d, se = (r - full).mean(0), (r - full).std(0, ddof=1) / np.sqrt(len(r))
-            print(f"| {sub} | {name} | {r[:, 0].mean():.4f} | {d[0]:+.4f} ± {se[0]:.4f} | {r[:, 1].mean():.4f} | {d[1]:+.4f} ± {se[1]:.4f} |")
+            ins, dele = (f"{r[:, i].mean():.4f} | {d[i]:+.4f} ± {se[i]:.4f}" for i in (0, 1))
+            print(f"| {sub} | {name} | {ins} | {dele} |")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "pami-superpixels-2": ("pami", {"partition": "superpixels", "second_run": True}),
     "pami-superpixels-grey": ("pami", {"partition": "superpixels", "masker": "grey"}),
     "pami-window": ("pami", {"partition": "window"}),
-    "pami-adaptive": ("pami", {"partition": "superpixels", "max_queries": 114}),  # under 1/4 of Strategy II's 458 queries (test split)
+    # under 1/4 of Strategy II's 458 queries per image on the test split
+    "pami-adaptive": ("pami", {"partition": "superpixels", "max_queries": 114}),
     # LIME over PAMI's 20 segmentations (Table 3): 25 coalitions per segmentation, density painting
     # (chosen on the dev split: benchmarks/coalitions_dev.py, docs/results.md)
     "lime-pami": ("lime", {"partition": "superpixels", "n_samples": 500, "density": True}),
