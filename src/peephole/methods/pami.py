@@ -16,8 +16,7 @@ from peephole.engine.aggregate import FilledEq1Aggregator
 from peephole.engine.partition import GroupSubset, Partition, PartSubset, near_repeats
 from peephole.engine.perturb import BoundOnce
 from peephole.engine.prepare import Request, prepare
-from peephole.engine.run import RunResult, aggregate, run
-from peephole.engine.state import class_path
+from peephole.engine.run import RunResult, run
 from peephole.errors import InputError
 from peephole.explanation import Explanation
 
@@ -162,19 +161,19 @@ def adaptive(
     whole = GroupSubset(part, used)
     left = 0 if max_queries is None or stable else max_queries - ctx.query.n_queries - 1  # 1: the empty input
     extra = refinement(part, used, mean, left) if left > 0 else np.zeros(0, np.int64)
+    final: Partition = whole
     if len(extra):
         sub = PartSubset(part, extra, empty=True)
         args = (ctx.query, ctx.x, sub, mask, ctx.targets, ctx.batch_size, ctx.request.progress)
-        results.append(run(*args, desc="PAMI refinement", seen=seen))
+        refined = run(*args, desc="PAMI refinement", seen=seen, aggregator=FilledEq1Aggregator)
+        results.append(refined)
+        n_refined = sub.n_groups - 1  # its last group is the empty input
+        mean = (len(used) * mean + n_refined * refined.maps) / (len(used) + n_refined)  # every group weighs the same
+        final = PartSubset(part, np.concatenate([whole.index, extra]), empty=True)
     timings = {k: sum(r.timings.get(k, 0.0) for r in results) for k in results[0].timings}
     scores = np.concatenate([r.scores for r in results])
     n_queries = sum(r.n_queries for r in results)
-    if not len(extra):
-        return whole, RunResult(mean, scores, n_queries, timings, results[0].aggregator)
-    final = PartSubset(part, np.concatenate([whole.index, extra]), empty=True)
-    maps = aggregate(final, scores[:, ctx.targets], aggregator=FilledEq1Aggregator)
-    spec = {"class": class_path(FilledEq1Aggregator), "params": {}}
-    return final, RunResult(maps, scores, n_queries, timings, spec)
+    return final, RunResult(mean, scores, n_queries, timings, results[-1].aggregator)
 
 
 def refinement(part: Partition, used: list[int], coarse: np.ndarray, n: int) -> np.ndarray:
