@@ -4,8 +4,9 @@ Adaptive PAMI (``pami(max_queries=B, coarse_share=a)``) queries whole segmentati
 a·B queries, then spends the rest on the other segmentations' parts where the coarse map is highest, with
 f(∅) (one query) off a refined segmentation's queried parts. Keep-one outputs do not depend on which other
 parts are queried, so one full Strategy II run per image and substrate gives the map of every setting
-(this script applies the rule of ``peephole.methods.pami.adaptive`` to the full run's outputs; exact
-repeats of a superpixel across segmentations, which a real run queries once, are counted as queries here).
+(this script applies the method's own selection, ``peephole.methods.pami.refinement``, and aggregator to
+the full run's outputs; exact repeats of a superpixel across segmentations, which a real run queries
+once, are counted as queries here).
 Every map is scored by insertion from substrate s and deletion to s, with PAMI masking with s, and
 compared, paired, with full Strategy II on the same images.
 
@@ -21,49 +22,31 @@ from adaptive_order import chosen
 
 import peephole
 from peephole.benchmark.data import correctly_classified
+from peephole.engine.aggregate import FilledEq1Aggregator
+from peephole.engine.partition import GroupSubset, PartSubset
 from peephole.engine.query import softmax
-from peephole.methods.pami import interleaved
+from peephole.engine.run import aggregate
+from peephole.methods.pami import interleaved, refinement
 from peephole.metrics.curves import perturbation_curve
 from peephole.modalities.image.maskers import MASKERS
 
 METRICS = ("insertion", "deletion")
 
 
-def per_part(e: peephole.Explanation, target: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per segmentation: its label map renumbered 0..n-1 and f_target(keep part) of each part."""
-    out, start = [], 0
-    for lab in e.partition.label_maps:
-        u = np.unique(lab)
-        out.append((np.searchsorted(u, lab), e.scores[start : start + len(u), target].astype(np.float64)))
-        start += len(u)
-    return out
-
-
-def adaptive_map(groups: list[tuple[np.ndarray, np.ndarray]], names: list[str], f0: float, budget: int, share: float | None):
-    """The map of adaptive PAMI at ``budget``: whole groups only (``share=None``: the rule before the
-    refinement), or whole groups within share·budget then the refinement."""
-    order = interleaved(type("Names", (), {"names": names, "n_groups": len(names)})())
-    sizes = [len(v) for _, v in groups]
-    limit = budget if share is None else max(2, int(share * budget))
-    used = chosen(order, np.asarray(sizes), limit)
-    spent = 1 + sum(sizes[g] for g in used)
-    coarse = np.mean([v[lab] for lab, v in (groups[g] for g in used)], axis=0)
+def adaptive_map(e: peephole.Explanation, f0: float, budget: int, share: float | None) -> np.ndarray:
+    """The map of adaptive PAMI at ``budget`` from the full run ``e`` (one target): whole groups only
+    (``share=None``: the rule before the refinement), or whole groups within share·budget, then the parts
+    :func:`peephole.methods.pami.refinement` picks, aggregated as the method does."""
+    part, scores = e.partition, e.scores[:, e.targets]
+    sizes = np.bincount(part.groups)
+    used = chosen(interleaved(part), sizes, budget if share is None else max(2, int(share * budget)))
+    whole = GroupSubset(part, used)
     if share is None:
-        return coarse
-    rest = [g for g in range(len(groups)) if g not in used]
-    cands = []
-    for g in rest:
-        lab, v = groups[g]
-        top = np.full(len(v), -np.inf)
-        np.maximum.at(top, lab.ravel(), coarse.ravel())
-        cands += [(-top[j], g, j) for j in range(len(v))]
-    picked = sorted(cands)[: max(0, budget - spent - 1)]
-    keep = {g: np.zeros(len(groups[g][1]), bool) for g in rest}
-    for _, g, j in picked:
-        keep[g][j] = True
-    maps = [groups[g][1][groups[g][0]] for g in used]
-    maps += [np.where(keep[g], groups[g][1], f0)[groups[g][0]] for g in rest if keep[g].any()]
-    return np.mean(maps, axis=0)
+        return aggregate(whole, scores[whole.index])[0]
+    extra = refinement(part, used, aggregate(whole, scores[whole.index]), budget - 1 - len(whole.index) - 1)
+    final = PartSubset(part, np.concatenate([whole.index, extra]), empty=True)
+    rows = np.concatenate([scores[final.index], [[f0]]])
+    return aggregate(final, rows, aggregator=FilledEq1Aggregator)[0]
 
 
 def main() -> None:
@@ -83,11 +66,10 @@ def main() -> None:
         for sub in ("blur", "grey"):
             masker = MASKERS[sub]()
             e = peephole.explain(model, img, "pami", targets=s.label, masker=sub)
-            groups = per_part(e, s.label)
             empty = np.broadcast_to(masker.baseline(img), img.shape).astype(np.float32)[None]
             f0 = float(softmax(np.asarray(model(empty), np.float64))[0, s.label])
-            maps = {"full Strategy II": np.mean([v[lab] for lab, v in groups], axis=0)}
-            maps |= {name: adaptive_map(groups, e.partition.names, f0, args.budget, a) for name, a in settings.items()}
+            maps = {"full Strategy II": e.maps[0]}
+            maps |= {name: adaptive_map(e, f0, args.budget, a) for name, a in settings.items()}
             for name, heat in maps.items():
                 ins, dele = (perturbation_curve(model, img, heat, s.label, m, step=args.step, masker=masker).auc for m in METRICS)
                 rows.setdefault((sub, name), []).append((ins, dele))
