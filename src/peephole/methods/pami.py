@@ -177,19 +177,22 @@ def adaptive(
 
 
 def refinement(part: Partition, used: list[int], coarse: np.ndarray, n: int) -> np.ndarray:
-    """The ``n`` parts of the groups not in ``used`` that the coarse maps rank highest: a part's priority
-    is the largest value of a target's coarse map on it, over that map's maximum (Hierarchical
-    Perturbation, Cooper et al. 2021: refine only where the coarse saliency is high)."""
+    """The ``n`` parts of the groups not in ``used`` that :func:`priority` ranks highest, in index order
+    (Hierarchical Perturbation, Cooper et al. 2021: refine only where the coarse saliency is high)."""
     rest = np.flatnonzero(~np.isin(part.groups, used))
-    if not len(rest):
-        return rest
+    top = np.argsort(-priority(part, rest, coarse), kind="stable")[:n]
+    return np.sort(rest[top])
+
+
+def priority(part: Partition, parts: np.ndarray, coarse: np.ndarray) -> np.ndarray:
+    """Each of ``parts``' refinement priority: the largest value of a target's coarse map on it, over that
+    map's maximum (the largest over the targets)."""
     flat = coarse.reshape(len(coarse), -1).astype(np.float64)
     scale = np.abs(flat).max(axis=1, keepdims=True)
     best = (flat / np.where(scale > 0, scale, 1.0)).max(axis=0)  # per feature: the largest over the targets
-    priority = np.empty(len(rest))
-    for start in range(0, len(rest), 64):
-        idx = rest[start : start + 64]
+    out = np.empty(len(parts))
+    for start in range(0, len(parts), 64):
+        idx = parts[start : start + 64]
         m = PartSubset(part, idx).masks(0, len(idx)).reshape(len(idx), -1).astype(bool)
-        priority[start : start + len(idx)] = np.where(m, best, -np.inf).max(axis=1)
-    top = np.argsort(-priority, kind="stable")[:n]
-    return np.sort(rest[top])
+        out[start : start + len(idx)] = np.where(m, best, -np.inf).max(axis=1)
+    return out
