@@ -111,7 +111,11 @@ def test_target_by_name(tmp_path, real_model, capsys):
 
 
 def test_ctrl_c_stops_a_long_run_cleanly_and_keeps_what_was_done(tmp_path, tiny):
-    """A real SIGINT to a subprocess: exit 130 within seconds, no traceback, the manifest says 'interrupted'."""
+    """A real SIGINT to a subprocess: exit 130 promptly, no traceback, the manifest says 'interrupted'.
+
+    "Promptly" is relative to the machine's speed (a loaded machine slows the exit too): within 10 s or
+    twice the time the run took to start and write its first manifest, whichever is longer; the 40 items
+    take many times that."""
     out = tmp_path / "o"
     images = [photo(tmp_path / f"i{k}.png", k) for k in range(40)]
     cmd = [sys.executable, "-m", "peephole", "explain", *images, "--model", tiny, "--method", "pami", "--strategy", "window"]
@@ -119,23 +123,79 @@ def test_ctrl_c_stops_a_long_run_cleanly_and_keeps_what_was_done(tmp_path, tiny)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        deadline = time.monotonic() + 60
+        started = time.monotonic()
+        deadline = started + 60
         while not (out / "manifest.json").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
+        startup = time.monotonic() - started
         time.sleep(1.0)
         assert proc.poll() is None, "the run ended before it could be interrupted"
         proc.send_signal(signal.SIGINT)
         t0 = time.monotonic()
         _, err = proc.communicate(timeout=20)
-        assert time.monotonic() - t0 < 10
+        assert time.monotonic() - t0 < max(10.0, 2 * startup)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130, err[-2000:]
     assert "interrupted:" in err and "Traceback" not in err
     m = json.loads((out / "manifest.json").read_text())
-    assert m["status"] == "interrupted" and m["finished"]
+    assert m["status"] == "interrupted" and m["finished"] and len(m["items"]) < len(images)
     assert all((out / f).is_file() for i in m["items"] for f in i["files"])
+
+
+def test_a_ctrl_c_swallowed_by_a_finaliser_still_stops_the_run_at_the_next_image(tmp_path, tiny, monkeypatch, capsys):
+    """Python reports a KeyboardInterrupt raised inside a ``__del__`` or weakref callback as "Exception ignored"
+    (a traceback on stderr) and goes on; the run must stop anyway, without that traceback (it used to go on:
+    1 real Ctrl-C in 4 was lost that way)."""
+    import peephole
+
+    real, calls, finished, reported = peephole.explain, [], [], []
+
+    class Finaliser:
+        def __del__(self) -> None:
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C while a finaliser runs: the handler raises in here
+            for _ in range(100):
+                pass
+            finished.append(True)  # not reached when the interrupt was raised (and swallowed) in here
+
+    def explain_then_ctrl_c(*args, **kwargs):
+        e = real(*args, **kwargs)
+        if not calls:
+            Finaliser()  # collected at once
+        calls.append(e)
+        return e
+
+    def hook(u) -> None:
+        reported.append(u.exc_type)
+
+    monkeypatch.setattr(peephole, "explain", explain_then_ctrl_c)
+    monkeypatch.setattr(sys, "unraisablehook", hook)
+    images = [photo(tmp_path / f"i{k}.png", k) for k in range(3)]
+    code = main(["explain", *images, "--model", tiny, *FAST, "--out", str(tmp_path / "o")])
+    assert finished == []  # the interrupt really was raised inside the finaliser
+    assert code == 130 and len(calls) == 1, "the run went on after Ctrl-C"
+    assert reported == []  # not printed as "Exception ignored ... Traceback"
+    assert "interrupted: 1 of 3 images done" in capsys.readouterr().err
+    m = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert m["status"] == "interrupted" and [i["input"] for i in m["items"]] == images[:1]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler and sys.unraisablehook is hook  # put back
+
+
+def test_the_interrupt_guard_still_reports_every_other_unraisable_exception(monkeypatch):
+    from peephole.interrupts import InterruptGuard
+
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: reported.append(u.exc_type))
+
+    class Broken:
+        def __del__(self) -> None:
+            raise RuntimeError("a finaliser's own bug")
+
+    with InterruptGuard() as guard:
+        Broken()
+        guard.check()  # no Ctrl-C: nothing raised
+    assert reported == [RuntimeError]
 
 
 def test_benchmark_without_captum_stops_before_any_work(tmp_path, monkeypatch, capsys):

@@ -89,6 +89,7 @@ def method_options(args: argparse.Namespace) -> dict[str, object]:
 
 def run(args: argparse.Namespace) -> int:
     import peephole
+    from peephole.interrupts import InterruptGuard
     from peephole.modalities.image.io import load_image
     from peephole.outputs import RunManifest, unique_stems
 
@@ -110,43 +111,46 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
     show = len(args.images) > 1
     stems = unique_stems(args.images)
-    try:
-        for spec, stem in tqdm(list(zip(args.images, stems)), desc="images", unit="image", disable=not show):
-            try:
-                img = load_image(spec, size=args.size or None, crop=not args.no_crop, allow_large=args.allow_large)
-                e = peephole.explain(
-                    model,
-                    img,
-                    method=args.method,
-                    targets=targets,
-                    top_k=args.top_k,
-                    batch_size=args.batch_size,
-                    seed=args.seed,
-                    progress=True,
-                    **options,
-                )
-                paths = e.write(args.out, stem)
-                if args.figure:
-                    fig = e.figure()
-                    fig.savefig(Path(args.out) / f"{stem}_figure.png", dpi=110)
-                    paths.append(Path(args.out) / f"{stem}_figure.png")
-            except (PeepholeError, OSError) as exc:
-                failed += 1
-                msg = f"cannot write to {args.out}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
-                tqdm.write(f"error: {spec}: {msg}", file=sys.stderr)
-                manifest.add(spec, stem, error=msg)
-                continue
-            manifest.add(spec, stem, paths, targets=e.targets, n_queries=e.n_queries, method=e.method)
-            tqdm.write(f"{spec}: {e.n_queries} model queries, {e.timings['total']:.1f} s")
-            for i, name, p in e.top_classes(max(args.top_k, 1)):
-                mark = "*" if i in e.targets else " "
-                tqdm.write(f"  {mark} {p:6.3f}  {i:4d}  {name}")
-            tqdm.write(f"  wrote {len(paths)} files to {args.out}/ ({stem}_top*.png, {stem}.npz)")
-    except KeyboardInterrupt:
-        manifest.finish("interrupted")
-        done = len(manifest.data["items"])
-        print(f"interrupted: {done} of {len(args.images)} images done; see {args.out}/manifest.json", file=sys.stderr)
-        return 130
+    with InterruptGuard() as guard:  # a Ctrl-C that a weakref callback swallowed still stops at the next image
+        try:
+            for spec, stem in tqdm(list(zip(args.images, stems)), desc="images", unit="image", disable=not show):
+                guard.check()
+                try:
+                    img = load_image(spec, size=args.size or None, crop=not args.no_crop, allow_large=args.allow_large)
+                    e = peephole.explain(
+                        model,
+                        img,
+                        method=args.method,
+                        targets=targets,
+                        top_k=args.top_k,
+                        batch_size=args.batch_size,
+                        seed=args.seed,
+                        progress=True,
+                        **options,
+                    )
+                    paths = e.write(args.out, stem)
+                    if args.figure:
+                        fig = e.figure()
+                        fig.savefig(Path(args.out) / f"{stem}_figure.png", dpi=110)
+                        paths.append(Path(args.out) / f"{stem}_figure.png")
+                except (PeepholeError, OSError) as exc:
+                    failed += 1
+                    msg = f"cannot write to {args.out}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
+                    tqdm.write(f"error: {spec}: {msg}", file=sys.stderr)
+                    manifest.add(spec, stem, error=msg)
+                    continue
+                manifest.add(spec, stem, paths, targets=e.targets, n_queries=e.n_queries, method=e.method)
+                tqdm.write(f"{spec}: {e.n_queries} model queries, {e.timings['total']:.1f} s")
+                for i, name, p in e.top_classes(max(args.top_k, 1)):
+                    mark = "*" if i in e.targets else " "
+                    tqdm.write(f"  {mark} {p:6.3f}  {i:4d}  {name}")
+                tqdm.write(f"  wrote {len(paths)} files to {args.out}/ ({stem}_top*.png, {stem}.npz)")
+            guard.check()  # pressed during the last image
+        except KeyboardInterrupt:
+            manifest.finish("interrupted")
+            done = len(manifest.data["items"])
+            print(f"interrupted: {done} of {len(args.images)} images done; see {args.out}/manifest.json", file=sys.stderr)
+            return 130
     manifest.finish("failed" if failed else "complete")
     if failed:
         print(f"{failed} of {len(args.images)} images failed", file=sys.stderr)
