@@ -72,3 +72,34 @@ def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(tmp_path):
         np.testing.assert_array_equal(ea.maps, eb.maps)
         np.testing.assert_array_equal(ea.scores, eb.scores)
         assert (ra["prediction"], ra["targets"], ra["n_queries"]) == (rb["prediction"], rb["targets"], rb["n_queries"])
+
+
+def test_ctrl_c_mid_run_exits_130_without_a_traceback_and_the_same_command_resumes(tmp_path):
+    """A real SIGINT to `peephole run`: one line saying how far it got (it used to print a KeyboardInterrupt
+    traceback), exit code 130, every committed item kept; running the same command again finishes the run."""
+    n = 60
+    write_images(tmp_path / "data", n, seed=4)
+    run_dir = tmp_path / "run"
+    cmd = [sys.executable, "-m", "peephole", "run", str(tmp_path / "data"), "--out", str(run_dir), "--model", MODEL]
+    cmd += ["--method", "pami", "--size", "32", "--top-k", "2", "--quiet"]
+    cmd += ["--option", "partition=window", "--option", "radius=8", "--option", "stride=6"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(SRC), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while done_count(run_dir / "run.sqlite") < 3:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the run made no progress"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    before = done_count(run_dir / "run.sqlite")
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in err and f"interrupted: {before} of {n} items done" in err
+    assert 3 <= before < n, f"interrupted after {before} of {n} items: not mid-run"
+    assert not list((run_dir / "items").glob(".tmp-*"))  # the commit in flight finished or left nothing
+
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"{n} of {n} items explained, 0 failed ({before} done before this session" in again.stdout
+    rows = open_run(run_dir).rows()
+    assert len(rows) == n and all(r["status"] == "done" and r["attempts"] == 1 for r in rows)

@@ -61,6 +61,7 @@ def options(args: argparse.Namespace) -> dict[str, object]:
 
 def run(args: argparse.Namespace) -> int:
     import peephole
+    from peephole.interrupts import InterruptGuard
     from peephole.runs.report import write_report
 
     try:
@@ -68,34 +69,53 @@ def run(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"error: --targets is predicted, true or class indices like 3,17; got {args.targets!r}", file=sys.stderr)
         return 2
-    try:
-        r = peephole.run(
-            args.model,
-            args.dataset,
-            args.method,
-            out=args.out,
-            targets=targets,
-            top_k=args.top_k,
-            column=args.column,
-            label_column=args.label_column,
-            size=args.size or None,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            metrics=[m for m in args.metrics.split(",") if m],
-            output=args.output,
-            retry_failed=not args.no_retry,
-            progress=not args.quiet,
-            engine=args.engine,
-            address=args.address,
-            num_actors=args.num_actors,
-            num_cpus=args.num_cpus,
-            num_gpus=args.num_gpus,
-            **options(args),
-        )
-        s = r.complete()
-    except PeepholeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    items = None
+    with InterruptGuard() as guard:  # a Ctrl-C that a finaliser swallowed still stops before the next item
+        try:
+            r = peephole.run(
+                args.model,
+                args.dataset,
+                args.method,
+                out=args.out,
+                targets=targets,
+                top_k=args.top_k,
+                column=args.column,
+                label_column=args.label_column,
+                size=args.size or None,
+                batch_size=args.batch_size,
+                seed=args.seed,
+                metrics=[m for m in args.metrics.split(",") if m],
+                output=args.output,
+                retry_failed=not args.no_retry,
+                progress=not args.quiet,
+                engine=args.engine,
+                address=args.address,
+                num_actors=args.num_actors,
+                num_cpus=args.num_cpus,
+                num_gpus=args.num_gpus,
+                **options(args),
+            )
+            items = iter(r)
+            for _ in items:
+                guard.check()
+            guard.check()  # pressed during the last item
+            s = r.summary
+        except PeepholeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            if items is not None:
+                items.close()  # the run's own clean-up: the commit in flight finishes, the session is recorded
+            s = r.summary if items is not None else {}
+            if not s:  # stopped before the run's loop began
+                print(f"interrupted before any item was explained; the same command resumes -> {args.out}", file=sys.stderr)
+                return 130
+            print(
+                f"interrupted: {s['done']} of {s['total']} items done ({s['explained_now']} in this session); "
+                f"the same command resumes -> {args.out}",
+                file=sys.stderr,
+            )
+            return 130
     print(
         f"{s['done']} of {s['total']} items explained, {s['failed']} failed ({s['skipped']} done before this session; "
         f"{s['explained_now'] + s['failed_now']} items in {s['seconds']:.1f} s, {s['items_per_second']:.2f} items/s) "
