@@ -227,6 +227,32 @@ def test_cli_takes_method_options_substrates_and_split(imagenet_dir, tmp_path, m
     assert main(["benchmark", "--data", str(imagenet_dir), "--option", "nodot=3", "--out", str(out)]) == 2
 
 
+def test_ctrl_c_stops_the_cli_benchmark_with_130_and_the_same_command_resumes(imagenet_dir, tmp_path, monkeypatch, capsys):
+    import peephole.benchmark.methods as bm
+
+    calls = {"n": 0, "stop_at": None}
+
+    def pressed(batch):
+        calls["n"] += 1
+        if calls["stop_at"] is not None and calls["n"] == calls["stop_at"]:
+            raise KeyboardInterrupt  # Ctrl-C during a model call
+        return region_mean(batch)
+
+    monkeypatch.setattr(bm.MapMaker, "model", lambda self, backend: CallableModel(pressed, "probs"))
+    cmd = ["benchmark", "--data", str(imagenet_dir), "--methods", "occlusion,random", "--step", "256"]
+    assert main([*cmd, "--out", str(tmp_path / "straight")]) == 0
+    per_run = calls["n"]
+    capsys.readouterr()
+    calls.update(n=0, stop_at=per_run - 3)  # while scoring the last image
+    assert main([*cmd, "--out", str(tmp_path / "stopped")]) == 130
+    assert "interrupted: the images scored so far are kept in" in capsys.readouterr().err
+    calls.update(n=0, stop_at=None)
+    assert main([*cmd, "--out", str(tmp_path / "stopped")]) == 0
+    assert calls["n"] < per_run  # resumed: the image scored before Ctrl-C was not scored again
+    rows = lambda p: [(r["image"], r["method"], r["metric"], r["auc"]) for r in csv.DictReader((p / "rows.csv").open())]  # noqa: E731
+    assert rows(tmp_path / "stopped") == rows(tmp_path / "straight")
+
+
 @pytest.mark.parametrize("variant", ["lime-pami", "lime-500", "kernel-shap-500", "rise-500", "pami-adaptive"])
 def test_budget_variants_stay_within_their_query_budget_and_find_the_region(variant):
     """Every method of the matrix that is run at the default explainer's budget spends at most 500 queries

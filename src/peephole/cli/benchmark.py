@@ -113,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
     except PeepholeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"interrupted: the images scored so far are kept in {args.out}/; the same command resumes", file=sys.stderr)
+        return 130
     from pathlib import Path
 
     print(Path(args.out, "summary.md").read_text())
