@@ -23,7 +23,8 @@ class InterruptGuard:
     recorded; ``guard.check()`` raises it again if it was requested. While the guard is entered, a
     ``KeyboardInterrupt`` that a finaliser swallowed after a request is not reported by
     ``sys.unraisablehook`` (every other unraisable exception still is). Outside the main thread (where
-    Python allows no signal handler) the guard installs nothing and ``check`` never raises."""
+    Python allows no signal handler), or where SIGINT is ignored (a background job started by a shell), the
+    guard installs nothing and ``check`` never raises."""
 
     def __init__(self) -> None:
         self.requested = False
@@ -32,7 +33,8 @@ class InterruptGuard:
         self._installed = False
 
     def __enter__(self) -> InterruptGuard:
-        if threading.current_thread() is threading.main_thread():
+        main = threading.current_thread() is threading.main_thread()
+        if main and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
             self._previous = signal.signal(signal.SIGINT, self._handler)
             self._hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
             self._installed = True

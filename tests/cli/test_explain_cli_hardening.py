@@ -21,6 +21,12 @@ from peephole.cli import main
 FAST = ["--method", "pami", "--strategy", "window", "--radius", "6", "--stride", "8", "--size", "32", "--top-k", "1"]
 
 
+def handle_sigint() -> None:
+    """In the child before exec: SIGINT handled, even when this test runs where it is ignored (a shell's
+    background job), so that Python in the child installs its KeyboardInterrupt handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def tiny(tmp_path) -> str:
     return str(tiny_onnx(tmp_path / "tiny.onnx"))
@@ -121,7 +127,7 @@ def test_ctrl_c_stops_a_long_run_cleanly_and_keeps_what_was_done(tmp_path, tiny)
     cmd = [sys.executable, "-m", "peephole", "explain", *images, "--model", tiny, "--method", "pami", "--strategy", "window"]
     cmd += ["--radius", "2", "--stride", "2", "--size", "96", "--batch-size", "4", "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=handle_sigint)
     try:
         started = time.monotonic()
         deadline = started + 60
@@ -171,15 +177,20 @@ def test_a_ctrl_c_swallowed_by_a_finaliser_still_stops_the_run_at_the_next_image
 
     monkeypatch.setattr(peephole, "explain", explain_then_ctrl_c)
     monkeypatch.setattr(sys, "unraisablehook", hook)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # handled, as in a terminal
     images = [photo(tmp_path / f"i{k}.png", k) for k in range(3)]
-    code = main(["explain", *images, "--model", tiny, *FAST, "--out", str(tmp_path / "o")])
+    try:
+        code = main(["explain", *images, "--model", tiny, *FAST, "--out", str(tmp_path / "o")])
+        restored = signal.getsignal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert finished == []  # the interrupt really was raised inside the finaliser
     assert code == 130 and len(calls) == 1, "the run went on after Ctrl-C"
     assert reported == []  # not printed as "Exception ignored ... Traceback"
     assert "interrupted: 1 of 3 images done" in capsys.readouterr().err
     m = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert m["status"] == "interrupted" and [i["input"] for i in m["items"]] == images[:1]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler and sys.unraisablehook is hook  # put back
+    assert restored is signal.default_int_handler and sys.unraisablehook is hook  # the guard put both back
 
 
 def test_the_interrupt_guard_still_reports_every_other_unraisable_exception(monkeypatch):
@@ -196,6 +207,23 @@ def test_the_interrupt_guard_still_reports_every_other_unraisable_exception(monk
         Broken()
         guard.check()  # no Ctrl-C: nothing raised
     assert reported == [RuntimeError]
+
+
+def test_the_interrupt_guard_leaves_an_ignored_sigint_ignored():
+    """A shell starts background jobs with SIGINT ignored: the guard must not make them interruptible."""
+    from peephole.interrupts import InterruptGuard
+
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with InterruptGuard():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        with InterruptGuard():  # where SIGINT is handled, the guard's own handler is in place
+            assert signal.getsignal(signal.SIGINT) not in (signal.default_int_handler, signal.SIG_IGN)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_benchmark_without_captum_stops_before_any_work(tmp_path, monkeypatch, capsys):

@@ -23,6 +23,12 @@ N = 16
 MODEL = "runs_fixtures:make_slow_toy"
 
 
+def handle_sigint() -> None:
+    """In the child before exec: SIGINT handled, even when this test runs where it is ignored (a shell's
+    background job), so that Python in the child installs its KeyboardInterrupt handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def done_count(db: Path) -> int:
     if not db.exists():
         return 0
@@ -84,7 +90,7 @@ def test_ctrl_c_mid_run_exits_130_without_a_traceback_and_the_same_command_resum
     cmd += ["--method", "pami", "--size", "32", "--top-k", "2", "--quiet"]
     cmd += ["--option", "partition=window", "--option", "radius=8", "--option", "stride=6"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(SRC), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=handle_sigint)
     deadline = time.monotonic() + 120
     while done_count(run_dir / "run.sqlite") < 3:
         assert proc.poll() is None, proc.communicate()
