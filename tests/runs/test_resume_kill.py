@@ -39,13 +39,18 @@ def done_count(db: Path) -> int:
         return 0
 
 
+def run_command(data: Path, out: Path) -> tuple[list[str], dict[str, str]]:
+    """The `peephole run` command line both tests start (window PAMI on the slow toy model) and its env."""
+    cmd = [sys.executable, "-m", "peephole", "run", str(data), "--out", str(out), "--model", MODEL]
+    cmd += ["--method", "pami", "--size", "32", "--top-k", "2", "--quiet"]
+    cmd += ["--option", "partition=window", "--option", "radius=8", "--option", "stride=6"]
+    return cmd, {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(SRC), os.environ.get("PYTHONPATH", "")])}
+
+
 def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(tmp_path):
     write_images(tmp_path / "data", N, seed=3)
     run_dir = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "peephole", "run", str(tmp_path / "data"), "--out", str(run_dir), "--model", MODEL]
-    cmd += ["--method", "pami", "--size", "32", "--top-k", "2", "--quiet"]
-    cmd += ["--option", "partition=window", "--option", "radius=8", "--option", "stride=6"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(SRC), os.environ.get("PYTHONPATH", "")])}
+    cmd, env = run_command(tmp_path / "data", run_dir)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     rng = random.Random(12)
     wait_for = rng.randint(2, N // 2)  # a random moment: after a random number of items, plus a random delay
@@ -86,10 +91,7 @@ def test_ctrl_c_mid_run_exits_130_without_a_traceback_and_the_same_command_resum
     n = 60
     write_images(tmp_path / "data", n, seed=4)
     run_dir = tmp_path / "run"
-    cmd = [sys.executable, "-m", "peephole", "run", str(tmp_path / "data"), "--out", str(run_dir), "--model", MODEL]
-    cmd += ["--method", "pami", "--size", "32", "--top-k", "2", "--quiet"]
-    cmd += ["--option", "partition=window", "--option", "radius=8", "--option", "stride=6"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(SRC), os.environ.get("PYTHONPATH", "")])}
+    cmd, env = run_command(tmp_path / "data", run_dir)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=handle_sigint)
     deadline = time.monotonic() + 120
     while done_count(run_dir / "run.sqlite") < 3:
