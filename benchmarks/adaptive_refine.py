@@ -33,7 +33,7 @@ from peephole.engine.aggregate import FilledEq1Aggregator
 from peephole.engine.partition import GroupSubset, Partition, PartSubset
 from peephole.engine.query import softmax
 from peephole.engine.run import aggregate
-from peephole.methods.pami import interleaved, priority
+from peephole.methods.pami import interleaved, normalised, priority
 from peephole.metrics.curves import perturbation_curve
 from peephole.modalities.image.maskers import MASKERS
 
@@ -48,11 +48,8 @@ def parse(spec: str) -> dict[str, str]:
 
 def mean_priority(part: Partition, cand: np.ndarray, coarse: np.ndarray) -> np.ndarray:
     """The alternative ``prio=mean``: the normalised coarse map's mean on each candidate part."""
-    flat = coarse.reshape(len(coarse), -1).astype(np.float64)
-    scale = np.abs(flat).max(axis=1, keepdims=True)
-    best = (flat / np.where(scale > 0, scale, 1.0)).max(axis=0)
     m = PartSubset(part, cand).masks(0, len(cand)).reshape(len(cand), -1)
-    return (m @ best) / m.sum(axis=1)
+    return (m @ normalised(coarse)) / m.sum(axis=1)
 
 
 def adaptive_map(e: peephole.Explanation, f0: float, budget: int, setting: dict[str, str]) -> np.ndarray:

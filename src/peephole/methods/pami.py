@@ -185,14 +185,18 @@ def refinement(part: Partition, used: list[int], coarse: np.ndarray, n: int) -> 
 
 
 def priority(part: Partition, parts: np.ndarray, coarse: np.ndarray) -> np.ndarray:
-    """Each of ``parts``' refinement priority: the largest value of a target's coarse map on it, over that
-    map's maximum (the largest over the targets)."""
-    flat = coarse.reshape(len(coarse), -1).astype(np.float64)
-    scale = np.abs(flat).max(axis=1, keepdims=True)
-    best = (flat / np.where(scale > 0, scale, 1.0)).max(axis=0)  # per feature: the largest over the targets
+    """Each of ``parts``' refinement priority: the largest value of :func:`normalised` ``coarse`` on it."""
+    best = normalised(coarse)
     out = np.empty(len(parts))
     for start in range(0, len(parts), 64):
         idx = parts[start : start + 64]
         m = PartSubset(part, idx).masks(0, len(idx)).reshape(len(idx), -1).astype(bool)
         out[start : start + len(idx)] = np.where(m, best, -np.inf).max(axis=1)
     return out
+
+
+def normalised(coarse: np.ndarray) -> np.ndarray:
+    """Per feature, the largest over the targets of a target's coarse map over that map's maximum |value|."""
+    flat = coarse.reshape(len(coarse), -1).astype(np.float64)
+    scale = np.abs(flat).max(axis=1, keepdims=True)
+    return (flat / np.where(scale > 0, scale, 1.0)).max(axis=0)
