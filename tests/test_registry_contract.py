@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import peephole
-from peephole.explanation import FORMAT_VERSION
 from peephole.registry import METHODS
+from peephole.result import FORMAT_VERSION
 
 torch = pytest.importorskip("torch")
 
@@ -77,7 +77,7 @@ def case(name: str, modality: str) -> tuple[object, object, dict, tuple[int, ...
     opts = dict(FAST.get(name, {}).get(modality, {}))
     if spec.family != "perturbation":
         if name == "explainer":
-            from peephole.systems.explainer import ExplainerNet
+            from peephole_lab.systems.explainer import ExplainerNet
 
             torch.manual_seed(0)
             opts["explainer"] = ExplainerNet(3, 3, 4, 1)

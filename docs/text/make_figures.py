@@ -12,7 +12,7 @@ import numpy as np
 from skimage.segmentation import slic
 
 from peephole import explain
-from peephole.data.captioner import dataset, train_captioner
+from captioner import dataset, train_captioner
 from peephole.modalities.text import html_page, to_html
 from peephole.models.caption import CaptionModel
 from peephole.models.text.minilm import MiniLMSentiment

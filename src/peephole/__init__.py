@@ -7,20 +7,22 @@
 """
 
 from peephole.api import explain
+from peephole.batch import open_run, run
 from peephole.errors import InputError, ModelError, PeepholeError
-from peephole.explanation import Explanation, load
 from peephole.modalities.image.io import load_image
 from peephole.models import load_model
 from peephole.registry import METHODS
-from peephole.runs import open_run, run
+from peephole.result import Explanation
+from peephole.store import load
+from peephole.version import __version__
 
-__version__ = "0.1.0"
 __all__ = [
     "METHODS",
     "Explanation",
     "InputError",
     "ModelError",
     "PeepholeError",
+    "__version__",
     "explain",
     "load",
     "load_image",

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from peephole.engine.prepare import Request
-from peephole.explanation import Explanation
 from peephole.modalities import declared_modality, get_modality
+from peephole.pipeline import Request
 from peephole.registry import DEFAULT_METHODS, get_method
+from peephole.result import Explanation
 
 
 def explain(

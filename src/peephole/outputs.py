@@ -52,7 +52,7 @@ class RunManifest:
     """The record of one run into ``out_dir`` (see the module doc); ``settings`` is what the run was asked."""
 
     def __init__(self, out_dir: str | Path, command: str, settings: dict[str, Any]) -> None:
-        from peephole import __version__
+        from peephole.version import __version__
 
         self.out = Path(out_dir)
         try:

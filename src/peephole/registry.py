@@ -2,18 +2,19 @@
 
 Rules as data: each row names the method, where its function lives (imported on first use, so
 listing methods imports neither torch nor Captum), its family and the modalities it runs on.
-Every method function takes a :class:`~peephole.engine.prepare.Request` and keyword options.
+Every method function takes a :class:`~peephole.pipeline.Request` and keyword options.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from peephole.errors import InputError
+from peephole.plugins import loaded
 
 #: Families: ``perturbation`` methods query the model as a black box (any framework); ``gradient``
 #: methods and ``system`` methods need a differentiable torch model.
@@ -68,7 +69,7 @@ class MethodSpec:
 TORCH = (("torch", "models"),)
 CAPTUM = (("torch", "models"), ("captum", "gradients"))
 
-METHODS: dict[str, MethodSpec] = {
+BUILTIN: dict[str, MethodSpec] = {
     s.name: s
     for s in (
         MethodSpec("pami", "peephole.methods.pami:pami", "perturbation", ALL, "keep one part, mask the rest; Eq. 1"),
@@ -90,20 +91,38 @@ METHODS: dict[str, MethodSpec] = {
         MethodSpec(
             "scorecam", "peephole.gradients.scorecam:scorecam", "gradient", ("image",), "CAM weighted by masked scores", TORCH
         ),
-        MethodSpec(
-            "input-agnostic", "peephole.systems.input_agnostic:input_agnostic", "system", ("image",), "class maps without input"
-        ),
-        MethodSpec(
-            "fill-in-the-blanks",
-            "peephole.systems.fill_in_blanks:progressive_fill",
-            "system",
-            ("image",),
-            "blank and refill patches",
-        ),
-        MethodSpec("explainer", "peephole.systems.explainer.infer:explainer", "system", ("image",), "trained Explainer network"),
     )
 }
 
+
+class MethodTable(Mapping[str, MethodSpec]):
+    """The built-in rows plus every plug-in's (entry point ``peephole.methods``, e.g. ``peephole[lab]``'s
+    systems), read on first use so that ``import peephole`` loads no plug-in code."""
+
+    def __init__(self, builtin: dict[str, MethodSpec]) -> None:
+        self._builtin = builtin
+        self._rows: dict[str, MethodSpec] | None = None
+
+    @property
+    def rows(self) -> dict[str, MethodSpec]:
+        if self._rows is None:
+            rows = dict(self._builtin)
+            for _, specs in loaded("peephole.methods"):
+                rows.update((s.name, s) for s in specs if s.name not in self._builtin)
+            self._rows = rows
+        return self._rows
+
+    def __getitem__(self, name: str) -> MethodSpec:
+        return self.rows[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+METHODS = MethodTable(BUILTIN)
 
 #: The method run when none is named, per input kind (rules as data). Images: PAMI path, ahead of every
 #: other method in insertion with deletion as low as the best, on both substrates of the test split

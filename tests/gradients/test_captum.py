@@ -12,9 +12,9 @@ from gradients_fixtures import FAST, H, Tiny, W, far_from_region, image  # noqa:
 
 import peephole  # noqa: E402
 from peephole.errors import InputError  # noqa: E402
-from peephole.explanation import Explanation  # noqa: E402
 from peephole.gradients.captum import RULES  # noqa: E402
 from peephole.gradients.differentiable import cam_layer  # noqa: E402
+from peephole.result import Explanation  # noqa: E402
 
 
 @pytest.mark.parametrize("method", RULES)

@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 from gradients_fixtures import H, Tiny, W, far_from_region, image  # noqa: E402
 
 import peephole  # noqa: E402
-from peephole.explanation import Explanation  # noqa: E402
+from peephole.result import Explanation  # noqa: E402
 
 
 def test_scorecam_puts_its_map_on_the_region_the_model_sees():

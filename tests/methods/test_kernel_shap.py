@@ -120,7 +120,7 @@ def pair_value(coalition: set[int]) -> float:
 
 @pytest.mark.parametrize("density", [False, True])
 def test_grouped_kernel_shap_is_each_groups_exact_shapley_values_averaged(density) -> None:
-    from peephole.engine.partition import LabelPartition
+    from peephole.core.partition import LabelPartition
 
     part = LabelPartition(SINGLES_AND_PAIRS)
     kw = {"modality": "sequence", "output": "scores", "partition": part, "density": density}
@@ -133,7 +133,7 @@ def test_grouped_kernel_shap_is_each_groups_exact_shapley_values_averaged(densit
 
 
 def test_grouped_samples_split_the_budget_and_keep_each_block_inside_its_group() -> None:
-    from peephole.engine.partition import LabelPartition
+    from peephole.core.partition import LabelPartition
     from peephole.errors import InputError
     from peephole.methods.lime import grouped_samples, lime_samples
 

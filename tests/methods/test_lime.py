@@ -8,7 +8,7 @@ import pytest
 from conftest import RegionMeanModel, RegionModel, textured_image
 
 import peephole
-from peephole.engine.partition import Coalitions, LabelPartition
+from peephole.core.partition import Coalitions, LabelPartition
 from peephole.errors import InputError
 from peephole.methods.lime import DEFAULT_PARTITION, KERNEL_WIDTH, LimeFit, lime_samples
 

@@ -185,8 +185,8 @@ def test_tolerance_stops_once_the_averaged_map_is_stable():
 
 def test_merging_near_repeats_reuses_the_outputs_of_earlier_parts_and_saves_their_queries(tmp_path):
     """Two segmentations of a 20×24 image: part (1, 0) covers part (0, 0) but one column (IoU 0.95)."""
-    from peephole.engine.partition import LabelPartition, iou_matrix, near_repeats
-    from peephole.engine.run import aggregate
+    from peephole.core.partition import LabelPartition, iou_matrix, near_repeats
+    from peephole.core.run import aggregate
 
     a = np.zeros((20, 24), np.int64)
     a[:, 12:] = 1
@@ -224,8 +224,8 @@ def test_adaptive_refinement_spends_the_exact_budget_on_the_parts_the_coarse_map
     """Coarse groups fill ``coarse_share`` of the budget; the rest goes to the other groups' parts in the
     order of the coarse map's largest value on them, and one query to the empty input; the map is Eq. 1
     over exactly those parts, f(∅) where a touched group has no queried part."""
-    from peephole.engine.partition import GroupSubset
-    from peephole.engine.query import softmax
+    from peephole.core.partition import GroupSubset
+    from peephole.core.query import softmax
     from peephole.methods.pami import interleaved
     from peephole.modalities.image.maskers import BlurMasker
 
@@ -272,8 +272,8 @@ def test_adaptive_refinement_spends_the_exact_budget_on_the_parts_the_coarse_map
 
 
 def test_part_subsets_keep_their_parts_and_round_trip():
-    from peephole.engine.partition import GroupSubset, LabelPartition, Partition, PartSubset
-    from peephole.engine.state import class_path, resolve
+    from peephole.core.partition import GroupSubset, LabelPartition, Partition, PartSubset
+    from peephole.core.state import class_path, resolve
 
     a = np.arange(24).reshape(4, 6) % 3
     b = (np.arange(24).reshape(4, 6) // 6) % 2

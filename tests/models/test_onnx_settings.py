@@ -7,7 +7,7 @@ import pytest
 from onnx_fixtures import expected_scores, tiny_onnx
 
 import peephole
-from peephole.engine.query import softmax
+from peephole.core.query import softmax
 from peephole.errors import InputError
 
 IMG = np.random.default_rng(0).random((8, 8, 3)).astype(np.float32)

@@ -10,7 +10,7 @@ from peephole.errors import PeepholeError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from peephole.benchmark.methods import METHOD_NAMES
+    from peephole.evaluation.methods import METHOD_NAMES
 
     p = sub.add_parser(
         "benchmark",
@@ -54,9 +54,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from peephole.benchmark.data import dataset_kind
-    from peephole.benchmark.methods import MapMaker, check_installed
-    from peephole.benchmark.runner import CURVE_METRICS, run_insertion_deletion, run_pointing
+    from peephole.evaluation.data import dataset_kind
+    from peephole.evaluation.methods import MapMaker, check_installed
+    from peephole.evaluation.runner import CURVE_METRICS, run_insertion_deletion, run_pointing
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     try:

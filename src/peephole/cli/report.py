@@ -18,8 +18,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from peephole.runs.report import write_report
-    from peephole.runs.store import Store
+    from peephole.batch.report import write_report
+    from peephole.store.runs import Store
 
     try:
         store = Store(args.run_dir)

@@ -61,8 +61,8 @@ def options(args: argparse.Namespace) -> dict[str, object]:
 
 def run(args: argparse.Namespace) -> int:
     import peephole
+    from peephole.batch.report import write_report
     from peephole.interrupts import InterruptGuard
-    from peephole.runs.report import write_report
 
     try:
         targets = args.targets if args.targets in ("predicted", "true") else [int(t) for t in args.targets.split(",")]

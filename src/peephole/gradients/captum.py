@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from peephole.engine.prepare import Request, build
 from peephole.errors import InputError
-from peephole.explanation import Explanation
 from peephole.gradients.differentiable import ImageSetup, cam_layer, setup_image
+from peephole.pipeline import Request, build
+from peephole.result import Explanation
 
 
 @dataclass(frozen=True)

@@ -171,8 +171,8 @@ def setup_image(req: Any, what: str) -> ImageSetup:
     """Wrap ``req.model`` (differentiable), load and resize ``req.input``, query f(x), resolve the targets."""
     import torch
 
-    from peephole.engine.prepare import resolve_targets
-    from peephole.engine.query import softmax
+    from peephole.core.query import softmax
+    from peephole.pipeline import resolve_targets
 
     dm = as_differentiable(req.model, what, output=req.output or "logits", class_names=req.class_names)
     img = req.modality.load(req.input, allow_large=req.allow_large)

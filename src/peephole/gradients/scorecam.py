@@ -11,15 +11,15 @@ from typing import Any
 
 import numpy as np
 
-from peephole.engine.aggregate import ScoresOnly
-from peephole.engine.partition import FunctionPartition
-from peephole.engine.perturb import SoftMasker
-from peephole.engine.prepare import Request, build
-from peephole.engine.query import Query
-from peephole.engine.run import run
+from peephole.core.aggregate import ScoresOnly
+from peephole.core.partition import FunctionPartition
+from peephole.core.perturb import SoftMasker
+from peephole.core.query import Query
+from peephole.core.run import run
 from peephole.errors import InputError
-from peephole.explanation import Explanation
 from peephole.gradients.differentiable import Differentiable, cam_layer, setup_image
+from peephole.pipeline import Request, build
+from peephole.result import Explanation
 
 
 def _activations(net: Any, layer: Any, layer_input: bool, x: Any) -> np.ndarray:

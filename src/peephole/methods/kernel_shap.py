@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from peephole.engine.aggregate import Aggregator
-from peephole.engine.prepare import Request
-from peephole.explanation import Explanation
+from peephole.core.aggregate import Aggregator
 from peephole.methods.lime import LimeFit, surrogate
+from peephole.pipeline import Request
+from peephole.result import Explanation
 
 
 def shapley_samples(n_parts: int, n_samples: int, seed: int = 0) -> np.ndarray:

@@ -31,13 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from peephole.engine.aggregate import Aggregator
-from peephole.engine.partition import Coalitions, Partition
-from peephole.engine.prepare import Request, prepare
-from peephole.engine.run import run
+from peephole.core.aggregate import Aggregator
+from peephole.core.partition import Coalitions, Partition
+from peephole.core.run import run
 from peephole.errors import InputError
-from peephole.explanation import Explanation
 from peephole.modalities.image.superpixels import Segmentation
+from peephole.pipeline import Request, prepare
+from peephole.result import Explanation
 
 #: Default parts and masker per modality (else the modality's own defaults).
 DEFAULT_PARTITION = {"image": Segmentation("slic", {"n_segments": 50, "compactness": 20})}

@@ -11,11 +11,11 @@ from __future__ import annotations
 from time import perf_counter
 from typing import Any
 
-from peephole.engine.aggregate import DropAggregator
-from peephole.engine.partition import Complement
-from peephole.engine.prepare import Request, prepare
-from peephole.engine.run import run
-from peephole.explanation import Explanation
+from peephole.core.aggregate import DropAggregator
+from peephole.core.partition import Complement
+from peephole.core.run import run
+from peephole.pipeline import Request, prepare
+from peephole.result import Explanation
 
 #: Default parts per modality (else the modality's own default).
 DEFAULT_PARTITION = {"image": "window"}

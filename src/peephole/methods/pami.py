@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from peephole.engine.aggregate import FilledEq1Aggregator
-from peephole.engine.partition import GroupSubset, Partition, PartSubset, near_repeats
-from peephole.engine.perturb import BoundOnce
-from peephole.engine.prepare import Request, prepare
-from peephole.engine.run import RunResult, run
+from peephole.core.aggregate import FilledEq1Aggregator
+from peephole.core.partition import GroupSubset, Partition, PartSubset, near_repeats
+from peephole.core.perturb import BoundOnce
+from peephole.core.run import RunResult, run
 from peephole.errors import InputError
-from peephole.explanation import Explanation
+from peephole.pipeline import Request, prepare
+from peephole.result import Explanation
 
 
 def pami(

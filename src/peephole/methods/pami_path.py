@@ -30,14 +30,14 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from peephole.engine.aggregate import ScoresOnly
-from peephole.engine.partition import Coalitions, MaskPartition
-from peephole.engine.perturb import BoundOnce
-from peephole.engine.prepare import Context, Request, prepare
-from peephole.engine.run import RunResult, run
+from peephole.core.aggregate import ScoresOnly
+from peephole.core.partition import Coalitions, MaskPartition
+from peephole.core.perturb import BoundOnce
+from peephole.core.run import RunResult, run
 from peephole.errors import InputError
-from peephole.explanation import Explanation
 from peephole.methods.lime import DEFAULT_PARTITION, LimeFit, lime_samples, part_names
+from peephole.pipeline import Context, Request, prepare
+from peephole.result import Explanation
 
 
 def pami_path(

@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from peephole.engine.aggregate import WeightedSumAggregator
-from peephole.engine.partition import Partition, State
-from peephole.engine.perturb import BaselineMasker, SoftMasker
-from peephole.engine.prepare import Request, prepare
-from peephole.engine.run import run
+from peephole.core.aggregate import WeightedSumAggregator
+from peephole.core.partition import Partition, State
+from peephole.core.perturb import BaselineMasker, SoftMasker
+from peephole.core.run import run
 from peephole.errors import InputError
-from peephole.explanation import Explanation
+from peephole.pipeline import Request, prepare
+from peephole.result import Explanation
 
 
 def rise_masks(shape: tuple[int, int], start: int, stop: int, cells: int = 7, p: float = 0.5, seed: int = 0) -> np.ndarray:

@@ -4,7 +4,7 @@ Pixels are ranked by importance (ties: lower row-major index first). Step ``i`` 
 model an image where the ``i·step`` most important pixels come from one image and the rest from
 another: *insertion* restores pixels of x into a blurred copy (PAMI's 49×49, σ=100 reflect blur by
 default), *deletion* replaces pixels of x by a constant (mid-grey by default). The curve images are
-an engine :class:`~peephole.engine.Partition` of prefix masks, so they are built lazily and queried
+an engine :class:`~peephole.core.Partition` of prefix masks, so they are built lazily and queried
 in batches like any explanation. The score is the area under the class-probability curve over the
 fraction of pixels changed, by the trapezoid rule, which lies in [0, 1].
 """
@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from peephole.engine.aggregate import ScoresOnly
-from peephole.engine.partition import Partition
-from peephole.engine.perturb import Masker
-from peephole.engine.query import Query
-from peephole.engine.run import run
+from peephole.core.aggregate import ScoresOnly
+from peephole.core.partition import Partition
+from peephole.core.perturb import Masker
+from peephole.core.query import Query
+from peephole.core.run import run
 from peephole.errors import InputError
 from peephole.modalities.image.maskers import BlurMasker, ConstantMasker
 from peephole.models.base import as_model

@@ -10,8 +10,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-from peephole.engine.partition import Partition
-from peephole.engine.perturb import Masker
+from peephole.core.partition import Partition
+from peephole.core.perturb import Masker
 from peephole.errors import InputError
 
 

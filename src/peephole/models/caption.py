@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from peephole.errors import ModelError
-from peephole.modalities.text.tokenize import words
+from peephole.models.text.tokenize import words
 
 TokenProbFn = Callable[[np.ndarray, list[str]], Any]
 

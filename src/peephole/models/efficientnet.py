@@ -132,7 +132,7 @@ def cached_export(path: Path) -> Path:
         ) from exc
 
 
-#: Default batch sizes per backend (``python benchmarks/batch_size.py`` and end-to-end PAMI on a 2-core CPU):
+#: Default batch sizes per backend (``python experiments/batch_size.py`` and end-to-end PAMI on a 2-core CPU):
 #: eager torch takes 1.4–2× longer per image at 16 than at 4; onnxruntime is level from 4 to 16.
 DEFAULT_BATCH_SIZE = {"onnx": 16, "torch": 4}
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from peephole.engine.query import OUTPUT_KINDS
+from peephole.core.query import OUTPUT_KINDS
 from peephole.errors import InputError
 from peephole.models.preprocess import ImagePreprocess
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from peephole.errors import InputError
-from peephole.models.base import Model
+
+if TYPE_CHECKING:
+    from peephole.models.base import Model
 
 BUILTIN = ("efficientnet-lite0",)
 

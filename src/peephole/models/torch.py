@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from peephole.engine.query import OUTPUT_KINDS
+from peephole.core.query import OUTPUT_KINDS
 from peephole.errors import InputError
 from peephole.models.preprocess import ImagePreprocess
 
@@ -18,7 +18,7 @@ class TorchModel:
     The batch is resized in NumPy (when needed), then normalised in torch on ``device``. A channels-first
     module gets it in channels-last memory layout — the same tensor values, stored N·H·W·C, which is the
     N×H×W×3 batch itself, permuted without a copy — and PyTorch's convolutions run that layout faster
-    (EfficientNet-Lite0 on this 2-core CPU: 1.2–1.5× per forward pass, ``benchmarks/torch_layout.py``).
+    (EfficientNet-Lite0 on this 2-core CPU: 1.2–1.5× per forward pass, ``experiments/torch_layout.py``).
     The module's weights are not touched. The first batch runs both ways: if the channels-last call
     raises (e.g. a ``view`` that needs the default strides) or its output differs beyond 1e-4 (relative),
     the adapter keeps the default layout. ``channels_last=False`` never tries it.

@@ -8,11 +8,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from captioner import dataset, train_captioner  # noqa: E402
 from scipy.ndimage import binary_dilation  # noqa: E402
 from skimage.segmentation import slic  # noqa: E402
 
 from peephole import explain  # noqa: E402
-from peephole.data.captioner import dataset, train_captioner  # noqa: E402
 from peephole.errors import InputError, ModelError  # noqa: E402
 from peephole.models.caption import CaptionModel  # noqa: E402
 

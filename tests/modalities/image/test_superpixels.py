@@ -5,7 +5,7 @@ import pytest
 from conftest import textured_image
 from partition_fixtures import roundtrip
 
-from peephole.engine.partition import Coalitions, LabelPartition
+from peephole.core.partition import Coalitions, LabelPartition
 from peephole.errors import InputError
 from peephole.modalities.image.segmenters import SEGMENTERS
 from peephole.modalities.image.superpixels import PAPER_SEGMENTATIONS, Segmentation, Superpixels

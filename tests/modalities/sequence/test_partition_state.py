@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from partition_fixtures import roundtrip
 
-from peephole.engine.partition import Complement
+from peephole.core.partition import Complement
 from peephole.modalities.sequence.partitions import IndexPartition, feature_groups, singletons, windows
 
 

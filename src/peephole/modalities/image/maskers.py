@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from peephole.engine.perturb import BaselineMasker, BoundMasker, Masker, SoftMasker
+from peephole.core.perturb import BaselineMasker, BoundMasker, Masker, SoftMasker
 from peephole.errors import InputError
 from peephole.modalities.image.io import to_rgb_float
 

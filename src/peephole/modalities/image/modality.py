@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from peephole.engine.partition import Partition
-from peephole.engine.perturb import Masker
+from peephole.core.partition import Partition
+from peephole.core.perturb import Masker
 from peephole.errors import InputError
 from peephole.modalities.base import Modality
 from peephole.modalities.image.io import fit_work_size, load_image, to_rgb_float

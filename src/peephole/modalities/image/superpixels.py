@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from peephole.engine.partition import LabelPartition, State
+from peephole.core.partition import LabelPartition, State
 from peephole.errors import InputError
 from peephole.modalities.image.segmenters import SEGMENTERS
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from peephole.engine.partition import Partition, State
+from peephole.core.partition import Partition, State
 from peephole.errors import InputError
 
 

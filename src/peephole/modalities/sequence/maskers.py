@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from peephole.engine.perturb import BaselineMasker, Masker
+from peephole.core.perturb import BaselineMasker, Masker
 from peephole.errors import InputError
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from peephole.engine.partition import Partition
-from peephole.engine.perturb import Masker
+from peephole.core.partition import Partition
+from peephole.core.perturb import Masker
 from peephole.errors import InputError
 from peephole.modalities.base import Modality
 from peephole.modalities.sequence.maskers import make_sequence_masker

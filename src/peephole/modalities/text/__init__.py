@@ -3,7 +3,7 @@
 from peephole.modalities.text.maskers import DropMasker, TokenMasker, make_text_masker
 from peephole.modalities.text.partitions import make_text_partition, phrase_labels, phrases
 from peephole.modalities.text.render import html_page, ranking, to_html, to_terminal
-from peephole.modalities.text.tokenize import decode, join, words
+from peephole.models.text.tokenize import decode, join, words
 
 __all__ = [
     "DropMasker",

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from peephole.engine.perturb import BoundMasker, Masker
+from peephole.core.perturb import BoundMasker, Masker
 from peephole.errors import InputError
-from peephole.modalities.text.tokenize import join
+from peephole.models.text.tokenize import join
 
 
 def _check(keep: np.ndarray, n: int) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from peephole.engine.partition import Partition
-from peephole.engine.perturb import Masker
+from peephole.core.partition import Partition
+from peephole.core.perturb import Masker
 from peephole.modalities.base import Modality
 from peephole.modalities.text.maskers import make_text_masker
 from peephole.modalities.text.partitions import make_text_partition
-from peephole.modalities.text.tokenize import join, words
 from peephole.modalities.text.view import TextView
+from peephole.models.text.tokenize import join, words
 
 
 class TextModality(Modality):

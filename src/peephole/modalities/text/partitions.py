@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from peephole.engine.partition import Partition
+from peephole.core.partition import Partition
 from peephole.errors import InputError
 from peephole.modalities.sequence.partitions import IndexPartition, singletons, windows
 

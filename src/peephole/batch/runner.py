@@ -1,0 +1,271 @@
+"""``peephole.run``: explain every item of a dataset into a resumable store, on this machine or on Ray.
+
+The local engine explains items one after another with the model loaded once; a small thread pool reads
+and decodes the next items while the current one's queries run. Each finished or failed item is committed
+to the store as soon as it is done (see :mod:`peephole.store.runs`), so a killed run loses only the item in
+flight, and running the same call again resumes: done items are skipped, failed ones retried (or, with
+``retry_failed=False``, reported as they are).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from peephole.batch.datasets import Dataset, Item, open_dataset
+from peephole.batch.work import Job, check_job, explain_item, load_input, model_id, resolve_model
+from peephole.errors import InputError
+from peephole.registry import DEFAULT_METHODS
+from peephole.result import Explanation
+from peephole.store import load
+from peephole.store.runs import Store
+
+ENGINES = ("local", "ray")
+
+
+@dataclass
+class Result:
+    """One item's outcome as it is committed: its table row and (when it succeeded) its explanation."""
+
+    row: dict[str, Any]
+    explanation: Explanation | None
+
+    @property
+    def id(self) -> str:
+        return self.row["id"]
+
+    @property
+    def ok(self) -> bool:
+        return self.row["status"] == "done"
+
+    @property
+    def error(self) -> str | None:
+        return self.row.get("error")
+
+
+class Run:
+    """A run over a dataset: iterate it to explain the items still to do (each :class:`Result` is already
+    committed when you receive it), or call :meth:`complete`. ``summary`` counts done / failed items."""
+
+    def __init__(self, store: Store, job: Job, dataset: Dataset, model: Any, engine: str, **settings: Any) -> None:
+        self.store, self.job, self.dataset, self._model, self.engine = store, job, dataset, model, engine
+        self.retry_failed: bool = settings.pop("retry_failed", True)
+        self.progress: bool = settings.pop("progress", True)
+        self.prefetch: int = settings.pop("prefetch", 2)
+        self._engine_options = settings
+        self.summary: dict[str, Any] = {}
+
+    @property
+    def path(self) -> Path:
+        return self.store.path
+
+    def todo(self) -> list[tuple[int, Item]]:
+        """``(position, item)`` of the items this call will explain (not done; failed ones when retrying)."""
+        status = self.store.status()
+        return [
+            (seq, item)
+            for seq, item in enumerate(self.dataset)
+            if status.get(item.id) != "done" and (self.retry_failed or item.id not in status)
+        ]
+
+    def __iter__(self) -> Iterator[Result]:
+        from tqdm.auto import tqdm
+
+        todo = self.todo()
+        status = self.store.status()
+        ids = {i.id for i in self.dataset}
+        done_before = sum(1 for k, v in status.items() if v == "done" and k in ids)
+        bar = tqdm(total=len(self.dataset), initial=done_before, desc="explain", unit="item", disable=not self.progress)
+        session = self.store.start_session(self.engine)
+        counts = {"done": 0, "failed": 0}
+        t0 = time.perf_counter()
+        results = self._local(todo) if self.engine == "local" else self._ray(todo)
+
+        def finish(fut: Future, row: dict[str, Any], explanation: Explanation | None) -> Result:
+            path = fut.result()  # committed: only now is the result handed out
+            counts["done" if row["status"] == "done" else "failed"] += 1
+            bar.update(1)
+            bar.set_postfix(failed=counts["failed"], refresh=False)
+            if row["status"] != "done" and self.progress:
+                bar.write(f"failed: {row['id']}: {row['error']}")
+            if explanation is None and path is not None:
+                explanation = load(path)
+            return Result(row, explanation)
+
+        # Item k is committed by a writer thread while item k+1 is explained (its .npz compression and fsync
+        # overlap the model's queries); k is handed out once its commit is done.
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="peephole-commit")
+        previous = None
+        try:
+            for row, explanation, npz in results:
+                fut = writer.submit(self.store.commit, row, explanation, npz)
+                if previous is not None:
+                    yield finish(*previous)
+                previous = (fut, row, explanation)
+            if previous is not None:
+                last, previous = previous, None
+                yield finish(*last)
+        finally:
+            if previous is not None:  # stopped early: let the commit in flight finish
+                previous[0].exception()
+            writer.shutdown(wait=True)
+            seconds = time.perf_counter() - t0
+            bar.close()
+            done, failed = counts["done"], counts["failed"]
+            self.store.end_session(session, done, failed, seconds)
+            final = self.store.status()
+            self.summary = {
+                "total": len(self.dataset),
+                "done": sum(1 for k, v in final.items() if v == "done" and k in ids),
+                "failed": sum(1 for k, v in final.items() if v == "failed" and k in ids),
+                "skipped": done_before,
+                "explained_now": done,
+                "failed_now": failed,
+                "seconds": seconds,
+                "items_per_second": (done + failed) / seconds if seconds > 0 else 0.0,
+            }
+
+    def complete(self) -> dict[str, Any]:
+        """Run to the end; the summary (``total``, ``done``, ``failed``, ``skipped``, ``items_per_second``...)."""
+        for _ in self:
+            pass
+        return self.summary
+
+    def _local(self, todo: list[tuple[int, Item]]) -> Iterator[tuple[dict, Explanation | None, None]]:
+        """Explain in this process; a thread decodes up to ``prefetch`` items ahead of the current one."""
+
+        def read(item: Item) -> tuple[Any, BaseException | None]:
+            try:
+                return load_input(item, self.job), None
+            except Exception as exc:  # noqa: BLE001 - recorded as the item's failure
+                return None, exc
+
+        pending: deque[tuple[int, Item, Future]] = deque()
+        queue = iter(todo)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="peephole-prefetch") as pool:
+
+            def fill() -> None:
+                while len(pending) < max(1, self.prefetch):
+                    nxt = next(queue, None)
+                    if nxt is None:
+                        return
+                    pending.append((nxt[0], nxt[1], pool.submit(read, nxt[1])))
+
+            fill()
+            while pending:
+                seq, item, fut = pending.popleft()
+                x, err = fut.result()
+                fill()  # the next items decode while this one is explained
+                row, e = explain_item(self._model, self.job, item, seq, x, err)
+                yield row, e, None
+
+    def _ray(self, todo: list[tuple[int, Item]]) -> Iterator[tuple[dict, None, bytes | None]]:
+        from peephole.batch.ray_engine import explain_on_ray
+
+        for row, npz in explain_on_ray(self._model, self.job, todo, **self._engine_options):
+            yield row, None, npz
+
+
+def run(
+    model: Any,
+    dataset: Any,
+    method: str | None = None,
+    *,
+    out: str | Path,
+    targets: Any = "predicted",
+    top_k: int = 1,
+    modality: str | None = None,
+    column: str | None = None,
+    label_column: str | None = None,
+    size: int | None = 224,
+    crop: bool = True,
+    batch_size: int | None = None,
+    seed: int = 0,
+    metrics: Sequence[str] = (),
+    output: str | None = None,
+    class_names: Sequence[str] | None = None,
+    model_name: str | None = None,
+    retry_failed: bool = True,
+    progress: bool = True,
+    prefetch: int = 2,
+    engine: str = "local",
+    address: str | None = None,
+    num_actors: int = 2,
+    num_cpus: float = 1,
+    num_gpus: float = 0,
+    **options: Any,
+) -> Run:
+    """Explain every item of ``dataset`` with ``method`` (unset: the input kind's default, as for
+    :func:`peephole.explain`) into the run folder ``out``; returns a :class:`Run`.
+
+    ``dataset``: a folder of images (recursive), a CSV of image paths or sentences (``column``; optional
+    true labels in ``label_column``), a ``.txt`` file of sentences, or a list of inputs. ``targets``:
+    ``'predicted'`` (the ``top_k`` predicted classes), ``'true'`` (each item's label) or class indices.
+    ``metrics``: per-item ``'insertion'`` / ``'deletion'`` AUCs of the first target's map (images).
+    ``model``: as for :func:`peephole.explain`, or ``'module:factory'``; a model object is named in the
+    run's settings by ``model_name`` (default: its type's import path). Method options (``partition=``,
+    ``masker=``, ...) as for :func:`peephole.explain`.
+
+    The settings are checked and recorded (or, for an existing run folder, compared: a difference is an
+    :class:`~peephole.store.runs.SettingsMismatch`) before anything is explained. Nothing runs until the
+    returned :class:`Run` is iterated or :meth:`Run.complete` is called. ``engine='ray'`` runs the items on
+    Ray Data with ``num_actors`` actors, each loading the model once and reserving ``num_cpus`` CPUs and
+    ``num_gpus`` GPUs (``address``: the cluster's, e.g. ``'ray://head:10001'``; default: a local one).
+    """
+    from peephole.modalities import declared_modality
+
+    if engine not in ENGINES:
+        raise InputError(f"engine must be one of {ENGINES}, got {engine!r}")
+    ds = open_dataset(dataset, column=column, label_column=label_column, modality=modality)
+    kind = modality or ds.modality
+    if isinstance(dataset, (str, Path)) and modality is not None and modality != ds.modality:
+        raise InputError(f"{dataset} holds {ds.modality} inputs, but modality={modality!r} was asked for")
+    declared = declared_modality(model)
+    if declared is not None and declared != kind:
+        raise InputError(f"the model takes {declared} inputs, but the dataset holds {kind} inputs")
+    job = Job(
+        method=DEFAULT_METHODS[kind] if method is None else method,
+        model=model_name or model_id(model),
+        modality=kind,
+        dataset=ds.spec,
+        options=dict(options),
+        targets=list(targets) if isinstance(targets, (list, tuple)) else targets,
+        top_k=top_k,
+        seed=seed,
+        batch_size=batch_size,
+        size=size if kind == "image" else None,
+        crop=crop,
+        metrics=tuple(metrics),
+        output=output,
+    )
+    check_job(job)
+    if job.targets == "true" and not ds.has_labels:
+        raise InputError(f"targets='true' but {ds.spec} has no true labels (a label column in a CSV)")
+    store = Store(out, job.settings(), total=len(ds))
+    if engine == "local":
+        loaded = resolve_model(model, kind, output, class_names)
+        return Run(store, job, ds, loaded, engine, retry_failed=retry_failed, progress=progress, prefetch=prefetch)
+    return Run(
+        store,
+        job,
+        ds,
+        model,
+        engine,
+        retry_failed=retry_failed,
+        progress=progress,
+        address=address,
+        num_actors=num_actors,
+        num_cpus=num_cpus,
+        num_gpus=num_gpus,
+        class_names=class_names,
+    )
+
+
+def open_run(path: str | Path) -> Store:
+    """An existing run folder, to read: ``rows()``, ``load(item_id)``, ``export('table.parquet')``, ``settings``."""
+    return Store(path)

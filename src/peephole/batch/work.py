@@ -1,0 +1,198 @@
+"""One item of a run, the same on every engine: load the input, explain it, score it, make its table row."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from peephole.batch.datasets import Item
+from peephole.errors import InputError, PeepholeError
+from peephole.result import Explanation
+
+TARGETS = ("predicted", "true")
+METRICS = ("insertion", "deletion")
+TOP = 5  #: top classes kept in each item's row
+
+
+@dataclass(frozen=True)
+class Job:
+    """The settings of a run: everything that decides an item's result (recorded in and checked by the store)."""
+
+    method: str
+    model: str  #: the model's name, ``module:factory`` spec, or a name given for a model object
+    modality: str
+    dataset: str
+    options: dict[str, Any] = field(default_factory=dict)
+    targets: Any = "predicted"  #: 'predicted' (the top_k classes), 'true' (the item's label) or class indices
+    top_k: int = 1
+    seed: int = 0
+    batch_size: int | None = None
+    size: int | None = 224  #: images: shorter side resized to this and centre-cropped (None: as read)
+    crop: bool = True
+    metrics: tuple[str, ...] = ()
+    output: str | None = None  #: what a plain callable returns ('probs', 'logits', 'scores')
+
+    def settings(self) -> dict[str, Any]:
+        from peephole.pipeline import jsonable
+        from peephole.version import __version__
+
+        return jsonable({**asdict(self), "peephole": __version__})
+
+
+def check_job(job: Job) -> None:
+    """Refuse settings that cannot work before any item runs (one :class:`InputError` each)."""
+    from peephole.modalities import get_modality
+    from peephole.registry import get_method
+
+    get_method(job.method).check(job.options, get_modality(job.modality))
+    if isinstance(job.targets, str) and job.targets not in TARGETS:
+        raise InputError(f"targets must be one of {TARGETS} or a list of class indices, got {job.targets!r}")
+    bad = sorted(set(job.metrics) - set(METRICS))
+    if bad:
+        raise InputError(f"unknown metric {bad[0]!r}; per-item metrics: {', '.join(METRICS)}")
+    if job.metrics and job.modality != "image":
+        raise InputError(f"insertion / deletion are defined for images, not for {job.modality} inputs")
+
+
+def resolve_model(spec: Any, modality: str, output: str | None = None, class_names: Sequence[str] | None = None) -> Any:
+    """``spec`` as a :class:`peephole.models.Model` of ``modality``, loaded once for the whole run.
+
+    ``spec``: a model object or callable, a model name (``efficientnet-lite0``, ``vader``, an ``.onnx`` file,
+    a Hugging Face folder) or ``'package.module:factory'``, a function of no arguments returning the model
+    (how a model is named on the command line and rebuilt in each Ray actor).
+    """
+    from peephole.modalities import get_modality
+
+    mod = get_modality(modality)
+    if isinstance(spec, str) and ":" in spec and not spec.endswith(".onnx"):
+        module, _, attr = spec.partition(":")
+        try:
+            spec = getattr(importlib.import_module(module), attr)()
+        except (ImportError, AttributeError) as exc:
+            raise InputError(f"cannot import model factory {module}:{attr} ({exc})") from exc
+    elif isinstance(spec, str) and modality == "image":
+        from peephole.models import load_model
+
+        spec = load_model(spec)
+    return mod.as_model(spec, output, class_names)
+
+
+def model_id(spec: Any) -> str:
+    """How a model is named in the run's settings: its spec string, else its type's import path."""
+    if isinstance(spec, str):
+        return spec
+    t = spec if isinstance(spec, type) else type(spec)
+    name = getattr(spec, "__qualname__", None) if callable(spec) and hasattr(spec, "__module__") else None
+    return f"{getattr(spec, '__module__', t.__module__)}.{name or t.__qualname__}"
+
+
+def load_input(item: Item, job: Job) -> Any:
+    """The item's input as the method needs it (decoding happens here, ahead of the model's queries)."""
+    if job.modality == "text":
+        if not isinstance(item.source, str) or not item.source.strip():
+            raise InputError("empty sentence")
+        return item.source
+    from peephole.modalities.image.io import load_image, resize, to_rgb_float
+
+    if isinstance(item.source, str):
+        return load_image(item.source, size=job.size, crop=job.crop)
+    img = to_rgb_float(item.source, name=f"item {item.id}")
+    return resize(img, job.size, job.crop) if job.size else img
+
+
+def true_class(label: str | None, class_names: Sequence[str] | None, n_classes: int) -> int | None:
+    """The class index a label names: an index, or one of the model's class names; None when it names none."""
+    if label is None:
+        return None
+    s = str(label).strip()
+    if s.lstrip("-").isdigit() and 0 <= int(s) < n_classes:
+        return int(s)
+    if class_names is not None and s in class_names:
+        return list(class_names).index(s)
+    return None
+
+
+def explain_item(
+    model: Any, job: Job, item: Item, seq: int, x: Any = None, error: BaseException | None = None
+) -> tuple[dict[str, Any], Explanation | None]:
+    """Explain one item: its table row and its result (None when it failed; the row says why).
+
+    ``x`` is the input already loaded by :func:`load_input` (or ``error`` what loading raised). Every
+    failure of this item — a corrupt file, a bad label, a model error — becomes its row's ``error``.
+    """
+    from peephole.api import explain
+
+    row: dict[str, Any] = {"id": item.id, "seq": seq, "source": _source(item), "label": item.label}
+    t0 = time.perf_counter()
+    try:
+        if error is not None:
+            raise error
+        if x is None:
+            x = load_input(item, job)
+        e, truth = _explain(explain, model, job, item, x)
+    except Exception as exc:  # noqa: BLE001 - one item's failure of any kind is recorded, the run goes on
+        message = str(exc) if isinstance(exc, PeepholeError) else f"{type(exc).__name__}: {exc}"
+        row.update(status="failed", error=message or type(exc).__name__, seconds=time.perf_counter() - t0)
+        return row, None
+    pred = e.prediction
+    row.update(
+        status="done",
+        error=None,
+        true_class=truth,
+        prediction=pred,
+        prediction_name=e.name(pred),
+        confidence=float(e.probabilities[pred]),
+        correct=None if truth is None else int(pred == truth),
+        targets=e.targets,
+        top=[list(t) for t in e.top_classes(TOP)],
+        n_queries=e.n_queries,
+    )
+    if job.metrics:
+        row["metrics"] = _metrics(model, job, e)
+    row["seconds"] = time.perf_counter() - t0
+    return row, e
+
+
+def _explain(explain: Any, model: Any, job: Job, item: Item, x: Any) -> tuple[Explanation, int | None]:
+    names = getattr(model, "class_names", None)
+    targets = job.targets
+    truth = true_class(item.label, names, len(names) if names is not None else 1 << 30)
+    if targets == "true":
+        if truth is None:
+            raise InputError(f"targets='true' but item {item.id!r} has no true label the model knows ({item.label!r})")
+        targets = [truth]
+    elif targets == "predicted":
+        targets = None
+    e = explain(
+        model,
+        x,
+        job.method,
+        modality=job.modality,
+        targets=targets,
+        top_k=job.top_k,
+        batch_size=job.batch_size,
+        seed=job.seed,
+        **job.options,
+    )
+    if truth is not None and truth >= len(e.probabilities):
+        truth = None
+    return e, truth
+
+
+def _metrics(model: Any, job: Job, e: Explanation) -> dict[str, float]:
+    from peephole.metrics.curves import perturbation_curve
+
+    t = e.targets[0]
+    bs = job.batch_size or 32
+    return {m: round(perturbation_curve(model, e.input, e.maps[0], t, m, batch_size=bs).auc, 6) for m in job.metrics}
+
+
+def _source(item: Item) -> str:
+    if isinstance(item.source, str):
+        return item.source
+    return f"<array of shape {np.shape(item.source)}>"

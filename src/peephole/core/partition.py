@@ -1,0 +1,345 @@
+"""Partitions: the parts x is split into, produced lazily as keep-masks.
+
+A partition lives on a *feature shape* (``(H, W)`` for an image, ``(n_words,)`` for a text).
+Parts belong to *groups*: Eq. 1 is applied inside each group, and the maps of the groups are
+averaged with equal weight (PAMI Strategy II averages the maps of several segmentations).
+Masks are usually bool; a soft partition (RISE, Score-CAM) gives float masks in [0, 1].
+
+Every partition that a saved explanation keeps round-trips as data: :meth:`Partition.state` gives
+JSON parameters and arrays, :meth:`Partition.from_state` rebuilds it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from peephole.errors import InputError
+
+State = tuple[dict[str, Any], dict[str, np.ndarray]]
+
+
+class Partition(ABC):
+    """A set of parts over ``shape``; ``masks(start, stop)`` builds only the masks asked for."""
+
+    shape: tuple[int, ...]
+
+    @property
+    @abstractmethod
+    def n_parts(self) -> int:
+        """Number of parts (one model query each)."""
+
+    @property
+    def groups(self) -> np.ndarray:
+        """Group index of every part, shape ``(n_parts,)``, values ``0..n_groups-1`` (default: one group)."""
+        return np.zeros(self.n_parts, np.int64)
+
+    @abstractmethod
+    def masks(self, start: int, stop: int) -> np.ndarray:
+        """Keep-masks of parts ``start..stop-1``: array ``(stop - start, *shape)``."""
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.groups.max()) + 1 if self.n_parts else 0
+
+    def state(self) -> State:
+        """``(params, arrays)`` from which :meth:`from_state` rebuilds this partition."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be saved")
+
+    @classmethod
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> Partition:
+        """The partition :meth:`state` described."""
+        raise NotImplementedError(f"{cls.__name__} cannot be loaded")
+
+
+class MaskPartition(Partition):
+    """Parts given explicitly as keep-masks ``(n_parts, *shape)`` (may overlap), optionally grouped."""
+
+    def __init__(self, masks: np.ndarray, groups: np.ndarray | None = None) -> None:
+        m = np.asarray(masks)
+        if m.ndim < 2 or m.dtype != bool:
+            raise InputError(f"masks must be a bool array (n_parts, *shape), got {m.dtype} of shape {m.shape}")
+        g = np.zeros(len(m), np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
+        if g.shape != (len(m),) or (len(g) and (g.min() < 0 or np.setdiff1d(np.arange(g.max() + 1), g).size)):
+            raise InputError("groups must give each part an index, using every value 0..n_groups-1")
+        self.shape, self._masks, self._groups = tuple(m.shape[1:]), m, g
+
+    @property
+    def n_parts(self) -> int:
+        return len(self._masks)
+
+    @property
+    def groups(self) -> np.ndarray:
+        return self._groups
+
+    def masks(self, start: int, stop: int) -> np.ndarray:
+        return self._masks[start:stop]
+
+    def state(self) -> State:
+        return {}, {"masks": self._masks, "groups": self._groups}
+
+    @classmethod
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> MaskPartition:
+        return cls(arrays["masks"], arrays["groups"])
+
+
+class LabelPartition(Partition):
+    """Parts given by one or more label maps over the feature shape.
+
+    Each label map is one group; each distinct label in it is one part (a superpixel, a word
+    group, a tabular feature group). Labels need not be consecutive.
+    """
+
+    def __init__(self, labels: np.ndarray | Sequence[np.ndarray]) -> None:
+        maps = [np.asarray(labels)] if isinstance(labels, np.ndarray) else [np.asarray(m) for m in labels]
+        if not maps:
+            raise InputError("LabelPartition needs at least one label map")
+        shape = maps[0].shape
+        for m in maps:
+            if m.shape != shape:
+                raise InputError(f"label maps disagree in shape: {m.shape} vs {shape}")
+            if not np.issubdtype(m.dtype, np.integer):
+                raise InputError(f"label maps must hold integers, got dtype {m.dtype}")
+        self.shape = tuple(shape)
+        self.label_maps = maps
+        self._parts: list[tuple[int, int]] = []  # (map index, label)
+        for g, m in enumerate(maps):
+            self._parts.extend((g, int(lab)) for lab in np.unique(m))
+        self._groups = np.array([g for g, _ in self._parts], dtype=np.int64)
+
+    @property
+    def n_parts(self) -> int:
+        return len(self._parts)
+
+    @property
+    def groups(self) -> np.ndarray:
+        return self._groups
+
+    def masks(self, start: int, stop: int) -> np.ndarray:
+        return np.stack([self.label_maps[g] == lab for g, lab in self._parts[start:stop]])
+
+    def state(self) -> State:
+        return {}, {"labels": np.stack(self.label_maps)}
+
+    @classmethod
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> LabelPartition:
+        return cls(list(arrays["labels"]))
+
+
+class Complement(Partition):
+    """The parts of ``inner`` turned inside out: part j keeps everything but ``inner``'s part j (occlusion)."""
+
+    def __init__(self, inner: Partition) -> None:
+        self.inner, self.shape = inner, inner.shape
+
+    @property
+    def n_parts(self) -> int:
+        return self.inner.n_parts
+
+    @property
+    def groups(self) -> np.ndarray:
+        return self.inner.groups
+
+    def masks(self, start: int, stop: int) -> np.ndarray:
+        return ~self.inner.masks(start, stop)
+
+    def state(self) -> State:
+        from peephole.core.state import class_path
+
+        params, arrays = self.inner.state()
+        return {"inner": class_path(self.inner), "inner_params": params}, arrays
+
+    @classmethod
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> Complement:
+        from peephole.core.state import resolve
+
+        return cls(resolve(params["inner"], Partition).from_state(params["inner_params"], arrays))
+
+
+class Coalitions(Partition):
+    """Unions of the parts of ``parts``: query i keeps part j where ``z[i, j]`` (LIME, KernelSHAP samples).
+
+    A feature is kept when any kept part covers it; with disjoint parts (one segmentation) this is
+    exactly LIME's ``z[labels]``. With several groups of parts (PAMI's overlapping segmentations),
+    ``row_groups[i]`` names the group whose parts query i draws from (the samplers leave the other
+    groups' parts off): each segmentation gets its own coalitions, and its own surrogate fit.
+    """
+
+    def __init__(self, parts: Partition, z: np.ndarray, row_groups: np.ndarray | None = None) -> None:
+        z = np.asarray(z, bool)
+        if z.ndim != 2 or z.shape[1] != parts.n_parts:
+            raise InputError(f"coalitions must be (n_samples, {parts.n_parts}) on/off vectors, got shape {z.shape}")
+        rows = np.zeros(len(z), np.int64) if row_groups is None else np.asarray(row_groups, np.int64)
+        if rows.shape != (len(z),):
+            raise InputError(f"row_groups must give one group per coalition ({len(z)}), got shape {rows.shape}")
+        self.parts, self.z, self.row_groups, self.shape = parts, z, rows, parts.shape
+        self._part_masks = parts.masks(0, parts.n_parts).reshape(parts.n_parts, -1).astype(np.float32)
+
+    @property
+    def n_parts(self) -> int:
+        return len(self.z)
+
+    @property
+    def groups(self) -> np.ndarray:
+        return self.row_groups
+
+    def masks(self, start: int, stop: int) -> np.ndarray:
+        keep = self.z[start:stop].astype(np.float32) @ self._part_masks > 0
+        return keep.reshape(stop - start, *self.shape)
+
+    def paint(self, weights: np.ndarray, density: bool = False) -> np.ndarray:
+        """Maps ``(K, *shape)`` from per-part ``weights`` ``(K, n_parts)``: a feature's mean over the parts
+        covering it (one per group: the groups' maps averaged, as in Eq. 1). ``density``: a part's weight
+        is spread over its features (``w_j / |part j|``), so each group's map sums to its weights."""
+        covered = self._part_masks.sum(0)
+        w = np.asarray(weights, np.float64)
+        if density:
+            w = w / np.maximum(self._part_masks.sum(1), 1)
+        flat = w @ self._part_masks.astype(np.float64) / np.maximum(covered, 1)
+        return flat.reshape((-1, *self.shape))
+
+    def state(self) -> State:
+        from peephole.core.state import class_path
+
+        params, arrays = self.parts.state()
+        return {"parts": class_path(self.parts), "parts_params": params}, {
+            **arrays,
+            "coalitions": self.z,
+            "row_groups": self.row_groups,
+        }
+
+    @classmethod
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> Coalitions:
+        from peephole.core.state import resolve
+
+        inner = {k: v for k, v in arrays.items() if k not in ("coalitions", "row_groups")}
+        parts = resolve(params["parts"], Partition).from_state(params["parts_params"], inner)
+        return cls(parts, arrays["coalitions"], arrays.get("row_groups"))
+
+
+class FunctionPartition(Partition):
+    """``n_parts`` masks made on demand by ``make(start, stop)``; one group (not saved with a result)."""
+
+    def __init__(self, shape: tuple[int, ...], n_parts: int, make: Callable[[int, int], np.ndarray]) -> None:
+        self.shape, self._n, self._make = tuple(shape), int(n_parts), make
+
+    @property
+    def n_parts(self) -> int:
+        return self._n
+
+    def masks(self, start: int, stop: int) -> np.ndarray:
+        return self._make(start, stop)
+
+
+class PartSubset(Partition):
+    """The parts ``parts`` of ``inner`` (indices, in query order), each keeping its group; the groups are
+    renumbered ``0..`` in order of first appearance (``group_ids``: the inner group of each). A group of
+    which only some parts are kept is a partially queried segmentation (adaptive PAMI's refinement).
+    ``empty=True`` adds one last part, the empty keep-mask (nothing kept: f(∅)), as a group of its own,
+    which :class:`~peephole.core.aggregate.FilledEq1Aggregator` reads."""
+
+    def __init__(self, inner: Partition, parts: Sequence[int], empty: bool = False) -> None:
+        self.inner, self.shape, self.empty = inner, inner.shape, bool(empty)
+        self.index = np.asarray(parts, dtype=np.int64).reshape(-1)
+        if self.index.size and (self.index.min() < 0 or self.index.max() >= inner.n_parts):
+            raise InputError(f"part indices must be in 0..{inner.n_parts - 1}")
+        if np.unique(self.index).size != self.index.size:
+            raise InputError("a part is listed twice")
+        inner_groups = inner.groups[self.index]
+        self.group_ids = [int(g) for g in dict.fromkeys(inner_groups.tolist())]
+        renumber = {g: i for i, g in enumerate(self.group_ids)}
+        self._groups = np.array([renumber[int(g)] for g in inner_groups] + [len(renumber)] * self.empty, dtype=np.int64)
+
+    @property
+    def n_parts(self) -> int:
+        return len(self.index) + self.empty
+
+    @property
+    def groups(self) -> np.ndarray:
+        return self._groups
+
+    def masks(self, start: int, stop: int) -> np.ndarray:
+        idx = self.index[start:stop]
+        runs = np.split(idx, np.flatnonzero(np.diff(idx) != 1) + 1)  # contiguous runs of inner parts
+        kept = [self.inner.masks(int(r[0]), int(r[-1]) + 1) for r in runs if len(r)]
+        if self.empty and stop >= self.n_parts > start:
+            kept.append(np.zeros((1, *self.shape), bool))
+        return np.concatenate(kept)
+
+    def _inner_state(self) -> State:
+        from peephole.core.state import class_path
+
+        params, arrays = self.inner.state()
+        return {"inner": class_path(self.inner), "inner_params": params}, arrays
+
+    def state(self) -> State:
+        params, arrays = self._inner_state()
+        return {**params, "parts": self.index.tolist(), "empty": self.empty}, arrays
+
+    @staticmethod
+    def _inner_from_state(params: dict[str, Any], arrays: dict[str, np.ndarray]) -> Partition:
+        from peephole.core.state import resolve
+
+        return resolve(params["inner"], Partition).from_state(params["inner_params"], arrays)
+
+    @classmethod
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> PartSubset:
+        return cls(cls._inner_from_state(params, arrays), params["parts"], params["empty"])
+
+
+class GroupSubset(PartSubset):
+    """The parts of ``inner`` whose group is in ``groups``, regrouped ``0..len(groups)-1`` in that order
+    (the whole segmentations an adaptive run used)."""
+
+    def __init__(self, inner: Partition, groups: Sequence[int]) -> None:
+        g = inner.groups
+        picked = [np.flatnonzero(g == int(k)) for k in groups]
+        super().__init__(inner, np.concatenate(picked) if picked else np.zeros(0, np.int64))
+        self.group_ids = [int(k) for k in groups]
+
+    def state(self) -> State:
+        params, arrays = self._inner_state()
+        return {**params, "groups": self.group_ids}, arrays
+
+    @classmethod
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> GroupSubset:
+        return cls(cls._inner_from_state(params, arrays), params["groups"])
+
+
+def iou_matrix(partition: Partition) -> np.ndarray:
+    """Intersection over union of every pair of parts, ``(n_parts, n_parts)``. Label maps are compared by
+    counting label pairs (one pass per pair of maps), other partitions by a product of their masks."""
+    if isinstance(partition, LabelPartition):
+        idx = {gl: j for j, gl in enumerate(partition._parts)}
+        inter = np.zeros((partition.n_parts, partition.n_parts))
+        # per map once: its labels, each pixel's label index, and the parts those labels are
+        coded = []
+        for g, m in enumerate(partition.label_maps):
+            labels, inverse = np.unique(m.ravel(), return_inverse=True)
+            coded.append((len(labels), inverse, [idx[g, int(lab)] for lab in labels]))
+        for g, (na, ia, rows) in enumerate(coded):
+            for nb, ib, cols in coded[g:]:
+                counts = np.bincount(ia * nb + ib, minlength=na * nb).reshape(na, nb)
+                inter[np.ix_(rows, cols)] = counts
+                inter[np.ix_(cols, rows)] = counts.T
+    else:
+        m = partition.masks(0, partition.n_parts).reshape(partition.n_parts, -1).astype(np.float64)
+        inter = m @ m.T
+    size = np.diag(inter).copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.nan_to_num(inter / (size[:, None] + size[None, :] - inter))
+
+
+def near_repeats(partition: Partition, min_iou: float) -> np.ndarray:
+    """For each part (in query order), the part whose output it reuses: the first earlier part of another
+    group that is itself queried and overlaps it with IoU ≥ ``min_iou``; else the part itself."""
+    iou, groups = iou_matrix(partition), partition.groups
+    rep = np.arange(partition.n_parts)
+    for j in range(partition.n_parts):
+        match = np.flatnonzero((iou[j, :j] >= min_iou) & (groups[:j] != groups[j]) & (rep[:j] == np.arange(j)))
+        if len(match):
+            rep[j] = match[0]
+    return rep

@@ -1,0 +1,125 @@
+"""The methods the harness compares, by name, each turning (image, target class) into one H×W map.
+
+A harness name is a registered method (:data:`peephole.registry.METHODS`) or a named variant of one
+(:data:`VARIANTS`: rules as data). Perturbation methods query the ONNX model; gradient methods use
+the torch export of the same network (Score-CAM's masked queries go to the ONNX model). Settings
+are the methods' defaults unless the harness is given others (``options``); every setting is reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Any
+
+import numpy as np
+
+from peephole.api import explain
+from peephole.errors import InputError
+from peephole.metrics.reference import centre_gaussian_map, random_map
+from peephole.registry import METHODS
+
+#: Harness names that are a registered method with settings: name -> (method, options).
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "pami-superpixels": ("pami", {"partition": "superpixels"}),
+    "pami-superpixels-2": ("pami", {"partition": "superpixels", "second_run": True}),
+    "pami-superpixels-grey": ("pami", {"partition": "superpixels", "masker": "grey"}),
+    "pami-window": ("pami", {"partition": "window"}),
+    # under 1/4 of Strategy II's 458 queries per image on the test split
+    "pami-adaptive": ("pami", {"partition": "superpixels", "max_queries": 114}),
+    # LIME over PAMI's 20 segmentations (Table 3): 25 coalitions per segmentation, density painting
+    # (chosen on the dev split: experiments/coalitions_dev.py, docs/results.md)
+    "lime-pami": ("lime", {"partition": "superpixels", "n_samples": 500, "density": True}),
+    # the query-based baselines at the default explainer's budget (500 queries per image)
+    "lime-500": ("lime", {"n_samples": 500}),
+    "kernel-shap-500": ("kernel-shap", {"n_samples": 500}),
+    "rise-500": ("rise", {"n_masks": 500}),
+}
+#: Methods that need no input: reference maps.
+REFERENCE = ("random", "centre")
+#: Every image method of the registry the harness can score (systems need their own set-up).
+REGISTERED = tuple(n for n, s in METHODS.items() if "image" in s.modalities and s.family != "system" and n != "pami")
+METHOD_NAMES = (*VARIANTS, *REGISTERED, *REFERENCE)
+
+
+def check_installed(methods: list[str]) -> None:
+    """One :class:`InputError` naming the first harness method whose extra is not installed (before any work)."""
+    for m in methods:
+        if m not in METHOD_NAMES:
+            raise InputError(f"unknown method {m!r}; choose from {', '.join(METHOD_NAMES)}")
+        if m in REFERENCE:
+            continue
+        missing = METHODS[VARIANTS.get(m, (m, {}))[0]].missing()
+        if missing:
+            extras = ",".join(sorted(set(missing)))
+            raise InputError(
+                f"method {m!r} needs the {extras} extra: pip install 'peephole[{extras}]', or leave it out of --methods"
+            )
+
+
+@dataclass
+class MapResult:
+    map: np.ndarray
+    n_queries: int
+    seconds: float
+
+
+@dataclass
+class MapMaker:
+    """Makes maps with the named methods; models are loaded on first use."""
+
+    model_name: str = "efficientnet-lite0"
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)  #: method -> extra keyword arguments
+    seed: int = 0
+    _models: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def model(self, backend: str) -> Any:
+        if backend not in self._models:
+            import peephole
+
+            self._models[backend] = peephole.load_model(self.model_name, backend)
+        return self._models[backend]
+
+    def settings(self, method: str) -> dict[str, Any]:
+        """The keyword arguments ``method`` is called with (for the report)."""
+        return {**VARIANTS.get(method, (method, {}))[1], **self.options.get(method, {})}
+
+    def __call__(self, method: str, image: np.ndarray, target: int, index: int = 0) -> MapResult:
+        return self.maps(method, image, [target], index)[0]
+
+    def takes_masker(self, method: str) -> bool:
+        """Whether ``method`` hides pixels with a masker (and so is run on each substrate of a matrix)."""
+        from peephole.modalities import get_modality
+
+        return method not in REFERENCE and "masker" in METHODS[VARIANTS.get(method, (method, {}))[0]].options(
+            get_modality("image")
+        )
+
+    def maps(
+        self, method: str, image: np.ndarray, targets: list[int], index: int = 0, masker: str | None = None
+    ) -> list[MapResult]:
+        """One map per target; methods that explain several classes at once (PAMI, RISE, ...) query once.
+
+        ``masker`` overrides the masker of methods that take one (a substrate of the benchmark's matrix).
+        Queries and seconds are shared equally among the maps of one call.
+        """
+        if method not in METHOD_NAMES:
+            raise InputError(f"unknown method {method!r}; choose from {', '.join(METHOD_NAMES)}")
+        t0 = perf_counter()
+        if method in REFERENCE:
+            make = (
+                (lambda: random_map(image.shape[:2], seed=self.seed + index))
+                if method == "random"
+                else (lambda: centre_gaussian_map(image.shape[:2]))
+            )
+            return [MapResult(make(), 0, 0.0) for _ in targets]
+        name = VARIANTS.get(method, (method, {}))[0]
+        gradient = METHODS[name].family == "gradient"
+        extra: dict[str, Any] = {"black_box": self.model("onnx")} if name == "scorecam" else {}
+        model = self.model("torch" if gradient else "onnx")
+        settings = {**self.settings(method), **({"masker": masker} if masker is not None and self.takes_masker(method) else {})}
+        e = explain(model, image, name, targets=[int(t) for t in targets], seed=self.seed, **extra, **settings)
+        if e.maps.shape[1:] != image.shape[:2]:
+            raise InputError(f"{method} returned {e.maps.shape[1:]} maps for a {image.shape[:2]} image")
+        n, sec = len(targets), perf_counter() - t0
+        return [MapResult(m, int(round(e.n_queries / n)), sec / n) for m in e.maps]

@@ -1,0 +1,286 @@
+"""The store of a run: an SQLite manifest (one row per item) beside one ``.npz`` per finished item.
+
+Why this format: SQLite is in the standard library, embedded (no server), and transactional — in WAL mode
+with ``synchronous=FULL`` a committed row survives a crash, and a killed process leaves at most an
+uncommitted transaction that SQLite rolls back. Each item's result is an :class:`~peephole.Explanation`
+saved in its open ``.npz`` format (arrays + JSON, read by ``peephole.load`` and by NumPy alone). The file is
+written under a temporary name, fsynced and renamed *before* its row is committed, so a committed row
+always points at a complete file; a file without a row (killed between the two) is simply redone.
+
+The run's settings (method, model, options, package version, ...) are stored once; opening the store with
+different settings is refused, so one run never mixes results made differently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from peephole.errors import InputError
+from peephole.result import Explanation
+
+MANIFEST = "run.sqlite"
+ITEMS = "items"
+
+#: The per-item table, in export order: (column, SQL type).
+COLUMNS = (
+    ("id", "TEXT PRIMARY KEY"),
+    ("seq", "INTEGER"),  #: the item's position in the dataset
+    ("source", "TEXT"),  #: image path or sentence
+    ("label", "TEXT"),  #: the true class as given (index or name)
+    ("true_class", "INTEGER"),  #: the true class index, when the label names one of the model's classes
+    ("status", "TEXT"),  #: 'done' or 'failed'
+    ("error", "TEXT"),  #: the failure's message
+    ("file", "TEXT"),  #: the result's .npz, relative to the run folder
+    ("prediction", "INTEGER"),
+    ("prediction_name", "TEXT"),
+    ("confidence", "REAL"),  #: the predicted class's probability
+    ("correct", "INTEGER"),  #: prediction == true class (NULL when no label)
+    ("targets", "TEXT"),  #: JSON list of the explained classes
+    ("top", "TEXT"),  #: JSON [[class, name, probability], ...] of the top classes
+    ("metrics", "TEXT"),  #: JSON {"insertion": auc, "deletion": auc} when computed
+    ("n_queries", "INTEGER"),
+    ("seconds", "REAL"),
+    ("attempts", "INTEGER"),
+    ("finished", "REAL"),  #: UNIX time of the commit
+)
+NAMES = tuple(c for c, _ in COLUMNS)
+
+
+class SettingsMismatch(InputError):
+    """The run folder holds results made with other settings."""
+
+
+class Store:
+    """A run folder: ``run.sqlite`` (settings, one row per item, sessions) and ``items/*.npz``."""
+
+    def __init__(self, path: str | Path, settings: dict[str, Any] | None = None, *, total: int | None = None) -> None:
+        """Open (and with ``settings``, create or resume) the run in folder ``path``.
+
+        Without ``settings`` the run must exist (read-only use: reports, exports). With them, a new run
+        records them; an existing run must have been made with the same ones, else :class:`SettingsMismatch`
+        names each difference.
+        """
+        self.path = Path(path)
+        db = self.path / MANIFEST
+        if settings is None and not db.exists():
+            raise InputError(f"{self.path}: not a Peephole run (no {MANIFEST})")
+        (self.path / ITEMS).mkdir(parents=True, exist_ok=True)
+        # one writer at a time: the runner commits from its writer thread, and reads only between commits
+        self._db = sqlite3.connect(db, timeout=30, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        with self._tx():
+            self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            self._db.execute(f"CREATE TABLE IF NOT EXISTS items ({', '.join(f'{c} {t}' for c, t in COLUMNS)})")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS sessions (n INTEGER PRIMARY KEY, engine TEXT, started REAL, "
+                "finished REAL, done INTEGER, failed INTEGER, seconds REAL)"
+            )
+        stored = self.meta("settings")
+        if settings is not None:
+            if stored is None:
+                self._set_meta("settings", settings)
+            elif stored != json.loads(json.dumps(settings)):
+                raise SettingsMismatch(_mismatch(self.path, stored, settings))
+            if total is not None:
+                self._set_meta("total", total)
+            for stale in (self.path / ITEMS).glob(".tmp-*"):  # files of items in flight when a writer was killed
+                if not _alive(int(stale.stem.rsplit("-", 1)[-1])):
+                    stale.unlink(missing_ok=True)
+
+    # --- settings and metadata ---------------------------------------------------------------------
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.meta("settings") or {}
+
+    @property
+    def total(self) -> int | None:
+        return self.meta("total")
+
+    def meta(self, key: str) -> Any:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def _set_meta(self, key: str, value: Any) -> None:
+        with self._tx():
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # --- writing -----------------------------------------------------------------------------------
+    def commit(self, row: dict[str, Any], explanation: Explanation | None = None, npz: bytes | None = None) -> Path | None:
+        """Record one item atomically: its result file first (temp name, fsync, rename), then its row.
+
+        ``row`` holds the item's columns (see :data:`COLUMNS`); a finished item also gives its result, as an
+        :class:`Explanation` or as the bytes of its saved ``.npz`` (what a remote worker sends back). Returns
+        the result file's path (None for an item without a result).
+        """
+        row = dict(row)
+        final = None
+        if explanation is not None or npz is not None:
+            name = f"{ITEMS}/{hashlib.sha1(row['id'].encode('utf-8')).hexdigest()[:20]}.npz"
+            final = self.path / name
+            tmp = final.with_name(f".tmp-{final.stem}-{os.getpid()}.npz")
+            if explanation is not None:
+                explanation.save(tmp)
+            else:
+                tmp.write_bytes(npz)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, final)
+            _fsync_dir(final.parent)
+            row["file"] = name
+        row["finished"] = time.time()
+        for key in ("targets", "top", "metrics"):
+            if key in row and not isinstance(row[key], str) and row[key] is not None:
+                row[key] = json.dumps(row[key])
+        cols = [c for c in NAMES if c in row and c != "attempts"]
+        with self._tx():
+            self._db.execute(
+                f"INSERT INTO items ({', '.join(cols)}, attempts) VALUES ({', '.join('?' * len(cols))}, 1) "
+                f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in cols)}, attempts = attempts + 1",
+                [row[c] for c in cols],
+            )
+        return final
+
+    def start_session(self, engine: str) -> int:
+        with self._tx():
+            cur = self._db.execute("INSERT INTO sessions (engine, started) VALUES (?, ?)", (engine, time.time()))
+        return int(cur.lastrowid)
+
+    def end_session(self, n: int, done: int, failed: int, seconds: float) -> None:
+        with self._tx():
+            self._db.execute(
+                "UPDATE sessions SET finished = ?, done = ?, failed = ?, seconds = ? WHERE n = ?",
+                (time.time(), done, failed, seconds, n),
+            )
+
+    # --- reading -----------------------------------------------------------------------------------
+    def status(self) -> dict[str, str]:
+        """``{item id: 'done' | 'failed'}`` of every recorded item."""
+        return dict(self._db.execute("SELECT id, status FROM items"))
+
+    def rows(self, status: str | None = None) -> list[dict[str, Any]]:
+        """The per-item table (JSON columns decoded), in dataset order."""
+        where, args = ("WHERE status = ?", (status,)) if status else ("", ())
+        cur = self._db.execute(f"SELECT {', '.join(NAMES)} FROM items {where} ORDER BY seq, id", args)
+        out = []
+        for values in cur:
+            r = dict(zip(NAMES, values))
+            for key in ("targets", "top", "metrics"):
+                r[key] = json.loads(r[key]) if r[key] else None
+            out.append(r)
+        return out
+
+    def sessions(self) -> list[dict[str, Any]]:
+        cur = self._db.execute("SELECT n, engine, started, finished, done, failed, seconds FROM sessions ORDER BY n")
+        return [dict(zip(("n", "engine", "started", "finished", "done", "failed", "seconds"), v)) for v in cur]
+
+    def file_of(self, item_id: str) -> Path:
+        row = self._db.execute("SELECT file, status, error FROM items WHERE id = ?", (item_id,)).fetchone()
+        if row is None:
+            raise InputError(f"{self.path}: no item {item_id!r} in this run")
+        if row[0] is None:
+            raise InputError(f"{self.path}: item {item_id!r} failed ({row[2]}); it has no result")
+        return self.path / row[0]
+
+    def load(self, item_id: str) -> Explanation:
+        """The :class:`Explanation` of one finished item (``peephole.load`` of its ``.npz``)."""
+        from peephole.store.npz import read
+
+        return read(self.file_of(item_id))
+
+    def export(self, path: str | Path) -> Path:
+        """Write the per-item table to ``.csv`` or ``.parquet`` (needs pyarrow: ``pip install 'peephole[parquet]'``)."""
+        p = Path(path)
+        rows = self.rows()
+        for r in rows:
+            for key in ("targets", "top", "metrics"):
+                r[key] = json.dumps(r[key]) if r[key] is not None else None
+        if p.suffix.lower() == ".csv":
+            with p.open("w", newline="", encoding="utf-8") as f:
+                w = csv.DictWriter(f, fieldnames=NAMES)
+                w.writeheader()
+                w.writerows(rows)
+        elif p.suffix.lower() == ".parquet":
+            try:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+            except ImportError as exc:
+                raise InputError("Parquet export needs pyarrow: pip install 'peephole[parquet]'") from exc
+            pq.write_table(pa.Table.from_pylist(rows, schema=_arrow_schema(pa)), p)
+        else:
+            raise InputError(f"{p}: export to a .csv or .parquet file")
+        return p
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _arrow_schema(pa: Any) -> Any:
+    types = {"INTEGER": pa.int64(), "REAL": pa.float64()}
+    return pa.schema([(c, types.get(t.split()[0], pa.string())) for c, t in COLUMNS])
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (its temporary file may be a write in progress)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _fsync_dir(path: Path) -> None:
+    if os.name == "posix":
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _differences(stored: dict[str, Any], given: dict[str, Any], prefix: str = "") -> list[str]:
+    out = []
+    for k in sorted(set(stored) | set(given)):
+        a, b = stored.get(k), given.get(k)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{k}.")
+        elif a != b:
+            out.append(f"{prefix}{k}: run has {a!r}, this call {b!r}")
+    return out
+
+
+def _mismatch(path: Path, stored: dict[str, Any], given: dict[str, Any]) -> str:
+    diffs = _differences(stored, json.loads(json.dumps(given)))
+    return (
+        f"{path} holds a run made with other settings, and one run never mixes results made differently — "
+        f"{'; '.join(diffs)}. Use another --out folder, or the run's settings to resume it."
+    )

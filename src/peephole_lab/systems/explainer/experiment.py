@@ -1,0 +1,96 @@
+"""The canvas experiment of ``peephole explainer``: train a small multi-label classifier of synthetic
+canvases (cached), an Explainer for it (the paper's loss, or PAMI as teacher), and score its masks
+against the known object masks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def canvas_experiment(
+    out: str | Path,
+    size: int = 24,
+    n_train: int = 1500,
+    epochs: int = 12,
+    lr: float = 5e-3,
+    width: int = 8,
+    depth: int = 2,
+    lambda_n: float = 0.3,
+    patience: int = 5,
+    teacher: str | None = None,
+    n_teacher: int = 200,
+    colour_coded: bool = False,
+    seed: int = 0,
+    figure: str | Path | None = None,
+) -> dict[str, Any]:
+    """Run the experiment, write ``classifier.pt``, ``explainer.pt`` and ``checkpoints/`` to ``out``; return the report."""
+    import torch
+
+    from peephole_lab.data import SmallCNN, load_classifier, make_canvases, save_classifier, train_classifier
+    from peephole_lab.systems.explainer.evaluate import evaluate_masks, predict_masks
+    from peephole_lab.systems.explainer.losses import ExplainerLoss
+    from peephole_lab.systems.explainer.network import ExplainerNet, save_explainer
+    from peephole_lab.systems.explainer.train import train_explainer, train_from_teacher
+
+    out = Path(out)
+    sizes = ((n_train, 0), (200, 1), (200, 2))
+    tr, va, te = (make_canvases(n, size, seed=seed + s, colour_coded=colour_coded) for n, s in sizes)
+    k = tr.labels.shape[1]
+    clf_path = out / "classifier.pt"
+    if clf_path.exists():
+        clf = load_classifier(clf_path)
+    else:
+        torch.manual_seed(seed)
+        clf = train_classifier(
+            SmallCNN(3, k, 16, "max", size, batchnorm=True),
+            tr.images,
+            tr.labels,
+            epochs=6,
+            lr=3e-3,
+            batch_size=32,
+            multilabel=True,
+            seed=seed,
+            progress=True,
+        )
+        save_classifier(clf, clf_path)
+    torch.manual_seed(seed)
+    net = ExplainerNet(k, 3, width, depth)
+    common = {"epochs": epochs, "lr": lr, "patience": patience, "checkpoint_dir": out / "checkpoints", "seed": seed}
+    report: dict[str, Any] = {}
+    if teacher == "pami":
+        from peephole_lab.systems.explainer.teacher import map_correlation, pami_maps
+
+        def present(c: Any) -> list[list[int]]:
+            return [list(np.nonzero(lab)[0]) for lab in c.labels]
+
+        n_t = min(n_teacher, len(tr))
+        t_tr = pami_maps(clf, tr.images[:n_t], present(tr)[:n_t], progress=True)
+        t_va = pami_maps(clf, va.images[:50], present(va)[:50], progress=True)
+        t_te = pami_maps(clf, te.images[:100], present(te)[:100], progress=True)
+        res = train_from_teacher(net, (tr.images[:n_t], t_tr), (va.images[:50], t_va), **common)
+        pred = predict_masks(net, te.images[:100])
+        report["correlation_with_pami"] = map_correlation(pred, t_te)
+        pami_eval = evaluate_masks(np.nan_to_num(t_te), te.labels[:100], te.masks[:100])
+        report["pami_soft_iou"] = pami_eval["soft_iou"]["explainer"]
+    else:
+        res = train_explainer(
+            net, clf, (tr.images, tr.labels), (va.images, va.labels), loss=ExplainerLoss(lambda_n=lambda_n), **common
+        )
+    save_explainer(net, out / "explainer.pt", teacher=teacher or "")
+    masks = predict_masks(net, te.images)
+    report.update(evaluate_masks(masks, te.labels, te.masks))
+    report["epochs_run"], report["best_epoch"] = len(res.val_loss), res.best_epoch
+    if figure:
+        from peephole.modalities.image.view import grid
+
+        rows, titles = [], []
+        for i in range(6):
+            rows.append([te.images[i].transpose(1, 2, 0)] + list(masks[i]))
+            present_names = "+".join(n for n, lab in zip(te.class_names, te.labels[i]) if lab)
+            states = [f"{n} ({'in' if lab else 'absent'})" for n, lab in zip(te.class_names, te.labels[i])]
+            titles.append([present_names, *states])
+        report["figure"] = str(grid(rows, titles, figure, cmap="viridis", vrange=(0.0, 1.0)))
+    return report

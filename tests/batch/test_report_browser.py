@@ -1,0 +1,78 @@
+"""The report in a real headless Chromium, opened from disk: no console errors, items, class switcher, sorting,
+and a sentence containing <script> shown as inert text."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from runs_browser import chromium
+from runs_fixtures import EVIL, EVIL_NAME
+
+from peephole.batch.report import write_report
+
+
+def severe(driver) -> list[str]:
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_report_in_headless_chromium(image_run, text_run):
+    index = write_report(image_run)
+    data = json.loads(re.search(r'id="data">(.*?)</script>', index.read_text(), re.S).group(1))
+    driver = chromium()
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    try:
+        driver.get(index.resolve().as_uri())
+        assert severe(driver) == []
+        cards = driver.find_elements(By.CSS_SELECTOR, "#grid .card")
+        assert len(cards) == len(data["items"]) == 7
+        assert driver.find_element(By.ID, "count").text == "7 of 7 items"
+        # a file name that is HTML shows as text
+        assert sum(c.find_element(By.CSS_SELECTOR, ".name").text.endswith(EVIL_NAME) for c in cards) == 1
+        # every picture loaded from the folder (file://, relative paths)
+        imgs = driver.find_elements(By.CSS_SELECTOR, "#grid img")
+        assert len(imgs) == 12 and all(driver.execute_script("return arguments[0].naturalWidth", i) > 0 for i in imgs)
+
+        # the class switcher shows another class's map: another picture
+        card = driver.find_element(By.CSS_SELECTOR, f'.card[data-id="{data["items"][0]["id"]}"]')
+        overlay = card.find_element(By.CSS_SELECTOR, "img.overlay")
+        before = overlay.get_attribute("src")
+        Select(card.find_element(By.CSS_SELECTOR, "select.class-switch")).select_by_index(2)
+        after = overlay.get_attribute("src")
+        assert after != before and after.endswith(data["items"][0]["views"][2]["img"])
+
+        # sorting: lowest confidence first; misclassified first
+        Select(driver.find_element(By.ID, "sort")).select_by_value("confidence-asc")
+        conf = {i["id"]: i["confidence"] for i in data["items"] if i["status"] == "done"}
+        order = [c.get_attribute("data-id") for c in driver.find_elements(By.CSS_SELECTOR, "#grid .card")]
+        assert [conf[i] for i in order[:6]] == sorted(conf.values())
+        Select(driver.find_element(By.ID, "sort")).select_by_value("misclassified")
+        first = driver.find_elements(By.CSS_SELECTOR, "#grid .card")[0]
+        assert "failed" in first.get_attribute("class")  # failures, then misclassified, then the rest
+        wrong = {i["id"] for i in data["items"] if i["correct"] == 0}
+        order = [c.get_attribute("data-id") for c in driver.find_elements(By.CSS_SELECTOR, "#grid .card")]
+        assert set(order[1 : 1 + len(wrong)]) == wrong
+        driver.find_element(By.ID, "only-wrong").click()
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#grid .card")) == len(wrong)
+
+        assert driver.execute_script("return window.__pwned === undefined")
+        shot = os.environ.get("PEEPHOLE_SCREENSHOT")
+        if shot:
+            driver.find_element(By.ID, "only-wrong").click()
+            driver.save_screenshot(str(Path(shot)))
+
+        # a text run: the <script> sentence is inert text, its words highlighted
+        driver.get(write_report(text_run).resolve().as_uri())
+        assert severe(driver) == []
+        texts = [c.text for c in driver.find_elements(By.CSS_SELECTOR, "#grid .card .words")]
+        assert any("<script>window.__pwned = 1</script>" in t for t in texts), texts
+        assert driver.execute_script("return window.__pwned === undefined")
+        assert len(driver.find_elements(By.CSS_SELECTOR, "script")) == 2
+        spans = driver.find_elements(By.CSS_SELECTOR, "#grid .card .words span")
+        assert len(spans) == sum(len(s.split()) for s in ["good good film", EVIL, "bad & worse <b>plot</b>"])
+    finally:
+        driver.quit()

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from runs_fixtures import TOY, ToyImageModel, make_text_toy, write_images
+
+import peephole
+from peephole.batch import SettingsMismatch, open_run
+from peephole.errors import InputError
+
+
+def toy_run(model, data, out, **kw):
+    return peephole.run(model, data, out=out, progress=False, **{**TOY, **kw})
+
+
+def test_a_corrupt_item_is_recorded_and_the_rest_explained_as_single_calls_would(tmp_path):
+    paths = write_images(tmp_path / "data", 4)
+    (tmp_path / "data" / "broken.png").write_bytes(b"\x89PNG not really")
+    model = ToyImageModel()
+    run = toy_run(model, tmp_path / "data", tmp_path / "run")
+    results = []
+    for r in run:  # each result is committed before it is handed out
+        assert open_run(tmp_path / "run").status()[r.id] == ("done" if r.ok else "failed")
+        results.append(r)
+    assert run.summary["done"] == 4 and run.summary["failed"] == 1 and run.summary["total"] == 5
+    bad = [r for r in results if not r.ok]
+    assert [r.id for r in bad] == ["broken.png"] and "not an image" in bad[0].error
+    store = open_run(tmp_path / "run")
+    assert store.status()["broken.png"] == "failed"
+    for p in paths:  # the same maps as explaining the image alone
+        item = p.relative_to(tmp_path / "data").as_posix()
+        img = peephole.load_image(p, size=32)
+        alone = peephole.explain(model, img, "pami", top_k=2, partition="window", radius=8, stride=6)
+        got = store.load(item)
+        np.testing.assert_array_equal(got.maps, alone.maps)
+        assert got.targets == alone.targets
+        row = next(r for r in store.rows() if r["id"] == item)
+        assert row["prediction"] == alone.prediction and row["n_queries"] == alone.n_queries
+
+
+def test_rerunning_resumes_skipping_done_items_and_retrying_failed_ones(tmp_path):
+    write_images(tmp_path / "data", 3)
+    (tmp_path / "data" / "broken.png").write_bytes(b"junk")
+    toy_run(ToyImageModel(), tmp_path / "data", tmp_path / "run").complete()
+    again = ToyImageModel()
+    r = toy_run(again, tmp_path / "data", tmp_path / "run", retry_failed=False)
+    assert r.complete()["skipped"] == 3 and again.calls == 0 and r.summary["failed"] == 1
+    (tmp_path / "data" / "broken.png").unlink()
+    write_images(tmp_path / "fixed", 1, seed=5)
+    (tmp_path / "fixed" / "img000.png").rename(tmp_path / "data" / "broken.png")  # the file is repaired
+    r = toy_run(again, tmp_path / "data", tmp_path / "run")
+    s = r.complete()
+    assert s == {**s, "done": 4, "failed": 0, "skipped": 3, "explained_now": 1}
+    (row,) = [x for x in open_run(tmp_path / "run").rows() if x["id"] == "broken.png"]
+    assert (
+        row["status"] == "done" and row["attempts"] == 2
+    )  # the failed first try, then the repaired file (not retried in between)
+
+
+def test_true_targets_from_csv_labels_and_accuracy_columns(tmp_path):
+    write_images(tmp_path / "p", 3)
+    (tmp_path / "l.csv").write_text("path,label\np/img000.png,red\np/sub/img001.png,0\np/img002.png,unicorn\n")
+    r = toy_run(ToyImageModel(), tmp_path / "l.csv", tmp_path / "run", targets="true", top_k=1)
+    s = r.complete()
+    assert s["done"] == 2 and s["failed"] == 1
+    rows = {x["id"].split(":")[0]: x for x in open_run(tmp_path / "run").rows()}
+    assert rows["000001"]["targets"] == [2] and rows["000001"]["true_class"] == 2
+    assert rows["000002"]["targets"] == [0]
+    assert rows["000001"]["correct"] == int(rows["000001"]["prediction"] == 2)
+    assert "unicorn" in rows["000003"]["error"]
+    with pytest.raises(InputError, match="no true labels"):
+        toy_run(ToyImageModel(), tmp_path / "p", tmp_path / "run2", targets="true")
+
+
+def test_a_text_run_explains_each_sentence(tmp_path):
+    (tmp_path / "s.txt").write_text("good good film\nbad plot but good good cast\n")
+    r = peephole.run(make_text_toy(), tmp_path / "s.txt", out=tmp_path / "run", progress=False, model_name="toy-text")
+    results = list(r)
+    assert [x.ok for x in results] == [True, True]
+    e = results[1].explanation
+    assert e.input == ["bad", "plot", "but", "good", "good", "cast"] and e.targets == [1]
+    assert set(np.argsort(-e.maps[0])[:2]) == {3, 4}  # the two 'good's carry the positive class
+
+
+def test_settings_are_checked_before_anything_runs(tmp_path):
+    write_images(tmp_path / "d", 2)
+    toy_run(ToyImageModel(), tmp_path / "d", tmp_path / "run").complete()
+    with pytest.raises(SettingsMismatch, match="options.radius: run has 8, this call 12"):
+        toy_run(ToyImageModel(), tmp_path / "d", tmp_path / "run", radius=12)
+    with pytest.raises(InputError, match="unknown option 'radiuss'"):
+        toy_run(ToyImageModel(), tmp_path / "d", tmp_path / "run3", radiuss=3)
+    with pytest.raises(InputError, match="takes text inputs"):
+        peephole.run(make_text_toy(), tmp_path / "d", out=tmp_path / "run4")
+    assert not (tmp_path / "run3").exists()
+
+
+def test_stopping_early_keeps_what_was_handed_out(tmp_path):
+    write_images(tmp_path / "d", 5)
+    run = toy_run(ToyImageModel(), tmp_path / "d", tmp_path / "run")
+    got = []
+    for r in run:
+        got.append(r.id)
+        if len(got) == 2:
+            break
+    status = open_run(tmp_path / "run").status()
+    assert set(got) <= set(status) and len(status) <= 3  # the two handed out, at most the one in flight besides
+    s = toy_run(ToyImageModel(), tmp_path / "d", tmp_path / "run").complete()
+    assert s["done"] == 5 and s["skipped"] == len(status)
+
+
+def test_per_item_insertion_and_deletion(tmp_path):
+    write_images(tmp_path / "d", 2)
+    r = toy_run(ToyImageModel(), tmp_path / "d", tmp_path / "run", metrics=["insertion", "deletion"])
+    for res in r:
+        assert set(res.row["metrics"]) == {"insertion", "deletion"}
+        assert all(0 <= v <= 1 for v in res.row["metrics"].values())

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from runs_fixtures import require
+
+import peephole
+from peephole.batch import SettingsMismatch, Store
+from peephole.errors import InputError
+
+SETTINGS = {"method": "pami", "model": "toy", "options": {"partition": "window"}, "peephole": "0.1.0"}
+
+
+def explanation(seed: int = 0) -> peephole.Explanation:
+    rng = np.random.default_rng(seed)
+    img = rng.random((16, 16, 3)).astype(np.float32)
+    return peephole.explain(
+        lambda b: b.reshape(len(b), -1, 3).mean(1), img, partition="window", radius=4, stride=4, output="scores", top_k=2
+    )
+
+
+def test_round_trip_of_rows_and_results(tmp_path):
+    e = explanation()
+    with Store(tmp_path / "run", SETTINGS, total=3) as s:
+        s.commit({"id": "a/1.png", "seq": 0, "status": "done", "targets": e.targets, "top": [[1, "x", 0.5]]}, e)
+        s.commit({"id": "b.png", "seq": 1, "status": "failed", "error": "corrupt <file>"})
+    with Store(tmp_path / "run") as s:  # reopened read-only
+        assert s.settings == SETTINGS and s.total == 3
+        assert s.status() == {"a/1.png": "done", "b.png": "failed"}
+        back = s.load("a/1.png")
+        np.testing.assert_array_equal(back.maps, e.maps)
+        np.testing.assert_array_equal(back.scores, e.scores)
+        assert back.targets == e.targets
+        np.testing.assert_array_equal(peephole.load(s.file_of("a/1.png")).map_for(0), e.map_for(0))
+        np.testing.assert_array_equal(peephole.load(tmp_path / "run", item="a/1.png").maps, e.maps)
+        with pytest.raises(InputError, match="item=ITEM_ID"):
+            peephole.load(tmp_path / "run")
+        rows = s.rows()
+        assert [r["id"] for r in rows] == ["a/1.png", "b.png"]
+        assert rows[0]["top"] == [[1, "x", 0.5]] and rows[1]["error"] == "corrupt <file>"
+        with pytest.raises(InputError, match="failed"):
+            s.load("b.png")
+        with pytest.raises(InputError, match="no item"):
+            s.load("c.png")
+
+
+def test_a_retried_item_replaces_its_row_and_counts_attempts(tmp_path):
+    with Store(tmp_path, SETTINGS) as s:
+        s.commit({"id": "x", "seq": 0, "status": "failed", "error": "boom"})
+        s.commit({"id": "x", "seq": 0, "status": "done", "error": None}, explanation())
+        (row,) = s.rows()
+        assert row["status"] == "done" and row["error"] is None and row["attempts"] == 2
+        assert len(list((tmp_path / "items").glob("*.npz"))) == 1
+
+
+def test_other_settings_are_refused_with_each_difference_named(tmp_path):
+    Store(tmp_path, SETTINGS).close()
+    other = {**SETTINGS, "method": "lime", "options": {"partition": "superpixels"}}
+    with pytest.raises(SettingsMismatch) as err:
+        Store(tmp_path, other)
+    msg = str(err.value)
+    assert "method: run has 'pami', this call 'lime'" in msg and "options.partition:" in msg and "model" not in msg.split("—")[1]
+    Store(tmp_path, dict(SETTINGS)).close()  # the same settings resume
+
+
+def test_an_unfinished_write_leaves_no_row_and_is_cleaned_up(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with Store(tmp_path, SETTINGS) as s:
+            killed = tmp_path / "items" / f".tmp-abc-{int(dead.stdout)}.npz"
+            killed.write_bytes(b"half a file")
+            busy = tmp_path / "items" / f".tmp-def-{running.pid}.npz"
+            busy.write_bytes(b"being written")
+        Store(tmp_path).close()  # a reader (a report, an export) removes nothing
+        assert killed.exists()
+        with Store(tmp_path, SETTINGS) as s:  # a writer removes the debris of a killed writer only
+            assert not killed.exists() and busy.exists() and s.rows() == []
+    finally:
+        running.kill()
+        running.wait()
+
+
+def test_export_csv_and_parquet(tmp_path):
+    e = explanation()
+    with Store(tmp_path / "run", SETTINGS) as s:
+        s.commit({"id": "a", "seq": 0, "status": "done", "prediction": 1, "confidence": 0.7, "metrics": {"deletion": 0.2}}, e)
+        s.commit({"id": "b", "seq": 1, "status": "failed", "error": 'bad, "quoted"\nline'})
+        rows = list(csv.DictReader(s.export(tmp_path / "t.csv").open()))
+        assert [r["id"] for r in rows] == ["a", "b"]
+        assert json.loads(rows[0]["metrics"]) == {"deletion": 0.2} and rows[1]["error"] == 'bad, "quoted"\nline'
+        with pytest.raises(InputError, match=r"\.csv or \.parquet"):
+            s.export(tmp_path / "t.xlsx")
+        require("pyarrow")
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(s.export(tmp_path / "t.parquet")).to_pylist()
+        assert table[0]["prediction"] == 1 and table[0]["confidence"] == pytest.approx(0.7)
+        assert table[1]["status"] == "failed" and table[1]["prediction"] is None

@@ -1,0 +1,280 @@
+"""The benchmark harness end to end on tiny synthetic folders and black boxes (no shared data needed)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from peephole.cli import main
+from peephole.evaluation import COCO_TO_IMAGENET, MapMaker, run_insertion_deletion, run_pointing
+from peephole.models.callable import CallableModel
+
+S = 32
+REGION = (slice(8, 16), slice(16, 28))
+
+
+def region_mean(batch):
+    """p(class 1) = mean of channel 0 over REGION."""
+    p = np.asarray(batch)[:, REGION[0], REGION[1], 0].mean(axis=(1, 2))
+    return np.stack([1 - p, p], axis=1)
+
+
+@pytest.fixture
+def imagenet_dir(tmp_path):
+    img = np.zeros((S, S, 3), np.uint8)
+    img[..., 0] = 230  # 0.902: the model says class 1
+    rows = []
+    for name, label in (("a.png", 1), ("b.png", 0), ("c.png", 1)):  # b is misclassified
+        Image.fromarray(img).save(tmp_path / name)
+        rows.append({"file": name, "class_index": label, "wnid": "n0", "name": f"thing {name}"})
+    with (tmp_path / "labels.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return tmp_path
+
+
+def test_insertion_deletion_run_scores_correct_images_only(imagenet_dir, tmp_path):
+    maker = MapMaker(
+        options={"occlusion": {"radius": 4, "stride": 4, "masker": "grey"}, "lime": {"n_samples": 40}},
+        _models={"onnx": CallableModel(region_mean, "probs")},
+    )
+    out = tmp_path / "out"
+    table = run_insertion_deletion(
+        imagenet_dir, ["occlusion", "lime", "random", "centre"], out, maker=maker, size=S, step=16, progress=False
+    )
+    by = {r["method"]: r for r in table}
+    assert all(r["n"] == 2 for r in table)  # b.png skipped
+    # the blur of a constant image is the image: every insertion curve is flat at p = 230/255
+    for r in table:
+        assert r["insertion mean"] == pytest.approx(230 / 255, abs=1e-4)
+    # deleting the region first (occlusion found it) drops p faster than a random order
+    assert by["occlusion"]["deletion mean"] < by["random"]["deletion mean"] - 0.1
+    assert by["occlusion"]["queries/img"] > 1 and by["random"]["queries/img"] == 0
+    for f in ("summary.md", "summary.csv", "rows.csv", "curves.png", "grid.png", "curves.npz", "settings.json"):
+        assert (out / f).is_file(), f
+    md = (out / "summary.md").read_text()
+    assert "2 correctly classified images scored (3 read, 1 misclassified skipped)" in md
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["n_misclassified"] == 1 and settings["methods"]["lime"] == {"n_samples": 40}
+    with np.load(out / "curves.npz") as z:
+        assert z["random__deletion"].shape == (2, S * S // 16 + 1)
+
+
+def test_pointing_run_on_a_coco_folder(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "classes.csv").write_text("class_id,name\n0,cat\n1,person\n2,dog\n")
+    Image.fromarray(np.full((80, 100, 3), 128, np.uint8)).save(tmp_path / "images" / "x.jpg")
+    Image.fromarray(np.full((80, 100, 3), 128, np.uint8)).save(tmp_path / "images" / "no_objects.jpg")
+    # cat box around the centre, person (no ImageNet counterpart), dog box in the top-left corner
+    (tmp_path / "labels" / "x.txt").write_text("0 0.5 0.5 0.2 0.2\n1 0.5 0.5 0.9 0.9\n2 0.1 0.1 0.1 0.1\n")
+
+    def logits(batch):
+        out = np.zeros((len(batch), 1000))
+        out[:, 283], out[:, 200] = 5.0, 3.0  # Persian cat, a dog breed
+        return out
+
+    maker = MapMaker(_models={"onnx": CallableModel(logits, "logits")})
+    table = run_pointing(tmp_path, ["centre", "random"], tmp_path / "out", maker=maker, size=S, progress=False)
+    centre = next(r for r in table if r["method"] == "centre")
+    assert centre["trials"] == 2 and centre["overall %"] == pytest.approx(50.0)  # cat hit, dog missed
+    rows = list(csv.DictReader((tmp_path / "out" / "rows.csv").open()))
+    assert {(r["coco_class"], r["target"]) for r in rows} == {("cat", "283"), ("dog", "200")}
+    assert 283 in COCO_TO_IMAGENET["cat"] and 200 in COCO_TO_IMAGENET["dog"]
+
+
+def test_mapping_table_uses_valid_distinct_imagenet_indices():
+    for cls, idx in COCO_TO_IMAGENET.items():
+        assert idx and all(0 <= i < 1000 for i in idx) and len(set(idx)) == len(idx), cls
+    assert "person" not in COCO_TO_IMAGENET and "giraffe" not in COCO_TO_IMAGENET
+
+
+def test_cli_reports_bad_arguments_clearly(imagenet_dir, tmp_path, capsys):
+    assert main(["benchmark", "--data", str(imagenet_dir), "--methods", "pami,nope", "--out", str(tmp_path / "o")]) == 2
+    assert "unknown method 'pami'" in capsys.readouterr().err
+    assert main(["benchmark", "--data", str(tmp_path / "o2"), "--out", str(tmp_path / "o")]) == 2
+    assert "neither an ImageNet sample" in capsys.readouterr().err
+    assert main(["benchmark", "--data", str(imagenet_dir), "--metrics", "pointing", "--out", str(tmp_path / "o")]) == 2
+    assert "COCO" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("substrates", [None, ("grey", "black")])
+def test_a_crashed_insertion_deletion_run_resumes_from_its_store(imagenet_dir, tmp_path, substrates):
+    calls = {"n": 0, "fail_at": None}
+
+    def flaky(batch):
+        calls["n"] += 1
+        if calls["fail_at"] is not None and calls["n"] >= calls["fail_at"]:
+            raise RuntimeError("the machine went away")
+        return region_mean(batch)
+
+    opts = {"occlusion": {"radius": 4, "stride": 4, "masker": "grey"}}
+
+    def bench(out, fail_at=None):
+        calls.update(n=0, fail_at=fail_at)
+        maker = MapMaker(options=opts, _models={"onnx": CallableModel(flaky, "probs")})
+        methods = ["occlusion", "random"]
+        return run_insertion_deletion(
+            imagenet_dir, methods, out, maker=maker, size=S, step=16, progress=False, substrates=substrates
+        )
+
+    straight = bench(tmp_path / "straight")
+    per_image = calls["n"]
+    with pytest.raises(Exception, match="went away"):
+        bench(tmp_path / "crashed", fail_at=per_image - 2)  # dies while scoring the last image
+    resumed = bench(tmp_path / "crashed")
+    assert calls["n"] < per_image  # the images scored before the crash were not scored again
+    strip = [{k: v for k, v in r.items() if k != "s/img"} for r in straight]
+    assert [{k: v for k, v in r.items() if k != "s/img"} for r in resumed] == strip
+    rows = lambda p: [(r["image"], r["method"], r["metric"], r["auc"]) for r in csv.DictReader((p / "rows.csv").open())]  # noqa: E731
+    assert rows(tmp_path / "crashed") == rows(tmp_path / "straight")
+    with np.load(tmp_path / "crashed" / "curves.npz") as a, np.load(tmp_path / "straight" / "curves.npz") as b:
+        assert sorted(a.files) == sorted(b.files) and all(np.array_equal(a[k], b[k]) for k in a.files)
+
+
+def test_a_finished_pointing_run_is_replayed_from_its_store_without_a_query(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "classes.csv").write_text("class_id,name\n0,cat\n2,dog\n")
+    for name in ("x", "y"):
+        Image.fromarray(np.full((80, 100, 3), 128, np.uint8)).save(tmp_path / "images" / f"{name}.jpg")
+        (tmp_path / "labels" / f"{name}.txt").write_text("0 0.5 0.5 0.2 0.2\n2 0.1 0.1 0.1 0.1\n")
+
+    def logits(batch):
+        out = np.zeros((len(batch), 1000))
+        out[:, 283], out[:, 200] = 5.0, 3.0
+        return out
+
+    def broken(batch):
+        raise RuntimeError("no query may be made: every image is in the store")
+
+    run = lambda fn: run_pointing(  # noqa: E731
+        tmp_path,
+        ["centre", "random"],
+        tmp_path / "out",
+        maker=MapMaker(_models={"onnx": CallableModel(fn, "logits")}),
+        size=S,
+        progress=False,
+    )
+    first = run(logits)
+    rows = (tmp_path / "out" / "rows.csv").read_text()
+    assert sum(r["trials"] for r in first) == 8
+    assert run(broken) == first  # every image replayed from the store: no query
+    assert (tmp_path / "out" / "rows.csv").read_text() == rows
+    (tmp_path / "images" / "z.jpg").write_bytes((tmp_path / "images" / "x.jpg").read_bytes())
+    (tmp_path / "labels" / "z.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    with pytest.raises(RuntimeError, match="no query"):  # a new image is scored: the model is asked
+        run(broken)
+
+
+def test_substrate_matrix_masks_and_scores_every_method_on_each_substrate(imagenet_dir, tmp_path):
+    """Per substrate s: insertion starts from s, deletion ends at s, masking methods mask with s."""
+    seen_maskers = []
+
+    class Spy(MapMaker):
+        def maps(self, method, image, targets, index=0, masker=None):
+            seen_maskers.append((method, masker))
+            return super().maps(method, image, targets, index, masker)
+
+    textured = np.zeros((S, S, 3), np.uint8)
+    textured[..., 0] = 230
+    textured[::2, ::2, 0] = 130  # the blur of a textured image differs from it
+    Image.fromarray(textured).save(imagenet_dir / "a.png")
+    maker = Spy(options={"lime": {"n_samples": 30}}, _models={"onnx": CallableModel(region_mean, "probs")})
+    out = tmp_path / "matrix"
+    table = run_insertion_deletion(
+        imagenet_dir, ["lime", "centre"], out, maker=maker, size=S, step=16, progress=False, substrates=["blur", "black"]
+    )
+    assert [r["method"] for r in table] == ["lime@blur", "centre@blur", "lime@black", "centre@black"]
+    assert ("lime", "blur") in seen_maskers and ("lime", "black") in seen_maskers
+    assert [m for m, _ in seen_maskers].count("centre") == 2  # once per image, reused on both substrates
+    by = {r["method"]: r for r in table}
+    # from black, the insertion curve starts at p = 0; from the blur, at the blurred image's p > 0
+    assert by["centre@black"]["insertion mean"] < by["centre@blur"]["insertion mean"] - 0.1
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["substrates"] == ["blur", "black"]
+
+
+def test_dev_and_test_splits_are_the_even_and_odd_rows(imagenet_dir):
+    from peephole.errors import InputError
+    from peephole.evaluation.data import read_imagenet_sample
+
+    assert [s.path.name for s in read_imagenet_sample(imagenet_dir, "dev")] == ["a.png", "c.png"]
+    assert [s.path.name for s in read_imagenet_sample(imagenet_dir, "test")] == ["b.png"]
+    with pytest.raises(InputError, match="unknown split"):
+        read_imagenet_sample(imagenet_dir, "train")
+
+
+def test_cli_takes_method_options_substrates_and_split(imagenet_dir, tmp_path, monkeypatch):
+    import peephole.evaluation.methods as bm
+
+    monkeypatch.setattr(bm.MapMaker, "model", lambda self, backend: CallableModel(region_mean, "probs"))
+    out = tmp_path / "cli"
+    code = main(
+        ["benchmark", "--data", str(imagenet_dir), "--methods", "kernel-shap,random", "--option", "kernel-shap.n_samples=20",
+         "--substrates", "grey", "--split", "dev", "--step", "256", "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["methods"]["kernel-shap"]["n_samples"] == 20 and settings["split"] == "dev"
+    rows = list(csv.DictReader((out / "rows.csv").open()))
+    assert {r["method"] for r in rows} == {"kernel-shap@grey", "random@grey"}
+    assert main(["benchmark", "--data", str(imagenet_dir), "--option", "nodot=3", "--out", str(out)]) == 2
+
+
+def test_ctrl_c_stops_the_cli_benchmark_with_130_and_the_same_command_resumes(imagenet_dir, tmp_path, monkeypatch, capsys):
+    import peephole.evaluation.methods as bm
+
+    calls = {"n": 0, "stop_at": None}
+
+    def pressed(batch):
+        calls["n"] += 1
+        if calls["stop_at"] is not None and calls["n"] == calls["stop_at"]:
+            raise KeyboardInterrupt  # Ctrl-C during a model call
+        return region_mean(batch)
+
+    monkeypatch.setattr(bm.MapMaker, "model", lambda self, backend: CallableModel(pressed, "probs"))
+    cmd = ["benchmark", "--data", str(imagenet_dir), "--methods", "occlusion,random", "--step", "256"]
+    assert main([*cmd, "--out", str(tmp_path / "straight")]) == 0
+    per_run = calls["n"]
+    capsys.readouterr()
+    calls.update(n=0, stop_at=per_run - 3)  # while scoring the last image
+    assert main([*cmd, "--out", str(tmp_path / "stopped")]) == 130
+    assert "interrupted: the images scored so far are kept in" in capsys.readouterr().err
+    calls.update(n=0, stop_at=None)
+    assert main([*cmd, "--out", str(tmp_path / "stopped")]) == 0
+    assert calls["n"] < per_run  # resumed: the image scored before Ctrl-C was not scored again
+    rows = lambda p: [(r["image"], r["method"], r["metric"], r["auc"]) for r in csv.DictReader((p / "rows.csv").open())]  # noqa: E731
+    assert rows(tmp_path / "stopped") == rows(tmp_path / "straight")
+
+
+@pytest.mark.parametrize("variant", ["lime-pami", "lime-500", "kernel-shap-500", "rise-500", "pami-adaptive"])
+def test_budget_variants_stay_within_their_query_budget_and_find_the_region(variant):
+    """Every method of the matrix that is run at the default explainer's budget spends at most 500 queries
+    (pami-adaptive: 114); its map still puts more weight on the one region the model reads."""
+    from conftest import RegionModel, mass_inside, textured_image
+
+    from peephole.evaluation.methods import VARIANTS
+
+    region = (slice(20, 44), slice(24, 56))
+    maker = MapMaker(_models={"onnx": CallableModel(RegionModel(region), "logits")})
+    r = maker(variant, textured_image(64, 80), 1)
+    budget = VARIANTS[variant][1].get("max_queries", 500)
+    assert 2 <= r.n_queries <= budget + 1 and np.isfinite(r.map).all()  # + 1: the unperturbed input
+    inside, outside = mass_inside(r.map, region)
+    assert inside > outside
+
+
+def test_correctly_classified_yields_the_first_n_correct_images_of_a_split(imagenet_dir):
+    from peephole.evaluation.data import correctly_classified
+
+    model = CallableModel(region_mean, "probs")
+    got = [(s.path.name, img.shape) for s, img in correctly_classified(model, imagenet_dir, limit=5, size=S)]
+    assert got == [("a.png", (S, S, 3)), ("c.png", (S, S, 3))]  # b.png is misclassified
+    assert [s.path.name for s, _ in correctly_classified(model, imagenet_dir, limit=1, size=S)] == ["a.png"]
+    assert [s.path.name for s, _ in correctly_classified(model, imagenet_dir, "test", size=S)] == []  # b only

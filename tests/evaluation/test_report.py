@@ -1,0 +1,20 @@
+"""The paired table the dev-split and generalisation scripts print."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from peephole.evaluation.report import paired_table
+
+
+def test_paired_table_gives_means_paired_differences_their_errors_and_the_items_each_side_wins():
+    scores = {
+        "ref": [(0.5, 0.2, 100), (0.6, 0.1, 100), (0.7, 0.3, 100)],
+        "new": [(0.6, 0.1, 50), (0.6, 0.2, 50), (0.9, 0.1, 52)],
+    }
+    lines = paired_table(scores, "ref", digits=3).splitlines()
+    assert lines[0] == "| method | queries | insertion | Δ insertion | deletion | Δ deletion |" and len(lines) == 4
+    assert lines[2] == "| ref | 100 | 0.600 | +0.000 ± 0.000 (0) | 0.200 | +0.000 ± 0.000 (0) |"
+    d_ins, d_del = np.array([0.1, 0.0, 0.2]), np.array([-0.1, 0.1, -0.2])  # paired differences, by hand
+    se_ins, se_del = d_ins.std(ddof=1) / np.sqrt(3), d_del.std(ddof=1) / np.sqrt(3)
+    assert lines[3] == (f"| new | 51 | 0.700 | +0.100 ± {se_ins:.3f} (2) | 0.133 | {d_del.mean():+.3f} ± {se_del:.3f} (2) |")
