@@ -117,11 +117,7 @@ class PerturbationMethod:
         if self.takes_partition:
             specs += [("partition", s) for s in modality.partitions.values()]
         owners = [f"{b!r} is an option of {kind} {s.name!r}" for b in bad for kind, s in specs if b in names(s.Options)]
-        using = ", ".join(
-            f"{k} {v!r}" if isinstance(v, (str, int, float)) else f"{k} {type(v).__name__}"
-            for k, v in chosen.items()
-            if k != "partition" or self.takes_partition
-        )
+        using = ", ".join(f"{k} {label(v, v)!r}" for k, v in chosen.items() if k != "partition" or self.takes_partition)
         return (
             f"unknown option {', '.join(map(repr, bad))} for method {self.name!r} with {using} on {modality.name} inputs"
             f"{' (' + '; '.join(owners) + ')' if owners else ''}; valid options: {', '.join(sorted(valid))} (and {COMMON})"
