@@ -21,7 +21,7 @@ import peephole
 from peephole.core.partition import GroupSubset
 from peephole.core.run import aggregate
 from peephole.evaluation.data import read_imagenet_sample
-from peephole.methods.pami import interleaved
+from peephole.methods.pami_adaptive import interleaved
 from peephole.metrics.curves import perturbation_curve
 
 

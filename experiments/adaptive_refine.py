@@ -14,7 +14,7 @@ does NOT use, kept here because they were measured against it: ``prio=mean`` (a 
 coarse map's mean on it instead of its maximum), ``rounds=r`` (the refinement budget spent in r rounds,
 the priorities recomputed from the map so far, as Hierarchical Perturbation recurses) and
 ``budget=quarter`` (each image's budget is ¼ of its own Strategy II queries instead of ``--budget``).
-``share=a`` alone is the library's rule (``peephole.methods.pami.refinement``: ``priority``, top n;
+``share=a`` alone is the library's rule (``peephole.methods.pami_adaptive.refinement``: ``priority``, top n;
 ``FilledEq1Aggregator``).
 
     python experiments/adaptive_refine.py --data ../shared/data/imagenet-sample --split dev --limit 40 --budget 115
@@ -33,7 +33,7 @@ from peephole.core.partition import GroupSubset, Partition, PartSubset
 from peephole.core.query import softmax
 from peephole.core.run import aggregate
 from peephole.evaluation.data import correctly_classified
-from peephole.methods.pami import interleaved, normalised, priority
+from peephole.methods.pami_adaptive import interleaved, normalised, priority
 from peephole.metrics.curves import perturbation_curve
 from peephole.modalities.image.maskers import MASKERS
 

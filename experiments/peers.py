@@ -36,8 +36,8 @@ from bare_twin import BareTwin
 import peephole
 from peephole.core.query import softmax
 from peephole.evaluation.data import correctly_classified
-from peephole.methods.lime import DEFAULT_PARTITION
 from peephole.metrics.curves import perturbation_curve
+from peephole.modalities import get_modality
 from peephole.modalities.image.maskers import BlurMasker
 from peephole.modalities.image.superpixels import PAPER_SEGMENTATIONS, Superpixels
 
@@ -137,7 +137,7 @@ def main() -> None:
         results["Captum FeatureAblation (eager torch)"] = (cmap, cq, sec)
         agree.append(float(np.abs(cmap - results["Peephole PAMI (eager torch)"][0]).max()))
         budget = results["Peephole PAMI (onnxruntime)"][1]
-        slic = DEFAULT_PARTITION["image"](img)  # the superpixels Peephole's LIME uses, for the lime package too
+        slic = get_modality("image").partition(img, "slic").label_maps[0]  # Peephole LIME's superpixels, for lime too
         for name, method in (("Peephole LIME", "lime"), ("Peephole KernelSHAP", "kernel-shap")):
             e, sec = timed(peephole.explain, onnx, img, method, targets=t, n_samples=budget, batch_size=b)
             results[name] = (e.maps[0], e.n_queries, sec)

@@ -56,8 +56,8 @@ def test_bad_targets_and_options():
         explain(batch_size=0)
     with pytest.raises(InputError, match="smaller than the window"):
         explain(radius=40)
-    with pytest.raises(InputError, match="label maps of shape"):
-        explain(partition=np.zeros((10, 10), int))
+    with pytest.raises(InputError, match="label maps of shape"):  # label maps take no window options
+        peephole.explain(RegionModel(REGION), IMG, "pami", partition=np.zeros((10, 10), int))
 
 
 def test_misbehaving_models_are_named():
@@ -115,8 +115,9 @@ def test_unknown_option_is_one_input_error_naming_it_and_the_valid_ones():
     msg = str(err.value)
     assert "unknown option 'radiuss'" in msg and "'pami'" in msg
     valid = msg.split("valid options:")[1]
-    for name in ("partition", "masker", "second_run", "radius", "stride", "window", "segmentations"):
+    for name in ("partition", "masker", "second_run", "radius", "stride", "window"):
         assert name in valid, name
+    assert "segmentations" not in valid  # the superpixels' option, not the chosen windows'
     # per method: n_samples is LIME's, not PAMI's; PAMI's second_run is not LIME's
     with pytest.raises(InputError, match=r"unknown option 'n_samples'.*valid options: .*second_run"):
         peephole.explain(model, IMG, "pami", n_samples=10)

@@ -2,7 +2,10 @@
 
 Rules as data: each row names the method, where its function lives (imported on first use, so
 listing methods imports neither torch nor Captum), its family and the modalities it runs on.
-Every method function takes a :class:`~peephole.pipeline.Request` and keyword options.
+Every method function takes a :class:`~peephole.pipeline.Request` and keyword options; a perturbation
+method is a :class:`peephole.methods.base.PerturbationMethod`, whose typed options depend on the partition and
+masker chosen (it answers ``option_defaults(modality)`` and ``settings(modality, options)``); any other method's
+options are its function's keyword arguments.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ ALL = ("image", "text", "sequence")
 @dataclass(frozen=True)
 class MethodSpec:
     name: str
-    target: str  #: 'module:function'
+    target: str  #: 'module:function', or 'module:Class' of a method class (its instances are the callables)
     family: str
     modalities: tuple[str, ...]
     summary: str
@@ -40,23 +43,28 @@ class MethodSpec:
     @property
     def function(self) -> Callable[..., Any]:
         module, _, attr = self.target.partition(":")
-        return getattr(importlib.import_module(module), attr)
+        found = getattr(importlib.import_module(module), attr)
+        return found() if isinstance(found, type) else found
 
     def options(self, modality: Any) -> dict[str, Any]:
-        """The method's own options with their defaults, plus the modality's partition options if it takes them."""
-        sig = inspect.signature(self.function)
-        params = list(sig.parameters.values())[1:]  # after the Request
-        own = {p.name: p.default for p in params if p.kind is p.POSITIONAL_OR_KEYWORD or p.kind is p.KEYWORD_ONLY}
-        if any(p.kind is p.VAR_KEYWORD for p in params):
-            own.update({k: v for k, v in modality.partition_options.items() if k not in own})
-        return own
+        """Every option the method may take on ``modality``, with its default (with some partition and masker)."""
+        fn = self.function
+        if hasattr(fn, "option_defaults"):
+            return fn.option_defaults(modality)
+        params = list(inspect.signature(fn).parameters.values())[1:]  # after the Request
+        return {p.name: p.default for p in params if p.kind is p.POSITIONAL_OR_KEYWORD or p.kind is p.KEYWORD_ONLY}
 
     def check(self, options: dict[str, Any], modality: Any) -> None:
-        """One :class:`InputError` naming an unknown option and the valid ones."""
+        """One :class:`InputError` naming the options the method does not take (with the partition and masker
+        the options choose) and the valid ones."""
         if modality.name not in self.modalities:
             raise InputError(
                 f"method {self.name!r} does not run on {modality.name} inputs; it runs on: {', '.join(self.modalities)}"
             )
+        fn = self.function
+        if hasattr(fn, "settings"):
+            fn.settings(modality, options)
+            return
         valid = self.options(modality)
         bad = sorted(set(options) - set(valid))
         if bad:
@@ -72,12 +80,12 @@ CAPTUM = (("torch", "models"), ("captum", "gradients"))
 BUILTIN: dict[str, MethodSpec] = {
     s.name: s
     for s in (
-        MethodSpec("pami", "peephole.methods.pami:pami", "perturbation", ALL, "keep one part, mask the rest; Eq. 1"),
-        MethodSpec("pami-path", "peephole.methods.pami_path:pami_path", "perturbation", ALL, "greedy keep-and-hide path"),
-        MethodSpec("occlusion", "peephole.methods.occlusion:occlusion", "perturbation", ALL, "hide one part; mean drop"),
-        MethodSpec("rise", "peephole.methods.rise:rise", "perturbation", ("image",), "random soft masks; RISE Eq. 6"),
-        MethodSpec("lime", "peephole.methods.lime:lime", "perturbation", ALL, "ridge surrogate over parts"),
-        MethodSpec("kernel-shap", "peephole.methods.kernel_shap:kernel_shap", "perturbation", ALL, "Shapley values of parts"),
+        MethodSpec("pami", "peephole.methods.pami:Pami", "perturbation", ALL, "keep one part, mask the rest; Eq. 1"),
+        MethodSpec("pami-path", "peephole.methods.pami_path:PamiPath", "perturbation", ALL, "greedy keep-and-hide path"),
+        MethodSpec("occlusion", "peephole.methods.occlusion:Occlusion", "perturbation", ALL, "hide one part; mean drop"),
+        MethodSpec("rise", "peephole.methods.rise:Rise", "perturbation", ("image",), "random soft masks; RISE Eq. 6"),
+        MethodSpec("lime", "peephole.methods.lime:Lime", "perturbation", ALL, "ridge surrogate over parts"),
+        MethodSpec("kernel-shap", "peephole.methods.kernel_shap:KernelShap", "perturbation", ALL, "Shapley values of parts"),
         *(
             MethodSpec(n, f"peephole.gradients.captum:{n.replace('-', '_')}", "gradient", ("image",), s, CAPTUM)
             for n, s in (

@@ -60,7 +60,9 @@ def test_a_saved_explanation_naming_a_foreign_class_is_refused(tmp_path):
         m = np.asarray(b).reshape(len(b), -1).mean(1)
         return np.stack([m, 1 - m], 1)
 
-    e = peephole.explain(model, np.full((16, 16, 3), 0.5, np.float32), "pami", radius=4, stride=4, output="probs")
+    e = peephole.explain(
+        model, np.full((16, 16, 3), 0.5, np.float32), "pami", partition="window", radius=4, stride=4, output="probs"
+    )
     path = e.save(tmp_path / "e.npz")
     assert peephole.load(path).partition.n_parts == e.partition.n_parts
     with np.load(path, allow_pickle=False) as z:

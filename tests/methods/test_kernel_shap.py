@@ -10,7 +10,7 @@ import pytest
 
 import peephole
 from peephole.methods.kernel_shap import ShapleyFit, shapley_kernel, shapley_samples
-from peephole.methods.lime import LimeFit
+from peephole.methods.surrogate import LimeFit
 
 
 def exact_shapley(value, m: int) -> np.ndarray:
@@ -135,7 +135,7 @@ def test_grouped_kernel_shap_is_each_groups_exact_shapley_values_averaged(densit
 def test_grouped_samples_split_the_budget_and_keep_each_block_inside_its_group() -> None:
     from peephole.core.partition import LabelPartition
     from peephole.errors import InputError
-    from peephole.methods.lime import grouped_samples, lime_samples
+    from peephole.methods.surrogate import grouped_samples, lime_samples
 
     part = LabelPartition([np.arange(12) % 5, np.arange(12) // 4, np.arange(12) % 2])  # 5, 3 and 2 parts
     z, rows = grouped_samples(part, 31, lime_samples, seed=3)

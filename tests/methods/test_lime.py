@@ -10,7 +10,8 @@ from conftest import RegionMeanModel, RegionModel, textured_image
 import peephole
 from peephole.core.partition import Coalitions, LabelPartition
 from peephole.errors import InputError
-from peephole.methods.lime import DEFAULT_PARTITION, KERNEL_WIDTH, LimeFit, lime_samples
+from peephole.methods.surrogate import KERNEL_WIDTH, LimeFit, lime_samples
+from peephole.modalities.image.superpixels import Segmentation
 
 H, W = 48, 64
 REGION = (slice(8, 24), slice(36, 56))
@@ -39,7 +40,7 @@ def test_lime_recovers_the_weights_of_a_linear_black_box():
 def test_lime_with_default_superpixels_paints_one_weight_per_superpixel():
     img = textured_image(H, W)
     e = peephole.explain(RegionMeanModel(REGION), img, method="lime", n_samples=200, targets=1, masker="black")
-    labels = DEFAULT_PARTITION["image"](img)
+    labels = Segmentation("slic", {"n_segments": 50, "compactness": 20})(img)  # the image modality's 'slic'
     assert e.params["n_parts"] == len(np.unique(labels)) > 1
     assert all(np.ptp(e.maps[0][labels == k]) == 0 for k in np.unique(labels))
     r, c = np.unravel_index(np.argmax(e.maps[0]), e.maps[0].shape)
@@ -110,7 +111,7 @@ def test_weigh_groups_averages_the_groups_maps_by_their_fits_r2():
     from sklearn.linear_model import Ridge
     from sklearn.metrics import r2_score
 
-    from peephole.methods.lime import grouped_samples
+    from peephole.methods.surrogate import grouped_samples
 
     a = np.array([0, 0, 1, 1, 2, 2, 3, 3])
     b = np.array([0, 1, 1, 2, 2, 3, 3, 0])

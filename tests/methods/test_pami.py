@@ -25,7 +25,8 @@ MARGIN = {"window": 0, "superpixels": 10}
 def test_map_concentrates_on_the_region(case, strategy):
     h, w, region = CASES[case]
     model = RegionModel(region)
-    e = peephole.explain(model, textured_image(h, w), "pami", partition=strategy, targets=1, radius=16, stride=4)
+    window = {"radius": 16, "stride": 4} if strategy == "window" else {}  # superpixels take no window options
+    e = peephole.explain(model, textured_image(h, w), "pami", partition=strategy, targets=1, **window)
     heat = e.maps[0]
     assert heat.shape == (h, w)
     peak = np.unravel_index(np.argmax(heat), heat.shape)
@@ -226,7 +227,7 @@ def test_adaptive_refinement_spends_the_exact_budget_on_the_parts_the_coarse_map
     over exactly those parts, f(∅) where a touched group has no queried part."""
     from peephole.core.partition import GroupSubset
     from peephole.core.query import softmax
-    from peephole.methods.pami import interleaved
+    from peephole.methods.pami_adaptive import interleaved
     from peephole.modalities.image.maskers import BlurMasker
 
     img = textured_image(128, 128, seed=5)

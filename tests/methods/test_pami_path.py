@@ -166,7 +166,7 @@ def test_images_rank_the_blocks_the_model_reads_first():
     ("kw", "message"),
     [
         ({"max_queries": 31}, "max_queries=31 leaves no query for the path"),
-        ({"n_samples": 1}, "n_samples >= 2"),
+        ({"n_samples": 1}, "n_samples must be >= 2"),
         ({"candidates": 0}, "candidates must be >= 1"),
         ({"hide_weight": -1.0}, "hide_weight must be a finite number >= 0"),
         ({"hide_weight": float("nan")}, "hide_weight must be a finite number >= 0"),

@@ -1,7 +1,7 @@
 """KernelSHAP (Lundberg & Lee, NeurIPS 2017): LIME with the Shapley kernel and a constrained fit.
 
-The same surrogate as :mod:`peephole.methods.lime` (coalitions of parts, the modality's masker, a
-weighted linear fit); only three things change, as in Captum's ``KernelShap(Lime)``:
+The same surrogate as :mod:`peephole.methods.lime` (:mod:`peephole.methods.surrogate`: coalitions of parts,
+the modality's masker, a weighted linear fit); only three things change, as in Captum's ``KernelShap(Lime)``:
 
 * **Sampling**: sample 0 keeps every part, sample 1 none; the others draw a coalition size s with
   probability ∝ the Shapley kernel mass of that size, ``(M−1) / (s(M−s))``, then s parts uniformly.
@@ -21,9 +21,7 @@ from typing import Any
 import numpy as np
 
 from peephole.core.aggregate import Aggregator
-from peephole.methods.lime import LimeFit, surrogate
-from peephole.pipeline import Request
-from peephole.result import Explanation
+from peephole.methods.surrogate import LimeFit, Surrogate
 
 
 def shapley_samples(n_parts: int, n_samples: int, seed: int = 0) -> np.ndarray:
@@ -85,19 +83,13 @@ class ShapleyFit(LimeFit):
         return np.vstack([phi, delta - phi.sum(0)]).T
 
 
-def kernel_shap(
-    req: Request,
-    n_samples: int = 1000,
-    partition: Any = None,
-    masker: Any = None,
-    density: bool = False,
-    weigh_groups: bool = False,
-    **partition_options: Any,
-) -> Explanation:
-    """KernelSHAP values of the parts of ``partition`` (``n_samples`` queries; exact when ``n_samples ≥ 2^M``).
+class KernelShap(Surrogate):
+    """KernelSHAP values of the parts (``n_samples`` queries; exact when ``n_samples ≥ 2^M``).
 
     Several groups of parts (PAMI's segmentations): each group's Shapley values from its own block of
     ``n_samples / G`` coalitions, the groups' maps averaged; ``density`` and ``weigh_groups`` as in
     :mod:`peephole.methods.lime`."""
-    params = {"density": density, "weigh_groups": weigh_groups}
-    return surrogate(req, "kernel-shap", n_samples, shapley_samples, ShapleyFit, params, partition, masker, partition_options)
+
+    name = "kernel-shap"
+    sample = staticmethod(shapley_samples)
+    fit = ShapleyFit

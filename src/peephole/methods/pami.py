@@ -7,196 +7,78 @@ and the maskers (images: the 49×49 σ=100 blur; texts: drop the words; sequence
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from time import perf_counter
-from typing import Any
 
 import numpy as np
 
-from peephole.core.aggregate import FilledEq1Aggregator
-from peephole.core.partition import GroupSubset, Partition, PartSubset, near_repeats
-from peephole.core.perturb import BoundOnce
-from peephole.core.run import RunResult, run
+from peephole.core.partition import Partition, near_repeats
+from peephole.core.perturb import BoundOnce, Masker
+from peephole.core.run import run
 from peephole.errors import InputError
-from peephole.pipeline import Request, prepare
-from peephole.result import Explanation
+from peephole.methods.base import Outcome, PerturbationMethod, Settings, require
+from peephole.methods.pami_adaptive import adaptive
+from peephole.pipeline import Context
 
 
-def pami(
-    req: Request,
-    partition: Any = None,
-    masker: Any = None,
-    second_run: bool = False,
-    max_queries: int | None = None,
-    tolerance: float | None = None,
-    coarse_share: float = 0.35,
-    merge_iou: float | None = None,
-    **partition_options: Any,
-) -> Explanation:
-    """PAMI maps of the targets from ONE set of queries (Eq. 1); every part's output is kept.
+@dataclass(frozen=True)
+class PamiOptions:
+    """``second_run`` (images): segment each first-run map with the same segmenters and run PAMI again on the
+    image with those parts (one more set of queries per target; ``first_run_maps`` keeps run 1).
 
-    ``partition`` / ``masker``: a name the modality knows, or an object (default: the modality's).
-    ``second_run`` (images): segment each first-run map with the same segmenters and run PAMI again
-    on the image with those parts (one more set of queries per target; ``first_run_maps`` keeps run 1).
-
-    Adaptive PAMI (``max_queries`` and/or ``tolerance``), coarse to fine. First the groups of the partition
-    (Strategy II: the segmentations) are queried whole, one at a time, interleaving the algorithms, coarse
-    settings first: a group that would take the run past ``coarse_share × max_queries`` model queries (the
-    unperturbed input included) is skipped, and with ``tolerance`` the run stops once adding a group changes
-    the averaged map by less than ``tolerance`` (relative L2 norm, every target). Then the rest of
-    ``max_queries`` refines: it goes to the parts of the other groups on which the coarse map is highest
-    (Hierarchical Perturbation's rule, Cooper et al. 2021); off its queried parts, such a group's Eq. 1 term
-    is f(∅), the output with nothing kept (one more query). The budget is never exceeded; ``e.partition``
-    is the parts used (a ``PartSubset``, or a ``GroupSubset`` when nothing was refined).
+    ``max_queries`` and/or ``tolerance``: adaptive PAMI, coarse to fine (:mod:`peephole.methods.pami_adaptive`),
+    ``coarse_share`` of the budget on whole groups first; ``e.partition`` is the parts used.
 
     ``merge_iou`` (first run): a part that overlaps an earlier, queried part of another group with
     IoU ≥ ``merge_iou`` (a near-repeat across segmentations) is not queried; Eq. 1 uses that part's
-    output with the near-repeat's own mask (see docs/pami.md for what it costs in map quality).
-    """
-    t0 = perf_counter()
-    ctx = prepare(req)
-    mod = ctx.modality
-    tp = perf_counter()
-    part = mod.partition(ctx.x, mod.default_partition if partition is None else partition, req.seed, **partition_options)
-    t_segment = perf_counter() - tp
-    mask = mod.masker(mod.default_masker if masker is None else masker)
-    if max_queries is not None or tolerance is not None:
-        if merge_iou is not None:
-            raise InputError("merge_iou applies to a full run; leave it out with max_queries / tolerance")
-        part, first = adaptive(ctx, part, BoundOnce(mask, ctx.x), max_queries, tolerance, coarse_share)
-    else:
-        if merge_iou is not None and not 0 < merge_iou <= 1:
-            raise InputError(f"merge_iou must be in (0, 1], got {merge_iou}")
-        reuse = None if merge_iou is None else near_repeats(part, merge_iou)
-        first = run(ctx.query, ctx.x, part, mask, ctx.targets, ctx.batch_size, req.progress, desc="PAMI run 1", reuse=reuse)
-    timings = {"segment": t_segment, **first.timings}
-    maps = first.maps
-    if second_run:
-        tp = perf_counter()
-        maps = np.stack(
-            [
-                run(
-                    ctx.query,
-                    ctx.x,
-                    mod.refine(ctx.x, m, req.seed, **partition_options),
-                    mask,
-                    [t],
-                    ctx.batch_size,
-                    req.progress,
-                    desc=f"PAMI run 2, class {t}",
-                ).maps[0]
-                for t, m in zip(ctx.targets, first.maps)
-            ]
-        )
-        timings["second_run"] = perf_counter() - tp
-    timings["total"] = perf_counter() - t0
-    return ctx.explanation(
-        "pami",
-        maps,
-        first.scores,
-        partition=part,
-        aggregator=first.aggregator,
-        first_run_maps=first.maps if second_run else None,
-        timings=timings,
-        params={
-            "partition": partition if isinstance(partition, str) or partition is None else type(part).__name__,
-            "masker": masker if isinstance(masker, (str, float, int)) or masker is None else type(mask).__name__,
-            **partition_options,
-            "batch_size": ctx.batch_size,
-            "second_run": second_run,
-            "max_queries": max_queries,
-            "tolerance": tolerance,
-            "coarse_share": coarse_share if max_queries is not None else None,
-            "merge_iou": merge_iou,
-            "seed": req.seed,
-            "n_parts": part.n_parts,
-        },
-    )
+    output with the near-repeat's own mask (see docs/pami.md for what it costs in map quality)."""
+
+    second_run: bool = False
+    max_queries: int | None = None
+    tolerance: float | None = None
+    coarse_share: float = 0.35
+    merge_iou: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_queries is not None:
+            require("max_queries", self.max_queries, ">= 2 (the unperturbed input and one part)", lambda v: v >= 2)
+        if self.tolerance is not None:
+            require("tolerance", self.tolerance, "> 0", lambda v: v > 0)
+        require("coarse_share", self.coarse_share, "in (0, 1]", lambda v: 0 < v <= 1)
+        if self.merge_iou is not None:
+            if self.adaptive:
+                raise InputError("merge_iou applies to a full run; leave it out with max_queries / tolerance")
+            require("merge_iou", self.merge_iou, "in (0, 1]", lambda v: 0 < v <= 1)
+
+    @property
+    def adaptive(self) -> bool:
+        return self.max_queries is not None or self.tolerance is not None
 
 
-def interleaved(partition: Partition) -> list[int]:
-    """Group order for adaptive runs: one group of each kind in turn (Strategy II: Felzenszwalb, SLIC, SEEDS,
-    watershed, then the next setting of each), so any prefix mixes the algorithms."""
-    names = getattr(partition, "names", None) or [str(g) for g in range(partition.n_groups)]
-    kinds: dict[str, list[int]] = {}
-    for g, name in enumerate(names):
-        kinds.setdefault(name.split("(")[0], []).append(g)
-    columns = list(kinds.values())
-    return [c[i] for i in range(max(map(len, columns))) for c in columns if i < len(c)]
+class Pami(PerturbationMethod):
+    """PAMI maps of the targets from ONE set of queries (Eq. 1); every part's output is kept."""
 
+    name = "pami"
+    Options = PamiOptions
 
-def adaptive(
-    ctx: Any, part: Partition, mask: Any, max_queries: int | None, tolerance: float | None, coarse_share: float
-) -> tuple[Partition, RunResult]:
-    """Adaptive PAMI (see :func:`pami`): whole groups coarse-first, then the budget's rest on the parts that
-    the coarse map ranks highest; the parts used (a :class:`PartSubset`) and the combined run."""
-    if max_queries is not None and max_queries < 2:
-        raise InputError(f"max_queries must be >= 2 (the unperturbed input and one part), got {max_queries}")
-    if tolerance is not None and not tolerance > 0:
-        raise InputError(f"tolerance must be > 0, got {tolerance}")
-    if not 0 < coarse_share <= 1:
-        raise InputError(f"coarse_share must be in (0, 1], got {coarse_share}")
-    coarse = None if max_queries is None else max(2, int(coarse_share * max_queries))
-    used: list[int] = []
-    results: list[RunResult] = []
-    mean = None
-    stable = False
-    seen: dict[bytes, np.ndarray] = {}  # a part repeated by a later segmentation is not queried again
-    for g in interleaved(part):
-        sub = GroupSubset(part, [g])
-        if coarse is not None and ctx.query.n_queries + sub.n_parts > coarse:
-            continue
-        args = (ctx.query, ctx.x, sub, mask, ctx.targets, ctx.batch_size, ctx.request.progress)
-        res = run(*args, desc=f"PAMI group {g}", seen=seen)
-        used.append(g)
-        results.append(res)
-        new = np.mean([r.maps for r in results], axis=0)
-        if tolerance is not None and mean is not None:
-            change = np.linalg.norm((new - mean).reshape(len(new), -1), axis=1)
-            if (change <= tolerance * np.linalg.norm(new.reshape(len(new), -1), axis=1)).all():
-                mean, stable = new, True
-                break
-        mean = new
-    if not used:
-        raise InputError(f"max_queries={max_queries} is too small for any group of the partition")
-    whole = GroupSubset(part, used)
-    left = 0 if max_queries is None or stable else max_queries - ctx.query.n_queries - 1  # 1: the empty input
-    extra = refinement(part, used, mean, left) if left > 0 else np.zeros(0, np.int64)
-    final: Partition = whole
-    if len(extra):
-        sub = PartSubset(part, extra, empty=True)
-        args = (ctx.query, ctx.x, sub, mask, ctx.targets, ctx.batch_size, ctx.request.progress)
-        refined = run(*args, desc="PAMI refinement", seen=seen, aggregator=FilledEq1Aggregator)
-        results.append(refined)
-        n_refined = sub.n_groups - 1  # its last group is the empty input
-        mean = (len(used) * mean + n_refined * refined.maps) / (len(used) + n_refined)  # every group weighs the same
-        final = PartSubset(part, np.concatenate([whole.index, extra]), empty=True)
-    timings = {k: sum(r.timings.get(k, 0.0) for r in results) for k in results[0].timings}
-    scores = np.concatenate([r.scores for r in results])
-    n_queries = sum(r.n_queries for r in results)
-    return final, RunResult(mean, scores, n_queries, timings, results[-1].aggregator)
+    def maps(self, ctx: Context, s: Settings, parts: Partition, masker: Masker) -> Outcome:
+        o = s.options
+        if o.adaptive:
+            parts, first = adaptive(ctx, parts, BoundOnce(masker, ctx.x), o.max_queries, o.tolerance, o.coarse_share)
+        else:
+            reuse = None if o.merge_iou is None else near_repeats(parts, o.merge_iou)
+            args = (ctx.query, ctx.x, parts, masker, ctx.targets, ctx.batch_size, ctx.request.progress)
+            first = run(*args, desc="PAMI run 1", reuse=reuse)
+        out = Outcome(first.maps, first.scores, dict(first.timings), parts, first.aggregator)
+        if o.second_run:
+            t0 = perf_counter()
+            out.first_run_maps = first.maps
+            out.maps = np.stack([self.second(ctx, s, masker, t, m) for t, m in zip(ctx.targets, first.maps)])
+            out.timings["second_run"] = perf_counter() - t0
+        return out
 
-
-def refinement(part: Partition, used: list[int], coarse: np.ndarray, n: int) -> np.ndarray:
-    """The ``n`` parts of the groups not in ``used`` that :func:`priority` ranks highest, in index order
-    (Hierarchical Perturbation, Cooper et al. 2021: refine only where the coarse saliency is high)."""
-    rest = np.flatnonzero(~np.isin(part.groups, used))
-    top = np.argsort(-priority(part, rest, coarse), kind="stable")[:n]
-    return np.sort(rest[top])
-
-
-def priority(part: Partition, parts: np.ndarray, coarse: np.ndarray) -> np.ndarray:
-    """Each of ``parts``' refinement priority: the largest value of :func:`normalised` ``coarse`` on it."""
-    best = normalised(coarse)
-    out = np.empty(len(parts))
-    for start in range(0, len(parts), 64):
-        idx = parts[start : start + 64]
-        m = PartSubset(part, idx).masks(0, len(idx)).reshape(len(idx), -1).astype(bool)
-        out[start : start + len(idx)] = np.where(m, best, -np.inf).max(axis=1)
-    return out
-
-
-def normalised(coarse: np.ndarray) -> np.ndarray:
-    """Per feature, the largest over the targets of a target's coarse map over that map's maximum |value|."""
-    flat = coarse.reshape(len(coarse), -1).astype(np.float64)
-    scale = np.abs(flat).max(axis=1, keepdims=True)
-    return (flat / np.where(scale > 0, scale, 1.0)).max(axis=0)
+    def second(self, ctx: Context, s: Settings, masker: Masker, target: int, first: np.ndarray) -> np.ndarray:
+        """The second run's map of ``target``: PAMI over the segments of its first-run map."""
+        parts = ctx.modality.refine(ctx.x, first, ctx.request.seed, s.partition_options)
+        args = (ctx.query, ctx.x, parts, masker, [target], ctx.batch_size, ctx.request.progress)
+        return run(*args, desc=f"PAMI run 2, class {target}").maps[0]

@@ -13,7 +13,7 @@ feature (both curves are areas over the fraction of features changed). ``f`` is 
 kept features show the input, the others take the masker's values, as in PAMI.
 
 Candidates: each step scores the ``candidates`` best-ranked parts not chosen yet, ranked by a LIME
-surrogate (:mod:`peephole.methods.lime`, same parts and masker) fitted on the first ``n_samples``
+surrogate (:mod:`peephole.methods.surrogate`, same parts and masker) fitted on the first ``n_samples``
 queries. The path stops when the next step would take the call past ``max_queries`` (the unperturbed
 input included; several targets share the surrogate and split the rest); the parts it did not reach
 follow in the surrogate's order. The map paints, on the features each part added, the share of the two
@@ -24,101 +24,88 @@ Chen et al., ICLR 2024 (arXiv 2402.09164); a bidirectional search over both curv
 
 from __future__ import annotations
 
-from time import perf_counter
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from peephole.core.aggregate import ScoresOnly
-from peephole.core.partition import Coalitions, MaskPartition
-from peephole.core.perturb import BoundOnce
+from peephole.core.partition import Coalitions, MaskPartition, Partition
+from peephole.core.perturb import BoundOnce, Masker
 from peephole.core.run import RunResult, run
 from peephole.errors import InputError
-from peephole.methods.lime import DEFAULT_PARTITION, LimeFit, lime_samples, part_names
-from peephole.pipeline import Context, Request, prepare
-from peephole.result import Explanation
+from peephole.methods.base import Outcome, PerturbationMethod, Settings, require
+from peephole.methods.surrogate import LimeFit, lime_samples
+from peephole.pipeline import Context
 
 
-def pami_path(
-    req: Request,
-    max_queries: int = 500,
-    n_samples: int = 200,
-    candidates: int = 3,
-    hide_weight: float = 1.0,
-    partition: Any = None,
-    masker: Any = None,
-    **partition_options: Any,
-) -> Explanation:
-    """Rank the parts of ``partition`` by the greedy keep-and-hide path (Eq. P1) in ``max_queries`` queries."""
-    if n_samples < 2:
-        raise InputError(f"pami-path needs n_samples >= 2 for its surrogate, got {n_samples}")
-    if max_queries < n_samples + 2:
-        raise InputError(
-            f"max_queries={max_queries} leaves no query for the path: the unperturbed input, {n_samples} surrogate "
-            f"samples and the empty coalition take {n_samples + 2}"
+@dataclass(frozen=True)
+class PathOptions:
+    max_queries: int = 500  #: the whole call's budget, the unperturbed input included
+    n_samples: int = 200  #: the surrogate's coalitions
+    candidates: int = 3  #: parts scored per step
+    hide_weight: float = 1.0  #: w of Eq. P1
+
+    def __post_init__(self) -> None:
+        require("n_samples", self.n_samples, ">= 2 (the surrogate's fit)", lambda v: v >= 2)
+        if self.max_queries < self.n_samples + 2:
+            raise InputError(
+                f"max_queries={self.max_queries} leaves no query for the path: the unperturbed input, {self.n_samples} "
+                f"surrogate samples and the empty coalition take {self.n_samples + 2}"
+            )
+        require("candidates", self.candidates, ">= 1", lambda v: v >= 1)
+        require("hide_weight", self.hide_weight, "a finite number >= 0", lambda v: np.isfinite(v) and v >= 0)
+
+
+class PamiPath(PerturbationMethod):
+    """Rank the parts by the greedy keep-and-hide path (Eq. P1) in ``max_queries`` queries."""
+
+    name = "pami-path"
+    Options = PathOptions
+
+    def parts(self, ctx: Context, s: Settings, partition: Partition) -> Partition:
+        if partition.n_groups != 1:
+            raise InputError(
+                f"pami-path orders the parts of one segmentation; this partition has {partition.n_groups} groups "
+                "(for PAMI's keep-one maps over several segmentations use method='pami')"
+            )
+        return partition
+
+    def masker(self, ctx: Context, s: Settings, masker: Masker) -> Masker:
+        return BoundOnce(masker, ctx.x)
+
+    def maps(self, ctx: Context, s: Settings, parts: Partition, masker: Masker) -> Outcome:
+        o = s.options
+        seen: dict[bytes, np.ndarray] = {}  # a coalition the path meets again (or the surrogate drew) is not re-queried
+        coalitions = Coalitions(parts, lime_samples(parts.n_parts, o.n_samples, ctx.request.seed))
+        args = (ctx.query, ctx.x, coalitions, masker, ctx.targets, ctx.batch_size, ctx.request.progress, ScoresOnly)
+        drawn = run(*args, desc="pami-path surrogate", seen=seen)
+        fit = LimeFit(coalitions, ctx.reference)
+        fit.add(0, np.zeros(0), drawn.scores[:, ctx.targets])
+        prior = fit.weights()  # (n_targets, n_parts)
+        none = MaskPartition(np.zeros((1, *parts.shape), bool))
+        empty = run(ctx.query, ctx.x, none, masker, ctx.targets, 1, aggregator=ScoresOnly, seen=seen)
+        runs = [drawn, empty]
+        cover = parts.masks(0, parts.n_parts).reshape(parts.n_parts, -1)  # each part's features, flat
+        maps, orders, steps = [], [], []
+        for i, t in enumerate(ctx.targets):
+            share = (o.max_queries - ctx.query.n_queries) // (len(ctx.targets) - i)
+            f_empty = float(empty.scores[0, t])
+            order, curve, done = path(
+                ctx, cover, parts.shape, masker, t, prior[i], share, o.candidates, o.hide_weight, seen, f_empty
+            )
+            runs += done
+            orders.append(order)
+            steps.append(len(curve))
+            maps.append(paint(cover, parts.shape, order, values(curve, len(order), f_empty, float(ctx.probabilities[t]))))
+        return Outcome(
+            np.stack(maps),
+            np.concatenate([r.scores for r in runs]),
+            {k: sum(r.timings[k] for r in runs) for k in drawn.timings},
+            # per target, the parts best first, and how many of them the path chose (the rest: surrogate order)
+            record={"orders": orders, "path_steps": steps},
         )
-    if candidates < 1:
-        raise InputError(f"candidates must be >= 1, got {candidates}")
-    if not isinstance(hide_weight, (int, float, np.number)) or not np.isfinite(hide_weight) or hide_weight < 0:
-        raise InputError(f"hide_weight must be a finite number >= 0, got {hide_weight!r}")
-    t0 = perf_counter()
-    ctx = prepare(req)
-    mod = ctx.modality
-    tp = perf_counter()
-    spec = DEFAULT_PARTITION.get(mod.name, mod.default_partition) if partition is None else partition
-    parts = mod.partition(ctx.x, spec, req.seed, **partition_options)
-    if parts.n_groups != 1:
-        raise InputError(
-            f"pami-path orders the parts of one segmentation; this partition has {parts.n_groups} groups "
-            "(for PAMI's keep-one maps over several segmentations use method='pami')"
-        )
-    t_segment = perf_counter() - tp
-    mask = BoundOnce(mod.masker(mod.default_masker if masker is None else masker), ctx.x)
-    seen: dict[bytes, np.ndarray] = {}  # a coalition the path meets again (or the surrogate drew) is not re-queried
-    coalitions = Coalitions(parts, lime_samples(parts.n_parts, n_samples, req.seed))
-    args = (ctx.query, ctx.x, coalitions, mask, ctx.targets, ctx.batch_size, req.progress, ScoresOnly)
-    drawn = run(*args, desc="pami-path surrogate", seen=seen)
-    fit = LimeFit(coalitions, ctx.reference)
-    fit.add(0, np.zeros(0), drawn.scores[:, ctx.targets])
-    prior = fit.weights()  # (n_targets, n_parts)
-    none = MaskPartition(np.zeros((1, *parts.shape), bool))
-    empty = run(ctx.query, ctx.x, none, mask, ctx.targets, 1, aggregator=ScoresOnly, seen=seen)
-    runs = [drawn, empty]
-    cover = parts.masks(0, parts.n_parts).reshape(parts.n_parts, -1)  # each part's features, flat
-    maps, orders, steps = [], [], []
-    for i, t in enumerate(ctx.targets):
-        share = (max_queries - ctx.query.n_queries) // (len(ctx.targets) - i)
-        f_empty = float(empty.scores[0, t])
-        order, curve, done = path(ctx, cover, parts.shape, mask, t, prior[i], share, candidates, hide_weight, seen, f_empty)
-        runs += done
-        orders.append(order)
-        steps.append(len(curve))
-        maps.append(paint(cover, parts.shape, order, values(curve, len(order), f_empty, float(ctx.probabilities[t]))))
-    return ctx.explanation(
-        "pami-path",
-        np.stack(maps),
-        np.concatenate([r.scores for r in runs]),
-        timings={
-            "segment": t_segment,
-            **{k: sum(r.timings[k] for r in runs) for k in drawn.timings},
-            "total": perf_counter() - t0,
-        },
-        params={
-            "max_queries": max_queries,
-            "n_samples": n_samples,
-            "candidates": candidates,
-            "hide_weight": hide_weight,
-            "n_parts": parts.n_parts,
-            "partition": spec if isinstance(spec, str) else getattr(spec, "name", None) or part_names(parts),
-            "masker": masker if isinstance(masker, (str, float, int)) or masker is None else type(masker).__name__,
-            **partition_options,
-            "seed": req.seed,
-            "batch_size": ctx.batch_size,
-            "orders": orders,  #: per target, the parts best first
-            "path_steps": steps,  #: per target, how many of them the path chose (the rest: surrogate order)
-        },
-    )
 
 
 def path(

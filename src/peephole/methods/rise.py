@@ -9,18 +9,17 @@ and the map does not depend on the batch size. Masked pixels blend towards the m
 
 from __future__ import annotations
 
-from time import perf_counter
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from peephole.core.aggregate import WeightedSumAggregator
+from peephole.core.aggregate import Aggregator, WeightedSumAggregator
 from peephole.core.partition import Partition, State
-from peephole.core.perturb import BaselineMasker, SoftMasker
-from peephole.core.run import run
+from peephole.core.perturb import BaselineMasker, Masker, SoftMasker
 from peephole.errors import InputError
-from peephole.pipeline import Request, prepare
-from peephole.result import Explanation
+from peephole.methods.base import PerturbationMethod, Settings, require
+from peephole.pipeline import Context
 
 
 def rise_masks(shape: tuple[int, int], start: int, stop: int, cells: int = 7, p: float = 0.5, seed: int = 0) -> np.ndarray:
@@ -39,12 +38,23 @@ def rise_masks(shape: tuple[int, int], start: int, stop: int, cells: int = 7, p:
     return out
 
 
+@dataclass(frozen=True)
+class RiseOptions:
+    n_masks: int = 8000  #: masks, one query each
+    cells: int = 7  #: grid cells per side
+    p: float = 0.5  #: the probability a cell is kept
+
+    def __post_init__(self) -> None:
+        require("n_masks", self.n_masks, ">= 1", lambda v: v >= 1)
+        require("cells", self.cells, ">= 1", lambda v: v >= 1)
+        require("p", self.p, "in (0, 1]", lambda v: 0 < v <= 1)
+
+
 class RiseMasks(Partition):
     """The seeded sequence of ``n_masks`` RISE masks over an H×W image (soft masks, one group)."""
 
     def __init__(self, shape: tuple[int, int], n_masks: int, cells: int = 7, p: float = 0.5, seed: int = 0) -> None:
-        if n_masks < 1 or cells < 1 or not 0 < p <= 1:
-            raise InputError(f"RISE needs n_masks >= 1, cells >= 1 and 0 < p <= 1; got {n_masks}, {cells}, {p}")
+        RiseOptions(n_masks, cells, p)  # checks them
         self.shape, self.n_masks, self.cells, self.p, self.seed = tuple(shape), int(n_masks), int(cells), float(p), int(seed)
 
     @property
@@ -62,39 +72,21 @@ class RiseMasks(Partition):
         return cls(tuple(params.pop("shape")), **params)  # type: ignore[arg-type]
 
 
-def rise(req: Request, n_masks: int = 8000, cells: int = 7, p: float = 0.5, masker: Any = "grey") -> Explanation:
+class Rise(PerturbationMethod):
     """RISE maps (``n_masks`` queries; defaults as in the RISE paper)."""
-    t0 = perf_counter()
-    ctx = prepare(req)
-    base = ctx.modality.masker(masker)
-    if not isinstance(base, BaselineMasker):
-        raise InputError("RISE blends towards a baseline: use 'grey', 'black', 'blur', ... or a BaselineMasker")
-    part = RiseMasks(ctx.x.shape[:2], n_masks, cells, p, req.seed)
-    res = run(
-        ctx.query,
-        ctx.x,
-        part,
-        SoftMasker(base),
-        ctx.targets,
-        ctx.batch_size,
-        req.progress,
-        WeightedSumAggregator,
-        {"norm": n_masks * p},
-        desc="RISE",
-    )
-    return ctx.explanation(
-        "rise",
-        res.maps,
-        res.scores,
-        partition=part,
-        aggregator=res.aggregator,
-        timings={**res.timings, "total": perf_counter() - t0},
-        params={
-            "n_masks": n_masks,
-            "cells": cells,
-            "p": p,
-            "seed": req.seed,
-            "batch_size": ctx.batch_size,
-            "masker": masker if isinstance(masker, str) else type(base).__name__,
-        },
-    )
+
+    name = "rise"
+    Options = RiseOptions
+    takes_partition = False
+
+    def parts(self, ctx: Context, s: Settings, partition: None) -> Partition:
+        o = s.options
+        return RiseMasks(ctx.x.shape[:2], o.n_masks, o.cells, o.p, ctx.request.seed)
+
+    def masker(self, ctx: Context, s: Settings, masker: Masker) -> Masker:
+        if not isinstance(masker, BaselineMasker):
+            raise InputError("RISE blends towards a baseline: use 'grey', 'black', 'blur', ... or a BaselineMasker")
+        return SoftMasker(masker)
+
+    def aggregator(self, ctx: Context, s: Settings) -> tuple[type[Aggregator], dict[str, Any]]:
+        return WeightedSumAggregator, {"norm": s.options.n_masks * s.options.p}

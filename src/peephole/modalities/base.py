@@ -1,13 +1,16 @@
 """The modality contract: what an input kind must say so that every method runs on it unchanged.
 
 A modality loads and validates its inputs, wraps models for them, names its partitions and maskers
-(with their options and defaults), and offers views of a result. Methods never test the input
-kind: they ask the modality.
+(each a :class:`PartitionSpec` / :class:`MaskerSpec` with its own typed options), says which partition
+and masker each method uses by default (:meth:`Modality.defaults`), and offers views of a result.
+Methods never test the input kind: they ask the modality.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from peephole.core.partition import Partition
@@ -15,13 +18,40 @@ from peephole.core.perturb import Masker
 from peephole.errors import InputError
 
 
+@dataclass(frozen=True)
+class NoOptions:
+    """The options of a partition, masker or method that takes none."""
+
+
+@dataclass(frozen=True)
+class PartitionSpec:
+    """A named partition: ``factory(x, options, seed)`` builds it; ``Options``: its frozen dataclass of options."""
+
+    name: str
+    factory: Callable[[Any, Any, int], Partition]
+    Options: type = NoOptions
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class MaskerSpec:
+    """A named masker: ``factory(options)`` builds it; ``Options``: its frozen dataclass of options."""
+
+    name: str
+    factory: Callable[[Any], Masker]
+    Options: type = NoOptions
+    help: str = ""
+
+
 class Modality(ABC):
     """One input kind: images, texts, sequences, ..."""
 
     name: ClassVar[str]
-    default_partition: ClassVar[Any]  #: what PAMI keeps one of, unless a method or the user says otherwise
+    partitions: ClassVar[dict[str, PartitionSpec]]  #: the named partitions, with their options
+    maskers: ClassVar[dict[str, MaskerSpec]]  #: the named maskers, with their options
+    default_partition: ClassVar[str]  #: what PAMI keeps one of, unless a method or the user says otherwise
     default_masker: ClassVar[Any]  #: what hidden features become
-    partition_options: ClassVar[dict[str, Any]]  #: options of the named partitions, with their defaults
+    method_defaults: ClassVar[dict[str, dict[str, Any]]] = {}  #: method name -> the partition / masker it uses here
 
     @abstractmethod
     def load(self, x: Any, allow_large: bool = False) -> Any:
@@ -41,25 +71,54 @@ class Modality(ABC):
     def default_batch_size(self, x: Any) -> int:
         return 64
 
-    @abstractmethod
-    def partition(self, x: Any, spec: Any, seed: int = 0, **options: Any) -> Partition:
-        """A partition of ``x``: by name (with :attr:`partition_options`), or given by the user."""
+    def defaults(self, method: str) -> dict[str, Any]:
+        """``{"partition": ..., "masker": ...}``: what ``method`` uses on this input kind unless told otherwise."""
+        return {"partition": self.default_partition, "masker": self.default_masker, **self.method_defaults.get(method, {})}
+
+    def partition_spec(self, spec: Any) -> PartitionSpec | None:
+        """The named partition ``spec`` (None for a partition given as an object); an unknown name is an error."""
+        if not isinstance(spec, str):
+            return None
+        if spec not in self.partitions:
+            raise InputError(
+                f"unknown partition strategy {spec!r} for {self.name} inputs; use one of {sorted(self.partitions)} "
+                "or a partition object"
+            )
+        return self.partitions[spec]
+
+    def masker_spec(self, spec: Any) -> MaskerSpec | None:
+        """The named masker ``spec`` (None for a masker given as an object or a value)."""
+        return self.maskers.get(spec) if isinstance(spec, str) else None
+
+    def partition(self, x: Any, spec: Any, seed: int = 0, options: Any = None) -> Partition:
+        """A partition of ``x``: by name (with that partition's ``options``, default its defaults), or given as an object."""
+        named = self.partition_spec(spec)
+        if named is None:
+            return self.partition_of(x, spec, seed)
+        return named.factory(x, named.Options() if options is None else options, seed)
 
     @abstractmethod
-    def masker(self, spec: Any) -> Masker:
-        """A masker by name or value, or a :class:`Masker` as given."""
+    def partition_of(self, x: Any, spec: Any, seed: int = 0) -> Partition:
+        """A partition given as an object (a :class:`Partition`, label maps, index groups, ...), checked against ``x``."""
 
-    def refine(self, x: Any, importance: Any, seed: int = 0, **options: Any) -> Partition:
-        """PAMI's second run: a partition of ``x`` guided by a first-run map (where the modality has one)."""
+    def masker(self, spec: Any, options: Any = None) -> Masker:
+        """A masker by name (with that masker's ``options``), or a :class:`Masker` as given, or by value."""
+        if isinstance(spec, Masker):
+            return spec
+        named = self.masker_spec(spec)
+        if named is None:
+            return self.masker_of(spec)
+        return named.factory(named.Options() if options is None else options)
+
+    def masker_of(self, spec: Any) -> Masker:
+        """A masker given by value rather than by name (a token, a number, per-feature values)."""
+        raise InputError(f"unknown masker {spec!r}; use one of {sorted(self.maskers)} or a Masker")
+
+    def refine(self, x: Any, importance: Any, seed: int = 0, options: Any = None) -> Partition:
+        """PAMI's second run: a partition of ``x`` guided by a first-run map (where the modality has one);
+        ``options``: the first run's partition options."""
         raise InputError(f"PAMI's second run is defined for images only, not for {self.name} inputs")
 
     @abstractmethod
     def view(self, explanation: Any) -> Any:
         """The views of a result of this modality (pictures, HTML, ...); each has ``write(target, base)``."""
-
-    def check_partition_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        """``options`` completed with defaults; an unknown name is an :class:`InputError` naming the valid ones."""
-        bad = sorted(set(options) - set(self.partition_options))
-        if bad:
-            raise InputError(f"unknown {self.name} partition option {bad[0]!r}; valid: {sorted(self.partition_options)}")
-        return {**self.partition_options, **options}

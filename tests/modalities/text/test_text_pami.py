@@ -7,9 +7,10 @@ import pytest
 
 from peephole import explain
 from peephole.errors import InputError, ModelError
+from peephole.modalities import get_modality
 from peephole.modalities.sequence.partitions import IndexPartition
 from peephole.modalities.text import DropMasker, TokenMasker, phrase_labels, phrases, words
-from peephole.modalities.text.partitions import make_text_partition
+from peephole.modalities.text.partitions import WordWindowOptions, make_text_partition
 
 SENTENCE = "the old clock on the wall said it was late but the coffee was excellent today"
 
@@ -104,10 +105,11 @@ def test_user_groups_and_uncovered_words() -> None:
 def test_partition_objects_are_checked() -> None:
     with pytest.raises(InputError, match="does not match the text"):
         make_text_partition(["a", "b"], IndexPartition(3, [[0]]))
-    with pytest.raises(InputError, match="unknown text partition"):
-        make_text_partition(["a", "b"], "sentences")
+    text = get_modality("text")
+    with pytest.raises(InputError, match="unknown partition strategy 'sentences' for text inputs"):
+        text.partition(["a", "b"], "sentences")
     with pytest.raises(InputError, match="stride 4 > window size 2"):
-        make_text_partition(["a", "b", "c"], "windows", window=2, stride=4)
+        text.partition(["a", "b", "c"], "windows", options=WordWindowOptions(window=2, stride=4))
 
 
 def test_long_text_streams_in_batches() -> None:

@@ -2,36 +2,72 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from peephole.core.partition import Partition
-from peephole.core.perturb import Masker
 from peephole.errors import InputError
-from peephole.modalities.base import Modality
+from peephole.modalities.base import MaskerSpec, Modality, PartitionSpec
 from peephole.modalities.image.io import fit_work_size, load_image, to_rgb_float
 from peephole.modalities.image.maskers import MASKERS
-from peephole.modalities.image.superpixels import PAPER_SEGMENTATIONS, Segmentation, Superpixels
+from peephole.modalities.image.superpixels import Segmentation, SlicOptions, SuperpixelOptions, Superpixels
 from peephole.modalities.image.view import ImageView, normalise
-from peephole.modalities.image.windows import SlidingWindows
+from peephole.modalities.image.windows import SlidingWindows, WindowOptions
 
 #: Auto batch size: as many inputs as fit in this many bytes (at most 64), unless the model prefers one.
 AUTO_BATCH_BYTES = 256 * 2**20
-STRATEGIES = ("superpixels", "window")
+
+
+def segmented(x: np.ndarray, segmentations: Any, seed: int) -> Superpixels:
+    """``x`` segmented with every setting; SEEDS draws from OpenCV's generator: the same seed gives the same parts."""
+    import cv2
+
+    cv2.setRNGSeed(seed)
+    return Superpixels.from_image(x, segmentations)
+
+
+def windows(x: np.ndarray, o: WindowOptions, seed: int) -> SlidingWindows:
+    return SlidingWindows(*x.shape[:2], radius=o.radius, stride=o.stride, shape=o.window)
+
+
+def slic(x: np.ndarray, o: SlicOptions, seed: int) -> Superpixels:
+    return segmented(x, [Segmentation("slic", {"n_segments": o.n_segments, "compactness": o.compactness})], seed)
+
+
+PARTITIONS = {
+    "window": PartitionSpec("window", windows, WindowOptions, "sliding windows (PAMI Strategy I)"),
+    "superpixels": PartitionSpec(
+        "superpixels",
+        lambda x, o, seed: segmented(x, o.segmentations, seed),
+        SuperpixelOptions,
+        "superpixels of several segmentations, one group each (PAMI Strategy II; default: the paper's Table 3)",
+    ),
+    "slic": PartitionSpec("slic", slic, SlicOptions, "one SLIC segmentation (LIME's ~50 superpixels)"),
+}
 
 
 class ImageModality(Modality):
     """Partitions: ``'window'`` (``radius``, ``stride``, ``window`` shape), ``'superpixels'`` (``segmentations``,
-    default the paper's Table 3), one :class:`Segmentation` or a list of them, H×W label maps, or a
-    :class:`Partition`. Maskers: ``'blur'``, ``'black'``, ``'white'``, ``'grey'``, ``'mean'`` or a :class:`Masker`."""
+    default the paper's Table 3), ``'slic'`` (``n_segments``, ``compactness``), one :class:`Segmentation` or a
+    list of them, H×W label maps, or a :class:`Partition`. Maskers: ``'blur'``, ``'black'``, ``'white'``,
+    ``'grey'``, ``'mean'`` or a :class:`Masker`."""
 
     name = "image"
+    partitions = PARTITIONS
+    maskers = {n: MaskerSpec(n, lambda o, n=n: MASKERS[n](), help=f"hidden pixels: {n}") for n in MASKERS}
     default_partition = "superpixels"
     default_masker = "blur"
-    partition_options = {"radius": 40, "stride": 6, "window": "circle", "segmentations": PAPER_SEGMENTATIONS}
+    #: Occlusion hides PAMI Strategy I's windows; LIME, KernelSHAP and PAMI path read one segmentation of
+    #: ~50 superpixels (LIME and KernelSHAP over grey, as LIME); RISE blends towards mid-grey (the mean colour).
+    method_defaults = {
+        "occlusion": {"partition": "window"},
+        "lime": {"partition": "slic", "masker": "grey"},
+        "kernel-shap": {"partition": "slic", "masker": "grey"},
+        "pami-path": {"partition": "slic"},
+        "rise": {"masker": "grey"},
+    }
 
     def load(self, x: Any, allow_large: bool = False) -> np.ndarray:
         """A file or array as H×W×3 float32 in [0, 1]; above ``MAX_WORK_PIXELS`` resized unless ``allow_large``."""
@@ -45,45 +81,25 @@ class ImageModality(Modality):
     def default_batch_size(self, x: np.ndarray) -> int:
         return int(np.clip(AUTO_BATCH_BYTES // max(x.nbytes, 1), 1, 64))
 
-    def partition(self, x: np.ndarray, spec: Any, seed: int = 0, **options: Any) -> Partition:
-        o = self.check_partition_options(options)
+    def partition_of(self, x: np.ndarray, spec: Any, seed: int = 0) -> Partition:
         h, w = x.shape[:2]
         if isinstance(spec, Partition):
             if spec.shape != (h, w):
                 raise InputError(f"partition of shape {spec.shape} does not match the image ({h}×{w})")
             return spec
-        import cv2
-
-        cv2.setRNGSeed(seed)  # SEEDS draws from OpenCV's generator: the same seed gives the same parts
-        if isinstance(spec, str):
-            if spec == "window":
-                return SlidingWindows(h, w, radius=o["radius"], stride=o["stride"], shape=o["window"])
-            if spec == "superpixels":
-                return Superpixels.from_image(x, o["segmentations"])
-            raise InputError(f"unknown partition strategy {spec!r}; use one of {STRATEGIES}, a Partition or label maps")
         if isinstance(spec, Segmentation):
-            return Superpixels.from_image(x, [spec])
+            return segmented(x, [spec], seed)
         if isinstance(spec, (list, tuple)) and spec and all(isinstance(s, Segmentation) for s in spec):
-            return Superpixels.from_image(x, spec)
+            return segmented(x, spec, seed)
         sp = Superpixels(spec)
         if sp.shape != (h, w):
             raise InputError(f"label maps of shape {sp.shape} do not match the image ({h}×{w})")
         return sp
 
-    def masker(self, spec: Any) -> Masker:
-        if isinstance(spec, Masker):
-            return spec
-        if isinstance(spec, str) and spec in MASKERS:
-            return MASKERS[spec]()
-        raise InputError(f"unknown masker {spec!r}; use one of {sorted(MASKERS)} or a Masker")
-
-    def refine(self, x: np.ndarray, importance: np.ndarray, seed: int = 0, **options: Any) -> Partition:
-        """Segment the first-run map with the same segmenters (PAMI's second run)."""
-        import cv2
-
-        segs: Sequence[Segmentation] = self.check_partition_options(options)["segmentations"]
-        cv2.setRNGSeed(seed)
-        return Superpixels.from_image(normalise(importance), segs)
+    def refine(self, x: np.ndarray, importance: np.ndarray, seed: int = 0, options: Any = None) -> Partition:
+        """Segment the first-run map with the first run's segmenters (the paper's Table 3 unless it had others)."""
+        segs = options.segmentations if isinstance(options, SuperpixelOptions) else SuperpixelOptions().segmentations
+        return segmented(normalise(importance), segs, seed)
 
     def view(self, explanation: Any) -> ImageView:
         return ImageView(explanation)

@@ -46,6 +46,21 @@ PAPER_SEGMENTATIONS: tuple[Segmentation, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class SuperpixelOptions:
+    """The options of the ``'superpixels'`` partition: the segmentation settings, one group of parts each."""
+
+    segmentations: Sequence[Segmentation] = PAPER_SEGMENTATIONS
+
+
+@dataclass(frozen=True)
+class SlicOptions:
+    """The options of the ``'slic'`` partition: one SLIC segmentation (LIME's ~50 superpixels by default)."""
+
+    n_segments: int = 50
+    compactness: float = 20
+
+
 class Superpixels(LabelPartition):
     """Parts = superpixels of several segmentations; each segmentation is one group (maps averaged).
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,15 @@ def max_stride(radius: int, shape: str = "circle") -> int:
     while not uncovered_gap(radius, s + 1, shape):
         s += 1
     return s
+
+
+@dataclass(frozen=True)
+class WindowOptions:
+    """The options of the ``'window'`` partition (checked by :class:`SlidingWindows`)."""
+
+    radius: int = 40  #: pixels from the centre
+    stride: int = 6  #: pixels between centres
+    window: str = "circle"  #: 'circle' or 'square'
 
 
 class SlidingWindows(Partition):

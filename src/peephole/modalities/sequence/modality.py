@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -10,9 +9,9 @@ import numpy as np
 from peephole.core.partition import Partition
 from peephole.core.perturb import Masker
 from peephole.errors import InputError
-from peephole.modalities.base import Modality
-from peephole.modalities.sequence.maskers import make_sequence_masker
-from peephole.modalities.sequence.partitions import feature_groups, singletons, windows
+from peephole.modalities.base import MaskerSpec, Modality, PartitionSpec
+from peephole.modalities.sequence.maskers import ConstantBaseline, make_sequence_masker
+from peephole.modalities.sequence.partitions import WindowOptions, feature_groups, singletons, windows
 from peephole.modalities.sequence.view import SequenceView
 
 
@@ -22,9 +21,18 @@ class SequenceModality(Modality):
     number or ``'mean'`` / ``'median'`` (per channel), per-position values, or a :class:`Masker`."""
 
     name = "sequence"
+    partitions = {
+        "windows": PartitionSpec(
+            "windows", lambda x, o, seed: windows(x.shape[0], o.window, o.stride), WindowOptions, "sliding windows of positions"
+        ),
+        "single": PartitionSpec("single", lambda x, o, seed: singletons(x.shape[0]), help="one part per position"),
+    }
+    maskers = {
+        v: MaskerSpec(v, lambda o, v=v: ConstantBaseline(v), help=f"hidden positions take the {v} of x (per channel)")
+        for v in ("mean", "median")
+    }
     default_partition = "windows"
     default_masker = 0.0
-    partition_options = {"window": 8, "stride": 2}
 
     def load(self, x: Any, allow_large: bool = False) -> np.ndarray:
         arr = np.asarray(x)
@@ -39,22 +47,16 @@ class SequenceModality(Modality):
     def batch_of_one(self, x: np.ndarray) -> np.ndarray:
         return x[None]
 
-    def partition(self, x: np.ndarray, spec: Any, seed: int = 0, **options: Any) -> Partition:
-        o = self.check_partition_options(options)
+    def partition_of(self, x: np.ndarray, spec: Any, seed: int = 0) -> Partition:
         length = x.shape[0]
         if isinstance(spec, Partition):
             if spec.shape != (length,):
                 raise InputError(f"partition of shape {spec.shape} does not match the input ({length} positions)")
             return spec
-        if spec == "windows":
-            return windows(length, o["window"], o["stride"])
-        if spec == "single":
-            return singletons(length)
-        if isinstance(spec, str):
-            raise InputError(f"unknown partition {spec!r}; use 'windows', 'single', feature groups or a Partition")
         return feature_groups(length, spec)
 
-    def masker(self, spec: float | str | Sequence[float] | np.ndarray | Masker) -> Masker:
+    def masker_of(self, spec: Any) -> Masker:
+        """A number (:class:`ConstantBaseline`) or per-position values (:class:`FeatureBaseline`)."""
         return make_sequence_masker(spec)
 
     def view(self, explanation: Any) -> SequenceView:

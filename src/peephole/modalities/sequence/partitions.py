@@ -7,6 +7,7 @@ position's sum by the number of parts that kept it, and a position no part keeps
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,14 @@ class IndexPartition(Partition):
         for i, p in enumerate(self.parts[start:stop]):
             out[i, p] = True
         return out
+
+
+@dataclass(frozen=True)
+class WindowOptions:
+    """The options of a ``'windows'`` partition of positions (checked by :func:`windows`)."""
+
+    window: int = 8  #: positions per window
+    stride: int = 2  #: positions between window starts
 
 
 def window_starts(length: int, size: int, stride: int) -> list[int]:

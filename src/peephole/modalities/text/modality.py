@@ -7,9 +7,10 @@ from typing import Any
 
 from peephole.core.partition import Partition
 from peephole.core.perturb import Masker
-from peephole.modalities.base import Modality
-from peephole.modalities.text.maskers import make_text_masker
-from peephole.modalities.text.partitions import make_text_partition
+from peephole.modalities.base import MaskerSpec, Modality, PartitionSpec
+from peephole.modalities.sequence.partitions import singletons, windows
+from peephole.modalities.text.maskers import DropMasker, make_text_masker
+from peephole.modalities.text.partitions import WordWindowOptions, make_text_partition, phrases
 from peephole.modalities.text.view import TextView
 from peephole.models.text.tokenize import join, words
 
@@ -21,9 +22,16 @@ class TextModality(Modality):
     callable ``list[str] -> (N, K)``."""
 
     name = "text"
+    partitions = {
+        "words": PartitionSpec("words", lambda x, o, seed: singletons(len(x)), help="one part per word"),
+        "windows": PartitionSpec(
+            "windows", lambda x, o, seed: windows(len(x), o.window, o.stride), WordWindowOptions, "n-word windows"
+        ),
+        "phrases": PartitionSpec("phrases", lambda x, o, seed: phrases(x), help="phrases split at punctuation and clause words"),
+    }
+    maskers = {"drop": MaskerSpec("drop", lambda o: DropMasker(), help="delete the hidden words")}
     default_partition = "words"
     default_masker = "drop"
-    partition_options = {"window": 3, "stride": 1}
 
     def load(self, x: Any, allow_large: bool = False) -> list[str]:
         return words(x)
@@ -36,17 +44,20 @@ class TextModality(Modality):
 
         return as_text_model(model, output=output, class_names=class_names)
 
-    def partition(self, x: list[str], spec: Any, seed: int = 0, **options: Any) -> Partition:
-        o = self.check_partition_options(options)
+    def partition(self, x: list[str], spec: Any, seed: int = 0, options: Any = None) -> Partition:
         if len(x) == 1:
             warnings.warn(
                 "a one-word text has a single part (the text itself): its importance is the model's output on it",
                 UserWarning,
                 stacklevel=3,
             )
-        return make_text_partition(x, spec, o["window"], o["stride"])
+        return super().partition(x, spec, seed, options)
 
-    def masker(self, spec: Any) -> Masker:
+    def partition_of(self, x: list[str], spec: Any, seed: int = 0) -> Partition:
+        return make_text_partition(x, spec)
+
+    def masker_of(self, spec: Any) -> Masker:
+        """A replacement token such as ``'[MASK]'``."""
         return make_text_masker(spec)
 
     def view(self, explanation: Any) -> TextView:

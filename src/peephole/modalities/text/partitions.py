@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from peephole.core.partition import Partition
 from peephole.errors import InputError
-from peephole.modalities.sequence.partitions import IndexPartition, singletons, windows
+from peephole.modalities.sequence.partitions import IndexPartition
 
 #: A phrase ends after a word ending in one of these characters (closing quotes/brackets ignored).
 PHRASE_END = re.compile(r"[.,;:!?…]+[\"'”’)\]]*$")
@@ -37,7 +38,13 @@ CLAUSE_WORDS = frozenset(
     ]
 )
 
-STRATEGIES = ("words", "windows", "phrases")
+
+@dataclass(frozen=True)
+class WordWindowOptions:
+    """The options of the text ``'windows'`` partition (checked by :func:`~peephole.modalities.sequence.partitions.windows`)."""
+
+    window: int = 3  #: words per window
+    stride: int = 1  #: words between window starts
 
 
 def phrase_labels(ws: Sequence[str], clause_words: frozenset[str] = CLAUSE_WORDS) -> list[int]:
@@ -57,25 +64,12 @@ def phrases(ws: Sequence[str], clause_words: frozenset[str] = CLAUSE_WORDS) -> I
     return IndexPartition(len(ws), parts, names=[" ".join(ws[i] for i in p) for p in parts])
 
 
-def make_text_partition(
-    ws: Sequence[str],
-    partition: str | Partition | Sequence[Sequence[int]] = "words",
-    window: int = 3,
-    stride: int = 1,
-) -> Partition:
-    """A partition by name (``'words'``, ``'windows'`` of ``window`` words every ``stride``, ``'phrases'``),
-    a :class:`Partition` over ``(n_words,)``, or user groups as lists of word indices."""
+def make_text_partition(ws: Sequence[str], partition: Partition | Sequence[Sequence[int]]) -> Partition:
+    """A partition given as an object: a :class:`Partition` over ``(n_words,)``, or user groups as lists of word
+    indices (the named ones, ``'words'``, ``'windows'``, ``'phrases'``, are the text modality's)."""
     n = len(ws)
     if isinstance(partition, Partition):
         if partition.shape != (n,):
             raise InputError(f"partition of shape {partition.shape} does not match the text ({n} words)")
         return partition
-    if isinstance(partition, str):
-        if partition == "words":
-            return singletons(n)
-        if partition == "windows":
-            return windows(n, window, stride)
-        if partition == "phrases":
-            return phrases(ws)
-        raise InputError(f"unknown text partition {partition!r}; use one of {STRATEGIES}, a Partition or word-index groups")
     return IndexPartition(n, partition)
