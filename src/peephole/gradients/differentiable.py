@@ -172,8 +172,11 @@ def setup_image(req: Any, what: str) -> ImageSetup:
     import torch
 
     from peephole.core.query import softmax
-    from peephole.pipeline import resolve_targets
+    from peephole.pipeline import resolve_targets, resolve_task
 
+    task = resolve_task(req)
+    if task.name != "classification":
+        raise InputError(f"{what} explains classifiers (its gradients are of class scores), not task {task.name!r}")
     dm = as_differentiable(req.model, what, output=req.output or "logits", class_names=req.class_names)
     img = req.modality.load(req.input, allow_large=req.allow_large)
     if dm.shape is not None and img.shape[:2] != dm.shape[1:]:
