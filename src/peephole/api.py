@@ -27,6 +27,7 @@ def explain(
     class_names: Sequence[str] | None = None,
     allow_large: bool = False,
     task: str | Task | None = None,
+    device: Any = None,
     **options: Any,
 ) -> Explanation:
     """Explain ``model``'s prediction on ``x`` with ``method`` (see :data:`peephole.registry.METHODS`; unset:
@@ -42,12 +43,13 @@ def explain(
 
     ``task``: what the model's output means (a name in :data:`peephole.tasks.TASKS` or a
     :class:`peephole.tasks.Task`); unset, what the model declares (its ``task`` attribute), else
-    ``'classification'``.
+    ``'classification'``. ``device``: where a torch model runs — unset, the device its parameters are on;
+    the module itself is never moved (inputs go to it, outputs come back to the CPU).
     """
     mod = get_modality(modality or declared_modality(model) or "image")
     spec = get_method(DEFAULT_METHODS[mod.name] if method is None else method)
     spec.check(options, mod)
     if task is not None:
         get_task(task)  # an unknown task: one InputError naming the valid ones, before anything runs
-    req = Request(model, x, mod, targets, top_k, batch_size, seed, progress, output, class_names, allow_large, task)
+    req = Request(model, x, mod, targets, top_k, batch_size, seed, progress, output, class_names, allow_large, task, device)
     return spec.function(req, **options)

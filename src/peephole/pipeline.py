@@ -41,6 +41,7 @@ class Request:
     class_names: Sequence[str] | None = None
     allow_large: bool = False  #: explain an input above the modality's maximum work size as it is
     task: Any = None  #: a name in :data:`peephole.tasks.TASKS` or a Task; None: the model's, else classification
+    device: Any = None  #: where a torch model runs (None: where its parameters are); the module is never moved
 
 
 @dataclass
@@ -144,9 +145,12 @@ def resolve_task(req: Request, model: Any = None) -> Task:
 
 def prepare(req: Request) -> Context:
     """Wrap the model, validate the input, query f(x) once (1 query) and resolve the targets (all by the task)."""
+    from peephole.models.base import use_device
+
     mod = req.modality
     resolve_task(req)  # an unknown task fails before the model is loaded
     model = mod.as_model(req.model, req.output, req.class_names)
+    use_device(model, req.device)
     task = resolve_task(req, model)
     x = mod.load(req.input, allow_large=req.allow_large)
     query = Query(model, task.validate)

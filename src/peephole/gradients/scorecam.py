@@ -33,7 +33,7 @@ def _activations(net: Any, layer: Any, layer_input: bool, x: Any) -> np.ndarray:
             net(x)
     finally:
         handle.remove()
-    a = got[-1][0].float().numpy()
+    a = got[-1][0].float().cpu().numpy()
     if a.ndim != 3:
         raise InputError(f"the CAM layer gives activations of shape {tuple(got[-1].shape)}, not (N, C, h, w)")
     return a
@@ -50,9 +50,12 @@ def _black_box(dm: Differentiable) -> Any:
 
     from peephole.models.callable import CallableModel
 
+    device = dm.device
+
     def fn(batch: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            return dm.logits(torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2)))).float().numpy()
+            x = torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2))).to(device)
+            return dm.logits(x).detach().float().cpu().numpy()
 
     return CallableModel(fn, output="logits")
 
