@@ -9,6 +9,7 @@ from peephole.modalities import declared_modality, get_modality
 from peephole.pipeline import Request
 from peephole.registry import DEFAULT_METHODS, get_method
 from peephole.result import Explanation
+from peephole.tasks import Task, get_task
 
 
 def explain(
@@ -25,6 +26,8 @@ def explain(
     output: str | None = None,
     class_names: Sequence[str] | None = None,
     allow_large: bool = False,
+    task: str | Task | None = None,
+    device: Any = None,
     **options: Any,
 ) -> Explanation:
     """Explain ``model``'s prediction on ``x`` with ``method`` (see :data:`peephole.registry.METHODS`; unset:
@@ -37,9 +40,16 @@ def explain(
     An image above 640×640 pixels is resized to fit (with a warning saying what the full size would
     cost) unless ``allow_large=True``. Method options (``partition=``, ``masker=``, ``n_samples=``, ...)
     are checked against the method and the modality before anything runs.
+
+    ``task``: what the model's output means (a name in :data:`peephole.tasks.TASKS` or a
+    :class:`peephole.tasks.Task`); unset, what the model declares (its ``task`` attribute), else
+    ``'classification'``. ``device``: where a torch model runs — unset, the device its parameters are on;
+    the module itself is never moved (inputs go to it, outputs come back to the CPU).
     """
     mod = get_modality(modality or declared_modality(model) or "image")
     spec = get_method(DEFAULT_METHODS[mod.name] if method is None else method)
     spec.check(options, mod)
-    req = Request(model, x, mod, targets, top_k, batch_size, seed, progress, output, class_names, allow_large)
+    if task is not None:
+        get_task(task)  # an unknown task: one InputError naming the valid ones, before anything runs
+    req = Request(model, x, mod, targets, top_k, batch_size, seed, progress, output, class_names, allow_large, task, device)
     return spec.function(req, **options)

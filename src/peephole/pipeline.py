@@ -3,7 +3,8 @@
 A :class:`Request` is what the user asked for (``peephole.explain``'s arguments, the modality
 resolved). :func:`prepare` turns it into a :class:`Context` for a perturbation method: the wrapped
 model behind a query counter, the validated input, ``f(x)`` (one query), the targets and the batch
-size. :func:`resolve_targets` is the one place targets are checked, for every family of methods.
+size. What the model's output means is the task's (:mod:`peephole.tasks`): it gives the reference, checks the
+targets (classification: :func:`resolve_targets`, the one place class targets are checked) and scores every batch.
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ from typing import Any
 import numpy as np
 
 from peephole.core.query import Query
-from peephole.errors import InputError, ModelError
+from peephole.errors import InputError
 from peephole.result import Explanation
+from peephole.tasks import Task, declared_task, get_task
+from peephole.tasks.classification import resolve_targets
+
+__all__ = ["Context", "Request", "build", "jsonable", "prepare", "resolve_targets", "resolve_task"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,8 @@ class Request:
     output: str | None = None  #: what a plain callable / torch module returns: 'probs', 'logits', 'scores'
     class_names: Sequence[str] | None = None
     allow_large: bool = False  #: explain an input above the modality's maximum work size as it is
+    task: Any = None  #: a name in :data:`peephole.tasks.TASKS` or a Task; None: the model's, else classification
+    device: Any = None  #: where a torch model runs (None: where its parameters are); the module is never moved
 
 
 @dataclass
@@ -49,6 +56,7 @@ class Context:
     targets: list[int]
     batch_size: int
     class_names: list[str] | None
+    task: Task | None = None  #: the task bound to the model (None: classification)
 
     @property
     def modality(self) -> Any:
@@ -71,7 +79,7 @@ class Context:
             self.class_names,
             n_queries=self.query.n_queries,
             scores=scores,
-            **fields,
+            **{"task": self.task.name if self.task is not None else "classification", **fields},
         )
 
 
@@ -125,57 +133,35 @@ def jsonable(value: Any) -> Any:
         return getattr(value, "name", None) if isinstance(getattr(value, "name", None), str) else type(value).__name__
 
 
-def resolve_targets(
-    probabilities: np.ndarray,
-    targets: Any,
-    top_k: int,
-    class_names: Sequence[str] | None = None,
-    default: Sequence[int] | None = None,
-) -> list[int]:
-    """Target class indices: given ones (indices or class names) checked against the model's classes,
-    else ``default``, else the ``top_k`` highest-scoring classes."""
-    k = len(probabilities)
-    if targets is None:
-        if default is not None:
-            return [int(t) for t in default]
-        if top_k < 1:
-            raise InputError(f"top_k must be >= 1, got {top_k}")
-        return [int(i) for i in np.argsort(-np.asarray(probabilities), kind="stable")[:top_k]]
-    items = [targets] if isinstance(targets, str) or np.isscalar(targets) else list(targets)
-    if not items:
-        raise InputError("targets is empty")
-    out = []
-    for t in items:
-        if isinstance(t, str):
-            if class_names is None or t not in class_names:
-                known = f"the model's classes are {list(class_names)[:20]}" if class_names else "the model names no classes"
-                raise InputError(f"unknown class {t!r}; {known}")
-            out.append(list(class_names).index(t))
-        elif isinstance(t, (bool, np.bool_)) or not float(t).is_integer():
-            raise InputError(f"a target must be a class index or name, got {t!r}")
-        else:
-            out.append(int(t))
-    bad = [t for t in out if not 0 <= t < k]
-    if bad:
-        raise InputError(f"target class {bad[0]} is out of range: the model has {k} classes (0..{k - 1})")
-    return out
+def resolve_task(req: Request, model: Any = None) -> Task:
+    """The task of ``req``: ``req.task``, else what the model (as given, else its adapter) declares, else
+    classification; bound to the wrapped ``model`` when one is given."""
+    name = req.task
+    if name is None:
+        name = declared_task(req.model) or (declared_task(model) if model is not None else None)
+    task = get_task(name)
+    return task.bind(model) if model is not None else task
 
 
 def prepare(req: Request) -> Context:
-    """Wrap the model, validate the input, query f(x) once (1 query) and resolve the targets."""
+    """Wrap the model, validate the input, query f(x) once (1 query) and resolve the targets (all by the task)."""
+    from peephole.models.base import use_device
+
     mod = req.modality
+    resolve_task(req)  # an unknown task fails before the model is loaded
     model = mod.as_model(req.model, req.output, req.class_names)
+    use_device(model, req.device)
+    task = resolve_task(req, model)
     x = mod.load(req.input, allow_large=req.allow_large)
-    query = Query(model, model.output)
-    probs = query(mod.batch_of_one(x), what=f"the unperturbed {mod.name}")[0]
+    query = Query(model, task.validate)
+    probs = task.reference(query(mod.batch_of_one(x), what=f"the unperturbed {mod.name}"))
     names = list(model.class_names) if getattr(model, "class_names", None) is not None else None
-    if names is not None and len(names) != len(probs):
-        raise ModelError(f"the model returned {len(probs)} classes but names {len(names)}: {names[:5]}")
-    every = list(range(len(probs))) if getattr(model, "explain_every_class", False) else None
-    targets = resolve_targets(probs, req.targets, req.top_k, names, default=every)
+    wanted = list(range(len(probs))) if req.targets is None and getattr(model, "explain_every_class", False) else req.targets
+    targets = task.targets(probs, wanted, req.top_k, names)
+    query.score = task.scorer(probs, targets)
     batch = req.batch_size
     if batch is None:
         batch = getattr(model, "preferred_batch_size", None) or mod.default_batch_size(x)
     elif batch < 1:
         raise InputError(f"batch_size must be >= 1, got {batch}")
-    return Context(req, model, query, x, probs, targets, int(batch), names)
+    return Context(req, model, query, x, probs, targets, int(batch), names, task)

@@ -48,6 +48,7 @@ class Explanation:
     timings: dict[str, float] = field(default_factory=dict)  #: seconds per stage, "total" included
     params: dict[str, Any] = field(default_factory=dict)  #: the settings that made it (JSON-safe)
     extras: dict[str, np.ndarray] = field(default_factory=dict)  #: method-specific arrays (e.g. ρ, fidelity)
+    task: str = "classification"  #: what was explained about the model's output (:mod:`peephole.tasks`)
 
     # --- reading -----------------------------------------------------------------------------------
     def name(self, cls: int) -> str:
@@ -135,6 +136,7 @@ class Explanation:
             "timings": self.timings,
             "params": self.params,
             "extras": sorted(self.extras),
+            "task": self.task,
         }
         if isinstance(self.input, np.ndarray):
             arrays["input"] = self.input

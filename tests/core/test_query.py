@@ -1,16 +1,23 @@
-"""Query: every way a black box can misbehave gets one clear ModelError."""
+"""Query: every way a black box can misbehave gets one clear ModelError (the checks are the classification
+task's; the counting, the copies and the model's own errors are the task-agnostic Query's)."""
 
 import numpy as np
 import pytest
 
 from peephole.core import Query
 from peephole.errors import ModelError
+from peephole.tasks import Classification
 
 BATCH = np.zeros((3, 4, 4, 3), np.float32)
 
 
+def query(model, output="probs"):
+    """A Query of ``model`` with the classification task, as prepare() builds one (no reference yet)."""
+    return Classification(output).query(model)
+
+
 def test_counts_queries_and_applies_softmax_to_logits():
-    q = Query(lambda b: np.tile([0.0, np.log(3.0)], (len(b), 1)), output="logits")
+    q = query(lambda b: np.tile([0.0, np.log(3.0)], (len(b), 1)), output="logits")
     out = q(BATCH)
     np.testing.assert_allclose(out, np.tile([0.25, 0.75], (3, 1)))
     q(BATCH[:2])
@@ -22,23 +29,23 @@ def test_model_that_raises():
         raise RuntimeError("CUDA out of memory")
 
     with pytest.raises(ModelError, match="raised RuntimeError.*CUDA out of memory"):
-        Query(broken)(BATCH)
+        query(broken)(BATCH)
 
 
 def test_model_returning_nan():
     with pytest.raises(ModelError, match="NaN or inf for 1 of 3"):
-        Query(lambda b: np.array([[0.5, 0.5], [np.nan, 0.5], [0.2, 0.8]]))(BATCH)
+        query(lambda b: np.array([[0.5, 0.5], [np.nan, 0.5], [0.2, 0.8]]))(BATCH)
 
 
 @pytest.mark.parametrize("out", [np.zeros((2, 5)), np.zeros((3, 2, 2)), np.zeros(7)])
 def test_model_returning_wrong_shape(out):
     with pytest.raises(ModelError, match="returned shape"):
-        Query(lambda b: out, output="scores")(BATCH)
+        query(lambda b: out, output="scores")(BATCH)
 
 
 def test_model_changing_number_of_classes():
     sizes = iter([4, 5])
-    q = Query(lambda b: np.full((len(b), next(sizes)), 0.1))
+    q = query(lambda b: np.full((len(b), next(sizes)), 0.1))
     q(BATCH)
     with pytest.raises(ModelError, match="5 classes .* but 4 before"):
         q(BATCH)
@@ -46,17 +53,17 @@ def test_model_changing_number_of_classes():
 
 def test_probabilities_out_of_range_are_not_guessed():
     with pytest.raises(ModelError, match="declared to return probabilities.*output='logits'"):
-        Query(lambda b: np.full((len(b), 2), 3.0), output="probs")(BATCH)
+        query(lambda b: np.full((len(b), 2), 3.0), output="probs")(BATCH)
 
 
 def test_non_numeric_output():
     with pytest.raises(ModelError, match="not an array of scores"):
-        Query(lambda b: [{"a": 1}] * len(b), output="scores")(BATCH)
+        query(lambda b: [{"a": 1}] * len(b), output="scores")(BATCH)
 
 
 def test_unknown_output_kind():
     with pytest.raises(ValueError, match="output must be one of"):
-        Query(lambda b: b, output="probabilities")
+        query(lambda b: b, output="probabilities")
 
 
 def brightness_model(b):
@@ -95,7 +102,7 @@ def test_a_model_that_reuses_its_output_buffer_cannot_change_returned_scores():
         buf[:] = global_out
         return buf
 
-    q = Query(reuse, "probs")
+    q = query(reuse, "probs")
     first = q(np.ones((1, 4, 4, 3), np.float32))
     q(np.zeros((1, 4, 4, 3), np.float32))
     np.testing.assert_array_equal(first, [[1.0, 0.0]])
@@ -104,4 +111,41 @@ def test_a_model_that_reuses_its_output_buffer_cannot_change_returned_scores():
 def test_a_model_that_returns_no_classes_is_a_model_error():
     """Found by the fuzz suite: a (n, 0) output crashed the range check with numpy's ValueError."""
     with pytest.raises(ModelError, match="no classes"):
-        Query(lambda b: np.zeros((len(b), 0)), "probs")(BATCH)
+        query(lambda b: np.zeros((len(b), 0)), "probs")(BATCH)
+
+
+def test_query_knows_no_task_it_hands_the_output_to_the_tasks_functions():
+    seen = []
+
+    def validate(raw, n, what):
+        seen.append((type(raw).__name__, n, what))
+        return raw
+
+    q = Query(lambda b: {"boxes": np.ones((len(b), 4))}, validate)
+    out = q(BATCH, what="parts 0..2")
+    assert seen == [("dict", 3, "parts 0..2")] and out["boxes"].shape == (3, 4) and q.n_queries == 3
+    q.score = lambda out, what: out["boxes"][:, :2]
+    np.testing.assert_array_equal(q(BATCH[:1]), np.ones((1, 2)))
+    assert q.n_queries == 4 and q.n_classes == 2
+
+
+def test_query_wants_a_validator_not_an_output_kind():
+    with pytest.raises(TypeError, match="validate must be a task's validator"):
+        Query(lambda b: b, "probs")
+
+
+def test_tensors_come_back_detached_on_the_cpu_as_copies():
+    torch = pytest.importorskip("torch")
+    buf = torch.zeros(3, 2, requires_grad=True)
+    q = Query(lambda b: buf * 1 + 0.5, lambda raw, n, what: raw)
+    out = q(BATCH)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32
+    np.testing.assert_array_equal(out, np.full((3, 2), 0.5))
+    half = Query(lambda b: torch.full((len(b), 2), 0.25, dtype=torch.bfloat16), lambda raw, n, what: raw)(BATCH)
+    assert half.dtype == np.float32 and (half == 0.25).all()
+
+
+def test_an_output_that_cannot_leave_its_device_is_a_model_error():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ModelError, match="output on batch cannot be read"):
+        Query(lambda b: torch.zeros(len(b), 2, device="meta"), lambda raw, n, what: raw)(BATCH)

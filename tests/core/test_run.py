@@ -58,7 +58,7 @@ def test_exact_repeats_are_queried_once_and_the_maps_do_not_change() -> None:
         b = np.asarray(batch)
         return np.stack([b[:, :3].mean((1, 2, 3)), b[:, 3:].mean((1, 2, 3))], 1)
 
-    q = Query(model, "scores")
+    q = Query(model)  # numbers as they are (what output="scores" meant)
     res = run(q, x, MaskPartition(repeated, groups), Zero(), [0, 1], batch_size=3, aggregator=Eq1Aggregator)
     assert res.n_queries == 5 and sum(calls) == 5
     direct = np.stack([model(Zero().bind(x)(m[None]))[0] for m in repeated])

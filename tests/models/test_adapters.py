@@ -33,7 +33,7 @@ BATCH = np.random.default_rng(0).random((5, 16, 16, 3)).astype(np.float32)
 def test_torch_adapter_matches_the_module():
     m = TorchModel(TinyNet(), output="logits")
     np.testing.assert_allclose(m(BATCH), reference(BATCH), atol=1e-6)
-    assert not m.module.training
+    assert m.module.training  # the user's module is left in its own mode (it runs in eval mode inside each call)
 
 
 def test_onnx_adapter_matches_the_module(tmp_path):

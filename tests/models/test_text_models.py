@@ -191,6 +191,27 @@ def test_hf_adapter_matches_model_and_pipeline(tiny_hf) -> None:
         explain_text(model, "a dog ran")
 
 
+def test_hf_pipeline_task_means_classification_and_the_model_is_not_moved_or_left_changed(tiny_hf) -> None:
+    import transformers
+
+    from peephole.errors import InputError
+
+    _, model, fast = tiny_hf
+    pipe = transformers.pipeline("text-classification", model=model, tokenizer=fast, device="cpu")
+    assert pipe.task == "text-classification"  # Hugging Face's name, not a Peephole task: classification
+    model.train()
+    params = [(p, p.device) for p in model.parameters()]
+    try:
+        e = explain_text(pipe, "a dog ran in the good park", device="cpu")
+        assert e.task == "classification" and e.input[int(np.argmax(e.maps[0]))] == "good"
+        assert model.training  # eval mode inside each call only
+        with pytest.raises(InputError, match="does not move your module"):
+            explain_text(pipe, "a dog ran", device="meta")
+        assert [(p, p.device) for p in model.parameters()] == params
+    finally:
+        model.eval()
+
+
 def test_hf_folder_errors(tmp_path) -> None:
     from peephole.errors import InputError
 

@@ -115,7 +115,7 @@ def attribute(req: Request, method: str, **options: Any) -> Explanation:
     maps = []
     for t in s.targets:
         a = rule.attribute(s, s.x.clone().requires_grad_(True), t, o)
-        maps.append((a.detach()[0, 0] if rule.layer_map else a.detach()[0].abs().sum(0)).float().numpy())
+        maps.append((a.detach()[0, 0] if rule.layer_map else a.detach()[0].abs().sum(0)).float().cpu().numpy())
     return build(
         method,
         "image",

@@ -30,6 +30,13 @@ class Differentiable:
     class_names: list[str] | None
     module: Any  #: the underlying nn.Module (its parameters, train/eval mode)
 
+    @property
+    def device(self) -> Any:
+        """Where the module is (its parameters' device; never moved): inputs go there."""
+        from peephole.models.torch import module_device
+
+        return module_device(self.module)
+
 
 def _is_module(obj: Any) -> bool:
     try:
@@ -149,7 +156,7 @@ def n_classes_of(dm: Differentiable, shape: tuple[int, int, int]) -> int:
     import torch
 
     with torch.no_grad():
-        out = dm.logits(torch.full((1, *shape), 0.5))
+        out = dm.logits(torch.full((1, *shape), 0.5, device=dm.device))
     if out.ndim != 2:
         raise InputError(f"the model must return (N, n_classes) scores, got shape {tuple(out.shape)}")
     return int(out.shape[1])
@@ -168,19 +175,26 @@ class ImageSetup:
 
 
 def setup_image(req: Any, what: str) -> ImageSetup:
-    """Wrap ``req.model`` (differentiable), load and resize ``req.input``, query f(x), resolve the targets."""
+    """Wrap ``req.model`` (differentiable), load and resize ``req.input``, query f(x), resolve the targets.
+
+    The image tensor is on the module's device (``req.device``, when given, must be it: the module is not moved)."""
     import torch
 
     from peephole.core.query import softmax
-    from peephole.pipeline import resolve_targets
+    from peephole.models.torch import module_device
+    from peephole.pipeline import resolve_targets, resolve_task
 
+    task = resolve_task(req)
+    if task.name != "classification":
+        raise InputError(f"{what} explains classifiers (its gradients are of class scores), not task {task.name!r}")
     dm = as_differentiable(req.model, what, output=req.output or "logits", class_names=req.class_names)
+    device = module_device(dm.module, getattr(req, "device", None))
     img = req.modality.load(req.input, allow_large=req.allow_large)
     if dm.shape is not None and img.shape[:2] != dm.shape[1:]:
         import cv2
 
         img = np.clip(cv2.resize(img, (dm.shape[2], dm.shape[1]), interpolation=cv2.INTER_AREA), 0, 1)
-    x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))[None]
+    x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))[None].to(device)
 
     class Net(torch.nn.Module):
         def __init__(self) -> None:
@@ -192,7 +206,7 @@ def setup_image(req: Any, what: str) -> ImageSetup:
 
     net = Net().eval()
     with torch.no_grad():
-        probs = softmax(net(x).double().numpy())[0]
+        probs = softmax(net(x).detach().double().cpu().numpy())[0]
     return ImageSetup(dm, net, img, x, probs, resolve_targets(probs, req.targets, req.top_k, dm.class_names))
 
 

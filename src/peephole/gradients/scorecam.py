@@ -14,12 +14,12 @@ import numpy as np
 from peephole.core.aggregate import ScoresOnly
 from peephole.core.partition import FunctionPartition
 from peephole.core.perturb import SoftMasker
-from peephole.core.query import Query
 from peephole.core.run import run
 from peephole.errors import InputError
 from peephole.gradients.differentiable import Differentiable, cam_layer, setup_image
 from peephole.pipeline import Request, build
 from peephole.result import Explanation
+from peephole.tasks import classification_query
 
 
 def _activations(net: Any, layer: Any, layer_input: bool, x: Any) -> np.ndarray:
@@ -33,7 +33,7 @@ def _activations(net: Any, layer: Any, layer_input: bool, x: Any) -> np.ndarray:
             net(x)
     finally:
         handle.remove()
-    a = got[-1][0].float().numpy()
+    a = got[-1][0].float().cpu().numpy()
     if a.ndim != 3:
         raise InputError(f"the CAM layer gives activations of shape {tuple(got[-1].shape)}, not (N, C, h, w)")
     return a
@@ -50,9 +50,12 @@ def _black_box(dm: Differentiable) -> Any:
 
     from peephole.models.callable import CallableModel
 
+    device = dm.device
+
     def fn(batch: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            return dm.logits(torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2)))).float().numpy()
+            x = torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2))).to(device)
+            return dm.logits(x).detach().float().cpu().numpy()
 
     return CallableModel(fn, output="logits")
 
@@ -74,7 +77,7 @@ def scorecam(req: Request, layer: str | None = None, black_box: Any = None, mask
         return np.concatenate([np.zeros((1, *shape), np.float32), up]) if start == 0 else up
 
     model = black_box if black_box is not None else _black_box(s.dm)
-    query = Query(model, getattr(model, "output", "logits"))
+    query = classification_query(model, getattr(model, "output", "logits"))
     res = run(
         query,
         s.image,

@@ -19,11 +19,11 @@ import numpy as np
 from peephole.core.aggregate import ScoresOnly
 from peephole.core.partition import Partition
 from peephole.core.perturb import Masker
-from peephole.core.query import Query
 from peephole.core.run import run
 from peephole.errors import InputError
 from peephole.modalities.image.maskers import BlurMasker, ConstantMasker
 from peephole.models.base import as_model
+from peephole.tasks import classification_query
 
 #: Pixels per step for a 224×224 input (Petsiuk et al.); other sizes scale it by H·W / 224².
 DEFAULT_STEP_224 = 224
@@ -108,7 +108,7 @@ def perturbation_curve(
     else:  # keep the n − k least important pixels (reversed order); the first k become the constant
         part, mask = PrefixPartition(order[::-1], (h, w), n - changed), masker or ConstantMasker("grey")
     m = as_model(model, output=output)
-    query = Query(m, m.output)
+    query = classification_query(m)
     res = run(query, img, part, mask, [int(target)], batch_size, aggregator=ScoresOnly, desc=mode)
     return Curve(changed / n, res.scores[:, int(target)].astype(np.float64), res.n_queries)
 

@@ -55,3 +55,16 @@ def as_model(obj: Any, output: str | None = None, class_names: Sequence[str] | N
             f"{'otherwise' if model.class_names else 'not at all'}: give the names to the model adapter itself"
         )
     return model
+
+
+def use_device(model: Any, device: Any) -> None:
+    """Run ``model`` (a wrapped torch model) with inputs on ``device`` — its module's own device, checked: Peephole
+    never moves a module. ``None``: nothing to do (a torch model runs where its parameters are)."""
+    if device is None:
+        return
+    if not hasattr(model, "use_device"):
+        raise InputError(
+            f"device= is for torch models (a torch module, TorchModel or HFTextClassifier); "
+            f"a {type(model).__name__} runs where it is"
+        )
+    model.use_device(device)

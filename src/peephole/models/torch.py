@@ -1,8 +1,13 @@
-"""Adapter for a torch ``nn.Module`` (eval mode, inference mode, chosen device, channels-last batches)."""
+"""Adapter for a torch ``nn.Module`` (eval mode, inference mode, the module's device, channels-last batches).
+
+The user's module is used where it is and as it is: never moved (``.to``), never left in another mode. Inputs
+go to the module's device; outputs come back detached, on the CPU (the Captum / Grad-CAM convention).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -19,7 +24,10 @@ class TorchModel:
     module gets it in channels-last memory layout — the same tensor values, stored N·H·W·C, which is the
     N×H×W×3 batch itself, permuted without a copy — and PyTorch's convolutions run that layout faster
     (EfficientNet-Lite0 on this 2-core CPU: 1.2–1.5× per forward pass, ``experiments/torch_layout.py``).
-    The module's weights are not touched. The first batch runs both ways: if the channels-last call
+    The module's weights are not touched, and neither are its device and mode: it runs on the device its
+    parameters (else buffers) are on, in eval mode during each call only. ``device``: where inputs go; for a
+    module with parameters it must be theirs (an :class:`InputError` otherwise: Peephole does not move a
+    module; move it yourself, ``module.to(device)``). The first batch runs both ways: if the channels-last call
     raises (e.g. a ``view`` that needs the default strides) or its output differs beyond 1e-4 (relative),
     the adapter keeps the default layout. ``channels_last=False`` never tries it.
     """
@@ -31,19 +39,24 @@ class TorchModel:
         module: Any,
         output: str,
         preprocess: ImagePreprocess | None = None,
-        device: str = "cpu",
+        device: Any = None,
         class_names: Sequence[str] | None = None,
         batch_size: int | None = None,
         channels_last: bool = True,
     ) -> None:
         if output not in OUTPUT_KINDS:
             raise InputError(f"output must be one of {OUTPUT_KINDS}, got {output!r}")
-        self.module = module.to(device).eval()
-        self.output, self.device = output, device
+        self.module = module
+        self.output = output
+        self.device: Any = module_device(module, device)
         self.preprocess = preprocess or ImagePreprocess()
         self.class_names = list(class_names) if class_names is not None else None
         self.preferred_batch_size = batch_size
         self.channels_last: bool | None = None if channels_last else False  #: None: not checked yet
+
+    def use_device(self, device: Any) -> None:
+        """Send inputs to ``device``: the module's own (checked: it is never moved)."""
+        self.device = module_device(self.module, device)
 
     def __call__(self, batch: Any) -> np.ndarray:
         import torch
@@ -54,12 +67,12 @@ class TorchModel:
             x = x.permute(0, 3, 1, 2)  # channels-last strides
         if pre.normalises:
             x = (x - self._constant(pre.mean, pre.channels_first)) / self._constant(pre.std, pre.channels_first)
-        with torch.inference_mode():
+        with torch.inference_mode(), evaluating(self.module):
             if not pre.channels_first or self.channels_last is False:
-                return self.module(x.contiguous()).float().cpu().numpy()
+                return _numpy(self.module(x.contiguous()))
             if self.channels_last:
-                return self.module(x.contiguous(memory_format=torch.channels_last)).float().cpu().numpy()
-            out = self.module(x.contiguous()).float().cpu().numpy()
+                return _numpy(self.module(x.contiguous(memory_format=torch.channels_last)))
+            out = _numpy(self.module(x.contiguous()))
             self.channels_last = self._same(out, x.contiguous(memory_format=torch.channels_last))
             return out
 
@@ -73,8 +86,64 @@ class TorchModel:
     def _same(self, out: np.ndarray, fast: Any) -> bool:
         """Whether the module gives the same output on the channels-last copy of the batch."""
         try:
-            alt = self.module(fast).float().cpu().numpy()
+            alt = _numpy(self.module(fast))
         except Exception:  # noqa: BLE001 - any failure means: keep the default layout
             return False
         scale = float(np.abs(out).max()) if out.size else 0.0
         return alt.shape == out.shape and bool(np.allclose(alt, out, rtol=1e-4, atol=1e-4 * max(scale, 1.0)))
+
+
+def _numpy(out: Any) -> np.ndarray:
+    return out.detach().float().cpu().numpy()
+
+
+def module_device(module: Any, device: Any = None) -> Any:
+    """The ``torch.device`` a module runs on: its parameters' (else its buffers'; else ``device``, else the CPU).
+
+    ``device`` given for a module whose parameters are elsewhere is an :class:`InputError`: Peephole never moves
+    the user's module (a copy would double its memory; moving it in place would change the caller's object).
+    """
+    import torch
+
+    tensors = [*module.parameters(), *module.buffers()] if hasattr(module, "parameters") else []
+    own = {t.device for t in tensors}
+    wanted = None if device is None else torch.device(device)
+    if not own:
+        return wanted or torch.device("cpu")
+    if len(own) > 1:  # a model split over devices: its own forward moves activations; inputs go to the first
+        first = tensors[0].device
+        if wanted is not None and wanted not in own:
+            raise InputError(f"device={str(wanted)!r}, but the module's parameters are on {sorted(map(str, own))}")
+        return wanted or first
+    (home,) = own
+    if wanted is not None and not _same_device(wanted, home):
+        raise InputError(
+            f"device={str(wanted)!r}, but the module's parameters are on {str(home)!r}; Peephole does not move your "
+            f"module: call module.to({str(wanted)!r}) first, or leave device= unset to run it where it is"
+        )
+    return home
+
+
+def _same_device(a: Any, b: Any) -> bool:
+    """``cuda`` and ``cuda:0`` (the current device) are the same place."""
+    if a.type != b.type:
+        return False
+    if a.index is None or b.index is None:
+        import torch
+
+        current = torch.cuda.current_device() if a.type == "cuda" and torch.cuda.is_available() else 0
+        return (a.index if a.index is not None else current) == (b.index if b.index is not None else current)
+    return a.index == b.index
+
+
+@contextmanager
+def evaluating(module: Any) -> Iterator[None]:
+    """``module`` in eval mode inside, its own mode (train or eval, per submodule) restored after."""
+    modes = [(m, m.training) for m in module.modules()] if hasattr(module, "modules") else []
+    if hasattr(module, "eval"):
+        module.eval()
+    try:
+        yield
+    finally:
+        for m, training in modes:
+            m.training = training

@@ -57,4 +57,5 @@ def read(path: str | Path) -> Explanation:
         timings=meta["timings"],
         params=meta["params"],
         extras={k: arrays[f"extras/{k}"] for k in meta["extras"]},
+        task=str(meta.get("task", "classification")),  # files written before tasks existed are classifications
     )

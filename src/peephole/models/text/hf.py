@@ -26,15 +26,16 @@ class HFTextClassifier:
     modality = "text"  #: the input kind: ``peephole.explain(model, text)`` needs no ``modality=``
 
     def __init__(
-        self, model: Any, tokenizer: Any, max_length: int | None = None, batch_size: int = 32, device: str | None = None
+        self, model: Any, tokenizer: Any, max_length: int | None = None, batch_size: int = 32, device: Any = None
     ) -> None:
         import torch
 
+        from peephole.models.torch import module_device
+
         self.torch = torch
-        self.model = model.eval()
+        self.model = model
         self.tokenizer = tokenizer
-        self.device = device or next(model.parameters()).device
-        self.model.to(self.device)
+        self.device = module_device(model, device)
         limit = getattr(tokenizer, "model_max_length", None)
         self.max_length = max_length or (limit if limit and limit < 100_000 else 512)
         self.preferred_batch_size = batch_size
@@ -64,8 +65,16 @@ class HFTextClassifier:
             raise InputError("the pipeline has no model or tokenizer")
         return cls(pipe.model, pipe.tokenizer, **kwargs)
 
+    def use_device(self, device: Any) -> None:
+        """Send inputs to ``device``: the model's own (checked: it is never moved)."""
+        from peephole.models.torch import module_device
+
+        self.device = module_device(self.model, device)
+
     def __call__(self, batch: Sequence[str]) -> np.ndarray:
+        from peephole.models.torch import evaluating
+
         enc = self.tokenizer(list(batch), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
         enc = {k: v.to(self.device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
-        with self.torch.inference_mode():
-            return self.model(**enc).logits.float().cpu().numpy()
+        with self.torch.inference_mode(), evaluating(self.model):
+            return self.model(**enc).logits.detach().float().cpu().numpy()

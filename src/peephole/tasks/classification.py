@@ -1,0 +1,133 @@
+"""Classification: the model returns ``(N, n_classes)`` scores; a target is a class; its score is the class's.
+
+What the model returns is declared (``output``): ``'probs'`` (class probabilities in [0, 1], used as they
+are), ``'logits'`` (softmax is applied) or ``'scores'`` (any real values, used as they are). Peephole never
+guesses between them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from peephole.core.query import OUTPUT_KINDS, Query, softmax
+from peephole.errors import InputError, ModelError
+from peephole.tasks.base import Scorer, Task
+
+
+class Classification(Task):
+    """Today's Peephole: explain classes of a classifier; ``Explanation.probabilities`` are the class scores."""
+
+    name = "classification"
+
+    def __init__(self, output: str = "probs") -> None:
+        if output not in OUTPUT_KINDS:
+            raise ValueError(f"output must be one of {OUTPUT_KINDS}, got {output!r}")
+        self.output = output
+
+    def bind(self, model: Any) -> Classification:
+        return Classification(getattr(model, "output", self.output))
+
+    def validate(self, raw: Any, n: int, what: str) -> np.ndarray:
+        """``(n, K)`` finite float64 scores (a 1-D output of one input is its one row), probabilities in range."""
+        try:
+            out = np.array(raw, dtype=np.float64, copy=True)
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"the model returned {type(raw).__name__}, not an array of scores") from exc
+        if out.ndim == 1 and n == 1:
+            out = out[None]
+        if out.ndim != 2 or out.shape[0] != n:
+            raise ModelError(f"the model returned shape {tuple(out.shape)} for {n} inputs on {what}; expected ({n}, n_classes)")
+        if out.shape[1] == 0:
+            raise ModelError(f"the model returned no classes (shape {tuple(out.shape)}) on {what}")
+        bad = ~np.isfinite(out).all(axis=1)
+        if bad.any():
+            raise ModelError(f"the model returned NaN or inf for {int(bad.sum())} of {n} inputs on {what}")
+        if self.output == "probs" and (out.min() < -1e-6 or out.max() > 1 + 1e-6):
+            raise ModelError(
+                f"the model was declared to return probabilities but returned values in "
+                f"[{out.min():.3g}, {out.max():.3g}] on {what}; declare output='logits' or 'scores'"
+            )
+        return out
+
+    def scores(self, out: np.ndarray) -> np.ndarray:
+        """Checked ``(B, K)`` outputs as class scores: softmax of logits, probabilities and scores as they are."""
+        return softmax(out) if self.output == "logits" else out
+
+    def reference(self, out: np.ndarray) -> np.ndarray:
+        return self.scores(out)[0]
+
+    def targets(
+        self,
+        reference: np.ndarray,
+        targets: Any,
+        top_k: int,
+        class_names: Sequence[str] | None,
+        default: Sequence[int] | None = None,
+    ) -> list[int]:
+        if class_names is not None and len(class_names) != len(reference):
+            raise ModelError(f"the model returned {len(reference)} classes but names {len(class_names)}: {list(class_names)[:5]}")
+        return resolve_targets(reference, targets, top_k, class_names, default)
+
+    def scorer(self, reference: np.ndarray | None = None, targets: Sequence[int] | None = None) -> Scorer:
+        """All ``K`` class scores of a batch (targets are class indices: columns); a model whose number of
+        classes changes from the reference's (or, without one, from its first batch's) is a ModelError."""
+        expected = [None if reference is None else len(reference)]
+
+        def score(out: np.ndarray, what: str = "batch") -> np.ndarray:
+            if expected[0] is not None and out.shape[1] != expected[0]:
+                raise ModelError(f"the model returned {out.shape[1]} classes on {what} but {expected[0]} before")
+            expected[0] = out.shape[1]
+            return self.scores(out)
+
+        return score
+
+    def query(self, model: Any) -> Query:
+        """A :class:`Query` returning ``(B, K)`` class scores of every batch (no reference needed)."""
+        return Query(model, self.validate, self.scorer())
+
+    def __repr__(self) -> str:
+        return f"Classification(output={self.output!r})"
+
+
+def classification_query(model: Any, output: str | None = None) -> Query:
+    """A :class:`Query` of ``model``'s ``(B, K)`` class scores; ``output`` defaults to what the model declares."""
+    return Classification(output or getattr(model, "output", "probs")).query(model)
+
+
+def resolve_targets(
+    probabilities: np.ndarray,
+    targets: Any,
+    top_k: int,
+    class_names: Sequence[str] | None = None,
+    default: Sequence[int] | None = None,
+) -> list[int]:
+    """Target class indices: given ones (indices or class names) checked against the model's classes,
+    else ``default``, else the ``top_k`` highest-scoring classes."""
+    k = len(probabilities)
+    if targets is None:
+        if default is not None:
+            return [int(t) for t in default]
+        if top_k < 1:
+            raise InputError(f"top_k must be >= 1, got {top_k}")
+        return [int(i) for i in np.argsort(-np.asarray(probabilities), kind="stable")[:top_k]]
+    items = [targets] if isinstance(targets, str) or np.isscalar(targets) else list(targets)
+    if not items:
+        raise InputError("targets is empty")
+    out = []
+    for t in items:
+        if isinstance(t, str):
+            if class_names is None or t not in class_names:
+                known = f"the model's classes are {list(class_names)[:20]}" if class_names else "the model names no classes"
+                raise InputError(f"unknown class {t!r}; {known}")
+            out.append(list(class_names).index(t))
+        elif isinstance(t, (bool, np.bool_)) or not float(t).is_integer():
+            raise InputError(f"a target must be a class index or name, got {t!r}")
+        else:
+            out.append(int(t))
+    bad = [t for t in out if not 0 <= t < k]
+    if bad:
+        raise InputError(f"target class {bad[0]} is out of range: the model has {k} classes (0..{k - 1})")
+    return out
