@@ -93,7 +93,8 @@ class Modality(ABC):
 
     def named_model(self, name: str, **settings: Any) -> Any:
         """The model called ``name`` (a built-in name or a file), loaded with ``settings`` (image: ``backend``,
-        ``output``, ``layout``, ``normalise``); :meth:`as_model` wraps what this returns."""
+        ``output``, ``layout``, ``normalise``); :meth:`as_model` wraps what this returns (and is given ``output``)."""
+        settings.pop("output", None)
         if settings:
             raise InputError(f"{', '.join(sorted(settings))}: not settings of {self.name} models")
         return name
