@@ -84,15 +84,36 @@ def resolve_model(
     from peephole.modalities import get_modality
 
     mod = get_modality(modality)
+    spec = built(spec)
+    if isinstance(spec, str):
+        spec = mod.named_model(spec, **(loader or {}))
+    return mod.as_model(spec, output, class_names)
+
+
+def built(spec: Any) -> Any:
+    """What ``'package.module:factory'`` returns (the factory called with no arguments); any other ``spec`` as is."""
     if isinstance(spec, str) and ":" in spec and not spec.endswith(".onnx"):
         module, _, attr = spec.partition(":")
         try:
-            spec = getattr(importlib.import_module(module), attr)()
+            return getattr(importlib.import_module(module), attr)()
         except (ImportError, AttributeError) as exc:
             raise InputError(f"cannot import model factory {module}:{attr} ({exc})") from exc
-    elif isinstance(spec, str):
-        spec = mod.named_model(spec, **(loader or {}))
-    return mod.as_model(spec, output, class_names)
+    return spec
+
+
+def model_and_modality(
+    spec: Any, modality: str | None = None, output: str | None = None, loader: dict[str, Any] | None = None
+) -> tuple[Any, Any]:
+    """The :class:`~peephole.modalities.Modality` and the loaded model of a call that names a model (a name,
+    a file, ``'package.module:factory'``): the kind is ``modality``, else what the (built) model declares, else
+    the first modality; ``spec`` None: that modality's default model."""
+    obj = built(spec)
+    mod = modality_for(obj, modality)
+    if obj is None:
+        obj = mod.default_model
+        if obj is None:
+            raise InputError(f"{mod.name} inputs have no default model: name one")
+    return mod, resolve_model(obj, mod, output, None, loader)
 
 
 def model_id(spec: Any) -> str:
