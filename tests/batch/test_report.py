@@ -22,7 +22,7 @@ def test_report_holds_every_item_with_overlays_top_classes_and_a_summary(image_r
     assert len(data["items"]) == 7 and sum(i["correct"] == 0 for i in data["items"]) >= 1
     done = [i for i in data["items"] if i["status"] == "done"]
     assert len(done) == 6 and all((index.parent / v["img"]).is_file() for i in done for v in i["views"])
-    assert all((index.parent / i["input"]).is_file() for i in done)
+    assert all((index.parent / i["input"]["img"]).is_file() for i in done)
     # classes offered: the 2 explained targets plus the third class (all 3 from the same queries)
     assert all(sorted(v["class"] for v in i["views"]) == [0, 1, 2] for i in done)
     assert all(len(i["top"]) == 3 and i["top"][0][2] >= i["top"][1][2] for i in done)
@@ -46,9 +46,12 @@ def test_no_user_string_reaches_the_page_unescaped(image_run, text_run):
     assert "accuracy on labelled items" in data["summary"]
 
 
-def test_text_report_has_words_and_weights_per_class(text_run):
+def test_text_report_has_highlighted_words_per_class(text_run):
     _, data = page_data(write_report(text_run))
     item = next(i for i in data["items"] if i["source"] == "good good film")
-    assert item["words"] == ["good", "good", "film"]
+    assert item["input"] == {}  # the words are in each class's fragment
     pos = next(v for v in item["views"] if v["name"] == "positive")
-    assert pos["weights"][0] == pos["weights"][1] == 1.0 and pos["weights"][2] == 0.0
+    spans = re.findall(r"rgba\(220,40,40,([0-9.]+)\)[^>]*>([^<]*)</span>", pos["html"])
+    assert spans == [("1.000", "good"), ("1.000", "good"), ("0.000", "film")]
+    evil = next(i for i in data["items"] if i["source"] == EVIL)
+    assert all("<script" not in v["html"] and "&lt;" in v["html"] for v in evil["views"])  # the modality escaped the words

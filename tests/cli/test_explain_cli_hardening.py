@@ -42,7 +42,7 @@ def test_help_shows_defaults_and_version(capsys):
     with pytest.raises(SystemExit):
         main(["explain", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert "(default: 224)" in out and "(default: efficientnet-lite0)" in out
+    assert "(default: 224)" in out and "efficientnet-lite0" in out and "--modality" in out
     with pytest.raises(SystemExit) as exit_:
         main(["--version"])
     assert exit_.value.code == 0 and capsys.readouterr().out.startswith("peephole 0.")

@@ -5,12 +5,15 @@ class, linked by relative paths). A grid shows each item with the overlay of the
 classes with probabilities, the true label when known and its insertion / deletion scores when computed;
 it sorts (misclassified first, lowest confidence, ...) and filters, and for methods that keep per-query
 outputs a class switcher shows the maps of the top classes — all aggregated from the same queries
-(:meth:`~peephole.Explanation.map_for`), none made by another query. Text runs show highlighted words.
+(:meth:`~peephole.Explanation.map_for`), none made by another query. What a card shows comes from the
+result's modality (:meth:`~peephole.modalities.Modality.report_view`, ``report_input``): a picture (an image
+overlay, a sequence plot) written to ``img/``, or an HTML fragment (highlighted words) that the modality built
+with every user-supplied word escaped.
 
 Everything that comes from the user (file names, sentences, class names, error messages) reaches the page
 either escaped by :func:`html.escape` or as JSON data (``<`` escaped) that the script writes with
-``textContent``; nothing user-supplied is ever parsed as HTML, so a sentence containing ``<script>`` shows
-as text.
+``textContent``; the only HTML the script inserts is a modality's fragment, in which the modality escaped
+every user-supplied word, so a sentence containing ``<script>`` shows as text.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from peephole.errors import InputError
+from peephole.modalities import get_modality
 from peephole.store.runs import Store
 
 #: Classes offered per item by the class switcher: the explained targets, then the top predicted ones.
@@ -37,7 +41,7 @@ def write_report(run: str | Path | Store, out: str | Path | None = None, classes
     (folder / "img").mkdir(parents=True, exist_ok=True)
     rows = store.rows()
     items = [_item(store, folder, r, classes) for r in rows]
-    data = {"items": items, "modality": store.settings.get("modality"), "summary": summary(store, rows)}
+    data = {"items": items, "summary": summary(store, rows)}
     page = _page(data, store)
     index = folder / "index.html"
     index.write_text(page, encoding="utf-8")
@@ -80,34 +84,58 @@ def _item(store: Store, folder: Path, row: dict[str, Any], n_classes: int) -> di
     e = store.load(row["id"])
     d["true_name"] = e.name(row["true_class"]) if row["true_class"] is not None else None
     wanted = list(dict.fromkeys([*e.targets, *[c for c, _, _ in e.top_classes(n_classes)]]))
+    mod = get_modality(e.modality)
     views = []
     key = Path(row["file"]).stem
     for c in wanted:
         try:
-            m = e.map_of(c)
+            shown = _shown(folder / "img" / f"{key}_{c}.png", lambda c=c: mod.report_view(e, c))
         except InputError:  # a method that cannot rebuild other classes' maps: only its targets' maps exist
             continue
-        view: dict[str, Any] = {"class": c, "name": e.name(c), "p": float(e.probabilities[c]), "target": c in e.targets}
-        if e.modality == "image":
-            view["img"] = _png(folder / "img" / f"{key}_{c}.png", lambda m=m: _overlay(e, m))
-        elif e.modality == "text":
-            from peephole.modalities.text.render import scale
-
-            view["weights"] = [round(float(v), 4) for v in scale(m)]
-            view["scores"] = [round(float(v), 5) for v in m]
-        views.append(view)
+        views.append({"class": c, "name": e.name(c), "p": float(e.probabilities[c]), "target": c in e.targets, **shown})
     d["views"] = views
-    if e.modality == "text":
-        d["words"] = list(e.input)
-    elif e.modality == "image":
-        d["input"] = _png(folder / "img" / f"{key}_input.png", lambda: (np.clip(e.input, 0, 1) * 255).round().astype(np.uint8))
+    d["input"] = _shown(folder / "img" / f"{key}_input.png", lambda: mod.report_input(e))
     return d
 
 
-def _overlay(e: Any, m: np.ndarray) -> np.ndarray:
-    from peephole.modalities.image.view import overlay
+def _shown(path: Path, make: Any) -> dict[str, str]:
+    """What the report shows: ``{'img': relative path}`` of a picture (written once: results of done items never
+    change), ``{'html': fragment}``, or ``{}`` when the modality shows nothing there."""
+    if path.exists():
+        return {"img": f"img/{path.name}"}
+    what = make()
+    if what is None:
+        return {}
+    if isinstance(what, str):
+        return {"html": what}
+    return {"img": _png(path, lambda: what)}
 
-    return overlay(e.input, m)
+
+def fragments(e: Any) -> list[str]:
+    """Per target of ``e`` an HTML fragment of what a report shows (a picture inline as a PNG data URL), headed
+    by the class; for one page of several results (``peephole explain --html``)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    mod = get_modality(e.modality)
+    out = []
+    for t in e.targets:
+        what = mod.report_view(e, t)
+        if not isinstance(what, str):
+            buf = io.BytesIO()
+            Image.fromarray(np.asarray(what)).save(buf, format="PNG")
+            what = f'<img alt="map" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode("ascii")}">'
+        out.append(f"<div><b>{html.escape(e.name(t))} ({e.probabilities[t]:.3f})</b></div>\n{what}")
+    return out
+
+
+def fragment_page(parts: list[str], title: str = "Peephole explanations") -> str:
+    """A standalone HTML page holding ``parts`` (from :func:`fragments`)."""
+    body = "\n<hr>\n".join(parts)
+    head = f'<head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
+    return f"<!DOCTYPE html>\n<html>{head}\n<body>\n{body}\n</body></html>\n"
 
 
 def _png(path: Path, make: Any) -> str:
@@ -179,9 +207,9 @@ border-bottom:1px solid #ccc;z-index:1;font-size:.9em}
 .card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px;font-size:.82em}
 .card.wrong{border-color:#d33;box-shadow:0 0 0 1px #d33}.card.failed{background:#fff3f3}
 .card .name{font-weight:600;word-break:break-all;margin-bottom:4px}.pics{display:flex;gap:4px}
-.pics img{width:50%;image-rendering:auto;border-radius:3px}.card ol{margin:4px 0;padding-left:1.4em}
-.bad{color:#c00}.good{color:#080}.muted{color:#777}.words{line-height:1.9;margin:4px 0}
-.words span{padding:0 2px;border-radius:3px}.card select{max-width:100%}.err{color:#c00;white-space:pre-wrap}
+.pics img{flex:1;min-width:0;max-width:100%;image-rendering:auto;border-radius:3px}.pics .html{flex:1;margin:4px 0}
+.card ol{margin:4px 0;padding-left:1.4em}
+.bad{color:#c00}.good{color:#080}.muted{color:#777}.card select{max-width:100%}.err{color:#c00;white-space:pre-wrap}
 """
 
 _JS = r"""
@@ -195,14 +223,14 @@ function el(tag, cls, text) {
   return e;
 }
 function pct(p) { return (100 * p).toFixed(1) + "%"; }
-function paintWords(box, item, view) {
-  box.replaceChildren();
-  item.words.forEach((w, i) => {
-    const s = el("span", null, w);
-    s.style.backgroundColor = "rgba(220,40,40," + view.weights[i].toFixed(3) + ")";
-    s.title = String(view.scores[i]);
-    box.append(s, document.createTextNode(" "));
-  });
+function picture(what, cls) {
+  // a picture the report wrote, or an HTML fragment its modality built (every user-supplied word escaped)
+  if (what && what.img) {
+    const img = el("img", cls); img.src = what.img; img.alt = cls; return img;
+  }
+  const box = el("div", cls + " html");
+  if (what && what.html) box.innerHTML = what.html;
+  return box;
 }
 function card(item) {
   const c = el("div", "card");
@@ -215,19 +243,16 @@ function card(item) {
   }
   if (item.correct === 0) c.classList.add("wrong");
   const views = item.views || [];
-  let show = null;
-  if (DATA.modality === "image") {
-    const pics = el("div", "pics");
-    const orig = el("img"); orig.src = item.input; orig.alt = "input";
-    show = el("img", "overlay"); show.alt = "overlay";
-    pics.append(orig, show); c.append(pics);
-  } else if (DATA.modality === "text") {
-    show = el("div", "words"); c.append(show);
-  }
+  const pics = el("div", "pics");
+  if (item.input && (item.input.img || item.input.html)) pics.append(picture(item.input, "input"));
+  let show = picture(views[0], "overlay");
+  pics.append(show); c.append(pics);
   const setView = (k) => {
     const v = views[k];
-    if (!v || !show) return;
-    if (v.img) { show.src = v.img; show.title = v.name; } else if (item.words) { paintWords(show, item, v); }
+    if (!v) return;
+    if (v.img && show.tagName === "IMG") { show.src = v.img; show.title = v.name; return; }
+    const next = picture(v, "overlay");
+    show.replaceWith(next); show = next;
   };
   if (views.length > 1) {
     const sel = el("select", "class-switch");

@@ -20,6 +20,8 @@ from typing import Any
 from peephole.batch.datasets import Dataset, Item, open_dataset
 from peephole.batch.work import Job, check_job, explain_item, load_input, model_id, resolve_model
 from peephole.errors import InputError
+from peephole.modalities import get_modality
+from peephole.modalities.items import NotThisKind
 from peephole.registry import DEFAULT_METHODS
 from peephole.result import Explanation
 from peephole.store import load
@@ -203,10 +205,14 @@ def run(
     """Explain every item of ``dataset`` with ``method`` (unset: the input kind's default, as for
     :func:`peephole.explain`) into the run folder ``out``; returns a :class:`Run`.
 
-    ``dataset``: a folder of images (recursive), a CSV of image paths or sentences (``column``; optional
-    true labels in ``label_column``), a ``.txt`` file of sentences, or a list of inputs. ``targets``:
+    ``dataset``: a folder or file that a modality reads (images: a folder, recursive, or a CSV of paths;
+    texts: a CSV column or a ``.txt`` file of lines; sequences: an ``.npy`` / ``.npz`` array, a folder of
+    ``.npy`` files or a CSV of rows; ``column`` names a CSV's inputs, ``label_column`` its true labels), or a
+    list of inputs. The input kind is ``modality``, else what the model declares, else the first modality
+    that reads the dataset. ``size`` / ``crop``: the work size, where the modality has one (images). ``targets``:
     ``'predicted'`` (the ``top_k`` predicted classes), ``'true'`` (each item's label) or class indices.
-    ``metrics``: per-item ``'insertion'`` / ``'deletion'`` AUCs of the first target's map (images).
+    ``metrics``: per-item ``'insertion'`` / ``'deletion'`` AUCs of the first target's map (where the
+    modality has curves: :meth:`~peephole.modalities.Modality.curve_masker`).
     ``model``: as for :func:`peephole.explain`, or ``'module:factory'``; a model object is named in the
     run's settings by ``model_name`` (default: its type's import path). Method options (``partition=``,
     ``masker=``, ...) as for :func:`peephole.explain`.
@@ -221,24 +227,25 @@ def run(
 
     if engine not in ENGINES:
         raise InputError(f"engine must be one of {ENGINES}, got {engine!r}")
-    ds = open_dataset(dataset, column=column, label_column=label_column, modality=modality)
-    kind = modality or ds.modality
-    if isinstance(dataset, (str, Path)) and modality is not None and modality != ds.modality:
-        raise InputError(f"{dataset} holds {ds.modality} inputs, but modality={modality!r} was asked for")
     declared = declared_modality(model)
-    if declared is not None and declared != kind:
-        raise InputError(f"the model takes {declared} inputs, but the dataset holds {kind} inputs")
+    if modality is not None and declared is not None and declared != modality:
+        raise InputError(f"the model takes {declared} inputs, but modality={modality!r} was asked for")
+    try:
+        ds = open_dataset(dataset, column=column, label_column=label_column, modality=modality or declared)
+    except NotThisKind as exc:
+        raise InputError(f"the model takes {declared} inputs, but {exc}" if modality is None else str(exc)) from exc
+    mod = get_modality(ds.modality)
     job = Job(
-        method=DEFAULT_METHODS[kind] if method is None else method,
+        method=DEFAULT_METHODS[mod.name] if method is None else method,
         model=model_name or model_id(model),
-        modality=kind,
+        modality=mod.name,
         dataset=ds.spec,
         options=dict(options),
         targets=list(targets) if isinstance(targets, (list, tuple)) else targets,
         top_k=top_k,
         seed=seed,
         batch_size=batch_size,
-        size=size if kind == "image" else None,
+        size=size if mod.resizes else None,
         crop=crop,
         metrics=tuple(metrics),
         output=output,
@@ -248,7 +255,7 @@ def run(
         raise InputError(f"targets='true' but {ds.spec} has no true labels (a label column in a CSV)")
     store = Store(out, job.settings(), total=len(ds))
     if engine == "local":
-        loaded = resolve_model(model, kind, output, class_names)
+        loaded = resolve_model(model, mod, output, class_names)
         return Run(store, job, ds, loaded, engine, retry_failed=retry_failed, progress=progress, prefetch=prefetch)
     return Run(
         store,

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from peephole.batch.datasets import Item
 from peephole.errors import InputError, PeepholeError
+from peephole.modalities.items import Item
 from peephole.result import Explanation
 
 TARGETS = ("predicted", "true")
@@ -25,14 +25,14 @@ class Job:
 
     method: str
     model: str  #: the model's name, ``module:factory`` spec, or a name given for a model object
-    modality: str
+    modality: str  #: the name of a modality (peephole.modalities.MODALITIES)
     dataset: str
     options: dict[str, Any] = field(default_factory=dict)
     targets: Any = "predicted"  #: 'predicted' (the top_k classes), 'true' (the item's label) or class indices
     top_k: int = 1
     seed: int = 0
     batch_size: int | None = None
-    size: int | None = 224  #: images: shorter side resized to this and centre-cropped (None: as read)
+    size: int | None = 224  #: where the modality resizes (images): shorter side to this, centre-cropped (None: as read)
     crop: bool = True
     metrics: tuple[str, ...] = ()
     output: str | None = None  #: what a plain callable returns ('probs', 'logits', 'scores')
@@ -55,31 +55,65 @@ def check_job(job: Job) -> None:
     bad = sorted(set(job.metrics) - set(METRICS))
     if bad:
         raise InputError(f"unknown metric {bad[0]!r}; per-item metrics: {', '.join(METRICS)}")
-    if job.metrics and job.modality != "image":
-        raise InputError(f"insertion / deletion are defined for images, not for {job.modality} inputs")
+    for m in job.metrics:  # the modality says whether it has curves (an InputError naming it when not)
+        get_modality(job.modality).curve_masker(m)
 
 
-def resolve_model(spec: Any, modality: str, output: str | None = None, class_names: Sequence[str] | None = None) -> Any:
-    """``spec`` as a :class:`peephole.models.Model` of ``modality``, loaded once for the whole run.
+def modality_for(model: Any, modality: str | None = None) -> Any:
+    """The :class:`~peephole.modalities.Modality` of a call: ``modality`` if given, else what ``model``
+    declares, else the first of :data:`peephole.modalities.MODALITIES` (images), as :func:`peephole.explain`."""
+    from peephole.modalities import MODALITIES, declared_modality, get_modality
+
+    return get_modality(modality or declared_modality(model) or next(iter(MODALITIES)))
+
+
+def resolve_model(
+    spec: Any,
+    modality: Any,
+    output: str | None = None,
+    class_names: Sequence[str] | None = None,
+    loader: dict[str, Any] | None = None,
+) -> Any:
+    """``spec`` as a :class:`peephole.models.Model` of ``modality`` (a name or a Modality), loaded once.
 
     ``spec``: a model object or callable, a model name (``efficientnet-lite0``, ``vader``, an ``.onnx`` file,
-    a Hugging Face folder) or ``'package.module:factory'``, a function of no arguments returning the model
-    (how a model is named on the command line and rebuilt in each Ray actor).
+    a Hugging Face folder; loaded by the modality with the ``loader`` settings) or ``'package.module:factory'``,
+    a function of no arguments returning the model (how a model is named on the command line and rebuilt in
+    each Ray actor).
     """
     from peephole.modalities import get_modality
 
     mod = get_modality(modality)
+    spec = built(spec)
+    if isinstance(spec, str):
+        spec = mod.named_model(spec, **(loader or {}))
+    return mod.as_model(spec, output, class_names)
+
+
+def built(spec: Any) -> Any:
+    """What ``'package.module:factory'`` returns (the factory called with no arguments); any other ``spec`` as is."""
     if isinstance(spec, str) and ":" in spec and not spec.endswith(".onnx"):
         module, _, attr = spec.partition(":")
         try:
-            spec = getattr(importlib.import_module(module), attr)()
+            return getattr(importlib.import_module(module), attr)()
         except (ImportError, AttributeError) as exc:
             raise InputError(f"cannot import model factory {module}:{attr} ({exc})") from exc
-    elif isinstance(spec, str) and modality == "image":
-        from peephole.models import load_model
+    return spec
 
-        spec = load_model(spec)
-    return mod.as_model(spec, output, class_names)
+
+def model_and_modality(
+    spec: Any, modality: str | None = None, output: str | None = None, loader: dict[str, Any] | None = None
+) -> tuple[Any, Any]:
+    """The :class:`~peephole.modalities.Modality` and the loaded model of a call that names a model (a name,
+    a file, ``'package.module:factory'``): the kind is ``modality``, else what the (built) model declares, else
+    the first modality; ``spec`` None: that modality's default model."""
+    obj = built(spec)
+    mod = modality_for(obj, modality)
+    if obj is None:
+        obj = mod.default_model
+        if obj is None:
+            raise InputError(f"{mod.name} inputs have no default model: name one")
+    return mod, resolve_model(obj, mod, output, None, loader)
 
 
 def model_id(spec: Any) -> str:
@@ -92,17 +126,12 @@ def model_id(spec: Any) -> str:
 
 
 def load_input(item: Item, job: Job) -> Any:
-    """The item's input as the method needs it (decoding happens here, ahead of the model's queries)."""
-    if job.modality == "text":
-        if not isinstance(item.source, str) or not item.source.strip():
-            raise InputError("empty sentence")
-        return item.source
-    from peephole.modalities.image.io import load_image, resize, to_rgb_float
+    """The item's input as the method needs it (decoding happens here, ahead of the model's queries): read by
+    the modality, at the run's work size where the modality has one."""
+    from peephole.modalities import get_modality
 
-    if isinstance(item.source, str):
-        return load_image(item.source, size=job.size, crop=job.crop)
-    img = to_rgb_float(item.source, name=f"item {item.id}")
-    return resize(img, job.size, job.crop) if job.size else img
+    mod = get_modality(job.modality)
+    return mod.load_item(item.source, size=job.size, crop=job.crop) if mod.resizes else mod.load_item(item.source)
 
 
 def true_class(label: str | None, class_names: Sequence[str] | None, n_classes: int) -> int | None:
@@ -189,7 +218,10 @@ def _metrics(model: Any, job: Job, e: Explanation) -> dict[str, float]:
 
     t = e.targets[0]
     bs = job.batch_size or 32
-    return {m: round(perturbation_curve(model, e.input, e.maps[0], t, m, batch_size=bs).auc, 6) for m in job.metrics}
+    return {
+        m: round(perturbation_curve(model, e.input, e.maps[0], t, m, batch_size=bs, modality=job.modality).auc, 6)
+        for m in job.metrics
+    }
 
 
 def _source(item: Item) -> str:

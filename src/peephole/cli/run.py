@@ -7,6 +7,7 @@ import json
 import sys
 
 from peephole.errors import PeepholeError
+from peephole.modalities import MODALITIES
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -14,21 +15,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "run",
         help="explain a whole dataset (resumable; local or Ray)",
         description="Explain every item of DATASET (a folder of images, a CSV of image paths or sentences, a .txt file "
-        "of sentences) into the run folder --out. Running the same command again resumes: done items are skipped, "
+        "of sentences, an .npy/.npz array of sequences or a folder of .npy files; a CSV of numeric rows with --modality "
+        "sequence) into the run folder --out. Running the same command again resumes: done items are skipped, "
         "failed ones retried. Exit code 0: all explained; 1: some items failed; 2: nothing ran (bad settings).",
     )
     p.add_argument("dataset", metavar="DATASET")
     p.add_argument("--out", required=True, help="the run folder (created, or resumed when it exists)")
-    p.add_argument("--model", default="efficientnet-lite0", help="a model name, FILE.onnx, or package.module:factory")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="a model name, FILE.onnx, or package.module:factory; unset: the modality's default model (images: "
+        "efficientnet-lite0, texts: vader)",
+    )
+    p.add_argument(
+        "--modality", default=None, choices=sorted(MODALITIES), help="the input kind; unset: the model's, else the dataset's"
+    )
     p.add_argument(
         "--method", default=None, help="a registered method (peephole.registry.METHODS); unset: pami-path on images, pami else"
     )
     p.add_argument("--targets", default="predicted", help="predicted (the --top-k classes), true (the labels) or 3,17")
     p.add_argument("--top-k", type=int, default=1, help="with --targets predicted: how many classes (default 1)")
-    p.add_argument("--column", default=None, help="CSV column of image paths or sentences")
+    p.add_argument("--column", default=None, help="CSV column of image paths or sentences (.npz: the array of sequences)")
     p.add_argument("--label-column", default=None, help="CSV column of true labels (class index or name)")
     p.add_argument("--size", type=int, default=224, help="images: shorter side resized to SIZE, centre-cropped (0: keep)")
-    p.add_argument("--metrics", default="", help="per-item metrics, e.g. insertion,deletion (images)")
+    p.add_argument("--metrics", default="", help="per-item metrics, e.g. insertion,deletion (where the modality has curves)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a method option (JSON value)")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
@@ -62,6 +72,7 @@ def options(args: argparse.Namespace) -> dict[str, object]:
 def run(args: argparse.Namespace) -> int:
     import peephole
     from peephole.batch.report import write_report
+    from peephole.batch.work import modality_for
     from peephole.interrupts import InterruptGuard
 
     try:
@@ -72,13 +83,17 @@ def run(args: argparse.Namespace) -> int:
     items = None
     with InterruptGuard() as guard:  # a Ctrl-C that a finaliser swallowed still stops before the next item
         try:
+            model = args.model or modality_for(None, args.modality).default_model
+            if model is None:
+                raise PeepholeError(f"{args.modality} inputs have no default model: name one (--model)")
             r = peephole.run(
-                args.model,
+                model,
                 args.dataset,
                 args.method,
                 out=args.out,
                 targets=targets,
                 top_k=args.top_k,
+                modality=args.modality,
                 column=args.column,
                 label_column=args.label_column,
                 size=args.size or None,

@@ -1,12 +1,13 @@
 """Insertion and deletion curves (Petsiuk et al., RISE, BMVC 2018), batched through the engine loop.
 
-Pixels are ranked by importance (ties: lower row-major index first). Step ``i`` of a curve shows the
-model an image where the ``i·step`` most important pixels come from one image and the rest from
-another: *insertion* restores pixels of x into a blurred copy (PAMI's 49×49, σ=100 reflect blur by
-default), *deletion* replaces pixels of x by a constant (mid-grey by default). The curve images are
-an engine :class:`~peephole.core.Partition` of prefix masks, so they are built lazily and queried
-in batches like any explanation. The score is the area under the class-probability curve over the
-fraction of pixels changed, by the trapezoid rule, which lies in [0, 1].
+Features (an image's pixels, a text's words, a sequence's positions) are ranked by importance (ties: lower
+row-major index first). Step ``i`` of a curve shows the model an input where the ``i·step`` most important
+features come from x and the rest from a substrate, or the reverse: *insertion* restores features of x into
+the substrate the modality names for it, *deletion* replaces features of x by the modality's deletion
+substrate (:meth:`~peephole.modalities.Modality.curve_masker`: for images PAMI's 49×49, σ=100 reflect blur
+and mid-grey). The curve inputs are an engine :class:`~peephole.core.Partition` of prefix masks, so they are
+built lazily and queried in batches like any explanation. The score is the area under the class-probability
+curve over the fraction of features changed, by the trapezoid rule, which lies in [0, 1].
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from peephole.core.partition import Partition
 from peephole.core.perturb import Masker
 from peephole.core.run import run
 from peephole.errors import InputError
-from peephole.modalities.image.maskers import BlurMasker, ConstantMasker
-from peephole.models.base import as_model
+from peephole.modalities import Modality, declared_modality, get_modality
 from peephole.tasks import classification_query
 
 #: Pixels per step for a 224×224 input (Petsiuk et al.); other sizes scale it by H·W / 224².
@@ -50,20 +50,26 @@ def pixel_order(saliency: np.ndarray) -> np.ndarray:
     s = np.asarray(saliency, dtype=np.float64)
     if s.ndim != 2:
         raise InputError(f"a saliency map must be H×W, got shape {s.shape}")
+    return feature_order(s)
+
+
+def feature_order(saliency: np.ndarray) -> np.ndarray:
+    """Flat feature indices of a map of any shape, most important first; ties keep row-major order."""
+    s = np.asarray(saliency, dtype=np.float64)
     if not np.isfinite(s).all():
         raise InputError("the saliency map contains NaN or inf")
     return np.argsort(-s.ravel(), kind="stable")
 
 
-def default_step(shape: tuple[int, int]) -> int:
-    """224 pixels per step at 224×224, scaled with the number of pixels (≈ 224 steps per curve)."""
-    return max(1, round(DEFAULT_STEP_224 * shape[0] * shape[1] / 224**2))
+def default_step(shape: tuple[int, ...]) -> int:
+    """224 pixels per step at 224×224, scaled with the number of features (≈ 224 steps per curve)."""
+    return max(1, round(DEFAULT_STEP_224 * int(np.prod(shape)) / 224**2))
 
 
 class PrefixPartition(Partition):
     """Part ``i`` keeps the ``counts[i]`` first pixels of ``order`` (one group; built lazily)."""
 
-    def __init__(self, order: np.ndarray, shape: tuple[int, int], counts: np.ndarray) -> None:
+    def __init__(self, order: np.ndarray, shape: tuple[int, ...], counts: np.ndarray) -> None:
         self.shape = tuple(shape)
         self.rank = np.empty(order.size, np.int64)
         self.rank[order] = np.arange(order.size)
@@ -80,7 +86,7 @@ class PrefixPartition(Partition):
 
 def perturbation_curve(
     model: Any,
-    image: np.ndarray,
+    image: Any,
     saliency: np.ndarray,
     target: int,
     mode: str,
@@ -88,36 +94,60 @@ def perturbation_curve(
     masker: Masker | None = None,
     batch_size: int = 32,
     output: str | None = None,
+    modality: str | Modality | None = None,
 ) -> Curve:
-    """The insertion (``mode='insertion'``) or deletion curve of ``saliency`` for class ``target``."""
+    """The insertion (``mode='insertion'``) or deletion curve of ``saliency`` for class ``target``.
+
+    ``image``: the input (any modality's, loaded); ``modality``: its kind (default: what the model declares,
+    else the first modality that holds the input), which gives the map's shape and, unless ``masker`` is
+    given, the substrate."""
     if mode not in ("insertion", "deletion"):
         raise InputError(f"mode must be 'insertion' or 'deletion', got {mode!r}")
-    img = np.asarray(image, np.float32)
-    if img.ndim != 3 or img.shape[:2] != np.shape(saliency):
-        raise InputError(f"saliency map of shape {np.shape(saliency)} does not match the image of shape {img.shape}")
-    h, w = img.shape[:2]
-    n = h * w
-    step = default_step((h, w)) if step is None else int(step)
+    mod = _modality(model, image, modality)
+    x = mod.load(image, allow_large=True)
+    shape = mod.map_shape(x)
+    if tuple(np.shape(saliency)) != tuple(shape):
+        raise InputError(
+            f"saliency map of shape {np.shape(saliency)} does not match the {mod.name} input (maps of shape {shape})"
+        )
+    mask = masker or mod.curve_masker(mode)  # an InputError naming the modality when it has no curves
+    n = int(np.prod(shape))
+    step = default_step(shape) if step is None else int(step)
     if step < 1:
-        raise InputError(f"step must be >= 1 pixel, got {step}")
+        raise InputError(f"step must be >= 1 feature, got {step}")
     changed = np.minimum(np.arange(0, n + step, step), n)
     changed = changed[: int(np.searchsorted(changed, n)) + 1]  # 0, step, 2·step, ..., n
-    order = pixel_order(saliency)
-    if mode == "insertion":  # keep (= show x at) the first k pixels; the rest from the blurred copy
-        part, mask = PrefixPartition(order, (h, w), changed), masker or BlurMasker()
-    else:  # keep the n − k least important pixels (reversed order); the first k become the constant
-        part, mask = PrefixPartition(order[::-1], (h, w), n - changed), masker or ConstantMasker("grey")
-    m = as_model(model, output=output)
+    order = feature_order(saliency)
+    # insertion keeps (= shows x at) the first k features, the rest from the substrate; deletion keeps the n − k
+    # least important (reversed order), the first k become the substrate
+    part = PrefixPartition(order, shape, changed) if mode == "insertion" else PrefixPartition(order[::-1], shape, n - changed)
+    m = mod.as_model(model, output, None)
     query = classification_query(m)
-    res = run(query, img, part, mask, [int(target)], batch_size, aggregator=ScoresOnly, desc=mode)
+    res = run(query, x, part, mask, [int(target)], batch_size, aggregator=ScoresOnly, desc=mode)
     return Curve(changed / n, res.scores[:, int(target)].astype(np.float64), res.n_queries)
 
 
-def insertion(model: Any, image: np.ndarray, saliency: np.ndarray, target: int, **kw: Any) -> Curve:
-    """Insertion: restore the most important pixels of x into a blurred copy first; higher AUC is better."""
+def _modality(model: Any, x: Any, modality: str | Modality | None) -> Modality:
+    from peephole.modalities import MODALITIES
+
+    if modality is not None:
+        return get_modality(modality)
+    declared = declared_modality(model)
+    if declared is not None:
+        return get_modality(declared)
+    found = next((get_modality(n) for n in MODALITIES if get_modality(n).holds(x)), None)
+    if found is None:
+        raise InputError(f"cannot tell the kind of input of a {type(x).__name__}; pass modality= (one of {sorted(MODALITIES)})")
+    return found
+
+
+def insertion(model: Any, image: Any, saliency: np.ndarray, target: int, **kw: Any) -> Curve:
+    """Insertion: restore the most important features of x into the substrate first (images: a blurred copy);
+    higher AUC is better."""
     return perturbation_curve(model, image, saliency, target, "insertion", **kw)
 
 
-def deletion(model: Any, image: np.ndarray, saliency: np.ndarray, target: int, **kw: Any) -> Curve:
-    """Deletion: replace the most important pixels by mid-grey first; lower AUC is better."""
+def deletion(model: Any, image: Any, saliency: np.ndarray, target: int, **kw: Any) -> Curve:
+    """Deletion: replace the most important features by the substrate first (images: mid-grey); lower AUC is
+    better."""
     return perturbation_curve(model, image, saliency, target, "deletion", **kw)

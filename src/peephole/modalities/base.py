@@ -122,3 +122,66 @@ class Modality(ABC):
     @abstractmethod
     def view(self, explanation: Any) -> Any:
         """The views of a result of this modality (pictures, HTML, ...); each has ``write(target, base)``."""
+
+
+    # --- what the layers above the methods ask: datasets and runs, reports, metrics, the command line ---------
+
+    #: The model explained when none is named (the command line's default), or None when there is none.
+    default_model: ClassVar[str | None] = None
+    #: Whether items are brought to a work size when read (``load_item(size=, crop=)``); only then do runs and
+    #: the command line pass a size.
+    resizes: ClassVar[bool] = False
+
+    def read_items(self, source: Any, column: str | None = None, labels: str | None = None, asked: bool = False) -> list[Any]:
+        """The items (:class:`peephole.modalities.items.Item`, with stable ids) of the dataset folder or file
+        ``source`` (a :class:`~pathlib.Path`): ``column`` names where the inputs are, ``labels`` the true labels.
+        A :class:`~peephole.modalities.items.NotThisKind` when ``source`` holds no inputs of this kind (another
+        modality may read it); ``asked``: this modality was named, so read what is readable rather than only
+        what is unmistakably of this kind."""
+        from peephole.modalities.items import NotThisKind
+
+        raise NotThisKind(f"{self.name} datasets are not read from files")
+
+    def holds(self, x: Any) -> bool:
+        """Whether the Python value ``x`` looks like one input of this kind (how a list of inputs is told apart)."""
+        return False
+
+    def load_item(self, source: Any, **work: Any) -> Any:
+        """One dataset item's input from its ``source`` (a path, a text, an array), ready for :meth:`load`.
+        ``work``: ``size=`` / ``crop=`` / ``allow_large=``, given only where :attr:`resizes`."""
+        return source
+
+    def named_model(self, name: str, **settings: Any) -> Any:
+        """The model called ``name`` (a built-in name or a file), loaded with ``settings`` (image: ``backend``,
+        ``output``, ``layout``, ``normalise``); :meth:`as_model` wraps what this returns (and is given ``output``)."""
+        settings.pop("output", None)
+        if settings:
+            raise InputError(f"{', '.join(sorted(settings))}: not settings of {self.name} models")
+        return name
+
+    def report_input(self, explanation: Any) -> Any:
+        """What a report shows of the input itself: an RGB uint8 picture, an HTML fragment, or None (the
+        per-class views show it)."""
+        return None
+
+    def report_view(self, explanation: Any, cls: int) -> Any:
+        """What a report shows for class ``cls``: an RGB uint8 picture (H×W×3), or an HTML fragment whose
+        user-supplied parts the modality has escaped."""
+        raise InputError(f"a report has no view of {self.name} results")
+
+    def input_title(self, source: Any) -> str:
+        """How a terminal names an input (safe to print: no control characters of the input's own)."""
+        return str(source)
+
+    def detail_lines(self, explanation: Any, colour: bool = False) -> list[str]:
+        """Lines a terminal shows of a result below its top classes (text: the coloured words, top words)."""
+        return []
+
+    def map_shape(self, x: Any) -> tuple[int, ...]:
+        """The shape of an importance map of the loaded input ``x`` (one value per feature the curves order)."""
+        raise InputError(f"importance maps of {self.name} inputs have no known shape")
+
+    def curve_masker(self, mode: str) -> Masker:
+        """What the insertion (``mode='insertion'``: the start) or deletion (the end) curve shows in place of
+        the features not yet inserted / already deleted; an :class:`InputError` where the modality has no curves."""
+        raise InputError(f"insertion / deletion curves are not defined for {self.name} inputs")

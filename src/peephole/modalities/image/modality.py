@@ -103,3 +103,45 @@ class ImageModality(Modality):
 
     def view(self, explanation: Any) -> ImageView:
         return ImageView(explanation)
+
+    # --- datasets, runs, reports, curves, the command line (see Modality) ---
+
+    default_model = "efficientnet-lite0"
+    resizes = True
+
+    def read_items(self, source: Any, column: str | None = None, labels: str | None = None, asked: bool = False) -> list:
+        from peephole.modalities.image.items import read_image_items
+
+        return read_image_items(Path(source), column, labels, asked)
+
+    def holds(self, x: Any) -> bool:
+        from peephole.modalities.image.items import holds_image
+
+        return holds_image(x)
+
+    def load_item(self, source: Any, **work: Any) -> np.ndarray:
+        from peephole.modalities.image.items import load_image_item
+
+        return load_image_item(source, **work)
+
+    def named_model(self, name: str, **settings: Any) -> Any:
+        from peephole.models import load_model
+
+        return load_model(name, **settings)
+
+    def report_input(self, explanation: Any) -> np.ndarray:
+        from peephole.modalities.image.report import input_picture
+
+        return input_picture(explanation)
+
+    def report_view(self, explanation: Any, cls: int) -> np.ndarray:
+        from peephole.modalities.image.report import class_picture
+
+        return class_picture(explanation, cls)
+
+    def map_shape(self, x: np.ndarray) -> tuple[int, ...]:
+        return tuple(np.shape(x)[:2])
+
+    def curve_masker(self, mode: str) -> Masker:
+        """Insertion starts from PAMI's blurred copy (49×49, σ=100); deletion ends at mid-grey (Petsiuk et al.)."""
+        return self.masker("blur" if mode == "insertion" else "grey")

@@ -61,3 +61,39 @@ class SequenceModality(Modality):
 
     def view(self, explanation: Any) -> SequenceView:
         return SequenceView(explanation)
+
+    # --- datasets, runs, reports, curves, the command line (see Modality) ---
+
+    def read_items(self, source: Any, column: str | None = None, labels: str | None = None, asked: bool = False) -> list:
+        from pathlib import Path
+
+        from peephole.modalities.sequence.items import read_sequence_items
+
+        return read_sequence_items(Path(source), column, labels, asked)
+
+    def holds(self, x: Any) -> bool:
+        from peephole.modalities.sequence.items import holds_sequence
+
+        return holds_sequence(x)
+
+    def load_item(self, source: Any, **work: Any) -> np.ndarray:
+        from peephole.modalities.sequence.items import load_sequence_item
+
+        return load_sequence_item(source)
+
+    def report_view(self, explanation: Any, cls: int) -> np.ndarray:
+        from peephole.modalities.sequence.report import class_picture
+
+        return class_picture(explanation, cls)
+
+    def detail_lines(self, explanation: Any, colour: bool = False) -> list[str]:
+        from peephole.modalities.sequence.report import lines
+
+        return lines(explanation, colour)
+
+    def map_shape(self, x: np.ndarray) -> tuple[int, ...]:
+        return (int(np.shape(x)[0]),)
+
+    def curve_masker(self, mode: str) -> Masker:
+        """Positions not yet inserted / already deleted take the default baseline (0)."""
+        return self.masker(self.default_masker)

@@ -62,3 +62,44 @@ class TextModality(Modality):
 
     def view(self, explanation: Any) -> TextView:
         return TextView(explanation)
+
+    # --- datasets, runs, reports, curves, the command line (see Modality) ---
+
+    default_model = "vader"
+
+    def read_items(self, source: Any, column: str | None = None, labels: str | None = None, asked: bool = False) -> list:
+        from pathlib import Path
+
+        from peephole.modalities.text.items import read_text_items
+
+        return read_text_items(Path(source), column, labels, asked)
+
+    def holds(self, x: Any) -> bool:
+        return isinstance(x, str)
+
+    def load_item(self, source: Any, **work: Any) -> str:
+        from peephole.modalities.text.items import load_text_item
+
+        return load_text_item(source)
+
+    def report_view(self, explanation: Any, cls: int) -> str:
+        from peephole.modalities.text.report import class_fragment
+
+        return class_fragment(explanation, cls)
+
+    def input_title(self, source: Any) -> str:
+        from peephole.modalities.text.report import title
+
+        return title(source)
+
+    def detail_lines(self, explanation: Any, colour: bool = False) -> list[str]:
+        from peephole.modalities.text.report import lines
+
+        return lines(explanation, colour)
+
+    def map_shape(self, x: list[str]) -> tuple[int, ...]:
+        return (len(x),)
+
+    def curve_masker(self, mode: str) -> Masker:
+        """Words not yet inserted / already deleted are dropped from the text."""
+        return self.masker(self.default_masker)

@@ -1,0 +1,70 @@
+"""Image datasets: a folder of image files (searched recursively) or a CSV column of image paths; and reading
+one item at the run's work size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from peephole.errors import InputError
+from peephole.modalities.image.io import load_image, resize, to_rgb_float
+from peephole.modalities.items import Item, NotThisKind, label_column, pick_column, read_csv
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+PATH_COLUMNS = ("path", "image", "file", "filename")
+
+
+def read_image_items(source: Path, column: str | None, labels: str | None, asked: bool) -> list[Item]:
+    """Items of a folder (id: the path relative to it) or a CSV of paths (id: row number and path as written,
+    paths relative to the CSV's folder); :class:`NotThisKind` when ``source`` holds no image paths."""
+    if source.is_dir():
+        paths = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if not paths:
+            raise NotThisKind(f"no images found (looked for {', '.join(IMAGE_SUFFIXES)} in every sub-folder)")
+        return [Item(p.relative_to(source).as_posix(), str(p.resolve())) for p in paths]
+    if source.suffix.lower() != ".csv":
+        raise NotThisKind("images are read from a folder or from a CSV column of image paths")
+    header, rows = read_csv(source)
+    col = pick_column(header, column, PATH_COLUMNS, source, "inputs")
+    if col is None:
+        raise NotThisKind(f"name the column of inputs (column=...): no column of image paths ({', '.join(PATH_COLUMNS)})")
+    if column is not None and not asked and not _looks_like_paths(rows, col, source.parent):
+        raise NotThisKind(f"column {col!r} does not hold image paths")
+    lab = label_column(header, labels, source)
+    items = []
+    for n, row in enumerate(rows, start=1):
+        rel = Path(row.get(col) or "")
+        full = rel if rel.is_absolute() else (source.parent / rel).resolve()
+        items.append(Item(f"{n:06d}:{rel.as_posix()}", str(full), (row.get(lab) or None) if lab else None))
+    return items
+
+
+def _looks_like_paths(rows: list[dict[str, str]], col: str, base: Path) -> bool:
+    values = [r.get(col) or "" for r in rows[:20]]
+    return bool(values) and all(v.lower().endswith(IMAGE_SUFFIXES) or (base / v).is_file() for v in values if v)
+
+
+def holds_image(x: Any) -> bool:
+    """Whether a Python value is one image (an H×W or H×W×C array or a picture object, not a string)."""
+    if isinstance(x, (str, bytes, Path)):
+        return False
+    try:
+        a = np.asarray(x)
+    except Exception:  # noqa: BLE001 - not array-like: not an image
+        return False
+    return a.ndim == 2 or (a.ndim == 3 and a.shape[-1] in (1, 2, 3, 4))
+
+
+def load_image_item(
+    source: Any, size: int | None = None, crop: bool = True, allow_large: bool = False, name: str = "image"
+) -> np.ndarray:
+    """A path (or a shipped photo such as ``skimage:chelsea``) or an array as H×W×3 float32 in [0, 1]; with
+    ``size``, the shorter side resized to it (centre-cropped unless ``crop=False``)."""
+    if isinstance(source, (str, Path)):
+        return load_image(source, size=size, crop=crop, allow_large=allow_large)
+    img = to_rgb_float(source, name=name)
+    if size is not None and int(size) < 1:
+        raise InputError(f"size must be >= 1 pixel (or None to keep the size), got {size}")
+    return resize(img, size, crop) if size else img

@@ -1,0 +1,99 @@
+"""Sequence datasets: an ``.npy`` / ``.npz`` array with one sequence (or tabular row) per entry of axis 0, a folder
+of ``.npy`` files (one sequence each), or — when sequences are asked for — a CSV of numeric rows; and reading
+one item (an array, or a ``.npy`` / ``.csv`` / ``.txt`` file holding one sequence)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from peephole.errors import InputError
+from peephole.modalities.items import Item, NotThisKind, content_id, label_column, read_csv
+
+INPUT_KEYS = ("x", "X", "inputs", "data", "sequences")
+LABEL_KEYS = ("y", "labels", "label", "target")
+
+
+def read_sequence_items(source: Path, column: str | None, labels: str | None, asked: bool) -> list[Item]:
+    """Items of ``source``; id: position plus a hash of the values (an array) or the relative path (a folder)."""
+    suffix = source.suffix.lower()
+    if source.is_dir():
+        paths = sorted(p for p in source.rglob("*.npy") if p.is_file())
+        if not paths:
+            raise NotThisKind("no .npy sequences found")
+        return [Item(p.relative_to(source).as_posix(), str(p.resolve())) for p in paths]
+    if suffix == ".npy":
+        return _array_items(_numeric(np.load(source, allow_pickle=False), source), None)
+    if suffix == ".npz":
+        with np.load(source, allow_pickle=False) as z:
+            keys = list(z.keys())
+            key = column or next((k for k in INPUT_KEYS if k in keys), keys[0] if len(keys) == 1 else None)
+            if key not in keys:
+                raise InputError(f"{source}: no array {key!r} of sequences (name it with column=...); its arrays: {keys}")
+            lab = labels or next((k for k in LABEL_KEYS if k in keys), None)
+            if lab is not None and lab not in keys:
+                raise InputError(f"{source}: no array {lab!r} of labels; its arrays: {keys}")
+            return _array_items(_numeric(z[key], source), None if lab is None else z[lab])
+    if suffix == ".csv" and asked:
+        if column is not None:
+            raise InputError(
+                f"{source}: a CSV of sequences has one sequence per row over all its columns; column= does not apply"
+            )
+        header, rows = read_csv(source)
+        lab = label_column(header, labels, source)
+        features = [c for c in header if c != lab]
+        try:
+            values = np.array([[float(r.get(c) or "nan") for c in features] for r in rows], dtype=np.float64)
+        except ValueError as exc:
+            raise InputError(f"{source}: a CSV of sequences holds numbers only ({exc})") from exc
+        return _array_items(values.reshape(len(rows), len(features)), [r.get(lab) for r in rows] if lab else None)
+    raise NotThisKind(
+        "sequences are read from an .npy / .npz array or a folder of .npy files (a CSV of rows with modality='sequence')"
+    )
+
+
+def _numeric(a: np.ndarray, source: Path) -> np.ndarray:
+    if not np.issubdtype(a.dtype, np.number) or a.ndim < 1:
+        raise InputError(f"{source}: expected an array of numbers with one sequence per entry of axis 0, got {a.dtype} {a.shape}")
+    return a if a.ndim > 1 else a[None]
+
+
+def _array_items(values: np.ndarray, labels: Any) -> list[Item]:
+    if labels is not None and len(labels) != len(values):
+        raise InputError(f"{len(labels)} labels for {len(values)} sequences")
+    return [
+        Item(
+            content_id(n, np.ascontiguousarray(v).tobytes()),
+            v,
+            None if labels is None or labels[n - 1] is None else str(labels[n - 1]),
+        )
+        for n, v in enumerate(values, start=1)
+    ]
+
+
+def holds_sequence(x: Any) -> bool:
+    """Whether a Python value is one sequence: a 1-D or 2-D array of numbers (not a string)."""
+    if isinstance(x, (str, bytes)):
+        return False
+    try:
+        a = np.asarray(x)
+    except Exception:  # noqa: BLE001 - not array-like
+        return False
+    return a.ndim in (1, 2) and np.issubdtype(a.dtype, np.number)
+
+
+def load_sequence_item(source: Any) -> np.ndarray:
+    """An array as it is, or the one sequence a ``.npy`` / ``.csv`` / ``.txt`` file holds."""
+    if not isinstance(source, (str, Path)):
+        return np.asarray(source)
+    p = Path(source)
+    if not p.is_file():
+        raise InputError(f"{p}: no such file (a sequence is read from an .npy, .csv or .txt file)")
+    if p.suffix.lower() == ".npy":
+        return np.load(p, allow_pickle=False)
+    try:
+        return np.loadtxt(p, delimiter="," if p.suffix.lower() == ".csv" else None, ndmin=1)
+    except ValueError as exc:
+        raise InputError(f"{p}: not a file of numbers ({exc})") from exc

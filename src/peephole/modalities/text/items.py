@@ -1,0 +1,42 @@
+"""Text datasets: a CSV column of texts or a text file of lines (blank lines skipped, keeping their numbers);
+and reading one item."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from peephole.errors import InputError
+from peephole.modalities.items import Item, NotThisKind, content_id, label_column, pick_column, read_csv
+
+TEXT_COLUMNS = ("text", "sentence")
+
+
+def read_text_items(source: Path, column: str | None, labels: str | None, asked: bool) -> list[Item]:
+    """Items of a ``.csv`` (``column``, default text/sentence) or ``.txt`` file; id: line or row number plus a
+    hash of the text, so an edited text is a new item."""
+    suffix = source.suffix.lower()
+    if source.is_dir() or suffix not in (".csv", ".txt"):
+        raise NotThisKind("texts are read from a CSV column or a .txt file (one text per line)")
+    if suffix == ".txt":
+        lines = source.read_text(encoding="utf-8").splitlines()
+        items = [Item(content_id(n, s.encode("utf-8")), s) for n, s in enumerate(lines, start=1) if s.strip()]
+        if not items:
+            raise InputError(f"{source}: no sentences (one per line)")
+        return items
+    header, rows = read_csv(source)
+    col = pick_column(header, column, TEXT_COLUMNS, source, "inputs")
+    if col is None:
+        raise NotThisKind(f"no column of texts ({', '.join(TEXT_COLUMNS)})")
+    lab = label_column(header, labels, source)
+    return [
+        Item(content_id(n, (row.get(col) or "").encode("utf-8")), row.get(col) or "", (row.get(lab) or None) if lab else None)
+        for n, row in enumerate(rows, start=1)
+    ]
+
+
+def load_text_item(source: Any) -> str:
+    """One text of a dataset; an empty one is an :class:`InputError`."""
+    if not isinstance(source, str) or not source.strip():
+        raise InputError("empty sentence")
+    return source

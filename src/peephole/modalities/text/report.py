@@ -1,0 +1,25 @@
+"""What a report and a terminal show of a text result: highlighted words, coloured words, the top words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from peephole.modalities.text.render import printable, ranking, to_html, to_terminal
+
+
+def class_fragment(explanation: Any, cls: int) -> str:
+    """The words highlighted by their importance for ``cls`` (an HTML fragment, every word escaped)."""
+    return to_html(explanation.input, explanation.map_of(cls))
+
+
+def lines(explanation: Any, colour: bool) -> list[str]:
+    """Per target: the words coloured by importance, then the three most important words."""
+    e, out = explanation, []
+    for t in e.targets:
+        top = ", ".join(f"{printable(w)} {s:.3f}" for _, w, s in ranking(e.input, e.map_of(t), 3))
+        out += [f"  {e.name(t)}: {to_terminal(e.input, e.map_of(t), colour=colour)}", f"    top words: {top}"]
+    return out
+
+
+def title(source: Any) -> str:
+    return printable(str(source))

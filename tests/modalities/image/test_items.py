@@ -1,0 +1,42 @@
+"""The image modality's dataset readers and item loading (Modality.read_items / holds / load_item)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from runs_fixtures import write_images
+
+from peephole.errors import InputError
+from peephole.modalities import get_modality
+from peephole.modalities.items import NotThisKind
+
+IMAGE = get_modality("image")
+
+
+def test_a_folder_and_a_csv_of_paths(tmp_path):
+    write_images(tmp_path / "d", 3)
+    assert [i.id for i in IMAGE.read_items(tmp_path / "d")] == ["img000.png", "img002.png", "sub/img001.png"]
+    (tmp_path / "l.csv").write_text("file,class\nd/img000.png,red\n")
+    (item,) = IMAGE.read_items(tmp_path / "l.csv")
+    assert item.id == "000001:d/img000.png" and item.label == "red" and item.source == str((tmp_path / "d/img000.png").resolve())
+
+
+def test_what_is_not_images_is_left_to_another_modality(tmp_path):
+    (tmp_path / "s.csv").write_text("review\na fine film\n")
+    with pytest.raises(NotThisKind, match="name the column"):
+        IMAGE.read_items(tmp_path / "s.csv")
+    with pytest.raises(NotThisKind, match="does not hold image paths"):
+        IMAGE.read_items(tmp_path / "s.csv", column="review")
+    assert len(IMAGE.read_items(tmp_path / "s.csv", column="review", asked=True)) == 1  # asked: read as paths
+    with pytest.raises(NotThisKind, match="no images found"):
+        IMAGE.read_items(tmp_path)
+    with pytest.raises(InputError, match="no column 'nope'"):
+        IMAGE.read_items(tmp_path / "s.csv", column="nope")
+
+
+def test_items_are_loaded_at_the_work_size():
+    assert IMAGE.resizes and IMAGE.holds(np.zeros((4, 5, 3))) and not IMAGE.holds("a.png") and not IMAGE.holds(np.zeros(5))
+    x = IMAGE.load_item(np.full((40, 60, 3), 255, np.uint8), size=20)
+    assert x.shape == (20, 20, 3) and x.dtype == np.float32 and x.max() == 1.0
+    assert IMAGE.load_item(np.zeros((40, 60)), size=20, crop=False).shape == (20, 30, 3)
+    assert IMAGE.load_item("skimage:chelsea", size=32).shape == (32, 32, 3)
