@@ -303,3 +303,30 @@ def test_correctly_classified_yields_the_first_n_correct_images_of_a_split(image
     assert got == [("a.png", (S, S, 3)), ("c.png", (S, S, 3))]  # b.png is misclassified
     assert [s.path.name for s, _ in correctly_classified(model, imagenet_dir, limit=1, size=S)] == ["a.png"]
     assert [s.path.name for s, _ in correctly_classified(model, imagenet_dir, "test", size=S)] == []  # b only
+
+
+def test_resume_redoes_only_the_unfinished_items_of_an_image(imagenet_dir, tmp_path):
+    """A finished (image, method) item is never redone, even when its image was cut short: only the rest is made."""
+    made = []
+
+    class Spy(MapMaker):
+        def maps(self, method, image, targets, index=0, masker=None):
+            made.append(method)
+            if method == "centre" and fail["on"]:
+                raise RuntimeError("killed while making the centre map")
+            return super().maps(method, image, targets, index, masker)
+
+    fail = {"on": True}
+    maker = Spy(_models={"onnx": CallableModel(region_mean, "probs")})
+    bench = lambda: run_insertion_deletion(  # noqa: E731
+        imagenet_dir, ["random", "centre"], tmp_path / "out", maker=maker, size=S, step=256, progress=False
+    )
+    with pytest.raises(RuntimeError, match="killed"):
+        bench()
+    assert [r["id"] for r in scores(tmp_path / "out") if r["status"] == "done"] == ["a.png/random"]
+    made.clear()
+    fail["on"] = False
+    table = bench()
+    assert made == ["centre", "random", "centre"]  # a.png: only centre; c.png: both (b.png stays skipped)
+    assert [r["n"] for r in table] == [2, 2]
+    assert peephole.load(tmp_path / "out", item="a.png/random").maps.shape == (1, S, S)
