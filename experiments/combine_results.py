@@ -2,7 +2,9 @@
 
 Runs of cheap and expensive methods are made separately (the expensive ones take minutes per image);
 every method is seeded, so a method scored in two runs gives the same numbers. Only images that every
-method scored are kept, so all rows of the table and all paired differences use the same images.
+method scored are kept, so all rows of the table and all paired differences use the same images. Each run
+folder is the benchmark's run store: one item per (image, method), id ``IMAGE/METHOD``, AUCs in its metrics
+and curves in its Explanation's extras (``peephole.evaluation.runner``).
 
     python experiments/combine_results.py RUN_DIR... --reference pami-superpixels --out DIR
 """
@@ -10,27 +12,37 @@ method scored are kept, so all rows of the table and all paired differences use 
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 import numpy as np
 
 from peephole.evaluation.report import mean_sem, plot_curves, write_table
+from peephole.store.runs import Store
 
 METRICS = ("insertion", "deletion")
 
 
-def read_runs(dirs: list[Path]) -> tuple[dict[tuple[str, str], dict[str, dict]], list[str]]:
-    """``{(method, metric): {image: row}}`` over all runs, and the methods in order of appearance."""
-    table: dict[tuple[str, str], dict[str, dict]] = {}
+def read_runs(dirs: list[Path]) -> tuple[dict[str, dict[str, dict]], list[str], dict[str, np.ndarray]]:
+    """``{method: {image: stored row (with its run's folder)}}`` over all runs, the methods in order of appearance,
+    and the curves' x axis (fraction of pixels) per metric."""
+    table: dict[str, dict[str, dict]] = {}
     methods: list[str] = []
+    fractions: dict[str, np.ndarray] = {}
     for d in dirs:
-        with (d / "rows.csv").open() as f:
-            for row in csv.DictReader(f):
-                table.setdefault((row["method"], row["metric"]), {})[row["image"]] = row
-                if row["method"] not in methods:
-                    methods.append(row["method"])
-    return table, methods
+        with Store(d) as store:
+            size, step = store.settings["size"], store.settings["step"]
+            rows = store.rows("done")
+        for row in rows:
+            image, _, method = row["id"].partition("/")
+            table.setdefault(method, {})[image] = {**row, "run": d}
+            if method not in methods:
+                methods.append(method)
+        if rows and not fractions:
+            with np.load(d / rows[0]["file"]) as z:
+                for m in METRICS:
+                    n = len(z[f"extras/{m}_curve"])
+                    fractions[m] = np.minimum(np.arange(n) * step, size * size) / (size * size)
+    return table, methods, fractions
 
 
 def main() -> None:
@@ -45,21 +57,18 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--plot-methods", help="comma-separated methods for the per-substrate figures curves_S.png (default: all)")
     args = ap.parse_args()
-    table, methods = read_runs(args.runs)
-    stored = {d: np.load(d / "curves.npz") for d in args.runs}
-    # curves.npz is rewritten every 5 images: an interrupted run has curves for a prefix of its rows
-    with_curves = [set(_run_images(d)[: len(z[z.files[0]])]) for d, z in stored.items()]
-    images = sorted(set.intersection(*(set(v) for v in table.values()), *with_curves))
+    table, methods, fractions = read_runs(args.runs)
+    images = sorted(set.intersection(*(set(v) for v in table.values())))
     if not images:
         raise SystemExit("no image was scored by every method")
-    auc = {k: np.array([float(v[i]["auc"]) for i in images]) for k, v in table.items()}
+    auc = {(m, k): np.array([float(v[i]["metrics"][k]) for i in images]) for m, v in table.items() for k in METRICS}
 
     summary = []
     for m in methods:
         row: dict = {"method": m, "n": len(images)}
         for metric in METRICS:
             row[f"{metric} mean"], row[f"{metric} sem"] = mean_sem(auc[(m, metric)])
-        per = table[(m, METRICS[0])]
+        per = table[m]
         row["queries/img"] = float(np.mean([float(per[i]["n_queries"]) for i in images]))
         row["s/img"] = float(np.mean([float(per[i]["seconds"]) for i in images]))
         summary.append(row)
@@ -81,17 +90,13 @@ def main() -> None:
     title = f"{args.reference} minus each method (on the same substrate), paired over {len(images)} images"
     write_table(paired, cols, args.out / "paired", title)
 
-    curves: dict[str, dict[str, list[np.ndarray]]] = {}
-    fractions: dict[str, np.ndarray] = {}
-    for d, z in stored.items():
-        names = _run_images(d)
-        keep = [names.index(i) for i in images]
-        for key in z.files:
-            kind, metric = key.split("__")
-            if kind == "fractions":
-                fractions[metric] = z[key]
-            else:
-                curves.setdefault(kind, {})[metric] = list(z[key][keep])
+    curves: dict[str, dict[str, list[np.ndarray]]] = {m: {k: [] for k in METRICS} for m in methods}
+    for m in methods:
+        for i in images:
+            row = table[m][i]
+            with np.load(row["run"] / row["file"]) as z:
+                for k in METRICS:
+                    curves[m][k].append(z[f"extras/{k}_curve"])
     plot_curves(curves, fractions, args.out / "curves.png")
     shown = args.plot_methods.split(",") if args.plot_methods else None
     for sub in sorted({k.split("@", 1)[1] for k in curves if "@" in k}):  # a substrate matrix: one figure each
@@ -107,16 +112,6 @@ def reference_of(method: str, reference: str) -> str:
     if "@" in method and "@" not in reference:
         return f"{reference}@{method.split('@', 1)[1]}"
     return reference
-
-
-def _run_images(run: Path) -> list[str]:
-    """The images of one run in the order its curves were stored (the order of its rows)."""
-    seen: list[str] = []
-    with (run / "rows.csv").open() as f:
-        for row in csv.DictReader(f):
-            if row["image"] not in seen:
-                seen.append(row["image"])
-    return seen
 
 
 if __name__ == "__main__":

@@ -5,6 +5,11 @@ work, removes the files a previous run listed in its ``manifest.json`` (and only
 the user's is touched and no old result sits beside a new one), records every input as it is done
 (its files, or its error) and rewrites ``manifest.json`` atomically after each, so an interrupted run
 still says what it finished.
+
+This is not the run store (:mod:`peephole.store.runs`) on purpose: ``peephole explain`` writes files named for
+people (``cat_top1_281_tabby.png``, ``cat.npz``) and a re-run replaces the previous one, where a run store keeps
+``items/<hash>.npz`` and resumes under fixed settings. ``peephole.load(OUT, item=STEM_OR_INPUT)`` reads an item's
+``.npz`` through ``manifest.json`` (its items' ``stem``, ``input``, ``status`` and ``files`` are that contract).
 """
 
 from __future__ import annotations

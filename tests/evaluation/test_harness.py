@@ -9,12 +9,21 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import peephole
 from peephole.cli import main
+from peephole.errors import InputError
 from peephole.evaluation import COCO_TO_IMAGENET, MapMaker, run_insertion_deletion, run_pointing
 from peephole.models.callable import CallableModel
+from peephole.store.runs import Store
 
 S = 32
 REGION = (slice(8, 16), slice(16, 28))
+
+
+def scores(out, keys=("id", "status", "metrics", "targets", "n_queries")):
+    """The benchmark's stored items (its one format: the run store in ``out``), without timestamps."""
+    with Store(out) as store:
+        return [{k: r[k] for k in keys} for r in store.rows()]
 
 
 def region_mean(batch):
@@ -55,8 +64,24 @@ def test_insertion_deletion_run_scores_correct_images_only(imagenet_dir, tmp_pat
     # deleting the region first (occlusion found it) drops p faster than a random order
     assert by["occlusion"]["deletion mean"] < by["random"]["deletion mean"] - 0.1
     assert by["occlusion"]["queries/img"] > 1 and by["random"]["queries/img"] == 0
-    for f in ("summary.md", "summary.csv", "rows.csv", "curves.png", "grid.png", "curves.npz", "settings.json"):
+    for f in ("summary.md", "summary.csv", "items.csv", "run.sqlite", "curves.png", "grid.png", "curves.npz", "settings.json"):
         assert (out / f).is_file(), f
+    assert not (out / "rows.csv").exists() and not (out / "maps").exists()  # one format: the run store
+    stored = {r["id"]: r for r in scores(out)}
+    (skipped,) = scores(out, ("id", "status", "error", "correct"))[4:5]
+    why = "misclassified: the model predicts 1 (class 1), not 0"
+    assert skipped == {"id": "b.png", "status": "skipped", "error": why, "correct": 0}
+    assert set(stored) == {"a.png/occlusion", "a.png/lime", "a.png/random", "a.png/centre", "b.png"} | {
+        f"c.png/{m}" for m in ("occlusion", "lime", "random", "centre")
+    }
+    e = peephole.load(out, item="a.png/occlusion")  # every saved map is an Explanation
+    assert e.method == "occlusion" and e.targets == [1] and e.maps.shape == (1, S, S) and e.params["radius"] == 4
+    assert e.n_queries == stored["a.png/occlusion"]["n_queries"] > 1
+    assert set(stored["a.png/occlusion"]["metrics"]) == {"insertion", "deletion"}
+    with np.load(out / "curves.npz") as z:
+        np.testing.assert_array_equal(z["occlusion__deletion"][0], e.extras["deletion_curve"])
+    with pytest.raises(InputError, match="skipped .misclassified"):
+        peephole.load(out, item="b.png")
     md = (out / "summary.md").read_text()
     assert "2 correctly classified images scored (3 read, 1 misclassified skipped)" in md
     settings = json.loads((out / "settings.json").read_text())
@@ -83,8 +108,10 @@ def test_pointing_run_on_a_coco_folder(tmp_path):
     table = run_pointing(tmp_path, ["centre", "random"], tmp_path / "out", maker=maker, size=S, progress=False)
     centre = next(r for r in table if r["method"] == "centre")
     assert centre["trials"] == 2 and centre["overall %"] == pytest.approx(50.0)  # cat hit, dog missed
-    rows = list(csv.DictReader((tmp_path / "out" / "rows.csv").open()))
-    assert {(r["coco_class"], r["target"]) for r in rows} == {("cat", "283"), ("dog", "200")}
+    (row,) = [r for r in scores(tmp_path / "out") if r["id"] == "x.jpg/centre"]
+    assert row["metrics"] == {"pointing/cat": 1, "pointing/dog": 0} and row["targets"] == [283, 200]
+    e = peephole.load(tmp_path / "out", item="x.jpg/centre")  # one map per trial, at the model's size
+    assert e.targets == [283, 200] and e.maps.shape == (2, S, S) and e.params["coco_classes"] == ["cat", "dog"]
     assert 283 in COCO_TO_IMAGENET["cat"] and 200 in COCO_TO_IMAGENET["dog"]
 
 
@@ -131,8 +158,7 @@ def test_a_crashed_insertion_deletion_run_resumes_from_its_store(imagenet_dir, t
     assert calls["n"] < per_image  # the images scored before the crash were not scored again
     strip = [{k: v for k, v in r.items() if k != "s/img"} for r in straight]
     assert [{k: v for k, v in r.items() if k != "s/img"} for r in resumed] == strip
-    rows = lambda p: [(r["image"], r["method"], r["metric"], r["auc"]) for r in csv.DictReader((p / "rows.csv").open())]  # noqa: E731
-    assert rows(tmp_path / "crashed") == rows(tmp_path / "straight")
+    assert scores(tmp_path / "crashed") == scores(tmp_path / "straight")
     with np.load(tmp_path / "crashed" / "curves.npz") as a, np.load(tmp_path / "straight" / "curves.npz") as b:
         assert sorted(a.files) == sorted(b.files) and all(np.array_equal(a[k], b[k]) for k in a.files)
 
@@ -162,10 +188,10 @@ def test_a_finished_pointing_run_is_replayed_from_its_store_without_a_query(tmp_
         progress=False,
     )
     first = run(logits)
-    rows = (tmp_path / "out" / "rows.csv").read_text()
+    stored = scores(tmp_path / "out")
     assert sum(r["trials"] for r in first) == 8
     assert run(broken) == first  # every image replayed from the store: no query
-    assert (tmp_path / "out" / "rows.csv").read_text() == rows
+    assert scores(tmp_path / "out") == stored
     (tmp_path / "images" / "z.jpg").write_bytes((tmp_path / "images" / "x.jpg").read_bytes())
     (tmp_path / "labels" / "z.txt").write_text("0 0.5 0.5 0.2 0.2\n")
     with pytest.raises(RuntimeError, match="no query"):  # a new image is scored: the model is asked
@@ -222,8 +248,8 @@ def test_cli_takes_method_options_substrates_and_split(imagenet_dir, tmp_path, m
     assert code == 0
     settings = json.loads((out / "settings.json").read_text())
     assert settings["methods"]["kernel-shap"]["n_samples"] == 20 and settings["split"] == "dev"
-    rows = list(csv.DictReader((out / "rows.csv").open()))
-    assert {r["method"] for r in rows} == {"kernel-shap@grey", "random@grey"}
+    assert {r["id"].split("/")[1] for r in scores(out) if r["status"] == "done"} == {"kernel-shap@grey", "random@grey"}
+    assert "kernel-shap@grey" in (out / "items.csv").read_text()
     assert main(["benchmark", "--data", str(imagenet_dir), "--option", "nodot=3", "--out", str(out)]) == 2
 
 
@@ -249,8 +275,7 @@ def test_ctrl_c_stops_the_cli_benchmark_with_130_and_the_same_command_resumes(im
     calls.update(n=0, stop_at=None)
     assert main([*cmd, "--out", str(tmp_path / "stopped")]) == 0
     assert calls["n"] < per_run  # resumed: the image scored before Ctrl-C was not scored again
-    rows = lambda p: [(r["image"], r["method"], r["metric"], r["auc"]) for r in csv.DictReader((p / "rows.csv").open())]  # noqa: E731
-    assert rows(tmp_path / "stopped") == rows(tmp_path / "straight")
+    assert scores(tmp_path / "stopped") == scores(tmp_path / "straight")
 
 
 @pytest.mark.parametrize("variant", ["lime-pami", "lime-500", "kernel-shap-500", "rise-500", "pami-adaptive"])
@@ -278,3 +303,30 @@ def test_correctly_classified_yields_the_first_n_correct_images_of_a_split(image
     assert got == [("a.png", (S, S, 3)), ("c.png", (S, S, 3))]  # b.png is misclassified
     assert [s.path.name for s, _ in correctly_classified(model, imagenet_dir, limit=1, size=S)] == ["a.png"]
     assert [s.path.name for s, _ in correctly_classified(model, imagenet_dir, "test", size=S)] == []  # b only
+
+
+def test_resume_redoes_only_the_unfinished_items_of_an_image(imagenet_dir, tmp_path):
+    """A finished (image, method) item is never redone, even when its image was cut short: only the rest is made."""
+    made = []
+
+    class Spy(MapMaker):
+        def maps(self, method, image, targets, index=0, masker=None):
+            made.append(method)
+            if method == "centre" and fail["on"]:
+                raise RuntimeError("killed while making the centre map")
+            return super().maps(method, image, targets, index, masker)
+
+    fail = {"on": True}
+    maker = Spy(_models={"onnx": CallableModel(region_mean, "probs")})
+    bench = lambda: run_insertion_deletion(  # noqa: E731
+        imagenet_dir, ["random", "centre"], tmp_path / "out", maker=maker, size=S, step=256, progress=False
+    )
+    with pytest.raises(RuntimeError, match="killed"):
+        bench()
+    assert [r["id"] for r in scores(tmp_path / "out") if r["status"] == "done"] == ["a.png/random"]
+    made.clear()
+    fail["on"] = False
+    table = bench()
+    assert made == ["centre", "random", "centre"]  # a.png: only centre; c.png: both (b.png stays skipped)
+    assert [r["n"] for r in table] == [2, 2]
+    assert peephole.load(tmp_path / "out", item="a.png/random").maps.shape == (1, S, S)

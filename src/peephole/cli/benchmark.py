@@ -16,8 +16,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "benchmark",
         help="score explanation methods on a folder of real photos (PAMI, Table 4)",
         description="Insertion / deletion on an ImageNet sample folder (labels.csv), or the pointing game on a COCO "
-        "boxes folder (classes.csv, labels/). Writes summary.md/.csv, rows.csv, curves.png, grid.png and "
-        f"settings.json to --out. Methods: {', '.join(METHOD_NAMES)}. gradcam (in the default set) needs the "
+        "boxes folder (classes.csv, labels/). --out is a run store (run.sqlite, items/: one explanation per image and "
+        "method, peephole.load(OUT, item='IMAGE/METHOD'); the same command resumes it) with its views summary.md/.csv, "
+        "items.csv, curves.png, grid.png and settings.json. "
+        f"Methods: {', '.join(METHOD_NAMES)}. gradcam (in the default set) needs the "
         "gradients extra (Captum); without it the command stops before any work and says so.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )

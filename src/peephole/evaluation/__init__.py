@@ -1,10 +1,12 @@
 """The evaluation harness: PAMI and the baselines on real photos, scored by insertion, deletion and
-the pointing game (PAMI, Table 4). ``peephole benchmark`` is its command line."""
+the pointing game (PAMI, Table 4). ``peephole benchmark`` is its command line. A benchmark's output folder is a
+run store (:mod:`peephole.store.runs`): one Explanation per (image, method), ``peephole.load(OUT, item=item_id(image,
+method))``, its scores in the item's metrics; the tables and figures are views of it (:mod:`peephole.evaluation.runner`)."""
 
 from peephole.evaluation.coco_imagenet import COCO_TO_IMAGENET
 from peephole.evaluation.data import CocoSample, ImagenetSample, read_coco_boxes, read_imagenet_sample
 from peephole.evaluation.methods import METHOD_NAMES, MapMaker
-from peephole.evaluation.runner import run_insertion_deletion, run_pointing
+from peephole.evaluation.runner import item_id, run_insertion_deletion, run_pointing
 
 __all__ = [
     "COCO_TO_IMAGENET",
@@ -12,6 +14,7 @@ __all__ = [
     "CocoSample",
     "ImagenetSample",
     "MapMaker",
+    "item_id",
     "read_coco_boxes",
     "read_imagenet_sample",
     "run_insertion_deletion",

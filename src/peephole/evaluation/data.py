@@ -51,15 +51,17 @@ def correctly_classified(
     model: Any, folder: str | Path, split: str | None = None, limit: int | None = None, size: int = 224
 ) -> Iterator[tuple[ImagenetSample, np.ndarray]]:
     """The first ``limit`` samples of ``split`` that ``model`` classifies correctly, with their loaded images
-    (what every benchmark script scores)."""
+    (what every benchmark script scores; "correct" as the run store defines it, see
+    :func:`peephole.store.runs.prediction_columns`)."""
     from peephole.modalities.image.io import load_image
+    from peephole.store.runs import prediction_columns
 
     n = 0
     for s in read_imagenet_sample(folder, split):
         if limit is not None and n >= limit:
             return
         img = load_image(s.path, size=size)
-        if int(np.argmax(model(img[None])[0])) == s.label:
+        if prediction_columns(np.asarray(model(img[None]))[0], true_class=s.label)["correct"]:
             n += 1
             yield s, img
 

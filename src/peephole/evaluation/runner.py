@@ -1,14 +1,24 @@
 """The benchmark loops: insertion / deletion on ImageNet photos, the pointing game on COCO photos.
 
-Only images the model classifies correctly are scored (insertion / deletion), and every method
-explains the true class, as in the paper. Per-image rows are appended to ``rows.csv`` as they come
-and the summary table is rewritten after each image, so an interrupted run still leaves a table.
+Only images the model classifies correctly are scored (insertion / deletion; "correct" is
+:func:`peephole.store.runs.prediction_columns`'s, the run store's one definition), and every method explains
+the true class, as in the paper.
+
+The output folder is a run store (:class:`peephole.store.runs.Store`, the format ``peephole.run`` writes): one
+item per (image, method), id ``'<image file>/<method>'`` (``'<image file>/<method>@<substrate>'`` in a
+substrate matrix), whose result is an :class:`~peephole.result.Explanation` — the method's map(s), the
+explained classes, the model's probabilities on the photo, queries and seconds; the photo itself is the row's
+``source`` (``input`` is None) — and whose ``metrics`` column holds its scores (``insertion`` / ``deletion``
+AUC; ``pointing/<COCO class>`` hit, 1 or 0). Insertion / deletion curves are the Explanation's extras
+``insertion_curve`` / ``deletion_curve``. A misclassified image is one ``'skipped'`` item (id: the image
+file). Each item is committed as soon as it is scored, so a crashed or interrupted run resumes: a finished item
+is read back, never redone. ``summary.md`` / ``summary.csv``, ``items.csv`` (the store's table),
+``curves.npz`` / ``curves.png`` and ``grid.png`` are views computed from the store; ``settings.json``
+records the call.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +27,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from peephole.core.query import softmax
+from peephole.core.query import Query
 from peephole.errors import InputError
 from peephole.evaluation.coco_imagenet import COCO_TO_IMAGENET
 from peephole.evaluation.data import read_coco_boxes, read_imagenet_sample, scaled_boxes
@@ -26,27 +36,37 @@ from peephole.evaluation.report import mean_sem, plot_curves, plot_grid, write_t
 from peephole.metrics.curves import default_step, perturbation_curve
 from peephole.metrics.pointing import TOLERANCE, boxes_mask, pointing_hit, pointing_summary
 from peephole.modalities.image.io import load_image
-from peephole.store.runs import Store
+from peephole.result import Explanation
+from peephole.store.runs import Store, prediction_columns
 
 CURVE_METRICS = ("insertion", "deletion")
+#: The store's table, exported beside the summary (one row per (image, method); metrics as JSON).
+EXPORT = "items.csv"
+POINTING = "pointing/"  #: prefix of a pointing item's metrics: ``pointing/<COCO class>`` -> hit (1 or 0)
 
 
-class _Rows:
-    """Appends dict rows to a CSV file (header from the first row)."""
-
-    def __init__(self, path: Path, columns: Sequence[str]) -> None:
-        self.path, self.columns, self.rows = path, list(columns), []
-        with path.open("w", newline="") as f:
-            csv.writer(f).writerow(self.columns)
-
-    def add(self, row: dict[str, Any]) -> None:
-        self.rows.append(row)
-        with self.path.open("a", newline="") as f:
-            csv.DictWriter(f, fieldnames=self.columns).writerow(row)
+def item_id(image: str, method: str) -> str:
+    """The store item (and ``peephole.load(OUT, item=...)`` id) of one image's map by one harness method."""
+    return f"{image}/{method}"
 
 
 def _grid_title(name: str, width: int = 22) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def _stored(store: Store) -> dict[str, dict[str, dict[str, Any]]]:
+    """``{image: {method: row}}`` of the store's finished and skipped items (a skipped image: method ``''``)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in store.rows():
+        if r["status"] in ("done", "skipped"):
+            image, _, method = r["id"].partition("/")
+            out.setdefault(image, {})[method] = r
+    return out
+
+
+def _probabilities(model: Any, img: np.ndarray) -> np.ndarray:
+    """The model's class probabilities on one image (one query)."""
+    return Query(model, model.output)(img[None], "the photo")[0]
 
 
 def run_insertion_deletion(
@@ -73,6 +93,7 @@ def run_insertion_deletion(
     ``method@s`` (gradient and reference maps are made once and scored on every substrate). Without
     it, insertion starts from the blur, deletion ends at mid-grey and each method keeps its own masker.
     ``split``: ``'dev'`` or ``'test'`` rows of labels.csv (see :data:`peephole.evaluation.data.SPLITS`).
+    Writes the run store and its views into ``out`` (see the module doc); returns the summary table.
     """
     from peephole.modalities.image.maskers import MASKERS
 
@@ -85,155 +106,163 @@ def run_insertion_deletion(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model = maker.model("onnx")
-    (out / "maps").mkdir(exist_ok=True)
+    names = getattr(model, "class_names", None)
     step = default_step((size, size)) if step is None else step
-    rows = _Rows(out / "rows.csv", ["image", "label", "method", "metric", "auc", "n_queries", "seconds"])
-    curves: dict[str, dict[str, list[np.ndarray]]] = {m: {k: [] for k in metrics} for m in labels}
-    fractions: dict[str, np.ndarray] = {}
-    grid_imgs: list[np.ndarray] = []
-    grid_maps: list[dict[str, np.ndarray]] = []
-    grid_titles: list[str] = []
     samples = read_imagenet_sample(data, split)[skip:]
     setup = {"data": str(data), "split": split, "substrates": list(substrates or ()), "limit": limit, "skip": skip}
     _write_settings(out, maker, methods, {**setup, "size": size, "step": step})
-    # Each scored image is committed to a run store (peephole.batch): a crashed benchmark resumes where it stopped.
-    settings = _store_settings(maker, methods, metrics, data, skip, size, step)
-    store = Store(out / "run", {**settings, "split": split, "substrates": list(substrates or ())}, total=len(samples))
-    done = {r["id"]: r for r in store.rows()}
-    n_seen = n_wrong = n_done = 0
-    bar = tqdm(total=limit or len(samples), desc="images", unit="image", disable=not progress)
-    for seq, s in enumerate(samples):
-        if limit is not None and n_done >= limit:
-            break
-        n_seen += 1
-        old = done.get(s.path.name)
-        if old is not None and old["correct"] == 0:
-            n_wrong += 1
-            continue
-        img = None
-        if old is None:
-            img = load_image(s.path, size=size)
-            if int(np.argmax(model(img[None])[0])) != s.label:
+    settings = {**_store_settings(maker, methods, metrics, data, skip, size, step), "split": split}
+    with Store(out, {**settings, "substrates": list(substrates or ())}, total=len(samples)) as store:
+        views = _CurveViews(store, out, labels, metrics, size, step, grid_rows)
+        stored = _stored(store)
+        n_seen = n_wrong = 0
+        bar = tqdm(total=limit or len(samples), desc="images", unit="image", disable=not progress)
+        for seq, s in enumerate(samples):
+            if limit is not None and len(views.images) >= limit:
+                break
+            n_seen += 1
+            mine = stored.get(s.path.name, {})
+            if "" in mine:  # misclassified, found by an earlier session
                 n_wrong += 1
-                row = {"id": s.path.name, "seq": seq, "source": str(s.path), "label": str(s.label), "status": "done"}
-                store.commit({**row, "true_class": s.label, "correct": 0})
                 continue
-            maps, made, scores = {}, {}, {}
-            for (sub, method), label in zip(conditions, labels):
-                if sub is None or maker.takes_masker(method) or method not in made:
-                    made[method] = maker.maps(method, img, [s.label], n_done, masker=sub)[0]
-                r = made[method]
-                maps[label] = r.map
-                scores[label] = {"n_queries": r.n_queries, "seconds": round(r.seconds, 3)}
-                substrate = None if sub is None else MASKERS[sub]()
-                for metric in metrics:
-                    c = perturbation_curve(model, img, r.map, s.label, metric, step=step, batch_size=batch_size, masker=substrate)
-                    scores[label][metric] = {"auc": round(c.auc, 6), "curve": c.probabilities.astype(np.float32).tolist()}
-                    fractions[metric] = c.fractions
-            buf = io.BytesIO()
-            np.savez_compressed(buf, label=s.label, **{m: v.astype(np.float16) for m, v in maps.items()})
-            row = {"id": s.path.name, "seq": seq, "source": str(s.path), "label": str(s.label), "status": "done"}
-            store.commit({**row, "true_class": s.label, "correct": 1, "metrics": scores}, npz=buf.getvalue())
-            (out / "maps" / f"{s.path.stem}.npz").write_bytes(buf.getvalue())
-        else:  # scored by an earlier session: replay its stored scores and curves
-            scores = old["metrics"]
-            with np.load(store.path / old["file"]) as z:
-                maps = {m: z[m].astype(np.float32) for m in labels}
-            for metric in metrics:
-                n = len(scores[labels[0]][metric]["curve"])
-                fractions[metric] = np.minimum(np.arange(n) * step, size * size) / (size * size)
-        for label in labels:
-            for metric in metrics:
-                curves[label][metric].append(np.asarray(scores[label][metric]["curve"], np.float32))
-                rows.add(
-                    {
-                        "image": s.path.name,
-                        "label": s.label,
-                        "method": label,
-                        "metric": metric,
-                        "auc": scores[label][metric]["auc"],
-                        "n_queries": scores[label]["n_queries"],
-                        "seconds": scores[label]["seconds"],
+            todo = [(c, label) for c, label in zip(conditions, labels) if label not in mine]
+            if todo:
+                img = load_image(s.path, size=size)
+                probs = _probabilities(model, img)
+                row = {"seq": seq, "source": str(s.path), "label": str(s.label), "true_class": s.label}
+                row.update(prediction_columns(probs, names, s.label))
+                if not mine and not row["correct"]:
+                    n_wrong += 1
+                    why = f"misclassified: the model predicts {row['prediction']} ({row['prediction_name']}), not {s.label}"
+                    store.commit({**row, "id": s.path.name, "status": "skipped", "error": why})
+                    continue
+                made: dict[str, Any] = {}
+                for (sub, method), label in todo:
+                    if sub is None or maker.takes_masker(method) or method not in made:
+                        made[method] = maker.maps(method, img, [s.label], len(views.images), masker=sub)[0]
+                    r = made[method]
+                    substrate = None if sub is None else MASKERS[sub]()
+                    curves = {
+                        m: perturbation_curve(model, img, r.map, s.label, m, step=step, batch_size=batch_size, masker=substrate)
+                        for m in metrics
                     }
-                )
-        if len(grid_imgs) < grid_rows:
-            grid_imgs.append(img if img is not None else load_image(s.path, size=size))
-            grid_maps.append(maps)
-            grid_titles.append(_grid_title(s.name))
-        n_done += 1
-        bar.update(1)
-        summary = _curve_summary(rows.rows, labels, metrics)
-        protocol = (
-            "insertion: from PAMI's 49×49, σ=100 reflect blur; deletion: to mid-grey (0.5)"
-            if not substrates
-            else "method@s: insertion starts from substrate s, deletion removes pixels to s, and every method that "
-            "masks uses s (gradient and reference maps are the same on every substrate)"
-        )
-        notes = [
-            f"{n_done} correctly classified images scored ({n_seen} read, {n_wrong} misclassified skipped"
-            f"{'' if split is None else f'; the {split} split of labels.csv'}); every method explains the true class.",
-            f"{protocol}; step {step} px at {size}×{size}; AUC by the trapezoid rule over the fraction of pixels, in [0, 1].",
-            "queries and seconds: per image, for making the map only (the curves add "
-            f"{2 * (-(-size * size // step) + 1)} queries per method and image).",
-        ]
-        write_table(
-            summary,
-            ["method", *[f"{m} {x}" for m in metrics for x in ("mean", "sem")], "n", "queries/img", "s/img"],
-            out / "summary",
-            "Insertion / deletion",
-            notes,
-        )
-        if n_done % 5 == 0 or n_done == grid_rows:  # an interrupted run keeps its figures
-            _save_curves(out, curves, fractions, grid_imgs, grid_maps, grid_titles)
-    bar.close()
-    _save_curves(out, curves, fractions, grid_imgs, grid_maps, grid_titles)
-    _write_settings(
-        out,
-        maker,
-        methods,
-        {
-            **setup,
-            "size": size,
-            "step": step,
-            "n_images": n_done,
-            "n_read": n_seen,
-            "n_misclassified": n_wrong,
-        },
-    )
-    return _curve_summary(rows.rows, labels, metrics)
-
-
-def _save_curves(
-    out: Path,
-    curves: dict[str, dict[str, list[np.ndarray]]],
-    fractions: dict[str, np.ndarray],
-    grid_imgs: list[np.ndarray],
-    grid_maps: list[dict[str, np.ndarray]],
-    grid_titles: list[str],
-) -> None:
-    np.savez_compressed(
-        out / "curves.npz",
-        **{f"{m}__{k}": np.stack(v) for m, d in curves.items() for k, v in d.items() if v},
-        **{f"fractions__{k}": v for k, v in fractions.items()},
-    )
-    plot_curves(curves, fractions, out / "curves.png")
-    plot_grid(grid_imgs, grid_maps, grid_titles, out / "grid.png")
-
-
-def _curve_summary(rows: list[dict[str, Any]], methods: Sequence[str], metrics: Sequence[str]) -> list[dict[str, Any]]:
-    table = []
-    for method in methods:
-        mine = [r for r in rows if r["method"] == method]
-        line: dict[str, Any] = {"method": method}
-        for metric in metrics:
-            vals = [r["auc"] for r in mine if r["metric"] == metric]
-            line[f"{metric} mean"], line[f"{metric} sem"] = mean_sem(vals)
-            line["n"] = len(vals)
-        first = [r for r in mine if r["metric"] == metrics[0]]
-        line["queries/img"] = float(np.mean([r["n_queries"] for r in first])) if first else float("nan")
-        line["s/img"] = float(np.mean([r["seconds"] for r in first])) if first else float("nan")
-        table.append(line)
+                    e = Explanation(
+                        method=method,
+                        modality="image",
+                        input=None,
+                        maps=np.asarray(r.map, np.float32)[None],
+                        targets=[s.label],
+                        probabilities=probs,
+                        class_names=names,
+                        n_queries=r.n_queries,
+                        timings={"total": r.seconds},
+                        params={**_jsonable(maker.settings(method)), "substrate": sub},
+                        extras={f"{m}_curve": c.probabilities.astype(np.float32) for m, c in curves.items()},
+                    )
+                    scores = {m: round(c.auc, 6) for m, c in curves.items()}
+                    iid = item_id(s.path.name, label)
+                    store.commit(
+                        {**row, "id": iid, "status": "done", "targets": [s.label], "metrics": scores,
+                         "n_queries": r.n_queries, "seconds": round(r.seconds, 3)},
+                        e,
+                    )  # fmt: skip
+                    views.keep(iid, e.extras)
+            views.images.append((s.path.name, _grid_title(s.name)))
+            bar.update(1)
+            notes = _curve_notes(len(views.images), n_seen, n_wrong, split, substrates, step, size)
+            views.table(notes)
+            n_done = len(views.images)
+            if n_done % 5 == 0 or n_done == grid_rows:  # an interrupted run keeps its figures
+                views.figures()
+        bar.close()
+        table = views.table(_curve_notes(len(views.images), n_seen, n_wrong, split, substrates, step, size))
+        views.figures()
+    extra = {"size": size, "step": step, "n_images": len(views.images), "n_read": n_seen, "n_misclassified": n_wrong}
+    _write_settings(out, maker, methods, {**setup, **extra})
     return table
+
+
+def _curve_notes(
+    n_done: int, n_seen: int, n_wrong: int, split: str | None, substrates: Sequence[str] | None, step: int, size: int
+) -> list[str]:
+    protocol = (
+        "insertion: from PAMI's 49×49, σ=100 reflect blur; deletion: to mid-grey (0.5)"
+        if not substrates
+        else "method@s: insertion starts from substrate s, deletion removes pixels to s, and every method that "
+        "masks uses s (gradient and reference maps are the same on every substrate)"
+    )
+    return [
+        f"{n_done} correctly classified images scored ({n_seen} read, {n_wrong} misclassified skipped"
+        f"{'' if split is None else f'; the {split} split of labels.csv'}); every method explains the true class.",
+        f"{protocol}; step {step} px at {size}×{size}; AUC by the trapezoid rule over the fraction of pixels, in [0, 1].",
+        "queries and seconds: per image, for making the map only (the curves add "
+        f"{2 * (-(-size * size // step) + 1)} queries per method and image).",
+    ]
+
+
+class _CurveViews:
+    """The views of an insertion / deletion run, computed from its store over the images of this call
+    (``images``: ``(image file, grid title)`` in order): the summary table, ``items.csv``, the curves and the grid.
+    Curves are read from the items' Explanations once and kept."""
+
+    def __init__(
+        self, store: Store, out: Path, labels: Sequence[str], metrics: Sequence[str], size: int, step: int, grid_rows: int
+    ) -> None:
+        self.store, self.out, self.labels, self.metrics = store, out, list(labels), list(metrics)
+        self.size, self.step, self.grid_rows = size, step, grid_rows
+        self.images: list[tuple[str, str]] = []
+        self._curves: dict[str, dict[str, np.ndarray]] = {}
+
+    def keep(self, iid: str, extras: dict[str, np.ndarray]) -> None:
+        self._curves[iid] = {m: np.asarray(extras[f"{m}_curve"], np.float32) for m in self.metrics}
+
+    def curve(self, iid: str, metric: str) -> np.ndarray:
+        if iid not in self._curves:
+            with np.load(self.store.file_of(iid), allow_pickle=False) as z:
+                self.keep(iid, {f"{m}_curve": z[f"extras/{m}_curve"] for m in self.metrics})
+        return self._curves[iid][metric]
+
+    def table(self, notes: Sequence[str]) -> list[dict[str, Any]]:
+        rows = {r["id"]: r for r in self.store.rows("done")}
+        table = []
+        for label in self.labels:
+            mine = [rows[item_id(image, label)] for image, _ in self.images]
+            line: dict[str, Any] = {"method": label}
+            for metric in self.metrics:
+                line[f"{metric} mean"], line[f"{metric} sem"] = mean_sem([r["metrics"][metric] for r in mine])
+                line["n"] = len(mine)
+            line["queries/img"] = float(np.mean([r["n_queries"] for r in mine])) if mine else float("nan")
+            line["s/img"] = float(np.mean([r["seconds"] for r in mine])) if mine else float("nan")
+            table.append(line)
+        columns = ["method", *[f"{m} {x}" for m in self.metrics for x in ("mean", "sem")], "n", "queries/img", "s/img"]
+        write_table(table, columns, self.out / "summary", "Insertion / deletion", notes)
+        return table
+
+    def figures(self) -> None:
+        """``curves.npz`` / ``curves.png`` (mean curves), ``grid.png`` (the first images' maps) and ``items.csv``."""
+        self.store.export(self.out / EXPORT)
+        curves = {
+            label: {m: [self.curve(item_id(image, label), m) for image, _ in self.images] for m in self.metrics}
+            for label in self.labels
+        }
+        fractions = {}
+        for m in self.metrics:
+            if self.images:
+                n = len(self.curve(item_id(self.images[0][0], self.labels[0]), m))
+                fractions[m] = np.minimum(np.arange(n) * self.step, self.size**2) / self.size**2
+        np.savez_compressed(
+            self.out / "curves.npz",
+            **{f"{label}__{m}": np.stack(v) for label, d in curves.items() for m, v in d.items() if v},
+            **{f"fractions__{m}": v for m, v in fractions.items()},
+        )
+        plot_curves(curves, fractions, self.out / "curves.png")
+        rows = {r["id"]: r for r in self.store.rows("done")}
+        imgs, maps, titles = [], [], []
+        for image, title in self.images[: self.grid_rows]:
+            imgs.append(load_image(rows[item_id(image, self.labels[0])]["source"], size=self.size))
+            maps.append({label: self.store.load(item_id(image, label)).maps[0] for label in self.labels})
+            titles.append(title)
+        plot_grid(imgs, maps, titles, self.out / "grid.png")
 
 
 def run_pointing(
@@ -250,100 +279,103 @@ def run_pointing(
     """The pointing game on a COCO boxes folder: one trial per (image, mapped COCO class present).
 
     The photo is resized to ``size``×``size`` for the model; maps are resized back to the photo's
-    own size, where the tolerance (15 px) and the boxes apply, as in Zhang et al.
+    own size, where the tolerance (15 px) and the boxes apply, as in Zhang et al. One store item per
+    (image, method): its Explanation holds one map per trial (at ``size``×``size``), its metrics the hits.
+    Writes the run store and its views into ``out`` (see the module doc); returns the summary table.
     """
-    import cv2
-
     maker = maker or MapMaker()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model = maker.model("onnx")
-    rows = _Rows(out / "rows.csv", ["image", "coco_class", "target", "top5", "method", "hit", "n_queries", "seconds"])
     samples = [s for s in read_coco_boxes(data) if any(c in COCO_TO_IMAGENET for c in s.boxes)]
     if limit is not None:
         samples = samples[:limit]
-    grid_imgs, grid_maps, grid_titles = [], [], []
-    names = model.class_names
     settings = {"harness": "pointing", **_method_settings(maker, methods), "data": str(Path(data).resolve()), "size": size}
-    store = Store(out / "run", {**settings, "tolerance": tolerance}, total=len(samples))
-    done = {r["id"]: r for r in store.rows()}
-    for seq, s in enumerate(tqdm(samples, desc="images", unit="image", disable=not progress)):
-        full = load_image(s.path)
-        h, w = full.shape[:2]
-        img = np.clip(cv2.resize(full, (size, size), interpolation=cv2.INTER_AREA), 0, 1)
-        old = done.get(s.path.name)
-        if old is None:
-            trials, maps = _pointing_image(model, maker, methods, s, img, (h, w), tolerance)
-            buf = io.BytesIO()
-            np.savez_compressed(buf, **{f"{m}/{i}": v.astype(np.float16) for (m, i), v in maps.items()})
-            row = {"id": s.path.name, "seq": seq, "source": str(s.path), "status": "done", "metrics": {"trials": trials}}
-            store.commit(row, npz=buf.getvalue())
-        else:  # scored by an earlier session: replay its trials
-            trials = old["metrics"]["trials"]
-            with np.load(store.path / old["file"]) as z:
-                maps = {tuple(k.split("/")): z[k].astype(np.float32) for k in z.files}
-                maps = {(m, int(i)): v for (m, i), v in maps.items()}
-        for t in trials:
-            rows.add(t)
-        for i, (cls, target) in enumerate(dict.fromkeys((t["coco_class"], t["target"]) for t in trials)):
-            if len(grid_imgs) < grid_rows:
-                grid_imgs.append(img)
-                grid_maps.append({m: maps[(m, i)] for m in methods})
-                grid_titles.append(_grid_title(f"{cls} → {names[target] if names else target}"))
-        _pointing_table(rows.rows, methods, out, tolerance)
-    plot_grid(grid_imgs, grid_maps, grid_titles, out / "grid.png")
+    with Store(out, {**settings, "tolerance": tolerance}, total=len(samples)) as store:
+        stored = _stored(store)
+        images: list[str] = []
+        for seq, s in enumerate(tqdm(samples, desc="images", unit="image", disable=not progress)):
+            todo = [m for m in methods if m not in stored.get(s.path.name, {})]
+            if todo:
+                _point_image(store, model, maker, todo, s, seq, size, tolerance)
+            images.append(s.path.name)
+            _pointing_table(store, images, methods, out, tolerance)
+        table = _pointing_table(store, images, methods, out, tolerance)
+        store.export(out / EXPORT)
+        _pointing_grid(store, images, methods, model, size, grid_rows, out)
     _write_settings(
         out, maker, methods, {"data": str(data), "limit": limit, "size": size, "tolerance": tolerance, "n_images": len(samples)}
     )
-    return _pointing_table(rows.rows, methods, out, tolerance)
+    return table
 
 
-def _pointing_image(
-    model: Any,
-    maker: MapMaker,
-    methods: Sequence[str],
-    s: Any,
-    img: np.ndarray,
-    shape: tuple[int, int],
-    tolerance: float,
-) -> tuple[list[dict[str, Any]], dict[tuple[str, int], np.ndarray]]:
-    """One COCO photo's trials (one per mapped class present × method) and maps, keyed by (method, trial)."""
+def _resized(path: Path, size: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """The photo at ``size``×``size`` (what the model sees) and the photo's own (H, W)."""
     import cv2
 
-    h, w = shape
-    probs = softmax(np.asarray(model(img[None]), np.float64))[0]
-    top5 = set(np.argsort(-probs)[:5].tolist())
+    full = load_image(path)
+    img = np.clip(cv2.resize(full, (size, size), interpolation=cv2.INTER_AREA), 0, 1)
+    return img, full.shape[:2]
+
+
+def _point_image(
+    store: Store, model: Any, maker: MapMaker, methods: Sequence[str], s: Any, seq: int, size: int, tolerance: float
+) -> None:
+    """Score one COCO photo with ``methods`` and commit one item per method: its maps (one per mapped class
+    present) and hits. The target of a class: the ImageNet class of its set the model scores highest."""
+    import cv2
+
+    img, (h, w) = _resized(s.path, size)
+    probs = _probabilities(model, img)
+    names = getattr(model, "class_names", None)
     classes = sorted(c for c in s.boxes if c in COCO_TO_IMAGENET)
     targets = [int(np.array(COCO_TO_IMAGENET[c])[np.argmax(probs[list(COCO_TO_IMAGENET[c])])]) for c in classes]
-    results = {m: maker.maps(m, img, targets) for m in methods}
-    trials, maps = [], {}
-    for i, (cls, target) in enumerate(zip(classes, targets)):
-        region = boxes_mask(scaled_boxes(s.boxes[cls], (h, w)), (h, w))
-        for method in methods:
-            r = results[method][i]
-            maps[(method, i)] = r.map
+    regions = [boxes_mask(scaled_boxes(s.boxes[c], (h, w)), (h, w)) for c in classes]
+    row = {"seq": seq, "source": str(s.path), **prediction_columns(probs, names), "targets": targets}
+    for method in methods:
+        results = maker.maps(method, img, targets)
+        hits = {}
+        for cls, region, r in zip(classes, regions, results):
             big = cv2.resize(r.map.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-            trials.append(
-                {
-                    "image": s.path.name,
-                    "coco_class": cls,
-                    "target": target,
-                    "top5": int(target in top5),
-                    "method": method,
-                    "hit": int(pointing_hit(big, region, tolerance)),
-                    "n_queries": r.n_queries,
-                    "seconds": round(r.seconds, 3),
-                }
-            )
-    return trials, maps
+            hits[f"{POINTING}{cls}"] = int(pointing_hit(big, region, tolerance))
+        n_queries, seconds = sum(r.n_queries for r in results), sum(r.seconds for r in results)
+        e = Explanation(
+            method=method,
+            modality="image",
+            input=None,
+            maps=np.stack([np.asarray(r.map, np.float32) for r in results]),
+            targets=targets,
+            probabilities=probs,
+            class_names=names,
+            n_queries=n_queries,
+            timings={"total": seconds},
+            params={**_jsonable(maker.settings(method)), "coco_classes": classes},
+        )
+        iid = item_id(s.path.name, method)
+        store.commit(
+            {**row, "id": iid, "status": "done", "metrics": hits, "n_queries": n_queries, "seconds": round(seconds, 3)}, e
+        )
 
 
-def _pointing_table(rows: list[dict[str, Any]], methods: Sequence[str], out: Path, tolerance: float) -> list[dict[str, Any]]:
+def _trials(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The trials of one stored pointing item: ``coco_class``, ``target``, ``top5`` (the target among the
+    model's top 5 classes), ``hit``."""
+    top5 = {t[0] for t in row["top"]}
+    hits = [(k[len(POINTING) :], v) for k, v in row["metrics"].items() if k.startswith(POINTING)]
+    return [{"coco_class": c, "target": t, "top5": int(t in top5), "hit": h} for (c, h), t in zip(hits, row["targets"])]
+
+
+def _pointing_table(
+    store: Store, images: Sequence[str], methods: Sequence[str], out: Path, tolerance: float
+) -> list[dict[str, Any]]:
+    rows = {r["id"]: r for r in store.rows("done")}
     table = []
     for method in methods:
-        mine = [r for r in rows if r["method"] == method]
-        every = pointing_summary((r["coco_class"], bool(r["hit"])) for r in mine)
-        known = pointing_summary((r["coco_class"], bool(r["hit"])) for r in mine if r["top5"])
+        mine = [rows[item_id(image, method)] for image in images]
+        trials = [t for r in mine for t in _trials(r)]
+        every = pointing_summary((t["coco_class"], bool(t["hit"])) for t in trials)
+        known = pointing_summary((t["coco_class"], bool(t["hit"])) for t in trials if t["top5"])
+        n = len(trials)
         table.append(
             {
                 "method": method,
@@ -353,24 +385,47 @@ def _pointing_table(rows: list[dict[str, Any]], methods: Sequence[str], out: Pat
                 "classes": len(every.per_class),
                 "top-5 overall %": 100 * known.overall,
                 "top-5 trials": known.n_trials,
-                "queries/map": float(np.mean([r["n_queries"] for r in mine])) if mine else float("nan"),
-                "s/map": float(np.mean([r["seconds"] for r in mine])) if mine else float("nan"),
+                "queries/map": sum(r["n_queries"] for r in mine) / n if n else float("nan"),
+                "s/map": sum(r["seconds"] for r in mine) / n if n else float("nan"),
             }
         )
-    n_img = len({r["image"] for r in rows})
     write_table(
         table,
         list(table[0]) if table else ["method"],
         out / "summary",
         "Pointing game",
         [
-            f"{n_img} COCO images, one trial per (image, COCO class with an ImageNet counterpart); the map explains the "
+            f"{len(images)} COCO images, one trial per (image, COCO class with an ImageNet counterpart); the map explains the "
             "ImageNet class of that COCO class's set scored highest on the image.",
             f"hit: the map's maximum (resized to the photo's size; ties: first in row-major order) within {tolerance:g} px "
             "of the union of the class's boxes. 'top-5': only trials where that class is in the model's top 5.",
         ],
     )
     return table
+
+
+def _pointing_grid(
+    store: Store, images: Sequence[str], methods: Sequence[str], model: Any, size: int, grid_rows: int, out: Path
+) -> None:
+    """``grid.png``: the first ``grid_rows`` trials, each method's map (from the store) over the photo."""
+    names = getattr(model, "class_names", None)
+    rows = {r["id"]: r for r in store.rows("done")}
+    imgs, maps, titles = [], [], []
+    for image in images:
+        if len(imgs) >= grid_rows:
+            break
+        first = rows[item_id(image, methods[0])]
+        img = _resized(Path(first["source"]), size)[0]
+        loaded = {m: store.load(item_id(image, m)).maps for m in methods}
+        for i, t in enumerate(_trials(first)[: grid_rows - len(imgs)]):
+            imgs.append(img)
+            maps.append({m: loaded[m][i] for m in methods})
+            titles.append(_grid_title(f"{t['coco_class']} → {names[t['target']] if names else t['target']}"))
+    plot_grid(imgs, maps, titles, out / "grid.png")
+
+
+def _jsonable(options: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, (int, float, str, bool)) or v is None else repr(v) for k, v in options.items()}
 
 
 def _store_settings(
@@ -386,20 +441,11 @@ def _method_settings(maker: MapMaker, methods: Sequence[str]) -> dict[str, Any]:
     """The model, seed and every method's options: what decides a map (JSON-safe)."""
     from peephole.version import __version__
 
-    per_method = {
-        m: {k: v if isinstance(v, (int, float, str, bool)) else repr(v) for k, v in maker.settings(m).items()} for m in methods
-    }
+    per_method = {m: _jsonable(maker.settings(m)) for m in methods}
     return {"model": maker.model_name, "seed": maker.seed, "methods": per_method, "peephole": __version__}
 
 
 def _write_settings(out: Path, maker: MapMaker, methods: Sequence[str], extra: dict[str, Any]) -> None:
-    settings = {
-        "model": maker.model_name,
-        "seed": maker.seed,
-        **extra,
-        "methods": {
-            m: {k: v if isinstance(v, (int, float, str, bool)) else repr(v) for k, v in maker.settings(m).items()}
-            for m in methods
-        },
-    }
+    per_method = {m: _jsonable(maker.settings(m)) for m in methods}
+    settings = {"model": maker.model_name, "seed": maker.seed, **extra, "methods": per_method}
     (out / "settings.json").write_text(json.dumps(settings, indent=2) + "\n")

@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from peephole.errors import InputError
 from peephole.result import Explanation
 
@@ -37,8 +39,8 @@ COLUMNS = (
     ("source", "TEXT"),  #: image path or sentence
     ("label", "TEXT"),  #: the true class as given (index or name)
     ("true_class", "INTEGER"),  #: the true class index, when the label names one of the model's classes
-    ("status", "TEXT"),  #: 'done' or 'failed'
-    ("error", "TEXT"),  #: the failure's message
+    ("status", "TEXT"),  #: 'done', 'failed' or 'skipped' (no result by design, e.g. a misclassified benchmark image)
+    ("error", "TEXT"),  #: the failure's message (or why the item was skipped)
     ("file", "TEXT"),  #: the result's .npz, relative to the run folder
     ("prediction", "INTEGER"),
     ("prediction_name", "TEXT"),
@@ -53,6 +55,27 @@ COLUMNS = (
     ("finished", "REAL"),  #: UNIX time of the commit
 )
 NAMES = tuple(c for c, _ in COLUMNS)
+TOP = 5  #: top classes kept in an item's ``top`` column
+
+
+def prediction_columns(probabilities: Any, class_names: Any = None, true_class: int | None = None) -> dict[str, Any]:
+    """An item's prediction columns from the model's output on the unperturbed input: ``prediction``,
+    ``prediction_name``, ``confidence``, ``correct`` (prediction == ``true_class``; None without one) and ``top``.
+
+    The one definition of "correctly classified": ``peephole benchmark`` scores only items whose ``correct`` is 1.
+    """
+    p = np.asarray(probabilities, np.float64).reshape(-1)
+    pred = int(np.argmax(p))
+    name = lambda i: class_names[i] if class_names is not None and i < len(class_names) else f"class {i}"  # noqa: E731
+    top = [[int(i), name(int(i)), float(p[i])] for i in np.argsort(-p, kind="stable")[:TOP]]
+    truth = None if true_class is None or not 0 <= int(true_class) < len(p) else int(true_class)
+    return {
+        "prediction": pred,
+        "prediction_name": name(pred),
+        "confidence": float(p[pred]),
+        "correct": None if truth is None else int(pred == truth),
+        "top": top,
+    }
 
 
 class SettingsMismatch(InputError):
@@ -196,9 +219,12 @@ class Store:
     def file_of(self, item_id: str) -> Path:
         row = self._db.execute("SELECT file, status, error FROM items WHERE id = ?", (item_id,)).fetchone()
         if row is None:
-            raise InputError(f"{self.path}: no item {item_id!r} in this run")
+            some = [r[0] for r in self._db.execute("SELECT id FROM items WHERE file IS NOT NULL ORDER BY seq, id LIMIT 3")]
+            hint = f"; its items are named like {', '.join(map(repr, some))}" if some else "; it has no finished item yet"
+            raise InputError(f"{self.path}: no item {item_id!r} in this run{hint}")
         if row[0] is None:
-            raise InputError(f"{self.path}: item {item_id!r} failed ({row[2]}); it has no result")
+            why = "was skipped" if row[1] == "skipped" else "failed"
+            raise InputError(f"{self.path}: item {item_id!r} {why} ({row[2]}); it has no result")
         return self.path / row[0]
 
     def load(self, item_id: str) -> Explanation:
