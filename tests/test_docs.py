@@ -14,8 +14,8 @@ checkout's ``src`` first on ``PYTHONPATH`` and this interpreter's ``bin`` first 
 dataset that ``peephole run photos/ ...`` in the README and docs/runs.md explains.
 
 A block that reads a model file that a ``peephole train-mnist FILE`` command in another ``bash`` block of the same
-document makes (docs/systems.md trains its small MNIST models that way) gets that file first: each such command
-runs once per test session and its file is copied into the block's folder.
+document makes (docs/systems.md trains its small MNIST models that way) gets that file copied into its folder:
+the training block runs first (once per session; its own test checks that same run).
 
 A block that cannot run here carries ``<!-- not-run: REASON -->`` on the line just before its fence; every
 marker must give a reason and sit right above a code fence. The number of blocks run and not run is printed.
@@ -73,18 +73,21 @@ CODE_BLOCKS = [b for b in ALL if b.lang in CODE]
 TO_RUN = [b for b in CODE_BLOCKS if b.not_run is None]
 
 
-def train_commands(block: Block) -> list[tuple[str, list[str]]]:
-    """(FILE, command) of the ``peephole train-mnist FILE`` lines in the document's other bash blocks whose FILE
-    this block reads."""
-    cmds = []
+def trainers(block: Block) -> list[tuple[Block, list[str]]]:
+    """The document's other bash blocks with a ``peephole train-mnist FILE`` line whose FILE this block reads, and
+    those FILEs."""
+    out = []
     for other in blocks(block.doc):
-        if other.lang != "bash" or other.line == block.line:
+        if other.lang != "bash" or other.line == block.line or other.not_run is not None:
             continue
+        files = []
         for line in other.code.replace("\\\n", " ").splitlines():
             args = shlex.split(line.split("#", 1)[0])
             if args[:2] == ["peephole", "train-mnist"] and len(args) > 2 and args[2] in block.code:
-                cmds.append((args[2], args))
-    return cmds
+                files.append(args[2])
+        if files:
+            out.append((other, files))
+    return out
 
 
 def environment() -> dict[str, str]:
@@ -93,25 +96,6 @@ def environment() -> dict[str, str]:
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.setdefault("MPLBACKEND", "Agg")
     return env
-
-
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory: pytest.TempPathFactory):
-    """The file of a ``peephole train-mnist`` command, made once per session."""
-    made: dict[tuple[str, ...], Path] = {}
-    root = tmp_path_factory.mktemp("train-mnist")
-
-    def get(target: str, args: list[str]) -> Path:
-        key = tuple(args)
-        if key not in made:
-            cwd = root / str(len(made))
-            cwd.mkdir()
-            done = subprocess.run(args, cwd=cwd, env=environment(), capture_output=True, text=True, timeout=TIMEOUT)
-            assert done.returncode == 0, f"{' '.join(args)}:\n{done.stderr[-2000:]}"
-            made[key] = cwd / target
-        return made[key]
-
-    return get
 
 
 @pytest.fixture(scope="session")
@@ -125,17 +109,41 @@ def sample_photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def run_block(tmp_path_factory: pytest.TempPathFactory, sample_photo: Path):
+    """Run a block once per session in its own folder: ``(folder, completed process)``. A block that another one
+    needs (a ``train-mnist`` block) runs when first needed, and its own test then checks that run."""
+    done: dict[str, tuple[Path, subprocess.CompletedProcess]] = {}
+
+    def run(block: Block) -> tuple[Path, subprocess.CompletedProcess]:
+        if block.id not in done:
+            cwd = tmp_path_factory.mktemp(re.sub(r"\W", "-", block.id))
+            (cwd / "photos").mkdir()
+            shutil.copy(sample_photo, cwd / "photos" / sample_photo.name)
+            for other, files in trainers(block):
+                folder, proc = run(other)
+                assert proc.returncode == 0, f"{other.id}, which {block.id} needs, failed:\n{proc.stderr[-2000:]}"
+                for name in files:
+                    (cwd / name).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(folder / name, cwd / name)
+            if block.lang == "python":
+                command = [sys.executable, "-c", block.code]
+            else:
+                command = ["bash", "-e", "-o", "pipefail", "-c", block.code]
+            proc = subprocess.run(command, cwd=cwd, env=environment(), capture_output=True, text=True, timeout=TIMEOUT)
+            done[block.id] = (cwd, proc)
+        return done[block.id]
+
+    return run
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("block", TO_RUN, ids=[b.id for b in TO_RUN])
-def test_code_block_runs(block: Block, tmp_path: Path, trained, sample_photo: Path) -> None:
-    (tmp_path / "photos").mkdir()
-    shutil.copy(sample_photo, tmp_path / "photos" / sample_photo.name)
-    for target, args in train_commands(block):
-        (tmp_path / target).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(trained(target, args), tmp_path / target)
-    command = [sys.executable, "-c", block.code] if block.lang == "python" else ["bash", "-e", "-o", "pipefail", "-c", block.code]
-    done = subprocess.run(command, cwd=tmp_path, env=environment(), capture_output=True, text=True, timeout=TIMEOUT)
-    assert done.returncode == 0, f"{block.id} ({block.lang}) failed:\n{block.code}\n---\n{done.stdout[-1500:]}\n{done.stderr[-3000:]}"
+def test_code_block_runs(block: Block, run_block) -> None:
+    _, done = run_block(block)
+    assert done.returncode == 0, (
+        f"{block.id} ({block.lang}) failed:\n{block.code}\n---\n{done.stdout[-1500:]}\n{done.stderr[-3000:]}"
+    )
 
 
 def test_every_fence_is_code_or_a_listing() -> None:
