@@ -149,6 +149,10 @@ def test_code_block_runs(block: Block, run_block) -> None:
 def test_every_fence_is_code_or_a_listing() -> None:
     odd = [f"{b.id} ```{b.lang}" for b in ALL if b.lang not in CODE + LISTINGS]
     assert not odd, f"fences in a language the test neither runs nor skips by rule: {odd}"
+    for doc in DOCS:  # every fence line is one the parser read (an indented or unclosed fence would be missed)
+        lines = doc.read_text(encoding="utf-8").splitlines()
+        fences = [i for i, line in enumerate(lines, start=1) if line.lstrip().startswith("```")]
+        assert len(fences) == 2 * len(blocks(doc)), f"{doc.name}: fence lines {fences} do not pair into blocks"
 
 
 def test_not_run_markers_have_reasons_and_sit_on_code_fences(capsys: pytest.CaptureFixture[str]) -> None:
