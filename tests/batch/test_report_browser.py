@@ -68,11 +68,11 @@ def test_report_in_headless_chromium(image_run, text_run):
         # a text run: the <script> sentence is inert text, its words highlighted
         driver.get(write_report(text_run).resolve().as_uri())
         assert severe(driver) == []
-        texts = [c.text for c in driver.find_elements(By.CSS_SELECTOR, "#grid .card .words")]
+        texts = [c.text for c in driver.find_elements(By.CSS_SELECTOR, "#grid .card .html")]
         assert any("<script>window.__pwned = 1</script>" in t for t in texts), texts
         assert driver.execute_script("return window.__pwned === undefined")
         assert len(driver.find_elements(By.CSS_SELECTOR, "script")) == 2
-        spans = driver.find_elements(By.CSS_SELECTOR, "#grid .card .words span")
+        spans = driver.find_elements(By.CSS_SELECTOR, "#grid .card .html span")
         assert len(spans) == sum(len(s.split()) for s in ["good good film", EVIL, "bad & worse <b>plot</b>"])
     finally:
         driver.quit()

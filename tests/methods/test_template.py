@@ -17,8 +17,9 @@ import pytest
 
 import peephole
 from peephole.core.aggregate import Aggregator
+from peephole.core.options import require, values
 from peephole.errors import InputError
-from peephole.methods.base import PerturbationMethod, Settings, require, values
+from peephole.methods.base import PerturbationMethod, Settings
 from peephole.modalities import get_modality
 from peephole.modalities.base import MaskerSpec
 from peephole.modalities.image.maskers import ConstantMasker

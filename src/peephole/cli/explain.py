@@ -94,10 +94,16 @@ def add_common(p: argparse.ArgumentParser, text: bool = False) -> None:
     )
     p.add_argument(
         "--window",
-        default=3 if text else None,
-        help="texts: words per window; sequences: positions per window; images: the window's shape (circle, square)",
+        default=None,
+        help="texts: words per window (unset: 3); sequences: positions per window; images: the window's shape "
+        "(circle, square); only with a window partition",
     )
-    p.add_argument("--stride", type=int, default=1 if text else None, help="window stride (images: pixels, unset 6)")
+    p.add_argument(
+        "--stride",
+        type=int,
+        default=None,
+        help="window stride (texts: words, unset 1; images: pixels, unset 6); only with windows",
+    )
     p.add_argument("--top-k", type=int, default=1 if text else 3, help="explain the K top predicted classes")
     p.add_argument("--target", action="append", help="explain this class, by index or name (repeatable)")
     p.add_argument("--html", default=None, help="also write one HTML page with every input's maps to this file")

@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from peephole.core.query import Query
 from peephole.errors import InputError
 from peephole.evaluation.coco_imagenet import COCO_TO_IMAGENET
 from peephole.evaluation.data import read_coco_boxes, read_imagenet_sample, scaled_boxes
@@ -38,6 +37,7 @@ from peephole.metrics.pointing import TOLERANCE, boxes_mask, pointing_hit, point
 from peephole.modalities.image.io import load_image
 from peephole.result import Explanation
 from peephole.store.runs import Store, prediction_columns
+from peephole.tasks import classification_query
 
 CURVE_METRICS = ("insertion", "deletion")
 #: The store's table, exported beside the summary (one row per (image, method); metrics as JSON).
@@ -66,7 +66,7 @@ def _stored(store: Store) -> dict[str, dict[str, dict[str, Any]]]:
 
 def _probabilities(model: Any, img: np.ndarray) -> np.ndarray:
     """The model's class probabilities on one image (one query)."""
-    return Query(model, model.output)(img[None], "the photo")[0]
+    return classification_query(model)(img[None], "the photo")[0]
 
 
 def run_insertion_deletion(

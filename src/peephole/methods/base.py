@@ -17,14 +17,14 @@ valid when the method's ``Options``, the chosen partition's or the chosen masker
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any, ClassVar
 
 import numpy as np
 
 from peephole.core.aggregate import Aggregator, Eq1Aggregator
+from peephole.core.options import NoOptions, names, values
 from peephole.core.partition import Partition
 from peephole.core.perturb import Masker
 from peephole.core.run import run
@@ -34,30 +34,6 @@ from peephole.result import Explanation
 
 #: Options of ``peephole.explain`` itself, valid with every method.
 COMMON = "targets, top_k, batch_size, seed, progress, output, class_names, modality"
-
-
-@dataclass(frozen=True)
-class NoOptions:
-    """The options of a method that has none of its own."""
-
-
-def require(name: str, value: Any, valid: str, test: Callable[[Any], Any]) -> None:
-    """An :class:`InputError` ``"{name} must be {valid}, got {value!r}"`` unless ``test(value)`` holds."""
-    try:
-        ok = bool(test(value))
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise InputError(f"{name} must be {valid}, got {value!r}")
-
-
-def values(options: Any) -> dict[str, Any]:
-    """An options dataclass as a dict (shallow: the values themselves)."""
-    return {f.name: getattr(options, f.name) for f in fields(options)}
-
-
-def names(options_class: type) -> set[str]:
-    return {f.name for f in fields(options_class)}
 
 
 def label(spec: Any, built: Any) -> Any:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from peephole.methods.base import require
+from peephole.core.options import require
 from peephole.methods.surrogate import KERNEL_WIDTH, LimeFit, Surrogate, SurrogateOptions, lime_samples
 
 

@@ -12,11 +12,12 @@ from time import perf_counter
 
 import numpy as np
 
+from peephole.core.options import require
 from peephole.core.partition import Partition, near_repeats
 from peephole.core.perturb import BoundOnce, Masker
 from peephole.core.run import run
 from peephole.errors import InputError
-from peephole.methods.base import Outcome, PerturbationMethod, Settings, require
+from peephole.methods.base import Outcome, PerturbationMethod, Settings
 from peephole.methods.pami_adaptive import adaptive
 from peephole.pipeline import Context
 

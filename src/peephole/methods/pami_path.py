@@ -31,11 +31,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from peephole.core.aggregate import ScoresOnly
+from peephole.core.options import require
 from peephole.core.partition import Coalitions, MaskPartition, Partition
 from peephole.core.perturb import BoundOnce, Masker
 from peephole.core.run import RunResult, run
 from peephole.errors import InputError
-from peephole.methods.base import Outcome, PerturbationMethod, Settings, require
+from peephole.methods.base import Outcome, PerturbationMethod, Settings
 from peephole.methods.surrogate import LimeFit, lime_samples
 from peephole.pipeline import Context
 

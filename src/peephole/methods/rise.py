@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 
 from peephole.core.aggregate import Aggregator, WeightedSumAggregator
+from peephole.core.options import require
 from peephole.core.partition import Partition, State
 from peephole.core.perturb import BaselineMasker, Masker, SoftMasker
 from peephole.errors import InputError
-from peephole.methods.base import PerturbationMethod, Settings, require
+from peephole.methods.base import PerturbationMethod, Settings
 from peephole.pipeline import Context
 
 

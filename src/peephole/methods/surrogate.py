@@ -16,9 +16,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from peephole.core.aggregate import Aggregator
+from peephole.core.options import require, values
 from peephole.core.partition import Coalitions, Partition
 from peephole.errors import InputError
-from peephole.methods.base import PerturbationMethod, Settings, require, values
+from peephole.methods.base import PerturbationMethod, Settings
 from peephole.pipeline import Context
 
 KERNEL_WIDTH = 0.25

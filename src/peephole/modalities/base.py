@@ -13,14 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from peephole.core.options import NoOptions
 from peephole.core.partition import Partition
 from peephole.core.perturb import Masker
 from peephole.errors import InputError
-
-
-@dataclass(frozen=True)
-class NoOptions:
-    """The options of a partition, masker or method that takes none."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +118,6 @@ class Modality(ABC):
     @abstractmethod
     def view(self, explanation: Any) -> Any:
         """The views of a result of this modality (pictures, HTML, ...); each has ``write(target, base)``."""
-
 
     # --- what the layers above the methods ask: datasets and runs, reports, metrics, the command line ---------
 

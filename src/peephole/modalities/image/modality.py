@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from peephole.core.partition import Partition
+from peephole.core.perturb import Masker
 from peephole.errors import InputError
 from peephole.modalities.base import MaskerSpec, Modality, PartitionSpec
 from peephole.modalities.image.io import fit_work_size, load_image, to_rgb_float
