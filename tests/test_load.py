@@ -80,7 +80,13 @@ def test_an_item_of_a_peephole_benchmark_folder(imagenet_folder, tmp_path):
             e = peephole.load(out, item=f"{image}/{method}")
             assert e.method == method and e.targets == [1] and e.maps.shape == (1, S, S)
             assert e.extras["insertion_curve"].shape == e.extras["deletion_curve"].shape == (S * S // 64 + 1,)
-    assert peephole.load(out, item="cat.png/occlusion").n_queries > 1
+    e = peephole.load(out, item="cat.png/occlusion")
+    assert e.n_queries > 1 and e.input.shape == (S, S, 3) and e.overlay().shape == (S, S, 3)  # a whole Explanation
+    from peephole.batch.report import write_report
+
+    page = write_report(out).read_text()  # the run report reads a benchmark folder like any run
+    assert "cat.png/occlusion" in page and "skipped: misclassified" not in page  # the skip is data, the script shows it
+    assert '"status": "skipped"' in page and "Failures (" not in page
     with pytest.raises(InputError, match=r"item 'dog\.png' was skipped \(misclassified"):
         peephole.load(out, item="dog.png")
     with pytest.raises(InputError, match=r"no item 'cat\.png/lime' in this run; its items are named like 'cat\.png/"):

@@ -57,7 +57,8 @@ def summary(store: Store, rows: list[dict[str, Any]] | None = None) -> dict[str,
     out: dict[str, Any] = {
         "items in dataset": store.total,
         "explained": len(done),
-        "failed": len(rows) - len(done),
+        "failed": sum(r["status"] == "failed" for r in rows),
+        "skipped (e.g. a benchmark's misclassified photos)": sum(r["status"] == "skipped" for r in rows) or None,
         "not yet run": None if store.total is None else max(0, store.total - len(rows)),
         "accuracy on labelled items": f"{np.mean([r['correct'] for r in labelled]):.3f} ({len(labelled)} items)"
         if labelled
@@ -157,7 +158,7 @@ def _page(data: dict[str, Any], store: Store) -> str:
     settings = store.settings
     srows = "".join(f"<tr><th>{esc(str(k))}</th><td>{esc(json.dumps(v))}</td></tr>" for k, v in settings.items())
     sums = "".join(f"<tr><th>{esc(str(k))}</th><td>{esc(str(v))}</td></tr>" for k, v in data["summary"].items())
-    failed = [i for i in data["items"] if i["status"] != "done"]
+    failed = [i for i in data["items"] if i["status"] == "failed"]
     frows = "".join(f"<tr><td>{esc(i['id'])}</td><td>{esc(str(i['error']))}</td></tr>" for i in failed)
     fails = f"<h2>Failures ({len(failed)})</h2><table id='failures'>{frows}</table>" if failed else ""
     title = f"Peephole run: {settings.get('method')} on {Path(str(settings.get('dataset'))).name}"
@@ -205,7 +206,7 @@ th,td{border-bottom:1px solid #ddd;padding:2px 8px;text-align:left;vertical-alig
 border-bottom:1px solid #ccc;z-index:1;font-size:.9em}
 #grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:12px;margin-top:12px}
 .card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px;font-size:.82em}
-.card.wrong{border-color:#d33;box-shadow:0 0 0 1px #d33}.card.failed{background:#fff3f3}
+.card.wrong{border-color:#d33;box-shadow:0 0 0 1px #d33}.card.failed{background:#fff3f3}.card.skipped{background:#f4f4f4;color:#666}
 .card .name{font-weight:600;word-break:break-all;margin-bottom:4px}.pics{display:flex;gap:4px}
 .pics img{flex:1;min-width:0;max-width:100%;image-rendering:auto;border-radius:3px}.pics .html{flex:1;margin:4px 0}
 .card ol{margin:4px 0;padding-left:1.4em}
@@ -237,8 +238,8 @@ function card(item) {
   c.dataset.id = item.id;
   c.append(el("div", "name", item.id));
   if (item.status !== "done") {
-    c.classList.add("failed");
-    c.append(el("div", "err", "failed: " + item.error));
+    c.classList.add(item.status === "skipped" ? "skipped" : "failed");
+    c.append(el("div", "err", item.status + ": " + item.error));
     return c;
   }
   if (item.correct === 0) c.classList.add("wrong");
@@ -296,7 +297,7 @@ function render() {
   const failed = document.getElementById("only-failed").checked;
   const shown = cards.filter(({ item }) => {
     if (wrong && item.correct !== 0) return false;
-    if (failed && item.status === "done") return false;
+    if (failed && item.status !== "failed") return false;
     if (!q) return true;
     const hay = [item.id, item.source, item.label, item.true_name, item.prediction_name, ...(item.top || []).map((t) => t[1])];
     return hay.some((h) => h !== null && h !== undefined && String(h).toLowerCase().includes(q));

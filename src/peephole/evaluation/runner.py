@@ -149,7 +149,7 @@ def run_insertion_deletion(
                     e = Explanation(
                         method=method,
                         modality="image",
-                        input=None,
+                        input=img,  # the photo as explained: the item is a whole Explanation (overlays, the report)
                         maps=np.asarray(r.map, np.float32)[None],
                         targets=[s.label],
                         probabilities=probs,
@@ -342,7 +342,7 @@ def _point_image(
         e = Explanation(
             method=method,
             modality="image",
-            input=None,
+            input=img,
             maps=np.stack([np.asarray(r.map, np.float32) for r in results]),
             targets=targets,
             probabilities=probs,
