@@ -33,6 +33,12 @@ class MethodSpec:
     modalities: tuple[str, ...]
     summary: str
     requires: tuple[str, ...] = ()  #: (import name, pip extra) pairs the method needs beyond the core install
+    tasks: tuple[str, ...] | None = ("classification",)  #: the tasks it explains; None: any (it scores through the task)
+
+    def check_task(self, task: str) -> None:
+        """One :class:`InputError` when this method cannot explain ``task`` (a name in ``peephole.tasks.TASKS``)."""
+        if self.tasks is not None and task not in self.tasks:
+            raise InputError(f"method {self.name!r} explains {', '.join(self.tasks)} only, not the task {task!r}")
 
     def missing(self) -> list[str]:
         """The extras to install for this method: one per import that cannot be found (no import is run)."""
@@ -74,18 +80,35 @@ class MethodSpec:
             )
 
 
+#: Perturbation methods explain any task: they aggregate the task's scores (peephole.tasks).
+ANY_TASK = None
 TORCH = (("torch", "models"),)
 CAPTUM = (("torch", "models"), ("captum", "gradients"))
 
 BUILTIN: dict[str, MethodSpec] = {
     s.name: s
     for s in (
-        MethodSpec("pami", "peephole.methods.pami:Pami", "perturbation", ALL, "keep one part, mask the rest; Eq. 1"),
-        MethodSpec("pami-path", "peephole.methods.pami_path:PamiPath", "perturbation", ALL, "greedy keep-and-hide path"),
-        MethodSpec("occlusion", "peephole.methods.occlusion:Occlusion", "perturbation", ALL, "hide one part; mean drop"),
-        MethodSpec("rise", "peephole.methods.rise:Rise", "perturbation", ("image",), "random soft masks; RISE Eq. 6"),
-        MethodSpec("lime", "peephole.methods.lime:Lime", "perturbation", ALL, "ridge surrogate over parts"),
-        MethodSpec("kernel-shap", "peephole.methods.kernel_shap:KernelShap", "perturbation", ALL, "Shapley values of parts"),
+        MethodSpec(
+            "pami", "peephole.methods.pami:Pami", "perturbation", ALL, "keep one part, mask the rest; Eq. 1", tasks=ANY_TASK
+        ),
+        MethodSpec(
+            "pami-path", "peephole.methods.pami_path:PamiPath", "perturbation", ALL, "greedy keep-and-hide path", tasks=ANY_TASK
+        ),
+        MethodSpec(
+            "occlusion", "peephole.methods.occlusion:Occlusion", "perturbation", ALL, "hide one part; mean drop", tasks=ANY_TASK
+        ),
+        MethodSpec(
+            "rise", "peephole.methods.rise:Rise", "perturbation", ("image",), "random soft masks; RISE Eq. 6", tasks=ANY_TASK
+        ),
+        MethodSpec("lime", "peephole.methods.lime:Lime", "perturbation", ALL, "ridge surrogate over parts", tasks=ANY_TASK),
+        MethodSpec(
+            "kernel-shap",
+            "peephole.methods.kernel_shap:KernelShap",
+            "perturbation",
+            ALL,
+            "Shapley values of parts",
+            tasks=ANY_TASK,
+        ),
         *(
             MethodSpec(n, f"peephole.gradients.captum:{n.replace('-', '_')}", "gradient", ("image",), s, CAPTUM)
             for n, s in (

@@ -187,8 +187,19 @@ def test_a_task_the_model_declares_is_used():
 def test_gradient_methods_explain_classifiers_only():
     torch = pytest.importorskip("torch")
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
-    with pytest.raises(InputError, match="saliency explains classifiers.*not task 'regression'"):
+    calls = []
+    net.register_forward_hook(lambda *a: calls.append(1))
+    with pytest.raises(InputError, match="method 'saliency' explains classification only, not the task 'regression'"):
         peephole.explain(net, IMG, method="saliency", output="logits", task=Regression())
+    assert calls == []  # refused from the registry row, before the model ran
+
+
+def test_every_perturbation_method_takes_any_task_and_the_others_classification_only():
+    from peephole.registry import METHODS
+
+    for name, spec in METHODS.items():
+        assert (spec.tasks is None) == (spec.family == "perturbation"), name
+        assert spec.tasks is None or spec.tasks == ("classification",), name
 
 
 def test_a_file_saved_before_tasks_loads_as_classification(tmp_path):

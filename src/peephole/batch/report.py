@@ -206,7 +206,8 @@ th,td{border-bottom:1px solid #ddd;padding:2px 8px;text-align:left;vertical-alig
 border-bottom:1px solid #ccc;z-index:1;font-size:.9em}
 #grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:12px;margin-top:12px}
 .card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px;font-size:.82em}
-.card.wrong{border-color:#d33;box-shadow:0 0 0 1px #d33}.card.failed{background:#fff3f3}.card.skipped{background:#f4f4f4;color:#666}
+.card.wrong{border-color:#d33;box-shadow:0 0 0 1px #d33}.card.failed{background:#fff3f3}
+.card.skipped{background:#f4f4f4;color:#666}
 .card .name{font-weight:600;word-break:break-all;margin-bottom:4px}.pics{display:flex;gap:4px}
 .pics img{flex:1;min-width:0;max-width:100%;image-rendering:auto;border-radius:3px}.pics .html{flex:1;margin:4px 0}
 .card ol{margin:4px 0;padding-left:1.4em}
