@@ -21,6 +21,54 @@ from peephole.errors import InputError
 
 State = tuple[dict[str, Any], dict[str, np.ndarray]]
 
+#: What a saved partition may declare. Each :meth:`Partition.from_state` checks its parameters against these
+#: before it allocates anything, so a small file cannot make loading take gigabytes.
+MAX_FEATURES = 1 << 27  #: features of the input (an 11585×11585 image)
+MAX_PARTS = 1 << 22  #: parts (model queries)
+MAX_MASK_ELEMENTS = 1 << 28  #: parts × features that a partition holds as masks at once (1 GiB of float32)
+
+
+def saved_params(kind: str, params: Any, **types: Any) -> dict[str, Any]:
+    """``params`` of a saved partition, checked: a dict with exactly the keys ``types`` names, each value of
+    its type (``int`` excludes ``bool``; ``float`` accepts ints). An :class:`InputError` otherwise."""
+    if not isinstance(params, dict) or set(params) != set(types):
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise InputError(f"saved {kind}: parameters {got}, expected {sorted(types)}")
+    for key, want in types.items():
+        v = params[key]
+        wants = want if isinstance(want, tuple) else (want,)
+        ok = any(
+            (w is int and isinstance(v, int) and not isinstance(v, bool))
+            or (w is float and isinstance(v, (int, float)) and not isinstance(v, bool))
+            or (w is None and v is None)
+            or (w not in (int, float, None) and isinstance(v, w))
+            for w in wants
+        )
+        if not ok:
+            raise InputError(f"saved {kind}: parameter {key!r} is {type(v).__name__} {str(v)[:80]!r}")
+    return params
+
+
+def saved_array(kind: str, arrays: dict[str, np.ndarray], key: str, dtypes: str, ndim: int | None = None) -> np.ndarray:
+    """The saved array ``key``, checked: present, of a dtype kind in ``dtypes`` (``'b'``, ``'i'``, ``'u'``, ``'f'``)
+    and, when given, of ``ndim`` dimensions."""
+    a = arrays.get(key)
+    if not isinstance(a, np.ndarray):
+        raise InputError(f"saved {kind}: array {key!r} is missing")
+    if a.dtype.kind not in dtypes or (ndim is not None and a.ndim != ndim):
+        raise InputError(f"saved {kind}: array {key!r} is {a.dtype} of shape {a.shape}")
+    return a
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def check_limit(kind: str, what: str, n: int, limit: int) -> None:
+    """An :class:`InputError` when a saved partition declares more than ``limit`` of ``what``."""
+    if n > limit:
+        raise InputError(f"saved {kind} declares {n} {what}, more than Peephole loads ({limit})")
+
 
 class Partition(ABC):
     """A set of parts over ``shape``; ``masks(start, stop)`` builds only the masks asked for."""
@@ -83,7 +131,9 @@ class MaskPartition(Partition):
 
     @classmethod
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> MaskPartition:
-        return cls(arrays["masks"], arrays["groups"])
+        saved_params(cls.__name__, params)
+        masks = saved_array(cls.__name__, arrays, "masks", "b")
+        return cls(masks, saved_array(cls.__name__, arrays, "groups", "iu", 1))
 
 
 class LabelPartition(Partition):
@@ -126,7 +176,11 @@ class LabelPartition(Partition):
 
     @classmethod
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> LabelPartition:
-        return cls(list(arrays["labels"]))
+        saved_params(cls.__name__, params)
+        labels = saved_array(cls.__name__, arrays, "labels", "iu")
+        if labels.ndim < 2 or not len(labels):
+            raise InputError(f"saved {cls.__name__}: labels of shape {labels.shape}, expected (n_maps, *shape)")
+        return cls(list(labels))
 
 
 class Complement(Partition):
@@ -156,6 +210,7 @@ class Complement(Partition):
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> Complement:
         from peephole.core.state import resolve
 
+        saved_params(cls.__name__, params, inner=str, inner_params=dict)
         return cls(resolve(params["inner"], Partition).from_state(params["inner_params"], arrays))
 
 
@@ -215,9 +270,14 @@ class Coalitions(Partition):
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> Coalitions:
         from peephole.core.state import resolve
 
+        saved_params(cls.__name__, params, parts=str, parts_params=dict)
+        z = saved_array(cls.__name__, arrays, "coalitions", "biu", 2)
+        rows = saved_array(cls.__name__, arrays, "row_groups", "iu", 1)
+        check_limit(cls.__name__, "coalitions", len(z), MAX_PARTS)
         inner = {k: v for k, v in arrays.items() if k not in ("coalitions", "row_groups")}
         parts = resolve(params["parts"], Partition).from_state(params["parts_params"], inner)
-        return cls(parts, arrays["coalitions"], arrays.get("row_groups"))
+        check_limit(cls.__name__, "mask elements", parts.n_parts * int(np.prod(parts.shape)), MAX_MASK_ELEMENTS)
+        return cls(parts, z, rows)
 
 
 class FunctionPartition(Partition):
@@ -287,6 +347,9 @@ class PartSubset(Partition):
 
     @classmethod
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> PartSubset:
+        saved_params(cls.__name__, params, inner=str, inner_params=dict, parts=list, empty=bool)
+        if not all(_is_int(j) for j in params["parts"]):
+            raise InputError(f"saved {cls.__name__}: parts must be a list of part indices")
         return cls(cls._inner_from_state(params, arrays), params["parts"], params["empty"])
 
 
@@ -306,7 +369,12 @@ class GroupSubset(PartSubset):
 
     @classmethod
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> GroupSubset:
-        return cls(cls._inner_from_state(params, arrays), params["groups"])
+        saved_params(cls.__name__, params, inner=str, inner_params=dict, groups=list)
+        inner = cls._inner_from_state(params, arrays)
+        groups, n = params["groups"], inner.n_groups
+        if len(set(map(repr, groups))) != len(groups) or not all(_is_int(g) and 0 <= g < n for g in groups):
+            raise InputError(f"saved {cls.__name__}: groups must be distinct group indices in 0..{n - 1}")
+        return cls(inner, groups)
 
 
 def iou_matrix(partition: Partition) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 
 from peephole.core.aggregate import Aggregator, WeightedSumAggregator
 from peephole.core.options import require
-from peephole.core.partition import Partition, State
+from peephole.core.partition import MAX_FEATURES, MAX_PARTS, Partition, State, check_limit, saved_params
 from peephole.core.perturb import BaselineMasker, Masker, SoftMasker
 from peephole.errors import InputError
 from peephole.methods.base import PerturbationMethod, Settings
@@ -70,7 +70,14 @@ class RiseMasks(Partition):
 
     @classmethod
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> RiseMasks:
-        return cls(tuple(params.pop("shape")), **params)  # type: ignore[arg-type]
+        p = dict(saved_params(cls.__name__, params, shape=list, n_masks=int, cells=int, p=float, seed=int))
+        shape = p.pop("shape")
+        if len(shape) != 2 or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape):
+            raise InputError(f"saved {cls.__name__}: shape {str(shape)[:80]}, expected [height, width]")
+        check_limit(cls.__name__, "pixels", shape[0] * shape[1], MAX_FEATURES)
+        check_limit(cls.__name__, "masks", p["n_masks"], MAX_PARTS)
+        check_limit(cls.__name__, "grid cells per side", p["cells"], max(shape))
+        return cls((shape[0], shape[1]), **p)
 
 
 class Rise(PerturbationMethod):

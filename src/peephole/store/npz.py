@@ -1,61 +1,234 @@
 """One :class:`~peephole.result.Explanation` <-> one ``.npz`` file (arrays + a JSON metadata string, versioned).
 
-:meth:`Explanation.save` writes it; :func:`read` reads it back with ``allow_pickle=False``. Saved partitions
-and aggregators are named by class path and resolved only among Peephole's own classes
-(:func:`peephole.core.state.resolve`).
+:meth:`Explanation.save` writes it; :func:`read` reads it back as data only: no pickle, classes named only
+from the table of saved kinds (:data:`peephole.core.state.SAVED`), and sizes checked before anything is
+allocated — the zip members' uncompressed sizes against ``max_bytes``, each array's declared shape against its
+member's size, a saved partition's declared size against :mod:`peephole.core.partition`'s limits. Whatever is
+wrong with a file (truncated, bit-flipped, empty, not a zip, missing or mistyped entries) is one
+:class:`InputError` naming it.
 """
 
 from __future__ import annotations
 
 import json
+import struct
+import zipfile
+import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from peephole.core.aggregate import Aggregator
 from peephole.core.partition import Partition
 from peephole.core.state import resolve
 from peephole.errors import InputError
 from peephole.result import FORMAT, FORMAT_VERSION, Explanation
 
+#: The most a saved explanation may hold, uncompressed (all its arrays together), by default.
+MAX_BYTES = 2 << 30
+#: The most arrays a saved explanation may hold.
+MAX_MEMBERS = 10_000
+#: The most characters of its JSON metadata.
+MAX_META_CHARS = 64 << 20
 
-def read(path: str | Path) -> Explanation:
-    """The :class:`Explanation` saved at ``path`` by :meth:`Explanation.save`; an :class:`InputError` for anything else."""
+
+def read(path: str | Path, max_bytes: int = MAX_BYTES) -> Explanation:
+    """The :class:`Explanation` saved at ``path`` by :meth:`Explanation.save`; an :class:`InputError` naming
+    the file for anything else (including a file whose arrays hold more than ``max_bytes`` uncompressed)."""
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read {path}: not a saved explanation ({exc})") from exc
-    if "__meta__" not in arrays:
-        raise InputError(f"{path} is an .npz file but not a saved Peephole explanation")
-    meta = json.loads(str(arrays.pop("__meta__")))
-    if meta.get("format") != FORMAT:
-        raise InputError(f"{path} is not a saved Peephole explanation (format {meta.get('format')!r})")
-    if int(meta.get("version", 0)) > FORMAT_VERSION:
+        arrays = _arrays(Path(path), max_bytes)
+        return _explanation(arrays)
+    except InputError as exc:
+        raise InputError(f"cannot read {path}: {exc}") from exc
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as exc:  # a mistyped entry
         raise InputError(
-            f"{path} was written in explanation format version {meta['version']}; this Peephole reads up to "
+            f"cannot read {path}: not a readable saved explanation ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from exc
+
+
+def _arrays(path: Path, max_bytes: int) -> dict[str, np.ndarray]:
+    """Every array of the ``.npz`` at ``path``, each size checked before it is read."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            members = z.infolist()
+            if len(members) > MAX_MEMBERS:
+                raise InputError(f"holds {len(members)} arrays, more than a saved explanation ({MAX_MEMBERS})")
+            total = sum(m.file_size for m in members)
+            if total > max_bytes:
+                raise InputError(f"holds {total} bytes uncompressed, more than Peephole loads ({max_bytes}; see max_bytes)")
+            out = {}
+            for m in members:
+                if not m.filename.endswith(".npy"):
+                    raise InputError(f"{m.filename!r} is not an array: not a saved explanation")
+                with z.open(m) as f:
+                    header = _header(f, m)
+                    out[m.filename[: -len(".npy")]] = _read(f, *header)
+            return out
+    except InputError:
+        raise
+    except (
+        OSError,
+        EOFError,
+        struct.error,
+        zipfile.BadZipFile,
+        zlib.error,
+        NotImplementedError,
+        ValueError,
+        RuntimeError,
+    ) as exc:
+        raise InputError(f"not a saved explanation (damaged, or not an .npz: {exc})") from exc
+
+
+def _header(f: Any, member: zipfile.ZipInfo) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """The declared shape, order and dtype of one ``.npy`` member, checked against the member's size."""
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+    elif version in ((2, 0), (3, 0)):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+    else:
+        raise InputError(f"{member.filename!r}: .npy format version {version}")
+    if dtype.hasobject:
+        raise InputError(f"{member.filename!r} holds Python objects: not a saved explanation")
+    n = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if n > member.file_size:
+        raise InputError(f"{member.filename!r} declares {n} bytes in a member of {member.file_size}")
+    return shape, fortran, dtype
+
+
+def _read(f: Any, shape: tuple[int, ...], fortran: bool, dtype: np.dtype) -> np.ndarray:
+    n = int(np.prod(shape, dtype=object))
+    data = f.read(n * dtype.itemsize)
+    if len(data) != n * dtype.itemsize:
+        raise InputError(f"an array is cut short ({len(data)} of {n * dtype.itemsize} bytes)")
+    a = np.frombuffer(data, dtype=dtype, count=n) if n else np.zeros(0, dtype)
+    a = a.reshape(shape[::-1]).transpose() if fortran else a.reshape(shape)
+    f.read()  # the rest of the member: the zip's CRC check runs at its end
+    return a.copy() if not a.flags.writeable else a
+
+
+def _explanation(arrays: dict[str, np.ndarray]) -> Explanation:
+    meta_array = arrays.pop("__meta__", None)
+    if meta_array is None:
+        raise InputError("an .npz file but not a saved Peephole explanation")
+    if meta_array.dtype.kind != "U" or meta_array.shape != () or meta_array.dtype.itemsize > 4 * MAX_META_CHARS:
+        raise InputError(f"metadata is {meta_array.dtype} of shape {meta_array.shape}: not a saved explanation")
+    try:
+        meta = json.loads(str(meta_array))
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"metadata is not JSON ({exc})") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise InputError(f"not a saved Peephole explanation (format {meta.get('format') if isinstance(meta, dict) else None!r})")
+    version = meta.get("version", 0)
+    if not _is_int(version):
+        raise InputError(f"explanation format version {version!r}")
+    if version > FORMAT_VERSION:
+        raise InputError(
+            f"written in explanation format version {version}; this Peephole reads up to "
             f"version {FORMAT_VERSION}: upgrade Peephole to load it"
         )
+    _check_meta(meta)
+    maps, probabilities, scores = (_array(arrays, k, "biuf") for k in ("maps", "probabilities", "scores"))
+    targets = meta["targets"]
+    if probabilities.ndim != 1 or scores.ndim != 2:
+        raise InputError(f"probabilities of shape {probabilities.shape}, scores of shape {scores.shape}")
+    if maps.ndim < 1 or len(maps) != len(targets):
+        raise InputError(f"maps of shape {maps.shape} for {len(targets)} targets")
+    if not all(0 <= t < len(probabilities) for t in targets):
+        raise InputError(f"targets {targets[:10]} outside the {len(probabilities)} classes")
+    first = arrays.get("first_run_maps")
+    if first is not None and (first.dtype.kind not in "biuf" or first.shape != maps.shape):
+        raise InputError(f"first_run_maps {first.dtype} of shape {first.shape}, maps of shape {maps.shape}")
+    x = {"array": lambda: _array(arrays, "input", "biuf"), "words": lambda: meta["words"], None: lambda: None}[meta["input"]]()
     partition = None
     if meta.get("partition"):
         p = meta["partition"]
-        parts = {k: arrays[f"partition/{k}"] for k in p["arrays"]}
+        parts = {k: _array(arrays, f"partition/{k}", "biuf") for k in p["arrays"]}
         partition = resolve(p["class"], Partition).from_state(p["params"], parts)
-    x = {"array": arrays.get("input"), "words": meta.get("words"), None: None}[meta["input"]]
+    if meta["aggregator"] is not None:
+        _check_aggregator(meta["aggregator"])
     return Explanation(
         method=meta["method"],
         modality=meta["modality"],
         input=x,
-        maps=arrays["maps"],
-        targets=[int(t) for t in meta["targets"]],
-        probabilities=arrays["probabilities"],
+        maps=maps,
+        targets=list(targets),
+        probabilities=probabilities,
         class_names=meta["class_names"],
-        n_queries=int(meta["n_queries"]),
-        scores=arrays["scores"],
+        n_queries=meta["n_queries"],
+        scores=scores,
         partition=partition,
         aggregator=meta["aggregator"],
-        first_run_maps=arrays.get("first_run_maps"),
+        first_run_maps=first,
         timings=meta["timings"],
         params=meta["params"],
-        extras={k: arrays[f"extras/{k}"] for k in meta["extras"]},
-        task=str(meta.get("task", "classification")),  # files written before tasks existed are classifications
+        extras={k: _array(arrays, f"extras/{k}", "biufUS") for k in meta["extras"]},
+        task=meta.get("task", "classification"),  # files written before tasks existed are classifications
     )
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_list(v: Any, kind: Any) -> bool:
+    return isinstance(v, list) and all(kind(e) for e in v)
+
+
+_STR = lambda v: isinstance(v, str)  # noqa: E731
+
+#: Each metadata entry, and what it must be.
+_META = {
+    "method": (_STR, "a string"),
+    "modality": (_STR, "a string"),
+    "targets": (lambda v: _is_list(v, _is_int), "a list of class indices"),
+    "class_names": (lambda v: v is None or _is_list(v, _STR), "null or a list of strings"),
+    "n_queries": (lambda v: _is_int(v) and v >= 0, "a count"),
+    "aggregator": (lambda v: v is None or isinstance(v, dict), "null or an object"),
+    "timings": (lambda v: isinstance(v, dict) and all(isinstance(t, (int, float)) for t in v.values()), "seconds by stage"),
+    "params": (lambda v: isinstance(v, dict), "an object"),
+    "extras": (lambda v: _is_list(v, _STR), "a list of names"),
+    "task": (_STR, "a string"),
+    "input": (lambda v: v in ("array", "words", None), "'array', 'words' or null"),
+    "partition": (
+        lambda v: not v or (isinstance(v, dict) and isinstance(v.get("params"), dict) and _is_list(v.get("arrays"), _STR)),
+        "null or an object with the partition's class, params and arrays",
+    ),
+}
+
+
+def _check_meta(meta: dict[str, Any]) -> None:
+    for key, (ok, what) in _META.items():
+        if key == "task" and key not in meta or key == "partition" and key not in meta:
+            continue
+        if key not in meta:
+            raise InputError(f"metadata has no {key!r}: not a complete saved explanation")
+        if not ok(meta[key]):
+            raise InputError(f"metadata {key!r} is {str(meta[key])[:80]!r}, expected {what}")
+    if meta["input"] == "words" and not _is_list(meta.get("words"), _STR):
+        raise InputError("metadata 'words' is not a list of strings")
+
+
+def _array(arrays: dict[str, np.ndarray], key: str, kinds: str) -> np.ndarray:
+    a = arrays.get(key)
+    if a is None:
+        raise InputError(f"array {key!r} is missing: not a complete saved explanation")
+    if a.dtype.kind not in kinds:
+        raise InputError(f"array {key!r} is {a.dtype}, not numbers")
+    return a
+
+
+def _check_aggregator(agg: dict[str, Any]) -> None:
+    """The saved aggregator names a saved kind, with parameters its class takes (checked, not built)."""
+    import inspect
+
+    if set(agg) != {"class", "params"} or not isinstance(agg["params"], dict):
+        raise InputError(f"aggregator {str(agg)[:80]!r}, expected its class and params")
+    cls = resolve(agg["class"], Aggregator)
+    try:
+        inspect.signature(cls.__init__).bind(None, None, None, **agg["params"])
+    except TypeError as exc:
+        raise InputError(f"aggregator {agg['class']!r} takes no parameters {sorted(agg['params'])} ({exc})") from exc
+    if not all(isinstance(v, (bool, int, float, str)) or v is None for v in agg["params"].values()):
+        raise InputError(f"aggregator {agg['class']!r}: parameters must be numbers, strings or flags")

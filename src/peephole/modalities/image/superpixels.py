@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from peephole.core.partition import LabelPartition, State
+from peephole.core.partition import LabelPartition, State, saved_array, saved_params
 from peephole.errors import InputError
 from peephole.modalities.image.segmenters import SEGMENTERS
 
@@ -79,7 +79,11 @@ class Superpixels(LabelPartition):
 
     @classmethod
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> Superpixels:
-        return cls(list(arrays["labels"]), params["names"])
+        names = saved_params(cls.__name__, params, names=list)["names"]
+        labels = saved_array(cls.__name__, arrays, "labels", "iu", 3)
+        if len(names) != len(labels) or not all(isinstance(n, str) for n in names):
+            raise InputError(f"saved {cls.__name__}: {len(names)} names for {len(labels)} segmentations")
+        return cls(list(labels), names)
 
     @classmethod
     def from_image(

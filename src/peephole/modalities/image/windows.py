@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from peephole.core.partition import Partition, State
+from peephole.core.partition import MAX_FEATURES, MAX_PARTS, Partition, State, check_limit, saved_params
 from peephole.errors import InputError
 
 
@@ -96,7 +96,13 @@ class SlidingWindows(Partition):
 
     @classmethod
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> SlidingWindows:
-        return cls(**params)
+        p = saved_params(cls.__name__, params, height=int, width=int, radius=int, stride=int, shape=str)
+        h, w, r, s = p["height"], p["width"], p["radius"], p["stride"]
+        if min(h, w, r, s) < 1 or 2 * r + 1 > min(h, w):
+            raise InputError(f"saved {cls.__name__}: {h}×{w} image, radius {r}, stride {s}")
+        check_limit(cls.__name__, "pixels", h * w, MAX_FEATURES)
+        check_limit(cls.__name__, "windows", (-(-h // s) + 1) * (-(-w // s) + 1), MAX_PARTS)
+        return cls(**p)
 
     def masks(self, start: int, stop: int) -> np.ndarray:
         h, w = self.shape

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from peephole.core.partition import Partition, State
+from peephole.core.partition import MAX_FEATURES, MAX_PARTS, Partition, State, check_limit, saved_array, saved_params
 from peephole.errors import InputError
 
 
@@ -47,8 +47,17 @@ class IndexPartition(Partition):
 
     @classmethod
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> IndexPartition:
-        parts = np.split(arrays["positions"], np.cumsum(arrays["sizes"])[:-1])
-        return cls(params["length"], parts, params["names"])
+        p = saved_params(cls.__name__, params, length=int, names=(list, None))
+        positions = saved_array(cls.__name__, arrays, "positions", "iu", 1)
+        sizes = saved_array(cls.__name__, arrays, "sizes", "iu", 1)
+        check_limit(cls.__name__, "positions", p["length"], MAX_FEATURES)
+        check_limit(cls.__name__, "parts", len(sizes), MAX_PARTS)
+        if (sizes < 1).any() or int(sizes.sum()) != len(positions):
+            raise InputError(f"saved {cls.__name__}: part sizes do not add up to the {len(positions)} positions")
+        if p["names"] is not None and not all(isinstance(n, str) for n in p["names"]):
+            raise InputError(f"saved {cls.__name__}: part names must be strings")
+        parts = np.split(positions, np.cumsum(sizes)[:-1])
+        return cls(p["length"], parts, p["names"])
 
     @property
     def coverage(self) -> np.ndarray:
