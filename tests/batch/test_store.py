@@ -103,3 +103,47 @@ def test_export_csv_and_parquet(tmp_path):
         table = pq.read_table(s.export(tmp_path / "t.parquet")).to_pylist()
         assert table[0]["prediction"] == 1 and table[0]["confidence"] == pytest.approx(0.7)
         assert table[1]["status"] == "failed" and table[1]["prediction"] is None
+
+
+def damaged_run(tmp_path):
+    """A finished run of 3 items, then item 0's file cut short and item 1's file deleted."""
+    from runs_fixtures import TOY, make_toy, write_images
+
+    write_images(tmp_path / "data", 3)
+    peephole.run(make_toy(), tmp_path / "data", out=tmp_path / "run", model_name="toy", progress=False, **TOY).complete()
+    with Store(tmp_path / "run") as store:
+        rows = store.rows("done")
+    assert len(rows) == 3
+    cut = tmp_path / "run" / rows[0]["file"]
+    cut.write_bytes(cut.read_bytes()[:200])
+    (tmp_path / "run" / rows[1]["file"]).unlink()
+    return [r["id"] for r in rows]
+
+
+def test_the_report_marks_damaged_and_deleted_item_files_and_shows_the_rest(tmp_path, capsys):
+    from peephole.cli import main
+
+    ids = damaged_run(tmp_path)
+    assert main(["report", str(tmp_path / "run")]) == 0
+    text = (tmp_path / "run" / "report" / "index.html").read_text()
+    data = json.loads(text.split('<script type="application/json" id="data">')[1].split("</script>")[0])
+    items = {i["id"]: i for i in data["items"]}
+    for bad in ids[:2]:
+        assert items[bad]["status"] == "failed" and "its result file cannot be read" in items[bad]["error"]
+    assert "missing" in items[ids[1]]["error"]
+    assert items[ids[2]]["status"] == "done" and items[ids[2]]["views"]
+    assert data["summary"]["explained"] == 1 and data["summary"]["failed"] == 2
+
+
+def test_resuming_redoes_items_whose_file_is_missing_or_damaged(tmp_path):
+    from runs_fixtures import TOY, make_toy
+
+    ids = damaged_run(tmp_path)
+    with Store(tmp_path / "run") as store:
+        assert store.status() == dict.fromkeys(ids, "done")
+        assert store.status(check_files=True) == {ids[2]: "done"}
+    rerun = peephole.run(make_toy(), tmp_path / "data", out=tmp_path / "run", model_name="toy", progress=False, **TOY)
+    summary = rerun.complete()
+    assert summary["explained_now"] == 2 and summary["done"] == 3 and summary["skipped"] == 1
+    for item in ids:
+        assert peephole.load(tmp_path / "run", item=item).maps.shape[0] == 2

@@ -41,6 +41,7 @@ def write_report(run: str | Path | Store, out: str | Path | None = None, classes
     (folder / "img").mkdir(parents=True, exist_ok=True)
     rows = store.rows()
     items = [_item(store, folder, r, classes) for r in rows]
+    rows = [{**r, "status": d["status"], "error": d["error"]} for r, d in zip(rows, items)]  # damaged files: failed
     data = {"items": items, "summary": summary(store, rows)}
     page = _page(data, store)
     index = folder / "index.html"
@@ -82,6 +83,13 @@ def _item(store: Store, folder: Path, row: dict[str, Any], n_classes: int) -> di
     d["top"] = row["top"] or []
     if row["status"] != "done":
         return d
+    try:
+        return _views(store, folder, row, n_classes, d)
+    except InputError as exc:  # the result file is missing or damaged: the item is shown as failed, with why
+        return {**d, "status": "failed", "error": f"its result file cannot be read: {exc}"}
+
+
+def _views(store: Store, folder: Path, row: dict[str, Any], n_classes: int, d: dict[str, Any]) -> dict[str, Any]:
     e = store.load(row["id"])
     d["true_name"] = e.name(row["true_class"]) if row["true_class"] is not None else None
     wanted = list(dict.fromkeys([*e.targets, *[c for c, _, _ in e.top_classes(n_classes)]]))

@@ -66,9 +66,10 @@ class Run:
     def path(self) -> Path:
         return self.store.path
 
-    def todo(self) -> list[tuple[int, Item]]:
-        """``(position, item)`` of the items this call will explain (not done; failed ones when retrying)."""
-        status = self.store.status()
+    def todo(self, status: dict[str, str] | None = None) -> list[tuple[int, Item]]:
+        """``(position, item)`` of the items this call will explain (not done, or done but their result file is
+        missing or damaged; failed ones when retrying). ``status``: the store's, with files checked."""
+        status = self.store.status(check_files=True) if status is None else status
         return [
             (seq, item)
             for seq, item in enumerate(self.dataset)
@@ -78,8 +79,8 @@ class Run:
     def __iter__(self) -> Iterator[Result]:
         from tqdm.auto import tqdm
 
-        todo = self.todo()
-        status = self.store.status()
+        status = self.store.status(check_files=True)
+        todo = self.todo(status)
         ids = {i.id for i in self.dataset}
         done_before = sum(1 for k, v in status.items() if v == "done" and k in ids)
         bar = tqdm(total=len(self.dataset), initial=done_before, desc="explain", unit="item", disable=not self.progress)

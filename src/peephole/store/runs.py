@@ -20,6 +20,7 @@ import json
 import os
 import sqlite3
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -196,9 +197,16 @@ class Store:
             )
 
     # --- reading -----------------------------------------------------------------------------------
-    def status(self) -> dict[str, str]:
-        """``{item id: 'done' | 'failed'}`` of every recorded item."""
-        return dict(self._db.execute("SELECT id, status FROM items"))
+    def status(self, check_files: bool = False) -> dict[str, str]:
+        """``{item id: 'done' | 'failed' | 'skipped'}`` of every recorded item. With ``check_files``, a done item
+        whose result file is missing or damaged (no readable zip directory, or without its maps) is left out, as
+        if never run: a resumed run redoes it. (Damage inside the compressed data shows only when the file is
+        read: ``peephole report`` then lists the item as failed, with the error.)"""
+        out = {}
+        for item_id, status, file in self._db.execute("SELECT id, status, file FROM items"):
+            if not (check_files and status == "done" and not _intact(self.path, file)):
+                out[item_id] = status
+        return out
 
     def rows(self, status: str | None = None) -> list[dict[str, Any]]:
         """The per-item table (JSON columns decoded), in dataset order."""
@@ -231,7 +239,10 @@ class Store:
         """The :class:`Explanation` of one finished item (``peephole.load`` of its ``.npz``)."""
         from peephole.store.npz import read
 
-        return read(self.file_of(item_id))
+        path = self.file_of(item_id)
+        if not path.is_file():
+            raise InputError(f"{self.path}: the result file of item {item_id!r} ({path.name}) is missing")
+        return read(path)
 
     def export(self, path: str | Path) -> Path:
         """Write the per-item table to ``.csv`` or ``.parquet`` (needs pyarrow: ``pip install 'peephole[parquet]'``)."""
@@ -269,6 +280,17 @@ class Store:
 def _arrow_schema(pa: Any) -> Any:
     types = {"INTEGER": pa.int64(), "REAL": pa.float64()}
     return pa.schema([(c, types.get(t.split()[0], pa.string())) for c, t in COLUMNS])
+
+
+def _intact(folder: Path, file: str | None) -> bool:
+    """Whether a done item's result file is there and its zip directory names the arrays every result has."""
+    if not file:
+        return False
+    try:
+        with zipfile.ZipFile(folder / file) as z:
+            return {"__meta__.npy", "maps.npy"} <= set(z.namelist())
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+        return False
 
 
 def _alive(pid: int) -> bool:
