@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from peephole.modalities.text.render import printable, ranking, to_html, to_terminal
+from peephole.modalities.text.render import ranking, to_html, to_terminal
+from peephole.terminal import printable
 
 
 def class_fragment(explanation: Any, cls: int) -> str:
