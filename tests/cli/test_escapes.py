@@ -46,7 +46,7 @@ def test_escaped_output_wraps_and_restores_the_streams(capsys) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_explain_a_missing_file_with_escapes_in_its_name(tmp_path, capfd, name) -> None:
     tiny = str(tiny_onnx(tmp_path / "tiny.onnx"))
-    assert main(["explain", str(tmp_path / name), "--model", tiny, *FAST]) == 1
+    assert main(["explain", str(tmp_path / name), "--model", tiny, *FAST, "--out", str(tmp_path / "out")]) == 1
     out, err = capfd.readouterr()
     assert clean(out) and clean(err)
     assert "error:" in err and "\\x1b" in err
