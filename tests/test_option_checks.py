@@ -210,3 +210,13 @@ def test_a_large_seed_works_with_every_method(method: str, modality: str, kw: di
     assert e.params["seed"] == seed and np.isfinite(e.maps).all()
     again = peephole.explain(fn, x, method, seed=seed, **base, **kw)
     np.testing.assert_array_equal(e.maps, again.maps)
+
+
+@pytest.mark.parametrize("command", ["explain", "run"])
+def test_the_commands_refuse_a_bad_seed_before_any_work(tmp_path, capsys, command: str) -> None:
+    from peephole.cli import main
+
+    out = str(tmp_path / "out")
+    args = [command, str(tmp_path), "--model", "runs_fixtures:make_toy", "--out", out, "--seed", "-1"]
+    assert main(args) == 2
+    assert "error: seed must be an integer with 0 <= seed < 2**63, got -1" in capsys.readouterr().err

@@ -22,7 +22,17 @@ from peephole.result import Explanation
 from peephole.tasks import Task, declared_task, get_task
 from peephole.tasks.classification import check_targets, resolve_targets
 
-__all__ = ["Context", "Request", "build", "jsonable", "prepare", "resolve_targets", "resolve_task"]
+__all__ = [
+    "Context",
+    "Request",
+    "build",
+    "check_arguments",
+    "check_seed",
+    "jsonable",
+    "prepare",
+    "resolve_targets",
+    "resolve_task",
+]
 
 
 @dataclass(frozen=True)
@@ -49,12 +59,17 @@ class Request:
         )
 
 
+def check_seed(seed: Any) -> None:
+    """One :class:`InputError` unless ``seed`` is an integer (Python's or numpy's, not a bool) in [0, 2**63)."""
+    require("seed", seed, "an integer with 0 <= seed < 2**63", lambda v: fits(v, int) and 0 <= v < SEED_LIMIT)
+
+
 def check_arguments(
     targets: Any, top_k: Any, batch_size: Any, seed: Any, progress: Any, output: Any, class_names: Any, allow_large: Any = False
 ) -> None:
     """One :class:`InputError` naming the first of ``peephole.explain``'s own arguments whose type or range is
     wrong, its value and what is valid (the method's options are checked by the method)."""
-    require("seed", seed, "an integer with 0 <= seed < 2**63", lambda v: fits(v, int) and 0 <= v < SEED_LIMIT)
+    check_seed(seed)
     require("top_k", top_k, ">= 1 (an integer)", lambda v: fits(v, int) and v >= 1)
     require("batch_size", batch_size, ">= 1 (an integer, or None)", lambda v: v is None or (fits(v, int) and v >= 1))
     require("progress", progress, "True or False", lambda v: fits(v, bool))

@@ -61,9 +61,11 @@ def run(args: argparse.Namespace) -> int:
     from peephole.evaluation.data import dataset_kind
     from peephole.evaluation.methods import MapMaker, check_installed
     from peephole.evaluation.runner import CURVE_METRICS, run_insertion_deletion, run_pointing
+    from peephole.pipeline import check_seed
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     try:
+        check_seed(args.seed)
         check_installed(methods)
     except PeepholeError as exc:
         print(safe(f"error: {exc}"), file=sys.stderr)

@@ -154,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
     from peephole.batch.work import model_and_modality
     from peephole.interrupts import InterruptGuard
     from peephole.outputs import RunManifest, unique_stems
+    from peephole.pipeline import check_seed
 
     limits = {"size": 0, "top_k": 1, "radius": 1, "stride": 1, "batch_size": 1}
     for name, lo in limits.items():
@@ -167,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
         loader = {k: v for k, v in loader.items() if v is not None}
         mod, model = model_and_modality(args.model, args.modality, args.output, loader)
         args.modality = mod.name
+        check_seed(args.seed)
         options = method_options(args)
         settings = {k: v for k, v in vars(args).items() if k != "func"}
         manifest = RunManifest(args.out, f"peephole {args.command}", settings) if args.out else None

@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from peephole.batch.report import write_report
     from peephole.batch.work import modality_for
     from peephole.interrupts import InterruptGuard
+    from peephole.pipeline import check_seed
 
     try:
         targets = args.targets if args.targets in ("predicted", "true") else [int(t) for t in args.targets.split(",")]
@@ -85,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
     items = None
     with InterruptGuard() as guard:  # a Ctrl-C that a finaliser swallowed still stops before the next item
         try:
+            check_seed(args.seed)
             model = args.model or modality_for(None, args.modality).default_model
             if model is None:
                 raise PeepholeError(f"{args.modality} inputs have no default model: name one (--model)")
