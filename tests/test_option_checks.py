@@ -220,3 +220,14 @@ def test_the_commands_refuse_a_bad_seed_before_any_work(tmp_path, capsys, comman
     args = [command, str(tmp_path), "--model", "runs_fixtures:make_toy", "--out", out, "--seed", "-1"]
     assert main(args) == 2
     assert "error: seed must be an integer with 0 <= seed < 2**63, got -1" in capsys.readouterr().err
+
+
+def test_a_method_that_is_a_function_has_its_keyword_arguments_type_checked() -> None:
+    from peephole.pipeline import check_function_options
+
+    def smooth(req: Any, n_samples: int = 25, noise: float = 0.15, layer: str | None = None) -> None: ...
+
+    check_function_options(smooth, {"n_samples": np.int16(3), "noise": 1, "layer": None})
+    for bad, message in [({"n_samples": 2.5}, "n_samples must be an integer, got 2.5"), ({"layer": 3}, "layer must be a string or None")]:
+        with pytest.raises(InputError, match=message):
+            check_function_options(smooth, bad)

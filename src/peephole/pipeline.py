@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from peephole.core.options import SEED_LIMIT, fits, require
+from peephole.core.options import SEED_LIMIT, check_call, fits, require
 from peephole.core.query import OUTPUT_KINDS, Query
 from peephole.result import Explanation
 from peephole.tasks import Task, declared_task, get_task
@@ -27,6 +27,7 @@ __all__ = [
     "Request",
     "build",
     "check_arguments",
+    "check_function_options",
     "check_seed",
     "jsonable",
     "prepare",
@@ -57,6 +58,13 @@ class Request:
         check_arguments(
             self.targets, self.top_k, self.batch_size, self.seed, self.progress, self.output, self.class_names, self.allow_large
         )
+
+
+def check_function_options(method: Any, options: dict[str, Any]) -> None:
+    """A method that is a function (not a :class:`~peephole.methods.base.PerturbationMethod`, whose ``settings`` check
+    its options): ``options`` checked against its keyword arguments' annotated types."""
+    if not hasattr(method, "settings"):
+        check_call(method, options)
 
 
 def check_seed(seed: Any) -> None:

@@ -105,6 +105,19 @@ def check_types(options_class: type, given: dict[str, Any]) -> None:
             raise InputError(f"{name} must be {kind(tp)}, got {value!r} ({type(value).__name__})")
 
 
+def check_call(function: Callable[..., Any], given: dict[str, Any]) -> None:
+    """``given`` keyword arguments checked against ``function``'s annotations (:func:`check_types`): the options of a
+    method that is a function; a function whose annotations cannot be resolved here is left unchecked."""
+    try:
+        hints = get_type_hints(function)
+    except Exception:  # noqa: BLE001 - annotations naming what only a type checker imports
+        return
+    for name, value in given.items():
+        tp = hints.get(name, Any)
+        if not fits(value, tp):
+            raise InputError(f"{name} must be {kind(tp)}, got {value!r} ({type(value).__name__})")
+
+
 def make(options_class: type, **given: Any) -> Any:
     """``options_class(**given)`` with every value type-checked first (:func:`check_types`), then the class's own
     range checks (its ``__post_init__``)."""
