@@ -95,6 +95,8 @@ EXAMPLES = [
     ("occlusion", {"targets": 1.5}, "targets must be a class index or name.*got 1.5"),
     ("occlusion", {"targets": True}, "targets must be a class index or name.*got True"),
     ("occlusion", {"targets": []}, "targets is empty"),
+    ("occlusion", {"targets": np.array(1)}, "targets must be a class index or name.*got an array of shape \\(\\)"),
+    ("occlusion", {"targets": {0: 1}}, "targets must be a class index or name.*got \\{0: 1\\}"),
     (
         "pami",
         {"partition": "superpixels", "segmentations": ["slic"]},
@@ -228,6 +230,7 @@ def test_a_method_that_is_a_function_has_its_keyword_arguments_type_checked() ->
     def smooth(req: Any, n_samples: int = 25, noise: float = 0.15, layer: str | None = None) -> None: ...
 
     check_function_options(smooth, {"n_samples": np.int16(3), "noise": 1, "layer": None})
-    for bad, message in [({"n_samples": 2.5}, "n_samples must be an integer, got 2.5"), ({"layer": 3}, "layer must be a string or None")]:
+    wrong = [({"n_samples": 2.5}, "n_samples must be an integer, got 2.5"), ({"layer": 3}, "layer must be a string or None")]
+    for bad, message in wrong:
         with pytest.raises(InputError, match=message):
             check_function_options(smooth, bad)

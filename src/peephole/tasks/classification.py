@@ -105,9 +105,9 @@ def check_targets(targets: Any) -> None:
     non-empty list of them (None inside a list is refused)."""
     if targets is None:
         return
-    items = list(targets) if isinstance(targets, (list, tuple, np.ndarray)) else [targets]
     if isinstance(targets, np.ndarray) and targets.ndim != 1:
         raise InputError(f"targets must be {TARGETS}, got an array of shape {targets.shape}")
+    items = list(targets) if isinstance(targets, (list, tuple, np.ndarray)) else [targets]
     if not items:
         raise InputError(f"targets is empty; it must be {TARGETS}")
     for t in items:
