@@ -81,3 +81,21 @@ def test_run_on_a_folder_with_escapes_in_its_file_names(tmp_path, capfd) -> None
     assert main(["report", str(tmp_path / "run")]) == 0
     out, err = capfd.readouterr()
     assert clean(out) and clean(err)
+
+
+@pytest.mark.parametrize("modality", ["text", "sequence"])
+def test_class_names_with_escapes_are_shown_escaped_in_the_terminal_lines(modality) -> None:
+    import peephole
+    from peephole.modalities import get_modality
+
+    if modality == "text":
+        x: object = "a good film \x1b[2J with a bad ending"
+        model = lambda texts: np.stack([[t.count("good") for t in texts], [t.count("bad") for t in texts]], 1) * 1.0  # noqa: E731
+    else:
+        x = np.sin(np.arange(20) / 3.0)
+        model = lambda b: np.stack([np.asarray(b)[:, :10].sum(1), np.asarray(b)[:, 10:].sum(1)], 1)  # noqa: E731
+    names = ["\x1b]0;pwned\x07pos", "\x1b[31mneg"]
+    e = peephole.explain(model, x, "occlusion", modality=modality, output="scores", class_names=names, top_k=2)
+    lines = get_modality(modality).detail_lines(e, colour=False)
+    assert lines and all(clean(line) for line in lines)
+    assert any("\\x1b]0;pwned\\x07pos" in line for line in lines)

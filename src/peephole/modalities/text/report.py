@@ -18,7 +18,7 @@ def lines(explanation: Any, colour: bool) -> list[str]:
     e, out = explanation, []
     for t in e.targets:
         top = ", ".join(f"{printable(w)} {s:.3f}" for _, w, s in ranking(e.input, e.map_of(t), 3))
-        out += [f"  {e.name(t)}: {to_terminal(e.input, e.map_of(t), colour=colour)}", f"    top words: {top}"]
+        out += [f"  {printable(e.name(t))}: {to_terminal(e.input, e.map_of(t), colour=colour)}", f"    top words: {top}"]
     return out
 
 
