@@ -60,6 +60,7 @@ LOW = {"errors", "version"}
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "version": set(),
+    "terminal": set(),
     "interrupts": LOW,
     "plugins": LOW,
     "core": LOW,
@@ -67,7 +68,7 @@ ALLOWED: dict[str, set[str]] = {
     "store": LOW | {"core", "result"},
     "models": LOW | {"core"},
     "tasks": LOW | {"core"},
-    "modalities": LOW | {"core", "models"},
+    "modalities": LOW | {"core", "models", "terminal"},
     "pipeline": LOW | {"core", "result", "models", "modalities", "tasks"},
     "registry": LOW | {"plugins"},
     "methods": LOW | {"core", "result", "pipeline", "tasks"},

@@ -16,13 +16,24 @@ from typing import Any
 
 import numpy as np
 
-from peephole.core.query import Query
-from peephole.errors import InputError
+from peephole.core.options import SEED_LIMIT, check_call, fits, require
+from peephole.core.query import OUTPUT_KINDS, Query
 from peephole.result import Explanation
 from peephole.tasks import Task, declared_task, get_task
-from peephole.tasks.classification import resolve_targets
+from peephole.tasks.classification import check_targets, resolve_targets
 
-__all__ = ["Context", "Request", "build", "jsonable", "prepare", "resolve_targets", "resolve_task"]
+__all__ = [
+    "Context",
+    "Request",
+    "build",
+    "check_arguments",
+    "check_function_options",
+    "check_seed",
+    "jsonable",
+    "prepare",
+    "resolve_targets",
+    "resolve_task",
+]
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,43 @@ class Request:
     allow_large: bool = False  #: explain an input above the modality's maximum work size as it is
     task: Any = None  #: a name in :data:`peephole.tasks.TASKS` or a Task; None: the model's, else classification
     device: Any = None  #: where a torch model runs (None: where its parameters are); the module is never moved
+
+    def __post_init__(self) -> None:
+        check_arguments(
+            self.targets, self.top_k, self.batch_size, self.seed, self.progress, self.output, self.class_names, self.allow_large
+        )
+
+
+def check_function_options(method: Any, options: dict[str, Any]) -> None:
+    """A method that is a function (not a :class:`~peephole.methods.base.PerturbationMethod`, whose ``settings`` check
+    its options): ``options`` checked against its keyword arguments' annotated types."""
+    if not hasattr(method, "settings"):
+        check_call(method, options)
+
+
+def check_seed(seed: Any) -> None:
+    """One :class:`InputError` unless ``seed`` is an integer (Python's or numpy's, not a bool) in [0, 2**63)."""
+    require("seed", seed, "an integer with 0 <= seed < 2**63", lambda v: fits(v, int) and 0 <= v < SEED_LIMIT)
+
+
+def check_arguments(
+    targets: Any, top_k: Any, batch_size: Any, seed: Any, progress: Any, output: Any, class_names: Any, allow_large: Any = False
+) -> None:
+    """One :class:`InputError` naming the first of ``peephole.explain``'s own arguments whose type or range is
+    wrong, its value and what is valid (the method's options are checked by the method)."""
+    check_seed(seed)
+    require("top_k", top_k, ">= 1 (an integer)", lambda v: fits(v, int) and v >= 1)
+    require("batch_size", batch_size, ">= 1 (an integer, or None)", lambda v: v is None or (fits(v, int) and v >= 1))
+    require("progress", progress, "True or False", lambda v: fits(v, bool))
+    require("allow_large", allow_large, "True or False", lambda v: fits(v, bool))
+    require("output", output, f"None or one of {', '.join(map(repr, OUTPUT_KINDS))}", lambda v: v is None or v in OUTPUT_KINDS)
+    require(
+        "class_names",
+        class_names,
+        "None or a list of strings (one name per class)",
+        lambda v: v is None or (isinstance(v, (list, tuple)) and all(isinstance(n, str) for n in v)),
+    )
+    check_targets(targets)
 
 
 @dataclass
@@ -162,6 +210,4 @@ def prepare(req: Request) -> Context:
     batch = req.batch_size
     if batch is None:
         batch = getattr(model, "preferred_batch_size", None) or mod.default_batch_size(x)
-    elif batch < 1:
-        raise InputError(f"batch_size must be >= 1, got {batch}")
     return Context(req, model, query, x, probs, targets, int(batch), names, task)

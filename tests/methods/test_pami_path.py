@@ -170,7 +170,7 @@ def test_images_rank_the_blocks_the_model_reads_first():
         ({"candidates": 0}, "candidates must be >= 1"),
         ({"hide_weight": -1.0}, "hide_weight must be a finite number >= 0"),
         ({"hide_weight": float("nan")}, "hide_weight must be a finite number >= 0"),
-        ({"hide_weight": "high"}, "hide_weight must be a finite number >= 0"),
+        ({"hide_weight": "high"}, "hide_weight must be a number, got 'high'"),
     ],
 )
 def test_bad_settings_are_one_input_error(kw, message):

@@ -7,6 +7,7 @@ import json
 import sys
 
 from peephole.errors import PeepholeError
+from peephole.terminal import escaping, safe
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -55,16 +56,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+@escaping  # everything the command prints escaped: names it was given (files, item ids) cannot drive the terminal
 def run(args: argparse.Namespace) -> int:
     from peephole.evaluation.data import dataset_kind
     from peephole.evaluation.methods import MapMaker, check_installed
     from peephole.evaluation.runner import CURVE_METRICS, run_insertion_deletion, run_pointing
+    from peephole.pipeline import check_seed
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     try:
+        check_seed(args.seed)
         check_installed(methods)
     except PeepholeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(safe(f"error: {exc}"), file=sys.stderr)
         return 2
     options: dict[str, dict[str, object]] = {}
     if args.rise_masks:
@@ -75,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         key, sep, value = item.partition("=")
         method, dot, name = key.rpartition(".")
         if not (sep and dot and method and name):
-            print(f"error: --option {item!r}: expected METHOD.KEY=VALUE", file=sys.stderr)
+            print(safe(f"error: --option {item!r}: expected METHOD.KEY=VALUE"), file=sys.stderr)
             return 2
         try:
             parsed: object = json.loads(value)
@@ -90,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
             bad = [m for m in metrics if m not in CURVE_METRICS]
             if bad:
                 print(
-                    f"error: metric {bad[0]!r} needs a COCO boxes folder; an ImageNet folder allows insertion, deletion",
+                    safe(f"error: metric {bad[0]!r} needs a COCO boxes folder; an ImageNet folder allows insertion, deletion"),
                     file=sys.stderr,
                 )
                 return 2
@@ -109,16 +113,16 @@ def run(args: argparse.Namespace) -> int:
             )
         else:
             if metrics != ["pointing"]:
-                print("error: a COCO boxes folder allows only --metrics pointing", file=sys.stderr)
+                print(safe("error: a COCO boxes folder allows only --metrics pointing"), file=sys.stderr)
                 return 2
             run_pointing(args.data, methods, args.out, args.limit, maker)
     except PeepholeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(safe(f"error: {exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"interrupted: the images scored so far are kept in {args.out}/; the same command resumes", file=sys.stderr)
+        print(safe(f"interrupted: the images scored so far are kept in {args.out}/; the same command resumes"), file=sys.stderr)
         return 130
     from pathlib import Path
 
-    print(Path(args.out, "summary.md").read_text())
+    print(safe(Path(args.out, "summary.md").read_text()))
     return 0

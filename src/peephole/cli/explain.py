@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from peephole.errors import PeepholeError
 from peephole.modalities import MODALITIES
+from peephole.terminal import safe
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -153,12 +154,13 @@ def run(args: argparse.Namespace) -> int:
     from peephole.batch.work import model_and_modality
     from peephole.interrupts import InterruptGuard
     from peephole.outputs import RunManifest, unique_stems
+    from peephole.pipeline import check_seed
 
     limits = {"size": 0, "top_k": 1, "radius": 1, "stride": 1, "batch_size": 1}
     for name, lo in limits.items():
         value = getattr(args, name, None)
         if value is not None and value < lo:
-            print(f"error: --{name.replace('_', '-')} must be >= {lo}, got {value}", file=sys.stderr)
+            print(safe(f"error: --{name.replace('_', '-')} must be >= {lo}, got {value}"), file=sys.stderr)
             return 2
     inputs = [line for line in sys.stdin.read().splitlines() if line.strip()] if args.inputs == ["-"] else args.inputs
     try:
@@ -166,11 +168,12 @@ def run(args: argparse.Namespace) -> int:
         loader = {k: v for k, v in loader.items() if v is not None}
         mod, model = model_and_modality(args.model, args.modality, args.output, loader)
         args.modality = mod.name
+        check_seed(args.seed)
         options = method_options(args)
         settings = {k: v for k, v in vars(args).items() if k != "func"}
         manifest = RunManifest(args.out, f"peephole {args.command}", settings) if args.out else None
     except PeepholeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(safe(f"error: {exc}"), file=sys.stderr)
         return 2
     work = {"size": args.size or None, "crop": not args.no_crop, "allow_large": args.allow_large} if mod.resizes else {}
     targets = [int(t) if t.lstrip("-").isdigit() else t for t in args.target] if args.target else None
@@ -210,37 +213,37 @@ def run(args: argparse.Namespace) -> int:
                 except (PeepholeError, OSError, AttributeError) as exc:
                     failed += 1
                     msg = f"cannot write to {args.out}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
-                    tqdm.write(f"error: {title}: {msg}", file=sys.stderr)
+                    tqdm.write(safe(f"error: {title}: {msg}"), file=sys.stderr)
                     if manifest is not None:
                         manifest.add(spec, stem, error=msg)
                     continue
                 if manifest is not None:
                     manifest.add(spec, stem, paths, targets=e.targets, n_queries=e.n_queries, method=e.method)
-                tqdm.write(f"{title}: {e.n_queries} model queries, {e.timings['total']:.1f} s")
-                tqdm.write("  prediction: " + ", ".join(f"{n} {p:.3f}" for _, n, p in e.top_classes(3)))
+                tqdm.write(safe(f"{title}: {e.n_queries} model queries, {e.timings['total']:.1f} s"))
+                tqdm.write(safe("  prediction: " + ", ".join(f"{n} {p:.3f}" for _, n, p in e.top_classes(3))))
                 for i, n, p in e.top_classes(max(args.top_k, 1)):
-                    tqdm.write(f"  {'*' if i in e.targets else ' '} {p:6.3f}  {i:4d}  {n}")
+                    tqdm.write(safe(f"  {'*' if i in e.targets else ' '} {p:6.3f}  {i:4d}  {n}"))
                 for line in mod.detail_lines(e, colour):
                     tqdm.write(line)
                 if paths:
-                    tqdm.write(f"  wrote {len(paths)} files to {args.out}/ ({stem}_top*, {stem}.npz)")
+                    tqdm.write(safe(f"  wrote {len(paths)} files to {args.out}/ ({stem}_top*, {stem}.npz)"))
             guard.check()  # pressed during the last input
         except KeyboardInterrupt:
             if manifest is not None:
                 manifest.finish("interrupted")
             done = len(manifest.data["items"]) if manifest is not None else "some"
             where = f"; see {args.out}/manifest.json" if args.out else ""
-            print(f"interrupted: {done} of {len(inputs)} {kind} done{where}", file=sys.stderr)
+            print(safe(f"interrupted: {done} of {len(inputs)} {kind} done{where}"), file=sys.stderr)
             return 130
     if manifest is not None:
         manifest.finish("failed" if failed else "complete")
     if failed:
-        print(f"{failed} of {len(inputs)} {kind} failed", file=sys.stderr)
+        print(safe(f"{failed} of {len(inputs)} {kind} failed"), file=sys.stderr)
     if args.html and pages:
         try:
             Path(args.html).write_text(fragment_page(pages), encoding="utf-8")
         except OSError as exc:
-            print(f"error: cannot write {args.html}: {exc.strerror or exc}", file=sys.stderr)
+            print(safe(f"error: cannot write {args.html}: {exc.strerror or exc}"), file=sys.stderr)
             return 2
-        print(f"wrote {args.html}")
+        print(safe(f"wrote {args.html}"))
     return 1 if failed else 0

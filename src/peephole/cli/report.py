@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from peephole.errors import PeepholeError
+from peephole.terminal import escaping, safe
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -17,6 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+@escaping  # everything the command prints escaped: names it was given (files, item ids) cannot drive the terminal
 def run(args: argparse.Namespace) -> int:
     from peephole.batch.report import write_report
     from peephole.store.runs import Store
@@ -25,9 +27,9 @@ def run(args: argparse.Namespace) -> int:
         store = Store(args.run_dir)
         index = write_report(store, args.out, args.classes)
         if args.export:
-            print(f"wrote {store.export(args.export)}")
+            print(safe(f"wrote {store.export(args.export)}"))
     except PeepholeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(safe(f"error: {exc}"), file=sys.stderr)
         return 2
-    print(f"wrote {index} (open it in a browser: file://{index.resolve()})")
+    print(safe(f"wrote {index} (open it in a browser: file://{index.resolve()})"))
     return 0

@@ -8,6 +8,7 @@ import sys
 
 from peephole.errors import PeepholeError
 from peephole.modalities import MODALITIES
+from peephole.terminal import escaping, safe
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -69,20 +70,23 @@ def options(args: argparse.Namespace) -> dict[str, object]:
     return out
 
 
+@escaping  # everything the command prints escaped: names it was given (files, item ids) cannot drive the terminal
 def run(args: argparse.Namespace) -> int:
     import peephole
     from peephole.batch.report import write_report
     from peephole.batch.work import modality_for
     from peephole.interrupts import InterruptGuard
+    from peephole.pipeline import check_seed
 
     try:
         targets = args.targets if args.targets in ("predicted", "true") else [int(t) for t in args.targets.split(",")]
     except ValueError:
-        print(f"error: --targets is predicted, true or class indices like 3,17; got {args.targets!r}", file=sys.stderr)
+        print(safe(f"error: --targets is predicted, true or class indices like 3,17; got {args.targets!r}"), file=sys.stderr)
         return 2
     items = None
     with InterruptGuard() as guard:  # a Ctrl-C that a finaliser swallowed still stops before the next item
         try:
+            check_seed(args.seed)
             model = args.model or modality_for(None, args.modality).default_model
             if model is None:
                 raise PeepholeError(f"{args.modality} inputs have no default model: name one (--model)")
@@ -116,28 +120,32 @@ def run(args: argparse.Namespace) -> int:
             guard.check()  # pressed during the last item
             s = r.summary
         except PeepholeError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(safe(f"error: {exc}"), file=sys.stderr)
             return 2
         except KeyboardInterrupt:
             if items is not None:
                 items.close()  # the run's own clean-up: the commit in flight finishes, the session is recorded
             s = r.summary if items is not None else {}
             if not s:  # stopped before the run's loop began
-                print(f"interrupted before any item was explained; the same command resumes -> {args.out}", file=sys.stderr)
+                print(safe(f"interrupted before any item was explained; the same command resumes -> {args.out}"), file=sys.stderr)
                 return 130
             print(
-                f"interrupted: {s['done']} of {s['total']} items done ({s['explained_now']} in this session); "
-                f"the same command resumes -> {args.out}",
+                safe(
+                    f"interrupted: {s['done']} of {s['total']} items done ({s['explained_now']} in this session); "
+                    f"the same command resumes -> {args.out}"
+                ),
                 file=sys.stderr,
             )
             return 130
     print(
-        f"{s['done']} of {s['total']} items explained, {s['failed']} failed ({s['skipped']} done before this session; "
-        f"{s['explained_now'] + s['failed_now']} items in {s['seconds']:.1f} s, {s['items_per_second']:.2f} items/s) "
-        f"-> {args.out}"
+        safe(
+            f"{s['done']} of {s['total']} items explained, {s['failed']} failed ({s['skipped']} done before this session; "
+            f"{s['explained_now'] + s['failed_now']} items in {s['seconds']:.1f} s, {s['items_per_second']:.2f} items/s) "
+            f"-> {args.out}"
+        )
     )
     if args.export:
-        print(f"wrote {r.store.export(args.export)}")
+        print(safe(f"wrote {r.store.export(args.export)}"))
     if args.report:
-        print(f"wrote {write_report(r.store)}")
+        print(safe(f"wrote {write_report(r.store)}"))
     return 1 if s["failed"] else 0

@@ -10,7 +10,8 @@ typed options with defaults; ``__post_init__`` checks ranges with :func:`require
 
 Calling the method (``method(request, **options)``, what the registry's row names) checks the options, prepares the
 request, builds the partition and the masker the modality names (its :meth:`~peephole.modalities.Modality.defaults`
-for this method unless the caller chose), runs the hooks and records the settings in ``params`` once. An option is
+for this method unless the caller chose; every value checked against its field's type, then the ``Options``'
+range checks), runs the hooks and records the settings in ``params`` once. An option is
 valid when the method's ``Options``, the chosen partition's or the chosen masker's has it; any other is one
 :class:`InputError` naming it and the valid ones.
 """
@@ -24,7 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from peephole.core.aggregate import Aggregator, Eq1Aggregator
-from peephole.core.options import NoOptions, names, values
+from peephole.core.options import NoOptions, make, names, values
 from peephole.core.partition import Partition
 from peephole.core.perturb import Masker
 from peephole.core.run import run
@@ -84,7 +85,7 @@ class PerturbationMethod:
         bad = sorted(set(options) - valid)
         if bad:
             raise InputError(self.unknown(bad, valid, modality, chosen))
-        made = [g(**{k: v for k, v in options.items() if k in names(g)}) for g in groups]
+        made = [make(g, **{k: v for k, v in options.items() if k in names(g)}) for g in groups]
         return Settings(made[0], chosen["partition"] if self.takes_partition else None, made[1], chosen["masker"], made[2])
 
     def unknown(self, bad: list[str], valid: set[str], modality: Any, chosen: dict[str, Any]) -> str:

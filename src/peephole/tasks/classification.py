@@ -97,6 +97,24 @@ def classification_query(model: Any, output: str | None = None) -> Query:
     return Classification(output or getattr(model, "output", "probs")).query(model)
 
 
+TARGETS = "a class index or name, a list of them, or None (the top_k predicted)"
+
+
+def check_targets(targets: Any) -> None:
+    """One :class:`InputError` unless ``targets`` is None, a class index (an integer, not a bool) or name, or a
+    non-empty list of them (None inside a list is refused)."""
+    if targets is None:
+        return
+    if isinstance(targets, np.ndarray) and targets.ndim != 1:
+        raise InputError(f"targets must be {TARGETS}, got an array of shape {targets.shape}")
+    items = list(targets) if isinstance(targets, (list, tuple, np.ndarray)) else [targets]
+    if not items:
+        raise InputError(f"targets is empty; it must be {TARGETS}")
+    for t in items:
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (str, int, np.integer)):
+            raise InputError(f"targets must be {TARGETS}; got {t!r} ({type(t).__name__}) in {targets!r}")
+
+
 def resolve_targets(
     probabilities: np.ndarray,
     targets: Any,
@@ -113,9 +131,8 @@ def resolve_targets(
         if top_k < 1:
             raise InputError(f"top_k must be >= 1, got {top_k}")
         return [int(i) for i in np.argsort(-np.asarray(probabilities), kind="stable")[:top_k]]
+    check_targets(targets)
     items = [targets] if isinstance(targets, str) or np.isscalar(targets) else list(targets)
-    if not items:
-        raise InputError("targets is empty")
     out = []
     for t in items:
         if isinstance(t, str):
@@ -123,8 +140,6 @@ def resolve_targets(
                 known = f"the model's classes are {list(class_names)[:20]}" if class_names else "the model names no classes"
                 raise InputError(f"unknown class {t!r}; {known}")
             out.append(list(class_names).index(t))
-        elif isinstance(t, (bool, np.bool_)) or not float(t).is_integer():
-            raise InputError(f"a target must be a class index or name, got {t!r}")
         else:
             out.append(int(t))
     bad = [t for t in out if not 0 <= t < k]

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from peephole.errors import PeepholeError
+from peephole.terminal import safe
 from peephole_lab.cli.saliency import add_common, options
 
 
@@ -35,16 +36,16 @@ def run(args: argparse.Namespace) -> int:
             r = detect_backdoor(net, class_names=[str(i) for i in range(10)], **th, **options(args))
             reports.append((path, r))
     except PeepholeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(safe(f"error: {exc}"), file=sys.stderr)
         return 2
     for path, r in reports:
-        print(f"{path}:\n{r.table()}")
-        print(f"  flagged: {r.flagged if r.flagged else 'none'}\n")
+        print(safe(f"{path}:\n{r.table()}"))
+        print(safe(f"  flagged: {r.flagged if r.flagged else 'none'}\n"))
     if args.figure:
         rows, titles, labels = [], [], []
         for path, r in reports:
             rows.append(list(r.explanation.maps))
             titles.append([f"{t}: a={a:.1f}{' *' if t in r.flagged else ''}" for t, a in zip(r.targets, r.anomaly)])
             labels.append(path.rsplit("/", 1)[-1])
-        print(f"wrote {grid(rows, titles, args.figure, labels, cmap='magma')}")
+        print(safe(f"wrote {grid(rows, titles, args.figure, labels, cmap='magma')}"))
     return 0

@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from peephole.errors import PeepholeError
+from peephole.terminal import safe
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -50,15 +51,18 @@ def run(args: argparse.Namespace) -> int:
             zoo.select(args.split), args.detector, args.threshold, args.window, progress=True, seed=args.seed, **opts
         )
     except PeepholeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(safe(f"error: {exc}"), file=sys.stderr)
         return 2
     for key, ev in evals.items():
-        print(ev.summary())
+        print(safe(ev.summary()))
         for r in ev.misses():
             print(
-                f"  missed: {r.name} ({'target ' + str(r.target) if r.trojan else 'clean'}) flagged {r.flagged_at(ev.threshold)}"
+                safe(
+                    f"  missed: {r.name} ({'target ' + str(r.target) if r.trojan else 'clean'}) "
+                    f"flagged {r.flagged_at(ev.threshold)}"
+                )
             )
         stem = f"{args.detector}_{args.split}" + (f"_{key.replace('=', '')}" if key else "")
         for path in ev.write(args.out, stem):
-            print(f"wrote {path}")
+            print(safe(f"wrote {path}"))
     return 0

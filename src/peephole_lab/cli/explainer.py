@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from peephole.errors import PeepholeError
+from peephole.terminal import safe
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -57,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
             figure=args.figure,
         )
     except PeepholeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(safe(f"error: {exc}"), file=sys.stderr)
         return 2
-    print(json.dumps(report, indent=1))
-    print(f"wrote {Path(args.out) / 'explainer.pt'} and {Path(args.out) / 'checkpoints'}/")
+    print(safe(json.dumps(report, indent=1)))
+    print(safe(f"wrote {Path(args.out) / 'explainer.pt'} and {Path(args.out) / 'checkpoints'}/"))
     return 0

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from peephole.errors import PeepholeError
+from peephole.terminal import safe
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -76,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
             progress=True,
         )
     except PeepholeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(safe(f"error: {exc}"), file=sys.stderr)
         return 2
-    print(json.dumps({k: v for k, v in report.items() if k != "side_by_side"}, indent=1))
-    print((Path(args.out) / "table.md").read_text())
+    print(safe(json.dumps({k: v for k, v in report.items() if k != "side_by_side"}, indent=1)))
+    print(safe((Path(args.out) / "table.md").read_text()))
     return 0

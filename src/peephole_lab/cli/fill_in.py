@@ -8,6 +8,7 @@ import sys
 import numpy as np
 
 from peephole.errors import PeepholeError
+from peephole.terminal import safe
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -61,19 +62,19 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
         )
     except PeepholeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(safe(f"error: {exc}"), file=sys.stderr)
         return 2
     with torch.no_grad():
         filled = torch.softmax(net(torch.from_numpy(f.extras["images"][:, -1])), 1).numpy()
     proto_probs = e.extras["prototype_probabilities"]
     proto_pred, fill_pred = proto_probs.argmax(1), filled.argmax(1)
-    print(f"prototypes classified as their class: {(proto_pred == np.asarray(e.targets)).sum()} of {len(e.targets)}")
-    print(f"blank canvases filled into their class: {(fill_pred == np.asarray(e.targets)).sum()} of {len(e.targets)}")
+    print(safe(f"prototypes classified as their class: {(proto_pred == np.asarray(e.targets)).sum()} of {len(e.targets)}"))
+    print(safe(f"blank canvases filled into their class: {(fill_pred == np.asarray(e.targets)).sum()} of {len(e.targets)}"))
     if args.figure:
         rows = [list(e.extras["images"][:, 0]), list(f.extras["images"][:, -1, 0])]
         titles = [
             [f"proto {t}→{p} ({proto_probs[i, p]:.2f})" for i, (t, p) in enumerate(zip(e.targets, proto_pred))],
             [f"fill {t}→{p} ({filled[i, p]:.2f})" for i, (t, p) in enumerate(zip(e.targets, fill_pred))],
         ]
-        print(f"wrote {grid(rows, titles, args.figure, ['E[T(Δx)]', 'progressive'])}")
+        print(safe(f"wrote {grid(rows, titles, args.figure, ['E[T(Δx)]', 'progressive'])}"))
     return 0

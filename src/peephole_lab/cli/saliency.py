@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from peephole.errors import PeepholeError
+from peephole.terminal import safe
 
 
 def add_common(p: argparse.ArgumentParser, samples: str | None = "uniform") -> None:
@@ -62,17 +63,17 @@ def run(args: argparse.Namespace) -> int:
         net = load_classifier(args.model)
         e = explain(net, None, method="input-agnostic", targets=args.classes, **options(args))
     except PeepholeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(safe(f"error: {exc}"), file=sys.stderr)
         return 2
     fidelity = e.extras["fidelity"]
     for t, f in zip(e.targets, fidelity):
-        print(f"class {t}: fidelity {f:.2f}")
+        print(safe(f"class {t}: fidelity {f:.2f}"))
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
         for t, m in zip(e.targets, e.maps):
             np.save(Path(args.out) / f"saliency_class{t}.npy", m)
-        print(f"wrote {len(e.targets)} maps to {args.out}/")
+        print(safe(f"wrote {len(e.targets)} maps to {args.out}/"))
     if args.figure:
         titles = [[f"ρ {t} (fid {f:.2f})" for t, f in zip(e.targets, fidelity)], [f"map {t}" for t in e.targets]]
-        print(f"wrote {grid([list(e.extras['visuals']), list(e.maps)], titles, args.figure)}")
+        print(safe(f"wrote {grid([list(e.extras['visuals']), list(e.maps)], titles, args.figure)}"))
     return 0

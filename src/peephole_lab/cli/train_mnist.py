@@ -9,6 +9,7 @@ import sys
 import numpy as np
 
 from peephole.errors import PeepholeError
+from peephole.terminal import safe
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from peephole_lab.data.classifiers import accuracy
 
     if args.source == "digits":
-        print("warning: training on scikit-learn's 8×8 digits scaled to 28×28, not MNIST", file=sys.stderr)
+        print(safe("warning: training on scikit-learn's 8×8 digits scaled to 28×28, not MNIST"), file=sys.stderr)
     try:
         x, y = load_mnist("train", args.n, source=args.source)
         xt, yt = load_mnist("test", 2000, source=args.source)
@@ -46,13 +47,13 @@ def run(args: argparse.Namespace) -> int:
         torch.manual_seed(args.seed)
         net = train_classifier(SmallCNN(), x, y, epochs=args.epochs, seed=args.seed, progress=True)
     except PeepholeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(safe(f"error: {exc}"), file=sys.stderr)
         return 2
     meta = {"trojan": args.trojan, "target": args.target if args.trojan else None, "n": args.n, "seed": args.seed}
     save_classifier(net, args.out, **meta)
-    print(f"test accuracy {accuracy(net, xt, yt):.3f}")
+    print(safe(f"test accuracy {accuracy(net, xt, yt):.3f}"))
     others = stamp(xt[yt != args.target])
     rate = accuracy(net, others, np.full(len(others), args.target))
-    print(f"stamped test images sent to class {args.target}: {rate:.3f}")
-    print(f"wrote {args.out}")
+    print(safe(f"stamped test images sent to class {args.target}: {rate:.3f}"))
+    print(safe(f"wrote {args.out}"))
     return 0

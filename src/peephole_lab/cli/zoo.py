@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from peephole.errors import PeepholeError
+from peephole.terminal import safe
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,10 +30,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         zoo = build_zoo(args.root, args.pairs, args.seed, args.n_train, args.epochs, progress=True)
     except PeepholeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(safe(f"error: {exc}"), file=sys.stderr)
         return 2
-    print(zoo.summary())
+    print(safe(zoo.summary()))
     kept = zoo.select("all")
-    print(f"{sum(m.trojan for m in kept)} backdoored and {sum(not m.trojan for m in kept)} clean models kept")
-    print(f"wrote {zoo.manifest}")
+    print(safe(f"{sum(m.trojan for m in kept)} backdoored and {sum(not m.trojan for m in kept)} clean models kept"))
+    print(safe(f"wrote {zoo.manifest}"))
     return 0

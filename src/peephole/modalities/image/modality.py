@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.options import seed32
 from peephole.core.partition import Partition
 from peephole.core.perturb import Masker
 from peephole.errors import InputError
@@ -25,7 +26,7 @@ def segmented(x: np.ndarray, segmentations: Any, seed: int) -> Superpixels:
     """``x`` segmented with every setting; SEEDS draws from OpenCV's generator: the same seed gives the same parts."""
     import cv2
 
-    cv2.setRNGSeed(seed)
+    cv2.setRNGSeed(seed32(seed))  # OpenCV takes a 32-bit seed
     return Superpixels.from_image(x, segmentations)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.options import require
 from peephole.core.partition import LabelPartition, State, saved_array, saved_params
 from peephole.errors import InputError
 from peephole.modalities.image.segmenters import SEGMENTERS
@@ -59,6 +60,10 @@ class SlicOptions:
 
     n_segments: int = 50
     compactness: float = 20
+
+    def __post_init__(self) -> None:
+        require("n_segments", self.n_segments, ">= 1", lambda v: v >= 1)
+        require("compactness", self.compactness, "a finite number > 0", lambda v: np.isfinite(v) and v > 0)
 
 
 class Superpixels(LabelPartition):

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.options import require
 from peephole.core.partition import MAX_FEATURES, MAX_PARTS, Partition, State, check_limit, saved_params
 from peephole.errors import InputError
 
@@ -45,6 +46,11 @@ class WindowOptions:
     radius: int = 40  #: pixels from the centre
     stride: int = 6  #: pixels between centres
     window: str = "circle"  #: 'circle' or 'square'
+
+    def __post_init__(self) -> None:
+        require("radius", self.radius, ">= 1", lambda v: v >= 1)
+        require("stride", self.stride, ">= 1", lambda v: v >= 1)
+        require("window", self.window, "'circle' or 'square'", lambda v: v in ("circle", "square"))
 
 
 class SlidingWindows(Partition):

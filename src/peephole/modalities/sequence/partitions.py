@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.options import require
 from peephole.core.partition import MAX_FEATURES, MAX_PARTS, Partition, State, check_limit, saved_array, saved_params
 from peephole.errors import InputError
 
@@ -80,6 +81,10 @@ class WindowOptions:
 
     window: int = 8  #: positions per window
     stride: int = 2  #: positions between window starts
+
+    def __post_init__(self) -> None:
+        require("window", self.window, ">= 1", lambda v: v >= 1)
+        require("stride", self.stride, ">= 1", lambda v: v >= 1)
 
 
 def window_starts(length: int, size: int, stride: int) -> list[int]:

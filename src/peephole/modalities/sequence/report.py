@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from peephole.modalities.sequence.view import SequenceView
+from peephole.terminal import printable
 
 DPI = 60  #: a report card's plot: 480×240 pixels
 
@@ -30,5 +31,5 @@ def lines(explanation: Any, colour: bool) -> list[str]:
     for t in e.targets:
         m = np.asarray(e.map_of(t))
         top = np.argsort(-m, kind="stable")[:5]
-        out.append(f"  {e.name(t)}: top positions " + ", ".join(f"{int(i)} ({m[i]:.3f})" for i in top))
+        out.append(f"  {printable(e.name(t))}: top positions " + ", ".join(f"{int(i)} ({m[i]:.3f})" for i in top))
     return out

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from peephole.core.options import require
 from peephole.core.partition import Partition
 from peephole.errors import InputError
 from peephole.modalities.sequence.partitions import IndexPartition
@@ -45,6 +46,10 @@ class WordWindowOptions:
 
     window: int = 3  #: words per window
     stride: int = 1  #: words between window starts
+
+    def __post_init__(self) -> None:
+        require("window", self.window, ">= 1", lambda v: v >= 1)
+        require("stride", self.stride, ">= 1", lambda v: v >= 1)
 
 
 def phrase_labels(ws: Sequence[str], clause_words: frozenset[str] = CLAUSE_WORDS) -> list[int]:

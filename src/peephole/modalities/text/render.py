@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from peephole.errors import InputError
+from peephole.terminal import printable
 
 
 def scale(scores: Sequence[float], vmin: float | None = None, vmax: float | None = None) -> np.ndarray:
@@ -52,18 +53,6 @@ def html_page(fragments: Sequence[str], title: str = "Peephole text explanation"
     body = "\n<hr>\n".join(fragments)
     head = f'<head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
     return f"<!DOCTYPE html>\n<html>{head}\n<body>\n{body}\n</body></html>\n"
-
-
-#: Characters never echoed raw to a terminal: C0/C1 controls (ESC starts ANSI sequences) and the
-#: bidirectional overrides and isolates that reorder what is shown (Trojan Source).
-_UNSAFE = {*range(0x00, 0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
-
-
-def printable(word: str) -> str:
-    """``word`` with every control or bidi-override character shown as an escape (``\\x1b``, ``\\u202e``)."""
-    if not any(ord(c) in _UNSAFE for c in word):
-        return word
-    return "".join(c.encode("unicode_escape").decode("ascii") if ord(c) in _UNSAFE else c for c in word)
 
 
 #: xterm-256 background colours from weak to strong importance (white -> yellow -> orange -> red).

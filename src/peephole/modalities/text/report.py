@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from peephole.modalities.text.render import printable, ranking, to_html, to_terminal
+from peephole.modalities.text.render import ranking, to_html, to_terminal
+from peephole.terminal import printable
 
 
 def class_fragment(explanation: Any, cls: int) -> str:
@@ -17,7 +18,7 @@ def lines(explanation: Any, colour: bool) -> list[str]:
     e, out = explanation, []
     for t in e.targets:
         top = ", ".join(f"{printable(w)} {s:.3f}" for _, w, s in ranking(e.input, e.map_of(t), 3))
-        out += [f"  {e.name(t)}: {to_terminal(e.input, e.map_of(t), colour=colour)}", f"    top words: {top}"]
+        out += [f"  {printable(e.name(t))}: {to_terminal(e.input, e.map_of(t), colour=colour)}", f"    top words: {top}"]
     return out
 
 
