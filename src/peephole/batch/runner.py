@@ -26,6 +26,7 @@ from peephole.registry import DEFAULT_METHODS
 from peephole.result import Explanation
 from peephole.store import load
 from peephole.store.runs import Store
+from peephole.terminal import safe
 
 ENGINES = ("local", "ray")
 
@@ -95,7 +96,7 @@ class Run:
             bar.update(1)
             bar.set_postfix(failed=counts["failed"], refresh=False)
             if row["status"] != "done" and self.progress:
-                bar.write(f"failed: {row['id']}: {row['error']}")
+                bar.write(safe(f"failed: {row['id']}: {row['error']}"))
             if explanation is None and path is not None:
                 explanation = load(path)
             return Result(row, explanation)
