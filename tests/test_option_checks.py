@@ -10,6 +10,7 @@ from typing import Any, get_type_hints
 
 import numpy as np
 import pytest
+from tiny_inputs import FAST, IMAGE, INPUTS, image_fn
 
 import peephole
 from peephole.core.options import fits, make, seed32
@@ -18,40 +19,6 @@ from peephole.methods.base import PerturbationMethod
 from peephole.modalities import get_modality
 from peephole.registry import METHODS
 
-IMAGE = np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)
-TEXT = "a good film with a bad ending but good actors"
-SIGNAL = np.sin(np.arange(40) / 4.0)
-
-
-def image_fn(batch: np.ndarray) -> np.ndarray:
-    b = np.asarray(batch, np.float64)
-    s = np.stack([b[:, 4:12, 4:12].mean((1, 2, 3)), b[:, 16:28, 8:20].mean((1, 2, 3))], 1) + 0.1
-    return s / s.sum(1, keepdims=True)
-
-
-def text_fn(texts: list[str]) -> np.ndarray:
-    good = np.array([t.split().count("good") for t in texts], float)
-    return np.stack([good, -good], 1)
-
-
-def sequence_fn(batch: np.ndarray) -> np.ndarray:
-    b = np.asarray(batch, np.float64)
-    return np.stack([b[:, 5:15].sum(1), b[:, 25:35].sum(1)], 1)
-
-
-INPUTS = {
-    "image": (image_fn, IMAGE, {"output": "probs"}),
-    "text": (text_fn, TEXT, {"modality": "text", "output": "scores"}),
-    "sequence": (sequence_fn, SIGNAL, {"modality": "sequence", "output": "scores"}),
-}
-FAST = {
-    "pami": {},
-    "occlusion": {},
-    "rise": {"n_masks": 20},
-    "lime": {"n_samples": 30},
-    "kernel-shap": {"n_samples": 30},
-    "pami-path": {"n_samples": 12, "max_queries": 40},
-}
 TEMPLATED = [n for n, s in METHODS.items() if s.family == "perturbation" and isinstance(s.function, PerturbationMethod)]
 CASES = [(n, m) for n in TEMPLATED for m in METHODS[n].modalities]
 IDS = [f"{n}-{m}" for n, m in CASES]

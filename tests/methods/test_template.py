@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tiny_inputs import FAST, IMAGE, INPUTS, image_fn
 
 import peephole
 from peephole.core.aggregate import Aggregator
@@ -28,42 +29,6 @@ from peephole.pipeline import Context, Request
 from peephole.registry import ALL, METHODS, MethodSpec
 from peephole.store import load
 
-IMAGE = np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)
-TEXT = "a good film with a bad ending but good actors"
-SIGNAL = np.sin(np.arange(40) / 4.0)
-
-
-def image_fn(batch: np.ndarray) -> np.ndarray:
-    b = np.asarray(batch, np.float64)
-    s = np.stack([b[:, 4:12, 4:12].mean((1, 2, 3)), b[:, 16:28, 8:20].mean((1, 2, 3))], 1) + 0.1
-    return s / s.sum(1, keepdims=True)
-
-
-def text_fn(texts: list[str]) -> np.ndarray:
-    good = np.array([t.split().count("good") for t in texts], float)
-    return np.stack([good, -good], 1)
-
-
-def sequence_fn(batch: np.ndarray) -> np.ndarray:
-    b = np.asarray(batch, np.float64)
-    return np.stack([b[:, 5:15].sum(1), b[:, 25:35].sum(1)], 1)
-
-
-#: (model, input, explain's keyword arguments) per modality
-INPUTS = {
-    "image": (image_fn, IMAGE, {"output": "probs"}),
-    "text": (text_fn, TEXT, {"modality": "text", "output": "scores"}),
-    "sequence": (sequence_fn, SIGNAL, {"modality": "sequence", "output": "scores"}),
-}
-#: Fast settings of each method (valid with its default partition and masker on every modality).
-FAST = {
-    "pami": {},
-    "occlusion": {},
-    "rise": {"n_masks": 20},
-    "lime": {"n_samples": 30},
-    "kernel-shap": {"n_samples": 30},
-    "pami-path": {"n_samples": 12, "max_queries": 40},
-}
 #: Small windows, for the image methods whose default partition is the window one.
 SMALL_WINDOWS = {"radius": 6, "stride": 4}
 TEMPLATED = [n for n, s in METHODS.items() if s.family == "perturbation" and isinstance(s.function, PerturbationMethod)]

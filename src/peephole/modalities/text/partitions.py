@@ -10,10 +10,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from peephole.core.options import require
 from peephole.core.partition import Partition
 from peephole.errors import InputError
-from peephole.modalities.sequence.partitions import IndexPartition
+from peephole.modalities.sequence.partitions import IndexPartition, WindowOptions
 
 #: A phrase ends after a word ending in one of these characters (closing quotes/brackets ignored).
 PHRASE_END = re.compile(r"[.,;:!?…]+[\"'”’)\]]*$")
@@ -41,15 +40,11 @@ CLAUSE_WORDS = frozenset(
 
 
 @dataclass(frozen=True)
-class WordWindowOptions:
-    """The options of the text ``'windows'`` partition (checked by :func:`~peephole.modalities.sequence.partitions.windows`)."""
+class WordWindowOptions(WindowOptions):
+    """The options of the text ``'windows'`` partition: the sequence windows' options, counted in words."""
 
     window: int = 3  #: words per window
     stride: int = 1  #: words between window starts
-
-    def __post_init__(self) -> None:
-        require("window", self.window, ">= 1", lambda v: v >= 1)
-        require("stride", self.stride, ">= 1", lambda v: v >= 1)
 
 
 def phrase_labels(ws: Sequence[str], clause_words: frozenset[str] = CLAUSE_WORDS) -> list[int]:
