@@ -4,11 +4,10 @@ Each kind is made here with a tiny synthetic black box, never the real model."""
 
 from __future__ import annotations
 
-import csv
-
 import numpy as np
 import pytest
 from conftest import RegionModel, textured_image
+from imagenet_fixtures import write_imagenet_sample
 from PIL import Image
 from runs_fixtures import TOY, make_toy, write_images
 
@@ -53,17 +52,14 @@ def test_an_item_of_a_peephole_run_folder(tmp_path):
 @pytest.fixture
 def imagenet_folder(tmp_path):
     """Two photos labelled class 1 (the textured region: the model says 1) and one labelled 0 (misclassified)."""
-    folder = tmp_path / "imagenet"
-    folder.mkdir()
-    rows = []
-    for i, (name, label) in enumerate((("cat.png", 1), ("dog.png", 0), ("owl.png", 1))):
-        Image.fromarray((textured_image(S, S, seed=i) * 255).astype(np.uint8)).save(folder / name)
-        rows.append({"file": name, "class_index": label, "wnid": "n0", "name": name[:3]})
-    with (folder / "labels.csv").open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    return folder
+    photos = (("cat.png", 1), ("dog.png", 0), ("owl.png", 1))
+    return write_imagenet_sample(
+        tmp_path / "imagenet",
+        [
+            (name, (textured_image(S, S, seed=i) * 255).astype(np.uint8), label, name[:3])
+            for i, (name, label) in enumerate(photos)
+        ],
+    )
 
 
 def test_an_item_of_a_peephole_benchmark_folder(imagenet_folder, tmp_path):

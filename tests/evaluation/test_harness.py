@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import json
 
 import numpy as np
 import pytest
+from imagenet_fixtures import write_imagenet_sample
 from PIL import Image
 
 import peephole
@@ -36,15 +36,8 @@ def region_mean(batch):
 def imagenet_dir(tmp_path):
     img = np.zeros((S, S, 3), np.uint8)
     img[..., 0] = 230  # 0.902: the model says class 1
-    rows = []
-    for name, label in (("a.png", 1), ("b.png", 0), ("c.png", 1)):  # b is misclassified
-        Image.fromarray(img).save(tmp_path / name)
-        rows.append({"file": name, "class_index": label, "wnid": "n0", "name": f"thing {name}"})
-    with (tmp_path / "labels.csv").open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    return tmp_path
+    photos = [("a.png", img, 1), ("b.png", img, 0), ("c.png", img, 1)]  # b is misclassified
+    return write_imagenet_sample(tmp_path, [(name, pic, label, f"thing {name}") for name, pic, label in photos])
 
 
 def test_insertion_deletion_run_scores_correct_images_only(imagenet_dir, tmp_path):
