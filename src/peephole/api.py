@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from peephole.modalities import declared_modality, get_modality
-from peephole.pipeline import Request, check_function_options
+from peephole.pipeline import Request, check_function_options, resolve_task
 from peephole.registry import DEFAULT_METHODS, get_method
 from peephole.result import Explanation
-from peephole.tasks import Task, declared_task, get_task
+from peephole.tasks import Task
 
 
 def explain(
@@ -50,7 +50,6 @@ def explain(
     spec = get_method(DEFAULT_METHODS[mod.name] if method is None else method)
     spec.check(options, mod)
     check_function_options(spec.function, options)
-    # an unknown task, or one the method cannot explain: one InputError before anything runs
-    spec.check_task(get_task(task if task is not None else declared_task(model)).name)
     req = Request(model, x, mod, targets, top_k, batch_size, seed, progress, output, class_names, allow_large, task, device)
+    spec.check_task(resolve_task(req).name)  # an unknown task, or one the method cannot explain: before anything runs
     return spec.function(req, **options)
