@@ -65,7 +65,7 @@ ALLOWED: dict[str, set[str]] = {
     "plugins": LOW,
     "core": LOW,
     "result": LOW | {"core", "modalities"},  # modalities: the lookup of a result's views, inside View only
-    "store": LOW | {"core", "result"},
+    "store": LOW | {"core", "result", "outputs"},  # outputs: the name of peephole explain's manifest
     "models": LOW | {"core"},
     "tasks": LOW | {"core"},
     "modalities": LOW | {"core", "models", "terminal"},

@@ -8,12 +8,10 @@ import json
 from pathlib import Path
 
 from peephole.errors import InputError
+from peephole.outputs import MANIFEST as EXPLAIN_MANIFEST  # what peephole explain writes beside its <stem>.npz files
 from peephole.result import Explanation
 from peephole.store.npz import read
 from peephole.store.runs import MANIFEST, Store
-
-#: The record ``peephole explain`` writes beside its ``<stem>.npz`` files (:mod:`peephole.outputs`).
-EXPLAIN_MANIFEST = "manifest.json"
 
 
 def load(path: str | Path, item: str | None = None) -> Explanation:
