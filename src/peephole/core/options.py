@@ -98,11 +98,7 @@ def fits(value: Any, tp: Any) -> bool:
 def check_types(options_class: type, given: dict[str, Any]) -> None:
     """One :class:`InputError` for the first of ``given`` whose value does not fit its field's annotated type,
     naming the option, the value and what is valid (:func:`fits`)."""
-    hints = get_type_hints(options_class)
-    for name, value in given.items():
-        tp = hints.get(name, Any)
-        if not fits(value, tp):
-            raise InputError(f"{name} must be {kind(tp)}, got {value!r} ({type(value).__name__})")
+    check_hints(get_type_hints(options_class), given)
 
 
 def check_call(function: Callable[..., Any], given: dict[str, Any]) -> None:
@@ -112,6 +108,11 @@ def check_call(function: Callable[..., Any], given: dict[str, Any]) -> None:
         hints = get_type_hints(function)
     except Exception:  # noqa: BLE001 - annotations naming what only a type checker imports
         return
+    check_hints(hints, given)
+
+
+def check_hints(hints: dict[str, Any], given: dict[str, Any]) -> None:
+    """The first of ``given`` whose value does not fit its annotation in ``hints`` is one :class:`InputError`."""
     for name, value in given.items():
         tp = hints.get(name, Any)
         if not fits(value, tp):
