@@ -61,6 +61,8 @@ FAST = {
     "pami": {"image": {"partition": "window", "radius": 6, "stride": 4}},
     "occlusion": {"image": {"radius": 6, "stride": 4}},
     "rise": {"image": {"n_masks": 40}},
+    "hsic": {"image": {"n_designs": 40}, "text": {"n_designs": 40}},
+    "sobol": {"image": {"n_designs": 4, "cells": 4}},
     "lime": {"image": {"n_samples": 40}, "text": {"n_samples": 40}, "sequence": {"n_samples": 40}},
     "kernel-shap": {"image": {"n_samples": 40}, "text": {"n_samples": 40}, "sequence": {"n_samples": 40}},
     "pami-path": {m: {"n_samples": 20, "max_queries": 60} for m in ("image", "text", "sequence")},
@@ -92,7 +94,7 @@ def case(name: str, modality: str) -> tuple[object, object, dict, tuple[int, ...
 
 
 CASES = [(n, m) for n, s in METHODS.items() for m in s.modalities]
-KEEPS_OUTPUTS = {"pami", "occlusion", "rise", "lime", "kernel-shap"}
+KEEPS_OUTPUTS = {"pami", "occlusion", "rise", "lime", "kernel-shap", "hsic", "sobol"}
 
 
 @pytest.fixture(scope="module", autouse=True)

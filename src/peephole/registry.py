@@ -100,6 +100,17 @@ BUILTIN: dict[str, MethodSpec] = {
         MethodSpec(
             "rise", "peephole.methods.rise:Rise", "perturbation", ("image",), "random soft masks; RISE Eq. 6", tasks=ANY_TASK
         ),
+        MethodSpec(
+            "hsic",
+            "peephole.methods.hsic:Hsic",
+            "perturbation",
+            ("image", "text"),
+            "HSIC of parts (Novello et al.)",
+            tasks=ANY_TASK,
+        ),
+        MethodSpec(
+            "sobol", "peephole.methods.sobol:Sobol", "perturbation", ("image",), "total Sobol indices; Fel et al.", tasks=ANY_TASK
+        ),
         MethodSpec("lime", "peephole.methods.lime:Lime", "perturbation", ALL, "ridge surrogate over parts", tasks=ANY_TASK),
         MethodSpec(
             "kernel-shap",

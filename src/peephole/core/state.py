@@ -42,6 +42,10 @@ KINDS = (
     "peephole.methods.rise:RiseMasks",
     "peephole.methods.surrogate:LimeFit",
     "peephole.methods.kernel_shap:ShapleyFit",
+    "peephole.methods.designs:Designs",
+    "peephole.methods.designs:DesignAggregator",
+    "peephole.methods.hsic:HsicAggregator",
+    "peephole.methods.sobol:JansenAggregator",
 )
 
 #: Module paths of earlier versions (before the package was restructured), read as their new place.

@@ -16,7 +16,7 @@ from peephole.modalities.image.io import fit_work_size, load_image, to_rgb_float
 from peephole.modalities.image.maskers import MASKERS
 from peephole.modalities.image.superpixels import Segmentation, SlicOptions, SuperpixelOptions, Superpixels
 from peephole.modalities.image.view import ImageView, normalise
-from peephole.modalities.image.windows import SlidingWindows, WindowOptions
+from peephole.modalities.image.windows import GridOptions, SlidingWindows, WindowOptions, grid_labels
 
 #: Auto batch size: as many inputs as fit in this many bytes (at most 64), unless the model prefers one.
 AUTO_BATCH_BYTES = 256 * 2**20
@@ -38,6 +38,10 @@ def slic(x: np.ndarray, o: SlicOptions, seed: int) -> Superpixels:
     return segmented(x, [Segmentation("slic", {"n_segments": o.n_segments, "compactness": o.compactness})], seed)
 
 
+def grid(x: np.ndarray, o: GridOptions, seed: int) -> Superpixels:
+    return Superpixels(grid_labels(*x.shape[:2], o.cells), [f"grid {o.cells}x{o.cells}"])
+
+
 PARTITIONS = {
     "window": PartitionSpec("window", windows, WindowOptions, "sliding windows (PAMI Strategy I)"),
     "superpixels": PartitionSpec(
@@ -47,14 +51,15 @@ PARTITIONS = {
         "superpixels of several segmentations, one group each (PAMI Strategy II; default: the paper's Table 3)",
     ),
     "slic": PartitionSpec("slic", slic, SlicOptions, "one SLIC segmentation (LIME's ~50 superpixels)"),
+    "grid": PartitionSpec("grid", grid, GridOptions, "a grid of cells×cells squares (HSIC and Sobol attribution)"),
 }
 
 
 class ImageModality(Modality):
     """Partitions: ``'window'`` (``radius``, ``stride``, ``window`` shape), ``'superpixels'`` (``segmentations``,
-    default the paper's Table 3), ``'slic'`` (``n_segments``, ``compactness``), one :class:`Segmentation` or a
-    list of them, H×W label maps, or a :class:`Partition`. Maskers: ``'blur'``, ``'black'``, ``'white'``,
-    ``'grey'``, ``'mean'`` or a :class:`Masker`."""
+    default the paper's Table 3), ``'slic'`` (``n_segments``, ``compactness``), ``'grid'`` (``cells``), one
+    :class:`Segmentation` or a list of them, H×W label maps, or a :class:`Partition`. Maskers: ``'blur'``, ``'black'``,
+    ``'white'``, ``'grey'``, ``'mean'`` or a :class:`Masker`."""
 
     name = "image"
     partitions = PARTITIONS
@@ -62,13 +67,16 @@ class ImageModality(Modality):
     default_partition = "superpixels"
     default_masker = "blur"
     #: Occlusion hides PAMI Strategy I's windows; LIME, KernelSHAP and PAMI path read one segmentation of
-    #: ~50 superpixels (LIME and KernelSHAP over grey, as LIME); RISE blends towards mid-grey (the mean colour).
+    #: ~50 superpixels (LIME and KernelSHAP over grey, as LIME); RISE blends towards mid-grey (the mean colour);
+    #: HSIC and Sobol attribution perturb their papers' 8×8 grid towards black (Xplique's 'inpainting').
     method_defaults = {
         "occlusion": {"partition": "window"},
         "lime": {"partition": "slic", "masker": "grey"},
         "kernel-shap": {"partition": "slic", "masker": "grey"},
         "pami-path": {"partition": "slic"},
         "rise": {"masker": "grey"},
+        "hsic": {"partition": "grid", "masker": "black"},
+        "sobol": {"partition": "grid", "masker": "black"},
     }
 
     def load(self, x: Any, allow_large: bool = False) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""PAMI Strategy I: sliding windows (circular or square) whose centres cover the whole image."""
+"""PAMI Strategy I: sliding windows (circular or square) whose centres cover the whole image; and the grid of
+cells that HSIC and Sobol attribution perturb (their papers' 8×8 grid)."""
 
 from __future__ import annotations
 
@@ -118,3 +119,22 @@ class SlidingWindows(Partition):
             y0, y1, x0, x1 = max(cy - r, 0), min(cy + r + 1, h), max(cx - r, 0), min(cx + r + 1, w)
             out[i, y0:y1, x0:x1] = self._stencil[y0 - cy + r : y1 - cy + r, x0 - cx + r : x1 - cx + r]
         return out
+
+
+@dataclass(frozen=True)
+class GridOptions:
+    """The options of the ``'grid'`` partition."""
+
+    cells: int = 8  #: cells per side (HSIC and Sobol attribution: 8)
+
+    def __post_init__(self) -> None:
+        require("cells", self.cells, ">= 1", lambda v: v >= 1)
+
+
+def grid_labels(height: int, width: int, cells: int) -> np.ndarray:
+    """H×W label map of a ``cells×cells`` grid: pixel (r, c) lies in cell ``(r·cells // H, c·cells // W)``, as a
+    nearest-neighbour upsampling of a cells×cells mask (Xplique's HSIC and Sobol attribution)."""
+    if cells > min(height, width):
+        raise InputError(f"a grid of {cells}×{cells} cells does not fit a {height}×{width} image")
+    rows, cols = np.arange(height) * cells // height, np.arange(width) * cells // width
+    return rows[:, None] * cells + cols[None, :]
