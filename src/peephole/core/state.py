@@ -42,8 +42,8 @@ KINDS = (
     "peephole.methods.rise:RiseMasks",
     "peephole.methods.surrogate:LimeFit",
     "peephole.methods.kernel_shap:ShapleyFit",
-    "peephole.methods.designs:Designs",
-    "peephole.methods.designs:DesignAggregator",
+    "peephole.core.designs:Designs",
+    "peephole.core.designs:DesignAggregator",
     "peephole.methods.hsic:HsicAggregator",
     "peephole.methods.sobol:JansenAggregator",
 )

@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 
 from peephole.core.aggregate import Aggregator
+from peephole.core.designs import DesignAggregator, Designs, tiling_labels
 from peephole.core.options import require
 from peephole.core.partition import Partition
 from peephole.methods.base import PerturbationMethod, Settings
-from peephole.methods.designs import DesignAggregator, Designs, tiling_labels
 from peephole.methods.surrogate import grouped_samples
 from peephole.pipeline import Context
 

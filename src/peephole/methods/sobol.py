@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 
 from peephole.core.aggregate import Aggregator
+from peephole.core.designs import DesignAggregator, Designs, tiling_labels
 from peephole.core.options import require
 from peephole.core.partition import Partition
 from peephole.core.perturb import BaselineMasker, Masker, SoftMasker
 from peephole.errors import InputError
 from peephole.methods.base import PerturbationMethod, Settings
-from peephole.methods.designs import DesignAggregator, Designs, tiling_labels
 from peephole.pipeline import Context
 
 EPS = 1e-12  #: the smallest variance of f(A) the estimator divides by (Xplique's)

@@ -5,14 +5,16 @@ row-major index first). Step ``i`` of a curve shows the model an input where the
 features come from x and the rest from a substrate, or the reverse: *insertion* restores features of x into
 the substrate the modality names for it, *deletion* replaces features of x by the modality's deletion
 substrate (:meth:`~peephole.modalities.Modality.curve_masker`: for images PAMI's 49×49, σ=100 reflect blur
-and mid-grey). The curve inputs are an engine :class:`~peephole.core.Partition` of prefix masks, so they are
-built lazily and queried in batches like any explanation. The score is the area under the class-probability
+and mid-grey), or the ``fill`` named: any masker of the modality, or ``'road'`` (ROAD's noisy linear imputation,
+:mod:`peephole.metrics.road`). :func:`held_out_curves` scores a saved explanation with a fill it did not search
+with (:mod:`peephole.metrics.grading`). The curve inputs are an engine :class:`~peephole.core.Partition` of prefix
+masks, so they are built lazily and queried in batches like any explanation. The score is the area under the class-probability
 curve over the fraction of features changed, by the trapezoid rule, which lies in [0, 1].
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,7 @@ from peephole.core.partition import Partition
 from peephole.core.perturb import Masker
 from peephole.core.run import run
 from peephole.errors import InputError
+from peephole.metrics.grading import held_out_fill, self_graded
 from peephole.modalities import Modality, declared_modality, get_modality
 from peephole.tasks import classification_query
 
@@ -34,6 +37,7 @@ class Curve:
     fractions: np.ndarray  #: fraction of pixels inserted / deleted at each step, 0 .. 1
     probabilities: np.ndarray  #: target-class probability at each step
     n_queries: int
+    params: dict[str, Any] = field(default_factory=dict)  #: the metric, its fill and regions (see metrics.grading)
 
     @property
     def auc(self) -> float:
@@ -95,22 +99,26 @@ def perturbation_curve(
     batch_size: int = 32,
     output: str | None = None,
     modality: str | Modality | None = None,
+    fill: str | None = None,
+    seed: int = 0,
 ) -> Curve:
     """The insertion (``mode='insertion'``) or deletion curve of ``saliency`` for class ``target``.
 
     ``image``: the input (any modality's, loaded); ``modality``: its kind (default: what the model declares,
-    else the first modality that holds the input), which gives the map's shape and, unless ``masker`` is
-    given, the substrate."""
+    else the first modality that holds the input), which gives the map's shape and, unless ``masker`` or
+    ``fill`` (a masker's name, or ``'road'``; ``seed`` seeds ROAD's noise) is given, the substrate."""
     if mode not in ("insertion", "deletion"):
         raise InputError(f"mode must be 'insertion' or 'deletion', got {mode!r}")
-    mod = _modality(model, image, modality)
+    mod = input_modality(model, image, modality)
     x = mod.load(image, allow_large=True)
     shape = mod.map_shape(x)
     if tuple(np.shape(saliency)) != tuple(shape):
         raise InputError(
             f"saliency map of shape {np.shape(saliency)} does not match the {mod.name} input (maps of shape {shape})"
         )
-    mask = masker or mod.curve_masker(mode)  # an InputError naming the modality when it has no curves
+    if masker is not None and fill is not None:
+        raise InputError("give a curve either a masker or a fill, not both")
+    mask = masker or (curve_fill(mod, fill, seed) if fill is not None else mod.curve_masker(mode))
     n = int(np.prod(shape))
     step = default_step(shape) if step is None else int(step)
     if step < 1:
@@ -124,10 +132,41 @@ def perturbation_curve(
     m = mod.as_model(model, output, None)
     query = classification_query(m)
     res = run(query, x, part, mask, [int(target)], batch_size, aggregator=ScoresOnly, desc=mode)
-    return Curve(changed / n, res.scores[:, int(target)].astype(np.float64), res.n_queries)
+    default = "blur" if mode == "insertion" else "grey"
+    name = fill if fill is not None else type(masker).__name__ if masker is not None else default
+    params = {"metric": mode, "fill": name, "regions": "pixels", "step": step}
+    return Curve(changed / n, res.scores[:, int(target)].astype(np.float64), res.n_queries, params)
 
 
-def _modality(model: Any, x: Any, modality: str | Modality | None) -> Modality:
+def curve_fill(mod: Modality, fill: str, seed: int = 0) -> Masker:
+    """The masker named ``fill``: ``'road'`` (ROAD's noisy linear imputation) or one of the modality's maskers."""
+    if fill == "road":
+        from peephole.metrics.road import NoisyLinearMasker
+
+        return NoisyLinearMasker(seed=seed)
+    if fill not in mod.maskers:
+        raise InputError(f"unknown fill {fill!r} for {mod.name} inputs; use 'road' or one of {sorted(mod.maskers)}")
+    return mod.masker(fill)
+
+
+def held_out_curves(
+    model: Any, explanation: Any, fill: str | None = None, target: int | None = None, **kw: Any
+) -> dict[str, Curve]:
+    """Insertion and deletion of a (saved) explanation's map of ``target`` (default: its first target), both with
+    ``fill`` (default: one the method did not search with, :func:`~peephole.metrics.grading.held_out_fill`).
+    Each curve's ``params['self_graded']`` says whether the fill is the method's own."""
+    e = explanation
+    target = e.targets[0] if target is None else int(target)
+    fill = held_out_fill(e.params.get("masker")) if fill is None else fill
+    out = {}
+    for mode in ("insertion", "deletion"):
+        c = perturbation_curve(model, e.input, e.map_of(target), target, mode, fill=fill, modality=e.modality, **kw)
+        c.params["self_graded"] = self_graded(e.params, c.params)
+        out[mode] = c
+    return out
+
+
+def input_modality(model: Any, x: Any, modality: str | Modality | None) -> Modality:
     from peephole.modalities import MODALITIES
 
     if modality is not None:

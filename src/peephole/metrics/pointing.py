@@ -3,7 +3,8 @@
 A map *hits* when its maximum lies within ``tolerance`` pixels (15 by default, Euclidean) of the
 ground-truth region of the class, the union of its boxes. Ties at the maximum are broken
 deterministically: the first maximal pixel in row-major order (``np.argmax``). Accuracy is reported
-overall (hits / trials) and as the mean of the per-class accuracies.
+overall (hits / trials) and as the mean of the per-class accuracies. The *energy* pointing game (Wang et al.,
+Score-CAM, CVPR-W 2020) scores the share of the map's positive mass that falls inside the region.
 """
 
 from __future__ import annotations
@@ -60,6 +61,20 @@ def pointing_hit(saliency: np.ndarray, region: np.ndarray, tolerance: float = TO
         return False
     dist = distance_transform_edt(~window)
     return bool(dist[r - y0, c - x0] <= tolerance)
+
+
+def energy_pointing(saliency: np.ndarray, region: np.ndarray) -> float:
+    """Σ_{region} s⁺ / Σ s⁺ with s⁺ = max(s, 0) (Score-CAM's energy-based pointing game; their maps are ≥ 0),
+    in [0, 1]; NaN for a map with no positive mass."""
+    region = np.asarray(region, bool)
+    s = np.asarray(saliency, np.float64)
+    if region.shape != s.shape:
+        raise InputError(f"region of shape {region.shape} does not match the map of shape {s.shape}")
+    if not np.isfinite(s).all():
+        raise InputError("the saliency map contains NaN or inf")
+    pos = np.clip(s, 0, None)
+    total = pos.sum()
+    return float(pos[region].sum() / total) if total > 0 else float("nan")
 
 
 @dataclass

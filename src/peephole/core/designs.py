@@ -1,4 +1,4 @@
-"""Designs over a tiling: what HSIC and Sobol attribution query (one row of values per query, one value per part).
+"""Designs over a tiling: one row of values per query, one value per part (HSIC and Sobol attribution, µFidelity).
 
 The parts must tile the input once per group: each feature in exactly one part of each group (a grid of cells,
 one or several segmentations, a text's words). Design row ``z_i`` (values in [0, 1] for the parts of the row's
