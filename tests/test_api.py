@@ -46,8 +46,8 @@ def test_bad_targets_and_options():
         explain(targets=[1, 2])
     with pytest.raises(InputError, match="target class -1"):
         explain(targets=-1)
-    with pytest.raises(InputError, match="unknown partition strategy 'grid'"):
-        explain(partition="grid")
+    with pytest.raises(InputError, match="unknown partition strategy 'hexagons'"):
+        explain(partition="hexagons")
     with pytest.raises(InputError, match="unknown masker 'noise'"):
         explain(masker="noise")
     with pytest.raises(InputError, match="unknown method 'magic'"):
