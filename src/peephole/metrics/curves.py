@@ -109,13 +109,8 @@ def perturbation_curve(
     ``fill`` (a masker's name, or ``'road'``; ``seed`` seeds ROAD's noise) is given, the substrate."""
     if mode not in ("insertion", "deletion"):
         raise InputError(f"mode must be 'insertion' or 'deletion', got {mode!r}")
-    mod = input_modality(model, image, modality)
-    x = mod.load(image, allow_large=True)
+    mod, x = input_for_map(model, image, saliency, modality)
     shape = mod.map_shape(x)
-    if tuple(np.shape(saliency)) != tuple(shape):
-        raise InputError(
-            f"saliency map of shape {np.shape(saliency)} does not match the {mod.name} input (maps of shape {shape})"
-        )
     if masker is not None and fill is not None:
         raise InputError("give a curve either a masker or a fill, not both")
     mask = masker or (curve_fill(mod, fill, seed) if fill is not None else mod.curve_masker(mode))
@@ -164,6 +159,18 @@ def held_out_curves(
         c.params["self_graded"] = self_graded(e.params, c.params)
         out[mode] = c
     return out
+
+
+def input_for_map(model: Any, image: Any, saliency: np.ndarray, modality: str | Modality | None) -> tuple[Modality, Any]:
+    """The input's modality and the loaded input, checked against the map's shape."""
+    mod = input_modality(model, image, modality)
+    x = mod.load(image, allow_large=True)
+    shape = mod.map_shape(x)
+    if tuple(np.shape(saliency)) != tuple(shape):
+        raise InputError(
+            f"saliency map of shape {np.shape(saliency)} does not match the {mod.name} input (maps of shape {shape})"
+        )
+    return mod, x
 
 
 def input_modality(model: Any, x: Any, modality: str | Modality | None) -> Modality:

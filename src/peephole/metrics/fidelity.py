@@ -20,7 +20,7 @@ from peephole.core.designs import Designs, tiling_labels
 from peephole.core.options import make
 from peephole.core.run import run
 from peephole.errors import InputError
-from peephole.metrics.curves import curve_fill, input_modality
+from peephole.metrics.curves import curve_fill, input_for_map
 from peephole.tasks import classification_query
 
 
@@ -57,11 +57,7 @@ def mu_fidelity(
         raise InputError(f"n_samples must be >= 3, got {n_samples!r}")
     if correlation not in ("pearson", "spearman"):
         raise InputError(f"correlation must be 'pearson' or 'spearman', got {correlation!r}")
-    mod = input_modality(model, image, modality)
-    x = mod.load(image, allow_large=True)
-    shape = mod.map_shape(x)
-    if tuple(np.shape(saliency)) != tuple(shape):
-        raise InputError(f"saliency map of shape {np.shape(saliency)} does not match the {mod.name} input (maps of {shape})")
+    mod, x = input_for_map(model, image, saliency, modality)
     options = {"cells": 9} if regions == "grid" and region_options is None else dict(region_options or {})
     spec = mod.partition_spec(regions)
     parts = mod.partition(x, regions, seed, make(spec.Options, **options) if spec else None)
