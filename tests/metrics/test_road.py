@@ -45,3 +45,20 @@ def test_the_masker_adds_seeded_noise_to_the_imputed_pixels_only():
     assert not np.array_equal(NoisyLinearMasker(noise=0.05, seed=2).bind(x)(keep), out)
     with pytest.raises(InputError, match="boolean H×W keep-masks"):
         bound(keep.astype(np.float32))
+
+
+def test_a_curve_filled_by_road_runs_from_the_mean_colour_to_the_image():
+    from peephole.metrics import insertion
+
+    def centre(batch):
+        s = np.asarray(batch)[:, 8:12, 10:14, 1].mean((1, 2))
+        return np.stack([1 - s, s], 1)
+
+    x = ramp()
+    nothing_kept = linear_impute(x, np.zeros((H, W), bool))
+    np.testing.assert_allclose(nothing_kept, np.broadcast_to(x.reshape(-1, 3).mean(0), x.shape), atol=1e-6)
+    c = insertion(centre, x, np.ones((H, W)), 1, fill="road", step=48, output="probs")
+    assert c.params["fill"] == "road" and len(c.probabilities) == H * W // 48 + 1
+    assert c.probabilities[-1] == pytest.approx(centre(x[None])[0, 1])
+    # channel 1 varies along the columns only: once the top rows are kept, the imputation is that plane (up to noise)
+    assert c.probabilities[2:] == pytest.approx(np.full(len(c.probabilities) - 2, c.probabilities[-1]), abs=0.02)

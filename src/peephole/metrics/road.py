@@ -4,7 +4,8 @@ Evaluation Strategy for Attribution Methods", ICML 2022), as a masker for insert
 Each hidden pixel takes the weighted mean of its 8 neighbours (weight 1/6 for the 4 direct ones, 1/12 for the
 diagonals; neighbours outside the image dropped), hidden neighbours being unknowns too: one sparse linear system
 per keep-mask (solved by ``scipy.sparse.linalg.spsolve``), then Gaussian noise of standard deviation ``noise`` is
-added to the imputed pixels (ROAD's ``NoisyLinearImputer``; values then clipped to the image range [0, 1]). The
+added to the imputed pixels (ROAD's ``NoisyLinearImputer``; values then clipped to the image range [0, 1]). With
+no pixel kept (a curve's first insertion step) every constant solves the system: the image's mean colour. The
 fill leaks no mask shape through a constant colour, so the curve is not graded by a fill any method searched with.
 The noise is seeded by ``seed`` and the number of kept pixels: the same curve gives the same values. Cost: one
 sparse solve per query (about 0.1–0.5 s at 224×224 with half of the pixels hidden), so use a coarser ``step``.
@@ -43,6 +44,8 @@ def linear_impute(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
     out = flat.copy()
     if not len(hidden):
         return out.reshape(x.shape)
+    if len(hidden) == h * w:  # nothing known: every constant solves the system; take the image's mean colour
+        return np.broadcast_to(flat.mean(0), flat.shape).reshape(x.shape).copy()
     unknown = np.full(h * w, -1, np.int64)
     unknown[hidden] = np.arange(len(hidden))
     r, c = np.divmod(hidden, w)
