@@ -51,3 +51,14 @@ def test_hsic_runs_on_superpixels_and_refuses_overlapping_windows():
     assert e.maps.shape == (1, H, W) and np.isfinite(e.maps).all()
     with pytest.raises(InputError, match="tile the input"):
         peephole.explain(RegionMeanModel(CELL), WHITE, "hsic", targets=1, partition="window", radius=6, stride=4)
+
+
+def test_hsic_over_several_segmentations_splits_its_designs_among_them():
+    from conftest import textured_image
+
+    region = (slice(12, 30), slice(36, 56))
+    e = peephole.explain(RegionMeanModel(region), textured_image(H, W), "hsic", targets=1, partition="superpixels", n_designs=200)
+    assert e.partition.n_groups > 1 and e.partition.n_parts == 200  # each segmentation its own block of designs
+    inside = np.zeros((H, W), bool)
+    inside[region] = True
+    assert e.maps[0][inside].mean() > e.maps[0][~inside].mean()

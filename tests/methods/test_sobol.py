@@ -50,3 +50,17 @@ def test_sobol_ranks_the_only_cell_the_model_reads_first_and_checks_its_options(
     assert e.maps[0][cell].min() > 0.9 and e.maps[0][outside].max() < 0.01
     with pytest.raises(InputError, match="n_designs must be a power of two"):
         peephole.explain(RegionMeanModel(cell), WHITE, "sobol", targets=1, n_designs=24)
+
+
+def test_sobol_over_several_segmentations_draws_designs_per_segmentation():
+    from conftest import textured_image
+
+    region = (slice(12, 30), slice(36, 56))
+    e = peephole.explain(
+        RegionMeanModel(region), textured_image(48, 64), "sobol", targets=1, partition="superpixels", n_designs=2
+    )
+    parts = e.params["n_parts"]
+    assert e.partition.n_parts == 2 * (parts + e.partition.n_groups)  # N·(d_g + 1) per group
+    inside = np.zeros((48, 64), bool)
+    inside[region] = True
+    assert e.maps[0][inside].mean() > 2 * e.maps[0][~inside].mean()
