@@ -62,3 +62,18 @@ def test_hsic_over_several_segmentations_splits_its_designs_among_them():
     inside = np.zeros((H, W), bool)
     inside[region] = True
     assert e.maps[0][inside].mean() > e.maps[0][~inside].mean()
+
+
+def test_smooth_resizes_the_grid_values_cubically_and_needs_the_grid():
+    e = peephole.explain(RegionMeanModel(CELL), WHITE, "hsic", targets=1, seed=0, smooth=True)
+    painted = peephole.explain(RegionMeanModel(CELL), WHITE, "hsic", targets=1, seed=0)
+    m = e.maps[0]
+    assert m.shape == (H, W) and len(np.unique(m[CELL])) > 1  # no longer one value per cell
+    row, col = np.unravel_index(np.argmax(m), m.shape)
+    assert CELL[0].start <= row < CELL[0].stop and CELL[1].start <= col < CELL[1].stop
+    centre = (CELL[0].start + 3, CELL[1].start + 4)  # a cell's values sit at its centre, as in a resize of the 8×8 grid
+    assert m[centre] == pytest.approx(painted.maps[0][centre], rel=0.2)
+    other = peephole.explain(RegionMeanModel(CELL), WHITE, "hsic", targets=0, seed=0, smooth=True)
+    np.testing.assert_allclose(e.map_for(0), other.maps[0], rtol=1e-5, atol=1e-7)  # saved with the aggregator
+    with pytest.raises(InputError, match="smooth=True resizes the cells of partition='grid'"):
+        peephole.explain(RegionMeanModel(CELL), WHITE, "hsic", targets=1, smooth=True, partition="slic")

@@ -95,12 +95,15 @@ class Designs(Partition):
 
 
 class DesignAggregator(Aggregator):
-    """Keeps every query's outputs; :meth:`estimate` turns one group's designs and outputs into one value per part."""
+    """Keeps every query's outputs; :meth:`estimate` turns one group's designs and outputs into one value per part.
+
+    ``grid_cells=c`` (parts: one ``c×c`` grid, cells numbered row-major): the maps are the cells' values resized
+    to the input by cubic interpolation (Xplique's bicubic resize of its grid) instead of painted cell by cell."""
 
     partition: Designs
 
-    def __init__(self, partition: Designs, reference: np.ndarray, **params: Any) -> None:
-        super().__init__(partition, reference, **params)
+    def __init__(self, partition: Designs, reference: np.ndarray, grid_cells: int = 0, **params: Any) -> None:
+        super().__init__(partition, reference, grid_cells=int(grid_cells), **params)
         self.rows: list[np.ndarray] = []
 
     def add(self, start: int, masks: np.ndarray, scores: np.ndarray) -> None:
@@ -117,4 +120,15 @@ class DesignAggregator(Aggregator):
         for g in range(len(part.labels)):
             rows, cols = part.columns(g)
             weights[:, cols] = self.estimate(part.z[np.ix_(rows, cols)].astype(np.float64), y[rows])
-        return part.paint(weights)
+        cells = self.params["grid_cells"]
+        if not cells:
+            return part.paint(weights)
+        from scipy.ndimage import zoom
+
+        if len(part.labels) != 1 or weights.shape[1] != cells * cells or len(part.shape) != 2:
+            raise InputError(f"a cubic resize needs the parts of one {cells}×{cells} grid over an image")
+        grid = weights.reshape(-1, cells, cells)
+        factors = (1, part.shape[0] / cells, part.shape[1] / cells)
+        return zoom(grid, factors, order=3, mode="nearest", grid_mode=True)[:, : part.shape[0], : part.shape[1]].astype(
+            np.float32
+        )

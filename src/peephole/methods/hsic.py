@@ -8,9 +8,9 @@ class output (paper, Eq. 4; Xplique's ``BinaryEstimator``): ``HSIC_j = tr(K_j H 
 the input kernel ``k(a, b) = 1.5 − (a − b)²`` on binary values and an RBF output kernel
 ``l(y, y') = exp(−(y − y')² / 2σ²)`` whose width σ is the median of the outputs (Xplique's choice; when it is 0,
 the Dirac kernel). Because ``HLH`` has zero row sums, ``tr(K_j HLH) = 2 z_jᵀ HLH z_j``: every part costs one
-matrix-vector product, memory O(n² + n·parts). Cost: ``n_designs`` queries (500 by default). Xplique resizes the
-8×8 values bicubically to the image; here each cell is painted with its value (pixel maps rank within-cell ties
-by row-major order).
+matrix-vector product, memory O(n² + n·parts). Cost: ``n_designs`` queries (500 by default). Each part is painted
+with its value (pixel maps then rank within-cell ties in row-major order); ``smooth=True`` on the grid resizes the
+cells' values to the image by cubic interpolation instead, as Xplique does (:func:`grid_smoothing`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from peephole.core.aggregate import Aggregator
 from peephole.core.designs import DesignAggregator, Designs, tiling_labels
 from peephole.core.options import require
 from peephole.core.partition import Partition
+from peephole.errors import InputError
 from peephole.methods.base import PerturbationMethod, Settings
 from peephole.methods.surrogate import grouped_samples
 from peephole.pipeline import Context
@@ -54,9 +55,19 @@ class HsicAggregator(DesignAggregator):
         return np.stack([hsic_scores(z, y[:, k]) for k in range(y.shape[1])])
 
 
+def grid_smoothing(s: Settings) -> dict[str, Any]:
+    """The aggregator parameter of ``smooth``: the grid's cells per side (0: paint each part with its value)."""
+    if not s.options.smooth:
+        return {}
+    if s.partition != "grid":
+        raise InputError(f"smooth=True resizes the cells of partition='grid', not of partition {s.partition!r}")
+    return {"grid_cells": s.partition_options.cells}
+
+
 @dataclass(frozen=True)
 class HsicOptions:
     n_designs: int = 500  #: binary designs, one query each (split among the groups of parts)
+    smooth: bool = False  #: on the 'grid' partition: cubic resize of the cells' values (Xplique), not painted cells
 
     def __post_init__(self) -> None:
         require("n_designs", self.n_designs, ">= 2", lambda v: v >= 2)
@@ -73,4 +84,4 @@ class Hsic(PerturbationMethod):
         return Designs(tiling_labels(partition), z, rows)
 
     def aggregator(self, ctx: Context, s: Settings) -> tuple[type[Aggregator], dict[str, Any]]:
-        return HsicAggregator, {}
+        return HsicAggregator, grid_smoothing(s)

@@ -8,7 +8,8 @@ with weight ``1 − z`` (Xplique's perturbations: 'inpainting' = black baseline,
 A part's value is its total-order Sobol index by the Jansen estimator (paper, Eq. 7; Xplique's ``JansenEstimator``):
 ``S_Tj = Σ_i (f(A_i) − f(C_ji))² / (2N·Var f(A))``, Var the unbiased variance of the A outputs.
 Cost: ``N·(d + 1)`` queries (2080 at the defaults, 32 designs over 64 cells); Xplique also queries B (``N`` more),
-which Jansen does not read. The 8×8 values are painted on their cells (Xplique resizes them bicubically).
+which Jansen does not read. The values are painted on their parts; ``smooth=True`` on the grid resizes them by cubic
+interpolation, as Xplique does.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from peephole.core.partition import Partition
 from peephole.core.perturb import BaselineMasker, Masker, SoftMasker
 from peephole.errors import InputError
 from peephole.methods.base import PerturbationMethod, Settings
+from peephole.methods.hsic import grid_smoothing
 from peephole.pipeline import Context
 
 EPS = 1e-12  #: the smallest variance of f(A) the estimator divides by (Xplique's)
@@ -52,8 +54,8 @@ def jansen_total(y: np.ndarray, n_designs: int) -> np.ndarray:
 class JansenAggregator(DesignAggregator):
     """Total-order Sobol indices per part and target (:func:`jansen_total`), painted on the part's features."""
 
-    def __init__(self, partition: Designs, reference: np.ndarray, n_designs: int = 32) -> None:
-        super().__init__(partition, reference, n_designs=int(n_designs))
+    def __init__(self, partition: Designs, reference: np.ndarray, n_designs: int = 32, grid_cells: int = 0) -> None:
+        super().__init__(partition, reference, grid_cells, n_designs=int(n_designs))
 
     def estimate(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.stack([jansen_total(y[:, k], self.params["n_designs"]) for k in range(y.shape[1])])
@@ -63,6 +65,7 @@ class JansenAggregator(DesignAggregator):
 class SobolOptions:
     n_designs: int = 32  #: N, a power of two: N·(d + 1) queries per group of d parts
     scramble: bool = True  #: Owen-scrambled, seeded Sobol points (False: Xplique's unscrambled sequence)
+    smooth: bool = False  #: on the 'grid' partition: cubic resize of the cells' values (Xplique), not painted cells
 
     def __post_init__(self) -> None:
         require("n_designs", self.n_designs, "a power of two >= 2", lambda v: v >= 2 and v & (v - 1) == 0)
@@ -92,4 +95,4 @@ class Sobol(PerturbationMethod):
         return SoftMasker(masker)
 
     def aggregator(self, ctx: Context, s: Settings) -> tuple[type[Aggregator], dict[str, Any]]:
-        return JansenAggregator, {"n_designs": s.options.n_designs}
+        return JansenAggregator, {"n_designs": s.options.n_designs, **grid_smoothing(s)}
