@@ -58,7 +58,7 @@ def summary(path: Path) -> None:
     )
     by = {(r["photo"], r["method"]): r for r in rows}
     print(f"{len(photos)} photos with every method")
-    print("| method | queries | insertion (grey) ↑ | deletion (grey) ↓ | µFidelity ↑ | s / photo |")
+    print("| method | queries | insertion (grey) ↑ | deletion (grey) ↓ | µFidelity ↑ | explain s |")
     print("|---|---|---|---|---|---|")
     for m in METHODS:
         col = {
