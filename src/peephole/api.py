@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,7 +23,7 @@ def explain(
     top_k: int = 1,
     batch_size: int | None = None,
     seed: int = 0,
-    progress: bool = False,
+    progress: bool | None = None,
     output: str | None = None,
     class_names: Sequence[str] | None = None,
     allow_large: bool = False,
@@ -41,11 +42,15 @@ def explain(
     cost) unless ``allow_large=True``. Method options (``partition=``, ``masker=``, ``n_samples=``, ...)
     are checked against the method and the modality before anything runs.
 
+    ``progress``: progress bars on stderr; unset, shown when stderr is a terminal or in a notebook.
+
     ``task``: what the model's output means (a name in :data:`peephole.tasks.TASKS` or a
     :class:`peephole.tasks.Task`); unset, what the model declares (its ``task`` attribute), else
     ``'classification'``. ``device``: where a torch model runs — unset, the device its parameters are on;
     the module itself is never moved (inputs go to it, outputs come back to the CPU).
     """
+    if progress is None:  # bars where someone watches (a terminal, a notebook), not in a log file
+        progress = sys.stderr.isatty() or "ipykernel" in sys.modules
     mod = get_modality(modality or declared_modality(model) or "image")
     spec = get_method(DEFAULT_METHODS[mod.name] if method is None else method)
     spec.check(options, mod)

@@ -160,6 +160,8 @@ def path(
         f_keep, f_hide = float(keep_f[best]), float(hide_f[best])
         curve.append((f_keep, f_hide))
         bar.update()
+    bar.total = bar.n  # the budget ended the path: the remaining parts follow the surrogate's order, no more steps
+    bar.refresh()
     bar.close()
     return order + ranked, curve, done
 
