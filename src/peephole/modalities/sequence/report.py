@@ -12,11 +12,14 @@ from peephole.terminal import printable
 DPI = 60  #: a report card's plot: 480×240 pixels
 
 
-def class_picture(explanation: Any, cls: int) -> np.ndarray:
-    """The input above the importance of each position for ``cls``, as an RGB uint8 picture."""
+def class_picture(explanation: Any, cls: int, vrange: tuple[float, float] | None = None) -> np.ndarray:
+    """The input above the importance of each position for ``cls``, as an RGB uint8 picture; the importance
+    axis spans ``vrange`` (unset: matplotlib's choice)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     fig = SequenceView(explanation).figure(cls)
+    if vrange is not None and vrange[1] > vrange[0]:
+        fig.axes[1].set_ylim(min(vrange[0], 0.0), vrange[1])
     fig.set_dpi(DPI)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
