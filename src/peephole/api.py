@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from peephole.modalities import declared_modality, get_modality
-from peephole.pipeline import Request, check_function_options, resolve_task
+from peephole.pipeline import DEFAULT_TOP_K, Request, check_function_options, resolve_task
 from peephole.registry import DEFAULT_METHODS, get_method
 from peephole.result import Explanation
 from peephole.tasks import Task
@@ -20,7 +20,7 @@ def explain(
     *,
     modality: str | None = None,
     targets: Any = None,
-    top_k: int = 1,
+    top_k: int = DEFAULT_TOP_K,
     batch_size: int | None = None,
     seed: int = 0,
     progress: bool | None = None,

@@ -57,6 +57,21 @@ def write_report(run: str | Path | Store, out: str | Path | None = None, classes
     return index
 
 
+def open_in_browser(index: Path) -> bool:
+    """Open the report ``index`` in a graphical browser when there is one; never fails. False where none can
+    be opened (a headless machine: no display; no browser registered): the caller prints the path instead."""
+    import os
+    import sys
+    import webbrowser
+
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False  # headless: only console browsers could start, and they would take over the terminal
+    try:
+        return bool(webbrowser.open(Path(index).resolve().as_uri()))
+    except Exception:  # noqa: BLE001 - any failure to start a browser leaves the printed path
+        return False
+
+
 def summary(store: Store, rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Counts, accuracy (when labels are known), timings and metric means of a run."""
     rows = store.rows() if rows is None else rows

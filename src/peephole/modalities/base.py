@@ -174,8 +174,10 @@ class Modality(ABC):
         """How a terminal names an input (safe to print: no control characters of the input's own)."""
         return str(source)
 
-    def detail_lines(self, explanation: Any, colour: bool = False) -> list[str]:
-        """Lines a terminal shows of a result below its top classes (text: the coloured words, top words)."""
+    def detail_lines(self, explanation: Any, colour: bool = False, score: Any = None) -> list[str]:
+        """Lines a terminal shows of a result below its top classes (text: the coloured words, top words).
+        ``score``: the explained model's output on a batch of one (:func:`peephole.pipeline.reference_scorer`), for
+        lines that need one more query."""
         return []
 
     def map_shape(self, x: Any) -> tuple[int, ...]:

@@ -86,7 +86,7 @@ class SequenceModality(Modality):
 
         return class_picture(explanation, cls, vrange)
 
-    def detail_lines(self, explanation: Any, colour: bool = False) -> list[str]:
+    def detail_lines(self, explanation: Any, colour: bool = False, score: Any = None) -> list[str]:
         from peephole.modalities.sequence.report import lines
 
         return lines(explanation, colour)

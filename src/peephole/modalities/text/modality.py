@@ -97,10 +97,10 @@ class TextModality(Modality):
 
         return title(source)
 
-    def detail_lines(self, explanation: Any, colour: bool = False) -> list[str]:
+    def detail_lines(self, explanation: Any, colour: bool = False, score: Any = None) -> list[str]:
         from peephole.modalities.text.report import lines
 
-        return lines(explanation, colour)
+        return lines(explanation, colour, score)
 
     def map_shape(self, x: list[str]) -> tuple[int, ...]:
         return (len(x),)
