@@ -144,3 +144,22 @@ def test_progress_is_on_by_default_only_where_someone_watches(monkeypatch, capsy
     monkeypatch.setattr("sys.stderr", log)
     peephole.explain(model, x, "pami", **extra)
     assert log.getvalue() == ""
+
+
+def test_the_default_methods_progress_bars_finish(monkeypatch):
+    """PAMI path's step bar counted to the number of parts and stopped part-way (16/47) when its budget ended."""
+    import peephole.methods.pami_path as pami_path
+
+    bars = []
+    real = pami_path.tqdm
+
+    def recording(*args, **kwargs):
+        bars.append(real(*args, **kwargs))
+        return bars[-1]
+
+    monkeypatch.setattr(pami_path, "tqdm", recording)
+    model, _, extra = INPUTS["image"]
+    photo = peephole.load_image("skimage:chelsea", size=48)  # parts enough for a path the budget ends early
+    e = peephole.explain(model, photo, "pami-path", progress=True, n_samples=20, max_queries=60, **extra)
+    assert 0 < e.params["path_steps"][0] < e.params["n_parts"] - 1  # stopped by the budget, not by the parts
+    assert [(b.n, b.total) for b in bars] == [(e.params["path_steps"][0], e.params["path_steps"][0])]
