@@ -163,3 +163,11 @@ def test_the_default_methods_progress_bars_finish(monkeypatch):
     e = peephole.explain(model, photo, "pami-path", progress=True, n_samples=20, max_queries=60, **extra)
     assert 0 < e.params["path_steps"][0] < e.params["n_parts"] - 1  # stopped by the budget, not by the parts
     assert [(b.n, b.total) for b in bars] == [(e.params["path_steps"][0], e.params["path_steps"][0])]
+
+
+def test_an_input_agnostic_result_still_shows_its_summary():
+    e = explain("image")
+    e.input = None  # what the lab's input-agnostic systems return
+    page = e._repr_html_()
+    assert "input-agnostic" in page and pngs(page) == [] and e._repr_png_() is None
+    assert "input=-" in repr(e)

@@ -70,10 +70,12 @@ def summary(e: Any) -> str:
         '<table class="peephole-targets"><thead><tr><th>class</th><th>name</th><th>probability</th><th></th></tr>'
         f"</thead><tbody>{rows}</tbody></table>"
     )
-    return f'<div class="peephole-explanation">{head}{table}{e.view.notebook()}</div>'
+    maps = e.view.notebook() if e.input is not None else "<p>(an input-agnostic result: no input to draw its maps on)</p>"
+    return f'<div class="peephole-explanation">{head}{table}{maps}</div>'
 
 
 def figure_png(e: Any) -> bytes | None:
-    """The PNG of the modality's figure, or None where the modality draws none (texts show as HTML)."""
+    """The PNG of the modality's figure, or None where the modality draws none (texts show as HTML; a result
+    without an input)."""
     view = e.view
-    return png(view.figure()) if hasattr(view, "figure") else None
+    return png(view.figure()) if hasattr(view, "figure") and e.input is not None else None
