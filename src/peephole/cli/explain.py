@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from peephole.errors import PeepholeError
+from peephole.errors import InputError, PeepholeError
 from peephole.modalities import MODALITIES
 from peephole.pipeline import DEFAULT_TOP_K
 from peephole.terminal import safe
@@ -126,7 +126,6 @@ FLAGS = {
 def method_options(args: argparse.Namespace) -> dict[str, object]:
     """The options the given flags set (numbers given as text parsed); a flag the chosen method does not take is
     an error, never dropped."""
-    from peephole.errors import InputError
     from peephole.modalities import get_modality
     from peephole.registry import DEFAULT_METHODS, get_method
 
@@ -164,19 +163,15 @@ def run(args: argparse.Namespace) -> int:
             print(safe(f"error: --{name.replace('_', '-')} must be >= {lo}, got {value}"), file=sys.stderr)
             return 2
     inputs = [line for line in sys.stdin.read().splitlines() if line.strip()] if args.inputs == ["-"] else args.inputs
-    folders = [i for i in inputs if Path(i).is_dir()]
-    if folders:  # before the model loads: a dataset is peephole run's
-        print(
-            safe(f"error: {folders[0]} is a folder; to explain every image in it use: peephole run {folders[0]} --out RUN"),
-            file=sys.stderr,
-        )
-        return 2
     try:
+        check_seed(args.seed)
+        folders = [i for i in inputs if Path(i).is_dir()]
+        if folders:  # before the model loads: a dataset is peephole run's
+            raise InputError(f"{folders[0]} is a folder; to explain every image in it use: peephole run {folders[0]} --out RUN")
         loader = {k: getattr(args, k, None) for k in ("backend", "output", "layout", "normalise")}
         loader = {k: v for k, v in loader.items() if v is not None}
         mod, model = model_and_modality(args.model, args.modality, args.output, loader)
         args.modality = mod.name
-        check_seed(args.seed)
         options = method_options(args)
         settings = {k: v for k, v in vars(args).items() if k != "func"}
         manifest = RunManifest(args.out, f"peephole {args.command}", settings) if args.out else None
