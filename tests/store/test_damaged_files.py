@@ -204,7 +204,7 @@ def test_declared_rise_masks_are_checked(saved, tmp_path, params, arrays):
 
 
 def test_nested_partitions_are_checked(saved, tmp_path):
-    """GroupSubset naming one group a million times, Coalitions whose masks would take gigabytes."""
+    """GroupSubset naming one group a million times, Coalitions whose on/off vectors do not match their parts."""
     meta, arrays = contents(saved)
     window = meta["partition"]
     meta["partition"] = {
@@ -213,14 +213,14 @@ def test_nested_partitions_are_checked(saved, tmp_path):
         "arrays": [],
     }
     refused(write(tmp_path / "g.npz", meta, arrays), "groups must be distinct")
-    labels = np.arange(200 * 200, dtype=np.int32).reshape(1, 200, 200)  # 40 000 parts × 40 000 pixels
+    labels = np.arange(200 * 200, dtype=np.int32).reshape(1, 200, 200)  # 40 000 parts, one on/off column
     meta["partition"] = {
         "class": "peephole.core.partition:Coalitions",
         "params": {"parts": "peephole.core.partition:LabelPartition", "parts_params": {}},
         "arrays": ["coalitions", "labels", "row_groups"],
     }
     parts = {"partition/labels": labels, "partition/coalitions": np.ones((1, 1), bool), "partition/row_groups": np.zeros(1, int)}
-    refused(write(tmp_path / "c.npz", meta, {**arrays, **parts}), "mask elements")
+    refused(write(tmp_path / "c.npz", meta, {**arrays, **parts}), r"coalitions must be \(n_samples, 40000\)")
 
 
 def zip_bomb(path: Path, n_floats: int = 600_000_000) -> Path:
