@@ -437,7 +437,7 @@ def paint(partition: Partition, weights: np.ndarray, density: bool = False) -> n
 
 def iou_matrix(partition: Partition) -> np.ndarray:
     """Intersection over union of every pair of parts, ``(n_parts, n_parts)``. Label maps are compared by
-    counting label pairs (one pass per pair of maps), other partitions by a product of their masks."""
+    counting label pairs (one pass per pair of maps), other partitions by products of blocks of their masks."""
     if isinstance(partition, LabelPartition):
         idx = {gl: j for j, gl in enumerate(partition._parts)}
         inter = np.zeros((partition.n_parts, partition.n_parts))
@@ -452,8 +452,13 @@ def iou_matrix(partition: Partition) -> np.ndarray:
                 inter[np.ix_(rows, cols)] = counts
                 inter[np.ix_(cols, rows)] = counts.T
     else:
-        m = partition.masks(0, partition.n_parts).reshape(partition.n_parts, -1).astype(np.float64)
-        inter = m @ m.T
+        inter = np.zeros((partition.n_parts, partition.n_parts))
+        for a, ma in blocks(partition):
+            for b, mb in blocks(partition):
+                if b >= a:
+                    counts = (ma.astype(np.float64) @ mb.astype(np.float64).T).toarray()
+                    inter[a : a + len(counts), b : b + counts.shape[1]] = counts
+                    inter[b : b + counts.shape[1], a : a + len(counts)] = counts.T
     size = np.diag(inter).copy()
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.nan_to_num(inter / (size[:, None] + size[None, :] - inter))
@@ -462,6 +467,8 @@ def iou_matrix(partition: Partition) -> np.ndarray:
 def near_repeats(partition: Partition, min_iou: float) -> np.ndarray:
     """For each part (in query order), the part whose output it reuses: the first earlier part of another
     group that is itself queried and overlaps it with IoU ≥ ``min_iou``; else the part itself."""
+    if partition.n_groups < 2:  # no other group to repeat
+        return np.arange(partition.n_parts)
     iou, groups = iou_matrix(partition), partition.groups
     rep = np.arange(partition.n_parts)
     for j in range(partition.n_parts):
