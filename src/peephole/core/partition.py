@@ -98,8 +98,13 @@ class Partition(ABC):
 
     @property
     def block_parts(self) -> int:
-        """Parts :func:`blocks` takes at once: as many dense masks as fit in :data:`BLOCK_ELEMENTS`."""
-        return max(1, BLOCK_ELEMENTS // max(1, int(np.prod(self.shape))))
+        """Parts :func:`blocks` takes at once: as many as fit in :data:`BLOCK_ELEMENTS` mask elements."""
+        return max(1, BLOCK_ELEMENTS // max(1, self.part_elements))
+
+    @property
+    def part_elements(self) -> int:
+        """The most elements one part takes while :meth:`sparse_masks` builds it (default: a dense mask)."""
+        return int(np.prod(self.shape))
 
     @property
     def n_groups(self) -> int:

@@ -9,7 +9,7 @@ import numpy as np
 from scipy.sparse import csr_array
 
 from peephole.core.options import require
-from peephole.core.partition import BLOCK_ELEMENTS, MAX_FEATURES, MAX_PARTS, Partition, State, check_limit, saved_params
+from peephole.core.partition import MAX_FEATURES, MAX_PARTS, Partition, State, check_limit, saved_params
 from peephole.errors import InputError
 
 
@@ -123,8 +123,8 @@ class SlidingWindows(Partition):
         return out
 
     @property
-    def block_parts(self) -> int:
-        return max(1, BLOCK_ELEMENTS // int(self._stencil.sum()))
+    def part_elements(self) -> int:
+        return self._stencil.size
 
     def sparse_masks(self, start: int, stop: int) -> csr_array:
         """Each window's pixels from the stencil's offsets, clipped to the image (no H×W mask per window)."""
