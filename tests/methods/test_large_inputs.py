@@ -33,11 +33,12 @@ SCRIPT = textwrap.dedent(
         return (s + 0.1) / (s + 0.1).sum(1, keepdims=True)
 
     windows = {{"partition": "window", "radius": 40, "stride": 12}}  # 2,916 parts
-    few = {{"partition": "window", "radius": 40, "stride": 56}}  # 144 parts: one query each
+    few = {{"partition": "window", "radius": 40, "stride": 56}}  # 169 parts: one query each
     groups = {{"partition": Superpixels.from_image(x, [Segmentation("slic", {{"n_segments": n}}) for n in (10, 30, 60)])}}
     one = {{"partition": Superpixels.from_image(x, [Segmentation("slic", {{"n_segments": 50}})])}}
     cases = [
         ("pami", few), ("pami", groups), ("pami", {{**groups, "max_queries": 60}}),
+        ("pami", {{**few, "max_queries": 200, "coarse_share": 1.0}}),
         ("pami-path", {{**windows, "n_samples": 12, "max_queries": 40}}),
         ("pami-path", {{**one, "n_samples": 12, "max_queries": 40}}),
         ("lime", {{**windows, "n_samples": 20}}), ("lime", {{**groups, "n_samples": 20}}),
@@ -61,5 +62,5 @@ def test_every_image_method_explains_640x640_in_memory_bounded_by_the_batch():
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
     out = subprocess.run([sys.executable, "-c", SCRIPT.format(cap=CAP)], capture_output=True, text=True, timeout=600, env=env)
     lines = out.stdout.splitlines()
-    assert out.returncode == 0 and len(lines) == 12, out.stdout + out.stderr[-3000:]
+    assert out.returncode == 0 and len(lines) == 13, out.stdout + out.stderr[-3000:]
     assert all(line.endswith(" ok") for line in lines), out.stdout
