@@ -11,8 +11,9 @@ limit) is refused before it is decoded. An image of more than :data:`MAX_WORK_PI
 (aspect kept) to fit, with a warning saying what the full size would cost, unless ``allow_large=True``.
 Every output size is worked out before anything is resized, so no step allocates more than its output:
 
-* an extreme aspect is fitted, not refused: a 1×500000 strip becomes 1×409600 (:func:`fitted_size`; the
-  partitions then say whether anything that thin can be explained);
+* an extreme aspect is fitted, not refused: a 1×500000 strip becomes 1×409600 (:func:`fitted_size`;
+  superpixels explain it, a partition that cannot fit it, such as a window wider than the image, is an
+  :class:`InputError`);
 * ``size`` with the centre crop: when the resized image would exceed ``max(4·size², MAX_WORK_PIXELS)`` pixels
   (a 1×3000 strip at 224 would be 224×672000), the source is centre-cropped to a square first, then resized;
 * ``size`` without the crop: a result above :data:`MAX_WORK_PIXELS` is fitted to it with a warning (as
