@@ -272,3 +272,16 @@ def test_hostile_files_are_refused_within_a_memory_cap(saved, tmp_path):
     for line, path in zip(lines, files):
         assert line.startswith("InputError") and str(path) in line, line
     assert "more than Peephole loads" in lines[0] and "more than Peephole loads" in lines[1]
+
+
+def test_a_bracket_flipped_in_an_array_header_is_an_input_error(saved, tmp_path):
+    """'(32, 32, 3)' -> '132, 32, 3)': numpy's header parser raised tokenize.TokenError (a bit flip that
+    test_bit_flips_are_an_input_error_or_harmless hit now and then, as the file's timings moved its bytes)."""
+    with zipfile.ZipFile(saved) as z:
+        members = {m: z.read(m) for m in z.namelist()}
+    name = next(m for m, data in members.items() if b"'shape': (32, 32, 3)" in data)
+    members[name] = members[name].replace(b"'shape': (32, 32, 3)", b"'shape': 132, 32, 3)")
+    with zipfile.ZipFile(tmp_path / "h.npz", "w") as z:
+        for m, data in members.items():
+            z.writestr(m, data)
+    refused(tmp_path / "h.npz", "not a saved explanation")
