@@ -72,4 +72,4 @@ def load_image_item(
     img = to_rgb_float(source, name=name)
     if size is not None and int(size) < 1:
         raise InputError(f"size must be >= 1 pixel (or None to keep the size), got {size}")
-    return resize(img, size, crop) if size else img
+    return resize(img, size, crop, allow_large, name) if size else img
