@@ -107,7 +107,8 @@ def method_options(name: str) -> str:
             out.append(f"| {m} | {part} | `{d['masker']!r}` |")
         out += [
             "",
-            "The chosen partition's and masker's options are valid too: [partitions and maskers](index.md#partitions-and-maskers).",
+            "The chosen partition's and masker's options are valid too: "
+            "[partitions and maskers](index.md#partitions-and-maskers).",
         ]
     return "\n".join(out)
 
