@@ -75,7 +75,11 @@ class ImageModality(Modality):
         """A file or array as H×W×3 float32 in [0, 1]; above ``MAX_WORK_PIXELS`` resized unless ``allow_large``."""
         if isinstance(x, (str, Path)):
             return load_image(x, allow_large=allow_large)
-        return fit_work_size(to_rgb_float(x), allow_large, "the input image")
+        try:
+            a = np.asarray(x)
+        except (TypeError, ValueError) as exc:  # e.g. a ragged list
+            raise InputError(f"the input image is not an array: {type(x).__name__} ({exc})") from exc
+        return fit_work_size(to_rgb_float(a), allow_large, "the input image")
 
     def batch_of_one(self, x: np.ndarray) -> np.ndarray:
         return x[None]
