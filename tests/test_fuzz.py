@@ -332,13 +332,13 @@ def test_fuzz_any_array_or_value_as_an_image(img, method):
 
 
 def explain_anything(img, method: str) -> None:
-    r = max(1, max(np.shape(img)[:2] or (0,)) // 8)  # a few dozen windows at any size (and none larger than a thin side)
+    shape = img.shape[:2] if isinstance(img, np.ndarray) else ()
+    r = max(1, max(shape or (0,)) // 8)  # a few dozen windows at any size
     small = {"partition": "window", "radius": r, "stride": 2 * r, "window": "square"}
     options = {"pami-path": {"n_samples": 8, "max_queries": 30}, "pami": small, "occlusion": small}[method]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         e = peephole.explain(good_model, img, method, output="probs", modality="image", **options)
-    shape = np.shape(img)[:2]
     check_result(e, shape if np.prod(shape) <= 640 * 640 else None)  # a larger input is resized (with a warning)
     assert e.input.shape == (*e.maps.shape[1:], 3) and e.input.dtype == np.float32
 

@@ -97,7 +97,15 @@ class ImageModality(Modality):
             return segmented(x, [spec], seed)
         if isinstance(spec, (list, tuple)) and spec and all(isinstance(s, Segmentation) for s in spec):
             return segmented(x, spec, seed)
-        sp = Superpixels(spec)
+        labels = f"use one of {sorted(self.partitions)}, a Partition, Segmentations or label maps (H×W integer arrays)"
+        if not isinstance(spec, (np.ndarray, list, tuple)):
+            raise InputError(f"partition {str(spec)[:80]!r} ({type(spec).__name__}) is not one: {labels}")
+        try:
+            sp = Superpixels(spec)
+        except (TypeError, ValueError) as exc:  # not arrays of one shape (an InputError is a ValueError: kept as it is)
+            if isinstance(exc, InputError):
+                raise
+            raise InputError(f"partition {str(spec)[:80]!r} is not label maps: {labels}") from exc
         if sp.shape != (h, w):
             raise InputError(f"label maps of shape {sp.shape} do not match the image ({h}×{w})")
         return sp
