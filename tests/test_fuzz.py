@@ -58,8 +58,9 @@ def good_model(b: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module", autouse=True)
 def warm(tmp_path_factory):
-    """Everything the examples import lazily (OpenCV, scikit-image, scikit-learn, Pillow's plug-ins, the CLI, torch),
-    imported once here: each forked example then starts warm instead of importing them again."""
+    """Everything the examples import lazily (OpenCV, scikit-image, scikit-learn, Pillow's plug-ins, the CLI),
+    imported once here: each forked example then starts warm instead of importing them again. Torch is imported by
+    the option-dict test, the last one: a process holding it takes ~0.05 s of system time per fork."""
     import peephole.cli  # noqa: F401
 
     with warnings.catch_warnings():
@@ -72,8 +73,6 @@ def warm(tmp_path_factory):
         for fmt in ("PNG", "JPEG"):
             Image.fromarray((IMG * 255).astype(np.uint8)).save(folder / f"x.{fmt}", format=fmt)
             load_image(folder / f"x.{fmt}")
-    with contextlib.suppress(ImportError, pytest.skip.Exception):
-        import test_registry_contract  # noqa: F401  (torch and the gradient methods)
 
 
 # --- images -------------------------------------------------------------------------------------------
@@ -514,48 +513,6 @@ def test_fuzz_csv_bytes_of_any_encoding(tmp_path_factory, content, big, modality
     isolated(read_dataset, path, modality, None, clean=CLEAN)
 
 
-# --- option dicts for every registered method ---------------------------------------------------------------------
-ODD_VALUES = st.sampled_from(
-    [None, True, False, -1, 0, 1, 2, 5, 1.5, -0.5, float("nan"), float("inf"), "6", "slic", "", "[MASK]", [None], [1, 2]]
-    + [[], {}, {"a": 1}, np.int64(3), np.float32(0.5), np.array([1, 2]), b"x", 2**40, -(2**63), 1e300, "circle", "mean"]
-)
-SEEDS = st.sampled_from([0, 7, 2**40, 2**63 - 1, 2**63, -1, None, 1.5, "1", True, np.uint64(5)])
-COMMON_KEYS = ["targets", "top_k", "batch_size", "seed", "output", "class_names", "progress", "allow_large", "device", "task"]
-#: Options whose value is a count of queries or samples: drawn small (a valid 2**40 samples would run for days).
-COUNTS = {"n_samples", "n_masks", "max_queries", "n_segments", "n_iter", "fidelity_samples", "n_steps", "candidates"}
-
-
-@st.composite
-def method_and_options(draw):
-    contract = pytest.importorskip("test_registry_contract")  # torch: the gradient methods' tiny CNN
-    name, modality = draw(st.sampled_from(contract.CASES))
-    valid = sorted(peephole.registry.METHODS[name].options(get_modality(modality)))
-    keys = draw(st.lists(st.sampled_from([*valid, *COMMON_KEYS, "radiuss", "n-samples", ""]), min_size=1, max_size=3))
-    options = {}
-    for k in keys:
-        v = draw(SEEDS if k == "seed" else ODD_VALUES)
-        options[k] = v if k not in COUNTS or not isinstance(v, int) or isinstance(v, bool) else min(v, 9)
-    return name, modality, options
-
-
-@settings(FUZZ, max_examples=examples(50))
-@given(drawn=method_and_options())
-def test_fuzz_option_dicts_for_every_method(drawn):
-    """Any option dict (valid names or not, values of any type) for any registered method on any of its modalities:
-    a result that passes the invariants, or one InputError naming the option."""
-    isolated(explain_with_options, *drawn, clean=CLEAN)
-
-
-def explain_with_options(name: str, modality: str, options: dict) -> None:
-    from test_registry_contract import case
-
-    model, x, kw, shape = case(name, modality)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        e = peephole.explain(model, x, name, **{**kw, **options})
-    check_result(e, shape)
-
-
 # --- model outputs of any shape, dtype and value --------------------------------------------------------------------
 @st.composite
 def model_outputs(draw):
@@ -705,3 +662,45 @@ def test_run_option_that_names_a_flag(cli_inputs, option):
     out = cli_inputs["out"] / f"run-option-{option.split('=')[0]}"
     base = ["--model", "runs_fixtures:make_toy", "--size", "24", "--method", "pami", *WINDOW, "--quiet", "--option", option]
     isolated(check_cli, ["run", str(cli_inputs["folder"]), "--out", str(out), *base])
+
+
+# --- option dicts for every registered method ---------------------------------------------------------------------
+ODD_VALUES = st.sampled_from(
+    [None, True, False, -1, 0, 1, 2, 5, 1.5, -0.5, float("nan"), float("inf"), "6", "slic", "", "[MASK]", [None], [1, 2]]
+    + [[], {}, {"a": 1}, np.int64(3), np.float32(0.5), np.array([1, 2]), b"x", 2**40, -(2**63), 1e300, "circle", "mean"]
+)
+SEEDS = st.sampled_from([0, 7, 2**40, 2**63 - 1, 2**63, -1, None, 1.5, "1", True, np.uint64(5)])
+COMMON_KEYS = ["targets", "top_k", "batch_size", "seed", "output", "class_names", "progress", "allow_large", "device", "task"]
+#: Options whose value is a count of queries or samples: drawn small (a valid 2**40 samples would run for days).
+COUNTS = {"n_samples", "n_masks", "max_queries", "n_segments", "n_iter", "fidelity_samples", "n_steps", "candidates"}
+
+
+@st.composite
+def method_and_options(draw):
+    contract = pytest.importorskip("test_registry_contract")  # torch: the gradient methods' tiny CNN
+    name, modality = draw(st.sampled_from(contract.CASES))
+    valid = sorted(peephole.registry.METHODS[name].options(get_modality(modality)))
+    keys = draw(st.lists(st.sampled_from([*valid, *COMMON_KEYS, "radiuss", "n-samples", ""]), min_size=1, max_size=3))
+    options = {}
+    for k in keys:
+        v = draw(SEEDS if k == "seed" else ODD_VALUES)
+        options[k] = v if k not in COUNTS or not isinstance(v, int) or isinstance(v, bool) else min(v, 9)
+    return name, modality, options
+
+
+@settings(FUZZ, max_examples=examples(50))
+@given(drawn=method_and_options())
+def test_fuzz_option_dicts_for_every_method(drawn):
+    """Any option dict (valid names or not, values of any type) for any registered method on any of its modalities:
+    a result that passes the invariants, or one InputError naming the option."""
+    isolated(explain_with_options, *drawn, clean=CLEAN)
+
+
+def explain_with_options(name: str, modality: str, options: dict) -> None:
+    from test_registry_contract import case
+
+    model, x, kw, shape = case(name, modality)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e = peephole.explain(model, x, name, **{**kw, **options})
+    check_result(e, shape)
