@@ -150,5 +150,8 @@ def test_coalitions_that_each_keep_all_or_nothing_are_one_input_error():
     e = peephole.explain(RegionMeanModel(REGION), x, method="lime", n_samples=30, partition="window", radius=12, stride=16)
     assert np.isfinite(e.maps).all() and e.maps.std() > 0  # fewer, smaller windows: a map that varies
     thin = RegionMeanModel((slice(0, 3), slice(0, 500)))
-    with pytest.raises(InputError, match="each of the 2 coalitions of 1 parts kept all or none"):
+    with (
+        pytest.raises(InputError, match="each of the 2 coalitions of 1 parts kept all or none"),
+        pytest.warns(UserWarning, match="one part"),
+    ):
         peephole.explain(thin, np.random.default_rng(0).random((3, 1000, 3)), method="kernel-shap", n_samples=30)

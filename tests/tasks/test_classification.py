@@ -263,6 +263,7 @@ def test_scores_beyond_float32_are_one_model_error():
         peephole.explain(huge, IMG, output="scores", **WINDOWS)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_maps_that_overflow_float32_are_one_model_error():
     """Scores inside float32 whose sums overflow it (RISE adds up every mask's score) are a ModelError, not inf maps."""
     big = lambda b: 3e38 * np.stack([np.asarray(b, np.float64).mean(axis=(1, 2, 3))] * 2, 1)  # noqa: E731
