@@ -18,6 +18,7 @@ import numpy as np
 
 from peephole.core.options import SEED_LIMIT, check_call, fits, require
 from peephole.core.query import OUTPUT_KINDS, Query
+from peephole.errors import ModelError
 from peephole.result import Explanation
 from peephole.tasks import Task, declared_task, get_task
 from peephole.tasks.classification import check_targets, resolve_targets
@@ -149,9 +150,17 @@ def build(
     params: dict[str, Any] | None = None,
     **fields: Any,
 ) -> Explanation:
-    """The one builder of :class:`Explanation`: float32 arrays, JSON-safe params, checked map shapes."""
+    """The one builder of :class:`Explanation`: float32 arrays, JSON-safe params, checked map shapes; maps that are
+    not finite in float32 (scores so large their sums overflow) are a :class:`ModelError`."""
     probs = np.asarray(probabilities, np.float32)
-    maps = np.asarray(maps, np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        maps = np.asarray(maps, np.float32)
+    if not np.isfinite(maps).all():
+        top = float(np.abs(np.asarray(scores, np.float64)).max()) if scores is not None and np.size(scores) else float("nan")
+        raise ModelError(
+            f"the {method} maps are not finite in float32: the model's scores (up to {top:.3g}) overflow when aggregated; "
+            "rescale the model's scores (e.g. divide them by a constant)"
+        )
     if len(maps) != len(targets):
         raise ValueError(f"{len(maps)} maps for {len(targets)} targets")
     return Explanation(
