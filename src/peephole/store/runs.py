@@ -9,6 +9,14 @@ always points at a complete file; a file without a row (killed between the two) 
 
 The run's settings (method, model, options, package version, ...) are stored once; opening the store with
 different settings is refused, so one run never mixes results made differently.
+
+Several processes may run over one folder at once: each item is *claimed* (a row naming the process and the
+time, taken in a ``BEGIN IMMEDIATE`` transaction) before it is explained and released when its row is
+committed, so each item is explained once. A claim whose process has died, or older than :data:`LEASE`, is
+stale: another run takes the item over (a killed run's item in flight is redone on resume).
+
+A store that SQLite cannot open, read or write (damaged, truncated, not a database, locked, a full disk) is
+one :class:`StoreError` saying what is wrong and what to do, never an ``sqlite3`` traceback.
 """
 
 from __future__ import annotations
@@ -18,7 +26,9 @@ import csv
 import hashlib
 import json
 import os
+import socket
 import sqlite3
+import threading
 import time
 import zipfile
 from collections.abc import Iterator
@@ -83,6 +93,15 @@ class SettingsMismatch(InputError):
     """The run folder holds results made with other settings."""
 
 
+class StoreError(InputError):
+    """The run store (``run.sqlite``) cannot be opened, read or written; the message says why and what to do."""
+
+
+#: Seconds after which a claim is stale even when its process seems alive (its pid reused, or on another machine).
+LEASE = 3600.0
+HOST = socket.gethostname()
+
+
 class Store:
     """A run folder: ``run.sqlite`` (settings, one row per item, sessions) and ``items/*.npz``."""
 
@@ -95,21 +114,54 @@ class Store:
         """
         self.path = Path(path)
         db = self.path / MANIFEST
-        if settings is None and not db.exists():
+        if settings is None and not db.is_file():
             raise InputError(f"{self.path}: not a Peephole run (no {MANIFEST})")
-        (self.path / ITEMS).mkdir(parents=True, exist_ok=True)
-        # one writer at a time: the runner commits from its writer thread, and reads only between commits
-        self._db = sqlite3.connect(db, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        with self._tx():
-            self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-            self._db.execute(f"CREATE TABLE IF NOT EXISTS items ({', '.join(f'{c} {t}' for c, t in COLUMNS)})")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS sessions (n INTEGER PRIMARY KEY, engine TEXT, started REAL, "
-                "finished REAL, done INTEGER, failed INTEGER, seconds REAL)"
-            )
+        if settings is not None:
+            try:
+                (self.path / ITEMS).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"{self.path}: cannot create the run folder ({exc.strerror or exc}); give another --out folder"
+                ) from exc
+        # one transaction at a time: the runner commits from its writer thread and claims from its own
+        self._lock = threading.RLock()
+        try:
+            self._open(db, settings, total)
+        except BaseException:
+            if hasattr(self, "_db"):
+                self._db.close()
+            raise
+
+    def _open(self, db: Path, settings: dict[str, Any] | None, total: int | None) -> None:
+        with self._guard():
+            self._db = sqlite3.connect(db, timeout=30, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            problems = [r[0] for r in self._db.execute("PRAGMA quick_check(3)")]
+            if problems != ["ok"]:
+                found = "; ".join(" ".join(p.split()) for p in problems)
+                raise sqlite3.DatabaseError(f"database disk image is malformed: {found}")
+            if settings is None:
+                tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if not {"meta", "items"} <= tables:
+                    raise StoreError(
+                        f"{db}: not a Peephole run store (no {', '.join(sorted({'meta', 'items'} - tables))} table); "
+                        "run peephole run into this folder, or give the folder of a run"
+                    )
+            else:
+                with self._tx():
+                    self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+                    self._db.execute(f"CREATE TABLE IF NOT EXISTS items ({', '.join(f'{c} {t}' for c, t in COLUMNS)})")
+                    self._db.execute(
+                        "CREATE TABLE IF NOT EXISTS sessions (n INTEGER PRIMARY KEY, engine TEXT, started REAL, "
+                        "finished REAL, done INTEGER, failed INTEGER, seconds REAL)"
+                    )
+                    self._db.execute(
+                        "CREATE TABLE IF NOT EXISTS claims (id TEXT PRIMARY KEY, owner TEXT, pid INTEGER, host TEXT, since REAL)"
+                    )
         stored = self.meta("settings")
+        if settings is None and stored is None:
+            raise StoreError(f"{db}: records no run settings: not a Peephole run store; give the folder of a run")
         if settings is not None:
             if stored is None:
                 self._set_meta("settings", settings)
@@ -131,8 +183,8 @@ class Store:
         return self.meta("total")
 
     def meta(self, key: str) -> Any:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
+        return json.loads(rows[0][0]) if rows else None
 
     def _set_meta(self, key: str, value: Any) -> None:
         with self._tx():
@@ -140,13 +192,28 @@ class Store:
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
+        """One write transaction (``BEGIN IMMEDIATE``: it waits for, then excludes, every other writer)."""
+        with self._lock, self._guard():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock, self._guard():
+            return self._db.execute(sql, args).fetchall()
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """SQLite's errors as one :class:`StoreError` saying what is wrong and what to do."""
         try:
             yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(_store_problem(self.path / MANIFEST, exc)) from exc
 
     # --- writing -----------------------------------------------------------------------------------
     def commit(self, row: dict[str, Any], explanation: Explanation | None = None, npz: bytes | None = None) -> Path | None:
@@ -162,13 +229,17 @@ class Store:
             name = f"{ITEMS}/{hashlib.sha1(row['id'].encode('utf-8')).hexdigest()[:20]}.npz"
             final = self.path / name
             tmp = final.with_name(f".tmp-{final.stem}-{os.getpid()}.npz")
-            if explanation is not None:
-                explanation.save(tmp)
-            else:
-                tmp.write_bytes(npz)
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, final)
+            try:
+                if explanation is not None:
+                    explanation.save(tmp)
+                else:
+                    tmp.write_bytes(npz)
+                with open(tmp, "rb+") as f:
+                    os.fsync(f.fileno())
+                os.replace(tmp, final)
+            except BaseException:
+                tmp.unlink(missing_ok=True)  # a failed write (disk full, file too large) leaves nothing behind
+                raise
             _fsync_dir(final.parent)
             row["file"] = name
         row["finished"] = time.time()
@@ -182,7 +253,33 @@ class Store:
                 f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in cols)}, attempts = attempts + 1",
                 [row[c] for c in cols],
             )
+            self._db.execute("DELETE FROM claims WHERE id = ?", (row["id"],))
         return final
+
+    def claim(self, item_id: str, owner: str, seen: int | None) -> bool:
+        """Claim one item for ``owner`` (a run session's token): True when the caller is to explain it — no other
+        live process holds it and its row is still as the caller saw it when it listed its work (``seen``: the
+        row's ``attempts`` then, None for no row). The claim is released when the item's row is committed."""
+        with self._tx():
+            row = self._db.execute("SELECT attempts FROM items WHERE id = ?", (item_id,)).fetchone()
+            if (row[0] if row else None) != seen:
+                return False  # committed by another run since
+            held = self._db.execute("SELECT owner, pid, host, since FROM claims WHERE id = ?", (item_id,)).fetchone()
+            if held is not None and held[0] != owner and _live_claim(*held[1:]):
+                return False
+            self._db.execute(
+                "INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, ?)", (item_id, owner, os.getpid(), HOST, time.time())
+            )
+        return True
+
+    def release(self, owner: str) -> None:
+        """Drop ``owner``'s claims on items it did not commit (a run stopped early)."""
+        with self._tx():
+            self._db.execute("DELETE FROM claims WHERE owner = ?", (owner,))
+
+    def attempts(self) -> dict[str, int]:
+        """``{item id: attempts}`` of every recorded item: what :meth:`claim` compares its ``seen`` with."""
+        return dict(self._read("SELECT id, attempts FROM items"))
 
     def start_session(self, engine: str) -> int:
         with self._tx():
@@ -203,7 +300,7 @@ class Store:
         if never run: a resumed run redoes it. (Damage inside the compressed data shows only when the file is
         read: ``peephole report`` then lists the item as failed, with the error.)"""
         out = {}
-        for item_id, status, file in self._db.execute("SELECT id, status, file FROM items"):
+        for item_id, status, file in self._read("SELECT id, status, file FROM items"):
             if not (check_files and status == "done" and not _intact(self.path, file)):
                 out[item_id] = status
         return out
@@ -211,7 +308,7 @@ class Store:
     def rows(self, status: str | None = None) -> list[dict[str, Any]]:
         """The per-item table (JSON columns decoded), in dataset order."""
         where, args = ("WHERE status = ?", (status,)) if status else ("", ())
-        cur = self._db.execute(f"SELECT {', '.join(NAMES)} FROM items {where} ORDER BY seq, id", args)
+        cur = self._read(f"SELECT {', '.join(NAMES)} FROM items {where} ORDER BY seq, id", args)
         out = []
         for values in cur:
             r = dict(zip(NAMES, values))
@@ -221,13 +318,14 @@ class Store:
         return out
 
     def sessions(self) -> list[dict[str, Any]]:
-        cur = self._db.execute("SELECT n, engine, started, finished, done, failed, seconds FROM sessions ORDER BY n")
+        cur = self._read("SELECT n, engine, started, finished, done, failed, seconds FROM sessions ORDER BY n")
         return [dict(zip(("n", "engine", "started", "finished", "done", "failed", "seconds"), v)) for v in cur]
 
     def file_of(self, item_id: str) -> Path:
-        row = self._db.execute("SELECT file, status, error FROM items WHERE id = ?", (item_id,)).fetchone()
+        found = self._read("SELECT file, status, error FROM items WHERE id = ?", (item_id,))
+        row = found[0] if found else None
         if row is None:
-            some = [r[0] for r in self._db.execute("SELECT id FROM items WHERE file IS NOT NULL ORDER BY seq, id LIMIT 3")]
+            some = [r[0] for r in self._read("SELECT id FROM items WHERE file IS NOT NULL ORDER BY seq, id LIMIT 3")]
             hint = f"; its items are named like {', '.join(map(repr, some))}" if some else "; it has no finished item yet"
             raise InputError(f"{self.path}: no item {item_id!r} in this run{hint}")
         if row[0] is None:
@@ -291,6 +389,29 @@ def _intact(folder: Path, file: str | None) -> bool:
             return {"__meta__.npy", "maps.npy"} <= set(z.namelist())
     except (OSError, zipfile.BadZipFile, ValueError, EOFError):
         return False
+
+
+def _live_claim(pid: int, host: str, since: float) -> bool:
+    """Whether a claim still holds: younger than :data:`LEASE` and, on this machine, its process alive."""
+    if time.time() - since > LEASE:
+        return False
+    return host != HOST or pid == os.getpid() or _alive(pid)
+
+
+def _store_problem(db: Path, exc: sqlite3.DatabaseError) -> str:
+    """What an SQLite error means for the user of a run folder, and what to do."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return f"{db}: the run store stayed locked by another process for 30 s ({text}); wait for it, or use another --out folder"
+    if "full" in text or "disk I/O" in text or "readonly" in text or "unable to open" in text:
+        return (
+            f"{db}: cannot open or write the run store ({text}); check the disk space and the folder's permissions, "
+            "then run the same command again to resume"
+        )
+    return (
+        f"{db} is damaged ({text}): it is not a readable run store. Move the run folder aside and start a new --out "
+        "folder (the finished items' results in its items/*.npz can still be read one by one with peephole.load)"
+    )
 
 
 def _alive(pid: int) -> bool:

@@ -1,0 +1,180 @@
+"""The run store under hostile conditions: a damaged ``run.sqlite`` is one clear error (library and command line), a
+result file that cannot be written fails only its item, and concurrent runs over one folder share the items."""
+
+from __future__ import annotations
+
+import errno
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from runs_fixtures import TOY, make_toy, write_images
+
+import peephole
+from peephole.batch import Store, open_run
+from peephole.cli import main
+from peephole.errors import InputError
+from peephole.result import Explanation
+from peephole.store import runs
+from peephole.store.runs import StoreError
+
+TESTS = Path(__file__).resolve().parents[1] / "fixtures"
+SRC = Path(peephole.__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(SRC), os.environ.get("PYTHONPATH", "")])}
+FLAGS = ["--method", "pami", "--top-k", "2", "--quiet", "--option", "partition=window"]
+
+
+def toy_run(tmp_path: Path, n: int = 3) -> Path:
+    write_images(tmp_path / "data", n)
+    run = peephole.run(make_toy(), tmp_path / "data", out=tmp_path / "run", model_name="toy", progress=False, **TOY)
+    run.complete()
+    run.store.close()  # as a finished process leaves it: no WAL beside the file
+    return tmp_path / "run"
+
+
+def flip(offset: int):
+    def damage(db: Path) -> None:
+        data = bytearray(db.read_bytes())
+        data[offset] ^= 0xFF
+        db.write_bytes(bytes(data))
+
+    return damage
+
+
+DAMAGE = {
+    "random bytes": lambda db: db.write_bytes(np.random.default_rng(0).bytes(20_000)),
+    "truncated to half": lambda db: db.write_bytes(db.read_bytes()[: db.stat().st_size // 2]),
+    "truncated to 100 bytes": lambda db: db.write_bytes(db.read_bytes()[:100]),
+    "header bit flip": flip(0),
+    "a table page bit flip": flip(2 * 4096),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE), ids=list(DAMAGE))
+def test_a_damaged_run_store_is_one_clear_error_saying_what_to_do(tmp_path, capsys, damage):
+    """It used to be a sqlite3.DatabaseError traceback from peephole report, peephole run and open_run."""
+    run = toy_run(tmp_path)
+    DAMAGE[damage](run / "run.sqlite")
+    with pytest.raises(StoreError, match="is damaged .*Move the run folder aside and start a new --out folder"):
+        open_run(run)
+    capsys.readouterr()
+    assert main(["report", str(run)]) == 2
+    _, err = capsys.readouterr()
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Move the run folder aside" in err
+    model = ["--model", "runs_fixtures:make_toy", "--size", "32", "--option", "radius=8", "--option", "stride=6"]
+    assert main(["run", str(tmp_path / "data"), "--out", str(run), *FLAGS, *model]) == 2
+    _, err = capsys.readouterr()
+    assert err.startswith("error: ") and err.count("\n") == 1 and "is damaged" in err
+
+
+def test_a_store_that_is_not_a_run_or_cannot_be_opened_is_named(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "run.sqlite").write_bytes(b"")  # zero bytes: an empty database, no run in it
+    with pytest.raises(StoreError, match="not a Peephole run store"):
+        open_run(tmp_path / "empty")
+    (tmp_path / "dir" / "run.sqlite").mkdir(parents=True)  # a folder where the store should be
+    with pytest.raises(StoreError, match="cannot open or write the run store"):
+        Store(tmp_path / "dir", {"method": "pami"})
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match="cannot create the run folder"):
+        Store(tmp_path / "file", {"method": "pami"})
+
+
+def test_a_result_file_that_cannot_be_written_fails_only_its_item_and_a_rerun_redoes_it(tmp_path, monkeypatch):
+    """A write error used to abort the run at that item; now the item is failed with the reason and the rest go on."""
+    write_images(tmp_path / "data", 4)
+    save = Explanation.save
+    calls = []
+
+    def failing_save(self, path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return save(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(Explanation, "save", failing_save)
+    kw = {"model_name": "toy", "progress": False, **TOY}
+    s = peephole.run(make_toy(), tmp_path / "data", out=tmp_path / "run", **kw).complete()
+    assert s["done"] == 3 and s["failed"] == 1 and s["explained_now"] == 3
+    rows = open_run(tmp_path / "run").rows()
+    (bad,) = [r for r in rows if r["status"] == "failed"]
+    assert bad["error"] == "cannot write its result file: [Errno 28] No space left on device" and bad["file"] is None
+    assert not list((tmp_path / "run" / "items").glob(".tmp-*"))  # the half-written file is removed
+    monkeypatch.setattr(Explanation, "save", save)
+    again = peephole.run(make_toy(), tmp_path / "data", out=tmp_path / "run", **kw).complete()
+    assert again["explained_now"] == 1 and again["done"] == 4
+
+
+def test_a_file_size_limit_fails_the_large_items_and_the_run_commits_the_rest(tmp_path):
+    """`peephole run` under RLIMIT_FSIZE (Python ignores SIGXFSZ: writes fail with EFBIG): the 256×256 item's
+    result file is over the limit, the 80×80 items' are not. It used to stop at the first item with 0 rows."""
+    write_images(tmp_path / "data" / "small", 2, size=(80, 80))
+    write_images(tmp_path / "data" / "large", 1, seed=1, size=(256, 256))
+    limit = 200_000
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    cmd = [sys.executable, "-m", "peephole", "run", str(tmp_path / "data"), "--out", str(tmp_path / "run"), *FLAGS]
+    cmd += ["--model", "runs_fixtures:make_toy", "--size", "0", "--option", "radius=32", "--option", "stride=32"]
+    done = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300, preexec_fn=cap)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and "2 of 3 items explained, 1 failed" in done.stdout
+    rows = {r["id"]: r for r in open_run(tmp_path / "run").rows()}
+    assert rows["large/img000.png"]["status"] == "failed"
+    assert rows["large/img000.png"]["error"] == "cannot write its result file: [Errno 27] File too large"
+    assert all(rows[f"small/{p}"]["status"] == "done" for p in ("img000.png", "sub/img001.png"))
+
+
+def test_claims_of_dead_processes_or_past_their_lease_are_taken_over(tmp_path):
+    with Store(tmp_path, {"method": "pami"}) as s:
+        assert s.claim("a", "me", None) and s.claim("a", "me", None)  # one's own claim holds
+        assert not s.claim("a", "other", None)  # a live claim (this process) is refused
+        sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        try:
+            s._db.execute("UPDATE claims SET pid = ?, owner = 'p' WHERE id = 'a'", (sleeper.pid,))
+            assert not s.claim("a", "other", None)  # another live process holds it
+            s._db.execute("UPDATE claims SET since = ? WHERE id = 'a'", (time.time() - runs.LEASE - 1,))
+            assert s.claim("a", "other", None)  # past its lease: taken over
+        finally:
+            sleeper.kill()
+            sleeper.wait()
+        s._db.execute("UPDATE claims SET pid = ?, owner = 'p', since = ? WHERE id = 'a'", (sleeper.pid, time.time()))
+        assert s.claim("a", "third", None)  # its process is dead: taken over
+        assert not s.claim("b", "me", 1)  # committed by another run since it was seen (no row: None)
+        s.commit({"id": "a", "seq": 0, "status": "failed", "error": "x"})
+        assert s._read("SELECT COUNT(*) FROM claims") == [(0,)]  # the commit released the claim
+        assert not s.claim("a", "me", None) and s.claim("a", "me", 1)
+
+
+def test_two_concurrent_runs_over_one_folder_explain_each_item_once(tmp_path):
+    """Two `peephole run` processes on one folder, started together: they used to explain every item twice."""
+    n = 12
+    write_images(tmp_path / "data", n, seed=5)
+    (tmp_path / "gate").mkdir()
+    env = {**ENV, "PEEPHOLE_TEST_GATE": str(tmp_path / "gate"), "PEEPHOLE_TEST_PARTIES": "2"}
+    cmd = [sys.executable, "-m", "peephole", "run", str(tmp_path / "data"), "--out", str(tmp_path / "run"), *FLAGS]
+    cmd += ["--model", "runs_fixtures:make_gated_toy", "--size", "32", "--option", "radius=8", "--option", "stride=6"]
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in outs]
+    rows = open_run(tmp_path / "run").rows()
+    assert len(rows) == n and all(r["status"] == "done" and r["attempts"] == 1 for r in rows)
+    now = [int(out.split("; ")[1].split(" items in")[0]) for out, _ in outs]  # "...; K items in S s ..."
+    assert sum(now) == n and min(now) >= 1, outs  # the work was shared, none of it twice
+    assert len(list((tmp_path / "run" / "items").glob("*.npz"))) == n
+    with sqlite3.connect(tmp_path / "run" / "run.sqlite") as con:
+        assert con.execute("SELECT COUNT(*) FROM claims").fetchone() == (0,)  # every claim released
+
+
+def test_report_of_a_run_folder_without_a_store_is_one_error(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "not a Peephole run" in capsys.readouterr().err
+    with pytest.raises(InputError, match="not a Peephole run"):
+        open_run(tmp_path)
