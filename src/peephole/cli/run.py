@@ -57,7 +57,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def options(args: argparse.Namespace) -> dict[str, object]:
-    """``--option key=value`` pairs; values are JSON when they parse (numbers, lists, true), else strings."""
+    """``--option key=value`` pairs; values are JSON when they parse (numbers, lists, true), else strings. A key
+    that is an argument of ``peephole.run`` (``out``, ``targets``, ``model``...) is an error naming its flag."""
+    import peephole
+    from peephole.batch.work import check_not_arguments
+
     out: dict[str, object] = {}
     for kv in args.option:
         k, sep, v = kv.partition("=")
@@ -67,6 +71,10 @@ def options(args: argparse.Namespace) -> dict[str, object]:
             out[k] = json.loads(v)
         except json.JSONDecodeError:
             out[k] = v
+    flags = {k: f"--{k.replace('_', '-')}" for k in vars(args)}
+    check_not_arguments(
+        out, peephole.run, {**flags, "dataset": "the DATASET argument", "retry_failed": "--no-retry", "progress": "--quiet"}
+    )
     return out
 
 
