@@ -78,6 +78,8 @@ def test_a_store_that_is_not_a_run_or_cannot_be_opened_is_named(tmp_path):
     (tmp_path / "empty" / "run.sqlite").write_bytes(b"")  # zero bytes: an empty database, no run in it
     with pytest.raises(StoreError, match="not a Peephole run store"):
         open_run(tmp_path / "empty")
+    with Store(tmp_path / "empty", {"method": "pami"}) as s:  # a run into it starts afresh
+        assert s.settings == {"method": "pami"} and s.rows() == []
     (tmp_path / "dir" / "run.sqlite").mkdir(parents=True)  # a folder where the store should be
     with pytest.raises(StoreError, match="cannot open or write the run store"):
         Store(tmp_path / "dir", {"method": "pami"})
@@ -168,6 +170,8 @@ def test_two_concurrent_runs_over_one_folder_explain_each_item_once(tmp_path):
     assert len(rows) == n and all(r["status"] == "done" and r["attempts"] == 1 for r in rows)
     now = [int(out.split("; ")[1].split(" items in")[0]) for out, _ in outs]  # "...; K items in S s ..."
     assert sum(now) == n and min(now) >= 1, outs  # the work was shared, none of it twice
+    for (out, _), k in zip(outs, now):
+        assert f"{n - k} items left to another run over" in out
     assert len(list((tmp_path / "run" / "items").glob("*.npz"))) == n
     with sqlite3.connect(tmp_path / "run" / "run.sqlite") as con:
         assert con.execute("SELECT COUNT(*) FROM claims").fetchone() == (0,)  # every claim released

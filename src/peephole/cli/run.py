@@ -152,6 +152,8 @@ def run(args: argparse.Namespace) -> int:
             f"-> {args.out}"
         )
     )
+    if s["elsewhere"]:
+        print(safe(f"{s['elsewhere']} items left to another run over {args.out} (it claimed or finished them first)"))
     if args.export:
         print(safe(f"wrote {r.store.export(args.export)}"))
     if args.report:
