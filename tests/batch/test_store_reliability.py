@@ -182,3 +182,42 @@ def test_report_of_a_run_folder_without_a_store_is_one_error(tmp_path, capsys):
     assert "not a Peephole run" in capsys.readouterr().err
     with pytest.raises(InputError, match="not a Peephole run"):
         open_run(tmp_path)
+
+
+def test_special_files_in_a_run_folder_or_as_a_dataset_never_hang(tmp_path, capsys):
+    """A FIFO where run.sqlite, an item's .npz or a dataset file should be: opening it would wait forever."""
+    run = toy_run(tmp_path)
+    first = open_run(run).rows()[0]
+    npz = run / first["file"]
+    npz.unlink()
+    os.mkfifo(npz)
+    (run / "items" / ".tmp-notes").write_text("not ours")  # not a temporary file of a killed writer: kept
+    with Store(run) as s:
+        assert first["id"] not in s.status(check_files=True)  # redone on resume
+    assert main(["report", str(run)]) == 0
+    capsys.readouterr()
+    again = peephole.run(make_toy(), tmp_path / "data", out=run, model_name="toy", progress=False, **TOY).complete()
+    assert again["explained_now"] == 1 and npz.is_file() and (run / "items" / ".tmp-notes").exists()
+    (tmp_path / "fifo-run").mkdir()
+    os.mkfifo(tmp_path / "fifo-run" / "run.sqlite")
+    with pytest.raises(StoreError, match="is not a regular file"):
+        Store(tmp_path / "fifo-run", {"method": "pami"})
+    os.mkfifo(tmp_path / "list.csv")
+    with pytest.raises(InputError, match="not a folder or a regular file"):
+        peephole.batch.open_dataset(tmp_path / "list.csv")
+
+
+def test_export_and_report_write_errors_are_one_error_line(tmp_path, capsys):
+    write_images(tmp_path / "data", 1)
+    args = ["run", str(tmp_path / "data"), "--model", "runs_fixtures:make_toy", "--size", "32", *FLAGS]
+    args += ["--option", "radius=8", "--option", "stride=6"]
+    assert main([*args, "--out", str(tmp_path / "a"), "--export", str(tmp_path / "t.xlsx")]) == 2  # refused before the run
+    assert "export to a .csv or .parquet file" in capsys.readouterr().err and not (tmp_path / "a").exists()
+    assert main([*args, "--out", str(tmp_path / "b"), "--export", str(tmp_path / "no" / "t.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write") and "No such file or directory" in err and err.count("\n") == 1
+    assert open_run(tmp_path / "b").status() == {"img000.png": "done"}  # the run itself is kept
+    (tmp_path / "taken").write_text("a file")
+    assert main(["report", str(tmp_path / "b"), "--out", str(tmp_path / "taken")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1

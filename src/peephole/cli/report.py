@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         index = write_report(store, args.out, args.classes)
         if args.export:
             print(safe(f"wrote {store.export(args.export)}"))
-    except PeepholeError as exc:
+    except (PeepholeError, OSError) as exc:  # OSError: the report folder cannot be written
         print(safe(f"error: {exc}"), file=sys.stderr)
         return 2
     print(safe(f"wrote {index} (open it in a browser: file://{index.resolve()})"))

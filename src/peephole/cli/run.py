@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     from peephole.batch.work import modality_for
     from peephole.interrupts import InterruptGuard
     from peephole.pipeline import check_seed
+    from peephole.store.runs import check_export
 
     try:
         targets = args.targets if args.targets in ("predicted", "true") else [int(t) for t in args.targets.split(",")]
@@ -95,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
     with InterruptGuard() as guard:  # a Ctrl-C that a finaliser swallowed still stops before the next item
         try:
             check_seed(args.seed)
+            if args.export:
+                check_export(args.export)  # before the run, not after it
             model = args.model or modality_for(None, args.modality).default_model
             if model is None:
                 raise PeepholeError(f"{args.modality} inputs have no default model: name one (--model)")
@@ -154,8 +157,12 @@ def run(args: argparse.Namespace) -> int:
     )
     if s["elsewhere"]:
         print(safe(f"{s['elsewhere']} items left to another run over {args.out} (it claimed or finished them first)"))
-    if args.export:
-        print(safe(f"wrote {r.store.export(args.export)}"))
-    if args.report:
-        print(safe(f"wrote {write_report(r.store)}"))
+    try:
+        if args.export:
+            print(safe(f"wrote {r.store.export(args.export)}"))
+        if args.report:
+            print(safe(f"wrote {write_report(r.store)}"))
+    except (PeepholeError, OSError) as exc:  # the run is kept: `peephole report RUN` writes the report again
+        print(safe(f"error: {exc}"), file=sys.stderr)
+        return 2
     return 1 if s["failed"] else 0

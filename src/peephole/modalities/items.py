@@ -49,6 +49,8 @@ def read_text(path: Path) -> str:
     when the bytes are valid UTF-8, else Windows-1252 (Western European; Latin-1 where its five unassigned bytes
     occur) with a warning naming the file. NUL bytes without a byte-order mark (UTF-16 without one, a binary file),
     or bytes invalid in the encoding a mark names, are an :class:`InputError` naming the file."""
+    if not path.is_file():  # a FIFO or a device would be read forever
+        raise InputError(f"{path}: not a regular file")
     try:
         data = path.read_bytes()
     except OSError as exc:

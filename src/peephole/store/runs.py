@@ -114,6 +114,8 @@ class Store:
         """
         self.path = Path(path)
         db = self.path / MANIFEST
+        if db.exists() and not db.is_file():  # a folder, or a FIFO that SQLite would wait on forever
+            raise StoreError(f"{db} is not a regular file: move it aside, or give another --out folder")
         if settings is None and not db.is_file():
             raise InputError(f"{self.path}: not a Peephole run (no {MANIFEST})")
         if settings is not None:
@@ -169,8 +171,9 @@ class Store:
                 raise SettingsMismatch(_mismatch(self.path, stored, settings))
             if total is not None:
                 self._set_meta("total", total)
-            for stale in (self.path / ITEMS).glob(".tmp-*"):  # files of items in flight when a writer was killed
-                if not _alive(int(stale.stem.rsplit("-", 1)[-1])):
+            for stale in (self.path / ITEMS).glob(".tmp-*.npz"):  # files of items in flight when a writer was killed
+                pid = stale.stem.rsplit("-", 1)[-1]
+                if pid.isdigit() and not _alive(int(pid)):
                     stale.unlink(missing_ok=True)
 
     # --- settings and metadata ---------------------------------------------------------------------
@@ -345,24 +348,24 @@ class Store:
     def export(self, path: str | Path) -> Path:
         """Write the per-item table to ``.csv`` or ``.parquet`` (needs pyarrow: ``pip install 'peephole[parquet]'``)."""
         p = Path(path)
+        check_export(p)
         rows = self.rows()
         for r in rows:
             for key in ("targets", "top", "metrics"):
                 r[key] = json.dumps(r[key]) if r[key] is not None else None
-        if p.suffix.lower() == ".csv":
-            with p.open("w", newline="", encoding="utf-8") as f:
-                w = csv.DictWriter(f, fieldnames=NAMES)
-                w.writeheader()
-                w.writerows(rows)
-        elif p.suffix.lower() == ".parquet":
-            try:
+        try:
+            if p.suffix.lower() == ".csv":
+                with p.open("w", newline="", encoding="utf-8") as f:
+                    w = csv.DictWriter(f, fieldnames=NAMES)
+                    w.writeheader()
+                    w.writerows(rows)
+            else:
                 import pyarrow as pa
                 import pyarrow.parquet as pq
-            except ImportError as exc:
-                raise InputError("Parquet export needs pyarrow: pip install 'peephole[parquet]'") from exc
-            pq.write_table(pa.Table.from_pylist(rows, schema=_arrow_schema(pa)), p)
-        else:
-            raise InputError(f"{p}: export to a .csv or .parquet file")
+
+                pq.write_table(pa.Table.from_pylist(rows, schema=_arrow_schema(pa)), p)
+        except OSError as exc:
+            raise InputError(f"cannot write {p}: {exc.strerror or exc}") from exc
         return p
 
     def close(self) -> None:
@@ -375,6 +378,19 @@ class Store:
         self.close()
 
 
+def check_export(path: str | Path) -> None:
+    """Refuse an export path :meth:`Store.export` cannot write (another suffix; Parquet without pyarrow) before a
+    run starts: one :class:`InputError` saying what to give or install."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise InputError(f"{path}: export to a .csv or .parquet file")
+    if suffix == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError as exc:
+            raise InputError("Parquet export needs pyarrow: pip install 'peephole[parquet]'") from exc
+
+
 def _arrow_schema(pa: Any) -> Any:
     types = {"INTEGER": pa.int64(), "REAL": pa.float64()}
     return pa.schema([(c, types.get(t.split()[0], pa.string())) for c, t in COLUMNS])
@@ -382,7 +398,7 @@ def _arrow_schema(pa: Any) -> Any:
 
 def _intact(folder: Path, file: str | None) -> bool:
     """Whether a done item's result file is there and its zip directory names the arrays every result has."""
-    if not file:
+    if not file or not (folder / file).is_file():  # missing, or a FIFO that opening would wait on
         return False
     try:
         with zipfile.ZipFile(folder / file) as z:
