@@ -26,6 +26,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import socket
 import sqlite3
 import threading
@@ -137,6 +138,7 @@ class Store:
     def _open(self, db: Path, settings: dict[str, Any] | None, total: int | None) -> None:
         with self._guard():
             self._db = sqlite3.connect(db, timeout=30, isolation_level=None, check_same_thread=False)
+            self._db.text_factory = lambda b: b.decode("utf-8", "replace")  # a flipped bit shows as U+FFFD, not a crash
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             problems = [r[0] for r in self._db.execute("PRAGMA quick_check(3)")]
@@ -187,7 +189,14 @@ class Store:
 
     def meta(self, key: str) -> Any:
         rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
-        return json.loads(rows[0][0]) if rows else None
+        if not rows:
+            return None
+        try:
+            return json.loads(rows[0][0])
+        except (TypeError, ValueError) as exc:
+            raise StoreError(
+                _store_problem(self.path / MANIFEST, sqlite3.DatabaseError(f"its {key} cannot be read: {exc}"))
+            ) from exc
 
     def _set_meta(self, key: str, value: Any) -> None:
         with self._tx():
@@ -217,6 +226,8 @@ class Store:
             yield
         except sqlite3.DatabaseError as exc:
             raise StoreError(_store_problem(self.path / MANIFEST, exc)) from exc
+        except UnicodeDecodeError as exc:  # SQLite's message quotes a damaged schema: not UTF-8
+            raise StoreError(_store_problem(self.path / MANIFEST, sqlite3.DatabaseError("malformed schema"))) from exc
 
     # --- writing -----------------------------------------------------------------------------------
     def commit(self, row: dict[str, Any], explanation: Explanation | None = None, npz: bytes | None = None) -> Path | None:
@@ -304,8 +315,8 @@ class Store:
         read: ``peephole report`` then lists the item as failed, with the error.)"""
         out = {}
         for item_id, status, file in self._read("SELECT id, status, file FROM items"):
-            if not (check_files and status == "done" and not _intact(self.path, file)):
-                out[item_id] = status
+            if not (check_files and status == "done" and not _intact(_result_file(self.path, file))):
+                out[str(item_id)] = status
         return out
 
     def rows(self, status: str | None = None) -> list[dict[str, Any]]:
@@ -314,15 +325,21 @@ class Store:
         cur = self._read(f"SELECT {', '.join(NAMES)} FROM items {where} ORDER BY seq, id", args)
         out = []
         for values in cur:
-            r = dict(zip(NAMES, values))
+            r = {c: _typed(v, t) for (c, t), v in zip(COLUMNS, values)}
+            r["id"] = str(values[0])
             for key in ("targets", "top", "metrics"):
-                r[key] = json.loads(r[key]) if r[key] else None
+                try:
+                    r[key] = json.loads(r[key]) if r[key] else None
+                except ValueError:  # a damaged cell: the row is still listed
+                    r[key] = None
             out.append(r)
         return out
 
     def sessions(self) -> list[dict[str, Any]]:
         cur = self._read("SELECT n, engine, started, finished, done, failed, seconds FROM sessions ORDER BY n")
-        return [dict(zip(("n", "engine", "started", "finished", "done", "failed", "seconds"), v)) for v in cur]
+        types = ("INTEGER", "TEXT", "REAL", "REAL", "INTEGER", "INTEGER", "REAL")
+        names = ("n", "engine", "started", "finished", "done", "failed", "seconds")
+        return [{c: _typed(x, t) for c, t, x in zip(names, types, v)} for v in cur]
 
     def file_of(self, item_id: str) -> Path:
         found = self._read("SELECT file, status, error FROM items WHERE id = ?", (item_id,))
@@ -334,7 +351,10 @@ class Store:
         if row[0] is None:
             why = "was skipped" if row[1] == "skipped" else "failed"
             raise InputError(f"{self.path}: item {item_id!r} {why} ({row[2]}); it has no result")
-        return self.path / row[0]
+        path = _result_file(self.path, row[0])
+        if path is None:
+            raise InputError(f"{self.path}: the store's entry for item {item_id!r} is damaged (file {row[0]!r})")
+        return path
 
     def load(self, item_id: str) -> Explanation:
         """The :class:`Explanation` of one finished item (``peephole.load`` of its ``.npz``)."""
@@ -396,12 +416,24 @@ def _arrow_schema(pa: Any) -> Any:
     return pa.schema([(c, types.get(t.split()[0], pa.string())) for c, t in COLUMNS])
 
 
-def _intact(folder: Path, file: str | None) -> bool:
+def _typed(value: Any, sql_type: str) -> Any:
+    """A cell as its column's type, or None when damage changed its type (a flipped bit in a record header)."""
+    kind = {"INTEGER": int, "REAL": (int, float), "TEXT": str}[sql_type.split()[0]]
+    return value if value is None or isinstance(value, kind) else None
+
+
+def _result_file(folder: Path, file: Any) -> Path | None:
+    """The path of a row's result file; None unless it is a name the store writes (``items/<hash>.npz``)."""
+    ok = isinstance(file, str) and re.fullmatch(rf"{ITEMS}/[0-9a-f]{{20}}\.npz", file)
+    return folder / file if ok else None
+
+
+def _intact(path: Path | None) -> bool:
     """Whether a done item's result file is there and its zip directory names the arrays every result has."""
-    if not file or not (folder / file).is_file():  # missing, or a FIFO that opening would wait on
+    if path is None or not path.is_file():  # missing, or a FIFO that opening would wait on
         return False
     try:
-        with zipfile.ZipFile(folder / file) as z:
+        with zipfile.ZipFile(path) as z:
             return {"__meta__.npy", "maps.npy"} <= set(z.namelist())
     except (OSError, zipfile.BadZipFile, ValueError, EOFError):
         return False
