@@ -81,7 +81,7 @@ def test_a_store_that_is_not_a_run_or_cannot_be_opened_is_named(tmp_path):
     with Store(tmp_path / "empty", {"method": "pami"}) as s:  # a run into it starts afresh
         assert s.settings == {"method": "pami"} and s.rows() == []
     (tmp_path / "dir" / "run.sqlite").mkdir(parents=True)  # a folder where the store should be
-    with pytest.raises(StoreError, match="cannot open or write the run store"):
+    with pytest.raises(StoreError, match="run.sqlite is not a regular file: move it aside"):
         Store(tmp_path / "dir", {"method": "pami"})
     (tmp_path / "file").write_text("x")
     with pytest.raises(StoreError, match="cannot create the run folder"):
