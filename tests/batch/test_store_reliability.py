@@ -134,7 +134,7 @@ def test_a_file_size_limit_fails_the_large_items_and_the_run_commits_the_rest(tm
     assert all(rows[f"small/{p}"]["status"] == "done" for p in ("img000.png", "sub/img001.png"))
 
 
-def test_claims_of_dead_processes_or_past_their_lease_are_taken_over(tmp_path):
+def test_claims_of_dead_processes_or_past_their_lease_are_taken_over_and_renewed_ones_hold(tmp_path):
     with Store(tmp_path, {"method": "pami"}) as s:
         assert s.claim("a", "me", None) and s.claim("a", "me", None)  # one's own claim holds
         assert not s.claim("a", "other", None)  # a live claim (this process) is refused
@@ -149,6 +149,11 @@ def test_claims_of_dead_processes_or_past_their_lease_are_taken_over(tmp_path):
             sleeper.wait()
         s._db.execute("UPDATE claims SET pid = ?, owner = 'p', since = ? WHERE id = 'a'", (sleeper.pid, time.time()))
         assert s.claim("a", "third", None)  # its process is dead: taken over
+        s._db.execute("UPDATE claims SET pid = ?, owner = 'ghost' WHERE id = 'a'", (os.getpid(),))
+        assert s.claim("a", "me", None)  # this pid, but no session of this process: a restarted container's reused pid
+        s._db.execute("UPDATE claims SET since = ? WHERE id = 'a'", (time.time() - runs.LEASE - 1,))
+        s.renew("me")  # the heartbeat of a running session keeps its claims alive past the lease
+        assert not s.claim("a", "other", None)
         assert not s.claim("b", "me", 1)  # committed by another run since it was seen (no row: None)
         s.commit({"id": "a", "seq": 0, "status": "failed", "error": "x"})
         assert s._read("SELECT COUNT(*) FROM claims") == [(0,)]  # the commit released the claim

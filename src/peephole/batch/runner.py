@@ -11,6 +11,7 @@ explained, so several runs over one folder share the work instead of repeating i
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections import deque
@@ -101,6 +102,9 @@ class Run:
             return False
 
         results = self._local(todo, claim) if self.engine == "local" else self._ray([t for t in todo if claim(t[1])])
+        beating = threading.Event()
+        heartbeat = threading.Thread(target=self._heartbeat, args=(owner, beating), name="peephole-claims", daemon=True)
+        heartbeat.start()
 
         def finish(fut: Future) -> Result:
             path, row, explanation = fut.result()  # committed: only now is the result handed out
@@ -133,6 +137,8 @@ class Run:
             seconds = time.perf_counter() - t0
             bar.close()
             done, failed = counts["done"], counts["failed"]
+            beating.set()
+            heartbeat.join()
             self.store.release(owner)
             self.store.end_session(session, done, failed, seconds)
             final = self.store.status()
@@ -147,6 +153,16 @@ class Run:
                 "seconds": seconds,
                 "items_per_second": (done + failed) / seconds if seconds > 0 else 0.0,
             }
+
+    def _heartbeat(self, owner: str, stop: threading.Event) -> None:
+        """Renew this session's claims every ``LEASE / 4`` seconds until ``stop`` (an item may take longer)."""
+        from peephole.store import runs
+
+        while not stop.wait(runs.LEASE / 4):
+            try:
+                self.store.renew(owner)
+            except InputError:  # the store became unwritable: the next commit says so
+                return
 
     def _commit(
         self, row: dict[str, Any], explanation: Explanation | None, npz: bytes | None

@@ -12,8 +12,8 @@ different settings is refused, so one run never mixes results made differently.
 
 Several processes may run over one folder at once: each item is *claimed* (a row naming the process and the
 time, taken in a ``BEGIN IMMEDIATE`` transaction) before it is explained and released when its row is
-committed, so each item is explained once. A claim whose process has died, or older than :data:`LEASE`, is
-stale: another run takes the item over (a killed run's item in flight is redone on resume).
+committed, so each item is explained once. A claim whose process has died, or not renewed for :data:`LEASE`
+seconds, is stale: another run takes the item over (a killed run's item in flight is redone on resume).
 
 A store that SQLite cannot open, read or write (damaged, truncated, not a database, locked, a full disk) is
 one :class:`StoreError` saying what is wrong and what to do, never an ``sqlite3`` traceback.
@@ -98,9 +98,11 @@ class StoreError(InputError):
     """The run store (``run.sqlite``) cannot be opened, read or written; the message says why and what to do."""
 
 
-#: Seconds after which a claim is stale even when its process seems alive (its pid reused, or on another machine).
-LEASE = 3600.0
+#: Seconds after its last renewal that a claim is stale even when its process seems alive (its pid reused, or on
+#: another machine): a running session renews its claims every LEASE / 4 seconds (:meth:`Store.renew`).
+LEASE = 120.0
 HOST = socket.gethostname()
+_OWNERS: set[str] = set()  #: the claim owners (run sessions) active in this process
 
 
 class Store:
@@ -279,15 +281,23 @@ class Store:
             if (row[0] if row else None) != seen:
                 return False  # committed by another run since
             held = self._db.execute("SELECT owner, pid, host, since FROM claims WHERE id = ?", (item_id,)).fetchone()
-            if held is not None and held[0] != owner and _live_claim(*held[1:]):
+            if held is not None and held[0] != owner and _live_claim(*held):
                 return False
+            _OWNERS.add(owner)
             self._db.execute(
                 "INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, ?)", (item_id, owner, os.getpid(), HOST, time.time())
             )
         return True
 
+    def renew(self, owner: str) -> None:
+        """Renew ``owner``'s claims (the heartbeat of a running session: a claim not renewed for :data:`LEASE`
+        seconds is stale)."""
+        with self._tx():
+            self._db.execute("UPDATE claims SET since = ? WHERE owner = ?", (time.time(), owner))
+
     def release(self, owner: str) -> None:
         """Drop ``owner``'s claims on items it did not commit (a run stopped early)."""
+        _OWNERS.discard(owner)
         with self._tx():
             self._db.execute("DELETE FROM claims WHERE owner = ?", (owner,))
 
@@ -439,11 +449,14 @@ def _intact(path: Path | None) -> bool:
         return False
 
 
-def _live_claim(pid: int, host: str, since: float) -> bool:
-    """Whether a claim still holds: younger than :data:`LEASE` and, on this machine, its process alive."""
-    if time.time() - since > LEASE:
+def _live_claim(owner: str, pid: int, host: str, since: float) -> bool:
+    """Whether a claim still holds: renewed within :data:`LEASE` seconds and, on this machine, its process alive
+    (in this process: its session still active — a restarted container may reuse a dead run's pid)."""
+    if not isinstance(since, (int, float)) or time.time() - since > LEASE:
         return False
-    return host != HOST or pid == os.getpid() or _alive(pid)
+    if host != HOST:
+        return True
+    return owner in _OWNERS if pid == os.getpid() else _alive(pid)
 
 
 def _store_problem(db: Path, exc: sqlite3.DatabaseError) -> str:
