@@ -36,6 +36,11 @@ __all__ = [
 ]
 
 
+#: How many of the top predicted classes are explained when no targets are given: the same in the API,
+#: ``peephole.run`` and every command (each target costs its own maps; the first is the prediction).
+DEFAULT_TOP_K = 1
+
+
 @dataclass(frozen=True)
 class Request:
     """One call of ``peephole.explain``: the model and input as given, the options every method shares."""
@@ -44,7 +49,7 @@ class Request:
     input: Any
     modality: Any  #: a :class:`peephole.modalities.Modality`
     targets: Any = None  #: class index or name, a list of them, or None (the ``top_k`` predicted)
-    top_k: int = 1
+    top_k: int = DEFAULT_TOP_K
     batch_size: int | None = None
     seed: int = 0
     progress: bool = False
@@ -189,6 +194,14 @@ def resolve_task(req: Request, model: Any = None) -> Task:
         name = declared_task(req.model) or (declared_task(model) if model is not None else None)
     task = get_task(name)
     return task.bind(model) if model is not None else task
+
+
+def reference_scorer(model: Any, task: str = "classification") -> Any:
+    """A function of a model batch of ONE input giving the ``task``'s reference of ``model``'s output on it
+    (classification: the class probabilities), one query per call; ``model``: a :class:`peephole.models.Model`."""
+    t = get_task(task).bind(model)
+    query = Query(model, t.validate)
+    return lambda batch: t.reference(query(batch, what="an extra input"))
 
 
 def prepare(req: Request) -> Context:

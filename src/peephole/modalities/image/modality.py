@@ -136,10 +136,15 @@ class ImageModality(Modality):
 
         return input_picture(explanation)
 
-    def report_view(self, explanation: Any, cls: int) -> np.ndarray:
+    def report_view(self, explanation: Any, cls: int, vrange: tuple[float, float] | None = None) -> np.ndarray:
         from peephole.modalities.image.report import class_picture
 
-        return class_picture(explanation, cls)
+        return class_picture(explanation, cls, vrange)
+
+    def report_ramp(self) -> list[str]:
+        from peephole.modalities.image.report import ramp
+
+        return ramp()
 
     def map_shape(self, x: np.ndarray) -> tuple[int, ...]:
         return tuple(np.shape(x)[:2])
