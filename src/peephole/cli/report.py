@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         index = write_report(store, args.out, args.classes)
         if args.export:
             print(safe(f"wrote {store.export(args.export)}"))
-    except PeepholeError as exc:
+    except (PeepholeError, OSError) as exc:  # OSError: the report folder cannot be written
         print(safe(f"error: {exc}"), file=sys.stderr)
         return 2
     if args.open and open_in_browser(index):

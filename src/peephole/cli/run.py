@@ -67,7 +67,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def options(args: argparse.Namespace) -> dict[str, object]:
-    """``--option key=value`` pairs; values are JSON when they parse (numbers, lists, true), else strings."""
+    """``--option key=value`` pairs; values are JSON when they parse (numbers, lists, true), else strings. A key
+    that is an argument of ``peephole.run`` (``out``, ``targets``, ``model``...) is an error naming its flag."""
+    import peephole
+    from peephole.batch.work import check_not_arguments
+
     out: dict[str, object] = {}
     for kv in args.option:
         k, sep, v = kv.partition("=")
@@ -77,6 +81,10 @@ def options(args: argparse.Namespace) -> dict[str, object]:
             out[k] = json.loads(v)
         except json.JSONDecodeError:
             out[k] = v
+    flags = {k: f"--{k.replace('_', '-')}" for k in vars(args)}
+    check_not_arguments(
+        out, peephole.run, {**flags, "dataset": "the DATASET argument", "retry_failed": "--no-retry", "progress": "--quiet"}
+    )
     return out
 
 
@@ -88,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
     from peephole.batch.work import modality_for
     from peephole.interrupts import InterruptGuard
     from peephole.pipeline import check_seed
+    from peephole.store.runs import check_export
 
     try:
         targets = args.targets if args.targets in ("predicted", "true") else [int(t) for t in args.targets.split(",")]
@@ -98,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     with InterruptGuard() as guard:  # a Ctrl-C that a finaliser swallowed still stops before the next item
         try:
             check_seed(args.seed)
+            if args.export:
+                check_export(args.export)  # before the run, not after it
             model = args.model or modality_for(None, args.modality).default_model
             if model is None:
                 raise PeepholeError(f"{args.modality} inputs have no default model: name one (--model)")
@@ -155,15 +166,21 @@ def run(args: argparse.Namespace) -> int:
             f"-> {args.out}"
         )
     )
-    if args.export:
-        print(safe(f"wrote {r.store.export(args.export)}"))
-    if args.report or args.open:
-        index = write_report(r.store)
-        opened = args.open and open_in_browser(index)
-        print(
-            safe(
-                f"wrote {index}"
-                + (" (opened in a browser)" if opened else f" (open it in a browser: {index.resolve().as_uri()})")
+    if s["elsewhere"]:
+        print(safe(f"{s['elsewhere']} items left to another run over {args.out} (it claimed or finished them first)"))
+    try:
+        if args.export:
+            print(safe(f"wrote {r.store.export(args.export)}"))
+        if args.report or args.open:
+            index = write_report(r.store)
+            opened = args.open and open_in_browser(index)
+            print(
+                safe(
+                    f"wrote {index}"
+                    + (" (opened in a browser)" if opened else f" (open it in a browser: {index.resolve().as_uri()})")
+                )
             )
-        )
+    except (PeepholeError, OSError) as exc:  # the run is kept: `peephole report RUN` writes the report again
+        print(safe(f"error: {exc}"), file=sys.stderr)
+        return 2
     return 1 if s["failed"] else 0
