@@ -398,12 +398,11 @@ def load_damaged(path: Path) -> None:
     assert np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1
 
 
-@pytest.mark.xfail(strict=False, reason="fixed on branch rel-mem: special files refused before opening; fit before resize")
 @pytest.mark.parametrize("kind", ["fifo", "1x20000 png"])
 def test_special_files_and_extreme_aspect_files_under_image_names(tmp_path, kind):
     """A FIFO named ``.png`` (``load_image`` used to block on it forever) and a 1×20000 PNG explained at the
     command line's default ``--size 224`` (a 224×4,480,000 resize: 12 GB): one ``error:`` line or a result, within
-    10 s and the memory cap."""
+    60 s (a hang, not a speed bound: the CLI run takes ~6 s of CPU) and the memory cap."""
     path = tmp_path / "x.png"
     if kind == "fifo":
         os.mkfifo(path)
@@ -411,7 +410,7 @@ def test_special_files_and_extreme_aspect_files_under_image_names(tmp_path, kind
         return
     Image.fromarray(np.zeros((1, 20000, 3), np.uint8)).save(path)
     args = ["explain", str(path), "--model", "runs_fixtures:make_toy", "--method", "pami", "--partition", "window"]
-    isolated(check_cli, [*args, "--out", str(tmp_path / "out")], timeout=10)
+    isolated(check_cli, [*args, "--out", str(tmp_path / "out")], timeout=60)
 
 
 # --- damaged saved results ---------------------------------------------------------------------------------------------
@@ -524,7 +523,6 @@ def read_dataset(path: Path, modality: str | None, column: str | None) -> None:
             mod.load_item(item.source)
 
 
-@pytest.mark.xfail(strict=False, reason="fixed on branch rel-store: CSV encodings other than UTF-8 and fields over 131,072 chars")
 @settings(FUZZ, max_examples=examples(20))
 @given(content=st.binary(max_size=300), big=st.booleans(), modality=st.sampled_from([None, "text", "image", "sequence"]))
 def test_fuzz_csv_bytes_of_any_encoding(tmp_path_factory, content, big, modality):
@@ -677,7 +675,6 @@ def test_fuzz_the_run_command(cli_inputs, data, flags, n):
     isolated(check_cli, ["run", str(cli_inputs[data]), "--out", str(out), *base, *flags])
 
 
-@pytest.mark.xfail(strict=False, reason="fixed on branch rel-store: --option cannot override the command's own flags")
 @pytest.mark.parametrize("option", ["out=x", "targets=[0]", "model=null", "seed=1"])
 def test_run_option_that_names_a_flag(cli_inputs, option):
     out = cli_inputs["out"] / f"run-option-{option.split('=')[0]}"
