@@ -1,28 +1,41 @@
-"""Fuzzing every input a user can give: images of any size (1×1 upward, extreme aspect ratios), dtype,
-channel count and file format; strategies, maskers, targets, batch sizes, window radius and stride; texts
-(empty, one word, thousands of words, emoji, CJK, RTL, control characters); misbehaving models.
+"""Fuzzing every input a user can give: image arrays of any shape, dtype and values; files of random or damaged
+bytes under image names (.png, .jpg, .npy); damaged saved results (``peephole.load``); CSV and text datasets;
+option dicts for every registered method; models whose outputs have the wrong shape, values or dtype; texts; and
+the ``peephole explain`` / ``peephole run`` command lines.
 
-The property everywhere: one clean ``InputError`` / ``ModelError``, or a finite map of the input's shape
-whose every pixel was covered by the partition. Examples are derandomised (the same ones every run) and
-bounded, so the suite stays fast; docs/reliability.md gives the counts.
+The property everywhere: one clean ``InputError`` / ``ModelError``, or a result that passes the invariants (finite
+maps of the input's shape, queries within the budget, every pixel covered by the partition). Every example runs in
+a forked child under an address-space cap and a time limit (:mod:`isolation`), so a hang, a crash or a memory
+blow-up fails that example instead of stopping the run. Examples are derandomised (the same ones every run) and
+bounded, so the suite stays fast; ``PEEPHOLE_FUZZ_SCALE=10`` runs ten times as many (docs/reliability.md).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
 import os
 import time
 import warnings
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from isolation import isolated
 from PIL import Image
 
 import peephole
+from peephole.batch.datasets import open_dataset
 from peephole.errors import InputError, ModelError
+from peephole.modalities import get_modality
 from peephole.modalities.image.io import load_image
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="each example runs in a forked child (os.fork)")
 
 FUZZ = settings(deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
 #: ``PEEPHOLE_FUZZ_SCALE=10 python -m pytest tests/test_fuzz.py`` runs ten times the examples (a deeper, slower search).
@@ -41,6 +54,25 @@ def good_model(b: np.ndarray) -> np.ndarray:
     z = 6 * np.asarray(b, np.float64).mean(axis=(1, 2))
     e = np.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm(tmp_path_factory):
+    """Everything the examples import lazily (OpenCV, scikit-image, scikit-learn, Pillow's plug-ins, the CLI),
+    imported once here: each forked example then starts warm instead of importing them again. Torch is imported by
+    the option-dict test, the last one: a process holding it takes ~0.05 s of system time per fork."""
+    import peephole.cli  # noqa: F401
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for method in ("pami-path", "pami", "lime", "rise"):
+            peephole.explain(good_model, IMG, method, output="probs")
+        peephole.explain(text_model, "good film", modality="text", output="probs")
+        peephole.explain(lambda b: np.asarray(b)[:, :2], np.arange(8.0), modality="sequence", output="scores", window=2)
+        folder = tmp_path_factory.mktemp("warm")
+        for fmt in ("PNG", "JPEG"):
+            Image.fromarray((IMG * 255).astype(np.uint8)).save(folder / f"x.{fmt}", format=fmt)
+            load_image(folder / f"x.{fmt}")
 
 
 # --- images -------------------------------------------------------------------------------------------
@@ -94,23 +126,31 @@ METHODS = st.one_of(
 TARGETS = st.one_of(st.none(), st.integers(-2, 4), st.lists(st.integers(0, 2), min_size=1, max_size=3), st.just("nope"))
 
 
-@settings(FUZZ, max_examples=examples(120))
+@settings(FUZZ, max_examples=examples(60))
 @given(img=images(), method=METHODS, targets=TARGETS, top_k=st.integers(0, 3), batch=st.sampled_from([None, 1, 3, 64]))
 def test_fuzz_images_methods_and_options(img, method, targets, top_k, batch):
+    isolated(explain_image, img, method, targets, top_k, batch, clean=CLEAN)
+
+
+def explain_image(img, method, targets, top_k, batch) -> None:
     name, options = method
-    h, w = img.shape[:2]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            e = peephole.explain(
-                good_model, img, method=name, targets=targets, top_k=top_k, batch_size=batch, output="probs", **options
-            )
-    except CLEAN:
-        return
-    assert e.maps.shape[1:] == (h, w) and len(e.maps) == len(e.targets) >= 1
-    assert np.isfinite(e.maps).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e = peephole.explain(
+            good_model, img, method=name, targets=targets, top_k=top_k, batch_size=batch, output="probs", **options
+        )
+    check_result(e, img.shape[:2])
     if name in ("pami", "occlusion"):  # every pixel was in some part
         assert e.partition.masks(0, e.partition.n_parts).any(axis=0).all()
+
+
+def check_result(e: peephole.Explanation, shape: tuple[int, ...] | None = None) -> None:
+    """The invariants of any result: one finite map per target, of the explained input's feature shape (``shape``
+    when given: the input as the caller gave it), and no more queries than a budget the method was given."""
+    assert len(e.maps) == len(e.targets) >= 1 and np.isfinite(e.maps).all()
+    assert e.maps.shape[1:] == (tuple(shape) if shape is not None else e.maps.shape[1:])
+    budget = e.params.get("max_queries")
+    assert e.n_queries >= 1 and (budget is None or e.n_queries <= budget), (e.n_queries, budget)
 
 
 # --- misbehaving models ---------------------------------------------------------------------------------
@@ -163,7 +203,7 @@ BREAKS = ["raise", "nan", "inf", "short batch", "3-d", "fewer classes", "strings
 HARMLESS = ["in place", "reused buffer", "slow", "list"]
 
 
-@settings(FUZZ, max_examples=examples(60))
+@settings(FUZZ, max_examples=examples(40))
 @given(
     kind=st.sampled_from(BREAKS + HARMLESS),
     when=st.integers(1, 4),
@@ -171,12 +211,16 @@ HARMLESS = ["in place", "reused buffer", "slow", "list"]
     batch=st.sampled_from([1, 5, 16]),
 )
 def test_fuzz_misbehaving_models(kind, when, partition, batch):
+    if kind == "fewer classes" and when == 1:  # consistent from the start: a valid 2-class model
+        return
+    outcome = isolated(explain_misbehaving, kind, when, partition, batch, clean=CLEAN)
+    assert outcome[:2] == ("clean", "ModelError") if kind in BREAKS else outcome[0] == "ok", outcome
+
+
+def explain_misbehaving(kind, when, partition, batch) -> None:
     kw = {"output": "probs", "batch_size": batch, "top_k": 2, **partition}
     if kind in BREAKS:
-        if kind == "fewer classes" and when == 1:  # consistent from the start: a valid 2-class model
-            return
-        with pytest.raises(ModelError):
-            peephole.explain(misbehaving(kind, when), IMG.copy(), **kw)
+        peephole.explain(misbehaving(kind, when), IMG.copy(), **kw)
         return
     img = IMG.copy()
     e = peephole.explain(misbehaving(kind, when), img, **kw)
@@ -191,9 +235,13 @@ MODES = st.sampled_from(["1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "YCbCr", "I
 FORMATS = st.sampled_from(["PNG", "TIFF", "JPEG", "BMP", "GIF", "WEBP"])
 
 
-@settings(FUZZ, max_examples=examples(100))
+@settings(FUZZ, max_examples=examples(50))
 @given(mode=MODES, fmt=FORMATS, size=st.tuples(st.integers(1, 30), st.integers(1, 30)), seed=st.integers(0, 999))
 def test_fuzz_image_files_of_every_mode_and_format(tmp_path_factory, mode, fmt, size, seed):
+    isolated(load_image_of_mode, tmp_path_factory.mktemp("f"), mode, fmt, size, seed, clean=CLEAN)
+
+
+def load_image_of_mode(folder: Path, mode: str, fmt: str, size: tuple[int, int], seed: int) -> None:
     rgb = Image.fromarray((np.random.default_rng(seed).random((size[1], size[0], 3)) * 255).astype(np.uint8))
     if mode == "LAB":
         from PIL import ImageCms
@@ -206,24 +254,20 @@ def test_fuzz_image_files_of_every_mode_and_format(tmp_path_factory, mode, fmt, 
         im.save(buf, format=fmt)
     except (OSError, ValueError, KeyError):
         return  # Pillow cannot write this mode in this format: nothing a user could hand us
-    path = tmp_path_factory.mktemp("f") / f"x.{fmt.lower()}"
+    path = folder / f"x.{fmt.lower()}"
     path.write_bytes(buf.getvalue())
-    try:
-        x = load_image(path)
-    except InputError:
-        return
+    x = load_image(path)
     assert x.shape == (size[1], size[0], 3) and x.dtype == np.float32
     assert np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1
 
 
-@settings(FUZZ, max_examples=examples(60))
+@settings(FUZZ, max_examples=examples(30))
 @given(data=st.binary(max_size=400), ext=st.sampled_from(["png", "jpg", "tif", "gif", "bmp", "webp"]))
 def test_fuzz_random_bytes_are_one_input_error(tmp_path_factory, data, ext):
     header = {"png": b"\x89PNG\r\n\x1a\n", "jpg": b"\xff\xd8\xff", "gif": b"GIF89a", "bmp": b"BM"}.get(ext, b"")
     path = tmp_path_factory.mktemp("b") / f"junk.{ext}"
     path.write_bytes(header + data)
-    with pytest.raises(InputError):
-        load_image(path)
+    assert isolated(load_image, path, clean=CLEAN)[:2] == ("clean", "InputError")
 
 
 # --- texts ----------------------------------------------------------------------------------------------
@@ -242,16 +286,439 @@ def text_model(texts):
     return np.stack([1 - p, p], axis=1)
 
 
-@settings(FUZZ, max_examples=examples(60))
+@settings(FUZZ, max_examples=examples(30))
 @given(text=TEXTS, partition=st.sampled_from(["words", "windows"]), masker=st.sampled_from(["drop", "[MASK]"]))
 def test_fuzz_texts(text, partition, masker):
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            e = peephole.explain(text_model, text, modality="text", output="probs", partition=partition, masker=masker)
-    except CLEAN:
-        return
+    isolated(explain_text, text, partition, masker, clean=CLEAN)
+
+
+def explain_text(text: str, partition: str, masker: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e = peephole.explain(text_model, text, modality="text", output="probs", partition=partition, masker=masker)
     n_words = len(e.input)
     assert e.maps.shape == (len(e.targets), n_words) and np.isfinite(e.maps).all()
     plain = e.terminal(colour=False)
     assert not any(ord(c) < 32 or ord(c) == 0x7F or c == "\u202e" for c in plain)
+
+
+# --- any array, any Python value, as an image --------------------------------------------------------------------
+ODD_DTYPES = st.one_of(
+    hnp.scalar_dtypes(),
+    st.sampled_from(
+        [np.dtype("O"), np.dtype("U3"), np.dtype("S2"), np.dtype([("a", "<f4"), ("b", "u1")]), np.dtype("M8[s]"), np.dtype(">f4")]
+    ),
+)
+ANY_ARRAY = hnp.arrays(ODD_DTYPES, hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=9))
+EXTREME_SHAPES = st.sampled_from([(1, 3000), (3000, 1, 3), (2, 2, 2, 2), (0, 7, 3), (700, 700), (9, 9, 3, 1), (3, 1000, 3)])
+NOT_ARRAYS = st.sampled_from([None, [], [[1, 2], [3]], [[0.5] * 4] * 4, "no/such/file.png", 3.5, {"a": 1}, b"\x89PNG", (1, 2)])
+
+
+@st.composite
+def any_image(draw):
+    kind = draw(st.sampled_from(["array", "array", "extreme", "python"]))
+    if kind == "array":
+        return draw(ANY_ARRAY)
+    if kind == "python":
+        return draw(NOT_ARRAYS)
+    shape = draw(EXTREME_SHAPES)
+    fill = draw(st.sampled_from([0.0, 0.5, 1.0, 255.0, np.nan, -1.0]))
+    return np.full(shape, fill, dtype=draw(st.sampled_from(["float32", "uint8", "float64"])))
+
+
+@settings(FUZZ, max_examples=examples(40))
+@given(img=any_image(), method=st.sampled_from(["pami-path", "pami", "occlusion"]))
+def test_fuzz_any_array_or_value_as_an_image(img, method):
+    isolated(explain_anything, img, method, clean=CLEAN)
+
+
+def explain_anything(img, method: str) -> None:
+    try:
+        shape = tuple(np.shape(img)[:2])  # a list of lists is an image too
+    except ValueError:  # ragged
+        shape = ()
+    r = max(1, max(shape or (0,)) // 8)  # a few dozen windows at any size
+    small = {"partition": "window", "radius": r, "stride": 2 * r, "window": "square"}
+    options = {"pami-path": {"n_samples": 8, "max_queries": 30}, "pami": small, "occlusion": small}[method]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e = peephole.explain(good_model, img, method, output="probs", modality="image", **options)
+    check_result(e, shape if len(shape) == 2 and np.prod(shape) <= 640 * 640 else None)  # larger: resized (a warning)
+    assert e.input.shape == (*e.maps.shape[1:], 3) and e.input.dtype == np.float32
+
+
+# --- damaged files under image names ---------------------------------------------------------------------------------
+def valid_file(ext: str, seed: int) -> bytes:
+    rgb = (np.random.default_rng(seed).random((6 + seed % 9, 5 + seed % 7, 3)) * 255).astype(np.uint8)
+    buf = io.BytesIO()
+    if ext == "npy":
+        np.save(buf, rgb if seed % 2 else rgb.astype(np.float32) / 255)
+    else:
+        Image.fromarray(rgb).save(buf, format={"png": "PNG", "jpg": "JPEG"}[ext])
+    return buf.getvalue()
+
+
+@st.composite
+def damaged(draw, make):
+    """``make(seed)``'s valid bytes, then truncated, bit-flipped, overwritten with random bytes or spliced."""
+    data = bytearray(make(draw(st.integers(0, 99))))
+    for _ in range(draw(st.integers(1, 3))):
+        how = draw(st.sampled_from(["truncate", "flip", "overwrite", "splice"]))
+        at = draw(st.integers(0, max(0, len(data) - 1)))
+        if how == "truncate":
+            del data[at:]
+        elif how == "flip" and data:
+            data[at] ^= 1 << draw(st.integers(0, 7))
+        elif how == "overwrite":
+            chunk = draw(st.binary(min_size=1, max_size=16))
+            data[at : at + len(chunk)] = chunk
+        else:
+            data[at:at] = draw(st.binary(max_size=64))
+    return bytes(data)
+
+
+@settings(FUZZ, max_examples=examples(50))
+@given(ext=st.sampled_from(["png", "jpg", "npy"]), data=st.data())
+def test_fuzz_damaged_and_random_bytes_under_image_names(tmp_path_factory, ext, data):
+    """A damaged PNG/JPEG/NPY (or random bytes behind its signature) is one InputError or loads as an RGB float image."""
+    content = data.draw(
+        st.one_of(damaged(lambda seed: valid_file(ext, seed)), st.binary(max_size=300).map(lambda b: b"\x93NUMPY" + b)),
+        label="bytes",
+    )
+    path = tmp_path_factory.mktemp("d") / f"x.{ext}"
+    path.write_bytes(content)
+    isolated(load_damaged, path, clean=CLEAN)
+
+
+def load_damaged(path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        x = load_image(path)
+    assert x.ndim == 3 and x.shape[2] == 3 and x.dtype == np.float32 and x.size
+    assert np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1
+
+
+@pytest.mark.parametrize("kind", ["fifo", "1x20000 png"])
+def test_special_files_and_extreme_aspect_files_under_image_names(tmp_path, kind):
+    """A FIFO named ``.png`` (``load_image`` used to block on it forever) and a 1×20000 PNG explained at the
+    command line's default ``--size 224`` (a 224×4,480,000 resize: 12 GB): one ``error:`` line or a result, within
+    60 s (a hang, not a speed bound: the CLI run takes ~6 s of CPU) and the memory cap."""
+    path = tmp_path / "x.png"
+    if kind == "fifo":
+        os.mkfifo(path)
+        isolated(load_image, path, clean=CLEAN, timeout=10)
+        return
+    Image.fromarray(np.zeros((1, 20000, 3), np.uint8)).save(path)
+    args = ["explain", str(path), "--model", "runs_fixtures:make_toy", "--method", "pami", "--partition", "window"]
+    isolated(check_cli, [*args, "--out", str(tmp_path / "out")], timeout=60)
+
+
+# --- damaged saved results ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def saved_results(tmp_path_factory) -> list[bytes]:
+    """Valid ``.npz`` results of three methods on three modalities (the seeds the damage starts from)."""
+    folder = tmp_path_factory.mktemp("saved")
+    results = [
+        peephole.explain(good_model, IMG, "pami", output="probs", partition="window", radius=5, stride=4),
+        peephole.explain(good_model, IMG, "lime", output="probs", partition="window", radius=5, stride=6, n_samples=20),
+        peephole.explain(text_model, "good film bad end", modality="text", output="probs"),
+    ]
+    return [e.save(folder / f"{i}.npz").read_bytes() for i, e in enumerate(results)]
+
+
+def mutate_meta(data: bytes, key: str, value: object) -> bytes:
+    """``data`` (a saved result) with its JSON metadata's ``key`` set to ``value`` (arrays unchanged)."""
+    src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for name in src.namelist():
+            raw = src.read(name)
+            if name == "__meta__.npy":
+                meta = json.loads(str(np.load(io.BytesIO(raw))))
+                meta[key] = value
+                buf = io.BytesIO()
+                np.save(buf, np.array(json.dumps(meta)))
+                raw = buf.getvalue()
+            dst.writestr(name, raw)
+    return out.getvalue()
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=8,
+)
+META_KEYS = st.sampled_from(
+    ["method", "modality", "targets", "class_names", "n_queries", "params", "partition", "aggregator", "input", "task", "x"]
+)
+
+
+@settings(FUZZ, max_examples=examples(50))
+@given(which=st.integers(0, 2), how=st.sampled_from(["bytes", "meta", "random"]), data=st.data())
+def test_fuzz_damaged_saved_results(tmp_path_factory, saved_results, which, how, data):
+    """``peephole.load`` on a damaged ``.npz`` (bytes, or metadata values of any JSON type) is one InputError or a
+    result that passes the invariants."""
+    if how == "bytes":
+        content = data.draw(damaged(lambda seed: saved_results[which]), label="bytes")
+    elif how == "meta":
+        content = mutate_meta(saved_results[which], data.draw(META_KEYS, label="key"), data.draw(JSON_VALUES, label="value"))
+    else:
+        content = data.draw(st.binary(max_size=400).map(lambda b: b"PK\x03\x04" + b), label="bytes")
+    path = tmp_path_factory.mktemp("n") / "e.npz"
+    path.write_bytes(content)
+    isolated(load_saved, path, clean=CLEAN)
+
+
+def load_saved(path: Path) -> None:
+    e = peephole.load(path)
+    check_result(e, e.maps.shape[1:])
+    assert e.maps.shape[1:] == get_modality(e.modality).map_shape(e.input)
+    if e.partition is not None:
+        assert tuple(e.partition.shape) == e.maps.shape[1:]
+        e.map_for(e.targets[0])  # the stored outputs re-aggregate into a map
+
+
+# --- CSV and text datasets -------------------------------------------------------------------------------------------
+CELLS = st.one_of(
+    st.sampled_from(["good film", "bad", "", "a.png", "img/b.jpg", "0.5", "1,2,3", "label", "text", "path", "1", "-3e9"]),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12),
+)
+HEADERS = st.lists(
+    st.sampled_from(["path", "image", "text", "sentence", "label", "class", "target", "x", "", "text"]), max_size=4
+)
+
+
+@st.composite
+def csv_bytes(draw):
+    """UTF-8 CSV or text: a header and rows of short cells, with odd quoting, blank lines and line endings."""
+    header = draw(HEADERS)
+    rows = draw(st.lists(st.lists(CELLS, max_size=5), max_size=6))
+    sep = draw(st.sampled_from([",", ";", "\t"]))
+    quote = draw(st.booleans())
+    lines = [sep.join(f'"{c}"' if quote else c for c in r) for r in [header, *rows]]
+    text = draw(st.sampled_from(["\n", "\r\n", "\n\n"])).join(lines)
+    return (draw(st.sampled_from(["", "\ufeff"])) + text).encode("utf-8")
+
+
+@settings(FUZZ, max_examples=examples(40))
+@given(
+    content=csv_bytes(),
+    suffix=st.sampled_from([".csv", ".txt"]),
+    modality=st.sampled_from([None, "image", "text", "sequence"]),
+    column=st.sampled_from([None, "text", "path", "x", "nope"]),
+)
+def test_fuzz_csv_and_text_datasets(tmp_path_factory, content, suffix, modality, column):
+    """A UTF-8 CSV or text file is a dataset of items (each loads or is one InputError) or one InputError."""
+    path = tmp_path_factory.mktemp("c") / f"data{suffix}"
+    path.write_bytes(content)
+    isolated(read_dataset, path, modality, column, clean=CLEAN)
+
+
+def read_dataset(path: Path, modality: str | None, column: str | None) -> None:
+    d = open_dataset(path, column=column, modality=modality)
+    ids = [i.id for i in d.items]
+    assert len(d) >= 1 and len(set(ids)) == len(ids) and all(isinstance(i, str) and i for i in ids)
+    mod = get_modality(d.modality)
+    for item in d.items[:4]:
+        with contextlib.suppress(InputError):
+            mod.load_item(item.source)
+
+
+@settings(FUZZ, max_examples=examples(20))
+@given(content=st.binary(max_size=300), big=st.booleans(), modality=st.sampled_from([None, "text", "image", "sequence"]))
+def test_fuzz_csv_bytes_of_any_encoding(tmp_path_factory, content, big, modality):
+    """Random bytes (latin-1, invalid UTF-8) and a field over csv's 131,072-character limit in a CSV dataset."""
+    path = tmp_path_factory.mktemp("c") / "data.csv"
+    path.write_bytes(b"text,label\n" + content + (b'\n"' + b"a" * 140_000 + b'",1' if big else b""))
+    isolated(read_dataset, path, modality, None, clean=CLEAN)
+
+
+# --- model outputs of any shape, dtype and value --------------------------------------------------------------------
+@st.composite
+def model_outputs(draw):
+    """What a model returns for a batch of ``n``: ``(kind, value)``; 'rows' builds ``(n, k)`` from a drawn row."""
+    kind = draw(st.sampled_from(["rows", "rows", "fixed", "python"]))
+    if kind == "rows":
+        return kind, draw(hnp.arrays(ODD_DTYPES, st.integers(0, 4)))
+    if kind == "fixed":
+        return kind, draw(hnp.arrays(ODD_DTYPES, hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5)))
+    return kind, draw(st.sampled_from([None, "probs", 3, [], [[0.5, 0.5]], {"logits": [1.0]}, (0.2, 0.8), [[1, "a"]]]))
+
+
+def odd_model(kind: str, value):
+    def model(batch):
+        if kind == "rows":
+            return np.stack([value] * len(batch)) if value.ndim else np.full(len(batch), value)
+        return value
+
+    return model
+
+
+@settings(FUZZ, max_examples=examples(40))
+@given(out=model_outputs(), output=st.sampled_from(["probs", "logits", "scores"]), method=st.sampled_from(["pami", "lime"]))
+def test_fuzz_model_outputs_of_any_shape_dtype_and_value(out, output, method):
+    """A model returning arrays of any dtype (complex, strings, objects, dates, big-endian), shape or values, or
+    Python values: a result that passes the invariants, or one ModelError (never numpy's own exceptions)."""
+    outcome = isolated(explain_odd_model, *out, output, method, clean=CLEAN)
+    assert outcome[0] == "ok" or outcome[1] == "ModelError", outcome
+
+
+def explain_odd_model(kind: str, value, output: str, method: str) -> None:
+    options = {"partition": "window", "radius": 5, "stride": 6, **({"n_samples": 12} if method == "lime" else {})}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e = peephole.explain(odd_model(kind, value), IMG, method, output=output, top_k=2, **options)
+    check_result(e, IMG.shape[:2])
+
+
+# --- the command line ------------------------------------------------------------------------------------------------
+EXPLAIN_FLAGS = {
+    "--size": ["-5", "0", "1", "16", "32", "x"],
+    "--top-k": ["0", "1", "2", "9", "-1"],
+    "--radius": ["1", "3", "0", "99"],
+    "--stride": ["1", "4", "0", "2.5"],
+    "--batch-size": ["1", "0", "7"],
+    "--seed": ["0", "-1", "99999999999999999999"],
+    "--method": ["pami", "occlusion", "lime", "rise", "nosuch", "saliency"],
+    "--partition": ["window", "superpixels", "x"],
+    "--masker": ["black", "blur", "grey", "nope"],
+    "--window": ["square", "circle", "3", "x"],
+    "--target": ["0", "2", "red", "99", "-1"],
+    "--output": ["probs", "logits"],
+    "--modality": ["image", "text", "sequence"],
+    "--model": ["runs_fixtures:nothing", "no.such:f"],
+    "--no-crop": None,
+    "--figure": None,
+    "--second-run": None,
+}
+RUN_FLAGS = {
+    "--size": ["-5", "0", "16", "32"],
+    "--top-k": ["0", "1", "2", "x"],
+    "--targets": ["predicted", "true", "0,2", "9", "x"],
+    "--method": ["pami", "occlusion", "nosuch"],
+    "--option": ["radius=3", "stride=x", "radius=[1]", "noequals", "n_samples=3"],
+    "--batch-size": ["1", "0"],
+    "--seed": ["-1", "3"],
+    "--column": ["path", "nope"],
+    "--metrics": ["insertion", "bogus"],
+    "--export": ["table.csv", "table.bad"],
+    "--report": None,
+    "--quiet": None,
+}
+INPUT_KINDS = {"good", "junk", "missing"}
+WINDOW = ["--option", "partition=window", "--option", "radius=4", "--option", "stride=6"]
+
+
+@st.composite
+def argv(draw, flags: dict):
+    out = []
+    for flag, values in draw(st.lists(st.sampled_from(sorted(flags.items())), max_size=4)):
+        out += [flag] if values is None else [flag, draw(st.sampled_from(values))]
+    return out
+
+
+@pytest.fixture(scope="module")
+def cli_inputs(tmp_path_factory) -> dict[str, Path]:
+    from runs_fixtures import write_images
+
+    folder = tmp_path_factory.mktemp("cli")
+    images = write_images(folder / "images", 2, size=(24, 28))
+    (folder / "images" / "junk.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    (folder / "list.csv").write_text("path,label\n" + "\n".join(f"{p},red" for p in images) + "\nmissing.png,dark\n")
+    (folder / "empty.csv").write_text("path\n")
+    return {"good": images[0], "junk": folder / "images" / "junk.png", "folder": folder / "images", "csv": folder / "list.csv",
+            "empty": folder / "empty.csv", "missing": folder / "missing.png", "out": folder}  # fmt: skip
+
+
+def cli(args: list[str]) -> tuple[int, str]:
+    """``peephole ARGS`` in this process: its exit code (returned or raised by argparse) and its stderr."""
+    from peephole.cli import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            code = main(args)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 2
+    return code, err.getvalue()
+
+
+def check_cli(args: list[str]) -> None:
+    """Exit 0 (done), 1 (some inputs or items failed; ``peephole explain`` prints an ``error:`` line for each) or 2
+    (nothing done: one ``error:`` line); never a traceback."""
+    code, err = cli(args)
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert "Traceback" not in err, err
+    assert code in (0, 1, 2), (code, err)
+    assert (code != 0 or not errors) and (code != 2 or len(errors) == 1), (code, err)
+    if args[0] == "explain":  # each input that failed has its line (a run lists failed items in its summary instead)
+        assert (code == 1) <= bool(errors), (code, err)
+
+
+@settings(FUZZ, max_examples=examples(20))
+@given(
+    inputs=st.lists(st.sampled_from(["good", "junk", "missing"]), min_size=1, max_size=3),
+    flags=argv(EXPLAIN_FLAGS),
+    n=st.integers(),
+)
+def test_fuzz_the_explain_command(cli_inputs, inputs, flags, n):
+    out = cli_inputs["out"] / f"explain-{n % 10**9}"
+    base = ["--model", "runs_fixtures:make_toy", "--size", "24", "--method", "pami", "--partition", "window", "--radius", "4"]
+    isolated(check_cli, ["explain", *map(str, (cli_inputs[i] for i in inputs)), *base, *flags, "--out", str(out)])
+
+
+@settings(FUZZ, max_examples=examples(10))
+@given(data=st.sampled_from(["folder", "csv", "empty", "missing"]), flags=argv(RUN_FLAGS), n=st.integers())
+def test_fuzz_the_run_command(cli_inputs, data, flags, n):
+    out = cli_inputs["out"] / f"run-{n % 10**9}"
+    base = ["--model", "runs_fixtures:make_toy", "--size", "24", "--method", "pami", *WINDOW, "--quiet"]
+    isolated(check_cli, ["run", str(cli_inputs[data]), "--out", str(out), *base, *flags])
+
+
+@pytest.mark.parametrize("option", ["out=x", "targets=[0]", "model=null", "seed=1"])
+def test_run_option_that_names_a_flag(cli_inputs, option):
+    out = cli_inputs["out"] / f"run-option-{option.split('=')[0]}"
+    base = ["--model", "runs_fixtures:make_toy", "--size", "24", "--method", "pami", *WINDOW, "--quiet", "--option", option]
+    isolated(check_cli, ["run", str(cli_inputs["folder"]), "--out", str(out), *base])
+
+
+# --- option dicts for every registered method ---------------------------------------------------------------------
+ODD_VALUES = st.sampled_from(
+    [None, True, False, -1, 0, 1, 2, 5, 1.5, -0.5, float("nan"), float("inf"), "6", "slic", "", "[MASK]", [None], [1, 2]]
+    + [[], {}, {"a": 1}, np.int64(3), np.float32(0.5), np.array([1, 2]), b"x", 2**40, -(2**63), 1e300, "circle", "mean"]
+)
+SEEDS = st.sampled_from([0, 7, 2**40, 2**63 - 1, 2**63, -1, None, 1.5, "1", True, np.uint64(5)])
+COMMON_KEYS = ["targets", "top_k", "batch_size", "seed", "output", "class_names", "progress", "allow_large", "device", "task"]
+#: Options whose value is a count of queries or samples: drawn small (a valid 2**40 samples would run for days).
+COUNTS = {"n_samples", "n_masks", "max_queries", "n_segments", "n_iter", "fidelity_samples", "n_steps", "candidates"}
+
+
+@st.composite
+def method_and_options(draw):
+    contract = pytest.importorskip("test_registry_contract")  # torch: the gradient methods' tiny CNN
+    name, modality = draw(st.sampled_from(contract.CASES))
+    valid = sorted(peephole.registry.METHODS[name].options(get_modality(modality)))
+    keys = draw(st.lists(st.sampled_from([*valid, *COMMON_KEYS, "radiuss", "n-samples", ""]), min_size=1, max_size=3))
+    options = {}
+    for k in keys:
+        v = draw(SEEDS if k == "seed" else ODD_VALUES)
+        options[k] = v if k not in COUNTS or not isinstance(v, int) or isinstance(v, bool) else min(v, 9)
+    return name, modality, options
+
+
+@settings(FUZZ, max_examples=examples(50))
+@given(drawn=method_and_options())
+def test_fuzz_option_dicts_for_every_method(drawn):
+    """Any option dict (valid names or not, values of any type) for any registered method on any of its modalities:
+    a result that passes the invariants, or one InputError naming the option."""
+    isolated(explain_with_options, *drawn, clean=CLEAN)
+
+
+def explain_with_options(name: str, modality: str, options: dict) -> None:
+    from test_registry_contract import case
+
+    model, x, kw, shape = case(name, modality)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e = peephole.explain(model, x, name, **{**kw, **options})
+    check_result(e, shape)

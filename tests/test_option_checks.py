@@ -201,3 +201,18 @@ def test_a_method_that_is_a_function_has_its_keyword_arguments_type_checked() ->
     for bad, message in wrong:
         with pytest.raises(InputError, match=message):
             check_function_options(smooth, bad)
+
+
+@pytest.mark.parametrize("modality", ["image", "text", "sequence"])
+@pytest.mark.parametrize("partition", [True, 1.5, 7, [[0], [1, [2]]], [["a"]], [[1.5]]], ids=repr)
+def test_a_partition_that_is_no_partition_is_one_input_error(modality: str, partition: Any) -> None:
+    """Found by tests/test_fuzz.py: ``partition=True`` used to raise TypeError ('bool' object is not iterable), a
+    ragged list numpy's ValueError, and ``[[1.5]]`` was cut to position 1."""
+    fn, x, kw = INPUTS[modality]
+    with pytest.raises(InputError, match="partition|parts? |label maps"):
+        peephole.explain(fn, x, "pami", partition=partition, **kw)
+
+
+def test_a_ragged_list_as_an_image_is_one_input_error() -> None:
+    with pytest.raises(InputError, match="the input image is not an array"):
+        peephole.explain(image_fn, [[1, 2], [3]], "pami", output="probs", modality="image")

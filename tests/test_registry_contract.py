@@ -13,6 +13,7 @@ import json
 
 import numpy as np
 import pytest
+from tiny_inputs import IMAGE
 
 import peephole
 from peephole.registry import METHODS
@@ -20,7 +21,6 @@ from peephole.result import FORMAT_VERSION
 
 torch = pytest.importorskip("torch")
 
-IMAGE = np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)
 WORDS = ["a", "good", "film", "with", "a", "bad", "ending", "but", "good", "actors"]
 SIGNAL = np.sin(np.arange(40) / 4.0).astype(np.float32)
 

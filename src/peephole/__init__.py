@@ -1,9 +1,11 @@
 """Peephole: black-box explanations of model predictions with PAMI (Shi et al., Pattern Recognition 2024).
 
+```pycon
 >>> import peephole
->>> e = peephole.explain("efficientnet-lite0", image)            # PAMI, Strategy II
+>>> e = peephole.explain("efficientnet-lite0", image)            # PAMI path, the default on images
 >>> e.top_classes(3), e.maps.shape, e.n_queries
 >>> e.save("cat.npz"); peephole.load("cat.npz").map_for(281)
+```
 """
 
 from peephole.api import explain

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 from peephole.modalities import declared_modality, get_modality
-from peephole.pipeline import Request, check_function_options, resolve_task
+from peephole.pipeline import DEFAULT_TOP_K, Request, check_function_options, resolve_task
 from peephole.registry import DEFAULT_METHODS, get_method
 from peephole.result import Explanation
 from peephole.tasks import Task
@@ -19,10 +20,10 @@ def explain(
     *,
     modality: str | None = None,
     targets: Any = None,
-    top_k: int = 1,
+    top_k: int = DEFAULT_TOP_K,
     batch_size: int | None = None,
     seed: int = 0,
-    progress: bool = False,
+    progress: bool | None = None,
     output: str | None = None,
     class_names: Sequence[str] | None = None,
     allow_large: bool = False,
@@ -41,11 +42,15 @@ def explain(
     cost) unless ``allow_large=True``. Method options (``partition=``, ``masker=``, ``n_samples=``, ...)
     are checked against the method and the modality before anything runs.
 
+    ``progress``: progress bars on stderr; unset, shown when stderr is a terminal or in a notebook.
+
     ``task``: what the model's output means (a name in :data:`peephole.tasks.TASKS` or a
     :class:`peephole.tasks.Task`); unset, what the model declares (its ``task`` attribute), else
     ``'classification'``. ``device``: where a torch model runs — unset, the device its parameters are on;
     the module itself is never moved (inputs go to it, outputs come back to the CPU).
     """
+    if progress is None:  # bars where someone watches (a terminal, a notebook), not in a log file
+        progress = sys.stderr.isatty() or "ipykernel" in sys.modules
     mod = get_modality(modality or declared_modality(model) or "image")
     spec = get_method(DEFAULT_METHODS[mod.name] if method is None else method)
     spec.check(options, mod)

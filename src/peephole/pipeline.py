@@ -18,6 +18,7 @@ import numpy as np
 
 from peephole.core.options import SEED_LIMIT, check_call, fits, require
 from peephole.core.query import OUTPUT_KINDS, Query
+from peephole.errors import ModelError
 from peephole.result import Explanation
 from peephole.tasks import Task, declared_task, get_task
 from peephole.tasks.classification import check_targets, resolve_targets
@@ -36,6 +37,11 @@ __all__ = [
 ]
 
 
+#: How many of the top predicted classes are explained when no targets are given: the same in the API,
+#: ``peephole.run`` and every command (each target costs its own maps; the first is the prediction).
+DEFAULT_TOP_K = 1
+
+
 @dataclass(frozen=True)
 class Request:
     """One call of ``peephole.explain``: the model and input as given, the options every method shares."""
@@ -44,7 +50,7 @@ class Request:
     input: Any
     modality: Any  #: a :class:`peephole.modalities.Modality`
     targets: Any = None  #: class index or name, a list of them, or None (the ``top_k`` predicted)
-    top_k: int = 1
+    top_k: int = DEFAULT_TOP_K
     batch_size: int | None = None
     seed: int = 0
     progress: bool = False
@@ -144,9 +150,17 @@ def build(
     params: dict[str, Any] | None = None,
     **fields: Any,
 ) -> Explanation:
-    """The one builder of :class:`Explanation`: float32 arrays, JSON-safe params, checked map shapes."""
+    """The one builder of :class:`Explanation`: float32 arrays, JSON-safe params, checked map shapes; maps that are
+    not finite in float32 (scores so large their sums overflow) are a :class:`ModelError`."""
     probs = np.asarray(probabilities, np.float32)
-    maps = np.asarray(maps, np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        maps = np.asarray(maps, np.float32)
+    if not np.isfinite(maps).all():
+        top = float(np.abs(np.asarray(scores, np.float64)).max()) if scores is not None and np.size(scores) else float("nan")
+        raise ModelError(
+            f"the {method} maps are not finite in float32: the model's scores (up to {top:.3g}) overflow when aggregated; "
+            "rescale the model's scores (e.g. divide them by a constant)"
+        )
     if len(maps) != len(targets):
         raise ValueError(f"{len(maps)} maps for {len(targets)} targets")
     return Explanation(
@@ -189,6 +203,14 @@ def resolve_task(req: Request, model: Any = None) -> Task:
         name = declared_task(req.model) or (declared_task(model) if model is not None else None)
     task = get_task(name)
     return task.bind(model) if model is not None else task
+
+
+def reference_scorer(model: Any, task: str = "classification") -> Any:
+    """A function of a model batch of ONE input giving the ``task``'s reference of ``model``'s output on it
+    (classification: the class probabilities), one query per call; ``model``: a :class:`peephole.models.Model`."""
+    t = get_task(task).bind(model)
+    query = Query(model, t.validate)
+    return lambda batch: t.reference(query(batch, what="an extra input"))
 
 
 def prepare(req: Request) -> Context:

@@ -164,6 +164,7 @@ class MethodTable(Mapping[str, MethodSpec]):
         return len(self.rows)
 
 
+#: Every method by name (``peephole.METHODS``): the built-in rows, then the plug-ins'.
 METHODS = MethodTable(BUILTIN)
 
 #: The method run when none is named, per input kind (rules as data). Images: PAMI path, ahead of every

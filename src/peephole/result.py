@@ -22,7 +22,7 @@ FORMAT = "peephole.explanation"
 FORMAT_VERSION = 1
 
 
-@dataclass
+@dataclass(repr=False)
 class Explanation:
     """Importance maps of one input for one or more target classes.
 
@@ -30,7 +30,8 @@ class Explanation:
     holds the model's outputs (all classes) on every perturbed input the method queried, in query
     order — the unperturbed input excluded; methods that query no perturbed inputs keep none. With
     the ``partition`` and ``aggregator`` that made the maps, :meth:`map_for` gives any class's map
-    without another model query. Views (overlays, HTML, figures) depend on the ``modality``.
+    without another model query. Views (overlays, HTML, figures) depend on the ``modality``; a notebook shows
+    the result as a summary with its maps inline (``_repr_html_``), a REPL as one short line.
     """
 
     method: str
@@ -96,10 +97,27 @@ class Explanation:
     # --- views ---------------------------------------------------------------------------------------
     @property
     def view(self) -> Any:
-        """The modality's views of this result (image: ``overlay``/``figure``; text: ``html``/``terminal``/``ranking``)."""
+        """The modality's views of this result (image: ``overlay``/``figure``/``show``; text: ``html``/``terminal``)."""
         from peephole.modalities import get_modality
 
         return get_modality(self.modality).view(self)
+
+    def __repr__(self) -> str:
+        from peephole.modalities.display import text
+
+        return text(self)
+
+    def _repr_html_(self) -> str:
+        """The notebook's view: method, queries, targets with names and probabilities, the maps inline."""
+        from peephole.modalities.display import summary
+
+        return summary(self)
+
+    def _repr_png_(self) -> bytes | None:
+        """The modality's figure as PNG bytes (None where it draws none: texts show as HTML)."""
+        from peephole.modalities.display import figure_png
+
+        return figure_png(self)
 
     def __getattr__(self, name: str) -> Any:
         # Views are reached as e.overlay(), e.html(), ... ; only what the modality offers exists.

@@ -27,3 +27,13 @@ def text_run(tmp_path):
     (tmp_path / "s.txt").write_text(f"good good film\n{EVIL}\nbad & worse <b>plot</b>\n")
     peephole.run(make_text_toy(), tmp_path / "s.txt", out=tmp_path / "trun", progress=False, model_name="toy-text").complete()
     return tmp_path / "trun"
+
+
+@pytest.fixture
+def folder_run(tmp_path):
+    """A folder of class sub-folders (the ImageFolder convention): labelled by them, some items misclassified."""
+    for k, cls in enumerate(ToyImageModel.class_names):
+        write_images(tmp_path / "classes" / cls, 2, seed=k)
+    run = peephole.run(ToyImageModel(), tmp_path / "classes", out=tmp_path / "frun", progress=False, model_name="toy", **TOY)
+    run.complete()
+    return tmp_path / "frun"

@@ -108,7 +108,7 @@ def test_explain_takes_a_modality_and_texts_go_through_the_same_path(tmp_path, c
     args = ["explain", "good good film", "--modality", "text", "--model", "runs_fixtures:make_text_toy", "--top-k", "1"]
     assert main([*args, "--out", str(tmp_path / "o"), "--html", str(page), "--no-color"]) == 0
     out = capsys.readouterr().out
-    assert "prediction: positive" in out and "top words: good" in out
+    assert "prediction: positive" in out and "top words (change from no words, 0.475): good +" in out
     assert ">film</span>" in page.read_text() and peephole.load(tmp_path / "o" / "good good film.npz").modality == "text"
     bad = ["explain", "good film", "--modality", "sequence", "--model", "runs_fixtures:make_text_toy", "--out", str(tmp_path)]
     assert main(bad) == 1

@@ -52,6 +52,51 @@ def test_text_report_has_highlighted_words_per_class(text_run):
     assert item["input"] == {}  # the words are in each class's fragment
     pos = next(v for v in item["views"] if v["name"] == "positive")
     spans = re.findall(r"rgba\(220,40,40,([0-9.]+)\)[^>]*>([^<]*)</span>", pos["html"])
-    assert spans == [("1.000", "good"), ("1.000", "good"), ("0.000", "film")]
+    assert [w for _, w in spans] == ["good", "good", "film"] and spans[0][0] == "1.000"
+    # one scale per item, shared by its classes: every word's highlight is its score placed on the item's range
+    lo, hi = item["scale"]
+    assert lo < hi
+    for v in item["views"]:
+        for alpha, score in re.findall(r"rgba\(220,40,40,([0-9.]+)\)[^>]*title=\"([-0-9.]+)\"", v["html"]):
+            assert abs(float(alpha) - (float(score) - lo) / (hi - lo)) < 2e-3
+    assert float(spans[2][0]) > 0  # film: not the item's lowest score (the negative class's 'good' is)
     evil = next(i for i in data["items"] if i["source"] == EVIL)
     assert all("<script" not in v["html"] and "&lt;" in v["html"] for v in evil["views"])  # the modality escaped the words
+
+
+def test_an_items_maps_share_one_colour_scale(image_run):
+    import numpy as np
+    from PIL import Image
+
+    from peephole.modalities.image.view import overlay
+    from peephole.store.runs import Store
+
+    index = write_report(image_run)
+    _, data = page_data(index)
+    item = next(i for i in data["items"] if i["status"] == "done")
+    e = Store(image_run).load(item["id"])
+    lo, hi = item["scale"]
+    assert (lo, hi) == (
+        min(float(e.map_of(v["class"]).min()) for v in item["views"]),
+        max(float(e.map_of(v["class"]).max()) for v in item["views"]),
+    )
+    for v in item["views"]:
+        shown = np.asarray(Image.open(index.parent / v["img"]))
+        np.testing.assert_array_equal(shown, overlay(e.input, e.map_of(v["class"]), vmin=lo, vmax=hi))
+    own = [overlay(e.input, e.map_of(v["class"])) for v in item["views"]]  # each on its own range: what it was
+    assert any(not np.array_equal(np.asarray(Image.open(index.parent / v["img"])), o) for v, o in zip(item["views"], own))
+    assert data["ramp"][0] == "#000080"  # jet, low to high: the overlays' colour map
+
+
+def test_a_report_says_when_labels_are_needed(tmp_path):
+    from runs_fixtures import TOY, ToyImageModel, write_images
+
+    import peephole
+
+    write_images(tmp_path / "flat", 2)  # one image at the top level: no class sub-folders, no labels
+    run = peephole.run(ToyImageModel(), tmp_path / "flat", out=tmp_path / "r", progress=False, model_name="toy", **TOY)
+    run.complete()
+    text, _ = page_data(write_report(tmp_path / "r"))
+    assert 'id="labels-note"' in text and "sub-folders named by class" in text
+    text, _ = page_data(write_report(run.store, tmp_path / "again"))
+    assert "no true labels" in text

@@ -1,5 +1,6 @@
 """The report in a real headless Chromium, opened from disk: no console errors, items, class switcher, sorting,
-and a sentence containing <script> shown as inert text."""
+a colour bar per item (one scale for all its classes), a picture enlarged on click, misclassified items of a
+folder labelled by its sub-folders, and a sentence containing <script> shown as inert text."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import re
 from pathlib import Path
 
+import pytest
 from runs_browser import chromium
 from runs_fixtures import EVIL, EVIL_NAME
 
@@ -18,7 +20,7 @@ def severe(driver) -> list[str]:
     return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
 
-def test_report_in_headless_chromium(image_run, text_run):
+def test_report_in_headless_chromium(image_run, text_run, folder_run):
     index = write_report(image_run)
     data = json.loads(re.search(r'id="data">(.*?)</script>', index.read_text(), re.S).group(1))
     driver = chromium()
@@ -45,6 +47,35 @@ def test_report_in_headless_chromium(image_run, text_run):
         after = overlay.get_attribute("src")
         assert after != before and after.endswith(data["items"][0]["views"][2]["img"])
 
+        # one colour bar per card, spanning the item's one scale: the same whichever class the switcher shows
+        bar = card.find_element(By.CSS_SELECTOR, ".colour-bar")
+        lo, hi = data["items"][0]["scale"]
+        assert lo < hi and [float(bar.find_element(By.CSS_SELECTOR, s).text) for s in (".lo", ".hi")] == [
+            pytest.approx(lo, abs=1e-3),
+            pytest.approx(hi, abs=1e-3),
+        ]
+        gradient = driver.execute_script(
+            "return getComputedStyle(arguments[0]).backgroundImage", bar.find_element(By.CSS_SELECTOR, ".ramp")
+        )
+        assert gradient.startswith("linear-gradient") and gradient.count("rgb(") == len(data["ramp"]) == 11
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#grid .card .colour-bar")) == 6  # every explained item
+        Select(card.find_element(By.CSS_SELECTOR, "select.class-switch")).select_by_index(1)
+        assert card.find_element(By.CSS_SELECTOR, ".colour-bar .hi").text == bar.find_element(By.CSS_SELECTOR, ".hi").text
+        # the legend explains the switcher's mark
+        assert "* marks a class the run explained" in driver.find_element(By.ID, "legend").text
+
+        # a click enlarges the picture: a dialog with the same map, several times larger, and its scale
+        zoom = driver.find_element(By.ID, "zoom")
+        assert not zoom.is_displayed()
+        overlay.click()
+        big = driver.find_element(By.ID, "zoom-img")
+        assert zoom.is_displayed() and big.get_attribute("src") == overlay.get_attribute("src")
+        assert big.size["width"] >= 3 * overlay.size["width"]
+        assert data["items"][0]["views"][1]["name"] in driver.find_element(By.ID, "zoom-caption").text
+        assert zoom.find_element(By.CSS_SELECTOR, ".colour-bar .hi").text == bar.find_element(By.CSS_SELECTOR, ".hi").text
+        zoom.click()
+        assert not zoom.is_displayed()
+
         # sorting: lowest confidence first; misclassified first
         Select(driver.find_element(By.ID, "sort")).select_by_value("confidence-asc")
         conf = {i["id"]: i["confidence"] for i in data["items"] if i["status"] == "done"}
@@ -64,6 +95,17 @@ def test_report_in_headless_chromium(image_run, text_run):
         if shot:
             driver.find_element(By.ID, "only-wrong").click()
             driver.save_screenshot(str(Path(shot)))
+
+        # a folder of class sub-folders: labelled by them, so its misclassified items are found
+        fdata = json.loads(re.search(r'id="data">(.*?)</script>', write_report(folder_run).read_text(), re.S).group(1))
+        wrong = {i["id"] for i in fdata["items"] if i["correct"] == 0}
+        assert wrong and all(i["label"] == i["id"].split("/")[0] for i in fdata["items"])
+        driver.get((folder_run / "report" / "index.html").resolve().as_uri())
+        assert severe(driver) == [] and not driver.find_elements(By.ID, "labels-note")
+        driver.find_element(By.ID, "only-wrong").click()
+        shown = {c.get_attribute("data-id") for c in driver.find_elements(By.CSS_SELECTOR, "#grid .card")}
+        assert shown == wrong
+        assert all("(misclassified)" in c.text for c in driver.find_elements(By.CSS_SELECTOR, "#grid .card"))
 
         # a text run: the <script> sentence is inert text, its words highlighted
         driver.get(write_report(text_run).resolve().as_uri())

@@ -99,3 +99,23 @@ def test_class_names_with_escapes_are_shown_escaped_in_the_terminal_lines(modali
     lines = get_modality(modality).detail_lines(e, colour=False)
     assert lines and all(clean(line) for line in lines)
     assert any("\\x1b]0;pwned\\x07pos" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "data", "--out", "x", f"--bogus{TITLE}"],  # unrecognised arguments: quoted raw by argparse
+        ["run", "data", "--out", "x", "--engine", "\u202eray"],  # an invalid choice
+        [CLEAR],  # an unknown command
+        ["explain", "x.png", "--size", COLOUR],  # an invalid int
+        ["report"],  # a missing argument (nothing typed to escape: the message still comes)
+    ],
+)
+def test_argparse_errors_quote_what_was_typed_escaped(capfd, argv) -> None:
+    """argparse's own error lines used to print an unrecognised argument raw (ESC and BEL reached the terminal)."""
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    out, err = capfd.readouterr()
+    assert clean(out) and clean(err) and "\u202e" not in err
+    assert "error:" in err and "usage: peephole" in err

@@ -13,7 +13,7 @@ def test_cli_explain_text_with_vader(tmp_path, capsys) -> None:
     rc = main(["explain-text", "the parcel came on friday and the cake was delicious", "--html", str(out_html), "--no-color"])
     text = capsys.readouterr().out
     assert rc == 0
-    assert "prediction: positive" in text and "top words: delicious" in text
+    assert "prediction: positive" in text and "top words (change from no words, " in text and "): delicious +" in text
     page = out_html.read_text(encoding="utf-8")
     assert ">delicious</span>" in page and "rgba(220,40,40,1.000)" in page
 

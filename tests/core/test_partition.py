@@ -108,3 +108,50 @@ def test_paint_with_density_spreads_each_weight_over_its_part():
     got = c.paint(np.array([[2.0, 3.0, 6.0]]), density=True)  # parts of 2, 3 and 3 features
     # (0,0): 2/2; (0,1): mean(2/2, 3/3); (0,2), (1,0): mean(3/3, 6/3); (1,1): 6/3; (1,2): none.
     np.testing.assert_allclose(got[0], [[1.0, 1.0, 1.5], [1.5, 2.0, 0.0]])
+
+
+# --- Masks built a block of parts at a time (memory bounded by a block, not by the parts) ----------
+
+
+def window_partition():
+    from peephole.modalities.image.windows import SlidingWindows
+
+    return SlidingWindows(23, 31, radius=4, stride=3)
+
+
+@pytest.mark.parametrize("make", [window_partition, two_label_maps, grouped_masks], ids=["windows", "labels", "masks"])
+@pytest.mark.parametrize("block", [1, 7, 1 << 22], ids=["one-part-blocks", "small-blocks", "one-block"])
+def test_sparse_masks_unions_and_paintings_equal_the_dense_masks(make, block, monkeypatch):
+    import peephole.core.partition as partition
+
+    monkeypatch.setattr(partition, "BLOCK_ELEMENTS", block)
+    p = make()
+    n, dense = p.n_parts, p.masks(0, p.n_parts).reshape(p.n_parts, -1)
+    np.testing.assert_array_equal(p.sparse_masks(2, n).toarray(), dense[2:])  # the partition's own sparse masks
+    sizes = [m.shape[0] for _, m in partition.blocks(p)]
+    assert sum(sizes) == n and max(sizes) == min(p.block_parts, n)
+    z = np.random.default_rng(0).random((9, n)) < 0.3
+    c = Coalitions(p, z)
+    np.testing.assert_array_equal(c.masks(0, 9).reshape(9, -1), z.astype(np.float32) @ dense.astype(np.float32) > 0)
+    w = np.random.default_rng(1).normal(size=(2, n))
+    covered = np.maximum(dense.sum(0), 1)
+    np.testing.assert_allclose(c.paint(w).reshape(2, -1), w @ dense / covered, rtol=1e-12, atol=1e-15)
+    spread = w / np.maximum(dense.sum(1), 1) @ dense / covered
+    np.testing.assert_allclose(c.paint(w, density=True).reshape(2, -1), spread, rtol=1e-12, atol=1e-15)
+
+
+def test_coalitions_of_many_parts_never_hold_every_parts_mask(monkeypatch):
+    """Masks of 2,601 windows over 200×200 pixels are built a block at a time, each block's windows as their
+    pixels (at most BLOCK_ELEMENTS of them), never a dense mask of every window (2,601 × 40,000)."""
+    import peephole.core.partition as partition
+    from peephole.modalities.image.windows import SlidingWindows
+
+    monkeypatch.setattr(partition, "BLOCK_ELEMENTS", 20_000)
+    p = SlidingWindows(200, 200, radius=6, stride=4)
+    asked: list[int] = []
+    sparse = SlidingWindows.sparse_masks
+    monkeypatch.setattr(SlidingWindows, "sparse_masks", lambda self, a, b: asked.append(b - a) or sparse(self, a, b))
+    monkeypatch.setattr(SlidingWindows, "masks", lambda *a: pytest.fail("a dense mask of every window was built"))
+    c = Coalitions(p, np.random.default_rng(0).random((4, p.n_parts)) < 0.5)
+    c.masks(0, 4), c.paint(np.ones((1, p.n_parts)))
+    assert p.n_parts == 2601 and max(asked) == p.block_parts == 20_000 // (13 * 13)  # a 13×13 stencil per window

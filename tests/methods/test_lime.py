@@ -138,3 +138,20 @@ def test_weigh_groups_averages_the_groups_maps_by_their_fits_r2():
     flat = LimeFit(coal, np.zeros(1), weigh_groups=True)
     flat.add(0, keep, np.ones_like(y))
     assert np.isfinite(flat.maps()).all()
+
+
+def test_coalitions_that_each_keep_all_or_nothing_are_one_input_error():
+    """Windows so large that any half of them covers the image: every LIME query is the input itself, and the fit
+    used to paint a map of ±1e-31 from one distinct query. KernelSHAP on one part (a 3×1000 image's one SLIC segment)
+    queries only the input and its empty version: the same error."""
+    x = textured_image(96, 96)
+    with pytest.raises(InputError, match="kept all or none of the input.*smaller parts"):
+        peephole.explain(RegionMeanModel(REGION), x, method="lime", n_samples=30, partition="window", radius=40, stride=6)
+    e = peephole.explain(RegionMeanModel(REGION), x, method="lime", n_samples=30, partition="window", radius=12, stride=16)
+    assert np.isfinite(e.maps).all() and e.maps.std() > 0  # fewer, smaller windows: a map that varies
+    thin = RegionMeanModel((slice(0, 3), slice(0, 500)))
+    with (
+        pytest.raises(InputError, match="each of the 2 coalitions of 1 parts kept all or none"),
+        pytest.warns(UserWarning, match="one part"),
+    ):
+        peephole.explain(thin, np.random.default_rng(0).random((3, 1000, 3)), method="kernel-shap", n_samples=30)

@@ -294,3 +294,21 @@ def test_part_subsets_keep_their_parts_and_round_trip():
         PartSubset(inner, [1, 1])
     with pytest.raises(peephole.InputError, match="part indices"):
         PartSubset(inner, [5])
+
+
+@pytest.mark.parametrize("block", [1, 400, 1 << 22])
+def test_refinement_priority_is_each_parts_largest_coarse_value_whatever_the_blocks(block, monkeypatch):
+    """Read from blocks of sparse masks (reduceat over each part's features); parts covering nothing: -inf."""
+    import peephole.core.partition as partition
+    from peephole.core.partition import MaskPartition
+    from peephole.methods.pami_adaptive import normalised, priority
+
+    monkeypatch.setattr(partition, "BLOCK_ELEMENTS", block)
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        m = rng.random((40, 12, 13)) < rng.uniform(0.005, 0.3)
+        m[rng.integers(0, 40, 5)] = False  # some parts empty, the last one among them sometimes
+        coarse = rng.normal(size=(2, 12, 13))
+        parts = np.sort(rng.choice(40, 15, replace=False))
+        dense = np.where(m[parts].reshape(len(parts), -1), normalised(coarse), -np.inf).max(axis=1)
+        np.testing.assert_array_equal(priority(MaskPartition(m, np.arange(40) % 4), parts, coarse), dense)

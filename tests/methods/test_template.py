@@ -9,6 +9,7 @@ method is one class: the test's keep-one method runs through the template from a
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -220,3 +221,23 @@ def test_a_new_method_is_one_class_run_from_a_registry_row(modality: str) -> Non
         row.check({"radius": 3}, mod)  # the default partition: superpixels, words or position windows
     with pytest.raises(InputError, match="value must be >= 0, got -1"):
         row.check({"value": -1}, mod)
+
+
+def left_half(b: np.ndarray) -> np.ndarray:
+    """p(class 0) = the brightness of the left half (a thin image's model)."""
+    m = np.asarray(b, np.float64)[:, :, : b.shape[2] // 2].mean((1, 2, 3))
+    return np.stack([m, 1 - m], 1)
+
+
+def test_a_one_part_partition_warns_naming_the_fix():
+    """A 3×1000 image gets one SLIC segment: a constant map, which used to come without a word."""
+    thin = np.random.default_rng(0).random((3, 1000, 3)).astype(np.float32)
+    with pytest.warns(UserWarning, match=r"'slic' partition has one part on this input of shape \(3, 1000\).*partition='window'"):
+        e = peephole.explain(left_half, thin, "pami-path", output="probs", n_samples=12, max_queries=40)
+    assert np.ptp(e.maps) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # several parts: no warning
+        e = peephole.explain(
+            left_half, thin, "pami-path", output="probs", partition="window", radius=1, stride=2, window="square"
+        )
+    assert np.ptp(e.maps) > 0

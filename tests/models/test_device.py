@@ -122,3 +122,10 @@ def test_gradient_methods_run_on_the_modules_device_and_leave_it_there():
     assert all(p.device.type == "cpu" for p in net.parameters())
     with pytest.raises(InputError, match="does not move your module"):
         peephole.explain(net, IMG, method="saliency", output="logits", device="meta")
+
+
+@pytest.mark.parametrize("device", [True, 1.5, [1], "nonsense"])
+def test_a_device_that_is_not_one_is_an_input_error(device):
+    """Found by tests/test_fuzz.py: ``device=True`` used to raise torch's TypeError from inside the adapter."""
+    with pytest.raises(InputError, match="device must be None, a device name"):
+        peephole.explain(Net(), IMG, device=device, **PAMI)

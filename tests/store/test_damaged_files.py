@@ -204,7 +204,7 @@ def test_declared_rise_masks_are_checked(saved, tmp_path, params, arrays):
 
 
 def test_nested_partitions_are_checked(saved, tmp_path):
-    """GroupSubset naming one group a million times, Coalitions whose masks would take gigabytes."""
+    """GroupSubset naming one group a million times, Coalitions whose on/off vectors do not match their parts."""
     meta, arrays = contents(saved)
     window = meta["partition"]
     meta["partition"] = {
@@ -213,14 +213,14 @@ def test_nested_partitions_are_checked(saved, tmp_path):
         "arrays": [],
     }
     refused(write(tmp_path / "g.npz", meta, arrays), "groups must be distinct")
-    labels = np.arange(200 * 200, dtype=np.int32).reshape(1, 200, 200)  # 40 000 parts × 40 000 pixels
+    labels = np.arange(200 * 200, dtype=np.int32).reshape(1, 200, 200)  # 40 000 parts, one on/off column
     meta["partition"] = {
         "class": "peephole.core.partition:Coalitions",
         "params": {"parts": "peephole.core.partition:LabelPartition", "parts_params": {}},
         "arrays": ["coalitions", "labels", "row_groups"],
     }
     parts = {"partition/labels": labels, "partition/coalitions": np.ones((1, 1), bool), "partition/row_groups": np.zeros(1, int)}
-    refused(write(tmp_path / "c.npz", meta, {**arrays, **parts}), "mask elements")
+    refused(write(tmp_path / "c.npz", meta, {**arrays, **parts}), r"coalitions must be \(n_samples, 40000\)")
 
 
 def zip_bomb(path: Path, n_floats: int = 600_000_000) -> Path:
@@ -272,3 +272,16 @@ def test_hostile_files_are_refused_within_a_memory_cap(saved, tmp_path):
     for line, path in zip(lines, files):
         assert line.startswith("InputError") and str(path) in line, line
     assert "more than Peephole loads" in lines[0] and "more than Peephole loads" in lines[1]
+
+
+def test_a_bracket_flipped_in_an_array_header_is_an_input_error(saved, tmp_path):
+    """'(32, 32, 3)' -> '132, 32, 3)': numpy's header parser raised tokenize.TokenError (a bit flip that
+    test_bit_flips_are_an_input_error_or_harmless hit now and then, as the file's timings moved its bytes)."""
+    with zipfile.ZipFile(saved) as z:
+        members = {m: z.read(m) for m in z.namelist()}
+    name = next(m for m, data in members.items() if b"'shape': (32, 32, 3)" in data)
+    members[name] = members[name].replace(b"'shape': (32, 32, 3)", b"'shape': 132, 32, 3)")
+    with zipfile.ZipFile(tmp_path / "h.npz", "w") as z:
+        for m, data in members.items():
+            z.writestr(m, data)
+    refused(tmp_path / "h.npz", "not a saved explanation")

@@ -214,3 +214,58 @@ def test_a_file_saved_before_tasks_loads_as_classification(tmp_path):
     with open(path, "wb") as f:
         np.savez_compressed(f, __meta__=np.array(json.dumps(meta)), **arrays)
     assert peephole.load(path).task == "classification"
+
+
+# --- numbers that used to go silently wrong ----------------------------------------------------------------------
+WINDOWS = {"partition": "window", "radius": 6, "stride": 4}
+
+
+def left_minus_right(b) -> np.ndarray:
+    """One logit per input: the left half's brightness minus the right half's (a binary model, one output)."""
+    b = np.asarray(b, np.float64)
+    return 8 * (b[:, :, :12].mean(axis=(1, 2, 3)) - b[:, :, 12:].mean(axis=(1, 2, 3)))[:, None]
+
+
+@pytest.mark.parametrize("output", ["logits", "probs"])
+@pytest.mark.parametrize("shape", ["column", "1-d"])
+def test_a_one_output_model_is_a_binary_classifier_with_a_map_that_varies(output, shape):
+    """One logit z (or p = σ(z)) is explained as two classes [1 - σ(z), σ(z)]; it used to be a constant map."""
+
+    def model(b):
+        z = left_minus_right(b)
+        out = z if output == "logits" else 1 / (1 + np.exp(-z))
+        return out if shape == "column" else out[:, 0]
+
+    e = peephole.explain(model, IMG, output=output, top_k=2, method="pami", masker="black", **WINDOWS)
+    p = 1 / (1 + np.exp(-left_minus_right(IMG[None])[0, 0]))
+    np.testing.assert_allclose(e.probabilities, [1 - p, p], rtol=1e-5)
+    assert sorted(e.targets) == [0, 1] and e.scores.shape[1] == 2
+    for m in e.maps:
+        assert m.std() > 1e-3  # not constant: hiding the left half changes the logit
+    i = e.targets.index(1)  # class 1 (σ(z)) rises when the left half is kept: its map is larger there
+    assert e.maps[i][:, :10].mean() > e.maps[i][:, 14:].mean()
+
+
+def test_one_class_name_for_a_one_output_model_names_both_classes():
+    with pytest.raises(ModelError, match=r"name both"):
+        peephole.explain(left_minus_right, IMG, output="logits", class_names=["cat"], **WINDOWS)
+
+
+def test_one_scores_column_stays_one_class():
+    e = peephole.explain(left_minus_right, IMG, output="scores", **WINDOWS)
+    assert e.probabilities.shape == (1,) and e.targets == [0]
+
+
+def test_scores_beyond_float32_are_one_model_error():
+    """Scores above 3.4e38 used to become inf in float32 and NaN maps with only RuntimeWarnings."""
+    huge = lambda b: 1e39 * np.stack([np.asarray(b, np.float64).mean(axis=(1, 2, 3))] * 2, 1)  # noqa: E731
+    with pytest.raises(ModelError, match=r"scores up to 5\.\d+e\+38 .* beyond float32"):
+        peephole.explain(huge, IMG, output="scores", **WINDOWS)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+def test_maps_that_overflow_float32_are_one_model_error():
+    """Scores inside float32 whose sums overflow it (RISE adds up every mask's score) are a ModelError, not inf maps."""
+    big = lambda b: 3e38 * np.stack([np.asarray(b, np.float64).mean(axis=(1, 2, 3))] * 2, 1)  # noqa: E731
+    with pytest.raises(ModelError, match="maps are not finite in float32"):
+        peephole.explain(big, IMG, method="rise", n_masks=40, output="scores")

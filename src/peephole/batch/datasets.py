@@ -54,6 +54,8 @@ def open_dataset(
         p = Path(data)
         if not p.exists():
             raise InputError(f"{p}: no such folder or file")
+        if not (p.is_dir() or p.is_file()):  # a FIFO or a device: reading it could wait forever
+            raise InputError(f"{p}: not a folder or a regular file")
         asked = [get_modality(modality)] if modality is not None else [get_modality(m) for m in MODALITIES]
         reasons = []
         for mod in asked:

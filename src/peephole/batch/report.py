@@ -5,10 +5,13 @@ class, linked by relative paths). A grid shows each item with the overlay of the
 classes with probabilities, the true label when known and its insertion / deletion scores when computed;
 it sorts (misclassified first, lowest confidence, ...) and filters, and for methods that keep per-query
 outputs a class switcher shows the maps of the top classes — all aggregated from the same queries
-(:meth:`~peephole.Explanation.map_for`), none made by another query. What a card shows comes from the
-result's modality (:meth:`~peephole.modalities.Modality.report_view`, ``report_input``): a picture (an image
-overlay, a sequence plot) written to ``img/``, or an HTML fragment (highlighted words) that the modality built
-with every user-supplied word escaped.
+(:meth:`~peephole.Explanation.map_for`), none made by another query. An item's maps share one colour scale
+(as :meth:`~peephole.Explanation.figure`), shown by a colour bar under its card; a click enlarges a picture;
+a legend says how to read a card, and a note says when the dataset has no labels to mark errors with.
+What a card shows comes from the result's modality (:meth:`~peephole.modalities.Modality.report_view`,
+``report_input``): a picture (an image overlay, a sequence plot) written to ``img/``, or an HTML fragment
+(highlighted words) that the modality built with every user-supplied word escaped. The page is
+``templates/report.html`` (with ``report.css`` and ``report.js``) filled in by :class:`string.Template`.
 
 Everything that comes from the user (file names, sentences, class names, error messages) reaches the page
 either escaped by :func:`html.escape` or as JSON data (``<`` escaped) that the script writes with
@@ -18,10 +21,13 @@ every user-supplied word, so a sentence containing ``<script>`` shows as text.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import time
+from importlib.resources import files
 from pathlib import Path
+from string import Template
 from typing import Any
 
 import numpy as np
@@ -42,11 +48,28 @@ def write_report(run: str | Path | Store, out: str | Path | None = None, classes
     rows = store.rows()
     items = [_item(store, folder, r, classes) for r in rows]
     rows = [{**r, "status": d["status"], "error": d["error"]} for r, d in zip(rows, items)]  # damaged files: failed
-    data = {"items": items, "summary": summary(store, rows)}
+    done = [i for i in items if i["status"] == "done"]
+    ramp = get_modality(done[0]["modality"]).report_ramp() if done else None
+    data = {"items": items, "summary": summary(store, rows), "ramp": ramp}
     page = _page(data, store)
     index = folder / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
+
+
+def open_in_browser(index: Path) -> bool:
+    """Open the report ``index`` in a graphical browser when there is one; never fails. False where none can
+    be opened (a headless machine: no display; no browser registered): the caller prints the path instead."""
+    import os
+    import sys
+    import webbrowser
+
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False  # headless: only console browsers could start, and they would take over the terminal
+    try:
+        return bool(webbrowser.open(Path(index).resolve().as_uri()))
+    except Exception:  # noqa: BLE001 - any failure to start a browser leaves the printed path
+        return False
 
 
 def summary(store: Store, rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -93,17 +116,22 @@ def _views(store: Store, folder: Path, row: dict[str, Any], n_classes: int, d: d
     e = store.load(row["id"])
     d["true_name"] = e.name(row["true_class"]) if row["true_class"] is not None else None
     wanted = list(dict.fromkeys([*e.targets, *[c for c, _, _ in e.top_classes(n_classes)]]))
-    mod = get_modality(e.modality)
-    views = []
-    key = Path(row["file"]).stem
+    maps = {}
     for c in wanted:
         try:
-            shown = _shown(folder / "img" / f"{key}_{c}.png", lambda c=c: mod.report_view(e, c))
+            maps[c] = e.map_of(c)
         except InputError:  # a method that cannot rebuild other classes' maps: only its targets' maps exist
             continue
+    mod = get_modality(e.modality)
+    scale = (min(float(m.min()) for m in maps.values()), max(float(m.max()) for m in maps.values()))
+    # the picture's name carries its scale: a report of other classes (another shared range) never reuses it
+    key = f"{Path(row['file']).stem}_{hashlib.sha1(repr(scale).encode()).hexdigest()[:8]}"
+    views = []
+    for c in maps:
+        shown = _shown(folder / "img" / f"{key}_{c}.png", lambda c=c: mod.report_view(e, c, scale))
         views.append({"class": c, "name": e.name(c), "p": float(e.probabilities[c]), "target": c in e.targets, **shown})
-    d["views"] = views
-    d["input"] = _shown(folder / "img" / f"{key}_input.png", lambda: mod.report_input(e))
+    d.update(views=views, scale=list(scale), modality=e.modality)
+    d["input"] = _shown(folder / "img" / f"{Path(row['file']).stem}_input.png", lambda: mod.report_input(e))
     return d
 
 
@@ -161,6 +189,28 @@ def _json_script(data: Any) -> str:
     return json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def _template(name: str) -> str:
+    return files("peephole.batch").joinpath("templates", name).read_text(encoding="utf-8")
+
+
+def labels_note(items: list[dict[str, Any]]) -> str:
+    """Why no item is marked misclassified, when the run cannot tell (no labels, or none naming a class); else ''."""
+    done = [i for i in items if i["status"] == "done"]
+    if not done or any(i["correct"] is not None for i in done):
+        return ""
+    if all(i["label"] is None for i in done):
+        why = (
+            "This dataset has no true labels, so no item is marked misclassified. Give them as sub-folders named by "
+            "class (DATASET/&lt;class&gt;/image.jpg, as torchvision's ImageFolder) or as a CSV with a label column."
+        )
+    else:
+        why = (
+            "The items have labels, but none names one of the model's classes (by its index or its exact name), "
+            "so no item is marked misclassified."
+        )
+    return f'<p class="note" id="labels-note">{why}</p>'
+
+
 def _page(data: dict[str, Any], store: Store) -> str:
     esc = html.escape
     settings = store.settings
@@ -170,157 +220,15 @@ def _page(data: dict[str, Any], store: Store) -> str:
     frows = "".join(f"<tr><td>{esc(i['id'])}</td><td>{esc(str(i['error']))}</td></tr>" for i in failed)
     fails = f"<h2>Failures ({len(failed)})</h2><table id='failures'>{frows}</table>" if failed else ""
     title = f"Peephole run: {settings.get('method')} on {Path(str(settings.get('dataset'))).name}"
-    made = time.strftime("%Y-%m-%d %H:%M:%S")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(title)}</title>
-<style>{_CSS}</style></head>
-<body>
-<header><h1>{esc(title)}</h1><p class="made">report written {esc(made)} from {esc(str(store.path))}</p></header>
-<section class="top">
-<div><h2>Summary</h2><table id="summary">{sums}</table></div>
-<div><h2>Settings</h2><table id="settings">{srows}</table></div>
-</section>
-{fails}
-<section id="controls">
-<label>Sort <select id="sort">
-<option value="misclassified">misclassified first</option>
-<option value="confidence-asc">lowest confidence first</option>
-<option value="confidence-desc">highest confidence first</option>
-<option value="order">dataset order</option>
-<option value="insertion-desc">insertion AUC, high to low</option>
-<option value="deletion-asc">deletion AUC, low to high</option>
-<option value="seconds-desc">slowest first</option>
-</select></label>
-<label>Filter <input id="filter" type="search" placeholder="name, class, text"></label>
-<label><input id="only-wrong" type="checkbox"> misclassified only</label>
-<label><input id="only-failed" type="checkbox"> failed only</label>
-<span id="count"></span>
-</section>
-<main id="grid"></main>
-<script type="application/json" id="data">{_json_script(data)}</script>
-<script>{_JS}</script>
-</body></html>
-"""
-
-
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:0 1.5em 2em;color:#222;background:#fafafa}
-h1{font-size:1.3em;margin:.8em 0 .2em}h2{font-size:1.05em;margin:.8em 0 .3em}.made{color:#777;font-size:.8em;margin:0}
-section.top{display:flex;gap:2em;flex-wrap:wrap}table{border-collapse:collapse;font-size:.82em}
-th,td{border-bottom:1px solid #ddd;padding:2px 8px;text-align:left;vertical-align:top;max-width:40em;word-break:break-word}
-#controls{position:sticky;top:0;background:#fafafa;padding:.6em 0;display:flex;gap:1.2em;flex-wrap:wrap;align-items:center;
-border-bottom:1px solid #ccc;z-index:1;font-size:.9em}
-#grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:12px;margin-top:12px}
-.card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px;font-size:.82em}
-.card.wrong{border-color:#d33;box-shadow:0 0 0 1px #d33}.card.failed{background:#fff3f3}
-.card.skipped{background:#f4f4f4;color:#666}
-.card .name{font-weight:600;word-break:break-all;margin-bottom:4px}.pics{display:flex;gap:4px}
-.pics img{flex:1;min-width:0;max-width:100%;image-rendering:auto;border-radius:3px}.pics .html{flex:1;margin:4px 0}
-.card ol{margin:4px 0;padding-left:1.4em}
-.bad{color:#c00}.good{color:#080}.muted{color:#777}.card select{max-width:100%}.err{color:#c00;white-space:pre-wrap}
-"""
-
-_JS = r"""
-"use strict";
-const DATA = JSON.parse(document.getElementById("data").textContent);
-const grid = document.getElementById("grid");
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  return e;
-}
-function pct(p) { return (100 * p).toFixed(1) + "%"; }
-function picture(what, cls) {
-  // a picture the report wrote, or an HTML fragment its modality built (every user-supplied word escaped)
-  if (what && what.img) {
-    const img = el("img", cls); img.src = what.img; img.alt = cls; return img;
-  }
-  const box = el("div", cls + " html");
-  if (what && what.html) box.innerHTML = what.html;
-  return box;
-}
-function card(item) {
-  const c = el("div", "card");
-  c.dataset.id = item.id;
-  c.append(el("div", "name", item.id));
-  if (item.status !== "done") {
-    c.classList.add(item.status === "skipped" ? "skipped" : "failed");
-    c.append(el("div", "err", item.status + ": " + item.error));
-    return c;
-  }
-  if (item.correct === 0) c.classList.add("wrong");
-  const views = item.views || [];
-  const pics = el("div", "pics");
-  if (item.input && (item.input.img || item.input.html)) pics.append(picture(item.input, "input"));
-  let show = picture(views[0], "overlay");
-  pics.append(show); c.append(pics);
-  const setView = (k) => {
-    const v = views[k];
-    if (!v) return;
-    if (v.img && show.tagName === "IMG") { show.src = v.img; show.title = v.name; return; }
-    const next = picture(v, "overlay");
-    show.replaceWith(next); show = next;
-  };
-  if (views.length > 1) {
-    const sel = el("select", "class-switch");
-    views.forEach((v, k) => sel.append(new Option(v.name + " (" + pct(v.p) + ")" + (v.target ? " *" : ""), String(k))));
-    sel.addEventListener("change", () => setView(Number(sel.value)));
-    c.append(sel);
-  } else if (views.length === 1) {
-    c.append(el("div", "muted", "map of " + views[0].name));
-  }
-  setView(0);
-  const ol = el("ol");
-  item.top.slice(0, 3).forEach(([k, name, p]) => ol.append(el("li", null, name + " " + pct(p))));
-  c.append(ol);
-  if (item.label !== null && item.label !== undefined) {
-    const t = el("div", item.correct === 0 ? "bad" : item.correct === 1 ? "good" : "muted",
-      "true: " + (item.true_name || item.label) + (item.correct === 0 ? " (misclassified)" : ""));
-    c.append(t);
-  }
-  const m = Object.entries(item.metrics || {}).map(([k, v]) => k + " " + v.toFixed(3)).join(", ");
-  c.append(el("div", "muted", (m ? m + " · " : "") + item.n_queries + " queries · " + item.seconds.toFixed(2) + " s"));
-  return c;
-}
-const cards = DATA.items.map((item) => ({ item, node: card(item) }));
-function key(item, what) {
-  const done = item.status === "done";
-  const conf = done ? item.confidence : -1;
-  switch (what) {
-    case "misclassified": return [done ? (item.correct === 0 ? 1 : 2) : 0, conf];
-    case "confidence-asc": return [done ? 0 : 1, conf];
-    case "confidence-desc": return [done ? 0 : 1, -conf];
-    case "insertion-desc": return [done ? 0 : 1, -((item.metrics || {}).insertion ?? -1)];
-    case "deletion-asc": return [done ? 0 : 1, (item.metrics || {}).deletion ?? 2];
-    case "seconds-desc": return [0, -(item.seconds || 0)];
-    default: return [0, item.seq];
-  }
-}
-function render() {
-  const what = document.getElementById("sort").value;
-  const q = document.getElementById("filter").value.trim().toLowerCase();
-  const wrong = document.getElementById("only-wrong").checked;
-  const failed = document.getElementById("only-failed").checked;
-  const shown = cards.filter(({ item }) => {
-    if (wrong && item.correct !== 0) return false;
-    if (failed && item.status !== "failed") return false;
-    if (!q) return true;
-    const hay = [item.id, item.source, item.label, item.true_name, item.prediction_name, ...(item.top || []).map((t) => t[1])];
-    return hay.some((h) => h !== null && h !== undefined && String(h).toLowerCase().includes(q));
-  });
-  shown.sort((a, b) => {
-    const ka = key(a.item, what), kb = key(b.item, what);
-    return ka[0] - kb[0] || ka[1] - kb[1] || a.item.seq - b.item.seq;
-  });
-  grid.replaceChildren(...shown.map((s) => s.node));
-  document.getElementById("count").textContent = shown.length + " of " + cards.length + " items";
-}
-["sort", "filter", "only-wrong", "only-failed"].forEach((id) => {
-  const e = document.getElementById(id);
-  e.addEventListener(e.tagName === "SELECT" || e.type === "checkbox" ? "change" : "input", render);
-});
-render();
-"""
+    return Template(_template("report.html")).substitute(
+        title=esc(title),
+        made=esc(time.strftime("%Y-%m-%d %H:%M:%S")),
+        source=esc(str(store.path)),
+        summary=sums,
+        labels_note=labels_note(data["items"]),
+        settings=srows,
+        failures=fails,
+        data=_json_script(data),
+        css=_template("report.css"),
+        js=_template("report.js"),
+    )

@@ -4,14 +4,18 @@ The local engine explains items one after another with the model loaded once; a 
 and decodes the next items while the current one's queries run. Each finished or failed item is committed
 to the store as soon as it is done (see :mod:`peephole.store.runs`), so a killed run loses only the item in
 flight, and running the same call again resumes: done items are skipped, failed ones retried (or, with
-``retry_failed=False``, reported as they are).
+``retry_failed=False``, reported as they are). An item whose result file cannot be written (a full disk, a
+file size limit) is that item's failure; the run goes on. Each item is claimed in the store before it is
+explained, so several runs over one folder share the work instead of repeating it.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+import uuid
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,18 +84,30 @@ class Run:
     def __iter__(self) -> Iterator[Result]:
         from tqdm.auto import tqdm
 
+        owner = uuid.uuid4().hex  # this session's claims
+        seen = self.store.attempts()  # read before the status: an item committed in between is not claimed again
         status = self.store.status(check_files=True)
         todo = self.todo(status)
         ids = {i.id for i in self.dataset}
         done_before = sum(1 for k, v in status.items() if v == "done" and k in ids)
         bar = tqdm(total=len(self.dataset), initial=done_before, desc="explain", unit="item", disable=not self.progress)
         session = self.store.start_session(self.engine)
-        counts = {"done": 0, "failed": 0}
+        counts = {"done": 0, "failed": 0, "elsewhere": 0}
         t0 = time.perf_counter()
-        results = self._local(todo) if self.engine == "local" else self._ray(todo)
 
-        def finish(fut: Future, row: dict[str, Any], explanation: Explanation | None) -> Result:
-            path = fut.result()  # committed: only now is the result handed out
+        def claim(item: Item) -> bool:
+            if self.store.claim(item.id, owner, seen.get(item.id)):
+                return True
+            counts["elsewhere"] += 1  # another run holds it, or committed it since this one listed its work
+            return False
+
+        results = self._local(todo, claim) if self.engine == "local" else self._ray([t for t in todo if claim(t[1])])
+        beating = threading.Event()
+        heartbeat = threading.Thread(target=self._heartbeat, args=(owner, beating), name="peephole-claims", daemon=True)
+        heartbeat.start()
+
+        def finish(fut: Future) -> Result:
+            path, row, explanation = fut.result()  # committed: only now is the result handed out
             counts["done" if row["status"] == "done" else "failed"] += 1
             bar.update(1)
             bar.set_postfix(failed=counts["failed"], refresh=False)
@@ -104,23 +120,26 @@ class Run:
         # Item k is committed by a writer thread while item k+1 is explained (its .npz compression and fsync
         # overlap the model's queries); k is handed out once its commit is done.
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="peephole-commit")
-        previous = None
+        pending = None  # the item whose commit is in flight, not yet handed out
         try:
             for row, explanation, npz in results:
-                fut = writer.submit(self.store.commit, row, explanation, npz)
-                if previous is not None:
-                    yield finish(*previous)
-                previous = (fut, row, explanation)
-            if previous is not None:
-                last, previous = previous, None
-                yield finish(*last)
+                fut = writer.submit(self._commit, row, explanation, npz)
+                ready, pending = pending, fut
+                if ready is not None:
+                    yield finish(ready)
+            if pending is not None:
+                last, pending = pending, None
+                yield finish(last)
         finally:
-            if previous is not None:  # stopped early: let the commit in flight finish
-                previous[0].exception()
-            writer.shutdown(wait=True)
+            writer.shutdown(wait=True)  # stopped early: the commit in flight finishes
+            if pending is not None and pending.exception() is None:  # committed, so counted, though not handed out
+                counts["done" if pending.result()[1]["status"] == "done" else "failed"] += 1
             seconds = time.perf_counter() - t0
             bar.close()
             done, failed = counts["done"], counts["failed"]
+            beating.set()
+            heartbeat.join()
+            self.store.release(owner)
             self.store.end_session(session, done, failed, seconds)
             final = self.store.status()
             self.summary = {
@@ -130,9 +149,32 @@ class Run:
                 "skipped": done_before,
                 "explained_now": done,
                 "failed_now": failed,
+                "elsewhere": counts["elsewhere"],
                 "seconds": seconds,
                 "items_per_second": (done + failed) / seconds if seconds > 0 else 0.0,
             }
+
+    def _heartbeat(self, owner: str, stop: threading.Event) -> None:
+        """Renew this session's claims every ``LEASE / 4`` seconds until ``stop`` (an item may take longer)."""
+        from peephole.store import runs
+
+        while not stop.wait(runs.LEASE / 4):
+            try:
+                self.store.renew(owner)
+            except InputError:  # the store became unwritable: the next commit says so
+                return
+
+    def _commit(
+        self, row: dict[str, Any], explanation: Explanation | None, npz: bytes | None
+    ) -> tuple[Path | None, dict[str, Any], Explanation | None]:
+        """Commit one item; a result file that cannot be written (``OSError``: a full disk, a file size limit, a
+        permission) makes the item failed, with the reason, and the run goes on."""
+        try:
+            return self.store.commit(row, explanation, npz), row, explanation
+        except OSError as exc:
+            kept = {k: row[k] for k in ("id", "seq", "source", "label", "seconds") if k in row}
+            failed = {**kept, "status": "failed", "error": f"cannot write its result file: {exc}"}
+            return self.store.commit(failed), failed, None
 
     def complete(self) -> dict[str, Any]:
         """Run to the end; the summary (``total``, ``done``, ``failed``, ``skipped``, ``items_per_second``...)."""
@@ -140,8 +182,11 @@ class Run:
             pass
         return self.summary
 
-    def _local(self, todo: list[tuple[int, Item]]) -> Iterator[tuple[dict, Explanation | None, None]]:
-        """Explain in this process; a thread decodes up to ``prefetch`` items ahead of the current one."""
+    def _local(
+        self, todo: list[tuple[int, Item]], claim: Callable[[Item], bool]
+    ) -> Iterator[tuple[dict, Explanation | None, None]]:
+        """Explain in this process the items of ``todo`` that ``claim`` grants; a thread decodes up to ``prefetch``
+        items ahead of the current one."""
 
         def read(item: Item) -> tuple[Any, BaseException | None]:
             try:
@@ -158,6 +203,8 @@ class Run:
                     nxt = next(queue, None)
                     if nxt is None:
                         return
+                    if not claim(nxt[1]):
+                        continue
                     pending.append((nxt[0], nxt[1], pool.submit(read, nxt[1])))
 
             fill()
@@ -173,6 +220,13 @@ class Run:
 
         for row, npz in explain_on_ray(self._model, self.job, todo, **self._engine_options):
             yield row, None, npz
+
+
+def rate(items_per_second: float) -> str:
+    """A rate people read at a glance: items/s from 1 item/s up, seconds per item below."""
+    if items_per_second >= 1:
+        return f"{items_per_second:.2f} items/s"
+    return f"{1 / items_per_second:.1f} s/item" if items_per_second > 0 else "no items"
 
 
 def run(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -57,6 +58,17 @@ def check_job(job: Job) -> None:
         raise InputError(f"unknown metric {bad[0]!r}; per-item metrics: {', '.join(METRICS)}")
     for m in job.metrics:  # the modality says whether it has curves (an InputError naming it when not)
         get_modality(job.modality).curve_masker(m)
+
+
+def check_not_arguments(keys: Iterable[str], function: Callable[..., Any], flags: Mapping[str, str]) -> None:
+    """Refuse a method option named like one of ``function``'s own arguments (``out``, ``targets``, ``model``...),
+    which a command passes itself: one :class:`InputError` saying how to set it (``flags``: argument -> flag)."""
+    params = inspect.signature(function).parameters.values()
+    own = {p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    for key in keys:
+        if key in own:
+            how = f"use {flags[key]}" if key in flags else "the command line does not set it"
+            raise InputError(f"{key!r} is not a method option but an argument of peephole.{function.__name__}: {how}")
 
 
 def modality_for(model: Any, modality: str | None = None) -> Any:

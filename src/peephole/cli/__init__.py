@@ -16,6 +16,7 @@ from peephole.cli import explain_text as explain_text_cmd
 from peephole.cli import report as report_cmd
 from peephole.cli import run as run_cmd
 from peephole.plugins import add_commands
+from peephole.terminal import escaped_output
 
 #: Sub-command modules; each has ``add_parser(subparsers)`` and ``run(args) -> int``.
 COMMANDS = [explain_cmd, benchmark_cmd, explain_text_cmd, run_cmd, report_cmd]
@@ -30,7 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for cmd in COMMANDS:
         cmd.add_parser(sub)
     add_commands(sub)
-    args = parser.parse_args(argv)
+    with escaped_output():  # argparse's own messages quote what was typed (unrecognised arguments, bad values)
+        args = parser.parse_args(argv)
     return int(args.func(args))
 
 

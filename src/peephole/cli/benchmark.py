@@ -58,6 +58,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 @escaping  # everything the command prints escaped: names it was given (files, item ids) cannot drive the terminal
 def run(args: argparse.Namespace) -> int:
+    import peephole
+    from peephole.batch.work import check_not_arguments
     from peephole.evaluation.data import dataset_kind
     from peephole.evaluation.methods import MapMaker, check_installed
     from peephole.evaluation.runner import CURVE_METRICS, run_insertion_deletion, run_pointing
@@ -86,6 +88,11 @@ def run(args: argparse.Namespace) -> int:
         except json.JSONDecodeError:
             parsed = value
         options.setdefault(method, {})[name] = parsed
+    try:  # the benchmark passes the model, the image, the targets and the seed itself
+        check_not_arguments([k for o in options.values() for k in o], peephole.explain, {"model": "--model", "seed": "--seed"})
+    except PeepholeError as exc:
+        print(safe(f"error: {exc}"), file=sys.stderr)
+        return 2
     maker = MapMaker(args.model, options, args.seed)
     try:
         kind = dataset_kind(args.data)

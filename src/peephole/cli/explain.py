@@ -11,8 +11,9 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from peephole.errors import PeepholeError
+from peephole.errors import InputError, PeepholeError
 from peephole.modalities import MODALITIES
+from peephole.pipeline import DEFAULT_TOP_K
 from peephole.terminal import safe
 
 
@@ -105,7 +106,7 @@ def add_common(p: argparse.ArgumentParser, text: bool = False) -> None:
         default=None,
         help="window stride (texts: words, unset 1; images: pixels, unset 6); only with windows",
     )
-    p.add_argument("--top-k", type=int, default=1 if text else 3, help="explain the K top predicted classes")
+    p.add_argument("--top-k", type=int, default=DEFAULT_TOP_K, help="explain the K top predicted classes")
     p.add_argument("--target", action="append", help="explain this class, by index or name (repeatable)")
     p.add_argument("--html", default=None, help="also write one HTML page with every input's maps to this file")
     p.add_argument("--no-color", action="store_true", help="texts: print word[score] instead of ANSI colours")
@@ -125,7 +126,6 @@ FLAGS = {
 def method_options(args: argparse.Namespace) -> dict[str, object]:
     """The options the given flags set (numbers given as text parsed); a flag the chosen method does not take is
     an error, never dropped."""
-    from peephole.errors import InputError
     from peephole.modalities import get_modality
     from peephole.registry import DEFAULT_METHODS, get_method
 
@@ -154,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     from peephole.batch.work import model_and_modality
     from peephole.interrupts import InterruptGuard
     from peephole.outputs import RunManifest, unique_stems
-    from peephole.pipeline import check_seed
+    from peephole.pipeline import check_seed, reference_scorer
 
     limits = {"size": 0, "top_k": 1, "radius": 1, "stride": 1, "batch_size": 1}
     for name, lo in limits.items():
@@ -164,11 +164,14 @@ def run(args: argparse.Namespace) -> int:
             return 2
     inputs = [line for line in sys.stdin.read().splitlines() if line.strip()] if args.inputs == ["-"] else args.inputs
     try:
+        check_seed(args.seed)
+        folders = [i for i in inputs if Path(i).is_dir()]
+        if folders:  # before the model loads: a dataset is peephole run's
+            raise InputError(f"{folders[0]} is a folder; to explain every image in it use: peephole run {folders[0]} --out RUN")
         loader = {k: getattr(args, k, None) for k in ("backend", "output", "layout", "normalise")}
         loader = {k: v for k, v in loader.items() if v is not None}
         mod, model = model_and_modality(args.model, args.modality, args.output, loader)
         args.modality = mod.name
-        check_seed(args.seed)
         options = method_options(args)
         settings = {k: v for k, v in vars(args).items() if k != "func"}
         manifest = RunManifest(args.out, f"peephole {args.command}", settings) if args.out else None
@@ -213,7 +216,8 @@ def run(args: argparse.Namespace) -> int:
                 except (PeepholeError, OSError, AttributeError) as exc:
                     failed += 1
                     msg = f"cannot write to {args.out}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
-                    tqdm.write(safe(f"error: {title}: {msg}"), file=sys.stderr)
+                    named = msg.startswith((title, str(spec)))  # the message already names the input
+                    tqdm.write(safe(f"error: {msg}" if named else f"error: {title}: {msg}"), file=sys.stderr)
                     if manifest is not None:
                         manifest.add(spec, stem, error=msg)
                     continue
@@ -223,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
                 tqdm.write(safe("  prediction: " + ", ".join(f"{n} {p:.3f}" for _, n, p in e.top_classes(3))))
                 for i, n, p in e.top_classes(max(args.top_k, 1)):
                     tqdm.write(safe(f"  {'*' if i in e.targets else ' '} {p:6.3f}  {i:4d}  {n}"))
-                for line in mod.detail_lines(e, colour):
+                for line in mod.detail_lines(e, colour, reference_scorer(model, e.task)):
                     tqdm.write(line)
                 if paths:
                     tqdm.write(safe(f"  wrote {len(paths)} files to {args.out}/ ({stem}_top*, {stem}.npz)"))

@@ -39,7 +39,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--column", default=None, help="CSV column of image paths or sentences (.npz: the array of sequences)")
     p.add_argument("--label-column", default=None, help="CSV column of true labels (class index or name)")
     p.add_argument("--size", type=int, default=224, help="images: shorter side resized to SIZE, centre-cropped (0: keep)")
-    p.add_argument("--metrics", default="", help="per-item metrics, e.g. insertion,deletion (where the modality has curves)")
+    p.add_argument(
+        "--metrics",
+        default="",
+        help="per-item metrics, e.g. insertion,deletion (where the modality has curves); each curve costs its own model "
+        "queries: about 225 per 224x224 image, so insertion,deletion adds about 450 per item",
+    )
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a method option (JSON value)")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
@@ -52,12 +57,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--num-gpus", type=float, default=0, help="Ray: GPUs per actor (1: one actor per GPU)")
     p.add_argument("--export", default=None, metavar="FILE", help="also write the per-item table (.csv or .parquet)")
     p.add_argument("--report", action="store_true", help="also write the HTML report (RUN/report/index.html)")
+    p.add_argument(
+        "--open",
+        action="store_true",
+        help="write the HTML report and open it in a browser when there is one (else print its path)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
 def options(args: argparse.Namespace) -> dict[str, object]:
-    """``--option key=value`` pairs; values are JSON when they parse (numbers, lists, true), else strings."""
+    """``--option key=value`` pairs; values are JSON when they parse (numbers, lists, true), else strings. A key
+    that is an argument of ``peephole.run`` (``out``, ``targets``, ``model``...) is an error naming its flag."""
+    import peephole
+    from peephole.batch.work import check_not_arguments
+
     out: dict[str, object] = {}
     for kv in args.option:
         k, sep, v = kv.partition("=")
@@ -67,16 +81,22 @@ def options(args: argparse.Namespace) -> dict[str, object]:
             out[k] = json.loads(v)
         except json.JSONDecodeError:
             out[k] = v
+    flags = {k: f"--{k.replace('_', '-')}" for k in vars(args)}
+    check_not_arguments(
+        out, peephole.run, {**flags, "dataset": "the DATASET argument", "retry_failed": "--no-retry", "progress": "--quiet"}
+    )
     return out
 
 
 @escaping  # everything the command prints escaped: names it was given (files, item ids) cannot drive the terminal
 def run(args: argparse.Namespace) -> int:
     import peephole
-    from peephole.batch.report import write_report
+    from peephole.batch.report import open_in_browser, write_report
+    from peephole.batch.runner import rate
     from peephole.batch.work import modality_for
     from peephole.interrupts import InterruptGuard
     from peephole.pipeline import check_seed
+    from peephole.store.runs import check_export
 
     try:
         targets = args.targets if args.targets in ("predicted", "true") else [int(t) for t in args.targets.split(",")]
@@ -87,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     with InterruptGuard() as guard:  # a Ctrl-C that a finaliser swallowed still stops before the next item
         try:
             check_seed(args.seed)
+            if args.export:
+                check_export(args.export)  # before the run, not after it
             model = args.model or modality_for(None, args.modality).default_model
             if model is None:
                 raise PeepholeError(f"{args.modality} inputs have no default model: name one (--model)")
@@ -140,12 +162,25 @@ def run(args: argparse.Namespace) -> int:
     print(
         safe(
             f"{s['done']} of {s['total']} items explained, {s['failed']} failed ({s['skipped']} done before this session; "
-            f"{s['explained_now'] + s['failed_now']} items in {s['seconds']:.1f} s, {s['items_per_second']:.2f} items/s) "
+            f"{s['explained_now'] + s['failed_now']} items in {s['seconds']:.1f} s, {rate(s['items_per_second'])}) "
             f"-> {args.out}"
         )
     )
-    if args.export:
-        print(safe(f"wrote {r.store.export(args.export)}"))
-    if args.report:
-        print(safe(f"wrote {write_report(r.store)}"))
+    if s["elsewhere"]:
+        print(safe(f"{s['elsewhere']} items left to another run over {args.out} (it claimed or finished them first)"))
+    try:
+        if args.export:
+            print(safe(f"wrote {r.store.export(args.export)}"))
+        if args.report or args.open:
+            index = write_report(r.store)
+            opened = args.open and open_in_browser(index)
+            print(
+                safe(
+                    f"wrote {index}"
+                    + (" (opened in a browser)" if opened else f" (open it in a browser: {index.resolve().as_uri()})")
+                )
+            )
+    except (PeepholeError, OSError) as exc:  # the run is kept: `peephole report RUN` writes the report again
+        print(safe(f"error: {exc}"), file=sys.stderr)
+        return 2
     return 1 if s["failed"] else 0

@@ -12,10 +12,11 @@ JSON parameters and arrays, :meth:`Partition.from_state` rebuilds it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+from scipy.sparse import csr_array
 
 from peephole.errors import InputError
 
@@ -25,7 +26,8 @@ State = tuple[dict[str, Any], dict[str, np.ndarray]]
 #: before it allocates anything, so a small file cannot make loading take gigabytes.
 MAX_FEATURES = 1 << 27  #: features of the input (an 11585×11585 image)
 MAX_PARTS = 1 << 22  #: parts (model queries)
-MAX_MASK_ELEMENTS = 1 << 28  #: parts × features that a partition holds as masks at once (1 GiB of float32)
+#: Mask elements of the block of parts that coalitions and paintings build at once (:func:`blocks`).
+BLOCK_ELEMENTS = 1 << 22
 
 
 def saved_params(kind: str, params: Any, **types: Any) -> dict[str, Any]:
@@ -88,6 +90,21 @@ class Partition(ABC):
     @abstractmethod
     def masks(self, start: int, stop: int) -> np.ndarray:
         """Keep-masks of parts ``start..stop-1``: array ``(stop - start, *shape)``."""
+
+    def sparse_masks(self, start: int, stop: int) -> csr_array:
+        """The masks of parts ``start..stop-1`` as a sparse ``(stop - start, n_features)`` float32 matrix
+        (what :func:`union` and :func:`paint` are made of); built from :meth:`masks` unless overridden."""
+        return csr_array(self.masks(start, stop).reshape(stop - start, -1).astype(np.float32))
+
+    @property
+    def block_parts(self) -> int:
+        """Parts :func:`blocks` takes at once: as many as fit in :data:`BLOCK_ELEMENTS` mask elements."""
+        return max(1, BLOCK_ELEMENTS // max(1, self.part_elements))
+
+    @property
+    def part_elements(self) -> int:
+        """The most elements one part takes while :meth:`sparse_masks` builds it (default: a dense mask)."""
+        return int(np.prod(self.shape))
 
     @property
     def n_groups(self) -> int:
@@ -159,6 +176,7 @@ class LabelPartition(Partition):
         for g, m in enumerate(maps):
             self._parts.extend((g, int(lab)) for lab in np.unique(m))
         self._groups = np.array([g for g, _ in self._parts], dtype=np.int64)
+        self._codes: list[np.ndarray] | None = None  # per map, each feature's part index (sparse_masks)
 
     @property
     def n_parts(self) -> int:
@@ -170,6 +188,25 @@ class LabelPartition(Partition):
 
     def masks(self, start: int, stop: int) -> np.ndarray:
         return np.stack([self.label_maps[g] == lab for g, lab in self._parts[start:stop]])
+
+    @property
+    def block_parts(self) -> int:
+        return max(1, self.n_parts)  # sparse_masks holds one entry per feature and label map, whatever the parts
+
+    def sparse_masks(self, start: int, stop: int) -> csr_array:
+        """From each label map's part index per feature (made once, int32): one entry per feature and map."""
+        if self._codes is None:
+            first = np.cumsum([0] + [int(np.sum(self._groups == g)) for g in range(len(self.label_maps) - 1)])
+            self._codes = [
+                (np.unique(m, return_inverse=True)[1].reshape(-1) + f).astype(np.int32) for m, f in zip(self.label_maps, first)
+            ]
+        rows, cols = [], []
+        for codes in self._codes:
+            at = np.flatnonzero((codes >= start) & (codes < stop))
+            rows.append(codes[at] - start)
+            cols.append(at)
+        r, c = np.concatenate(rows), np.concatenate(cols)
+        return csr_array((np.ones(len(r), np.float32), (r, c)), shape=(stop - start, int(np.prod(self.shape))))
 
     def state(self) -> State:
         return {}, {"labels": np.stack(self.label_maps)}
@@ -231,7 +268,6 @@ class Coalitions(Partition):
         if rows.shape != (len(z),):
             raise InputError(f"row_groups must give one group per coalition ({len(z)}), got shape {rows.shape}")
         self.parts, self.z, self.row_groups, self.shape = parts, z, rows, parts.shape
-        self._part_masks = parts.masks(0, parts.n_parts).reshape(parts.n_parts, -1).astype(np.float32)
 
     @property
     def n_parts(self) -> int:
@@ -242,19 +278,13 @@ class Coalitions(Partition):
         return self.row_groups
 
     def masks(self, start: int, stop: int) -> np.ndarray:
-        keep = self.z[start:stop].astype(np.float32) @ self._part_masks > 0
-        return keep.reshape(stop - start, *self.shape)
+        return union(self.parts, self.z[start:stop]).reshape(stop - start, *self.shape)
 
     def paint(self, weights: np.ndarray, density: bool = False) -> np.ndarray:
         """Maps ``(K, *shape)`` from per-part ``weights`` ``(K, n_parts)``: a feature's mean over the parts
         covering it (one per group: the groups' maps averaged, as in Eq. 1). ``density``: a part's weight
         is spread over its features (``w_j / |part j|``), so each group's map sums to its weights."""
-        covered = self._part_masks.sum(0)
-        w = np.asarray(weights, np.float64)
-        if density:
-            w = w / np.maximum(self._part_masks.sum(1), 1)
-        flat = w @ self._part_masks.astype(np.float64) / np.maximum(covered, 1)
-        return flat.reshape((-1, *self.shape))
+        return paint(self.parts, weights, density).reshape((-1, *self.shape))
 
     def state(self) -> State:
         from peephole.core.state import class_path
@@ -276,7 +306,6 @@ class Coalitions(Partition):
         check_limit(cls.__name__, "coalitions", len(z), MAX_PARTS)
         inner = {k: v for k, v in arrays.items() if k not in ("coalitions", "row_groups")}
         parts = resolve(params["parts"], Partition).from_state(params["parts_params"], inner)
-        check_limit(cls.__name__, "mask elements", parts.n_parts * int(np.prod(parts.shape)), MAX_MASK_ELEMENTS)
         return cls(parts, z, rows)
 
 
@@ -377,9 +406,43 @@ class GroupSubset(PartSubset):
         return cls(inner, groups)
 
 
+def blocks(partition: Partition) -> Iterator[tuple[int, csr_array]]:
+    """``(start, sparse masks)`` of consecutive blocks of :attr:`Partition.block_parts` parts: memory bounded by a
+    block, never by the number of parts."""
+    step = partition.block_parts
+    for start in range(0, partition.n_parts, step):
+        yield start, partition.sparse_masks(start, min(start + step, partition.n_parts))
+
+
+def union(partition: Partition, z: np.ndarray) -> np.ndarray:
+    """Keep-masks ``(len(z), n_features)`` of coalitions ``z`` ``(len(z), n_parts)`` bool: a feature is kept
+    when some part on in its row covers it (LIME's ``z[labels]`` for disjoint parts)."""
+    out = np.zeros((len(z), int(np.prod(partition.shape))), bool)
+    for start, m in blocks(partition):
+        on = z[:, start : start + m.shape[0]]
+        if on.any():
+            out |= on.astype(np.float32) @ m > 0
+    return out
+
+
+def paint(partition: Partition, weights: np.ndarray, density: bool = False) -> np.ndarray:
+    """``(K, n_features)``: each feature's mean of ``weights`` ``(K, n_parts)`` over the parts covering it (0 where
+    none does); ``density``: part j's weight divided by its size first."""
+    w = np.asarray(weights, np.float64)
+    total = np.zeros((len(w), int(np.prod(partition.shape))))
+    covered = np.zeros(total.shape[1])
+    for start, m in blocks(partition):
+        wb = w[:, start : start + m.shape[0]]
+        if density:
+            wb = wb / np.maximum(m.sum(axis=1), 1)
+        total += wb @ m
+        covered += m.sum(axis=0)
+    return total / np.maximum(covered, 1)
+
+
 def iou_matrix(partition: Partition) -> np.ndarray:
     """Intersection over union of every pair of parts, ``(n_parts, n_parts)``. Label maps are compared by
-    counting label pairs (one pass per pair of maps), other partitions by a product of their masks."""
+    counting label pairs (one pass per pair of maps), other partitions by products of blocks of their masks."""
     if isinstance(partition, LabelPartition):
         idx = {gl: j for j, gl in enumerate(partition._parts)}
         inter = np.zeros((partition.n_parts, partition.n_parts))
@@ -394,8 +457,13 @@ def iou_matrix(partition: Partition) -> np.ndarray:
                 inter[np.ix_(rows, cols)] = counts
                 inter[np.ix_(cols, rows)] = counts.T
     else:
-        m = partition.masks(0, partition.n_parts).reshape(partition.n_parts, -1).astype(np.float64)
-        inter = m @ m.T
+        inter = np.zeros((partition.n_parts, partition.n_parts))
+        for a, ma in blocks(partition):
+            for b, mb in blocks(partition):
+                if b >= a:
+                    counts = (ma.astype(np.float64) @ mb.astype(np.float64).T).toarray()
+                    inter[a : a + len(counts), b : b + counts.shape[1]] = counts
+                    inter[b : b + counts.shape[1], a : a + len(counts)] = counts.T
     size = np.diag(inter).copy()
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.nan_to_num(inter / (size[:, None] + size[None, :] - inter))
@@ -404,6 +472,8 @@ def iou_matrix(partition: Partition) -> np.ndarray:
 def near_repeats(partition: Partition, min_iou: float) -> np.ndarray:
     """For each part (in query order), the part whose output it reuses: the first earlier part of another
     group that is itself queried and overlaps it with IoU ≥ ``min_iou``; else the part itself."""
+    if partition.n_groups < 2:  # no other group to repeat
+        return np.arange(partition.n_parts)
     iou, groups = iou_matrix(partition), partition.groups
     rep = np.arange(partition.n_parts)
     for j in range(partition.n_parts):

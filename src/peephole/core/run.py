@@ -106,7 +106,7 @@ def run(
     for start in tqdm(range(0, n, batch_size), desc=desc, unit="batch", disable=not progress, leave=False):
         stop = min(start + batch_size, n)
         t0 = perf_counter()
-        with single_threaded_blas():  # e.g. Coalitions' matmul: OpenBLAS workers would spin into the next forward pass
+        with single_threaded_blas():  # a partition's own matmuls: OpenBLAS workers would spin into the next forward pass
             masks = partition.masks(start, stop)
         t1 = perf_counter()
         keys = [blake2b(np.packbits(m).tobytes(), digest_size=16).digest() for m in masks] if masks.dtype == bool else None

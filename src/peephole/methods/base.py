@@ -18,6 +18,7 @@ valid when the method's ``Options``, the chosen partition's or the chosen masker
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any, ClassVar
@@ -40,6 +41,18 @@ COMMON = "targets, top_k, batch_size, seed, progress, output, class_names, modal
 def label(spec: Any, built: Any) -> Any:
     """What ``params`` call a partition or masker: its name or value as given, else the class of what was built."""
     return spec if isinstance(spec, (str, int, float)) else type(built).__name__
+
+
+def warn_one_part(partition: Partition, name: Any) -> None:
+    """A warning when ``partition`` has one part per group on an input of several features: every feature is kept
+    or hidden together, so the map is one value everywhere."""
+    if partition.n_parts == partition.n_groups and int(np.prod(partition.shape)) > 1:
+        warnings.warn(
+            f"the {name!r} partition has one part{' per segmentation' if partition.n_groups > 1 else ''} on this input "
+            f"of shape {tuple(partition.shape)}: every feature gets the same value (a constant map); choose smaller "
+            "parts (e.g. partition='window' with a radius below the input's shorter side) or a larger input",
+            stacklevel=4,
+        )
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,8 @@ class PerturbationMethod:
         mod = ctx.modality
         t = perf_counter()
         inner = mod.partition(ctx.x, s.partition, req.seed, s.partition_options) if self.takes_partition else None
+        if inner is not None:
+            warn_one_part(inner, label(s.partition, inner))
         parts = self.parts(ctx, s, inner)
         t_segment = perf_counter() - t
         given = mod.masker(s.masker, s.masker_options)

@@ -34,11 +34,11 @@ class PamiOptions:
     IoU ≥ ``merge_iou`` (a near-repeat across segmentations) is not queried; Eq. 1 uses that part's
     output with the near-repeat's own mask (see docs/pami.md for what it costs in map quality)."""
 
-    second_run: bool = False
-    max_queries: int | None = None
-    tolerance: float | None = None
-    coarse_share: float = 0.35
-    merge_iou: float | None = None
+    second_run: bool = False  #: segment each first-run map and run PAMI again (images; not recommended)
+    max_queries: int | None = None  #: adaptive PAMI's budget, the unperturbed input included
+    tolerance: float | None = None  #: adaptive PAMI stops when a group changes the map by less (relative L2)
+    coarse_share: float = 0.35  #: share of ``max_queries`` spent on whole groups before single parts
+    merge_iou: float | None = None  #: query a part that repeats another group's part at this IoU only once
 
     def __post_init__(self) -> None:
         if self.max_queries is not None:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from peephole.core.aggregate import FilledEq1Aggregator
-from peephole.core.partition import GroupSubset, Partition, PartSubset
+from peephole.core.partition import GroupSubset, Partition, PartSubset, blocks
 from peephole.core.run import RunResult, run
 from peephole.errors import InputError
 
@@ -91,10 +91,10 @@ def priority(part: Partition, parts: np.ndarray, coarse: np.ndarray) -> np.ndarr
     """Each of ``parts``' refinement priority: the largest value of :func:`normalised` ``coarse`` on it."""
     best = normalised(coarse)
     out = np.empty(len(parts))
-    for start in range(0, len(parts), 64):
-        idx = parts[start : start + 64]
-        m = PartSubset(part, idx).masks(0, len(idx)).reshape(len(idx), -1).astype(bool)
-        out[start : start + len(idx)] = np.where(m, best, -np.inf).max(axis=1)
+    for start, m in blocks(PartSubset(part, parts)):
+        # the maximum over each part's features: one reduceat over the sparse masks' rows (-inf closes the last)
+        top = np.maximum.reduceat(np.append(best[m.indices], -np.inf), m.indptr[:-1])
+        out[start : start + m.shape[0]] = np.where(np.diff(m.indptr) > 0, top, -np.inf)
     return out
 
 

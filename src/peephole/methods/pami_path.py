@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from peephole.core.aggregate import ScoresOnly
 from peephole.core.options import require
-from peephole.core.partition import Coalitions, MaskPartition, Partition
+from peephole.core.partition import Coalitions, FunctionPartition, MaskPartition, Partition, blocks
 from peephole.core.perturb import BoundOnce, Masker
 from peephole.core.run import RunResult, run
 from peephole.errors import InputError
@@ -88,18 +88,16 @@ class PamiPath(PerturbationMethod):
         none = MaskPartition(np.zeros((1, *parts.shape), bool))
         empty = run(ctx.query, ctx.x, none, masker, ctx.targets, 1, aggregator=ScoresOnly, seen=seen)
         runs = [drawn, empty]
-        cover = parts.masks(0, parts.n_parts).reshape(parts.n_parts, -1)  # each part's features, flat
+        cover = Cover(parts)
         maps, orders, steps = [], [], []
         for i, t in enumerate(ctx.targets):
             share = (o.max_queries - ctx.query.n_queries) // (len(ctx.targets) - i)
             f_empty = float(empty.scores[0, t])
-            order, curve, done = path(
-                ctx, cover, parts.shape, masker, t, prior[i], share, o.candidates, o.hide_weight, seen, f_empty
-            )
+            order, curve, done = path(ctx, cover, masker, t, prior[i], share, o.candidates, o.hide_weight, seen, f_empty)
             runs += done
             orders.append(order)
             steps.append(len(curve))
-            maps.append(paint(cover, parts.shape, order, values(curve, len(order), f_empty, float(ctx.probabilities[t]))))
+            maps.append(paint(cover, order, values(curve, len(order), f_empty, float(ctx.probabilities[t]))))
         return Outcome(
             np.stack(maps),
             np.concatenate([r.scores for r in runs]),
@@ -109,10 +107,20 @@ class PamiPath(PerturbationMethod):
         )
 
 
+class Cover:
+    """The features of each part of ``parts``, flat indices made on demand (never every part's mask at once)."""
+
+    def __init__(self, parts: Partition) -> None:
+        self.parts, self.shape, self.n_features = parts, parts.shape, int(np.prod(parts.shape))
+        self.nonempty = np.concatenate([np.diff(m.indptr) > 0 for _, m in blocks(parts)])
+
+    def __getitem__(self, j: int) -> np.ndarray:
+        return self.parts.sparse_masks(j, j + 1).indices
+
+
 def path(
     ctx: Context,
-    cover: np.ndarray,
-    shape: tuple[int, ...],
+    cover: Cover,
     mask: Any,
     target: int,
     prior: np.ndarray,
@@ -123,10 +131,9 @@ def path(
     f_empty: float,
 ) -> tuple[list[int], list[tuple[float, float]], list[RunResult]]:
     """The order of the parts for ``target``; ``(f(keep S_r), f(hide S_r))`` after each step r of the greedy path
-    (Eq. P1) it could afford within ``budget`` queries (the parts after them follow the surrogate); its runs.
-    ``cover``: the parts' features, ``(n_parts, n_features)`` bool; ``shape``: the features' shape."""
-    ranked = [int(j) for j in np.argsort(-prior, kind="stable") if cover[j].any()]  # surrogate order, best first
-    kept = np.zeros(cover.shape[1], bool)
+    (Eq. P1) it could afford within ``budget`` queries (the parts after them follow the surrogate); its runs."""
+    ranked = [int(j) for j in np.argsort(-prior, kind="stable") if cover.nonempty[j]]  # surrogate order, best first
+    kept = np.zeros(cover.n_features, bool)
     f_keep, f_hide = f_empty, float(ctx.probabilities[target])
     order: list[int] = []
     curve: list[tuple[float, float]] = []
@@ -137,15 +144,14 @@ def path(
     while len(ranked) > 1:
         cand = []  # the best-ranked parts that still add features
         for j in ranked:
-            n = int((cover[j] & ~kept).sum())
+            n = int((~kept[cover[j]]).sum())
             if n:
                 cand.append((j, n))
             if len(cand) == candidates:
                 break
         if not cand or spent + 2 * len(cand) > budget:
             break
-        keeps = np.stack([kept | cover[j] for j, _ in cand])
-        both = MaskPartition(np.concatenate([keeps, ~keeps]).reshape(2 * len(cand), *shape))
+        both = FunctionPartition(cover.shape, 2 * len(cand), steps(kept, [cover[j] for j, _ in cand], cover.shape))
         before = ctx.query.n_queries
         res = run(ctx.query, ctx.x, both, mask, [target], ctx.batch_size, seen=seen, aggregator=ScoresOnly, desc="pami-path step")
         spent += ctx.query.n_queries - before
@@ -156,10 +162,12 @@ def path(
         j = cand[best][0]
         order.append(j)
         ranked.remove(j)
-        kept |= cover[j]
+        kept[cover[j]] = True
         f_keep, f_hide = float(keep_f[best]), float(hide_f[best])
         curve.append((f_keep, f_hide))
         bar.update()
+    bar.total = bar.n  # the budget ended the path: the remaining parts follow the surrogate's order, no more steps
+    bar.refresh()
     bar.close()
     return order + ranked, curve, done
 
@@ -187,11 +195,29 @@ def values(curve: list[tuple[float, float]], n: int, f_empty: float, f_full: flo
     return 0.95 * (1 - e) + 0.05 * rank
 
 
-def paint(cover: np.ndarray, shape: tuple[int, ...], order: list[int], value: np.ndarray) -> np.ndarray:
+def steps(kept: np.ndarray, adds: list[np.ndarray], shape: tuple[int, ...]) -> Any:
+    """``masks(start, stop)`` of a step's queries: query i < n keeps ``kept`` plus candidate i's features
+    (``adds[i]``), query n + i hides them (its complement); built per batch."""
+    n = len(adds)
+
+    def masks(start: int, stop: int) -> np.ndarray:
+        out = np.empty((stop - start, len(kept)), bool)
+        for row, i in enumerate(range(start, stop)):
+            out[row] = kept
+            out[row, adds[i % n]] = True
+            if i >= n:
+                out[row] = ~out[row]
+        return out.reshape(stop - start, *shape)
+
+    return masks
+
+
+def paint(cover: Cover, order: list[int], value: np.ndarray) -> np.ndarray:
     """``value[r]`` on the features that part ``order[r]`` added to the coalition; 0 where no part covers."""
-    out = np.zeros(cover.shape[1], np.float32)
-    done = np.zeros(cover.shape[1], bool)
+    out = np.zeros(cover.n_features, np.float32)
+    done = np.zeros(cover.n_features, bool)
     for r, j in enumerate(order):
-        out[cover[j] & ~done] = value[r]
-        done |= cover[j]
-    return out.reshape(shape)
+        idx = cover[j]
+        out[idx[~done[idx]]] = value[r]
+        done[idx] = True
+    return out.reshape(cover.shape)

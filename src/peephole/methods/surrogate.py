@@ -73,6 +73,7 @@ class LimeFit(Aggregator):
     (per group of parts, on that group's rows and parts)."""
 
     partition: Coalitions
+    varied: int = 0  #: queries so far that kept some but not all of the input (none: the fit has nothing to explain)
 
     def __init__(
         self,
@@ -94,6 +95,9 @@ class LimeFit(Aggregator):
         self.rows: list[np.ndarray] = []
 
     def add(self, start: int, masks: np.ndarray, scores: np.ndarray) -> None:
+        if len(masks):  # pami-path fits its drawn scores without masks
+            flat = masks.reshape(len(masks), -1)
+            self.varied += int((flat.any(1) & ~flat.all(1)).sum())
         self.rows.append(np.asarray(scores, np.float64))
 
     def kernel(self, z: np.ndarray) -> np.ndarray:
@@ -111,7 +115,16 @@ class LimeFit(Aggregator):
         return np.stack([Ridge(alpha=self.params["alpha"]).fit(zf, y[:, k], sample_weight=w).coef_ for k in range(y.shape[1])])
 
     def maps(self) -> np.ndarray:
-        return self.partition.paint(self.weights(), self.params["density"]).astype(np.float32)
+        """The painted weights; an :class:`InputError` when every query kept all or none of the input (parts so
+        large or overlapping that each coalition covers everything): the map would be a constant."""
+        part = self.partition
+        if not self.varied:
+            raise InputError(
+                f"each of the {part.n_parts} coalitions of {part.parts.n_parts} parts kept all or none of the input, so "
+                "the surrogate has nothing to fit (a constant map); use smaller parts that overlap less (e.g. "
+                "partition='window' with a smaller radius or a larger stride, or superpixels) or a larger input"
+            )
+        return part.paint(self.weights(), self.params["density"]).astype(np.float32)
 
     def weights(self) -> np.ndarray:
         """The surrogate's weight of every part, ``(n_targets, n_parts)`` (groups weighed when asked)."""

@@ -159,17 +159,25 @@ class Modality(ABC):
         per-class views show it)."""
         return None
 
-    def report_view(self, explanation: Any, cls: int) -> Any:
+    def report_view(self, explanation: Any, cls: int, vrange: tuple[float, float] | None = None) -> Any:
         """What a report shows for class ``cls``: an RGB uint8 picture (H×W×3), or an HTML fragment whose
-        user-supplied parts the modality has escaped."""
+        user-supplied parts the modality has escaped. ``vrange``: the (low, high) importance its colours span
+        (a report shares one across an item's classes); unset, the map's own range."""
         raise InputError(f"a report has no view of {self.name} results")
+
+    def report_ramp(self) -> list[str] | None:
+        """The CSS colours of a report view's colour scale, low to high importance (a report's colour bar), or
+        None where a view shows importance on an axis of its own."""
+        return None
 
     def input_title(self, source: Any) -> str:
         """How a terminal names an input (safe to print: no control characters of the input's own)."""
         return str(source)
 
-    def detail_lines(self, explanation: Any, colour: bool = False) -> list[str]:
-        """Lines a terminal shows of a result below its top classes (text: the coloured words, top words)."""
+    def detail_lines(self, explanation: Any, colour: bool = False, score: Any = None) -> list[str]:
+        """Lines a terminal shows of a result below its top classes (text: the coloured words, top words).
+        ``score``: the explained model's output on a batch of one (:func:`peephole.pipeline.reference_scorer`), for
+        lines that need one more query."""
         return []
 
     def map_shape(self, x: Any) -> tuple[int, ...]:

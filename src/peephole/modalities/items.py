@@ -6,8 +6,11 @@ common, so that ``peephole.batch`` only dispatches and never knows a file format
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
+import io
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +19,15 @@ from typing import Any
 from peephole.errors import InputError
 
 LABEL_COLUMNS = ("label", "class", "target")
+
+#: Byte-order marks and their encodings (UTF-32's first: its little-endian mark starts with UTF-16's).
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 @dataclass(frozen=True)
@@ -32,12 +44,59 @@ class NotThisKind(InputError):
     """The dataset holds no inputs of the modality asked (another modality may read it); the message says why."""
 
 
+def read_text(path: Path) -> str:
+    """The text of a dataset file. Encoding: the one its byte-order mark names (UTF-8, UTF-16, UTF-32), else UTF-8
+    when the bytes are valid UTF-8, else Windows-1252 (Western European; Latin-1 where its five unassigned bytes
+    occur) with a warning naming the file. NUL bytes without a byte-order mark (UTF-16 without one, a binary file),
+    or bytes invalid in the encoding a mark names, are an :class:`InputError` naming the file."""
+    if not path.is_file():  # a FIFO or a device would be read forever
+        raise InputError(f"{path}: not a regular file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+    encoding = next((enc for bom, enc in BOMS if data.startswith(bom)), None)
+    if encoding is not None:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: starts with a {encoding} byte-order mark but is not {encoding} ({exc.reason})") from exc
+    if b"\0" in data:
+        raise InputError(
+            f"{path}: holds NUL bytes, so it is not a text file (UTF-16 needs its byte-order mark; save it as UTF-8)"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        fallback = "cp1252"
+        try:
+            text = data.decode(fallback)
+        except UnicodeDecodeError:
+            fallback, text = "latin-1", data.decode("latin-1")
+        warnings.warn(
+            f"{path} is not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); read as {fallback}. "
+            "If its accents look wrong, save it as UTF-8.",
+            stacklevel=2,
+        )
+        return text
+
+
 def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    """The header and rows of a CSV file (UTF-8, a BOM allowed)."""
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
+    """The header and rows of a CSV file (encoding as :func:`read_text`); a field over the csv module's limit
+    (131,072 characters; an unclosed quote makes the rest of the file one field) or another malformed line is an
+    :class:`InputError` naming the file and line."""
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
+    try:
         header = list(reader.fieldnames or [])
         return header, list(reader)
+    except csv.Error as exc:
+        limit = csv.field_size_limit()
+        why = (
+            f"a field longer than {limit:,} characters, the most a CSV field may hold (an unclosed quote?)"
+            if "field limit" in str(exc)
+            else f"not a valid CSV line ({exc})"
+        )
+        raise InputError(f"{path}, line {reader.line_num + 1}: {why}") from exc
 
 
 def pick_column(header: Sequence[str], given: str | None, defaults: Sequence[str], path: Path, what: str) -> str | None:

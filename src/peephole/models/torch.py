@@ -107,7 +107,12 @@ def module_device(module: Any, device: Any = None) -> Any:
 
     tensors = [*module.parameters(), *module.buffers()] if hasattr(module, "parameters") else []
     own = {t.device for t in tensors}
-    wanted = None if device is None else torch.device(device)
+    try:
+        wanted = None if device is None else torch.device(device)
+    except (TypeError, RuntimeError, ValueError) as exc:
+        raise InputError(
+            f"device must be None, a device name such as 'cpu' or 'cuda:0', or a torch.device; got {device!r}"
+        ) from exc
     if not own:
         return wanted or torch.device("cpu")
     if len(own) > 1:  # a model split over devices: its own forward moves activations; inputs go to the first

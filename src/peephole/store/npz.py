@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import struct
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -76,6 +77,8 @@ def _arrays(path: Path, max_bytes: int) -> dict[str, np.ndarray]:
         NotImplementedError,
         ValueError,
         RuntimeError,
+        SyntaxError,
+        tokenize.TokenError,  # numpy's .npy header parser on an unbalanced header (a flipped bracket)
     ) as exc:
         raise InputError(f"not a saved explanation (damaged, or not an .npz: {exc})") from exc
 

@@ -9,6 +9,14 @@ always points at a complete file; a file without a row (killed between the two) 
 
 The run's settings (method, model, options, package version, ...) are stored once; opening the store with
 different settings is refused, so one run never mixes results made differently.
+
+Several processes may run over one folder at once: each item is *claimed* (a row naming the process and the
+time, taken in a ``BEGIN IMMEDIATE`` transaction) before it is explained and released when its row is
+committed, so each item is explained once. A claim whose process has died, or not renewed for :data:`LEASE`
+seconds, is stale: another run takes the item over (a killed run's item in flight is redone on resume).
+
+A store that SQLite cannot open, read or write (damaged, truncated, not a database, locked, a full disk) is
+one :class:`StoreError` saying what is wrong and what to do, never an ``sqlite3`` traceback.
 """
 
 from __future__ import annotations
@@ -18,7 +26,10 @@ import csv
 import hashlib
 import json
 import os
+import re
+import socket
 import sqlite3
+import threading
 import time
 import zipfile
 from collections.abc import Iterator
@@ -83,6 +94,17 @@ class SettingsMismatch(InputError):
     """The run folder holds results made with other settings."""
 
 
+class StoreError(InputError):
+    """The run store (``run.sqlite``) cannot be opened, read or written; the message says why and what to do."""
+
+
+#: Seconds after its last renewal that a claim is stale even when its process seems alive (its pid reused, or on
+#: another machine): a running session renews its claims every LEASE / 4 seconds (:meth:`Store.renew`).
+LEASE = 120.0
+HOST = socket.gethostname()
+_OWNERS: set[str] = set()  #: the claim owners (run sessions) active in this process
+
+
 class Store:
     """A run folder: ``run.sqlite`` (settings, one row per item, sessions) and ``items/*.npz``."""
 
@@ -95,21 +117,57 @@ class Store:
         """
         self.path = Path(path)
         db = self.path / MANIFEST
-        if settings is None and not db.exists():
+        if db.exists() and not db.is_file():  # a folder, or a FIFO that SQLite would wait on forever
+            raise StoreError(f"{db} is not a regular file: move it aside, or give another --out folder")
+        if settings is None and not db.is_file():
             raise InputError(f"{self.path}: not a Peephole run (no {MANIFEST})")
-        (self.path / ITEMS).mkdir(parents=True, exist_ok=True)
-        # one writer at a time: the runner commits from its writer thread, and reads only between commits
-        self._db = sqlite3.connect(db, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        with self._tx():
-            self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-            self._db.execute(f"CREATE TABLE IF NOT EXISTS items ({', '.join(f'{c} {t}' for c, t in COLUMNS)})")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS sessions (n INTEGER PRIMARY KEY, engine TEXT, started REAL, "
-                "finished REAL, done INTEGER, failed INTEGER, seconds REAL)"
-            )
+        if settings is not None:
+            try:
+                (self.path / ITEMS).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"{self.path}: cannot create the run folder ({exc.strerror or exc}); give another --out folder"
+                ) from exc
+        # one transaction at a time: the runner commits from its writer thread and claims from its own
+        self._lock = threading.RLock()
+        try:
+            self._open(db, settings, total)
+        except BaseException:
+            if hasattr(self, "_db"):
+                self._db.close()
+            raise
+
+    def _open(self, db: Path, settings: dict[str, Any] | None, total: int | None) -> None:
+        with self._guard():
+            self._db = sqlite3.connect(db, timeout=30, isolation_level=None, check_same_thread=False)
+            self._db.text_factory = lambda b: b.decode("utf-8", "replace")  # a flipped bit shows as U+FFFD, not a crash
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            problems = [r[0] for r in self._db.execute("PRAGMA quick_check(3)")]
+            if problems != ["ok"]:
+                found = "; ".join(" ".join(p.split()) for p in problems)
+                raise sqlite3.DatabaseError(f"database disk image is malformed: {found}")
+            if settings is None:
+                tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if not {"meta", "items"} <= tables:
+                    raise StoreError(
+                        f"{db}: not a Peephole run store (no {', '.join(sorted({'meta', 'items'} - tables))} table); "
+                        "run peephole run into this folder, or give the folder of a run"
+                    )
+            else:
+                with self._tx():
+                    self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+                    self._db.execute(f"CREATE TABLE IF NOT EXISTS items ({', '.join(f'{c} {t}' for c, t in COLUMNS)})")
+                    self._db.execute(
+                        "CREATE TABLE IF NOT EXISTS sessions (n INTEGER PRIMARY KEY, engine TEXT, started REAL, "
+                        "finished REAL, done INTEGER, failed INTEGER, seconds REAL)"
+                    )
+                    self._db.execute(
+                        "CREATE TABLE IF NOT EXISTS claims (id TEXT PRIMARY KEY, owner TEXT, pid INTEGER, host TEXT, since REAL)"
+                    )
         stored = self.meta("settings")
+        if settings is None and stored is None:
+            raise StoreError(f"{db}: records no run settings: not a Peephole run store; give the folder of a run")
         if settings is not None:
             if stored is None:
                 self._set_meta("settings", settings)
@@ -117,8 +175,9 @@ class Store:
                 raise SettingsMismatch(_mismatch(self.path, stored, settings))
             if total is not None:
                 self._set_meta("total", total)
-            for stale in (self.path / ITEMS).glob(".tmp-*"):  # files of items in flight when a writer was killed
-                if not _alive(int(stale.stem.rsplit("-", 1)[-1])):
+            for stale in (self.path / ITEMS).glob(".tmp-*.npz"):  # files of items in flight when a writer was killed
+                pid = stale.stem.rsplit("-", 1)[-1]
+                if pid.isdigit() and not _alive(int(pid)):
                     stale.unlink(missing_ok=True)
 
     # --- settings and metadata ---------------------------------------------------------------------
@@ -131,8 +190,15 @@ class Store:
         return self.meta("total")
 
     def meta(self, key: str) -> Any:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
+        if not rows:
+            return None
+        try:
+            return json.loads(rows[0][0])
+        except (TypeError, ValueError) as exc:
+            raise StoreError(
+                _store_problem(self.path / MANIFEST, sqlite3.DatabaseError(f"its {key} cannot be read: {exc}"))
+            ) from exc
 
     def _set_meta(self, key: str, value: Any) -> None:
         with self._tx():
@@ -140,13 +206,30 @@ class Store:
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
+        """One write transaction (``BEGIN IMMEDIATE``: it waits for, then excludes, every other writer)."""
+        with self._lock, self._guard():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock, self._guard():
+            return self._db.execute(sql, args).fetchall()
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """SQLite's errors as one :class:`StoreError` saying what is wrong and what to do."""
         try:
             yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(_store_problem(self.path / MANIFEST, exc)) from exc
+        except UnicodeDecodeError as exc:  # SQLite's message quotes a damaged schema: not UTF-8
+            raise StoreError(_store_problem(self.path / MANIFEST, sqlite3.DatabaseError("malformed schema"))) from exc
 
     # --- writing -----------------------------------------------------------------------------------
     def commit(self, row: dict[str, Any], explanation: Explanation | None = None, npz: bytes | None = None) -> Path | None:
@@ -162,13 +245,17 @@ class Store:
             name = f"{ITEMS}/{hashlib.sha1(row['id'].encode('utf-8')).hexdigest()[:20]}.npz"
             final = self.path / name
             tmp = final.with_name(f".tmp-{final.stem}-{os.getpid()}.npz")
-            if explanation is not None:
-                explanation.save(tmp)
-            else:
-                tmp.write_bytes(npz)
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, final)
+            try:
+                if explanation is not None:
+                    explanation.save(tmp)
+                else:
+                    tmp.write_bytes(npz)
+                with open(tmp, "rb+") as f:
+                    os.fsync(f.fileno())
+                os.replace(tmp, final)
+            except BaseException:
+                tmp.unlink(missing_ok=True)  # a failed write (disk full, file too large) leaves nothing behind
+                raise
             _fsync_dir(final.parent)
             row["file"] = name
         row["finished"] = time.time()
@@ -182,7 +269,41 @@ class Store:
                 f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in cols)}, attempts = attempts + 1",
                 [row[c] for c in cols],
             )
+            self._db.execute("DELETE FROM claims WHERE id = ?", (row["id"],))
         return final
+
+    def claim(self, item_id: str, owner: str, seen: int | None) -> bool:
+        """Claim one item for ``owner`` (a run session's token): True when the caller is to explain it — no other
+        live process holds it and its row is still as the caller saw it when it listed its work (``seen``: the
+        row's ``attempts`` then, None for no row). The claim is released when the item's row is committed."""
+        with self._tx():
+            row = self._db.execute("SELECT attempts FROM items WHERE id = ?", (item_id,)).fetchone()
+            if (row[0] if row else None) != seen:
+                return False  # committed by another run since
+            held = self._db.execute("SELECT owner, pid, host, since FROM claims WHERE id = ?", (item_id,)).fetchone()
+            if held is not None and held[0] != owner and _live_claim(*held):
+                return False
+            _OWNERS.add(owner)
+            self._db.execute(
+                "INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, ?)", (item_id, owner, os.getpid(), HOST, time.time())
+            )
+        return True
+
+    def renew(self, owner: str) -> None:
+        """Renew ``owner``'s claims (the heartbeat of a running session: a claim not renewed for :data:`LEASE`
+        seconds is stale)."""
+        with self._tx():
+            self._db.execute("UPDATE claims SET since = ? WHERE owner = ?", (time.time(), owner))
+
+    def release(self, owner: str) -> None:
+        """Drop ``owner``'s claims on items it did not commit (a run stopped early)."""
+        _OWNERS.discard(owner)
+        with self._tx():
+            self._db.execute("DELETE FROM claims WHERE owner = ?", (owner,))
+
+    def attempts(self) -> dict[str, int]:
+        """``{item id: attempts}`` of every recorded item: what :meth:`claim` compares its ``seen`` with."""
+        return dict(self._read("SELECT id, attempts FROM items"))
 
     def start_session(self, engine: str) -> int:
         with self._tx():
@@ -203,37 +324,47 @@ class Store:
         if never run: a resumed run redoes it. (Damage inside the compressed data shows only when the file is
         read: ``peephole report`` then lists the item as failed, with the error.)"""
         out = {}
-        for item_id, status, file in self._db.execute("SELECT id, status, file FROM items"):
-            if not (check_files and status == "done" and not _intact(self.path, file)):
-                out[item_id] = status
+        for item_id, status, file in self._read("SELECT id, status, file FROM items"):
+            if not (check_files and status == "done" and not _intact(_result_file(self.path, file))):
+                out[str(item_id)] = status
         return out
 
     def rows(self, status: str | None = None) -> list[dict[str, Any]]:
         """The per-item table (JSON columns decoded), in dataset order."""
         where, args = ("WHERE status = ?", (status,)) if status else ("", ())
-        cur = self._db.execute(f"SELECT {', '.join(NAMES)} FROM items {where} ORDER BY seq, id", args)
+        cur = self._read(f"SELECT {', '.join(NAMES)} FROM items {where} ORDER BY seq, id", args)
         out = []
         for values in cur:
-            r = dict(zip(NAMES, values))
+            r = {c: _typed(v, t) for (c, t), v in zip(COLUMNS, values)}
+            r["id"] = str(values[0])
             for key in ("targets", "top", "metrics"):
-                r[key] = json.loads(r[key]) if r[key] else None
+                try:
+                    r[key] = json.loads(r[key]) if r[key] else None
+                except ValueError:  # a damaged cell: the row is still listed
+                    r[key] = None
             out.append(r)
         return out
 
     def sessions(self) -> list[dict[str, Any]]:
-        cur = self._db.execute("SELECT n, engine, started, finished, done, failed, seconds FROM sessions ORDER BY n")
-        return [dict(zip(("n", "engine", "started", "finished", "done", "failed", "seconds"), v)) for v in cur]
+        cur = self._read("SELECT n, engine, started, finished, done, failed, seconds FROM sessions ORDER BY n")
+        types = ("INTEGER", "TEXT", "REAL", "REAL", "INTEGER", "INTEGER", "REAL")
+        names = ("n", "engine", "started", "finished", "done", "failed", "seconds")
+        return [{c: _typed(x, t) for c, t, x in zip(names, types, v)} for v in cur]
 
     def file_of(self, item_id: str) -> Path:
-        row = self._db.execute("SELECT file, status, error FROM items WHERE id = ?", (item_id,)).fetchone()
+        found = self._read("SELECT file, status, error FROM items WHERE id = ?", (item_id,))
+        row = found[0] if found else None
         if row is None:
-            some = [r[0] for r in self._db.execute("SELECT id FROM items WHERE file IS NOT NULL ORDER BY seq, id LIMIT 3")]
+            some = [r[0] for r in self._read("SELECT id FROM items WHERE file IS NOT NULL ORDER BY seq, id LIMIT 3")]
             hint = f"; its items are named like {', '.join(map(repr, some))}" if some else "; it has no finished item yet"
             raise InputError(f"{self.path}: no item {item_id!r} in this run{hint}")
         if row[0] is None:
             why = "was skipped" if row[1] == "skipped" else "failed"
             raise InputError(f"{self.path}: item {item_id!r} {why} ({row[2]}); it has no result")
-        return self.path / row[0]
+        path = _result_file(self.path, row[0])
+        if path is None:
+            raise InputError(f"{self.path}: the store's entry for item {item_id!r} is damaged (file {row[0]!r})")
+        return path
 
     def load(self, item_id: str) -> Explanation:
         """The :class:`Explanation` of one finished item (``peephole.load`` of its ``.npz``)."""
@@ -247,24 +378,24 @@ class Store:
     def export(self, path: str | Path) -> Path:
         """Write the per-item table to ``.csv`` or ``.parquet`` (needs pyarrow: ``pip install 'peephole[parquet]'``)."""
         p = Path(path)
+        check_export(p)
         rows = self.rows()
         for r in rows:
             for key in ("targets", "top", "metrics"):
                 r[key] = json.dumps(r[key]) if r[key] is not None else None
-        if p.suffix.lower() == ".csv":
-            with p.open("w", newline="", encoding="utf-8") as f:
-                w = csv.DictWriter(f, fieldnames=NAMES)
-                w.writeheader()
-                w.writerows(rows)
-        elif p.suffix.lower() == ".parquet":
-            try:
+        try:
+            if p.suffix.lower() == ".csv":
+                with p.open("w", newline="", encoding="utf-8") as f:
+                    w = csv.DictWriter(f, fieldnames=NAMES)
+                    w.writeheader()
+                    w.writerows(rows)
+            else:
                 import pyarrow as pa
                 import pyarrow.parquet as pq
-            except ImportError as exc:
-                raise InputError("Parquet export needs pyarrow: pip install 'peephole[parquet]'") from exc
-            pq.write_table(pa.Table.from_pylist(rows, schema=_arrow_schema(pa)), p)
-        else:
-            raise InputError(f"{p}: export to a .csv or .parquet file")
+
+                pq.write_table(pa.Table.from_pylist(rows, schema=_arrow_schema(pa)), p)
+        except OSError as exc:
+            raise InputError(f"cannot write {p}: {exc.strerror or exc}") from exc
         return p
 
     def close(self) -> None:
@@ -277,20 +408,71 @@ class Store:
         self.close()
 
 
+def check_export(path: str | Path) -> None:
+    """Refuse an export path :meth:`Store.export` cannot write (another suffix; Parquet without pyarrow) before a
+    run starts: one :class:`InputError` saying what to give or install."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise InputError(f"{path}: export to a .csv or .parquet file")
+    if suffix == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError as exc:
+            raise InputError("Parquet export needs pyarrow: pip install 'peephole[parquet]'") from exc
+
+
 def _arrow_schema(pa: Any) -> Any:
     types = {"INTEGER": pa.int64(), "REAL": pa.float64()}
     return pa.schema([(c, types.get(t.split()[0], pa.string())) for c, t in COLUMNS])
 
 
-def _intact(folder: Path, file: str | None) -> bool:
+def _typed(value: Any, sql_type: str) -> Any:
+    """A cell as its column's type, or None when damage changed its type (a flipped bit in a record header)."""
+    kind = {"INTEGER": int, "REAL": (int, float), "TEXT": str}[sql_type.split()[0]]
+    return value if value is None or isinstance(value, kind) else None
+
+
+def _result_file(folder: Path, file: Any) -> Path | None:
+    """The path of a row's result file; None unless it is a name the store writes (``items/<hash>.npz``)."""
+    ok = isinstance(file, str) and re.fullmatch(rf"{ITEMS}/[0-9a-f]{{20}}\.npz", file)
+    return folder / file if ok else None
+
+
+def _intact(path: Path | None) -> bool:
     """Whether a done item's result file is there and its zip directory names the arrays every result has."""
-    if not file:
+    if path is None or not path.is_file():  # missing, or a FIFO that opening would wait on
         return False
     try:
-        with zipfile.ZipFile(folder / file) as z:
+        with zipfile.ZipFile(path) as z:
             return {"__meta__.npy", "maps.npy"} <= set(z.namelist())
     except (OSError, zipfile.BadZipFile, ValueError, EOFError):
         return False
+
+
+def _live_claim(owner: str, pid: int, host: str, since: float) -> bool:
+    """Whether a claim still holds: renewed within :data:`LEASE` seconds and, on this machine, its process alive
+    (in this process: its session still active — a restarted container may reuse a dead run's pid)."""
+    if not isinstance(since, (int, float)) or time.time() - since > LEASE:
+        return False
+    if host != HOST:
+        return True
+    return owner in _OWNERS if pid == os.getpid() else _alive(pid)
+
+
+def _store_problem(db: Path, exc: sqlite3.DatabaseError) -> str:
+    """What an SQLite error means for the user of a run folder, and what to do."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return f"{db}: the run store stayed locked by another process for 30 s ({text}); wait for it, or use another --out folder"
+    if "full" in text or "disk I/O" in text or "readonly" in text or "unable to open" in text:
+        return (
+            f"{db}: cannot open or write the run store ({text}); check the disk space and the folder's permissions, "
+            "then run the same command again to resume"
+        )
+    return (
+        f"{db} is damaged ({text}): it is not a readable run store. Move the run folder aside and start a new --out "
+        "folder (the finished items' results in its items/*.npz can still be read one by one with peephole.load)"
+    )
 
 
 def _alive(pid: int) -> bool:

@@ -16,6 +16,8 @@ from peephole.core.query import OUTPUT_KINDS, Query, softmax
 from peephole.errors import InputError, ModelError
 from peephole.tasks.base import Scorer, Task
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 
 class Classification(Task):
     """Today's Peephole: explain classes of a classifier; ``Explanation.probabilities`` are the class scores."""
@@ -31,13 +33,16 @@ class Classification(Task):
         return Classification(getattr(model, "output", self.output))
 
     def validate(self, raw: Any, n: int, what: str) -> np.ndarray:
-        """``(n, K)`` finite float64 scores (a 1-D output of one input is its one row), probabilities in range."""
+        """``(n, K)`` finite float64 scores, probabilities in range; a 1-D output is one row (one input) or one
+        column (``n`` inputs: one output each); one column of logits or probabilities becomes two classes."""
         try:
             out = np.array(raw, dtype=np.float64, copy=True)
         except (TypeError, ValueError) as exc:
             raise ModelError(f"the model returned {type(raw).__name__}, not an array of scores") from exc
         if out.ndim == 1 and n == 1:
             out = out[None]
+        elif out.ndim == 1 and len(out) == n:
+            out = out[:, None]
         if out.ndim != 2 or out.shape[0] != n:
             raise ModelError(f"the model returned shape {tuple(out.shape)} for {n} inputs on {what}; expected ({n}, n_classes)")
         if out.shape[1] == 0:
@@ -50,6 +55,13 @@ class Classification(Task):
                 f"the model was declared to return probabilities but returned values in "
                 f"[{out.min():.3g}, {out.max():.3g}] on {what}; declare output='logits' or 'scores'"
             )
+        if self.output == "scores" and np.abs(out).max() > FLOAT32_MAX:
+            raise ModelError(
+                f"the model returned scores up to {np.abs(out).max():.3g} on {what}, beyond float32 (±{FLOAT32_MAX:.3g}) "
+                "in which maps are kept; rescale its scores (or declare output='logits' if they are logits)"
+            )
+        if out.shape[1] == 1 and self.output != "scores":  # binary: one logit z -> logits [0, z]; one p -> [1 - p, p]
+            out = np.hstack([np.zeros_like(out), out]) if self.output == "logits" else np.hstack([1 - out, out])
         return out
 
     def scores(self, out: np.ndarray) -> np.ndarray:
@@ -68,7 +80,10 @@ class Classification(Task):
         default: Sequence[int] | None = None,
     ) -> list[int]:
         if class_names is not None and len(class_names) != len(reference):
-            raise ModelError(f"the model returned {len(reference)} classes but names {len(class_names)}: {list(class_names)[:5]}")
+            binary = " (a one-output model is explained as two classes, [1 - p, p]: name both)" if len(reference) == 2 else ""
+            raise ModelError(
+                f"the model returned {len(reference)} classes but names {len(class_names)}: {list(class_names)[:5]}{binary}"
+            )
         return resolve_targets(reference, targets, top_k, class_names, default)
 
     def scorer(self, reference: np.ndarray | None = None, targets: Sequence[int] | None = None) -> Scorer:

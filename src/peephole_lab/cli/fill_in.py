@@ -16,7 +16,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "fill-in",
         help="class prototypes E[T(Δx)] and progressive filling of an MNIST CNN",
         description="Fill in the blanks: prototypes from masked MNIST validation images of every class, "
-        "and each class drawn on a blank canvas by 4 progressive 25%% masks.",
+        "and each class drawn on a blank canvas by 4 progressive 25% masks.",
     )
     p.add_argument("model", metavar="MODEL.pt", help="a classifier saved by 'peephole train-mnist'")
     p.add_argument("--n", type=int, default=300, help="images averaged (default 300)")

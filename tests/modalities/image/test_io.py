@@ -131,3 +131,76 @@ def test_a_size_below_one_pixel_is_an_input_error(size):
 def test_urls_are_not_fetched():
     with pytest.raises(InputError, match="URLs are not fetched"):
         load_image("https://example.com/cat.jpg")
+
+
+# --- Sizes are bounded before anything is resized; only regular files are opened ---------------------
+
+
+def peak_bytes(fn, *args, **kwargs):
+    """What ``fn`` returns and the most bytes numpy and OpenCV held at once while it ran (tracemalloc)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        return fn(*args, **kwargs), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("width", [3000, 20_000])
+def test_a_thin_strip_is_centre_cropped_before_it_is_resized(width):
+    """A 1×3000 strip at size 224 used to become 224×672,000 float32 (1.7 GB) before the crop; 1×20000 asked
+    12 GB and raised cv2.error. The crop is taken from the source first: the output's size, a few MB at most."""
+    strip = np.random.default_rng(0).random((1, width, 3), dtype=np.float32)
+    out, peak = peak_bytes(resize, strip, 224)
+    assert out.shape == (224, 224, 3) and peak < 8 * 2**20
+    np.testing.assert_allclose(out, np.broadcast_to(strip[0, width // 2 - 1][None, None], out.shape), atol=1e-6)  # its centre
+
+
+def test_a_strip_resized_without_the_crop_is_fitted_to_the_work_size_with_a_warning():
+    from peephole.modalities.image.io import MAX_WORK_PIXELS
+
+    strip = np.random.default_rng(0).random((3, 20_000, 3), dtype=np.float32)
+    with pytest.warns(UserWarning, match=r"224×1493333 pixels is above the maximum work size"):
+        out, peak = peak_bytes(resize, strip, 224, crop=False)
+    assert out.shape[0] * out.shape[1] <= MAX_WORK_PIXELS and out.shape[1] / out.shape[0] == pytest.approx(20_000 / 3, rel=0.15)
+    assert peak < 3 * MAX_WORK_PIXELS * 4 * 2  # the fitted output (and OpenCV's copy), never 224×1,493,333
+    with pytest.raises(InputError, match="above the limit"):  # allow_large insists, up to the decoding limit
+        resize(np.zeros((1, 500_000, 3), np.float32), 224, crop=False, allow_large=True)
+    assert resize(strip[:, :1000], 224, crop=False, allow_large=True).shape == (224, 74667, 3)
+
+
+@pytest.mark.parametrize(
+    ("shape", "fitted"), [((1, 500_000), (1, 409_600)), ((500_000, 2), (320_000, 1)), ((700, 900), (564, 725))]
+)
+def test_the_work_size_fit_keeps_within_the_bound_even_for_a_one_pixel_side(shape, fitted):
+    """1×500000 used to be "fitted" to 1×452,548 (above the 409,600-pixel bound): the side held at one pixel."""
+    from peephole.modalities.image.io import MAX_WORK_PIXELS, fit_work_size
+
+    with pytest.warns(UserWarning, match="maximum work size"):
+        out = fit_work_size(np.zeros((*shape, 3), np.float32))
+    assert out.shape[:2] == fitted and out.shape[0] * out.shape[1] <= MAX_WORK_PIXELS
+
+
+def test_a_fifo_named_like_an_image_is_refused_before_it_is_opened(tmp_path):
+    """Opening a FIFO blocks until something writes to it: load_image used to hang forever."""
+    import os
+    import threading
+
+    fifo = tmp_path / "photo.png"
+    os.mkfifo(fifo)
+    got: list[BaseException] = []
+    reader = threading.Thread(target=lambda: got.append(pytest.raises(InputError, load_image, fifo).value), daemon=True)
+    reader.start()
+    reader.join(20)
+    if reader.is_alive():  # it hangs in open(): give it a writer so the thread ends, then fail
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("load_image blocked on a FIFO")
+    assert len(got) == 1 and "is a FIFO (named pipe), not a regular file" in str(got[0])
+
+
+def test_a_device_and_a_directory_are_one_input_error_each(tmp_path):
+    with pytest.raises(InputError, match="is a device, not a regular file"):
+        load_image("/dev/null")
+    with pytest.raises(InputError, match="is a directory"):
+        load_image(tmp_path)

@@ -40,3 +40,12 @@ def test_items_are_loaded_at_the_work_size():
     assert x.shape == (20, 20, 3) and x.dtype == np.float32 and x.max() == 1.0
     assert IMAGE.load_item(np.zeros((40, 60)), size=20, crop=False).shape == (20, 30, 3)
     assert IMAGE.load_item("skimage:chelsea", size=32).shape == (32, 32, 3)
+
+
+def test_a_folder_of_class_sub_folders_is_labelled_by_them(tmp_path):
+    for cls in ("red", "dark"):
+        write_images(tmp_path / "d" / cls, 1, size=(16, 16))
+    items = IMAGE.read_items(tmp_path / "d")
+    assert [(i.id, i.label) for i in items] == [("dark/img000.png", "dark"), ("red/img000.png", "red")]
+    write_images(tmp_path / "d", 1, size=(16, 16))  # one image outside a class folder: no labels at all
+    assert all(i.label is None for i in IMAGE.read_items(tmp_path / "d"))

@@ -5,13 +5,25 @@ alpha channel; 16-bit integers are scaled by 1/65535, 8-bit by 1/255; EXIF orien
 Files in other colour spaces are converted to sRGB: CMYK, YCbCr and HSV with Pillow's ``convert``,
 CIE L*a*b* with littlecms (``PIL.ImageCms``); palette images are expanded.
 
-Bounds: a file of more than :data:`MAX_DECODE_PIXELS` pixels (Pillow's decompression-bomb limit) is
-refused before it is decoded. An image of more than :data:`MAX_WORK_PIXELS` pixels is resized
+Bounds: only regular files are opened (a FIFO, socket, device or directory is refused before it is
+opened, so it cannot block). A file of more than :data:`MAX_DECODE_PIXELS` pixels (Pillow's decompression-bomb
+limit) is refused before it is decoded. An image of more than :data:`MAX_WORK_PIXELS` pixels is resized
 (aspect kept) to fit, with a warning saying what the full size would cost, unless ``allow_large=True``.
+Every output size is worked out before anything is resized, so no step allocates more than its output:
+
+* an extreme aspect is fitted, not refused: a 1×500000 strip becomes 1×409600 (:func:`fitted_size`;
+  superpixels explain it, a partition that cannot fit it, such as a window wider than the image, is an
+  :class:`InputError`);
+* ``size`` with the centre crop: when the resized image would exceed ``max(4·size², MAX_WORK_PIXELS)`` pixels
+  (a 1×3000 strip at 224 would be 224×672000), the source is centre-cropped to a square first, then resized;
+* ``size`` without the crop: a result above :data:`MAX_WORK_PIXELS` is fitted to it with a warning (as
+  without ``size``); with ``allow_large``, one above :data:`MAX_DECODE_PIXELS` is an :class:`InputError`.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -35,22 +47,44 @@ def work_cost(h: int, w: int, stride: int = 6) -> str:
     return f"each model input is {h * w * 12 / 2**20:.0f} MB and the window strategy (stride {stride}) makes {queries:,} queries"
 
 
+def fitted_size(h: int, w: int, limit: int = MAX_WORK_PIXELS) -> tuple[int, int]:
+    """The size ``(nh, nw)`` of at most ``limit`` pixels, aspect ``h:w`` kept, each side at least one pixel:
+    a side that would round below one pixel stays at one and the other side is cut to ``limit``."""
+    s = (limit / (h * w)) ** 0.5
+    nh, nw = max(1, int(h * s)), max(1, int(w * s))
+    if nh * nw > limit:  # one side held at one pixel
+        nh, nw = (1, limit) if nh == 1 else (limit, 1)
+    return nh, nw
+
+
 def fit_work_size(img: np.ndarray, allow_large: bool = False, name: str = "image") -> np.ndarray:
     """``img`` unchanged if it has at most :data:`MAX_WORK_PIXELS` pixels (or ``allow_large``), else resized
-    with its aspect ratio kept to fit, with a warning naming the cost of the full size."""
+    to :func:`fitted_size`, with a warning naming the cost of the full size."""
     h, w = img.shape[:2]
     if allow_large or h * w <= MAX_WORK_PIXELS:
         return img
+    return _resized(img, *_fit_warned(h, w, name), name)
+
+
+def _fit_warned(h: int, w: int, name: str) -> tuple[int, int]:
+    """:func:`fitted_size` of an image that would be ``h×w``, with the warning that says so."""
+    nh, nw = fitted_size(h, w)
+    warnings.warn(
+        f"{name}: {h}×{w} pixels is above the maximum work size ({MAX_WORK_PIXELS:,} pixels); explaining it "
+        f"at {nh}×{nw}. At full size {work_cost(h, w)}; pass allow_large=True (CLI: --allow-large) to insist.",
+        stacklevel=3,
+    )
+    return nh, nw
+
+
+def _resized(img: np.ndarray, nh: int, nw: int, name: str) -> np.ndarray:
+    """``img`` resized to ``nh×nw`` (area averaging when shrinking, linear when enlarging), clipped to [0, 1]."""
     import cv2
 
-    s = (MAX_WORK_PIXELS / (h * w)) ** 0.5
-    nh, nw = max(1, int(h * s)), max(1, int(w * s))
-    warnings.warn(
-        f"{name}: {h}×{w} pixels is above the maximum work size ({MAX_WORK_PIXELS:,} pixels); explaining it at "
-        f"{nh}×{nw}. At full size {work_cost(h, w)}; pass allow_large=True (CLI: --allow-large) to insist.",
-        stacklevel=2,
-    )
-    return np.clip(cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA), 0, 1).astype(np.float32)
+    if nh * nw > MAX_DECODE_PIXELS:  # checked before OpenCV allocates it
+        raise InputError(f"{name}: resizing to {nh}×{nw} = {nh * nw:,} pixels is above the limit of {MAX_DECODE_PIXELS:,}")
+    interp = cv2.INTER_AREA if nh * nw < img.shape[0] * img.shape[1] else cv2.INTER_LINEAR
+    return np.clip(cv2.resize(img, (nw, nh), interpolation=interp), 0, 1).astype(np.float32)
 
 
 def to_rgb_float(img: np.ndarray, name: str = "image") -> np.ndarray:
@@ -81,8 +115,9 @@ def to_rgb_float(img: np.ndarray, name: str = "image") -> np.ndarray:
     raise InputError(f"{name}: unsupported pixel type {a.dtype}; use uint8, uint16 or float in [0, 1]")
 
 
-def resize(img: np.ndarray, size: int, crop: bool = True) -> np.ndarray:
-    """Resize so the shorter side is ``size``; with ``crop``, centre-crop to ``size``×``size``."""
+def resize(img: np.ndarray, size: int, crop: bool = True, allow_large: bool = False, name: str = "image") -> np.ndarray:
+    """Resize so the shorter side is ``size``; with ``crop``, centre-crop to ``size``×``size``. The output size
+    is bounded before anything is resized (see the module doc: extreme aspects)."""
     import cv2
 
     if int(size) < 1:
@@ -90,6 +125,14 @@ def resize(img: np.ndarray, size: int, crop: bool = True) -> np.ndarray:
     h, w = img.shape[:2]
     s = size / min(h, w)
     nh, nw = max(size, round(h * s)), max(size, round(w * s))
+    if crop and nh * nw > max(4 * size * size, MAX_WORK_PIXELS):  # an extreme aspect: crop the source first
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        return _resized(img[top : top + side, left : left + side], size, size, name)
+    if not crop and nh * nw > MAX_WORK_PIXELS:
+        if not allow_large:
+            return _resized(img, *_fit_warned(nh, nw, name), name)
+        return _resized(img, nh, nw, name)
     interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
     out = cv2.resize(img, (nw, nh), interpolation=interp)
     if crop:
@@ -111,17 +154,29 @@ def load_image(path: str | Path, size: int | None = None, crop: bool = True, all
         raise InputError(f"size must be >= 1 pixel (or None to keep the size), got {size}")
     if isinstance(path, str) and is_sample(path):
         img = to_rgb_float(sample_image(path), name=path)
-        return resize(img, size, crop) if size else fit_work_size(img, allow_large, path)
+        return resize(img, size, crop, allow_large, path) if size else fit_work_size(img, allow_large, path)
     if isinstance(path, str) and "://" in path:
         raise InputError(f"{path}: URLs are not fetched; download the file and pass its path")
     p = Path(path)
-    if not p.exists():
-        hint = " (to explain a text, pass modality='text')" if isinstance(path, str) and " " in path.strip() else ""
-        raise InputError(f"{p}: no such file{hint}")
-    if p.is_dir():
-        raise InputError(f"{p}: is a directory, not an image")
+    regular_file(p, " (to explain a text, pass modality='text')" if isinstance(path, str) and " " in path.strip() else "")
     img = to_rgb_float(_decode(p), name=str(p))
-    return resize(img, size, crop) if size else fit_work_size(img, allow_large, str(p))
+    return resize(img, size, crop, allow_large, str(p)) if size else fit_work_size(img, allow_large, str(p))
+
+
+def regular_file(p: Path, hint: str = "") -> None:
+    """An :class:`InputError` unless ``p`` is a regular file, decided by ``os.stat`` before anything opens it:
+    opening a FIFO blocks until a writer comes, a device may never end. ``hint``: added to 'no such file'."""
+    try:
+        mode = os.stat(p).st_mode
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such file{hint}") from None
+    except OSError as exc:
+        raise InputError(f"{p}: cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{p}: is a directory, not an image")
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        raise InputError(f"{p}: is {kind}, not a regular file; only image files are read")
 
 
 def _decode(p: Path) -> np.ndarray:

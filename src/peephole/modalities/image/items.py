@@ -18,12 +18,17 @@ PATH_COLUMNS = ("path", "image", "file", "filename")
 
 def read_image_items(source: Path, column: str | None, labels: str | None, asked: bool) -> list[Item]:
     """Items of a folder (id: the path relative to it) or a CSV of paths (id: row number and path as written,
-    paths relative to the CSV's folder); :class:`NotThisKind` when ``source`` holds no image paths."""
+    paths relative to the CSV's folder); :class:`NotThisKind` when ``source`` holds no image paths.
+
+    A folder whose images all sit in sub-folders is labelled by them, as torchvision's ``ImageFolder``:
+    ``DATASET/<class>/x.jpg`` has the true label ``<class>`` (a class name or index of the model)."""
     if source.is_dir():
         paths = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
         if not paths:
             raise NotThisKind(f"no images found (looked for {', '.join(IMAGE_SUFFIXES)} in every sub-folder)")
-        return [Item(p.relative_to(source).as_posix(), str(p.resolve())) for p in paths]
+        rel = [p.relative_to(source) for p in paths]
+        by_folder = all(len(r.parts) > 1 for r in rel)
+        return [Item(r.as_posix(), str(p.resolve()), r.parts[0] if by_folder else None) for r, p in zip(rel, paths)]
     if source.suffix.lower() != ".csv":
         raise NotThisKind("images are read from a folder or from a CSV column of image paths")
     header, rows = read_csv(source)
@@ -67,4 +72,4 @@ def load_image_item(
     img = to_rgb_float(source, name=name)
     if size is not None and int(size) < 1:
         raise InputError(f"size must be >= 1 pixel (or None to keep the size), got {size}")
-    return resize(img, size, crop) if size else img
+    return resize(img, size, crop, allow_large, name) if size else img

@@ -83,7 +83,11 @@ class ImageModality(Modality):
         """A file or array as H×W×3 float32 in [0, 1]; above ``MAX_WORK_PIXELS`` resized unless ``allow_large``."""
         if isinstance(x, (str, Path)):
             return load_image(x, allow_large=allow_large)
-        return fit_work_size(to_rgb_float(x), allow_large, "the input image")
+        try:
+            a = np.asarray(x)
+        except (TypeError, ValueError) as exc:  # e.g. a ragged list
+            raise InputError(f"the input image is not an array: {type(x).__name__} ({exc})") from exc
+        return fit_work_size(to_rgb_float(a), allow_large, "the input image")
 
     def batch_of_one(self, x: np.ndarray) -> np.ndarray:
         return x[None]
@@ -101,7 +105,15 @@ class ImageModality(Modality):
             return segmented(x, [spec], seed)
         if isinstance(spec, (list, tuple)) and spec and all(isinstance(s, Segmentation) for s in spec):
             return segmented(x, spec, seed)
-        sp = Superpixels(spec)
+        labels = f"use one of {sorted(self.partitions)}, a Partition, Segmentations or label maps (H×W integer arrays)"
+        if not isinstance(spec, (np.ndarray, list, tuple)):
+            raise InputError(f"partition {str(spec)[:80]!r} ({type(spec).__name__}) is not one: {labels}")
+        try:
+            sp = Superpixels(spec)
+        except (TypeError, ValueError) as exc:  # not arrays of one shape (an InputError is a ValueError: kept as it is)
+            if isinstance(exc, InputError):
+                raise
+            raise InputError(f"partition {str(spec)[:80]!r} is not label maps: {labels}") from exc
         if sp.shape != (h, w):
             raise InputError(f"label maps of shape {sp.shape} do not match the image ({h}×{w})")
         return sp
@@ -144,10 +156,15 @@ class ImageModality(Modality):
 
         return input_picture(explanation)
 
-    def report_view(self, explanation: Any, cls: int) -> np.ndarray:
+    def report_view(self, explanation: Any, cls: int, vrange: tuple[float, float] | None = None) -> np.ndarray:
         from peephole.modalities.image.report import class_picture
 
-        return class_picture(explanation, cls)
+        return class_picture(explanation, cls, vrange)
+
+    def report_ramp(self) -> list[str]:
+        from peephole.modalities.image.report import ramp
+
+        return ramp()
 
     def map_shape(self, x: np.ndarray) -> tuple[int, ...]:
         return tuple(np.shape(x)[:2])

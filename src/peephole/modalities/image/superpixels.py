@@ -51,15 +51,15 @@ PAPER_SEGMENTATIONS: tuple[Segmentation, ...] = (
 class SuperpixelOptions:
     """The options of the ``'superpixels'`` partition: the segmentation settings, one group of parts each."""
 
-    segmentations: Sequence[Segmentation] = PAPER_SEGMENTATIONS
+    segmentations: Sequence[Segmentation] = PAPER_SEGMENTATIONS  #: default: the paper's Table 3 (20 settings)
 
 
 @dataclass(frozen=True)
 class SlicOptions:
     """The options of the ``'slic'`` partition: one SLIC segmentation (LIME's ~50 superpixels by default)."""
 
-    n_segments: int = 50
-    compactness: float = 20
+    n_segments: int = 50  #: about how many superpixels
+    compactness: float = 20  #: SLIC's colour / space trade-off (higher: more square superpixels)
 
     def __post_init__(self) -> None:
         require("n_segments", self.n_segments, ">= 1", lambda v: v >= 1)

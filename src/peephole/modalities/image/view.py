@@ -45,22 +45,24 @@ def figure(
     alpha: float = 0.5,
     cmap: str = "jet",
     scale: str = "shared",
+    fig: Any = None,
 ) -> Any:
     """A matplotlib figure: the image, then one overlay per map, with a colour bar.
 
     ``scale='shared'`` (default) puts every map on one range, so a map of low values stays cool next to
-    the top class's; ``'own'`` scales each map to its own range (one colour bar per panel)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    the top class's; ``'own'`` scales each map to its own range (one colour bar per panel). Drawn on
+    matplotlib's object API (a new :class:`matplotlib.figure.Figure`, no pyplot state, the backend untouched)
+    unless ``fig`` gives the figure to draw in (``show()`` passes a pyplot one)."""
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
+    from matplotlib.figure import Figure
 
     if scale not in ("shared", "own"):
         raise ValueError(f"scale must be 'shared' or 'own', got {scale!r}")
     n = len(maps) + 1
-    fig, axes = plt.subplots(1, n, figsize=(3.2 * n + 0.6, 3.4), squeeze=False)
+    fig = Figure() if fig is None else fig
+    fig.set_size_inches(3.2 * n + 0.6, 3.4)
+    axes = fig.subplots(1, n, squeeze=False)
     axes[0, 0].imshow(image)
     axes[0, 0].set_title("input", fontsize=9)
     shared = (min(float(m.min()) for m in maps), max(float(m.max()) for m in maps)) if maps else (0.0, 1.0)
@@ -87,13 +89,11 @@ def grid(
     vrange: tuple[float, float] | None = None,
 ) -> Path:
     """Save a grid of images (H×W maps in ``cmap``, each scaled to its own range unless ``vrange``; H×W×3 as RGB)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.5 * n_cols, 1.6 * n_rows), squeeze=False)
+    fig = Figure(figsize=(1.5 * n_cols, 1.6 * n_rows))
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for i, row in enumerate(rows):
         for j in range(n_cols):
             ax = axes[i, j]
@@ -116,12 +116,11 @@ def grid(
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return out
 
 
 class ImageView:
-    """Views of an image explanation: ``overlay``, ``figure``, and ``write`` (an overlay PNG per target).
+    """Views of an image explanation: ``overlay``, ``figure``, ``show``, ``notebook`` and ``write`` (an overlay PNG per target).
 
     Every view puts the maps of all targets on one shared scale by default (``scale='own'`` scales each
     map to its own range), so a class the model gives p ≈ 0 does not look as important as the top class.
@@ -144,25 +143,37 @@ class ImageView:
         """H×W×3 uint8 overlay of the map of ``target`` (default: the first target) on the image."""
         return overlay(self._e.input, self._e.map_of(target), alpha, cmap, *self.range(target, scale))
 
-    def figure(self, alpha: float = 0.5, cmap: str = "jet", scale: str = "shared") -> Any:
-        """A matplotlib figure with the image, one overlay per target and a colour bar."""
+    def figure(self, alpha: float = 0.5, cmap: str = "jet", scale: str = "shared", fig: Any = None) -> Any:
+        """A :class:`matplotlib.figure.Figure` with the image, one overlay per target and a colour bar (no pyplot
+        state, the backend untouched); ``fig``: a figure to draw in instead."""
         e = self._e
         titles = [f"{e.name(t)} ({e.probabilities[t]:.2f})" for t in e.targets]
-        return figure(e.input, list(e.maps), titles, alpha, cmap, scale)
+        return figure(e.input, list(e.maps), titles, alpha, cmap, scale, fig)
+
+    def show(self, alpha: float = 0.5, cmap: str = "jet", scale: str = "shared") -> None:
+        """Show :meth:`figure` with pyplot (a window in a script or REPL, inline in a notebook)."""
+        import matplotlib.pyplot as plt
+
+        self.figure(alpha, cmap, scale, fig=plt.figure())
+        plt.show()
+
+    def notebook(self) -> str:
+        """The notebook's picture of the maps: :meth:`figure` as an inline PNG."""
+        from peephole.modalities.display import img_tag, png
+
+        return img_tag(png(self.figure()))
 
     def write(self, target: int, base: Path) -> Path:
         """The overlay of ``target`` (shared scale) with its colour bar and class as ``base.png``."""
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
         from matplotlib.cm import ScalarMappable
         from matplotlib.colors import Normalize
+        from matplotlib.figure import Figure
 
         e = self._e
         lo, hi = self.range(target)
         h, w = e.input.shape[:2]
-        fig, ax = plt.subplots(figsize=(4.2, 3.6 * h / w + 0.4) if w >= h else (3.6 * w / h + 0.8, 4.0))
+        fig = Figure(figsize=(4.2, 3.6 * h / w + 0.4) if w >= h else (3.6 * w / h + 0.8, 4.0))
+        ax = fig.subplots()
         ax.imshow(self.overlay(target))
         ax.set_title(f"{e.name(target)} ({e.probabilities[target]:.2f})", fontsize=9)
         ax.axis("off")
@@ -171,5 +182,4 @@ class ImageView:
         )
         out = base.with_suffix(".png")
         fig.savefig(out, dpi=110, bbox_inches="tight")
-        plt.close(fig)
         return out

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.sparse import csr_array
 
 from peephole.core.options import require
 from peephole.core.partition import MAX_FEATURES, MAX_PARTS, Partition, State, check_limit, saved_params
@@ -88,6 +89,8 @@ class SlidingWindows(Partition):
             (d[:, None] ** 2 + d[None, :] ** 2) <= radius**2 if shape == "circle" else np.ones((d.size, d.size), dtype=bool)
         )
         self._groups = np.zeros(len(self.centres), dtype=np.int64)
+        # the stencil's pixels relative to the centre, row-major: a window's flat indices come out ascending
+        self._offsets = tuple((o - radius).astype(np.int32) for o in np.nonzero(self._stencil))
 
     @property
     def n_parts(self) -> int:
@@ -119,6 +122,22 @@ class SlidingWindows(Partition):
             y0, y1, x0, x1 = max(cy - r, 0), min(cy + r + 1, h), max(cx - r, 0), min(cx + r + 1, w)
             out[i, y0:y1, x0:x1] = self._stencil[y0 - cy + r : y1 - cy + r, x0 - cx + r : x1 - cx + r]
         return out
+
+    @property
+    def part_elements(self) -> int:
+        return self._stencil.size
+
+    def sparse_masks(self, start: int, stop: int) -> csr_array:
+        """Each window's pixels from the stencil's offsets, clipped to the image (no H×W mask per window)."""
+        h, w = self.shape
+        dy, dx = self._offsets
+        ys = self.centres[start:stop, :1].astype(np.int32) + dy
+        xs = self.centres[start:stop, 1:].astype(np.int32) + dx
+        inside = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
+        idx = (ys * np.int32(w) + xs)[inside]
+        indptr = np.zeros(stop - start + 1, np.int32)
+        np.cumsum(inside.sum(1), out=indptr[1:])
+        return csr_array((np.ones(len(idx), np.float32), idx, indptr), shape=(stop - start, h * w))
 
 
 @dataclass(frozen=True)

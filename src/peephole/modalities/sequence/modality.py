@@ -81,12 +81,12 @@ class SequenceModality(Modality):
 
         return load_sequence_item(source)
 
-    def report_view(self, explanation: Any, cls: int) -> np.ndarray:
+    def report_view(self, explanation: Any, cls: int, vrange: tuple[float, float] | None = None) -> np.ndarray:
         from peephole.modalities.sequence.report import class_picture
 
-        return class_picture(explanation, cls)
+        return class_picture(explanation, cls, vrange)
 
-    def detail_lines(self, explanation: Any, colour: bool = False) -> list[str]:
+    def detail_lines(self, explanation: Any, colour: bool = False, score: Any = None) -> list[str]:
         from peephole.modalities.sequence.report import lines
 
         return lines(explanation, colour)

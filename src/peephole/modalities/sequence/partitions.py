@@ -25,8 +25,16 @@ class IndexPartition(Partition):
             raise InputError(f"a partition needs at least one position, got length {length}")
         self.shape = (int(length),)
         self.parts: list[np.ndarray] = []
+        if isinstance(parts, (str, bytes)) or not hasattr(parts, "__iter__"):
+            raise InputError(f"parts must be lists of positions (integers), got {type(parts).__name__} {str(parts)[:80]!r}")
         for i, p in enumerate(parts):
-            idx = np.unique(np.asarray(p, dtype=np.int64).ravel())
+            try:
+                given = np.asarray(p)
+            except (TypeError, ValueError) as exc:  # e.g. a ragged list
+                raise InputError(f"part {i} must be a list of positions (integers), got {str(p)[:80]!r}") from exc
+            if given.size and given.dtype.kind not in "iu":
+                raise InputError(f"part {i} must be a list of positions (integers), got {given.dtype} {str(p)[:80]!r}")
+            idx = np.unique(given.astype(np.int64).ravel())
             if idx.size == 0:
                 raise InputError(f"part {i} is empty")
             if idx[0] < 0 or idx[-1] >= length:

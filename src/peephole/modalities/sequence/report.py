@@ -12,17 +12,18 @@ from peephole.terminal import printable
 DPI = 60  #: a report card's plot: 480×240 pixels
 
 
-def class_picture(explanation: Any, cls: int) -> np.ndarray:
-    """The input above the importance of each position for ``cls``, as an RGB uint8 picture."""
-    import matplotlib.pyplot as plt
+def class_picture(explanation: Any, cls: int, vrange: tuple[float, float] | None = None) -> np.ndarray:
+    """The input above the importance of each position for ``cls``, as an RGB uint8 picture; the importance
+    axis spans ``vrange`` (unset: matplotlib's choice)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     fig = SequenceView(explanation).figure(cls)
-    try:
-        fig.set_dpi(DPI)
-        fig.canvas.draw()
-        return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-    finally:
-        plt.close(fig)
+    if vrange is not None and vrange[1] > vrange[0]:
+        fig.axes[1].set_ylim(min(vrange[0], 0.0), vrange[1])
+    fig.set_dpi(DPI)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
 def lines(explanation: Any, colour: bool) -> list[str]:

@@ -14,18 +14,19 @@ class SequenceView:
     def __init__(self, explanation: Any) -> None:
         self._e = explanation
 
-    def figure(self, target: int | None = None) -> Any:
-        """A matplotlib figure: the input (signal lines or feature bars) above the importance of each position."""
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+    def figure(self, target: int | None = None, fig: Any = None) -> Any:
+        """A :class:`matplotlib.figure.Figure`: the input (signal lines or feature bars) above the importance of each
+        position for ``target`` (default: the first target); no pyplot state, the backend untouched. ``fig``: a
+        figure to draw in instead."""
+        from matplotlib.figure import Figure
 
         e = self._e
         m = e.map_of(target)
         x = np.asarray(e.input)
         pos = np.arange(len(m))
-        fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(8, 4))
+        fig = Figure() if fig is None else fig
+        fig.set_size_inches(8, 4)
+        top, bottom = fig.subplots(2, 1, sharex=True)
         if len(m) <= 40 and x.ndim == 1:
             top.bar(pos, x, color="grey")
         else:
@@ -41,11 +42,20 @@ class SequenceView:
         fig.tight_layout()
         return fig
 
-    def write(self, target: int, base: Path) -> Path:
-        """The figure of ``target`` as ``base.png``."""
+    def show(self, target: int | None = None) -> None:
+        """Show :meth:`figure` with pyplot (a window in a script or REPL, inline in a notebook)."""
         import matplotlib.pyplot as plt
 
-        fig = self.figure(target)
-        fig.savefig(base.with_suffix(".png"), dpi=80)
-        plt.close(fig)
+        self.figure(target, fig=plt.figure())
+        plt.show()
+
+    def notebook(self) -> str:
+        """The notebook's pictures of the maps: :meth:`figure` of every target as an inline PNG."""
+        from peephole.modalities.display import img_tag, png
+
+        return "".join(img_tag(png(self.figure(t), dpi=80), f"importance for class {t}") for t in self._e.targets)
+
+    def write(self, target: int, base: Path) -> Path:
+        """The figure of ``target`` as ``base.png``."""
+        self.figure(target).savefig(base.with_suffix(".png"), dpi=80)
         return base.with_suffix(".png")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from peephole.errors import InputError
-from peephole.modalities.items import Item, NotThisKind, content_id, label_column, pick_column, read_csv
+from peephole.modalities.items import Item, NotThisKind, content_id, label_column, pick_column, read_csv, read_text
 
 TEXT_COLUMNS = ("text", "sentence")
 
@@ -19,7 +19,7 @@ def read_text_items(source: Path, column: str | None, labels: str | None, asked:
     if source.is_dir() or suffix not in (".csv", ".txt"):
         raise NotThisKind("texts are read from a CSV column or a .txt file (one text per line)")
     if suffix == ".txt":
-        lines = source.read_text(encoding="utf-8").splitlines()
+        lines = read_text(source).splitlines()
         items = [Item(content_id(n, s.encode("utf-8")), s) for n, s in enumerate(lines, start=1) if s.strip()]
         if not items:
             raise InputError(f"{source}: no sentences (one per line)")

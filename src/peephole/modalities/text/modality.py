@@ -82,20 +82,25 @@ class TextModality(Modality):
 
         return load_text_item(source)
 
-    def report_view(self, explanation: Any, cls: int) -> str:
+    def report_view(self, explanation: Any, cls: int, vrange: tuple[float, float] | None = None) -> str:
         from peephole.modalities.text.report import class_fragment
 
-        return class_fragment(explanation, cls)
+        return class_fragment(explanation, cls, vrange)
+
+    def report_ramp(self) -> list[str]:
+        from peephole.modalities.text.report import ramp
+
+        return ramp()
 
     def input_title(self, source: Any) -> str:
         from peephole.modalities.text.report import title
 
         return title(source)
 
-    def detail_lines(self, explanation: Any, colour: bool = False) -> list[str]:
+    def detail_lines(self, explanation: Any, colour: bool = False, score: Any = None) -> list[str]:
         from peephole.modalities.text.report import lines
 
-        return lines(explanation, colour)
+        return lines(explanation, colour, score)
 
     def map_shape(self, x: list[str]) -> tuple[int, ...]:
         return (len(x),)

@@ -32,3 +32,11 @@ class TextView:
         """The highlighted words of ``target`` as ``base.html``."""
         base.with_suffix(".html").write_text(html_page([self.html(target)]), encoding="utf-8")
         return base.with_suffix(".html")
+
+    def show(self, target: int | None = None) -> None:
+        """Print the words coloured by importance (for a script or a REPL; a notebook shows the HTML)."""
+        print(self.terminal(target))
+
+    def notebook(self) -> str:
+        """The notebook's picture of the maps: the highlighted words of every target."""
+        return "".join(self.html(t) for t in self._e.targets)
