@@ -690,7 +690,7 @@ ODD_VALUES = st.sampled_from(
 SEEDS = st.sampled_from([0, 7, 2**40, 2**63 - 1, 2**63, -1, None, 1.5, "1", True, np.uint64(5)])
 COMMON_KEYS = ["targets", "top_k", "batch_size", "seed", "output", "class_names", "progress", "allow_large", "device", "task"]
 #: Options whose value is a count of queries or samples: drawn small (a valid 2**40 samples would run for days).
-COUNTS = {"n_samples", "n_masks", "max_queries", "n_segments", "n_iter", "fidelity_samples", "n_steps", "candidates"}
+COUNTS = {"n_samples", "n_masks", "n_designs", "max_queries", "n_segments", "n_iter", "fidelity_samples", "n_steps", "candidates"}
 
 
 @st.composite
