@@ -34,6 +34,40 @@ def test_saliency_backdoor_and_fill_in_commands(model_file, tmp_path, capsys):
     assert "prototypes classified as their class" in capsys.readouterr().out and (tmp_path / "f.png").exists()
 
 
+@pytest.fixture(scope="module")
+def torchscript_file(tmp_path_factory):
+    """A TorchScript classifier of an architecture the lab does not know (tanh, average pooling, no config)."""
+    import torch
+
+    nn = torch.nn
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Tanh(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(4 * 13 * 13, 10)).eval()
+    path = tmp_path_factory.mktemp("ts") / "scripted.pt"
+    torch.jit.save(torch.jit.script(net), path)
+    return path
+
+
+def test_saliency_backdoor_and_fill_in_read_torchscript_without_a_shape(torchscript_file, tmp_path, capsys):
+    """They used to fail on TorchScript files (the API read them); the input shape is probed (1×28×28)."""
+    assert main(["saliency", str(torchscript_file), "--classes", "0", "1", "--n-iter", "2", "--out", str(tmp_path)]) == 0
+    assert "class 1: fidelity" in capsys.readouterr().out and (tmp_path / "saliency_class1.npy").exists()
+    assert main(["backdoor", str(torchscript_file), "--n-iter", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "flagged:" in captured.out and "noise" not in captured.err  # 1×28×28 probed: MNIST samples, no noise warning
+    assert main(["fill-in", str(torchscript_file), "--n", "10"]) == 0
+    assert "blank canvases filled into their class" in capsys.readouterr().out
+
+
+def test_a_pickled_module_needs_trust_pickle_on_the_command_line(tmp_path, capsys):
+    import torch
+
+    torch.save(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)), tmp_path / "m.pt")
+    assert main(["saliency", str(tmp_path / "m.pt"), "--classes", "0", "--n-iter", "1"]) == 2
+    assert "--trust-pickle" in capsys.readouterr().err
+    assert main(["saliency", str(tmp_path / "m.pt"), "--classes", "0", "--n-iter", "1", "--trust-pickle"]) == 0
+    assert "class 0: fidelity" in capsys.readouterr().out
+
+
 def test_explainer_command(tmp_path, capsys):
     out = tmp_path / "ex"
     assert (

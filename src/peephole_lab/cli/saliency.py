@@ -14,7 +14,7 @@ from peephole.terminal import safe
 
 
 def add_common(p: argparse.ArgumentParser, samples: str | None = "uniform") -> None:
-    p.add_argument("model", metavar="MODEL.pt", help="a classifier saved by 'peephole train-mnist' or 'peephole zoo'")
+    add_model(p)
     p.add_argument(
         "--samples",
         default=samples,
@@ -27,6 +27,21 @@ def add_common(p: argparse.ArgumentParser, samples: str | None = "uniform") -> N
     p.add_argument("--eta", type=float, default=None, help="radius of the L2 ball (default 10%% of ‖1‖₂)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--figure", default=None, metavar="FILE.png", help="write a figure of every class's ρ and map")
+
+
+def add_model(p: argparse.ArgumentParser) -> None:
+    """The MODEL.pt argument and --trust-pickle, read by :func:`peephole_lab.data.model_files.load_model`."""
+    p.add_argument(
+        "model",
+        metavar="MODEL.pt",
+        help="a TorchScript file, a classifier saved by 'peephole train-mnist' / 'peephole zoo', "
+        "or a state dict of a lab architecture",
+    )
+    p.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="also read a torch.save'd module (runs code from the file: trusted files only)",
+    )
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -57,10 +72,10 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from peephole.api import explain
     from peephole.modalities.image.view import grid
-    from peephole_lab.data import load_classifier
+    from peephole_lab.data.model_files import load_model
 
     try:
-        net = load_classifier(args.model)
+        net = load_model(args.model, args.trust_pickle)
         e = explain(net, None, method="input-agnostic", targets=args.classes, **options(args))
     except PeepholeError as exc:
         print(safe(f"error: {exc}"), file=sys.stderr)
