@@ -106,9 +106,13 @@ def test_zoo_and_backdoor_eval_commands(tmp_path, capsys):
     assert "00-cnn-checker-trojan" in out and "clean models kept" in out and (root / "manifest.json").exists()
     res = tmp_path / "res"
     args = ["backdoor-eval", "--zoo", str(root), "--split", "all", "--out", str(res)]
-    assert main([*args, "--detector", "neural-cleanse", "--epochs", "1", "--steps", "1"]) == 0
+    lofo = ["--leave-one-out", "arch", "--calibrate", "reference"]
+    assert main([*args, "--detector", "neural-cleanse", "--epochs", "1", "--steps", "1", *lofo]) == 0
     out = capsys.readouterr().out
     assert "neural-cleanse" in out and "false alarms" in out and "AUC" in out
+    assert "leave one arch family out:" in out and "  cnn: detection" in out and "  pooled: detection" in out
+    lofo_js = json.loads((res / "neural-cleanse_all_lofo-arch-calibrated.json").read_text())
+    assert set(lofo_js["folds"]) == {"cnn", "mlp"} and lofo_js["pooled"]["n_clean"] == 2
     payload = json.loads((res / "neural-cleanse_all.json").read_text())
     assert payload["rates"]["n_clean"] == 2 and (res / "neural-cleanse_all_roc.csv").exists()
     assert main([*args, "--n-iter", "2", "--samples", "mnist", "--window", "2", "3"]) == 0
