@@ -49,27 +49,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _lofo_lines(out: dict) -> list[str]:
-    def line(name: str, r: dict) -> str:
-        d, f = r["detection_ci"], r["false_alarm_ci"]
-        th = f" at threshold {r['threshold']:g}" if "threshold" in r else ""
-        return (
-            f"  {name}: detection {r['detected']}/{r['n_trojan']} (95% {d[0]:.2f}–{d[1]:.2f}), false alarms "
-            f"{r['false_alarms']}/{r['n_clean']} (95% {f[0]:.2f}–{f[1]:.2f}){th}; AUC {r['auc']:.3f}"
-        )
-
-    return (
-        [f"leave one {out['by']} family out:"] + [line(k, v) for k, v in out["folds"].items()] + [line("pooled", out["pooled"])]
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
     from peephole_lab.data.zoo import build_zoo, load_zoo
     from peephole_lab.systems.backdoor_calibration import fit_reference
-    from peephole_lab.systems.backdoor_eval import evaluate_detector, leave_one_family_out
+    from peephole_lab.systems.backdoor_eval import evaluate_detector, leave_one_family_out, lofo_summary
 
     if args.detector == "input-agnostic":
         opts = {"distribution": args.samples, "n_iter": args.n_iter}
@@ -103,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
             except PeepholeError as exc:
                 print(safe(f"error: {exc}"), file=sys.stderr)
                 return 2
-            print(safe("\n".join(_lofo_lines(out))))
+            print(safe(lofo_summary(out)))
             js = Path(args.out) / f"{stem}_lofo-{args.leave_one_out}{'-calibrated' if args.calibrate else ''}.json"
             js.write_text(json.dumps(out, indent=1, default=float))
             print(safe(f"wrote {js}"))

@@ -11,10 +11,12 @@ import numpy as np
 
 from peephole.errors import PeepholeError
 from peephole.terminal import safe
+from peephole_lab.data.model_files import MODEL_HELP, TRUST_HELP
 
 
 def add_common(p: argparse.ArgumentParser, samples: str | None = "uniform") -> None:
-    add_model(p)
+    p.add_argument("model", metavar="MODEL.pt", help=MODEL_HELP)
+    p.add_argument("--trust-pickle", action="store_true", help=TRUST_HELP)
     p.add_argument(
         "--samples",
         default=samples,
@@ -27,21 +29,6 @@ def add_common(p: argparse.ArgumentParser, samples: str | None = "uniform") -> N
     p.add_argument("--eta", type=float, default=None, help="radius of the L2 ball (default 10%% of ‖1‖₂)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--figure", default=None, metavar="FILE.png", help="write a figure of every class's ρ and map")
-
-
-def add_model(p: argparse.ArgumentParser) -> None:
-    """The MODEL.pt argument and --trust-pickle, read by :func:`peephole_lab.data.model_files.load_model`."""
-    p.add_argument(
-        "model",
-        metavar="MODEL.pt",
-        help="a TorchScript file, a classifier saved by 'peephole train-mnist' / 'peephole zoo', "
-        "or a state dict of a lab architecture",
-    )
-    p.add_argument(
-        "--trust-pickle",
-        action="store_true",
-        help="also read a torch.save'd module (runs code from the file: trusted files only)",
-    )
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

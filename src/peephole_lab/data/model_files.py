@@ -18,6 +18,11 @@ KINDS = (
     f"'peephole zoo'), a state dict of one of the lab's architectures {tuple(ARCHITECTURES)}, or a torch.save'd "
     "module with trust_pickle=True (--trust-pickle)"
 )
+#: the help of the lab commands' MODEL.pt argument and --trust-pickle flag
+MODEL_HELP = (
+    "a TorchScript file, a classifier saved by 'peephole train-mnist' / 'peephole zoo', or a state dict of a lab architecture"
+)
+TRUST_HELP = "also read a torch.save'd module (runs code from the file: trusted files only)"
 #: (C, H, W) tried for a state dict of unknown input size (MNIST, CIFAR-like, the canvases)
 SIZES = (28, 32, 24, 48)
 

@@ -173,6 +173,21 @@ def leave_one_family_out(
     return {"by": by, "max_false_alarm_rate": max_false_alarm_rate, "folds": folds, "pooled": pooled}
 
 
+def lofo_summary(out: dict[str, Any]) -> str:
+    """Plain text of a :func:`leave_one_family_out` result: one line per family left out, then the pooled line."""
+
+    def line(name: str, r: dict[str, Any]) -> str:
+        d, f = r["detection_ci"], r["false_alarm_ci"]
+        th = f" at threshold {r['threshold']:g}" if "threshold" in r else ""
+        return (
+            f"  {name}: detection {r['detected']}/{r['n_trojan']} (95% {d[0]:.2f}–{d[1]:.2f}), false alarms "
+            f"{r['false_alarms']}/{r['n_clean']} (95% {f[0]:.2f}–{f[1]:.2f}){th}; AUC {r['auc']:.3f}"
+        )
+
+    lines = [line(k, v) for k, v in out["folds"].items()]
+    return "\n".join([f"leave one {out['by']} family out:", *lines, line("pooled", out["pooled"])])
+
+
 @dataclass
 class Evaluation:
     """The results of one detector with one setting over some zoo members."""
