@@ -34,6 +34,40 @@ def test_saliency_backdoor_and_fill_in_commands(model_file, tmp_path, capsys):
     assert "prototypes classified as their class" in capsys.readouterr().out and (tmp_path / "f.png").exists()
 
 
+@pytest.fixture(scope="module")
+def torchscript_file(tmp_path_factory):
+    """A TorchScript classifier of an architecture the lab does not know (tanh, average pooling, no config)."""
+    import torch
+
+    nn = torch.nn
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Tanh(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(4 * 13 * 13, 10)).eval()
+    path = tmp_path_factory.mktemp("ts") / "scripted.pt"
+    torch.jit.save(torch.jit.script(net), path)
+    return path
+
+
+def test_saliency_backdoor_and_fill_in_read_torchscript_without_a_shape(torchscript_file, tmp_path, capsys):
+    """They used to fail on TorchScript files (the API read them); the input shape is probed (1×28×28)."""
+    assert main(["saliency", str(torchscript_file), "--classes", "0", "1", "--n-iter", "2", "--out", str(tmp_path)]) == 0
+    assert "class 1: fidelity" in capsys.readouterr().out and (tmp_path / "saliency_class1.npy").exists()
+    assert main(["backdoor", str(torchscript_file), "--n-iter", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "flagged:" in captured.out and "noise" not in captured.err  # 1×28×28 probed: MNIST samples, no noise warning
+    assert main(["fill-in", str(torchscript_file), "--n", "10"]) == 0
+    assert "blank canvases filled into their class" in capsys.readouterr().out
+
+
+def test_a_pickled_module_needs_trust_pickle_on_the_command_line(tmp_path, capsys):
+    import torch
+
+    torch.save(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)), tmp_path / "m.pt")
+    assert main(["saliency", str(tmp_path / "m.pt"), "--classes", "0", "--n-iter", "1"]) == 2
+    assert "--trust-pickle" in capsys.readouterr().err
+    assert main(["saliency", str(tmp_path / "m.pt"), "--classes", "0", "--n-iter", "1", "--trust-pickle"]) == 0
+    assert "class 0: fidelity" in capsys.readouterr().out
+
+
 def test_explainer_command(tmp_path, capsys):
     out = tmp_path / "ex"
     assert (
@@ -72,9 +106,13 @@ def test_zoo_and_backdoor_eval_commands(tmp_path, capsys):
     assert "00-cnn-checker-trojan" in out and "clean models kept" in out and (root / "manifest.json").exists()
     res = tmp_path / "res"
     args = ["backdoor-eval", "--zoo", str(root), "--split", "all", "--out", str(res)]
-    assert main([*args, "--detector", "neural-cleanse", "--epochs", "1", "--steps", "1"]) == 0
+    lofo = ["--leave-one-out", "arch", "--calibrate", "reference"]
+    assert main([*args, "--detector", "neural-cleanse", "--epochs", "1", "--steps", "1", *lofo]) == 0
     out = capsys.readouterr().out
     assert "neural-cleanse" in out and "false alarms" in out and "AUC" in out
+    assert "leave one arch family out:" in out and "  cnn: detection" in out and "  pooled: detection" in out
+    lofo_js = json.loads((res / "neural-cleanse_all_lofo-arch-calibrated.json").read_text())
+    assert set(lofo_js["folds"]) == {"cnn", "mlp"} and lofo_js["pooled"]["n_clean"] == 2
     payload = json.loads((res / "neural-cleanse_all.json").read_text())
     assert payload["rates"]["n_clean"] == 2 and (res / "neural-cleanse_all_roc.csv").exists()
     assert main([*args, "--n-iter", "2", "--samples", "mnist", "--window", "2", "3"]) == 0

@@ -25,13 +25,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from peephole.modalities.image.view import grid
-    from peephole_lab.data import load_classifier
+    from peephole_lab.data.model_files import load_model
     from peephole_lab.systems.backdoor import detect_backdoor
 
     reports = []
     try:
         for path in [args.model] + ([args.compare] if args.compare else []):
-            net = load_classifier(path)
+            net = load_model(path, args.trust_pickle)
             th = {} if args.threshold is None else {"threshold": args.threshold}
             r = detect_backdoor(net, class_names=[str(i) for i in range(10)], **th, **options(args))
             reports.append((path, r))

@@ -32,13 +32,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=None, help="Neural Cleanse epochs (default: the library's)")
     p.add_argument("--steps", type=int, default=None, help="Neural Cleanse mini-batches per epoch")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--leave-one-out",
+        default=None,
+        choices=("pattern", "arch"),
+        help="also: tune the threshold on all trigger (or architecture) families but one, report the one left out",
+    )
+    p.add_argument(
+        "--calibrate",
+        default=None,
+        choices=("reference",),
+        help="with --leave-one-out: standardise scores against the seen clean models of the same architecture",
+    )
+    p.add_argument("--max-false-alarms", type=float, default=1 / 6, help="false-alarm rate allowed when tuning (default 1/6)")
     p.add_argument("--out", default="backdoor-eval", help="folder for the JSON, ROC CSV and PNG (default backdoor-eval/)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
     from peephole_lab.data.zoo import build_zoo, load_zoo
-    from peephole_lab.systems.backdoor_eval import evaluate_detector
+    from peephole_lab.systems.backdoor_calibration import fit_reference
+    from peephole_lab.systems.backdoor_eval import evaluate_detector, leave_one_family_out, lofo_summary
 
     if args.detector == "input-agnostic":
         opts = {"distribution": args.samples, "n_iter": args.n_iter}
@@ -65,4 +82,15 @@ def run(args: argparse.Namespace) -> int:
         stem = f"{args.detector}_{args.split}" + (f"_{key.replace('=', '')}" if key else "")
         for path in ev.write(args.out, stem):
             print(safe(f"wrote {path}"))
+        if args.leave_one_out:
+            try:
+                calibrate = fit_reference if args.calibrate else None
+                out = leave_one_family_out(ev.results, args.leave_one_out, args.max_false_alarms, calibrate)
+            except PeepholeError as exc:
+                print(safe(f"error: {exc}"), file=sys.stderr)
+                return 2
+            print(safe(lofo_summary(out)))
+            js = Path(args.out) / f"{stem}_lofo-{args.leave_one_out}{'-calibrated' if args.calibrate else ''}.json"
+            js.write_text(json.dumps(out, indent=1, default=float))
+            print(safe(f"wrote {js}"))
     return 0

@@ -9,6 +9,7 @@ import numpy as np
 
 from peephole.errors import PeepholeError
 from peephole.terminal import safe
+from peephole_lab.data.model_files import MODEL_HELP, TRUST_HELP
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -18,7 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Fill in the blanks: prototypes from masked MNIST validation images of every class, "
         "and each class drawn on a blank canvas by 4 progressive 25% masks.",
     )
-    p.add_argument("model", metavar="MODEL.pt", help="a classifier saved by 'peephole train-mnist'")
+    p.add_argument("model", metavar="MODEL.pt", help=MODEL_HELP)
+    p.add_argument("--trust-pickle", action="store_true", help=TRUST_HELP)
     p.add_argument("--n", type=int, default=300, help="images averaged (default 300)")
     p.add_argument("--n-masks", type=int, default=2, help="random masks per image (default 2)")
     p.add_argument("--ratio", type=float, default=0.5, help="mask ratio η (default 0.5)")
@@ -35,11 +37,12 @@ def run(args: argparse.Namespace) -> int:
 
     from peephole.api import explain
     from peephole.modalities.image.view import grid
-    from peephole_lab.data import load_classifier, load_mnist
+    from peephole_lab.data import load_mnist
+    from peephole_lab.data.model_files import load_model
     from peephole_lab.systems.fill_in_blanks import prototypes
 
     try:
-        net = load_classifier(args.model)
+        net = load_model(args.model, args.trust_pickle)
         x = load_mnist("val", args.n)[0]
         e = prototypes(
             net,

@@ -11,10 +11,12 @@ import numpy as np
 
 from peephole.errors import PeepholeError
 from peephole.terminal import safe
+from peephole_lab.data.model_files import MODEL_HELP, TRUST_HELP
 
 
 def add_common(p: argparse.ArgumentParser, samples: str | None = "uniform") -> None:
-    p.add_argument("model", metavar="MODEL.pt", help="a classifier saved by 'peephole train-mnist' or 'peephole zoo'")
+    p.add_argument("model", metavar="MODEL.pt", help=MODEL_HELP)
+    p.add_argument("--trust-pickle", action="store_true", help=TRUST_HELP)
     p.add_argument(
         "--samples",
         default=samples,
@@ -57,10 +59,10 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from peephole.api import explain
     from peephole.modalities.image.view import grid
-    from peephole_lab.data import load_classifier
+    from peephole_lab.data.model_files import load_model
 
     try:
-        net = load_classifier(args.model)
+        net = load_model(args.model, args.trust_pickle)
         e = explain(net, None, method="input-agnostic", targets=args.classes, **options(args))
     except PeepholeError as exc:
         print(safe(f"error: {exc}"), file=sys.stderr)

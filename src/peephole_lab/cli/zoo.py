@@ -21,6 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-train", type=int, default=10000, help="training images per model (default 10000)")
     p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--wide", action="store_true", help="the wide zoo: 9 architecture and 10 trigger families")
     p.set_defaults(func=run)
 
 
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from peephole_lab.data.zoo import build_zoo
 
     try:
-        zoo = build_zoo(args.root, args.pairs, args.seed, args.n_train, args.epochs, progress=True)
+        zoo = build_zoo(args.root, args.pairs, args.seed, args.n_train, args.epochs, progress=True, wide=args.wide)
     except PeepholeError as exc:
         print(safe(f"error: {exc}"), file=sys.stderr)
         return 2

@@ -29,8 +29,9 @@ def SmallCNN(
     stages: int = 2,
 ) -> Any:
     """conv3-(BN)-ReLU-pool ×``stages`` (width, then 2·width) then a head: ``pool='flatten'`` (MLP on the feature
-    map, MNIST) or ``'max'`` (conv, global max pool, linear: multi-label canvases, best with ``batchnorm``;
-    receptive field 18 px with 2 stages, 54 px with 3). The config is kept on ``module.config``."""
+    map, MNIST), ``'max'`` (conv, global max pool, linear: multi-label canvases, best with ``batchnorm``;
+    receptive field 18 px with 2 stages, 54 px with 3) or ``'avg'`` (the same with global average pooling: the
+    BN + GAP family). The config is kept on ``module.config``."""
     torch = _torch()
     nn = torch.nn
 
@@ -44,10 +45,11 @@ def SmallCNN(
         body += [*conv(width if i == 1 else 2 * width, 2 * width), nn.MaxPool2d(2)]
     if pool == "flatten":
         head = [nn.Flatten(), nn.Linear(2 * width * (size // 2**stages) ** 2, 64), nn.ReLU(), nn.Linear(64, n_classes)]
-    elif pool == "max":
-        head = [*conv(2 * width, 2 * width), nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(2 * width, n_classes)]
+    elif pool in ("max", "avg"):
+        gp = nn.AdaptiveMaxPool2d(1) if pool == "max" else nn.AdaptiveAvgPool2d(1)
+        head = [*conv(2 * width, 2 * width), gp, nn.Flatten(), nn.Linear(2 * width, n_classes)]
     else:
-        raise InputError(f"unknown pool {pool!r}; use 'flatten' or 'max'")
+        raise InputError(f"unknown pool {pool!r}; use 'flatten', 'max' or 'avg'")
     net = nn.Sequential(*body, *head)
     net.config = {
         "arch": "cnn",
@@ -62,19 +64,32 @@ def SmallCNN(
     return net
 
 
-def MLP(in_channels: int = 1, n_classes: int = 10, size: int = 28, hidden: int = 256) -> Any:
-    """Flatten-Linear-ReLU-Linear-ReLU-Linear: a fully connected network (no convolution)."""
+#: activations an MLP may use (``torch.nn`` class names)
+ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "gelu": "GELU", "sigmoid": "Sigmoid", "elu": "ELU"}
+
+
+def _activation(name: str) -> Any:
+    if name not in ACTIVATIONS:
+        raise InputError(f"unknown activation {name!r}; use one of {tuple(ACTIVATIONS)}")
+    return getattr(_torch().nn, ACTIVATIONS[name])()
+
+
+def MLP(in_channels: int = 1, n_classes: int = 10, size: int = 28, hidden: int = 256, activation: str = "relu") -> Any:
+    """Flatten-Linear-act-Linear-act-Linear: a fully connected network (no convolution); ``activation`` in
+    :data:`ACTIVATIONS`."""
     nn = _torch().nn
     d = in_channels * size * size
     net = nn.Sequential(
         nn.Flatten(),
         nn.Linear(d, hidden),
-        nn.ReLU(),
+        _activation(activation),
         nn.Linear(hidden, hidden // 2),
-        nn.ReLU(),
+        _activation(activation),
         nn.Linear(hidden // 2, n_classes),
     )
     net.config = {"arch": "mlp", "in_channels": in_channels, "n_classes": n_classes, "size": size, "hidden": hidden}
+    if activation != "relu":  # configs of the original ReLU MLPs stay as they were saved
+        net.config["activation"] = activation
     return net
 
 
@@ -93,8 +108,89 @@ def DeepCNN(in_channels: int = 1, n_classes: int = 10, width: int = 24, size: in
     return net
 
 
+def StridedCNN(in_channels: int = 1, n_classes: int = 10, width: int = 16, size: int = 28) -> Any:
+    """conv3 stride 2-ReLU ×2 (width, 2·width), no pooling, then a linear head on the feature map."""
+    nn = _torch().nn
+    s = (size + 1) // 2
+    s = (s + 1) // 2
+    net = nn.Sequential(
+        nn.Conv2d(in_channels, width, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(width, 2 * width, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(2 * width * s * s, n_classes),
+    )
+    net.config = {"arch": "strided-cnn", "in_channels": in_channels, "n_classes": n_classes, "width": width, "size": size}
+    return net
+
+
+def LeNet(in_channels: int = 1, n_classes: int = 10, size: int = 28) -> Any:
+    """LeNet-5 style: conv5 (pad 2)-tanh-avg-pool, conv5-tanh-avg-pool, then tanh MLP 120-84."""
+    nn = _torch().nn
+    s = ((size // 2) - 4) // 2
+    net = nn.Sequential(
+        nn.Conv2d(in_channels, 6, 5, padding=2),
+        nn.Tanh(),
+        nn.AvgPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.Tanh(),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16 * s * s, 120),
+        nn.Tanh(),
+        nn.Linear(120, 84),
+        nn.Tanh(),
+        nn.Linear(84, n_classes),
+    )
+    net.config = {"arch": "lenet", "in_channels": in_channels, "n_classes": n_classes, "size": size}
+    return net
+
+
+def _residual_block(width: int) -> Any:
+    torch = _torch()
+    nn = torch.nn
+
+    class Residual(nn.Module):
+        """x + BN(conv(ReLU(BN(conv(x))))), then ReLU (He et al., 2016, basic block)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = nn.Sequential(
+                nn.Conv2d(width, width, 3, padding=1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(),
+                nn.Conv2d(width, width, 3, padding=1, bias=False),
+                nn.BatchNorm2d(width),
+            )
+
+        def forward(self, x: Any) -> Any:
+            return torch.relu(x + self.body(x))
+
+    return Residual()
+
+
+def ResNet(in_channels: int = 1, n_classes: int = 10, width: int = 16, size: int = 28) -> Any:
+    """A small residual network: conv stem, a residual block, max-pool, a residual block, global average pool,
+    linear (``size`` is recorded only: global pooling takes any input size)."""
+    nn = _torch().nn
+    net = nn.Sequential(
+        nn.Conv2d(in_channels, width, 3, padding=1, bias=False),
+        nn.BatchNorm2d(width),
+        nn.ReLU(),
+        _residual_block(width),
+        nn.MaxPool2d(2),
+        _residual_block(width),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(width, n_classes),
+    )
+    net.config = {"arch": "resnet", "in_channels": in_channels, "n_classes": n_classes, "width": width, "size": size}
+    return net
+
+
 #: architecture name -> constructor (its keyword arguments are the saved ``config`` without ``arch``)
-ARCHITECTURES = {"cnn": SmallCNN, "mlp": MLP, "deep-cnn": DeepCNN}
+ARCHITECTURES = {"cnn": SmallCNN, "mlp": MLP, "deep-cnn": DeepCNN, "strided-cnn": StridedCNN, "lenet": LeNet, "resnet": ResNet}
 
 
 def build_classifier(config: dict[str, Any]) -> Any:
@@ -192,7 +288,9 @@ def check_config(config: Any, where: str) -> dict[str, Any]:
             lo, hi = CONFIG_LIMITS[k]
             if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
                 raise InputError(f"{where}: config {k}={v!r} is not an integer in {lo}..{hi}")
-    if cfg.get("pool", "flatten") not in ("flatten", "max") or not isinstance(cfg.get("batchnorm", False), bool):
+    if cfg.get("activation", "relu") not in ACTIVATIONS:
+        raise InputError(f"{where}: config activation={cfg.get('activation')!r} is not one of {tuple(ACTIVATIONS)}")
+    if cfg.get("pool", "flatten") not in ("flatten", "max", "avg") or not isinstance(cfg.get("batchnorm", False), bool):
         raise InputError(f"{where}: config pool={cfg.get('pool')!r} / batchnorm={cfg.get('batchnorm')!r} is not valid")
     with torch.device("meta"):
         n = sum(p.numel() for p in ARCHITECTURES[arch](**cfg).parameters())

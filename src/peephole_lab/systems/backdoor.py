@@ -103,12 +103,10 @@ def anomaly_scores(c: np.ndarray) -> np.ndarray:
 
 def default_samples(model: Any, image: Any = None, shape: Sequence[int] | None = None) -> str:
     """``'mnist'`` (generic MNIST images of every class) for a 1×28×28 model, else ``'uniform'`` noise."""
-    from peephole.gradients.differentiable import as_differentiable, resolve_shape
+    from peephole.gradients.differentiable import as_differentiable
+    from peephole_lab.systems.model_shape import model_shape
 
-    try:
-        shp = resolve_shape(as_differentiable(model, "a backdoor scan"), image, shape)
-    except InputError:
-        return "uniform"
+    shp = model_shape(as_differentiable(model, "a backdoor scan"), image, shape)
     return "mnist" if tuple(shp) == (1, 28, 28) else "uniform"
 
 

@@ -7,7 +7,11 @@ count how often it is right.
 * **ROC** over the threshold: a model's score is its largest anomaly among eligible classes
   (:meth:`BackdoorReport.score`); AUC = P(score of a backdoored model > score of a clean one), ties count ½
   (Mann–Whitney); the CSV also lists detection, wrong-class and false-alarm rates at every threshold;
-* **time per model**: wall-clock seconds of the scan (a ratio between detectors is meaningful only in one run).
+* **time per model**: wall-clock seconds of the scan (a ratio between detectors is meaningful only in one run);
+* **per family** (:func:`by_family`) and **leave-one-family-out** (:func:`leave_one_family_out`): the threshold is
+  tuned on the other families (the lowest whose false-alarm rate there is at most ``max_false_alarm_rate``) and
+  the rates are reported on the family left out, never seen while tuning; rates carry Wilson 95 % intervals
+  (Wilson 1927, via :func:`scipy.stats.binomtest`).
 """
 
 from __future__ import annotations
@@ -85,6 +89,103 @@ def roc(results: Sequence[ModelResult]) -> list[dict[str, float]]:
     """The rates at every distinct model score used as threshold (flag when anomaly > threshold), plus −inf."""
     scores = sorted({r.score() for r in results if not r.error and np.isfinite(r.score())})
     return [rates(results, t) for t in [float("-inf"), *scores]]
+
+
+def wilson(k: int, n: int) -> tuple[float, float]:
+    """Wilson score 95 % interval of ``k`` successes in ``n`` trials ((nan, nan) when n = 0)."""
+    if n == 0:
+        return float("nan"), float("nan")
+    from scipy.stats import binomtest
+
+    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def interval_rates(results: Sequence[ModelResult], threshold: float) -> dict[str, Any]:
+    """:func:`rates` plus Wilson intervals of the detection and false-alarm rates and the ROC AUC."""
+    r: dict[str, Any] = dict(rates(results, threshold))
+    r["detection_ci"] = wilson(int(r["detected"]), int(r["n_trojan"]))
+    r["false_alarm_ci"] = wilson(int(r["false_alarms"]), int(r["n_clean"]))
+    r["auc"] = auc(results)
+    return r
+
+
+def tune_threshold(results: Sequence[ModelResult], max_false_alarm_rate: float) -> float:
+    """The lowest threshold (among the models' scores, and +inf) whose false-alarm rate on ``results`` is at most
+    ``max_false_alarm_rate``: the most detections the false-alarm budget allows."""
+    for row in roc(results):
+        if row["false_alarm_rate"] <= max_false_alarm_rate:
+            return float(row["threshold"])
+    return float("inf")
+
+
+def family_of(r: ModelResult, by: str) -> str:
+    """The family of a result: an attribute (``'arch'``, ``'pattern'``, ``'family'``); a clean twin carries its
+    backdoored twin's trigger attributes, so it falls in its twin's trigger family."""
+    if by not in r.attributes:
+        raise InputError(f"results have no attribute {by!r} to group by; they have {sorted(r.attributes)}")
+    return str(r.attributes[by])
+
+
+def by_family(results: Sequence[ModelResult], threshold: float, by: str = "pattern") -> dict[str, dict[str, Any]]:
+    """:func:`interval_rates` of every family at one threshold."""
+    fams = sorted({family_of(r, by) for r in results})
+    return {f: interval_rates([r for r in results if family_of(r, by) == f], threshold) for f in fams}
+
+
+Calibration = Callable[[Sequence[ModelResult]], Callable[[Sequence[ModelResult]], list[ModelResult]]]
+
+
+def leave_one_family_out(
+    results: Sequence[ModelResult],
+    by: str = "pattern",
+    max_false_alarm_rate: float = 1 / 6,
+    calibrate: Calibration | None = None,
+) -> dict[str, Any]:
+    """For each family F: fit ``calibrate`` (if given: seen results -> a re-scoring of results, e.g.
+    :class:`~peephole_lab.systems.backdoor_calibration.CleanReference`) and tune the threshold
+    (:func:`tune_threshold`) on the other families only, then report :func:`interval_rates` on F. ``'pooled'``: the
+    unseen-family counts summed over the folds (each model is unseen once) with Wilson intervals, and the AUC of
+    every model's unseen-fold score."""
+    fams = sorted({family_of(r, by) for r in results})
+    if len(fams) < 2:
+        raise InputError(f"leave-one-family-out needs at least 2 families by {by!r}, got {fams}")
+    folds: dict[str, Any] = {}
+    scored: list[ModelResult] = []
+    for f in fams:
+        seen = [r for r in results if family_of(r, by) != f]
+        unseen = [r for r in results if family_of(r, by) == f]
+        if calibrate is not None:
+            rescore = calibrate(seen)
+            seen, unseen = rescore(seen), rescore(unseen)
+        th = tune_threshold(seen, max_false_alarm_rate)
+        folds[f] = {"threshold": th, **interval_rates(unseen, th)}
+        scored += unseen
+    tot = {k: sum(int(v[k]) for v in folds.values()) for k in ("detected", "n_trojan", "false_alarms", "n_clean", "wrong_class")}
+    pooled = {
+        **tot,
+        "detection_rate": tot["detected"] / tot["n_trojan"] if tot["n_trojan"] else float("nan"),
+        "false_alarm_rate": tot["false_alarms"] / tot["n_clean"] if tot["n_clean"] else float("nan"),
+        "detection_ci": wilson(tot["detected"], tot["n_trojan"]),
+        "false_alarm_ci": wilson(tot["false_alarms"], tot["n_clean"]),
+        "auc": auc(scored),
+    }
+    return {"by": by, "max_false_alarm_rate": max_false_alarm_rate, "folds": folds, "pooled": pooled}
+
+
+def lofo_summary(out: dict[str, Any]) -> str:
+    """Plain text of a :func:`leave_one_family_out` result: one line per family left out, then the pooled line."""
+
+    def line(name: str, r: dict[str, Any]) -> str:
+        d, f = r["detection_ci"], r["false_alarm_ci"]
+        th = f" at threshold {r['threshold']:g}" if "threshold" in r else ""
+        return (
+            f"  {name}: detection {r['detected']}/{r['n_trojan']} (95% {d[0]:.2f}–{d[1]:.2f}), false alarms "
+            f"{r['false_alarms']}/{r['n_clean']} (95% {f[0]:.2f}–{f[1]:.2f}){th}; AUC {r['auc']:.3f}"
+        )
+
+    lines = [line(k, v) for k, v in out["folds"].items()]
+    return "\n".join([f"leave one {out['by']} family out:", *lines, line("pooled", out["pooled"])])
 
 
 @dataclass

@@ -34,11 +34,11 @@ from peephole.gradients.differentiable import (
     as_differentiable,
     display,
     n_classes_of,
-    resolve_shape,
     to_chw,
 )
 from peephole.pipeline import Request, build, resolve_targets
 from peephole.result import Explanation
+from peephole_lab.systems.model_shape import model_shape
 
 HESSIANS = ("hutchinson", "exact")
 
@@ -177,7 +177,7 @@ def threshold(delta: Any, mask: Any, keep: float = 0.2) -> Any:
 
 def _setup(model: Any, image: Any, shape: Sequence[int] | None, output: str, class_names: Any) -> tuple[Differentiable, Any, int]:
     dm = as_differentiable(model, "fill in the blanks", output, class_names)
-    shp = resolve_shape(dm, image, shape)
+    shp = model_shape(dm, image, shape)
     return dm, shp, n_classes_of(dm, shp)
 
 

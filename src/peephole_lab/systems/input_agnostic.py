@@ -36,11 +36,11 @@ from peephole.gradients.differentiable import (
     as_differentiable,
     display,
     n_classes_of,
-    resolve_shape,
     to_chw,
 )
 from peephole.pipeline import Request, build, resolve_targets
 from peephole.result import Explanation
+from peephole_lab.systems.model_shape import model_shape
 
 NORMS = ("l2", "linf")
 DISTRIBUTIONS = ("uniform", "gaussian", "mnist")
@@ -171,7 +171,7 @@ def input_agnostic(
     t0 = perf_counter()
     image, seed, batch_size = req.input, req.seed, req.batch_size or 32
     dm = as_differentiable(req.model, "input-agnostic saliency", req.output or "logits", req.class_names)
-    shp = resolve_shape(dm, image, shape)
+    shp = model_shape(dm, image, shape)
     if norm not in NORMS:
         raise InputError(f"unknown norm {norm!r}; use one of {NORMS}")
     if eta is None:

@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from peephole.errors import InputError
-from peephole.gradients.differentiable import as_differentiable, n_classes_of, resolve_shape
+from peephole.gradients.differentiable import as_differentiable, n_classes_of
 from peephole_lab.systems.backdoor import BackdoorReport
+from peephole_lab.systems.model_shape import model_shape
 
 
 def clean_images(images: Any, shape: tuple[int, int, int]) -> np.ndarray:
@@ -140,7 +141,7 @@ def neural_cleanse(
 
     t0 = perf_counter()
     dm = as_differentiable(model, "Neural Cleanse", output, class_names)
-    shp = resolve_shape(dm, None, shape)
+    shp = model_shape(dm, None, shape)
     positive = (("epochs", epochs), ("steps", steps), ("batch_size", batch_size), ("lr", lr), ("patience", patience))
     for name, val in (*positive, ("early_stop", early_stop)):
         if not val > 0:

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from peephole.errors import InputError
+from peephole_lab.systems.explainer.layers import build_layers, eager_copy, layer_spec
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
@@ -60,23 +61,28 @@ class BackboneExplainer(nn.Module):
     """A U-Net whose encoder starts as a copy of the classifier's own convolutional stages (the paper's Explainer
     shares its backbone's pretraining with the classifier; here the classifier itself is the pretrained backbone).
 
-    ``classifier``: an ``nn.Sequential`` of conv stages separated by ``MaxPool2d``, then a global pooling, and a
-    final ``Linear`` (e.g. :func:`peephole_lab.data.SmallCNN` with ``pool='max'``). The class logits are the
-    Linear applied at every position of the last features (a class activation map, initialised from the
-    classifier's weights) upsampled, plus a decoder's refinement from the skip features (initialised to 0).
-    The copy is trained; the classifier is not touched.
+    ``classifier``: an ``nn.Sequential`` (eager or TorchScript) of conv stages separated by ``MaxPool2d`` or
+    ``AvgPool2d``, then a global pooling, and a final ``Linear`` (e.g. :func:`peephole_lab.data.SmallCNN` with
+    ``pool='max'``). The class logits are the Linear applied at every position of the last features (a class
+    activation map, initialised from the classifier's weights) upsampled, plus a decoder's refinement from the skip
+    features (initialised to 0). The copy is trained; the classifier is not touched. A TorchScript classifier is
+    first copied into plain ``torch.nn`` layers (:mod:`peephole_lab.systems.explainer.layers`).
     """
 
     def __init__(self, classifier: nn.Module, width: int = 16) -> None:
         super().__init__()
+        if isinstance(classifier, torch.jit.ScriptModule):
+            classifier = eager_copy(classifier)
         layers = list(classifier.children()) if isinstance(classifier, nn.Sequential) else []
         pools = [i for i, m in enumerate(layers) if isinstance(m, (nn.AdaptiveMaxPool2d, nn.AdaptiveAvgPool2d))]
         if not pools or not isinstance(layers[-1], nn.Linear):
             raise InputError("BackboneExplainer needs an nn.Sequential of conv stages, a global pooling and a final Linear")
-        self.config = {"kind": "backbone", "classifier": dict(getattr(classifier, "config", {})), "width": width}
+        cfg = dict(getattr(classifier, "config", {}))
+        # a lab classifier is rebuilt from its config; any other (e.g. TorchScript) from its list of layers
+        self.config = {"kind": "backbone", "width": width, **({"classifier": cfg} if cfg else {"layers": layer_spec(classifier)})}
         body, stages = layers[: pools[-1]], [[]]
         for m in body:
-            if isinstance(m, nn.MaxPool2d):
+            if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
                 stages.append([])
             stages[-1].append(copy.deepcopy(m))
         self.stages = nn.ModuleList(nn.Sequential(*st) for st in stages)
@@ -94,7 +100,9 @@ class BackboneExplainer(nn.Module):
 
     def _probe(self, classifier: nn.Module) -> list[torch.Tensor]:
         cfg = getattr(classifier, "config", {})
-        x = torch.zeros(1, cfg.get("in_channels", 3), cfg.get("size", 32), cfg.get("size", 32))
+        conv = next((m for m in classifier.modules() if isinstance(m, nn.Conv2d)), None)
+        cin = cfg.get("in_channels", conv.in_channels if conv is not None else 3)
+        x = torch.zeros(1, cin, cfg.get("size", 32), cfg.get("size", 32))
         self.eval()
         ins = []
         for st in self.stages:
@@ -129,10 +137,11 @@ class SegmentationExplainer(nn.Module):
 
 
 def save_explainer(net: nn.Module, path: str | Path, **meta: Any) -> Path:
-    """Save an :class:`ExplainerNet` or :class:`BackboneExplainer` as config + weights (readable with ``weights_only=True``)."""
+    """Save an :class:`ExplainerNet` or :class:`BackboneExplainer` as config + weights (readable with ``weights_only=True``);
+    the saved meta is the net's own ``.meta`` (e.g. ``multilabel``, set by training) updated with ``meta``."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"config": net.config, "state_dict": net.state_dict(), "meta": meta}, p)
+    torch.save({"config": net.config, "state_dict": net.state_dict(), "meta": {**getattr(net, "meta", {}), **meta}}, p)
     return p
 
 
@@ -148,10 +157,16 @@ def load_explainer(path: str | Path) -> nn.Module:
         if cfg.pop("kind", "unet") == "backbone":
             from peephole_lab.data.classifiers import build_classifier, check_config
 
-            net = BackboneExplainer(build_classifier(check_config(cfg["classifier"], str(p))), cfg["width"])
+            if "layers" in cfg:
+                clf = build_layers(cfg["layers"], str(p))
+            else:
+                clf = build_classifier(check_config(cfg["classifier"], str(p)))
+            net = BackboneExplainer(clf, cfg["width"])
         else:
             net = ExplainerNet(**cfg)
         net.load_state_dict(d["state_dict"])
+    except InputError:
+        raise
     except (KeyError, RuntimeError, TypeError, EOFError, ValueError, AttributeError, pickle.UnpicklingError) as exc:
         raise InputError(f"{p}: not an Explainer saved by peephole ({type(exc).__name__})") from exc
     net.meta = d.get("meta", {})

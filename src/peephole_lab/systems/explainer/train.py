@@ -108,6 +108,7 @@ def _save(net: torch.nn.Module, opt: torch.optim.Optimizer, epoch: int, res: Tra
             "epoch": epoch,
             "train_loss": res.train_loss,
             "val_loss": res.val_loss,
+            "meta": getattr(net, "meta", {}),
         },
         path,
     )
@@ -140,10 +141,11 @@ def train_explainer(
     The labels are the ground-truth classes of each image (as in the paper); pass one-hot labels with
     ``loss=ExplainerLoss(multilabel=False)`` for a single-label classifier. Keeps the weights of the epoch with
     the lowest validation loss, stops after ``patience`` epochs without improvement, writes ``last.pt`` and
-    ``best.pt`` to ``checkpoint_dir`` when given.
+    ``best.pt`` to ``checkpoint_dir`` when given. ``explainer.meta['multilabel']`` records the loss's kind.
     """
     clf = _freeze(classifier)
     loss = loss or ExplainerLoss()
+    explainer.meta = {**getattr(explainer, "meta", {}), "multilabel": loss.multilabel}  # read by inference
 
     def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return loss(explainer(x), y, clf, x)[0]

@@ -1,0 +1,128 @@
+"""Calibrated decision rules for backdoor scans, fitted on some zoo families and applied to unseen ones
+(:func:`peephole_lab.systems.backdoor_eval.leave_one_family_out` takes either as ``calibrate``).
+
+* :class:`CleanReference` — a score means little without the scores clean models of the same kind get: every
+  anomaly is standardised against the clean reference models of the same architecture family,
+  ``z = (a − median) / (1.4826 · MAD)`` of their model scores (MAD floored at ``min_scale``); an architecture
+  the reference lacks uses the pooled clean models.
+* :class:`LogisticCombiner` — a logistic regression (scikit-learn, L2, balanced classes) over per-class
+  features of two detectors on the same model (:func:`merge`: input-agnostic anomaly, Neural Cleanse anomaly
+  index, and each class's rank in either, 0 = most suspicious), trained with the backdoor's target class of
+  each backdoored model as positive and every class of clean models as negative; a class's new anomaly is the
+  regression's log-odds, so ``threshold = 0`` is P = 0.5.
+
+Neither has been measured on a zoo yet (docs/systems.md gives the command); the tests check the arithmetic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from peephole.errors import InputError
+from peephole_lab.systems.backdoor_eval import ModelResult
+
+
+def _robust(scores: Sequence[float], min_scale: float) -> tuple[float, float]:
+    a = np.asarray([s for s in scores if np.isfinite(s)], np.float64)
+    if not len(a):
+        raise InputError("no clean model with a finite score to calibrate against")
+    med = float(np.median(a))
+    return med, max(1.4826 * float(np.median(np.abs(a - med))), min_scale)
+
+
+@dataclass
+class CleanReference:
+    """Robust location and scale of clean models' scores per architecture (module doc)."""
+
+    by: str = "arch"
+    min_scale: float = 0.5
+    stats: dict[str, tuple[float, float]] = field(default_factory=dict)
+    pooled: tuple[float, float] = (0.0, 1.0)
+
+    def fit(self, results: Sequence[ModelResult]) -> CleanReference:
+        clean = [r for r in results if not r.trojan and not r.error]
+        self.pooled = _robust([r.score() for r in clean], self.min_scale)
+        groups: dict[str, list[float]] = {}
+        for r in clean:
+            groups.setdefault(str(r.attributes.get(self.by)), []).append(r.score())
+        self.stats = {k: _robust(v, self.min_scale) for k, v in groups.items() if len(v) >= 2}
+        return self
+
+    def __call__(self, results: Sequence[ModelResult]) -> list[ModelResult]:
+        """``results`` with every anomaly standardised against its architecture's clean models."""
+        out = []
+        for r in results:
+            med, scale = self.stats.get(str(r.attributes.get(self.by)), self.pooled)
+            out.append(replace(r, anomaly=[(a - med) / scale for a in r.anomaly]))
+        return out
+
+
+def fit_reference(results: Sequence[ModelResult]) -> CleanReference:
+    """A :class:`CleanReference` fitted on ``results`` (the ``calibrate`` of a leave-one-family-out run)."""
+    return CleanReference().fit(results)
+
+
+def _ranks(a: Sequence[float]) -> np.ndarray:
+    order = np.argsort(-np.asarray(a, np.float64), kind="stable")
+    ranks = np.empty(len(order))
+    ranks[order] = np.arange(len(order))
+    return ranks
+
+
+def merge(first: Sequence[ModelResult], second: Sequence[ModelResult]) -> list[ModelResult]:
+    """One result per model scanned by both detectors (matched by name; errors and unmatched models dropped),
+    its ``measures`` the per-class features of :class:`LogisticCombiner` and its anomaly the first detector's."""
+    by_name = {r.name: r for r in second if not r.error}
+    out = []
+    for a in first:
+        b = by_name.get(a.name)
+        if a.error or b is None:
+            continue
+        if a.targets != b.targets:
+            raise InputError(f"{a.name}: the two scans cover different classes ({a.targets} vs {b.targets})")
+        feats = {"first": list(a.anomaly), "second": list(b.anomaly)}
+        feats |= {"first_rank": list(_ranks(a.anomaly)), "second_rank": list(_ranks(b.anomaly))}
+        out.append(replace(a, eligible=[True] * len(a.targets), measures=feats, seconds=a.seconds + b.seconds))
+    return out
+
+
+FEATURES = ("first", "second", "first_rank", "second_rank")
+
+
+def _features(r: ModelResult) -> np.ndarray:
+    try:
+        return np.column_stack([r.measures[f] for f in FEATURES]).astype(np.float64)
+    except KeyError as exc:
+        raise InputError(f"{r.name}: not a merged result (use backdoor_calibration.merge)") from exc
+
+
+@dataclass
+class LogisticCombiner:
+    """Logistic regression over the per-class features of :func:`merge` (module doc)."""
+
+    C: float = 1.0
+    model: object = None
+
+    def fit(self, results: Sequence[ModelResult]) -> LogisticCombiner:
+        from sklearn.linear_model import LogisticRegression
+
+        x = np.concatenate([_features(r) for r in results])
+        y = np.concatenate([[r.trojan and t == r.target for t in r.targets] for r in results]).astype(int)
+        if y.min() == y.max():
+            raise InputError("the combiner needs backdoored and clean models to learn from")
+        self.model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=1000).fit(x, y)
+        return self
+
+    def __call__(self, results: Sequence[ModelResult]) -> list[ModelResult]:
+        """``results`` with every class's anomaly replaced by the regression's log-odds."""
+        if self.model is None:
+            raise InputError("fit the combiner first")
+        return [replace(r, anomaly=[float(v) for v in self.model.decision_function(_features(r))]) for r in results]  # type: ignore[attr-defined]
+
+
+def fit_combiner(results: Sequence[ModelResult]) -> LogisticCombiner:
+    """A :class:`LogisticCombiner` fitted on merged ``results`` (the ``calibrate`` of a leave-one-family-out run)."""
+    return LogisticCombiner().fit(results)

@@ -1,0 +1,82 @@
+"""Per-family rates with Wilson intervals, leave-one-family-out tuning, and the calibrated decision rules,
+on hand-built scan results (no model is trained)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from peephole.errors import InputError
+from peephole_lab.systems.backdoor_calibration import CleanReference, fit_combiner, fit_reference, merge
+from peephole_lab.systems.backdoor_eval import ModelResult, auc, by_family, leave_one_family_out, tune_threshold, wilson
+
+
+def res(name, trojan, target, anomaly, **attrs):
+    return ModelResult(name, trojan, target, attrs, list(anomaly), [True] * len(anomaly), list(range(len(anomaly))), 1.0)
+
+
+def test_wilson_intervals_match_the_formula():
+    assert wilson(0, 6) == pytest.approx((0.0, 1.96**2 / (6 + 1.96**2)), abs=1e-3)
+    lo, hi = wilson(5, 6)
+    assert lo == pytest.approx(0.4365, abs=1e-3) and hi == pytest.approx(0.9699, abs=1e-3)
+    assert np.isnan(wilson(0, 0)).all()
+
+
+def _family(pattern, trojan_scores, clean_scores, arch="cnn"):
+    out = [res(f"{pattern}-t{i}", True, 0, [s, 0, 0], pattern=pattern, arch=arch) for i, s in enumerate(trojan_scores)]
+    return out + [res(f"{pattern}-c{i}", False, 0, [0, s, 0], pattern=pattern, arch=arch) for i, s in enumerate(clean_scores)]
+
+
+def test_tune_threshold_takes_the_lowest_within_the_false_alarm_budget():
+    rs = _family("a", [5, 9], [1, 3, 4])
+    assert tune_threshold(rs, 0.0) == 4 and tune_threshold(rs, 1 / 3) == 3 and tune_threshold(rs, 1.0) == float("-inf")
+
+
+def test_leave_one_family_out_tunes_on_the_others_and_reports_the_unseen_one():
+    # family a: clean scores up to 4, so tuned on a, the threshold is 4; b: clean up to 7, tuned on b it is 7
+    a, b = _family("a", [5, 9], [1, 4]), _family("b", [6, 8], [2, 7])
+    out = leave_one_family_out(a + b, by="pattern", max_false_alarm_rate=0.0)
+    assert out["folds"]["a"]["threshold"] == 7 and out["folds"]["a"]["detected"] == 1  # 5 < 7 missed, 9 found
+    assert out["folds"]["b"]["threshold"] == 4 and out["folds"]["b"]["detected"] == 2
+    assert out["folds"]["b"]["false_alarms"] == 1  # b's clean 7 > 4: the unseen family's cost
+    p = out["pooled"]
+    assert (p["detected"], p["n_trojan"], p["false_alarms"], p["n_clean"]) == (3, 4, 1, 4)
+    assert p["detection_ci"] == pytest.approx(wilson(3, 4))
+    fams = by_family(a + b, 4.5)
+    assert fams["a"]["detected"] == 2 and fams["b"]["false_alarms"] == 1 and fams["a"]["auc"] == 1.0
+    with pytest.raises(InputError, match="at least 2 families"):
+        leave_one_family_out(a, by="pattern")
+
+
+def test_a_clean_reference_per_architecture_separates_what_one_threshold_cannot():
+    rs = []
+    for fam in ("p", "q", "r"):
+        rs += _family(fam, [6.0, 6.5], [1.5, 2.0, 2.5], arch="cnn")  # cnn: clean ~2, backdoored ~6
+        rs += _family(fam, [14.0, 15.0], [9.5, 10.0, 10.5], arch="mlp")  # mlp: clean ~10, backdoored ~14
+    assert auc(rs) < 0.9  # raw: a cnn backdoor (6) scores below every mlp clean model (10)
+    raw = leave_one_family_out(rs, max_false_alarm_rate=0.0)
+    cal = leave_one_family_out(rs, max_false_alarm_rate=0.0, calibrate=fit_reference)
+    assert cal["pooled"]["auc"] == 1.0 and cal["pooled"]["detected"] == 12 and cal["pooled"]["false_alarms"] == 0
+    assert raw["pooled"]["detected"] < 12
+    ref = CleanReference().fit(rs)
+    assert ref.stats["cnn"][0] == pytest.approx(2.0) and ref([rs[0]])[0].anomaly[0] == pytest.approx((6.0 - 2.0) / 0.7413, 1e-3)
+
+
+def test_the_logistic_combiner_catches_what_each_detector_alone_misses():
+    rng = np.random.default_rng(0)
+    ia, nc = [], []
+    for i in range(24):
+        trojan, kind = i < 12, i % 2  # kind 0: input-agnostic sees it; kind 1: Neural Cleanse does
+        a, b = rng.uniform(-1, 1.5, 10), rng.uniform(-1, 1.5, 10)
+        if trojan:
+            a[3], b[3] = (8.0, 1.0) if kind == 0 else (1.0, 4.0)
+        attrs = {"pattern": "x" if i % 3 else "y", "arch": "cnn"}
+        ia.append(ModelResult(f"m{i}", trojan, 3, attrs, list(a), [True] * 10, list(range(10)), 1.0))
+        nc.append(ModelResult(f"m{i}", trojan, 3, attrs, list(b), [True] * 10, list(range(10)), 2.0))
+    merged = merge(ia, nc)
+    assert len(merged) == 24 and merged[0].seconds == 3.0
+    combined = fit_combiner(merged)(merged)
+    assert auc(combined) == 1.0 and auc(ia) < 1.0 and auc(nc) < 1.0
+    assert all(r.flagged_at(0.0) == [3] for r in combined if r.trojan)  # the log-odds put P = 0.5 at 0
+    with pytest.raises(InputError, match="not a merged result"):
+        fit_combiner(ia)
