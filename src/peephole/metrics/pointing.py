@@ -62,6 +62,17 @@ def pointing_hit(saliency: np.ndarray, region: np.ndarray, tolerance: float = TO
     return bool(dist[r - y0, c - x0] <= tolerance)
 
 
+def energy_in(saliency: np.ndarray, region: np.ndarray) -> float:
+    """Energy-based pointing game (Wang et al., Score-CAM, CVPR-W 2020): the share of the map's positive mass
+    inside ``region`` (H×W bool), in [0, 1]; 0 for a map with no positive value."""
+    region = np.asarray(region, bool)
+    s = np.clip(np.asarray(saliency, np.float64), 0, None)
+    if region.shape != s.shape:
+        raise InputError(f"region of shape {region.shape} does not match the map of shape {s.shape}")
+    total = s.sum()
+    return float(s[region].sum() / total) if total > 0 else 0.0
+
+
 @dataclass
 class PointingResult:
     overall: float  #: hits / trials
