@@ -65,7 +65,11 @@ def photos(args, det):
 def run(args) -> None:
     det = detector(args.detector, args.side)
     segs = [Segmentation("slic", {"n_segments": n, "compactness": 20}) for n in args.segments]
-    out = open(args.out, "a")
+    with open(args.out, "a") as out:
+        explain_all(args, det, segs, out)
+
+
+def explain_all(args, det, segs, out) -> None:
     for name, im in photos(args, det):
         t0 = time.perf_counter()
         pami = peephole.explain(det, im, "pami", segmentations=segs)
@@ -95,23 +99,36 @@ def run(args) -> None:
         print(f"{name}: {len(pami.targets)} boxes, budget {budget}, {time.perf_counter() - t0:.0f} s", flush=True)
 
 
+def stat(v: np.ndarray) -> str:
+    return f"{v.mean():.3f} ± {v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else 0:.3f}"
+
+
 def table(paths: list[str]) -> None:
+    """Per file: mean ± standard error per method (AUCs ÷ the box's reference similarity), and PAMI's paired wins."""
     for path in paths:
-        rows = [json.loads(line) for line in open(path)]
-        photos_ = len({r["photo"] for r in rows})
-        print(f"\n{path}: {photos_} photos, {len(rows) // max(1, len({r['method'] for r in rows}))} boxes\n")
-        print("| method | boxes | deletion AUC ↓ (÷ reference) | insertion AUC ↑ (÷ reference) | pointing | energy in box |")
+        with open(path) as f:
+            rows = [json.loads(line) for line in f]
+        methods = sorted({r["method"].split(" ")[0] for r in rows})
+        by = {m: {(r["photo"], r["box"]): r for r in rows if r["method"].startswith(m + " ")} for m in methods}
+        keys = sorted(set.intersection(*(set(v) for v in by.values())))
+        print(f"\n{path}: {len({k[0] for k in keys})} photos, {len(keys)} boxes\n")
+        print("| method | queries (mean) | deletion AUC ↓ | insertion AUC ↑ | pointing ↑ | energy in box ↑ |")
         print("|---|---|---|---|---|---|")
-        for method in sorted({r["method"] for r in rows}):
-            rs = [r for r in rows if r["method"] == method]
+        for m in methods:
+            rs = [by[m][k] for k in keys]
             ref = np.array([r["reference"] for r in rs])
-
-            def stat(key: str, norm: bool = False) -> str:
-                v = np.array([r[key] for r in rs], float) / (ref if norm else 1)
-                return f"{v.mean():.3f} ± {v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else 0:.3f}"
-
+            col = {key: np.array([r[key] for r in rs], float) for key in ("deletion", "insertion", "pointing", "energy")}
+            budget = np.mean([r["budget"] for r in rs])
+            cells = [stat(col["deletion"] / ref), stat(col["insertion"] / ref), stat(col["pointing"]), stat(col["energy"])]
+            print(f"| {m} | {budget:.0f} | " + " | ".join(cells) + " |")
+        if len(methods) == 2:
+            a, b = ([by[m][k] for k in keys] for m in methods)
+            wins = {
+                key: np.mean([(x[key] < y[key]) if key == "deletion" else (x[key] > y[key]) for x, y in zip(a, b)])
+                for key in ("deletion", "insertion", "energy")
+            }
             print(
-                f"| {method} | {len(rs)} | {stat('deletion', True)} | {stat('insertion', True)} | {stat('pointing')} | {stat('energy')} |"
+                f"\n{methods[0]} better than {methods[1]} on the same box: " + ", ".join(f"{k} {v:.0%}" for k, v in wins.items())
             )
 
 

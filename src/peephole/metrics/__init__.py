@@ -1,5 +1,5 @@
-"""Evaluation metrics for importance maps: insertion, deletion (Petsiuk et al., RISE, BMVC 2018) and
-the pointing game (Zhang et al., Excitation Backprop) and its energy share (Score-CAM), with the reference maps of PAMI's Table 4."""
+"""Evaluation metrics for importance maps: insertion, deletion (Petsiuk et al., RISE, BMVC 2018), the pointing
+game (Zhang et al., Excitation Backprop) and its energy share (Score-CAM), with the reference maps of PAMI's Table 4."""
 
 from peephole.metrics.curves import Curve, auc, deletion, feature_order, insertion, perturbation_curve, pixel_order
 from peephole.metrics.pointing import PointingResult, boxes_mask, energy_in, pointing_hit, pointing_summary

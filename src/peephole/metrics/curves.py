@@ -20,10 +20,10 @@ import numpy as np
 from peephole.core.aggregate import ScoresOnly
 from peephole.core.partition import Partition
 from peephole.core.perturb import Masker
+from peephole.core.query import Query
 from peephole.core.run import run
 from peephole.errors import InputError
 from peephole.modalities import Modality, declared_modality, get_modality
-from peephole.core.query import Query
 from peephole.tasks import Task, classification_query, declared_task, get_task
 
 #: Pixels per step for a 224×224 input (Petsiuk et al.); other sizes scale it by H·W / 224².

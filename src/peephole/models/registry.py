@@ -36,8 +36,8 @@ def load_model(
     normalise: str | None = None,
 ) -> Model:
     """``'efficientnet-lite0'`` (backend ``'onnx'`` or ``'torch'``), a built-in detector (:data:`DETECTORS`:
-    OpenCV Haar cascades for faces, cat faces, bodies; the PP-OCRv4 DBNet text detector), or a path to an ``.onnx``
-    image classifier.
+    OpenCV Haar cascades for faces, cat faces, bodies, run on the image shrunk to 320 pixels; the PP-OCRv4 DBNet
+    text detector), or a path to an ``.onnx`` image classifier.
 
     For an ONNX file, ``output`` (``'probs'`` | ``'logits'`` | ``'scores'``), ``layout`` (``'nchw'`` |
     ``'nhwc'``) and ``normalise`` (``'imagenet'`` | ``'tflite'`` | ``'none'``) may be declared; what is not
@@ -60,7 +60,7 @@ def load_model(
             return dbnet_detector()
         from peephole.models.haar import haar_detector
 
-        return haar_detector(name.removeprefix("haar-"))
+        return haar_detector(name.removeprefix("haar-"), max_side=320)
     if name.endswith(".onnx"):
         from peephole.models.imagenet import imagenet_class_names
         from peephole.models.onnx import onnx_image_model
