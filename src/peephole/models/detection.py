@@ -51,10 +51,15 @@ class Detector:
         out = [as_dict(r) for r in raw]
         if self.threshold is None:
             return out
-        return [{k: v[_keep(d, self.threshold)] for k, v in d.items()} if isinstance(d, dict) else d for d in out]
+        return [{k: _select(v, _keep(d, self.threshold)) for k, v in d.items()} if isinstance(d, dict) else d for d in out]
 
     def __repr__(self) -> str:
         return f"Detector({self.name!r}, threshold={self.threshold!r})"
+
+
+def _select(v: Any, keep: np.ndarray) -> Any:
+    """The rows of ``v`` that ``keep`` selects (an entry of another length is left for the task to report)."""
+    return v[keep] if v is not None and v.ndim and len(v) == len(keep) else v
 
 
 def _keep(d: dict[str, Any], threshold: float) -> np.ndarray:
@@ -67,7 +72,7 @@ def as_dict(item: Any) -> Any:
     from peephole.core.query import to_numpy
 
     if isinstance(item, dict):
-        return to_numpy(item)
+        return {k: v if v is None else np.asarray(to_numpy(v)) for k, v in item.items()}
     boxes = getattr(item, "boxes", None)
     if boxes is not None and all(hasattr(boxes, a) for a in ("xyxy", "conf", "cls")):
         return {"boxes": to_numpy(boxes.xyxy), "scores": to_numpy(boxes.conf), "labels": to_numpy(boxes.cls).astype(np.int64)}
