@@ -65,3 +65,14 @@ def test_empty_or_mismatched_regions_are_errors():
         pointing_hit(peak(1, 1), np.zeros(SHAPE, bool))
     with pytest.raises(InputError, match="does not match"):
         pointing_hit(peak(1, 1), np.ones((5, 5), bool))
+
+
+def test_energy_in_is_the_positive_mass_inside_the_region() -> None:
+    from peephole.metrics import energy_in
+
+    m = np.zeros((4, 4))
+    m[0, 0], m[3, 3], m[1, 1] = 3.0, 1.0, -5.0  # negative values carry no energy
+    region = np.zeros((4, 4), bool)
+    region[:2, :2] = True
+    assert energy_in(m, region) == 0.75
+    assert energy_in(-np.ones((4, 4)), region) == 0.0

@@ -129,3 +129,18 @@ def test_result_keeps_boxes_through_save_and_load(tmp_path) -> None:
     assert back.task == "detection" and back.class_names == e.class_names
     assert np.array_equal(back.extras["boxes"], e.extras["boxes"]) and np.array_equal(back.maps, e.maps)
     assert np.allclose(back.map_for(1), e.maps[1], atol=1e-6)
+
+
+def test_deletion_curve_scores_the_box_similarity() -> None:
+    """Deleting a box's own pixels first drops its similarity faster than deleting the other box's."""
+    from peephole.metrics.curves import perturbation_curve
+
+    own = np.zeros((48, 48))
+    own[4:16, 4:16] = 1
+    other = np.zeros((48, 48))
+    other[28:44, 26:42] = 1
+    kw = {"step": 48 * 12, "task": "detection"}
+    first = perturbation_curve(squares, IMAGE, own, 0, "deletion", **kw)
+    late = perturbation_curve(squares, IMAGE, other, 0, "deletion", **kw)
+    assert np.isclose(first.probabilities[0], IMAGE[4:16, 4:16].mean()) and first.auc < late.auc
+    assert first.n_queries == len(first.fractions) + 1  # the unperturbed image gives the reference boxes
