@@ -147,7 +147,7 @@ def test_what_a_model_declares():
     assert declared_task(Hugging()) is None
     assert declared_task(object()) is None
     assert isinstance(declared_task(Custom()), Regression)
-    with pytest.raises(InputError, match=r"the model declares task 'segmentation'; valid tasks: \['classification', 'detection'\]"):
+    with pytest.raises(InputError, match=r"declares task 'segmentation'; valid tasks: \['classification', 'detection'\]"):
         declared_task(Odd())
 
 
