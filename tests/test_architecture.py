@@ -67,7 +67,7 @@ ALLOWED: dict[str, set[str]] = {
     "result": LOW | {"core", "modalities"},  # modalities: the lookup of a result's views, inside View only
     "store": LOW | {"core", "result", "outputs"},  # outputs: the name of peephole explain's manifest
     "models": LOW | {"core"},
-    "tasks": LOW | {"core"},
+    "tasks": LOW | {"core", "models"},  # models: Detection wraps a user's detector with the detector adapter
     "modalities": LOW | {"core", "models", "terminal"},
     "pipeline": LOW | {"core", "result", "models", "modalities", "tasks"},
     "registry": LOW | {"plugins"},

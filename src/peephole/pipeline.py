@@ -122,7 +122,9 @@ class Context:
         return self.probabilities[self.targets]
 
     def explanation(self, method: str, maps: np.ndarray, scores: np.ndarray, **fields: Any) -> Explanation:
-        """The result of ``method``: its maps and per-query outputs plus what was resolved here."""
+        """The result of ``method``: its maps and per-query outputs plus what was resolved here (the task's extras
+        with the method's)."""
+        fields["extras"] = {**(self.task.extras() if self.task is not None else {}), **fields.get("extras", {})}
         return build(
             method,
             self.modality.name,
@@ -218,8 +220,8 @@ def prepare(req: Request) -> Context:
     from peephole.models.base import use_device
 
     mod = req.modality
-    resolve_task(req)  # an unknown task fails before the model is loaded
-    model = mod.as_model(req.model, req.output, req.class_names)
+    given = resolve_task(req)  # an unknown task fails before the model is loaded
+    model = mod.as_model(given.adapt(req.model), req.output, req.class_names)
     use_device(model, req.device)
     task = resolve_task(req, model)
     x = mod.load(req.input, allow_large=req.allow_large)
@@ -232,4 +234,4 @@ def prepare(req: Request) -> Context:
     batch = req.batch_size
     if batch is None:
         batch = getattr(model, "preferred_batch_size", None) or mod.default_batch_size(x)
-    return Context(req, model, query, x, probs, targets, int(batch), names, task)
+    return Context(req, model, query, x, probs, targets, int(batch), task.output_names(names), task)

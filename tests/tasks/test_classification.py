@@ -119,12 +119,12 @@ def test_an_unknown_task_is_one_input_error_naming_the_valid_ones_before_the_mod
         calls.append(len(b))
         return np.full((len(b), 2), 0.5)
 
-    with pytest.raises(InputError, match=r"unknown task 'detect'; valid tasks: \['classification'\]"):
+    with pytest.raises(InputError, match=r"unknown task 'detect'; valid tasks: \['classification', 'detection'\]"):
         peephole.explain(model, IMG, output="probs", task="detect", **{k: v for k, v in PAMI.items() if k != "method"})
     assert calls == []
     with pytest.raises(InputError, match="unknown task"):
         get_task(3)
-    assert set(TASKS) == {"classification"}
+    assert set(TASKS) == {"classification", "detection"}
     assert get_task(None).name == "classification" and isinstance(get_task(Regression), Regression)
 
 
@@ -147,7 +147,7 @@ def test_what_a_model_declares():
     assert declared_task(Hugging()) is None
     assert declared_task(object()) is None
     assert isinstance(declared_task(Custom()), Regression)
-    with pytest.raises(InputError, match=r"the model declares task 'segmentation'; valid tasks: \['classification'\]"):
+    with pytest.raises(InputError, match=r"declares task 'segmentation'; valid tasks: \['classification', 'detection'\]"):
         declared_task(Odd())
 
 

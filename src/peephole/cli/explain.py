@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 from peephole.errors import InputError, PeepholeError
 from peephole.modalities import MODALITIES
 from peephole.pipeline import DEFAULT_TOP_K
+from peephole.tasks import TASKS
 from peephole.terminal import safe
 
 
@@ -59,6 +60,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="a registered method (see peephole.registry.METHODS); unset: the modality's default; pami: the paper's PAMI",
     )
     p.add_argument("--backend", default=None, choices=("onnx", "torch"), help="for efficientnet-lite0; unset: onnx")
+    p.add_argument(
+        "--task",
+        default=None,
+        choices=sorted(TASKS),
+        help="what the model's output means; unset: the model's (haar-face, haar-cat, haar-body, dbnet-text: detection; "
+        "a detection explains every box the detector finds, one map per box)",
+    )
     add_common(p)
     p.add_argument("--radius", type=int, default=None, help="window radius in pixels (window strategy; unset: 40)")
     p.add_argument("--size", type=int, default=224, help="images: resize shorter side to SIZE and centre-crop (0: keep)")
@@ -203,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
                         seed=args.seed,
                         progress=args.out is not None,
                         allow_large=args.allow_large,
+                        task=getattr(args, "task", None),
                         **options,
                     )
                     if args.html:

@@ -1,6 +1,6 @@
 """Evaluation metrics for importance maps: insertion, deletion (Petsiuk et al., RISE, BMVC 2018) with held-out
 fills (ROAD's imputation, Rong et al. 2022), µFidelity (Bhatt et al. 2020), the pointing game (Zhang et al.,
-Excitation Backprop) and its energy variant (Score-CAM), randomisation checks (MPRT, random logit), seed
+Excitation Backprop) and its energy variant (Score-CAM; also per detector box), randomisation checks (MPRT, random logit), seed
 stability, the self-graded label, and the reference maps of PAMI's Table 4."""
 
 from peephole.metrics.curves import (

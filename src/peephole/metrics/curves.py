@@ -22,11 +22,12 @@ import numpy as np
 from peephole.core.aggregate import ScoresOnly
 from peephole.core.partition import Partition
 from peephole.core.perturb import Masker
+from peephole.core.query import Query
 from peephole.core.run import run
 from peephole.errors import InputError
 from peephole.metrics.grading import held_out_fill, self_graded
 from peephole.modalities import Modality, declared_modality, get_modality
-from peephole.tasks import classification_query
+from peephole.tasks import Task, classification_query, declared_task, get_task
 
 #: Pixels per step for a 224×224 input (Petsiuk et al.); other sizes scale it by H·W / 224².
 DEFAULT_STEP_224 = 224
@@ -101,12 +102,15 @@ def perturbation_curve(
     modality: str | Modality | None = None,
     fill: str | None = None,
     seed: int = 0,
+    task: str | Task | None = None,
 ) -> Curve:
     """The insertion (``mode='insertion'``) or deletion curve of ``saliency`` for class ``target``.
 
     ``image``: the input (any modality's, loaded); ``modality``: its kind (default: what the model declares,
     else the first modality that holds the input), which gives the map's shape and, unless ``masker`` or
-    ``fill`` (a masker's name, or ``'road'``; ``seed`` seeds ROAD's noise) is given, the substrate."""
+    ``fill`` (a masker's name, or ``'road'``; ``seed`` seeds ROAD's noise) is given, the substrate. ``task``: what
+    the curve scores (default: what the model declares, else classification); a detector's curve scores reference
+    box ``target``'s similarity (one more query: the unperturbed input)."""
     if mode not in ("insertion", "deletion"):
         raise InputError(f"mode must be 'insertion' or 'deletion', got {mode!r}")
     mod, x = input_for_map(model, image, saliency, modality)
@@ -124,13 +128,28 @@ def perturbation_curve(
     # insertion keeps (= shows x at) the first k features, the rest from the substrate; deletion keeps the n − k
     # least important (reversed order), the first k become the substrate
     part = PrefixPartition(order, shape, changed) if mode == "insertion" else PrefixPartition(order[::-1], shape, n - changed)
-    m = mod.as_model(model, output, None)
-    query = classification_query(m)
+    m = mod.as_model(model if task is None else get_task(task).adapt(model), output, None)
+    query = task_query(m, x, mod, task, int(target))
     res = run(query, x, part, mask, [int(target)], batch_size, aggregator=ScoresOnly, desc=mode)
     default = "blur" if mode == "insertion" else "grey"
     name = fill if fill is not None else type(masker).__name__ if masker is not None else default
     params = {"metric": mode, "fill": name, "regions": "pixels", "step": step}
-    return Curve(changed / n, res.scores[:, int(target)].astype(np.float64), res.n_queries, params)
+    return Curve(changed / n, res.scores[:, int(target)].astype(np.float64), query.n_queries, params)
+
+
+def task_query(m: Any, x: Any, mod: Modality, task: str | Task | None, target: int) -> Query:
+    """Classification's query; or the query of another task (given, or declared by the wrapped model ``m``), bound
+    to ``m`` with its reference from the unperturbed ``x``."""
+    name = task or declared_task(m)
+    if name is None or name == "classification":
+        return classification_query(m)
+    t = get_task(name).bind(m)
+    query = Query(m, t.validate)
+    reference = t.reference(query(mod.batch_of_one(x), what=f"the unperturbed {mod.name}"))
+    if not 0 <= target < len(reference):
+        raise InputError(f"target {target} is out of range: the {t.name} task has {len(reference)} outputs")
+    query.score = t.scorer(reference, [target])
+    return query
 
 
 def curve_fill(mod: Modality, fill: str, seed: int = 0) -> Masker:

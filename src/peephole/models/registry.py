@@ -1,4 +1,4 @@
-"""Models by name: the built-in real model, or an ONNX file."""
+"""Models by name: the built-in real models (a classifier, detectors), or an ONNX file."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     from peephole.models.base import Model
 
 BUILTIN = ("efficientnet-lite0",)
+#: Built-in detectors (:mod:`peephole.models.haar`, :mod:`peephole.models.dbnet`; they declare task 'detection').
+DETECTORS = ("haar-face", "haar-cat", "haar-body", "dbnet-text")
 
 
 def modality_of_name(name: str) -> str | None:
@@ -18,7 +20,7 @@ def modality_of_name(name: str) -> str | None:
     the built-in text models and Hugging Face folders, None when the name says nothing."""
     from peephole.models.text import BUILTIN as TEXT_BUILTIN
 
-    if name in BUILTIN or name.endswith(".onnx"):
+    if name in BUILTIN or name in DETECTORS or name.endswith(".onnx"):
         return "image"
     if name in TEXT_BUILTIN or Path(name).is_dir():
         return "text"
@@ -33,7 +35,9 @@ def load_model(
     layout: str | None = None,
     normalise: str | None = None,
 ) -> Model:
-    """``'efficientnet-lite0'`` (backend ``'onnx'`` or ``'torch'``), or a path to an ``.onnx`` image classifier.
+    """``'efficientnet-lite0'`` (backend ``'onnx'`` or ``'torch'``), a built-in detector (:data:`DETECTORS`:
+    OpenCV Haar cascades for faces, cat faces, bodies, run on the image shrunk to 320 pixels; the PP-OCRv4 DBNet
+    text detector), or a path to an ``.onnx`` image classifier.
 
     For an ONNX file, ``output`` (``'probs'`` | ``'logits'`` | ``'scores'``), ``layout`` (``'nchw'`` |
     ``'nhwc'``) and ``normalise`` (``'imagenet'`` | ``'tflite'`` | ``'none'``) may be declared; what is not
@@ -47,6 +51,16 @@ def load_model(
         from peephole.models.efficientnet import efficientnet_lite0
 
         return efficientnet_lite0(backend)
+    if name in DETECTORS:
+        if output or layout or normalise:
+            raise InputError(f"{name} has fixed settings; output=, layout= and normalise= are for .onnx files")
+        if name == "dbnet-text":
+            from peephole.models.dbnet import dbnet_detector
+
+            return dbnet_detector()
+        from peephole.models.haar import haar_detector
+
+        return haar_detector(name.removeprefix("haar-"), max_side=320)
     if name.endswith(".onnx"):
         from peephole.models.imagenet import imagenet_class_names
         from peephole.models.onnx import onnx_image_model
@@ -57,4 +71,4 @@ def load_model(
         return model
     if "://" in name:
         raise InputError(f"{name}: URLs are not fetched; download the model and pass its path")
-    raise InputError(f"unknown model {name!r}: use one of {BUILTIN} or a path to an .onnx file")
+    raise InputError(f"unknown model {name!r}: use one of {BUILTIN + DETECTORS} or a path to an .onnx file")

@@ -12,9 +12,10 @@ from typing import Any
 from peephole.errors import InputError
 from peephole.tasks.base import Scorer, Task
 from peephole.tasks.classification import Classification, classification_query, resolve_targets
+from peephole.tasks.detection import Detection
 
 #: Task classes by name (each is built with its defaults, then bound to the model).
-TASKS: dict[str, type[Task]] = {"classification": Classification}
+TASKS: dict[str, type[Task]] = {"classification": Classification, "detection": Detection}
 DEFAULT_TASK = "classification"
 
 
@@ -55,6 +56,7 @@ __all__ = [
     "DEFAULT_TASK",
     "TASKS",
     "Classification",
+    "Detection",
     "Scorer",
     "Task",
     "classification_query",

@@ -35,6 +35,10 @@ class Task(ABC):
         """This task configured for ``model`` (e.g. what the model declares it returns); default: itself."""
         return self
 
+    def adapt(self, model: Any) -> Any:
+        """The user's model object as this task's model adapter, before the modality wraps it; default: as given."""
+        return model
+
     def validate(self, raw: Any, n: int, what: str) -> Any:
         """The model's raw output on ``n`` inputs (tensors already NumPy), checked; a :class:`ModelError` naming
         ``what`` otherwise. Default: a finite float64 array with ``n`` rows (:func:`peephole.core.query.as_array`)."""
@@ -54,6 +58,14 @@ class Task(ABC):
         """``score(checked_batch_output, what) -> (B, C)`` float64: column ``t`` is output ``t``'s score, so the
         targets' scores are ``scores[:, targets]`` (``C = len(reference)``; all of them are kept in
         ``Explanation.scores``, which is what lets :meth:`~peephole.result.Explanation.map_for` rebuild any map)."""
+
+    def output_names(self, class_names: Sequence[str] | None) -> list[str] | None:
+        """A name per explainable output (``Explanation.class_names``); default: the model's class names."""
+        return None if class_names is None else list(class_names)
+
+    def extras(self) -> dict[str, np.ndarray]:
+        """Arrays the result keeps about the reference (``Explanation.extras``); default: none."""
+        return {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -46,13 +46,15 @@ def figure(
     cmap: str = "jet",
     scale: str = "shared",
     fig: Any = None,
+    boxes: Sequence[Sequence[float]] | None = None,
 ) -> Any:
     """A matplotlib figure: the image, then one overlay per map, with a colour bar.
 
     ``scale='shared'`` (default) puts every map on one range, so a map of low values stays cool next to
     the top class's; ``'own'`` scales each map to its own range (one colour bar per panel). Drawn on
     matplotlib's object API (a new :class:`matplotlib.figure.Figure`, no pyplot state, the backend untouched)
-    unless ``fig`` gives the figure to draw in (``show()`` passes a pyplot one)."""
+    unless ``fig`` gives the figure to draw in (``show()`` passes a pyplot one).
+    ``boxes``: one x0, y0, x1, y1 box per map (a detector's), drawn on its panel, all of them on the image."""
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
     from matplotlib.figure import Figure
@@ -66,10 +68,13 @@ def figure(
     axes[0, 0].imshow(image)
     axes[0, 0].set_title("input", fontsize=9)
     shared = (min(float(m.min()) for m in maps), max(float(m.max()) for m in maps)) if maps else (0.0, 1.0)
-    for ax, m, t in zip(axes[0, 1:], maps, titles):
+    for i, (ax, m, t) in enumerate(zip(axes[0, 1:], maps, titles)):
         lo, hi = shared if scale == "shared" else (float(m.min()), float(m.max()))
         ax.imshow(overlay(image, m, alpha, cmap, lo, hi))
         ax.set_title(t, fontsize=9)
+        if boxes is not None:
+            draw_box(axes[0, 0], boxes[i])
+            draw_box(ax, boxes[i])
         if scale == "own":
             fig.colorbar(ScalarMappable(Normalize(lo, hi), cmap), ax=ax, fraction=0.046, pad=0.02)
     for ax in axes[0]:
@@ -78,6 +83,14 @@ def figure(
         bar = fig.colorbar(ScalarMappable(Normalize(*shared), cmap), ax=list(axes[0, 1:]), fraction=0.02, pad=0.02)
         bar.set_label("importance (shared scale)", fontsize=8)
     return fig
+
+
+def draw_box(ax: Any, box: Sequence[float], colour: str = "white") -> None:
+    """An x0, y0, x1, y1 pixel box outlined on ``ax`` (pixel edges: pixel ``c`` spans ``c - 0.5 .. c + 0.5``)."""
+    from matplotlib.patches import Rectangle
+
+    x0, y0, x1, y1 = (float(v) for v in box)
+    ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor=colour, linewidth=1.5))
 
 
 def grid(
@@ -148,7 +161,7 @@ class ImageView:
         state, the backend untouched); ``fig``: a figure to draw in instead."""
         e = self._e
         titles = [f"{e.name(t)} ({e.probabilities[t]:.2f})" for t in e.targets]
-        return figure(e.input, list(e.maps), titles, alpha, cmap, scale, fig)
+        return figure(e.input, list(e.maps), titles, alpha, cmap, scale, fig, self.boxes())
 
     def show(self, alpha: float = 0.5, cmap: str = "jet", scale: str = "shared") -> None:
         """Show :meth:`figure` with pyplot (a window in a script or REPL, inline in a notebook)."""
@@ -163,6 +176,11 @@ class ImageView:
 
         return img_tag(png(self.figure()))
 
+    def boxes(self) -> list[np.ndarray] | None:
+        """The reference box of each target of a detection (``extras['boxes']``); None for other tasks."""
+        boxes = self._e.extras.get("boxes") if self._e.task == "detection" else None
+        return None if boxes is None else [boxes[t] for t in self._e.targets]
+
     def write(self, target: int, base: Path) -> Path:
         """The overlay of ``target`` (shared scale) with its colour bar and class as ``base.png``."""
         from matplotlib.cm import ScalarMappable
@@ -176,6 +194,8 @@ class ImageView:
         ax = fig.subplots()
         ax.imshow(self.overlay(target))
         ax.set_title(f"{e.name(target)} ({e.probabilities[target]:.2f})", fontsize=9)
+        if e.task == "detection" and "boxes" in e.extras:
+            draw_box(ax, e.extras["boxes"][target])
         ax.axis("off")
         fig.colorbar(ScalarMappable(Normalize(lo, hi), "jet"), ax=ax, fraction=0.046, pad=0.02).set_label(
             "importance (shared scale)", fontsize=8

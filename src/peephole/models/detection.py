@@ -1,0 +1,122 @@
+"""Detector adapters: any detector as ``model(batch) -> per image a dict of boxes, scores, labels`` (torchvision's
+convention, read by :class:`peephole.tasks.Detection`).
+
+:func:`as_detector` takes a callable on a B×H×W×3 float batch in [0, 1] returning per image a dict (``boxes`` N×4
+xyxy pixels, ``scores`` N, ``labels`` N or ``probs`` N×K), a torchvision-style detection module (a torch module
+taking a list of 3×H×W tensors in [0, 1] and returning such dicts; in eval mode) or an ``ultralytics`` YOLO model
+(its ``Results`` are read by duck typing: ``ultralytics`` is not a dependency). The built-in detectors are OpenCV's
+Haar cascades (:mod:`peephole.models.haar`) and the PP-OCRv4 DBNet text detector (:mod:`peephole.models.dbnet`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from peephole.errors import InputError
+
+
+class Detector:
+    """``detector(batch)`` -> a list of dicts (``boxes``, ``scores``, ``labels`` or ``probs``), one per image, keeping
+    the detections scoring at least ``threshold`` (None: every one). Declares ``task = 'detection'``."""
+
+    task = "detection"
+    output = "detections"
+    modality = "image"
+
+    def __init__(
+        self,
+        fn: Callable[[np.ndarray], Any],
+        class_names: Sequence[str] | None = None,
+        threshold: float | None = None,
+        batch_size: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        if not callable(fn):
+            raise InputError(f"a detector must be callable, got {type(fn).__name__}")
+        self.fn = fn
+        self.class_names = list(class_names) if class_names is not None else None
+        self.threshold = threshold
+        self.preferred_batch_size = batch_size
+        self.name = name or getattr(fn, "__name__", type(fn).__name__)
+
+    def __call__(self, batch: np.ndarray) -> list[dict[str, np.ndarray]]:
+        raw = self.fn(batch)
+        if isinstance(raw, dict):
+            raw = [raw]
+        if not isinstance(raw, (list, tuple)):
+            return raw  # the task names what is wrong with it
+        out = [as_dict(r) for r in raw]
+        if self.threshold is None:
+            return out
+        return [{k: _select(v, _keep(d, self.threshold)) for k, v in d.items()} if isinstance(d, dict) else d for d in out]
+
+    def __repr__(self) -> str:
+        return f"Detector({self.name!r}, threshold={self.threshold!r})"
+
+
+def _select(v: Any, keep: np.ndarray) -> Any:
+    """The rows of ``v`` that ``keep`` selects (an entry of another length is left for the task to report)."""
+    return v[keep] if v is not None and v.ndim and len(v) == len(keep) else v
+
+
+def _keep(d: dict[str, Any], threshold: float) -> np.ndarray:
+    return np.asarray(d.get("scores", []), np.float64).reshape(-1) >= threshold
+
+
+def as_dict(item: Any) -> Any:
+    """One image's detections as a dict of NumPy arrays: a dict as it is (tensors converted), an ``ultralytics``
+    ``Results`` (``.boxes.xyxy``, ``.boxes.conf``, ``.boxes.cls``) read by duck typing; anything else unchanged."""
+    from peephole.core.query import to_numpy
+
+    if isinstance(item, dict):
+        return {k: v if v is None else np.asarray(to_numpy(v)) for k, v in item.items()}
+    boxes = getattr(item, "boxes", None)
+    if boxes is not None and all(hasattr(boxes, a) for a in ("xyxy", "conf", "cls")):
+        return {"boxes": to_numpy(boxes.xyxy), "scores": to_numpy(boxes.conf), "labels": to_numpy(boxes.cls).astype(np.int64)}
+    return item
+
+
+def as_detector(obj: Any, class_names: Sequence[str] | None = None, threshold: float | None = None) -> Detector:
+    """``obj`` as a :class:`Detector`: itself, an ``ultralytics`` YOLO model, a torchvision-style detection module,
+    or a callable on B×H×W×3 float batches in [0, 1]."""
+    if isinstance(obj, Detector):
+        return obj
+    if type(obj).__module__.split(".")[0] == "ultralytics" and hasattr(obj, "predict"):
+        names = getattr(obj, "names", None)
+        names = [names[k] for k in sorted(names)] if isinstance(names, dict) else names
+        return Detector(yolo_fn(obj), class_names or names, threshold, name=type(obj).__name__)
+    if hasattr(obj, "forward") and hasattr(obj, "parameters"):
+        return Detector(torch_fn(obj), class_names, threshold, name=type(obj).__name__)
+    if callable(obj):
+        return Detector(obj, class_names, threshold)
+    raise InputError(f"cannot use a {type(obj).__name__} as a detector: give a callable returning per image a dict of boxes")
+
+
+def yolo_fn(model: Any) -> Callable[[np.ndarray], list[Any]]:
+    """An ``ultralytics`` model on a float RGB batch: it is given uint8 BGR images (its own convention)."""
+
+    def detect(batch: np.ndarray) -> list[Any]:
+        images = [np.ascontiguousarray((np.clip(x, 0, 1) * 255).round().astype(np.uint8)[..., ::-1]) for x in batch]
+        return list(model.predict(images, verbose=False))
+
+    return detect
+
+
+def torch_fn(module: Any) -> Callable[[np.ndarray], list[Any]]:
+    """A torchvision-style detection module on a float RGB batch: a list of 3×H×W tensors on the module's device,
+    no gradients. The module is never moved or switched to eval mode: one in training mode is an InputError."""
+    import torch
+
+    if getattr(module, "training", False):
+        raise InputError(f"the detection module {type(module).__name__} is in training mode; call .eval() on it first")
+    first = next(iter(module.parameters()), None)
+    device = first.device if first is not None else torch.device("cpu")
+
+    def detect(batch: np.ndarray) -> list[Any]:
+        with torch.no_grad():
+            return list(module([torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1).to(device) for x in batch]))
+
+    return detect
