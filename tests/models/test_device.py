@@ -122,3 +122,65 @@ def test_gradient_methods_run_on_the_modules_device_and_leave_it_there():
     assert all(p.device.type == "cpu" for p in net.parameters())
     with pytest.raises(InputError, match="does not move your module"):
         peephole.explain(net, IMG, method="saliency", output="logits", device="meta")
+
+
+class ConvNet(torch.nn.Module):
+    """NCHW -> 3 logits with a conv layer (for the CAMs), a dropout (eval mode matters) and a batch norm."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.norm = torch.nn.BatchNorm2d(4)
+        self.drop = torch.nn.Dropout(0.5)
+        self.pool = torch.nn.AdaptiveAvgPool2d(1)
+        self.lin = torch.nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.lin(self.drop(self.pool(torch.relu(self.norm(self.conv(x)))).flatten(1)))
+
+
+SPIED = ("to", "cpu", "cuda", "eval", "train", "requires_grad_", "float", "half")
+
+
+@pytest.mark.parametrize("method", ["pami", "pami-path", "rise", "saliency", "integrated-gradients", "gradcam", "scorecam"])
+def test_no_method_moves_changes_or_puts_gradients_into_the_users_module(method, monkeypatch):
+    """A spy on every call that moves a module or changes its mode or its weights' gradient flag: none is made, on
+    the module or on any of its parameters, by the black-box adapter or by the gradient methods' differentiable view."""
+    pytest.importorskip("captum")
+    net = ConvNet()  # train mode, weights requiring gradients: as a user fine-tuning it would leave it
+    snap = snapshot(net)
+    calls: list[str] = []
+    ours = {id(m) for m in net.modules()} | {id(p) for p in net.parameters()}
+
+    def spy(cls, name):
+        real = getattr(cls, name)
+
+        def wrapper(self, *a, **k):
+            if id(self) in ours:
+                calls.append(f"{type(self).__name__}.{name}")
+            return real(self, *a, **k)
+
+        monkeypatch.setattr(cls, name, wrapper)
+
+    for name in SPIED:
+        for cls in (torch.nn.Module, torch.Tensor):
+            if hasattr(cls, name):
+                spy(cls, name)
+    options = {"partition": "window", "radius": 4, "stride": 4} if method.startswith("pami") else {}
+    options = {"n_masks": 32} if method == "rise" else options
+    e = peephole.explain(net, IMG, method, output="logits", **options)
+    assert e.maps.shape[-2:] == IMG.shape[:2]
+    assert calls == []
+    unchanged(net, snap)
+    assert all(p.requires_grad and p.grad is None for p in net.parameters())  # no gradient reached the weights
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="device='cuda' needs a CUDA GPU; none on this machine")
+def test_a_cuda_module_is_explained_on_its_gpu_with_the_same_maps_as_on_the_cpu():
+    net = Net().cuda()
+    snap = snapshot(net)
+    e = peephole.explain(net, IMG, device="cuda", **PAMI)
+    unchanged(net, snap)
+    host = peephole.explain(Net(), IMG, **PAMI)
+    np.testing.assert_allclose(e.maps, host.maps, rtol=1e-4, atol=1e-5)

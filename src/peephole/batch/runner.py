@@ -22,6 +22,7 @@ from peephole.batch.work import Job, check_job, explain_item, load_input, model_
 from peephole.errors import InputError
 from peephole.modalities import get_modality
 from peephole.modalities.items import NotThisKind
+from peephole.models.base import use_device
 from peephole.registry import DEFAULT_METHODS
 from peephole.result import Explanation
 from peephole.store import load
@@ -189,6 +190,7 @@ def run(
     size: int | None = 224,
     crop: bool = True,
     batch_size: int | None = None,
+    device: Any = None,
     seed: int = 0,
     metrics: Sequence[str] = (),
     output: str | None = None,
@@ -217,7 +219,8 @@ def run(
     modality has curves: :meth:`~peephole.modalities.Modality.curve_masker`).
     ``model``: as for :func:`peephole.explain`, or ``'module:factory'``; a model object is named in the
     run's settings by ``model_name`` (default: its type's import path). Method options (``partition=``,
-    ``masker=``, ...) as for :func:`peephole.explain`.
+    ``masker=``, ...) as for :func:`peephole.explain`. ``device``: where a torch model runs (a model named here is
+    loaded there; a module given must already be there: it is never moved); unset, where its parameters are.
 
     The settings are checked and recorded (or, for an existing run folder, compared: a difference is an
     :class:`~peephole.store.runs.SettingsMismatch`) before anything is explained. Nothing runs until the
@@ -255,9 +258,12 @@ def run(
     check_job(job)
     if job.targets == "true" and not ds.has_labels:
         raise InputError(f"targets='true' but {ds.spec} has no true labels (a label column in a CSV)")
+    if engine != "local" and device is not None:
+        raise InputError("device= is for the local engine; on Ray, give each actor its GPUs with num_gpus=")
     store = Store(out, job.settings(), total=len(ds))
     if engine == "local":
-        loaded = resolve_model(model, mod, output, class_names)
+        loaded = resolve_model(model, mod, output, class_names, {"device": device} if device is not None else None)
+        use_device(loaded, device)
         return Run(store, job, ds, loaded, engine, retry_failed=retry_failed, progress=progress, prefetch=prefetch)
     return Run(
         store,

@@ -68,3 +68,17 @@ def use_device(model: Any, device: Any) -> None:
             f"a {type(model).__name__} runs where it is"
         )
     model.use_device(device)
+
+
+def placed(model: Any, device: Any) -> Any:
+    """A model Peephole loaded by name (its own module, never a user's) moved to ``device`` and run there; ``None``:
+    as loaded. A model without a torch module (ONNX, a callable) gets one :class:`InputError`."""
+    if device is None:
+        return model
+    if not (hasattr(model, "module") and hasattr(model, "use_device")):
+        raise InputError(
+            f"device= is for torch models; a {type(model).__name__} runs where it is (for efficientnet-lite0: backend='torch')"
+        )
+    model.module.to(device)
+    model.use_device(device)
+    return model

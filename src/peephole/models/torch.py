@@ -138,10 +138,11 @@ def _same_device(a: Any, b: Any) -> bool:
 
 @contextmanager
 def evaluating(module: Any) -> Iterator[None]:
-    """``module`` in eval mode inside, its own mode (train or eval, per submodule) restored after."""
+    """``module`` in eval mode inside (each submodule's ``training`` flag, what ``Module.eval`` sets, without calling
+    the user's ``eval``), its own mode (train or eval, per submodule) restored after."""
     modes = [(m, m.training) for m in module.modules()] if hasattr(module, "modules") else []
-    if hasattr(module, "eval"):
-        module.eval()
+    for m, _ in modes:
+        m.training = False
     try:
         yield
     finally:

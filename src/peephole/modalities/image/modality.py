@@ -128,8 +128,10 @@ class ImageModality(Modality):
 
     def named_model(self, name: str, **settings: Any) -> Any:
         from peephole.models import load_model
+        from peephole.models.base import placed
 
-        return load_model(name, **settings)
+        device = settings.pop("device", None)  # a model loaded by name is Peephole's own: it may be moved there
+        return placed(load_model(name, **settings), device)
 
     def report_input(self, explanation: Any) -> np.ndarray:
         from peephole.modalities.image.report import input_picture
