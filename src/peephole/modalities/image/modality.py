@@ -80,6 +80,12 @@ class ImageModality(Modality):
     def batch_of_one(self, x: np.ndarray) -> np.ndarray:
         return x[None]
 
+    def split(self, x: Any) -> list[Any] | None:
+        """A list or tuple of images (paths, arrays, tensors), or an N×H×W×C / N×C×H×W array or tensor."""
+        from peephole.modalities.image.io import images_of
+
+        return images_of(x)
+
     def default_batch_size(self, x: np.ndarray) -> int:
         return int(np.clip(AUTO_BATCH_BYTES // max(x.nbytes, 1), 1, 64))
 
