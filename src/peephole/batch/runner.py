@@ -1,10 +1,11 @@
 """``peephole.run``: explain every item of a dataset into a resumable store, on this machine or on Ray.
 
-The local engine explains items one after another with the model loaded once; a small thread pool reads
-and decodes the next items while the current one's queries run. Each finished or failed item is committed
-to the store as soon as it is done (see :mod:`peephole.store.runs`), so a killed run loses only the item in
-flight, and running the same call again resumes: done items are skipped, failed ones retried (or, with
-``retry_failed=False``, reported as they are).
+The local engine loads the model once and explains a perturbation method's items several at a time, their
+queries packed into shared model calls (:mod:`peephole.core.pack`); other methods' items one after another, a
+small thread pool reading and decoding the next items while the current one's queries run. Each finished or
+failed item is committed to the store as soon as it is done (see :mod:`peephole.store.runs`), so a killed run loses
+only the items in flight, and running the same call again resumes: done items are skipped, failed ones retried (or,
+with ``retry_failed=False``, reported as they are).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from peephole.batch.datasets import Dataset, Item, open_dataset
 from peephole.batch.work import Job, check_job, explain_item, load_input, model_id, resolve_model
+from peephole.core.pack import PACK_WORKERS, Packed, Packer
 from peephole.errors import InputError
 from peephole.modalities import get_modality
 from peephole.modalities.items import NotThisKind
@@ -142,7 +144,19 @@ class Run:
         return self.summary
 
     def _local(self, todo: list[tuple[int, Item]]) -> Iterator[tuple[dict, Explanation | None, None]]:
-        """Explain in this process; a thread decodes up to ``prefetch`` items ahead of the current one."""
+        """Explain in this process: a perturbation method's items :data:`~peephole.core.pack.PACK_WORKERS` at a time,
+        their queries packed into shared model calls (each item loaded in its own thread); other methods' one after
+        another, a thread decoding up to ``prefetch`` items ahead of the current one."""
+        from peephole.registry import get_method
+
+        if get_method(self.job.method).family == "perturbation":
+            packer = Packer(self._model, self.job.batch_size)
+            packed = Packed(self._model, packer)
+            for at in range(0, len(todo), PACK_WORKERS):
+                window = todo[at : at + PACK_WORKERS]
+                for row, e in packer.map([lambda s=s, i=i: explain_item(packed, self.job, i, s) for s, i in window]):
+                    yield row, e, None
+            return
 
         def read(item: Item) -> tuple[Any, BaseException | None]:
             try:

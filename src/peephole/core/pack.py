@@ -22,6 +22,9 @@ T = TypeVar("T")
 
 #: Inputs explained at once by :meth:`Packer.map` (each holds its partition and one batch of perturbed inputs).
 PACK_WORKERS = 16
+#: Rows per model call unless ``batch_size`` says otherwise, and the bytes a call's joined array rows may hold
+#: (the image modality's automatic batch: at most 64 inputs, 256 MiB).
+PACK_ROWS, PACK_BYTES = 64, 256 * 2**20
 
 
 class _Request:
@@ -36,7 +39,7 @@ class Packer:
 
     def __init__(self, model: Callable[[Any], Any], batch_size: int | None = None) -> None:
         self.model = model
-        self.batch_size = batch_size  #: rows per model call at most (None: the largest single request waiting)
+        self.batch_size = batch_size  #: rows per model call at most (None: PACK_ROWS, and no more than PACK_BYTES)
         self.n_calls = 0  #: model calls made
         self._cond = threading.Condition()
         self._waiting: list[_Request] = []
@@ -70,10 +73,11 @@ class Packer:
     def _call(self, take: list[_Request]) -> None:
         """The waiting requests' rows joined and sent in calls of at most ``batch_size`` rows; every request its
         own rows back. When the rows cannot be joined or a call fails, each request is sent alone."""
-        limit = self.batch_size or max(len(r.batch) for r in take)
         sizes = [len(r.batch) for r in take]
         try:
             rows = concat([r.batch for r in take]) if len(take) > 1 else take[0].batch
+            limit = self.batch_size or max(1, min(PACK_ROWS, PACK_BYTES // max(1, getattr(rows, "nbytes", 0) // len(rows))))
+            limit = max(limit, max(sizes)) if self.batch_size is None else limit  # a method's own batch is never split
             outs = []
             for a in range(0, len(rows), limit):
                 self.n_calls += 1
