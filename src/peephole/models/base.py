@@ -22,10 +22,11 @@ class Model(Protocol):
 
 
 def as_model(obj: Any, output: str | None = None, class_names: Sequence[str] | None = None) -> Model:
-    """Wrap ``obj`` (a :class:`Model`, a model name, an ``.onnx`` path, a torch module or a callable).
+    """Wrap ``obj`` (a :class:`Model`, a model name, an ``.onnx`` path, a transformers image classifier or
+    ``image-classification`` pipeline, a timm model, a torch module or a callable).
 
     What a plain callable or torch module returns must be declared (``output=``): Peephole never
-    guesses between probabilities and logits.
+    guesses between probabilities and logits (transformers and timm classifiers return logits).
     """
     from peephole.models.callable import CallableModel
 
@@ -35,6 +36,8 @@ def as_model(obj: Any, output: str | None = None, class_names: Sequence[str] | N
         model: Model = load_model(str(obj))
     elif isinstance(obj, Model):
         model = obj
+    elif (hub := hub_model(obj, class_names)) is not None:
+        model, class_names = hub, None  # logits; the names are the model's, or the ones given
     elif hasattr(obj, "forward") and hasattr(obj, "parameters"):
         from peephole.models.torch import TorchModel
 
@@ -55,6 +58,20 @@ def as_model(obj: Any, output: str | None = None, class_names: Sequence[str] | N
             f"{'otherwise' if model.class_names else 'not at all'}: give the names to the model adapter itself"
         )
     return model
+
+
+def hub_model(obj: Any, class_names: Sequence[str] | None = None) -> Model | None:
+    """A transformers image classifier or ``image-classification`` pipeline, or a timm model, wrapped (None: neither)."""
+    from peephole.models.hf_image import HFImageClassifier, is_hf_image_model, is_image_pipeline
+    from peephole.models.timm import TimmModel, is_timm_model
+
+    if is_image_pipeline(obj):
+        return HFImageClassifier.from_pipeline(obj, class_names)
+    if is_hf_image_model(obj):
+        return HFImageClassifier(obj, class_names=class_names)
+    if is_timm_model(obj):
+        return TimmModel(obj, class_names)
+    return None
 
 
 def use_device(model: Any, device: Any) -> None:
