@@ -184,3 +184,45 @@ def test_a_cuda_module_is_explained_on_its_gpu_with_the_same_maps_as_on_the_cpu(
     unchanged(net, snap)
     host = peephole.explain(Net(), IMG, **PAMI)
     np.testing.assert_allclose(e.maps, host.maps, rtol=1e-4, atol=1e-5)
+
+
+class Small(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(3, 3, 3)
+
+    def forward(self, x):
+        return self.conv(x).mean((2, 3))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"method": "pami", "partition": "window", "radius": 4, "stride": 4, "masker": "blur"},
+        {"method": "pami-path", "n_samples": 12, "max_queries": 40},
+        {"method": "rise", "n_masks": 24},
+        {"method": "lime", "n_samples": 24},
+    ],
+    ids=["pami-blur", "pami-path", "rise-soft", "lime-grey"],
+)
+@pytest.mark.parametrize("size", [None, (20, 20)], ids=["as-is", "resized"])
+def test_masks_built_on_the_models_device_give_the_maps_of_host_masks(options, size):
+    from peephole.models import ImagePreprocess
+
+    pre = ImagePreprocess(size=size, mean=(0.4, 0.5, 0.6), std=(0.2, 0.3, 0.25))
+    device, host = (TorchModel(Small(), "logits", pre, device_masks=d) for d in (True, False))
+    assert device.arrays is not None and device.arrays.device == torch.device("cpu") and host.arrays is None
+    a, b = (peephole.explain(m, IMG, seed=2, **options) for m in (device, host))
+    np.testing.assert_allclose(a.maps, b.maps, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(a.scores, b.scores, rtol=1e-4, atol=1e-5)
+    assert a.n_queries == b.n_queries
+    from peephole.core.perturb import Arrays
+    from peephole.modalities import get_modality
+
+    masker = get_modality("image").masker("blur")
+    keep = np.random.default_rng(0).random((5, 16, 16)) > 0.5
+    on_device = masker.bind_to(IMG, device.arrays)(keep)
+    assert isinstance(on_device, torch.Tensor)  # built by torch where the model is, from boolean masks
+    np.testing.assert_array_equal(on_device.numpy(), masker.bind(IMG)(keep))
+    assert isinstance(Arrays(device.arrays.xp, "cpu").asarray(keep), torch.Tensor)

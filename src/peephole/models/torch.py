@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.perturb import Arrays
 from peephole.core.query import OUTPUT_KINDS
 from peephole.errors import InputError
 from peephole.models.preprocess import ImagePreprocess
@@ -29,7 +30,8 @@ class TorchModel:
     module with parameters it must be theirs (an :class:`InputError` otherwise: Peephole does not move a
     module; move it yourself, ``module.to(device)``). The first batch runs both ways: if the channels-last call
     raises (e.g. a ``view`` that needs the default strides) or its output differs beyond 1e-4 (relative),
-    the adapter keeps the default layout. ``channels_last=False`` never tries it.
+    the adapter keeps the default layout. ``channels_last=False`` never tries it. Maskers build the perturbed
+    batches on the module's device (:attr:`arrays`; only the keep-masks cross) unless ``device_masks=False``.
     """
 
     modality = "image"  #: inputs are N×H×W×3 float32 RGB images in [0, 1]
@@ -43,6 +45,7 @@ class TorchModel:
         class_names: Sequence[str] | None = None,
         batch_size: int | None = None,
         channels_last: bool = True,
+        device_masks: bool = True,
     ) -> None:
         if output not in OUTPUT_KINDS:
             raise InputError(f"output must be one of {OUTPUT_KINDS}, got {output!r}")
@@ -53,6 +56,19 @@ class TorchModel:
         self.class_names = list(class_names) if class_names is not None else None
         self.preferred_batch_size = batch_size
         self.channels_last: bool | None = None if channels_last else False  #: None: not checked yet
+        self.device_masks = device_masks
+
+    @property
+    def arrays(self) -> Arrays | None:
+        """Where maskers build this model's batches: torch tensors on its device (None with ``device_masks=False``,
+        or without ``array-api-compat``: NumPy on the host, copied to the device each batch)."""
+        if not self.device_masks:
+            return None
+        try:
+            import array_api_compat.torch as xp
+        except ImportError:
+            return None
+        return Arrays(xp, self.device)
 
     def use_device(self, device: Any) -> None:
         """Send inputs to ``device``: the module's own (checked: it is never moved)."""
@@ -62,7 +78,13 @@ class TorchModel:
         import torch
 
         pre = self.preprocess
-        x = torch.from_numpy(pre.resize(batch)).to(self.device)
+        if hasattr(batch, "detach"):  # a batch a masker built on the device (:attr:`arrays`): resized there
+            x = batch.to(self.device, torch.float32)
+            if pre.size is not None and tuple(x.shape[1:3]) != tuple(pre.size):
+                x = torch.nn.functional.interpolate(x.permute(0, 3, 1, 2), size=tuple(pre.size), mode="bilinear")
+                x = x.permute(0, 2, 3, 1)  # bilinear, half-pixel centres: OpenCV's INTER_LINEAR, as on the host
+        else:
+            x = torch.from_numpy(pre.resize(batch)).to(self.device)
         if pre.channels_first:
             x = x.permute(0, 3, 1, 2)  # channels-last strides
         if pre.normalises:
