@@ -5,10 +5,10 @@ same eager-torch EfficientNet-Lite0.
 - **Overhead ratio**: a method's wall time ÷ the time of bare forward passes of the same number of queries in the same
   batch size (a bare batch is timed before and after the methods; their mean per query is the denominator).
 - **Masks**: ``device`` = the maskers build each batch with torch on the model's device (only the keep-masks cross,
-  ``TorchModel(device_masks=True)``, the default); ``host`` = NumPy on the host, the batch copied to the device.
+  ``TorchModel(device_masks=True)``, the default off the CPU); ``host`` = NumPy on the host, copied to the device.
 - **Budget**: PAMI keeps one of a 14×14 grid of 16-px cells in turn (196 queries + f(x)); RISE takes 196 masks;
-  PAMI path ``max_queries=196``; Captum ``FeatureAblation`` ablates the same 196 cells to grey (its baseline), 64 per
-  call — same queries, same model.
+  PAMI path ``max_queries=196`` (96 surrogate samples, the rest for its path); Captum ``FeatureAblation`` ablates
+  the same 196 cells to grey (its baseline), 64 per call — same queries, same model.
 - **Batches**: ``peephole.explain(model, images)`` (queries of every image packed into shared calls) vs one
   ``explain`` per image, PAMI, device masks.
 
@@ -97,17 +97,19 @@ def main() -> None:
     cell = 224 // BUDGET_CELLS
     methods = {
         "PAMI (14×14 cells)": {"method": "pami", "partition": grid(BUDGET_CELLS)},
-        "PAMI path (default method)": {"method": "pami-path", "max_queries": BUDGET_CELLS**2},
+        "PAMI path (default method)": {"method": "pami-path", "n_samples": 96, "max_queries": BUDGET_CELLS**2},
         "RISE": {"method": "rise", "n_masks": BUDGET_CELLS**2},
     }
+    for opts in methods.values():  # warm-up, and every setting checked before anything is timed
+        peephole.explain(models["device"], images[0], batch_size=b, **opts)
     bare = bare_per_query(models["host"], b)
     rows = []
     for masks, model in models.items():
         for name, opts in methods.items():
-            peephole.explain(model, images[0], batch_size=b, **opts)  # warm-up
             t = time.perf_counter()
             queries = sum(peephole.explain(model, im, batch_size=b, **opts).n_queries for im in images)
             rows.append((name, masks, time.perf_counter() - t, queries))
+            print(f"  {name}, {masks} masks: {rows[-1][2]:.1f} s, {queries} queries", flush=True)
     targets = [
         int(np.argmax(peephole.explain(models["device"], im, **methods["PAMI (14×14 cells)"]).probabilities)) for im in images
     ]

@@ -226,3 +226,10 @@ def test_masks_built_on_the_models_device_give_the_maps_of_host_masks(options, s
     assert isinstance(on_device, torch.Tensor)  # built by torch where the model is, from boolean masks
     np.testing.assert_array_equal(on_device.numpy(), masker.bind(IMG)(keep))
     assert isinstance(Arrays(device.arrays.xp, "cpu").asarray(keep), torch.Tensor)
+
+
+def test_a_cpu_model_keeps_host_masks_by_default_and_a_gpu_model_gets_device_masks():
+    assert TorchModel(Small(), "logits").arrays is None  # the CPU: NumPy's masker measured as fast (docs/devices.md)
+    assert TorchModel(Small(), "logits", device_masks=True).arrays.device == torch.device("cpu")
+    if torch.cuda.is_available():
+        assert TorchModel(Small().cuda(), "logits").arrays.device.type == "cuda"

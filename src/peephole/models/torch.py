@@ -31,7 +31,8 @@ class TorchModel:
     module; move it yourself, ``module.to(device)``). The first batch runs both ways: if the channels-last call
     raises (e.g. a ``view`` that needs the default strides) or its output differs beyond 1e-4 (relative),
     the adapter keeps the default layout. ``channels_last=False`` never tries it. Maskers build the perturbed
-    batches on the module's device (:attr:`arrays`; only the keep-masks cross) unless ``device_masks=False``.
+    batches on the module's device when it is not the CPU (:attr:`arrays`; only the keep-masks cross);
+    ``device_masks=True`` / ``False`` forces it / never does it.
     """
 
     modality = "image"  #: inputs are N×H×W×3 float32 RGB images in [0, 1]
@@ -45,7 +46,7 @@ class TorchModel:
         class_names: Sequence[str] | None = None,
         batch_size: int | None = None,
         channels_last: bool = True,
-        device_masks: bool = True,
+        device_masks: bool | None = None,
     ) -> None:
         if output not in OUTPUT_KINDS:
             raise InputError(f"output must be one of {OUTPUT_KINDS}, got {output!r}")
@@ -60,9 +61,10 @@ class TorchModel:
 
     @property
     def arrays(self) -> Arrays | None:
-        """Where maskers build this model's batches: torch tensors on its device (None with ``device_masks=False``,
-        or without ``array-api-compat``: NumPy on the host, copied to the device each batch)."""
-        if not self.device_masks:
+        """Where maskers build this model's batches: torch tensors on its device when it is not the CPU (or with
+        ``device_masks=True``); None — NumPy on the host, copied to the device each batch — on the CPU (measured
+        as fast or faster there, docs/devices.md), with ``device_masks=False`` or without ``array-api-compat``."""
+        if self.device_masks is False or (self.device_masks is None and self.device.type == "cpu"):
             return None
         try:
             import array_api_compat.torch as xp
