@@ -74,7 +74,7 @@ ALLOWED: dict[str, set[str]] = {
     "methods": LOW | {"core", "result", "pipeline", "tasks"},
     "gradients": LOW | {"core", "result", "pipeline", "models", "modalities", "tasks"},
     "metrics": LOW | {"core", "result", "models", "modalities", "tasks"},
-    "api": LOW | {"registry", "pipeline", "modalities", "result", "models", "tasks"},
+    "api": LOW | {"core", "registry", "pipeline", "modalities", "result", "models", "tasks"},  # core: packing a batch
     "outputs": LOW,
 }
 BELOW_API = set(ALLOWED)

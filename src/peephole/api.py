@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
+from peephole.core.pack import Packed, Packer
+from peephole.errors import PeepholeError
 from peephole.modalities import declared_modality, get_modality
+from peephole.models.base import use_device
 from peephole.pipeline import DEFAULT_TOP_K, Request, check_function_options, resolve_task
 from peephole.registry import DEFAULT_METHODS, get_method
 from peephole.result import Explanation
@@ -30,7 +34,7 @@ def explain(
     task: str | Task | None = None,
     device: Any = None,
     **options: Any,
-) -> Explanation:
+) -> Explanation | list[Explanation | PeepholeError]:
     """Explain ``model``'s prediction on ``x`` with ``method`` (see :data:`peephole.registry.METHODS`; unset:
     the input kind's default, :data:`peephole.registry.DEFAULT_METHODS` — ``'pami-path'`` on images).
 
@@ -48,6 +52,12 @@ def explain(
     :class:`peephole.tasks.Task`); unset, what the model declares (its ``task`` attribute), else
     ``'classification'``. ``device``: where a torch model runs — unset, the device its parameters are on;
     the module itself is never moved (inputs go to it, outputs come back to the CPU).
+
+    Several inputs — a list, or an image batch N×H×W×C / N×C×H×W (array or tensor) — give a list: one
+    :class:`Explanation` per input, in order, or the :class:`~peephole.errors.PeepholeError` that input met (the
+    others go through). A perturbation method explains them together: their queries are packed into shared model
+    batches (:class:`peephole.core.pack.Packer`; up to ``batch_size`` queries per call when given), and each input's
+    maps are the ones it gets alone.
     """
     if progress is None:  # bars where someone watches (a terminal, a notebook), not in a log file
         progress = sys.stderr.isatty() or "ipykernel" in sys.modules
@@ -57,4 +67,28 @@ def explain(
     check_function_options(spec.function, options)
     req = Request(model, x, mod, targets, top_k, batch_size, seed, progress, output, class_names, allow_large, task, device)
     spec.check_task(resolve_task(req).name)  # an unknown task, or one the method cannot explain: before anything runs
-    return spec.function(req, **options)
+    inputs = mod.split(x)
+    if inputs is None:
+        return spec.function(req, **options)
+    if spec.family != "perturbation":  # a gradient method takes the module itself: one input after another
+        return [_one(lambda i=i: spec.function(replace(req, input=i), **options)) for i in inputs]
+    wrapped = mod.as_model(model, output, class_names)
+    use_device(wrapped, device)
+    packer = Packer(wrapped, batch_size)
+    one = replace(req, model=Packed(wrapped, packer), output=None, class_names=None, device=None)
+    return [_raised(r) for r in packer.map([lambda i=i: spec.function(replace(one, input=i), **options) for i in inputs])]
+
+
+def _one(call: Any) -> Any:
+    """``call()``, or the :class:`PeepholeError` it raised (one input's failure in a batch)."""
+    try:
+        return call()
+    except PeepholeError as exc:
+        return exc
+
+
+def _raised(result: Any) -> Any:
+    """A packed input's result; an error other than a :class:`PeepholeError` (a bug, not the input's) is raised."""
+    if isinstance(result, BaseException) and not isinstance(result, PeepholeError):
+        raise result
+    return result

@@ -114,3 +114,16 @@ def test_per_item_insertion_and_deletion(tmp_path):
     for res in r:
         assert set(res.row["metrics"]) == {"insertion", "deletion"}
         assert all(0 <= v <= 1 for v in res.row["metrics"].values())
+
+
+def test_a_local_run_packs_the_queries_of_several_items_into_shared_model_calls(tmp_path):
+    paths = write_images(tmp_path / "data", 6)
+    packed = ToyImageModel()
+    toy_run(packed, tmp_path / "data", tmp_path / "run").complete()
+    alone = ToyImageModel()
+    for p in paths:
+        peephole.explain(alone, peephole.load_image(p, size=32), "pami", top_k=2, partition="window", radius=8, stride=6)
+    store = open_run(tmp_path / "run")
+    parts = sum(store.load(p.relative_to(tmp_path / "data").as_posix()).n_queries - 1 for p in paths)
+    # alone: each item's f(x), then its parts (49 < 64: one call); packed: every f(x) in one call, then 64 parts a call
+    assert alone.calls == 12 and packed.calls == 1 + -(-parts // 64) == 6

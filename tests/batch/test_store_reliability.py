@@ -161,8 +161,9 @@ def test_claims_of_dead_processes_or_past_their_lease_are_taken_over_and_renewed
 
 
 def test_two_concurrent_runs_over_one_folder_explain_each_item_once(tmp_path):
-    """Two `peephole run` processes on one folder, started together: they used to explain every item twice."""
-    n = 12
+    """Two `peephole run` processes on one folder, started together: they used to explain every item twice. Each
+    claims a packed group of items (PACK_WORKERS, 16) at a time, so 40 items leave work for both."""
+    n = 40
     write_images(tmp_path / "data", n, seed=5)
     (tmp_path / "gate").mkdir()
     env = {**ENV, "PEEPHOLE_TEST_GATE": str(tmp_path / "gate"), "PEEPHOLE_TEST_PARTIES": "2"}

@@ -57,3 +57,26 @@ def test_the_default_method_is_pami_path_and_a_flag_it_does_not_take_is_refused(
     assert main(["explain", "skimage:chelsea", "--second-run", "--out", str(tmp_path / "o2")]) == 2
     assert "--second-run is not an option of --method pami-path" in capsys.readouterr().err
     assert not (tmp_path / "o2" / "chelsea.npz").exists()
+
+
+def test_device_loads_a_named_torch_model_there_and_is_refused_for_onnx(tmp_path, capsys):
+    args = [
+        "explain",
+        "skimage:chelsea",
+        "--size",
+        "48",
+        "--method",
+        "pami",
+        "--strategy",
+        "window",
+        "--radius",
+        "12",
+        "--stride",
+        "16",
+    ]
+    assert main([*args, "--device", "cpu", "--out", str(tmp_path / "onnx")]) == 2
+    assert "device= is for torch models; a OnnxModel runs where it is (for efficientnet-lite0: backend='torch')" in (
+        capsys.readouterr().err
+    )
+    assert main([*args, "--backend", "torch", "--device", "cpu", "--out", str(tmp_path / "torch")]) == 0
+    assert peephole.load(tmp_path / "torch" / "chelsea.npz").maps.shape[1:] == (48, 48)

@@ -129,3 +129,114 @@ def test_a_device_that_is_not_one_is_an_input_error(device):
     """Found by tests/test_fuzz.py: ``device=True`` used to raise torch's TypeError from inside the adapter."""
     with pytest.raises(InputError, match="device must be None, a device name"):
         peephole.explain(Net(), IMG, device=device, **PAMI)
+
+
+class ConvNet(torch.nn.Module):
+    """NCHW -> 3 logits with a conv layer (for the CAMs), a dropout (eval mode matters) and a batch norm."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.norm = torch.nn.BatchNorm2d(4)
+        self.drop = torch.nn.Dropout(0.5)
+        self.pool = torch.nn.AdaptiveAvgPool2d(1)
+        self.lin = torch.nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.lin(self.drop(self.pool(torch.relu(self.norm(self.conv(x)))).flatten(1)))
+
+
+SPIED = ("to", "cpu", "cuda", "eval", "train", "requires_grad_", "float", "half")
+
+
+@pytest.mark.parametrize("method", ["pami", "pami-path", "rise", "saliency", "integrated-gradients", "gradcam", "scorecam"])
+def test_no_method_moves_changes_or_puts_gradients_into_the_users_module(method, monkeypatch):
+    """A spy on every call that moves a module or changes its mode or its weights' gradient flag: none is made, on
+    the module or on any of its parameters, by the black-box adapter or by the gradient methods' differentiable view."""
+    pytest.importorskip("captum")
+    net = ConvNet()  # train mode, weights requiring gradients: as a user fine-tuning it would leave it
+    snap = snapshot(net)
+    calls: list[str] = []
+    ours = {id(m) for m in net.modules()} | {id(p) for p in net.parameters()}
+
+    def spy(cls, name):
+        real = getattr(cls, name)
+
+        def wrapper(self, *a, **k):
+            if id(self) in ours:
+                calls.append(f"{type(self).__name__}.{name}")
+            return real(self, *a, **k)
+
+        monkeypatch.setattr(cls, name, wrapper)
+
+    for name in SPIED:
+        for cls in (torch.nn.Module, torch.Tensor):
+            if hasattr(cls, name):
+                spy(cls, name)
+    options = {"partition": "window", "radius": 4, "stride": 4} if method.startswith("pami") else {}
+    options = {"n_masks": 32} if method == "rise" else options
+    e = peephole.explain(net, IMG, method, output="logits", **options)
+    assert e.maps.shape[-2:] == IMG.shape[:2]
+    assert calls == []
+    unchanged(net, snap)
+    assert all(p.requires_grad and p.grad is None for p in net.parameters())  # no gradient reached the weights
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="device='cuda' needs a CUDA GPU; none on this machine")
+def test_a_cuda_module_is_explained_on_its_gpu_with_the_same_maps_as_on_the_cpu():
+    net = Net().cuda()
+    snap = snapshot(net)
+    e = peephole.explain(net, IMG, device="cuda", **PAMI)
+    unchanged(net, snap)
+    host = peephole.explain(Net(), IMG, **PAMI)
+    np.testing.assert_allclose(e.maps, host.maps, rtol=1e-4, atol=1e-5)
+
+
+class Small(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(3, 3, 3)
+
+    def forward(self, x):
+        return self.conv(x).mean((2, 3))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"method": "pami", "partition": "window", "radius": 4, "stride": 4, "masker": "blur"},
+        {"method": "pami-path", "n_samples": 12, "max_queries": 40},
+        {"method": "rise", "n_masks": 24},
+        {"method": "lime", "n_samples": 24},
+    ],
+    ids=["pami-blur", "pami-path", "rise-soft", "lime-grey"],
+)
+@pytest.mark.parametrize("size", [None, (20, 20)], ids=["as-is", "resized"])
+def test_masks_built_on_the_models_device_give_the_maps_of_host_masks(options, size):
+    from peephole.models import ImagePreprocess
+
+    pre = ImagePreprocess(size=size, mean=(0.4, 0.5, 0.6), std=(0.2, 0.3, 0.25))
+    device, host = (TorchModel(Small(), "logits", pre, device_masks=d) for d in (True, False))
+    assert device.arrays is not None and device.arrays.device == torch.device("cpu") and host.arrays is None
+    a, b = (peephole.explain(m, IMG, seed=2, **options) for m in (device, host))
+    np.testing.assert_allclose(a.maps, b.maps, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(a.scores, b.scores, rtol=1e-4, atol=1e-5)
+    assert a.n_queries == b.n_queries
+    from peephole.core.perturb import Arrays
+    from peephole.modalities import get_modality
+
+    masker = get_modality("image").masker("blur")
+    keep = np.random.default_rng(0).random((5, 16, 16)) > 0.5
+    on_device = masker.bind_to(IMG, device.arrays)(keep)
+    assert isinstance(on_device, torch.Tensor)  # built by torch where the model is, from boolean masks
+    np.testing.assert_array_equal(on_device.numpy(), masker.bind(IMG)(keep))
+    assert isinstance(Arrays(device.arrays.xp, "cpu").asarray(keep), torch.Tensor)
+
+
+def test_a_cpu_model_keeps_host_masks_by_default_and_a_gpu_model_gets_device_masks():
+    assert TorchModel(Small(), "logits").arrays is None  # the CPU: NumPy's masker measured as fast (docs/devices.md)
+    assert TorchModel(Small(), "logits", device_masks=True).arrays.device == torch.device("cpu")
+    if torch.cuda.is_available():
+        assert TorchModel(Small().cuda(), "logits").arrays.device.type == "cuda"

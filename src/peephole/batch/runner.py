@@ -1,10 +1,11 @@
 """``peephole.run``: explain every item of a dataset into a resumable store, on this machine or on Ray.
 
-The local engine explains items one after another with the model loaded once; a small thread pool reads
-and decodes the next items while the current one's queries run. Each finished or failed item is committed
-to the store as soon as it is done (see :mod:`peephole.store.runs`), so a killed run loses only the item in
-flight, and running the same call again resumes: done items are skipped, failed ones retried (or, with
-``retry_failed=False``, reported as they are). An item whose result file cannot be written (a full disk, a
+The local engine loads the model once and explains a perturbation method's items several at a time, their
+queries packed into shared model calls (:mod:`peephole.core.pack`); other methods' items one after another, a
+small thread pool reading and decoding the next items while the current one's queries run. Each finished or
+failed item is committed to the store as soon as it is done (see :mod:`peephole.store.runs`), so a killed run loses
+only the items in flight, and running the same call again resumes: done items are skipped, failed ones retried (or,
+with ``retry_failed=False``, reported as they are). An item whose result file cannot be written (a full disk, a
 file size limit) is that item's failure; the run goes on. Each item is claimed in the store before it is
 explained, so several runs over one folder share the work instead of repeating it.
 """
@@ -18,14 +19,17 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from peephole.batch.datasets import Dataset, Item, open_dataset
 from peephole.batch.work import Job, check_job, explain_item, load_input, model_id, resolve_model
+from peephole.core.pack import PACK_WORKERS, Packed, Packer
 from peephole.errors import InputError
 from peephole.modalities import get_modality
 from peephole.modalities.items import NotThisKind
+from peephole.models.base import use_device
 from peephole.registry import DEFAULT_METHODS
 from peephole.result import Explanation
 from peephole.store import load
@@ -185,8 +189,22 @@ class Run:
     def _local(
         self, todo: list[tuple[int, Item]], claim: Callable[[Item], bool]
     ) -> Iterator[tuple[dict, Explanation | None, None]]:
-        """Explain in this process the items of ``todo`` that ``claim`` grants; a thread decodes up to ``prefetch``
-        items ahead of the current one."""
+        """Explain in this process the items of ``todo`` that ``claim`` grants: a perturbation method's items
+        :data:`~peephole.core.pack.PACK_WORKERS` at a time, their queries packed into shared model calls (each item
+        loaded in its own thread); other methods' one after another, a thread decoding up to ``prefetch`` items ahead
+        of the current one."""
+        from peephole.registry import get_method
+
+        if get_method(self.job.method).family == "perturbation":
+            packer = Packer(self._model, self.job.batch_size)
+            packed = Packed(self._model, packer)
+            queue = iter(todo)
+            while chunk := list(islice(queue, PACK_WORKERS)):
+                window = [(seq, item) for seq, item in chunk if claim(item)]
+                jobs = [lambda s=seq, i=item: explain_item(packed, self.job, i, s) for seq, item in window]
+                for row, e in packer.map(jobs) if jobs else ():
+                    yield row, e, None
+            return
 
         def read(item: Item) -> tuple[Any, BaseException | None]:
             try:
@@ -243,6 +261,7 @@ def run(
     size: int | None = 224,
     crop: bool = True,
     batch_size: int | None = None,
+    device: Any = None,
     seed: int = 0,
     metrics: Sequence[str] = (),
     output: str | None = None,
@@ -271,7 +290,8 @@ def run(
     modality has curves: :meth:`~peephole.modalities.Modality.curve_masker`).
     ``model``: as for :func:`peephole.explain`, or ``'module:factory'``; a model object is named in the
     run's settings by ``model_name`` (default: its type's import path). Method options (``partition=``,
-    ``masker=``, ...) as for :func:`peephole.explain`.
+    ``masker=``, ...) as for :func:`peephole.explain`. ``device``: where a torch model runs (a model named here is
+    loaded there; a module given must already be there: it is never moved); unset, where its parameters are.
 
     The settings are checked and recorded (or, for an existing run folder, compared: a difference is an
     :class:`~peephole.store.runs.SettingsMismatch`) before anything is explained. Nothing runs until the
@@ -309,9 +329,12 @@ def run(
     check_job(job)
     if job.targets == "true" and not ds.has_labels:
         raise InputError(f"targets='true' but {ds.spec} has no true labels (a label column in a CSV)")
+    if engine != "local" and device is not None:
+        raise InputError("device= is for the local engine; on Ray, give each actor its GPUs with num_gpus=")
     store = Store(out, job.settings(), total=len(ds))
     if engine == "local":
-        loaded = resolve_model(model, mod, output, class_names)
+        loaded = resolve_model(model, mod, output, class_names, {"device": device} if device is not None else None)
+        use_device(loaded, device)
         return Run(store, job, ds, loaded, engine, retry_failed=retry_failed, progress=progress, prefetch=prefetch)
     return Run(
         store,

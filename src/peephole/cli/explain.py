@@ -80,6 +80,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="PAMI's second run on the segmented first map (the paper's; not recommended: no gain on held-out photos)",
     )
     p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--device", default=None, help=DEVICE_HELP)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="peephole-out", help="output folder")
     p.add_argument("--figure", action="store_true", help="also save a figure: the input and every target's map")
@@ -121,6 +122,12 @@ def add_common(p: argparse.ArgumentParser, text: bool = False) -> None:
 
 
 #: The flags that set a method option: option -> the flag's attribute in the parsed arguments.
+#: ``--device``'s help (explain and run).
+DEVICE_HELP = (
+    "where a torch model runs (cpu, cuda, cuda:1); a named model is loaded there (efficientnet-lite0: with --backend "
+    "torch), a factory's module must already be there (never moved); unset: where its parameters are"
+)
+
 FLAGS = {
     "partition": "strategy",
     "masker": "masker",
@@ -176,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
         folders = [i for i in inputs if Path(i).is_dir()]
         if folders:  # before the model loads: a dataset is peephole run's
             raise InputError(f"{folders[0]} is a folder; to explain every image in it use: peephole run {folders[0]} --out RUN")
-        loader = {k: getattr(args, k, None) for k in ("backend", "output", "layout", "normalise")}
+        loader = {k: getattr(args, k, None) for k in ("backend", "output", "layout", "normalise", "device")}
         loader = {k: v for k, v in loader.items() if v is not None}
         mod, model = model_and_modality(args.model, args.modality, args.output, loader)
         args.modality = mod.name
@@ -212,6 +219,7 @@ def run(args: argparse.Namespace) -> int:
                         progress=args.out is not None,
                         allow_large=args.allow_large,
                         task=getattr(args, "task", None),
+                        device=getattr(args, "device", None),
                         **options,
                     )
                     if args.html:

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from peephole.cli.explain import DEVICE_HELP
 from peephole.errors import PeepholeError
 from peephole.modalities import MODALITIES
 from peephole.terminal import escaping, safe
@@ -47,6 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a method option (JSON value)")
     p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--device", default=None, help=DEVICE_HELP)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", default=None, choices=("probs", "logits", "scores"), help="what a factory's callable returns")
     p.add_argument("--no-retry", action="store_true", help="report failed items of an earlier session instead of retrying")
@@ -124,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
                 label_column=args.label_column,
                 size=args.size or None,
                 batch_size=args.batch_size,
+                device=args.device,
                 seed=args.seed,
                 metrics=[m for m in args.metrics.split(",") if m],
                 output=args.output,

@@ -1,13 +1,17 @@
 """Maskers: turn keep-masks into model inputs (keep the part, replace the rest).
 
 A masker is *bound* to one input x once (so expensive work such as blurring happens once) and
-then maps a batch of keep-masks ``(B, *feature_shape)`` to a batch of model inputs.
+then maps a batch of keep-masks ``(B, *feature_shape)`` to a batch of model inputs. Where the model says
+where its inputs live (:class:`Arrays`: a torch model's device), :meth:`Masker.bind_to` builds them there: the
+input and its baseline are copied to the device once, and each batch sends only its keep-masks (one byte per
+pixel instead of twelve for an RGB float image); elsewhere (NumPy models, text) the batch is built on the host.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,6 +26,29 @@ BoundMasker = Callable[[np.ndarray], Any]
 ROW_LOOP_MIN_SIZE = 4096
 
 
+@dataclass(frozen=True)
+class Arrays:
+    """Where a model takes its inputs: ``xp``, an Array API namespace (``array_api_compat.torch``), on ``device``."""
+
+    xp: Any
+    device: Any
+
+    def asarray(self, a: np.ndarray) -> Any:
+        """A host array copied to the device (a copy on the CPU too: the batch never shares the input's memory)."""
+        return self.xp.asarray(a, device=self.device, copy=True)
+
+
+def check_masks(keep: np.ndarray, x: Any, what: str = "keep-masks") -> None:
+    """One :class:`InputError` unless the masks' shape is ``x``'s leading axes."""
+    if keep.shape[1:] != x.shape[: keep.ndim - 1]:
+        raise InputError(f"{what} of shape {keep.shape[1:]} do not match input of shape {x.shape}")
+
+
+def trailing(a: Any, xp: Any, masks: np.ndarray, x: Any) -> Any:
+    """Device masks ``a`` (shaped as ``masks``) with one axis of 1 per trailing axis of ``x`` (channels broadcast)."""
+    return xp.reshape(a, (*masks.shape, *(1,) * (x.ndim - masks.ndim + 1)))
+
+
 class Masker(ABC):
     """Builds perturbed inputs x_j from x and the keep-mask m_j."""
 
@@ -29,18 +56,28 @@ class Masker(ABC):
     def bind(self, x: Any) -> BoundMasker:
         """Return a function mapping keep-masks ``(B, *shape)`` to a batch of model inputs."""
 
+    def bind_to(self, x: Any, arrays: Arrays | None = None) -> BoundMasker:
+        """:meth:`bind`, building the batches with ``arrays`` (on the model's device) where this masker can; by
+        default (and with ``arrays`` None) on the host."""
+        return self.bind(x)
+
 
 class BoundOnce(Masker):
     """``masker`` bound to ``x`` once, for a method that calls :func:`~peephole.core.run.run` many times on
     the same input (PAMI path's steps, adaptive PAMI's groups): the binding's work (the 49×49 blur) is done once."""
 
     def __init__(self, masker: Masker, x: Any) -> None:
-        self.x, self.bound = x, masker.bind(x)
+        self.masker, self.x, self.bound = masker, x, {}
 
     def bind(self, x: Any) -> BoundMasker:
+        return self.bind_to(x)
+
+    def bind_to(self, x: Any, arrays: Arrays | None = None) -> BoundMasker:
         if x is not self.x:
             raise ValueError("this masker is bound to another input")
-        return self.bound
+        if arrays not in self.bound:
+            self.bound[arrays] = self.masker.bind_to(x, arrays)
+        return self.bound[arrays]
 
 
 class BaselineMasker(Masker):
@@ -69,10 +106,7 @@ class BaselineMasker(Masker):
             return flat[n_feat]
 
         def apply(keep: np.ndarray) -> np.ndarray:
-            if keep.shape[1:] != x.shape[: keep.ndim - 1]:
-                raise InputError(f"keep-masks of shape {keep.shape[1:]} do not match input of shape {x.shape}")
-            if keep.dtype != bool:
-                raise InputError(f"{type(self).__name__} needs boolean keep-masks, got {keep.dtype} (soft masks: SoftMasker)")
+            self.check(keep, x)
             n_feat = int(np.prod(keep.shape[1:], dtype=np.int64))
             flat_keep = keep.reshape(len(keep), n_feat)
             xs, bs = items(n_feat)
@@ -99,6 +133,25 @@ class BaselineMasker(Masker):
 
         return apply
 
+    def check(self, keep: np.ndarray, x: Any) -> None:
+        check_masks(keep, x)
+        if keep.dtype != bool:
+            raise InputError(f"{type(self).__name__} needs boolean keep-masks, got {keep.dtype} (soft masks: SoftMasker)")
+
+    def bind_to(self, x: Any, arrays: Arrays | None = None) -> BoundMasker:
+        """On a device: ``where(m_j, x, b(x))``, x and the baseline copied there once, each batch's masks sent."""
+        if arrays is None:
+            return self.bind(x)
+        x = np.asarray(x)
+        xs = arrays.asarray(x)
+        bs = arrays.asarray(np.broadcast_to(np.asarray(self.baseline(x), dtype=x.dtype), x.shape))
+
+        def apply(keep: np.ndarray) -> Any:
+            self.check(keep, x)
+            return arrays.xp.where(trailing(arrays.asarray(keep), arrays.xp, keep, x), xs, bs)
+
+        return apply
+
 
 class SoftMasker(Masker):
     """``m·x + (1 − m)·b(x)`` for float masks m in [0, 1] (RISE, Score-CAM); ``b`` from a baseline masker."""
@@ -112,10 +165,23 @@ class SoftMasker(Masker):
         diff = x - b
 
         def apply(m: np.ndarray) -> np.ndarray:
-            if m.shape[1:] != x.shape[: m.ndim - 1]:
-                raise InputError(f"masks of shape {m.shape[1:]} do not match input of shape {x.shape}")
+            check_masks(m, x, "masks")
             out = np.multiply(m.astype(np.float32, copy=False).reshape(m.shape + (1,) * (x.ndim - m.ndim + 1)), diff)
             out += b  # one buffer, filled in place
             return out
+
+        return apply
+
+    def bind_to(self, x: Any, arrays: Arrays | None = None) -> BoundMasker:
+        """On a device: ``m·(x − b) + b``, x − b and b copied there once, each batch's masks sent."""
+        if arrays is None:
+            return self.bind(x)
+        x = np.asarray(x, np.float32)
+        b = np.broadcast_to(np.asarray(self.base.baseline(x), np.float32), x.shape)
+        diff, base = arrays.asarray(x - b), arrays.asarray(b)
+
+        def apply(m: np.ndarray) -> Any:
+            check_masks(m, x, "masks")
+            return trailing(arrays.asarray(m.astype(np.float32, copy=False)), arrays.xp, m, x) * diff + base
 
         return apply

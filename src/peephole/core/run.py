@@ -92,7 +92,7 @@ def run(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     timings = dict.fromkeys(("bind", "partition", "perturb", "query", "aggregate"), 0.0)
     t = perf_counter()
-    bound = masker.bind(x)
+    bound = masker.bind_to(x, getattr(query.model, "arrays", None))  # built where the model takes its inputs
     timings["bind"] = perf_counter() - t
     targets = list(targets)
     ref = np.zeros(len(targets)) if reference is None else np.asarray(reference, np.float64)

@@ -59,18 +59,30 @@ def as_differentiable(model: Any, what: str, output: str = "logits", class_names
     if isinstance(model, TorchModel):
         return _from_torch_model(model)
     if _is_module(model):
-        module = model.eval()
-        for p in module.parameters():
-            p.requires_grad_(False)
-        cfg = getattr(module, "config", None)
+        cfg = getattr(model, "config", None)
         shape = (cfg["in_channels"], cfg["size"], cfg["size"]) if isinstance(cfg, dict) and "size" in cfg else None
         names = list(class_names) if class_names is not None else None
-        return Differentiable(_log_if_probs(module, output), shape, names, module)
+        return Differentiable(_log_if_probs(frozen(model), output), shape, names, model)
     raise InputError(
         f"{what} needs gradients, so it needs a differentiable torch model (a torch.nn.Module or a "
         f"peephole.models.TorchModel), not a black box ({type(model).__name__}); "
         "explain black boxes with method='pami'"
     )
+
+
+def frozen(module: Any) -> Callable[[Any], Any]:
+    """``module``'s forward in eval mode with its parameters detached: gradients reach the input, never the
+    weights, and the user's module is left as it was (no ``eval()``, no ``requires_grad_``, not moved)."""
+    import torch
+
+    from peephole.models.torch import evaluating
+
+    def forward(x: Any) -> Any:
+        weights = {name: p.detach() for name, p in module.named_parameters()}
+        with evaluating(module):
+            return torch.func.functional_call(module, weights, (x,))
+
+    return forward
 
 
 def _log_if_probs(fn: Callable[[Any], Any], output: str) -> Callable[[Any], Any]:
@@ -87,9 +99,8 @@ def _from_torch_model(model: Any) -> Differentiable:
     import torch
     import torch.nn.functional as F
 
-    pre, module = model.preprocess, model.module.eval()
-    for p in module.parameters():
-        p.requires_grad_(False)
+    pre, module = model.preprocess, model.module
+    forward = frozen(module)
     mean = torch.tensor(pre.mean, dtype=torch.float32).view(1, -1, 1, 1)
     std = torch.tensor(pre.std, dtype=torch.float32).view(1, -1, 1, 1)
 
@@ -97,7 +108,7 @@ def _from_torch_model(model: Any) -> Differentiable:
         if pre.size is not None and tuple(x.shape[-2:]) != tuple(pre.size):
             x = F.interpolate(x, size=tuple(pre.size), mode="bilinear", align_corners=False)
         x = (x - mean.to(x.device)) / std.to(x.device)
-        return module(x if pre.channels_first else x.permute(0, 2, 3, 1))
+        return forward(x if pre.channels_first else x.permute(0, 2, 3, 1))
 
     shape = (3, *pre.size) if pre.size is not None else None
     return Differentiable(_log_if_probs(logits, model.output), shape, model.class_names, module)
@@ -204,7 +215,7 @@ def setup_image(req: Any, what: str) -> ImageSetup:
         def forward(self, batch: torch.Tensor) -> torch.Tensor:
             return dm.logits(batch)
 
-    net = Net().eval()
+    net = Net()  # not .eval(): that would set the user's module (its child) to eval mode for good
     with torch.no_grad():
         probs = softmax(net(x).detach().double().cpu().numpy())[0]
     return ImageSetup(dm, net, img, x, probs, resolve_targets(probs, req.targets, req.top_k, dm.class_names))

@@ -36,8 +36,8 @@ def declared_modality(model: Any) -> str | None:
 
     if isinstance(model, str) or hasattr(model, "__fspath__"):
         return modality_of_name(str(model))
-    if hasattr(model, "task") and hasattr(model, "tokenizer") and hasattr(model, "model"):
-        return "text"  # a transformers pipeline
+    if hasattr(model, "task") and hasattr(model, "model") and isinstance(model.task, str):  # a transformers pipeline
+        return "image" if model.task.startswith("image") else "text" if hasattr(model, "tokenizer") else None
     declared = getattr(model, "modality", None)
     return declared if isinstance(declared, str) else None
 

@@ -58,6 +58,12 @@ class Modality(ABC):
     def batch_of_one(self, x: Any) -> Any:
         """A model batch holding only the unperturbed ``x``."""
 
+    def split(self, x: Any) -> list[Any] | None:
+        """The inputs of ``x`` when it is a batch of several (``peephole.explain`` then explains each), None when it
+        is one input. Only where the modality can tell the two apart without a guess (images: a list, or an array
+        with a batch axis)."""
+        return None
+
     def as_model(self, model: Any, output: str | None, class_names: Any) -> Any:
         """``model`` wrapped as a :class:`peephole.models.Model` for this input kind."""
         from peephole.models.base import as_model

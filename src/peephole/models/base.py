@@ -22,10 +22,11 @@ class Model(Protocol):
 
 
 def as_model(obj: Any, output: str | None = None, class_names: Sequence[str] | None = None) -> Model:
-    """Wrap ``obj`` (a :class:`Model`, a model name, an ``.onnx`` path, a torch module or a callable).
+    """Wrap ``obj`` (a :class:`Model`, a model name, an ``.onnx`` path, a transformers image classifier or
+    ``image-classification`` pipeline, a timm model, a torch module or a callable).
 
     What a plain callable or torch module returns must be declared (``output=``): Peephole never
-    guesses between probabilities and logits.
+    guesses between probabilities and logits (transformers and timm classifiers return logits).
     """
     from peephole.models.callable import CallableModel
 
@@ -35,6 +36,8 @@ def as_model(obj: Any, output: str | None = None, class_names: Sequence[str] | N
         model: Model = load_model(str(obj))
     elif isinstance(obj, Model):
         model = obj
+    elif (hub := hub_model(obj, class_names)) is not None:
+        model, class_names = hub, None  # logits; the names are the model's, or the ones given
     elif hasattr(obj, "forward") and hasattr(obj, "parameters"):
         from peephole.models.torch import TorchModel
 
@@ -57,6 +60,20 @@ def as_model(obj: Any, output: str | None = None, class_names: Sequence[str] | N
     return model
 
 
+def hub_model(obj: Any, class_names: Sequence[str] | None = None) -> Model | None:
+    """A transformers image classifier or ``image-classification`` pipeline, or a timm model, wrapped (None: neither)."""
+    from peephole.models.hf_image import HFImageClassifier, is_hf_image_model, is_image_pipeline
+    from peephole.models.timm import TimmModel, is_timm_model
+
+    if is_image_pipeline(obj):
+        return HFImageClassifier.from_pipeline(obj, class_names)
+    if is_hf_image_model(obj):
+        return HFImageClassifier(obj, class_names=class_names)
+    if is_timm_model(obj):
+        return TimmModel(obj, class_names)
+    return None
+
+
 def use_device(model: Any, device: Any) -> None:
     """Run ``model`` (a wrapped torch model) with inputs on ``device`` — its module's own device, checked: Peephole
     never moves a module. ``None``: nothing to do (a torch model runs where its parameters are)."""
@@ -68,3 +85,17 @@ def use_device(model: Any, device: Any) -> None:
             f"a {type(model).__name__} runs where it is"
         )
     model.use_device(device)
+
+
+def placed(model: Any, device: Any) -> Any:
+    """A model Peephole loaded by name (its own module, never a user's) moved to ``device`` and run there; ``None``:
+    as loaded. A model without a torch module (ONNX, a callable) gets one :class:`InputError`."""
+    if device is None:
+        return model
+    if not (hasattr(model, "module") and hasattr(model, "use_device")):
+        raise InputError(
+            f"device= is for torch models; a {type(model).__name__} runs where it is (for efficientnet-lite0: backend='torch')"
+        )
+    model.module.to(device)
+    model.use_device(device)
+    return model

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.perturb import Arrays
 from peephole.core.query import OUTPUT_KINDS
 from peephole.errors import InputError
 from peephole.models.preprocess import ImagePreprocess
@@ -29,7 +30,9 @@ class TorchModel:
     module with parameters it must be theirs (an :class:`InputError` otherwise: Peephole does not move a
     module; move it yourself, ``module.to(device)``). The first batch runs both ways: if the channels-last call
     raises (e.g. a ``view`` that needs the default strides) or its output differs beyond 1e-4 (relative),
-    the adapter keeps the default layout. ``channels_last=False`` never tries it.
+    the adapter keeps the default layout. ``channels_last=False`` never tries it. Maskers build the perturbed
+    batches on the module's device when it is not the CPU (:attr:`arrays`; only the keep-masks cross);
+    ``device_masks=True`` / ``False`` forces it / never does it.
     """
 
     modality = "image"  #: inputs are N×H×W×3 float32 RGB images in [0, 1]
@@ -43,6 +46,7 @@ class TorchModel:
         class_names: Sequence[str] | None = None,
         batch_size: int | None = None,
         channels_last: bool = True,
+        device_masks: bool | None = None,
     ) -> None:
         if output not in OUTPUT_KINDS:
             raise InputError(f"output must be one of {OUTPUT_KINDS}, got {output!r}")
@@ -53,6 +57,20 @@ class TorchModel:
         self.class_names = list(class_names) if class_names is not None else None
         self.preferred_batch_size = batch_size
         self.channels_last: bool | None = None if channels_last else False  #: None: not checked yet
+        self.device_masks = device_masks
+
+    @property
+    def arrays(self) -> Arrays | None:
+        """Where maskers build this model's batches: torch tensors on its device when it is not the CPU (or with
+        ``device_masks=True``); None — NumPy on the host, copied to the device each batch — on the CPU (measured
+        as fast or faster there, docs/devices.md), with ``device_masks=False`` or without ``array-api-compat``."""
+        if self.device_masks is False or (self.device_masks is None and self.device.type == "cpu"):
+            return None
+        try:
+            import array_api_compat.torch as xp
+        except ImportError:
+            return None
+        return Arrays(xp, self.device)
 
     def use_device(self, device: Any) -> None:
         """Send inputs to ``device``: the module's own (checked: it is never moved)."""
@@ -62,19 +80,29 @@ class TorchModel:
         import torch
 
         pre = self.preprocess
-        x = torch.from_numpy(pre.resize(batch)).to(self.device)
+        if hasattr(batch, "detach"):  # a batch a masker built on the device (:attr:`arrays`): resized there
+            x = batch.to(self.device, torch.float32)
+            if pre.size is not None and tuple(x.shape[1:3]) != tuple(pre.size):
+                x = torch.nn.functional.interpolate(x.permute(0, 3, 1, 2), size=tuple(pre.size), mode="bilinear")
+                x = x.permute(0, 2, 3, 1)  # bilinear, half-pixel centres: OpenCV's INTER_LINEAR, as on the host
+        else:
+            x = torch.from_numpy(pre.resize(batch)).to(self.device)
         if pre.channels_first:
             x = x.permute(0, 3, 1, 2)  # channels-last strides
         if pre.normalises:
             x = (x - self._constant(pre.mean, pre.channels_first)) / self._constant(pre.std, pre.channels_first)
         with torch.inference_mode(), evaluating(self.module):
             if not pre.channels_first or self.channels_last is False:
-                return _numpy(self.module(x.contiguous()))
+                return _numpy(self.forward(x.contiguous()))
             if self.channels_last:
-                return _numpy(self.module(x.contiguous(memory_format=torch.channels_last)))
-            out = _numpy(self.module(x.contiguous()))
+                return _numpy(self.forward(x.contiguous(memory_format=torch.channels_last)))
+            out = _numpy(self.forward(x.contiguous()))
             self.channels_last = self._same(out, x.contiguous(memory_format=torch.channels_last))
             return out
+
+    def forward(self, x: Any) -> Any:
+        """The module's scores on the preprocessed batch ``x`` (an adapter whose module returns more overrides it)."""
+        return self.module(x)
 
     def _constant(self, values: Sequence[float], channels_first: bool) -> Any:
         """Per-channel mean or std as a tensor on the device, broadcasting over the batch's layout."""
@@ -86,7 +114,7 @@ class TorchModel:
     def _same(self, out: np.ndarray, fast: Any) -> bool:
         """Whether the module gives the same output on the channels-last copy of the batch."""
         try:
-            alt = _numpy(self.module(fast))
+            alt = _numpy(self.forward(fast))
         except Exception:  # noqa: BLE001 - any failure means: keep the default layout
             return False
         scale = float(np.abs(out).max()) if out.size else 0.0
@@ -143,10 +171,11 @@ def _same_device(a: Any, b: Any) -> bool:
 
 @contextmanager
 def evaluating(module: Any) -> Iterator[None]:
-    """``module`` in eval mode inside, its own mode (train or eval, per submodule) restored after."""
+    """``module`` in eval mode inside (each submodule's ``training`` flag, what ``Module.eval`` sets, without calling
+    the user's ``eval``), its own mode (train or eval, per submodule) restored after."""
     modes = [(m, m.training) for m in module.modules()] if hasattr(module, "modules") else []
-    if hasattr(module, "eval"):
-        module.eval()
+    for m, _ in modes:
+        m.training = False
     try:
         yield
     finally:

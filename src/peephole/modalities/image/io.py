@@ -1,7 +1,9 @@
 """Loading images and converting arrays to the engine's convention: H×W×3 float32 in [0, 1].
 
 Documented conversions: grayscale (H×W or H×W×1) is repeated to 3 channels; RGBA / LA drop the
-alpha channel; 16-bit integers are scaled by 1/65535, 8-bit by 1/255; EXIF orientation is applied.
+alpha channel; a C×H×W array or tensor (channels first, C = 1 or 3, and a last axis that cannot be channels) is
+transposed to H×W×C; torch tensors are copied to the host; 16-bit integers are scaled by 1/65535, 8-bit by 1/255;
+EXIF orientation is applied.
 Files in other colour spaces are converted to sRGB: CMYK, YCbCr and HSV with Pillow's ``convert``,
 CIE L*a*b* with littlecms (``PIL.ImageCms``); palette images are expanded.
 
@@ -26,6 +28,7 @@ import os
 import stat
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -87,13 +90,57 @@ def _resized(img: np.ndarray, nh: int, nw: int, name: str) -> np.ndarray:
     return np.clip(cv2.resize(img, (nw, nh), interpolation=interp), 0, 1).astype(np.float32)
 
 
-def to_rgb_float(img: np.ndarray, name: str = "image") -> np.ndarray:
-    """Convert an image array to H×W×3 float32 in [0, 1] (see module doc for the conversions)."""
-    a = np.asarray(img)
+#: The shapes one image may have, channel order named (what every shape error says).
+SHAPES = "H×W, H×W×C (channels last; C = 1, 3 or 4) or C×H×W (channels first; C = 1 or 3)"
+
+
+def host_array(x: Any) -> np.ndarray:
+    """``x`` as a NumPy array on the host (a torch tensor detached and copied from its device)."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu()
+        return (x.float() if str(x.dtype) in ("torch.bfloat16", "torch.float16") else x).numpy()
+    return np.asarray(x)
+
+
+def channels_last(a: np.ndarray) -> np.ndarray:
+    """``a`` (one image, or a batch with its leading axis) with channels last: a C×H×W (channels-first, C = 1 or 3)
+    array transposed; channels-last and H×W arrays as they are. A last axis of 1–4 is read as channels."""
+    if a.ndim >= 3 and a.shape[-1] not in (1, 2, 3, 4) and a.shape[-3] in (1, 3):
+        return np.moveaxis(a, -3, -1)
+    return a
+
+
+def images_of(x: Any) -> list[Any] | None:
+    """The images of a batch — a list or tuple of images (paths or arrays), or an N×H×W×C / N×C×H×W array or
+    tensor — or None when ``x`` is one image (an H×W / H×W×C / C×H×W array, a path)."""
+    if isinstance(x, (list, tuple)):
+        if x and all(isinstance(i, (str, Path)) or hasattr(i, "shape") or hasattr(i, "__array__") for i in x):
+            return list(x)
+        return None
+    if not hasattr(x, "shape") or len(x.shape) != 4:
+        return None
+    a = channels_last(host_array(x))
+    if a.shape[-1] not in (1, 2, 3, 4):
+        raise InputError(
+            f"a batch of images of shape {tuple(x.shape)}: expected N×H×W×C (channels last; C = 1, 3 or 4) or N×C×H×W "
+            "(channels first; C = 1 or 3)"
+        )
+    return list(a)
+
+
+def to_rgb_float(img: Any, name: str = "image") -> np.ndarray:
+    """Convert an image array or tensor (H×W, H×W×C or C×H×W) to H×W×3 float32 in [0, 1] (see module doc)."""
+    a = np.asarray(img) if isinstance(img, np.ndarray) else host_array(img)
+    if a.ndim == 4:
+        raise InputError(
+            f"{name}: expected one image ({SHAPES}), got shape {a.shape}, a batch: pass it to peephole.explain as it "
+            "is (each image is explained) or as a list"
+        )
+    a = channels_last(a)
     if a.ndim == 2:
         a = a[..., None]
     if a.ndim != 3 or a.shape[-1] not in (1, 2, 3, 4):
-        raise InputError(f"{name}: expected H×W, H×W×1, H×W×3 or H×W×4, got shape {a.shape}")
+        raise InputError(f"{name}: expected {SHAPES}, got shape {a.shape}")
     if a.shape[0] < 1 or a.shape[1] < 1:
         raise InputError(f"{name}: image of shape {a.shape} has no pixels")
     if a.shape[-1] in (2, 4):  # drop alpha

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from peephole.core.perturb import BaselineMasker, BoundMasker, Masker, SoftMasker
+from peephole.core.perturb import Arrays, BaselineMasker, BoundMasker, Masker, SoftMasker
 from peephole.errors import InputError
 from peephole.modalities.image.io import to_rgb_float
 
@@ -95,9 +95,13 @@ class FeatheredMasker(Masker):
         self.sigma = float(sigma)
 
     def bind(self, x: np.ndarray) -> BoundMasker:
+        return self.bind_to(x)
+
+    def bind_to(self, x: np.ndarray, arrays: Arrays | None = None) -> BoundMasker:
+        """The smoothed masks made on the host (OpenCV), mixed where the model is (``arrays``; None: the host)."""
         import cv2
 
-        soft = SoftMasker(self.base).bind(x)
+        soft = SoftMasker(self.base).bind_to(x, arrays)
 
         def apply(keep: np.ndarray) -> np.ndarray:
             if keep.ndim != 3:

@@ -92,6 +92,12 @@ class ImageModality(Modality):
     def batch_of_one(self, x: np.ndarray) -> np.ndarray:
         return x[None]
 
+    def split(self, x: Any) -> list[Any] | None:
+        """A list or tuple of images (paths, arrays, tensors), or an N×H×W×C / N×C×H×W array or tensor."""
+        from peephole.modalities.image.io import images_of
+
+        return images_of(x)
+
     def default_batch_size(self, x: np.ndarray) -> int:
         return int(np.clip(AUTO_BATCH_BYTES // max(x.nbytes, 1), 1, 64))
 
@@ -148,8 +154,10 @@ class ImageModality(Modality):
 
     def named_model(self, name: str, **settings: Any) -> Any:
         from peephole.models import load_model
+        from peephole.models.base import placed
 
-        return load_model(name, **settings)
+        device = settings.pop("device", None)  # a model loaded by name is Peephole's own: it may be moved there
+        return placed(load_model(name, **settings), device)
 
     def report_input(self, explanation: Any) -> np.ndarray:
         from peephole.modalities.image.report import input_picture

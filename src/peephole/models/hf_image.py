@@ -1,0 +1,71 @@
+"""Hugging Face ``transformers`` image classifiers: a model (ViT, ConvNeXt, ...), with its image processor, or an
+``image-classification`` pipeline — logits, class names from ``config.id2label`` (unless ``class_names=``), no
+``output=`` to declare.
+
+The model runs where its parameters are (a :class:`~peephole.models.TorchModel`: never moved, eval mode during each
+call only). Preprocessing is the image processor's, read once into an :class:`~peephole.models.ImagePreprocess`: its
+size (``height``×``width``; a ``shortest_edge`` of s gives s×s — the whole image is explained, so the processor's
+centre crop, which would hide the borders from the model, is not applied), ``image_mean`` / ``image_std`` when it
+normalises. Without a processor: the config's ``image_size`` and ImageNet's mean and std — pass the processor (or the
+pipeline) to use the model's own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from peephole.models.preprocess import IMAGENET_MEAN_STD, ImagePreprocess
+from peephole.models.torch import TorchModel
+
+
+def is_hf_image_model(obj: Any) -> bool:
+    """A transformers model taking ``pixel_values`` (an image classifier's forward)."""
+    return getattr(obj, "main_input_name", None) == "pixel_values" and hasattr(obj, "config") and hasattr(obj, "forward")
+
+
+def is_image_pipeline(obj: Any) -> bool:
+    """A transformers ``image-classification`` pipeline."""
+    return getattr(obj, "task", None) == "image-classification" and hasattr(obj, "model")
+
+
+class HFImageClassifier(TorchModel):
+    """``N×H×W×3`` [0, 1] batches -> ``(N, K)`` logits of a transformers image classifier."""
+
+    modality = "image"
+
+    def __init__(
+        self, model: Any, processor: Any = None, class_names: Any = None, device: Any = None, batch_size: int | None = None
+    ) -> None:
+        labels = {int(k): v for k, v in (getattr(model.config, "id2label", None) or {}).items()}
+        if class_names is None and labels and set(labels) == set(range(len(labels))):
+            class_names = [str(labels[i]) for i in range(len(labels))]
+        super().__init__(model, "logits", preprocess_of(model.config, processor), device, class_names, batch_size)
+        self.processor = processor
+
+    @classmethod
+    def from_pipeline(cls, pipe: Any, class_names: Any = None) -> HFImageClassifier:
+        """The pipeline's model and image processor (the pipeline's own device: its model's parameters')."""
+        return cls(pipe.model, getattr(pipe, "image_processor", None), class_names)
+
+    def forward(self, x: Any) -> Any:
+        return self.module(pixel_values=x).logits
+
+
+def preprocess_of(config: Any, processor: Any = None) -> ImagePreprocess:
+    """The processor's size and normalisation (see the module's doc), else the config's size and ImageNet's."""
+    if processor is None:
+        size = getattr(config, "image_size", None)
+        hw = (size, size) if isinstance(size, int) else tuple(size) if size else None
+        return ImagePreprocess(size=hw, mean=IMAGENET_MEAN_STD[0], std=IMAGENET_MEAN_STD[1])
+    size = getattr(processor, "size", None)
+    get = size.get if isinstance(size, dict) else (lambda k: getattr(size, k, None))
+    hw = None
+    if getattr(processor, "do_resize", True) and size is not None:
+        if get("height") and get("width"):
+            hw = (int(get("height")), int(get("width")))
+        elif get("shortest_edge"):
+            hw = (int(get("shortest_edge")),) * 2
+    if not getattr(processor, "do_normalize", True):
+        return ImagePreprocess(size=hw)
+    mean, std = (v if isinstance(v, (list, tuple)) else (v,) * 3 for v in (processor.image_mean, processor.image_std))
+    return ImagePreprocess(size=hw, mean=tuple(map(float, mean)), std=tuple(map(float, std)))

@@ -1,0 +1,103 @@
+"""transformers image classifiers and pipelines, and timm models: explained with no ``output=``, class names from the
+model, the processor's preprocessing; small random-initialised models built from configs (nothing downloaded)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+import peephole  # noqa: E402
+from peephole.models.base import as_model  # noqa: E402
+from peephole.models.hf_image import HFImageClassifier  # noqa: E402
+from peephole.models.timm import TimmModel  # noqa: E402
+
+IMG = np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)
+FAST = {"method": "pami", "partition": "window", "radius": 8, "stride": 8}
+LABELS = {0: "cat", 1: "dog", 2: "fox"}
+
+
+@pytest.fixture(scope="module")
+def vit():
+    torch.manual_seed(0)
+    cfg = transformers.ViTConfig(
+        image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        num_labels=3, id2label=LABELS, label2id={v: k for k, v in LABELS.items()},
+    )  # fmt: skip
+    return transformers.ViTForImageClassification(cfg)  # train mode (dropout), as built
+
+
+def logits(model, pixels):
+    with torch.no_grad():
+        was = model.training
+        out = model.eval()(pixel_values=torch.from_numpy(pixels.transpose(0, 3, 1, 2).copy())).logits.numpy()
+        model.train(was)
+    return out
+
+
+def test_a_vit_model_needs_no_output_and_names_its_classes_from_id2label(vit):
+    was = [m.training for m in vit.modules()]
+    e = peephole.explain(vit, IMG, **FAST)  # before: "'ImageClassifierOutput' object has no attribute 'float'"
+    assert e.class_names == ["cat", "dog", "fox"] and e.maps.shape == (1, 32, 32)
+    mean, std = np.array([0.485, 0.456, 0.406], np.float32), np.array([0.229, 0.224, 0.225], np.float32)
+    want = torch.softmax(torch.from_numpy(logits(vit, ((IMG - mean) / std)[None])), 1)[0].numpy()
+    np.testing.assert_allclose(e.probabilities, want, rtol=1e-4, atol=1e-5)  # no processor: ImageNet mean / std
+    assert [m.training for m in vit.modules()] == was  # left in train mode, as it was
+    assert peephole.explain(vit, IMG, output="logits", **FAST).maps.tolist() == e.maps.tolist()
+
+
+def test_an_image_classification_pipeline_is_an_image_model_with_its_processors_preprocessing(vit):
+    proc = transformers.ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.25] * 3)
+    pipe = transformers.pipeline("image-classification", model=vit, image_processor=proc)
+    big = np.random.default_rng(1).random((48, 40, 3)).astype(np.float32)
+    e = peephole.explain(pipe, big, **FAST)  # before: "the pipeline has no model or tokenizer" (taken for text)
+    assert e.modality == "image" and e.class_names == ["cat", "dog", "fox"] and e.maps.shape == (1, 48, 40)
+    model = as_model(pipe)
+    assert isinstance(model, HFImageClassifier) and model.preprocess.size == (32, 32)
+    import cv2
+
+    resized = cv2.resize(big, (32, 32), interpolation=cv2.INTER_LINEAR)
+    np.testing.assert_allclose(model(big[None]), logits(vit, ((resized - 0.5) / 0.25)[None]), rtol=1e-4, atol=1e-5)
+
+
+def test_convnext_with_a_shortest_edge_processor_and_a_batch_of_images():
+    torch.manual_seed(0)
+    cfg = transformers.ConvNextConfig(hidden_sizes=[8, 16], depths=[1, 1], num_stages=2, image_size=32, num_labels=4)
+    net = transformers.ConvNextForImageClassification(cfg)
+    proc = transformers.ConvNextImageProcessor(size={"shortest_edge": 24})
+    model = HFImageClassifier(net, proc)
+    assert model.preprocess.size == (24, 24) and model.class_names == ["LABEL_0", "LABEL_1", "LABEL_2", "LABEL_3"]
+    got = peephole.explain(model, [IMG, IMG[::-1].copy()], **FAST)
+    assert [g.maps.shape for g in got] == [(1, 32, 32)] * 2 and got[0].class_names == model.class_names
+
+
+class TimmLike(torch.nn.Module):
+    """A torch module carrying what ``timm.create_model`` sets: ``pretrained_cfg`` and ``num_classes`` (timm itself
+    needs torchvision, which is not installed here)."""
+
+    def __init__(self, n: int, labels=None) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.num_classes = n
+        self.pretrained_cfg = {"input_size": (3, 24, 24), "mean": (0.5, 0.5, 0.5), "std": (0.2, 0.2, 0.2)}
+        if labels:
+            self.pretrained_cfg["label_names"] = labels
+        self.conv = torch.nn.Conv2d(3, n, 3)
+
+    def forward(self, x):
+        return self.conv(x).mean((2, 3))
+
+
+def test_a_timm_model_is_resized_normalised_and_named_from_its_pretrained_cfg():
+    e = peephole.explain(TimmLike(3, ["a", "b", "c"]), IMG, **FAST)
+    assert e.class_names == ["a", "b", "c"]
+    model = as_model(TimmLike(1000))
+    assert isinstance(model, TimmModel) and model.class_names[281] == "tabby" and model.preprocess.size == (24, 24)
+    import cv2
+
+    x = (cv2.resize(IMG, (24, 24), interpolation=cv2.INTER_LINEAR) - 0.5) / 0.2
+    with torch.no_grad():
+        want = model.module(torch.from_numpy(x.transpose(2, 0, 1).copy())[None]).numpy()
+    np.testing.assert_allclose(model(IMG[None]), want, rtol=1e-4, atol=1e-5)
