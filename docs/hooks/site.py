@@ -5,11 +5,14 @@
   ``Options`` dataclass, or its function's keyword arguments) and of the partition and masker it uses on each
   input kind; ``<!-- methods -->`` the registry's table of methods; ``<!-- partitions -->`` every input kind's
   partitions and maskers with their options. The descriptions are the fields' ``#:`` comments, read with griffe.
+* A notebook's links to other pages (``../results.md#...``, which work in Jupyter) become the pages' site addresses:
+  mkdocs rewrites the links of Markdown pages only.
 """
 
 from __future__ import annotations
 
 import inspect
+import posixpath
 import re
 from dataclasses import MISSING, fields, is_dataclass
 from functools import cache
@@ -21,6 +24,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK_LINK = re.compile(r'href="([^":#]+\.md)(#[^"]*)?"')
 DIRECTIVE = re.compile(r"^<!-- (options|methods|partitions)(?::\s*([\w-]+))? -->$", re.M)
 
 
@@ -158,3 +162,17 @@ def on_files(files: Files, config) -> Files:
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
     return DIRECTIVE.sub(expand, markdown)
+
+
+def site_link(m: re.Match, page, files: Files) -> str:
+    """A notebook's link to a Markdown page, as the address of that page relative to the notebook's page."""
+    target = files.get_file_from_path(posixpath.normpath(posixpath.join(posixpath.dirname(page.file.src_uri), m[1])))
+    if target is None:
+        raise PluginError(f"{page.file.src_uri}: link {m[1]!r} names no page of the site")
+    return f'href="{target.url_relative_to(page.file)}{m[2] or ""}"'
+
+
+def on_page_content(html: str, page, config, files: Files) -> str:
+    if not page.file.src_uri.endswith(".ipynb"):
+        return html
+    return NOTEBOOK_LINK.sub(lambda m: site_link(m, page, files), html)
