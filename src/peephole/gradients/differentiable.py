@@ -72,14 +72,18 @@ def as_differentiable(model: Any, what: str, output: str = "logits", class_names
 
 def frozen(module: Any) -> Callable[[Any], Any]:
     """``module``'s forward in eval mode with its parameters detached: gradients reach the input, never the
-    weights, and the user's module is left as it was (no ``eval()``, no ``requires_grad_``, not moved)."""
+    weights, and the user's module is left as it was (no ``eval()``, no ``requires_grad_``, not moved). A
+    TorchScript module cannot be called with other weights: it runs as it is (gradients are taken with respect to
+    the input only, so its weights' ``.grad`` stay untouched)."""
     import torch
 
     from peephole.models.torch import evaluating
 
     def forward(x: Any) -> Any:
-        weights = {name: p.detach() for name, p in module.named_parameters()}
         with evaluating(module):
+            if isinstance(module, torch.jit.ScriptModule):
+                return module(x)
+            weights = {name: p.detach() for name, p in module.named_parameters()}
             return torch.func.functional_call(module, weights, (x,))
 
     return forward

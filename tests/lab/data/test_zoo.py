@@ -16,7 +16,7 @@ from peephole.errors import InputError
 from peephole_lab.data import Trigger, load_classifier, load_mnist, save_classifier, stamp
 from peephole_lab.data.classifiers import ARCHITECTURES, accuracy, build_classifier
 from peephole_lab.data.trojan import PATTERNS
-from peephole_lab.data.zoo import build_zoo, load_zoo, zoo_specs
+from peephole_lab.data.zoo import ARCHS, build_zoo, load_zoo, zoo_specs
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -28,7 +28,7 @@ def test_specs_are_seeded_balanced_and_split_in_halves():
     for half in ("dev", "heldout"):
         troj = [m for m in a if m.split == half and m.trojan]
         assert len(troj) == 12
-        assert {(m.arch, m.trigger["pattern"]) for m in troj} == {(x, p) for x in ARCHITECTURES for p in PATTERNS}
+        assert {(m.arch, m.trigger["pattern"]) for m in troj} == {(x, p) for x in ARCHS for p in PATTERNS}
     for m in a:
         if m.trigger["pattern"] != "blend":
             assert 2 <= m.trigger["size"] <= 6
@@ -101,4 +101,4 @@ def test_every_architecture_saves_and_loads(arch, tmp_path):
         np.testing.assert_allclose(back(x).numpy(), net.eval()(x).numpy(), atol=1e-6)
     assert back.config["arch"] == arch and back.meta == {"note": arch}
     with pytest.raises(InputError, match="unknown architecture"):
-        build_classifier({"arch": "resnet"})
+        build_classifier({"arch": "transformer"})
