@@ -85,3 +85,26 @@ def accuracy(net: Any, data: SyntheticSet) -> float:
     with torch.inference_mode():
         logits = net(torch.from_numpy(data.images).permute(0, 3, 1, 2).contiguous())
     return float((logits.argmax(1).numpy() == data.labels).mean())
+
+
+def synthetic_card_inputs(n: int, seed: int = 0) -> tuple[Any, list[Any]]:
+    """For the card: a CNN trained on 400 images of ``seed`` (as a probabilities model) and ``n`` test images of
+    ``seed + 1`` as card samples with their feature masks."""
+    import torch
+
+    from peephole.evaluation.card import Sample
+    from peephole.models.callable import CallableModel
+
+    net = train_cnn(make_synthetic(400, seed=seed), seed=seed)
+
+    def probabilities(batch: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(batch, np.float32)).permute(0, 3, 1, 2)
+            return torch.softmax(net(x), 1).numpy()
+
+    test = make_synthetic(n, seed=seed + 1)
+    names = list(PATTERNS)
+    samples = [
+        Sample(f"synthetic-{i:04d}", img, int(y), m) for i, (img, y, m) in enumerate(zip(test.images, test.labels, test.masks))
+    ]
+    return CallableModel(probabilities, "probs", class_names=names), samples
