@@ -113,7 +113,26 @@ def run(args: argparse.Namespace) -> int:
         print(safe(f"error: {exc}"), file=sys.stderr)
         return 2
     if args.card:
-        return _card(args, methods, options)
+        from peephole.evaluation.card import make_card
+
+        try:
+            make_card(
+                methods, args.out, data=args.data, synthetic=args.synthetic, model=args.model, options=options, seed=args.seed,
+                budget=args.budget, reference=args.reference, split=args.split, stability=args.stability, step=args.step,
+                limit=args.limit,
+            )  # fmt: skip
+        except PeepholeError as exc:
+            print(safe(f"error: {exc}"), file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(
+                safe(f"interrupted: the items scored so far are kept in {args.out}/; the same command resumes"), file=sys.stderr
+            )
+            return 130
+        from pathlib import Path
+
+        print(safe(Path(args.out, "card.md").read_text()))
+        return 0
     if args.data is None:
         print("error: --data is required (or --card --synthetic N)", file=sys.stderr)
         return 2
@@ -156,47 +175,4 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     print(safe(Path(args.out, "summary.md").read_text()))
-    return 0
-
-
-def _card(args: argparse.Namespace, methods: list[str], options: dict[str, dict[str, object]]) -> int:
-    from pathlib import Path
-
-    from peephole.evaluation.card import budget_options, folder_samples, run_card
-    from peephole.evaluation.methods import MapMaker
-
-    try:
-        budgeted = budget_options(methods, args.budget) if args.budget is not None else {}
-        options = {m: {**budgeted.get(m, {}), **options.get(m, {})} for m in {*budgeted, *options}}
-        maker = MapMaker(args.model, options, args.seed)
-        notes = [
-            f"budget: {args.budget} queries per map where a method has a query-count option"
-            if args.budget
-            else "budget: defaults"
-        ]
-        if args.synthetic is not None:
-            from peephole.evaluation.synthetic import synthetic_card_inputs
-
-            model, samples = synthetic_card_inputs(args.synthetic, args.seed)
-            maker = MapMaker("synthetic-cnn", options, args.seed, _models={"onnx": model})
-            setup = {"data": f"synthetic:{args.synthetic}", "split": "test (generated with seed + 1; the CNN trained on seed)"}
-            notes.append(f"data: {args.synthetic} synthetic images (evaluation.synthetic), a CNN trained on another 400")
-        elif args.data is None:
-            print("error: --card needs --data (an ImageNet sample folder) or --synthetic N", file=sys.stderr)
-            return 2
-        else:
-            samples = folder_samples(args.data, args.split)
-            setup = {"data": str(Path(args.data).resolve()), "split": args.split}
-            notes.append(f"data: {args.data}, {'all rows' if args.split is None else f'the {args.split} split (row parity)'}")
-        run_card(
-            samples, methods, args.out, maker, args.reference or methods[0], setup, notes,
-            stability=args.stability, step=args.step, limit=args.limit,
-        )  # fmt: skip
-    except PeepholeError as exc:
-        print(safe(f"error: {exc}"), file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(safe(f"interrupted: the items scored so far are kept in {args.out}/; the same command resumes"), file=sys.stderr)
-        return 130
-    print(safe(Path(args.out, "card.md").read_text()))
     return 0

@@ -135,6 +135,48 @@ def score_map(
     return {k: round(float(v), 6) for k, v in out.items() if np.isfinite(v)}  # a constant map has no µFidelity
 
 
+def make_card(
+    methods: Sequence[str],
+    out: str | Path,
+    *,
+    data: str | Path | None = None,
+    synthetic: int | None = None,
+    model: str = "efficientnet-lite0",
+    options: dict[str, dict[str, Any]] | None = None,
+    seed: int = 0,
+    budget: int | None = None,
+    reference: str | None = None,
+    split: str | None = None,
+    stability: int = 5,
+    step: int | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """The card of ``methods`` on an ImageNet sample folder ``data`` (its ``split``) or on ``synthetic`` generated images
+    (a CNN trained on others first; ``model`` is then unused), every method at ``budget`` queries per map where it has
+    a query-count option (``options`` override it); ``reference``: default the first method. See :func:`run_card`."""
+    budgeted = budget_options(methods, budget) if budget is not None else {}
+    options = options or {}
+    options = {m: {**budgeted.get(m, {}), **options.get(m, {})} for m in {*budgeted, *options}}
+    notes = [f"budget: {budget} queries per map where a method has a query-count option" if budget else "budget: defaults"]
+    if synthetic is not None:
+        from peephole.evaluation.synthetic import synthetic_card_inputs
+
+        net, samples = synthetic_card_inputs(synthetic, seed)
+        maker = MapMaker("synthetic-cnn", options, seed, _models={"onnx": net})
+        setup: dict[str, Any] = {"data": f"synthetic:{synthetic}", "split": "test"}
+        notes.append(
+            f"data: {synthetic} synthetic images of seed {seed + 1} (evaluation.synthetic); the CNN trained on 400 of seed {seed}"
+        )
+    elif data is None:
+        raise InputError("the card needs an ImageNet sample folder (--data) or --synthetic N")
+    else:
+        maker = MapMaker(model, options, seed)
+        samples = folder_samples(data, split)
+        setup = {"data": str(Path(data).resolve()), "split": split}
+        notes.append(f"data: {data}, {'all rows' if split is None else f'the {split} split (row parity of labels.csv)'}")
+    return run_card(samples, methods, out, maker, reference or methods[0], setup, notes, stability, step, limit=limit)
+
+
 def run_card(
     samples: Iterable[Sample],
     methods: Sequence[str],
