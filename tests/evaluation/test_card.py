@@ -140,3 +140,33 @@ def test_own_fill_is_the_setting_else_the_modality_default():
     assert own_fill(MapMaker(), "lime") == "grey" and own_fill(MapMaker(), "rise") == "grey"
     assert own_fill(MapMaker(), "pami-path") == "blur" and own_fill(MapMaker(), "hsic") == "black"
     assert own_fill(MapMaker(), "random") is None and own_fill(MapMaker(), "gradcam") is None
+
+
+def test_a_coco_folder_adds_pointing_and_energy_pointing(tmp_path):
+    from PIL import Image
+
+    from peephole.evaluation.card import coco_samples
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "classes.csv").write_text("class_id,name\n0,cat\n2,dog\n")
+    Image.fromarray(np.full((80, 100, 3), 128, np.uint8)).save(tmp_path / "images" / "x.jpg")
+    # cat box around the centre, dog box in the top-left corner
+    (tmp_path / "labels" / "x.txt").write_text("0 0.5 0.5 0.2 0.2\n2 0.1 0.1 0.1 0.1\n")
+
+    def logits(batch):
+        out = np.zeros((len(batch), 1000))
+        out[:, 283], out[:, 200] = 5.0, 3.0  # Persian cat, a dog breed
+        return out
+
+    model = CallableModel(logits, "logits")
+    samples = list(coco_samples(tmp_path, model, None, size=S))
+    assert [(s.name, s.label) for s in samples] == [("x.jpg:cat", 283), ("x.jpg:dog", 200)]
+    maker = MapMaker(_models={"onnx": model})
+    card = run_card(samples, ["centre", "random"], tmp_path / "out", maker, "random", {"data": "coco"}, mu_samples=8)
+    centre = {r["column"]: r for r in card if r["method"] == "centre"}
+    assert centre["pointing"]["mean"] == 0.5 and centre["pointing"]["n"] == 2  # cat hit, dog missed
+    random = {r["column"]: r for r in card if r["method"] == "random"}
+    # the centred Gaussian puts more of its mass in the central cat box than a random map does
+    assert centre["energy pointing"]["mean"] > random["energy pointing"]["mean"] and centre["energy pointing"]["lead"]
+    assert "insertion" in centre and "seed ρ" not in centre

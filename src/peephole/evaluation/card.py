@@ -6,6 +6,7 @@ Columns (each a per-image score stored in the run store's item metrics, see :dat
 - ``insertion`` / ``deletion``: held-out fill — a map made with blur is scored on mean grey and the reverse
   (:func:`peephole.metrics.grading.held_out_fill`); maps of methods without a masker are scored on blur;
 - ``µFidelity`` (Bhatt et al. 2020) over a 9×9 grid with the held-out fill;
+- ``pointing`` / ``energy pointing`` on a COCO boxes folder (one item per photo and class);
 - ``seed ρ``: Spearman ρ between the maps of seeds ``seed`` and ``seed + 1`` (the first ``stability`` images);
 - ``relevance mass`` / ``mask AUC``: against the known features of a synthetic set (:mod:`peephole.evaluation.synthetic`);
 - ``insertion (self-graded)`` / ``deletion (self-graded)``: the method's own fill, the one it searched with — these
@@ -29,10 +30,12 @@ import numpy as np
 from peephole.errors import InputError
 from peephole.evaluation.methods import REFERENCE, VARIANTS, MapMaker
 from peephole.evaluation.report import mean_sem
+from peephole.evaluation.runner import _probabilities
 from peephole.metrics.curves import default_step, perturbation_curve
 from peephole.metrics.fidelity import mu_fidelity
 from peephole.metrics.grading import held_out_fill
 from peephole.metrics.ground_truth import mask_auc, relevance_mass_accuracy
+from peephole.metrics.pointing import energy_pointing, pointing_hit
 from peephole.metrics.stability import rank_correlation
 from peephole.registry import METHODS
 from peephole.result import Explanation
@@ -54,6 +57,8 @@ COLUMNS = (
     Column("deletion", False),
     Column("µFidelity", True),
     Column("seed ρ", True),
+    Column("pointing", True),
+    Column("energy pointing", True),
     Column("relevance mass", True),
     Column("mask AUC", True),
     Column("insertion (self-graded)", True, True),
@@ -63,13 +68,15 @@ COLUMNS = (
 
 @dataclass
 class Sample:
-    """One card item: an image, its true class and, for synthetic data, its known feature mask."""
+    """One card item: an image, its class (the true class; on COCO the target the boxes belong to), for synthetic
+    data its known feature mask, for COCO its boxes' pixels (then the model need not predict ``label``)."""
 
     name: str
     image: np.ndarray
     label: int
     mask: np.ndarray | None = None
     source: str = ""
+    region: np.ndarray | None = None
 
 
 def folder_samples(data: str | Path, split: str | None, size: int = 224) -> Iterable[Sample]:
@@ -79,6 +86,28 @@ def folder_samples(data: str | Path, split: str | None, size: int = 224) -> Iter
 
     for s in read_imagenet_sample(data, split):
         yield Sample(s.path.name, load_image(s.path, size=size), s.label, source=str(s.path))
+
+
+def coco_samples(data: str | Path, model: Any, split: str | None, size: int = 224) -> Iterable[Sample]:
+    """One sample per (COCO photo, class with ImageNet counterparts) of a COCO boxes folder (``split``: its even
+    ``'dev'`` or odd ``'test'`` photos): the photo at ``size``×``size``, the target the ImageNet class of that set the
+    model scores highest (as in :func:`peephole.evaluation.runner.run_pointing`), the boxes' pixels at ``size``."""
+    from peephole.evaluation.coco_imagenet import COCO_TO_IMAGENET
+    from peephole.evaluation.data import SPLITS, read_coco_boxes, scaled_boxes
+    from peephole.evaluation.runner import _resized
+    from peephole.metrics.pointing import boxes_mask
+
+    photos = read_coco_boxes(data)
+    for p in photos if split is None else photos[SPLITS[split] :: 2]:
+        classes = sorted(c for c in p.boxes if c in COCO_TO_IMAGENET)
+        if not classes:
+            continue
+        img = _resized(p.path, size)[0]  # squashed, not cropped: the boxes stay on the photo
+        probs = _probabilities(model, img)
+        for c in classes:
+            ids = list(COCO_TO_IMAGENET[c])
+            region = boxes_mask(scaled_boxes(p.boxes[c], (size, size)), (size, size))
+            yield Sample(f"{p.path.name}:{c}", img, int(ids[int(np.argmax(probs[ids]))]), source=str(p.path), region=region)
 
 
 def _base(method: str) -> str:
@@ -129,6 +158,9 @@ def score_map(
             out[mode + suffix] = perturbation_curve(model, s.image, saliency, s.label, mode, step=step, fill=fill).auc
     mu = mu_fidelity(model, s.image, saliency, s.label, fill=held_out_fill(own), n_samples=mu_samples, seed=maker.seed)
     out["µFidelity"] = mu.correlation
+    if s.region is not None:
+        out["pointing"] = float(pointing_hit(saliency, s.region))
+        out["energy pointing"] = energy_pointing(saliency, s.region)
     if s.mask is not None:
         out["relevance mass"] = relevance_mass_accuracy(saliency, s.mask)
         out["mask AUC"] = mask_auc(saliency, s.mask)
@@ -170,10 +202,18 @@ def make_card(
     elif data is None:
         raise InputError("the card needs an ImageNet sample folder (--data) or --synthetic N")
     else:
+        from peephole.evaluation.data import dataset_kind
+
         maker = MapMaker(model, options, seed)
-        samples = folder_samples(data, split)
+        coco = dataset_kind(data) == "coco"
+        samples = coco_samples(data, maker.model("onnx"), split) if coco else folder_samples(data, split)
         setup = {"data": str(Path(data).resolve()), "split": split}
-        notes.append(f"data: {data}, {'all rows' if split is None else f'the {split} split (row parity of labels.csv)'}")
+        notes.append(f"data: {data}, {'all rows' if split is None else f'the {split} split (row parity)'}")
+        if coco:
+            notes.append(
+                "COCO: one item per (photo, class); pointing: the map's maximum within 15 px of the class's boxes at "
+                "224×224; energy pointing: the share of the map's positive mass inside them"
+            )
     return run_card(samples, methods, out, maker, reference or methods[0], setup, notes, stability, step, limit=limit)
 
 
@@ -224,14 +264,14 @@ def run_card(
                 continue
             todo = [m for m in methods if f"{s.name}/{m}" not in stored]
             if todo:
-                probs = np.asarray(model(s.image[None]), np.float64)[0]
+                probs = _probabilities(model, s.image)
                 row = {
                     "seq": seq,
                     "source": s.source or s.name,
                     "true_class": s.label,
                     **prediction_columns(probs, names, s.label),
                 }
-                if not row["correct"] and len(todo) == len(methods):
+                if s.region is None and not row["correct"] and len(todo) == len(methods):
                     n_wrong += 1
                     why = f"misclassified: the model predicts {row['prediction']}, not {s.label}"
                     store.commit({**row, "id": s.name, "status": "skipped", "error": why})
@@ -245,7 +285,7 @@ def run_card(
                         scores["seed ρ"] = round(rank_correlation(r.map, again.map), 6)
                     e = Explanation(
                         method=m, modality="image", input=s.image, maps=np.asarray(r.map, np.float32)[None],
-                        targets=[s.label], probabilities=probs.astype(np.float32), class_names=names,
+                        targets=[s.label], probabilities=np.asarray(probs, np.float32), class_names=names,
                         n_queries=r.n_queries, timings={"total": r.seconds}, params=settings["methods"][m],
                     )  # fmt: skip
                     store.commit(

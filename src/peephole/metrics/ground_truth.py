@@ -19,12 +19,11 @@ def _checked(saliency: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def relevance_mass_accuracy(saliency: np.ndarray, mask: np.ndarray) -> float:
-    """Share of the map's positive attribution inside the feature mask, ``Σ_{p∈GT} R⁺_p / Σ_p R⁺_p`` (0 when the
-    map has no positive value)."""
-    s, m = _checked(saliency, mask)
-    pos = np.clip(s, 0, None)
-    total = pos.sum()
-    return float(pos[m].sum() / total) if total > 0 else 0.0
+    """Share of the map's positive attribution inside the feature mask, ``Σ_{p∈GT} R⁺_p / Σ_p R⁺_p`` (NaN when the
+    map has no positive value): the energy pointing game's formula, on a known feature mask instead of a box."""
+    from peephole.metrics.pointing import energy_pointing
+
+    return energy_pointing(*_checked(saliency, mask))
 
 
 def mask_auc(saliency: np.ndarray, mask: np.ndarray) -> float:
