@@ -67,6 +67,12 @@ def test_pairs_use_only_the_images_both_methods_scored():
 def test_budget_sets_each_methods_query_option():
     got = budget_options(["rise", "lime", "hsic", "occlusion", "random"], 100)
     assert got == {"rise": {"n_masks": 100}, "lime": {"n_samples": 100}, "hsic": {"n_designs": 100}}
+    # Sobol: N·(64 + 1) queries, N a power of two: 500 -> 4 (260 queries), 2080 -> 32 (the paper's default)
+    assert budget_options(["sobol"], 500) == {"sobol": {"n_designs": 4}}
+    assert budget_options(["sobol"], 2080) == {"sobol": {"n_designs": 32}} and budget_options(["sobol"], 100)["sobol"] == {
+        "n_designs": 2
+    }
+    assert budget_options(["sobol"], 500, {"sobol": {"cells": 4}}) == {"sobol": {"n_designs": 16}}  # 16 × 17 = 272
     with pytest.raises(InputError, match="positive"):
         budget_options(["rise"], 0)
 

@@ -120,9 +120,13 @@ def _defaults(method: str) -> dict[str, Any]:
     return METHODS[_base(method)].options(get_modality("image"))
 
 
-def budget_options(methods: Sequence[str], budget: int) -> dict[str, dict[str, int]]:
-    """``{method: {query option: budget}}`` for every method with one of :data:`QUERY_OPTIONS`; methods without
-    (gradients, occlusion, reference maps) are left out: their query count is not a setting."""
+def budget_options(
+    methods: Sequence[str], budget: int, options: dict[str, dict[str, Any]] | None = None
+) -> dict[str, dict[str, int]]:
+    """``{method: {query option: value}}`` for every method with one of :data:`QUERY_OPTIONS` (``budget`` queries per
+    map); methods without (gradients, occlusion, reference maps) are left out: their query count is not a setting.
+    Sobol's ``n_designs`` N costs N·(d + 1) queries over d grid cells (``cells``² of ``options``, default 8×8) and
+    must be a power of two: the largest within the budget, at least 2."""
     if budget < 1:
         raise InputError(f"--budget must be a positive number of queries, got {budget}")
     out = {}
@@ -130,9 +134,17 @@ def budget_options(methods: Sequence[str], budget: int) -> dict[str, dict[str, i
         if m in REFERENCE:
             continue
         key = next((k for k in QUERY_OPTIONS if k in _defaults(m)), None)
-        if key is not None:
+        if key is not None and _base(m) == "sobol":
+            d = int({**maker_settings(m), **(options or {}).get(m, {})}.get("cells") or 8) ** 2
+            out[m] = {key: max(2, 2 ** int(np.floor(np.log2(max(budget / (d + 1), 1)))))}
+        elif key is not None:
             out[m] = {key: budget}
     return out
+
+
+def maker_settings(method: str) -> dict[str, Any]:
+    """A harness method's variant settings (before the caller's options)."""
+    return dict(VARIANTS.get(method, (method, {}))[1])
 
 
 def own_fill(maker: MapMaker, method: str) -> str | None:
@@ -186,7 +198,7 @@ def make_card(
     """The card of ``methods`` on an ImageNet sample folder ``data`` (its ``split``) or on ``synthetic`` generated images
     (a CNN trained on others first; ``model`` is then unused), every method at ``budget`` queries per map where it has
     a query-count option (``options`` override it); ``reference``: default the first method. See :func:`run_card`."""
-    budgeted = budget_options(methods, budget) if budget is not None else {}
+    budgeted = budget_options(methods, budget, options) if budget is not None else {}
     options = options or {}
     options = {m: {**budgeted.get(m, {}), **options.get(m, {})} for m in {*budgeted, *options}}
     notes = [f"budget: {budget} queries per map where a method has a query-count option" if budget else "budget: defaults"]
