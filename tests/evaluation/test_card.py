@@ -67,6 +67,12 @@ def test_pairs_use_only_the_images_both_methods_scored():
 def test_budget_sets_each_methods_query_option():
     got = budget_options(["rise", "lime", "hsic", "occlusion", "random"], 100)
     assert got == {"rise": {"n_masks": 100}, "lime": {"n_samples": 100}, "hsic": {"n_designs": 100}}
+    # PAMI path: max_queries is the whole call's; its surrogate's n_samples (default 200) must leave room for the path
+    assert budget_options(["pami-path", "pami-adaptive"], 100) == {
+        "pami-path": {"max_queries": 100, "n_samples": 50},
+        "pami-adaptive": {"max_queries": 100},
+    }
+    assert budget_options(["pami-path"], 1000) == {"pami-path": {"max_queries": 1000, "n_samples": 200}}
     # Sobol: N·(64 + 1) queries, N a power of two: 500 -> 4 (260 queries), 2080 -> 32 (the paper's default)
     assert budget_options(["sobol"], 500) == {"sobol": {"n_designs": 4}}
     assert budget_options(["sobol"], 2080) == {"sobol": {"n_designs": 32}} and budget_options(["sobol"], 100)["sobol"] == {

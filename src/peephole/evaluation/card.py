@@ -42,7 +42,7 @@ from peephole.result import Explanation
 from peephole.store.runs import Store, prediction_columns
 
 #: Options that set a method's number of model queries, in the order looked for (``--budget``).
-QUERY_OPTIONS = ("n_samples", "n_masks", "n_designs", "max_queries")
+QUERY_OPTIONS = ("max_queries", "n_samples", "n_masks", "n_designs")
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,9 @@ def budget_options(
     methods: Sequence[str], budget: int, options: dict[str, dict[str, Any]] | None = None
 ) -> dict[str, dict[str, int]]:
     """``{method: {query option: value}}`` for every method with one of :data:`QUERY_OPTIONS` (``budget`` queries per
-    map); methods without (gradients, occlusion, reference maps) are left out: their query count is not a setting.
+    map, the first option the method has: ``max_queries`` is a whole call's budget); methods without (gradients,
+    occlusion, reference maps) are left out: their query count is not a setting. PAMI path fits its surrogate on
+    ``n_samples`` of its ``max_queries``: capped at half the budget.
     Sobol's ``n_designs`` N costs N·(d + 1) queries over d grid cells (``cells``² of ``options``, default 8×8) and
     must be a power of two: the largest within the budget, at least 2."""
     if budget < 1:
@@ -133,8 +135,11 @@ def budget_options(
     for m in methods:
         if m in REFERENCE:
             continue
-        key = next((k for k in QUERY_OPTIONS if k in _defaults(m)), None)
-        if key is not None and _base(m) == "sobol":
+        defaults = _defaults(m)
+        key = next((k for k in QUERY_OPTIONS if k in defaults), None)
+        if key == "max_queries" and "n_samples" in defaults:  # PAMI path: the whole call's budget, its surrogate fit inside
+            out[m] = {key: budget, "n_samples": max(2, min(int(defaults["n_samples"]), budget // 2))}
+        elif key is not None and _base(m) == "sobol":
             d = int({**maker_settings(m), **(options or {}).get(m, {})}.get("cells") or 8) ** 2
             out[m] = {key: max(2, 2 ** int(np.floor(np.log2(max(budget / (d + 1), 1)))))}
         elif key is not None:
