@@ -318,8 +318,8 @@ def run_card(
     all_notes = [
         f"{len(images)} correctly classified images ({n_wrong} misclassified skipped); every map explains the true class.",
         *notes,
-        "insertion / deletion / µFidelity: held-out fill (a map made with blur is scored on grey and the reverse; maps "
-        "of methods without a masker on blur); curves at pixel granularity, AUC in [0, 1].",
+        "insertion / deletion / µFidelity: held-out fill, one the method did not search with (blur <-> grey; black, white "
+        "and mean -> blur; maps of methods without a masker on blur); curves at pixel granularity, AUC in [0, 1].",
         "self-graded: scored with the fill the method searched with, so a method that optimises the curve grades itself.",
         f"seed ρ: Spearman ρ between the maps of seeds {maker.seed} and {maker.seed + 1} on the first {stability} images.",
         f"Δ: paired difference with {reference} ± paired s.e.; lead: best mean, and every method within one paired s.e.",
