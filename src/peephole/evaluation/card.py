@@ -316,7 +316,8 @@ def run_card(
     queries = {m: float(np.mean([rows[f"{i}/{m}"]["n_queries"] for i in images])) if images else np.nan for m in methods}
     card = paired_card(values, reference)
     all_notes = [
-        f"{len(images)} correctly classified images ({n_wrong} misclassified skipped); every map explains the true class.",
+        f"{len(images)} items scored ({n_wrong} misclassified images skipped); every map explains the item's class (the "
+        "true class; on COCO the ImageNet class of the item's COCO class that the model scores highest).",
         *notes,
         "insertion / deletion / µFidelity: held-out fill, one the method did not search with (blur <-> grey; black, white "
         "and mean -> blur; maps of methods without a masker on blur); curves at pixel granularity, AUC in [0, 1].",
