@@ -24,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "gradients extra (Captum); without it the command stops before any work and says so.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--data", required=True, help="an imagenet-sample or coco-boxes folder")
+    p.add_argument("--data", default=None, help="an imagenet-sample or coco-boxes folder (required unless --synthetic)")
     p.add_argument("--methods", default="pami-path,pami-superpixels,gradcam,random,centre", help="comma-separated method names")
     p.add_argument(
         "--metrics",
@@ -53,6 +53,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="a method option (repeatable; VALUE is JSON or a string), e.g. kernel-shap.n_samples=500",
     )
     p.add_argument("--seed", type=int, default=0)
+    card = p.add_argument_group(
+        "report card",
+        "--card: instead of the tables above, card.md/.html/.csv in --out: held-out-fill insertion/deletion, µFidelity, "
+        "seed ρ and self-graded same-fill insertion/deletion per method, paired differences with --reference (docs/metrics.md)",
+    )
+    card.add_argument("--card", action="store_true", help="write the report card (an ImageNet folder or --synthetic)")
+    card.add_argument("--budget", type=int, default=None, help="queries per map: sets n_samples/n_masks/n_designs/max_queries")
+    card.add_argument(
+        "--reference", default=None, help="the method the card's paired differences are taken against (default: the first)"
+    )
+    card.add_argument("--stability", type=int, default=5, help="seed ρ on the first N images")
+    card.add_argument(
+        "--synthetic",
+        type=int,
+        default=None,
+        metavar="N",
+        help="card on N generated images with known features (a small CNN is trained first; needs torch): adds relevance "
+        "mass and mask AUC",
+    )
     p.set_defaults(func=run)
 
 
@@ -92,6 +111,30 @@ def run(args: argparse.Namespace) -> int:
         check_not_arguments([k for o in options.values() for k in o], peephole.explain, {"model": "--model", "seed": "--seed"})
     except PeepholeError as exc:
         print(safe(f"error: {exc}"), file=sys.stderr)
+        return 2
+    if args.card:
+        from peephole.evaluation.card import make_card
+
+        try:
+            make_card(
+                methods, args.out, data=args.data, synthetic=args.synthetic, model=args.model, options=options, seed=args.seed,
+                budget=args.budget, reference=args.reference, split=args.split, stability=args.stability, step=args.step,
+                limit=args.limit,
+            )  # fmt: skip
+        except PeepholeError as exc:
+            print(safe(f"error: {exc}"), file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(
+                safe(f"interrupted: the items scored so far are kept in {args.out}/; the same command resumes"), file=sys.stderr
+            )
+            return 130
+        from pathlib import Path
+
+        print(safe(Path(args.out, "card.md").read_text()))
+        return 0
+    if args.data is None:
+        print("error: --data is required (or --card --synthetic N)", file=sys.stderr)
         return 2
     maker = MapMaker(args.model, options, args.seed)
     try:

@@ -1,0 +1,398 @@
+"""The report card: several methods at a matched query budget on the same photos, scored by checks a curve-optimiser
+cannot game, with paired differences against a reference method (``peephole benchmark --card``).
+
+Columns (each a per-image score stored in the run store's item metrics, see :data:`COLUMNS`):
+
+- ``insertion`` / ``deletion``: held-out fill — a map made with blur is scored on mean grey and the reverse
+  (:func:`peephole.metrics.grading.held_out_fill`); maps of methods without a masker are scored on blur;
+- ``µFidelity`` (Bhatt et al. 2020) over a 9×9 grid with the held-out fill;
+- ``pointing`` / ``energy pointing`` on a COCO boxes folder (one item per photo and class);
+- ``seed ρ``: Spearman ρ between the maps of seeds ``seed`` and ``seed + 1`` (the first ``stability`` images);
+- ``relevance mass`` / ``mask AUC``: against the known features of a synthetic set (:mod:`peephole.evaluation.synthetic`);
+- ``insertion (self-graded)`` / ``deletion (self-graded)``: the method's own fill, the one it searched with — these
+  grade a greedy path or a coalition fit on its own objective, hence the label.
+
+Per column: each method's mean, its paired difference with the reference (mean of per-image differences ± the
+standard error of those differences, over the images where both have a score) and the leader(s): the best mean,
+and every method whose paired difference with it is within one paired s.e. (tied-first).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from peephole.errors import InputError
+from peephole.evaluation.methods import REFERENCE, VARIANTS, MapMaker
+from peephole.evaluation.report import mean_sem
+from peephole.evaluation.runner import _probabilities
+from peephole.metrics.curves import default_step, perturbation_curve
+from peephole.metrics.fidelity import mu_fidelity
+from peephole.metrics.grading import held_out_fill
+from peephole.metrics.ground_truth import mask_auc, relevance_mass_accuracy
+from peephole.metrics.pointing import energy_pointing, pointing_hit
+from peephole.metrics.stability import rank_correlation
+from peephole.registry import METHODS
+from peephole.result import Explanation
+from peephole.store.runs import Store, prediction_columns
+
+#: Options that set a method's number of model queries, in the order looked for (``--budget``).
+QUERY_OPTIONS = ("max_queries", "n_samples", "n_masks", "n_designs")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    higher_is_better: bool
+    self_graded: bool = False
+
+
+COLUMNS = (
+    Column("insertion", True),
+    Column("deletion", False),
+    Column("µFidelity", True),
+    Column("seed ρ", True),
+    Column("pointing", True),
+    Column("energy pointing", True),
+    Column("relevance mass", True),
+    Column("mask AUC", True),
+    Column("insertion (self-graded)", True, True),
+    Column("deletion (self-graded)", False, True),
+)
+
+
+@dataclass
+class Sample:
+    """One card item: an image, its class (the true class; on COCO the target the boxes belong to), for synthetic
+    data its known feature mask, for COCO its boxes' pixels (then the model need not predict ``label``)."""
+
+    name: str
+    image: np.ndarray
+    label: int
+    mask: np.ndarray | None = None
+    source: str = ""
+    region: np.ndarray | None = None
+
+
+def folder_samples(data: str | Path, split: str | None, size: int = 224) -> Iterable[Sample]:
+    """The photos of an ImageNet sample folder (``split``: its even ``'dev'`` or odd ``'test'`` rows), loaded lazily."""
+    from peephole.evaluation.data import read_imagenet_sample
+    from peephole.modalities.image.io import load_image
+
+    for s in read_imagenet_sample(data, split):
+        yield Sample(s.path.name, load_image(s.path, size=size), s.label, source=str(s.path))
+
+
+def coco_samples(data: str | Path, model: Any, split: str | None, size: int = 224) -> Iterable[Sample]:
+    """One sample per (COCO photo, class with ImageNet counterparts) of a COCO boxes folder (``split``: its even
+    ``'dev'`` or odd ``'test'`` photos): the photo at ``size``×``size``, the target the ImageNet class of that set the
+    model scores highest (as in :func:`peephole.evaluation.runner.run_pointing`), the boxes' pixels at ``size``."""
+    from peephole.evaluation.coco_imagenet import COCO_TO_IMAGENET
+    from peephole.evaluation.data import SPLITS, read_coco_boxes, scaled_boxes
+    from peephole.evaluation.runner import _resized
+    from peephole.metrics.pointing import boxes_mask
+
+    photos = read_coco_boxes(data)
+    for p in photos if split is None else photos[SPLITS[split] :: 2]:
+        classes = sorted(c for c in p.boxes if c in COCO_TO_IMAGENET)
+        if not classes:
+            continue
+        img = _resized(p.path, size)[0]  # squashed, not cropped: the boxes stay on the photo
+        probs = _probabilities(model, img)
+        for c in classes:
+            ids = list(COCO_TO_IMAGENET[c])
+            region = boxes_mask(scaled_boxes(p.boxes[c], (size, size)), (size, size))
+            yield Sample(f"{p.path.name}:{c}", img, int(ids[int(np.argmax(probs[ids]))]), source=str(p.path), region=region)
+
+
+def _base(method: str) -> str:
+    return VARIANTS.get(method, (method, {}))[0]
+
+
+def _defaults(method: str) -> dict[str, Any]:
+    from peephole.modalities import get_modality
+
+    return METHODS[_base(method)].options(get_modality("image"))
+
+
+def budget_options(
+    methods: Sequence[str], budget: int, options: dict[str, dict[str, Any]] | None = None
+) -> dict[str, dict[str, int]]:
+    """``{method: {query option: value}}`` for every method with one of :data:`QUERY_OPTIONS` (``budget`` queries per
+    map, the first option the method has: ``max_queries`` is a whole call's budget); methods without (gradients,
+    occlusion, reference maps) are left out: their query count is not a setting. PAMI path fits its surrogate on
+    ``n_samples`` of its ``max_queries``: capped at half the budget.
+    Sobol's ``n_designs`` N costs N·(d + 1) queries over d grid cells (``cells``² of ``options``, default 8×8) and
+    must be a power of two: the largest within the budget, at least 2."""
+    if budget < 1:
+        raise InputError(f"--budget must be a positive number of queries, got {budget}")
+    out = {}
+    for m in methods:
+        if m in REFERENCE:
+            continue
+        defaults = _defaults(m)
+        key = next((k for k in QUERY_OPTIONS if k in defaults), None)
+        if key == "max_queries" and "n_samples" in defaults:  # PAMI path: the whole call's budget, its surrogate fit inside
+            out[m] = {key: budget, "n_samples": max(2, min(int(defaults["n_samples"]), budget // 2))}
+        elif key is not None and _base(m) == "sobol":
+            d = int({**maker_settings(m), **(options or {}).get(m, {})}.get("cells") or 8) ** 2
+            out[m] = {key: max(2, 2 ** int(np.floor(np.log2(max(budget / (d + 1), 1)))))}
+        elif key is not None:
+            out[m] = {key: budget}
+    return out
+
+
+def maker_settings(method: str) -> dict[str, Any]:
+    """A harness method's variant settings (before the caller's options)."""
+    return dict(VARIANTS.get(method, (method, {}))[1])
+
+
+def own_fill(maker: MapMaker, method: str) -> str | None:
+    """The masker ``method`` searches with (its setting or default), None for methods that hide nothing."""
+    if method in REFERENCE or not maker.takes_masker(method):
+        return None
+    from peephole.modalities import get_modality
+
+    fill = maker.settings(method).get("masker") or get_modality("image").defaults(_base(method))["masker"]
+    return fill if isinstance(fill, str) else None
+
+
+def score_map(
+    model: Any, maker: MapMaker, method: str, s: Sample, saliency: np.ndarray, step: int, mu_samples: int
+) -> dict[str, float]:
+    """Every per-image column of one map (not ``seed ρ``)."""
+    own = own_fill(maker, method)
+    out: dict[str, float] = {}
+    for suffix, fill in (("", held_out_fill(own)), (" (self-graded)", own)):
+        if fill is None:
+            continue
+        for mode in ("insertion", "deletion"):
+            out[mode + suffix] = perturbation_curve(model, s.image, saliency, s.label, mode, step=step, fill=fill).auc
+    mu = mu_fidelity(model, s.image, saliency, s.label, fill=held_out_fill(own), n_samples=mu_samples, seed=maker.seed)
+    out["µFidelity"] = mu.correlation
+    if s.region is not None:
+        out["pointing"] = float(pointing_hit(saliency, s.region))
+        out["energy pointing"] = energy_pointing(saliency, s.region)
+    if s.mask is not None:
+        out["relevance mass"] = relevance_mass_accuracy(saliency, s.mask)
+        out["mask AUC"] = mask_auc(saliency, s.mask)
+    return {k: round(float(v), 6) for k, v in out.items() if np.isfinite(v)}  # a constant map has no µFidelity
+
+
+def make_card(
+    methods: Sequence[str],
+    out: str | Path,
+    *,
+    data: str | Path | None = None,
+    synthetic: int | None = None,
+    model: str = "efficientnet-lite0",
+    options: dict[str, dict[str, Any]] | None = None,
+    seed: int = 0,
+    budget: int | None = None,
+    reference: str | None = None,
+    split: str | None = None,
+    stability: int = 5,
+    step: int | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """The card of ``methods`` on an ImageNet sample folder ``data`` (its ``split``) or on ``synthetic`` generated images
+    (a CNN trained on others first; ``model`` is then unused), every method at ``budget`` queries per map where it has
+    a query-count option (``options`` override it); ``reference``: default the first method. See :func:`run_card`."""
+    budgeted = budget_options(methods, budget, options) if budget is not None else {}
+    options = options or {}
+    options = {m: {**budgeted.get(m, {}), **options.get(m, {})} for m in {*budgeted, *options}}
+    notes = [f"budget: {budget} queries per map where a method has a query-count option" if budget else "budget: defaults"]
+    if synthetic is not None:
+        from peephole.evaluation.synthetic import synthetic_card_inputs
+
+        net, samples = synthetic_card_inputs(synthetic, seed)
+        maker = MapMaker("synthetic-cnn", options, seed, _models={"onnx": net})
+        setup: dict[str, Any] = {"data": f"synthetic:{synthetic}", "split": "test"}
+        notes.append(
+            f"data: {synthetic} synthetic images of seed {seed + 1} (evaluation.synthetic); the CNN trained on 400 of seed {seed}"
+        )
+    elif data is None:
+        raise InputError("the card needs an ImageNet sample folder (--data) or --synthetic N")
+    else:
+        from peephole.evaluation.data import dataset_kind
+
+        maker = MapMaker(model, options, seed)
+        coco = dataset_kind(data) == "coco"
+        samples = coco_samples(data, maker.model("onnx"), split) if coco else folder_samples(data, split)
+        setup = {"data": str(Path(data).resolve()), "split": split}
+        notes.append(f"data: {data}, {'all rows' if split is None else f'the {split} split (row parity)'}")
+        if coco:
+            notes.append(
+                "COCO: one item per (photo, class); pointing: the map's maximum within 15 px of the class's boxes at "
+                "224×224; energy pointing: the share of the map's positive mass inside them"
+            )
+    return run_card(samples, methods, out, maker, reference or methods[0], setup, notes, stability, step, limit=limit)
+
+
+def run_card(
+    samples: Iterable[Sample],
+    methods: Sequence[str],
+    out: str | Path,
+    maker: MapMaker,
+    reference: str,
+    settings: dict[str, Any],
+    notes: Sequence[str] = (),
+    stability: int = 5,
+    step: int | None = None,
+    mu_samples: int = 64,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Score ``methods`` on the correctly classified ``samples`` (up to ``limit``) into the run store ``out`` (one item
+    per image and method, id ``'<image>/<method>'``; a finished item is read back, never redone) and write the card
+    (``card.md``, ``card.html``, ``card.csv``); returns the card's rows."""
+    if reference not in methods:
+        raise InputError(f"the reference method {reference!r} is not among --methods ({', '.join(methods)})")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    model = maker.model("onnx")
+    names = getattr(model, "class_names", None)
+    settings = {
+        "harness": "card",
+        **settings,
+        "model": maker.model_name,
+        "seed": maker.seed,
+        "methods": {
+            m: {k: v if isinstance(v, (int, float, str, bool)) else repr(v) for k, v in maker.settings(m).items()}
+            for m in methods
+        },
+        "stability": stability,
+        "step": step,
+        "mu_samples": mu_samples,
+    }
+    images: list[str] = []
+    n_wrong = 0
+    with Store(out, settings) as store:
+        stored = {r["id"]: r for r in store.rows() if r["status"] in ("done", "skipped")}
+        for seq, s in enumerate(samples):
+            if limit is not None and len(images) >= limit:
+                break
+            if stored.get(s.name, {}).get("status") == "skipped":
+                n_wrong += 1
+                continue
+            todo = [m for m in methods if f"{s.name}/{m}" not in stored]
+            if todo:
+                probs = _probabilities(model, s.image)
+                row = {
+                    "seq": seq,
+                    "source": s.source or s.name,
+                    "true_class": s.label,
+                    **prediction_columns(probs, names, s.label),
+                }
+                if s.region is None and not row["correct"] and len(todo) == len(methods):
+                    n_wrong += 1
+                    why = f"misclassified: the model predicts {row['prediction']}, not {s.label}"
+                    store.commit({**row, "id": s.name, "status": "skipped", "error": why})
+                    continue
+                k = step or default_step(s.image.shape[:2])
+                for m in todo:
+                    r = maker.maps(m, s.image, [s.label], len(images))[0]
+                    scores = score_map(model, maker, m, s, r.map, k, mu_samples)
+                    if len(images) < stability and m not in REFERENCE:
+                        again = replace(maker, seed=maker.seed + 1).maps(m, s.image, [s.label], len(images))[0]
+                        scores["seed ρ"] = round(rank_correlation(r.map, again.map), 6)
+                    e = Explanation(
+                        method=m, modality="image", input=s.image, maps=np.asarray(r.map, np.float32)[None],
+                        targets=[s.label], probabilities=np.asarray(probs, np.float32), class_names=names,
+                        n_queries=r.n_queries, timings={"total": r.seconds}, params=settings["methods"][m],
+                    )  # fmt: skip
+                    store.commit(
+                        {**row, "id": f"{s.name}/{m}", "status": "done", "targets": [s.label], "metrics": scores,
+                         "n_queries": r.n_queries, "seconds": round(r.seconds, 3)},
+                        e,
+                    )  # fmt: skip
+            images.append(s.name)
+        rows = {r["id"]: r for r in store.rows("done")}
+    values = {m: {c.name: [rows[f"{i}/{m}"]["metrics"].get(c.name, np.nan) for i in images] for c in COLUMNS} for m in methods}
+    queries = {m: float(np.mean([rows[f"{i}/{m}"]["n_queries"] for i in images])) if images else np.nan for m in methods}
+    card = paired_card(values, reference)
+    all_notes = [
+        f"{len(images)} items scored ({n_wrong} misclassified images skipped); every map explains the item's class (the "
+        "true class; on COCO the ImageNet class of the item's COCO class that the model scores highest).",
+        *notes,
+        "insertion / deletion / µFidelity: held-out fill, one the method did not search with (blur <-> grey; black, white "
+        "and mean -> blur; maps of methods without a masker on blur); curves at pixel granularity, AUC in [0, 1].",
+        "self-graded: scored with the fill the method searched with, so a method that optimises the curve grades itself.",
+        f"seed ρ: Spearman ρ between the maps of seeds {maker.seed} and {maker.seed + 1} on the first {stability} images.",
+        f"Δ: paired difference with {reference} ± paired s.e.; lead: best mean, and every method within one paired s.e.",
+    ]
+    write_card(card, queries, out / "card", all_notes)
+    return card
+
+
+def paired_card(values: dict[str, dict[str, Sequence[float]]], reference: str) -> list[dict[str, Any]]:
+    """One row per (column, method) of ``values`` (``{method: {column: per-image scores, NaN where none}}``, images
+    aligned): ``mean``, ``n``, ``delta`` and ``se`` (paired with ``reference`` over the images both have), ``lead``.
+    Columns where no method has a score are left out."""
+    out = []
+    for col in COLUMNS:
+        per = {m: np.asarray(v.get(col.name, [np.nan]), np.float64) for m, v in values.items()}
+        have = {m: a for m, a in per.items() if np.isfinite(a).any()}
+        if not have:
+            continue
+        sign = 1.0 if col.higher_is_better else -1.0
+        means = {m: float(np.nanmean(a)) for m, a in have.items()}
+        best = max(means, key=lambda m: sign * means[m])
+
+        def paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+            both = np.isfinite(a) & np.isfinite(b)
+            return mean_sem(a[both] - b[both])
+
+        for m, a in have.items():
+            d, se = paired(a, per[reference]) if reference in have else (np.nan, np.nan)
+            gap, gap_se = paired(a, have[best])
+            out.append(
+                {
+                    "column": col.name, "method": m, "mean": means[m], "n": int(np.isfinite(a).sum()),
+                    "delta": d, "se": se, "lead": m == best or abs(gap) <= gap_se, "self_graded": col.self_graded,
+                }
+            )  # fmt: skip
+    return out
+
+
+def write_card(card: list[dict[str, Any]], queries: dict[str, float], stem: Path, notes: Sequence[str]) -> None:
+    """``<stem>.csv`` (the rows), ``<stem>.md`` and ``<stem>.html`` (one table: methods × columns, each cell the mean
+    and the paired Δ ± s.e.; leaders in bold)."""
+    import csv
+
+    with stem.with_suffix(".csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["column", "method", "mean", "n", "delta", "se", "lead", "self_graded"])
+        w.writeheader()
+        w.writerows(card)
+    columns = list(dict.fromkeys(r["column"] for r in card))
+    methods = list(queries)
+    cell = {(r["column"], r["method"]): r for r in card}
+
+    def text(c: str, m: str) -> str:
+        r = cell.get((c, m))
+        if r is None:
+            return "—"
+        delta = "" if not np.isfinite(r["delta"]) else f" (Δ {r['delta']:+.3f} ± {r['se']:.3f})"
+        return f"{r['mean']:.3f}{delta}" + (" ★" if r["lead"] else "")
+
+    leads = {c: ", ".join(m for m in methods if cell.get((c, m), {}).get("lead")) for c in columns}
+    head = ["method", "queries/img", *columns]
+    body = [[m, f"{queries[m]:.0f}", *(text(c, m) for c in columns)] for m in methods]
+    body.append(["leads", "", *(leads[c] for c in columns)])
+    md = ["# Report card", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    md += ["| " + " | ".join(r) + " |" for r in body]
+    md += ["", "★ leads the column (tied-first within one paired s.e.).", ""] + [f"- {n}" for n in notes]
+    stem.with_suffix(".md").write_text("\n".join(md) + "\n")
+    esc = html.escape
+    rows_html = "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in r) + "</tr>" for r in body)
+    page = (
+        "<!doctype html><meta charset='utf-8'><title>Report card</title><h1>Report card</h1><table border='1'>"
+        + "<tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>" + rows_html + "</table>"
+        + "<p>★ leads the column (tied-first within one paired s.e.).</p><ul>"
+        + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>"
+    )  # fmt: skip
+    stem.with_suffix(".html").write_text(page)

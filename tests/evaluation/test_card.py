@@ -1,0 +1,184 @@
+"""The report card (``peephole benchmark --card``): columns, paired differences, leaders, budget, resume."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from imagenet_fixtures import write_imagenet_sample
+
+from peephole.cli import main
+from peephole.errors import InputError
+from peephole.evaluation import MapMaker
+from peephole.evaluation.card import budget_options, folder_samples, own_fill, paired_card, run_card
+from peephole.models.callable import CallableModel
+from peephole.store.runs import Store
+
+S = 32
+REGION = (slice(8, 16), slice(16, 28))
+
+
+def region_mean(batch):
+    """p(class 1) = mean of channel 0 over REGION."""
+    p = np.asarray(batch)[:, REGION[0], REGION[1], 0].mean(axis=(1, 2))
+    return np.stack([1 - p, p], axis=1)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    rng = np.random.default_rng(0)
+    photos = []
+    for i in range(4):
+        img = (rng.random((S, S, 3)) * 80).astype(np.uint8)
+        img[REGION[0], REGION[1], 0] = 200 + 10 * i  # the model says class 1
+        photos.append((f"p{i}.png", img, 1, "thing"))
+    return write_imagenet_sample(tmp_path / "data", photos)
+
+
+def test_paired_differences_and_leads_match_a_hand_computation():
+    values = {
+        "a": {"insertion": [0.5, 0.7, 0.9], "deletion": [0.2, 0.3, 0.1]},
+        "b": {"insertion": [0.4, 0.6, 0.9], "deletion": [0.1, 0.4, 0.0]},
+    }
+    card = {(r["column"], r["method"]): r for r in paired_card(values, "a")}
+    assert {c for c, _ in card} == {"insertion", "deletion"}  # columns without scores are left out
+    b = card["insertion", "b"]
+    d = np.array([-0.1, -0.1, 0.0])
+    assert b["mean"] == pytest.approx(19 / 30)
+    assert b["delta"] == pytest.approx(d.mean())
+    assert b["se"] == pytest.approx(d.std(ddof=1) / np.sqrt(3))
+    assert card["insertion", "a"]["lead"] and not b["lead"]  # b trails by 2 paired s.e.
+    assert card["insertion", "a"]["delta"] == 0.0
+    # deletion: lower is better; b's mean 0.1667 < a's 0.2 but d = (-.1, +.1, -.1): within one s.e. -> tied-first
+    dd = np.array([-0.1, 0.1, -0.1])
+    assert card["deletion", "b"]["delta"] == pytest.approx(dd.mean())
+    assert card["deletion", "b"]["se"] == pytest.approx(dd.std(ddof=1) / np.sqrt(3))
+    assert card["deletion", "b"]["lead"] and card["deletion", "a"]["lead"]
+
+
+def test_pairs_use_only_the_images_both_methods_scored():
+    values = {"a": {"seed ρ": [0.5, np.nan, 0.9]}, "b": {"seed ρ": [0.7, 0.1, 0.8]}}
+    b = {r["method"]: r for r in paired_card(values, "a")}["b"]
+    assert b["delta"] == pytest.approx(((0.7 - 0.5) + (0.8 - 0.9)) / 2)
+    assert b["n"] == 3 and b["mean"] == pytest.approx(1.6 / 3)
+
+
+def test_budget_sets_each_methods_query_option():
+    got = budget_options(["rise", "lime", "hsic", "occlusion", "random"], 100)
+    assert got == {"rise": {"n_masks": 100}, "lime": {"n_samples": 100}, "hsic": {"n_designs": 100}}
+    # PAMI path: max_queries is the whole call's; its surrogate's n_samples (default 200) must leave room for the path
+    assert budget_options(["pami-path", "pami-adaptive"], 100) == {
+        "pami-path": {"max_queries": 100, "n_samples": 50},
+        "pami-adaptive": {"max_queries": 100},
+    }
+    assert budget_options(["pami-path"], 1000) == {"pami-path": {"max_queries": 1000, "n_samples": 200}}
+    # Sobol: N·(64 + 1) queries, N a power of two: 500 -> 4 (260 queries), 2080 -> 32 (the paper's default)
+    assert budget_options(["sobol"], 500) == {"sobol": {"n_designs": 4}}
+    assert budget_options(["sobol"], 2080) == {"sobol": {"n_designs": 32}} and budget_options(["sobol"], 100)["sobol"] == {
+        "n_designs": 2
+    }
+    assert budget_options(["sobol"], 500, {"sobol": {"cells": 4}}) == {"sobol": {"n_designs": 16}}  # 16 × 17 = 272
+    with pytest.raises(InputError, match="positive"):
+        budget_options(["rise"], 0)
+
+
+def test_card_has_every_column_and_resume_redoes_nothing(folder, tmp_path, monkeypatch):
+    maker = MapMaker(options={"rise": {"n_masks": 40, "masker": "grey"}}, _models={"onnx": CallableModel(region_mean, "probs")})
+    out = tmp_path / "card"
+    card = run_card(
+        folder_samples(folder, None, size=S), ["rise", "random"], out, maker, "random", {"data": "t"}, stability=2, mu_samples=16
+    )
+    columns = {r["column"] for r in card if r["method"] == "rise"}
+    assert columns == {"insertion", "deletion", "µFidelity", "seed ρ", "insertion (self-graded)", "deletion (self-graded)"}
+    assert {r["column"] for r in card if r["method"] == "random"} == {"insertion", "deletion", "µFidelity"}  # no fill, no seeds
+    rise = {r["column"]: r for r in card if r["method"] == "rise"}
+    assert rise["seed ρ"]["n"] == 2 and rise["insertion"]["n"] == 4
+    assert rise["deletion"]["mean"] < {r["column"]: r for r in card if r["method"] == "random"}["deletion"]["mean"]
+    md = (out / "card.md").read_text()
+    assert "insertion (self-graded)" in md and "self-graded: scored with the fill the method searched with" in md
+    assert "<table" in (out / "card.html").read_text()
+    with (out / "card.csv").open() as f:
+        assert len(list(csv.DictReader(f))) == len(card)
+    with Store(out) as store:
+        params = store.load("p0.png/rise").params
+        assert params["n_masks"] == 40 and params["masker"] == "grey"
+        # rise searched with grey: its held-out curves are on blur, its self-graded ones on grey (different numbers)
+        m = next(r for r in store.rows() if r["id"] == "p0.png/rise")["metrics"]
+        assert m["insertion"] != m["insertion (self-graded)"]
+
+    calls = []
+    monkeypatch.setattr(MapMaker, "maps", lambda self, *a, **k: calls.append(a))
+    again = run_card(
+        folder_samples(folder, None, size=S), ["rise", "random"], out, maker, "random", {"data": "t"}, stability=2, mu_samples=16
+    )
+    assert calls == [] and again == card
+
+
+def test_the_split_is_row_parity(folder):
+    assert [s.name for s in folder_samples(folder, "dev", size=S)] == ["p0.png", "p2.png"]
+    assert [s.name for s in folder_samples(folder, "test", size=S)] == ["p1.png", "p3.png"]
+
+
+def test_cli_card_errors_name_the_problem(folder, tmp_path, capsys):
+    out = tmp_path / "cli"
+    rc = main(["benchmark", "--card", "--methods", "rise", "--reference", "lime", "--out", str(out), "--data", str(folder)])
+    assert rc == 2 and "reference method 'lime' is not among --methods" in capsys.readouterr().err
+    rc = main(["benchmark", "--card", "--budget", "0", "--methods", "rise", "--out", str(out), "--data", str(folder)])
+    assert rc == 2 and "--budget must be a positive" in capsys.readouterr().err
+
+
+def test_synthetic_card_adds_the_ground_truth_columns(tmp_path, capsys):
+    torch = pytest.importorskip("torch", reason="the synthetic card trains a CNN with torch (the models or lab extra)")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        out = tmp_path / "syn"
+        rc = main(["benchmark", "--card", "--synthetic", "3", "--methods", "rise,random", "--budget", "300",
+                   "--reference", "random", "--stability", "1", "--out", str(out)])  # fmt: skip
+    finally:
+        torch.set_num_threads(n)
+    assert rc == 0
+    rows = {(r["column"], r["method"]): r for r in csv.DictReader((out / "card.csv").open())}
+    assert float(rows["mask AUC", "rise"]["mean"]) > float(rows["mask AUC", "random"]["mean"]) + 0.2
+    assert ("relevance mass", "random") in rows and ("seed ρ", "rise") in rows
+    assert ("insertion (self-graded)", "rise") in rows and ("insertion (self-graded)", "random") not in rows
+    assert "synthetic" in capsys.readouterr().out
+
+
+def test_own_fill_is_the_setting_else_the_modality_default():
+    maker = MapMaker(options={"lime": {"masker": "blur"}})
+    assert own_fill(maker, "lime") == "blur"
+    assert own_fill(MapMaker(), "lime") == "grey" and own_fill(MapMaker(), "rise") == "grey"
+    assert own_fill(MapMaker(), "pami-path") == "blur" and own_fill(MapMaker(), "hsic") == "black"
+    assert own_fill(MapMaker(), "random") is None and own_fill(MapMaker(), "gradcam") is None
+
+
+def test_a_coco_folder_adds_pointing_and_energy_pointing(tmp_path):
+    from PIL import Image
+
+    from peephole.evaluation.card import coco_samples
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "classes.csv").write_text("class_id,name\n0,cat\n2,dog\n")
+    Image.fromarray(np.full((80, 100, 3), 128, np.uint8)).save(tmp_path / "images" / "x.jpg")
+    # cat box around the centre, dog box in the top-left corner
+    (tmp_path / "labels" / "x.txt").write_text("0 0.5 0.5 0.2 0.2\n2 0.1 0.1 0.1 0.1\n")
+
+    def logits(batch):
+        out = np.zeros((len(batch), 1000))
+        out[:, 283], out[:, 200] = 5.0, 3.0  # Persian cat, a dog breed
+        return out
+
+    model = CallableModel(logits, "logits")
+    samples = list(coco_samples(tmp_path, model, None, size=S))
+    assert [(s.name, s.label) for s in samples] == [("x.jpg:cat", 283), ("x.jpg:dog", 200)]
+    maker = MapMaker(_models={"onnx": model})
+    card = run_card(samples, ["centre", "random"], tmp_path / "out", maker, "random", {"data": "coco"}, mu_samples=8)
+    centre = {r["column"]: r for r in card if r["method"] == "centre"}
+    assert centre["pointing"]["mean"] == 0.5 and centre["pointing"]["n"] == 2  # cat hit, dog missed
+    random = {r["column"]: r for r in card if r["method"] == "random"}
+    # the centred Gaussian puts more of its mass in the central cat box than a random map does
+    assert centre["energy pointing"]["mean"] > random["energy pointing"]["mean"] and centre["energy pointing"]["lead"]
+    assert "insertion" in centre and "seed ρ" not in centre
