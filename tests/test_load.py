@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import RegionModel, textured_image
-from imagenet_fixtures import write_imagenet_sample
+from imagenet_fixtures import cat_dog_logits, write_coco_boxes, write_imagenet_sample
 from PIL import Image
 from runs_fixtures import TOY, make_toy, write_images
 
@@ -92,19 +92,8 @@ def test_an_item_of_a_peephole_benchmark_folder(imagenet_folder, tmp_path):
 def test_an_item_of_a_pointing_benchmark_folder(tmp_path):
     from peephole.evaluation import MapMaker, run_pointing
 
-    data = tmp_path / "coco"
-    (data / "images").mkdir(parents=True)
-    (data / "labels").mkdir()
-    (data / "classes.csv").write_text("class_id,name\n0,cat\n2,dog\n")
-    Image.fromarray(np.full((40, 50, 3), 128, np.uint8)).save(data / "images" / "x.jpg")
-    (data / "labels" / "x.txt").write_text("0 0.5 0.5 0.2 0.2\n2 0.1 0.1 0.1 0.1\n")
-
-    def logits(batch):
-        z = np.zeros((len(batch), 1000))
-        z[:, 283], z[:, 200] = 5.0, 3.0
-        return z
-
-    maker = MapMaker(_models={"onnx": CallableModel(logits, "logits")})
+    data = write_coco_boxes(tmp_path / "coco", (40, 50), "0,cat\n2,dog\n", {"x.jpg": "0 0.5 0.5 0.2 0.2\n2 0.1 0.1 0.1 0.1\n"})
+    maker = MapMaker(_models={"onnx": CallableModel(cat_dog_logits, "logits")})
     run_pointing(data, ["centre"], tmp_path / "out", maker=maker, size=S, progress=False)
     e = peephole.load(tmp_path / "out", item="x.jpg/centre")
     assert e.targets == [283, 200] and e.maps.shape == (2, S, S) and e.params["coco_classes"] == ["cat", "dog"]

@@ -6,7 +6,7 @@ import csv
 
 import numpy as np
 import pytest
-from imagenet_fixtures import write_imagenet_sample
+from imagenet_fixtures import cat_dog_logits, write_coco_boxes, write_imagenet_sample
 
 from peephole.cli import main
 from peephole.errors import InputError
@@ -155,23 +155,11 @@ def test_own_fill_is_the_setting_else_the_modality_default():
 
 
 def test_a_coco_folder_adds_pointing_and_energy_pointing(tmp_path):
-    from PIL import Image
-
     from peephole.evaluation.card import coco_samples
 
-    (tmp_path / "images").mkdir()
-    (tmp_path / "labels").mkdir()
-    (tmp_path / "classes.csv").write_text("class_id,name\n0,cat\n2,dog\n")
-    Image.fromarray(np.full((80, 100, 3), 128, np.uint8)).save(tmp_path / "images" / "x.jpg")
     # cat box around the centre, dog box in the top-left corner
-    (tmp_path / "labels" / "x.txt").write_text("0 0.5 0.5 0.2 0.2\n2 0.1 0.1 0.1 0.1\n")
-
-    def logits(batch):
-        out = np.zeros((len(batch), 1000))
-        out[:, 283], out[:, 200] = 5.0, 3.0  # Persian cat, a dog breed
-        return out
-
-    model = CallableModel(logits, "logits")
+    write_coco_boxes(tmp_path, (80, 100), "0,cat\n2,dog\n", {"x.jpg": "0 0.5 0.5 0.2 0.2\n2 0.1 0.1 0.1 0.1\n"})
+    model = CallableModel(cat_dog_logits, "logits")
     samples = list(coco_samples(tmp_path, model, None, size=S))
     assert [(s.name, s.label) for s in samples] == [("x.jpg:cat", 283), ("x.jpg:dog", 200)]
     maker = MapMaker(_models={"onnx": model})

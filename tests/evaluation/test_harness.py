@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from imagenet_fixtures import write_imagenet_sample
+from imagenet_fixtures import cat_dog_logits, write_coco_boxes, write_imagenet_sample
 from PIL import Image
 
 import peephole
@@ -84,20 +84,10 @@ def test_insertion_deletion_run_scores_correct_images_only(imagenet_dir, tmp_pat
 
 
 def test_pointing_run_on_a_coco_folder(tmp_path):
-    (tmp_path / "images").mkdir()
-    (tmp_path / "labels").mkdir()
-    (tmp_path / "classes.csv").write_text("class_id,name\n0,cat\n1,person\n2,dog\n")
-    Image.fromarray(np.full((80, 100, 3), 128, np.uint8)).save(tmp_path / "images" / "x.jpg")
-    Image.fromarray(np.full((80, 100, 3), 128, np.uint8)).save(tmp_path / "images" / "no_objects.jpg")
     # cat box around the centre, person (no ImageNet counterpart), dog box in the top-left corner
-    (tmp_path / "labels" / "x.txt").write_text("0 0.5 0.5 0.2 0.2\n1 0.5 0.5 0.9 0.9\n2 0.1 0.1 0.1 0.1\n")
-
-    def logits(batch):
-        out = np.zeros((len(batch), 1000))
-        out[:, 283], out[:, 200] = 5.0, 3.0  # Persian cat, a dog breed
-        return out
-
-    maker = MapMaker(_models={"onnx": CallableModel(logits, "logits")})
+    lines = "0 0.5 0.5 0.2 0.2\n1 0.5 0.5 0.9 0.9\n2 0.1 0.1 0.1 0.1\n"
+    write_coco_boxes(tmp_path, (80, 100), "0,cat\n1,person\n2,dog\n", {"x.jpg": lines}, empty=("no_objects.jpg",))
+    maker = MapMaker(_models={"onnx": CallableModel(cat_dog_logits, "logits")})
     table = run_pointing(tmp_path, ["centre", "random"], tmp_path / "out", maker=maker, size=S, progress=False)
     centre = next(r for r in table if r["method"] == "centre")
     assert centre["trials"] == 2 and centre["overall %"] == pytest.approx(50.0)  # cat hit, dog missed
