@@ -12,6 +12,7 @@ explained, so several runs over one folder share the work instead of repeating i
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from peephole.batch.datasets import Dataset, Item, open_dataset
-from peephole.batch.work import Job, check_job, explain_item, load_input, model_id, resolve_model
+from peephole.batch.work import Job, check_job, check_task_targets, explain_item, load_input, model_id, resolve_model
 from peephole.core.pack import PACK_WORKERS, Packed, Packer
 from peephole.errors import InputError
 from peephole.modalities import get_modality
@@ -116,7 +117,7 @@ class Run:
             bar.update(1)
             bar.set_postfix(failed=counts["failed"], refresh=False)
             if row["status"] != "done" and self.progress:
-                bar.write(safe(f"failed: {row['id']}: {row['error']}"))
+                bar.write(safe(failure_line(row)))
             if explanation is None and path is not None:
                 explanation = load(path)
             return Result(row, explanation)
@@ -240,6 +241,15 @@ class Run:
             yield row, None, npz
 
 
+def failure_line(row: dict[str, Any]) -> str:
+    """``failed: ID: ERROR`` naming the item once: where the error already names the item's file (a reader's
+    message starts with its path), the path gives way to the item's id. (A text's source is its sentence: kept.)"""
+    error, source = str(row["error"]), row.get("source")
+    if source and os.path.isabs(source) and source in error:
+        return f"failed: {error.replace(source, row['id'])}"
+    return f"failed: {row['id']}: {error}"
+
+
 def rate(items_per_second: float) -> str:
     """A rate people read at a glance: items/s from 1 item/s up, seconds per item below."""
     if items_per_second >= 1:
@@ -266,6 +276,7 @@ def run(
     metrics: Sequence[str] = (),
     output: str | None = None,
     class_names: Sequence[str] | None = None,
+    task: Any = None,
     model_name: str | None = None,
     retry_failed: bool = True,
     progress: bool = True,
@@ -292,6 +303,8 @@ def run(
     run's settings by ``model_name`` (default: its type's import path). Method options (``partition=``,
     ``masker=``, ...) as for :func:`peephole.explain`. ``device``: where a torch model runs (a model named here is
     loaded there; a module given must already be there: it is never moved); unset, where its parameters are.
+    ``task``: what the model's output means, as for :func:`peephole.explain` (unset: what the model declares; a
+    detector's items are explained box by box, their boxes, labels and scores kept in each result's ``extras``).
 
     The settings are checked and recorded (or, for an existing run folder, compared: a difference is an
     :class:`~peephole.store.runs.SettingsMismatch`) before anything is explained. Nothing runs until the
@@ -325,6 +338,7 @@ def run(
         crop=crop,
         metrics=tuple(metrics),
         output=output,
+        task=task,
     )
     check_job(job)
     if job.targets == "true" and not ds.has_labels:
@@ -333,7 +347,8 @@ def run(
         raise InputError("device= is for the local engine; on Ray, give each actor its GPUs with num_gpus=")
     store = Store(out, job.settings(), total=len(ds))
     if engine == "local":
-        loaded = resolve_model(model, mod, output, class_names, {"device": device} if device is not None else None)
+        loaded = resolve_model(model, mod, output, class_names, {"device": device} if device is not None else None, task)
+        check_task_targets(job, loaded)
         use_device(loaded, device)
         return Run(store, job, ds, loaded, engine, retry_failed=retry_failed, progress=progress, prefetch=prefetch)
     return Run(

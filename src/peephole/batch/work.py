@@ -37,20 +37,30 @@ class Job:
     crop: bool = True
     metrics: tuple[str, ...] = ()
     output: str | None = None  #: what a plain callable returns ('probs', 'logits', 'scores')
+    task: Any = None  #: a name in peephole.tasks.TASKS or a Task; None: what the model declares, else classification
 
     def settings(self) -> dict[str, Any]:
+        """The recorded settings; ``task`` only when given (a Task object by its repr, which holds its settings)."""
         from peephole.pipeline import jsonable
         from peephole.version import __version__
 
-        return jsonable({**asdict(self), "peephole": __version__})
+        d = asdict(self)
+        task = d.pop("task")
+        if task is not None:
+            d["task"] = task if isinstance(task, str) else repr(task)
+        return jsonable({**d, "peephole": __version__})
 
 
 def check_job(job: Job) -> None:
     """Refuse settings that cannot work before any item runs (one :class:`InputError` each)."""
     from peephole.modalities import get_modality
     from peephole.registry import get_method
+    from peephole.tasks import get_task
 
-    get_method(job.method).check(job.options, get_modality(job.modality))
+    spec = get_method(job.method)
+    spec.check(job.options, get_modality(job.modality))
+    if job.task is not None:
+        spec.check_task(get_task(job.task).name)
     if isinstance(job.targets, str) and job.targets not in TARGETS:
         raise InputError(f"targets must be one of {TARGETS} or a list of class indices, got {job.targets!r}")
     bad = sorted(set(job.metrics) - set(METRICS))
@@ -85,8 +95,10 @@ def resolve_model(
     output: str | None = None,
     class_names: Sequence[str] | None = None,
     loader: dict[str, Any] | None = None,
+    task: Any = None,
 ) -> Any:
-    """``spec`` as a :class:`peephole.models.Model` of ``modality`` (a name or a Modality), loaded once.
+    """``spec`` as a :class:`peephole.models.Model` of ``modality`` (a name or a Modality), loaded once; for a
+    ``task`` other than classification (given, or declared by ``spec``), adapted by it first (a detector callable).
 
     ``spec``: a model object or callable, a model name (``efficientnet-lite0``, ``vader``, an ``.onnx`` file,
     a Hugging Face folder; loaded by the modality with the ``loader`` settings) or ``'package.module:factory'``,
@@ -94,12 +106,13 @@ def resolve_model(
     each Ray actor).
     """
     from peephole.modalities import get_modality
+    from peephole.tasks import declared_task, get_task
 
     mod = get_modality(modality)
     spec = built(spec)
     if isinstance(spec, str):
         spec = mod.named_model(spec, **(loader or {}))
-    return mod.as_model(spec, output, class_names)
+    return mod.as_model(get_task(task if task is not None else declared_task(spec)).adapt(spec), output, class_names)
 
 
 def built(spec: Any) -> Any:
@@ -199,7 +212,18 @@ def explain_item(
     return row, e
 
 
+def check_task_targets(job: Job, model: Any) -> None:
+    """Refuse ``targets='true'`` for a task other than classification (a detection's targets are boxes, which an
+    item's class label does not name): one :class:`InputError`. ``model``: the loaded model."""
+    from peephole.tasks import declared_task, get_task
+
+    task = get_task(job.task if job.task is not None else declared_task(model)).name
+    if job.targets == "true" and task != "classification":
+        raise InputError(f"targets='true' is for classification; a {task} run explains the boxes it finds (targets='predicted')")
+
+
 def _explain(explain: Any, model: Any, job: Job, item: Item, x: Any) -> tuple[Explanation, int | None]:
+    check_task_targets(job, model)
     names = getattr(model, "class_names", None)
     targets = job.targets
     truth = true_class(item.label, names, len(names) if names is not None else 1 << 30)
@@ -218,10 +242,11 @@ def _explain(explain: Any, model: Any, job: Job, item: Item, x: Any) -> tuple[Ex
         top_k=job.top_k,
         batch_size=job.batch_size,
         seed=job.seed,
+        task=job.task,
         **job.options,
     )
-    if truth is not None and truth >= len(e.probabilities):
-        truth = None
+    if truth is not None and (e.task != "classification" or truth >= len(e.probabilities)):
+        truth = None  # a detection's outputs are boxes: a class label marks none of them right or wrong
     return e, truth
 
 
@@ -230,8 +255,9 @@ def _metrics(model: Any, job: Job, e: Explanation) -> dict[str, float]:
 
     t = e.targets[0]
     bs = job.batch_size or 32
+    task = job.task if job.task is not None else e.task  # a detection's curve scores the same reference box
     return {
-        m: round(perturbation_curve(model, e.input, e.maps[0], t, m, batch_size=bs, modality=job.modality).auc, 6)
+        m: round(perturbation_curve(model, e.input, e.maps[0], t, m, batch_size=bs, modality=job.modality, task=task).auc, 6)
         for m in job.metrics
     }
 

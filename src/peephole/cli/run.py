@@ -9,6 +9,7 @@ import sys
 from peephole.cli.explain import DEVICE_HELP
 from peephole.errors import PeepholeError
 from peephole.modalities import MODALITIES
+from peephole.tasks import TASKS
 from peephole.terminal import escaping, safe
 
 
@@ -34,6 +35,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--method", default=None, help="a registered method (peephole.registry.METHODS); unset: pami-path on images, pami else"
+    )
+    p.add_argument(
+        "--task",
+        default=None,
+        choices=sorted(TASKS),
+        help="what the model's output means; unset: the model's (haar-face, haar-cat, haar-body, dbnet-text: detection, "
+        "every box found explained, one map per box)",
     )
     p.add_argument("--targets", default="predicted", help="predicted (the --top-k classes), true (the labels) or 3,17")
     p.add_argument("--top-k", type=int, default=1, help="with --targets predicted: how many classes (default 1)")
@@ -130,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 metrics=[m for m in args.metrics.split(",") if m],
                 output=args.output,
+                task=args.task,
                 retry_failed=not args.no_retry,
                 progress=not args.quiet,
                 engine=args.engine,
