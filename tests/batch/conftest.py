@@ -1,9 +1,10 @@
-"""Fixtures of the report tests: an image run (labels, a corrupt file, a file named like HTML) and a text run."""
+"""Fixtures of the report tests: an image run (labels, a corrupt file, a file named like HTML), a text run and a
+detection run."""
 
 from __future__ import annotations
 
 import pytest
-from runs_fixtures import EVIL, EVIL_NAME, TOY, ToyImageModel, make_text_toy, write_images
+from runs_fixtures import EVIL, EVIL_NAME, TOY, ToyImageModel, make_square_detector, make_text_toy, write_images, write_squares
 
 import peephole
 
@@ -37,3 +38,14 @@ def folder_run(tmp_path):
     run = peephole.run(ToyImageModel(), tmp_path / "classes", out=tmp_path / "frun", progress=False, model_name="toy", **TOY)
     run.complete()
     return tmp_path / "frun"
+
+
+@pytest.fixture
+def detection_run(tmp_path):
+    """A toy detector's run: one image with two boxes, one with one."""
+    write_squares(tmp_path / "boxes", {"both.png": (0, 1), "block.png": (1,)})
+    settings = {**TOY, "radius": 4, "stride": 4, "window": "square", "top_k": 1}
+    peephole.run(
+        make_square_detector(), tmp_path / "boxes", out=tmp_path / "drun", progress=False, model_name="sq", **settings
+    ).complete()
+    return tmp_path / "drun"

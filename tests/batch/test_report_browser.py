@@ -20,7 +20,7 @@ def severe(driver) -> list[str]:
     return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
 
-def test_report_in_headless_chromium(image_run, text_run, folder_run):
+def test_report_in_headless_chromium(image_run, text_run, folder_run, detection_run):
     index = write_report(image_run)
     data = json.loads(re.search(r'id="data">(.*?)</script>', index.read_text(), re.S).group(1))
     driver = chromium()
@@ -116,5 +116,34 @@ def test_report_in_headless_chromium(image_run, text_run, folder_run):
         assert len(driver.find_elements(By.CSS_SELECTOR, "script")) == 2
         spans = driver.find_elements(By.CSS_SELECTOR, "#grid .card .html span")
         assert len(spans) == sum(len(s.split()) for s in ["good good film", EVIL, "bad & worse <b>plot</b>"])
+
+        # a detection run: every box over the input with its class and score, the shown box over its map, one map per box
+        dindex = write_report(detection_run)
+        ddata = json.loads(re.search(r'id="data">(.*?)</script>', dindex.read_text(), re.S).group(1))
+        driver.get(dindex.resolve().as_uri())
+        assert severe(driver) == []
+        both = driver.find_element(By.CSS_SELECTOR, '.card[data-id="both.png"]')
+        item = next(i for i in ddata["items"] if i["id"] == "both.png")
+        scores = [b["score"] for b in item["boxes"]]
+        assert [b["box"] for b in item["boxes"]] == [[4, 4, 16, 16], [18, 18, 30, 28]]
+        frame = both.find_element(By.CSS_SELECTOR, ".framed:has(img.input)")
+        labels = [t.text for t in frame.find_elements(By.CSS_SELECTOR, "svg.boxes .box text")]
+        assert labels == [f"square 0 {scores[0]:.2f}", f"block 1 {scores[1]:.2f}"]
+        img = frame.find_element(By.CSS_SELECTOR, "img.input").rect
+        for rect, b in zip(frame.find_elements(By.CSS_SELECTOR, "svg.boxes rect"), item["boxes"]):
+            r, (x0, y0, x1, y1), s = rect.rect, b["box"], img["width"] / 32  # drawn where the box is on the picture
+            assert r["x"] - img["x"] == pytest.approx(x0 * s, abs=2) and r["width"] == pytest.approx((x1 - x0) * s, abs=2)
+            assert r["y"] - img["y"] == pytest.approx(y0 * s, abs=2) and r["height"] == pytest.approx((y1 - y0) * s, abs=2)
+        shown = lambda: [g.is_displayed() for g in both.find_elements(By.CSS_SELECTOR, ".framed:has(img.overlay) svg .box")]  # noqa: E731
+        switch = Select(both.find_element(By.CSS_SELECTOR, "select.class-switch"))
+        assert [o.text for o in switch.options] == [f"square 0 (score {scores[0]:.2f}) *", f"block 1 (score {scores[1]:.2f}) *"]
+        assert shown() == [True, False]
+        overlay = both.find_element(By.CSS_SELECTOR, "img.overlay")
+        first = overlay.get_attribute("src")
+        switch.select_by_index(1)  # the other box's map, from the same queries, with that box drawn
+        assert overlay.get_attribute("src") != first and shown() == [False, True]
+        overlay.click()
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#zoom-boxes svg .box")) == 2
+        assert "map of block 1 (score" in driver.find_element(By.ID, "zoom-caption").text
     finally:
         driver.quit()

@@ -5,8 +5,10 @@ class, linked by relative paths). A grid shows each item with the overlay of the
 classes with probabilities, the true label when known and its insertion / deletion scores when computed;
 it sorts (misclassified first, lowest confidence, ...) and filters, and for methods that keep per-query
 outputs a class switcher shows the maps of the top classes — all aggregated from the same queries
-(:meth:`~peephole.Explanation.map_for`), none made by another query. An item's maps share one colour scale
-(as :meth:`~peephole.Explanation.figure`), shown by a colour bar under its card; a click enlarges a picture;
+(:meth:`~peephole.Explanation.map_for`), none made by another query. A detection's card draws every reference box
+(its class and score) over the input and the shown box over its map; its switcher offers one map per box. An
+item's maps share one colour scale (as :meth:`~peephole.Explanation.figure`), shown by a colour bar under its card;
+a click enlarges a picture;
 a legend says how to read a card, and a note says when the dataset has no labels to mark errors with.
 What a card shows comes from the result's modality (:meth:`~peephole.modalities.Modality.report_view`,
 ``report_input``): a picture (an image overlay, a sequence plot) written to ``img/``, or an HTML fragment
@@ -130,9 +132,18 @@ def _views(store: Store, folder: Path, row: dict[str, Any], n_classes: int, d: d
     for c in maps:
         shown = _shown(folder / "img" / f"{key}_{c}.png", lambda c=c: mod.report_view(e, c, scale))
         views.append({"class": c, "name": e.name(c), "p": float(e.probabilities[c]), "target": c in e.targets, **shown})
-    d.update(views=views, scale=list(scale), modality=e.modality)
+    d.update(views=views, scale=list(scale), modality=e.modality, task=e.task)
     d["input"] = _shown(folder / "img" / f"{Path(row['file']).stem}_input.png", lambda: mod.report_input(e))
+    if e.task == "detection" and "boxes" in e.extras:
+        d.update(boxes=_boxes(e), size=[int(e.input.shape[1]), int(e.input.shape[0])])
     return d
+
+
+def _boxes(e: Any) -> list[dict[str, Any]]:
+    """A detection's reference boxes as the script draws them over the pictures: x0, y0, x1, y1 in the input's
+    pixels, the box's name (its class and index) and the detector's score; each view's ``class`` is a box index."""
+    scores = e.extras["box_scores"]
+    return [{"box": [float(v) for v in b], "name": e.name(i), "score": float(scores[i])} for i, b in enumerate(e.extras["boxes"])]
 
 
 def _shown(path: Path, make: Any) -> dict[str, str]:

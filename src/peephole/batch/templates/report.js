@@ -20,8 +20,39 @@ function colourBar(scale) {
   bar.title = "importance, one scale for this item's classes";
   return bar;
 }
+const SVG = "http://www.w3.org/2000/svg";
+function svg(tag, attrs) {
+  const e = document.createElementNS(SVG, tag);
+  Object.entries(attrs || {}).forEach(([k, v]) => e.setAttribute(k, String(v)));
+  return e;
+}
+function boxLayer(item) {
+  // a detection's reference boxes over a picture, in the input's pixels: each outlined, with its class and score
+  const [w, h] = item.size;
+  const layer = svg("svg", { class: "boxes", viewBox: "0 0 " + w + " " + h, preserveAspectRatio: "none" });
+  const font = Math.max(w, h) / 16;
+  item.boxes.forEach((b, k) => {
+    const [x0, y0, x1, y1] = b.box;
+    const g = svg("g", { class: "box", "data-box": k });
+    g.append(svg("rect", { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }));
+    const label = svg("text", { x: x0 + 1, y: y0 >= font ? y0 - 2 : y1 + font, "font-size": font });
+    label.textContent = b.name + " " + b.score.toFixed(2);
+    g.append(label);
+    layer.append(g);
+  });
+  return layer;
+}
+function framed(pic, item) {
+  // a picture with the item's boxes drawn over it (a detection), else the picture itself
+  if (!item.boxes || pic.tagName !== "IMG") return pic;
+  const f = el("div", "framed");
+  f.append(pic, boxLayer(item));
+  return f;
+}
 function enlarge(img, caption, scale) {
   document.getElementById("zoom-img").src = img.src;
+  const layer = img.parentElement.querySelector("svg.boxes");
+  document.getElementById("zoom-boxes").replaceChildren(...(layer ? [layer.cloneNode(true)] : []));
   document.getElementById("zoom-caption").textContent = caption();
   document.getElementById("zoom-bar").replaceChildren(colourBar(scale));
   zoom.showModal();
@@ -48,27 +79,30 @@ function card(item) {
   if (item.correct === 0) c.classList.add("wrong");
   const views = item.views || [];
   const pics = el("div", "pics");
-  if (item.input && (item.input.img || item.input.html)) pics.append(picture(item.input, "input"));
+  if (item.input && (item.input.img || item.input.html)) pics.append(framed(picture(item.input, "input"), item));
   let show = picture(views[0], "overlay");
   let current = 0;
-  pics.append(show); c.append(pics);
+  pics.append(framed(show, item)); c.append(pics);
+  const value = item.task === "detection" ? (p) => "score " + p.toFixed(2) : pct;  // a box's similarity, not a probability
   pics.addEventListener("click", (ev) => {
     if (ev.target.tagName !== "IMG") return;
     const v = views[current];
-    const what = ev.target.classList.contains("overlay") && v ? "map of " + v.name + " (" + pct(v.p) + ")" : "input";
+    const what = ev.target.classList.contains("overlay") && v ? "map of " + v.name + " (" + value(v.p) + ")" : "input";
     enlarge(ev.target, () => item.id + ": " + what, item.scale);
   });
   const setView = (k) => {
     const v = views[k];
     if (!v) return;
     current = k;
+    // over a detection's map only its own box (a view's class is a box index)
+    show.parentElement.querySelectorAll("svg.boxes .box").forEach((g) => { g.style.display = Number(g.dataset.box) === v.class ? "" : "none"; });
     if (v.img && show.tagName === "IMG") { show.src = v.img; show.title = v.name; return; }
     const next = picture(v, "overlay");
     show.replaceWith(next); show = next;
   };
   if (views.length > 1) {
     const sel = el("select", "class-switch");
-    views.forEach((v, k) => sel.append(new Option(v.name + " (" + pct(v.p) + ")" + (v.target ? " *" : ""), String(k))));
+    views.forEach((v, k) => sel.append(new Option(v.name + " (" + value(v.p) + ")" + (v.target ? " *" : ""), String(k))));
     sel.addEventListener("change", () => setView(Number(sel.value)));
     sel.title = "* marks a class the run explained; the others' maps come from the same queries";
     c.append(sel);
@@ -78,7 +112,7 @@ function card(item) {
   setView(0);
   if (views.length) c.append(colourBar(item.scale));
   const ol = el("ol");
-  item.top.slice(0, 3).forEach(([k, name, p]) => ol.append(el("li", null, name + " " + pct(p))));
+  item.top.slice(0, 3).forEach(([k, name, p]) => ol.append(el("li", null, name + " " + value(p))));
   c.append(ol);
   if (item.label !== null && item.label !== undefined) {
     const t = el("div", item.correct === 0 ? "bad" : item.correct === 1 ? "good" : "muted",
