@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.query import to_numpy
+
 #: Class-defining patterns (cells of a 4×4 board); every one has 4 cells: T, L, S and the 2×2 square.
 PATTERNS = {
     "T": ((0, 0), (0, 1), (0, 2), (1, 1)),
@@ -84,7 +86,7 @@ def accuracy(net: Any, data: SyntheticSet) -> float:
 
     with torch.inference_mode():
         logits = net(torch.from_numpy(data.images).permute(0, 3, 1, 2).contiguous())
-    return float((logits.argmax(1).numpy() == data.labels).mean())
+    return float((to_numpy(logits.argmax(1)) == data.labels).mean())
 
 
 def synthetic_card_inputs(n: int, seed: int = 0) -> tuple[Any, list[Any]]:
@@ -100,7 +102,7 @@ def synthetic_card_inputs(n: int, seed: int = 0) -> tuple[Any, list[Any]]:
     def probabilities(batch: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(batch, np.float32)).permute(0, 3, 1, 2)
-            return torch.softmax(net(x), 1).numpy()
+            return to_numpy(torch.softmax(net(x), 1))
 
     test = make_synthetic(n, seed=seed + 1)
     names = list(PATTERNS)

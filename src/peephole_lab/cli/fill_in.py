@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 
+from peephole.core.query import to_numpy
 from peephole.errors import PeepholeError
 from peephole.terminal import safe
 from peephole_lab.data.model_files import MODEL_HELP, TRUST_HELP
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         print(safe(f"error: {exc}"), file=sys.stderr)
         return 2
     with torch.no_grad():
-        filled = torch.softmax(net(torch.from_numpy(f.extras["images"][:, -1])), 1).numpy()
+        filled = to_numpy(torch.softmax(net(torch.from_numpy(f.extras["images"][:, -1])), 1))
     proto_probs = e.extras["prototype_probabilities"]
     proto_pred, fill_pred = proto_probs.argmax(1), filled.argmax(1)
     print(safe(f"prototypes classified as their class: {(proto_pred == np.asarray(e.targets)).sum()} of {len(e.targets)}"))

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.query import to_numpy
 from peephole.errors import InputError
 
 
@@ -239,7 +240,7 @@ def accuracy(module: Any, x: np.ndarray, y: np.ndarray, batch_size: int = 512) -
     torch = _torch()
     with torch.no_grad():
         pred = np.concatenate(
-            [module(torch.from_numpy(x[i : i + batch_size])).argmax(1).numpy() for i in range(0, len(x), batch_size)]
+            [to_numpy(module(torch.from_numpy(x[i : i + batch_size])).argmax(1)) for i in range(0, len(x), batch_size)]
         )
     return float((pred == y).mean())
 

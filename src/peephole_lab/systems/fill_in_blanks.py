@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from peephole.core.query import to_numpy
 from peephole.errors import InputError
 from peephole.gradients.differentiable import (
     Differentiable,
@@ -233,13 +234,13 @@ def prototypes(
             y = torch.full((len(xb),), t, dtype=torch.long)
             d = delta_x(dm, xb, y, mb, order, fill, "hutchinson", n_probes, seed + i)
             total += threshold(d, mb, keep).sum(0)
-        e = (total / len(x)).numpy()
+        e = to_numpy(total / len(x))
         pos = np.maximum(e, 0)
         means.append(e)
         protos.append(pos / max(float(pos.max()), 1e-12))
     mean_arr, proto_arr = np.stack(means), np.stack(protos).astype(np.float32)
     with torch.no_grad():
-        probs = torch.softmax(dm.logits(torch.from_numpy(proto_arr)), 1).numpy()
+        probs = to_numpy(torch.softmax(dm.logits(torch.from_numpy(proto_arr)), 1))
     return build(
         "fill-in-the-blanks-prototypes",
         "image",
@@ -290,24 +291,24 @@ def progressive_fill(
     dm, shp, n_classes = _setup(req.model, image, shape, req.output or "logits", req.class_names)
     x0 = torch.from_numpy(to_chw(image, shp)[None])
     with torch.no_grad():
-        probs = torch.softmax(dm.logits(x0), 1)[0].numpy()
+        probs = to_numpy(torch.softmax(dm.logits(x0), 1)[0])
     tl = resolve_targets(probs, req.targets, req.top_k, dm.class_names)
     masks = torch.from_numpy(progressive_masks(shp[1], shp[2], patch_size, n_masks, seed))
     stages_all = []
     for t in tl:
         y = torch.tensor([t])
-        x, stages = x0.clone(), [x0[0].numpy()]
+        x, stages = x0.clone(), [to_numpy(x0[0])]
         for j, m in enumerate(masks):
             d = threshold(delta_x(dm, x, y, m, order, fill, "hutchinson", n_probes, seed + j), m, keep)
             scaled = d / d.abs().max().clamp_min(1e-12)
             x = (blank(x, m, fill) + step * scaled).clamp(0, 1)
-            stages.append(x[0].numpy())
+            stages.append(to_numpy(x[0]))
         stages_all.append(np.stack(stages))
     st = np.stack(stages_all).astype(np.float32)
     return build(
         "fill-in-the-blanks",
         "image",
-        display(x0[0].numpy()),
+        display(to_numpy(x0[0])),
         np.abs(st[:, -1] - st[:, 0]).sum(1),
         tl,
         probs,

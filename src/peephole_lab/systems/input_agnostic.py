@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from peephole.core.query import to_numpy
 from peephole.errors import InputError
 from peephole.gradients.differentiable import (
     Differentiable,
@@ -195,7 +196,7 @@ def input_agnostic(
             rho, fid = refine(dm, rho, target, fresh, eta, norm, refine_levels)
         else:
             fid = fidelity(dm, rho, target, fresh)
-        rhos.append(rho.numpy())
+        rhos.append(to_numpy(rho))
         fids.append(fid)
     t2 = perf_counter()
     rho_arr = np.stack(rhos).astype(np.float32)
@@ -203,7 +204,7 @@ def input_agnostic(
     scale = np.abs(rho_arr).reshape(len(tl), -1).max(1).clip(1e-12).reshape(-1, 1, 1, 1)
     visuals = np.stack([display(v) for v in 0.5 + 0.5 * rho_arr / scale])
     with torch.no_grad():
-        probs = torch.softmax(dm.logits(torch.from_numpy(background[None])), 1)[0].numpy()
+        probs = to_numpy(torch.softmax(dm.logits(torch.from_numpy(background[None])), 1)[0])
     return build(
         "input-agnostic",
         "image",

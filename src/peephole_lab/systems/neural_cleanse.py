@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.query import to_numpy
 from peephole.errors import InputError
 from peephole.gradients.differentiable import as_differentiable, n_classes_of
 from peephole_lab.systems.backdoor import BackdoorReport
@@ -88,7 +89,7 @@ def reverse_trigger(
             n += batch_size
         asr = hits / n
         m, p = torch.sigmoid(theta_m).detach(), torch.sigmoid(theta_p).detach()
-        last = (m.numpy(), p.numpy(), float(m.sum()), asr)
+        last = (to_numpy(m), to_numpy(p), float(m.sum()), asr)
         improved = asr >= asr_threshold and (best is None or last[2] < 0.99 * best[2])
         if asr >= asr_threshold and (best is None or last[2] < best[2]):
             best = last

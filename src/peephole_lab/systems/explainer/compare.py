@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.query import to_numpy
 from peephole.errors import InputError
 from peephole_lab.data.canvases import Canvases
 from peephole_lab.systems.explainer.teacher import nchw_callable
@@ -119,7 +120,7 @@ def compare_methods(
             t0 = perf_counter()
             net.eval()
             with torch.no_grad():
-                seg = torch.sigmoid(net(torch.from_numpy(x[None])))[0].numpy()
+                seg = to_numpy(torch.sigmoid(net(torch.from_numpy(x[None])))[0])
             cost[name].append((perf_counter() - t0, 1))
             maps[name] = seg[present].astype(np.float64)
         for name in methods:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.query import to_numpy
 from peephole_lab.data.canvases import Canvases
 
 
@@ -34,7 +35,7 @@ def multilabel_accuracy(classifier: Any, c: Canvases, batch_size: int = 256) -> 
     with torch.no_grad():
         p = np.concatenate(
             [
-                torch.sigmoid(classifier(torch.from_numpy(c.images[i : i + batch_size]))).numpy()
+                to_numpy(torch.sigmoid(classifier(torch.from_numpy(c.images[i : i + batch_size]))))
                 for i in range(0, len(c), batch_size)
             ]
         )

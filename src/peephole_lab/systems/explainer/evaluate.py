@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from peephole.core.query import to_numpy
 from peephole_lab.systems.explainer.train import soft_iou
 
 
@@ -16,7 +17,7 @@ def predict_masks(explainer: torch.nn.Module, images: np.ndarray, batch_size: in
     with torch.no_grad():
         return np.concatenate(
             [
-                torch.sigmoid(explainer(torch.from_numpy(images[i : i + batch_size]))).numpy()
+                to_numpy(torch.sigmoid(explainer(torch.from_numpy(images[i : i + batch_size]))))
                 for i in range(0, len(images), batch_size)
             ]
         )

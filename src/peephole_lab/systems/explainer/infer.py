@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.query import to_numpy
 from peephole.errors import InputError
 from peephole.gradients.differentiable import as_differentiable, display, to_chw
 from peephole.pipeline import Request, build, resolve_targets
@@ -55,7 +56,7 @@ def class_probabilities(raw: Any, multilabel: bool | None, trained: bool | None)
     # probabilities: as they are (multi-label) or renormalised over the classes (single-label); logits: σ or softmax
     as_probs = r if ml else r / r.sum().clamp_min(1e-12)
     probs = as_probs if is_probs else (torch.sigmoid(r) if ml else torch.softmax(r, 0))
-    return probs.float().numpy(), ml, why
+    return to_numpy(probs.float()), ml, why
 
 
 def explainer(req: Request, explainer: Any = None, multilabel: bool | None = None) -> Explanation:
@@ -89,8 +90,8 @@ def explainer(req: Request, explainer: Any = None, multilabel: bool | None = Non
     return build(
         "explainer",
         "image",
-        display(x[0].numpy()),
-        seg.sigmoid().numpy()[tl],
+        display(to_numpy(x[0])),
+        to_numpy(seg.sigmoid())[tl],
         tl,
         probs,
         dm.class_names,

@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from peephole.core.query import to_numpy
+
 
 def nchw_callable(classifier: torch.nn.Module, sigmoid: bool = False) -> Any:
     """The classifier as a black box on N×H×W×3 [0, 1] batches (the engine's convention), returning logits
@@ -19,7 +21,7 @@ def nchw_callable(classifier: torch.nn.Module, sigmoid: bool = False) -> Any:
         x = torch.from_numpy(np.ascontiguousarray(np.asarray(batch, np.float32).transpose(0, 3, 1, 2)))
         with torch.no_grad():
             out = classifier(x)
-            return (torch.sigmoid(out) if sigmoid else out).numpy()
+            return to_numpy(torch.sigmoid(out) if sigmoid else out)
 
     return call
 
