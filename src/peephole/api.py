@@ -53,7 +53,8 @@ def explain(
     ``'classification'``. ``device``: where a torch model runs — unset, the device its parameters are on;
     the module itself is never moved (inputs go to it, outputs come back to the CPU).
 
-    Several inputs — a list, or an image batch N×H×W×C / N×C×H×W (array or tensor) — give a list: one
+    Several inputs — a list (texts: one holding a text of several words, or word lists; a list of single words
+    is one text), or an image batch N×H×W×C / N×C×H×W (array or tensor) — give a list: one
     :class:`Explanation` per input, in order, or the :class:`~peephole.errors.PeepholeError` that input met (the
     others go through). A perturbation method explains them together: their queries are packed into shared model
     batches (:class:`peephole.core.pack.Packer`; up to ``batch_size`` queries per call when given), and each input's

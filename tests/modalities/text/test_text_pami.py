@@ -154,8 +154,8 @@ def test_bytes_must_be_utf8() -> None:
 
 
 def test_bad_word_lists_are_rejected() -> None:
-    with pytest.raises(InputError, match="without whitespace"):
-        explain(keyword_model(), ["good", "two words"], modality="text", output="probs")
+    (bad,) = explain(keyword_model(), [["good", "two words"]], modality="text", output="probs")  # a batch of one word list
+    assert isinstance(bad, InputError) and "without whitespace" in str(bad)
     with pytest.raises(InputError, match="expected a text"):
         explain(keyword_model(), 42, modality="text", output="probs")
 

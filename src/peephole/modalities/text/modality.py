@@ -1,4 +1,5 @@
-"""Texts: a str (or UTF-8 bytes, or a word list) split into whitespace words; partitions group words."""
+"""Texts: a str (or UTF-8 bytes, or a word list) split into whitespace words; partitions group words. A list of
+texts is a batch (:meth:`TextModality.split`)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,15 @@ class TextModality(Modality):
 
     def load(self, x: Any, allow_large: bool = False) -> list[str]:
         return words(x)
+
+    def split(self, x: Any) -> list[Any] | None:
+        """Several texts: a list or tuple holding a text of several words, a word list or anything but a single
+        word (each item is then one input; a bad one fails alone). A list of single words is one text, already
+        split (what ``Explanation.input`` holds); one-word texts as a batch: ``[["good"], ["bad"]]``."""
+        if not isinstance(x, (list, tuple)) or not x:
+            return None
+        one_word = lambda w: isinstance(w, str) and len(w.split()) == 1 and w == w.strip()  # noqa: E731
+        return None if all(one_word(w) for w in x) else list(x)
 
     def batch_of_one(self, x: list[str]) -> list[str]:
         return [join(x)]
