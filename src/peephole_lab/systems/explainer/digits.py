@@ -14,6 +14,8 @@ import numpy as np
 
 from peephole_lab.data.canvases import Canvases
 
+FILLS = ("median", "blur", "black")  #: what a pixel removed by the preserve-destroy objective shows
+
 
 @dataclass
 class DigitTask:
@@ -107,15 +109,35 @@ class ExplainerConfig:
     """The Explainer and loss settings of the digit experiment (chosen on the validation split, docs/systems.md)."""
 
     arch: str = "backbone"  #: 'unet' (:class:`ExplainerNet`) or 'backbone' (:class:`BackboneExplainer` from the classifier)
+    #: 'preserve-destroy' (Dabkowski & Gal, :class:`PreserveDestroyLoss`) or 'paper' (Stalder et al., :class:`ExplainerLoss`)
+    objective: str = "preserve-destroy"
     width: int = 8
     depth: int = 3  #: poolings of the U-Net ('unet' only; 'backbone' follows the classifier's stages)
-    min_area: float = 0.02  #: paper 0.05; one digit's ink is ~4% of a 48×48 canvas
-    max_area: float = 0.06  #: paper 0.3
-    lambda_n: float = 0.3
+    min_area: float = 0.02  #: 'paper' only; paper 0.05; one digit's ink is ~4% of a 48×48 canvas
+    max_area: float = 0.06  #: 'paper' only; paper 0.3
+    lambda_n: float | None = None  #: weight of the absent classes' masks (default: 0.3 'paper', 1.0 'preserve-destroy')
+    lambda_tv: float = 0.05  #: 'preserve-destroy' only
+    lambda_a: float = 1.0  #: 'preserve-destroy' only
+    fill: str = "median"  #: 'preserve-destroy' only: what a removed pixel shows
     epochs: int = 20
     lr: float = 3e-3
     patience: int = 3
     batch_size: int = 32
+
+    def loss(self) -> Any:
+        """The training loss this config names."""
+        from peephole.errors import InputError
+        from peephole_lab.systems.explainer.losses import ExplainerLoss, PreserveDestroyLoss
+
+        if self.objective == "paper":
+            lam = 0.3 if self.lambda_n is None else self.lambda_n
+            return ExplainerLoss(lambda_n=lam, min_area=self.min_area, max_area=self.max_area)
+        if self.objective == "preserve-destroy":
+            if self.fill not in FILLS:
+                raise InputError(f"unknown fill {self.fill!r}; use one of {FILLS}")
+            lam = 1.0 if self.lambda_n is None else self.lambda_n
+            return PreserveDestroyLoss(lambda_tv=self.lambda_tv, lambda_a=self.lambda_a, lambda_n=lam, fill=self.fill)
+        raise InputError(f"unknown objective {self.objective!r}; use 'preserve-destroy' or 'paper'")
 
 
 def build_explainer(task: DigitTask, config: ExplainerConfig, seed: int = 0) -> Any:
@@ -140,12 +162,11 @@ def train_digit_explainer(
     seed: int = 0,
     progress: bool = False,
 ) -> tuple[Any, Any]:
-    """An Explainer of ``config.arch`` trained with the paper's loss on ``task.train``, early-stopped on ``task.val``."""
-    from peephole_lab.systems.explainer.losses import ExplainerLoss
+    """An Explainer of ``config.arch`` trained with ``config.loss()`` on ``task.train``, early-stopped on ``task.val``."""
     from peephole_lab.systems.explainer.train import train_explainer
 
+    loss = config.loss()
     net = build_explainer(task, config, seed)
-    loss = ExplainerLoss(lambda_n=config.lambda_n, min_area=config.min_area, max_area=config.max_area)
     res = train_explainer(
         net,
         task.classifier,
