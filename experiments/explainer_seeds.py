@@ -68,6 +68,7 @@ def main() -> None:
     ap.add_argument("--objective", default="preserve-destroy", choices=("preserve-destroy", "paper"))
     ap.add_argument("--arch", default="backbone", choices=("backbone", "unet"))
     ap.add_argument("--torchscript", action="store_true", help="the classifier as TorchScript")
+    ap.add_argument("--config", default="{}", help="other ExplainerConfig fields as JSON, e.g. '{\"lambda_a\": 5}'")
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     ap.add_argument("--cache", default=None)
     ap.add_argument("--summarise", nargs="+", default=None, metavar="FILE", help="only summarise these JSON-lines files")
@@ -93,11 +94,17 @@ def main() -> None:
     tr = task.train
     n = args.n_explainer
     small = DigitTask(Canvases(tr.images[:n], tr.labels[:n], tr.masks[:n]), task.val, task.test, clf)
-    config = replace(ExplainerConfig(), objective=args.objective, arch=args.arch, epochs=args.epochs)
+    config = replace(ExplainerConfig(), objective=args.objective, arch=args.arch, epochs=args.epochs, **json.loads(args.config))
     runs = []
     for seed in args.seeds:
         net, res = train_digit_explainer(small, config, seed=seed)
-        row = {"seed": seed, "torchscript": args.torchscript, "epochs_run": len(res.val_loss), "best_epoch": res.best_epoch}
+        row = {
+            "seed": seed,
+            "config": args.config,
+            "torchscript": args.torchscript,
+            "epochs_run": len(res.val_loss),
+            "best_epoch": res.best_epoch,
+        }
         row.update({f"val_{k}": v for k, v in scores(net, task.val).items()})  # the split any setting is chosen on
         row.update({f"test_{k}": v for k, v in scores(net, task.test).items()})
         row.update({f"heldout_{k}": v for k, v in scores(net, heldout).items()})

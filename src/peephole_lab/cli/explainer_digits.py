@@ -34,7 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--arch", default="backbone", choices=("backbone", "unet"), help="Explainer architecture")
     p.add_argument("--width", type=int, default=8)
     p.add_argument("--depth", type=int, default=3, help="U-Net poolings (--arch unet)")
-    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--lr", type=float, default=None, help="default 1e-2 (preserve-destroy), 3e-3 (paper, distillation)")
+    p.add_argument("--batch-size", type=int, default=None, help="default 8 (preserve-destroy), 32 (paper)")
     p.add_argument(
         "--objective",
         default="preserve-destroy",
@@ -72,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         depth=args.depth,
         epochs=args.epochs,
         lr=args.lr,
+        batch_size=args.batch_size,
         **{k: v for k, v in given.items() if v is not None},
     )
     try:
