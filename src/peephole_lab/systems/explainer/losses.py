@@ -128,7 +128,8 @@ class PreserveDestroyLoss:
     the present (image, class) pairs, plus ``λ_n·mean(m_j)`` averaged over the absent ones (their "fake class":
     area only, the mask should be empty). ``p_k`` is σ of the classifier's logit (multi-label) or its softmax.
     ``one_class``: while gradients are recorded (training), one present class per image, drawn uniformly, stands for
-    all (their class selector: a third of the classifier passes on 2–3 digits); validation scores every present class."""
+    all (their class selector: one pair of classifier passes per image instead of one per digit); validation scores
+    every present class. The defaults here are generic; the digit experiment sets its own (``ExplainerConfig``)."""
 
     lambda_tv: float = 0.05
     lambda_a: float = 1.0
