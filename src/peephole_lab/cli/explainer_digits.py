@@ -34,10 +34,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--arch", default="backbone", choices=("backbone", "unet"), help="Explainer architecture")
     p.add_argument("--width", type=int, default=8)
     p.add_argument("--depth", type=int, default=3, help="U-Net poolings (--arch unet)")
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--min-area", type=float, default=None, help="area loss: top fraction pushed to 1")
-    p.add_argument("--max-area", type=float, default=None, help="area loss: beyond this fraction pushed to 0")
-    p.add_argument("--lambda-n", type=float, default=None)
+    p.add_argument("--lr", type=float, default=None, help="default 1e-2 (preserve-destroy), 3e-3 (paper, distillation)")
+    p.add_argument("--batch-size", type=int, default=None, help="default 8 (preserve-destroy), 32 (paper)")
+    p.add_argument(
+        "--objective",
+        default="preserve-destroy",
+        choices=("preserve-destroy", "paper"),
+        help="Dabkowski & Gal's per-class preserve/destroy objective (default) or Stalder et al.'s loss",
+    )
+    p.add_argument("--fill", default=None, choices=("median", "blur", "black"), help="preserve-destroy: a removed pixel's fill")
+    p.add_argument("--lambda-tv", type=float, default=None, help="preserve-destroy: weight of the masks' TV")
+    p.add_argument("--lambda-a", type=float, default=None, help="preserve-destroy: weight of the masks' area")
+    p.add_argument("--min-area", type=float, default=None, help="paper: area loss, top fraction pushed to 1")
+    p.add_argument("--max-area", type=float, default=None, help="paper: area loss, beyond this fraction pushed to 0")
+    p.add_argument("--lambda-n", type=float, default=None, help="weight of the absent classes' masks")
     p.add_argument("--clf-epochs", type=int, default=15)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache", default=None, help="cache folder (default $PEEPHOLE_CACHE or ~/.cache/peephole)")
@@ -48,13 +58,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from peephole_lab.systems.explainer.digits import ExplainerConfig, digit_experiment
 
-    given = {"min_area": args.min_area, "max_area": args.max_area, "lambda_n": args.lambda_n}
+    given = {
+        "min_area": args.min_area,
+        "max_area": args.max_area,
+        "lambda_n": args.lambda_n,
+        "fill": args.fill,
+        "lambda_tv": args.lambda_tv,
+        "lambda_a": args.lambda_a,
+    }
     config = ExplainerConfig(
         arch=args.arch,
+        objective=args.objective,
         width=args.width,
         depth=args.depth,
         epochs=args.epochs,
         lr=args.lr,
+        batch_size=args.batch_size,
         **{k: v for k, v in given.items() if v is not None},
     )
     try:

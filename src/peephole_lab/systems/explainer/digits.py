@@ -15,6 +15,8 @@ import numpy as np
 from peephole.core.query import to_numpy
 from peephole_lab.data.canvases import Canvases
 
+FILLS = ("median", "blur", "black")  #: what a pixel removed by the preserve-destroy objective shows
+
 
 @dataclass
 class DigitTask:
@@ -108,15 +110,43 @@ class ExplainerConfig:
     """The Explainer and loss settings of the digit experiment (chosen on the validation split, docs/systems.md)."""
 
     arch: str = "backbone"  #: 'unet' (:class:`ExplainerNet`) or 'backbone' (:class:`BackboneExplainer` from the classifier)
+    #: 'preserve-destroy' (Dabkowski & Gal, :class:`PreserveDestroyLoss`) or 'paper' (Stalder et al., :class:`ExplainerLoss`)
+    objective: str = "preserve-destroy"
     width: int = 8
     depth: int = 3  #: poolings of the U-Net ('unet' only; 'backbone' follows the classifier's stages)
-    min_area: float = 0.02  #: paper 0.05; one digit's ink is ~4% of a 48×48 canvas
-    max_area: float = 0.06  #: paper 0.3
-    lambda_n: float = 0.3
+    min_area: float = 0.02  #: 'paper' only; paper 0.05; one digit's ink is ~4% of a 48×48 canvas
+    max_area: float = 0.06  #: 'paper' only; paper 0.3
+    lambda_n: float | None = None  #: weight of the absent classes' masks (default: 0.3 'paper', 10 'preserve-destroy')
+    lambda_tv: float = 0.05  #: 'preserve-destroy' only
+    lambda_a: float = 20.0  #: 'preserve-destroy' only
+    fill: str = "median"  #: 'preserve-destroy' only: what a removed pixel shows
     epochs: int = 20
-    lr: float = 3e-3
+    lr: float | None = None  #: default: 3·10⁻³ 'paper', 10⁻² 'preserve-destroy'
     patience: int = 3
-    batch_size: int = 32
+    batch_size: int | None = None  #: default: 32 'paper', 8 'preserve-destroy' (more steps on a CPU budget)
+
+    def batch(self) -> int:
+        """The batch size (``batch_size``, else the objective's default)."""
+        return self.batch_size or (32 if self.objective == "paper" else 8)
+
+    def rate(self) -> float:
+        """The learning rate (``lr``, else the objective's default)."""
+        return self.lr or (3e-3 if self.objective == "paper" else 1e-2)
+
+    def loss(self) -> Any:
+        """The training loss this config names."""
+        from peephole.errors import InputError
+        from peephole_lab.systems.explainer.losses import ExplainerLoss, PreserveDestroyLoss
+
+        if self.objective == "paper":
+            lam = 0.3 if self.lambda_n is None else self.lambda_n
+            return ExplainerLoss(lambda_n=lam, min_area=self.min_area, max_area=self.max_area)
+        if self.objective == "preserve-destroy":
+            if self.fill not in FILLS:
+                raise InputError(f"unknown fill {self.fill!r}; use one of {FILLS}")
+            lam = 10.0 if self.lambda_n is None else self.lambda_n
+            return PreserveDestroyLoss(lambda_tv=self.lambda_tv, lambda_a=self.lambda_a, lambda_n=lam, fill=self.fill)
+        raise InputError(f"unknown objective {self.objective!r}; use 'preserve-destroy' or 'paper'")
 
 
 def build_explainer(task: DigitTask, config: ExplainerConfig, seed: int = 0) -> Any:
@@ -141,12 +171,11 @@ def train_digit_explainer(
     seed: int = 0,
     progress: bool = False,
 ) -> tuple[Any, Any]:
-    """An Explainer of ``config.arch`` trained with the paper's loss on ``task.train``, early-stopped on ``task.val``."""
-    from peephole_lab.systems.explainer.losses import ExplainerLoss
+    """An Explainer of ``config.arch`` trained with ``config.loss()`` on ``task.train``, early-stopped on ``task.val``."""
     from peephole_lab.systems.explainer.train import train_explainer
 
+    loss = config.loss()
     net = build_explainer(task, config, seed)
-    loss = ExplainerLoss(lambda_n=config.lambda_n, min_area=config.min_area, max_area=config.max_area)
     res = train_explainer(
         net,
         task.classifier,
@@ -154,8 +183,8 @@ def train_digit_explainer(
         (task.val.images, task.val.labels),
         loss=loss,
         epochs=config.epochs,
-        batch_size=config.batch_size,
-        lr=config.lr,
+        batch_size=config.batch(),
+        lr=config.rate(),
         patience=config.patience,
         checkpoint_dir=checkpoint_dir,
         progress=progress,
@@ -179,7 +208,7 @@ def distil_from_pami(
     train, val = maps(task.train, n_teacher), maps(task.val, max(1, n_teacher // 4))
     net = build_explainer(task, config, seed)
     res = train_from_teacher(
-        net, train, val, epochs=config.epochs, lr=config.lr, patience=config.patience, progress=progress, seed=seed
+        net, train, val, epochs=config.epochs, lr=config.lr or 3e-3, patience=config.patience, progress=progress, seed=seed
     )
     return net, res
 

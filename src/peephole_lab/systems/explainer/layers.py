@@ -49,8 +49,8 @@ def layer_spec(module: nn.Module) -> list[list[Any]]:
             raise InputError(f"BackboneExplainer cannot copy a {kind} layer; it copies {LAYERS}")
         params = [p for p in inspect.signature(getattr(nn, kind)).parameters if p not in ("device", "dtype")]
         kw = {p: getattr(m, p) for p in params if hasattr(m, p)}
-        if kind in ("Conv2d", "Linear"):
-            kw["bias"] = m.bias is not None
+        if "bias" in params:  # a flag in the constructor (Conv2d, Linear, BatchNorm2d), a tensor or None on the layer
+            kw["bias"] = getattr(m, "bias", None) is not None
         spec.append([kind, kw])
     return spec
 

@@ -93,3 +93,78 @@ class ExplainerLoss:
             + self.lambda_n * terms["non_target"]
         )
         return total, {k: float(v.detach()) for k, v in terms.items()}
+
+
+def median_fill(x: torch.Tensor, window: int = 7) -> torch.Tensor:
+    """Each pixel's median over a ``window``×``window`` neighbourhood (reflect padding), per channel: the image with
+    strokes thinner than about half the window removed, i.e. an estimate of the background behind them."""
+    r = window // 2
+    p = F.pad(x, (r, r, r, r), mode="reflect")
+    return p.unfold(2, window, 1).unfold(3, window, 1).reshape(*x.shape, -1).median(-1).values
+
+
+def fill_image(x: torch.Tensor, fill: str, window: int = 7) -> torch.Tensor:
+    """What a removed pixel shows: ``'median'`` (:func:`median_fill`, an in-fill of the background as in Chang et al.,
+    ICLR 2019), ``'blur'`` (a box blur of the same window) or ``'black'`` (0)."""
+    if fill == "median":
+        return median_fill(x, window)
+    if fill == "blur":
+        r = window // 2
+        return F.avg_pool2d(F.pad(x, (r, r, r, r), mode="reflect"), window, 1)
+    if fill == "black":
+        return torch.zeros_like(x)
+    raise ValueError(f"unknown fill {fill!r}; use 'median', 'blur' or 'black'")
+
+
+@dataclass(frozen=True)
+class PreserveDestroyLoss:
+    """The real-time saliency objective of Dabkowski & Gal (NeurIPS 2017, eq. 5) with one mask per class (their
+    class selector is the channel): for each present class k with mask m_k = σ(seg_k) and
+    Φ(x, m) = m⊙x + (1−m)⊙fill(x),
+
+    ``λ_tv·TV(m_k) + λ_a·mean(m_k) − log p_k(Φ(x, m_k)) + λ_d·p_k(Φ(x, 1−m_k))^λ_p``
+
+    (preserve: the class survives on the mask alone; destroy: it is gone once the mask is removed), averaged over
+    the present (image, class) pairs, plus ``λ_n·mean(m_j)`` averaged over the absent ones (their "fake class":
+    area only, the mask should be empty). ``p_k`` is σ of the classifier's logit (multi-label) or its softmax.
+    ``one_class``: while gradients are recorded (training), one present class per image, drawn uniformly, stands for
+    all (their class selector: one pair of classifier passes per image instead of one per digit); validation scores
+    every present class. The defaults here are generic; the digit experiment sets its own (``ExplainerConfig``)."""
+
+    lambda_tv: float = 0.05
+    lambda_a: float = 1.0
+    lambda_d: float = 5.0
+    lambda_p: float = 0.3
+    lambda_n: float = 1.0
+    fill: str = "median"
+    window: int = 7
+    multilabel: bool = True
+    one_class: bool = True
+
+    def __call__(
+        self, seg: torch.Tensor, labels: torch.Tensor, classifier: torch.nn.Module, x: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Total loss and its terms, for Explainer logits ``seg`` on images ``x`` with multi-hot ``labels``."""
+        masks = seg.sigmoid()
+        present = labels > 0.5
+        img, cls = present.nonzero(as_tuple=True)
+        if self.one_class and torch.is_grad_enabled():
+            draw = torch.where(present, torch.rand(present.shape, device=seg.device), -1.0)
+            img = present.any(1).nonzero()[:, 0]
+            cls = draw.argmax(1)[img]
+        zero = seg.new_zeros(())
+        if len(img):
+            m = masks[img, cls].unsqueeze(1)
+            xs, bs = x[img], fill_image(x, self.fill, self.window)[img]
+            out = classifier(torch.cat([m * xs + (1 - m) * bs, (1 - m) * xs + m * bs]))
+            logp = F.logsigmoid(out) if self.multilabel else F.log_softmax(out, 1)
+            logp = logp[torch.arange(len(out), device=out.device), torch.cat([cls, cls])]
+            keep, gone = logp[: len(img)], logp[len(img) :]
+            preserve, destroy = -keep.mean(), gone.exp().pow(self.lambda_p).mean()
+            tv, area = tv_loss(m[:, 0]), m.mean()
+        else:
+            preserve = destroy = tv = area = zero
+        absent = masks[~present].mean() if (~present).any() else zero
+        terms = {"preserve": preserve, "destroy": destroy, "tv": tv, "area": area, "absent": absent}
+        total = preserve + self.lambda_d * destroy + self.lambda_tv * tv + self.lambda_a * area + self.lambda_n * absent
+        return total, {k: float(v.detach()) for k, v in terms.items()}

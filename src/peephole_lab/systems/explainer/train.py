@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from peephole.errors import InputError
-from peephole_lab.systems.explainer.losses import ExplainerLoss
+from peephole_lab.systems.explainer.losses import ExplainerLoss, PreserveDestroyLoss
 
 
 @dataclass
@@ -127,7 +127,7 @@ def train_explainer(
     classifier: torch.nn.Module,
     train: tuple[np.ndarray, np.ndarray],
     val: tuple[np.ndarray, np.ndarray],
-    loss: ExplainerLoss | None = None,
+    loss: ExplainerLoss | PreserveDestroyLoss | None = None,
     epochs: int = 10,
     batch_size: int = 32,
     lr: float = 1e-3,

@@ -17,12 +17,13 @@ from peephole_lab.data.classifiers import check_config
 from peephole_lab.systems.explainer.compare import COLUMNS, compare_methods, score_map, unit_scale
 from peephole_lab.systems.explainer.digits import DigitTask, ExplainerConfig, digit_task, train_digit_explainer
 from peephole_lab.systems.explainer.evaluate import evaluate_masks, predict_masks
+from peephole_lab.systems.explainer.losses import ExplainerLoss, PreserveDestroyLoss
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 #: 32×32 canvases of 2–3 of the digits 0, 1, 3, 4 (14–18 px); the settings chosen on validation at 48×48
 TINY = {"n_train": 1500, "n_val": 150, "n_test": 150, "size": 32, "scale": (14, 18), "clf_epochs": 10, "classes": (0, 1, 3, 4)}
-TINY_CONFIG = ExplainerConfig(arch="backbone", width=8, min_area=0.02, max_area=0.06, lr=3e-3, epochs=5, patience=3)
+TINY_CONFIG = ExplainerConfig(epochs=6)  # the defaults: BackboneExplainer, the preserve/destroy objective
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +38,8 @@ def task(cache):
 
 @pytest.fixture(scope="module")
 def trained(task):
-    tr = task.train  # the Explainer trains on the first 800 of the classifier's 1,500 training canvases
-    small = DigitTask(Canvases(tr.images[:800], tr.labels[:800], tr.masks[:800]), task.val, task.test, task.classifier)
+    tr = task.train  # the Explainer trains on the first 400 of the classifier's 1,500 training canvases
+    small = DigitTask(Canvases(tr.images[:400], tr.labels[:400], tr.masks[:400]), task.val, task.test, task.classifier)
     net, res = train_digit_explainer(small, TINY_CONFIG)
     return net, res, evaluate_masks(predict_masks(net, task.test.images), task.test.labels, task.test.masks)
 
@@ -65,12 +66,28 @@ def test_the_task_is_read_back_from_the_cache(task, cache):
         check_config({"stages": 40}, "f.pt")
 
 
-def test_a_short_run_gives_class_specific_masks(trained):
+def test_a_short_run_gives_class_specific_masks_of_the_ink(trained):
     _, res, ev = trained
     assert res.val_loss[res.best_epoch] < res.val_loss[0]
-    # absent classes' masks on the digits stay far below each present digit's mask on its own ink
-    assert ev["absent_class_on_objects_mean"] < 0.25 * ev["own_object_mean"], ev  # measured 0.026 vs 0.451
-    assert ev["soft_iou"]["explainer"] > 2 * ev["soft_iou"]["all-1"], ev  # measured 0.089 vs 0.031
+    # absent classes' masks on the digits stay far below each present digit's mask on its own ink, and the masks
+    # follow the ink: 6 epochs with λ_n 5 measured soft IoU 0.433, absent 0.063 vs own 0.683 on 500 test canvases
+    assert ev["absent_class_on_objects_mean"] < 0.25 * ev["own_object_mean"], ev
+    assert ev["soft_iou"]["explainer"] > 0.25 and ev["soft_iou"]["explainer"] > 5 * ev["soft_iou"]["all-1"], ev
+
+
+def test_the_config_names_its_objective_and_defaults():
+    paper, default = ExplainerConfig(objective="paper").loss(), ExplainerConfig().loss()
+    assert isinstance(paper, ExplainerLoss) and paper.lambda_n == 0.3 and (paper.min_area, paper.max_area) == (0.02, 0.06)
+    assert isinstance(default, PreserveDestroyLoss) and default.fill == "median"
+    assert (ExplainerConfig(objective="paper").batch(), ExplainerConfig().batch(), ExplainerConfig(batch_size=5).batch()) == (
+        32,
+        8,
+        5,
+    )
+    with pytest.raises(InputError, match="unknown objective 'gan'"):
+        ExplainerConfig(objective="gan").loss()
+    with pytest.raises(InputError, match="unknown fill 'noise'"):
+        ExplainerConfig(fill="noise").loss()
 
 
 def test_score_map_by_hand():

@@ -19,14 +19,21 @@ from peephole_lab.systems.explainer.infer import _load, class_probabilities
 nn = torch.nn
 
 
-def _lab_cnn():
+def _lab_cnn(batchnorm: bool = False):
     torch.manual_seed(0)
-    return SmallCNN(in_channels=3, n_classes=4, width=4, pool="max", size=24).eval()
+    net = SmallCNN(in_channels=3, n_classes=4, width=4, pool="max", size=24, batchnorm=batchnorm)
+    for m in net.modules():  # running statistics that are not the identity
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    return net.eval()
 
 
-def test_backbone_explainer_of_a_torchscript_classifier_matches_the_eager_one_and_round_trips(tmp_path):
-    """It refused TorchScript classifiers; now it copies them into plain layers with the same weights."""
-    eager = _lab_cnn()
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_backbone_explainer_of_a_torchscript_classifier_matches_the_eager_one_and_round_trips(tmp_path, batchnorm):
+    """It refused TorchScript classifiers; now it copies them into plain layers with the same weights (with batch
+    norm too: torch's BatchNorm2d takes a ``bias`` flag that the layer holds as a tensor)."""
+    eager = _lab_cnn(batchnorm)
     scripted = torch.jit.script(eager)
     x = torch.rand(2, 3, 24, 24, generator=torch.Generator().manual_seed(1))
     torch.manual_seed(0)
