@@ -12,6 +12,7 @@ from peephole.cli import main
 from peephole.errors import InputError
 from peephole.evaluation import MapMaker
 from peephole.evaluation.card import budget_options, folder_samples, own_fill, paired_card, run_card
+from peephole.evaluation.methods import code_version
 from peephole.models.callable import CallableModel
 from peephole.store.runs import Store
 
@@ -102,7 +103,7 @@ def test_card_has_every_column_and_resume_redoes_nothing(folder, tmp_path, monke
         assert len(list(csv.DictReader(f))) == len(card)
     with Store(out) as store:
         params = store.load("p0.png/rise").params
-        assert params["n_masks"] == 40 and params["masker"] == "grey"
+        assert params["n_masks"] == 40 and params["masker"] == "grey" and params["code"] == code_version("rise")
         # rise searched with grey: its held-out curves are on blur, its self-graded ones on grey (different numbers)
         m = next(r for r in store.rows() if r["id"] == "p0.png/rise")["metrics"]
         assert m["insertion"] != m["insertion (self-graded)"]
@@ -115,9 +116,98 @@ def test_card_has_every_column_and_resume_redoes_nothing(folder, tmp_path, monke
     assert calls == [] and again == card
 
 
+def counted_maps(monkeypatch):
+    """The (method, index) of every map MapMaker makes from now on (it still makes them)."""
+    calls = []
+    maps = MapMaker.maps
+
+    def spy(self, method, *a, **k):
+        calls.append(method)
+        return maps(self, method, *a, **k)
+
+    monkeypatch.setattr(MapMaker, "maps", spy)
+    return calls
+
+
+def test_resume_redoes_only_the_items_whose_method_changed(folder, tmp_path, monkeypatch):
+    out, samples = tmp_path / "card", lambda: folder_samples(folder, None, size=S)
+    fast = {"rise": {"n_masks": 20}, "lime": {"n_samples": 20}}
+    kw = {"stability": 0, "mu_samples": 8}
+    model = {"onnx": CallableModel(region_mean, "probs")}
+    run_card(samples(), ["rise", "random"], out, MapMaker(options=fast, _models=dict(model)), "random", {"data": "t"}, **kw)
+    calls = counted_maps(monkeypatch)
+
+    def again(methods, options=fast, **extra):
+        calls.clear()
+        maker = MapMaker(options=options, _models=dict(model))
+        card = run_card(samples(), methods, out, maker, "random", {"data": "t"}, **kw, **extra)
+        return card, list(calls)
+
+    # a method added to the run: only its items are made; the stored ones are read back
+    card, made = again(["rise", "random", "lime"])
+    assert made == ["lime"] * 4 and {r["method"] for r in card} == {"rise", "random", "lime"}
+    # an option of one method changed: that method's items are redone, not mixed with the old ones
+    card, made = again(["rise", "random", "lime"], {**fast, "rise": {"n_masks": 30}})
+    assert made == ["rise"] * 4
+    with Store(out) as store:
+        assert store.load("p3.png/rise").params["n_masks"] == 30 and store.load("p3.png/lime").params["n_samples"] == 20
+        assert {r["id"]: r["attempts"] for r in store.rows()}["p0.png/rise"] == 2
+    # the method's code changed (its version hash): redone too
+    monkeypatch.setattr("peephole.evaluation.methods.code_version", lambda m: "edited" if m == "lime" else code_version(m))
+    card, made = again(["rise", "random", "lime"], {**fast, "rise": {"n_masks": 30}})
+    assert made == ["lime"] * 4 and "4 stored items redone" in (out / "card.md").read_text()
+    # --redo recomputes one method's items although nothing changed; a later resume reads them back
+    assert again(["rise", "random", "lime"], {**fast, "rise": {"n_masks": 30}}, redo=["rise"])[1] == ["rise"] * 4
+    assert again(["rise", "random", "lime"], {**fast, "rise": {"n_masks": 30}})[1] == []
+    with pytest.raises(InputError, match="--redo names hsic, not among --methods"):
+        again(["rise", "random"], redo=["hsic"])
+
+
+def test_code_version_follows_the_modules_a_method_uses(monkeypatch):
+    import inspect
+
+    before = {m: code_version(m) for m in ("lime", "kernel-shap", "pami-path", "rise")}
+    assert len(set(before.values())) == 4
+    getsource = inspect.getsource
+    # an edit to methods.surrogate (the coalitions and fits LIME, KernelSHAP and PAMI path share), RISE untouched
+    monkeypatch.setattr(
+        inspect, "getsource", lambda obj: getsource(obj) + ("# edited" if obj.__name__ == "peephole.methods.surrogate" else "")
+    )
+    after = {m: code_version(m) for m in before}
+    assert after["rise"] == before["rise"]
+    assert all(after[m] != before[m] for m in ("lime", "kernel-shap", "pami-path"))
+
+
 def test_the_split_is_row_parity(folder):
     assert [s.name for s in folder_samples(folder, "dev", size=S)] == ["p0.png", "p2.png"]
     assert [s.name for s in folder_samples(folder, "test", size=S)] == ["p1.png", "p3.png"]
+    shuffled = [s.name for s in folder_samples(folder, None, size=S, shuffle=0)]
+    assert sorted(shuffled) == ["p0.png", "p1.png", "p2.png", "p3.png"] and shuffled != sorted(shuffled)
+    assert shuffled == [s.name for s in folder_samples(folder, None, size=S, shuffle=0)]  # the same seed, the same order
+
+
+def test_the_card_explains_the_top1_class_of_every_photo_unless_told_the_true_one(tmp_path):
+    rng = np.random.default_rng(1)
+    photos = []
+    for i, label in enumerate((1, 0, 1)):  # the model says class 1 on every photo: p1 is misclassified
+        img = (rng.random((S, S, 3)) * 80).astype(np.uint8)
+        img[REGION[0], REGION[1], 0] = 220
+        photos.append((f"p{i}.png", img, label, "thing"))
+    data = write_imagenet_sample(tmp_path / "data", photos)
+    maker = MapMaker(_models={"onnx": CallableModel(region_mean, "probs")})
+    kw = {"stability": 0, "mu_samples": 8}
+    card = run_card(folder_samples(data, None, size=S), ["centre"], tmp_path / "top1", maker, "centre", {}, **kw)
+    assert {r["column"]: r["n"] for r in card}["insertion"] == 3
+    with Store(tmp_path / "top1") as store:
+        rows = {r["id"]: r for r in store.rows()}
+    assert rows["p1.png/centre"]["targets"] == [1] and rows["p1.png/centre"]["true_class"] == 0
+    assert not rows["p1.png/centre"]["correct"]
+    assert "the top-1 class is the item's class on 2" in (tmp_path / "top1" / "card.md").read_text()
+    card = run_card(folder_samples(data, None, size=S), ["centre"], tmp_path / "true", maker, "centre", {}, target="true", **kw)
+    assert {r["column"]: r["n"] for r in card}["insertion"] == 2
+    assert "1 misclassified images skipped" in (tmp_path / "true" / "card.md").read_text()
+    with pytest.raises(InputError, match="unknown --target 'label'"):
+        run_card(folder_samples(data, None, size=S), ["centre"], tmp_path / "x", maker, "centre", {}, target="label")
 
 
 def test_cli_card_errors_name_the_problem(folder, tmp_path, capsys):

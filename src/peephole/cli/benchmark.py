@@ -65,6 +65,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     card.add_argument("--stability", type=int, default=5, help="seed ρ on the first N images")
     card.add_argument(
+        "--target",
+        default="predicted",
+        choices=("predicted", "true"),
+        help="the class each map explains: the model's top-1 class on every photo, or the label on correctly classified "
+        "photos only (the others skipped)",
+    )
+    card.add_argument(
+        "--shuffle", action="store_true", help="visit the photos in a permutation of --seed (partial runs sample the split)"
+    )
+    card.add_argument(
+        "--redo",
+        default="",
+        metavar="METHODS",
+        help="comma-separated methods whose stored items this invocation recomputes (once: a later resume without --redo "
+        "keeps the new ones); items whose options or method code changed are redone without it",
+    )
+    card.add_argument(
         "--synthetic",
         type=int,
         default=None,
@@ -119,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
             make_card(
                 methods, args.out, data=args.data, synthetic=args.synthetic, model=args.model, options=options, seed=args.seed,
                 budget=args.budget, reference=args.reference, split=args.split, stability=args.stability, step=args.step,
-                limit=args.limit,
+                limit=args.limit, target=args.target, shuffle=args.shuffle,
+                redo=[m.strip() for m in args.redo.split(",") if m.strip()],
             )  # fmt: skip
         except PeepholeError as exc:
             print(safe(f"error: {exc}"), file=sys.stderr)

@@ -41,6 +41,8 @@ from peephole.registry import METHODS
 from peephole.result import Explanation
 from peephole.store.runs import Store, prediction_columns
 
+#: What a map explains (``--target``): the model's top-1 class on every image, or the label on the correct ones only.
+TARGETS = ("predicted", "true")
 #: Options that set a method's number of model queries, in the order looked for (``--budget``).
 QUERY_OPTIONS = ("max_queries", "n_samples", "n_masks", "n_designs")
 
@@ -79,12 +81,17 @@ class Sample:
     region: np.ndarray | None = None
 
 
-def folder_samples(data: str | Path, split: str | None, size: int = 224) -> Iterable[Sample]:
-    """The photos of an ImageNet sample folder (``split``: its even ``'dev'`` or odd ``'test'`` rows), loaded lazily."""
+def folder_samples(data: str | Path, split: str | None, size: int = 224, shuffle: int | None = None) -> Iterable[Sample]:
+    """The photos of an ImageNet sample folder (``split``: its even ``'dev'`` or odd ``'test'`` rows), loaded lazily;
+    ``shuffle``: in the order of a permutation of that seed instead of the file's (classes sorted by index), so the
+    first N photos of an unfinished run are a random sample of the split, not its first classes."""
     from peephole.evaluation.data import read_imagenet_sample
     from peephole.modalities.image.io import load_image
 
-    for s in read_imagenet_sample(data, split):
+    rows = read_imagenet_sample(data, split)
+    order = range(len(rows)) if shuffle is None else np.random.default_rng(shuffle).permutation(len(rows))
+    for i in order:
+        s = rows[int(i)]
         yield Sample(s.path.name, load_image(s.path, size=size), s.label, source=str(s.path))
 
 
@@ -199,10 +206,14 @@ def make_card(
     stability: int = 5,
     step: int | None = None,
     limit: int | None = None,
+    target: str = "predicted",
+    redo: Sequence[str] = (),
+    shuffle: bool = False,
 ) -> list[dict[str, Any]]:
     """The card of ``methods`` on an ImageNet sample folder ``data`` (its ``split``) or on ``synthetic`` generated images
     (a CNN trained on others first; ``model`` is then unused), every method at ``budget`` queries per map where it has
-    a query-count option (``options`` override it); ``reference``: default the first method. See :func:`run_card`."""
+    a query-count option (``options`` override it); ``reference``: default the first method; ``shuffle``: the folder's
+    photos in a permutation of ``seed`` (see :func:`folder_samples`). See :func:`run_card`."""
     budgeted = budget_options(methods, budget, options) if budget is not None else {}
     options = options or {}
     options = {m: {**budgeted.get(m, {}), **options.get(m, {})} for m in {*budgeted, *options}}
@@ -223,15 +234,32 @@ def make_card(
 
         maker = MapMaker(model, options, seed)
         coco = dataset_kind(data) == "coco"
-        samples = coco_samples(data, maker.model("onnx"), split) if coco else folder_samples(data, split)
-        setup = {"data": str(Path(data).resolve()), "split": split}
-        notes.append(f"data: {data}, {'all rows' if split is None else f'the {split} split (row parity)'}")
+        order = seed if shuffle else None
+        samples = coco_samples(data, maker.model("onnx"), split) if coco else folder_samples(data, split, shuffle=order)
+        setup = {"data": str(Path(data).resolve()), "split": split, "shuffle": order}
+        notes.append(
+            f"data: {data}, {'all rows' if split is None else f'the {split} split (row parity)'}"
+            + (f", photos in the order of a permutation of seed {seed}" if shuffle and not coco else "")
+        )
         if coco:
             notes.append(
                 "COCO: one item per (photo, class); pointing: the map's maximum within 15 px of the class's boxes at "
                 "224×224; energy pointing: the share of the map's positive mass inside them"
             )
-    return run_card(samples, methods, out, maker, reference or methods[0], setup, notes, stability, step, limit=limit)
+    return run_card(
+        samples,
+        methods,
+        out,
+        maker,
+        reference or methods[0],
+        setup,
+        notes,
+        stability,
+        step,
+        limit=limit,
+        target=target,
+        redo=redo,
+    )
 
 
 def run_card(
@@ -246,12 +274,25 @@ def run_card(
     step: int | None = None,
     mu_samples: int = 64,
     limit: int | None = None,
+    target: str = "predicted",
+    redo: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """Score ``methods`` on the correctly classified ``samples`` (up to ``limit``) into the run store ``out`` (one item
-    per image and method, id ``'<image>/<method>'``; a finished item is read back, never redone) and write the card
-    (``card.md``, ``card.html``, ``card.csv``); returns the card's rows."""
+    """Score ``methods`` on ``samples`` (up to ``limit``) into the run store ``out`` and write the card (``card.md``,
+    ``card.html``, ``card.csv``); returns the card's rows.
+
+    ``target``: the class each map explains — ``'predicted'``, the model's top-1 class on every image, or ``'true'``,
+    the label, on the correctly classified images only (the others are skipped); a COCO item explains its own class.
+    One store item per image and method (id ``'<image>/<method>'``) recording the method's :meth:`MapMaker.params`
+    (its options and :func:`~peephole.evaluation.methods.code_version`): a resumed run reads an item back when they
+    match, and redoes it when they differ (an option or the method's code changed) or its method is in ``redo``. The
+    run's own settings (data, split, model, seed, target, curves) must match to resume; methods may be added."""
     if reference not in methods:
         raise InputError(f"the reference method {reference!r} is not among --methods ({', '.join(methods)})")
+    unknown = sorted(set(redo) - set(methods))
+    if unknown:
+        raise InputError(f"--redo names {', '.join(unknown)}, not among --methods ({', '.join(methods)})")
+    if target not in TARGETS:
+        raise InputError(f"unknown --target {target!r}; use one of {', '.join(TARGETS)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model = maker.model("onnx")
@@ -261,25 +302,28 @@ def run_card(
         **settings,
         "model": maker.model_name,
         "seed": maker.seed,
-        "methods": {
-            m: {k: v if isinstance(v, (int, float, str, bool)) else repr(v) for k, v in maker.settings(m).items()}
-            for m in methods
-        },
+        "target": target,
         "stability": stability,
         "step": step,
         "mu_samples": mu_samples,
     }
+    params = {m: maker.params(m) for m in methods}
     images: list[str] = []
-    n_wrong = 0
+    n_wrong = n_redone = 0
     with Store(out, settings) as store:
         stored = {r["id"]: r for r in store.rows() if r["status"] in ("done", "skipped")}
+
+        def current(item: str, m: str) -> bool:
+            return item in stored and m not in redo and store.load(item).params == params[m]
+
         for seq, s in enumerate(samples):
             if limit is not None and len(images) >= limit:
                 break
             if stored.get(s.name, {}).get("status") == "skipped":
                 n_wrong += 1
                 continue
-            todo = [m for m in methods if f"{s.name}/{m}" not in stored]
+            todo = [m for m in methods if not current(f"{s.name}/{m}", m)]
+            n_redone += sum(f"{s.name}/{m}" in stored for m in todo)
             if todo:
                 probs = _probabilities(model, s.image)
                 row = {
@@ -288,7 +332,9 @@ def run_card(
                     "true_class": s.label,
                     **prediction_columns(probs, names, s.label),
                 }
-                if s.region is None and not row["correct"] and len(todo) == len(methods):
+                if s.region is None and target == "predicted":
+                    s = replace(s, label=int(row["prediction"]))
+                elif s.region is None and not row["correct"] and len(todo) == len(methods):
                     n_wrong += 1
                     why = f"misclassified: the model predicts {row['prediction']}, not {s.label}"
                     store.commit({**row, "id": s.name, "status": "skipped", "error": why})
@@ -303,7 +349,7 @@ def run_card(
                     e = Explanation(
                         method=m, modality="image", input=s.image, maps=np.asarray(r.map, np.float32)[None],
                         targets=[s.label], probabilities=np.asarray(probs, np.float32), class_names=names,
-                        n_queries=r.n_queries, timings={"total": r.seconds}, params=settings["methods"][m],
+                        n_queries=r.n_queries, timings={"total": r.seconds}, params=params[m],
                     )  # fmt: skip
                     store.commit(
                         {**row, "id": f"{s.name}/{m}", "status": "done", "targets": [s.label], "metrics": scores,
@@ -314,18 +360,30 @@ def run_card(
         rows = {r["id"]: r for r in store.rows("done")}
     values = {m: {c.name: [rows[f"{i}/{m}"]["metrics"].get(c.name, np.nan) for i in images] for c in COLUMNS} for m in methods}
     queries = {m: float(np.mean([rows[f"{i}/{m}"]["n_queries"] for i in images])) if images else np.nan for m in methods}
+    seconds = {m: float(np.mean([rows[f"{i}/{m}"]["seconds"] for i in images])) if images else np.nan for m in methods}
     card = paired_card(values, reference)
+    n_right = sum(bool(rows[f"{i}/{methods[0]}"]["correct"]) for i in images)
+    explained = (
+        "the model's top-1 class (the ImageNet class of the item's COCO class on COCO)"
+        if target == "predicted"
+        else "the item's true class (on COCO the ImageNet class of the item's COCO class that the model scores highest)"
+    )
+    skipped = (
+        f", {n_wrong} misclassified images skipped" if target == "true" else f"; the top-1 class is the item's class on {n_right}"
+    )
     all_notes = [
-        f"{len(images)} items scored ({n_wrong} misclassified images skipped); every map explains the item's class (the "
-        "true class; on COCO the ImageNet class of the item's COCO class that the model scores highest).",
+        f"{len(images)} items scored{skipped}; every map explains {explained}.",
         *notes,
         "insertion / deletion / µFidelity: held-out fill, one the method did not search with (blur <-> grey; black, white "
         "and mean -> blur; maps of methods without a masker on blur); curves at pixel granularity, AUC in [0, 1].",
         "self-graded: scored with the fill the method searched with, so a method that optimises the curve grades itself.",
         f"seed ρ: Spearman ρ between the maps of seeds {maker.seed} and {maker.seed + 1} on the first {stability} images.",
         f"Δ: paired difference with {reference} ± paired s.e.; lead: best mean, and every method within one paired s.e.",
+        "s/img: the method's mean wall time per map (seed ρ's second map not included).",
     ]
-    write_card(card, queries, out / "card", all_notes)
+    if n_redone:
+        all_notes.append(f"{n_redone} stored items redone: their method's options or code changed, or --redo named it.")
+    write_card(card, queries, out / "card", all_notes, seconds)
     return card
 
 
@@ -359,7 +417,13 @@ def paired_card(values: dict[str, dict[str, Sequence[float]]], reference: str) -
     return out
 
 
-def write_card(card: list[dict[str, Any]], queries: dict[str, float], stem: Path, notes: Sequence[str]) -> None:
+def write_card(
+    card: list[dict[str, Any]],
+    queries: dict[str, float],
+    stem: Path,
+    notes: Sequence[str],
+    seconds: dict[str, float] | None = None,
+) -> None:
     """``<stem>.csv`` (the rows), ``<stem>.md`` and ``<stem>.html`` (one table: methods × columns, each cell the mean
     and the paired Δ ± s.e.; leaders in bold)."""
     import csv
@@ -380,9 +444,10 @@ def write_card(card: list[dict[str, Any]], queries: dict[str, float], stem: Path
         return f"{r['mean']:.3f}{delta}" + (" ★" if r["lead"] else "")
 
     leads = {c: ", ".join(m for m in methods if cell.get((c, m), {}).get("lead")) for c in columns}
-    head = ["method", "queries/img", *columns]
-    body = [[m, f"{queries[m]:.0f}", *(text(c, m) for c in columns)] for m in methods]
-    body.append(["leads", "", *(leads[c] for c in columns)])
+    secs = seconds or {}
+    head = ["method", "queries/img", "s/img", *columns]
+    body = [[m, f"{queries[m]:.0f}", f"{secs.get(m, np.nan):.2f}", *(text(c, m) for c in columns)] for m in methods]
+    body.append(["leads", "", "", *(leads[c] for c in columns)])
     md = ["# Report card", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     md += ["| " + " | ".join(r) + " |" for r in body]
     md += ["", "★ leads the column (tied-first within one paired s.e.).", ""] + [f"- {n}" for n in notes]

@@ -8,6 +8,7 @@ are the methods' defaults unless the harness is given others (``options``); ever
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
@@ -57,6 +58,28 @@ def check_installed(methods: list[str]) -> None:
             )
 
 
+def code_version(method: str) -> str:
+    """A hash of the source of registered ``method``'s module and of every ``peephole.methods`` module it uses, followed
+    through their globals (``surrogate`` for LIME, KernelSHAP and PAMI path); not ``methods.base``, the template every
+    method shares, nor ``core``. Editing the algorithm changes it, so a resumed card redoes that method's items."""
+    import importlib
+    import inspect
+
+    start = METHODS[method].target.partition(":")[0]
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        if name in seen or not (name == start or name.startswith("peephole.methods.")) or name == "peephole.methods.base":
+            continue
+        seen.add(name)
+        todo += [getattr(v, "__module__", None) or "" for v in vars(importlib.import_module(name)).values()]
+    digest = hashlib.sha1()
+    for name in sorted(seen):
+        digest.update(inspect.getsource(importlib.import_module(name)).encode())
+    return digest.hexdigest()[:12]
+
+
 @dataclass
 class MapResult:
     map: np.ndarray
@@ -86,6 +109,14 @@ class MapMaker:
 
     def __call__(self, method: str, image: np.ndarray, target: int, index: int = 0) -> MapResult:
         return self.maps(method, image, [target], index)[0]
+
+    def params(self, method: str) -> dict[str, Any]:
+        """What an item made by ``method`` records, and what a resumed run compares before reusing it: its settings
+        (values that JSON cannot hold as their ``repr``) and ``code``, :func:`code_version` of its method."""
+        settings = {
+            k: v if isinstance(v, (int, float, str, bool)) or v is None else repr(v) for k, v in self.settings(method).items()
+        }
+        return {**settings, "code": "" if method in REFERENCE else code_version(VARIANTS.get(method, (method, {}))[0])}
 
     def takes_masker(self, method: str) -> bool:
         """Whether ``method`` hides pixels with a masker (and so is run on each substrate of a matrix)."""
