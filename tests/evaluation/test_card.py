@@ -196,8 +196,12 @@ def test_the_card_explains_the_top1_class_of_every_photo_unless_told_the_true_on
     data = write_imagenet_sample(tmp_path / "data", photos)
     maker = MapMaker(_models={"onnx": CallableModel(region_mean, "probs")})
     kw = {"stability": 0, "mu_samples": 8}
-    card = run_card(folder_samples(data, None, size=S), ["centre"], tmp_path / "top1", maker, "centre", {}, **kw)
+    lines = []
+    card = run_card(
+        folder_samples(data, None, size=S), ["centre"], tmp_path / "top1", maker, "centre", {}, log=lines.append, **kw
+    )
     assert {r["column"]: r["n"] for r in card}["insertion"] == 3
+    assert [line.split(":")[0] for line in lines] == ["1 p0.png/centre", "2 p1.png/centre", "3 p2.png/centre"]
     with Store(tmp_path / "top1") as store:
         rows = {r["id"]: r for r in store.rows()}
     assert rows["p1.png/centre"]["targets"] == [1] and rows["p1.png/centre"]["true_class"] == 0

@@ -138,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
                 budget=args.budget, reference=args.reference, split=args.split, stability=args.stability, step=args.step,
                 limit=args.limit, target=args.target, shuffle=args.shuffle,
                 redo=[m.strip() for m in args.redo.split(",") if m.strip()],
+                log=lambda line: print(safe(line), file=sys.stderr, flush=True),
             )  # fmt: skip
         except PeepholeError as exc:
             print(safe(f"error: {exc}"), file=sys.stderr)

@@ -20,7 +20,7 @@ and every method whose paired difference with it is within one paired s.e. (tied
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -209,6 +209,7 @@ def make_card(
     target: str = "predicted",
     redo: Sequence[str] = (),
     shuffle: bool = False,
+    log: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """The card of ``methods`` on an ImageNet sample folder ``data`` (its ``split``) or on ``synthetic`` generated images
     (a CNN trained on others first; ``model`` is then unused), every method at ``budget`` queries per map where it has
@@ -259,6 +260,7 @@ def make_card(
         limit=limit,
         target=target,
         redo=redo,
+        log=log,
     )
 
 
@@ -276,6 +278,7 @@ def run_card(
     limit: int | None = None,
     target: str = "predicted",
     redo: Sequence[str] = (),
+    log: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Score ``methods`` on ``samples`` (up to ``limit``) into the run store ``out`` and write the card (``card.md``,
     ``card.html``, ``card.csv``); returns the card's rows.
@@ -285,7 +288,8 @@ def run_card(
     One store item per image and method (id ``'<image>/<method>'``) recording the method's :meth:`MapMaker.params`
     (its options and :func:`~peephole.evaluation.methods.code_version`): a resumed run reads an item back when they
     match, and redoes it when they differ (an option or the method's code changed) or its method is in ``redo``. The
-    run's own settings (data, split, model, seed, target, curves) must match to resume; methods may be added."""
+    run's own settings (data, split, model, seed, target, curves) must match to resume; methods may be added.
+    ``log`` is told of each item as it is stored."""
     if reference not in methods:
         raise InputError(f"the reference method {reference!r} is not among --methods ({', '.join(methods)})")
     unknown = sorted(set(redo) - set(methods))
@@ -356,6 +360,8 @@ def run_card(
                          "n_queries": r.n_queries, "seconds": round(r.seconds, 3)},
                         e,
                     )  # fmt: skip
+                    if log is not None:
+                        log(f"{len(images) + 1} {s.name}/{m}: {r.n_queries} queries, {r.seconds:.1f} s, {scores}")
             images.append(s.name)
         rows = {r["id"]: r for r in store.rows("done")}
     values = {m: {c.name: [rows[f"{i}/{m}"]["metrics"].get(c.name, np.nan) for i in images] for c in COLUMNS} for m in methods}
