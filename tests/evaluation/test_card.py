@@ -11,7 +11,7 @@ from imagenet_fixtures import cat_dog_logits, write_coco_boxes, write_imagenet_s
 from peephole.cli import main
 from peephole.errors import InputError
 from peephole.evaluation import MapMaker
-from peephole.evaluation.card import budget_options, folder_samples, own_fill, paired_card, run_card
+from peephole.evaluation.card import _defaults, budget_options, folder_samples, own_fill, paired_card, run_card
 from peephole.evaluation.methods import code_version
 from peephole.models.callable import CallableModel
 from peephole.store.runs import Store
@@ -66,7 +66,7 @@ def test_pairs_use_only_the_images_both_methods_scored():
 
 
 def test_budget_sets_each_methods_query_option():
-    got = budget_options(["rise", "lime", "hsic", "occlusion", "random"], 100)
+    got = budget_options(["rise", "lime", "hsic", "gradcam", "random"], 100)
     assert got == {"rise": {"n_masks": 100}, "lime": {"n_samples": 100}, "hsic": {"n_designs": 100}}
     # PAMI path: max_queries is the whole call's; its surrogate's n_samples (default 200) must leave room for the path
     assert budget_options(["pami-path", "pami-adaptive"], 100) == {
@@ -264,3 +264,48 @@ def test_a_coco_folder_adds_pointing_and_energy_pointing(tmp_path):
     # the centred Gaussian puts more of its mass in the central cat box than a random map does
     assert centre["energy pointing"]["mean"] > random["energy pointing"]["mean"] and centre["energy pointing"]["lead"]
     assert "insertion" in centre and "seed ρ" not in centre
+
+
+def test_budget_sets_keep_one_pami_segmentations_and_occlusion_windows():
+    from peephole.modalities.image.windows import uncovered_gap, window_centres
+
+    got = budget_options(["pami-superpixels", "pami", "pami-adaptive", "occlusion"], 100)
+    segs = _defaults("pami")["segmentations"]
+    # keep-one PAMI stays keep-one (no max_queries: that would make it adaptive): 100 // 23 = 4 segmentations, spread
+    assert got["pami-superpixels"] == {"segmentations": (segs[0], segs[6], segs[13], segs[19])} == got["pami"]
+    assert got["pami-adaptive"] == {"max_queries": 100}
+    assert len(budget_options(["pami"], 10)["pami"]["segmentations"]) == 1
+    assert budget_options(["pami"], 5000)["pami"]["segmentations"] == tuple(segs)
+    for budget in (9, 25, 50, 100, 500):
+        w = budget_options(["occlusion"], budget)["occlusion"]
+        assert len(window_centres(224, w["stride"])) ** 2 <= budget < len(window_centres(224, w["stride"] - 1)) ** 2
+        assert not uncovered_gap(w["radius"], w["stride"]) and (w["radius"] == 40 or uncovered_gap(w["radius"] - 1, w["stride"]))
+    assert budget_options(["occlusion"], 25)["occlusion"] == {"stride": 56, "radius": 40}  # 5 × 5 windows
+
+
+def test_the_budget_table_is_one_card_per_budget_with_the_overhead(folder, tmp_path, monkeypatch, capsys):
+    import peephole
+
+    monkeypatch.setattr(peephole, "load_model", lambda name, backend: CallableModel(region_mean, "probs"))
+    out = tmp_path / "budgets"
+    args = ["benchmark", "--card", "--data", str(folder), "--methods", "occlusion,rise,random", "--budgets", "9,25",
+            "--stability", "0", "--limit", "2", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    rows = list(csv.DictReader((out / "budgets.csv").open()))
+    assert {(r["budget"], r["method"]) for r in rows} == {(b, m) for b in ("9", "25") for m in ("occlusion", "rise", "random")}
+    assert {r["column"] for r in rows} == {"insertion", "deletion", "µFidelity"}
+    q = {(r["budget"], r["method"]): float(r["queries"]) for r in rows}
+    # the budget's masked queries and the unperturbed input
+    assert q["9", "rise"] == 10 and q["25", "rise"] == 26 and q["9", "occlusion"] == 10 and q["25", "occlusion"] == 26
+    over = {(r["budget"], r["method"]): float(r["overhead"]) for r in rows}
+    assert over["25", "rise"] > 1 and np.isnan(over["25", "random"])  # a reference map makes no queries
+    md = (out / "budgets.md").read_text()
+    assert "| 25 | rise | 26 |" in md and md in capsys.readouterr().out
+    assert "overhead" in (out / "budget-9" / "card.md").read_text()
+    with Store(out / "budget-25") as store:
+        assert store.load(next(r["id"] for r in store.rows() if r["id"].endswith("/rise"))).params["n_masks"] == 25
+    calls = counted_maps(monkeypatch)
+    assert main(args) == 0 and calls == []  # resumed: every card read back
+    assert main([*args[:-2], "--budget", "9", "--out", str(out)]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main([*args[:7], "9,x", *args[8:]]) == 2 and "whole numbers" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from peephole.errors import PeepholeError
+from peephole.errors import InputError, PeepholeError
 from peephole.terminal import escaping, safe
 
 
@@ -60,6 +60,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     card.add_argument("--card", action="store_true", help="write the report card (an ImageNet folder or --synthetic)")
     card.add_argument("--budget", type=int, default=None, help="queries per map: sets n_samples/n_masks/n_designs/max_queries")
+    card.add_argument(
+        "--budgets",
+        default=None,
+        metavar="B1,B2,...",
+        help="the budget table: one card per budget in OUT/budget-B (bare forward passes timed for the overhead ratio) "
+        "and OUT/budgets.md/.csv",
+    )
     card.add_argument(
         "--reference", default=None, help="the method the card's paired differences are taken against (default: the first)"
     )
@@ -130,16 +137,23 @@ def run(args: argparse.Namespace) -> int:
         print(safe(f"error: {exc}"), file=sys.stderr)
         return 2
     if args.card:
+        from peephole.evaluation.budgets import budget_table
         from peephole.evaluation.card import make_card
 
+        card = dict(
+            data=args.data, synthetic=args.synthetic, model=args.model, options=options, seed=args.seed,
+            reference=args.reference, split=args.split, stability=args.stability, step=args.step, limit=args.limit,
+            target=args.target, shuffle=args.shuffle, redo=[m.strip() for m in args.redo.split(",") if m.strip()],
+            log=lambda line: print(safe(line), file=sys.stderr, flush=True),
+        )  # fmt: skip
         try:
-            make_card(
-                methods, args.out, data=args.data, synthetic=args.synthetic, model=args.model, options=options, seed=args.seed,
-                budget=args.budget, reference=args.reference, split=args.split, stability=args.stability, step=args.step,
-                limit=args.limit, target=args.target, shuffle=args.shuffle,
-                redo=[m.strip() for m in args.redo.split(",") if m.strip()],
-                log=lambda line: print(safe(line), file=sys.stderr, flush=True),
-            )  # fmt: skip
+            if args.budgets is not None:
+                if args.budget is not None:
+                    raise InputError("give --budget (one card) or --budgets (the budget table), not both")
+                budgets = [_budget(b) for b in args.budgets.split(",") if b.strip()]
+                budget_table(methods, budgets, args.out, **card)
+            else:
+                make_card(methods, args.out, budget=args.budget, **card)
         except PeepholeError as exc:
             print(safe(f"error: {exc}"), file=sys.stderr)
             return 2
@@ -150,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
             return 130
         from pathlib import Path
 
-        print(safe(Path(args.out, "card.md").read_text()))
+        print(safe(Path(args.out, "card.md" if args.budgets is None else "budgets.md").read_text()))
         return 0
     if args.data is None:
         print("error: --data is required (or --card --synthetic N)", file=sys.stderr)
@@ -195,3 +209,10 @@ def run(args: argparse.Namespace) -> int:
 
     print(safe(Path(args.out, "summary.md").read_text()))
     return 0
+
+
+def _budget(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(f"--budgets takes whole numbers of queries, e.g. 25,50,100,500; got {text.strip()!r}") from None

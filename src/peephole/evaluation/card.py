@@ -41,6 +41,12 @@ from peephole.registry import METHODS
 from peephole.result import Explanation
 from peephole.store.runs import Store, prediction_columns
 
+#: Methods whose model queries are their partition's parts (one query per part): a budget sets the partition.
+PART_METHODS = ("pami", "occlusion")
+#: Mean parts per segmentation of keep-one PAMI's 20 default ones: 458 queries per photo on the test split.
+PARTS_PER_SEGMENTATION = 23
+#: Per-method figures beside each card row (:func:`method_stats`).
+STATS = ("queries", "seconds", "overhead")
 #: What a map explains (``--target``): the model's top-1 class on every image, or the label on the correct ones only.
 TARGETS = ("predicted", "true")
 #: Options that set a method's number of model queries, in the order looked for (``--budget``).
@@ -128,30 +134,57 @@ def _defaults(method: str) -> dict[str, Any]:
 
 
 def budget_options(
-    methods: Sequence[str], budget: int, options: dict[str, dict[str, Any]] | None = None
-) -> dict[str, dict[str, int]]:
-    """``{method: {query option: value}}`` for every method with one of :data:`QUERY_OPTIONS` (``budget`` queries per
-    map, the first option the method has: ``max_queries`` is a whole call's budget); methods without (gradients,
-    occlusion, reference maps) are left out: their query count is not a setting. PAMI path fits its surrogate on
-    ``n_samples`` of its ``max_queries``: capped at half the budget.
-    Sobol's ``n_designs`` N costs N·(d + 1) queries over d grid cells (``cells``² of ``options``, default 8×8) and
-    must be a power of two: the largest within the budget, at least 2."""
+    methods: Sequence[str], budget: int, options: dict[str, dict[str, Any]] | None = None, size: int = 224
+) -> dict[str, dict[str, Any]]:
+    """``{method: {option: value}}`` setting each method's model queries per map to about ``budget``: the first of
+    :data:`QUERY_OPTIONS` the method has (``max_queries`` is a whole call's budget), or, for a method whose queries are
+    its partition's parts (keep-one PAMI, occlusion), that partition's size. Gradients and reference maps are left
+    out: their query count is not a setting.
+
+    - PAMI path fits its surrogate on ``n_samples`` of its ``max_queries``: capped at half the budget.
+    - Sobol's ``n_designs`` N costs N·(d + 1) queries over d grid cells (``cells``² of ``options``, default 8×8) and
+      must be a power of two: the largest within the budget, at least 2.
+    - Keep-one PAMI on superpixels (no ``max_queries``: that is adaptive PAMI) keeps k of its segmentations, evenly
+      spread over the list, k = budget ÷ :data:`PARTS_PER_SEGMENTATION` (at least 1, at most all of them).
+    - Sliding windows (occlusion, PAMI on windows): the smallest ``stride`` whose grid of centres over a ``size``-pixel
+      square has at most ``budget`` windows, and a ``radius`` large enough for the windows to cover every pixel."""
     if budget < 1:
         raise InputError(f"--budget must be a positive number of queries, got {budget}")
-    out = {}
+    from peephole.modalities import get_modality
+
+    out: dict[str, dict[str, Any]] = {}
     for m in methods:
         if m in REFERENCE:
             continue
         defaults = _defaults(m)
+        given = {**maker_settings(m), **(options or {}).get(m, {})}
+        partition = given.get("partition") or get_modality("image").defaults(_base(m)).get("partition")
         key = next((k for k in QUERY_OPTIONS if k in defaults), None)
         if key == "max_queries" and "n_samples" in defaults:  # PAMI path: the whole call's budget, its surrogate fit inside
             out[m] = {key: budget, "n_samples": max(2, min(int(defaults["n_samples"]), budget // 2))}
         elif key is not None and _base(m) == "sobol":
-            d = int({**maker_settings(m), **(options or {}).get(m, {})}.get("cells") or 8) ** 2
+            d = int(given.get("cells") or 8) ** 2
             out[m] = {key: max(2, 2 ** int(np.floor(np.log2(max(budget / (d + 1), 1)))))}
+        elif _base(m) in PART_METHODS and "max_queries" not in given and partition == "superpixels":
+            segs = tuple(given.get("segmentations") or defaults["segmentations"])
+            k = int(np.clip(budget // PARTS_PER_SEGMENTATION, 1, len(segs)))
+            out[m] = {"segmentations": tuple(segs[int(i)] for i in np.linspace(0, len(segs) - 1, k).round())}
+        elif _base(m) in PART_METHODS and "max_queries" not in given and partition == "window":
+            out[m] = window_budget(budget, size, int(given.get("radius") or defaults["radius"]), given.get("window") or "circle")
         elif key is not None:
             out[m] = {key: budget}
     return out
+
+
+def window_budget(budget: int, size: int, radius: int, shape: str) -> dict[str, int]:
+    """The smallest stride with at most ``budget`` windows on a ``size``² image, and the smallest radius ≥ ``radius``
+    whose windows at that stride cover every pixel (:func:`~peephole.modalities.image.windows.uncovered_gap`)."""
+    from peephole.modalities.image.windows import uncovered_gap, window_centres
+
+    stride = next(s for s in range(1, size + 1) if len(window_centres(size, s)) ** 2 <= budget or s == size)
+    while uncovered_gap(radius, stride, shape):
+        radius += 1
+    return {"stride": stride, "radius": radius}
 
 
 def maker_settings(method: str) -> dict[str, Any]:
@@ -210,11 +243,13 @@ def make_card(
     redo: Sequence[str] = (),
     shuffle: bool = False,
     log: Callable[[str], None] | None = None,
+    overhead: bool = False,
 ) -> list[dict[str, Any]]:
     """The card of ``methods`` on an ImageNet sample folder ``data`` (its ``split``) or on ``synthetic`` generated images
     (a CNN trained on others first; ``model`` is then unused), every method at ``budget`` queries per map where it has
     a query-count option (``options`` override it); ``reference``: default the first method; ``shuffle``: the folder's
-    photos in a permutation of ``seed`` (see :func:`folder_samples`). See :func:`run_card`."""
+    photos in a permutation of ``seed`` (see :func:`folder_samples`); ``overhead``: time each map's queries again as bare
+    forward passes (:class:`~peephole.evaluation.bare.BareTwin`) for the overhead ratio. See :func:`run_card`."""
     budgeted = budget_options(methods, budget, options) if budget is not None else {}
     options = options or {}
     options = {m: {**budgeted.get(m, {}), **options.get(m, {})} for m in {*budgeted, *options}}
@@ -223,7 +258,7 @@ def make_card(
         from peephole.evaluation.synthetic import synthetic_card_inputs
 
         net, samples = synthetic_card_inputs(synthetic, seed)
-        maker = MapMaker("synthetic-cnn", options, seed, _models={"onnx": net})
+        maker = MapMaker("synthetic-cnn", options, seed, bare=overhead, _models={"onnx": net})
         setup: dict[str, Any] = {"data": f"synthetic:{synthetic}", "split": "test"}
         notes.append(
             f"data: {synthetic} synthetic images of seed {seed + 1} (evaluation.synthetic); the CNN trained on 400 of seed {seed}"
@@ -233,7 +268,7 @@ def make_card(
     else:
         from peephole.evaluation.data import dataset_kind
 
-        maker = MapMaker(model, options, seed)
+        maker = MapMaker(model, options, seed, bare=overhead)
         coco = dataset_kind(data) == "coco"
         order = seed if shuffle else None
         samples = coco_samples(data, maker.model("onnx"), split) if coco else folder_samples(data, split, shuffle=order)
@@ -307,6 +342,7 @@ def run_card(
         "model": maker.model_name,
         "seed": maker.seed,
         "target": target,
+        **({"overhead": True} if maker.bare else {}),
         "stability": stability,
         "step": step,
         "mu_samples": mu_samples,
@@ -353,7 +389,8 @@ def run_card(
                     e = Explanation(
                         method=m, modality="image", input=s.image, maps=np.asarray(r.map, np.float32)[None],
                         targets=[s.label], probabilities=np.asarray(probs, np.float32), class_names=names,
-                        n_queries=r.n_queries, timings={"total": r.seconds}, params=params[m],
+                        n_queries=r.n_queries, params=params[m],
+                        timings={"total": r.seconds, **({} if r.bare_seconds is None else {"bare forward": r.bare_seconds})},
                     )  # fmt: skip
                     store.commit(
                         {**row, "id": f"{s.name}/{m}", "status": "done", "targets": [s.label], "metrics": scores,
@@ -364,10 +401,9 @@ def run_card(
                         log(f"{len(images) + 1} {s.name}/{m}: {r.n_queries} queries, {r.seconds:.1f} s, {scores}")
             images.append(s.name)
         rows = {r["id"]: r for r in store.rows("done")}
+        stats = method_stats(store, rows, methods, images)
     values = {m: {c.name: [rows[f"{i}/{m}"]["metrics"].get(c.name, np.nan) for i in images] for c in COLUMNS} for m in methods}
-    queries = {m: float(np.mean([rows[f"{i}/{m}"]["n_queries"] for i in images])) if images else np.nan for m in methods}
-    seconds = {m: float(np.mean([rows[f"{i}/{m}"]["seconds"] for i in images])) if images else np.nan for m in methods}
-    card = paired_card(values, reference)
+    card = [{**r, **stats[r["method"]]} for r in paired_card(values, reference)]
     n_right = sum(bool(rows[f"{i}/{methods[0]}"]["correct"]) for i in images)
     explained = (
         "the model's top-1 class (the ImageNet class of the item's COCO class on COCO)"
@@ -389,8 +425,29 @@ def run_card(
     ]
     if n_redone:
         all_notes.append(f"{n_redone} stored items redone: their method's options or code changed, or --redo named it.")
-    write_card(card, queries, out / "card", all_notes, seconds)
+    if maker.bare:
+        all_notes.append(
+            "overhead: the method's wall time ÷ the time of its queries as bare forward passes (each batch timed again on "
+            "its own beside the method's, experiments/overhead.py's ratio); s/img excludes that second pass."
+        )
+    write_card(card, stats, out / "card", all_notes)
     return card
+
+
+def method_stats(store: Store, rows: dict[str, dict[str, Any]], methods: Sequence[str], images: Sequence[str]) -> dict:
+    """Per method over ``images``: mean queries and seconds per map, and the overhead ratio (summed wall time ÷ summed
+    bare forward time; NaN when the bare passes were not timed)."""
+    out = {}
+    for m in methods:
+        items = [rows[f"{i}/{m}"] for i in images]
+        bare = [store.load(r["id"]).timings.get("bare forward", np.nan) for r in items]
+        total = [r["seconds"] for r in items]
+        out[m] = {
+            "queries": float(np.mean([r["n_queries"] for r in items])) if items else np.nan,
+            "seconds": float(np.mean(total)) if items else np.nan,
+            "overhead": float(np.sum(total) / np.sum(bare)) if items and np.sum(bare) > 0 else np.nan,
+        }
+    return out
 
 
 def paired_card(values: dict[str, dict[str, Sequence[float]]], reference: str) -> list[dict[str, Any]]:
@@ -423,37 +480,40 @@ def paired_card(values: dict[str, dict[str, Sequence[float]]], reference: str) -
     return out
 
 
-def write_card(
-    card: list[dict[str, Any]],
-    queries: dict[str, float],
-    stem: Path,
-    notes: Sequence[str],
-    seconds: dict[str, float] | None = None,
-) -> None:
+def cell_text(r: dict[str, Any] | None) -> str:
+    """A card cell: the mean, the paired Δ ± s.e. (when there is a reference score), ★ when it leads; — for no row."""
+    if r is None:
+        return "—"
+    delta = "" if not np.isfinite(r["delta"]) else f" (Δ {r['delta']:+.3f} ± {r['se']:.3f})"
+    return f"{r['mean']:.3f}{delta}" + (" ★" if r["lead"] else "")
+
+
+def write_card(card: list[dict[str, Any]], stats: dict[str, dict[str, float]], stem: Path, notes: Sequence[str]) -> None:
     """``<stem>.csv`` (the rows), ``<stem>.md`` and ``<stem>.html`` (one table: methods × columns, each cell the mean
-    and the paired Δ ± s.e.; leaders in bold)."""
+    and the paired Δ ± s.e.; leaders in bold); ``stats``: per method its ``queries``, ``seconds`` and ``overhead``
+    (:func:`method_stats`; the overhead column only when measured)."""
     import csv
 
     with stem.with_suffix(".csv").open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["column", "method", "mean", "n", "delta", "se", "lead", "self_graded"])
+        w = csv.DictWriter(f, fieldnames=["column", "method", "mean", "n", "delta", "se", "lead", "self_graded", *STATS])
         w.writeheader()
         w.writerows(card)
     columns = list(dict.fromkeys(r["column"] for r in card))
-    methods = list(queries)
+    methods = list(stats)
     cell = {(r["column"], r["method"]): r for r in card}
 
     def text(c: str, m: str) -> str:
-        r = cell.get((c, m))
-        if r is None:
-            return "—"
-        delta = "" if not np.isfinite(r["delta"]) else f" (Δ {r['delta']:+.3f} ± {r['se']:.3f})"
-        return f"{r['mean']:.3f}{delta}" + (" ★" if r["lead"] else "")
+        return cell_text(cell.get((c, m)))
 
     leads = {c: ", ".join(m for m in methods if cell.get((c, m), {}).get("lead")) for c in columns}
-    secs = seconds or {}
-    head = ["method", "queries/img", "s/img", *columns]
-    body = [[m, f"{queries[m]:.0f}", f"{secs.get(m, np.nan):.2f}", *(text(c, m) for c in columns)] for m in methods]
-    body.append(["leads", "", "", *(leads[c] for c in columns)])
+    timed = any(np.isfinite(v["overhead"]) for v in stats.values())
+    head = ["method", "queries/img", "s/img", *(["overhead"] if timed else []), *columns]
+    body = [
+        [m, f"{stats[m]['queries']:.0f}", f"{stats[m]['seconds']:.2f}", *([f"{stats[m]['overhead']:.2f}"] if timed else [])]
+        + [text(c, m) for c in columns]
+        for m in methods
+    ]
+    body.append(["leads", "", "", *([""] if timed else []), *(leads[c] for c in columns)])
     md = ["# Report card", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     md += ["| " + " | ".join(r) + " |" for r in body]
     md += ["", "★ leads the column (tied-first within one paired s.e.).", ""] + [f"- {n}" for n in notes]

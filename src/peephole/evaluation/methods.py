@@ -17,6 +17,7 @@ import numpy as np
 
 from peephole.api import explain
 from peephole.errors import InputError
+from peephole.evaluation.bare import BareTwin
 from peephole.metrics.reference import centre_gaussian_map, random_map
 from peephole.registry import METHODS
 
@@ -84,7 +85,8 @@ def code_version(method: str) -> str:
 class MapResult:
     map: np.ndarray
     n_queries: int
-    seconds: float
+    seconds: float  #: the method's wall time (without the bare twin's, when timed)
+    bare_seconds: float | None = None  #: the same queries on their own (:class:`~peephole.evaluation.bare.BareTwin`)
 
 
 @dataclass
@@ -94,6 +96,7 @@ class MapMaker:
     model_name: str = "efficientnet-lite0"
     options: dict[str, dict[str, Any]] = field(default_factory=dict)  #: method -> extra keyword arguments
     seed: int = 0
+    bare: bool = False  #: also time each perturbation method's queries on their own (doubles its model time)
     _models: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def model(self, backend: str) -> Any:
@@ -148,9 +151,11 @@ class MapMaker:
         gradient = METHODS[name].family == "gradient"
         extra: dict[str, Any] = {"black_box": self.model("onnx")} if name == "scorecam" else {}
         model = self.model("torch" if gradient else "onnx")
+        twin = BareTwin(model, image) if self.bare and not gradient else None
         settings = {**self.settings(method), **({"masker": masker} if masker is not None and self.takes_masker(method) else {})}
-        e = explain(model, image, name, targets=[int(t) for t in targets], seed=self.seed, **extra, **settings)
+        e = explain(twin or model, image, name, targets=[int(t) for t in targets], seed=self.seed, **extra, **settings)
         if e.maps.shape[1:] != image.shape[:2]:
             raise InputError(f"{method} returned {e.maps.shape[1:]} maps for a {image.shape[:2]} image")
-        n, sec = len(targets), perf_counter() - t0
-        return [MapResult(m, int(round(e.n_queries / n)), sec / n) for m in e.maps]
+        bare = None if twin is None else twin.bare_s / len(targets)
+        n, sec = len(targets), perf_counter() - t0 - (twin.bare_s if twin else 0.0)
+        return [MapResult(m, int(round(e.n_queries / n)), sec / n, bare) for m in e.maps]
