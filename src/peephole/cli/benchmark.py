@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         print(safe(f"error: {exc}"), file=sys.stderr)
         return 2
     if args.card:
-        from peephole.evaluation.budgets import budget_table
+        from peephole.evaluation.budgets import budget_table, parse_budgets
         from peephole.evaluation.card import make_card
 
         card = dict(
@@ -150,8 +150,7 @@ def run(args: argparse.Namespace) -> int:
             if args.budgets is not None:
                 if args.budget is not None:
                     raise InputError("give --budget (one card) or --budgets (the budget table), not both")
-                budgets = [_budget(b) for b in args.budgets.split(",") if b.strip()]
-                budget_table(methods, budgets, args.out, **card)
+                budget_table(methods, parse_budgets(args.budgets), args.out, **card)
             else:
                 make_card(methods, args.out, budget=args.budget, **card)
         except PeepholeError as exc:
@@ -209,10 +208,3 @@ def run(args: argparse.Namespace) -> int:
 
     print(safe(Path(args.out, "summary.md").read_text()))
     return 0
-
-
-def _budget(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise InputError(f"--budgets takes whole numbers of queries, e.g. 25,50,100,500; got {text.strip()!r}") from None

@@ -18,6 +18,14 @@ from peephole.evaluation.card import STATS, cell_text, make_card
 TABLE_COLUMNS = ("insertion", "deletion", "µFidelity")
 
 
+def parse_budgets(text: str) -> list[int]:
+    """``'25,50,100,500'`` -> ``[25, 50, 100, 500]`` (``--budgets``); one :class:`InputError` for anything else."""
+    try:
+        return [int(b) for b in text.split(",") if b.strip()]
+    except ValueError:
+        raise InputError(f"--budgets takes whole numbers of queries, e.g. 25,50,100,500; got {text!r}") from None
+
+
 def budget_table(methods: Sequence[str], budgets: Sequence[int], out: str | Path, **card: Any) -> list[dict[str, Any]]:
     """Cards of ``methods`` at each of ``budgets`` queries per map in ``out/budget-<B>`` (each a resumable run store;
     ``card``: the other arguments of :func:`make_card`), then ``out/budgets.csv`` and ``out/budgets.md``; returns the
