@@ -309,3 +309,22 @@ def test_the_budget_table_is_one_card_per_budget_with_the_overhead(folder, tmp_p
     assert main([*args[:-2], "--budget", "9", "--out", str(out)]) == 2
     assert "not both" in capsys.readouterr().err
     assert main([*args[:7], "9,x", *args[8:]]) == 2 and "whole numbers" in capsys.readouterr().err
+
+
+def test_road_columns_are_opt_in_curves_with_roads_imputation(folder, tmp_path):
+    maker = MapMaker(options={"rise": {"n_masks": 20}}, _models={"onnx": CallableModel(region_mean, "probs")})
+    kw = {"stability": 0, "mu_samples": 8}
+    samples = lambda: folder_samples(folder, None, size=S)  # noqa: E731
+    card = run_card(samples(), ["rise", "random"], tmp_path / "road", maker, "random", {}, road=4, **kw)
+    road = {(r["column"], r["method"]): r for r in card if "ROAD" in r["column"]}
+    assert set(road) == {(c, m) for c in ("insertion (ROAD)", "deletion (ROAD)") for m in ("rise", "random")}
+    with Store(tmp_path / "road") as store:
+        assert store.settings["road"] == 4
+        m = next(r for r in store.rows("done") if r["id"] == "p0.png/rise")["metrics"]
+    # ROAD's fill is neither of the others: its curve differs from the held-out and the self-graded ones
+    assert m["insertion (ROAD)"] not in (m["insertion"], m["insertion (self-graded)"])
+    assert "ROAD's noisy linear imputation" in (tmp_path / "road" / "card.md").read_text()
+    plain = run_card(samples(), ["rise", "random"], tmp_path / "plain", maker, "random", {}, **kw)
+    assert not any("ROAD" in r["column"] for r in plain)
+    with pytest.raises(InputError, match="--road takes a number of curve steps"):
+        run_card(samples(), ["random"], tmp_path / "bad", maker, "random", {}, road=-1, **kw)

@@ -82,6 +82,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--shuffle", action="store_true", help="visit the photos in a permutation of --seed (partial runs sample the split)"
     )
     card.add_argument(
+        "--road",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="add insertion/deletion with ROAD's noisy linear imputation, curves of STEPS steps (0: none; about as "
+        "slow at 10 steps as a pixel-granularity curve with another fill)",
+    )
+    card.add_argument(
         "--redo",
         default="",
         metavar="METHODS",
@@ -144,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
             data=args.data, synthetic=args.synthetic, model=args.model, options=options, seed=args.seed,
             reference=args.reference, split=args.split, stability=args.stability, step=args.step, limit=args.limit,
             target=args.target, shuffle=args.shuffle, redo=[m.strip() for m in args.redo.split(",") if m.strip()],
-            log=lambda line: print(safe(line), file=sys.stderr, flush=True),
+            log=lambda line: print(safe(line), file=sys.stderr, flush=True), road=args.road,
         )  # fmt: skip
         try:
             if args.budgets is not None:

@@ -5,6 +5,9 @@ Columns (each a per-image score stored in the run store's item metrics, see :dat
 
 - ``insertion`` / ``deletion``: held-out fill — a map made with blur is scored on mean grey and the reverse
   (:func:`peephole.metrics.grading.held_out_fill`); maps of methods without a masker are scored on blur;
+- ``insertion (ROAD)`` / ``deletion (ROAD)`` (``road`` steps, opt-in): the same curves with ROAD's noisy linear
+  imputation (:mod:`peephole.metrics.road`), a fill no method searches with, at ``road`` coarse steps (one sparse
+  solve per query: a pixel-granularity curve would take minutes);
 - ``µFidelity`` (Bhatt et al. 2020) over a 9×9 grid with the held-out fill;
 - ``pointing`` / ``energy pointing`` on a COCO boxes folder (one item per photo and class);
 - ``seed ρ``: Spearman ρ between the maps of seeds ``seed`` and ``seed + 1`` (the first ``stability`` images);
@@ -63,6 +66,8 @@ class Column:
 COLUMNS = (
     Column("insertion", True),
     Column("deletion", False),
+    Column("insertion (ROAD)", True),
+    Column("deletion (ROAD)", False),
     Column("µFidelity", True),
     Column("seed ρ", True),
     Column("pointing", True),
@@ -203,16 +208,18 @@ def own_fill(maker: MapMaker, method: str) -> str | None:
 
 
 def score_map(
-    model: Any, maker: MapMaker, method: str, s: Sample, saliency: np.ndarray, step: int, mu_samples: int
+    model: Any, maker: MapMaker, method: str, s: Sample, saliency: np.ndarray, step: int, mu_samples: int, road: int = 0
 ) -> dict[str, float]:
-    """Every per-image column of one map (not ``seed ρ``)."""
+    """Every per-image column of one map (not ``seed ρ``); ``road``: the ROAD curves' number of steps (0: none)."""
     own = own_fill(maker, method)
     out: dict[str, float] = {}
-    for suffix, fill in (("", held_out_fill(own)), (" (self-graded)", own)):
-        if fill is None:
+    road_step = -(-int(np.prod(s.image.shape[:2])) // road) if road else 0
+    for suffix, fill, k in (("", held_out_fill(own), step), (" (self-graded)", own, step), (" (ROAD)", "road", road_step)):
+        if fill is None or not k:
             continue
         for mode in ("insertion", "deletion"):
-            out[mode + suffix] = perturbation_curve(model, s.image, saliency, s.label, mode, step=step, fill=fill).auc
+            curve = perturbation_curve(model, s.image, saliency, s.label, mode, step=k, fill=fill, seed=maker.seed)
+            out[mode + suffix] = curve.auc
     mu = mu_fidelity(model, s.image, saliency, s.label, fill=held_out_fill(own), n_samples=mu_samples, seed=maker.seed)
     out["µFidelity"] = mu.correlation
     if s.region is not None:
@@ -244,6 +251,7 @@ def make_card(
     shuffle: bool = False,
     log: Callable[[str], None] | None = None,
     overhead: bool = False,
+    road: int = 0,
 ) -> list[dict[str, Any]]:
     """The card of ``methods`` on an ImageNet sample folder ``data`` (its ``split``) or on ``synthetic`` generated images
     (a CNN trained on others first; ``model`` is then unused), every method at ``budget`` queries per map where it has
@@ -296,6 +304,7 @@ def make_card(
         target=target,
         redo=redo,
         log=log,
+        road=road,
     )
 
 
@@ -314,6 +323,7 @@ def run_card(
     target: str = "predicted",
     redo: Sequence[str] = (),
     log: Callable[[str], None] | None = None,
+    road: int = 0,
 ) -> list[dict[str, Any]]:
     """Score ``methods`` on ``samples`` (up to ``limit``) into the run store ``out`` and write the card (``card.md``,
     ``card.html``, ``card.csv``); returns the card's rows.
@@ -324,12 +334,14 @@ def run_card(
     (its options and :func:`~peephole.evaluation.methods.code_version`): a resumed run reads an item back when they
     match, and redoes it when they differ (an option or the method's code changed) or its method is in ``redo``. The
     run's own settings (data, split, model, seed, target, curves) must match to resume; methods may be added.
-    ``log`` is told of each item as it is stored."""
+    ``log`` is told of each item as it is stored; ``road``: add the ROAD columns, curves of that many steps."""
     if reference not in methods:
         raise InputError(f"the reference method {reference!r} is not among --methods ({', '.join(methods)})")
     unknown = sorted(set(redo) - set(methods))
     if unknown:
         raise InputError(f"--redo names {', '.join(unknown)}, not among --methods ({', '.join(methods)})")
+    if road < 0:
+        raise InputError(f"--road takes a number of curve steps (0: no ROAD columns), got {road}")
     if target not in TARGETS:
         raise InputError(f"unknown --target {target!r}; use one of {', '.join(TARGETS)}")
     out = Path(out)
@@ -343,6 +355,7 @@ def run_card(
         "seed": maker.seed,
         "target": target,
         **({"overhead": True} if maker.bare else {}),
+        **({"road": road} if road else {}),
         "stability": stability,
         "step": step,
         "mu_samples": mu_samples,
@@ -382,7 +395,7 @@ def run_card(
                 k = step or default_step(s.image.shape[:2])
                 for m in todo:
                     r = maker.maps(m, s.image, [s.label], len(images))[0]
-                    scores = score_map(model, maker, m, s, r.map, k, mu_samples)
+                    scores = score_map(model, maker, m, s, r.map, k, mu_samples, road)
                     if len(images) < stability and m not in REFERENCE:
                         again = replace(maker, seed=maker.seed + 1).maps(m, s.image, [s.label], len(images))[0]
                         scores["seed ρ"] = round(rank_correlation(r.map, again.map), 6)
@@ -419,6 +432,11 @@ def run_card(
         "insertion / deletion / µFidelity: held-out fill, one the method did not search with (blur <-> grey; black, white "
         "and mean -> blur; maps of methods without a masker on blur); curves at pixel granularity, AUC in [0, 1].",
         "self-graded: scored with the fill the method searched with, so a method that optimises the curve grades itself.",
+        *(
+            [f"ROAD: insertion / deletion with ROAD's noisy linear imputation (Rong et al. 2022), {road} steps per curve."]
+            if road
+            else []
+        ),
         f"seed ρ: Spearman ρ between the maps of seeds {maker.seed} and {maker.seed + 1} on the first {stability} images.",
         f"Δ: paired difference with {reference} ± paired s.e.; lead: best mean, and every method within one paired s.e.",
         "s/img: the method's mean wall time per map (seed ρ's second map not included).",
