@@ -59,7 +59,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "seed ρ and self-graded same-fill insertion/deletion per method, paired differences with --reference (docs/metrics.md)",
     )
     card.add_argument("--card", action="store_true", help="write the report card (an ImageNet folder or --synthetic)")
-    card.add_argument("--budget", type=int, default=None, help="queries per map: sets n_samples/n_masks/n_designs/max_queries")
+    card.add_argument(
+        "--budget",
+        type=int,
+        default=None,
+        help="queries per map: sets n_samples/n_masks/n_designs/max_queries, keep-one PAMI's segmentations or the windows' "
+        "stride (docs/metrics.md)",
+    )
     card.add_argument(
         "--budgets",
         default=None,
