@@ -62,7 +62,8 @@ def check_installed(methods: list[str]) -> None:
 def code_version(method: str) -> str:
     """A hash of the source of registered ``method``'s module and of every ``peephole.methods`` module it uses, followed
     through their globals (``surrogate`` for LIME, KernelSHAP and PAMI path); not ``methods.base``, the template every
-    method shares, nor ``core``. Editing the algorithm changes it, so a resumed card redoes that method's items."""
+    method shares, nor ``core`` or the modalities' partitions and maskers. Editing the algorithm changes it, so a resumed
+    card redoes that method's items."""
     import importlib
     import inspect
 
@@ -74,7 +75,8 @@ def code_version(method: str) -> str:
         if name in seen or not (name == start or name.startswith("peephole.methods.")) or name == "peephole.methods.base":
             continue
         seen.add(name)
-        todo += [getattr(v, "__module__", None) or "" for v in vars(importlib.import_module(name)).values()]
+        values = vars(importlib.import_module(name)).values()
+        todo += [v.__name__ if inspect.ismodule(v) else getattr(v, "__module__", None) or "" for v in values]
     digest = hashlib.sha1()
     for name in sorted(seen):
         digest.update(inspect.getsource(importlib.import_module(name)).encode())
