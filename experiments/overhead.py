@@ -20,9 +20,9 @@ import platform
 import time
 
 import numpy as np
-from bare_twin import BareTwin
 
 import peephole
+from peephole.evaluation.bare import BareTwin
 from peephole.modalities.image.io import load_image
 
 #: variant -> (method, options)

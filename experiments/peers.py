@@ -31,10 +31,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from bare_twin import BareTwin
 
 import peephole
 from peephole.core.query import softmax
+from peephole.evaluation.bare import BareTwin
 from peephole.evaluation.data import correctly_classified
 from peephole.metrics.curves import perturbation_curve
 from peephole.modalities import get_modality

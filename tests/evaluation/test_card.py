@@ -11,7 +11,8 @@ from imagenet_fixtures import cat_dog_logits, write_coco_boxes, write_imagenet_s
 from peephole.cli import main
 from peephole.errors import InputError
 from peephole.evaluation import MapMaker
-from peephole.evaluation.card import budget_options, folder_samples, own_fill, paired_card, run_card
+from peephole.evaluation.card import _defaults, budget_options, folder_samples, own_fill, paired_card, run_card
+from peephole.evaluation.methods import code_version
 from peephole.models.callable import CallableModel
 from peephole.store.runs import Store
 
@@ -65,7 +66,7 @@ def test_pairs_use_only_the_images_both_methods_scored():
 
 
 def test_budget_sets_each_methods_query_option():
-    got = budget_options(["rise", "lime", "hsic", "occlusion", "random"], 100)
+    got = budget_options(["rise", "lime", "hsic", "gradcam", "random"], 100)
     assert got == {"rise": {"n_masks": 100}, "lime": {"n_samples": 100}, "hsic": {"n_designs": 100}}
     # PAMI path: max_queries is the whole call's; its surrogate's n_samples (default 200) must leave room for the path
     assert budget_options(["pami-path", "pami-adaptive"], 100) == {
@@ -102,7 +103,7 @@ def test_card_has_every_column_and_resume_redoes_nothing(folder, tmp_path, monke
         assert len(list(csv.DictReader(f))) == len(card)
     with Store(out) as store:
         params = store.load("p0.png/rise").params
-        assert params["n_masks"] == 40 and params["masker"] == "grey"
+        assert params["n_masks"] == 40 and params["masker"] == "grey" and params["code"] == code_version("rise")
         # rise searched with grey: its held-out curves are on blur, its self-graded ones on grey (different numbers)
         m = next(r for r in store.rows() if r["id"] == "p0.png/rise")["metrics"]
         assert m["insertion"] != m["insertion (self-graded)"]
@@ -115,9 +116,102 @@ def test_card_has_every_column_and_resume_redoes_nothing(folder, tmp_path, monke
     assert calls == [] and again == card
 
 
+def counted_maps(monkeypatch):
+    """The (method, index) of every map MapMaker makes from now on (it still makes them)."""
+    calls = []
+    maps = MapMaker.maps
+
+    def spy(self, method, *a, **k):
+        calls.append(method)
+        return maps(self, method, *a, **k)
+
+    monkeypatch.setattr(MapMaker, "maps", spy)
+    return calls
+
+
+def test_resume_redoes_only_the_items_whose_method_changed(folder, tmp_path, monkeypatch):
+    out, samples = tmp_path / "card", lambda: folder_samples(folder, None, size=S)
+    fast = {"rise": {"n_masks": 20}, "lime": {"n_samples": 20}}
+    kw = {"stability": 0, "mu_samples": 8}
+    model = {"onnx": CallableModel(region_mean, "probs")}
+    run_card(samples(), ["rise", "random"], out, MapMaker(options=fast, _models=dict(model)), "random", {"data": "t"}, **kw)
+    calls = counted_maps(monkeypatch)
+
+    def again(methods, options=fast, **extra):
+        calls.clear()
+        maker = MapMaker(options=options, _models=dict(model))
+        card = run_card(samples(), methods, out, maker, "random", {"data": "t"}, **kw, **extra)
+        return card, list(calls)
+
+    # a method added to the run: only its items are made; the stored ones are read back
+    card, made = again(["rise", "random", "lime"])
+    assert made == ["lime"] * 4 and {r["method"] for r in card} == {"rise", "random", "lime"}
+    # an option of one method changed: that method's items are redone, not mixed with the old ones
+    card, made = again(["rise", "random", "lime"], {**fast, "rise": {"n_masks": 30}})
+    assert made == ["rise"] * 4
+    with Store(out) as store:
+        assert store.load("p3.png/rise").params["n_masks"] == 30 and store.load("p3.png/lime").params["n_samples"] == 20
+        assert {r["id"]: r["attempts"] for r in store.rows()}["p0.png/rise"] == 2
+    # the method's code changed (its version hash): redone too
+    monkeypatch.setattr("peephole.evaluation.methods.code_version", lambda m: "edited" if m == "lime" else code_version(m))
+    card, made = again(["rise", "random", "lime"], {**fast, "rise": {"n_masks": 30}})
+    assert made == ["lime"] * 4 and "4 stored items redone" in (out / "card.md").read_text()
+    # --redo recomputes one method's items although nothing changed; a later resume reads them back
+    assert again(["rise", "random", "lime"], {**fast, "rise": {"n_masks": 30}}, redo=["rise"])[1] == ["rise"] * 4
+    assert again(["rise", "random", "lime"], {**fast, "rise": {"n_masks": 30}})[1] == []
+    with pytest.raises(InputError, match="--redo names hsic, not among --methods"):
+        again(["rise", "random"], redo=["hsic"])
+
+
+def test_code_version_follows_the_modules_a_method_uses(monkeypatch):
+    import inspect
+
+    before = {m: code_version(m) for m in ("lime", "kernel-shap", "pami-path", "rise")}
+    assert len(set(before.values())) == 4
+    getsource = inspect.getsource
+    # an edit to methods.surrogate (the coalitions and fits LIME, KernelSHAP and PAMI path share), RISE untouched
+    monkeypatch.setattr(
+        inspect, "getsource", lambda obj: getsource(obj) + ("# edited" if obj.__name__ == "peephole.methods.surrogate" else "")
+    )
+    after = {m: code_version(m) for m in before}
+    assert after["rise"] == before["rise"]
+    assert all(after[m] != before[m] for m in ("lime", "kernel-shap", "pami-path"))
+
+
 def test_the_split_is_row_parity(folder):
     assert [s.name for s in folder_samples(folder, "dev", size=S)] == ["p0.png", "p2.png"]
     assert [s.name for s in folder_samples(folder, "test", size=S)] == ["p1.png", "p3.png"]
+    shuffled = [s.name for s in folder_samples(folder, None, size=S, shuffle=0)]
+    assert sorted(shuffled) == ["p0.png", "p1.png", "p2.png", "p3.png"] and shuffled != sorted(shuffled)
+    assert shuffled == [s.name for s in folder_samples(folder, None, size=S, shuffle=0)]  # the same seed, the same order
+
+
+def test_the_card_explains_the_top1_class_of_every_photo_unless_told_the_true_one(tmp_path):
+    rng = np.random.default_rng(1)
+    photos = []
+    for i, label in enumerate((1, 0, 1)):  # the model says class 1 on every photo: p1 is misclassified
+        img = (rng.random((S, S, 3)) * 80).astype(np.uint8)
+        img[REGION[0], REGION[1], 0] = 220
+        photos.append((f"p{i}.png", img, label, "thing"))
+    data = write_imagenet_sample(tmp_path / "data", photos)
+    maker = MapMaker(_models={"onnx": CallableModel(region_mean, "probs")})
+    kw = {"stability": 0, "mu_samples": 8}
+    lines = []
+    card = run_card(
+        folder_samples(data, None, size=S), ["centre"], tmp_path / "top1", maker, "centre", {}, log=lines.append, **kw
+    )
+    assert {r["column"]: r["n"] for r in card}["insertion"] == 3
+    assert [line.split(":")[0] for line in lines] == ["1 p0.png/centre", "2 p1.png/centre", "3 p2.png/centre"]
+    with Store(tmp_path / "top1") as store:
+        rows = {r["id"]: r for r in store.rows()}
+    assert rows["p1.png/centre"]["targets"] == [1] and rows["p1.png/centre"]["true_class"] == 0
+    assert not rows["p1.png/centre"]["correct"]
+    assert "the top-1 class is the item's class on 2" in (tmp_path / "top1" / "card.md").read_text()
+    card = run_card(folder_samples(data, None, size=S), ["centre"], tmp_path / "true", maker, "centre", {}, target="true", **kw)
+    assert {r["column"]: r["n"] for r in card}["insertion"] == 2
+    assert "1 misclassified images skipped" in (tmp_path / "true" / "card.md").read_text()
+    with pytest.raises(InputError, match="unknown --target 'label'"):
+        run_card(folder_samples(data, None, size=S), ["centre"], tmp_path / "x", maker, "centre", {}, target="label")
 
 
 def test_cli_card_errors_name_the_problem(folder, tmp_path, capsys):
@@ -170,3 +264,67 @@ def test_a_coco_folder_adds_pointing_and_energy_pointing(tmp_path):
     # the centred Gaussian puts more of its mass in the central cat box than a random map does
     assert centre["energy pointing"]["mean"] > random["energy pointing"]["mean"] and centre["energy pointing"]["lead"]
     assert "insertion" in centre and "seed ρ" not in centre
+
+
+def test_budget_sets_keep_one_pami_segmentations_and_occlusion_windows():
+    from peephole.modalities.image.windows import uncovered_gap, window_centres
+
+    got = budget_options(["pami-superpixels", "pami", "pami-adaptive", "occlusion"], 100)
+    segs = _defaults("pami")["segmentations"]
+    # keep-one PAMI stays keep-one (no max_queries: that would make it adaptive): 100 // 23 = 4 segmentations, spread
+    assert got["pami-superpixels"] == {"segmentations": (segs[0], segs[6], segs[13], segs[19])} == got["pami"]
+    assert got["pami-adaptive"] == {"max_queries": 100}
+    assert len(budget_options(["pami"], 10)["pami"]["segmentations"]) == 1
+    assert budget_options(["pami"], 5000)["pami"]["segmentations"] == tuple(segs)
+    for budget in (9, 25, 50, 100, 500):
+        w = budget_options(["occlusion"], budget)["occlusion"]
+        assert len(window_centres(224, w["stride"])) ** 2 <= budget < len(window_centres(224, w["stride"] - 1)) ** 2
+        assert not uncovered_gap(w["radius"], w["stride"]) and (w["radius"] == 40 or uncovered_gap(w["radius"] - 1, w["stride"]))
+    assert budget_options(["occlusion"], 25)["occlusion"] == {"stride": 56, "radius": 40}  # 5 × 5 windows
+
+
+def test_the_budget_table_is_one_card_per_budget_with_the_overhead(folder, tmp_path, monkeypatch, capsys):
+    import peephole
+
+    monkeypatch.setattr(peephole, "load_model", lambda name, backend: CallableModel(region_mean, "probs"))
+    out = tmp_path / "budgets"
+    args = ["benchmark", "--card", "--data", str(folder), "--methods", "occlusion,rise,random", "--budgets", "9,25",
+            "--stability", "0", "--limit", "2", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    rows = list(csv.DictReader((out / "budgets.csv").open()))
+    assert {(r["budget"], r["method"]) for r in rows} == {(b, m) for b in ("9", "25") for m in ("occlusion", "rise", "random")}
+    assert {r["column"] for r in rows} == {"insertion", "deletion", "µFidelity"}
+    q = {(r["budget"], r["method"]): float(r["queries"]) for r in rows}
+    # the budget's masked queries and the unperturbed input
+    assert q["9", "rise"] == 10 and q["25", "rise"] == 26 and q["9", "occlusion"] == 10 and q["25", "occlusion"] == 26
+    over = {(r["budget"], r["method"]): float(r["overhead"]) for r in rows}
+    assert over["25", "rise"] > 1 and np.isnan(over["25", "random"])  # a reference map makes no queries
+    md = (out / "budgets.md").read_text()
+    assert "| 25 | rise | 26 |" in md and md in capsys.readouterr().out
+    assert "overhead" in (out / "budget-9" / "card.md").read_text()
+    with Store(out / "budget-25") as store:
+        assert store.load(next(r["id"] for r in store.rows() if r["id"].endswith("/rise"))).params["n_masks"] == 25
+    calls = counted_maps(monkeypatch)
+    assert main(args) == 0 and calls == []  # resumed: every card read back
+    assert main([*args[:-2], "--budget", "9", "--out", str(out)]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main([*args[:7], "9,x", *args[8:]]) == 2 and "whole numbers" in capsys.readouterr().err
+
+
+def test_road_columns_are_opt_in_curves_with_roads_imputation(folder, tmp_path):
+    maker = MapMaker(options={"rise": {"n_masks": 20}}, _models={"onnx": CallableModel(region_mean, "probs")})
+    kw = {"stability": 0, "mu_samples": 8}
+    samples = lambda: folder_samples(folder, None, size=S)  # noqa: E731
+    card = run_card(samples(), ["rise", "random"], tmp_path / "road", maker, "random", {}, road=4, **kw)
+    road = {(r["column"], r["method"]): r for r in card if "ROAD" in r["column"]}
+    assert set(road) == {(c, m) for c in ("insertion (ROAD)", "deletion (ROAD)") for m in ("rise", "random")}
+    with Store(tmp_path / "road") as store:
+        assert store.settings["road"] == 4
+        m = next(r for r in store.rows("done") if r["id"] == "p0.png/rise")["metrics"]
+    # ROAD's fill is neither of the others: its curve differs from the held-out and the self-graded ones
+    assert m["insertion (ROAD)"] not in (m["insertion"], m["insertion (self-graded)"])
+    assert "ROAD's noisy linear imputation" in (tmp_path / "road" / "card.md").read_text()
+    plain = run_card(samples(), ["rise", "random"], tmp_path / "plain", maker, "random", {}, **kw)
+    assert not any("ROAD" in r["column"] for r in plain)
+    with pytest.raises(InputError, match="--road takes a number of curve steps"):
+        run_card(samples(), ["random"], tmp_path / "bad", maker, "random", {}, road=-1, **kw)

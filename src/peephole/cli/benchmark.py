@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from peephole.errors import PeepholeError
+from peephole.errors import InputError, PeepholeError
 from peephole.terminal import escaping, safe
 
 
@@ -59,11 +59,49 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "seed ρ and self-graded same-fill insertion/deletion per method, paired differences with --reference (docs/metrics.md)",
     )
     card.add_argument("--card", action="store_true", help="write the report card (an ImageNet folder or --synthetic)")
-    card.add_argument("--budget", type=int, default=None, help="queries per map: sets n_samples/n_masks/n_designs/max_queries")
+    card.add_argument(
+        "--budget",
+        type=int,
+        default=None,
+        help="queries per map: sets n_samples/n_masks/n_designs/max_queries, keep-one PAMI's segmentations or the windows' "
+        "stride (docs/metrics.md)",
+    )
+    card.add_argument(
+        "--budgets",
+        default=None,
+        metavar="B1,B2,...",
+        help="the budget table: one card per budget in OUT/budget-B (bare forward passes timed for the overhead ratio) "
+        "and OUT/budgets.md/.csv",
+    )
     card.add_argument(
         "--reference", default=None, help="the method the card's paired differences are taken against (default: the first)"
     )
     card.add_argument("--stability", type=int, default=5, help="seed ρ on the first N images")
+    card.add_argument(
+        "--target",
+        default="predicted",
+        choices=("predicted", "true"),
+        help="the class each map explains: the model's top-1 class on every photo, or the label on correctly classified "
+        "photos only (the others skipped)",
+    )
+    card.add_argument(
+        "--shuffle", action="store_true", help="visit the photos in a permutation of --seed (partial runs sample the split)"
+    )
+    card.add_argument(
+        "--road",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="add insertion/deletion with ROAD's noisy linear imputation, curves of STEPS steps (0: none; about as "
+        "slow at 10 steps as a pixel-granularity curve with another fill)",
+    )
+    card.add_argument(
+        "--redo",
+        default="",
+        metavar="METHODS",
+        help="comma-separated methods whose stored items this invocation recomputes (once: a later resume without --redo "
+        "keeps the new ones); items whose options or method code changed are redone without it",
+    )
     card.add_argument(
         "--synthetic",
         type=int,
@@ -113,14 +151,22 @@ def run(args: argparse.Namespace) -> int:
         print(safe(f"error: {exc}"), file=sys.stderr)
         return 2
     if args.card:
+        from peephole.evaluation.budgets import budget_table, parse_budgets
         from peephole.evaluation.card import make_card
 
+        card = dict(
+            data=args.data, synthetic=args.synthetic, model=args.model, options=options, seed=args.seed,
+            reference=args.reference, split=args.split, stability=args.stability, step=args.step, limit=args.limit,
+            target=args.target, shuffle=args.shuffle, redo=[m.strip() for m in args.redo.split(",") if m.strip()],
+            log=lambda line: print(safe(line), file=sys.stderr, flush=True), road=args.road,
+        )  # fmt: skip
         try:
-            make_card(
-                methods, args.out, data=args.data, synthetic=args.synthetic, model=args.model, options=options, seed=args.seed,
-                budget=args.budget, reference=args.reference, split=args.split, stability=args.stability, step=args.step,
-                limit=args.limit,
-            )  # fmt: skip
+            if args.budgets is not None:
+                if args.budget is not None:
+                    raise InputError("give --budget (one card) or --budgets (the budget table), not both")
+                budget_table(methods, parse_budgets(args.budgets), args.out, **card)
+            else:
+                make_card(methods, args.out, budget=args.budget, **card)
         except PeepholeError as exc:
             print(safe(f"error: {exc}"), file=sys.stderr)
             return 2
@@ -131,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
             return 130
         from pathlib import Path
 
-        print(safe(Path(args.out, "card.md").read_text()))
+        print(safe(Path(args.out, "card.md" if args.budgets is None else "budgets.md").read_text()))
         return 0
     if args.data is None:
         print("error: --data is required (or --card --synthetic N)", file=sys.stderr)

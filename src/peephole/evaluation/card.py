@@ -5,6 +5,9 @@ Columns (each a per-image score stored in the run store's item metrics, see :dat
 
 - ``insertion`` / ``deletion``: held-out fill — a map made with blur is scored on mean grey and the reverse
   (:func:`peephole.metrics.grading.held_out_fill`); maps of methods without a masker are scored on blur;
+- ``insertion (ROAD)`` / ``deletion (ROAD)`` (``road`` steps, opt-in): the same curves with ROAD's noisy linear
+  imputation (:mod:`peephole.metrics.road`), a fill no method searches with, at ``road`` coarse steps (one sparse
+  solve per query: a pixel-granularity curve would take minutes);
 - ``µFidelity`` (Bhatt et al. 2020) over a 9×9 grid with the held-out fill;
 - ``pointing`` / ``energy pointing`` on a COCO boxes folder (one item per photo and class);
 - ``seed ρ``: Spearman ρ between the maps of seeds ``seed`` and ``seed + 1`` (the first ``stability`` images);
@@ -20,7 +23,7 @@ and every method whose paired difference with it is within one paired s.e. (tied
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,14 @@ from peephole.registry import METHODS
 from peephole.result import Explanation
 from peephole.store.runs import Store, prediction_columns
 
+#: Methods whose model queries are their partition's parts (one query per part): a budget sets the partition.
+PART_METHODS = ("pami", "occlusion")
+#: Mean parts per segmentation of keep-one PAMI's 20 default ones: 458 queries per photo on the test split.
+PARTS_PER_SEGMENTATION = 23
+#: Per-method figures beside each card row (:func:`method_stats`).
+STATS = ("queries", "seconds", "overhead")
+#: What a map explains (``--target``): the model's top-1 class on every image, or the label on the correct ones only.
+TARGETS = ("predicted", "true")
 #: Options that set a method's number of model queries, in the order looked for (``--budget``).
 QUERY_OPTIONS = ("max_queries", "n_samples", "n_masks", "n_designs")
 
@@ -55,6 +66,8 @@ class Column:
 COLUMNS = (
     Column("insertion", True),
     Column("deletion", False),
+    Column("insertion (ROAD)", True),
+    Column("deletion (ROAD)", False),
     Column("µFidelity", True),
     Column("seed ρ", True),
     Column("pointing", True),
@@ -79,12 +92,17 @@ class Sample:
     region: np.ndarray | None = None
 
 
-def folder_samples(data: str | Path, split: str | None, size: int = 224) -> Iterable[Sample]:
-    """The photos of an ImageNet sample folder (``split``: its even ``'dev'`` or odd ``'test'`` rows), loaded lazily."""
+def folder_samples(data: str | Path, split: str | None, size: int = 224, shuffle: int | None = None) -> Iterable[Sample]:
+    """The photos of an ImageNet sample folder (``split``: its even ``'dev'`` or odd ``'test'`` rows), loaded lazily;
+    ``shuffle``: in the order of a permutation of that seed instead of the file's (classes sorted by index), so the
+    first N photos of an unfinished run are a random sample of the split, not its first classes."""
     from peephole.evaluation.data import read_imagenet_sample
     from peephole.modalities.image.io import load_image
 
-    for s in read_imagenet_sample(data, split):
+    rows = read_imagenet_sample(data, split)
+    order = range(len(rows)) if shuffle is None else np.random.default_rng(shuffle).permutation(len(rows))
+    for i in order:
+        s = rows[int(i)]
         yield Sample(s.path.name, load_image(s.path, size=size), s.label, source=str(s.path))
 
 
@@ -121,30 +139,57 @@ def _defaults(method: str) -> dict[str, Any]:
 
 
 def budget_options(
-    methods: Sequence[str], budget: int, options: dict[str, dict[str, Any]] | None = None
-) -> dict[str, dict[str, int]]:
-    """``{method: {query option: value}}`` for every method with one of :data:`QUERY_OPTIONS` (``budget`` queries per
-    map, the first option the method has: ``max_queries`` is a whole call's budget); methods without (gradients,
-    occlusion, reference maps) are left out: their query count is not a setting. PAMI path fits its surrogate on
-    ``n_samples`` of its ``max_queries``: capped at half the budget.
-    Sobol's ``n_designs`` N costs N·(d + 1) queries over d grid cells (``cells``² of ``options``, default 8×8) and
-    must be a power of two: the largest within the budget, at least 2."""
+    methods: Sequence[str], budget: int, options: dict[str, dict[str, Any]] | None = None, size: int = 224
+) -> dict[str, dict[str, Any]]:
+    """``{method: {option: value}}`` setting each method's model queries per map to about ``budget``: the first of
+    :data:`QUERY_OPTIONS` the method has (``max_queries`` is a whole call's budget), or, for a method whose queries are
+    its partition's parts (keep-one PAMI, occlusion), that partition's size. Gradients and reference maps are left
+    out: their query count is not a setting.
+
+    - PAMI path fits its surrogate on ``n_samples`` of its ``max_queries``: capped at half the budget.
+    - Sobol's ``n_designs`` N costs N·(d + 1) queries over d grid cells (``cells``² of ``options``, default 8×8) and
+      must be a power of two: the largest within the budget, at least 2.
+    - Keep-one PAMI on superpixels (no ``max_queries``: that is adaptive PAMI) keeps k of its segmentations, evenly
+      spread over the list, k = budget ÷ :data:`PARTS_PER_SEGMENTATION` (at least 1, at most all of them).
+    - Sliding windows (occlusion, PAMI on windows): the smallest ``stride`` whose grid of centres over a ``size``-pixel
+      square has at most ``budget`` windows, and a ``radius`` large enough for the windows to cover every pixel."""
     if budget < 1:
         raise InputError(f"--budget must be a positive number of queries, got {budget}")
-    out = {}
+    from peephole.modalities import get_modality
+
+    out: dict[str, dict[str, Any]] = {}
     for m in methods:
         if m in REFERENCE:
             continue
         defaults = _defaults(m)
+        given = {**maker_settings(m), **(options or {}).get(m, {})}
+        partition = given.get("partition") or get_modality("image").defaults(_base(m)).get("partition")
         key = next((k for k in QUERY_OPTIONS if k in defaults), None)
         if key == "max_queries" and "n_samples" in defaults:  # PAMI path: the whole call's budget, its surrogate fit inside
             out[m] = {key: budget, "n_samples": max(2, min(int(defaults["n_samples"]), budget // 2))}
         elif key is not None and _base(m) == "sobol":
-            d = int({**maker_settings(m), **(options or {}).get(m, {})}.get("cells") or 8) ** 2
+            d = int(given.get("cells") or 8) ** 2
             out[m] = {key: max(2, 2 ** int(np.floor(np.log2(max(budget / (d + 1), 1)))))}
+        elif _base(m) in PART_METHODS and "max_queries" not in given and partition == "superpixels":
+            segs = tuple(given.get("segmentations") or defaults["segmentations"])
+            k = int(np.clip(budget // PARTS_PER_SEGMENTATION, 1, len(segs)))
+            out[m] = {"segmentations": tuple(segs[int(i)] for i in np.linspace(0, len(segs) - 1, k).round())}
+        elif _base(m) in PART_METHODS and "max_queries" not in given and partition == "window":
+            out[m] = window_budget(budget, size, int(given.get("radius") or defaults["radius"]), given.get("window") or "circle")
         elif key is not None:
             out[m] = {key: budget}
     return out
+
+
+def window_budget(budget: int, size: int, radius: int, shape: str) -> dict[str, int]:
+    """The smallest stride with at most ``budget`` windows on a ``size``² image, and the smallest radius ≥ ``radius``
+    whose windows at that stride cover every pixel (:func:`~peephole.modalities.image.windows.uncovered_gap`)."""
+    from peephole.modalities.image.windows import uncovered_gap, window_centres
+
+    stride = next(s for s in range(1, size + 1) if len(window_centres(size, s)) ** 2 <= budget or s == size)
+    while uncovered_gap(radius, stride, shape):
+        radius += 1
+    return {"stride": stride, "radius": radius}
 
 
 def maker_settings(method: str) -> dict[str, Any]:
@@ -163,16 +208,18 @@ def own_fill(maker: MapMaker, method: str) -> str | None:
 
 
 def score_map(
-    model: Any, maker: MapMaker, method: str, s: Sample, saliency: np.ndarray, step: int, mu_samples: int
+    model: Any, maker: MapMaker, method: str, s: Sample, saliency: np.ndarray, step: int, mu_samples: int, road: int = 0
 ) -> dict[str, float]:
-    """Every per-image column of one map (not ``seed ρ``)."""
+    """Every per-image column of one map (not ``seed ρ``); ``road``: the ROAD curves' number of steps (0: none)."""
     own = own_fill(maker, method)
     out: dict[str, float] = {}
-    for suffix, fill in (("", held_out_fill(own)), (" (self-graded)", own)):
-        if fill is None:
+    road_step = -(-int(np.prod(s.image.shape[:2])) // road) if road else 0
+    for suffix, fill, k in (("", held_out_fill(own), step), (" (self-graded)", own, step), (" (ROAD)", "road", road_step)):
+        if fill is None or not k:
             continue
         for mode in ("insertion", "deletion"):
-            out[mode + suffix] = perturbation_curve(model, s.image, saliency, s.label, mode, step=step, fill=fill).auc
+            curve = perturbation_curve(model, s.image, saliency, s.label, mode, step=k, fill=fill, seed=maker.seed)
+            out[mode + suffix] = curve.auc
     mu = mu_fidelity(model, s.image, saliency, s.label, fill=held_out_fill(own), n_samples=mu_samples, seed=maker.seed)
     out["µFidelity"] = mu.correlation
     if s.region is not None:
@@ -199,10 +246,18 @@ def make_card(
     stability: int = 5,
     step: int | None = None,
     limit: int | None = None,
+    target: str = "predicted",
+    redo: Sequence[str] = (),
+    shuffle: bool = False,
+    log: Callable[[str], None] | None = None,
+    overhead: bool = False,
+    road: int = 0,
 ) -> list[dict[str, Any]]:
     """The card of ``methods`` on an ImageNet sample folder ``data`` (its ``split``) or on ``synthetic`` generated images
     (a CNN trained on others first; ``model`` is then unused), every method at ``budget`` queries per map where it has
-    a query-count option (``options`` override it); ``reference``: default the first method. See :func:`run_card`."""
+    a query-count option (``options`` override it); ``reference``: default the first method; ``shuffle``: the folder's
+    photos in a permutation of ``seed`` (see :func:`folder_samples`); ``overhead``: time each map's queries again as bare
+    forward passes (:class:`~peephole.evaluation.bare.BareTwin`) for the overhead ratio. See :func:`run_card`."""
     budgeted = budget_options(methods, budget, options) if budget is not None else {}
     options = options or {}
     options = {m: {**budgeted.get(m, {}), **options.get(m, {})} for m in {*budgeted, *options}}
@@ -211,7 +266,7 @@ def make_card(
         from peephole.evaluation.synthetic import synthetic_card_inputs
 
         net, samples = synthetic_card_inputs(synthetic, seed)
-        maker = MapMaker("synthetic-cnn", options, seed, _models={"onnx": net})
+        maker = MapMaker("synthetic-cnn", options, seed, bare=overhead, _models={"onnx": net})
         setup: dict[str, Any] = {"data": f"synthetic:{synthetic}", "split": "test"}
         notes.append(
             f"data: {synthetic} synthetic images of seed {seed + 1} (evaluation.synthetic); the CNN trained on 400 of seed {seed}"
@@ -221,17 +276,36 @@ def make_card(
     else:
         from peephole.evaluation.data import dataset_kind
 
-        maker = MapMaker(model, options, seed)
+        maker = MapMaker(model, options, seed, bare=overhead)
         coco = dataset_kind(data) == "coco"
-        samples = coco_samples(data, maker.model("onnx"), split) if coco else folder_samples(data, split)
-        setup = {"data": str(Path(data).resolve()), "split": split}
-        notes.append(f"data: {data}, {'all rows' if split is None else f'the {split} split (row parity)'}")
+        order = seed if shuffle else None
+        samples = coco_samples(data, maker.model("onnx"), split) if coco else folder_samples(data, split, shuffle=order)
+        setup = {"data": str(Path(data).resolve()), "split": split, "shuffle": order}
+        notes.append(
+            f"data: {data}, {'all rows' if split is None else f'the {split} split (row parity)'}"
+            + (f", photos in the order of a permutation of seed {seed}" if shuffle and not coco else "")
+        )
         if coco:
             notes.append(
                 "COCO: one item per (photo, class); pointing: the map's maximum within 15 px of the class's boxes at "
                 "224×224; energy pointing: the share of the map's positive mass inside them"
             )
-    return run_card(samples, methods, out, maker, reference or methods[0], setup, notes, stability, step, limit=limit)
+    return run_card(
+        samples,
+        methods,
+        out,
+        maker,
+        reference or methods[0],
+        setup,
+        notes,
+        stability,
+        step,
+        limit=limit,
+        target=target,
+        redo=redo,
+        log=log,
+        road=road,
+    )
 
 
 def run_card(
@@ -246,12 +320,30 @@ def run_card(
     step: int | None = None,
     mu_samples: int = 64,
     limit: int | None = None,
+    target: str = "predicted",
+    redo: Sequence[str] = (),
+    log: Callable[[str], None] | None = None,
+    road: int = 0,
 ) -> list[dict[str, Any]]:
-    """Score ``methods`` on the correctly classified ``samples`` (up to ``limit``) into the run store ``out`` (one item
-    per image and method, id ``'<image>/<method>'``; a finished item is read back, never redone) and write the card
-    (``card.md``, ``card.html``, ``card.csv``); returns the card's rows."""
+    """Score ``methods`` on ``samples`` (up to ``limit``) into the run store ``out`` and write the card (``card.md``,
+    ``card.html``, ``card.csv``); returns the card's rows.
+
+    ``target``: the class each map explains — ``'predicted'``, the model's top-1 class on every image, or ``'true'``,
+    the label, on the correctly classified images only (the others are skipped); a COCO item explains its own class.
+    One store item per image and method (id ``'<image>/<method>'``) recording the method's :meth:`MapMaker.params`
+    (its options and :func:`~peephole.evaluation.methods.code_version`): a resumed run reads an item back when they
+    match, and redoes it when they differ (an option or the method's code changed) or its method is in ``redo``. The
+    run's own settings (data, split, model, seed, target, curves) must match to resume; methods may be added.
+    ``log`` is told of each item as it is stored; ``road``: add the ROAD columns, curves of that many steps."""
     if reference not in methods:
         raise InputError(f"the reference method {reference!r} is not among --methods ({', '.join(methods)})")
+    unknown = sorted(set(redo) - set(methods))
+    if unknown:
+        raise InputError(f"--redo names {', '.join(unknown)}, not among --methods ({', '.join(methods)})")
+    if road < 0:
+        raise InputError(f"--road takes a number of curve steps (0: no ROAD columns), got {road}")
+    if target not in TARGETS:
+        raise InputError(f"unknown --target {target!r}; use one of {', '.join(TARGETS)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model = maker.model("onnx")
@@ -261,25 +353,30 @@ def run_card(
         **settings,
         "model": maker.model_name,
         "seed": maker.seed,
-        "methods": {
-            m: {k: v if isinstance(v, (int, float, str, bool)) else repr(v) for k, v in maker.settings(m).items()}
-            for m in methods
-        },
+        "target": target,
+        **({"overhead": True} if maker.bare else {}),
+        **({"road": road} if road else {}),
         "stability": stability,
         "step": step,
         "mu_samples": mu_samples,
     }
+    params = {m: maker.params(m) for m in methods}
     images: list[str] = []
-    n_wrong = 0
+    n_wrong = n_redone = 0
     with Store(out, settings) as store:
         stored = {r["id"]: r for r in store.rows() if r["status"] in ("done", "skipped")}
+
+        def current(item: str, m: str) -> bool:
+            return item in stored and m not in redo and store.load(item).params == params[m]
+
         for seq, s in enumerate(samples):
             if limit is not None and len(images) >= limit:
                 break
             if stored.get(s.name, {}).get("status") == "skipped":
                 n_wrong += 1
                 continue
-            todo = [m for m in methods if f"{s.name}/{m}" not in stored]
+            todo = [m for m in methods if not current(f"{s.name}/{m}", m)]
+            n_redone += sum(f"{s.name}/{m}" in stored for m in todo)
             if todo:
                 probs = _probabilities(model, s.image)
                 row = {
@@ -288,7 +385,9 @@ def run_card(
                     "true_class": s.label,
                     **prediction_columns(probs, names, s.label),
                 }
-                if s.region is None and not row["correct"] and len(todo) == len(methods):
+                if s.region is None and target == "predicted":
+                    s = replace(s, label=int(row["prediction"]))
+                elif s.region is None and not row["correct"] and len(todo) == len(methods):
                     n_wrong += 1
                     why = f"misclassified: the model predicts {row['prediction']}, not {s.label}"
                     store.commit({**row, "id": s.name, "status": "skipped", "error": why})
@@ -296,37 +395,77 @@ def run_card(
                 k = step or default_step(s.image.shape[:2])
                 for m in todo:
                     r = maker.maps(m, s.image, [s.label], len(images))[0]
-                    scores = score_map(model, maker, m, s, r.map, k, mu_samples)
+                    scores = score_map(model, maker, m, s, r.map, k, mu_samples, road)
                     if len(images) < stability and m not in REFERENCE:
                         again = replace(maker, seed=maker.seed + 1).maps(m, s.image, [s.label], len(images))[0]
                         scores["seed ρ"] = round(rank_correlation(r.map, again.map), 6)
                     e = Explanation(
                         method=m, modality="image", input=s.image, maps=np.asarray(r.map, np.float32)[None],
                         targets=[s.label], probabilities=np.asarray(probs, np.float32), class_names=names,
-                        n_queries=r.n_queries, timings={"total": r.seconds}, params=settings["methods"][m],
+                        n_queries=r.n_queries, params=params[m],
+                        timings={"total": r.seconds, **({} if r.bare_seconds is None else {"bare forward": r.bare_seconds})},
                     )  # fmt: skip
                     store.commit(
                         {**row, "id": f"{s.name}/{m}", "status": "done", "targets": [s.label], "metrics": scores,
                          "n_queries": r.n_queries, "seconds": round(r.seconds, 3)},
                         e,
                     )  # fmt: skip
+                    if log is not None:
+                        log(f"{len(images) + 1} {s.name}/{m}: {r.n_queries} queries, {r.seconds:.1f} s, {scores}")
             images.append(s.name)
         rows = {r["id"]: r for r in store.rows("done")}
+        stats = method_stats(store, rows, methods, images)
     values = {m: {c.name: [rows[f"{i}/{m}"]["metrics"].get(c.name, np.nan) for i in images] for c in COLUMNS} for m in methods}
-    queries = {m: float(np.mean([rows[f"{i}/{m}"]["n_queries"] for i in images])) if images else np.nan for m in methods}
-    card = paired_card(values, reference)
+    card = [{**r, **stats[r["method"]]} for r in paired_card(values, reference)]
+    n_right = sum(bool(rows[f"{i}/{methods[0]}"]["correct"]) for i in images)
+    explained = (
+        "the model's top-1 class (the ImageNet class of the item's COCO class on COCO)"
+        if target == "predicted"
+        else "the item's true class (on COCO the ImageNet class of the item's COCO class that the model scores highest)"
+    )
+    skipped = (
+        f", {n_wrong} misclassified images skipped" if target == "true" else f"; the top-1 class is the item's class on {n_right}"
+    )
     all_notes = [
-        f"{len(images)} items scored ({n_wrong} misclassified images skipped); every map explains the item's class (the "
-        "true class; on COCO the ImageNet class of the item's COCO class that the model scores highest).",
+        f"{len(images)} items scored{skipped}; every map explains {explained}.",
         *notes,
         "insertion / deletion / µFidelity: held-out fill, one the method did not search with (blur <-> grey; black, white "
         "and mean -> blur; maps of methods without a masker on blur); curves at pixel granularity, AUC in [0, 1].",
         "self-graded: scored with the fill the method searched with, so a method that optimises the curve grades itself.",
+        *(
+            [f"ROAD: insertion / deletion with ROAD's noisy linear imputation (Rong et al. 2022), {road} steps per curve."]
+            if road
+            else []
+        ),
         f"seed ρ: Spearman ρ between the maps of seeds {maker.seed} and {maker.seed + 1} on the first {stability} images.",
         f"Δ: paired difference with {reference} ± paired s.e.; lead: best mean, and every method within one paired s.e.",
+        "s/img: the method's mean wall time per map (seed ρ's second map not included).",
     ]
-    write_card(card, queries, out / "card", all_notes)
+    if n_redone:
+        all_notes.append(f"{n_redone} stored items redone: their method's options or code changed, or --redo named it.")
+    if maker.bare:
+        all_notes.append(
+            "overhead: the method's wall time ÷ the time of its queries as bare forward passes (each batch timed again on "
+            "its own beside the method's, experiments/overhead.py's ratio); s/img excludes that second pass."
+        )
+    write_card(card, stats, out / "card", all_notes)
     return card
+
+
+def method_stats(store: Store, rows: dict[str, dict[str, Any]], methods: Sequence[str], images: Sequence[str]) -> dict:
+    """Per method over ``images``: mean queries and seconds per map, and the overhead ratio (summed wall time ÷ summed
+    bare forward time; NaN when the bare passes were not timed)."""
+    out = {}
+    for m in methods:
+        items = [rows[f"{i}/{m}"] for i in images]
+        bare = [store.load(r["id"]).timings.get("bare forward", np.nan) for r in items]
+        total = [r["seconds"] for r in items]
+        out[m] = {
+            "queries": float(np.mean([r["n_queries"] for r in items])) if items else np.nan,
+            "seconds": float(np.mean(total)) if items else np.nan,
+            "overhead": float(np.sum(total) / np.sum(bare)) if items and np.sum(bare) > 0 else np.nan,
+        }
+    return out
 
 
 def paired_card(values: dict[str, dict[str, Sequence[float]]], reference: str) -> list[dict[str, Any]]:
@@ -359,30 +498,40 @@ def paired_card(values: dict[str, dict[str, Sequence[float]]], reference: str) -
     return out
 
 
-def write_card(card: list[dict[str, Any]], queries: dict[str, float], stem: Path, notes: Sequence[str]) -> None:
+def cell_text(r: dict[str, Any] | None) -> str:
+    """A card cell: the mean, the paired Δ ± s.e. (when there is a reference score), ★ when it leads; — for no row."""
+    if r is None:
+        return "—"
+    delta = "" if not np.isfinite(r["delta"]) else f" (Δ {r['delta']:+.3f} ± {r['se']:.3f})"
+    return f"{r['mean']:.3f}{delta}" + (" ★" if r["lead"] else "")
+
+
+def write_card(card: list[dict[str, Any]], stats: dict[str, dict[str, float]], stem: Path, notes: Sequence[str]) -> None:
     """``<stem>.csv`` (the rows), ``<stem>.md`` and ``<stem>.html`` (one table: methods × columns, each cell the mean
-    and the paired Δ ± s.e.; leaders in bold)."""
+    and the paired Δ ± s.e.; leaders in bold); ``stats``: per method its ``queries``, ``seconds`` and ``overhead``
+    (:func:`method_stats`; the overhead column only when measured)."""
     import csv
 
     with stem.with_suffix(".csv").open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["column", "method", "mean", "n", "delta", "se", "lead", "self_graded"])
+        w = csv.DictWriter(f, fieldnames=["column", "method", "mean", "n", "delta", "se", "lead", "self_graded", *STATS])
         w.writeheader()
         w.writerows(card)
     columns = list(dict.fromkeys(r["column"] for r in card))
-    methods = list(queries)
+    methods = list(stats)
     cell = {(r["column"], r["method"]): r for r in card}
 
     def text(c: str, m: str) -> str:
-        r = cell.get((c, m))
-        if r is None:
-            return "—"
-        delta = "" if not np.isfinite(r["delta"]) else f" (Δ {r['delta']:+.3f} ± {r['se']:.3f})"
-        return f"{r['mean']:.3f}{delta}" + (" ★" if r["lead"] else "")
+        return cell_text(cell.get((c, m)))
 
     leads = {c: ", ".join(m for m in methods if cell.get((c, m), {}).get("lead")) for c in columns}
-    head = ["method", "queries/img", *columns]
-    body = [[m, f"{queries[m]:.0f}", *(text(c, m) for c in columns)] for m in methods]
-    body.append(["leads", "", *(leads[c] for c in columns)])
+    timed = any(np.isfinite(v["overhead"]) for v in stats.values())
+    head = ["method", "queries/img", "s/img", *(["overhead"] if timed else []), *columns]
+    body = [
+        [m, f"{stats[m]['queries']:.0f}", f"{stats[m]['seconds']:.2f}", *([f"{stats[m]['overhead']:.2f}"] if timed else [])]
+        + [text(c, m) for c in columns]
+        for m in methods
+    ]
+    body.append(["leads", "", "", *([""] if timed else []), *(leads[c] for c in columns)])
     md = ["# Report card", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     md += ["| " + " | ".join(r) + " |" for r in body]
     md += ["", "★ leads the column (tied-first within one paired s.e.).", ""] + [f"- {n}" for n in notes]

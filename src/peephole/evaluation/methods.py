@@ -8,6 +8,7 @@ are the methods' defaults unless the harness is given others (``options``); ever
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
@@ -16,6 +17,7 @@ import numpy as np
 
 from peephole.api import explain
 from peephole.errors import InputError
+from peephole.evaluation.bare import BareTwin
 from peephole.metrics.reference import centre_gaussian_map, random_map
 from peephole.registry import METHODS
 
@@ -57,11 +59,36 @@ def check_installed(methods: list[str]) -> None:
             )
 
 
+def code_version(method: str) -> str:
+    """A hash of the source of registered ``method``'s module and of every ``peephole.methods`` module it uses, followed
+    through their globals (``surrogate`` for LIME, KernelSHAP and PAMI path); not ``methods.base``, the template every
+    method shares, nor ``core`` or the modalities' partitions and maskers. Editing the algorithm changes it, so a resumed
+    card redoes that method's items."""
+    import importlib
+    import inspect
+
+    start = METHODS[method].target.partition(":")[0]
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        if name in seen or not (name == start or name.startswith("peephole.methods.")) or name == "peephole.methods.base":
+            continue
+        seen.add(name)
+        values = vars(importlib.import_module(name)).values()
+        todo += [v.__name__ if inspect.ismodule(v) else getattr(v, "__module__", None) or "" for v in values]
+    digest = hashlib.sha1()
+    for name in sorted(seen):
+        digest.update(inspect.getsource(importlib.import_module(name)).encode())
+    return digest.hexdigest()[:12]
+
+
 @dataclass
 class MapResult:
     map: np.ndarray
     n_queries: int
-    seconds: float
+    seconds: float  #: the method's wall time (without the bare twin's, when timed)
+    bare_seconds: float | None = None  #: the same queries on their own (:class:`~peephole.evaluation.bare.BareTwin`)
 
 
 @dataclass
@@ -71,6 +98,7 @@ class MapMaker:
     model_name: str = "efficientnet-lite0"
     options: dict[str, dict[str, Any]] = field(default_factory=dict)  #: method -> extra keyword arguments
     seed: int = 0
+    bare: bool = False  #: also time each perturbation method's queries on their own (doubles its model time)
     _models: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def model(self, backend: str) -> Any:
@@ -86,6 +114,14 @@ class MapMaker:
 
     def __call__(self, method: str, image: np.ndarray, target: int, index: int = 0) -> MapResult:
         return self.maps(method, image, [target], index)[0]
+
+    def params(self, method: str) -> dict[str, Any]:
+        """What an item made by ``method`` records, and what a resumed run compares before reusing it: its settings
+        (values that JSON cannot hold as their ``repr``) and ``code``, :func:`code_version` of its method."""
+        settings = {
+            k: v if isinstance(v, (int, float, str, bool)) or v is None else repr(v) for k, v in self.settings(method).items()
+        }
+        return {**settings, "code": "" if method in REFERENCE else code_version(VARIANTS.get(method, (method, {}))[0])}
 
     def takes_masker(self, method: str) -> bool:
         """Whether ``method`` hides pixels with a masker (and so is run on each substrate of a matrix)."""
@@ -117,9 +153,11 @@ class MapMaker:
         gradient = METHODS[name].family == "gradient"
         extra: dict[str, Any] = {"black_box": self.model("onnx")} if name == "scorecam" else {}
         model = self.model("torch" if gradient else "onnx")
+        twin = BareTwin(model, image) if self.bare and not gradient else None
         settings = {**self.settings(method), **({"masker": masker} if masker is not None and self.takes_masker(method) else {})}
-        e = explain(model, image, name, targets=[int(t) for t in targets], seed=self.seed, **extra, **settings)
+        e = explain(twin or model, image, name, targets=[int(t) for t in targets], seed=self.seed, **extra, **settings)
         if e.maps.shape[1:] != image.shape[:2]:
             raise InputError(f"{method} returned {e.maps.shape[1:]} maps for a {image.shape[:2]} image")
-        n, sec = len(targets), perf_counter() - t0
-        return [MapResult(m, int(round(e.n_queries / n)), sec / n) for m in e.maps]
+        bare = None if twin is None else twin.bare_s / len(targets)
+        n, sec = len(targets), perf_counter() - t0 - (twin.bare_s if twin else 0.0)
+        return [MapResult(m, int(round(e.n_queries / n)), sec / n, bare) for m in e.maps]
