@@ -5,7 +5,8 @@ deletion (the map made with blur scored on mid-grey, the map made with grey scor
 self-graded curves (each map scored with its own fill) for comparison; µFidelity of the blur map (9×9 grid, 20 %
 of the cells filled with mid-grey, Pearson). One JSON line per photo and method, so a partial run counts what it
 finished. ``--label`` names the rows, so the same script run against an older checkout (``PYTHONPATH=<old>/src``)
-gives the "before" rows; ``--summary`` prints the table and the paired differences against LIME-1000.
+gives the "before" rows; ``--summary`` prints the table and the paired differences against LIME-1000 and against
+the first file's method (list the "before" run first).
 
     nice -n 10 env PYTHONPATH=src python experiments/path_stability.py /work/shared/data/imagenet-sample --limit 10 \
         --methods pami-path,lime-1000 --out path_stability.jsonl
@@ -28,7 +29,9 @@ FILLS = ("blur", "grey")
 OTHER = {"blur": "grey", "grey": "blur"}
 
 
-def measure(folder: str, names: list[str], label: str, limit: int, skip: int, out: Path, step: int, samples: int) -> None:
+def measure(
+    folder: str, names: list[str], label: str, limit: int, skip: int, rho: bool, out: Path, step: int, samples: int
+) -> None:
     import peephole
     from peephole.evaluation.data import correctly_classified
     from peephole.metrics import mu_fidelity, perturbation_curve
@@ -48,9 +51,10 @@ def measure(folder: str, names: list[str], label: str, limit: int, skip: int, ou
                 for fill in FILLS
             }
             seconds = (time.perf_counter() - t) / len(FILLS)
-            again = peephole.explain(model, img, method, targets=sample.label, masker="blur", seed=1, **options).maps[0]
-            row = {"photo": sample.path.name, "method": row_name, "seconds": round(seconds, 2)}
-            row["rho"] = round(rank_correlation(maps["blur"], again), 5)
+            row = {"photo": sample.path.name, "method": row_name, "seconds": round(seconds, 2), "rho": None}
+            if rho:
+                again = peephole.explain(model, img, method, targets=sample.label, masker="blur", seed=1, **options).maps[0]
+                row["rho"] = round(rank_correlation(maps["blur"], again), 5)
             for made in FILLS:
                 for scored in FILLS:
                     kind = "cross" if scored != made else "self"
@@ -70,6 +74,12 @@ def summary(paths: list[Path]) -> None:
     by = {(r["photo"], r["method"]): r for r in rows}
     photos = sorted({r["photo"] for r in rows if all((r["photo"], m) in by for m in methods)})
     keys = [f"{m}_{k}_{f}" for k in ("cross", "self") for m in ("insertion", "deletion") for f in FILLS] + ["mu_fidelity"]
+    label = {k: k for k in keys}
+    for m in ("insertion", "deletion"):
+        for f in FILLS:
+            label[f"{m}_cross_{f}"] = f"{m}, made with {f}, scored on {OTHER[f]}"
+            label[f"{m}_self_{f}"] = f"{m}, made with {f}, scored on {f} (self-graded)"
+    label["mu_fidelity"] = "µFidelity of the blur map (grey fill)"
     print(f"{len(photos)} dev photos with every method ({', '.join(methods)}); mean ± s.e.")
 
     def col(m: str, k: str) -> np.ndarray:
@@ -79,14 +89,16 @@ def summary(paths: list[Path]) -> None:
         return v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else float("nan")
 
     for m in methods:
-        rho = col(m, "rho")
-        print(f"\n{m}: seed ρ {rho.mean():.3f} (min {rho.min():.3f}), {col(m, 'seconds').mean():.0f} s per map")
+        rho = np.array([by[p, m]["rho"] for p in photos if by[p, m]["rho"] is not None], float)
+        stable = f"seed ρ {rho.mean():.3f} (min {rho.min():.3f}, {len(rho)} photos)" if len(rho) else "seed ρ not measured"
+        print(f"\n{m}: {stable}, {col(m, 'seconds').mean():.0f} s per map")
         for k in keys:
             v = col(m, k)
-            line = f"  {k}: {v.mean():.3f} ± {se(v):.3f}"
-            if m != REFERENCE and REFERENCE in methods:
-                d = v - col(REFERENCE, k)
-                line += f"   Δ vs {REFERENCE} {d.mean():+.3f} ± {se(d):.3f}"
+            line = f"  {label[k]}: {v.mean():.3f} ± {se(v):.3f}"
+            for ref in [REFERENCE, *methods[:1]] if m != REFERENCE else ():
+                if ref in methods and ref != m:
+                    d = v - col(ref, k)
+                    line += f"   Δ vs {ref} {d.mean():+.3f} ± {se(d):.3f}"
             print(line)
 
 
@@ -97,6 +109,7 @@ def main() -> None:
     p.add_argument("--label", default="", help="appended to the method's row name (e.g. ' (before)')")
     p.add_argument("--limit", type=int, default=10, help="correctly classified photos of the dev split")
     p.add_argument("--skip", type=int, default=0, help="leave out the first SKIP of them (another process runs them)")
+    p.add_argument("--no-rho", action="store_true", help="skip the seed-1 map (seed ρ left empty) to save its queries")
     p.add_argument("--out", type=Path, default=Path("path_stability.jsonl"))
     p.add_argument("--step", type=int, default=1792, help="pixels per curve step (224·8: 29 steps at 224×224)")
     p.add_argument("--samples", type=int, default=50, help="µFidelity's subsets per photo")
@@ -105,7 +118,7 @@ def main() -> None:
     if a.summary:
         summary(a.summary)
     else:
-        measure(a.folder, a.methods.split(","), a.label, a.limit, a.skip, a.out, a.step, a.samples)
+        measure(a.folder, a.methods.split(","), a.label, a.limit, a.skip, not a.no_rho, a.out, a.step, a.samples)
 
 
 if __name__ == "__main__":

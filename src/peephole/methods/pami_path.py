@@ -154,6 +154,7 @@ def path(
                 cand.append((j, n))
             if len(cand) == candidates:
                 break
+        cand.sort()  # queried, and equal gains taken, by part index: near-ties of the surrogate cannot reorder them
         if not cand or spent + 2 * len(cand) > budget:
             break
         both = FunctionPartition(cover.shape, 2 * len(cand), steps(kept, [cover[j] for j, _ in cand], cover.shape))
