@@ -14,11 +14,14 @@ kept features show the input, the others take the masker's values, as in PAMI.
 
 Candidates: each step scores the ``candidates`` best-ranked parts not chosen yet, ranked by a LIME
 surrogate (:mod:`peephole.methods.surrogate`, same parts and masker) fitted on the first ``n_samples``
-queries. The path stops when the next step would take the call past ``max_queries`` (the unperturbed
-input included; several targets share the surrogate and split the rest); the parts it did not reach
-follow in the surrogate's order. The map paints, on the features each part added, the share of the two
-curves still unexplained when it was added (:func:`values`), strictly decreasing along the order. Greedy
-subset selection for attribution:
+queries, a fixed orthogonal design (:func:`~peephole.methods.surrogate.orthogonal_samples`): nothing is
+drawn at random, so the seed does not enter and every call on the same input gives the same map. The path
+stops when the next step would take the call past ``max_queries`` (the unperturbed input included; several
+targets share the surrogate and split the rest); the parts it did not reach follow in the surrogate's
+order. The map paints each part's Shapley-style value along the path per feature it added (:func:`values`):
+the mean of its two marginal gains, on keeping it after the parts before it and on hiding it after them
+(a permutation and its reverse, antithetic sampling of the Shapley value); the map sums to
+``f(x) − f(∅)``. Greedy subset selection for attribution:
 Chen et al., ICLR 2024 (arXiv 2402.09164); a bidirectional search over both curves: LiMA (arXiv 2504.00470).
 """
 
@@ -37,7 +40,7 @@ from peephole.core.perturb import BoundOnce, Masker
 from peephole.core.run import RunResult, run
 from peephole.errors import InputError
 from peephole.methods.base import Outcome, PerturbationMethod, Settings
-from peephole.methods.surrogate import LimeFit, lime_samples
+from peephole.methods.surrogate import LimeFit, orthogonal_samples
 from peephole.pipeline import Context
 
 
@@ -79,7 +82,7 @@ class PamiPath(PerturbationMethod):
     def maps(self, ctx: Context, s: Settings, parts: Partition, masker: Masker) -> Outcome:
         o = s.options
         seen: dict[bytes, np.ndarray] = {}  # a coalition the path meets again (or the surrogate drew) is not re-queried
-        coalitions = Coalitions(parts, lime_samples(parts.n_parts, o.n_samples, ctx.request.seed))
+        coalitions = Coalitions(parts, orthogonal_samples(parts.n_parts, o.n_samples))
         args = (ctx.query, ctx.x, coalitions, masker, ctx.targets, ctx.batch_size, ctx.request.progress, ScoresOnly)
         drawn = run(*args, desc="pami-path surrogate", seen=seen)
         fit = LimeFit(coalitions, ctx.reference)
@@ -97,7 +100,9 @@ class PamiPath(PerturbationMethod):
             runs += done
             orders.append(order)
             steps.append(len(curve))
-            maps.append(paint(cover, order, values(curve, len(order), f_empty, float(ctx.probabilities[t]))))
+            at = positions(cover, order)
+            value = values(curve, np.bincount(at[at >= 0], minlength=len(order)), f_empty, float(ctx.probabilities[t]))
+            maps.append(np.where(at >= 0, value[at], 0).astype(np.float32).reshape(cover.shape))
         return Outcome(
             np.stack(maps),
             np.concatenate([r.scores for r in runs]),
@@ -149,6 +154,7 @@ def path(
                 cand.append((j, n))
             if len(cand) == candidates:
                 break
+        cand.sort()  # queried, and equal gains taken, by part index: near-ties of the surrogate cannot reorder them
         if not cand or spent + 2 * len(cand) > budget:
             break
         both = FunctionPartition(cover.shape, 2 * len(cand), steps(kept, [cover[j] for j, _ in cand], cover.shape))
@@ -172,27 +178,37 @@ def path(
     return order + ranked, curve, done
 
 
-def values(curve: list[tuple[float, float]], n: int, f_empty: float, f_full: float) -> np.ndarray:
-    """Each position's value in the map: ``0.95 · (1 − e) + 0.05 · (n − r) / n``, strictly decreasing in r.
+def values(curve: list[tuple[float, float]], sizes: np.ndarray, f_empty: float, f_full: float) -> np.ndarray:
+    """Each position's value per feature, ``(n,)``: position r's Shapley-style value ``φ_r / sizes[r]``, made
+    non-increasing along the order, plus a rank term that keeps the order exact.
 
-    ``e`` is the share of the two curves the parts before position r already explain along the path,
-    ``e_r = [(f(keep S_r) − f(∅)) + (f(x) − f(hide S_r))] / 2(f(x) − f(∅))`` (running maximum, clipped to
-    [0, 1]); the parts after the path share what it left unexplained, linearly. The rank term keeps the
-    order exact (no ties); without a rise from f(∅) to f(x) there is no share to paint and the map is the rank.
+    ``φ_r = ½ [(f(keep S_r) − f(keep S_{r−1})) + (f(hide S_{r−1}) − f(hide S_r))]`` is the mean of part r's
+    marginal gain on the insertion path and on the deletion path (a permutation and its reverse: the
+    antithetic pair of Shapley permutation sampling); the parts after the path share what it left,
+    ``½ [(f(x) − f(keep S_m)) + (f(hide S_m) − f(∅))]``, per feature. ``sizes[r]``: the features position r
+    added (0: it paints nothing). The per-feature values are fitted non-increasing along the order (isotonic
+    regression weighted by ``sizes``, which keeps each pooled block's total), so the sum over the map stays
+    ``f(x) − f(∅)`` and the curves still follow the path; a rank term ``δ (n − r) / n`` (``δ`` a thousandth of the
+    largest value; its mean over the features taken off, so the sum holds) breaks the ties pooling leaves.
     """
+    from sklearn.isotonic import IsotonicRegression
+
+    n, m = len(sizes), len(curve)
+    keep = np.array([f_empty] + [k for k, _ in curve] + [f_full])
+    hide = np.array([f_full] + [h for _, h in curve] + [f_empty])
+    phi = (np.diff(keep) - np.diff(hide)) / 2  # φ of the m path positions, then of the whole tail
+    density = np.zeros(n)
+    tail = sizes[m:].sum()
+    density[:m] = phi[:m] / np.maximum(sizes[:m], 1)
+    density[m:] = phi[m] / tail if tail else 0.0
+    painted = sizes > 0
+    fitted = np.zeros(n)
+    if painted.any():
+        iso = IsotonicRegression(increasing=False)
+        fitted[painted] = iso.fit_transform(np.flatnonzero(painted), density[painted], sample_weight=sizes[painted])
+    delta = 1e-3 * float(np.abs(fitted).max()) or 1.0
     rank = (n - np.arange(n)) / n
-    span = f_full - f_empty
-    if not span > 0:
-        return rank
-    e = np.zeros(n)
-    m = len(curve)  # < n: the path stops with one part left
-    explained = np.clip([((k - f_empty) + (f_full - h)) / (2 * span) for k, h in curve], 0, 1)
-    e[1 : m + 1] = np.maximum.accumulate(explained)
-    left = 1 - e[m]
-    tail = n - m - 1  # positions after the last one the path chose
-    if tail > 0:
-        e[m + 1 :] = 1 - left * (tail - np.arange(tail)) / (tail + 1)
-    return 0.95 * (1 - e) + 0.05 * rank
+    return fitted + delta * (rank - (sizes * rank).sum() / max(sizes.sum(), 1))
 
 
 def steps(kept: np.ndarray, adds: list[np.ndarray], shape: tuple[int, ...]) -> Any:
@@ -212,12 +228,11 @@ def steps(kept: np.ndarray, adds: list[np.ndarray], shape: tuple[int, ...]) -> A
     return masks
 
 
-def paint(cover: Cover, order: list[int], value: np.ndarray) -> np.ndarray:
-    """``value[r]`` on the features that part ``order[r]`` added to the coalition; 0 where no part covers."""
-    out = np.zeros(cover.n_features, np.float32)
-    done = np.zeros(cover.n_features, bool)
+def positions(cover: Cover, order: list[int]) -> np.ndarray:
+    """``(n_features,)`` int: the position r of the first part of ``order`` covering each feature (its part
+    ``order[r]`` added it to the coalition); −1 where no part covers."""
+    out = np.full(cover.n_features, -1, np.int64)
     for r, j in enumerate(order):
         idx = cover[j]
-        out[idx[~done[idx]]] = value[r]
-        done[idx] = True
-    return out.reshape(cover.shape)
+        out[idx[out[idx] < 0]] = r
+    return out

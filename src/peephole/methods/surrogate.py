@@ -1,10 +1,13 @@
-"""What LIME, KernelSHAP and PAMI path share: seeded coalitions of parts and a weighted linear fit over them.
+"""What LIME, KernelSHAP and PAMI path share: coalitions of parts and a weighted linear fit over them.
 
 Sample ``i`` of :func:`lime_samples` keeps a random subset of the parts (each on with probability 1/2, drawn from
-the seeded generator ``(seed, i)``; sample 0 keeps all of them, as in LIME). A partition of several groups (PAMI's
-overlapping segmentations) splits the samples among the groups (:func:`grouped_samples`): each group gets its own
-block of coalitions of its own parts and its own fit. :class:`LimeFit` is the aggregator (LIME's kernel and ridge
-fit; KernelSHAP overrides both) and :class:`Surrogate` the method template both methods fill in.
+the seeded generator ``(seed, i)``; sample 0 keeps all of them, as in LIME). :func:`orthogonal_samples` (PAMI
+path's) is a fixed two-level orthogonal design instead: no seed, every part on in half the rows.
+
+A partition of several groups (PAMI's overlapping segmentations) splits the samples among the groups
+(:func:`grouped_samples`): each group gets its own block of coalitions of its own parts and its own fit.
+:class:`LimeFit` is the aggregator (LIME's kernel and ridge fit; KernelSHAP overrides both) and
+:class:`Surrogate` the method template both methods fill in.
 """
 
 from __future__ import annotations
@@ -33,6 +36,23 @@ def lime_samples(n_parts: int, n_samples: int, seed: int = 0) -> np.ndarray:
     for i in range(n_samples):
         z[i] = True if i == 0 else np.random.default_rng([seed, i]).random(n_parts) < 0.5
     return z
+
+
+def orthogonal_samples(n_parts: int, n_samples: int) -> np.ndarray:
+    """On/off vectors ``(n_samples, n_parts)`` bool of a two-level orthogonal design and its foldover (Box, Hunter &
+    Hunter, *Statistics for Experimenters*, ch. 6), the same for every call.
+
+    Rows ``0 … N−1`` are the rows of the Sylvester–Hadamard matrix ``H_N`` (``N = 2^m ≥ max(n_parts + 1,
+    n_samples / 2)``) on columns ``1 … n_parts``: part ``j`` is on in row ``i`` when ``popcount(i & (j + 1))`` is
+    even. Over the N rows every part is on in half of them and every two parts' on/off columns are orthogonal, so a
+    linear fit separates the parts' main effects with the least variance; row 0 keeps every part (as LIME's sample
+    0). Rows ``N …`` are the complements of rows ``0 …`` (the foldover), which frees the main effects from two-part
+    interactions."""
+    n = max(n_parts + 1, -(-n_samples // 2))
+    size = 1 << (n - 1).bit_length()
+    rows = np.arange(min(n_samples, size), dtype=np.int64)[:, None] & np.arange(1, n_parts + 1, dtype=np.int64)[None, :]
+    z = np.bitwise_count(rows) % 2 == 0
+    return np.concatenate([z, ~z[: n_samples - len(z)]])
 
 
 def grouped_samples(parts: Partition, n_samples: int, sample: Sampler, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

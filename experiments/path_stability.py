@@ -1,0 +1,125 @@
+"""PAMI path (the default image method) across seeds and fills on the development split (issue 27, item 4).
+
+Per photo and method: Spearman ρ between the maps of seeds 0 and 1 (both made with blur); cross-fill insertion and
+deletion (the map made with blur scored on mid-grey, the map made with grey scored on blur; pixel steps); the
+self-graded curves (each map scored with its own fill) for comparison; µFidelity of the blur map (9×9 grid, 20 %
+of the cells filled with mid-grey, Pearson). One JSON line per photo and method, so a partial run counts what it
+finished. ``--label`` names the rows, so the same script run against an older checkout (``PYTHONPATH=<old>/src``)
+gives the "before" rows; ``--summary`` prints the table and the paired differences against LIME-1000 and against
+the first file's method (list the "before" run first).
+
+    nice -n 10 env PYTHONPATH=src python experiments/path_stability.py /work/shared/data/imagenet-sample --limit 10 \
+        --methods pami-path,lime-1000 --out path_stability.jsonl
+    python experiments/path_stability.py --summary path_stability.jsonl [more.jsonl ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+#: name -> (registered method, options); lime-1000 is the reference of the paired differences.
+METHODS = {"pami-path": ("pami-path", {}), "lime-1000": ("lime", {"n_samples": 1000})}
+REFERENCE = "lime-1000"
+FILLS = ("blur", "grey")
+OTHER = {"blur": "grey", "grey": "blur"}
+
+
+def measure(
+    folder: str, names: list[str], label: str, limit: int, skip: int, rho: bool, out: Path, step: int, samples: int
+) -> None:
+    import peephole
+    from peephole.evaluation.data import correctly_classified
+    from peephole.metrics import mu_fidelity, perturbation_curve
+    from peephole.metrics.stability import rank_correlation
+
+    model = peephole.load_model("efficientnet-lite0", "onnx")
+    done = {(r["photo"], r["method"]) for r in map(json.loads, out.read_text().splitlines())} if out.exists() else set()
+    for i, (sample, img) in enumerate(correctly_classified(model, folder, "dev", limit)):
+        for name in names if i >= skip else ():
+            row_name = name if name == REFERENCE else f"{name}{label}"
+            if (sample.path.name, row_name) in done:
+                continue
+            method, options = METHODS[name]
+            t = time.perf_counter()
+            maps = {
+                fill: peephole.explain(model, img, method, targets=sample.label, masker=fill, seed=0, **options).maps[0]
+                for fill in FILLS
+            }
+            seconds = (time.perf_counter() - t) / len(FILLS)
+            row = {"photo": sample.path.name, "method": row_name, "seconds": round(seconds, 2), "rho": None}
+            if rho:
+                again = peephole.explain(model, img, method, targets=sample.label, masker="blur", seed=1, **options).maps[0]
+                row["rho"] = round(rank_correlation(maps["blur"], again), 5)
+            for made in FILLS:
+                for scored in FILLS:
+                    kind = "cross" if scored != made else "self"
+                    for mode in ("insertion", "deletion"):
+                        c = perturbation_curve(model, img, maps[made], sample.label, mode, step=step, fill=scored)
+                        row[f"{mode}_{kind}_{made}"] = round(c.auc, 5)
+            mf = mu_fidelity(model, img, maps["blur"], sample.label, n_samples=samples, fill="grey")
+            row["mu_fidelity"] = round(mf.correlation, 5)
+            with out.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+            print(row, flush=True)
+
+
+def summary(paths: list[Path]) -> None:
+    rows = [json.loads(line) for path in paths for line in path.read_text().splitlines()]
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    by = {(r["photo"], r["method"]): r for r in rows}
+    photos = sorted({r["photo"] for r in rows if all((r["photo"], m) in by for m in methods)})
+    keys = [f"{m}_{k}_{f}" for k in ("cross", "self") for m in ("insertion", "deletion") for f in FILLS] + ["mu_fidelity"]
+    label = {k: k for k in keys}
+    for m in ("insertion", "deletion"):
+        for f in FILLS:
+            label[f"{m}_cross_{f}"] = f"{m}, made with {f}, scored on {OTHER[f]}"
+            label[f"{m}_self_{f}"] = f"{m}, made with {f}, scored on {f} (self-graded)"
+    label["mu_fidelity"] = "µFidelity of the blur map (grey fill)"
+    print(f"{len(photos)} dev photos with every method ({', '.join(methods)}); mean ± s.e.")
+
+    def col(m: str, k: str) -> np.ndarray:
+        return np.array([by[p, m][k] for p in photos], float)
+
+    def se(v: np.ndarray) -> float:
+        return v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else float("nan")
+
+    for m in methods:
+        rho = np.array([by[p, m]["rho"] for p in photos if by[p, m]["rho"] is not None], float)
+        stable = f"seed ρ {rho.mean():.3f} (min {rho.min():.3f}, {len(rho)} photos)" if len(rho) else "seed ρ not measured"
+        print(f"\n{m}: {stable}, {col(m, 'seconds').mean():.0f} s per map")
+        for k in keys:
+            v = col(m, k)
+            line = f"  {label[k]}: {v.mean():.3f} ± {se(v):.3f}"
+            for ref in [REFERENCE, *methods[:1]] if m != REFERENCE else ():
+                if ref in methods and ref != m:
+                    d = v - col(ref, k)
+                    line += f"   Δ vs {ref} {d.mean():+.3f} ± {se(d):.3f}"
+            print(line)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("folder", nargs="?", help="the ImageNet sample folder (labels.csv)")
+    p.add_argument("--methods", default="pami-path,lime-1000", help=f"comma-separated, of {sorted(METHODS)}")
+    p.add_argument("--label", default="", help="appended to the method's row name (e.g. ' (before)')")
+    p.add_argument("--limit", type=int, default=10, help="correctly classified photos of the dev split")
+    p.add_argument("--skip", type=int, default=0, help="leave out the first SKIP of them (another process runs them)")
+    p.add_argument("--no-rho", action="store_true", help="skip the seed-1 map (seed ρ left empty) to save its queries")
+    p.add_argument("--out", type=Path, default=Path("path_stability.jsonl"))
+    p.add_argument("--step", type=int, default=1792, help="pixels per curve step (224·8: 29 steps at 224×224)")
+    p.add_argument("--samples", type=int, default=50, help="µFidelity's subsets per photo")
+    p.add_argument("--summary", type=Path, nargs="+", help="print the table of finished (or partial) runs and stop")
+    a = p.parse_args()
+    if a.summary:
+        summary(a.summary)
+    else:
+        measure(a.folder, a.methods.split(","), a.label, a.limit, a.skip, not a.no_rho, a.out, a.step, a.samples)
+
+
+if __name__ == "__main__":
+    main()
