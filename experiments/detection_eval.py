@@ -95,8 +95,11 @@ def options(config: str, im: np.ndarray, budget: int) -> tuple[str, dict[str, An
 
 def run(args) -> None:
     det = load_model(args.detector, side=args.side)
+    done = {json.loads(line)["photo"] for line in Path(args.out).read_text().splitlines()} if Path(args.out).exists() else set()
     with open(args.out, "a") as out:
         for name, im in photos(args, det):
+            if name in done:  # an interrupted run resumes
+                continue
             t0 = time.perf_counter()
             first = None
             for config in args.configs:  # PAMI's configurations at about --budget; D-RISE at the first one's queries
@@ -161,8 +164,8 @@ def table(paths: list[str]) -> None:
         print("\n| paired difference (same boxes) | deletion | insertion | pointing | energy |\n|---|---|---|---|---|")
         for c in (c for c in configs if c != "d-rise"):
             diffs = {m: [by[c][k][m] - by["d-rise"][k][m] for k in keys] for m in METRICS}
-            better = {m: np.mean([(d < 0) if m == "deletion" else (d > 0) for d in diffs[m]]) for m in METRICS}
-            cells = [f"{cell(diffs[m])} ({better[m]:.0%} better)" for m in METRICS]
+            sign = {m: -np.sign(diffs[m]) if m == "deletion" else np.sign(diffs[m]) for m in METRICS}  # +1: better
+            cells = [f"{cell(diffs[m])} ({np.mean(sign[m] > 0):.0%} better, {np.mean(sign[m] < 0):.0%} worse)" for m in METRICS]
             print(f"| {c} − d-rise | " + " | ".join(cells) + " |")
 
 
