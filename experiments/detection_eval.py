@@ -1,18 +1,31 @@
-"""Detection maps: PAMI keep-one vs D-RISE (``rise`` on the detection task) at the same query budget, per box.
+"""Detection maps: PAMI against D-RISE (``rise`` on the detection task) at the same query budget, per box.
 
-Photos: the shared COCO photos (``--data``, sorted by name) shrunk to ``--side`` pixels on the longer side, kept
-when the detector finds at least one box (plus scikit-image's ``astronaut`` for faces, ``text`` for text), up
-to ``--limit`` photos. Every box of a photo is explained from one query set per method. PAMI keeps one part of
-the SLIC segmentations ``--segments`` (blur masker); D-RISE gets as many masks as PAMI made queries (``--masks``
-overrides, e.g. the published 5,000). Per box: deletion and insertion AUC of the box's similarity score (D-RISE
-Eq. 2; ``--steps`` steps; deletion to mid-grey, insertion from the blurred photo), the pointing game (the map's
-maximum inside the box, no tolerance) and the energy share inside the box. Nothing is tuned: one run, the
-library's defaults otherwise. Rows go to ``--out`` (JSON lines, one per box and method) as they are made; the
-table is printed from that file (``--table``).
+Photos: the shared COCO photos (``--data``, sorted by name) at their own size (640 px on the longer side), kept
+when the detector (working at ``--side`` px) finds at least one box; the kept photos alternate between the dev
+split (even positions) and the test split (odd positions); ``--split`` picks one, ``--limit`` caps its photos.
+Every box of a photo is explained from one query set per configuration (``--configs``, each given ``--budget``
+perturbed queries):
 
-    python experiments/detection_eval.py --detector haar-face --out faces.jsonl
-    python experiments/detection_eval.py --detector dbnet-text --out text.jsonl
-    python experiments/detection_eval.py --table faces.jsonl text.jsonl
+- ``pami-superpixels``: PAMI keep-one over SLIC segmentations of n, 2n and 4n segments, about the budget in all;
+- ``pami-window``: PAMI keep-one over square sliding windows, at most the budget (the smallest such stride;
+  radius = stride, so neighbours overlap by half);
+- ``pami-path``: the greedy keep-and-hide path over ~50 SLIC superpixels (half the budget on its surrogate);
+- ``d-rise``: RISE's random masks with the detection task's similarity (D-RISE; its defaults: 7×7 cells,
+  p = 0.5, mid-grey), as many masks as the first configuration's perturbed queries on that photo, or ``--budget``
+  when it is the first.
+
+Per box (the ``--boxes`` highest-scoring boxes of a photo): deletion and insertion AUC of the box's similarity
+(D-RISE Eq. 2; ``--steps`` steps; deletion to mid-grey, insertion from the blurred photo), the pointing game
+(the map's maximum inside the box, no tolerance; ties: the share of maximal pixels inside, see
+:func:`peephole.metrics.pointing_hit`) and the energy share inside the box (0 for a map with no positive mass).
+Rows go to ``--out`` (JSON lines, one per box and configuration) as they are made; ``--table`` prints each file's
+table (mean ± standard error over boxes; a file may hold the rows of several runs, ``cat``-ed) and the paired
+differences of every configuration with D-RISE on the same boxes.
+
+    python experiments/detection_eval.py --detector haar-face --split dev \
+        --configs pami-superpixels pami-window pami-path --out dev.jsonl
+    python experiments/detection_eval.py --detector haar-face --split test --configs pami-path d-rise --out test.jsonl
+    python experiments/detection_eval.py --table dev.jsonl test.jsonl
 """
 
 from __future__ import annotations
@@ -21,128 +34,154 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import skimage.data
 from skimage.io import imread
-from skimage.transform import rescale
 
 import peephole
+from peephole.evaluation.report import mean_sem
 from peephole.metrics import boxes_mask, energy_pointing, pointing_hit
 from peephole.metrics.curves import perturbation_curve
-from peephole.modalities.image.superpixels import Segmentation
-from peephole.models.dbnet import dbnet_detector
-from peephole.models.haar import haar_detector
+from peephole.modalities.image.superpixels import Segmentation, Superpixels
+from peephole.modalities.image.windows import window_centres
+from peephole.models.registry import load_model
 
-EXTRA = {"haar-face": "astronaut", "dbnet-text": "text"}
-
-
-def detector(name: str, side: int):
-    return dbnet_detector(side=side) if name == "dbnet-text" else haar_detector(name.removeprefix("haar-"))
+CONFIGS = ("pami-superpixels", "pami-window", "pami-path", "d-rise")
+METRICS = ("deletion", "insertion", "pointing", "energy")  #: deletion: lower is better; the others: higher
 
 
-def shrink(im: np.ndarray, side: int) -> np.ndarray:
+def rgb(im: np.ndarray) -> np.ndarray:
     im = np.stack([im] * 3, -1) if im.ndim == 2 else im[..., :3]
-    im = im.astype(np.float32) / 255.0 if im.dtype == np.uint8 else im.astype(np.float32)
-    s = side / max(im.shape[:2])
-    return np.clip(rescale(im, s, channel_axis=-1, anti_aliasing=True), 0, 1).astype(np.float32) if s < 1 else im
+    return im.astype(np.float32) / 255.0
 
 
 def photos(args, det):
-    """(name, image) of the photos where the detector finds a box, the scikit-image photo first."""
+    """(name, image) of the split's photos: every other photo where the detector finds a box."""
     found = 0
-    sources = [(EXTRA[args.detector], lambda: getattr(skimage.data, EXTRA[args.detector])())]
-    sources += [(p.stem, lambda p=p: imread(p)) for p in sorted(Path(args.data, "images").glob("*.jpg"))]
-    for name, read in sources:
-        im = shrink(read(), args.side)
-        if len(det(im[None])[0]["boxes"]):
-            yield name, im
-            found += 1
-            if found >= args.limit:
+    for p in sorted(Path(args.data, "images").glob("*.jpg")):
+        im = rgb(imread(p))
+        if not len(det(im[None])[0]["boxes"]):
+            continue
+        found += 1
+        if args.split == "all" or (found - 1) % 2 == (args.split == "test"):
+            yield p.stem, im
+            if (found + 1) // 2 >= args.limit and args.split != "all":
                 return
 
 
+def superpixels(im: np.ndarray, budget: int) -> Superpixels:
+    """SLIC at n, 2n and 4n segments, n set so that the parts number about ``budget`` (SLIC makes fewer than asked:
+    the sizes are scaled once by the shortfall)."""
+    make = lambda scale: Superpixels.from_image(  # noqa: E731
+        im, [Segmentation("slic", {"n_segments": round(budget * scale * f / 7), "compactness": 20}) for f in (1, 2, 4)]
+    )
+    first = make(1.0)
+    return make(budget / first.n_parts) if first.n_parts < 0.9 * budget else first
+
+
+def options(config: str, im: np.ndarray, budget: int) -> tuple[str, dict[str, Any]]:
+    """The method and options of a configuration at about ``budget`` perturbed queries."""
+    if config == "pami-superpixels":
+        return "pami", {"partition": superpixels(im, budget)}
+    if config == "pami-window":  # the smallest stride whose windows number at most the budget; radius = stride
+        h, w = im.shape[:2]
+        stride = next(s for s in range(1, max(h, w) + 1) if len(window_centres(h, s)) * len(window_centres(w, s)) <= budget)
+        return "pami", {"partition": "window", "radius": stride, "stride": stride, "window": "square"}
+    if config == "pami-path":
+        return "pami-path", {"max_queries": budget + 1, "n_samples": budget // 2}
+    return "rise", {"n_masks": budget}
+
+
 def run(args) -> None:
-    det = detector(args.detector, args.side)
-    segs = [Segmentation("slic", {"n_segments": n, "compactness": 20}) for n in args.segments]
+    det = load_model(args.detector, side=args.side)
+    done = {json.loads(line)["photo"] for line in Path(args.out).read_text().splitlines()} if Path(args.out).exists() else set()
     with open(args.out, "a") as out:
-        explain_all(args, det, segs, out)
-
-
-def explain_all(args, det, segs, out) -> None:
-    for name, im in photos(args, det):
-        t0 = time.perf_counter()
-        pami = peephole.explain(det, im, "pami", segmentations=segs)
-        budget = pami.n_queries - 1 if args.masks is None else args.masks
-        rise = peephole.explain(det, im, "rise", n_masks=budget)
-        for e in (pami, rise):
-            label = f"{e.method} ({e.n_queries - 1})"
-            for i, box in enumerate(e.extras["boxes"]):
-                m = e.maps[i]
-                step = max(1, m.size // args.steps)
-                curves = {
-                    k: perturbation_curve(det, im, m, i, k, step=step, task="detection").auc for k in ("deletion", "insertion")
-                }
-                region = boxes_mask([box], m.shape)
-                row = {
-                    "photo": name,
-                    "box": i,
-                    "method": label,
-                    "budget": e.n_queries - 1,
-                    "reference": float(e.probabilities[i]),
-                    **curves,
-                    "pointing": bool(pointing_hit(m, region, tolerance=0)),
-                    "energy": energy_pointing(m, region),
-                }
-                out.write(json.dumps(row) + "\n")
+        for name, im in photos(args, det):
+            if name in done:  # an interrupted run resumes
+                continue
+            t0 = time.perf_counter()
+            first = None
+            for config in args.configs:  # PAMI's configurations at about --budget; D-RISE at the first one's queries
+                method, opts = options(config, im, args.budget if first is None else first)
+                e = peephole.explain(det, im, method, **opts)
+                first = e.n_queries - 1 if first is None else first
+                for row in score(args, det, im, e):
+                    out.write(json.dumps({"photo": name, "split": args.split, "config": config, **row}) + "\n")
                 out.flush()
-        print(f"{name}: {len(pami.targets)} boxes, budget {budget}, {time.perf_counter() - t0:.0f} s", flush=True)
+            print(f"{name}: {len(e.targets)} boxes, budget {first}, {time.perf_counter() - t0:.0f} s", flush=True)
 
 
-def stat(v: np.ndarray) -> str:
-    return f"{v.mean():.3f} ± {v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else 0:.3f}"
+def score(args, det, im: np.ndarray, e) -> list[dict[str, Any]]:
+    """The metrics of the maps of the photo's ``args.boxes`` highest-scoring boxes."""
+    rows = []
+    for i in np.argsort(-np.asarray(e.extras["box_scores"]), kind="stable")[: args.boxes]:
+        m, box = e.maps[i], e.extras["boxes"][i]
+        step = max(1, m.size // args.steps)
+        curves = {k: perturbation_curve(det, im, m, int(i), k, step=step, task="detection").auc for k in METRICS[:2]}
+        region = boxes_mask([box], m.shape)
+        rows.append(
+            {
+                "box": int(i),
+                "budget": e.n_queries - 1,
+                "reference": float(e.probabilities[i]),
+                "deletion": curves["deletion"] / float(e.probabilities[i]),
+                "insertion": curves["insertion"] / float(e.probabilities[i]),
+                "pointing": pointing_hit(m, region, tolerance=0),
+                "energy": energy_pointing(m, region),
+            }
+        )
+    return rows
+
+
+def cell(values) -> str:
+    mean, sem = mean_sem(values)
+    return f"{mean:.3f} ± {sem:.3f}"
 
 
 def table(paths: list[str]) -> None:
-    """Per file: mean ± standard error per method (AUCs ÷ the box's reference similarity), and PAMI's paired wins."""
+    """Per file: mean ± standard error over boxes per configuration, and each one's paired difference with D-RISE."""
     for path in paths:
         with open(path) as f:
             rows = [json.loads(line) for line in f]
-        methods = sorted({r["method"].split(" ")[0] for r in rows})
-        by = {m: {(r["photo"], r["box"]): r for r in rows if r["method"].startswith(m + " ")} for m in methods}
+        for r in rows:  # a map with no positive mass puts none of it in the box
+            r["energy"] = 0.0 if r["energy"] is None or np.isnan(r["energy"]) else r["energy"]
+        configs = list(dict.fromkeys(r["config"] for r in rows))
+        by = {c: {(r["photo"], r["box"]): r for r in rows if r["config"] == c} for c in configs}
         keys = sorted(set.intersection(*(set(v) for v in by.values())))
         print(f"\n{path}: {len({k[0] for k in keys})} photos, {len(keys)} boxes\n")
-        print("| method | queries (mean) | deletion AUC ↓ | insertion AUC ↑ | pointing ↑ | energy in box ↑ |")
+        print("| configuration | queries (mean) | deletion ↓ | insertion ↑ | pointing ↑ | energy in box ↑ |")
         print("|---|---|---|---|---|---|")
-        for m in methods:
-            rs = [by[m][k] for k in keys]
-            ref = np.array([r["reference"] for r in rs])
-            col = {key: np.array([r[key] for r in rs], float) for key in ("deletion", "insertion", "pointing", "energy")}
-            budget = np.mean([r["budget"] for r in rs])
-            cells = [stat(col["deletion"] / ref), stat(col["insertion"] / ref), stat(col["pointing"]), stat(col["energy"])]
-            print(f"| {m} | {budget:.0f} | " + " | ".join(cells) + " |")
-        if len(methods) == 2:
-            a, b = ([by[m][k] for k in keys] for m in methods)
-            wins = {
-                key: np.mean([(x[key] < y[key]) if key == "deletion" else (x[key] > y[key]) for x, y in zip(a, b)])
-                for key in ("deletion", "insertion", "energy")
-            }
+        for c in configs:
+            rs = [by[c][k] for k in keys]
             print(
-                f"\n{methods[0]} better than {methods[1]} on the same box: " + ", ".join(f"{k} {v:.0%}" for k, v in wins.items())
+                f"| {c} | {np.mean([r['budget'] for r in rs]):.0f} | "
+                + " | ".join(cell([r[m] for r in rs]) for m in METRICS)
+                + " |"
             )
+        if "d-rise" not in by:
+            continue
+        print("\n| paired difference (same boxes) | deletion | insertion | pointing | energy |\n|---|---|---|---|---|")
+        for c in (c for c in configs if c != "d-rise"):
+            diffs = {m: [by[c][k][m] - by["d-rise"][k][m] for k in keys] for m in METRICS}
+            sign = {m: -np.sign(diffs[m]) if m == "deletion" else np.sign(diffs[m]) for m in METRICS}  # +1: better
+            cells = [f"{cell(diffs[m])} ({np.mean(sign[m] > 0):.0%} better, {np.mean(sign[m] < 0):.0%} worse)" for m in METRICS]
+            print(f"| {c} − d-rise | " + " | ".join(cells) + " |")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--detector", choices=sorted(EXTRA), default="haar-face")
+    ap.add_argument("--detector", choices=["haar-face", "dbnet-text"], default="haar-face")
+    ap.add_argument("--side", type=int, default=None, help="the detector's working size (default: the registry's)")
     ap.add_argument("--data", default="../shared/data/coco-boxes")
-    ap.add_argument("--limit", type=int, default=20)
-    ap.add_argument("--side", type=int, default=400)
-    ap.add_argument("--segments", type=int, nargs="+", default=[8, 16, 32])
-    ap.add_argument("--masks", type=int, default=None, help="D-RISE masks (default: PAMI's number of queries)")
-    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--split", choices=["dev", "test", "all"], default="dev")
+    ap.add_argument("--limit", type=int, default=1000, help="photos of the split at most")
+    ap.add_argument("--configs", nargs="+", choices=CONFIGS, default=["pami-path", "d-rise"])
+    ap.add_argument("--budget", type=int, default=100, help="perturbed queries per photo and configuration")
+    ap.add_argument("--boxes", type=int, default=3, help="boxes scored per photo (the highest-scoring)")
+    ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--out", default="detection.jsonl")
-    ap.add_argument("--table", nargs="+", default=None, help="print the table of these result files and stop")
+    ap.add_argument("--table", nargs="+", default=None, help="print the tables of these result files and stop")
     args = ap.parse_args()
     if args.table:
         table(args.table)

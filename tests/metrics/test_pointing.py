@@ -1,4 +1,5 @@
-"""Pointing game: hits and misses exactly at the 15 px boundary, ties, per-class means."""
+"""Pointing game: hits and misses exactly at the 15 px boundary, ties (the share of maximal pixels that hit),
+per-class means."""
 
 from __future__ import annotations
 
@@ -40,24 +41,36 @@ def test_boxes_cover_the_pixels_whose_centres_they_contain():
     ],
 )
 def test_hit_and_miss_at_the_15_px_boundary(r, c, hit):
-    assert pointing_hit(peak(r, c), boxes_mask([BOX], SHAPE)) is hit
+    assert pointing_hit(peak(r, c), boxes_mask([BOX], SHAPE)) == float(hit)
 
 
-def test_ties_at_the_maximum_take_the_first_pixel_in_row_major_order():
+def test_ties_count_the_share_of_maximal_pixels_that_hit_wherever_the_first_one_lies():
     region = boxes_mask([BOX], SHAPE)
     m = np.zeros(SHAPE)
-    m[10, 10] = m[60, 110] = 1.0  # outside first, inside second
-    assert not pointing_hit(m, region)
-    m[10, 10] = 0.0
-    m[190, 190] = 1.0  # inside first now
-    assert pointing_hit(m, region)
+    m[10, 10] = m[60, 110] = 1.0  # one maximal pixel outside (first in row-major order), one inside
+    assert pointing_hit(m, region) == 0.5
+    m[10, 10], m[190, 190] = 0.0, 1.0  # the inside one first now: the same share
+    assert pointing_hit(m, region) == 0.5
+    part = np.zeros(SHAPE)
+    part[40:80, 90:130] = 1.0  # a flat part of 40×40 px around the 20×20 box: a quarter inside, its corner outside
+    assert pointing_hit(part, region, tolerance=0) == pytest.approx(0.25)
+    assert pointing_hit(np.ones(SHAPE), region, tolerance=0) == pytest.approx(400 / 40_000)  # constant: the box's area
+
+
+def test_tolerance_applies_to_every_maximal_pixel():
+    region = boxes_mask([BOX], SHAPE)
+    m = np.zeros(SHAPE)
+    m[60, 134] = m[60, 135] = m[60, 136] = m[60, 137] = 1.0  # 15, 16, 17, 18 px right of the box
+    assert pointing_hit(m, region) == 0.25
 
 
 def test_summary_reports_overall_and_mean_over_classes():
-    s = pointing_summary([("cat", True), ("cat", True), ("cat", True), ("dog", False)])
+    s = pointing_summary([("cat", 1.0), ("cat", 1.0), ("cat", 1.0), ("dog", 0.0)])
     assert s.overall == pytest.approx(0.75)
     assert s.mean_over_classes == pytest.approx(0.5)
     assert s.per_class == {"cat": (3, 3), "dog": (0, 1)} and s.n_trials == 4
+    shared = pointing_summary([("cat", 0.5), ("dog", 0.25), ("dog", 1.0)])  # tied hits count as their share
+    assert shared.overall == pytest.approx(1.75 / 3) and shared.mean_over_classes == pytest.approx((0.5 + 0.625) / 2)
 
 
 def test_empty_or_mismatched_regions_are_errors():

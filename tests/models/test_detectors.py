@@ -129,6 +129,34 @@ def test_haar_face_finds_the_astronauts_face() -> None:
         load_model("haar-face", output="probs")
 
 
+def test_side_sets_the_working_size_of_a_built_in_detector() -> None:
+    import cv2
+    from skimage.data import astronaut
+
+    canvas = np.full((640, 640, 3), 0.5, np.float32)
+    canvas[:256, :256] = cv2.resize(astronaut(), (256, 256), interpolation=cv2.INTER_AREA) / 255  # a face of ~48 px
+    small = load_model("haar-face")(canvas[None])[0]["boxes"]  # at 320 px the face is ~24 px: below the cascade's window
+    full = load_model("haar-face", side=640)(canvas[None])[0]["boxes"]
+    assert len(small) == 0 and len(full) == 1
+    assert iou(full, np.array([[177.0, 66, 272, 161]]) / 2)[0, 0] > 0.5  # in the input's pixels
+    with pytest.raises(InputError, match="working size"):
+        load_model("efficientnet-lite0", side=640)
+    with pytest.raises(InputError, match=">= 32"):
+        load_model("haar-face", side=8)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("rapidocr_onnxruntime") is None, reason="the detection extra is not installed")
+def test_dbnet_works_at_the_side_it_is_given() -> None:
+    import cv2
+
+    im = np.full((480, 640, 3), 255, np.uint8)
+    cv2.putText(im, "PEEPHOLE", (30, 80), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (0, 0, 0), 2)
+    full = load_model("dbnet-text", side=640)(im[None] / 255.0)[0]["boxes"]
+    tiny = load_model("dbnet-text", side=64)(im[None] / 255.0)[0]["boxes"]  # letters of ~3 px: the word is lost
+    assert len(full) == 1 and iou(full, np.array([[30.0, 50, 250, 85]]))[0, 0] > 0.5
+    assert len(tiny) == 0 or iou(tiny, full).max() < 0.5
+
+
 @pytest.mark.skipif(importlib.util.find_spec("rapidocr_onnxruntime") is None, reason="the detection extra is not installed")
 def test_dbnet_finds_rendered_text() -> None:
     import cv2

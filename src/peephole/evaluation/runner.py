@@ -9,7 +9,7 @@ item per (image, method), id ``'<image file>/<method>'`` (``'<image file>/<metho
 substrate matrix), whose result is an :class:`~peephole.result.Explanation` — the method's map(s), the
 explained classes, the model's probabilities on the photo, queries and seconds; the photo itself is the row's
 ``source`` (``input`` is None) — and whose ``metrics`` column holds its scores (``insertion`` / ``deletion``
-AUC; ``pointing/<COCO class>`` hit, 1 or 0). Insertion / deletion curves are the Explanation's extras
+AUC; ``pointing/<COCO class>`` hit in [0, 1]). Insertion / deletion curves are the Explanation's extras
 ``insertion_curve`` / ``deletion_curve``. A misclassified image is one ``'skipped'`` item (id: the image
 file). Each item is committed as soon as it is scored, so a crashed or interrupted run resumes: a finished item
 is read back, never redone. ``summary.md`` / ``summary.csv``, ``items.csv`` (the store's table),
@@ -42,7 +42,8 @@ from peephole.tasks import classification_query
 CURVE_METRICS = ("insertion", "deletion")
 #: The store's table, exported beside the summary (one row per (image, method); metrics as JSON).
 EXPORT = "items.csv"
-POINTING = "pointing/"  #: prefix of a pointing item's metrics: ``pointing/<COCO class>`` -> hit (1 or 0)
+#: prefix of a pointing item's metrics: ``pointing/<COCO class>`` -> hit in [0, 1] (the share of maximal pixels that hit)
+POINTING = "pointing/"
 
 
 def item_id(image: str, method: str) -> str:
@@ -336,7 +337,7 @@ def _point_image(
         hits = {}
         for cls, region, r in zip(classes, regions, results):
             big = cv2.resize(r.map.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-            hits[f"{POINTING}{cls}"] = int(pointing_hit(big, region, tolerance))
+            hits[f"{POINTING}{cls}"] = pointing_hit(big, region, tolerance)
         n_queries, seconds = sum(r.n_queries for r in results), sum(r.seconds for r in results)
         e = Explanation(
             method=method,
@@ -372,8 +373,8 @@ def _pointing_table(
     for method in methods:
         mine = [rows[item_id(image, method)] for image in images]
         trials = [t for r in mine for t in _trials(r)]
-        every = pointing_summary((t["coco_class"], bool(t["hit"])) for t in trials)
-        known = pointing_summary((t["coco_class"], bool(t["hit"])) for t in trials if t["top5"])
+        every = pointing_summary((t["coco_class"], t["hit"]) for t in trials)
+        known = pointing_summary((t["coco_class"], t["hit"]) for t in trials if t["top5"])
         n = len(trials)
         table.append(
             {
@@ -396,7 +397,8 @@ def _pointing_table(
         [
             f"{len(images)} COCO images, one trial per (image, COCO class with an ImageNet counterpart); the map explains the "
             "ImageNet class of that COCO class's set scored highest on the image.",
-            f"hit: the map's maximum (resized to the photo's size; ties: first in row-major order) within {tolerance:g} px "
+            "hit: the map's maximum (resized to the photo's size; ties: the share of the maximal pixels that hit) within "
+            f"{tolerance:g} px "
             "of the union of the class's boxes. 'top-5': only trials where that class is in the model's top 5.",
         ],
     )

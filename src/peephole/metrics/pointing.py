@@ -1,9 +1,13 @@
 """The pointing game (Zhang et al., "Top-down neural attention by Excitation Backprop", ECCV 2016).
 
 A map *hits* when its maximum lies within ``tolerance`` pixels (15 by default, Euclidean) of the
-ground-truth region of the class, the union of its boxes. Ties at the maximum are broken
-deterministically: the first maximal pixel in row-major order (``np.argmax``). Accuracy is reported
-overall (hits / trials) and as the mean of the per-class accuracies. The *energy* pointing game (Wang et al.,
+ground-truth region of the class, the union of its boxes. Ties at the maximum (a map constant over superpixels or
+windows has a whole maximal region) count as the **share of the maximal pixels that hit**: the expected hit when
+the tie is broken uniformly at random, the same rule for every method, and 1 or 0 when the maximum is unique (the
+original game). The first maximal pixel (``np.argmax``; TorchRay and most re-implementations leave ties to it)
+makes a flat part's hit depend on where its top-left corner falls, and Quantus's "any maximal pixel hits" scores a
+constant map as a hit on every box. Accuracy is reported overall (hits / trials) and as the mean of the per-class
+accuracies. The *energy* pointing game (Wang et al.,
 Score-CAM, CVPR-W 2020) scores the share of the map's positive mass that falls inside the region.
 """
 
@@ -37,30 +41,20 @@ def boxes_mask(boxes: Sequence[Sequence[float]], shape: tuple[int, int]) -> np.n
     return m
 
 
-def max_point(saliency: np.ndarray) -> tuple[int, int]:
-    """(row, col) of the map's maximum; ties: first in row-major order."""
+def pointing_hit(saliency: np.ndarray, region: np.ndarray, tolerance: float = TOLERANCE) -> float:
+    """The hit in [0, 1]: the share of the map's maximal pixels within ``tolerance`` px of a pixel of ``region``
+    (H×W bool); 1.0 or 0.0 when the maximum is unique."""
+    region = np.asarray(region, bool)
     s = np.asarray(saliency, np.float64)
     if s.ndim != 2 or not np.isfinite(s).all():
         raise InputError(f"a saliency map must be a finite H×W array, got shape {s.shape}")
-    r, c = np.unravel_index(int(np.argmax(s)), s.shape)
-    return int(r), int(c)
-
-
-def pointing_hit(saliency: np.ndarray, region: np.ndarray, tolerance: float = TOLERANCE) -> bool:
-    """True when the map's maximum is within ``tolerance`` px of a pixel of ``region`` (H×W bool)."""
-    region = np.asarray(region, bool)
-    if region.shape != np.shape(saliency):
-        raise InputError(f"region of shape {region.shape} does not match the map of shape {np.shape(saliency)}")
+    if region.shape != s.shape:
+        raise InputError(f"region of shape {region.shape} does not match the map of shape {s.shape}")
     if not region.any():
         raise InputError("the ground-truth region is empty")
-    r, c = max_point(saliency)
-    y0, y1 = max(r - int(tolerance) - 1, 0), r + int(tolerance) + 2
-    x0, x1 = max(c - int(tolerance) - 1, 0), c + int(tolerance) + 2
-    window = region[y0:y1, x0:x1]
-    if not window.any():
-        return False
-    dist = distance_transform_edt(~window)
-    return bool(dist[r - y0, c - x0] <= tolerance)
+    top = s == s.max()
+    near = region if tolerance <= 0 else distance_transform_edt(~region) <= tolerance
+    return float(near[top].mean())
 
 
 def energy_pointing(saliency: np.ndarray, region: np.ndarray) -> float:
@@ -81,16 +75,17 @@ def energy_pointing(saliency: np.ndarray, region: np.ndarray) -> float:
 class PointingResult:
     overall: float  #: hits / trials
     mean_over_classes: float  #: mean of per-class accuracies
-    per_class: dict[str, tuple[int, int]]  #: class -> (hits, trials)
+    per_class: dict[str, tuple[float, int]]  #: class -> (hits, trials)
     n_trials: int
 
 
-def pointing_summary(trials: Iterable[tuple[str, bool]]) -> PointingResult:
-    """Aggregate ``(class name, hit)`` trials into overall and mean-over-classes accuracy."""
-    per: dict[str, list[int]] = {}
+def pointing_summary(trials: Iterable[tuple[str, float]]) -> PointingResult:
+    """Aggregate ``(class name, hit)`` trials (hits in [0, 1], see :func:`pointing_hit`) into overall and
+    mean-over-classes accuracy."""
+    per: dict[str, list[float]] = {}
     for cls, hit in trials:
-        h = per.setdefault(cls, [0, 0])
-        h[0] += int(bool(hit))
+        h = per.setdefault(cls, [0.0, 0])
+        h[0] += float(hit)
         h[1] += 1
     n = sum(t for _, t in per.values())
     if not n:

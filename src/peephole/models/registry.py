@@ -34,10 +34,15 @@ def load_model(
     output: str | None = None,
     layout: str | None = None,
     normalise: str | None = None,
+    side: int | None = None,
 ) -> Model:
     """``'efficientnet-lite0'`` (backend ``'onnx'`` or ``'torch'``), a built-in detector (:data:`DETECTORS`:
     OpenCV Haar cascades for faces, cat faces, bodies, run on the image shrunk to 320 pixels; the PP-OCRv4 DBNet
-    text detector), or a path to an ``.onnx`` image classifier.
+    text detector, run on the image resized to 640 pixels), or a path to an ``.onnx`` image classifier.
+
+    ``side`` (detectors only): the longer side, in pixels, the detector works at instead (Haar cascades shrink
+    larger images to it and leave smaller ones as they are; DBNet resizes to it). Larger finds smaller faces and
+    text and costs more per query; boxes are always in the input image's pixels.
 
     For an ONNX file, ``output`` (``'probs'`` | ``'logits'`` | ``'scores'``), ``layout`` (``'nchw'`` |
     ``'nhwc'``) and ``normalise`` (``'imagenet'`` | ``'tflite'`` | ``'none'``) may be declared; what is not
@@ -45,6 +50,10 @@ def load_model(
     NCHW by shape, ImageNet mean/std — see :func:`peephole.models.onnx.onnx_image_model`. The chosen
     settings are on ``model.settings``.
     """
+    if side is not None and name not in DETECTORS:
+        raise InputError(f"side= sets a built-in detector's working size; {name!r} is not one of {DETECTORS}")
+    if side is not None and not (isinstance(side, int) and side >= 32):
+        raise InputError(f"side must be a whole number of pixels >= 32, got {side!r}")
     if name == "efficientnet-lite0":
         if output or layout or normalise:
             raise InputError("efficientnet-lite0 has fixed settings; output=, layout= and normalise= are for .onnx files")
@@ -57,10 +66,10 @@ def load_model(
         if name == "dbnet-text":
             from peephole.models.dbnet import dbnet_detector
 
-            return dbnet_detector()
+            return dbnet_detector(side=side or 640)
         from peephole.models.haar import haar_detector
 
-        return haar_detector(name.removeprefix("haar-"), max_side=320)
+        return haar_detector(name.removeprefix("haar-"), max_side=side or 320)
     if name.endswith(".onnx"):
         from peephole.models.imagenet import imagenet_class_names
         from peephole.models.onnx import onnx_image_model
