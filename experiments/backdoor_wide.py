@@ -9,7 +9,7 @@ the architectures in a Latin-square rotation. Each member's training (``train_me
 under ``--root`` (per model: ``scans/DETECTOR/NAME.json``), so a killed run resumes (delete ``locks/`` first);
 several workers started side by side share the tasks through lock files.
 
-    python experiments/backdoor_wide.py run --root /work/runs/wide-zoo --detectors input-agnostic neural-cleanse tabor  # x3 at once
+    python experiments/backdoor_wide.py run --root /work/runs/wide-zoo --extra 36  # several at once
     python experiments/backdoor_wide.py report --root /work/runs/wide-zoo --out wide.json
 """
 
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(1)
     root = Path(args.root)
-    chosen = pairs(args.per_family, args.stride)
+    chosen = sorted(set(pairs(args.per_family, args.stride)) | set(args.extra))
     specs = [m for m in zoo_specs(90, args.seed, wide=True) if m.pair in chosen]
     print(f"pairs {chosen}", flush=True)
     trained: dict[str, object] = {}
@@ -72,7 +72,8 @@ def run(args: argparse.Namespace) -> None:
             if m.name not in trained:
                 t = time.time()
                 trained[m.name] = mm = train_member(m, root)  # cached: a worker that finds the file loads it
-                print(f"{m.name}: {time.time() - t:.0f} s, acc {mm.clean_accuracy:.3f}, attack {mm.attack_success:.3f}, kept {mm.kept}", flush=True)
+                acc, asr = mm.clean_accuracy, mm.attack_success
+                print(f"{m.name}: {time.time() - t:.0f} s, acc {acc:.3f}, attack {asr:.3f}, kept {mm.kept}", flush=True)
             mm = trained[m.name]
             if not mm.kept:
                 continue
@@ -135,6 +136,14 @@ def report(args: argparse.Namespace) -> None:
             print(f"== {name} ({len(results)} models)")
             print(lofo_summary(lofo))
             out[f"{name} | by {by}"] = lofo
+    merged = rules["combined (logistic: input-agnostic + neural-cleanse)"][0]
+    if merged:  # the shipped combiner: the same procedure fitted on every model (systems/backdoor_combined.py)
+        from peephole_lab.systems.backdoor_eval import tune_threshold
+
+        comb = fit_combiner(merged)
+        th = tune_threshold(comb(merged), args.max_false_alarms)
+        out["fit on every model"] = {"weights": comb.weights(), "threshold": th, "n_models": len(merged)}
+        print(f"fit on all {len(merged)} models: weights {comb.weights()}, tuned threshold {th:.3f}")
     if args.out:
         Path(args.out).write_text(json.dumps(out, indent=1, default=float))
 
@@ -147,6 +156,7 @@ def main() -> None:
     r.add_argument("--per-family", type=int, default=1, help="pairs per trigger family (default 1: 10 pairs)")
     r.add_argument("--stride", type=int, default=4)
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--extra", type=int, nargs="*", default=[], help="further pairs of the 90-pair grid")
     r.add_argument("--detectors", nargs="+", default=list(DETECTORS), choices=DETECTORS)
     r.set_defaults(func=run)
     p = sub.add_parser("report")

@@ -162,7 +162,18 @@ def neural_cleanse(
     masks, patterns, l1, asr = [], [], [], []
     for k in targets:
         m, p, norm, a = reverse_trigger(
-            dm.logits, x, k, epochs, steps, batch_size, init_cost, asr_threshold, patience, lr, seed + k, early_stop,
+            dm.logits,
+            x,
+            k,
+            epochs,
+            steps,
+            batch_size,
+            init_cost,
+            asr_threshold,
+            patience,
+            lr,
+            seed + k,
+            early_stop,
             regulariser(dm, k) if regulariser is not None else None,
         )
         masks.append(m)
