@@ -18,10 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 DETECTORS = ("input-agnostic", "neural-cleanse", "tabor")
+#: architecture families from the cheapest to scan to the dearest (measured on this machine)
+COST = ("mlp", "mlp-tanh", "mlp-gelu", "strided-cnn", "lenet", "cnn", "cnn-bn-gap", "resnet", "deep-cnn")
 
 
 def pairs(per_family: int, stride: int) -> list[int]:
@@ -62,6 +64,7 @@ def run(args: argparse.Namespace) -> None:
     root = Path(args.root)
     chosen = sorted(set(pairs(args.per_family, args.stride)) | set(args.extra))
     specs = [m for m in zoo_specs(90, args.seed, wide=True) if m.pair in chosen]
+    specs.sort(key=lambda m: COST.index(m.arch))  # cheap networks first: more models scanned if time runs out
     print(f"pairs {chosen}", flush=True)
     trained: dict[str, object] = {}
     for det in args.detectors:
@@ -115,6 +118,11 @@ def report(args: argparse.Namespace) -> None:
         "tabor, threshold tuned on seen families": (res["tabor"], None, None),
         "input-agnostic, clean reference per architecture": (res["input-agnostic"], fit_reference, None),
         "neural-cleanse, clean reference per architecture": (res["neural-cleanse"], fit_reference, None),
+        "combined (logistic: input-agnostic anomaly + fidelity)": (
+            merge(res["input-agnostic"], [replace(r, anomaly=r.measures["fidelity"]) for r in res["input-agnostic"]]),
+            fit_combiner,
+            None,
+        ),
         "combined (logistic: input-agnostic + neural-cleanse)": (
             merge(res["input-agnostic"], res["neural-cleanse"]),
             fit_combiner,

@@ -46,8 +46,9 @@ class CleanReference:
         clean = [r for r in results if not r.trojan and not r.error]
         self.pooled = _robust([r.score() for r in clean], self.min_scale)
         groups: dict[str, list[float]] = {}
-        for r in clean:
-            groups.setdefault(str(r.attributes.get(self.by)), []).append(r.score())
+        for r in clean:  # a clean model with no eligible class (score −inf) gives its family no location
+            if np.isfinite(r.score()):
+                groups.setdefault(str(r.attributes.get(self.by)), []).append(r.score())
         self.stats = {k: _robust(v, self.min_scale) for k, v in groups.items() if len(v) >= 2}
         return self
 
