@@ -2,10 +2,10 @@
 Neural Cleanse (:func:`~peephole_lab.systems.neural_cleanse.neural_cleanse`) on the same model, every class's two
 anomalies and their ranks (:func:`~peephole_lab.systems.backdoor_calibration.class_features`) combined by the
 logistic regression of :class:`~peephole_lab.systems.backdoor_calibration.LogisticCombiner` with the weights
-below, fitted on every scanned model of the wide trojan zoo's stratified subset (docs/systems.md, "A wider
-zoo": the fit, and the leave-one-family-out rates of the same procedure on families it did not see). A class
-is flagged when its log-odds exceed ``threshold``.
-"""
+below, fitted on the wide trojan zoo's models that both detectors scanned (docs/systems.md, "A wider zoo": how
+many, and the leave-one-family-out rates of the same procedure on families it did not see). A class is flagged
+when its log-odds exceed ``threshold``. It is **not** the default scan (``peephole backdoor --detector combined``):
+on leave-one-family-out it did not beat the input-agnostic scan."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ import numpy as np
 
 from peephole_lab.systems.backdoor import BackdoorReport
 
-#: (weights over ``FEATURES``: input-agnostic anomaly, Neural Cleanse anomaly index, their ranks), intercept
-WEIGHTS: tuple[tuple[float, ...], float] = ((0.0, 0.0, 0.0, 0.0), 0.0)
-THRESHOLD = 0.0  #: log-odds above which a class is flagged
+#: (weights over ``FEATURES``: input-agnostic anomaly, Neural Cleanse anomaly index, their ranks), intercept: fitted on
+#: the 22 models of the wide zoo's subset (``python experiments/backdoor_wide.py report``, "fit on every model")
+WEIGHTS: tuple[tuple[float, ...], float] = ((0.0843, 0.4500, -0.0237, -1.9454), 1.4950)
+#: log-odds above which a class is flagged: the lowest with at most 1/6 false alarms on those 22 models
+THRESHOLD = 2.321
 
 
 def combined_scan(
