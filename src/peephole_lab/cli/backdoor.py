@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from peephole.errors import PeepholeError
 from peephole.terminal import safe
 from peephole_lab.cli.saliency import add_common, options
+from peephole_lab.systems.backdoor import SCANS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,41 +22,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "(not the default: it did not win on leave-one-family-out, docs/systems.md). Classes above --threshold are flagged.",
     )
     add_common(p, samples=None)
-    p.add_argument("--detector", default="input-agnostic", choices=DETECTORS, help="default: input-agnostic")
+    p.add_argument("--detector", default="input-agnostic", choices=SCANS, help="default: input-agnostic")
     p.add_argument("--epochs", type=int, default=None, help="Neural Cleanse / TABOR epochs (default: the library's)")
     p.add_argument("--threshold", type=float, default=None, help="flag classes with a larger anomaly (default: the library's)")
     p.add_argument("--compare", default=None, metavar="OTHER.pt", help="also scan this model and put it in the figure")
     p.set_defaults(func=run)
 
 
-DETECTORS = ("input-agnostic", "neural-cleanse", "tabor", "combined")
-
-
-def scan(net: Any, args: argparse.Namespace) -> Any:
-    """The report of ``args.detector`` on ``net``."""
-    from peephole_lab.systems.backdoor import detect_backdoor
-    from peephole_lab.systems.backdoor_combined import combined_scan
-    from peephole_lab.systems.neural_cleanse import neural_cleanse
-    from peephole_lab.systems.tabor import tabor
-
-    th = {} if args.threshold is None else {"threshold": args.threshold}
-    cleanse = {} if args.epochs is None else {"epochs": args.epochs}
-    if args.detector == "input-agnostic":
-        return detect_backdoor(net, **th, **options(args))
-    if args.detector == "combined":
-        return combined_scan(net, **th, cleanse=cleanse, **options(args))
-    detector = neural_cleanse if args.detector == "neural-cleanse" else tabor
-    return detector(net, seed=args.seed, **th, **cleanse)
-
-
 def run(args: argparse.Namespace) -> int:
     from peephole.modalities.image.view import grid
     from peephole_lab.data.model_files import load_model
+    from peephole_lab.systems.backdoor import scan_backdoor
 
     reports = []
     try:
         for path in [args.model] + ([args.compare] if args.compare else []):
-            reports.append((path, scan(load_model(path, args.trust_pickle), args)))
+            net = load_model(path, args.trust_pickle)
+            opts = options(args) if args.detector in ("input-agnostic", "combined") else {"seed": args.seed}
+            reports.append((path, scan_backdoor(net, args.detector, args.threshold, args.epochs, **opts)))
     except PeepholeError as exc:
         print(safe(f"error: {exc}"), file=sys.stderr)
         return 2
