@@ -27,9 +27,15 @@ def test_saliency_backdoor_and_fill_in_commands(model_file, tmp_path, capsys):
         == 0
     )
     assert fig.stat().st_size > 0 and (tmp_path / "saliency_class7.npy").exists()
-    assert main(["backdoor", str(model_file), "--n-iter", "2", "--samples", "mnist", "--figure", str(tmp_path / "b.png")]) == 0
+    fig = tmp_path / "b.png"
+    assert main(["backdoor", str(model_file), "--n-iter", "2", "--samples", "mnist", "--figure", str(fig)]) == 0
     out = capsys.readouterr().out
-    assert "flagged:" in out and "concentration" in out and (tmp_path / "b.png").exists()
+    assert "flagged:" in out and "concentration" in out and fig.exists()
+    args = ["backdoor", str(model_file), "--detector", "combined", "--n-iter", "2", "--epochs", "1", "--figure", str(fig)]
+    assert main(args) == 0  # both detectors' columns
+    assert "input_agnostic" in capsys.readouterr().out
+    assert main(["backdoor", str(model_file), "--detector", "tabor", "--epochs", "1", "--figure", str(tmp_path / "t.png")]) == 2
+    assert "makes none" in capsys.readouterr().err and not (tmp_path / "t.png").exists()
     assert main(["fill-in", str(model_file), "--n", "20", "--figure", str(tmp_path / "f.png")]) == 0
     assert "prototypes classified as their class" in capsys.readouterr().out and (tmp_path / "f.png").exists()
 

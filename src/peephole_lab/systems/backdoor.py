@@ -166,3 +166,29 @@ def detect_backdoor(
     report = score_scan(e, window, threshold, min_fidelity)
     report.seconds = perf_counter() - t0
     return report
+
+
+#: the scans :func:`scan_backdoor` runs (``peephole backdoor --detector``)
+SCANS = ("input-agnostic", "neural-cleanse", "tabor", "combined")
+
+
+def scan_backdoor(
+    model: Any, detector: str = "input-agnostic", threshold: float | None = None, epochs: int | None = None, **options: Any
+) -> BackdoorReport:
+    """The report of one of :data:`SCANS` on ``model`` with its defaults: :func:`detect_backdoor`,
+    :func:`~peephole_lab.systems.neural_cleanse.neural_cleanse`, :func:`~peephole_lab.systems.tabor.tabor` or
+    :func:`~peephole_lab.systems.backdoor_combined.combined_scan`; ``threshold`` and ``epochs`` (Neural Cleanse /
+    TABOR epochs) override them when given, ``options`` go to the scan."""
+    from peephole_lab.systems.backdoor_combined import combined_scan
+    from peephole_lab.systems.neural_cleanse import neural_cleanse
+    from peephole_lab.systems.tabor import tabor
+
+    if detector not in SCANS:
+        raise InputError(f"unknown backdoor scan {detector!r}; use one of {SCANS}")
+    th = {} if threshold is None else {"threshold": threshold}
+    cleanse = {} if epochs is None else {"epochs": epochs}
+    if detector == "input-agnostic":
+        return detect_backdoor(model, **th, **options)
+    if detector == "combined":
+        return combined_scan(model, **th, cleanse=cleanse, **options)
+    return (neural_cleanse if detector == "neural-cleanse" else tabor)(model, **th, **cleanse, **options)

@@ -46,8 +46,9 @@ class CleanReference:
         clean = [r for r in results if not r.trojan and not r.error]
         self.pooled = _robust([r.score() for r in clean], self.min_scale)
         groups: dict[str, list[float]] = {}
-        for r in clean:
-            groups.setdefault(str(r.attributes.get(self.by)), []).append(r.score())
+        for r in clean:  # a clean model with no eligible class (score −inf) gives its family no location
+            if np.isfinite(r.score()):
+                groups.setdefault(str(r.attributes.get(self.by)), []).append(r.score())
         self.stats = {k: _robust(v, self.min_scale) for k, v in groups.items() if len(v) >= 2}
         return self
 
@@ -72,6 +73,11 @@ def _ranks(a: Sequence[float]) -> np.ndarray:
     return ranks
 
 
+def class_features(first: Sequence[float], second: Sequence[float]) -> dict[str, list[float]]:
+    """The per-class features of :class:`LogisticCombiner` (:data:`FEATURES`) from two detectors' anomalies."""
+    return {"first": list(first), "second": list(second), "first_rank": list(_ranks(first)), "second_rank": list(_ranks(second))}
+
+
 def merge(first: Sequence[ModelResult], second: Sequence[ModelResult]) -> list[ModelResult]:
     """One result per model scanned by both detectors (matched by name; errors and unmatched models dropped),
     its ``measures`` the per-class features of :class:`LogisticCombiner` and its anomaly the first detector's."""
@@ -83,8 +89,7 @@ def merge(first: Sequence[ModelResult], second: Sequence[ModelResult]) -> list[M
             continue
         if a.targets != b.targets:
             raise InputError(f"{a.name}: the two scans cover different classes ({a.targets} vs {b.targets})")
-        feats = {"first": list(a.anomaly), "second": list(b.anomaly)}
-        feats |= {"first_rank": list(_ranks(a.anomaly)), "second_rank": list(_ranks(b.anomaly))}
+        feats = class_features(a.anomaly, b.anomaly)
         out.append(replace(a, eligible=[True] * len(a.targets), measures=feats, seconds=a.seconds + b.seconds))
     return out
 
@@ -115,6 +120,12 @@ class LogisticCombiner:
             raise InputError("the combiner needs backdoored and clean models to learn from")
         self.model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=1000).fit(x, y)
         return self
+
+    def weights(self) -> tuple[list[float], float]:
+        """The fitted coefficients (in :data:`FEATURES` order) and intercept."""
+        if self.model is None:
+            raise InputError("fit the combiner first")
+        return [float(v) for v in self.model.coef_[0]], float(self.model.intercept_[0])  # type: ignore[attr-defined]
 
     def __call__(self, results: Sequence[ModelResult]) -> list[ModelResult]:
         """``results`` with every class's anomaly replaced by the regression's log-odds."""

@@ -19,7 +19,7 @@ the development half of the trojan zoo (docs/systems.md).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from time import perf_counter
 from typing import Any
 
@@ -61,8 +61,10 @@ def reverse_trigger(
     lr: float,
     seed: int,
     early_stop: int,
+    regulariser: Callable[[Any, Any, Any], Any] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """Optimise one class's mask and pattern (module doc); returns ``(mask, pattern, L1, attack success)``."""
+    """Optimise one class's mask and pattern (module doc); returns ``(mask, pattern, L1, attack success)``.
+    ``regulariser(m, p, xb)``, if given, is added to the loss (TABOR's terms, :mod:`peephole_lab.systems.tabor`)."""
     import torch
     import torch.nn.functional as F
 
@@ -82,6 +84,8 @@ def reverse_trigger(
             out = logits((1 - m) * xb + m * p)
             l1 = m.sum()
             loss = F.cross_entropy(out, y) + cost * l1
+            if regulariser is not None:
+                loss = loss + regulariser(m, p, xb)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -134,10 +138,12 @@ def neural_cleanse(
     shape: Sequence[int] | None = None,
     output: str = "logits",
     class_names: Sequence[str] | None = None,
+    regulariser: Callable[[Any, int], Callable[[Any, Any, Any], Any]] | None = None,
 ) -> BackdoorReport:
     """Reverse-engineer a trigger for every class of a torch classifier and flag the classes whose mask is a
     small outlier (module doc). ``images``: clean images ``(n, C, H, W)`` in [0, 1] (default: MNIST validation
-    images for 1×28×28 models). ``extras`` of the report: ``masks`` (K, H, W) and ``patterns`` (K, C, H, W)."""
+    images for 1×28×28 models). ``extras`` of the report: ``masks`` (K, H, W) and ``patterns`` (K, C, H, W).
+    ``regulariser(dm, k)`` gives class k's extra loss terms (:func:`reverse_trigger`; TABOR uses it)."""
     import torch
 
     t0 = perf_counter()
@@ -157,7 +163,19 @@ def neural_cleanse(
     masks, patterns, l1, asr = [], [], [], []
     for k in targets:
         m, p, norm, a = reverse_trigger(
-            dm.logits, x, k, epochs, steps, batch_size, init_cost, asr_threshold, patience, lr, seed + k, early_stop
+            dm.logits,
+            x,
+            k,
+            epochs,
+            steps,
+            batch_size,
+            init_cost,
+            asr_threshold,
+            patience,
+            lr,
+            seed + k,
+            early_stop,
+            regulariser(dm, k) if regulariser is not None else None,
         )
         masks.append(m)
         patterns.append(p)

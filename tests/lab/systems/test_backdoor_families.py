@@ -3,6 +3,8 @@ on hand-built scan results (no model is trained)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -80,3 +82,14 @@ def test_the_logistic_combiner_catches_what_each_detector_alone_misses():
     assert all(r.flagged_at(0.0) == [3] for r in combined if r.trojan)  # the log-odds put P = 0.5 at 0
     with pytest.raises(InputError, match="not a merged result"):
         fit_combiner(ia)
+
+
+def test_clean_reference_skips_a_family_whose_clean_models_have_no_eligible_class():
+    # two 'lenet' clean models where no class passed the fidelity gate (score −inf): lenet falls back to the pool
+    rs = _family("a", [6.0], [1.0, 2.0, 3.0])
+    blind = [
+        replace(r, name=f"blind{i}", attributes={**r.attributes, "arch": "lenet"}, eligible=[False] * 3)
+        for i, r in enumerate(rs[1:3])
+    ]
+    ref = CleanReference().fit(rs + blind)
+    assert "lenet" not in ref.stats and ref.pooled[0] == pytest.approx(2.0)

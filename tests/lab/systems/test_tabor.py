@@ -1,0 +1,56 @@
+"""TABOR (Guo et al., arXiv:1908.01763) on the clean / BadNets MNIST CNNs of the systems tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from systems_fixtures import TARGET, TRIGGER, clean_cnn, generic_pool, single_thread, trojaned_cnn  # noqa: F401
+
+from peephole.errors import InputError
+from peephole_lab.systems.tabor import smoothness, tabor, trigger_scores
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+
+def test_flags_the_trojan_and_not_its_clean_twin():
+    troj = tabor(trojaned_cnn())
+    assert troj.method == "tabor" and troj.flagged == [TARGET], troj.table()
+    assert troj.measures["tabor_score"].argmin() == TARGET
+    assert troj.measures["trigger_success"][TARGET] >= 0.9
+    mask = troj.extras["masks"][TARGET]
+    assert mask[TRIGGER.mask(28, 28)].sum() > 0.5 * mask.sum()
+    clean = tabor(clean_cnn())
+    assert clean.flagged == [], clean.table()
+
+
+def test_regularisers_change_the_search_and_weights_are_checked():
+    x = generic_pool()[:100]
+    plain = tabor(trojaned_cnn(), x, classes=[0, 1, TARGET], epochs=2, steps=2, weights=(0,) * 6)
+    reg = tabor(trojaned_cnn(), x, classes=[0, 1, TARGET], epochs=2, steps=2, weights=(1e-2, 1e-2, 1e-2, 1e-2, 1e-2, 1.0))
+    assert not np.allclose(plain.extras["masks"], reg.extras["masks"])
+    with pytest.raises(InputError, match="6 non-negative weights"):
+        tabor(trojaned_cnn(), weights=(1.0, 2.0))
+
+
+def test_trigger_score_prefers_a_small_smooth_working_trigger():
+    # a 3-class "model" that answers class 2 whenever the top-left 3×3 block is bright
+    class Toy(torch.nn.Module):
+        def forward(self, x):
+            corner = x[:, 0, :3, :3].mean((1, 2))
+            return torch.stack([torch.zeros_like(corner), 0.1 * torch.ones_like(corner), 10 * (corner - 0.5)], 1)
+
+    from peephole.gradients.differentiable import as_differentiable
+
+    dm = as_differentiable(Toy(), "test")
+    x = torch.zeros(8, 1, 8, 8)
+    small = np.zeros((8, 8), np.float32)
+    small[:3, :3] = 1
+    big = np.ones((8, 8), np.float32)
+    masks = np.stack([big, big, small])
+    noise = np.random.default_rng(0).uniform(0, 1, (2, 1, 8, 8)).astype(np.float32)  # large, scattered triggers
+    patterns = np.concatenate([noise, np.ones((1, 1, 8, 8), np.float32)])
+    s = trigger_scores(dm, x, [0, 1, 2], masks, patterns)
+    assert s["trigger_success"][2] == 1.0 and s["crop_accuracy"][2] == 1.0
+    assert s["tabor_score"].argmin() == 2
+    assert float(smoothness(torch.ones(4, 4))) == 0.0 and float(smoothness(torch.eye(2))) == 4.0
