@@ -63,8 +63,10 @@ def test_ctrl_c_during_segmentation_stops_without_running_the_queued_settings() 
     import time
 
     code = """
+        import signal
         import numpy as np
         from peephole.modalities.image.superpixels import PAPER_SEGMENTATIONS, Superpixels
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal, even if launched with SIGINT ignored
         img = np.random.default_rng(0).random((400, 400, 3))
         print("start", flush=True)
         Superpixels.from_image(img, PAPER_SEGMENTATIONS * 5, workers=2)
