@@ -144,3 +144,12 @@ def test_deletion_curve_scores_the_box_similarity() -> None:
     late = perturbation_curve(squares, IMAGE, other, 0, "deletion", **kw)
     assert np.isclose(first.probabilities[0], IMAGE[4:16, 4:16].mean()) and first.auc < late.auc
     assert first.n_queries == len(first.fractions) + 1  # the unperturbed image gives the reference boxes
+
+
+def test_repr_tells_given_boxes_apart() -> None:
+    """A run records its task by repr: other boxes (or labels) of the same count must give another repr."""
+    a = repr(Detection(boxes=[[0, 0, 4, 4]]))
+    assert a == repr(Detection(boxes=[[0, 0, 4, 4]]))
+    assert a != repr(Detection(boxes=[[0, 0, 5, 4]]))
+    assert repr(Detection(boxes=[[0, 0, 4, 4]], labels=[1])) != repr(Detection(boxes=[[0, 0, 4, 4]], labels=[2]))
+    assert repr(Detection()) == "Detection(threshold=None)"

@@ -17,6 +17,7 @@ box is scored on every perturbed output, so one set of queries gives the maps of
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -233,7 +234,13 @@ class Detection(Task):
         }
 
     def __repr__(self) -> str:
-        given = "" if self.given is None else f"boxes={len(self.given)}, "
+        """Names the given boxes by count and a digest of their values: a run's recorded settings (its repr) then
+        differ whenever the boxes or labels do, so a resume with other boxes is refused."""
+        given = ""
+        if self.given is not None:
+            g = self.given
+            raw = g.boxes.tobytes() + (b"" if g.labels is None else g.labels.tobytes())
+            given = f"boxes={len(g)} sha1:{hashlib.sha1(raw).hexdigest()[:12]}, "
         return f"Detection({given}threshold={self.threshold!r})"
 
 
