@@ -10,7 +10,7 @@
 
 from peephole.api import explain
 from peephole.batch import open_run, run
-from peephole.errors import InputError, ModelError, PeepholeError
+from peephole.errors import InputError, ModelError, NothingToExplain, PeepholeError
 from peephole.modalities.image.io import load_image
 from peephole.models import load_model
 from peephole.registry import METHODS
@@ -23,6 +23,7 @@ __all__ = [
     "Explanation",
     "InputError",
     "ModelError",
+    "NothingToExplain",
     "PeepholeError",
     "__version__",
     "explain",

@@ -78,12 +78,13 @@ class Run:
 
     def todo(self, status: dict[str, str] | None = None) -> list[tuple[int, Item]]:
         """``(position, item)`` of the items this call will explain (not done, or done but their result file is
-        missing or damaged; failed ones when retrying). ``status``: the store's, with files checked."""
+        missing or damaged; failed ones when retrying; never a skipped one, which had nothing to explain).
+        ``status``: the store's, with files checked."""
         status = self.store.status(check_files=True) if status is None else status
         return [
             (seq, item)
             for seq, item in enumerate(self.dataset)
-            if status.get(item.id) != "done" and (self.retry_failed or item.id not in status)
+            if status.get(item.id) not in ("done", "skipped") and (self.retry_failed or item.id not in status)
         ]
 
     def __iter__(self) -> Iterator[Result]:
@@ -95,9 +96,12 @@ class Run:
         todo = self.todo(status)
         ids = {i.id for i in self.dataset}
         done_before = sum(1 for k, v in status.items() if v == "done" and k in ids)
-        bar = tqdm(total=len(self.dataset), initial=done_before, desc="explain", unit="item", disable=not self.progress)
+        empty_before = sum(1 for k, v in status.items() if v == "skipped" and k in ids)
+        bar = tqdm(
+            total=len(self.dataset), initial=done_before + empty_before, desc="explain", unit="item", disable=not self.progress
+        )
         session = self.store.start_session(self.engine)
-        counts = {"done": 0, "failed": 0, "elsewhere": 0}
+        counts = {"done": 0, "failed": 0, "skipped": 0, "elsewhere": 0}
         t0 = time.perf_counter()
 
         def claim(item: Item) -> bool:
@@ -113,10 +117,10 @@ class Run:
 
         def finish(fut: Future) -> Result:
             path, row, explanation = fut.result()  # committed: only now is the result handed out
-            counts["done" if row["status"] == "done" else "failed"] += 1
+            counts[row["status"]] += 1
             bar.update(1)
             bar.set_postfix(failed=counts["failed"], refresh=False)
-            if row["status"] != "done" and self.progress:
+            if row["status"] == "failed" and self.progress:
                 bar.write(safe(failure_line(row)))
             if explanation is None and path is not None:
                 explanation = load(path)
@@ -138,7 +142,7 @@ class Run:
         finally:
             writer.shutdown(wait=True)  # stopped early: the commit in flight finishes
             if pending is not None and pending.exception() is None:  # committed, so counted, though not handed out
-                counts["done" if pending.result()[1]["status"] == "done" else "failed"] += 1
+                counts[pending.result()[1]["status"]] += 1
             seconds = time.perf_counter() - t0
             bar.close()
             done, failed = counts["done"], counts["failed"]
@@ -152,6 +156,7 @@ class Run:
                 "done": sum(1 for k, v in final.items() if v == "done" and k in ids),
                 "failed": sum(1 for k, v in final.items() if v == "failed" and k in ids),
                 "skipped": done_before,
+                "nothing_to_explain": sum(1 for k, v in final.items() if v == "skipped" and k in ids),
                 "explained_now": done,
                 "failed_now": failed,
                 "elsewhere": counts["elsewhere"],
@@ -182,7 +187,8 @@ class Run:
             return self.store.commit(failed), failed, None
 
     def complete(self) -> dict[str, Any]:
-        """Run to the end; the summary (``total``, ``done``, ``failed``, ``skipped``, ``items_per_second``...)."""
+        """Run to the end; the summary: ``total``, ``done``, ``failed``, ``skipped`` (done before this call),
+        ``nothing_to_explain`` (items with no target: a detector found no boxes), ``items_per_second``..."""
         for _ in self:
             pass
         return self.summary

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from peephole.errors import InputError, PeepholeError
+from peephole.errors import InputError, NothingToExplain, PeepholeError
 from peephole.modalities.items import Item
 from peephole.result import Explanation
 
@@ -174,10 +174,11 @@ def true_class(label: str | None, class_names: Sequence[str] | None, n_classes: 
 def explain_item(
     model: Any, job: Job, item: Item, seq: int, x: Any = None, error: BaseException | None = None
 ) -> tuple[dict[str, Any], Explanation | None]:
-    """Explain one item: its table row and its result (None when it failed; the row says why).
+    """Explain one item: its table row and its result (None when it failed or was skipped; the row says why).
 
     ``x`` is the input already loaded by :func:`load_input` (or ``error`` what loading raised). Every
-    failure of this item — a corrupt file, a bad label, a model error — becomes its row's ``error``.
+    failure of this item — a corrupt file, a bad label, a model error — becomes its row's ``error``; an item with
+    nothing to explain (:class:`~peephole.errors.NothingToExplain`: a detector found no boxes) is ``'skipped'``.
     """
     from peephole.api import explain
 
@@ -189,6 +190,9 @@ def explain_item(
         if x is None:
             x = load_input(item, job)
         e, truth = _explain(explain, model, job, item, x)
+    except NothingToExplain as exc:  # not a failure: the item holds no target (a detector found no boxes)
+        row.update(status="skipped", error=str(exc), seconds=time.perf_counter() - t0)
+        return row, None
     except Exception as exc:  # noqa: BLE001 - one item's failure of any kind is recorded, the run goes on
         message = str(exc) if isinstance(exc, PeepholeError) else f"{type(exc).__name__}: {exc}"
         row.update(status="failed", error=message or type(exc).__name__, seconds=time.perf_counter() - t0)

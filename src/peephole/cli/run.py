@@ -173,7 +173,9 @@ def run(args: argparse.Namespace) -> int:
             return 130
     print(
         safe(
-            f"{s['done']} of {s['total']} items explained, {s['failed']} failed ({s['skipped']} done before this session; "
+            f"{s['done']} of {s['total']} items explained, {s['failed']} failed"
+            + (f", {s['nothing_to_explain']} with nothing to explain (no boxes found)" if s["nothing_to_explain"] else "")
+            + f" ({s['skipped']} done before this session; "
             f"{s['explained_now'] + s['failed_now']} items in {s['seconds']:.1f} s, {rate(s['items_per_second'])}) "
             f"-> {args.out}"
         )

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from peephole.errors import InputError, ModelError
+from peephole.errors import InputError, ModelError, NothingToExplain
 from peephole.tasks.base import Scorer, Task
 
 KEYS = "boxes (N×4 x0, y0, x1, y1), scores (N), and labels (N) or probs (N×K)"
@@ -170,7 +170,7 @@ class Detection(Task):
             self.ref = found.take(np.flatnonzero(keep))
         if len(self.ref) == 0:
             at = "" if self.threshold is None else f" scoring at least {self.threshold}"
-            raise InputError(f"the detector found no boxes{at} on the image: nothing to explain (pass boxes= to name some)")
+            raise NothingToExplain(f"the detector found no boxes{at} on the image: nothing to explain (pass boxes= to name some)")
         return similarity(self.ref, found)
 
     def targets(self, reference: np.ndarray, targets: Any, top_k: int, class_names: Sequence[str] | None) -> list[int]:
