@@ -84,7 +84,7 @@ def summary(store: Store, rows: list[dict[str, Any]] | None = None) -> dict[str,
         "items in dataset": store.total,
         "explained": len(done),
         "failed": sum(r["status"] == "failed" for r in rows),
-        "skipped (e.g. a benchmark's misclassified photos)": sum(r["status"] == "skipped" for r in rows) or None,
+        "skipped (no boxes found, a benchmark's misclassified photos)": sum(r["status"] == "skipped" for r in rows) or None,
         "not yet run": None if store.total is None else max(0, store.total - len(rows)),
         "accuracy on labelled items": f"{np.mean([r['correct'] for r in labelled]):.3f} ({len(labelled)} items)"
         if labelled
