@@ -101,3 +101,16 @@ def test_a_timm_model_is_resized_normalised_and_named_from_its_pretrained_cfg():
     with torch.no_grad():
         want = model.module(torch.from_numpy(x.transpose(2, 0, 1).copy())[None]).numpy()
     np.testing.assert_allclose(model(IMG[None]), want, rtol=1e-4, atol=1e-5)
+
+
+def test_a_real_timm_model_when_timm_is_installed():
+    """timm itself (it needs a torchvision built for the installed torch; docs/devices.md says how, and that run's
+    result): a ResNet named with ImageNet's classes, and a ViT built at 32 px whose ``pretrained_cfg`` still says 224."""
+    timm = pytest.importorskip("timm", reason="timm needs a torchvision matching torch (docs/devices.md); not in CI")
+    resnet = timm.create_model("resnet18", pretrained=False)
+    e = peephole.explain(resnet, IMG, **FAST)
+    assert isinstance(as_model(resnet), TimmModel) and len(e.class_names) == 1000 and e.class_names[281] == "tabby"
+    vit = timm.create_model("vit_tiny_patch16_224", pretrained=False, img_size=32, patch_size=8, num_classes=3)
+    assert vit.pretrained_cfg["input_size"][-1] == 224 and as_model(vit).preprocess.size == (32, 32)
+    e = peephole.explain(vit, IMG, **FAST)
+    assert e.maps.shape == (1, 32, 32) and np.isfinite(e.maps).all()

@@ -20,16 +20,22 @@ def is_timm_model(obj: Any) -> bool:
 
 class TimmModel(TorchModel):
     """``N×H×W×3`` [0, 1] batches -> ``(N, K)`` logits of a timm model, resized to its ``input_size`` and normalised
-    with its ``mean`` / ``std`` (ImageNet's when its config has none). Class names: the config's ``label_names``,
-    else ImageNet's for a 1000-class model, else none (``class_names=`` names them)."""
+    with its ``mean`` / ``std`` (ImageNet's when its config has none). A vision transformer built with another
+    ``img_size`` than its config's (``create_model(..., img_size=32)`` leaves ``pretrained_cfg`` at 224) is resized to
+    the size its patch embedding enforces. Class names: the config's ``label_names``, else ImageNet's for a
+    1000-class model, else none (``class_names=`` names them)."""
 
     modality = "image"
 
     def __init__(self, model: Any, class_names: Any = None, device: Any = None, batch_size: int | None = None) -> None:
         cfg = model.pretrained_cfg
         size = cfg.get("input_size")
+        size = tuple(size[-2:]) if size else None
+        embed = getattr(model, "patch_embed", None)
+        if getattr(embed, "strict_img_size", False) and getattr(embed, "img_size", None) is not None:
+            size = tuple(int(s) for s in embed.img_size)  # the only size the model takes
         pre = ImagePreprocess(
-            size=tuple(size[-2:]) if size else None,
+            size=size,
             mean=tuple(cfg.get("mean") or IMAGENET_MEAN_STD[0]),
             std=tuple(cfg.get("std") or IMAGENET_MEAN_STD[1]),
         )
