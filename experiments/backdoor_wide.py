@@ -21,8 +21,6 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-import numpy as np
-
 DETECTORS = ("input-agnostic", "neural-cleanse", "tabor")
 #: architecture families from the cheapest to scan to the dearest (measured on this machine)
 COST = ("mlp", "mlp-tanh", "mlp-gelu", "strided-cnn", "lenet", "cnn", "cnn-bn-gap", "resnet", "deep-cnn")
@@ -103,7 +101,7 @@ def load(root: Path, detector: str):
 #: how the default decision rule is picked among the report's rules — written down before the leave-one-family-out
 #: numbers of the TABOR-based candidates were computed (2026-12-03, ~18:15 UTC; TABOR's raw per-model scores on 19 of
 #: the 22 models had been seen)
-CRITERION = (
+CRITERION = (  # applied by peephole_lab.systems.backdoor_eval.rank_rules
     "on the models every detector scanned (--common), leaving one trigger family out and one architecture family "
     "out: the number of the issue's targets met by the pooled unseen-family counts (detection >= 5/6, false alarms "
     "<= 1/6, ROC AUC >= 0.9), summed over both groupings (0-6); ties: the larger mean over both groupings of "
@@ -138,24 +136,14 @@ def rules(res: dict) -> dict:
     }
 
 
-def select(pooled: dict[str, dict[str, dict]], cost: dict[str, int]) -> list[tuple[str, tuple]]:
-    """The rules ranked by :data:`CRITERION` (best first), each with its sort key; ``pooled[rule][by]`` is the
-    pooled leave-one-family-out result of the rule on one grouping."""
-
-    def key(name: str) -> tuple:
-        ps = list(pooled[name].values())
-        met = sum(
-            (p["detection_rate"] >= 5 / 6) + (p["false_alarm_rate"] <= 1 / 6) + (p["auc"] >= 0.9)  # type: ignore[operator]
-            for p in ps
-        )
-        youden = float(np.mean([p["detection_rate"] - p["false_alarm_rate"] for p in ps]))
-        return (int(met), round(youden, 9), round(float(np.mean([p["auc"] for p in ps])), 9), -cost[name])
-
-    return sorted(((n, key(n)) for n in pooled), key=lambda nk: nk[1], reverse=True)
-
-
 def report(args: argparse.Namespace) -> None:
-    from peephole_lab.systems.backdoor_eval import interval_rates, leave_one_family_out, lofo_summary, tune_threshold
+    from peephole_lab.systems.backdoor_eval import (
+        interval_rates,
+        leave_one_family_out,
+        lofo_summary,
+        rank_rules,
+        tune_threshold,
+    )
 
     root = Path(args.root)
     res = {d: load(root, d) for d in DETECTORS}
@@ -182,7 +170,7 @@ def report(args: argparse.Namespace) -> None:
             print(lofo_summary(lofo))
             out["rules"][f"{name} | by {by}"] = lofo
             pooled.setdefault(name, {})[by] = lofo["pooled"]
-    ranked = select(pooled, {n: v[4] for n, v in table.items()})
+    ranked = rank_rules(pooled, {n: v[4] for n, v in table.items()})
     out["ranking"] = ranked
     print(f"\nranking ({CRITERION}):")
     for n, k in ranked:

@@ -173,6 +173,28 @@ def leave_one_family_out(
     return {"by": by, "max_false_alarm_rate": max_false_alarm_rate, "folds": folds, "pooled": pooled}
 
 
+#: the issue's targets for a detector on unseen families: detection rate ≥, false-alarm rate ≤, ROC AUC ≥
+TARGETS = (5 / 6, 1 / 6, 0.9)
+
+
+def rank_rules(
+    pooled: dict[str, dict[str, dict[str, Any]]], cost: dict[str, int], targets: tuple[float, float, float] = TARGETS
+) -> list[tuple[str, tuple[int, float, float, int]]]:
+    """Decision rules ranked best first by their pooled leave-one-family-out results ``pooled[rule][grouping]``
+    (e.g. by trigger and by architecture family): the number of ``targets`` met summed over the groupings; ties:
+    the larger mean of detection rate − false-alarm rate, then the larger mean AUC, then the smaller ``cost[rule]``
+    (detectors to run). Each rule comes with that sort key."""
+
+    def key(name: str) -> tuple[int, float, float, int]:
+        ps = list(pooled[name].values())
+        det, fa, area = targets
+        met = sum(int(p["detection_rate"] >= det) + int(p["false_alarm_rate"] <= fa) + int(p["auc"] >= area) for p in ps)
+        youden = float(np.mean([p["detection_rate"] - p["false_alarm_rate"] for p in ps]))
+        return met, round(youden, 9), round(float(np.mean([p["auc"] for p in ps])), 9), -cost[name]
+
+    return sorted(((n, key(n)) for n in pooled), key=lambda nk: nk[1], reverse=True)
+
+
 def lofo_summary(out: dict[str, Any]) -> str:
     """Plain text of a :func:`leave_one_family_out` result: one line per family left out, then the pooled line."""
 
