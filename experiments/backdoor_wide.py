@@ -9,8 +9,12 @@ the architectures in a Latin-square rotation. Each member's training (``train_me
 under ``--root`` (per model: ``scans/DETECTOR/NAME.json``), so a killed run resumes (delete ``locks/`` first);
 several workers started side by side share the tasks through lock files.
 
-    python experiments/backdoor_wide.py run --root /work/runs/wide-zoo --extra 36  # several at once
-    python experiments/backdoor_wide.py report --root /work/runs/wide-zoo --out wide.json
+    python experiments/backdoor_wide.py run --root /work/runs/wide-zoo --extra 36 63  # several at once
+    python experiments/backdoor_wide.py report --root /work/runs/wide-zoo --common --out wide.json
+
+``report`` evaluates every rule of :func:`rules` and ranks them by :data:`CRITERION`; the first is the default scan
+(``tabor-calibrated``). The 2026-12-03 subset's scans are kept in ``experiments/wide_zoo/scans`` (copied from
+``--root``): ``report --root experiments/wide_zoo --common`` reproduces docs/systems.md's table.
 """
 
 from __future__ import annotations
@@ -175,6 +179,14 @@ def report(args: argparse.Namespace) -> None:
     print(f"\nranking ({CRITERION}):")
     for n, k in ranked:
         print(f"  {k[0]} targets met, mean detection - false alarms {k[1]:.3f}, mean AUC {k[2]:.3f}, {-k[3]} detector(s): {n}")
+    merged = table["combined (logistic: input-agnostic + neural-cleanse)"][0]
+    if merged:  # the shipped combined scan: that procedure fitted on every model (systems/backdoor_combined.py)
+        from peephole_lab.systems.backdoor_calibration import fit_combiner
+
+        comb = fit_combiner(merged)
+        th = tune_threshold(comb(merged), 1 / 6)
+        out["combined scan fit on every model"] = {"weights": comb.weights(), "threshold": th, "n_models": len(merged)}
+        print(f"combined scan fitted on all {len(merged)} models: weights {comb.weights()}, threshold {th:.3f}")
     best = ranked[0][0]
     results, cal, fixed, budget, _ = table[best]
     fitted: dict = {"rule": best, "n_models": len(results)}
@@ -186,7 +198,7 @@ def report(args: argparse.Namespace) -> None:
             fitted["weights"] = c.weights()
     if fixed is None:
         fitted["threshold"] = tune_threshold(results, budget)
-    out["fit on every model"] = fitted
+    out["chosen rule fit on every model"] = fitted
     print(f"chosen: {best}; fitted on all {len(results)} models: {fitted}")
     if args.out:
         Path(args.out).write_text(json.dumps(out, indent=1, default=float))
