@@ -10,7 +10,7 @@ import sys
 from peephole.errors import PeepholeError
 from peephole.terminal import safe
 from peephole_lab.cli.saliency import add_common, options
-from peephole_lab.systems.backdoor import DEFAULT_SCAN, SCANS, BackdoorReport
+from peephole_lab.systems.backdoor import DEFAULT_SCAN, SCANS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -52,16 +52,8 @@ def run(args: argparse.Namespace) -> int:
     if args.figure:
         rows, titles, labels = [], [], []
         for path, r in reports:
-            rows.append(figure_row(r))
+            rows.append(r.figure_images())
             titles.append([f"{t}: a={a:.1f}{' *' if t in r.flagged else ''}" for t, a in zip(r.targets, r.anomaly)])
             labels.append(path.rsplit("/", 1)[-1])
         print(safe(f"wrote {grid(rows, titles, args.figure, labels, cmap='magma')}"))
     return 0
-
-
-def figure_row(r: BackdoorReport) -> list:
-    """What the figure shows of a scan: the input-agnostic maps, or else each class's restored trigger
-    ``mask · pattern`` (averaged over channels) of Neural Cleanse / TABOR."""
-    if r.explanation is not None:
-        return list(r.explanation.maps)
-    return list(r.extras["masks"] * r.extras["patterns"].mean(1))

@@ -72,6 +72,13 @@ class BackdoorReport:
         ok = np.asarray(self.eligible, bool)
         return float(np.max(self.anomaly[ok])) if ok.any() else float("-inf")
 
+    def figure_images(self) -> list[np.ndarray]:
+        """One H×W image per class for a figure: the input-agnostic map, or else the restored trigger
+        ``mask · pattern`` (averaged over channels) of Neural Cleanse / TABOR."""
+        if self.explanation is not None:
+            return list(self.explanation.maps)
+        return list(self.extras["masks"] * self.extras["patterns"].mean(1))
+
     def table(self) -> str:
         """A plain-text table, one class a line, flagged classes marked with ``*``."""
         names = list(self.measures)
