@@ -136,14 +136,14 @@ def merge(*detectors: Sequence[ModelResult]) -> list[ModelResult]:
     first, rest = detectors[0], [{r.name: r for r in d if not r.error} for d in detectors[1:]]
     out = []
     for a in first:
-        others = [d.get(a.name) for d in rest]
-        if a.error or any(b is None for b in others):
+        others = [d[a.name] for d in rest if a.name in d]
+        if a.error or len(others) < len(rest):
             continue
         for b in others:
-            if a.targets != b.targets:  # type: ignore[union-attr]
-                raise InputError(f"{a.name}: the scans cover different classes ({a.targets} vs {b.targets})")  # type: ignore[union-attr]
-        feats = class_features(a.anomaly, *(b.anomaly for b in others))  # type: ignore[union-attr]
-        seconds = a.seconds + sum(b.seconds for b in others)  # type: ignore[union-attr]
+            if a.targets != b.targets:
+                raise InputError(f"{a.name}: the scans cover different classes ({a.targets} vs {b.targets})")
+        feats = class_features(a.anomaly, *(b.anomaly for b in others))
+        seconds = a.seconds + sum(b.seconds for b in others)
         out.append(replace(a, eligible=[True] * len(a.targets), measures=feats, seconds=seconds))
     return out
 
