@@ -125,6 +125,10 @@ def test_zoo_and_backdoor_eval_commands(tmp_path, capsys):
     assert set(lofo_js["folds"]) == {"cnn", "mlp"} and lofo_js["pooled"]["n_clean"] == 2
     payload = json.loads((res / "neural-cleanse_all.json").read_text())
     assert payload["rates"]["n_clean"] == 2 and (res / "neural-cleanse_all_roc.csv").exists()
+    assert main([*args, "--detector", "tabor-calibrated", "--epochs", "1", "--steps", "1"]) == 0  # the default scan
+    assert "tabor-calibrated" in capsys.readouterr().out
+    tabor_js = json.loads((res / "tabor-calibrated_all.json").read_text())
+    assert len(tabor_js["models"]) == len(payload["models"]) and "tabor_score" in tabor_js["models"][0]["measures"]
     assert main([*args, "--n-iter", "2", "--samples", "mnist", "--window", "2", "3"]) == 0
     assert (res / "input-agnostic_all_window2_roc.png").exists() and (res / "input-agnostic_all_window3.json").exists()
     assert main(["backdoor-eval", "--zoo", str(tmp_path / "none")]) == 2

@@ -28,7 +28,7 @@ import numpy as np
 from peephole.errors import InputError, PeepholeError
 from peephole_lab.systems.backdoor import BackdoorReport
 
-DETECTORS = ("input-agnostic", "neural-cleanse")
+DETECTORS = ("input-agnostic", "neural-cleanse", "tabor", "tabor-calibrated")  #: the first two, then the default scan
 
 
 @dataclass
@@ -353,14 +353,19 @@ def evaluate_detector(
     **options: Any,
 ) -> dict[str, Evaluation]:
     """:func:`evaluate` with a named detector (``DETECTORS``) and its options (``detect_backdoor`` or
-    ``neural_cleanse`` keywords). For the input-agnostic scan, ``windows`` re-scores each scan with every window
-    (keys ``'window=W'``); otherwise one evaluation under key ``''``."""
-    from peephole_lab.systems.backdoor import THRESHOLD, detect_backdoor, score_scan
+    ``neural_cleanse`` / ``tabor`` keywords; ``'tabor-calibrated'`` is the default scan of
+    :func:`~peephole_lab.systems.backdoor.scan_backdoor`). For the input-agnostic scan, ``windows`` re-scores each
+    scan with every window (keys ``'window=W'``); otherwise one evaluation under key ``''``."""
+    from peephole_lab.systems.backdoor import THRESHOLD, detect_backdoor, scan_backdoor, score_scan
     from peephole_lab.systems.neural_cleanse import neural_cleanse
 
     if detector not in DETECTORS:
         raise InputError(f"unknown detector {detector!r}; use one of {DETECTORS}")
     settings = {k: (v if isinstance(v, (int, float, str, bool, type(None))) else "array") for k, v in options.items()}
+    if detector.startswith("tabor"):
+        return evaluate(
+            members, lambda net: scan_backdoor(net, detector, threshold, **options), detector, settings, progress=progress
+        )
     if detector == "neural-cleanse":
         th = 2.0 if threshold is None else threshold
         return evaluate(members, lambda net: neural_cleanse(net, threshold=th, **options), detector, settings, progress=progress)
