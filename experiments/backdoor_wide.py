@@ -9,8 +9,12 @@ the architectures in a Latin-square rotation. Each member's training (``train_me
 under ``--root`` (per model: ``scans/DETECTOR/NAME.json``), so a killed run resumes (delete ``locks/`` first);
 several workers started side by side share the tasks through lock files.
 
-    python experiments/backdoor_wide.py run --root /work/runs/wide-zoo --extra 36  # several at once
-    python experiments/backdoor_wide.py report --root /work/runs/wide-zoo --out wide.json
+    python experiments/backdoor_wide.py run --root /work/runs/wide-zoo --extra 36 63  # several at once
+    python experiments/backdoor_wide.py report --root /work/runs/wide-zoo --common --out wide.json
+
+``report`` evaluates every rule of :func:`rules` and ranks them by :data:`CRITERION`; the first is the default scan
+(``tabor-calibrated``). The 2026-12-03 subset's scans are kept in ``experiments/wide_zoo/scans`` (copied from
+``--root``): ``report --root experiments/wide_zoo --common`` reproduces docs/systems.md's table.
 """
 
 from __future__ import annotations
@@ -98,60 +102,104 @@ def load(root: Path, detector: str):
     return [ModelResult(**json.loads(p.read_text())) for p in sorted((root / "scans" / detector).glob("*.json"))]
 
 
-def report(args: argparse.Namespace) -> None:
+#: how the default decision rule is picked among the report's rules — written down before the leave-one-family-out
+#: numbers of the TABOR-based candidates were computed (2026-12-03, ~18:15 UTC; TABOR's raw per-model scores on 19 of
+#: the 22 models had been seen)
+CRITERION = (  # applied by peephole_lab.systems.backdoor_eval.rank_rules
+    "on the models every detector scanned (--common), leaving one trigger family out and one architecture family "
+    "out: the number of the issue's targets met by the pooled unseen-family counts (detection >= 5/6, false alarms "
+    "<= 1/6, ROC AUC >= 0.9), summed over both groupings (0-6); ties: the larger mean over both groupings of "
+    "detection rate - false-alarm rate; then the larger mean AUC; then the fewer detectors to run"
+)
+
+
+def rules(res: dict) -> dict:
+    """name -> (results, calibrate, fixed threshold or None, false-alarm budget when tuning, detectors run)."""
     from peephole_lab.systems.backdoor import THRESHOLD
-    from peephole_lab.systems.backdoor_calibration import fit_combiner, fit_reference, merge
-    from peephole_lab.systems.backdoor_eval import interval_rates, leave_one_family_out, lofo_summary
+    from peephole_lab.systems.backdoor_calibration import fit_class_reference, fit_combiner, fit_reference, merge
+
+    ia, nc, tb = res["input-agnostic"], res["neural-cleanse"], res["tabor"]
+    fid = [replace(r, anomaly=r.measures["fidelity"]) for r in ia]
+    return {
+        "input-agnostic (fixed threshold 6)": (ia, None, THRESHOLD, None, 1),
+        "neural-cleanse (fixed threshold 2)": (nc, None, 2.0, None, 1),
+        "tabor (fixed threshold 2)": (tb, None, 2.0, None, 1),
+        "input-agnostic, threshold tuned on seen families": (ia, None, None, 1 / 6, 1),
+        "neural-cleanse, threshold tuned on seen families": (nc, None, None, 1 / 6, 1),
+        "tabor, threshold tuned on seen families": (tb, None, None, 1 / 6, 1),
+        "tabor, threshold tuned on seen families at 0 false alarms": (tb, None, None, 0.0, 1),
+        "input-agnostic, clean reference per architecture": (ia, fit_reference, None, 1 / 6, 1),
+        "neural-cleanse, clean reference per architecture": (nc, fit_reference, None, 1 / 6, 1),
+        "tabor, clean reference per architecture": (tb, fit_reference, None, 1 / 6, 1),
+        "tabor, clean reference per class": (tb, fit_class_reference, None, 1 / 6, 1),
+        "combined (logistic: input-agnostic anomaly + fidelity)": (merge(ia, fid), fit_combiner, None, 1 / 6, 1),
+        "combined (logistic: input-agnostic + neural-cleanse)": (merge(ia, nc), fit_combiner, None, 1 / 6, 2),
+        "combined (logistic: tabor + input-agnostic)": (merge(tb, ia), fit_combiner, None, 1 / 6, 2),
+        "combined (logistic: tabor + neural-cleanse)": (merge(tb, nc), fit_combiner, None, 1 / 6, 2),
+        "combined (logistic: tabor + input-agnostic + neural-cleanse)": (merge(tb, ia, nc), fit_combiner, None, 1 / 6, 3),
+    }
+
+
+def report(args: argparse.Namespace) -> None:
+    from peephole_lab.systems.backdoor_eval import (
+        interval_rates,
+        leave_one_family_out,
+        lofo_summary,
+        rank_rules,
+        tune_threshold,
+    )
 
     root = Path(args.root)
     res = {d: load(root, d) for d in DETECTORS}
-    both = {r.name for r in res["input-agnostic"]} & {r.name for r in res["neural-cleanse"]}
     if args.common:  # the same models for every rule
-        names = both & ({r.name for r in res["tabor"]} if res["tabor"] else both)
+        names = set.intersection(*({r.name for r in v} for v in res.values() if v))
         res = {d: [r for r in v if r.name in names] for d, v in res.items()}
-    rules = {
-        "input-agnostic (fixed threshold 6)": (res["input-agnostic"], None, THRESHOLD),
-        "neural-cleanse (fixed threshold 2)": (res["neural-cleanse"], None, 2.0),
-        "tabor (fixed threshold 2)": (res["tabor"], None, 2.0),
-        "input-agnostic, threshold tuned on seen families": (res["input-agnostic"], None, None),
-        "neural-cleanse, threshold tuned on seen families": (res["neural-cleanse"], None, None),
-        "tabor, threshold tuned on seen families": (res["tabor"], None, None),
-        "input-agnostic, clean reference per architecture": (res["input-agnostic"], fit_reference, None),
-        "neural-cleanse, clean reference per architecture": (res["neural-cleanse"], fit_reference, None),
-        "combined (logistic: input-agnostic anomaly + fidelity)": (
-            merge(res["input-agnostic"], [replace(r, anomaly=r.measures["fidelity"]) for r in res["input-agnostic"]]),
-            fit_combiner,
-            None,
-        ),
-        "combined (logistic: input-agnostic + neural-cleanse)": (
-            merge(res["input-agnostic"], res["neural-cleanse"]),
-            fit_combiner,
-            None,
-        ),
-    }
-    out = {}
-    for name, (results, cal, fixed) in rules.items():
+    missing = sorted({r.name for v in res.values() for r in v} - set.intersection(*({r.name for r in v} for v in res.values())))
+    print(f"models: {', '.join(f'{d} {len(v)}' for d, v in res.items())}; not scanned by every detector: {missing or 'none'}")
+    out: dict = {"criterion": CRITERION, "rules": {}}
+    pooled: dict[str, dict[str, dict]] = {}
+    table = rules(res)
+    for name, (results, cal, fixed, budget, _) in table.items():
         if not results:
             continue
         for by in args.by:
             if fixed is not None:
                 fams = sorted({str(r.attributes[by]) for r in results})
                 folds = {f: interval_rates([r for r in results if str(r.attributes[by]) == f], fixed) for f in fams}
-                pooled = interval_rates(results, fixed)
-                lofo = {"by": by, "folds": folds, "pooled": pooled, "fixed_threshold": fixed}
+                pooled_r = interval_rates(results, fixed)
+                lofo = {"by": by, "folds": folds, "pooled": pooled_r, "fixed_threshold": fixed}
             else:
-                lofo = leave_one_family_out(results, by, args.max_false_alarms, cal)
+                lofo = leave_one_family_out(results, by, budget, cal)
             print(f"== {name} ({len(results)} models)")
             print(lofo_summary(lofo))
-            out[f"{name} | by {by}"] = lofo
-    merged = rules["combined (logistic: input-agnostic + neural-cleanse)"][0]
-    if merged:  # the shipped combiner: the same procedure fitted on every model (systems/backdoor_combined.py)
-        from peephole_lab.systems.backdoor_eval import tune_threshold
+            out["rules"][f"{name} | by {by}"] = lofo
+            pooled.setdefault(name, {})[by] = lofo["pooled"]
+    ranked = rank_rules(pooled, {n: v[4] for n, v in table.items()})
+    out["ranking"] = ranked
+    print(f"\nranking ({CRITERION}):")
+    for n, k in ranked:
+        print(f"  {k[0]} targets met, mean detection - false alarms {k[1]:.3f}, mean AUC {k[2]:.3f}, {-k[3]} detector(s): {n}")
+    merged = table["combined (logistic: input-agnostic + neural-cleanse)"][0]
+    if merged:  # the shipped combined scan: that procedure fitted on every model (systems/backdoor_combined.py)
+        from peephole_lab.systems.backdoor_calibration import fit_combiner
 
         comb = fit_combiner(merged)
-        th = tune_threshold(comb(merged), args.max_false_alarms)
-        out["fit on every model"] = {"weights": comb.weights(), "threshold": th, "n_models": len(merged)}
-        print(f"fit on all {len(merged)} models: weights {comb.weights()}, tuned threshold {th:.3f}")
+        th = tune_threshold(comb(merged), 1 / 6)
+        out["combined scan fit on every model"] = {"weights": comb.weights(), "threshold": th, "n_models": len(merged)}
+        print(f"combined scan fitted on all {len(merged)} models: weights {comb.weights()}, threshold {th:.3f}")
+    best = ranked[0][0]
+    results, cal, fixed, budget, _ = table[best]
+    fitted: dict = {"rule": best, "n_models": len(results)}
+    if cal is not None:  # the chosen procedure fitted on every model: the shipped parameters
+        c = cal(results)
+        results = c(results)
+        fitted.update({k: v for k, v in vars(c).items() if k != "model"})
+        if hasattr(c, "weights"):
+            fitted["weights"] = c.weights()
+    if fixed is None:
+        fitted["threshold"] = tune_threshold(results, budget)
+    out["chosen rule fit on every model"] = fitted
+    print(f"chosen: {best}; fitted on all {len(results)} models: {fitted}")
     if args.out:
         Path(args.out).write_text(json.dumps(out, indent=1, default=float))
 
@@ -170,7 +218,6 @@ def main() -> None:
     p = sub.add_parser("report")
     p.add_argument("--root", required=True)
     p.add_argument("--by", nargs="+", default=["pattern", "arch"])
-    p.add_argument("--max-false-alarms", type=float, default=1 / 6)
     p.add_argument("--common", action="store_true", help="only the models every detector scanned")
     p.add_argument("--out", default=None)
     p.set_defaults(func=report)

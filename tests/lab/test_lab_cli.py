@@ -28,14 +28,16 @@ def test_saliency_backdoor_and_fill_in_commands(model_file, tmp_path, capsys):
     )
     assert fig.stat().st_size > 0 and (tmp_path / "saliency_class7.npy").exists()
     fig = tmp_path / "b.png"
-    assert main(["backdoor", str(model_file), "--n-iter", "2", "--samples", "mnist", "--figure", str(fig)]) == 0
+    args = ["backdoor", str(model_file), "--detector", "input-agnostic", "--n-iter", "2", "--samples", "mnist"]
+    assert main([*args, "--figure", str(fig)]) == 0
     out = capsys.readouterr().out
     assert "flagged:" in out and "concentration" in out and fig.exists()
     args = ["backdoor", str(model_file), "--detector", "combined", "--n-iter", "2", "--epochs", "1", "--figure", str(fig)]
     assert main(args) == 0  # both detectors' columns
     assert "input_agnostic" in capsys.readouterr().out
-    assert main(["backdoor", str(model_file), "--detector", "tabor", "--epochs", "1", "--figure", str(tmp_path / "t.png")]) == 2
-    assert "makes none" in capsys.readouterr().err and not (tmp_path / "t.png").exists()
+    assert main(["backdoor", str(model_file), "--epochs", "1", "--figure", str(tmp_path / "t.png")]) == 0  # the default
+    out = capsys.readouterr().out
+    assert "tabor_score" in out and "concentration" not in out and (tmp_path / "t.png").stat().st_size > 0
     assert main(["fill-in", str(model_file), "--n", "20", "--figure", str(tmp_path / "f.png")]) == 0
     assert "prototypes classified as their class" in capsys.readouterr().out and (tmp_path / "f.png").exists()
 
@@ -57,9 +59,11 @@ def test_saliency_backdoor_and_fill_in_read_torchscript_without_a_shape(torchscr
     """They used to fail on TorchScript files (the API read them); the input shape is probed (1×28×28)."""
     assert main(["saliency", str(torchscript_file), "--classes", "0", "1", "--n-iter", "2", "--out", str(tmp_path)]) == 0
     assert "class 1: fidelity" in capsys.readouterr().out and (tmp_path / "saliency_class1.npy").exists()
-    assert main(["backdoor", str(torchscript_file), "--n-iter", "2"]) == 0
+    assert main(["backdoor", str(torchscript_file), "--detector", "input-agnostic", "--n-iter", "2"]) == 0
     captured = capsys.readouterr()
     assert "flagged:" in captured.out and "noise" not in captured.err  # 1×28×28 probed: MNIST samples, no noise warning
+    assert main(["backdoor", str(torchscript_file), "--epochs", "1"]) == 0  # the default scan (TABOR) too
+    assert "tabor_score" in capsys.readouterr().out
     assert main(["fill-in", str(torchscript_file), "--n", "10"]) == 0
     assert "blank canvases filled into their class" in capsys.readouterr().out
 
@@ -121,6 +125,10 @@ def test_zoo_and_backdoor_eval_commands(tmp_path, capsys):
     assert set(lofo_js["folds"]) == {"cnn", "mlp"} and lofo_js["pooled"]["n_clean"] == 2
     payload = json.loads((res / "neural-cleanse_all.json").read_text())
     assert payload["rates"]["n_clean"] == 2 and (res / "neural-cleanse_all_roc.csv").exists()
+    assert main([*args, "--detector", "tabor-calibrated", "--epochs", "1", "--steps", "1"]) == 0  # the default scan
+    assert "tabor-calibrated" in capsys.readouterr().out
+    tabor_js = json.loads((res / "tabor-calibrated_all.json").read_text())
+    assert len(tabor_js["models"]) == len(payload["models"]) and "tabor_score" in tabor_js["models"][0]["measures"]
     assert main([*args, "--n-iter", "2", "--samples", "mnist", "--window", "2", "3"]) == 0
     assert (res / "input-agnostic_all_window2_roc.png").exists() and (res / "input-agnostic_all_window3.json").exists()
     assert main(["backdoor-eval", "--zoo", str(tmp_path / "none")]) == 2

@@ -8,6 +8,7 @@ import sys
 
 from peephole.errors import PeepholeError
 from peephole.terminal import safe
+from peephole_lab.systems.backdoor_eval import DETECTORS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +20,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--zoo", default=None, help="zoo manifest or folder (default: the cached default zoo)")
     p.add_argument("--split", default="heldout", choices=("dev", "heldout", "all"))
-    p.add_argument("--detector", default="input-agnostic", choices=("input-agnostic", "neural-cleanse"))
+    p.add_argument(
+        "--detector",
+        default="input-agnostic",
+        choices=DETECTORS,
+        help="tabor-calibrated is peephole backdoor's default scan (default here: input-agnostic, as measured above)",
+    )
     p.add_argument("--threshold", type=float, default=None, help="anomaly threshold (default: the detector's)")
     p.add_argument(
         "--samples",
@@ -29,8 +35,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--n-iter", type=int, default=None, help="input-agnostic iterations (default: the library's)")
     p.add_argument("--window", type=int, nargs="+", default=None, help="input-agnostic window(s): one evaluation each")
-    p.add_argument("--epochs", type=int, default=None, help="Neural Cleanse epochs (default: the library's)")
-    p.add_argument("--steps", type=int, default=None, help="Neural Cleanse mini-batches per epoch")
+    p.add_argument("--epochs", type=int, default=None, help="Neural Cleanse / TABOR epochs (default: the library's)")
+    p.add_argument("--steps", type=int, default=None, help="Neural Cleanse / TABOR mini-batches per epoch")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--leave-one-out",

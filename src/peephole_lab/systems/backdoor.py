@@ -72,6 +72,13 @@ class BackdoorReport:
         ok = np.asarray(self.eligible, bool)
         return float(np.max(self.anomaly[ok])) if ok.any() else float("-inf")
 
+    def figure_images(self) -> list[np.ndarray]:
+        """One H×W image per class for a figure: the input-agnostic map, or else the restored trigger
+        ``mask · pattern`` (averaged over channels) of Neural Cleanse / TABOR."""
+        if self.explanation is not None:
+            return list(self.explanation.maps)
+        return list(self.extras["masks"] * self.extras["patterns"].mean(1))
+
     def table(self) -> str:
         """A plain-text table, one class a line, flagged classes marked with ``*``."""
         names = list(self.measures)
@@ -168,20 +175,25 @@ def detect_backdoor(
     return report
 
 
-#: the scans :func:`scan_backdoor` runs (``peephole backdoor --detector``)
-SCANS = ("input-agnostic", "neural-cleanse", "tabor", "combined")
+#: the scans :func:`scan_backdoor` runs (``peephole backdoor --detector``); the first is the default
+SCANS = ("tabor-calibrated", "input-agnostic", "neural-cleanse", "tabor", "combined")
+DEFAULT_SCAN = SCANS[0]
 
 
 def scan_backdoor(
-    model: Any, detector: str = "input-agnostic", threshold: float | None = None, epochs: int | None = None, **options: Any
+    model: Any, detector: str = DEFAULT_SCAN, threshold: float | None = None, epochs: int | None = None, **options: Any
 ) -> BackdoorReport:
-    """The report of one of :data:`SCANS` on ``model`` with its defaults: :func:`detect_backdoor`,
-    :func:`~peephole_lab.systems.neural_cleanse.neural_cleanse`, :func:`~peephole_lab.systems.tabor.tabor` or
-    :func:`~peephole_lab.systems.backdoor_combined.combined_scan`; ``threshold`` and ``epochs`` (Neural Cleanse /
-    TABOR epochs) override them when given, ``options`` go to the scan."""
+    """The report of one of :data:`SCANS` on ``model`` with its defaults. The default, ``'tabor-calibrated'``, is
+    :func:`~peephole_lab.systems.tabor.tabor` flagged above
+    :data:`~peephole_lab.systems.tabor.CALIBRATED_THRESHOLD` (the decision rule that generalised best to unseen
+    trigger and architecture families of the wide trojan zoo, docs/systems.md); ``'tabor'`` is the same scan at
+    the paper's threshold 2. The others: :func:`detect_backdoor` (input-agnostic),
+    :func:`~peephole_lab.systems.neural_cleanse.neural_cleanse` and
+    :func:`~peephole_lab.systems.backdoor_combined.combined_scan`. ``threshold`` and ``epochs`` (Neural Cleanse /
+    TABOR epochs) override the defaults when given; ``options`` go to the scan."""
     from peephole_lab.systems.backdoor_combined import combined_scan
     from peephole_lab.systems.neural_cleanse import neural_cleanse
-    from peephole_lab.systems.tabor import tabor
+    from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD, tabor
 
     if detector not in SCANS:
         raise InputError(f"unknown backdoor scan {detector!r}; use one of {SCANS}")
@@ -191,4 +203,8 @@ def scan_backdoor(
         return detect_backdoor(model, **th, **options)
     if detector == "combined":
         return combined_scan(model, **th, cleanse=cleanse, **options)
+    if detector == "tabor-calibrated":
+        report = tabor(model, **{"threshold": CALIBRATED_THRESHOLD, **th}, **cleanse, **options)
+        report.method = detector
+        return report
     return (neural_cleanse if detector == "neural-cleanse" else tabor)(model, **th, **cleanse, **options)

@@ -6,12 +6,17 @@
   ``z = (a − median) / (1.4826 · MAD)`` of their model scores (MAD floored at ``min_scale``); an architecture
   the reference lacks uses the pooled clean models.
 * :class:`LogisticCombiner` — a logistic regression (scikit-learn, L2, balanced classes) over per-class
-  features of two detectors on the same model (:func:`merge`: input-agnostic anomaly, Neural Cleanse anomaly
-  index, and each class's rank in either, 0 = most suspicious), trained with the backdoor's target class of
-  each backdoored model as positive and every class of clean models as negative; a class's new anomaly is the
-  regression's log-odds, so ``threshold = 0`` is P = 0.5.
+  features of two or three detectors on the same model (:func:`merge`: each detector's anomaly, e.g.
+  input-agnostic anomaly and Neural Cleanse anomaly index, and each class's rank in each, 0 = most
+  suspicious), trained with the backdoor's target class of each backdoored model as positive and every class
+  of clean models as negative; a class's new anomaly is the regression's log-odds, so ``threshold = 0`` is
+  P = 0.5.
+* :class:`ClassReference` — like :class:`CleanReference`, but per class: each class's anomaly is standardised
+  against the anomalies *of the same class* in the seen clean models (on MNIST some digits are easy targets in
+  every model, so a clean model's largest anomaly tends to sit on the same few classes).
 
-Neither has been measured on a zoo yet (docs/systems.md gives the command); the tests check the arithmetic.
+Their leave-one-family-out rates on the wide zoo are in docs/systems.md ("A wider zoo"); the tests check the
+arithmetic.
 """
 
 from __future__ import annotations
@@ -66,6 +71,39 @@ def fit_reference(results: Sequence[ModelResult]) -> CleanReference:
     return CleanReference().fit(results)
 
 
+@dataclass
+class ClassReference:
+    """Robust location and scale of every class's anomaly in clean models (module doc)."""
+
+    min_scale: float = 0.5
+    stats: dict[int, tuple[float, float]] = field(default_factory=dict)
+    pooled: tuple[float, float] = (0.0, 1.0)
+
+    def fit(self, results: Sequence[ModelResult]) -> ClassReference:
+        clean = [r for r in results if not r.trojan and not r.error]
+        per: dict[int, list[float]] = {}
+        for r in clean:
+            for t, a, ok in zip(r.targets, r.anomaly, r.eligible):
+                if ok:
+                    per.setdefault(t, []).append(a)
+        self.pooled = _robust([a for v in per.values() for a in v], self.min_scale)
+        self.stats = {t: _robust(v, self.min_scale) for t, v in per.items() if len(v) >= 2}
+        return self
+
+    def __call__(self, results: Sequence[ModelResult]) -> list[ModelResult]:
+        """``results`` with every class's anomaly standardised against the same class in clean models."""
+        out = []
+        for r in results:
+            loc_scale = [self.stats.get(t, self.pooled) for t in r.targets]
+            out.append(replace(r, anomaly=[(a - m) / s for a, (m, s) in zip(r.anomaly, loc_scale)]))
+        return out
+
+
+def fit_class_reference(results: Sequence[ModelResult]) -> ClassReference:
+    """A :class:`ClassReference` fitted on ``results`` (the ``calibrate`` of a leave-one-family-out run)."""
+    return ClassReference().fit(results)
+
+
 def _ranks(a: Sequence[float]) -> np.ndarray:
     order = np.argsort(-np.asarray(a, np.float64), kind="stable")
     ranks = np.empty(len(order))
@@ -73,34 +111,51 @@ def _ranks(a: Sequence[float]) -> np.ndarray:
     return ranks
 
 
-def class_features(first: Sequence[float], second: Sequence[float]) -> dict[str, list[float]]:
-    """The per-class features of :class:`LogisticCombiner` (:data:`FEATURES`) from two detectors' anomalies."""
-    return {"first": list(first), "second": list(second), "first_rank": list(_ranks(first)), "second_rank": list(_ranks(second))}
+#: the detectors' names in the feature names of :func:`class_features` (first = the first detector given)
+ORDINALS = ("first", "second", "third")
 
 
-def merge(first: Sequence[ModelResult], second: Sequence[ModelResult]) -> list[ModelResult]:
-    """One result per model scanned by both detectors (matched by name; errors and unmatched models dropped),
+def feature_names(n: int) -> tuple[str, ...]:
+    """The features of ``n`` detectors: their anomalies, then their ranks (``('first', 'second', 'first_rank',
+    'second_rank')`` for two: the order of the combined scan's weights)."""
+    if not 2 <= n <= len(ORDINALS):
+        raise InputError(f"the combiner takes 2 to {len(ORDINALS)} detectors, got {n}")
+    return (*ORDINALS[:n], *(f"{o}_rank" for o in ORDINALS[:n]))
+
+
+def class_features(*anomalies: Sequence[float]) -> dict[str, list[float]]:
+    """The per-class features of :class:`LogisticCombiner` (:func:`feature_names`) from 2–3 detectors' anomalies."""
+    names = feature_names(len(anomalies))
+    cols = [list(a) for a in anomalies] + [list(_ranks(a)) for a in anomalies]
+    return dict(zip(names, cols))
+
+
+def merge(*detectors: Sequence[ModelResult]) -> list[ModelResult]:
+    """One result per model scanned by every detector (matched by name; errors and unmatched models dropped),
     its ``measures`` the per-class features of :class:`LogisticCombiner` and its anomaly the first detector's."""
-    by_name = {r.name: r for r in second if not r.error}
+    first, rest = detectors[0], [{r.name: r for r in d if not r.error} for d in detectors[1:]]
     out = []
     for a in first:
-        b = by_name.get(a.name)
-        if a.error or b is None:
+        others = [d[a.name] for d in rest if a.name in d]
+        if a.error or len(others) < len(rest):
             continue
-        if a.targets != b.targets:
-            raise InputError(f"{a.name}: the two scans cover different classes ({a.targets} vs {b.targets})")
-        feats = class_features(a.anomaly, b.anomaly)
-        out.append(replace(a, eligible=[True] * len(a.targets), measures=feats, seconds=a.seconds + b.seconds))
+        for b in others:
+            if a.targets != b.targets:
+                raise InputError(f"{a.name}: the scans cover different classes ({a.targets} vs {b.targets})")
+        feats = class_features(a.anomaly, *(b.anomaly for b in others))
+        seconds = a.seconds + sum(b.seconds for b in others)
+        out.append(replace(a, eligible=[True] * len(a.targets), measures=feats, seconds=seconds))
     return out
 
 
-FEATURES = ("first", "second", "first_rank", "second_rank")
+FEATURES = feature_names(2)
 
 
 def _features(r: ModelResult) -> np.ndarray:
+    n = sum(o in r.measures for o in ORDINALS)
     try:
-        return np.column_stack([r.measures[f] for f in FEATURES]).astype(np.float64)
-    except KeyError as exc:
+        return np.column_stack([r.measures[f] for f in feature_names(n)]).astype(np.float64)
+    except (KeyError, InputError) as exc:
         raise InputError(f"{r.name}: not a merged result (use backdoor_calibration.merge)") from exc
 
 
@@ -122,7 +177,7 @@ class LogisticCombiner:
         return self
 
     def weights(self) -> tuple[list[float], float]:
-        """The fitted coefficients (in :data:`FEATURES` order) and intercept."""
+        """The fitted coefficients (in :func:`feature_names` order) and intercept."""
         if self.model is None:
             raise InputError("fit the combiner first")
         return [float(v) for v in self.model.coef_[0]], float(self.model.intercept_[0])  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ logistic regression of :class:`~peephole_lab.systems.backdoor_calibration.Logist
 below, fitted on the wide trojan zoo's models that both detectors scanned (docs/systems.md, "A wider zoo": how
 many, and the leave-one-family-out rates of the same procedure on families it did not see). A class is flagged
 when its log-odds exceed ``threshold``. It is **not** the default scan (``peephole backdoor --detector combined``):
-on leave-one-family-out it did not beat the input-agnostic scan."""
+on leave-one-family-out it did not beat the input-agnostic scan, and calibrated TABOR beat both."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import numpy as np
 from peephole_lab.systems.backdoor import BackdoorReport
 
 #: (weights over ``FEATURES``: input-agnostic anomaly, Neural Cleanse anomaly index, their ranks), intercept: fitted on
-#: the 22 models of the wide zoo's subset (``python experiments/backdoor_wide.py report``, "fit on every model")
+#: the 22 models of the wide zoo's subset (``python experiments/backdoor_wide.py report``, "combined scan fitted on all")
 WEIGHTS: tuple[tuple[float, ...], float] = ((0.0843, 0.4500, -0.0237, -1.9454), 1.4950)
 #: log-odds above which a class is flagged: the lowest with at most 1/6 false alarms on those 22 models
 THRESHOLD = 2.321

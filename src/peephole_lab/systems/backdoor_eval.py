@@ -28,7 +28,7 @@ import numpy as np
 from peephole.errors import InputError, PeepholeError
 from peephole_lab.systems.backdoor import BackdoorReport
 
-DETECTORS = ("input-agnostic", "neural-cleanse")
+DETECTORS = ("input-agnostic", "neural-cleanse", "tabor", "tabor-calibrated")  #: the first two, then the default scan
 
 
 @dataclass
@@ -171,6 +171,28 @@ def leave_one_family_out(
         "auc": auc(scored),
     }
     return {"by": by, "max_false_alarm_rate": max_false_alarm_rate, "folds": folds, "pooled": pooled}
+
+
+#: the issue's targets for a detector on unseen families: detection rate ≥, false-alarm rate ≤, ROC AUC ≥
+TARGETS = (5 / 6, 1 / 6, 0.9)
+
+
+def rank_rules(
+    pooled: dict[str, dict[str, dict[str, Any]]], cost: dict[str, int], targets: tuple[float, float, float] = TARGETS
+) -> list[tuple[str, tuple[int, float, float, int]]]:
+    """Decision rules ranked best first by their pooled leave-one-family-out results ``pooled[rule][grouping]``
+    (e.g. by trigger and by architecture family): the number of ``targets`` met summed over the groupings; ties:
+    the larger mean of detection rate − false-alarm rate, then the larger mean AUC, then the smaller ``cost[rule]``
+    (detectors to run). Each rule comes with that sort key."""
+
+    def key(name: str) -> tuple[int, float, float, int]:
+        ps = list(pooled[name].values())
+        det, fa, area = targets
+        met = sum(int(p["detection_rate"] >= det) + int(p["false_alarm_rate"] <= fa) + int(p["auc"] >= area) for p in ps)
+        youden = float(np.mean([p["detection_rate"] - p["false_alarm_rate"] for p in ps]))
+        return met, round(youden, 9), round(float(np.mean([p["auc"] for p in ps])), 9), -cost[name]
+
+    return sorted(((n, key(n)) for n in pooled), key=lambda nk: nk[1], reverse=True)
 
 
 def lofo_summary(out: dict[str, Any]) -> str:
@@ -331,14 +353,19 @@ def evaluate_detector(
     **options: Any,
 ) -> dict[str, Evaluation]:
     """:func:`evaluate` with a named detector (``DETECTORS``) and its options (``detect_backdoor`` or
-    ``neural_cleanse`` keywords). For the input-agnostic scan, ``windows`` re-scores each scan with every window
-    (keys ``'window=W'``); otherwise one evaluation under key ``''``."""
-    from peephole_lab.systems.backdoor import THRESHOLD, detect_backdoor, score_scan
+    ``neural_cleanse`` / ``tabor`` keywords; ``'tabor-calibrated'`` is the default scan of
+    :func:`~peephole_lab.systems.backdoor.scan_backdoor`). For the input-agnostic scan, ``windows`` re-scores each
+    scan with every window (keys ``'window=W'``); otherwise one evaluation under key ``''``."""
+    from peephole_lab.systems.backdoor import THRESHOLD, detect_backdoor, scan_backdoor, score_scan
     from peephole_lab.systems.neural_cleanse import neural_cleanse
 
     if detector not in DETECTORS:
         raise InputError(f"unknown detector {detector!r}; use one of {DETECTORS}")
     settings = {k: (v if isinstance(v, (int, float, str, bool, type(None))) else "array") for k, v in options.items()}
+    if detector.startswith("tabor"):
+        return evaluate(
+            members, lambda net: scan_backdoor(net, detector, threshold, **options), detector, settings, progress=progress
+        )
     if detector == "neural-cleanse":
         th = 2.0 if threshold is None else threshold
         return evaluate(members, lambda net: neural_cleanse(net, threshold=th, **options), detector, settings, progress=progress)

@@ -20,6 +20,11 @@ send clean images to t (``acc_att``) and whose removal leaves the clean label (`
 MAD(A))`` above ``threshold`` (2, as Neural Cleanse) are flagged. For H×W images d² is H·W and d·(d − 1) the
 number of neighbouring pixel pairs (constants cancel in the index); accuracies are floored at 1/n so the logs
 stay finite.
+
+**Calibrated rule** (``peephole backdoor``'s default scan, ``scan_backdoor(model)``): the same scan, classes
+flagged above :data:`CALIBRATED_THRESHOLD` instead of 2 — the largest index any clean model of the wide trojan zoo
+reached (no false alarm there). Chosen among the candidate rules by leave-one-family-out on that zoo (docs/systems.md,
+"A wider zoo"; ``python experiments/backdoor_wide.py report --common``).
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ import numpy as np
 from peephole_lab.systems.backdoor import BackdoorReport
 
 WEIGHTS = (1e-6, 1e-5, 1e-7, 1e-8, 0.0, 1e-2)  #: (λ1 … λ6), TrojanZoo's defaults
+#: the calibrated rule's threshold: the largest TABOR index of a clean model among the wide zoo's 22 models (3.091), rounded up
+#: (``experiments/backdoor_wide.py report --common``: "fit on every model")
+CALIBRATED_THRESHOLD = 3.1
 
 
 def smoothness(a: Any) -> Any:

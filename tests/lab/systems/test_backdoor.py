@@ -56,3 +56,14 @@ def test_noise_samples_warn_how_unreliable_they_measured():
     with pytest.warns(UserWarning, match="held-out half of the trojan zoo"):
         r = detect_backdoor(clean_cnn(), distribution="uniform", classes=[0, 1, 2], **{**FAST, "n_iter": 2})
     assert r.explanation.params["distribution"] == "uniform"
+
+
+def test_a_figure_shows_the_maps_or_else_the_restored_triggers():
+    from peephole_lab.systems.backdoor import BackdoorReport
+
+    masks = np.zeros((3, 4, 4))
+    masks[2, :2, :2] = 1.0
+    patterns = np.stack([np.full((2, 4, 4), 0.5), np.full((2, 4, 4), 0.5), np.stack([np.ones((4, 4)), np.zeros((4, 4))])])
+    r = BackdoorReport("tabor", [0, 1, 2], np.zeros(3), np.ones(3, bool), 2.0, extras={"masks": masks, "patterns": patterns})
+    imgs = r.figure_images()  # mask · pattern, channels averaged
+    assert len(imgs) == 3 and imgs[2].shape == (4, 4) and imgs[2][0, 0] == 0.5 and imgs[2][3, 3] == 0 and not imgs[0].any()

@@ -3,14 +3,35 @@ on hand-built scan results (no model is trained)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from peephole.errors import InputError
-from peephole_lab.systems.backdoor_calibration import CleanReference, fit_combiner, fit_reference, merge
-from peephole_lab.systems.backdoor_eval import ModelResult, auc, by_family, leave_one_family_out, tune_threshold, wilson
+from peephole_lab.systems.backdoor_calibration import (
+    ClassReference,
+    CleanReference,
+    feature_names,
+    fit_class_reference,
+    fit_combiner,
+    fit_reference,
+    merge,
+)
+from peephole_lab.systems.backdoor_eval import (
+    ModelResult,
+    auc,
+    by_family,
+    leave_one_family_out,
+    rank_rules,
+    tune_threshold,
+    wilson,
+)
+from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD
+
+SCANS = Path(__file__).resolve().parents[3] / "experiments" / "wide_zoo" / "scans"  # the wide zoo's per-model scans
 
 
 def res(name, trojan, target, anomaly, **attrs):
@@ -93,3 +114,63 @@ def test_clean_reference_skips_a_family_whose_clean_models_have_no_eligible_clas
     ]
     ref = CleanReference().fit(rs + blind)
     assert "lenet" not in ref.stats and ref.pooled[0] == pytest.approx(2.0)
+
+
+def test_a_clean_reference_per_class_discounts_the_classes_every_clean_model_raises():
+    # class 1 is an easy target: every clean model's largest anomaly (3-4) sits on it; a backdoor's target (class 2)
+    # at 2.5-3 is below that raw, but far above what class 2 gets in clean models (about 0)
+    rng = np.random.default_rng(1)
+    rs = []
+    for fam in ("p", "q", "r"):
+        for i in range(3):
+            clean = [rng.uniform(-0.2, 0.2), rng.uniform(3, 4), rng.uniform(-0.2, 0.2)]
+            troj = [rng.uniform(-0.2, 0.2), rng.uniform(0, 1), rng.uniform(2.5, 3)]
+            rs += [res(f"{fam}c{i}", False, 2, clean, pattern=fam), res(f"{fam}t{i}", True, 2, troj, pattern=fam)]
+    assert auc(rs) == 0.0  # raw: every clean model outscores every backdoored one
+    raw = leave_one_family_out(rs, max_false_alarm_rate=0.0)
+    cal = leave_one_family_out(rs, calibrate=fit_class_reference, max_false_alarm_rate=0.0)
+    assert raw["pooled"]["detected"] == 0 and cal["pooled"]["detected"] == 9 and cal["pooled"]["auc"] == 1.0
+    ref = ClassReference().fit(rs)
+    assert set(ref.stats) == {0, 1, 2} and 3 < ref.stats[1][0] < 4 and abs(ref.stats[2][0]) < 0.2
+
+
+def test_three_detectors_merge_into_anomalies_then_ranks():
+    a = [res("m", True, 0, [5.0, 1.0, 0.0])]
+    b = [res("m", True, 0, [0.0, 2.0, 1.0])]
+    c = [res("m", True, 0, [1.0, 0.0, 3.0]), res("only-here", False, 0, [0.0, 0.0, 0.0])]
+    (m,) = merge(a, b, c)  # matched by name: the model only one detector scanned is dropped
+    assert list(m.measures) == list(feature_names(3)) == ["first", "second", "third", "first_rank", "second_rank", "third_rank"]
+    assert m.measures["third"] == [1.0, 0.0, 3.0] and m.measures["second_rank"] == [2.0, 0.0, 1.0] and m.seconds == 3.0
+    assert feature_names(2) == ("first", "second", "first_rank", "second_rank")  # the combined scan's weight order
+    with pytest.raises(InputError, match="2 to 3 detectors"):
+        feature_names(4)
+
+
+def test_rules_rank_by_targets_met_then_detection_minus_false_alarms_then_auc_then_cost():
+    def pooled(det, fa, area):
+        return {"pattern": {"detection_rate": det, "false_alarm_rate": fa, "auc": area}}
+
+    rules = {
+        "all three": pooled(0.9, 0.1, 0.95),
+        "two, better margin": pooled(0.8, 0.0, 0.95),  # misses detection ≥ 5/6
+        "two, worse margin": pooled(0.8, 0.1, 0.99),
+        "two, same margin, cheap": pooled(0.8, 0.1, 0.95),
+        "two, same margin, dear": pooled(0.8, 0.1, 0.95),
+    }
+    cost = {n: 2 if "dear" in n else 1 for n in rules}
+    ranked = [n for n, _ in rank_rules(rules, cost)]
+    assert ranked == ["all three", "two, better margin", "two, worse margin", "two, same margin, cheap", "two, same margin, dear"]
+    assert rank_rules(rules, cost)[0][1][0] == 3
+
+
+def test_the_shipped_calibrated_threshold_is_the_wide_zoos_largest_clean_tabor_index():
+    """``CALIBRATED_THRESHOLD`` and docs/systems.md's leave-one-family-out row of the default scan, from the scans
+    kept in experiments/wide_zoo (``python experiments/backdoor_wide.py report --root experiments/wide_zoo --common``)."""
+    rs = [ModelResult(**json.loads(p.read_text())) for p in sorted((SCANS / "tabor").glob("*.json"))]
+    assert len(rs) == 22 and sum(r.trojan for r in rs) == 10
+    top_clean = max(r.score() for r in rs if not r.trojan)
+    assert tune_threshold(rs, 0.0) == top_clean < CALIBRATED_THRESHOLD <= top_clean + 0.01
+    for by in ("pattern", "arch"):
+        p = leave_one_family_out(rs, by, 0.0)["pooled"]
+        assert (p["detected"], p["n_trojan"], p["false_alarms"], p["n_clean"]) == (8, 10, 1, 12)
+        assert p["auc"] == pytest.approx(0.917, abs=5e-4)

@@ -8,20 +8,24 @@ import torch
 from systems_fixtures import TARGET, TRIGGER, clean_cnn, generic_pool, single_thread, trojaned_cnn  # noqa: F401
 
 from peephole.errors import InputError
-from peephole_lab.systems.tabor import smoothness, tabor, trigger_scores
+from peephole_lab.systems.backdoor import scan_backdoor
+from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD, smoothness, tabor, trigger_scores
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 
-def test_flags_the_trojan_and_not_its_clean_twin():
-    troj = tabor(trojaned_cnn())
-    assert troj.method == "tabor" and troj.flagged == [TARGET], troj.table()
+def test_the_default_scan_is_calibrated_tabor_and_flags_the_trojan_not_its_clean_twin():
+    troj = scan_backdoor(trojaned_cnn())  # the library's default scan, as `peephole backdoor` runs it
+    assert troj.method == "tabor-calibrated" and troj.threshold == CALIBRATED_THRESHOLD > 2.0
+    assert troj.flagged == [TARGET] and troj.flagged_at(2.0) == [TARGET], troj.table()  # paper's threshold too
+    assert troj.explanation is None and "concentration" not in troj.measures  # not the input-agnostic scan
     assert troj.measures["tabor_score"].argmin() == TARGET
     assert troj.measures["trigger_success"][TARGET] >= 0.9
     mask = troj.extras["masks"][TARGET]
     assert mask[TRIGGER.mask(28, 28)].sum() > 0.5 * mask.sum()
-    clean = tabor(clean_cnn())
-    assert clean.flagged == [], clean.table()
+    clean = scan_backdoor(clean_cnn())
+    assert clean.flagged == [] and clean.flagged_at(2.0) == [], clean.table()
+    assert tabor(clean_cnn(), classes=[0, 1, 2], epochs=1, steps=1).method == "tabor"  # the paper's rule stays selectable
 
 
 def test_regularisers_change_the_search_and_weights_are_checked():
