@@ -133,3 +133,28 @@ def test_zoo_and_backdoor_eval_commands(tmp_path, capsys):
     assert (res / "input-agnostic_all_window2_roc.png").exists() and (res / "input-agnostic_all_window3.json").exists()
     assert main(["backdoor-eval", "--zoo", str(tmp_path / "none")]) == 2
     assert "no zoo manifest" in capsys.readouterr().err
+
+
+def test_backdoor_on_a_non_mnist_model_takes_images_from_a_file(tmp_path, capsys):
+    """A 3×16×16 classifier has no MNIST fallback: one clear error naming the scans and the flag, then --images."""
+    import numpy as np
+    import torch
+
+    nn = torch.nn
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 14 * 14, 3)).eval()
+    path = tmp_path / "rgb.pt"
+    torch.jit.save(torch.jit.script(net), path)
+    assert main(["backdoor", str(path), "--epochs", "1"]) == 2  # 16×16 is not a shape the probe tries
+    assert "cannot tell the model's input shape" in capsys.readouterr().err
+    assert main(["backdoor", str(path), "--epochs", "1", "--shape", "3", "16", "16"]) == 2
+    err = capsys.readouterr().err
+    assert "(Neural Cleanse, TABOR) need clean images of the model's input shape (3, 16, 16)" in err and "--images" in err
+    np.save(tmp_path / "clean.npy", np.random.default_rng(0).random((40, 3, 16, 16), dtype=np.float32))
+    assert main(["backdoor", str(path), "--epochs", "1", "--images", str(tmp_path / "clean.npy")]) == 0  # shape from them
+    assert "tabor_score" in capsys.readouterr().out
+    args = ["saliency", str(path), "--classes", "0", "--n-iter", "1", "--shape", "3", "16", "16", "--out", str(tmp_path)]
+    assert main(args) == 0 and np.load(tmp_path / "saliency_class0.npy").shape == (16, 16)
+    (tmp_path / "bad.npy").write_bytes(b"junk")
+    assert main(["backdoor", str(path), "--images", str(tmp_path / "bad.npy")]) == 2
+    assert "not a readable .npy array" in capsys.readouterr().err

@@ -7,7 +7,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from peephole.errors import PeepholeError
+import numpy as np
+
+from peephole.errors import InputError, PeepholeError
 from peephole.terminal import safe
 from peephole_lab.cli.saliency import add_common, options
 from peephole_lab.systems.backdoor import DEFAULT_SCAN, SCANS
@@ -29,6 +31,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=None, help="Neural Cleanse / TABOR epochs (default: the library's)")
     p.add_argument("--threshold", type=float, default=None, help="flag classes with a larger anomaly (default: the library's)")
     p.add_argument("--compare", default=None, metavar="OTHER.pt", help="also scan this model and put it in the figure")
+    p.add_argument(
+        "--images",
+        default=None,
+        metavar="FILE.npy",
+        help="clean images (n, C, H, W) in [0, 1] for the trigger-inversion scans (default: MNIST validation images, "
+        "for 1×28×28 models only)",
+    )
     p.set_defaults(func=run)
 
 
@@ -39,9 +48,14 @@ def run(args: argparse.Namespace) -> int:
 
     reports = []
     try:
+        images = {} if args.images is None else {"images": load_images(args.images)}
+        if images and args.detector == "input-agnostic":
+            raise InputError("--images is for the trigger-inversion scans; the input-agnostic scan takes --samples")
         for path in [args.model] + ([args.compare] if args.compare else []):
             net = load_model(path, args.trust_pickle)
             opts = options(args) if args.detector in ("input-agnostic", "combined") else {"seed": args.seed}
+            shape = args.shape or (images["images"].shape[1:] if images and images["images"].ndim == 4 else None)
+            opts.update(images, **({"shape": tuple(int(s) for s in shape)} if shape else {}))
             reports.append((path, scan_backdoor(net, args.detector, args.threshold, args.epochs, **opts)))
     except PeepholeError as exc:
         print(safe(f"error: {exc}"), file=sys.stderr)
@@ -57,3 +71,11 @@ def run(args: argparse.Namespace) -> int:
             labels.append(path.rsplit("/", 1)[-1])
         print(safe(f"wrote {grid(rows, titles, args.figure, labels, cmap='magma')}"))
     return 0
+
+
+def load_images(path: str) -> np.ndarray:
+    """The ``--images`` array (a ``.npy`` file, no pickles); its shape and range are checked by the scan."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"--images {path}: not a readable .npy array ({exc})") from exc

@@ -28,6 +28,14 @@ def add_common(p: argparse.ArgumentParser, samples: str | None = "uniform") -> N
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--eta", type=float, default=None, help="radius of the L2 ball (default 10%% of ‖1‖₂)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--shape",
+        type=int,
+        nargs=3,
+        default=None,
+        metavar=("C", "H", "W"),
+        help="the model's input shape (default: probed from its first layer and common shapes)",
+    )
     p.add_argument("--figure", default=None, metavar="FILE.png", help="write a figure of every class's ρ and map")
 
 
@@ -51,6 +59,7 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
         "eta": args.eta,
         "seed": args.seed,
         "distribution": args.samples,
+        "shape": None if args.shape is None else tuple(args.shape),
         "progress": True,
     }
     return {k: v for k, v in opts.items() if v is not None or k == "eta"}

@@ -55,7 +55,7 @@ def probe_shape(dm: Differentiable) -> tuple[int, int, int]:
     seen = f"its first layer is a {first[0]} taking {first[1]}" if first else "no Conv2d or Linear layer was found"
     raise InputError(
         f"cannot tell the model's input shape ({seen}; none of {shapes or list(COMMON_SHAPES)} worked): "
-        "pass shape=(C, H, W) or an example input"
+        "pass shape=(C, H, W) or an example input (on the command line: --shape C H W)"
     )
 
 

@@ -36,7 +36,10 @@ def clean_images(images: Any, shape: tuple[int, int, int]) -> np.ndarray:
     """``images`` as ``(n, C, H, W)`` float32 in [0, 1]; ``None``: 1000 MNIST validation images for 1×28×28 models."""
     if images is None:
         if shape != (1, 28, 28):
-            raise InputError(f"Neural Cleanse needs clean images of the model's input shape {shape}: pass images=")
+            raise InputError(
+                f"the trigger-inversion scans (Neural Cleanse, TABOR) need clean images of the model's input shape {shape}: "
+                "pass images= (on the command line: --images FILE.npy)"
+            )
         from peephole_lab.data import load_mnist
 
         images = load_mnist("val", 1000)[0]
