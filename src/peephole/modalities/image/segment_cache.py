@@ -68,5 +68,5 @@ class SegmentCache:
 
 
 #: The label maps :meth:`Superpixels.from_image <peephole.modalities.image.superpixels.Superpixels.from_image>`
-#: keeps (64 MiB: about 30 photos' 20 segmentations at 224×224). ``SEGMENTS.max_bytes = 0`` turns keeping off.
+#: keeps (64 MiB: about 60 photos' 20 segmentations at 224×224). ``SEGMENTS.max_bytes = 0`` turns keeping off.
 SEGMENTS = SegmentCache()
