@@ -14,7 +14,7 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
+from peephole.evaluation.report import mean_sem
 
 #: method -> (registered method, options): about 500 queries each (Sobol: 8 designs × (64 cells + 1) = 520).
 METHODS = {
@@ -61,23 +61,19 @@ def summary(path: Path) -> None:
     print("| method | queries | insertion (grey) ↑ | deletion (grey) ↓ | µFidelity ↑ | explain s |")
     print("|---|---|---|---|---|---|")
     for m in METHODS:
-        col = {
-            k: np.array([by[p, m][k] for p in photos], float)
-            for k in ("queries", "insertion", "deletion", "mu_fidelity", "seconds")
-        }
-        se = {k: v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else float("nan") for k, v in col.items()}
+        col = {k: mean_sem([by[p, m][k] for p in photos]) for k in ("queries", "insertion", "deletion", "mu_fidelity", "seconds")}
+        cell = {k: f"{mean:.3f} ± {se:.3f}" for k, (mean, se) in col.items()}
         print(
-            f"| {m} | {col['queries'].mean():.0f} | {col['insertion'].mean():.3f} ± {se['insertion']:.3f} | "
-            f"{col['deletion'].mean():.3f} ± {se['deletion']:.3f} | {col['mu_fidelity'].mean():.3f} ± {se['mu_fidelity']:.3f} | "
-            f"{col['seconds'].mean():.0f} |"
+            f"| {m} | {col['queries'][0]:.0f} | {cell['insertion']} | {cell['deletion']} | {cell['mu_fidelity']} | "
+            f"{col['seconds'][0]:.0f} |"
         )
     print("paired differences against rise-500 (mean ± s.e.):")
     for m in METHODS:
         if m == "rise-500":
             continue
         for k in ("insertion", "deletion", "mu_fidelity"):
-            d = np.array([by[p, m][k] - by[p, "rise-500"][k] for p in photos])
-            print(f"  {m} − rise-500, {k}: {d.mean():+.3f} ± {d.std(ddof=1) / np.sqrt(len(d)):.3f}")
+            d, se = mean_sem([by[p, m][k] - by[p, "rise-500"][k] for p in photos])
+            print(f"  {m} − rise-500, {k}: {d:+.3f} ± {se:.3f}")
 
 
 def main() -> None:

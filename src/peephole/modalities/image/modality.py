@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from peephole.core.options import seed32
 from peephole.core.partition import Partition
 from peephole.core.perturb import Masker
 from peephole.errors import InputError
@@ -23,11 +22,9 @@ AUTO_BATCH_BYTES = 256 * 2**20
 
 
 def segmented(x: np.ndarray, segmentations: Any, seed: int) -> Superpixels:
-    """``x`` segmented with every setting; SEEDS draws from OpenCV's generator: the same seed gives the same parts."""
-    import cv2
-
-    cv2.setRNGSeed(seed32(seed))  # OpenCV takes a 32-bit seed
-    return Superpixels.from_image(x, segmentations)
+    """``x`` segmented with every setting; SEEDS draws from OpenCV's generator: the same seed gives the same parts
+    (and the same image, setting and seed again reuse the kept label maps)."""
+    return Superpixels.from_image(x, segmentations, seed=seed)
 
 
 def windows(x: np.ndarray, o: WindowOptions, seed: int) -> SlidingWindows:
