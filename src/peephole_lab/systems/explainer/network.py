@@ -66,13 +66,15 @@ class BackboneExplainer(nn.Module):
     ``pool='max'``). The class logits are the Linear applied at every position of the last features (a class
     activation map, initialised from the classifier's weights) upsampled, plus a decoder's refinement from the skip
     features (initialised to 0). The copy is trained; the classifier is not touched. A TorchScript classifier is
-    first copied into plain ``torch.nn`` layers (:mod:`peephole_lab.systems.explainer.layers`).
+    first copied into plain ``torch.nn`` layers (:mod:`peephole_lab.systems.explainer.layers`) without drawing random
+    numbers, so under one seed its Explainer starts with the same weights as the eager classifier's.
     """
 
     def __init__(self, classifier: nn.Module, width: int = 16) -> None:
         super().__init__()
         if isinstance(classifier, torch.jit.ScriptModule):
-            classifier = eager_copy(classifier)
+            with torch.random.fork_rng(devices=[]):  # building the copy's layers must not draw from the seeded stream
+                classifier = eager_copy(classifier)
         layers = list(classifier.children()) if isinstance(classifier, nn.Sequential) else []
         pools = [i for i, m in enumerate(layers) if isinstance(m, (nn.AdaptiveMaxPool2d, nn.AdaptiveAvgPool2d))]
         if not pools or not isinstance(layers[-1], nn.Linear):
