@@ -65,7 +65,8 @@ class BackboneExplainer(nn.Module):
     ``AvgPool2d``, then a global pooling, and a final ``Linear`` (e.g. :func:`peephole_lab.data.SmallCNN` with
     ``pool='max'``). The class logits are the Linear applied at every position of the last features (a class
     activation map, initialised from the classifier's weights) upsampled, plus a decoder's refinement from the skip
-    features (initialised to 0). The copy is trained; the classifier is not touched. A TorchScript classifier is
+    features (initialised to 0). The copied stages are frozen (their batch norms still follow the batches in
+    training mode), the CAM head and the decoder train; the classifier is not touched. A TorchScript classifier is
     first copied into plain ``torch.nn`` layers (:mod:`peephole_lab.systems.explainer.layers`) without drawing random
     numbers, so under one seed its Explainer starts with the same weights as the eager classifier's.
     """
@@ -88,6 +89,7 @@ class BackboneExplainer(nn.Module):
                 stages.append([])
             stages[-1].append(copy.deepcopy(m))
         self.stages = nn.ModuleList(nn.Sequential(*st) for st in stages)
+        self.stages.requires_grad_(False)  # the encoder keeps the classifier's weights, however its copy was made
         with torch.no_grad():
             chans = [st(x).shape[1] for st, x in zip(self.stages, self._probe(classifier))]
         lin = layers[-1]

@@ -47,6 +47,11 @@ def test_backbone_explainer_of_a_torchscript_classifier_matches_the_eager_one_an
     assert sa.keys() == sb.keys()
     for k in sa:
         torch.testing.assert_close(sa[k], sb[k], msg=k)
+    # the copied encoder is frozen whether the classifier's weights were (a frozen lab classifier: the measured
+    # runs) or not (this one, or a TorchScript copy): before, a TorchScript classifier's Explainer trained its encoder
+    for net in (a, b):
+        assert not any(p.requires_grad for p in net.stages.parameters())
+        assert all(p.requires_grad for p in [*net.cam.parameters(), *net.up.parameters(), *net.head.parameters()])
     assert "layers" in b.config and "classifier" not in b.config
     torch.testing.assert_close(load_explainer(save_explainer(b, tmp_path / "b.pt"))(x), b(x))
 
