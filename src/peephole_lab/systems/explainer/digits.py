@@ -116,7 +116,7 @@ class ExplainerConfig:
     depth: int = 3  #: poolings of the U-Net ('unet' only; 'backbone' follows the classifier's stages)
     min_area: float = 0.02  #: 'paper' only; paper 0.05; one digit's ink is ~4% of a 48×48 canvas
     max_area: float = 0.06  #: 'paper' only; paper 0.3
-    lambda_n: float | None = None  #: weight of the absent classes' masks (default: 0.3 'paper', 10 'preserve-destroy')
+    lambda_n: float | None = None  #: weight of the absent classes' masks (default: 0.3 'paper', 20 'preserve-destroy')
     lambda_tv: float = 0.05  #: 'preserve-destroy' only
     lambda_a: float = 20.0  #: 'preserve-destroy' only
     fill: str = "median"  #: 'preserve-destroy' only: what a removed pixel shows
@@ -144,7 +144,7 @@ class ExplainerConfig:
         if self.objective == "preserve-destroy":
             if self.fill not in FILLS:
                 raise InputError(f"unknown fill {self.fill!r}; use one of {FILLS}")
-            lam = 10.0 if self.lambda_n is None else self.lambda_n
+            lam = 20.0 if self.lambda_n is None else self.lambda_n
             return PreserveDestroyLoss(lambda_tv=self.lambda_tv, lambda_a=self.lambda_a, lambda_n=lam, fill=self.fill)
         raise InputError(f"unknown objective {self.objective!r}; use 'preserve-destroy' or 'paper'")
 

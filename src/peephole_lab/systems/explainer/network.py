@@ -65,14 +65,17 @@ class BackboneExplainer(nn.Module):
     ``AvgPool2d``, then a global pooling, and a final ``Linear`` (e.g. :func:`peephole_lab.data.SmallCNN` with
     ``pool='max'``). The class logits are the Linear applied at every position of the last features (a class
     activation map, initialised from the classifier's weights) upsampled, plus a decoder's refinement from the skip
-    features (initialised to 0). The copy is trained; the classifier is not touched. A TorchScript classifier is
-    first copied into plain ``torch.nn`` layers (:mod:`peephole_lab.systems.explainer.layers`).
+    features (initialised to 0). The copied stages are frozen (their batch norms still follow the batches in
+    training mode), the CAM head and the decoder train; the classifier is not touched. A TorchScript classifier is
+    first copied into plain ``torch.nn`` layers (:mod:`peephole_lab.systems.explainer.layers`) without drawing random
+    numbers, so under one seed its Explainer starts with the same weights as the eager classifier's.
     """
 
     def __init__(self, classifier: nn.Module, width: int = 16) -> None:
         super().__init__()
         if isinstance(classifier, torch.jit.ScriptModule):
-            classifier = eager_copy(classifier)
+            with torch.random.fork_rng(devices=[]):  # building the copy's layers must not draw from the seeded stream
+                classifier = eager_copy(classifier)
         layers = list(classifier.children()) if isinstance(classifier, nn.Sequential) else []
         pools = [i for i, m in enumerate(layers) if isinstance(m, (nn.AdaptiveMaxPool2d, nn.AdaptiveAvgPool2d))]
         if not pools or not isinstance(layers[-1], nn.Linear):
@@ -86,6 +89,7 @@ class BackboneExplainer(nn.Module):
                 stages.append([])
             stages[-1].append(copy.deepcopy(m))
         self.stages = nn.ModuleList(nn.Sequential(*st) for st in stages)
+        self.stages.requires_grad_(False)  # the encoder keeps the classifier's weights, however its copy was made
         with torch.no_grad():
             chans = [st(x).shape[1] for st, x in zip(self.stages, self._probe(classifier))]
         lin = layers[-1]

@@ -79,6 +79,11 @@ def test_the_config_names_its_objective_and_defaults():
     paper, default = ExplainerConfig(objective="paper").loss(), ExplainerConfig().loss()
     assert isinstance(paper, ExplainerLoss) and paper.lambda_n == 0.3 and (paper.min_area, paper.max_area) == (0.02, 0.06)
     assert isinstance(default, PreserveDestroyLoss) and default.fill == "median"
+    # the weights chosen on the validation canvases (docs/systems.md, "Masks of the own digit"): λ_n 10 left the
+    # absent classes at 0.055-0.06 on validation, above the goal of 0.05; λ_a, TV, destroy and the learning rate as chosen
+    weights = (default.lambda_a, default.lambda_n, default.lambda_tv, default.lambda_d, default.lambda_p, default.one_class)
+    assert weights == (20.0, 20.0, 0.05, 5.0, 0.3, True)
+    assert ExplainerConfig().rate() == 1e-2 and ExplainerConfig().arch == "backbone"
     assert (ExplainerConfig(objective="paper").batch(), ExplainerConfig().batch(), ExplainerConfig(batch_size=5).batch()) == (
         32,
         8,

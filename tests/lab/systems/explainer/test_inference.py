@@ -41,6 +41,17 @@ def test_backbone_explainer_of_a_torchscript_classifier_matches_the_eager_one_an
     torch.manual_seed(0)
     b = BackboneExplainer(scripted, width=4).eval()
     torch.testing.assert_close(a(x), b(x))
+    # every weight, not only the output (the decoder's refinement starts at 0, so its blocks do not show in a(x)):
+    # copying the TorchScript layers drew random numbers, so the two decoders started differently under one seed
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        torch.testing.assert_close(sa[k], sb[k], msg=k)
+    # the copied encoder is frozen whether the classifier's weights were (a frozen lab classifier: the measured
+    # runs) or not (this one, or a TorchScript copy): before, a TorchScript classifier's Explainer trained its encoder
+    for net in (a, b):
+        assert not any(p.requires_grad for p in net.stages.parameters())
+        assert all(p.requires_grad for p in [*net.cam.parameters(), *net.up.parameters(), *net.head.parameters()])
     assert "layers" in b.config and "classifier" not in b.config
     torch.testing.assert_close(load_explainer(save_explainer(b, tmp_path / "b.pt"))(x), b(x))
 
