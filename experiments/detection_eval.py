@@ -1,15 +1,20 @@
 """Detection maps: PAMI against D-RISE (``rise`` on the detection task) at the same query budget, per box.
 
-Photos: the shared COCO photos (``--data``, sorted by name) at their own size (640 px on the longer side), kept
-when the detector (working at ``--side`` px) finds at least one box; the kept photos alternate between the dev
-split (even positions) and the test split (odd positions); ``--split`` picks one, ``--limit`` caps its photos.
+Photos: the photos of ``--data`` sorted by name — the shared COCO photos (its ``images/`` folder; 640 px on the
+longer side), or any folder of photos such as the shared ImageNet sample (a dev pool disjoint from COCO; shrunk
+to at most 640 px) — kept when the detector (working at ``--side`` px) finds at least one box; the kept photos
+alternate between the dev split (even positions) and the test split (odd positions); ``--split`` picks one (or
+``all``), ``--limit`` caps its photos.
 Every box of a photo is explained from one query set per configuration (``--configs``, each given ``--budget``
 perturbed queries):
 
 - ``pami-superpixels``: PAMI keep-one over SLIC segmentations of n, 2n and 4n segments, about the budget in all;
 - ``pami-window``: PAMI keep-one over square sliding windows, at most the budget (the smallest such stride;
   radius = stride, so neighbours overlap by half);
+- ``pami-circles-2`` / ``pami-circles-3``: PAMI keep-one over circular windows on the same grid of centres, radius
+  2 or 3 strides (a pixel lies in about 4π or 9π windows, so Eq. 1's average varies over small cells);
 - ``pami-path``: the greedy keep-and-hide path over ~50 SLIC superpixels (half the budget on its surrogate);
+  ``pami-path-fine``: the same over about ``--budget`` superpixels;
 - ``d-rise``: RISE's random masks with the detection task's similarity (D-RISE; its defaults: 7×7 cells,
   p = 0.5, mid-grey), as many masks as the first configuration's perturbed queries on that photo, or ``--budget``
   when it is the first.
@@ -38,6 +43,7 @@ from typing import Any
 
 import numpy as np
 from skimage.io import imread
+from skimage.transform import resize
 
 import peephole
 from peephole.evaluation.report import mean_sem
@@ -47,26 +53,30 @@ from peephole.modalities.image.superpixels import Segmentation, Superpixels
 from peephole.modalities.image.windows import window_centres
 from peephole.models.registry import load_model
 
-CONFIGS = ("pami-superpixels", "pami-window", "pami-path", "d-rise")
+CONFIGS = ("pami-superpixels", "pami-window", "pami-circles-2", "pami-circles-3", "pami-path", "pami-path-fine", "d-rise")
 METRICS = ("deletion", "insertion", "pointing", "energy")  #: deletion: lower is better; the others: higher
 
 
 def rgb(im: np.ndarray) -> np.ndarray:
+    """Float RGB in [0, 1], shrunk to at most 640 px on the longer side (the COCO photos already are)."""
     im = np.stack([im] * 3, -1) if im.ndim == 2 else im[..., :3]
-    return im.astype(np.float32) / 255.0
+    im = im.astype(np.float32) / 255.0
+    scale = 640 / max(im.shape[:2])
+    return resize(im, (round(im.shape[0] * scale), round(im.shape[1] * scale)), anti_aliasing=True) if scale < 1 else im
 
 
 def photos(args, det):
     """(name, image) of the split's photos: every other photo where the detector finds a box."""
     found = 0
-    for p in sorted(Path(args.data, "images").glob("*.jpg")):
+    folder = Path(args.data, "images") if Path(args.data, "images").is_dir() else Path(args.data)
+    for p in sorted(q for q in folder.iterdir() if q.suffix.lower() in (".jpg", ".jpeg", ".png")):
         im = rgb(imread(p))
         if not len(det(im[None])[0]["boxes"]):
             continue
         found += 1
         if args.split == "all" or (found - 1) % 2 == (args.split == "test"):
             yield p.stem, im
-            if (found + 1) // 2 >= args.limit and args.split != "all":
+            if (found if args.split == "all" else (found + 1) // 2) >= args.limit:
                 return
 
 
@@ -84,12 +94,16 @@ def options(config: str, im: np.ndarray, budget: int) -> tuple[str, dict[str, An
     """The method and options of a configuration at about ``budget`` perturbed queries."""
     if config == "pami-superpixels":
         return "pami", {"partition": superpixels(im, budget)}
-    if config == "pami-window":  # the smallest stride whose windows number at most the budget; radius = stride
+    if config == "pami-window" or config.startswith("pami-circles"):  # the smallest stride giving at most budget windows
         h, w = im.shape[:2]
         stride = next(s for s in range(1, max(h, w) + 1) if len(window_centres(h, s)) * len(window_centres(w, s)) <= budget)
-        return "pami", {"partition": "window", "radius": stride, "stride": stride, "window": "square"}
-    if config == "pami-path":
-        return "pami-path", {"max_queries": budget + 1, "n_samples": budget // 2}
+        if config == "pami-window":  # squares, radius = stride
+            return "pami", {"partition": "window", "radius": stride, "stride": stride, "window": "square"}
+        radius = min(int(config[-1]) * stride, (min(h, w) - 1) // 2)  # circles of k strides: k² π windows over a pixel
+        return "pami", {"partition": "window", "radius": radius, "stride": stride, "window": "circle"}
+    if config.startswith("pami-path"):  # -fine: about budget superpixels instead of the default 50
+        fine = {"partition": "slic", "n_segments": budget} if config == "pami-path-fine" else {}
+        return "pami-path", {"max_queries": budget + 1, "n_samples": budget // 2, **fine}
     return "rise", {"n_masks": budget}
 
 
