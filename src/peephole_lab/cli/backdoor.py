@@ -7,8 +7,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
-
 from peephole.errors import InputError, PeepholeError
 from peephole.terminal import safe
 from peephole_lab.cli.saliency import add_common, options
@@ -48,14 +46,13 @@ def run(args: argparse.Namespace) -> int:
 
     reports = []
     try:
-        images = {} if args.images is None else {"images": load_images(args.images)}
-        if images and args.detector == "input-agnostic":
+        if args.images is not None and args.detector == "input-agnostic":
             raise InputError("--images is for the trigger-inversion scans; the input-agnostic scan takes --samples")
         for path in [args.model] + ([args.compare] if args.compare else []):
             net = load_model(path, args.trust_pickle)
             opts = options(args) if args.detector in ("input-agnostic", "combined") else {"seed": args.seed}
-            shape = args.shape or (images["images"].shape[1:] if images and images["images"].ndim == 4 else None)
-            opts.update(images, **({"shape": tuple(int(s) for s in shape)} if shape else {}))
+            opts.update({} if args.images is None else {"images": args.images})
+            opts.update({} if args.shape is None else {"shape": tuple(args.shape)})
             reports.append((path, scan_backdoor(net, args.detector, args.threshold, args.epochs, **opts)))
     except PeepholeError as exc:
         print(safe(f"error: {exc}"), file=sys.stderr)
@@ -71,11 +68,3 @@ def run(args: argparse.Namespace) -> int:
             labels.append(path.rsplit("/", 1)[-1])
         print(safe(f"wrote {grid(rows, titles, args.figure, labels, cmap='magma')}"))
     return 0
-
-
-def load_images(path: str) -> np.ndarray:
-    """The ``--images`` array (a ``.npy`` file, no pickles); its shape and range are checked by the scan."""
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"--images {path}: not a readable .npy array ({exc})") from exc

@@ -19,6 +19,7 @@ the development half of the trojan zoo (docs/systems.md).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from time import perf_counter
 from typing import Any
@@ -30,6 +31,37 @@ from peephole.errors import InputError
 from peephole.gradients.differentiable import as_differentiable, n_classes_of
 from peephole_lab.systems.backdoor import BackdoorReport
 from peephole_lab.systems.model_shape import model_shape
+
+
+def read_images(images: Any) -> Any:
+    """``images`` as given, or the array of a ``.npy`` file when it is a path (no pickles)."""
+    if not isinstance(images, (str, os.PathLike)):
+        return images
+    try:
+        return np.load(images, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"clean images {os.fspath(images)}: not a readable .npy array ({exc})") from exc
+
+
+def scan_inputs(dm: Any, images: Any, shape: Sequence[int] | None) -> tuple[np.ndarray, tuple[int, int, int]]:
+    """The clean images (:func:`clean_images`) and the model's input shape: ``shape``, else the images' own, else
+    :func:`~peephole_lab.systems.model_shape.model_shape`'s probe. ``images``: an array or a ``.npy`` path."""
+    x = read_images(images)
+    if shape is not None or getattr(x, "ndim", 0) != 4:
+        shp = model_shape(dm, None, shape)
+        return clean_images(x, shp), shp
+    shp = model_shape(dm, None, np.shape(x)[1:])
+    clean = clean_images(x, shp)
+    import torch
+
+    try:
+        with torch.no_grad():
+            dm.logits(torch.from_numpy(clean[:1]).to(dm.device))
+    except Exception as exc:  # noqa: BLE001 - any failure of the model on them: the images do not fit it
+        raise InputError(
+            f"clean images must have the model's input shape; it fails on {shp}: {type(exc).__name__}: {exc}"
+        ) from exc
+    return clean, shp
 
 
 def clean_images(images: Any, shape: tuple[int, int, int]) -> np.ndarray:
@@ -144,14 +176,15 @@ def neural_cleanse(
     regulariser: Callable[[Any, int], Callable[[Any, Any, Any], Any]] | None = None,
 ) -> BackdoorReport:
     """Reverse-engineer a trigger for every class of a torch classifier and flag the classes whose mask is a
-    small outlier (module doc). ``images``: clean images ``(n, C, H, W)`` in [0, 1] (default: MNIST validation
-    images for 1×28×28 models). ``extras`` of the report: ``masks`` (K, H, W) and ``patterns`` (K, C, H, W).
+    small outlier (module doc). ``images``: clean images ``(n, C, H, W)`` in [0, 1], or a ``.npy`` file of them;
+    they give the input shape when ``shape`` is not given (default: MNIST validation images for 1×28×28 models).
+    ``extras`` of the report: ``masks`` (K, H, W) and ``patterns`` (K, C, H, W).
     ``regulariser(dm, k)`` gives class k's extra loss terms (:func:`reverse_trigger`; TABOR uses it)."""
     import torch
 
     t0 = perf_counter()
     dm = as_differentiable(model, "Neural Cleanse", output, class_names)
-    shp = model_shape(dm, None, shape)
+    clean, shp = scan_inputs(dm, images, shape)
     positive = (("epochs", epochs), ("steps", steps), ("batch_size", batch_size), ("lr", lr), ("patience", patience))
     for name, val in (*positive, ("early_stop", early_stop)):
         if not val > 0:
@@ -162,7 +195,7 @@ def neural_cleanse(
     targets = list(range(n)) if classes is None else [int(c) for c in classes]
     if len(targets) < 3 or not all(0 <= t < n for t in targets):
         raise InputError(f"Neural Cleanse compares at least 3 classes of 0..{n - 1}, got {targets}")
-    x = torch.from_numpy(clean_images(images, shp))
+    x = torch.from_numpy(clean)
     masks, patterns, l1, asr = [], [], [], []
     for k in targets:
         m, p, norm, a = reverse_trigger(
