@@ -110,15 +110,15 @@ def tabor(
 
     from peephole.errors import InputError
     from peephole.gradients.differentiable import as_differentiable
-    from peephole_lab.systems.neural_cleanse import mad_anomaly, neural_cleanse, read_images, scan_inputs
+    from peephole_lab.systems.neural_cleanse import mad_anomaly, neural_cleanse, scan_inputs
 
     if len(weights) != 6 or any(w < 0 for w in weights):
         raise InputError(f"TABOR takes 6 non-negative weights (λ1 … λ6), got {tuple(weights)}")
     t0 = perf_counter()
-    images = read_images(images)
-    r = neural_cleanse(model, images, classes, threshold, regulariser=regulariser(weights), **options)
     dm = as_differentiable(model, "TABOR", options.get("output", "logits"))
-    x = torch.from_numpy(scan_inputs(dm, images, options.get("shape"))[0])
+    clean, shape = scan_inputs(dm, images, options.get("shape"))  # read, sized and checked once, for both steps
+    r = neural_cleanse(model, clean, classes, threshold, regulariser=regulariser(weights), **{**options, "shape": shape})
+    x = torch.from_numpy(clean)
     parts = trigger_scores(dm, x, r.targets, r.extras["masks"], r.extras["patterns"])
     r.method, r.anomaly, r.seconds = "tabor", mad_anomaly(parts["tabor_score"]), perf_counter() - t0
     r.measures = {"mask_l1": r.measures["mask_l1"], **parts}
