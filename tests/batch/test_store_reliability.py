@@ -183,6 +183,31 @@ def test_two_concurrent_runs_over_one_folder_explain_each_item_once(tmp_path):
         assert con.execute("SELECT COUNT(*) FROM claims").fetchone() == (0,)  # every claim released
 
 
+OPEN_TOGETHER = """
+import sys, time
+from pathlib import Path
+from peephole.store.runs import Store
+root, start, rounds = Path(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+for r in range(rounds):
+    while time.time() < start + 0.4 * r:
+        pass
+    with Store(root / str(r), {"method": "pami"}, total=3):
+        pass
+"""
+
+
+def test_processes_creating_one_store_together_all_open_it(tmp_path):
+    """Processes switching a new run.sqlite to WAL at the same moment deadlock in SQLite, which answers 'database
+    is locked' at once without waiting: one of two concurrent runs failed in CI. Four processes, eight new stores."""
+    start = time.time() + 6  # after every process's imports, even on a loaded machine
+    cmd = [sys.executable, "-c", OPEN_TOGETHER, str(tmp_path), str(start), "8"]
+    procs = [subprocess.Popen(cmd, env=ENV, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    errs = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [e[-1000:] for e in errs]
+    for r in range(8):
+        assert open_run(tmp_path / str(r)).settings == {"method": "pami"}
+
+
 def test_report_of_a_run_folder_without_a_store_is_one_error(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "not a Peephole run" in capsys.readouterr().err

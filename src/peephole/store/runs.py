@@ -101,6 +101,8 @@ class StoreError(InputError):
 #: Seconds after its last renewal that a claim is stale even when its process seems alive (its pid reused, or on
 #: another machine): a running session renews its claims every LEASE / 4 seconds (:meth:`Store.renew`).
 LEASE = 120.0
+#: Seconds a process waits for another one's write transaction before the store is reported locked.
+BUSY_S = 30
 HOST = socket.gethostname()
 _OWNERS: set[str] = set()  #: the claim owners (run sessions) active in this process
 
@@ -139,9 +141,9 @@ class Store:
 
     def _open(self, db: Path, settings: dict[str, Any] | None, total: int | None) -> None:
         with self._guard():
-            self._db = sqlite3.connect(db, timeout=30, isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect(db, timeout=BUSY_S, isolation_level=None, check_same_thread=False)
             self._db.text_factory = lambda b: b.decode("utf-8", "replace")  # a flipped bit shows as U+FFFD, not a crash
-            self._db.execute("PRAGMA journal_mode=WAL")
+            _wal(self._db)
             self._db.execute("PRAGMA synchronous=FULL")
             problems = [r[0] for r in self._db.execute("PRAGMA quick_check(3)")]
             if problems != ["ok"]:
@@ -459,11 +461,28 @@ def _live_claim(owner: str, pid: int, host: str, since: float) -> bool:
     return owner in _OWNERS if pid == os.getpid() else _alive(pid)
 
 
+def _wal(con: sqlite3.Connection) -> None:
+    """Switch to WAL mode. Two processes switching a new file together deadlock in SQLite, which then answers
+    'database is locked' at once instead of waiting (its busy handler is skipped); so retry for :data:`BUSY_S`."""
+    deadline = time.monotonic() + BUSY_S
+    while True:
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _store_problem(db: Path, exc: sqlite3.DatabaseError) -> str:
     """What an SQLite error means for the user of a run folder, and what to do."""
     text = str(exc)
     if "locked" in text or "busy" in text:
-        return f"{db}: the run store stayed locked by another process for 30 s ({text}); wait for it, or use another --out folder"
+        return (
+            f"{db}: the run store stayed locked by another process for {BUSY_S} s ({text}); "
+            "wait for it, or use another --out folder"
+        )
     if "full" in text or "disk I/O" in text or "readonly" in text or "unable to open" in text:
         return (
             f"{db}: cannot open or write the run store ({text}); check the disk space and the folder's permissions, "
