@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from peephole.evaluation.report import paired_table
+from peephole.evaluation.report import mean_sem, paired_table
 
 
 def test_paired_table_gives_means_paired_differences_their_errors_and_the_items_each_side_wins():
@@ -18,3 +18,10 @@ def test_paired_table_gives_means_paired_differences_their_errors_and_the_items_
     d_ins, d_del = np.array([0.1, 0.0, 0.2]), np.array([-0.1, 0.1, -0.2])  # paired differences, by hand
     se_ins, se_del = d_ins.std(ddof=1) / np.sqrt(3), d_del.std(ddof=1) / np.sqrt(3)
     assert lines[3] == (f"| new | 51 | 0.700 | +0.100 ± {se_ins:.3f} (2) | 0.133 | {d_del.mean():+.3f} ± {se_del:.3f} (2) |")
+
+
+def test_one_item_has_no_standard_error_rather_than_a_certain_zero():
+    assert np.isnan(mean_sem([0.3])[1]) and mean_sem([0.3])[0] == 0.3
+    assert np.isnan(mean_sem([])[0])
+    lines = paired_table({"ref": [(0.5, 0.2, 100)], "new": [(0.7, 0.1, 50)]}, "ref", digits=3).splitlines()
+    assert lines[3] == "| new | 50 | 0.700 | +0.200 ± n/a (1) | 0.100 | -0.100 ± n/a (1) |"

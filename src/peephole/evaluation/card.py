@@ -32,7 +32,7 @@ import numpy as np
 
 from peephole.errors import InputError
 from peephole.evaluation.methods import REFERENCE, VARIANTS, MapMaker
-from peephole.evaluation.report import mean_sem
+from peephole.evaluation.report import mean_sem, pm
 from peephole.evaluation.runner import _probabilities
 from peephole.metrics.curves import default_step, perturbation_curve
 from peephole.metrics.fidelity import mu_fidelity
@@ -502,7 +502,7 @@ def cell_text(r: dict[str, Any] | None) -> str:
     """A card cell: the mean, the paired Δ ± s.e. (when there is a reference score), ★ when it leads; — for no row."""
     if r is None:
         return "—"
-    delta = "" if not np.isfinite(r["delta"]) else f" (Δ {r['delta']:+.3f} ± {r['se']:.3f})"
+    delta = "" if not np.isfinite(r["delta"]) else f" (Δ {r['delta']:+.3f} {pm(r['se'])})"
     return f"{r['mean']:.3f}{delta}" + (" ★" if r["lead"] else "")
 
 

@@ -11,11 +11,17 @@ import numpy as np
 
 
 def mean_sem(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and standard error of the mean (NaN when empty; SEM 0 for one value)."""
+    """Mean and standard error of the mean (NaN when empty; the s.e. is NaN for one value: it has no spread to
+    estimate, and 0 would claim certainty)."""
     v = np.asarray(values, np.float64)
     if not v.size:
         return float("nan"), float("nan")
-    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else 0.0
+    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else float("nan")
+
+
+def pm(se: float, digits: int = 3) -> str:
+    """``± se`` for a table cell; ``± n/a`` when there is no standard error (one item)."""
+    return f"± {se:.{digits}f}" if np.isfinite(se) else "± n/a"
 
 
 def paired_table(scores: dict[str, Sequence[tuple[float, float, float]]], reference: str, digits: int = 4) -> str:
@@ -27,8 +33,8 @@ def paired_table(scores: dict[str, Sequence[tuple[float, float, float]]], refere
         a = np.asarray(rows, np.float64)
         d = a[:, :2] - ref[:, :2]
         (di, si), (dd, sd) = mean_sem(d[:, 0]), mean_sem(d[:, 1])
-        ins = f"{a[:, 0].mean():.{digits}f} | {di:+.{digits}f} ± {si:.{digits}f} ({(d[:, 0] > 0).sum()})"
-        dele = f"{a[:, 1].mean():.{digits}f} | {dd:+.{digits}f} ± {sd:.{digits}f} ({(d[:, 1] < 0).sum()})"
+        ins = f"{a[:, 0].mean():.{digits}f} | {di:+.{digits}f} {pm(si, digits)} ({(d[:, 0] > 0).sum()})"
+        dele = f"{a[:, 1].mean():.{digits}f} | {dd:+.{digits}f} {pm(sd, digits)} ({(d[:, 1] < 0).sum()})"
         lines.append(f"| {name} | {a[:, 2].mean():.0f} | {ins} | {dele} |")
     return "\n".join(lines)
 
