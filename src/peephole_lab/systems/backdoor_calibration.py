@@ -11,9 +11,9 @@
   suspicious), trained with the backdoor's target class of each backdoored model as positive and every class
   of clean models as negative; a class's new anomaly is the regression's log-odds, so ``threshold = 0`` is
   P = 0.5.
-* :class:`ClassReference` — like :class:`CleanReference`, but per class: each class's anomaly is standardised
-  against the anomalies *of the same class* in the seen clean models (on MNIST some digits are easy targets in
-  every model, so a clean model's largest anomaly tends to sit on the same few classes).
+* ``CleanReference(by="class")`` — the same, per class: each class's anomaly is standardised against the
+  anomalies *of the same class* in the seen clean models (on MNIST some digits are easy targets in every
+  model, so a clean model's largest anomaly tends to sit on the same few classes).
 
 Their leave-one-family-out rates on the wide zoo are in docs/systems.md ("A wider zoo"); the tests check the
 arithmetic.
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -40,68 +41,52 @@ def _robust(scores: Sequence[float], min_scale: float) -> tuple[float, float]:
 
 @dataclass
 class CleanReference:
-    """Robust location and scale of clean models' scores per architecture (module doc)."""
+    """Robust location and scale of clean models' anomalies per key (module doc): ``by`` names a model attribute
+    (``"arch"``: each model's score against the clean models of its architecture) or is ``"class"`` (each class's
+    anomaly against the same class's anomalies in clean models)."""
 
     by: str = "arch"
     min_scale: float = 0.5
-    stats: dict[str, tuple[float, float]] = field(default_factory=dict)
+    stats: dict[Any, tuple[float, float]] = field(default_factory=dict)
     pooled: tuple[float, float] = (0.0, 1.0)
 
+    def _key(self, r: ModelResult, target: int) -> Any:
+        return target if self.by == "class" else str(r.attributes.get(self.by))
+
+    def _samples(self, r: ModelResult) -> list[tuple[Any, float]]:
+        """The (key, value) pairs a clean model adds: its eligible classes' anomalies, or its one model score (a
+        model with no eligible class, score −inf, adds nothing)."""
+        if self.by == "class":
+            return [(t, a) for t, a, ok in zip(r.targets, r.anomaly, r.eligible) if ok]
+        return [(self._key(r, -1), r.score())] if np.isfinite(r.score()) else []
+
     def fit(self, results: Sequence[ModelResult]) -> CleanReference:
-        clean = [r for r in results if not r.trojan and not r.error]
-        self.pooled = _robust([r.score() for r in clean], self.min_scale)
-        groups: dict[str, list[float]] = {}
-        for r in clean:  # a clean model with no eligible class (score −inf) gives its family no location
-            if np.isfinite(r.score()):
-                groups.setdefault(str(r.attributes.get(self.by)), []).append(r.score())
+        samples = [kv for r in results if not r.trojan and not r.error for kv in self._samples(r)]
+        self.pooled = _robust([v for _, v in samples], self.min_scale)
+        groups: dict[Any, list[float]] = {}
+        for k, v in samples:
+            groups.setdefault(k, []).append(v)
         self.stats = {k: _robust(v, self.min_scale) for k, v in groups.items() if len(v) >= 2}
         return self
 
     def __call__(self, results: Sequence[ModelResult]) -> list[ModelResult]:
-        """``results`` with every anomaly standardised against its architecture's clean models."""
+        """``results`` with every class's anomaly standardised by its key's clean location and scale (the pooled
+        ones for a key the reference lacks)."""
         out = []
         for r in results:
-            med, scale = self.stats.get(str(r.attributes.get(self.by)), self.pooled)
-            out.append(replace(r, anomaly=[(a - med) / scale for a in r.anomaly]))
-        return out
-
-
-def fit_reference(results: Sequence[ModelResult]) -> CleanReference:
-    """A :class:`CleanReference` fitted on ``results`` (the ``calibrate`` of a leave-one-family-out run)."""
-    return CleanReference().fit(results)
-
-
-@dataclass
-class ClassReference:
-    """Robust location and scale of every class's anomaly in clean models (module doc)."""
-
-    min_scale: float = 0.5
-    stats: dict[int, tuple[float, float]] = field(default_factory=dict)
-    pooled: tuple[float, float] = (0.0, 1.0)
-
-    def fit(self, results: Sequence[ModelResult]) -> ClassReference:
-        clean = [r for r in results if not r.trojan and not r.error]
-        per: dict[int, list[float]] = {}
-        for r in clean:
-            for t, a, ok in zip(r.targets, r.anomaly, r.eligible):
-                if ok:
-                    per.setdefault(t, []).append(a)
-        self.pooled = _robust([a for v in per.values() for a in v], self.min_scale)
-        self.stats = {t: _robust(v, self.min_scale) for t, v in per.items() if len(v) >= 2}
-        return self
-
-    def __call__(self, results: Sequence[ModelResult]) -> list[ModelResult]:
-        """``results`` with every class's anomaly standardised against the same class in clean models."""
-        out = []
-        for r in results:
-            loc_scale = [self.stats.get(t, self.pooled) for t in r.targets]
+            loc_scale = [self.stats.get(self._key(r, t), self.pooled) for t in r.targets]
             out.append(replace(r, anomaly=[(a - m) / s for a, (m, s) in zip(r.anomaly, loc_scale)]))
         return out
 
 
-def fit_class_reference(results: Sequence[ModelResult]) -> ClassReference:
-    """A :class:`ClassReference` fitted on ``results`` (the ``calibrate`` of a leave-one-family-out run)."""
-    return ClassReference().fit(results)
+def fit_reference(results: Sequence[ModelResult]) -> CleanReference:
+    """A per-architecture :class:`CleanReference` fitted on ``results`` (a leave-one-family-out ``calibrate``)."""
+    return CleanReference().fit(results)
+
+
+def fit_class_reference(results: Sequence[ModelResult]) -> CleanReference:
+    """A per-class :class:`CleanReference` fitted on ``results`` (a leave-one-family-out ``calibrate``)."""
+    return CleanReference(by="class").fit(results)
 
 
 def _ranks(a: Sequence[float]) -> np.ndarray:

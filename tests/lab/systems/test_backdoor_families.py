@@ -12,7 +12,6 @@ import pytest
 
 from peephole.errors import InputError
 from peephole_lab.systems.backdoor_calibration import (
-    ClassReference,
     CleanReference,
     feature_names,
     fit_class_reference,
@@ -130,7 +129,7 @@ def test_a_clean_reference_per_class_discounts_the_classes_every_clean_model_rai
     raw = leave_one_family_out(rs, max_false_alarm_rate=0.0)
     cal = leave_one_family_out(rs, calibrate=fit_class_reference, max_false_alarm_rate=0.0)
     assert raw["pooled"]["detected"] == 0 and cal["pooled"]["detected"] == 9 and cal["pooled"]["auc"] == 1.0
-    ref = ClassReference().fit(rs)
+    ref = CleanReference(by="class").fit(rs)
     assert set(ref.stats) == {0, 1, 2} and 3 < ref.stats[1][0] < 4 and abs(ref.stats[2][0]) < 0.2
 
 
