@@ -204,6 +204,38 @@ def report(args: argparse.Namespace) -> None:
         Path(args.out).write_text(json.dumps(out, indent=1, default=float))
 
 
+def blind(args: argparse.Namespace) -> None:
+    """The shipped decision rules at their fixed thresholds on a zoo none of them was fitted on (a fresh ``--seed``
+    and pairs): per detector scanned, detections, false alarms (Wilson 95 %), ROC AUC, and every model's score."""
+    from peephole_lab.systems.backdoor import THRESHOLD
+    from peephole_lab.systems.backdoor_eval import interval_rates
+    from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD
+
+    root = Path(args.root)
+    fixed = {
+        "tabor-calibrated (the default scan)": ("tabor", CALIBRATED_THRESHOLD),
+        "tabor (paper threshold 2)": ("tabor", 2.0),
+        "neural-cleanse (threshold 2)": ("neural-cleanse", 2.0),
+        "input-agnostic (threshold 6)": ("input-agnostic", THRESHOLD),
+    }
+    out: dict = {}
+    for name, (det, th) in fixed.items():
+        results = load(root, det)
+        if not results:
+            continue
+        r = interval_rates(results, th)
+        out[name] = {**r, "threshold": th, "scores": {m.name: m.score() for m in results}}
+        det_ci, fa_ci = r["detection_ci"], r["false_alarm_ci"]
+        print(
+            f"{name}, threshold {th}: detected {r['detected']}/{r['n_trojan']} ({det_ci[0]:.2f}-{det_ci[1]:.2f}), "
+            f"false alarms {r['false_alarms']}/{r['n_clean']} ({fa_ci[0]:.2f}-{fa_ci[1]:.2f}), AUC {r['auc']:.3f}"
+        )
+        for m in results:
+            print(f"  {m.name}: {m.score():.2f}{' flagged' if m.score() > th else ''}")
+    if args.out:
+        Path(args.out).write_text(json.dumps(out, indent=1, default=float))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -221,6 +253,10 @@ def main() -> None:
     p.add_argument("--common", action="store_true", help="only the models every detector scanned")
     p.add_argument("--out", default=None)
     p.set_defaults(func=report)
+    b = sub.add_parser("blind", help="the shipped rules at their fixed thresholds on a zoo they were not fitted on")
+    b.add_argument("--root", required=True)
+    b.add_argument("--out", default=None)
+    b.set_defaults(func=blind)
     args = ap.parse_args()
     args.func(args)
 
