@@ -10,17 +10,20 @@ from typing import Any
 import numpy as np
 
 
-def canvas_task(out: str | Path, size: int = 24, n_train: int = 1500, colour_coded: bool = False, seed: int = 0) -> tuple:
+def canvas_task(
+    out: str | Path | None, size: int = 24, n_train: int = 1500, colour_coded: bool = False, seed: int = 0, progress: bool = True
+) -> tuple:
     """``(train, val, test, classifier)``: ``n_train``, 200 and 200 canvases (generator seeds ``seed``, ``seed + 1``,
-    ``seed + 2``) and a small multi-label classifier trained on the first (cached as ``out/classifier.pt``)."""
+    ``seed + 2``) and a small multi-label classifier trained on the first (cached as ``out/classifier.pt`` unless
+    ``out`` is None)."""
     import torch
 
     from peephole_lab.data import SmallCNN, load_classifier, make_canvases, save_classifier, train_classifier
 
     sizes = ((n_train, 0), (200, 1), (200, 2))
     tr, va, te = (make_canvases(n, size, seed=seed + s, colour_coded=colour_coded) for n, s in sizes)
-    clf_path = Path(out) / "classifier.pt"
-    if clf_path.exists():
+    clf_path = None if out is None else Path(out) / "classifier.pt"
+    if clf_path is not None and clf_path.exists():
         return tr, va, te, load_classifier(clf_path)
     torch.manual_seed(seed)
     clf = train_classifier(
@@ -32,9 +35,10 @@ def canvas_task(out: str | Path, size: int = 24, n_train: int = 1500, colour_cod
         batch_size=32,
         multilabel=True,
         seed=seed,
-        progress=True,
+        progress=progress,
     )
-    save_classifier(clf, clf_path)
+    if clf_path is not None:
+        save_classifier(clf, clf_path)
     return tr, va, te, clf
 
 
