@@ -198,12 +198,11 @@ def distil_from_pami(
 ) -> tuple[Any, Any]:
     """An Explainer of ``config.arch`` fitted to PAMI maps (σ outputs, window r=4, stride 2, black) of the present digits of
     the first ``n_teacher`` training canvases, early-stopped on those of ``n_teacher // 4`` validation canvases."""
-    from peephole_lab.systems.explainer.teacher import pami_maps
+    from peephole_lab.systems.explainer.teacher import present_maps
     from peephole_lab.systems.explainer.train import train_from_teacher
 
     def maps(c: Canvases, n: int) -> tuple[np.ndarray, np.ndarray]:
-        present = [list(np.flatnonzero(lab > 0.5)) for lab in c.labels[:n]]
-        return c.images[:n], pami_maps(task.classifier, c.images[:n], present, progress=progress, multilabel=True)
+        return c.images[:n], present_maps(task.classifier, c, n, progress)
 
     train, val = maps(task.train, n_teacher), maps(task.val, max(1, n_teacher // 4))
     net = build_explainer(task, config, seed)

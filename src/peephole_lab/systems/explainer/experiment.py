@@ -10,6 +10,38 @@ from typing import Any
 import numpy as np
 
 
+def canvas_task(
+    out: str | Path | None, size: int = 24, n_train: int = 1500, colour_coded: bool = False, seed: int = 0, progress: bool = True
+) -> tuple:
+    """``(train, val, test, classifier)``: ``n_train``, 200 and 200 canvases (generator seeds ``seed``, ``seed + 1``,
+    ``seed + 2``) and a small multi-label classifier trained on the first (cached as ``out/classifier.pt`` unless
+    ``out`` is None)."""
+    import torch
+
+    from peephole_lab.data import SmallCNN, load_classifier, make_canvases, save_classifier, train_classifier
+
+    sizes = ((n_train, 0), (200, 1), (200, 2))
+    tr, va, te = (make_canvases(n, size, seed=seed + s, colour_coded=colour_coded) for n, s in sizes)
+    clf_path = None if out is None else Path(out) / "classifier.pt"
+    if clf_path is not None and clf_path.exists():
+        return tr, va, te, load_classifier(clf_path)
+    torch.manual_seed(seed)
+    clf = train_classifier(
+        SmallCNN(3, tr.labels.shape[1], 16, "max", size, batchnorm=True),
+        tr.images,
+        tr.labels,
+        epochs=6,
+        lr=3e-3,
+        batch_size=32,
+        multilabel=True,
+        seed=seed,
+        progress=progress,
+    )
+    if clf_path is not None:
+        save_classifier(clf, clf_path)
+    return tr, va, te, clf
+
+
 def canvas_experiment(
     out: str | Path,
     size: int = 24,
@@ -29,47 +61,23 @@ def canvas_experiment(
     """Run the experiment, write ``classifier.pt``, ``explainer.pt`` and ``checkpoints/`` to ``out``; return the report."""
     import torch
 
-    from peephole_lab.data import SmallCNN, load_classifier, make_canvases, save_classifier, train_classifier
     from peephole_lab.systems.explainer.evaluate import evaluate_masks, predict_masks
     from peephole_lab.systems.explainer.losses import ExplainerLoss
     from peephole_lab.systems.explainer.network import ExplainerNet, save_explainer
     from peephole_lab.systems.explainer.train import train_explainer, train_from_teacher
 
     out = Path(out)
-    sizes = ((n_train, 0), (200, 1), (200, 2))
-    tr, va, te = (make_canvases(n, size, seed=seed + s, colour_coded=colour_coded) for n, s in sizes)
+    tr, va, te, clf = canvas_task(out, size, n_train, colour_coded, seed)
     k = tr.labels.shape[1]
-    clf_path = out / "classifier.pt"
-    if clf_path.exists():
-        clf = load_classifier(clf_path)
-    else:
-        torch.manual_seed(seed)
-        clf = train_classifier(
-            SmallCNN(3, k, 16, "max", size, batchnorm=True),
-            tr.images,
-            tr.labels,
-            epochs=6,
-            lr=3e-3,
-            batch_size=32,
-            multilabel=True,
-            seed=seed,
-            progress=True,
-        )
-        save_classifier(clf, clf_path)
     torch.manual_seed(seed)
     net = ExplainerNet(k, 3, width, depth)
     common = {"epochs": epochs, "lr": lr, "patience": patience, "checkpoint_dir": out / "checkpoints", "seed": seed}
     report: dict[str, Any] = {}
     if teacher == "pami":
-        from peephole_lab.systems.explainer.teacher import map_correlation, pami_maps
-
-        def present(c: Any) -> list[list[int]]:
-            return [list(np.nonzero(lab)[0]) for lab in c.labels]
+        from peephole_lab.systems.explainer.teacher import map_correlation, present_maps
 
         n_t = min(n_teacher, len(tr))
-        t_tr = pami_maps(clf, tr.images[:n_t], present(tr)[:n_t], progress=True)
-        t_va = pami_maps(clf, va.images[:50], present(va)[:50], progress=True)
-        t_te = pami_maps(clf, te.images[:100], present(te)[:100], progress=True)
+        t_tr, t_va, t_te = (present_maps(clf, c, n, progress=True) for c, n in ((tr, n_t), (va, 50), (te, 100)))
         res = train_from_teacher(net, (tr.images[:n_t], t_tr), (va.images[:50], t_va), **common)
         pred = predict_masks(net, te.images[:100])
         report["correlation_with_pami"] = map_correlation(pred, t_te)

@@ -64,12 +64,22 @@ def pami_maps(
     return out
 
 
+def present_maps(classifier: torch.nn.Module, canvases: Any, n: int, progress: bool = False) -> np.ndarray:
+    """:func:`pami_maps` of the present classes (label > 0.5) of the first ``n`` canvases of a multi-label
+    classifier: its σ outputs are explained (a softmax across classes would make each class's map depend on
+    the other classes' scores)."""
+    present = [list(np.flatnonzero(lab > 0.5)) for lab in canvases.labels[:n]]
+    return pami_maps(classifier, canvases.images[:n], present, progress=progress, multilabel=True)
+
+
 def map_correlation(pred: np.ndarray, teacher: np.ndarray) -> float:
-    """Mean Pearson correlation between predicted and teacher maps over the (image, class) pairs the teacher defines."""
+    """Mean Pearson correlation between predicted and teacher maps over the (image, class) pairs where the teacher
+    map is defined and not constant; a constant predicted map counts as r = 0 (it agrees with no pattern)."""
     rs = []
     for i in range(len(teacher)):
         for k in range(teacher.shape[1]):
-            t = teacher[i, k]
-            if not np.isnan(t).any() and t.std() > 0 and pred[i, k].std() > 0:
-                rs.append(float(np.corrcoef(pred[i, k].ravel(), t.ravel())[0, 1]))
+            t, p = np.asarray(teacher[i, k], np.float64), np.asarray(pred[i, k], np.float64)
+            if np.isnan(t).any() or t.std() == 0:
+                continue
+            rs.append(float(np.corrcoef(p.ravel(), t.ravel())[0, 1]) if p.std() > 0 else 0.0)
     return float(np.mean(rs)) if rs else float("nan")

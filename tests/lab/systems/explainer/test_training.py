@@ -11,9 +11,10 @@ from systems_fixtures import canvas_data, single_thread  # noqa: F401
 
 import peephole
 from peephole.errors import InputError
+from peephole_lab.data import make_canvases
 from peephole_lab.systems.explainer import ExplainerNet, load_explainer, save_explainer, train_explainer, train_from_teacher
 from peephole_lab.systems.explainer.evaluate import evaluate_masks, predict_masks
-from peephole_lab.systems.explainer.teacher import map_correlation, pami_maps
+from peephole_lab.systems.explainer.teacher import map_correlation, pami_maps, present_maps
 
 EPOCHS = 8
 
@@ -117,3 +118,40 @@ def test_pami_teacher_maps_have_the_right_layout():
     assert maps.shape == (2, 4, 24, 24)
     assert not np.isnan(maps[0, 0]).any() and np.isnan(maps[0, 1:]).all() and np.isnan(maps[1]).all()
     assert maps[0, 0].min() == 0 and maps[0, 0].max() == 1
+
+
+def test_map_correlation_counts_a_constant_prediction_as_no_agreement():
+    rng = np.random.default_rng(0)
+    teacher = np.full((2, 3, 5, 5), np.nan)
+    teacher[0, 0] = rng.uniform(size=(5, 5))
+    teacher[1, 2] = rng.uniform(size=(5, 5))
+    teacher[1, 1] = 0.5  # a constant teacher map: nothing to agree with, left out
+    pred = rng.uniform(size=(2, 3, 5, 5)).astype(np.float32)
+    pred[0, 0] = 2 * teacher[0, 0] + 1  # r = 1
+    pred[1, 2] = 1.0  # constant (a saturated σ): r = 0, not dropped
+    assert map_correlation(pred, teacher) == pytest.approx(0.5)
+    assert np.isnan(map_correlation(pred, np.full_like(teacher, np.nan)))
+
+
+class _Linear(torch.nn.Module):
+    """Class k's logit = <w_k, image>: class 0's never depends on the other classes' weights."""
+
+    def __init__(self, w: np.ndarray) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.from_numpy(w.astype(np.float32)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.einsum("nchw,kchw->nk", x, self.w)
+
+
+def test_teacher_maps_of_a_multilabel_classifier_explain_each_class_alone():
+    c = make_canvases(2, 16, seed=0)
+    c.labels[:] = 0
+    c.labels[:, :2] = 1  # classes 0 and 1 present on both canvases
+    w = np.random.default_rng(0).normal(0, 0.05, (4, 3, 16, 16))
+    other = w.copy()
+    other[1] *= 10  # only class 1's weights differ
+    a, b = present_maps(_Linear(w), c, 2), present_maps(_Linear(other), c, 2)
+    # σ outputs: class 0's maps are the same whatever class 1 does (a softmax across classes would couple them)
+    np.testing.assert_allclose(a[:, 0], b[:, 0], atol=1e-6)
+    assert np.abs(a[:, 1] - b[:, 1]).max() > 0.05 and np.isnan(a[:, 2:]).all()
