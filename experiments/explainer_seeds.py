@@ -53,7 +53,7 @@ def summarise(runs: list[dict[str, float]], title: str) -> None:
         cells = []
         for k in KEYS:
             v = np.array([r[f"{split}_{k}"] for r in runs])
-            cells.append(f"{k} {v.mean():.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f} (min {v.min():.3f})")
+            cells.append(f"{k} {v.mean():.4f} ± {v.std(ddof=1) if len(v) > 1 else 0:.4f} (min {v.min():.3f}, max {v.max():.3f})")
         print(f"  {split}: " + ", ".join(cells))
 
 
