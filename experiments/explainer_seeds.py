@@ -53,7 +53,7 @@ def summarise(runs: list[dict[str, float]], title: str) -> None:
         cells = []
         for k in KEYS:
             v = np.array([r[f"{split}_{k}"] for r in runs])
-            cells.append(f"{k} {v.mean():.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f} (min {v.min():.3f})")
+            cells.append(f"{k} {v.mean():.4f} ± {v.std(ddof=1) if len(v) > 1 else 0:.4f} (min {v.min():.3f}, max {v.max():.3f})")
         print(f"  {split}: " + ", ".join(cells))
 
 
@@ -77,6 +77,7 @@ def main() -> None:
     ap.add_argument("--config", default="{}", help="other ExplainerConfig fields as JSON, e.g. '{\"lambda_a\": 5}'")
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     ap.add_argument("--cache", default=None)
+    ap.add_argument("--progress", action="store_true", help="a progress bar per Explainer (stderr)")
     ap.add_argument("--summarise", nargs="+", default=None, metavar="FILE", help="only summarise these JSON-lines files")
     args = ap.parse_args()
     if args.summarise:
@@ -103,13 +104,14 @@ def main() -> None:
     config = replace(ExplainerConfig(), objective=args.objective, arch=args.arch, epochs=args.epochs, **json.loads(args.config))
     runs = []
     for seed in args.seeds:
-        net, res = train_digit_explainer(small, config, seed=seed)
+        net, res = train_digit_explainer(small, config, seed=seed, progress=args.progress)
         row = {
             "seed": seed,
             "config": args.config,
             "torchscript": args.torchscript,
             "epochs_run": len(res.val_loss),
             "best_epoch": res.best_epoch,
+            "val_loss": res.val_loss,  # per epoch: the early stopping's trace
         }
         row.update({f"val_{k}": v for k, v in scores(net, task.val).items()})  # the split any setting is chosen on
         row.update({f"test_{k}": v for k, v in scores(net, task.test).items()})
