@@ -4,7 +4,8 @@ Photos: the photos of ``--data`` sorted by name — the shared COCO photos (its 
 longer side), or any folder of photos such as the shared ImageNet sample (a dev pool disjoint from COCO; shrunk
 to at most 640 px) — kept when the detector (working at ``--side`` px) finds at least one box; the kept photos
 alternate between the dev split (even positions) and the test split (odd positions); ``--split`` picks one (or
-``all``), ``--limit`` caps its photos.
+``all``), ``--limit`` caps its photos; ``--skip K`` first drops the first K photos where the detector finds a box
+(photos already used, e.g. a dev run's ``--split all --limit K``; the split then counts from the next one).
 Every box of a photo is explained from one query set per configuration (``--configs``, each given ``--budget``
 perturbed queries):
 
@@ -17,7 +18,8 @@ perturbed queries):
   ``pami-path-fine``: the same over about ``--budget`` superpixels;
 - ``d-rise``: RISE's random masks with the detection task's similarity (D-RISE; its defaults: 7×7 cells,
   p = 0.5, mid-grey), as many masks as the first configuration's perturbed queries on that photo, or ``--budget``
-  when it is the first.
+  when it is the first; ``d-rise-5000``: the same at D-RISE's published 5,000 masks, whatever the budget (list it
+  after another configuration: the first one's queries set the budget of the others).
 
 Per box (the ``--boxes`` highest-scoring boxes of a photo): deletion and insertion AUC of the box's similarity
 (D-RISE Eq. 2; ``--steps`` steps; deletion to mid-grey, insertion from the blurred photo), the pointing game
@@ -25,7 +27,7 @@ Per box (the ``--boxes`` highest-scoring boxes of a photo): deletion and inserti
 :func:`peephole.metrics.pointing_hit`) and the energy share inside the box (0 for a map with no positive mass).
 Rows go to ``--out`` (JSON lines, one per box and configuration) as they are made; ``--table`` prints each file's
 table (mean ± standard error over boxes; a file may hold the rows of several runs, ``cat``-ed) and the paired
-differences of every configuration with D-RISE on the same boxes.
+differences of every configuration with each D-RISE configuration in it (``d-rise``, ``d-rise-5000``) on the same boxes.
 
     python experiments/detection_eval.py --detector haar-face --split dev \
         --configs pami-superpixels pami-window pami-path --out dev.jsonl
@@ -53,7 +55,16 @@ from peephole.modalities.image.superpixels import Segmentation, Superpixels
 from peephole.modalities.image.windows import window_centres
 from peephole.models.registry import load_model
 
-CONFIGS = ("pami-superpixels", "pami-window", "pami-circles-2", "pami-circles-3", "pami-path", "pami-path-fine", "d-rise")
+CONFIGS = (
+    "pami-superpixels",
+    "pami-window",
+    "pami-circles-2",
+    "pami-circles-3",
+    "pami-path",
+    "pami-path-fine",
+    "d-rise",
+    "d-rise-5000",
+)
 METRICS = ("deletion", "insertion", "pointing", "energy")  #: deletion: lower is better; the others: higher
 
 
@@ -66,14 +77,16 @@ def rgb(im: np.ndarray) -> np.ndarray:
 
 
 def photos(args, det):
-    """(name, image) of the split's photos: every other photo where the detector finds a box."""
-    found = 0
+    """(name, image) of the split's photos: every other photo where the detector finds a box, after the first ``--skip``."""
+    found = -args.skip
     folder = Path(args.data, "images") if Path(args.data, "images").is_dir() else Path(args.data)
     for p in sorted(q for q in folder.iterdir() if q.suffix.lower() in (".jpg", ".jpeg", ".png")):
         im = rgb(imread(p))
         if not len(det(im[None])[0]["boxes"]):
             continue
         found += 1
+        if found < 1:  # one of the --skip photos
+            continue
         if args.split == "all" or (found - 1) % 2 == (args.split == "test"):
             yield p.stem, im
             if (found if args.split == "all" else (found + 1) // 2) >= args.limit:
@@ -104,7 +117,7 @@ def options(config: str, im: np.ndarray, budget: int) -> tuple[str, dict[str, An
     if config.startswith("pami-path"):  # -fine: about budget superpixels instead of the default 50
         fine = {"partition": "slic", "n_segments": budget} if config == "pami-path-fine" else {}
         return "pami-path", {"max_queries": budget + 1, "n_samples": budget // 2, **fine}
-    return "rise", {"n_masks": budget}
+    return "rise", {"n_masks": 5000 if config == "d-rise-5000" else budget}
 
 
 def run(args) -> None:
@@ -154,7 +167,7 @@ def cell(values) -> str:
 
 
 def table(paths: list[str]) -> None:
-    """Per file: mean ± standard error over boxes per configuration, and each one's paired difference with D-RISE."""
+    """Per file: mean ± standard error over boxes per configuration, and each one's paired difference with each D-RISE."""
     for path in paths:
         with open(path) as f:
             rows = [json.loads(line) for line in f]
@@ -173,14 +186,15 @@ def table(paths: list[str]) -> None:
                 + " | ".join(cell([r[m] for r in rs]) for m in METRICS)
                 + " |"
             )
-        if "d-rise" not in by:
+        refs = [c for c in configs if c.startswith("d-rise")]
+        if not refs:
             continue
         print("\n| paired difference (same boxes) | deletion | insertion | pointing | energy |\n|---|---|---|---|---|")
-        for c in (c for c in configs if c != "d-rise"):
-            diffs = {m: [by[c][k][m] - by["d-rise"][k][m] for k in keys] for m in METRICS}
+        for c, ref in ((c, r) for i, r in enumerate(refs) for c in configs if c not in refs[: i + 1]):
+            diffs = {m: [by[c][k][m] - by[ref][k][m] for k in keys] for m in METRICS}
             sign = {m: -np.sign(diffs[m]) if m == "deletion" else np.sign(diffs[m]) for m in METRICS}  # +1: better
             cells = [f"{cell(diffs[m])} ({np.mean(sign[m] > 0):.0%} better, {np.mean(sign[m] < 0):.0%} worse)" for m in METRICS]
-            print(f"| {c} − d-rise | " + " | ".join(cells) + " |")
+            print(f"| {c} − {ref} | " + " | ".join(cells) + " |")
 
 
 def main() -> None:
@@ -190,6 +204,7 @@ def main() -> None:
     ap.add_argument("--data", default="../shared/data/coco-boxes")
     ap.add_argument("--split", choices=["dev", "test", "all"], default="dev")
     ap.add_argument("--limit", type=int, default=1000, help="photos of the split at most")
+    ap.add_argument("--skip", type=int, default=0, help="drop the first SKIP photos where the detector finds a box")
     ap.add_argument("--configs", nargs="+", choices=CONFIGS, default=["pami-path", "d-rise"])
     ap.add_argument("--budget", type=int, default=100, help="perturbed queries per photo and configuration")
     ap.add_argument("--boxes", type=int, default=3, help="boxes scored per photo (the highest-scoring)")
