@@ -20,9 +20,9 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import torch
 
+from peephole.evaluation.report import spread_lines
 from peephole_lab.data.canvases import Canvases
 from peephole_lab.data.digit_canvases import digit_canvases
 from peephole_lab.systems.explainer.digits import DigitTask, ExplainerConfig, digit_task, train_digit_explainer
@@ -48,13 +48,7 @@ def scores(net: torch.nn.Module, c: Canvases) -> dict[str, float]:
 
 
 def summarise(runs: list[dict[str, float]], title: str) -> None:
-    print(f"{len(runs)} seeds, {title}:")
-    for split in ("val", "test", "heldout"):
-        cells = []
-        for k in KEYS:
-            v = np.array([r[f"{split}_{k}"] for r in runs])
-            cells.append(f"{k} {v.mean():.4f} ± {v.std(ddof=1) if len(v) > 1 else 0:.4f} (min {v.min():.3f}, max {v.max():.3f})")
-        print(f"  {split}: " + ", ".join(cells))
+    print(f"{len(runs)} seeds, {title}:", *spread_lines(runs, ("val", "test", "heldout"), KEYS, digits=4), sep="\n")
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from peephole.evaluation.report import spread_lines
 from peephole_lab.data import make_canvases
 from peephole_lab.data.canvases import Canvases
 from peephole_lab.systems.explainer.evaluate import evaluate_masks, predict_masks
@@ -60,14 +61,7 @@ def scores(masks: np.ndarray, teacher: np.ndarray, c: Canvases) -> dict[str, flo
 
 
 def summarise(runs: list[dict[str, float]]) -> None:
-    print(f"{len(runs)} seeds:")
-    for split in ("val", "heldout"):
-        cells = []
-        for k in KEYS:
-            v = np.array([r[f"{split}_{k}"] for r in runs])
-            sd = v.std(ddof=1) if len(v) > 1 else 0.0
-            cells.append(f"{k} {v.mean():.3f} ± {sd:.3f} ({v.min():.3f}–{v.max():.3f})")
-        print(f"  {split}: " + ", ".join(cells))
+    print(f"{len(runs)} seeds:", *spread_lines(runs, ("val", "heldout"), KEYS), sep="\n")
 
 
 def main() -> None:

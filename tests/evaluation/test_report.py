@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from peephole.evaluation.report import mean_sem, paired_table
+from peephole.evaluation.report import mean_sem, paired_table, spread, spread_lines
 
 
 def test_paired_table_gives_means_paired_differences_their_errors_and_the_items_each_side_wins():
@@ -25,3 +25,13 @@ def test_one_item_has_no_standard_error_rather_than_a_certain_zero():
     assert np.isnan(mean_sem([])[0])
     lines = paired_table({"ref": [(0.5, 0.2, 100)], "new": [(0.7, 0.1, 50)]}, "ref", digits=3).splitlines()
     assert lines[3] == "| new | 50 | 0.700 | +0.200 ± n/a (1) | 0.100 | -0.100 ± n/a (1) |"
+
+
+def test_spread_gives_mean_sd_and_range_and_no_sd_for_one_seed():
+    assert spread([0.5, 0.7, 0.6]) == "0.600 ± 0.100 (0.500–0.700)"
+    assert spread([0.5], digits=2) == "0.50 ± n/a (0.50–0.50)"
+    runs = [{"val_iou": 0.4, "heldout_iou": 0.5}, {"val_iou": 0.6, "heldout_iou": 0.5}]
+    assert spread_lines(runs, ("val", "heldout"), ("iou",), digits=1) == [
+        "  val: iou 0.5 ± 0.1 (0.4–0.6)",
+        "  heldout: iou 0.5 ± 0.0 (0.5–0.5)",
+    ]

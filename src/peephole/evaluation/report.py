@@ -24,6 +24,23 @@ def pm(se: float, digits: int = 3) -> str:
     return f"± {se:.{digits}f}" if np.isfinite(se) else "± n/a"
 
 
+def spread(values: Sequence[float], digits: int = 3) -> str:
+    """``mean ± sd (min–max)`` of values over repeats such as training seeds; the standard deviation is ``n/a``
+    for one value (no spread to estimate)."""
+    v = np.asarray(values, np.float64)
+    if not v.size:
+        return "n/a"
+    sd = f"{v.std(ddof=1):.{digits}f}" if v.size > 1 else "n/a"
+    return f"{v.mean():.{digits}f} ± {sd} ({v.min():.{digits}f}–{v.max():.{digits}f})"
+
+
+def spread_lines(runs: Sequence[dict[str, float]], splits: Sequence[str], keys: Sequence[str], digits: int = 3) -> list[str]:
+    """One line per split: :func:`spread` of each key ``f"{split}_{key}"`` over ``runs`` (one dict per seed)."""
+    return [
+        f"  {split}: " + ", ".join(f"{k} {spread([r[f'{split}_{k}'] for r in runs], digits)}" for k in keys) for split in splits
+    ]
+
+
 def paired_table(scores: dict[str, Sequence[tuple[float, float, float]]], reference: str, digits: int = 4) -> str:
     """A Markdown table of ``(insertion, deletion, queries)`` per item and method, each method's mean and its
     paired difference with ``reference`` (± s.e.; in brackets the items where the method is better)."""
