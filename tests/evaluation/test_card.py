@@ -11,7 +11,16 @@ from imagenet_fixtures import cat_dog_logits, write_coco_boxes, write_imagenet_s
 from peephole.cli import main
 from peephole.errors import InputError
 from peephole.evaluation import MapMaker
-from peephole.evaluation.card import _defaults, budget_options, folder_samples, own_fill, paired_card, run_card
+from peephole.evaluation.card import (
+    _defaults,
+    budget_options,
+    common_masker,
+    fill_text,
+    folder_samples,
+    own_fill,
+    paired_card,
+    run_card,
+)
 from peephole.evaluation.methods import code_version
 from peephole.models.callable import CallableModel
 from peephole.store.runs import Store
@@ -98,9 +107,11 @@ def test_card_has_every_column_and_resume_redoes_nothing(folder, tmp_path, monke
     assert rise["deletion"]["mean"] < {r["column"]: r for r in card if r["method"] == "random"}["deletion"]["mean"]
     md = (out / "card.md").read_text()
     assert "insertion (self-graded)" in md and "self-graded: scored with the fill the method searched with" in md
+    assert "| fill (made → scored) |" in md and "| grey → blur |" in md and "| — → blur |" in md
     assert "<table" in (out / "card.html").read_text()
     with (out / "card.csv").open() as f:
-        assert len(list(csv.DictReader(f))) == len(card)
+        rows = list(csv.DictReader(f))
+        assert len(rows) == len(card) and {r["fill"] for r in rows if r["method"] == "rise"} == {"grey → blur"}
     with Store(out) as store:
         params = store.load("p0.png/rise").params
         assert params["n_masks"] == 40 and params["masker"] == "grey" and params["code"] == code_version("rise")
@@ -238,6 +249,38 @@ def test_synthetic_card_adds_the_ground_truth_columns(tmp_path, capsys):
     assert ("relevance mass", "random") in rows and ("seed ρ", "rise") in rows
     assert ("insertion (self-graded)", "rise") in rows and ("insertion (self-graded)", "random") not in rows
     assert "synthetic" in capsys.readouterr().out
+
+
+def test_common_masker_gives_every_masking_method_one_fill_unless_given_its_own():
+    methods = ["rise", "lime", "pami-path", "random", "gradcam"]
+    options = common_masker(methods, "blur", {"lime": {"masker": "black"}, "rise": {"n_masks": 40}})
+    assert options["rise"] == {"masker": "blur", "n_masks": 40} and options["pami-path"] == {"masker": "blur"}
+    assert options["lime"] == {"masker": "black"} and "random" not in options and "gradcam" not in options
+    maker = MapMaker(options=options)
+    assert [fill_text(maker, m) for m in methods] == ["blur → grey", "black → blur", "blur → grey", "— → blur", "— → blur"]
+    assert fill_text(MapMaker(), "rise") == "grey → blur"  # its own default otherwise
+    with pytest.raises(InputError, match="unknown --masker 'fog'"):
+        common_masker(methods, "fog", {})
+
+
+def test_cli_card_masker_sets_every_rows_fill(tmp_path, capsys):
+    torch = pytest.importorskip("torch", reason="the synthetic card trains a CNN with torch (the models or lab extra)")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        out = tmp_path / "syn"
+        rc = main(["benchmark", "--card", "--synthetic", "2", "--methods", "rise,hsic,random", "--budget", "60",
+                   "--masker", "blur", "--stability", "0", "--out", str(out)])  # fmt: skip
+    finally:
+        torch.set_num_threads(n)
+    assert rc == 0
+    fills = {r["method"]: r["fill"] for r in csv.DictReader((out / "card.csv").open())}
+    assert fills == {"rise": "blur → grey", "hsic": "blur → grey", "random": "— → blur"}  # hsic's own fill is black
+    with Store(out) as store:
+        assert store.load("synthetic-0000/hsic").params["masker"] == "blur"
+    assert "masker: every method that hides pixels searched with blur" in capsys.readouterr().out
+    rc = main(["benchmark", "--card", "--synthetic", "2", "--methods", "rise", "--masker", "fog", "--out", str(tmp_path / "x")])
+    assert rc == 2 and "unknown --masker 'fog'" in capsys.readouterr().err
 
 
 def test_own_fill_is_the_setting_else_the_modality_default():

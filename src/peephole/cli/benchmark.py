@@ -96,6 +96,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "slow at 10 steps as a pixel-granularity curve with another fill)",
     )
     card.add_argument(
+        "--masker",
+        default=None,
+        metavar="FILL",
+        help="one fill (blur, grey, black, ...) for every method that hides pixels, so every row searches with it and is "
+        "scored on the same held-out fill (default: each method's own, shown in the card's fill column)",
+    )
+    card.add_argument(
         "--redo",
         default="",
         metavar="METHODS",
@@ -158,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
             data=args.data, synthetic=args.synthetic, model=args.model, options=options, seed=args.seed,
             reference=args.reference, split=args.split, stability=args.stability, step=args.step, limit=args.limit,
             target=args.target, shuffle=args.shuffle, redo=[m.strip() for m in args.redo.split(",") if m.strip()],
-            log=lambda line: print(safe(line), file=sys.stderr, flush=True), road=args.road,
+            log=lambda line: print(safe(line), file=sys.stderr, flush=True), road=args.road, masker=args.masker,
         )  # fmt: skip
         try:
             if args.budgets is not None:

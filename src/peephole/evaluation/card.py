@@ -48,8 +48,8 @@ from peephole.store.runs import Store, prediction_columns
 PART_METHODS = ("pami", "occlusion")
 #: Mean parts per segmentation of keep-one PAMI's 20 default ones: 458 queries per photo on the test split.
 PARTS_PER_SEGMENTATION = 23
-#: Per-method figures beside each card row (:func:`method_stats`).
-STATS = ("queries", "seconds", "overhead")
+#: Per-method figures beside each card row (:func:`method_stats`; ``fill``: :func:`fill_text`).
+STATS = ("queries", "seconds", "overhead", "fill")
 #: What a map explains (``--target``): the model's top-1 class on every image, or the label on the correct ones only.
 TARGETS = ("predicted", "true")
 #: Options that set a method's number of model queries, in the order looked for (``--budget``).
@@ -207,6 +207,27 @@ def own_fill(maker: MapMaker, method: str) -> str | None:
     return fill if isinstance(fill, str) else None
 
 
+def fill_text(maker: MapMaker, method: str) -> str:
+    """``'made → scored'``: the fill ``method`` searched with and the held-out one its insertion, deletion and
+    µFidelity are scored on (``'— → blur'`` for a method that hides nothing)."""
+    own = own_fill(maker, method)
+    return f"{own or '—'} → {held_out_fill(own)}"
+
+
+def common_masker(methods: Sequence[str], masker: str, options: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``options`` with ``masker`` as the fill of every method of ``methods`` that hides pixels and was not given one:
+    one condition for every row (the same fill searched with, so the same held-out fill scored on)."""
+    from peephole.modalities.image.maskers import MASKERS
+
+    if masker not in MASKERS:
+        raise InputError(f"unknown --masker {masker!r}; use one of {', '.join(sorted(MASKERS))}")
+    probe = MapMaker()
+    return {
+        **options,
+        **{m: {"masker": masker, **options.get(m, {})} for m in methods if probe.takes_masker(m)},
+    }
+
+
 def score_map(
     model: Any, maker: MapMaker, method: str, s: Sample, saliency: np.ndarray, step: int, mu_samples: int, road: int = 0
 ) -> dict[str, float]:
@@ -252,16 +273,21 @@ def make_card(
     log: Callable[[str], None] | None = None,
     overhead: bool = False,
     road: int = 0,
+    masker: str | None = None,
 ) -> list[dict[str, Any]]:
     """The card of ``methods`` on an ImageNet sample folder ``data`` (its ``split``) or on ``synthetic`` generated images
     (a CNN trained on others first; ``model`` is then unused), every method at ``budget`` queries per map where it has
     a query-count option (``options`` override it); ``reference``: default the first method; ``shuffle``: the folder's
     photos in a permutation of ``seed`` (see :func:`folder_samples`); ``overhead``: time each map's queries again as bare
-    forward passes (:class:`~peephole.evaluation.bare.BareTwin`) for the overhead ratio. See :func:`run_card`."""
+    forward passes (:class:`~peephole.evaluation.bare.BareTwin`) for the overhead ratio; ``masker``: the fill of
+    every method that hides pixels (:func:`common_masker`; default: each method's own). See :func:`run_card`."""
     budgeted = budget_options(methods, budget, options) if budget is not None else {}
     options = options or {}
     options = {m: {**budgeted.get(m, {}), **options.get(m, {})} for m in {*budgeted, *options}}
     notes = [f"budget: {budget} queries per map where a method has a query-count option" if budget else "budget: defaults"]
+    if masker is not None:
+        options = common_masker(methods, masker, options)
+        notes.append(f"masker: every method that hides pixels searched with {masker} (unless given its own masker option)")
     if synthetic is not None:
         from peephole.evaluation.synthetic import synthetic_card_inputs
 
@@ -414,7 +440,7 @@ def run_card(
                         log(f"{len(images) + 1} {s.name}/{m}: {r.n_queries} queries, {r.seconds:.1f} s, {scores}")
             images.append(s.name)
         rows = {r["id"]: r for r in store.rows("done")}
-        stats = method_stats(store, rows, methods, images)
+        stats = {m: {**v, "fill": fill_text(maker, m)} for m, v in method_stats(store, rows, methods, images).items()}
     values = {m: {c.name: [rows[f"{i}/{m}"]["metrics"].get(c.name, np.nan) for i in images] for c in COLUMNS} for m in methods}
     card = [{**r, **stats[r["method"]]} for r in paired_card(values, reference)]
     n_right = sum(bool(rows[f"{i}/{methods[0]}"]["correct"]) for i in images)
@@ -430,7 +456,9 @@ def run_card(
         f"{len(images)} items scored{skipped}; every map explains {explained}.",
         *notes,
         "insertion / deletion / µFidelity: held-out fill, one the method did not search with (blur <-> grey; black, white "
-        "and mean -> blur; maps of methods without a masker on blur); curves at pixel granularity, AUC in [0, 1].",
+        "and mean -> blur; maps of methods without a masker on blur; the fill column: searched with → scored on); "
+        "curves at pixel granularity, AUC in [0, 1]. Rows with different fills are scored on different fills: "
+        "--masker gives every row one.",
         "self-graded: scored with the fill the method searched with, so a method that optimises the curve grades itself.",
         *(
             [f"ROAD: insertion / deletion with ROAD's noisy linear imputation (Rong et al. 2022), {road} steps per curve."]
@@ -508,8 +536,8 @@ def cell_text(r: dict[str, Any] | None) -> str:
 
 def write_card(card: list[dict[str, Any]], stats: dict[str, dict[str, float]], stem: Path, notes: Sequence[str]) -> None:
     """``<stem>.csv`` (the rows), ``<stem>.md`` and ``<stem>.html`` (one table: methods × columns, each cell the mean
-    and the paired Δ ± s.e.; leaders in bold); ``stats``: per method its ``queries``, ``seconds`` and ``overhead``
-    (:func:`method_stats`; the overhead column only when measured)."""
+    and the paired Δ ± s.e.; leaders in bold); ``stats``: per method its ``queries``, ``seconds``, ``overhead``
+    (:func:`method_stats`; the overhead column only when measured) and ``fill`` (:func:`fill_text`)."""
     import csv
 
     with stem.with_suffix(".csv").open("w", newline="") as f:
@@ -525,13 +553,14 @@ def write_card(card: list[dict[str, Any]], stats: dict[str, dict[str, float]], s
 
     leads = {c: ", ".join(m for m in methods if cell.get((c, m), {}).get("lead")) for c in columns}
     timed = any(np.isfinite(v["overhead"]) for v in stats.values())
-    head = ["method", "queries/img", "s/img", *(["overhead"] if timed else []), *columns]
+    head = ["method", "queries/img", "s/img", *(["overhead"] if timed else []), "fill (made → scored)", *columns]
     body = [
         [m, f"{stats[m]['queries']:.0f}", f"{stats[m]['seconds']:.2f}", *([f"{stats[m]['overhead']:.2f}"] if timed else [])]
+        + [stats[m]["fill"]]
         + [text(c, m) for c in columns]
         for m in methods
     ]
-    body.append(["leads", "", "", *([""] if timed else []), *(leads[c] for c in columns)])
+    body.append(["leads", "", "", *([""] if timed else []), "", *(leads[c] for c in columns)])
     md = ["# Report card", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     md += ["| " + " | ".join(r) + " |" for r in body]
     md += ["", "★ leads the column (tied-first within one paired s.e.).", ""] + [f"- {n}" for n in notes]
