@@ -216,16 +216,16 @@ def fill_text(maker: MapMaker, method: str) -> str:
 
 def common_masker(methods: Sequence[str], masker: str, options: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """``options`` with ``masker`` as the fill of every method of ``methods`` that hides pixels and was not given one:
-    one condition for every row (the same fill searched with, so the same held-out fill scored on)."""
+    one condition for every row (the same fill searched with, so the same held-out fill scored on). A method whose
+    own default is ``masker`` gets no option, so its items match (and a resumed or copied store reuses) those made
+    at its defaults."""
     from peephole.modalities.image.maskers import MASKERS
 
     if masker not in MASKERS:
         raise InputError(f"unknown --masker {masker!r}; use one of {', '.join(sorted(MASKERS))}")
     probe = MapMaker()
-    return {
-        **options,
-        **{m: {"masker": masker, **options.get(m, {})} for m in methods if probe.takes_masker(m)},
-    }
+    given = {m: {"masker": masker, **options.get(m, {})} for m in methods if own_fill(probe, m) not in (None, masker)}
+    return {**options, **given}
 
 
 def score_map(
