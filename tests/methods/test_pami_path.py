@@ -176,6 +176,30 @@ def test_images_rank_the_blocks_the_model_reads_first():
     assert all(np.ptp(e.maps[0][labels == k]) == 0 for k in range(12)) and e.n_queries <= 500
 
 
+def test_search_fills_average_eq_p1_over_the_fills():
+    """A linear model f(x) = Σ a_j x_j: under a fill c both of part j's gains are a_j (x_j − c), so with the fills 0
+    (the sequence default) and the row's mean m the path orders the parts by a_j (x_j − m/2), the mean of the two,
+    and paints that value on each; each fill alone gives another order."""
+    x = np.array([1.0, 4.0, 2.0, 0.5, 3.0, 1.5, 2.5, 3.5])
+    a = np.array([0.9, 0.2, 0.5, 0.8, 0.3, 0.6, 0.35, 0.25])
+
+    def linear(batch):
+        b = np.asarray(batch, np.float64)
+        return np.stack([b @ a, np.zeros(len(b))], axis=1)
+
+    def run(**kw):
+        kw = {"n_samples": 30, "candidates": N, "max_queries": 2000, **kw}
+        return peephole.explain(linear, x, "pami-path", modality="sequence", partition="single", output="scores", targets=0, **kw)
+
+    both = run(search_fills=["mean"])
+    expected = a * (x - x.mean() / 2)
+    assert both.params["orders"][0] == [int(j) for j in np.argsort(-expected, kind="stable")]
+    np.testing.assert_allclose(both.maps[0], expected, atol=2e-3 * np.abs(expected).max())
+    zero, mean = run().params["orders"][0], run(masker="mean").params["orders"][0]
+    assert zero != both.params["orders"][0] != mean
+    assert run(search_fills=["mean"], max_queries=120).n_queries <= 120  # each step: 2 queries per candidate and fill
+
+
 @pytest.mark.parametrize(
     ("kw", "message"),
     [
@@ -185,6 +209,8 @@ def test_images_rank_the_blocks_the_model_reads_first():
         ({"hide_weight": -1.0}, "hide_weight must be a finite number >= 0"),
         ({"hide_weight": float("nan")}, "hide_weight must be a finite number >= 0"),
         ({"hide_weight": "high"}, "hide_weight must be a number, got 'high'"),
+        ({"search_fills": "mean"}, "search_fills must be a list of a string, got 'mean'"),
+        ({"search_fills": ["fog"]}, "fog"),
     ],
 )
 def test_bad_settings_are_one_input_error(kw, message):

@@ -10,7 +10,9 @@ hiding ``S ∪ {j}``, and appends the ``j`` that maximises (docs/pami.md, Eq. P1
 
 the rise of the insertion curve plus ``w`` times the fall of the deletion curve, per newly covered
 feature (both curves are areas over the fraction of features changed). ``f`` is the target's output;
-kept features show the input, the others take the masker's values, as in PAMI.
+kept features show the input, the others take the masker's values, as in PAMI. ``search_fills`` (e.g.
+``['black']``): every step also queries its coalitions with those fills and Eq. P1's gains are averaged over
+all of them, so the order rests on no single fill (two more queries per candidate and fill).
 
 Candidates: each step scores the ``candidates`` best-ranked parts not chosen yet, ranked by a LIME
 surrogate (:mod:`peephole.methods.surrogate`, same parts and masker) fitted on the first ``n_samples``
@@ -50,6 +52,8 @@ class PathOptions:
     n_samples: int = 200  #: the surrogate's coalitions
     candidates: int = 3  #: parts scored per step
     hide_weight: float = 1.0  #: w of Eq. P1
+    #: further fills (masker names) each step also queries: Eq. P1's gains are averaged over the masker and these
+    search_fills: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         require("n_samples", self.n_samples, ">= 2 (the surrogate's fit)", lambda v: v >= 2)
@@ -89,19 +93,22 @@ class PamiPath(PerturbationMethod):
         fit.add(0, np.zeros(0), drawn.scores[:, ctx.targets])
         prior = fit.weights()  # (n_targets, n_parts)
         none = MaskPartition(np.zeros((1, *parts.shape), bool))
-        empty = run(ctx.query, ctx.x, none, masker, ctx.targets, 1, aggregator=ScoresOnly, seen=seen)
-        runs = [drawn, empty]
+        # (masker, its own memory of queried coalitions): the same coalition gives other outputs under another fill
+        fills = [(masker, seen)] + [(BoundOnce(ctx.modality.masker(f), ctx.x), {}) for f in o.search_fills]
+        empties = [run(ctx.query, ctx.x, none, m, ctx.targets, 1, aggregator=ScoresOnly, seen=mem) for m, mem in fills]
+        runs = [drawn, *empties]
         cover = Cover(parts)
         maps, orders, steps = [], [], []
         for i, t in enumerate(ctx.targets):
             share = (o.max_queries - ctx.query.n_queries) // (len(ctx.targets) - i)
-            f_empty = float(empty.scores[0, t])
-            order, curve, done = path(ctx, cover, masker, t, prior[i], share, o.candidates, o.hide_weight, seen, f_empty)
+            f_empty = np.array([float(e.scores[0, t]) for e in empties])
+            order, curve, done = path(ctx, cover, fills, t, prior[i], share, o.candidates, o.hide_weight, f_empty)
             runs += done
             orders.append(order)
             steps.append(len(curve))
             at = positions(cover, order)
-            value = values(curve, np.bincount(at[at >= 0], minlength=len(order)), f_empty, float(ctx.probabilities[t]))
+            sizes = np.bincount(at[at >= 0], minlength=len(order))
+            value = values(curve, sizes, float(f_empty.mean()), float(ctx.probabilities[t]))
             maps.append(np.where(at >= 0, value[at], 0).astype(np.float32).reshape(cover.shape))
         return Outcome(
             np.stack(maps),
@@ -126,20 +133,21 @@ class Cover:
 def path(
     ctx: Context,
     cover: Cover,
-    mask: Any,
+    fills: list[tuple[Any, dict[bytes, np.ndarray]]],
     target: int,
     prior: np.ndarray,
     budget: int,
     candidates: int,
     hide_weight: float,
-    seen: dict[bytes, np.ndarray],
-    f_empty: float,
+    f_empty: np.ndarray,
 ) -> tuple[list[int], list[tuple[float, float]], list[RunResult]]:
-    """The order of the parts for ``target``; ``(f(keep S_r), f(hide S_r))`` after each step r of the greedy path
-    (Eq. P1) it could afford within ``budget`` queries (the parts after them follow the surrogate); its runs."""
+    """The order of the parts for ``target``; ``(f(keep S_r), f(hide S_r))`` (means over ``fills``) after each step r
+    of the greedy path (Eq. P1, its gains averaged over ``fills``: (masker, memory of queried coalitions) pairs,
+    ``f_empty`` the empty coalition's output under each) it could afford within ``budget`` queries (the parts after
+    them follow the surrogate); its runs."""
     ranked = [int(j) for j in np.argsort(-prior, kind="stable") if cover.nonempty[j]]  # surrogate order, best first
     kept = np.zeros(cover.n_features, bool)
-    f_keep, f_hide = f_empty, float(ctx.probabilities[target])
+    f_keep, f_hide = f_empty.copy(), np.full(len(fills), float(ctx.probabilities[target]))
     order: list[int] = []
     curve: list[tuple[float, float]] = []
     done: list[RunResult] = []
@@ -155,22 +163,26 @@ def path(
             if len(cand) == candidates:
                 break
         cand.sort()  # queried, and equal gains taken, by part index: near-ties of the surrogate cannot reorder them
-        if not cand or spent + 2 * len(cand) > budget:
+        if not cand or spent + 2 * len(cand) * len(fills) > budget:
             break
         both = FunctionPartition(cover.shape, 2 * len(cand), steps(kept, [cover[j] for j, _ in cand], cover.shape))
         before = ctx.query.n_queries
-        res = run(ctx.query, ctx.x, both, mask, [target], ctx.batch_size, seen=seen, aggregator=ScoresOnly, desc="pami-path step")
+        res = [
+            run(ctx.query, ctx.x, both, m, [target], ctx.batch_size, seen=mem, aggregator=ScoresOnly, desc="pami-path step")
+            for m, mem in fills
+        ]
         spent += ctx.query.n_queries - before
-        done.append(res)
-        keep_f, hide_f = res.scores[: len(cand), target], res.scores[len(cand) :, target]
-        gain = ((keep_f - f_keep) + hide_weight * (f_hide - hide_f)) / np.array([n for _, n in cand])
+        done += res
+        keep_f = np.stack([r.scores[: len(cand), target] for r in res])  # (fills, candidates)
+        hide_f = np.stack([r.scores[len(cand) :, target] for r in res])
+        gain = ((keep_f - f_keep[:, None]) + hide_weight * (f_hide[:, None] - hide_f)).mean(0) / np.array([n for _, n in cand])
         best = int(np.argmax(gain))
         j = cand[best][0]
         order.append(j)
         ranked.remove(j)
         kept[cover[j]] = True
-        f_keep, f_hide = float(keep_f[best]), float(hide_f[best])
-        curve.append((f_keep, f_hide))
+        f_keep, f_hide = keep_f[:, best], hide_f[:, best]
+        curve.append((float(f_keep.mean()), float(f_hide.mean())))
         bar.update()
     bar.total = bar.n  # the budget ended the path: the remaining parts follow the surrogate's order, no more steps
     bar.refresh()
