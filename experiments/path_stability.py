@@ -23,7 +23,13 @@ from pathlib import Path
 import numpy as np
 
 #: name -> (registered method, options); lime-1000 is the reference of the paired differences.
-METHODS = {"pami-path": ("pami-path", {}), "lime-1000": ("lime", {"n_samples": 1000})}
+METHODS = {
+    "pami-path": ("pami-path", {}),
+    "lime-1000": ("lime", {"n_samples": 1000}),
+    # issue 27's fill-robust variants (experiments/path_fills/PLAN.md)
+    "pami-path-fills": ("pami-path", {"search_fills": ["black"]}),
+    "pami-path-w2": ("pami-path", {"hide_weight": 2.0}),
+}
 REFERENCE = "lime-1000"
 FILLS = ("blur", "grey")
 OTHER = {"blur": "grey", "grey": "blur"}
