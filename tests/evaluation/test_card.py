@@ -233,16 +233,20 @@ def test_cli_card_errors_name_the_problem(folder, tmp_path, capsys):
     assert rc == 2 and "--budget must be a positive" in capsys.readouterr().err
 
 
-def test_synthetic_card_adds_the_ground_truth_columns(tmp_path, capsys):
+def synthetic_card(out, *args):
+    """``peephole benchmark --card --synthetic ...`` on one torch thread (it trains a small CNN); its exit code."""
     torch = pytest.importorskip("torch", reason="the synthetic card trains a CNN with torch (the models or lab extra)")
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        out = tmp_path / "syn"
-        rc = main(["benchmark", "--card", "--synthetic", "3", "--methods", "rise,random", "--budget", "300",
-                   "--reference", "random", "--stability", "1", "--out", str(out)])  # fmt: skip
+        return main(["benchmark", "--card", "--synthetic", *args, "--out", str(out)])
     finally:
         torch.set_num_threads(n)
+
+
+def test_synthetic_card_adds_the_ground_truth_columns(tmp_path, capsys):
+    out = tmp_path / "syn"
+    rc = synthetic_card(out, "3", "--methods", "rise,random", "--budget", "300", "--reference", "random", "--stability", "1")
     assert rc == 0
     rows = {(r["column"], r["method"]): r for r in csv.DictReader((out / "card.csv").open())}
     assert float(rows["mask AUC", "rise"]["mean"]) > float(rows["mask AUC", "random"]["mean"]) + 0.2
@@ -265,22 +269,15 @@ def test_common_masker_gives_every_masking_method_one_fill_unless_given_its_own(
 
 
 def test_cli_card_masker_sets_every_rows_fill(tmp_path, capsys):
-    torch = pytest.importorskip("torch", reason="the synthetic card trains a CNN with torch (the models or lab extra)")
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        out = tmp_path / "syn"
-        rc = main(["benchmark", "--card", "--synthetic", "2", "--methods", "rise,hsic,random", "--budget", "60",
-                   "--masker", "blur", "--stability", "0", "--out", str(out)])  # fmt: skip
-    finally:
-        torch.set_num_threads(n)
+    out = tmp_path / "syn"
+    rc = synthetic_card(out, "2", "--methods", "rise,hsic,random", "--budget", "60", "--masker", "blur", "--stability", "0")
     assert rc == 0
     fills = {r["method"]: r["fill"] for r in csv.DictReader((out / "card.csv").open())}
     assert fills == {"rise": "blur → grey", "hsic": "blur → grey", "random": "— → blur"}  # hsic's own fill is black
     with Store(out) as store:
         assert store.load("synthetic-0000/hsic").params["masker"] == "blur"
     assert "masker: every method that hides pixels searched with blur" in capsys.readouterr().out
-    rc = main(["benchmark", "--card", "--synthetic", "2", "--methods", "rise", "--masker", "fog", "--out", str(tmp_path / "x")])
+    rc = synthetic_card(tmp_path / "x", "2", "--methods", "rise", "--masker", "fog")
     assert rc == 2 and "unknown --masker 'fog'" in capsys.readouterr().err
 
 
