@@ -278,19 +278,18 @@ def search(args: argparse.Namespace) -> None:
             out["rules"][name]["scores"] = {r.name: r.score() for r in results}
     fixed = interval_rates([restat(r, STATISTICS["R0 MAD index of A (shipped)"]) for r in base], CALIBRATED_THRESHOLD)
     out["R0 at the shipped threshold (in-sample)"] = fixed
-    print(
-        f"R0 at {CALIBRATED_THRESHOLD} (in-sample): {fixed['detected']}/{fixed['n_trojan']}, {fixed['false_alarms']}/{fixed['n_clean']}"
-    )
+    det, fa = f"{fixed['detected']}/{fixed['n_trojan']}", f"{fixed['false_alarms']}/{fixed['n_clean']}"
+    print(f"R0 at {CALIBRATED_THRESHOLD} (in-sample): detected {det}, false alarms {fa}, AUC {fixed['auc']:.3f}")
     params = {n: 2 if n.startswith("R6") else 1 for n in pooled}
     ranked = rank_rules(pooled, params)
     out["ranking"] = ranked
     print(f"\nranking ({CRITERION}):")
     for n, k in ranked:
-        p, a = pooled[n]["pattern"], pooled[n]["arch"]
+        p, a, th = pooled[n]["pattern"], pooled[n]["arch"], out["rules"][n]["threshold fit on every model"]
         print(
             f"  {k[0]} met, det−fa {k[1]:.3f}, AUC {k[2]:.3f}: {n} | by pattern {p['detected']}/{p['n_trojan']}, "
             f"{p['false_alarms']}/{p['n_clean']}, {p['auc']:.3f} | by arch {a['detected']}/{a['n_trojan']}, "
-            f"{a['false_alarms']}/{a['n_clean']}, {a['auc']:.3f} | threshold on all {out['rules'][n]['threshold fit on every model']:.3f}"
+            f"{a['false_alarms']}/{a['n_clean']}, {a['auc']:.3f} | threshold on all {th:.3f}"
         )
     if args.out:
         Path(args.out).write_text(json.dumps(out, indent=1, default=float))
@@ -304,15 +303,19 @@ def blind(args: argparse.Namespace) -> None:
     from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD
 
     root = Path(args.root)
-    fixed = {
-        "tabor-calibrated (the default scan)": ("tabor", CALIBRATED_THRESHOLD),
-        "tabor (paper threshold 2)": ("tabor", 2.0),
-        "neural-cleanse (threshold 2)": ("neural-cleanse", 2.0),
-        "input-agnostic (threshold 6)": ("input-agnostic", THRESHOLD),
+    fixed = {  # name -> (detector, threshold, per-class statistic of STATISTICS or None: the scan's own anomaly)
+        "tabor-calibrated (the default scan)": ("tabor", CALIBRATED_THRESHOLD, None),
+        "tabor (paper threshold 2)": ("tabor", 2.0, None),
+        "R8 −log L: restored mask L1 < 33.1 px (frozen in experiments/blind_zoo2/PLAN.md)": ("tabor", -3.5, "R8 −log L"),
+        "R4 top-1/top-2 gap of A (information only)": ("tabor", 1.1, "R4 top-1/top-2 gap of A"),
+        "neural-cleanse (threshold 2)": ("neural-cleanse", 2.0, None),
+        "input-agnostic (threshold 6)": ("input-agnostic", THRESHOLD, None),
     }
     out: dict = {}
-    for name, (det, th) in fixed.items():
+    for name, (det, th, stat) in fixed.items():
         results = load(root, det)
+        if stat is not None:
+            results = [restat(r, STATISTICS[stat]) for r in results]
         if not results:
             continue
         r = interval_rates(results, th)
