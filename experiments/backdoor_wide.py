@@ -12,9 +12,12 @@ several workers started side by side share the tasks through lock files.
     python experiments/backdoor_wide.py run --root /work/runs/wide-zoo --extra 36 63  # several at once
     python experiments/backdoor_wide.py report --root /work/runs/wide-zoo --common --out wide.json
 
-``report`` evaluates every rule of :func:`rules` and ranks them by :data:`CRITERION`; the first is the default scan
-(``tabor-calibrated``). The 2026-12-03 subset's scans are kept in ``experiments/wide_zoo/scans`` (copied from
-``--root``): ``report --root experiments/wide_zoo --common`` reproduces docs/systems.md's table.
+``report`` evaluates every rule of :func:`rules` and ranks them by :data:`CRITERION`; the first was the default scan
+from 2026-12-03 (``tabor-calibrated``). The 2026-12-03 subset's scans are kept in ``experiments/wide_zoo/scans``
+(copied from ``--root``): ``report --root experiments/wide_zoo --common`` reproduces docs/systems.md's table.
+``search`` ranks the per-class statistics of TABOR's measures (:data:`STATISTICS`) on the wide and fresh zoos pooled
+by the same criterion (its winner is the default scan, ``tabor-size``); ``blind`` applies the fixed rules to a zoo
+none was fitted on (``--root experiments/blind_zoo2``).
 """
 
 from __future__ import annotations
@@ -236,8 +239,15 @@ STATISTICS = {
         np.array([_index(a, np.delete(m["tabor_score"], c)) for c, a in enumerate(m["tabor_score"])]),
         None,
     ),
-    "R8 −log L": lambda m: (-np.log(m["mask_l1"]), None),
+    "R8 −log L": lambda m: (_size(m, 1), None),
 }
+
+
+def _size(m, pixels):
+    """``log(pixels / L)``: the default scan's statistic (``peephole_lab.systems.tabor.size_anomaly``); −log L at 1."""
+    from peephole_lab.systems.tabor import size_anomaly
+
+    return size_anomaly(m["mask_l1"], pixels)
 
 
 def _mad(a):
@@ -300,13 +310,17 @@ def blind(args: argparse.Namespace) -> None:
     and pairs): per detector scanned, detections, false alarms (Wilson 95 %), ROC AUC, and every model's score."""
     from peephole_lab.systems.backdoor import THRESHOLD
     from peephole_lab.systems.backdoor_eval import interval_rates
-    from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD
+    from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD, SIZE_THRESHOLD
 
     root = Path(args.root)
     fixed = {  # name -> (detector, threshold, per-class statistic of STATISTICS or None: the scan's own anomaly)
-        "tabor-calibrated (the default scan)": ("tabor", CALIBRATED_THRESHOLD, None),
+        "tabor-size (the default scan: R8, restored mask L1 < 33.1 px, frozen in blind_zoo2/PLAN.md)": (
+            "tabor",
+            SIZE_THRESHOLD,
+            "size",
+        ),
+        "tabor-calibrated (the previous default)": ("tabor", CALIBRATED_THRESHOLD, None),
         "tabor (paper threshold 2)": ("tabor", 2.0, None),
-        "R8 −log L: restored mask L1 < 33.1 px (frozen in experiments/blind_zoo2/PLAN.md)": ("tabor", -3.5, "R8 −log L"),
         "R4 top-1/top-2 gap of A (information only)": ("tabor", 1.1, "R4 top-1/top-2 gap of A"),
         "neural-cleanse (threshold 2)": ("neural-cleanse", 2.0, None),
         "input-agnostic (threshold 6)": ("input-agnostic", THRESHOLD, None),
@@ -315,14 +329,15 @@ def blind(args: argparse.Namespace) -> None:
     for name, (det, th, stat) in fixed.items():
         results = load(root, det)
         if stat is not None:
-            results = [restat(r, STATISTICS[stat]) for r in results]
+            statistic = (lambda m: (_size(m, 28 * 28), None)) if stat == "size" else STATISTICS[stat]
+            results = [restat(r, statistic) for r in results]
         if not results:
             continue
         r = interval_rates(results, th)
         out[name] = {**r, "threshold": th, "scores": {m.name: m.score() for m in results}}
         det_ci, fa_ci = r["detection_ci"], r["false_alarm_ci"]
         print(
-            f"{name}, threshold {th}: detected {r['detected']}/{r['n_trojan']} ({det_ci[0]:.2f}-{det_ci[1]:.2f}), "
+            f"{name}, threshold {th:g}: detected {r['detected']}/{r['n_trojan']} ({det_ci[0]:.2f}-{det_ci[1]:.2f}), "
             f"false alarms {r['false_alarms']}/{r['n_clean']} ({fa_ci[0]:.2f}-{fa_ci[1]:.2f}), AUC {r['auc']:.3f}"
         )
         for m in results:
