@@ -12,9 +12,12 @@ several workers started side by side share the tasks through lock files.
     python experiments/backdoor_wide.py run --root /work/runs/wide-zoo --extra 36 63  # several at once
     python experiments/backdoor_wide.py report --root /work/runs/wide-zoo --common --out wide.json
 
-``report`` evaluates every rule of :func:`rules` and ranks them by :data:`CRITERION`; the first is the default scan
-(``tabor-calibrated``). The 2026-12-03 subset's scans are kept in ``experiments/wide_zoo/scans`` (copied from
-``--root``): ``report --root experiments/wide_zoo --common`` reproduces docs/systems.md's table.
+``report`` evaluates every rule of :func:`rules` and ranks them by :data:`CRITERION`; the first was the default scan
+from 2026-12-03 (``tabor-calibrated``). The 2026-12-03 subset's scans are kept in ``experiments/wide_zoo/scans``
+(copied from ``--root``): ``report --root experiments/wide_zoo --common`` reproduces docs/systems.md's table.
+``search`` ranks the per-class statistics of TABOR's measures (:data:`STATISTICS`) on the wide and fresh zoos pooled
+by the same criterion (its winner is the default scan, ``tabor-size``); ``blind`` applies the fixed rules to a zoo
+none was fitted on (``--root experiments/blind_zoo2``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import json
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
+
+import numpy as np
 
 DETECTORS = ("input-agnostic", "neural-cleanse", "tabor")
 #: architecture families from the cheapest to scan to the dearest (measured on this machine)
@@ -204,30 +209,135 @@ def report(args: argparse.Namespace) -> None:
         Path(args.out).write_text(json.dumps(out, indent=1, default=float))
 
 
+def _index(a, ref=None):
+    """``(median(ref) − a) / (1.4826 · MAD(ref))``, ``ref`` = ``a`` unless given (MAD floored at 1e-6)."""
+    import numpy as np
+
+    ref = a if ref is None else ref
+    med = np.median(ref)
+    return (med - a) / (1.4826 * max(float(np.median(np.abs(ref - med))), 1e-6))
+
+
+def _gap(a):
+    """Each class's margin below the best other class: ``min_{c' ≠ c} a_c' − a_c`` (positive only for the best)."""
+    import numpy as np
+
+    return np.array([np.delete(a, c).min() - a[c] for c in range(len(a))])
+
+
+#: the per-class statistics of experiments/rule_search/PLAN.md (written before they were computed): measures ->
+#: (anomaly per class, eligibility per class or None). A = TABOR's score, L = restored mask L1, S = trigger success.
+STATISTICS = {
+    "R0 MAD index of A (shipped)": lambda m: (_index(m["tabor_score"]), None),
+    "R1 MAD index of log L": lambda m: (_index(np.log(m["mask_l1"])), None),
+    "R2 log(median L / L)": lambda m: (np.log(np.median(m["mask_l1"]) / m["mask_l1"]), None),
+    "R3 median A − A": lambda m: (np.median(m["tabor_score"]) - m["tabor_score"], None),
+    "R4 top-1/top-2 gap of A": lambda m: (_gap(m["tabor_score"]), None),
+    "R5 top-1/top-2 gap of A / (1.4826 MAD A)": lambda m: (_gap(m["tabor_score"]) / (1.4826 * _mad(m["tabor_score"])), None),
+    "R6 MAD index of A, trigger success >= 0.9": lambda m: (_index(m["tabor_score"]), m["trigger_success"] >= 0.9),
+    "R7 leave-one-out MAD index of A": lambda m: (
+        np.array([_index(a, np.delete(m["tabor_score"], c)) for c, a in enumerate(m["tabor_score"])]),
+        None,
+    ),
+    "R8 −log L": lambda m: (_size(m, 1), None),
+}
+
+
+def _size(m, pixels):
+    """``log(pixels / L)``: the default scan's statistic (``peephole_lab.systems.tabor.size_anomaly``); −log L at 1."""
+    from peephole_lab.systems.tabor import size_anomaly
+
+    return size_anomaly(m["mask_l1"], pixels)
+
+
+def _mad(a):
+    return max(float(np.median(np.abs(a - np.median(a)))), 1e-6)
+
+
+def restat(r, statistic):
+    """``r`` with every class's anomaly (and eligibility) replaced by ``statistic`` of its TABOR measures."""
+    m = {k: np.asarray(v, np.float64) for k, v in r.measures.items()}
+    anomaly, ok = statistic(m)
+    eligible = r.eligible if ok is None else [bool(e and o) for e, o in zip(r.eligible, ok)]
+    return replace(r, anomaly=[float(a) for a in anomaly], eligible=eligible)
+
+
+def search(args: argparse.Namespace) -> None:
+    """experiments/rule_search/PLAN.md: every statistic of :data:`STATISTICS` on the TABOR scans of all ``--roots``
+    pooled, leave-one-family-out by trigger and by architecture family at false-alarm budgets 0 and 1/6, ranked by
+    :data:`CRITERION`; each rule's procedure fitted on every model gives its threshold."""
+    from peephole_lab.systems.backdoor_eval import interval_rates, leave_one_family_out, lofo_summary, rank_rules, tune_threshold
+    from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD
+
+    base = [r for root in args.roots for r in load(Path(root), "tabor")]
+    print(f"{len(base)} models ({sum(r.trojan for r in base)} backdoored) from {', '.join(args.roots)}")
+    out: dict = {"criterion": CRITERION, "rules": {}}
+    pooled: dict[str, dict[str, dict]] = {}
+    for stat_name, stat in STATISTICS.items():
+        results = [restat(r, stat) for r in base]
+        for budget in (0.0, 1 / 6):
+            name = f"{stat_name}, budget {budget:.2g}"
+            row: dict = {"threshold fit on every model": tune_threshold(results, budget)}
+            for by in ("pattern", "arch"):
+                lofo = leave_one_family_out(results, by, budget)
+                print(f"== {name}")
+                print(lofo_summary(lofo))
+                row[by] = lofo
+                pooled.setdefault(name, {})[by] = lofo["pooled"]
+            out["rules"][name] = row
+            out["rules"][name]["scores"] = {r.name: r.score() for r in results}
+    fixed = interval_rates([restat(r, STATISTICS["R0 MAD index of A (shipped)"]) for r in base], CALIBRATED_THRESHOLD)
+    out["R0 at the shipped threshold (in-sample)"] = fixed
+    det, fa = f"{fixed['detected']}/{fixed['n_trojan']}", f"{fixed['false_alarms']}/{fixed['n_clean']}"
+    print(f"R0 at {CALIBRATED_THRESHOLD} (in-sample): detected {det}, false alarms {fa}, AUC {fixed['auc']:.3f}")
+    params = {n: 2 if n.startswith("R6") else 1 for n in pooled}
+    ranked = rank_rules(pooled, params)
+    out["ranking"] = ranked
+    print(f"\nranking ({CRITERION}):")
+    for n, k in ranked:
+        p, a, th = pooled[n]["pattern"], pooled[n]["arch"], out["rules"][n]["threshold fit on every model"]
+        print(
+            f"  {k[0]} met, det−fa {k[1]:.3f}, AUC {k[2]:.3f}: {n} | by pattern {p['detected']}/{p['n_trojan']}, "
+            f"{p['false_alarms']}/{p['n_clean']}, {p['auc']:.3f} | by arch {a['detected']}/{a['n_trojan']}, "
+            f"{a['false_alarms']}/{a['n_clean']}, {a['auc']:.3f} | threshold on all {th:.3f}"
+        )
+    if args.out:
+        Path(args.out).write_text(json.dumps(out, indent=1, default=float))
+
+
 def blind(args: argparse.Namespace) -> None:
     """The shipped decision rules at their fixed thresholds on a zoo none of them was fitted on (a fresh ``--seed``
     and pairs): per detector scanned, detections, false alarms (Wilson 95 %), ROC AUC, and every model's score."""
     from peephole_lab.systems.backdoor import THRESHOLD
     from peephole_lab.systems.backdoor_eval import interval_rates
-    from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD
+    from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD, SIZE_THRESHOLD
 
     root = Path(args.root)
-    fixed = {
-        "tabor-calibrated (the default scan)": ("tabor", CALIBRATED_THRESHOLD),
-        "tabor (paper threshold 2)": ("tabor", 2.0),
-        "neural-cleanse (threshold 2)": ("neural-cleanse", 2.0),
-        "input-agnostic (threshold 6)": ("input-agnostic", THRESHOLD),
+    fixed = {  # name -> (detector, threshold, per-class statistic of STATISTICS or None: the scan's own anomaly)
+        "tabor-size (the default scan: R8, restored mask L1 < 33.1 px, frozen in blind_zoo2/PLAN.md)": (
+            "tabor",
+            SIZE_THRESHOLD,
+            "size",
+        ),
+        "tabor-calibrated (the previous default)": ("tabor", CALIBRATED_THRESHOLD, None),
+        "tabor (paper threshold 2)": ("tabor", 2.0, None),
+        "R4 top-1/top-2 gap of A (information only)": ("tabor", 1.1, "R4 top-1/top-2 gap of A"),
+        "neural-cleanse (threshold 2)": ("neural-cleanse", 2.0, None),
+        "input-agnostic (threshold 6)": ("input-agnostic", THRESHOLD, None),
     }
     out: dict = {}
-    for name, (det, th) in fixed.items():
+    for name, (det, th, stat) in fixed.items():
         results = load(root, det)
+        if stat is not None:
+            statistic = (lambda m: (_size(m, 28 * 28), None)) if stat == "size" else STATISTICS[stat]
+            results = [restat(r, statistic) for r in results]
         if not results:
             continue
         r = interval_rates(results, th)
         out[name] = {**r, "threshold": th, "scores": {m.name: m.score() for m in results}}
         det_ci, fa_ci = r["detection_ci"], r["false_alarm_ci"]
         print(
-            f"{name}, threshold {th}: detected {r['detected']}/{r['n_trojan']} ({det_ci[0]:.2f}-{det_ci[1]:.2f}), "
+            f"{name}, threshold {th:g}: detected {r['detected']}/{r['n_trojan']} ({det_ci[0]:.2f}-{det_ci[1]:.2f}), "
             f"false alarms {r['false_alarms']}/{r['n_clean']} ({fa_ci[0]:.2f}-{fa_ci[1]:.2f}), AUC {r['auc']:.3f}"
         )
         for m in results:
@@ -257,6 +367,12 @@ def main() -> None:
     b.add_argument("--root", required=True)
     b.add_argument("--out", default=None)
     b.set_defaults(func=blind)
+    s = sub.add_parser(
+        "search", help="experiments/rule_search/PLAN.md: the candidate statistics, pooled zoos, leave-one-family-out"
+    )
+    s.add_argument("--roots", nargs="+", default=["experiments/wide_zoo", "experiments/fresh_zoo"])
+    s.add_argument("--out", default=None)
+    s.set_defaults(func=search)
     args = ap.parse_args()
     args.func(args)
 

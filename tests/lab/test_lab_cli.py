@@ -37,7 +37,9 @@ def test_saliency_backdoor_and_fill_in_commands(model_file, tmp_path, capsys):
     assert "input_agnostic" in capsys.readouterr().out
     assert main(["backdoor", str(model_file), "--epochs", "1", "--figure", str(tmp_path / "t.png")]) == 0  # the default
     out = capsys.readouterr().out
-    assert "tabor_score" in out and "concentration" not in out and (tmp_path / "t.png").stat().st_size > 0
+    assert (
+        "tabor_score" in out and "tabor_index" in out and "concentration" not in out and (tmp_path / "t.png").stat().st_size > 0
+    )
     assert main(["fill-in", str(model_file), "--n", "20", "--figure", str(tmp_path / "f.png")]) == 0
     assert "prototypes classified as their class" in capsys.readouterr().out and (tmp_path / "f.png").exists()
 
@@ -125,7 +127,7 @@ def test_zoo_and_backdoor_eval_commands(tmp_path, capsys):
     assert set(lofo_js["folds"]) == {"cnn", "mlp"} and lofo_js["pooled"]["n_clean"] == 2
     payload = json.loads((res / "neural-cleanse_all.json").read_text())
     assert payload["rates"]["n_clean"] == 2 and (res / "neural-cleanse_all_roc.csv").exists()
-    assert main([*args, "--detector", "tabor-calibrated", "--epochs", "1", "--steps", "1"]) == 0  # the default scan
+    assert main([*args, "--detector", "tabor-calibrated", "--epochs", "1", "--steps", "1"]) == 0  # the previous default
     assert "tabor-calibrated" in capsys.readouterr().out
     tabor_js = json.loads((res / "tabor-calibrated_all.json").read_text())
     assert len(tabor_js["models"]) == len(payload["models"]) and "tabor_score" in tabor_js["models"][0]["measures"]

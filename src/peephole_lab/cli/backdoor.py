@@ -1,6 +1,7 @@
-"""``peephole backdoor MODEL.pt``: scan every class of a classifier for a backdoor trigger (default: TABOR with the
-threshold calibrated on the wide trojan zoo; ``--detector`` picks the input-agnostic scan, Neural Cleanse, TABOR at
-the paper's threshold or the combined scan of input-agnostic maps and Neural Cleanse)."""
+"""``peephole backdoor MODEL.pt``: scan every class of a classifier for a backdoor trigger (default: TABOR, classes
+flagged by the size of their restored trigger mask; ``--detector`` picks TABOR's MAD index at the threshold calibrated
+on the wide trojan zoo or at the paper's, the input-agnostic scan, Neural Cleanse or the combined scan of
+input-agnostic maps and Neural Cleanse)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "backdoor",
         help="flag the classes of a torch classifier that a backdoor trigger sends inputs to",
-        description="Backdoor scan. tabor-calibrated (default): TABOR's score of each class's reverse-engineered "
-        "trigger, flagged above the threshold calibrated on the wide trojan zoo (the rule that generalised best to "
-        "unseen trigger and architecture families, docs/systems.md); tabor: the same at the paper's threshold 2; "
+        description="Backdoor scan. tabor-size (default): TABOR's reverse-engineered trigger of each class, flagged "
+        "when its mask is small (log(H·W / mask L1) above the threshold: under 33.1 px of a 28×28 image; the rule that "
+        "generalised best to unseen trigger and architecture families, docs/systems.md); tabor-calibrated: the MAD "
+        "index of TABOR's trigger score above the threshold calibrated on the wide trojan zoo; tabor: the same at the "
+        "paper's threshold 2; "
         "neural-cleanse: the size of each class's reverse-engineered trigger; input-agnostic: concentration of each "
         "class's map; combined: input-agnostic maps and Neural Cleanse masks, their anomalies combined by a logistic "
         "regression. Classes above --threshold are flagged.",

@@ -21,15 +21,22 @@ MAD(A))`` above ``threshold`` (2, as Neural Cleanse) are flagged. For H×W image
 number of neighbouring pixel pairs (constants cancel in the index); accuracies are floored at 1/n so the logs
 stay finite.
 
-**Calibrated rule** (``peephole backdoor``'s default scan, ``scan_backdoor(model)``): the same scan, classes
-flagged above :data:`CALIBRATED_THRESHOLD` instead of 2 — the largest index any clean model of the wide trojan zoo
-reached (no false alarm there). Chosen among the candidate rules by leave-one-family-out on that zoo (docs/systems.md,
-"A wider zoo"; ``python experiments/backdoor_wide.py report --common``).
+**Size rule** (``peephole backdoor``'s default scan, ``scan_backdoor(model)``, detector ``'tabor-size'``,
+:func:`size_rule`): the same search, but a class is flagged when its restored mask is small in absolute terms, not
+relative to the other classes: anomaly ``log(H·W / ‖M‖₁)`` above :data:`SIZE_THRESHOLD`, i.e. ``‖M‖₁`` below
+e^3.5 ≈ 33.1 pixels of a 28×28 image (4.2 % of its area). Chosen among nine statistics of TABOR's own per-class
+measures by leave-one-family-out on two zoos pooled, then checked blind on a third (docs/systems.md, "A size rule";
+``python experiments/backdoor_wide.py search`` and ``blind``). It is measured on MNIST models only; on other image
+sizes the area fraction is an untested extrapolation.
+
+**Calibrated rule** (detector ``'tabor-calibrated'``, the previous default): classes flagged above
+:data:`CALIBRATED_THRESHOLD` instead of 2 — the largest index any clean model of the wide trojan zoo reached.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -40,6 +47,30 @@ WEIGHTS = (1e-6, 1e-5, 1e-7, 1e-8, 0.0, 1e-2)  #: (λ1 … λ6), TrojanZoo's def
 #: the calibrated rule's threshold: the largest TABOR index of a clean model among the wide zoo's 22 models (3.091), rounded up
 #: (``experiments/backdoor_wide.py report --common``: "fit on every model")
 CALIBRATED_THRESHOLD = 3.1
+#: the size rule's threshold on ``log(H·W / ‖M‖₁)``: ``−log ‖M‖₁ > −3.5`` on 28×28 images (‖M‖₁ < 33.1 px), frozen
+#: before the blind zoo was read (experiments/blind_zoo2/PLAN.md): −3.597 (the smallest clean mask of the 42 seen models,
+#: 36.5 px) rounded away from the clean models
+SIZE_THRESHOLD = float(np.log(28 * 28) - 3.5)
+
+
+def size_anomaly(mask_l1: Any, pixels: int) -> np.ndarray:
+    """Each class's ``log(pixels / ‖M‖₁)``: how many times its restored mask fits in an image of ``pixels`` pixels
+    (larger = a smaller trigger)."""
+    return np.log(pixels / np.asarray(mask_l1, np.float64))
+
+
+def size_rule(report: BackdoorReport, threshold: float | None = None) -> BackdoorReport:
+    """A TABOR report re-scored by the size rule (module doc): anomaly :func:`size_anomaly` of each class's mask,
+    flagged above ``threshold`` (default :data:`SIZE_THRESHOLD`); the MAD index of TABOR's score stays as the
+    measure ``tabor_index``."""
+    pixels = int(np.prod(report.extras["masks"].shape[-2:]))
+    return replace(
+        report,
+        method="tabor-size",
+        anomaly=size_anomaly(report.measures["mask_l1"], pixels),
+        threshold=SIZE_THRESHOLD if threshold is None else threshold,
+        measures={**report.measures, "tabor_index": report.anomaly},
+    )
 
 
 def smoothness(a: Any) -> Any:

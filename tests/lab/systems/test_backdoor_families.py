@@ -23,14 +23,16 @@ from peephole_lab.systems.backdoor_eval import (
     ModelResult,
     auc,
     by_family,
+    interval_rates,
     leave_one_family_out,
     rank_rules,
     tune_threshold,
     wilson,
 )
-from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD
+from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD, SIZE_THRESHOLD, size_anomaly
 
-SCANS = Path(__file__).resolve().parents[3] / "experiments" / "wide_zoo" / "scans"  # the wide zoo's per-model scans
+EXPERIMENTS = Path(__file__).resolve().parents[3] / "experiments"
+SCANS = EXPERIMENTS / "wide_zoo" / "scans"  # the wide zoo's per-model scans
 
 
 def res(name, trojan, target, anomaly, **attrs):
@@ -173,3 +175,32 @@ def test_the_shipped_calibrated_threshold_is_the_wide_zoos_largest_clean_tabor_i
         p = leave_one_family_out(rs, by, 0.0)["pooled"]
         assert (p["detected"], p["n_trojan"], p["false_alarms"], p["n_clean"]) == (8, 10, 1, 12)
         assert p["auc"] == pytest.approx(0.917, abs=5e-4)
+
+
+def _tabor_scans(zoo):
+    return [ModelResult(**json.loads(p.read_text())) for p in sorted((EXPERIMENTS / zoo / "scans" / "tabor").glob("*.json"))]
+
+
+def _by_size(rs):
+    return [replace(r, anomaly=list(size_anomaly(r.measures["mask_l1"], 28 * 28))) for r in rs]
+
+
+def test_the_default_size_rule_on_the_kept_scans_of_the_two_seen_zoos_and_the_blind_one():
+    """``SIZE_THRESHOLD`` and docs/systems.md's "A size rule" figures, from the scans kept in experiments/
+    (``python experiments/backdoor_wide.py search`` on the wide and fresh zoos; ``blind --root experiments/blind_zoo2``)."""
+    seen = _tabor_scans("wide_zoo") + _tabor_scans("fresh_zoo")
+    assert len(seen) == 42 and sum(r.trojan for r in seen) == 19
+    sized = _by_size(seen)
+    smallest_clean = min(min(r.measures["mask_l1"]) for r in seen if not r.trojan)  # the clean mlp-tanh blend twin
+    assert smallest_clean == pytest.approx(36.5, abs=0.05)
+    assert tune_threshold(sized, 0.0) == pytest.approx(np.log(784 / smallest_clean))  # rounded away from it:
+    assert np.log(784 / smallest_clean) < SIZE_THRESHOLD < np.log(784 / smallest_clean) + 0.1
+    for by, detected in (("pattern", 15), ("arch", 16)):
+        p = leave_one_family_out(sized, by, 0.0)["pooled"]
+        assert (p["detected"], p["n_trojan"], p["false_alarms"], p["n_clean"]) == (detected, 19, 1, 23)
+        assert p["auc"] == pytest.approx(0.973, abs=5e-4)
+    blind = _tabor_scans("blind_zoo2")  # scanned after the rule was frozen (experiments/blind_zoo2/PLAN.md)
+    new, old = interval_rates(_by_size(blind), SIZE_THRESHOLD), interval_rates(blind, CALIBRATED_THRESHOLD)
+    assert (new["detected"], new["n_trojan"], new["false_alarms"], new["n_clean"]) == (10, 11, 1, 12)
+    assert (old["detected"], old["n_trojan"], old["false_alarms"], old["n_clean"]) == (7, 11, 1, 12)
+    assert new["auc"] == pytest.approx(0.985, abs=5e-4) and old["auc"] == pytest.approx(0.856, abs=5e-4)

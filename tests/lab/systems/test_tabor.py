@@ -8,23 +8,35 @@ import torch
 from systems_fixtures import TARGET, TRIGGER, clean_cnn, generic_pool, single_thread, trojaned_cnn  # noqa: F401
 
 from peephole.errors import InputError
-from peephole_lab.systems.backdoor import scan_backdoor
-from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD, smoothness, tabor, trigger_scores
+from peephole_lab.systems.backdoor import BackdoorReport, scan_backdoor
+from peephole_lab.systems.tabor import (
+    CALIBRATED_THRESHOLD,
+    SIZE_THRESHOLD,
+    size_anomaly,
+    size_rule,
+    smoothness,
+    tabor,
+    trigger_scores,
+)
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 
-def test_the_default_scan_is_calibrated_tabor_and_flags_the_trojan_not_its_clean_twin():
+def test_the_default_scan_is_tabor_by_trigger_size_and_flags_the_trojan_not_its_clean_twin():
     troj = scan_backdoor(trojaned_cnn())  # the library's default scan, as `peephole backdoor` runs it
-    assert troj.method == "tabor-calibrated" and troj.threshold == CALIBRATED_THRESHOLD > 2.0
-    assert troj.flagged == [TARGET] and troj.flagged_at(2.0) == [TARGET], troj.table()  # paper's threshold too
+    assert troj.method == "tabor-size" and troj.threshold == SIZE_THRESHOLD
+    assert troj.flagged == [TARGET], troj.table()
+    index = troj.measures["tabor_index"]  # the MAD index of TABOR's score: the previous default and the paper's rule
+    assert index.argmax() == TARGET and index[TARGET] > CALIBRATED_THRESHOLD > 2.0
+    assert troj.measures["mask_l1"][TARGET] < np.exp(3.5)  # the rule's 33.1 pixels
     assert troj.explanation is None and "concentration" not in troj.measures  # not the input-agnostic scan
     assert troj.measures["tabor_score"].argmin() == TARGET
     assert troj.measures["trigger_success"][TARGET] >= 0.9
     mask = troj.extras["masks"][TARGET]
     assert mask[TRIGGER.mask(28, 28)].sum() > 0.5 * mask.sum()
     clean = scan_backdoor(clean_cnn())
-    assert clean.flagged == [] and clean.flagged_at(2.0) == [], clean.table()
+    assert clean.flagged == [] and clean.measures["tabor_index"].max() <= 2.0, clean.table()
+    assert scan_backdoor(clean_cnn(), "tabor-calibrated", epochs=1, classes=[0, 1, 2]).threshold == CALIBRATED_THRESHOLD
     assert tabor(clean_cnn(), classes=[0, 1, 2], epochs=1, steps=1).method == "tabor"  # the paper's rule stays selectable
 
 
@@ -58,3 +70,23 @@ def test_trigger_score_prefers_a_small_smooth_working_trigger():
     assert s["trigger_success"][2] == 1.0 and s["crop_accuracy"][2] == 1.0
     assert s["tabor_score"].argmin() == 2
     assert float(smoothness(torch.ones(4, 4))) == 0.0 and float(smoothness(torch.eye(2))) == 4.0
+
+
+def test_size_rule_flags_masks_smaller_than_33_pixels_of_a_28x28_image():
+    """The default decision rule on a hand-made per-class table: anomaly log(H·W / ‖M‖₁), flagged above
+    SIZE_THRESHOLD, i.e. ‖M‖₁ < e^3.5 = 33.12 px on 28×28 (the same area fraction on other sizes)."""
+    l1 = np.array([9.0, 33.0, 33.2, 80.0])
+    assert size_anomaly(l1, 1) == pytest.approx(-np.log(l1))
+    assert abs(SIZE_THRESHOLD - (np.log(784) - 3.5)) < 1e-12
+    index = np.array([4.0, 0.5, 0.2, -1.0])
+
+    def report(h, w):
+        masks = np.zeros((4, h, w), np.float32)
+        return BackdoorReport("tabor", [0, 1, 2, 3], index, np.ones(4, bool), 2.0, {"mask_l1": l1}, extras={"masks": masks})
+
+    r = size_rule(report(28, 28))
+    assert r.method == "tabor-size" and r.threshold == SIZE_THRESHOLD
+    assert r.anomaly == pytest.approx(np.log(784 / l1)) and r.flagged == [0, 1]
+    assert list(r.measures["tabor_index"]) == list(index) and list(r.measures["mask_l1"]) == list(l1)
+    assert size_rule(report(14, 14)).flagged == []  # 9 px is more than 4.2 % of a 14×14 image
+    assert size_rule(report(28, 28), threshold=np.log(784 / 50)).flagged == [0, 1, 2]
