@@ -261,7 +261,7 @@ def test_ctrl_c_stops_the_cli_benchmark_with_130_and_the_same_command_resumes(im
     assert scores(tmp_path / "stopped") == scores(tmp_path / "straight")
 
 
-@pytest.mark.parametrize("variant", ["lime-pami", "lime-500", "kernel-shap-500", "rise-500", "pami-adaptive"])
+@pytest.mark.parametrize("variant", ["lime-pami", "lime-500", "kernel-shap-500", "rise-500", "pami-adaptive", "pami-path-fills"])
 def test_budget_variants_stay_within_their_query_budget_and_find_the_region(variant):
     """Every method of the matrix that is run at the default explainer's budget spends at most 500 queries
     (pami-adaptive: 114); its map still puts more weight on the one region the model reads."""

@@ -36,6 +36,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "lime-500": ("lime", {"n_samples": 500}),
     "kernel-shap-500": ("kernel-shap", {"n_samples": 500}),
     "rise-500": ("rise", {"n_masks": 500}),
+    # PAMI path whose search is scored under two fills (experiments/path_fills/PLAN.md: confirmed on dev photos 15-26)
+    "pami-path-fills": ("pami-path", {"search_fills": ["black"]}),
 }
 #: Methods that need no input: reference maps.
 REFERENCE = ("random", "centre")
