@@ -17,6 +17,7 @@ from peephole.evaluation.card import (
     common_masker,
     fill_text,
     folder_samples,
+    make_card,
     own_fill,
     paired_card,
     run_card,
@@ -266,6 +267,12 @@ def test_common_masker_gives_every_masking_method_one_fill_unless_given_its_own(
     assert common_masker(methods, "grey", {}) == {"pami-path": {"masker": "grey"}}  # the others' own: their items reused
     with pytest.raises(InputError, match="unknown --masker 'fog'"):
         common_masker(methods, "fog", {})
+
+
+def test_make_card_names_an_unknown_method_before_any_work(tmp_path):
+    with pytest.raises(InputError, match="unknown method 'nope'"):
+        make_card(["nope", "random"], tmp_path / "c", synthetic=2, masker="blur")
+    assert not (tmp_path / "c").exists()
 
 
 def test_cli_card_masker_sets_every_rows_fill(tmp_path, capsys):

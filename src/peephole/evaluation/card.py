@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from peephole.errors import InputError
-from peephole.evaluation.methods import REFERENCE, VARIANTS, MapMaker
+from peephole.evaluation.methods import REFERENCE, VARIANTS, MapMaker, check_installed
 from peephole.evaluation.report import mean_sem, pm
 from peephole.evaluation.runner import _probabilities
 from peephole.metrics.curves import default_step, perturbation_curve
@@ -281,6 +281,7 @@ def make_card(
     photos in a permutation of ``seed`` (see :func:`folder_samples`); ``overhead``: time each map's queries again as bare
     forward passes (:class:`~peephole.evaluation.bare.BareTwin`) for the overhead ratio; ``masker``: the fill of
     every method that hides pixels (:func:`common_masker`; default: each method's own). See :func:`run_card`."""
+    check_installed(list(methods))  # an unknown method or a missing extra: one InputError before any work
     budgeted = budget_options(methods, budget, options) if budget is not None else {}
     options = options or {}
     options = {m: {**budgeted.get(m, {}), **options.get(m, {})} for m in {*budgeted, *options}}
