@@ -210,18 +210,14 @@ def report(args: argparse.Namespace) -> None:
 
 
 def _index(a, ref=None):
-    """``(median(ref) − a) / (1.4826 · MAD(ref))``, ``ref`` = ``a`` unless given (MAD floored at 1e-6)."""
-    import numpy as np
+    """``(median(ref) − a) / (1.4826 · MAD(ref))``, ``ref`` = ``a`` unless given: Neural Cleanse's and TABOR's index."""
+    from peephole_lab.systems.neural_cleanse import mad_anomaly
 
-    ref = a if ref is None else ref
-    med = np.median(ref)
-    return (med - a) / (1.4826 * max(float(np.median(np.abs(ref - med))), 1e-6))
+    return mad_anomaly(a, ref)
 
 
 def _gap(a):
     """Each class's margin below the best other class: ``min_{c' ≠ c} a_c' − a_c`` (positive only for the best)."""
-    import numpy as np
-
     return np.array([np.delete(a, c).min() - a[c] for c in range(len(a))])
 
 

@@ -149,10 +149,12 @@ def reverse_trigger(
     return best if best is not None else last
 
 
-def mad_anomaly(l1: np.ndarray) -> np.ndarray:
-    """Neural Cleanse's anomaly index of small masks: ``(median − L1) / (1.4826 · MAD)`` (MAD floored at 1e-6)."""
-    med = np.median(l1)
-    mad = max(float(np.median(np.abs(l1 - med))), 1e-6)
+def mad_anomaly(l1: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """Neural Cleanse's anomaly index of small masks: ``(median − L1) / (1.4826 · MAD)`` (MAD floored at 1e-6), the
+    median and MAD of ``reference`` when given (e.g. the other classes), else of ``l1``."""
+    ref = l1 if reference is None else reference
+    med = np.median(ref)
+    mad = max(float(np.median(np.abs(ref - med))), 1e-6)
     return (med - l1) / (1.4826 * mad)
 
 
