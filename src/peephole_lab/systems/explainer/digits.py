@@ -117,6 +117,10 @@ class ExplainerConfig:
     min_area: float = 0.02  #: 'paper' only; paper 0.05; one digit's ink is ~4% of a 48×48 canvas
     max_area: float = 0.06  #: 'paper' only; paper 0.3
     lambda_n: float | None = None  #: weight of the absent classes' masks (default: 0.3 'paper', 20 'preserve-destroy')
+    #: 'preserve-destroy' only: the absent weight of training steps rises linearly from ``lambda_n_from`` (epoch 0) to
+    #: ``lambda_n`` (epoch ``ramp_epochs`` on); validation and early stopping always use ``lambda_n``. 0: no ramp
+    ramp_epochs: int = 0
+    lambda_n_from: float = 10.0
     lambda_tv: float = 0.05  #: 'preserve-destroy' only
     lambda_a: float = 20.0  #: 'preserve-destroy' only
     fill: str = "median"  #: 'preserve-destroy' only: what a removed pixel shows
@@ -133,18 +137,22 @@ class ExplainerConfig:
         """The learning rate (``lr``, else the objective's default)."""
         return self.lr or (3e-3 if self.objective == "paper" else 1e-2)
 
-    def loss(self) -> Any:
-        """The training loss this config names."""
+    def loss(self, epoch: int | None = None) -> Any:
+        """The loss this config names: of validation (``epoch`` None), or of epoch ``epoch``'s training steps."""
         from peephole.errors import InputError
         from peephole_lab.systems.explainer.losses import ExplainerLoss, PreserveDestroyLoss
 
         if self.objective == "paper":
+            if self.ramp_epochs:
+                raise InputError("ramp_epochs is a 'preserve-destroy' setting; the 'paper' objective has no ramp")
             lam = 0.3 if self.lambda_n is None else self.lambda_n
             return ExplainerLoss(lambda_n=lam, min_area=self.min_area, max_area=self.max_area)
         if self.objective == "preserve-destroy":
             if self.fill not in FILLS:
                 raise InputError(f"unknown fill {self.fill!r}; use one of {FILLS}")
             lam = 20.0 if self.lambda_n is None else self.lambda_n
+            if epoch is not None and self.ramp_epochs > 0:
+                lam = self.lambda_n_from + (lam - self.lambda_n_from) * min(1.0, epoch / self.ramp_epochs)
             return PreserveDestroyLoss(lambda_tv=self.lambda_tv, lambda_a=self.lambda_a, lambda_n=lam, fill=self.fill)
         raise InputError(f"unknown objective {self.objective!r}; use 'preserve-destroy' or 'paper'")
 
@@ -189,6 +197,7 @@ def train_digit_explainer(
         checkpoint_dir=checkpoint_dir,
         progress=progress,
         seed=seed,
+        loss_at=config.loss if config.ramp_epochs > 0 else None,
     )
     return net, res
 

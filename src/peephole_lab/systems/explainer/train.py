@@ -51,7 +51,10 @@ def _fit(
     progress: bool,
     seed: int,
     desc: str,
+    train_loss_at: Callable[[int], Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] | None = None,
 ) -> TrainResult:
+    """``train_loss_at(epoch)``: the loss of that epoch's training steps (a schedule); validation, and so early
+    stopping, always uses ``step_loss``."""
     if epochs < 1 or batch_size < 1 or patience < 1:
         raise InputError(f"epochs, batch_size and patience must be >= 1, got {epochs}, {batch_size}, {patience}")
     xt, yt = _check(*train, "training data")
@@ -65,10 +68,11 @@ def _fit(
     for epoch in bar:
         explainer.train()
         order, total = torch.from_numpy(rng.permutation(len(xt))), 0.0
+        train_step = step_loss if train_loss_at is None else train_loss_at(epoch)
         for i in range(0, len(xt), batch_size):
             idx = order[i : i + batch_size]
             opt.zero_grad()
-            loss = step_loss(xt[idx], yt[idx])
+            loss = train_step(xt[idx], yt[idx])
             loss.backward()
             opt.step()
             total += float(loss.detach()) * len(idx)
@@ -135,6 +139,7 @@ def train_explainer(
     checkpoint_dir: str | Path | None = None,
     progress: bool = True,
     seed: int = 0,
+    loss_at: Callable[[int], ExplainerLoss | PreserveDestroyLoss] | None = None,
 ) -> TrainResult:
     """Train ``explainer`` on ``train = (images, multi-hot labels)`` for the frozen ``classifier``.
 
@@ -142,15 +147,31 @@ def train_explainer(
     ``loss=ExplainerLoss(multilabel=False)`` for a single-label classifier. Keeps the weights of the epoch with
     the lowest validation loss, stops after ``patience`` epochs without improvement, writes ``last.pt`` and
     ``best.pt`` to ``checkpoint_dir`` when given. ``explainer.meta['multilabel']`` records the loss's kind.
+    ``loss_at(epoch)``: the loss of that epoch's training steps (a weight schedule); validation uses ``loss``.
     """
     clf = _freeze(classifier)
     loss = loss or ExplainerLoss()
     explainer.meta = {**getattr(explainer, "meta", {}), "multilabel": loss.multilabel}  # read by inference
 
-    def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return loss(explainer(x), y, clf, x)[0]
+    def step_with(fn: ExplainerLoss | PreserveDestroyLoss) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        return lambda x, y: fn(explainer(x), y, clf, x)[0]
 
-    return _fit(explainer, step, train, val, epochs, batch_size, lr, patience, checkpoint_dir, progress, seed, "Explainer")
+    schedule = None if loss_at is None else (lambda epoch: step_with(loss_at(epoch)))
+    return _fit(
+        explainer,
+        step_with(loss),
+        train,
+        val,
+        epochs,
+        batch_size,
+        lr,
+        patience,
+        checkpoint_dir,
+        progress,
+        seed,
+        "Explainer",
+        schedule,
+    )
 
 
 def train_from_teacher(

@@ -140,3 +140,12 @@ def test_the_table_comes_from_one_command(tmp_path, capsys):
     assert (out / "explainer.pt").exists() and (out / "distilled.pt").exists()
     assert report["classifier_accuracy"]["test"]["label_accuracy"] > 0
     assert torch.load(out / "explainer.pt", weights_only=True)["config"]["depth"] == 1
+
+
+def test_the_absent_weight_ramps_over_the_training_epochs_and_validation_uses_the_final_weight():
+    cfg = ExplainerConfig(lambda_n=30.0, ramp_epochs=10, lambda_n_from=10.0)
+    assert [cfg.loss(e).lambda_n for e in (0, 5, 10, 15)] == [10.0, 20.0, 30.0, 30.0]
+    assert cfg.loss().lambda_n == 30.0  # validation and early stopping
+    assert ExplainerConfig().loss(3).lambda_n == 20.0  # no ramp: every epoch the same loss
+    with pytest.raises(InputError, match="'paper' objective has no ramp"):
+        ExplainerConfig(objective="paper", ramp_epochs=3).loss()

@@ -94,6 +94,39 @@ def test_checkpoints_and_early_stopping(tmp_path):
     assert isinstance(load_explainer(tmp_path / "best.pt"), ExplainerNet)
 
 
+def test_a_loss_schedule_drives_the_training_steps_and_validation_keeps_the_given_loss():
+    tr, va, _, clf = canvas_data()
+    calls: list[tuple[str, bool]] = []
+
+    class Spy:
+        multilabel = True
+
+        def __init__(self, tag: str) -> None:
+            self.tag = tag
+
+        def __call__(self, seg, labels, classifier, x):
+            calls.append((self.tag, torch.is_grad_enabled()))
+            return seg.sigmoid().mean(), {}
+
+    res = train_explainer(
+        ExplainerNet(4, 3, width=4, depth=1),
+        clf,
+        (tr.images[:16], tr.labels[:16]),
+        (va.images[:8], va.labels[:8]),
+        loss=Spy("val"),
+        loss_at=lambda epoch: Spy(f"epoch {epoch}"),
+        epochs=3,
+        batch_size=8,
+        patience=5,
+        progress=False,
+    )
+    assert len(res.val_loss) == 3
+    # two training steps per epoch with that epoch's loss, then one validation batch with the given loss
+    expected = [(t, True) for e in range(3) for t in (f"epoch {e}", f"epoch {e}")]
+    assert [c for c in calls if c[1]] == expected
+    assert [c for c in calls if not c[1]] == [("val", False)] * 3
+
+
 def test_distilling_teacher_maps():
     tr, va, te, _ = canvas_data()
 
