@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -250,7 +251,9 @@ def save_classifier(module: Any, path: str | Path, **meta: Any) -> Path:
     torch = _torch()
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"config": module.config, "state_dict": module.state_dict(), "meta": meta}, p)
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+    torch.save({"config": module.config, "state_dict": module.state_dict(), "meta": meta}, tmp)
+    tmp.replace(p)  # atomic: a run reading a cached classifier never sees half a file
     return p
 
 

@@ -134,7 +134,7 @@ def digit_canvases(n: int, split: str = "train", cache_dir: str | Path | None = 
         )
     c = make_digit_canvases(n, split, **options)  # type: ignore[arg-type]
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")  # runs in parallel each write their own
     np.savez_compressed(tmp, images=c.images, labels=c.labels, masks=np.packbits(c.masks, axis=-1))
-    tmp.replace(path)
+    tmp.replace(path)  # atomic: a concurrent run reads a whole file or makes its own
     return c
