@@ -48,6 +48,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-area", type=float, default=None, help="paper: area loss, top fraction pushed to 1")
     p.add_argument("--max-area", type=float, default=None, help="paper: area loss, beyond this fraction pushed to 0")
     p.add_argument("--lambda-n", type=float, default=None, help="weight of the absent classes' masks")
+    p.add_argument(
+        "--ramp-epochs",
+        type=int,
+        default=None,
+        help="preserve-destroy: epochs over which the absent weight rises from --lambda-n-from to --lambda-n (default 10)",
+    )
+    p.add_argument("--lambda-n-from", type=float, default=None, help="preserve-destroy: the ramp's first weight (default 10)")
     p.add_argument("--clf-epochs", type=int, default=15)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache", default=None, help="cache folder (default $PEEPHOLE_CACHE or ~/.cache/peephole)")
@@ -65,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         "fill": args.fill,
         "lambda_tv": args.lambda_tv,
         "lambda_a": args.lambda_a,
+        "ramp_epochs": args.ramp_epochs,
+        "lambda_n_from": args.lambda_n_from,
     }
     config = ExplainerConfig(
         arch=args.arch,

@@ -80,9 +80,10 @@ def test_the_config_names_its_objective_and_defaults():
     assert isinstance(paper, ExplainerLoss) and paper.lambda_n == 0.3 and (paper.min_area, paper.max_area) == (0.02, 0.06)
     assert isinstance(default, PreserveDestroyLoss) and default.fill == "median"
     # the weights chosen on the validation canvases (docs/systems.md, "Masks of the own digit"): λ_n 10 left the
-    # absent classes at 0.055-0.06 on validation, above the goal of 0.05; λ_a, TV, destroy and the learning rate as chosen
+    # absent classes at 0.055-0.06 on validation, above the goal of 0.05; λ_n 30 reached after a ramp from 10 over
+    # 10 epochs (experiments/explainer_ramp/PLAN.md); λ_a, TV, destroy and the learning rate as chosen
     weights = (default.lambda_a, default.lambda_n, default.lambda_tv, default.lambda_d, default.lambda_p, default.one_class)
-    assert weights == (20.0, 20.0, 0.05, 5.0, 0.3, True)
+    assert weights == (20.0, 30.0, 0.05, 5.0, 0.3, True)
     assert ExplainerConfig().rate() == 1e-2 and ExplainerConfig().arch == "backbone"
     assert (ExplainerConfig(objective="paper").batch(), ExplainerConfig().batch(), ExplainerConfig(batch_size=5).batch()) == (
         32,
@@ -146,6 +147,8 @@ def test_the_absent_weight_ramps_over_the_training_epochs_and_validation_uses_th
     cfg = ExplainerConfig(lambda_n=30.0, ramp_epochs=10, lambda_n_from=10.0)
     assert [cfg.loss(e).lambda_n for e in (0, 5, 10, 15)] == [10.0, 20.0, 30.0, 30.0]
     assert cfg.loss().lambda_n == 30.0  # validation and early stopping
-    assert ExplainerConfig().loss(3).lambda_n == 20.0  # no ramp: every epoch the same loss
+    assert [ExplainerConfig().loss(e).lambda_n for e in (0, 5, 10)] == [10.0, 20.0, 30.0]  # the default ramp
+    assert ExplainerConfig(ramp_epochs=0).loss(3).lambda_n == 30.0  # no ramp: every epoch the same loss
+    assert ExplainerConfig(objective="paper").ramp() == 0 and ExplainerConfig(objective="paper").loss(2).lambda_n == 0.3
     with pytest.raises(InputError, match="'paper' objective has no ramp"):
         ExplainerConfig(objective="paper", ramp_epochs=3).loss()
