@@ -26,7 +26,8 @@ def predict_masks(explainer: torch.nn.Module, images: np.ndarray, batch_size: in
 def evaluate_masks(masks: np.ndarray, labels: np.ndarray, true_masks: np.ndarray) -> dict[str, Any]:
     """Mean IoU of each present class's mask with its true object mask — soft (``Σmin/Σmax``) and hard
     (mask > 0.5) — next to the constant all-0 / all-0.5 / all-1 baselines, and class-specificity: the mean
-    mask value on the image's objects of its absent classes vs. of each present class on its own object."""
+    mask value on the image's objects of its absent classes vs. of each present class on its own object (NaN when
+    no image has both an absent class and an object pixel)."""
     soft: dict[str, list[float]] = {"explainer": [], "all-0": [], "all-0.5": [], "all-1": []}
     hard: dict[str, list[float]] = {"explainer": [], "all-0": [], "all-1": []}
     own, absent, absent_whole, present_whole = [], [], [], []
@@ -45,13 +46,14 @@ def evaluate_masks(masks: np.ndarray, labels: np.ndarray, true_masks: np.ndarray
                 own.append(float(m[g].mean()))
                 present_whole.append(float(m.mean()))
             else:
-                absent.append(float(m[objects].mean()))
+                if objects.any():  # an image without object pixels (e.g. one class's column alone) has no figure
+                    absent.append(float(m[objects].mean()))
                 absent_whole.append(float(m.mean()))
     return {
         "soft_iou": {k: float(np.mean(v)) for k, v in soft.items()},
         "hard_iou": {k: float(np.mean(v)) for k, v in hard.items()},
         "own_object_mean": float(np.mean(own)),
-        "absent_class_on_objects_mean": float(np.mean(absent)),
+        "absent_class_on_objects_mean": float(np.mean(absent)) if absent else float("nan"),
         "present_mean": float(np.mean(present_whole)),
         "absent_mean": float(np.mean(absent_whole)),
     }

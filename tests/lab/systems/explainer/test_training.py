@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -188,3 +189,16 @@ def test_teacher_maps_of_a_multilabel_classifier_explain_each_class_alone():
     # σ outputs: class 0's maps are the same whatever class 1 does (a softmax across classes would couple them)
     np.testing.assert_allclose(a[:, 0], b[:, 0], atol=1e-6)
     assert np.abs(a[:, 1] - b[:, 1]).max() > 0.05 and np.isnan(a[:, 2:]).all()
+
+
+def test_the_absent_figure_skips_images_without_objects_and_warns_of_nothing():
+    masks = np.full((2, 2, 4, 4), 0.25, np.float32)
+    labels = np.array([[1, 0], [0, 0]], np.float32)
+    true = np.zeros((2, 2, 4, 4), bool)
+    true[0, 0, :2] = True  # image 0: class 0 present on its top half; image 1: no object at all
+    masks[0, 1, :2] = 0.75  # class 1 (absent) on image 0's object
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # was "Mean of empty slice" from image 1
+        ev = evaluate_masks(masks, labels, true)
+    assert ev["absent_class_on_objects_mean"] == pytest.approx(0.75)
+    assert np.isnan(evaluate_masks(masks[1:], labels[1:], true[1:])["absent_class_on_objects_mean"])
