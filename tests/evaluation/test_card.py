@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -24,7 +26,7 @@ from peephole.evaluation.card import (
 )
 from peephole.evaluation.methods import code_version
 from peephole.models.callable import CallableModel
-from peephole.store.runs import Store
+from peephole.store.runs import ClaimSession, Store
 
 S = 32
 REGION = (slice(8, 16), slice(16, 28))
@@ -173,6 +175,57 @@ def test_resume_redoes_only_the_items_whose_method_changed(folder, tmp_path, mon
     assert again(["rise", "random", "lime"], {**fast, "rise": {"n_masks": 30}})[1] == []
     with pytest.raises(InputError, match="--redo names hsic, not among --methods"):
         again(["rise", "random"], redo=["hsic"])
+
+
+def test_two_processes_fill_one_card_and_make_each_item_once(folder, tmp_path):
+    out, fast = tmp_path / "card", {"rise": {"n_masks": 20}, "lime": {"n_samples": 20}}
+    model = {"onnx": CallableModel(region_mean, "probs")}
+    cards: dict[int, list] = {}
+
+    def worker(k: int) -> None:  # its own store connection and claim owner, as a second process has
+        maker = MapMaker(options=fast, _models=dict(model))
+        samples = folder_samples(folder, None, size=S)
+        cards[k] = run_card(samples, ["rise", "lime", "random"], out, maker, "random", {"data": "t"}, stability=2, mu_samples=8)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert cards[0] == cards[1] and {r["method"] for r in cards[0]} == {"rise", "lime", "random"}
+    with Store(out) as store:
+        rows = store.rows()
+    assert len(rows) == 12 and {r["attempts"] for r in rows} == {1}  # 4 photos × 3 methods, each made once
+
+
+def test_a_card_waits_for_items_another_process_holds_and_makes_them_if_it_stops(folder, tmp_path, monkeypatch):
+    monkeypatch.setattr("peephole.evaluation.card.CLAIM_POLL_S", 0.05)
+    out, log = tmp_path / "card", []
+    maker = MapMaker(options={"rise": {"n_masks": 20}}, _models={"onnx": CallableModel(region_mean, "probs")})
+
+    def card(methods: list[str]) -> None:
+        samples = folder_samples(folder, None, size=S)
+        run_card(samples, methods, out, maker, "random", {"data": "t"}, stability=0, mu_samples=8, log=log.append)
+
+    card(["random"])  # the run store exists
+    made = counted_maps(monkeypatch)
+    done = threading.Event()
+    with Store(out) as store:
+        other = ClaimSession(store)  # another live run holds one item
+        assert other.claim("p2.png/rise", None)
+        t = threading.Thread(target=lambda: (card(["rise", "random"]), done.set()))
+        t.start()
+        waiting = "waiting for the items of 1 images that another process is making"
+        for _ in range(600):  # its first pass over the photos (the machine may be slow)
+            if waiting in log or done.is_set():
+                break
+            time.sleep(0.1)
+        assert waiting in log and not done.wait(1)  # it waits: the card needs every item
+        assert "| rise |" not in (out / "card.md").read_text()
+        assert made.count("rise") == 3  # every rise item but the held one
+        other.close()  # that run stops without storing it: its claim is released
+        t.join(20)
+    assert done.is_set() and made.count("rise") == 4 and "| rise |" in (out / "card.md").read_text()
 
 
 def test_code_version_follows_the_modules_a_method_uses(monkeypatch):

@@ -13,9 +13,7 @@ explained, so several runs over one folder share the work instead of repeating i
 from __future__ import annotations
 
 import os
-import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,7 +32,7 @@ from peephole.models.base import use_device
 from peephole.registry import DEFAULT_METHODS
 from peephole.result import Explanation
 from peephole.store import load
-from peephole.store.runs import Store
+from peephole.store.runs import ClaimSession, Store
 from peephole.terminal import safe
 
 ENGINES = ("local", "ray")
@@ -90,7 +88,6 @@ class Run:
     def __iter__(self) -> Iterator[Result]:
         from tqdm.auto import tqdm
 
-        owner = uuid.uuid4().hex  # this session's claims
         seen = self.store.attempts()  # read before the status: an item committed in between is not claimed again
         status = self.store.status(check_files=True)
         todo = self.todo(status)
@@ -103,17 +100,15 @@ class Run:
         session = self.store.start_session(self.engine)
         counts = {"done": 0, "failed": 0, "skipped": 0, "elsewhere": 0}
         t0 = time.perf_counter()
+        claims = ClaimSession(self.store)  # this session's claims, renewed until closed
 
         def claim(item: Item) -> bool:
-            if self.store.claim(item.id, owner, seen.get(item.id)):
+            if claims.claim(item.id, seen.get(item.id)):
                 return True
             counts["elsewhere"] += 1  # another run holds it, or committed it since this one listed its work
             return False
 
         results = self._local(todo, claim) if self.engine == "local" else self._ray([t for t in todo if claim(t[1])])
-        beating = threading.Event()
-        heartbeat = threading.Thread(target=self._heartbeat, args=(owner, beating), name="peephole-claims", daemon=True)
-        heartbeat.start()
 
         def finish(fut: Future) -> Result:
             path, row, explanation = fut.result()  # committed: only now is the result handed out
@@ -146,9 +141,7 @@ class Run:
             seconds = time.perf_counter() - t0
             bar.close()
             done, failed = counts["done"], counts["failed"]
-            beating.set()
-            heartbeat.join()
-            self.store.release(owner)
+            claims.close()
             self.store.end_session(session, done, failed, seconds)
             final = self.store.status()
             self.summary = {
@@ -163,16 +156,6 @@ class Run:
                 "seconds": seconds,
                 "items_per_second": (done + failed) / seconds if seconds > 0 else 0.0,
             }
-
-    def _heartbeat(self, owner: str, stop: threading.Event) -> None:
-        """Renew this session's claims every ``LEASE / 4`` seconds until ``stop`` (an item may take longer)."""
-        from peephole.store import runs
-
-        while not stop.wait(runs.LEASE / 4):
-            try:
-                self.store.renew(owner)
-            except InputError:  # the store became unwritable: the next commit says so
-                return
 
     def _commit(
         self, row: dict[str, Any], explanation: Explanation | None, npz: bytes | None

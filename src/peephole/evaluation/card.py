@@ -23,6 +23,7 @@ and every method whose paired difference with it is within one paired s.e. (tied
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -42,7 +43,7 @@ from peephole.metrics.pointing import energy_pointing, pointing_hit
 from peephole.metrics.stability import rank_correlation
 from peephole.registry import METHODS
 from peephole.result import Explanation
-from peephole.store.runs import Store, prediction_columns
+from peephole.store.runs import ClaimSession, Store, prediction_columns
 
 #: Methods whose model queries are their partition's parts (one query per part): a budget sets the partition.
 PART_METHODS = ("pami", "occlusion")
@@ -52,6 +53,8 @@ PARTS_PER_SEGMENTATION = 23
 STATS = ("queries", "seconds", "overhead", "fill")
 #: What a map explains (``--target``): the model's top-1 class on every image, or the label on the correct ones only.
 TARGETS = ("predicted", "true")
+#: Seconds between looks at the items another process is making for the same card.
+CLAIM_POLL_S = 5.0
 #: Options that set a method's number of model queries, in the order looked for (``--budget``).
 QUERY_OPTIONS = ("max_queries", "n_samples", "n_masks", "n_designs")
 
@@ -390,56 +393,81 @@ def run_card(
     params = {m: maker.params(m) for m in methods}
     images: list[str] = []
     n_wrong = n_redone = 0
-    with Store(out, settings) as store:
-        stored = {r["id"]: r for r in store.rows() if r["status"] in ("done", "skipped")}
+    with Store(out, settings) as store, ClaimSession(store) as claims:
+        at_start = store.attempts()
+        stored: dict[str, dict[str, Any]] = {}
+        seen: dict[str, int] = {}
+
+        def refresh() -> None:
+            stored.clear()
+            stored.update({r["id"]: r for r in store.rows() if r["status"] in ("done", "skipped")})
+            seen.clear()
+            seen.update(store.attempts())
 
         def current(item: str, m: str) -> bool:
-            return item in stored and m not in redo and store.load(item).params == params[m]
+            if item not in stored or store.load(item).params != params[m]:
+                return False
+            return m not in redo or seen.get(item, 0) > at_start.get(item, 0)  # redone since this run started
 
+        def explain(s: Sample, index: int, seq: int) -> list[str] | None:
+            """Make the items of ``s`` that are not current and that this process claims; the ids of those another
+            live process holds (None: ``s`` is skipped, misclassified)."""
+            nonlocal n_redone
+            todo = [m for m in methods if not current(f"{s.name}/{m}", m)]
+            if not todo:
+                return []
+            probs = _probabilities(model, s.image)
+            row = {"seq": seq, "source": s.source or s.name, "true_class": s.label, **prediction_columns(probs, names, s.label)}
+            if s.region is None and target == "predicted":
+                s = replace(s, label=int(row["prediction"]))
+            elif s.region is None and not row["correct"] and len(todo) == len(methods):
+                why = f"misclassified: the model predicts {row['prediction']}, not {s.label}"
+                store.commit({**row, "id": s.name, "status": "skipped", "error": why})
+                return None
+            mine = [m for m in todo if claims.claim(f"{s.name}/{m}", seen.get(f"{s.name}/{m}"))]
+            n_redone += sum(f"{s.name}/{m}" in stored for m in mine)
+            k = step or default_step(s.image.shape[:2])
+            for m in mine:
+                r = maker.maps(m, s.image, [s.label], index)[0]
+                scores = score_map(model, maker, m, s, r.map, k, mu_samples, road)
+                if index < stability and m not in REFERENCE:
+                    again = replace(maker, seed=maker.seed + 1).maps(m, s.image, [s.label], index)[0]
+                    scores["seed ρ"] = round(rank_correlation(r.map, again.map), 6)
+                e = Explanation(
+                    method=m, modality="image", input=s.image, maps=np.asarray(r.map, np.float32)[None],
+                    targets=[s.label], probabilities=np.asarray(probs, np.float32), class_names=names,
+                    n_queries=r.n_queries, params=params[m],
+                    timings={"total": r.seconds, **({} if r.bare_seconds is None else {"bare forward": r.bare_seconds})},
+                )  # fmt: skip
+                store.commit(
+                    {**row, "id": f"{s.name}/{m}", "status": "done", "targets": [s.label], "metrics": scores,
+                     "n_queries": r.n_queries, "seconds": round(r.seconds, 3)},
+                    e,
+                )  # fmt: skip
+                if log is not None:
+                    log(f"{index + 1} {s.name}/{m}: {r.n_queries} queries, {r.seconds:.1f} s, {scores}")
+            return [f"{s.name}/{m}" for m in todo if m not in mine]
+
+        # Several processes may fill one store: each makes the items it claims; the items another live process holds
+        # are waited for (made here if that process dies: its claims go stale), so every card has all its rows.
+        refresh()
+        pending: dict[str, tuple[Sample, int, int]] = {}
         for seq, s in enumerate(samples):
             if limit is not None and len(images) >= limit:
                 break
-            if stored.get(s.name, {}).get("status") == "skipped":
+            held = None if stored.get(s.name, {}).get("status") == "skipped" else explain(s, len(images), seq)
+            if held is None:
                 n_wrong += 1
                 continue
-            todo = [m for m in methods if not current(f"{s.name}/{m}", m)]
-            n_redone += sum(f"{s.name}/{m}" in stored for m in todo)
-            if todo:
-                probs = _probabilities(model, s.image)
-                row = {
-                    "seq": seq,
-                    "source": s.source or s.name,
-                    "true_class": s.label,
-                    **prediction_columns(probs, names, s.label),
-                }
-                if s.region is None and target == "predicted":
-                    s = replace(s, label=int(row["prediction"]))
-                elif s.region is None and not row["correct"] and len(todo) == len(methods):
-                    n_wrong += 1
-                    why = f"misclassified: the model predicts {row['prediction']}, not {s.label}"
-                    store.commit({**row, "id": s.name, "status": "skipped", "error": why})
-                    continue
-                k = step or default_step(s.image.shape[:2])
-                for m in todo:
-                    r = maker.maps(m, s.image, [s.label], len(images))[0]
-                    scores = score_map(model, maker, m, s, r.map, k, mu_samples, road)
-                    if len(images) < stability and m not in REFERENCE:
-                        again = replace(maker, seed=maker.seed + 1).maps(m, s.image, [s.label], len(images))[0]
-                        scores["seed ρ"] = round(rank_correlation(r.map, again.map), 6)
-                    e = Explanation(
-                        method=m, modality="image", input=s.image, maps=np.asarray(r.map, np.float32)[None],
-                        targets=[s.label], probabilities=np.asarray(probs, np.float32), class_names=names,
-                        n_queries=r.n_queries, params=params[m],
-                        timings={"total": r.seconds, **({} if r.bare_seconds is None else {"bare forward": r.bare_seconds})},
-                    )  # fmt: skip
-                    store.commit(
-                        {**row, "id": f"{s.name}/{m}", "status": "done", "targets": [s.label], "metrics": scores,
-                         "n_queries": r.n_queries, "seconds": round(r.seconds, 3)},
-                        e,
-                    )  # fmt: skip
-                    if log is not None:
-                        log(f"{len(images) + 1} {s.name}/{m}: {r.n_queries} queries, {r.seconds:.1f} s, {scores}")
+            if held:
+                pending[s.name] = (s, len(images), seq)
             images.append(s.name)
+        if pending and log is not None:
+            log(f"waiting for the items of {len(pending)} images that another process is making")
+        while pending:
+            time.sleep(CLAIM_POLL_S)
+            refresh()
+            pending = {name: p for name, p in pending.items() if explain(*p)}
         rows = {r["id"]: r for r in store.rows("done")}
         stats = {m: {**v, "fill": fill_text(maker, m)} for m, v in method_stats(store, rows, methods, images).items()}
     values = {m: {c.name: [rows[f"{i}/{m}"]["metrics"].get(c.name, np.nan) for i in images] for c in COLUMNS} for m in methods}

@@ -31,6 +31,7 @@ import socket
 import sqlite3
 import threading
 import time
+import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -449,6 +450,41 @@ def _intact(path: Path | None) -> bool:
             return {"__meta__.npy", "maps.npy"} <= set(z.namelist())
     except (OSError, zipfile.BadZipFile, ValueError, EOFError):
         return False
+
+
+class ClaimSession:
+    """One run session's claims on a store: an owner token for :meth:`Store.claim`, renewed every ``LEASE / 4``
+    seconds in a thread (an item may take longer than :data:`LEASE`) and released by :meth:`close` (or on leaving a
+    ``with`` block), so another process sees a live claim while this one works and a stale one if it dies."""
+
+    def __init__(self, store: Store) -> None:
+        self.store, self.owner = store, uuid.uuid4().hex
+        self._stop = threading.Event()
+        self._beat = threading.Thread(target=self._renew, name="peephole-claims", daemon=True)
+        self._beat.start()
+
+    def _renew(self) -> None:
+        while not self._stop.wait(LEASE / 4):
+            try:
+                self.store.renew(self.owner)
+            except InputError:  # the store became unwritable: the next commit says so
+                return
+
+    def claim(self, item_id: str, seen: int | None) -> bool:
+        """:meth:`Store.claim` for this session."""
+        return self.store.claim(item_id, self.owner, seen)
+
+    def close(self) -> None:
+        """Stop renewing and drop the claims on items this session did not commit."""
+        self._stop.set()
+        self._beat.join()
+        self.store.release(self.owner)
+
+    def __enter__(self) -> ClaimSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _live_claim(owner: str, pid: int, host: str, since: float) -> bool:
