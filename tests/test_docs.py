@@ -175,3 +175,59 @@ def test_not_run_markers_have_reasons_and_sit_on_code_fences(capsys: pytest.Capt
 def test_every_doc_with_code_has_its_blocks_collected() -> None:
     assert {b.doc.name for b in TO_RUN} >= {"README.md", "text.md", "systems.md", "runs.md", "pami.md"}
     assert {b.lang for b in TO_RUN} == set(CODE)
+
+
+def peephole_commands(block: Block) -> list[list[str]]:
+    """The ``peephole ...`` commands of a bash block as argument lists: continuation lines joined, comments and
+    ``$(...)`` substitutions dropped (a substitution becomes a path), ``NAME=value`` lines of the block and a
+    ``for NAME in VALUE ...`` loop's first value expanded, leading ``time``, ``do`` and environment assignments
+    skipped."""
+    variables: dict[str, str] = {}
+    out = []
+    for line in block.code.replace("\\\n", " ").splitlines():
+        line = re.sub(r"\$\([^)]*\)", "/tmp/x", line)
+        for name, value in sorted(variables.items(), key=lambda kv: -len(kv[0])):
+            line = line.replace("${" + name + "}", value).replace("$" + name, value)
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|")
+        lexer.whitespace_split = True
+        lexer.commenters = "#"
+        command: list[str] = []
+        for token in [*lexer, ";"]:
+            if token not in (";", "&&", "||", "|", "&"):
+                command.append(token)
+                continue
+            if command[:1] == ["for"] and command[2:3] == ["in"] and len(command) > 3:
+                variables[command[1]] = command[3]  # the lines after it see the loop's first value
+            while command and (command[0] in ("time", "do") or re.fullmatch(r"[A-Za-z_]\w*=.*", command[0])):
+                if len(command) == 1 and "=" in command[0]:  # NAME=value on its own: a variable later lines use
+                    name, value = command[0].split("=", 1)
+                    variables[name] = value
+                command = command[1:]
+            if command[:1] == ["peephole"]:
+                out.append(command[1:])
+            command = []
+    return out
+
+
+COMMANDS = [(b, c) for b in CODE_BLOCKS if b.lang == "bash" for c in peephole_commands(b)]
+
+
+@pytest.mark.parametrize(("block", "argv"), COMMANDS, ids=[f"{b.id}:{' '.join(c[:1])}" for b, c in COMMANDS])
+def test_every_peephole_command_parses(block: Block, argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Every ``peephole`` command in the docs, the ones that are not run here included, parses with the real
+    parser, and a benchmark's ``--methods`` are all known (a misspelt method would fail only hours into a run)."""
+    from peephole.cli import build_parser
+    from peephole.evaluation.methods import METHOD_NAMES
+
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit:
+        pytest.fail(f"{block.id}: `peephole {' '.join(argv)}` does not parse: {capsys.readouterr().err[-600:]}")
+    if args.command == "benchmark":
+        unknown = [m for m in args.methods.split(",") if m.strip() and m.strip() not in METHOD_NAMES]
+        assert not unknown, f"{block.id}: unknown benchmark methods {unknown}"
+
+
+def test_peephole_commands_are_collected() -> None:
+    assert len(COMMANDS) >= 40
+    assert {c[0] for _, c in COMMANDS} >= {"explain", "benchmark", "run", "report"}

@@ -22,7 +22,8 @@ from peephole.terminal import escaped_output
 COMMANDS = [explain_cmd, benchmark_cmd, explain_text_cmd, run_cmd, report_cmd]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The ``peephole`` parser with every sub-command, plug-ins' included (the docs' tests parse their commands)."""
     from peephole.version import __version__
 
     parser = argparse.ArgumentParser(prog="peephole", description="Explain model predictions with PAMI.")
@@ -31,6 +32,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for cmd in COMMANDS:
         cmd.add_parser(sub)
     add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
     with escaped_output():  # argparse's own messages quote what was typed (unrecognised arguments, bad values)
         args = parser.parse_args(argv)
     return int(args.func(args))
