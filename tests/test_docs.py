@@ -80,11 +80,7 @@ def trainers(block: Block) -> list[tuple[Block, list[str]]]:
     for other in blocks(block.doc):
         if other.lang != "bash" or other.line == block.line or other.not_run is not None:
             continue
-        files = []
-        for line in other.code.replace("\\\n", " ").splitlines():
-            args = shlex.split(line.split("#", 1)[0])
-            if args[:2] == ["peephole", "train-mnist"] and len(args) > 2 and args[2] in block.code:
-                files.append(args[2])
+        files = [a[1] for a in peephole_commands(other) if a[:1] == ["train-mnist"] and len(a) > 1 and a[1] in block.code]
         if files:
             out.append((other, files))
     return out
