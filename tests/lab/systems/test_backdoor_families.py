@@ -204,3 +204,15 @@ def test_the_default_size_rule_on_the_kept_scans_of_the_two_seen_zoos_and_the_bl
     assert (new["detected"], new["n_trojan"], new["false_alarms"], new["n_clean"]) == (10, 11, 1, 12)
     assert (old["detected"], old["n_trojan"], old["false_alarms"], old["n_clean"]) == (7, 11, 1, 12)
     assert new["auc"] == pytest.approx(0.985, abs=5e-4) and old["auc"] == pytest.approx(0.856, abs=5e-4)
+
+
+def test_the_default_size_rule_on_the_second_blind_zoo():
+    """docs/systems.md's "A second blind check": the seed-3 zoo of experiments/blind_zoo3/PLAN.md, scanned after the
+    plan was committed (``blind --root experiments/blind_zoo3``); the smallest restored mask is on the target."""
+    blind = _tabor_scans("blind_zoo3")
+    assert len(blind) == 22 and sum(r.trojan for r in blind) == 10
+    new, old = interval_rates(_by_size(blind), SIZE_THRESHOLD), interval_rates(blind, CALIBRATED_THRESHOLD)
+    assert (new["detected"], new["n_trojan"], new["false_alarms"], new["n_clean"]) == (10, 10, 0, 12)
+    assert (old["detected"], old["n_trojan"], old["false_alarms"], old["n_clean"]) == (8, 10, 1, 12)
+    assert new["auc"] == pytest.approx(1.0) and old["auc"] == pytest.approx(0.925, abs=5e-4)
+    assert all(int(np.argmin(r.measures["mask_l1"])) == r.target for r in blind if r.trojan)
