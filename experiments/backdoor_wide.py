@@ -17,7 +17,8 @@ from 2026-12-03 (``tabor-calibrated``). The 2026-12-03 subset's scans are kept i
 (copied from ``--root``): ``report --root experiments/wide_zoo --common`` reproduces docs/systems.md's table.
 ``search`` ranks the per-class statistics of TABOR's measures (:data:`STATISTICS`) on the wide and fresh zoos pooled
 by the same criterion (its winner is the default scan, ``tabor-size``); ``blind`` applies the fixed rules to a zoo
-none was fitted on (``--root experiments/blind_zoo2``).
+none was fitted on (``--root experiments/blind_zoo2``); ``pooled`` reports the default scan, TABOR and Neural
+Cleanse leave-one-family-out on several zoos together (``--roots experiments/*_zoo*``).
 """
 
 from __future__ import annotations
@@ -209,6 +210,48 @@ def report(args: argparse.Namespace) -> None:
         Path(args.out).write_text(json.dumps(out, indent=1, default=float))
 
 
+def pooled(args: argparse.Namespace) -> None:
+    """Every zoo of ``--roots`` pooled (model names prefixed by their zoo's folder), leave one trigger family out and
+    one architecture family out: the default scan (the size rule, at its fixed threshold and with its threshold
+    tuned inside each fold as ``search`` did), TABOR's index and Neural Cleanse at their fixed thresholds and tuned
+    inside each fold, each on the models its detector scanned; rates, Wilson 95 % intervals, AUC."""
+    from peephole_lab.systems.backdoor_eval import interval_rates, leave_one_family_out, lofo_summary
+    from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD, SIZE_THRESHOLD
+
+    res = {d: [replace(r, name=f"{root}/{r.name}") for root in args.roots for r in load(Path(root), d)] for d in DETECTORS}
+    sized = [restat(r, lambda m: (_size(m, 28 * 28), None)) for r in res["tabor"]]
+    table = {  # name -> (results, fixed threshold or None, false-alarm budget when tuned inside the folds)
+        "tabor-size, ‖M‖₁ < 33.1 px (the default scan, fixed)": (sized, SIZE_THRESHOLD, None),
+        "tabor-size, threshold tuned on the seen families at 0 false alarms": (sized, None, 0.0),
+        "tabor index > 3.1 (tabor-calibrated, fixed)": (res["tabor"], CALIBRATED_THRESHOLD, None),
+        "tabor index > 2 (the paper's threshold)": (res["tabor"], 2.0, None),
+        "tabor index, threshold tuned on the seen families at 0 false alarms": (res["tabor"], None, 0.0),
+        "neural-cleanse index > 2 (the paper's threshold)": (res["neural-cleanse"], 2.0, None),
+        "neural-cleanse index, threshold tuned on the seen families at 0 false alarms": (res["neural-cleanse"], None, 0.0),
+        "neural-cleanse index, threshold tuned on the seen families (1/6)": (res["neural-cleanse"], None, 1 / 6),
+    }
+    print(f"models: {', '.join(f'{d} {len(v)} ({sum(r.trojan for r in v)} backdoored)' for d, v in res.items())}")
+    out: dict = {}
+    for name, (results, fixed, budget) in table.items():
+        if not results:
+            continue
+        for by in ("pattern", "arch"):
+            if fixed is None:
+                lofo = leave_one_family_out(results, by, budget)
+                print(f"== {name} ({len(results)} models)\n{lofo_summary(lofo)}")
+            else:  # nothing fitted: the counts are the same for every grouping
+                lofo = {"by": by, "pooled": interval_rates(results, fixed), "fixed_threshold": fixed}
+            p = lofo["pooled"]
+            print(
+                f"{name}, by {by}: detected {p['detected']}/{p['n_trojan']} ({p['detection_ci'][0]:.2f}-"
+                f"{p['detection_ci'][1]:.2f}), false alarms {p['false_alarms']}/{p['n_clean']} ({p['false_alarm_ci'][0]:.2f}-"
+                f"{p['false_alarm_ci'][1]:.2f}), AUC {p['auc']:.3f}"
+            )
+            out[f"{name} | by {by}"] = lofo
+    if args.out:
+        Path(args.out).write_text(json.dumps(out, indent=1, default=float))
+
+
 def _index(a, ref=None):
     """``(median(ref) − a) / (1.4826 · MAD(ref))``, ``ref`` = ``a`` unless given: Neural Cleanse's and TABOR's index."""
     from peephole_lab.systems.neural_cleanse import mad_anomaly
@@ -369,6 +412,10 @@ def main() -> None:
     s.add_argument("--roots", nargs="+", default=["experiments/wide_zoo", "experiments/fresh_zoo"])
     s.add_argument("--out", default=None)
     s.set_defaults(func=search)
+    q = sub.add_parser("pooled", help="the default scan, TABOR and Neural Cleanse on several zoos pooled, leave-one-family-out")
+    q.add_argument("--roots", nargs="+", required=True)
+    q.add_argument("--out", default=None)
+    q.set_defaults(func=pooled)
     args = ap.parse_args()
     args.func(args)
 

@@ -216,3 +216,24 @@ def test_the_default_size_rule_on_the_second_blind_zoo():
     assert (old["detected"], old["n_trojan"], old["false_alarms"], old["n_clean"]) == (8, 10, 1, 12)
     assert new["auc"] == pytest.approx(1.0) and old["auc"] == pytest.approx(0.925, abs=5e-4)
     assert all(int(np.argmin(r.measures["mask_l1"])) == r.target for r in blind if r.trojan)
+
+
+def test_the_size_rules_leave_one_family_out_on_all_four_zoos_with_either_run_of_the_seed_2_zoo():
+    """docs/systems.md's "All four zoos pooled": the threshold tuned inside each fold at 0 false alarms meets the
+    detection target with the seed-2 zoo's first run and misses it with its re-run, whose clean BN/GAP blend twin
+    restores a 24.9 px mask; Neural Cleanse at its paper's threshold on the re-run set."""
+    for zoo2, (det, n_trojan, area) in (("blind_zoo2", (35, 40, 0.974)), ("blind_zoo2/rerun", (30, 39, 0.968))):
+        rs = _by_size(sum((_tabor_scans(z) for z in ("wide_zoo", "fresh_zoo", zoo2, "blind_zoo3")), []))
+        for by in ("pattern", "arch"):
+            p = leave_one_family_out(rs, by, 0.0)["pooled"]
+            assert (p["detected"], p["n_trojan"], p["false_alarms"], p["n_clean"]) == (det, n_trojan, 1, 47)
+            assert p["auc"] == pytest.approx(area, abs=5e-4)
+    rerun = {r.name: r for r in _tabor_scans("blind_zoo2/rerun")}
+    assert min(rerun["32-cnn-bn-gap-blend-clean"].measures["mask_l1"]) == pytest.approx(24.9, abs=0.05)
+    nc = [
+        ModelResult(**json.loads(p.read_text()))
+        for z in ("wide_zoo", "fresh_zoo", "blind_zoo2/rerun", "blind_zoo3")
+        for p in sorted((EXPERIMENTS / z / "scans" / "neural-cleanse").glob("*.json"))
+    ]
+    r = interval_rates(nc, 2.0)
+    assert (r["detected"], r["n_trojan"], r["false_alarms"], r["n_clean"]) == (20, 39, 3, 47)
