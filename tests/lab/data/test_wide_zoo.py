@@ -59,3 +59,24 @@ def test_input_wide_families():
     flat = np.full((1, 28, 28), 0.7, np.float32)
     np.testing.assert_allclose(stamp(flat, warp), flat, atol=1e-6)  # a warp moves pixels, adds nothing
     assert not np.allclose(stamp(x, warp), x) and set(FULL) >= {"warp", "stripes", "multi", "blend"}
+
+
+def test_a_zoo_member_trains_to_the_same_weights_whatever_torch_s_thread_count(tmp_path):
+    """Float reductions differ between thread counts: a BN/GAP member retrained under another count came out another
+    model (docs/systems.md, "All four zoos pooled"); training runs on one thread and gives the caller's count back."""
+    from peephole_lab.data.classifiers import load_classifier
+    from peephole_lab.data.zoo import train_member
+
+    m = next(m for m in zoo_specs(90, seed=2, wide=True) if m.name == "32-cnn-bn-gap-blend-clean")
+    before = torch.get_num_threads()
+    weights = []
+    try:
+        for n in (2, 1):
+            torch.set_num_threads(n)
+            train_member(m, tmp_path / str(n), n_train=600, epochs=1)
+            assert torch.get_num_threads() == n
+            weights.append(load_classifier(tmp_path / str(n) / f"{m.name}.pt").state_dict())
+    finally:
+        torch.set_num_threads(before)
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
