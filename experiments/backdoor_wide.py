@@ -211,7 +211,7 @@ def report(args: argparse.Namespace) -> None:
 
 
 def pooled(args: argparse.Namespace) -> None:
-    """Every zoo of ``--roots`` pooled (model names prefixed by their zoo's folder), leave one trigger family out and
+    """Every zoo of ``--roots`` pooled (model names prefixed by their root as given), leave one trigger family out and
     one architecture family out: the default scan (the size rule, at its fixed threshold and with its threshold
     tuned inside each fold as ``search`` did), TABOR's index and Neural Cleanse at their fixed thresholds and tuned
     inside each fold, each on the models its detector scanned; rates, Wilson 95 % intervals, AUC."""
@@ -219,7 +219,7 @@ def pooled(args: argparse.Namespace) -> None:
     from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD, SIZE_THRESHOLD
 
     res = {d: [replace(r, name=f"{root}/{r.name}") for root in args.roots for r in load(Path(root), d)] for d in DETECTORS}
-    sized = [restat(r, lambda m: (_size(m, 28 * 28), None)) for r in res["tabor"]]
+    sized = [restat(r, _default_size) for r in res["tabor"]]
     table = {  # name -> (results, fixed threshold or None, false-alarm budget when tuned inside the folds)
         "tabor-size, ‖M‖₁ < 33.1 px (the default scan, fixed)": (sized, SIZE_THRESHOLD, None),
         "tabor-size, threshold tuned on the seen families at 0 false alarms": (sized, None, 0.0),
@@ -235,21 +235,26 @@ def pooled(args: argparse.Namespace) -> None:
     for name, (results, fixed, budget) in table.items():
         if not results:
             continue
+        if fixed is not None:  # nothing fitted: one count, whatever the grouping
+            out[name] = {"pooled": interval_rates(results, fixed), "fixed_threshold": fixed}
+            _print_rates(name, out[name]["pooled"])
+            continue
         for by in ("pattern", "arch"):
-            if fixed is None:
-                lofo = leave_one_family_out(results, by, budget)
-                print(f"== {name} ({len(results)} models)\n{lofo_summary(lofo)}")
-            else:  # nothing fitted: the counts are the same for every grouping
-                lofo = {"by": by, "pooled": interval_rates(results, fixed), "fixed_threshold": fixed}
-            p = lofo["pooled"]
-            print(
-                f"{name}, by {by}: detected {p['detected']}/{p['n_trojan']} ({p['detection_ci'][0]:.2f}-"
-                f"{p['detection_ci'][1]:.2f}), false alarms {p['false_alarms']}/{p['n_clean']} ({p['false_alarm_ci'][0]:.2f}-"
-                f"{p['false_alarm_ci'][1]:.2f}), AUC {p['auc']:.3f}"
-            )
+            lofo = leave_one_family_out(results, by, budget)
+            print(f"== {name} ({len(results)} models)\n{lofo_summary(lofo)}")
+            _print_rates(f"{name}, by {by}", lofo["pooled"])
             out[f"{name} | by {by}"] = lofo
     if args.out:
         Path(args.out).write_text(json.dumps(out, indent=1, default=float))
+
+
+def _print_rates(name, p):
+    """One line: detections and false alarms with their Wilson 95 % intervals, and the AUC."""
+    (d0, d1), (f0, f1) = p["detection_ci"], p["false_alarm_ci"]
+    print(
+        f"{name}: detected {p['detected']}/{p['n_trojan']} ({d0:.2f}-{d1:.2f}), "
+        f"false alarms {p['false_alarms']}/{p['n_clean']} ({f0:.2f}-{f1:.2f}), AUC {p['auc']:.3f}"
+    )
 
 
 def _index(a, ref=None):
@@ -287,6 +292,11 @@ def _size(m, pixels):
     from peephole_lab.systems.tabor import size_anomaly
 
     return size_anomaly(m["mask_l1"], pixels)
+
+
+def _default_size(m):
+    """The default scan's per-class statistic on a 28×28 MNIST image: ``log(784 / L)`` (``SIZE_THRESHOLD``'s scale)."""
+    return _size(m, 28 * 28), None
 
 
 def _mad(a):
@@ -368,17 +378,13 @@ def blind(args: argparse.Namespace) -> None:
     for name, (det, th, stat) in fixed.items():
         results = load(root, det)
         if stat is not None:
-            statistic = (lambda m: (_size(m, 28 * 28), None)) if stat == "size" else STATISTICS[stat]
+            statistic = _default_size if stat == "size" else STATISTICS[stat]
             results = [restat(r, statistic) for r in results]
         if not results:
             continue
         r = interval_rates(results, th)
         out[name] = {**r, "threshold": th, "scores": {m.name: m.score() for m in results}}
-        det_ci, fa_ci = r["detection_ci"], r["false_alarm_ci"]
-        print(
-            f"{name}, threshold {th:g}: detected {r['detected']}/{r['n_trojan']} ({det_ci[0]:.2f}-{det_ci[1]:.2f}), "
-            f"false alarms {r['false_alarms']}/{r['n_clean']} ({fa_ci[0]:.2f}-{fa_ci[1]:.2f}), AUC {r['auc']:.3f}"
-        )
+        _print_rates(f"{name}, threshold {th:g}", r)
         for m in results:
             print(f"  {m.name}: {m.score():.2f}{' flagged' if m.score() > th else ''}")
     if args.out:

@@ -177,8 +177,8 @@ def test_the_shipped_calibrated_threshold_is_the_wide_zoos_largest_clean_tabor_i
         assert p["auc"] == pytest.approx(0.917, abs=5e-4)
 
 
-def _tabor_scans(zoo):
-    return [ModelResult(**json.loads(p.read_text())) for p in sorted((EXPERIMENTS / zoo / "scans" / "tabor").glob("*.json"))]
+def _scans(zoo, detector="tabor"):
+    return [ModelResult(**json.loads(p.read_text())) for p in sorted((EXPERIMENTS / zoo / "scans" / detector).glob("*.json"))]
 
 
 def _by_size(rs):
@@ -188,7 +188,7 @@ def _by_size(rs):
 def test_the_default_size_rule_on_the_kept_scans_of_the_two_seen_zoos_and_the_blind_one():
     """``SIZE_THRESHOLD`` and docs/systems.md's "A size rule" figures, from the scans kept in experiments/
     (``python experiments/backdoor_wide.py search`` on the wide and fresh zoos; ``blind --root experiments/blind_zoo2``)."""
-    seen = _tabor_scans("wide_zoo") + _tabor_scans("fresh_zoo")
+    seen = _scans("wide_zoo") + _scans("fresh_zoo")
     assert len(seen) == 42 and sum(r.trojan for r in seen) == 19
     sized = _by_size(seen)
     smallest_clean = min(min(r.measures["mask_l1"]) for r in seen if not r.trojan)  # the clean mlp-tanh blend twin
@@ -199,7 +199,7 @@ def test_the_default_size_rule_on_the_kept_scans_of_the_two_seen_zoos_and_the_bl
         p = leave_one_family_out(sized, by, 0.0)["pooled"]
         assert (p["detected"], p["n_trojan"], p["false_alarms"], p["n_clean"]) == (detected, 19, 1, 23)
         assert p["auc"] == pytest.approx(0.973, abs=5e-4)
-    blind = _tabor_scans("blind_zoo2")  # scanned after the rule was frozen (experiments/blind_zoo2/PLAN.md)
+    blind = _scans("blind_zoo2")  # scanned after the rule was frozen (experiments/blind_zoo2/PLAN.md)
     new, old = interval_rates(_by_size(blind), SIZE_THRESHOLD), interval_rates(blind, CALIBRATED_THRESHOLD)
     assert (new["detected"], new["n_trojan"], new["false_alarms"], new["n_clean"]) == (10, 11, 1, 12)
     assert (old["detected"], old["n_trojan"], old["false_alarms"], old["n_clean"]) == (7, 11, 1, 12)
@@ -209,7 +209,7 @@ def test_the_default_size_rule_on_the_kept_scans_of_the_two_seen_zoos_and_the_bl
 def test_the_default_size_rule_on_the_second_blind_zoo():
     """docs/systems.md's "A second blind check": the seed-3 zoo of experiments/blind_zoo3/PLAN.md, scanned after the
     plan was committed (``blind --root experiments/blind_zoo3``); the smallest restored mask is on the target."""
-    blind = _tabor_scans("blind_zoo3")
+    blind = _scans("blind_zoo3")
     assert len(blind) == 22 and sum(r.trojan for r in blind) == 10
     new, old = interval_rates(_by_size(blind), SIZE_THRESHOLD), interval_rates(blind, CALIBRATED_THRESHOLD)
     assert (new["detected"], new["n_trojan"], new["false_alarms"], new["n_clean"]) == (10, 10, 0, 12)
@@ -223,17 +223,13 @@ def test_the_size_rules_leave_one_family_out_on_all_four_zoos_with_either_run_of
     detection target with the seed-2 zoo's first run and misses it with its re-run, whose clean BN/GAP blend twin
     restores a 24.9 px mask; Neural Cleanse at its paper's threshold on the re-run set."""
     for zoo2, (det, n_trojan, area) in (("blind_zoo2", (35, 40, 0.974)), ("blind_zoo2/rerun", (30, 39, 0.968))):
-        rs = _by_size(sum((_tabor_scans(z) for z in ("wide_zoo", "fresh_zoo", zoo2, "blind_zoo3")), []))
+        rs = _by_size(sum((_scans(z) for z in ("wide_zoo", "fresh_zoo", zoo2, "blind_zoo3")), []))
         for by in ("pattern", "arch"):
             p = leave_one_family_out(rs, by, 0.0)["pooled"]
             assert (p["detected"], p["n_trojan"], p["false_alarms"], p["n_clean"]) == (det, n_trojan, 1, 47)
             assert p["auc"] == pytest.approx(area, abs=5e-4)
-    rerun = {r.name: r for r in _tabor_scans("blind_zoo2/rerun")}
+    rerun = {r.name: r for r in _scans("blind_zoo2/rerun")}
     assert min(rerun["32-cnn-bn-gap-blend-clean"].measures["mask_l1"]) == pytest.approx(24.9, abs=0.05)
-    nc = [
-        ModelResult(**json.loads(p.read_text()))
-        for z in ("wide_zoo", "fresh_zoo", "blind_zoo2/rerun", "blind_zoo3")
-        for p in sorted((EXPERIMENTS / z / "scans" / "neural-cleanse").glob("*.json"))
-    ]
+    nc = sum((_scans(z, "neural-cleanse") for z in ("wide_zoo", "fresh_zoo", "blind_zoo2/rerun", "blind_zoo3")), [])
     r = interval_rates(nc, 2.0)
     assert (r["detected"], r["n_trojan"], r["false_alarms"], r["n_clean"]) == (20, 39, 3, 47)
