@@ -18,7 +18,8 @@ from 2026-12-03 (``tabor-calibrated``). The 2026-12-03 subset's scans are kept i
 ``search`` ranks the per-class statistics of TABOR's measures (:data:`STATISTICS`) on the wide and fresh zoos pooled
 by the same criterion (its winner is the default scan, ``tabor-size``); ``blind`` applies the fixed rules to a zoo
 none was fitted on (``--root experiments/blind_zoo2``); ``pooled`` reports the default scan, TABOR and Neural
-Cleanse leave-one-family-out on several zoos together (``--roots experiments/*_zoo*``).
+Cleanse leave-one-family-out on several zoos together (``--roots experiments/*_zoo*``); ``thresholds`` compares the
+size rule's threshold procedures on such sets (experiments/threshold_rule/PLAN.md).
 """
 
 from __future__ import annotations
@@ -248,6 +249,60 @@ def pooled(args: argparse.Namespace) -> None:
         Path(args.out).write_text(json.dumps(out, indent=1, default=float))
 
 
+#: experiments/threshold_rule/PLAN.md's candidates for the size rule's threshold, in its tie order (fewer fitted
+#: parameters first): name -> None (the fixed SIZE_THRESHOLD) or the budget it is tuned at inside each fold
+#: (false-alarm rate, false-alarm count; :func:`peephole_lab.systems.backdoor_eval.tune_threshold`)
+THRESHOLD_RULES = {
+    "T3 fixed 33.1 px": None,
+    "T0 tuned at 0 false alarms": (0.0, 0),
+    "T1 tuned allowing one false alarm": (0.0, 1),
+    "T2 tuned at a false-alarm rate of 1/6": (1 / 6, 0),
+}
+
+
+def thresholds(args: argparse.Namespace) -> None:
+    """experiments/threshold_rule/PLAN.md: each of :data:`THRESHOLD_RULES` leave one trigger family and one
+    architecture family out on every ``--set`` of zoos pooled; the candidate meeting all of the issue's targets in
+    the most results wins (ties: the larger mean detection − false-alarm rate, then the table's order), and its
+    procedure is fitted on every model of the last set."""
+    from peephole_lab.systems.backdoor_eval import TARGETS, interval_rates, leave_one_family_out, tune_threshold
+    from peephole_lab.systems.tabor import SIZE_THRESHOLD
+
+    def sized(roots):
+        return [restat(replace(r, name=f"{root}/{r.name}"), _default_size) for root in roots for r in load(Path(root), "tabor")]
+
+    sets = [sized(roots) for roots in args.set]
+    out: dict = {"sets": args.set, "rules": {}}
+    for name, budget in THRESHOLD_RULES.items():
+        got = []
+        for roots, results in zip(args.set, sets):
+            for by in ("pattern", "arch"):
+                if budget is None:
+                    p = interval_rates(results, SIZE_THRESHOLD)
+                else:
+                    p = leave_one_family_out(results, by, budget[0], max_false_alarms=budget[1])["pooled"]
+                _print_rates(f"{name} | {' '.join(roots)} | by {by}", p)
+                got.append(p)
+        det, fa, area = TARGETS
+        met = sum(p["detection_rate"] >= det and p["false_alarm_rate"] <= fa and p["auc"] >= area for p in got)
+        youden = float(np.mean([p["detection_rate"] - p["false_alarm_rate"] for p in got]))
+        out["rules"][name] = {"results": got, "met": met, "mean detection - false alarms": youden}
+        print(f"{name}: all targets met in {met}/{len(got)}, mean detection - false alarms {youden:.3f}")
+    order = list(THRESHOLD_RULES)
+    rank = {n: (-v["met"], -round(v["mean detection - false alarms"], 9), order.index(n)) for n, v in out["rules"].items()}
+    chosen = min(order, key=rank.__getitem__)
+    budget = THRESHOLD_RULES[chosen]
+    if budget is None:
+        th = SIZE_THRESHOLD
+    else:  # rounded up to one decimal on the −log ‖M‖₁ scale, as SIZE_THRESHOLD was
+        th = float(np.log(28 * 28) + np.ceil((tune_threshold(sets[-1], *budget) - np.log(28 * 28)) * 10) / 10)
+    out["chosen"] = {"rule": chosen, "threshold": th, "mask_l1_px": float(28 * 28 / np.exp(th)), "n_models": len(sets[-1])}
+    px = out["chosen"]["mask_l1_px"]
+    print(f"chosen: {chosen}; threshold on all {len(sets[-1])} models of the last set {th:.3f} (‖M‖₁ < {px:.1f} px)")
+    if args.out:
+        Path(args.out).write_text(json.dumps(out, indent=1, default=float))
+
+
 def _print_rates(name, p):
     """One line: detections and false alarms with their Wilson 95 % intervals, and the AUC."""
     (d0, d1), (f0, f1) = p["detection_ci"], p["false_alarm_ci"]
@@ -422,6 +477,10 @@ def main() -> None:
     q.add_argument("--roots", nargs="+", required=True)
     q.add_argument("--out", default=None)
     q.set_defaults(func=pooled)
+    t = sub.add_parser("thresholds", help="experiments/threshold_rule/PLAN.md: the size rule's threshold procedures")
+    t.add_argument("--set", nargs="+", action="append", required=True, help="zoo roots pooled together (repeat per set)")
+    t.add_argument("--out", default=None)
+    t.set_defaults(func=thresholds)
     args = ap.parse_args()
     args.func(args)
 

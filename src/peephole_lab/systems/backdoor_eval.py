@@ -111,11 +111,12 @@ def interval_rates(results: Sequence[ModelResult], threshold: float) -> dict[str
     return r
 
 
-def tune_threshold(results: Sequence[ModelResult], max_false_alarm_rate: float) -> float:
-    """The lowest threshold (among the models' scores, and +inf) whose false-alarm rate on ``results`` is at most
-    ``max_false_alarm_rate``: the most detections the false-alarm budget allows."""
+def tune_threshold(results: Sequence[ModelResult], max_false_alarm_rate: float, max_false_alarms: int = 0) -> float:
+    """The lowest threshold (among the models' scores, and +inf) whose false alarms on ``results`` are at most
+    ``max_false_alarm_rate`` of the clean models or at most ``max_false_alarms`` of them, whichever allows more: the
+    most detections the false-alarm budget allows."""
     for row in roc(results):
-        if row["false_alarm_rate"] <= max_false_alarm_rate:
+        if row["false_alarm_rate"] <= max_false_alarm_rate or row["false_alarms"] <= max_false_alarms:
             return float(row["threshold"])
     return float("inf")
 
@@ -142,11 +143,13 @@ def leave_one_family_out(
     by: str = "pattern",
     max_false_alarm_rate: float = 1 / 6,
     calibrate: Calibration | None = None,
+    max_false_alarms: int = 0,
 ) -> dict[str, Any]:
     """For each family F: fit ``calibrate`` (if given: seen results -> a re-scoring of results, e.g.
     :class:`~peephole_lab.systems.backdoor_calibration.CleanReference`) and tune the threshold
-    (:func:`tune_threshold`) on the other families only, then report :func:`interval_rates` on F. ``'pooled'``: the
-    unseen-family counts summed over the folds (each model is unseen once) with Wilson intervals, and the AUC of
+    (:func:`tune_threshold`, at ``max_false_alarm_rate`` or ``max_false_alarms``) on the other families only, then
+    report :func:`interval_rates` on F. ``'pooled'``: the unseen-family counts summed over the folds (each model is
+    unseen once) with Wilson intervals, and the AUC of
     every model's unseen-fold score."""
     fams = sorted({family_of(r, by) for r in results})
     if len(fams) < 2:
@@ -159,7 +162,7 @@ def leave_one_family_out(
         if calibrate is not None:
             rescore = calibrate(seen)
             seen, unseen = rescore(seen), rescore(unseen)
-        th = tune_threshold(seen, max_false_alarm_rate)
+        th = tune_threshold(seen, max_false_alarm_rate, max_false_alarms)
         folds[f] = {"threshold": th, **interval_rates(unseen, th)}
         scored += unseen
     tot = {k: sum(int(v[k]) for v in folds.values()) for k in ("detected", "n_trojan", "false_alarms", "n_clean", "wrong_class")}
@@ -171,7 +174,8 @@ def leave_one_family_out(
         "false_alarm_ci": wilson(tot["false_alarms"], tot["n_clean"]),
         "auc": auc(scored),
     }
-    return {"by": by, "max_false_alarm_rate": max_false_alarm_rate, "folds": folds, "pooled": pooled}
+    budget = {"max_false_alarm_rate": max_false_alarm_rate, "max_false_alarms": max_false_alarms}
+    return {"by": by, **budget, "folds": folds, "pooled": pooled}
 
 
 #: the issue's targets for a detector on unseen families: detection rate ≥, false-alarm rate ≤, ROC AUC ≥

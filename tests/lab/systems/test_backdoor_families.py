@@ -54,6 +54,8 @@ def _family(pattern, trojan_scores, clean_scores, arch="cnn"):
 def test_tune_threshold_takes_the_lowest_within_the_false_alarm_budget():
     rs = _family("a", [5, 9], [1, 3, 4])
     assert tune_threshold(rs, 0.0) == 4 and tune_threshold(rs, 1 / 3) == 3 and tune_threshold(rs, 1.0) == float("-inf")
+    # a count budget: one false alarm allowed (the second-largest clean score), whatever the number of clean models
+    assert tune_threshold(rs, 0.0, 1) == 3 and tune_threshold(rs, 0.0, 2) == 1 and tune_threshold(rs, 1 / 3, 0) == 3
 
 
 def test_leave_one_family_out_tunes_on_the_others_and_reports_the_unseen_one():
