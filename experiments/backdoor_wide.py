@@ -264,7 +264,7 @@ def thresholds(args: argparse.Namespace) -> None:
     """experiments/threshold_rule/PLAN.md: each of :data:`THRESHOLD_RULES` leave one trigger family and one
     architecture family out on every ``--set`` of zoos pooled; the candidate meeting all of the issue's targets in
     the most results wins (ties: the larger mean detection − false-alarm rate, then the table's order), and its
-    procedure is fitted on every model of the last set."""
+    procedure is fitted on every model of the last set (every candidate's is, and applied to the zoos of ``--check``)."""
     from peephole_lab.systems.backdoor_eval import TARGETS, interval_rates, leave_one_family_out, tune_threshold
     from peephole_lab.systems.tabor import SIZE_THRESHOLD
 
@@ -288,16 +288,20 @@ def thresholds(args: argparse.Namespace) -> None:
         youden = float(np.mean([p["detection_rate"] - p["false_alarm_rate"] for p in got]))
         out["rules"][name] = {"results": got, "met": met, "mean detection - false alarms": youden}
         print(f"{name}: all targets met in {met}/{len(got)}, mean detection - false alarms {youden:.3f}")
+    for name, budget in THRESHOLD_RULES.items():  # each procedure fitted on every model of the last set
+        if budget is None:
+            th = SIZE_THRESHOLD
+        else:  # rounded up to one decimal on the −log ‖M‖₁ scale, as SIZE_THRESHOLD was
+            th = float(np.log(28 * 28) + np.ceil((tune_threshold(sets[-1], *budget) - np.log(28 * 28)) * 10) / 10)
+        out["rules"][name].update(threshold=th, mask_l1_px=float(28 * 28 / np.exp(th)))
+        if args.check:  # the fitted threshold on zoos none of the sets holds
+            p = out["rules"][name]["check"] = interval_rates(sized(args.check), th)
+            _print_rates(f"{name} at {th:.3f} (‖M‖₁ < {28 * 28 / np.exp(th):.1f} px) on {' '.join(args.check)}", p)
     order = list(THRESHOLD_RULES)
     rank = {n: (-v["met"], -round(v["mean detection - false alarms"], 9), order.index(n)) for n, v in out["rules"].items()}
     chosen = min(order, key=rank.__getitem__)
-    budget = THRESHOLD_RULES[chosen]
-    if budget is None:
-        th = SIZE_THRESHOLD
-    else:  # rounded up to one decimal on the −log ‖M‖₁ scale, as SIZE_THRESHOLD was
-        th = float(np.log(28 * 28) + np.ceil((tune_threshold(sets[-1], *budget) - np.log(28 * 28)) * 10) / 10)
-    out["chosen"] = {"rule": chosen, "threshold": th, "mask_l1_px": float(28 * 28 / np.exp(th)), "n_models": len(sets[-1])}
-    px = out["chosen"]["mask_l1_px"]
+    th, px = out["rules"][chosen]["threshold"], out["rules"][chosen]["mask_l1_px"]
+    out["chosen"] = {"rule": chosen, "threshold": th, "mask_l1_px": px, "n_models": len(sets[-1])}
     print(f"chosen: {chosen}; threshold on all {len(sets[-1])} models of the last set {th:.3f} (‖M‖₁ < {px:.1f} px)")
     if args.out:
         Path(args.out).write_text(json.dumps(out, indent=1, default=float))
@@ -479,6 +483,7 @@ def main() -> None:
     q.set_defaults(func=pooled)
     t = sub.add_parser("thresholds", help="experiments/threshold_rule/PLAN.md: the size rule's threshold procedures")
     t.add_argument("--set", nargs="+", action="append", required=True, help="zoo roots pooled together (repeat per set)")
+    t.add_argument("--check", nargs="*", default=[], help="zoo roots the fitted thresholds are applied to (blind)")
     t.add_argument("--out", default=None)
     t.set_defaults(func=thresholds)
     args = ap.parse_args()
