@@ -18,8 +18,9 @@ from 2026-12-03 (``tabor-calibrated``). The 2026-12-03 subset's scans are kept i
 ``search`` ranks the per-class statistics of TABOR's measures (:data:`STATISTICS`) on the wide and fresh zoos pooled
 by the same criterion (its winner is the default scan, ``tabor-size``); ``blind`` applies the fixed rules to a zoo
 none was fitted on (``--root experiments/blind_zoo2``); ``pooled`` reports the default scan, TABOR and Neural
-Cleanse leave-one-family-out on several zoos together (``--roots experiments/*_zoo*``); ``thresholds`` compares the
-size rule's threshold procedures on such sets (experiments/threshold_rule/PLAN.md).
+Cleanse leave-one-family-out on several zoos together (``--roots experiments/*_zoo*``); ``thresholds`` compares a
+plan's candidate statistics and threshold procedures on such sets (``--plan threshold_rule`` or ``gap_rule``:
+experiments/threshold_rule/PLAN.md and experiments/gap_rule/PLAN.md).
 """
 
 from __future__ import annotations
@@ -249,64 +250,6 @@ def pooled(args: argparse.Namespace) -> None:
         Path(args.out).write_text(json.dumps(out, indent=1, default=float))
 
 
-#: experiments/threshold_rule/PLAN.md's candidates for the size rule's threshold, in its tie order (fewer fitted
-#: parameters first): name -> None (the fixed SIZE_THRESHOLD) or the budget it is tuned at inside each fold
-#: (false-alarm rate, false-alarm count; :func:`peephole_lab.systems.backdoor_eval.tune_threshold`)
-THRESHOLD_RULES = {
-    "T3 fixed 33.1 px": None,
-    "T0 tuned at 0 false alarms": (0.0, 0),
-    "T1 tuned allowing one false alarm": (0.0, 1),
-    "T2 tuned at a false-alarm rate of 1/6": (1 / 6, 0),
-}
-
-
-def thresholds(args: argparse.Namespace) -> None:
-    """experiments/threshold_rule/PLAN.md: each of :data:`THRESHOLD_RULES` leave one trigger family and one
-    architecture family out on every ``--set`` of zoos pooled; the candidate meeting all of the issue's targets in
-    the most results wins (ties: the larger mean detection − false-alarm rate, then the table's order), and its
-    procedure is fitted on every model of the last set (every candidate's is, and applied to the zoos of ``--check``)."""
-    from peephole_lab.systems.backdoor_eval import TARGETS, interval_rates, leave_one_family_out, tune_threshold
-    from peephole_lab.systems.tabor import SIZE_THRESHOLD
-
-    def sized(roots):
-        return [restat(replace(r, name=f"{root}/{r.name}"), _default_size) for root in roots for r in load(Path(root), "tabor")]
-
-    sets = [sized(roots) for roots in args.set]
-    out: dict = {"sets": args.set, "rules": {}}
-    for name, budget in THRESHOLD_RULES.items():
-        got = []
-        for roots, results in zip(args.set, sets):
-            for by in ("pattern", "arch"):
-                if budget is None:
-                    p = interval_rates(results, SIZE_THRESHOLD)
-                else:
-                    p = leave_one_family_out(results, by, budget[0], max_false_alarms=budget[1])["pooled"]
-                _print_rates(f"{name} | {' '.join(roots)} | by {by}", p)
-                got.append(p)
-        det, fa, area = TARGETS
-        met = sum(p["detection_rate"] >= det and p["false_alarm_rate"] <= fa and p["auc"] >= area for p in got)
-        youden = float(np.mean([p["detection_rate"] - p["false_alarm_rate"] for p in got]))
-        out["rules"][name] = {"results": got, "met": met, "mean detection - false alarms": youden}
-        print(f"{name}: all targets met in {met}/{len(got)}, mean detection - false alarms {youden:.3f}")
-    for name, budget in THRESHOLD_RULES.items():  # each procedure fitted on every model of the last set
-        if budget is None:
-            th = SIZE_THRESHOLD
-        else:  # rounded up to one decimal on the −log ‖M‖₁ scale, as SIZE_THRESHOLD was
-            th = float(np.log(28 * 28) + np.ceil((tune_threshold(sets[-1], *budget) - np.log(28 * 28)) * 10) / 10)
-        out["rules"][name].update(threshold=th, mask_l1_px=float(28 * 28 / np.exp(th)))
-        if args.check:  # the fitted threshold on zoos none of the sets holds
-            p = out["rules"][name]["check"] = interval_rates(sized(args.check), th)
-            _print_rates(f"{name} at {th:.3f} (‖M‖₁ < {28 * 28 / np.exp(th):.1f} px) on {' '.join(args.check)}", p)
-    order = list(THRESHOLD_RULES)
-    rank = {n: (-v["met"], -round(v["mean detection - false alarms"], 9), order.index(n)) for n, v in out["rules"].items()}
-    chosen = min(order, key=rank.__getitem__)
-    th, px = out["rules"][chosen]["threshold"], out["rules"][chosen]["mask_l1_px"]
-    out["chosen"] = {"rule": chosen, "threshold": th, "mask_l1_px": px, "n_models": len(sets[-1])}
-    print(f"chosen: {chosen}; threshold on all {len(sets[-1])} models of the last set {th:.3f} (‖M‖₁ < {px:.1f} px)")
-    if args.out:
-        Path(args.out).write_text(json.dumps(out, indent=1, default=float))
-
-
 def _print_rates(name, p):
     """One line: detections and false alarms with their Wilson 95 % intervals, and the AUC."""
     (d0, d1), (f0, f1) = p["detection_ci"], p["false_alarm_ci"]
@@ -368,6 +311,83 @@ def restat(r, statistic):
     anomaly, ok = statistic(m)
     eligible = r.eligible if ok is None else [bool(e and o) for e, o in zip(r.eligible, ok)]
     return replace(r, anomaly=[float(a) for a in anomaly], eligible=eligible)
+
+
+def _mask_gap(m):
+    """Each class's ``log(min_{c' ≠ c} L_c' / L_c)``, L the restored masks' L1 (positive only for the smallest)."""
+    return _gap(np.log(m["mask_l1"])), None
+
+
+def _size_gap(m):
+    """The size rule's ``log(784 / L_c)`` plus :func:`_mask_gap`."""
+    return _default_size(m)[0] + _mask_gap(m)[0], None
+
+
+LOG_PIXELS = float(np.log(28 * 28))
+#: plans' candidates: name -> (per-class statistic of TABOR's measures, None for SIZE_THRESHOLD fixed or the budget
+#: it is tuned at inside each fold (false-alarm rate, count; ``tune_threshold``), the constant a fitted threshold is
+#: rounded up to one decimal after removing); each table in its plan's tie order
+CANDIDATES = {
+    "threshold_rule": {  # experiments/threshold_rule/PLAN.md
+        "T3 fixed 33.1 px": (_default_size, None, LOG_PIXELS),
+        "T0 tuned at 0 false alarms": (_default_size, (0.0, 0), LOG_PIXELS),
+        "T1 tuned allowing one false alarm": (_default_size, (0.0, 1), LOG_PIXELS),
+        "T2 tuned at a false-alarm rate of 1/6": (_default_size, (1 / 6, 0), LOG_PIXELS),
+    },
+    "gap_rule": {  # experiments/gap_rule/PLAN.md
+        "size-T1": (_default_size, (0.0, 1), LOG_PIXELS),
+        "size-T0": (_default_size, (0.0, 0), LOG_PIXELS),
+        "gap-T1": (_mask_gap, (0.0, 1), 0.0),
+        "gap-T0": (_mask_gap, (0.0, 0), 0.0),
+        "sum-T1": (_size_gap, (0.0, 1), LOG_PIXELS),
+        "sum-T0": (_size_gap, (0.0, 0), LOG_PIXELS),
+    },
+}
+
+
+def thresholds(args: argparse.Namespace) -> None:
+    """A plan's :data:`CANDIDATES` (``--plan``) leave one trigger family and one architecture family out on every
+    ``--set`` of zoos pooled; the candidate meeting all of the issue's targets in the most results wins (ties: the
+    larger mean detection − false-alarm rate, then the table's order); every candidate's procedure is fitted on every
+    model of the last set and applied to the zoos of ``--check``."""
+    from peephole_lab.systems.backdoor_eval import TARGETS, interval_rates, leave_one_family_out, tune_threshold
+    from peephole_lab.systems.tabor import SIZE_THRESHOLD
+
+    def scored(roots, statistic):
+        return [restat(replace(r, name=f"{root}/{r.name}"), statistic) for root in roots for r in load(Path(root), "tabor")]
+
+    out: dict = {"plan": args.plan, "sets": args.set, "rules": {}}
+    for name, (statistic, budget, constant) in CANDIDATES[args.plan].items():
+        sets, got = [scored(roots, statistic) for roots in args.set], []
+        for roots, results in zip(args.set, sets):
+            for by in ("pattern", "arch"):
+                if budget is None:
+                    p = interval_rates(results, SIZE_THRESHOLD)
+                else:
+                    p = leave_one_family_out(results, by, budget[0], max_false_alarms=budget[1])["pooled"]
+                _print_rates(f"{name} | {' '.join(roots)} | by {by}", p)
+                got.append(p)
+        det, fa, area = TARGETS
+        met = sum(p["detection_rate"] >= det and p["false_alarm_rate"] <= fa and p["auc"] >= area for p in got)
+        youden = float(np.mean([p["detection_rate"] - p["false_alarm_rate"] for p in got]))
+        # fitted on every model of the last set, rounded up to one decimal (SIZE_THRESHOLD's −log ‖M‖₁ scale for size)
+        th = (
+            SIZE_THRESHOLD
+            if budget is None
+            else float(constant + np.ceil((tune_threshold(sets[-1], *budget) - constant) * 10) / 10)
+        )
+        out["rules"][name] = {"results": got, "met": met, "mean detection - false alarms": youden, "threshold": th}
+        print(f"{name}: all targets met in {met}/{len(got)}, mean detection - false alarms {youden:.3f}; fitted {th:.3f}")
+        if args.check:  # the fitted threshold on zoos none of the sets holds
+            p = out["rules"][name]["check"] = interval_rates(scored(args.check, statistic), th)
+            _print_rates(f"{name} at {th:.3f} on {' '.join(args.check)}", p)
+    order = list(CANDIDATES[args.plan])
+    rank = {n: (-v["met"], -round(v["mean detection - false alarms"], 9), order.index(n)) for n, v in out["rules"].items()}
+    chosen = min(order, key=rank.__getitem__)
+    out["chosen"] = {"rule": chosen, "threshold": out["rules"][chosen]["threshold"]}
+    print(f"chosen: {chosen}; threshold fitted on every model of the last set {out['chosen']['threshold']:.3f}")
+    if args.out:
+        Path(args.out).write_text(json.dumps(out, indent=1, default=float))
 
 
 def search(args: argparse.Namespace) -> None:
@@ -481,7 +501,8 @@ def main() -> None:
     q.add_argument("--roots", nargs="+", required=True)
     q.add_argument("--out", default=None)
     q.set_defaults(func=pooled)
-    t = sub.add_parser("thresholds", help="experiments/threshold_rule/PLAN.md: the size rule's threshold procedures")
+    t = sub.add_parser("thresholds", help="a plan's candidate statistics and threshold procedures (CANDIDATES)")
+    t.add_argument("--plan", choices=list(CANDIDATES), default="threshold_rule")
     t.add_argument("--set", nargs="+", action="append", required=True, help="zoo roots pooled together (repeat per set)")
     t.add_argument("--check", nargs="*", default=[], help="zoo roots the fitted thresholds are applied to (blind)")
     t.add_argument("--out", default=None)
