@@ -319,8 +319,10 @@ def _mask_gap(m):
 
 
 def _size_gap(m):
-    """The size rule's ``log(784 / L_c)`` plus :func:`_mask_gap`."""
-    return _default_size(m)[0] + _mask_gap(m)[0], None
+    """The gap rule's statistic (``peephole_lab.systems.tabor.gap_anomaly``): ``log(784 / L_c)`` plus :func:`_mask_gap`."""
+    from peephole_lab.systems.tabor import gap_anomaly
+
+    return gap_anomaly(m["mask_l1"], 28 * 28), None
 
 
 LOG_PIXELS = float(np.log(28 * 28))
@@ -438,11 +440,12 @@ def blind(args: argparse.Namespace) -> None:
     and pairs): per detector scanned, detections, false alarms (Wilson 95 %), ROC AUC, and every model's score."""
     from peephole_lab.systems.backdoor import THRESHOLD
     from peephole_lab.systems.backdoor_eval import interval_rates
-    from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD, SIZE_THRESHOLD
+    from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD, GAP_THRESHOLD, SIZE_THRESHOLD
 
     root = Path(args.root)
     fixed = {  # name -> (detector, threshold, per-class statistic of STATISTICS or None: the scan's own anomaly)
-        "tabor-size (the default scan: R8, restored mask L1 < 33.1 px, frozen in blind_zoo2/PLAN.md)": (
+        "tabor-gap (the default scan: size + gap, frozen in gap_rule/PLAN.md)": ("tabor", GAP_THRESHOLD, "gap"),
+        "tabor-size (the previous default: R8, restored mask L1 < 33.1 px, frozen in blind_zoo2/PLAN.md)": (
             "tabor",
             SIZE_THRESHOLD,
             "size",
@@ -457,7 +460,7 @@ def blind(args: argparse.Namespace) -> None:
     for name, (det, th, stat) in fixed.items():
         results = load(root, det)
         if stat is not None:
-            statistic = _default_size if stat == "size" else STATISTICS[stat]
+            statistic = {"size": _default_size, "gap": _size_gap}.get(stat) or STATISTICS[stat]
             results = [restat(r, statistic) for r in results]
         if not results:
             continue

@@ -18,9 +18,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "backdoor",
         help="flag the classes of a torch classifier that a backdoor trigger sends inputs to",
-        description="Backdoor scan. tabor-size (default): TABOR's reverse-engineered trigger of each class, flagged "
-        "when its mask is small (log(H·W / mask L1) above the threshold: under 33.1 px of a 28×28 image; the rule that "
-        "generalised best to unseen trigger and architecture families, docs/systems.md); tabor-calibrated: the MAD "
+        description="Backdoor scan. tabor-gap (default): TABOR's reverse-engineered trigger of each class, flagged "
+        "when its mask is small and well below every other class's (log(H·W / L) + log(L_next / L) above the "
+        "threshold: L² / L_next under 24.5 px of a 28×28 image; the rule that generalised best to unseen trigger and "
+        "architecture families of five zoos, docs/systems.md); tabor-size: the mask's size alone (under 33.1 px, the "
+        "previous default); tabor-calibrated: the MAD "
         "index of TABOR's trigger score above the threshold calibrated on the wide trojan zoo; tabor: the same at the "
         "paper's threshold 2; "
         "neural-cleanse: the size of each class's reverse-engineered trigger; input-agnostic: concentration of each "

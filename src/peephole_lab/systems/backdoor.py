@@ -176,25 +176,26 @@ def detect_backdoor(
 
 
 #: the scans :func:`scan_backdoor` runs (``peephole backdoor --detector``); the first is the default
-SCANS = ("tabor-size", "tabor-calibrated", "input-agnostic", "neural-cleanse", "tabor", "combined")
+SCANS = ("tabor-gap", "tabor-size", "tabor-calibrated", "input-agnostic", "neural-cleanse", "tabor", "combined")
 DEFAULT_SCAN = SCANS[0]
 
 
 def scan_backdoor(
     model: Any, detector: str = DEFAULT_SCAN, threshold: float | None = None, epochs: int | None = None, **options: Any
 ) -> BackdoorReport:
-    """The report of one of :data:`SCANS` on ``model`` with its defaults. The default, ``'tabor-size'``, is
-    :func:`~peephole_lab.systems.tabor.tabor` with classes flagged by the size of their restored trigger mask
-    (:func:`~peephole_lab.systems.tabor.size_rule`: the decision rule that generalised best to unseen trigger and
-    architecture families of two trojan zoos and held on a third, docs/systems.md); ``'tabor-calibrated'`` flags
-    TABOR's MAD index above :data:`~peephole_lab.systems.tabor.CALIBRATED_THRESHOLD` (the previous default),
+    """The report of one of :data:`SCANS` on ``model`` with its defaults. The default, ``'tabor-gap'``, is
+    :func:`~peephole_lab.systems.tabor.tabor` with classes flagged by the size of their restored trigger mask and its
+    gap to every other class's (:func:`~peephole_lab.systems.tabor.gap_rule`: the decision rule that generalised best
+    to unseen trigger and architecture families of five trojan zoos pooled, docs/systems.md); ``'tabor-size'`` by the
+    size alone (:func:`~peephole_lab.systems.tabor.size_rule`, the previous default); ``'tabor-calibrated'`` flags
+    TABOR's MAD index above :data:`~peephole_lab.systems.tabor.CALIBRATED_THRESHOLD` (the default before that),
     ``'tabor'`` the same index at the paper's threshold 2. The others: :func:`detect_backdoor` (input-agnostic),
     :func:`~peephole_lab.systems.neural_cleanse.neural_cleanse` and
     :func:`~peephole_lab.systems.backdoor_combined.combined_scan`. ``threshold`` and ``epochs`` (Neural Cleanse /
     TABOR epochs) override the defaults when given; ``options`` go to the scan."""
     from peephole_lab.systems.backdoor_combined import combined_scan
     from peephole_lab.systems.neural_cleanse import neural_cleanse
-    from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD, size_rule, tabor
+    from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD, gap_rule, size_rule, tabor
 
     if detector not in SCANS:
         raise InputError(f"unknown backdoor scan {detector!r}; use one of {SCANS}")
@@ -204,8 +205,9 @@ def scan_backdoor(
         return detect_backdoor(model, **th, **options)
     if detector == "combined":
         return combined_scan(model, **th, cleanse=cleanse, **options)
-    if detector == "tabor-size":
-        return size_rule(tabor(model, **cleanse, **options), threshold)
+    if detector in ("tabor-gap", "tabor-size"):
+        rule = gap_rule if detector == "tabor-gap" else size_rule
+        return rule(tabor(model, **cleanse, **options), threshold)
     if detector == "tabor-calibrated":
         report = tabor(model, **{"threshold": CALIBRATED_THRESHOLD, **th}, **cleanse, **options)
         report.method = detector

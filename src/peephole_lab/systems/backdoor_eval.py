@@ -28,8 +28,8 @@ import numpy as np
 from peephole.errors import InputError, PeepholeError
 from peephole_lab.systems.backdoor import BackdoorReport
 
-#: the input-agnostic scan, Neural Cleanse, TABOR at the paper's threshold, the previous default scan, the default scan
-DETECTORS = ("input-agnostic", "neural-cleanse", "tabor", "tabor-calibrated", "tabor-size")
+#: the input-agnostic scan, Neural Cleanse, TABOR at the paper's threshold, the two previous default scans, the default
+DETECTORS = ("input-agnostic", "neural-cleanse", "tabor", "tabor-calibrated", "tabor-size", "tabor-gap")
 
 
 @dataclass
@@ -358,7 +358,7 @@ def evaluate_detector(
     **options: Any,
 ) -> dict[str, Evaluation]:
     """:func:`evaluate` with a named detector (``DETECTORS``) and its options (``detect_backdoor`` or
-    ``neural_cleanse`` / ``tabor`` keywords; ``'tabor-size'`` is the default scan of
+    ``neural_cleanse`` / ``tabor`` keywords; ``'tabor-gap'`` is the default scan of
     :func:`~peephole_lab.systems.backdoor.scan_backdoor`). For the input-agnostic scan, ``windows`` re-scores each
     scan with every window (keys ``'window=W'``); otherwise one evaluation under key ``''``."""
     from peephole_lab.systems.backdoor import THRESHOLD, detect_backdoor, scan_backdoor, score_scan

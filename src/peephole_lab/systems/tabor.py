@@ -21,15 +21,21 @@ MAD(A))`` above ``threshold`` (2, as Neural Cleanse) are flagged. For H×W image
 number of neighbouring pixel pairs (constants cancel in the index); accuracies are floored at 1/n so the logs
 stay finite.
 
-**Size rule** (``peephole backdoor``'s default scan, ``scan_backdoor(model)``, detector ``'tabor-size'``,
-:func:`size_rule`): the same search, but a class is flagged when its restored mask is small in absolute terms, not
-relative to the other classes: anomaly ``log(H·W / ‖M‖₁)`` above :data:`SIZE_THRESHOLD`, i.e. ``‖M‖₁`` below
-e^3.5 ≈ 33.1 pixels of a 28×28 image (4.2 % of its area). Chosen among nine statistics of TABOR's own per-class
-measures by leave-one-family-out on two zoos pooled, then checked blind on a third (docs/systems.md, "A size rule";
-``python experiments/backdoor_wide.py search`` and ``blind``). It is measured on MNIST models only; on other image
-sizes the area fraction is an untested extrapolation.
+**Gap rule** (``peephole backdoor``'s default scan, ``scan_backdoor(model)``, detector ``'tabor-gap'``,
+:func:`gap_rule`): the size rule's anomaly below plus how far the class's mask lies under every other class's,
+``log(H·W / ‖M_c‖₁) + log(min_{c'≠c} ‖M_c'‖₁ / ‖M_c‖₁)`` above :data:`GAP_THRESHOLD` — on 28×28 images a class whose
+mask is a little over the size rule's 33.1 px but several times smaller than any other's is flagged, one at 25–33 px
+with another class's mask about as small is not. Chosen over the size rule by leave-one-family-out on five zoos
+pooled, by one model's false alarm (experiments/gap_rule/PLAN.md; docs/systems.md, "A gap rule").
 
-**Calibrated rule** (detector ``'tabor-calibrated'``, the previous default): classes flagged above
+**Size rule** (detector ``'tabor-size'``, the previous default, :func:`size_rule`): the same search, but a class is
+flagged when its restored mask is small in absolute terms, not relative to the other classes: anomaly ``log(H·W /
+‖M‖₁)`` above :data:`SIZE_THRESHOLD`, i.e. ``‖M‖₁`` below e^3.5 ≈ 33.1 pixels of a 28×28 image (4.2 % of its area).
+Chosen among nine statistics of TABOR's own per-class measures by leave-one-family-out on two zoos pooled, then
+checked blind on a third (docs/systems.md, "A size rule"; ``python experiments/backdoor_wide.py search`` and
+``blind``). It is measured on MNIST models only; on other image sizes the area fraction is an untested extrapolation.
+
+**Calibrated rule** (detector ``'tabor-calibrated'``, the default before the size rule): classes flagged above
 :data:`CALIBRATED_THRESHOLD` instead of 2 — the largest index any clean model of the wide trojan zoo reached.
 """
 
@@ -51,6 +57,10 @@ CALIBRATED_THRESHOLD = 3.1
 #: before the blind zoo was read (experiments/blind_zoo2/PLAN.md): −3.597 (the smallest clean mask of the 42 seen models,
 #: 36.5 px) rounded away from the clean models
 SIZE_THRESHOLD = float(np.log(28 * 28) - 3.5)
+#: the gap rule's threshold on :func:`gap_anomaly`: ``log(H·W) − 3.2`` (flag when ``‖M_c‖₁² / min_{c'≠c} ‖M_c'‖₁`` is
+#: under e^3.2 ≈ 24.5 px of a 28×28 image), fitted on five zoos allowing one false alarm and frozen before the sixth
+#: was trained (experiments/gap_rule/PLAN.md)
+GAP_THRESHOLD = float(np.log(28 * 28) - 3.2)
 
 
 def size_anomaly(mask_l1: Any, pixels: int) -> np.ndarray:
@@ -59,16 +69,36 @@ def size_anomaly(mask_l1: Any, pixels: int) -> np.ndarray:
     return np.log(pixels / np.asarray(mask_l1, np.float64))
 
 
+def gap_anomaly(mask_l1: Any, pixels: int) -> np.ndarray:
+    """Each class's :func:`size_anomaly` plus ``log(min_{c' ≠ c} ‖M_c'‖₁ / ‖M_c‖₁)``: how small its restored mask is,
+    and how far below every other class's (the second term is positive only for the smallest mask)."""
+    log_l1 = np.log(np.asarray(mask_l1, np.float64))
+    gap = np.array([np.delete(log_l1, c).min() - v for c, v in enumerate(log_l1)])
+    return size_anomaly(mask_l1, pixels) + gap
+
+
 def size_rule(report: BackdoorReport, threshold: float | None = None) -> BackdoorReport:
     """A TABOR report re-scored by the size rule (module doc): anomaly :func:`size_anomaly` of each class's mask,
     flagged above ``threshold`` (default :data:`SIZE_THRESHOLD`); the MAD index of TABOR's score stays as the
     measure ``tabor_index``."""
+    return _rescored(report, "tabor-size", size_anomaly, SIZE_THRESHOLD if threshold is None else threshold)
+
+
+def gap_rule(report: BackdoorReport, threshold: float | None = None) -> BackdoorReport:
+    """A TABOR report re-scored by the gap rule (module doc): anomaly :func:`gap_anomaly`, flagged above
+    ``threshold`` (default :data:`GAP_THRESHOLD`); TABOR's MAD index stays as the measure ``tabor_index``."""
+    return _rescored(report, "tabor-gap", gap_anomaly, GAP_THRESHOLD if threshold is None else threshold)
+
+
+def _rescored(
+    report: BackdoorReport, method: str, statistic: Callable[[Any, int], np.ndarray], threshold: float
+) -> BackdoorReport:
     pixels = int(np.prod(report.extras["masks"].shape[-2:]))
     return replace(
         report,
-        method="tabor-size",
-        anomaly=size_anomaly(report.measures["mask_l1"], pixels),
-        threshold=SIZE_THRESHOLD if threshold is None else threshold,
+        method=method,
+        anomaly=statistic(report.measures["mask_l1"], pixels),
+        threshold=threshold,
         measures={**report.measures, "tabor_index": report.anomaly},
     )
 

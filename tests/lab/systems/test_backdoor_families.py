@@ -29,7 +29,7 @@ from peephole_lab.systems.backdoor_eval import (
     tune_threshold,
     wilson,
 )
-from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD, SIZE_THRESHOLD, size_anomaly
+from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD, GAP_THRESHOLD, SIZE_THRESHOLD, gap_anomaly, size_anomaly
 
 EXPERIMENTS = Path(__file__).resolve().parents[3] / "experiments"
 SCANS = EXPERIMENTS / "wide_zoo" / "scans"  # the wide zoo's per-model scans
@@ -260,3 +260,41 @@ def test_the_threshold_procedures_and_the_third_blind_zoo():
     for by, alarms in (("pattern", 2), ("arch", 3)):
         p = leave_one_family_out(five, by, 0.0, max_false_alarms=1)["pooled"]
         assert (p["detected"], p["n_trojan"], p["false_alarms"], p["n_clean"]) == (40, 48, alarms, 59)
+
+
+def test_the_gap_rules_choice_on_five_zoos():
+    """experiments/gap_rule/PLAN.md's choice, from the kept scans: size + gap with one false alarm allowed per fold
+    finds the size rule's 40/48 on the five zoos (re-run set) at 2/59 in both groupings (the size rule: 2 and 3);
+    fitted on all 107 models it is GAP_THRESHOLD = log 784 − 3.2."""
+    zoos = ("wide_zoo", "fresh_zoo", "blind_zoo2/rerun", "blind_zoo3", "blind_zoo4")
+    rs = sum((_scans(z) for z in zoos), [])
+    gap = [replace(r, anomaly=list(gap_anomaly(r.measures["mask_l1"], 28 * 28))) for r in rs]
+    assert len(gap) == 107 and sum(r.trojan for r in gap) == 48
+    for by in ("pattern", "arch"):
+        p = leave_one_family_out(gap, by, 0.0, max_false_alarms=1)["pooled"]
+        assert (p["detected"], p["n_trojan"], p["false_alarms"], p["n_clean"]) == (40, 48, 2, 59)
+        assert p["auc"] == pytest.approx(0.971, abs=5e-4)
+    fitted = tune_threshold(gap, 0.0, 1)
+    assert np.log(784) + np.ceil((fitted - np.log(784)) * 10) / 10 == pytest.approx(GAP_THRESHOLD)
+
+
+def test_the_fourth_blind_zoo_and_all_six_pooled():
+    """docs/systems.md's "A gap rule, and a fourth blind check": the seed-5 zoo, trained after the gap rule became
+    the default; two misses are inversion failures (the target's mask is not the smallest), and leave-one-family-out
+    on all six zoos the gap rule finds 47/57."""
+    blind = _scans("blind_zoo5")
+    assert len(blind) == 21 and sum(r.trojan for r in blind) == 9
+    gap = [replace(r, anomaly=list(gap_anomaly(r.measures["mask_l1"], 28 * 28))) for r in blind]
+    for rs, th, area in ((gap, GAP_THRESHOLD, 0.880), (_by_size(blind), SIZE_THRESHOLD, 0.889)):
+        r = interval_rates(rs, th)
+        assert (r["detected"], r["n_trojan"], r["false_alarms"], r["n_clean"]) == (7, 9, 2, 12)
+        assert r["auc"] == pytest.approx(area, abs=5e-4)
+    missed = sorted(r.name for r in blind if r.trojan and int(np.argmin(r.measures["mask_l1"])) != r.target)
+    assert missed == ["05-cnn-bn-gap-checker-trojan", "18-cnn-random-trojan"]
+    nc = interval_rates(_scans("blind_zoo5", "neural-cleanse"), 2.0)
+    assert (nc["detected"], nc["false_alarms"]) == (4, 0)
+    zoos = ("wide_zoo", "fresh_zoo", "blind_zoo2/rerun", "blind_zoo3", "blind_zoo4", "blind_zoo5")
+    six = [replace(r, anomaly=list(gap_anomaly(r.measures["mask_l1"], 28 * 28))) for z in zoos for r in _scans(z)]
+    for by, alarms in (("pattern", 3), ("arch", 2)):
+        p = leave_one_family_out(six, by, 0.0, max_false_alarms=1)["pooled"]
+        assert (p["detected"], p["n_trojan"], p["false_alarms"], p["n_clean"]) == (47, 57, alarms, 71)

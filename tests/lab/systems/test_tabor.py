@@ -11,7 +11,10 @@ from peephole.errors import InputError
 from peephole_lab.systems.backdoor import BackdoorReport, scan_backdoor
 from peephole_lab.systems.tabor import (
     CALIBRATED_THRESHOLD,
+    GAP_THRESHOLD,
     SIZE_THRESHOLD,
+    gap_anomaly,
+    gap_rule,
     size_anomaly,
     size_rule,
     smoothness,
@@ -22,9 +25,10 @@ from peephole_lab.systems.tabor import (
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 
-def test_the_default_scan_is_tabor_by_trigger_size_and_flags_the_trojan_not_its_clean_twin():
+def test_the_default_scan_is_tabor_by_trigger_size_and_gap_and_flags_the_trojan_not_its_clean_twin():
     troj = scan_backdoor(trojaned_cnn())  # the library's default scan, as `peephole backdoor` runs it
-    assert troj.method == "tabor-size" and troj.threshold == SIZE_THRESHOLD
+    assert troj.method == "tabor-gap" and troj.threshold == GAP_THRESHOLD
+    assert troj.anomaly == pytest.approx(gap_anomaly(troj.measures["mask_l1"], 784))
     assert troj.flagged == [TARGET], troj.table()
     index = troj.measures["tabor_index"]  # the MAD index of TABOR's score: the previous default and the paper's rule
     assert index.argmax() == TARGET and index[TARGET] > CALIBRATED_THRESHOLD > 2.0
@@ -36,6 +40,7 @@ def test_the_default_scan_is_tabor_by_trigger_size_and_flags_the_trojan_not_its_
     assert mask[TRIGGER.mask(28, 28)].sum() > 0.5 * mask.sum()
     clean = scan_backdoor(clean_cnn())
     assert clean.flagged == [] and clean.measures["tabor_index"].max() <= 2.0, clean.table()
+    assert size_rule(clean).flagged == [] and size_rule(troj).flagged == [TARGET]  # the previous default agrees here
     assert scan_backdoor(clean_cnn(), "tabor-calibrated", epochs=1, classes=[0, 1, 2]).threshold == CALIBRATED_THRESHOLD
     assert tabor(clean_cnn(), classes=[0, 1, 2], epochs=1, steps=1).method == "tabor"  # the paper's rule stays selectable
 
@@ -90,3 +95,24 @@ def test_size_rule_flags_masks_smaller_than_33_pixels_of_a_28x28_image():
     assert list(r.measures["tabor_index"]) == list(index) and list(r.measures["mask_l1"]) == list(l1)
     assert size_rule(report(14, 14)).flagged == []  # 9 px is more than 4.2 % of a 14×14 image
     assert size_rule(report(28, 28), threshold=np.log(784 / 50)).flagged == [0, 1, 2]
+
+
+def test_gap_rule_adds_how_far_a_mask_lies_under_every_other_class():
+    """The default decision rule: log(H·W / L_c) + log(min_{c'≠c} L_c' / L_c) above GAP_THRESHOLD = log(H·W) − 3.2,
+    i.e. L_c² / L_next < e^3.2 ≈ 24.5 px on 28×28."""
+    assert abs(GAP_THRESHOLD - (np.log(784) - 3.2)) < 1e-12
+    # a 35.9 px mask with the next at 115 px (the seed-4 zoo's missed deep-CNN blend): over 33.1 px, yet flagged
+    lone = np.array([35.9, 115.0, 130.0, 200.0])
+    assert gap_anomaly(lone, 784) == pytest.approx(np.log(784 / lone) + np.log([115 / 35.9, 35.9 / 115, 35.9 / 130, 35.9 / 200]))
+    # two masks of 30 px: under 33.1 px (the size rule flags both) but no gap, and 30² / 30 > 24.5 px
+    twins = np.array([30.0, 30.0, 90.0, 120.0])
+    masks = np.zeros((4, 28, 28), np.float32)
+
+    def report(l1):
+        return BackdoorReport("tabor", [0, 1, 2, 3], -l1, np.ones(4, bool), 2.0, {"mask_l1": l1}, extras={"masks": masks})
+
+    assert gap_rule(report(lone)).flagged == [0] and size_rule(report(lone)).flagged == []
+    assert gap_rule(report(twins)).flagged == [] and size_rule(report(twins)).flagged == [0, 1]
+    r = gap_rule(report(lone))
+    assert r.method == "tabor-gap" and r.threshold == GAP_THRESHOLD and list(r.measures["tabor_index"]) == list(-lone)
+    assert gap_rule(report(twins), threshold=np.log(784) - 3.5).flagged == [0, 1]  # 30² / 30 < e^3.5
