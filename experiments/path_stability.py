@@ -29,6 +29,9 @@ METHODS = {
     # issue 27's fill-robust variants (experiments/path_fills/PLAN.md)
     "pami-path-fills": ("pami-path", {"search_fills": ["black"]}),
     "pami-path-w2": ("pami-path", {"hide_weight": 2.0}),
+    # spending the queries the default leaves unused (experiments/path_budget/PLAN.md)
+    "pami-path-s300": ("pami-path", {"n_samples": 300}),
+    "pami-path-seg70": ("pami-path", {"n_segments": 70}),
 }
 REFERENCE = "lime-1000"
 FILLS = ("blur", "grey")
