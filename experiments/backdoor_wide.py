@@ -450,7 +450,7 @@ def blind(args: argparse.Namespace) -> None:
             SIZE_THRESHOLD,
             "size",
         ),
-        "tabor-calibrated (the previous default)": ("tabor", CALIBRATED_THRESHOLD, None),
+        "tabor-calibrated (the default before the size rule)": ("tabor", CALIBRATED_THRESHOLD, None),
         "tabor (paper threshold 2)": ("tabor", 2.0, None),
         "R4 top-1/top-2 gap of A (information only)": ("tabor", 1.1, "R4 top-1/top-2 gap of A"),
         "neural-cleanse (threshold 2)": ("neural-cleanse", 2.0, None),
