@@ -268,7 +268,9 @@ def _index(a, ref=None):
 
 def _gap(a):
     """Each class's margin below the best other class: ``min_{c' ≠ c} a_c' − a_c`` (positive only for the best)."""
-    return np.array([np.delete(a, c).min() - a[c] for c in range(len(a))])
+    from peephole_lab.systems.tabor import margin_below_others
+
+    return margin_below_others(a)
 
 
 #: the per-class statistics of experiments/rule_search/PLAN.md (written before they were computed): measures ->

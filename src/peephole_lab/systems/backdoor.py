@@ -205,9 +205,9 @@ def scan_backdoor(
         return detect_backdoor(model, **th, **options)
     if detector == "combined":
         return combined_scan(model, **th, cleanse=cleanse, **options)
-    if detector in ("tabor-gap", "tabor-size"):
-        rule = gap_rule if detector == "tabor-gap" else size_rule
-        return rule(tabor(model, **cleanse, **options), threshold)
+    rules = {"tabor-gap": gap_rule, "tabor-size": size_rule}  # TABOR's search, re-scored by a decision rule
+    if detector in rules:
+        return rules[detector](tabor(model, **cleanse, **options), threshold)
     if detector == "tabor-calibrated":
         report = tabor(model, **{"threshold": CALIBRATED_THRESHOLD, **th}, **cleanse, **options)
         report.method = detector

@@ -69,12 +69,20 @@ def size_anomaly(mask_l1: Any, pixels: int) -> np.ndarray:
     return np.log(pixels / np.asarray(mask_l1, np.float64))
 
 
+def margin_below_others(a: Any) -> np.ndarray:
+    """Each entry's ``min_{c' ≠ c} a_c' − a_c``: how far it lies below every other entry (positive only for the
+    smallest; at least two entries)."""
+    a = np.asarray(a, np.float64)
+    first, second = np.argsort(a, kind="stable")[:2]
+    others = np.full(len(a), a[first])
+    others[first] = a[second]
+    return others - a
+
+
 def gap_anomaly(mask_l1: Any, pixels: int) -> np.ndarray:
     """Each class's :func:`size_anomaly` plus ``log(min_{c' ≠ c} ‖M_c'‖₁ / ‖M_c‖₁)``: how small its restored mask is,
-    and how far below every other class's (the second term is positive only for the smallest mask)."""
-    log_l1 = np.log(np.asarray(mask_l1, np.float64))
-    gap = np.array([np.delete(log_l1, c).min() - v for c, v in enumerate(log_l1)])
-    return size_anomaly(mask_l1, pixels) + gap
+    and how far below every other class's (:func:`margin_below_others` of the log sizes)."""
+    return size_anomaly(mask_l1, pixels) + margin_below_others(np.log(np.asarray(mask_l1, np.float64)))
 
 
 def size_rule(report: BackdoorReport, threshold: float | None = None) -> BackdoorReport:

@@ -15,6 +15,7 @@ from peephole_lab.systems.tabor import (
     SIZE_THRESHOLD,
     gap_anomaly,
     gap_rule,
+    margin_below_others,
     size_anomaly,
     size_rule,
     smoothness,
@@ -116,3 +117,9 @@ def test_gap_rule_adds_how_far_a_mask_lies_under_every_other_class():
     r = gap_rule(report(lone))
     assert r.method == "tabor-gap" and r.threshold == GAP_THRESHOLD and list(r.measures["tabor_index"]) == list(-lone)
     assert gap_rule(report(twins), threshold=np.log(784) - 3.5).flagged == [0, 1]  # 30² / 30 < e^3.5
+
+
+def test_margin_below_others_is_the_distance_to_the_smallest_other_entry():
+    assert list(margin_below_others([3.0, 1.0, 2.0])) == [-2.0, 1.0, -1.0]
+    assert list(margin_below_others([2.0, 2.0, 5.0])) == [0.0, 0.0, -3.0]  # a tie: no entry below the others
+    assert list(margin_below_others([4.0, 1.0])) == [-3.0, 3.0]
