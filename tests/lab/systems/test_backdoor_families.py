@@ -183,8 +183,9 @@ def _scans(zoo, detector="tabor"):
     return [ModelResult(**json.loads(p.read_text())) for p in sorted((EXPERIMENTS / zoo / "scans" / detector).glob("*.json"))]
 
 
-def _by_size(rs):
-    return [replace(r, anomaly=list(size_anomaly(r.measures["mask_l1"], 28 * 28))) for r in rs]
+def _by_size(rs, statistic=size_anomaly):
+    """``rs`` re-scored by a per-class statistic of the restored masks (default the size rule's; or ``gap_anomaly``)."""
+    return [replace(r, anomaly=list(statistic(r.measures["mask_l1"], 28 * 28))) for r in rs]
 
 
 def test_the_default_size_rule_on_the_kept_scans_of_the_two_seen_zoos_and_the_blind_one():
@@ -268,7 +269,7 @@ def test_the_gap_rules_choice_on_five_zoos():
     fitted on all 107 models it is GAP_THRESHOLD = log 784 − 3.2."""
     zoos = ("wide_zoo", "fresh_zoo", "blind_zoo2/rerun", "blind_zoo3", "blind_zoo4")
     rs = sum((_scans(z) for z in zoos), [])
-    gap = [replace(r, anomaly=list(gap_anomaly(r.measures["mask_l1"], 28 * 28))) for r in rs]
+    gap = _by_size(rs, gap_anomaly)
     assert len(gap) == 107 and sum(r.trojan for r in gap) == 48
     for by in ("pattern", "arch"):
         p = leave_one_family_out(gap, by, 0.0, max_false_alarms=1)["pooled"]
@@ -284,7 +285,7 @@ def test_the_fourth_blind_zoo_and_all_six_pooled():
     on all six zoos the gap rule finds 47/57."""
     blind = _scans("blind_zoo5")
     assert len(blind) == 21 and sum(r.trojan for r in blind) == 9
-    gap = [replace(r, anomaly=list(gap_anomaly(r.measures["mask_l1"], 28 * 28))) for r in blind]
+    gap = _by_size(blind, gap_anomaly)
     for rs, th, area in ((gap, GAP_THRESHOLD, 0.880), (_by_size(blind), SIZE_THRESHOLD, 0.889)):
         r = interval_rates(rs, th)
         assert (r["detected"], r["n_trojan"], r["false_alarms"], r["n_clean"]) == (7, 9, 2, 12)
@@ -294,7 +295,7 @@ def test_the_fourth_blind_zoo_and_all_six_pooled():
     nc = interval_rates(_scans("blind_zoo5", "neural-cleanse"), 2.0)
     assert (nc["detected"], nc["false_alarms"]) == (4, 0)
     zoos = ("wide_zoo", "fresh_zoo", "blind_zoo2/rerun", "blind_zoo3", "blind_zoo4", "blind_zoo5")
-    six = [replace(r, anomaly=list(gap_anomaly(r.measures["mask_l1"], 28 * 28))) for z in zoos for r in _scans(z)]
+    six = _by_size(sum((_scans(z) for z in zoos), []), gap_anomaly)
     for by, alarms in (("pattern", 3), ("arch", 2)):
         p = leave_one_family_out(six, by, 0.0, max_false_alarms=1)["pooled"]
         assert (p["detected"], p["n_trojan"], p["false_alarms"], p["n_clean"]) == (47, 57, alarms, 71)
