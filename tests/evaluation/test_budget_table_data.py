@@ -54,3 +54,12 @@ def test_the_published_budget_table_reproduces_from_the_kept_rows(condition, tab
     assert len(methods) == 8 and len({r["n"] for r in card.values()}) == 1  # every method on the same photos
     for m in methods:
         assert published[table][(budget, m)] == [cell_text(card[(m, c)]) for c in TABLE_COLUMNS]
+
+
+def test_the_section_states_the_kept_rows_photo_count():
+    """The section's "Partial: N of the 125 test-split photos" is the number of photos in every kept table."""
+    text = (ROOT / "docs" / "results.md").read_text()
+    stated = int(re.search(r"\*\*Partial: (\d+) of the 125 test-split photos\*\*", text[text.index(SECTION) :])[1])
+    for path in sorted(DATA.glob("*/budget-*.csv")):
+        photos = {r["id"].rsplit("/", 1)[0] for r in csv.DictReader(path.open())}
+        assert len(photos) == stated, path
