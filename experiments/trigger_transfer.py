@@ -14,6 +14,11 @@ Only the three classes with the smallest kept masks are re-searched (TABOR seeds
     python experiments/trigger_transfer.py run --zoo 5 /work/runs/blind-zoo5 experiments/blind_zoo5 \
         --refs /work/runs/transfer-refs --out experiments/trigger_transfer/rows.jsonl
     python experiments/trigger_transfer.py summary experiments/trigger_transfer/rows.jsonl
+    python experiments/trigger_transfer.py check --zoo 2 experiments/blind_zoo2/rerun --zoo 3 experiments/blind_zoo3 \
+        --zoo 4 experiments/blind_zoo4 --zoo 5 experiments/blind_zoo5 --rows experiments/trigger_transfer/rows.jsonl
+
+``check`` (experiments/trigger_transfer/PLAN.md): the gap rule and the gap-transfer gate on every zoo at the shipped
+threshold, and leave one trigger / architecture family out on the zoos pooled (one false alarm allowed per fold).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+GATE = 0.2  #: a class whose restored trigger moves this share of held-out images on the references is not eligible
 REFS = (("cnn", 9001), ("mlp", 9002), ("lenet", 9003))  #: reference clean models: architecture family, seed
 
 
@@ -119,6 +125,88 @@ def summary(args: argparse.Namespace) -> None:
         )
 
 
+def natural(r, row: dict) -> np.ndarray:
+    """Which classes of the kept scan ``r`` restore a natural feature: mean transfer ≥ :data:`GATE`."""
+    out = np.zeros(len(r.targets), bool)
+    for c, t in zip(row["classes"], row["transfer"]):
+        out[r.targets.index(c)] = float(np.mean(t)) >= GATE
+    return out
+
+
+def rescored(r, row: dict, rule: str):
+    """The kept TABOR scan ``r`` re-scored by ``rule`` (:data:`RULES`): ``'gap'`` the default scan's statistic;
+    ``'gap-transfer'`` natural classes not eligible (trigger_transfer/PLAN.md); ``'gap-natural'`` natural classes not
+    eligible and left out of every other class's gap (blind_zoo6/PLAN.md)."""
+    from dataclasses import replace
+
+    from peephole_lab.systems.tabor import gap_anomaly
+
+    size = np.asarray(r.measures["mask_l1"], np.float64)
+    nat = natural(r, row) if rule != "gap" else np.zeros(len(size), bool)
+    if rule == "gap-natural":
+        anomaly = [
+            float(np.log(784 / size[c]) + np.log(min(size[k] for k in range(len(size)) if k != c and not nat[k]) / size[c]))
+            for c in range(len(size))
+        ]
+    else:
+        anomaly = gap_anomaly(size, 784).tolist()
+    return replace(r, anomaly=anomaly, eligible=[bool(e and not n) for e, n in zip(r.eligible, nat)])
+
+
+RULES = ("gap", "gap-transfer", "gap-natural")
+
+
+def evaluate(zoos: list[tuple[str, str]], rows: list[dict]) -> dict:
+    """PLAN.md's check: per zoo at the shipped threshold, and pooled leave-one-family-out, for both rules."""
+    from peephole_lab.systems.backdoor_eval import ModelResult, interval_rates, leave_one_family_out
+    from peephole_lab.systems.tabor import GAP_THRESHOLD
+
+    by_name = {r["name"]: r for r in rows}
+    out: dict = {"zoos": {}, "pooled": {}, "transfer": {}}
+    rules: dict[str, list] = {rule: [] for rule in RULES}
+    for seed, scans in zoos:
+        kept = [ModelResult(**json.loads(p.read_text())) for p in sorted((Path(scans) / "scans" / "tabor").glob("*.json"))]
+        kept = [r for r in kept if f"zoo{seed}/{r.name}" in by_name]
+        for rule in RULES:
+            res = [replace_name(rescored(r, by_name[f"zoo{seed}/{r.name}"], rule), f"zoo{seed}/{r.name}") for r in kept]
+            out["zoos"][f"zoo{seed} {rule}"] = interval_rates(res, GAP_THRESHOLD)
+            rules[rule] += res
+    for rule, res in rules.items():
+        out["zoos"][f"pooled {rule}"] = interval_rates(res, GAP_THRESHOLD)
+        for by in ("pattern", "arch"):
+            out["pooled"][f"{rule} by {by}"] = leave_one_family_out(res, by, 0.0, max_false_alarms=1)["pooled"]
+    troj = [r for r in rows if r["trojan"]]
+    out["transfer"] = {
+        "targets (among the 3 smallest)": [
+            float(np.mean(r["transfer"][r["classes"].index(r["target"])])) for r in troj if r["target"] in r["classes"]
+        ],
+        "targets not among the 3 smallest": sum(r["target"] not in r["classes"] for r in troj),
+        "clean models' smallest class": [float(np.mean(r["transfer"][0])) for r in rows if not r["trojan"]],
+    }
+    return out
+
+
+def replace_name(r, name: str):
+    from dataclasses import replace
+
+    return replace(r, name=name)
+
+
+def check(args: argparse.Namespace) -> None:
+    rows = [json.loads(line) for f in args.rows for line in Path(f).read_text().splitlines()]
+    out = evaluate(args.zoo, rows)
+    for name, p in {**out["zoos"], **out["pooled"]}.items():
+        (d0, d1), (f0, f1) = p["detection_ci"], p["false_alarm_ci"]
+        print(
+            f"{name:28s} detected {p['detected']}/{p['n_trojan']} ({d0:.2f}-{d1:.2f}), false alarms "
+            f"{p['false_alarms']}/{p['n_clean']} ({f0:.2f}-{f1:.2f}), AUC {p['auc']:.3f}"
+        )
+    for k, v in out["transfer"].items():
+        print(k, v if isinstance(v, int) else f"n={len(v)} min {min(v):.3f} median {np.median(v):.3f} max {max(v):.3f}")
+    if args.out:
+        Path(args.out).write_text(json.dumps(out, indent=1, default=float))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -128,8 +216,12 @@ def main() -> None:
     r.add_argument("--out", required=True)
     s = sub.add_parser("summary")
     s.add_argument("rows")
+    c = sub.add_parser("check")
+    c.add_argument("--zoo", nargs=2, action="append", required=True, metavar=("SEED", "SCANS"))
+    c.add_argument("--rows", nargs="+", required=True)
+    c.add_argument("--out", default="")
     args = ap.parse_args()
-    {"run": run, "summary": summary}[args.cmd](args)
+    {"run": run, "summary": summary, "check": check}[args.cmd](args)
 
 
 if __name__ == "__main__":
