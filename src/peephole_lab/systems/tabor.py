@@ -21,12 +21,13 @@ MAD(A))`` above ``threshold`` (2, as Neural Cleanse) are flagged. For H×W image
 number of neighbouring pixel pairs (constants cancel in the index); accuracies are floored at 1/n so the logs
 stay finite.
 
-**Gap rule** (``peephole backdoor``'s default scan, ``scan_backdoor(model)``, detector ``'tabor-gap'``,
-:func:`gap_rule`): the size rule's anomaly below plus how far the class's mask lies under every other class's,
-``log(H·W / ‖M_c‖₁) + log(min_{c'≠c} ‖M_c'‖₁ / ‖M_c‖₁)`` above :data:`GAP_THRESHOLD` — on 28×28 images a class whose
-mask is a little over the size rule's 33.1 px but several times smaller than any other's is flagged, one at 25–33 px
-with another class's mask about as small is not. Chosen over the size rule by leave-one-family-out on five zoos
-pooled, by one model's false alarm (experiments/gap_rule/PLAN.md; docs/systems.md, "A gap rule").
+**Gap rule** (detector ``'tabor-gap'``, :func:`gap_rule`; the default scan, ``'tabor-natural'``, is this rule with
+natural features of a class set aside: :mod:`peephole_lab.systems.trigger_transfer`): the size rule's anomaly below
+plus how far the class's mask lies under every other class's, ``log(H·W / ‖M_c‖₁) + log(min_{c'≠c} ‖M_c'‖₁ / ‖M_c‖₁)``
+above :data:`GAP_THRESHOLD` — on 28×28 images a class whose mask is a little over the size rule's 33.1 px but several
+times smaller than any other's is flagged, one at 25–33 px with another class's mask about as small is not. Chosen
+over the size rule by leave-one-family-out on five zoos pooled, by one model's false alarm
+(experiments/gap_rule/PLAN.md; docs/systems.md, "A gap rule").
 
 **Size rule** (detector ``'tabor-size'``, the previous default, :func:`size_rule`): the same search, but a class is
 flagged when its restored mask is small in absolute terms, not relative to the other classes: anomaly ``log(H·W /

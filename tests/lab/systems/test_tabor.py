@@ -22,15 +22,19 @@ from peephole_lab.systems.tabor import (
     tabor,
     trigger_scores,
 )
+from peephole_lab.systems.trigger_transfer import GATE, natural_anomaly
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 
-def test_the_default_scan_is_tabor_by_trigger_size_and_gap_and_flags_the_trojan_not_its_clean_twin():
+def test_the_default_scan_is_tabor_by_trigger_size_gap_and_transfer_and_flags_the_trojan_not_its_clean_twin():
     troj = scan_backdoor(trojaned_cnn())  # the library's default scan, as `peephole backdoor` runs it
-    assert troj.method == "tabor-gap" and troj.threshold == GAP_THRESHOLD
-    assert troj.anomaly == pytest.approx(gap_anomaly(troj.measures["mask_l1"], 784))
+    assert troj.method == "tabor-natural" and troj.threshold == GAP_THRESHOLD
+    transfer = troj.measures["transfer"]
+    assert np.isfinite(transfer).sum() == 3 and transfer[TARGET] < GATE  # the BadNets trigger fools no clean model
+    assert troj.anomaly == pytest.approx(natural_anomaly(troj.measures["mask_l1"], transfer >= GATE, 784))
     assert troj.flagged == [TARGET], troj.table()
+    assert gap_rule(troj).flagged == [TARGET]  # the previous default agrees here
     index = troj.measures["tabor_index"]  # the MAD index of TABOR's score: the previous default and the paper's rule
     assert index.argmax() == TARGET and index[TARGET] > CALIBRATED_THRESHOLD > 2.0
     assert troj.measures["mask_l1"][TARGET] < np.exp(3.5)  # the rule's 33.1 pixels

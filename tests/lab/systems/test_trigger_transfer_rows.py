@@ -1,0 +1,143 @@
+"""docs/systems.md's "Does the restored trigger transfer?" figures reproduce from the rows kept in
+experiments/trigger_transfer (``experiments/trigger_transfer.py`` output) and the zoos' kept TABOR scans; each row's
+re-searched masks are the kept scan's; the rules re-score a scan as their plans say."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from peephole_lab.systems.backdoor_eval import ModelResult
+from peephole_lab.systems.tabor import GAP_THRESHOLD, gap_anomaly
+from peephole_lab.systems.trigger_transfer import GATE, REFERENCES
+
+EXP = Path(__file__).resolve().parents[3] / "experiments"
+ZOOS = [("2", "blind_zoo2/rerun"), ("3", "blind_zoo3"), ("4", "blind_zoo4"), ("5", "blind_zoo5"), ("6", "blind_zoo6")]
+FILES = ["rows-pilot.jsonl", "rows.jsonl"]  # the plans' references; the shipped ones (reference_models)
+_spec = importlib.util.spec_from_file_location("trigger_transfer", EXP / "trigger_transfer.py")
+tt = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(tt)  # type: ignore[union-attr]
+
+
+def _rows(file: str = "rows-pilot.jsonl") -> list[dict]:
+    return [json.loads(line) for line in (EXP / "trigger_transfer" / file).read_text().splitlines()]
+
+
+@pytest.mark.parametrize("file", FILES)
+def test_rows_re_search_the_kept_scans_three_smallest_masks(file: str) -> None:
+    rows = _rows(file)
+    assert {r["name"].split("/")[0] for r in rows} >= {f"zoo{s}" for s, _ in ZOOS}
+    for r in rows:
+        zoo, stem = r["name"].split("/")
+        scans = dict(ZOOS + [("0", "wide_zoo"), ("1", "fresh_zoo")])[zoo.removeprefix("zoo")]
+        kept = json.loads((EXP / scans / "scans" / "tabor" / f"{stem}.json").read_text())
+        size = kept["measures"]["mask_l1"]
+        assert r["classes"] == [int(c) for c in np.argsort(size)[:3]]
+        np.testing.assert_allclose(r["rescanned"], [size[c] for c in r["classes"]], rtol=1e-6)
+        assert all(len(t) == len(REFERENCES) and all(0 <= v <= 1 for v in t) for t in r["transfer"])
+
+
+def _scan(sizes: list[float]) -> ModelResult:
+    n = len(sizes)
+    return ModelResult("m", False, 0, {}, [0.0] * n, [True] * n, list(range(n)), 0.0, measures={"mask_l1": sizes})
+
+
+def test_rules_rescore_as_planned() -> None:
+    """Class 1 has the smallest mask but a natural (transferring) trigger; class 0 is next."""
+    sizes = [20.0, 10.0, 60.0, 70.0, 80.0]
+    row = {"classes": [1, 0, 2], "transfer": [[0.5, 0.3, 0.4], [0.0, 0.05, 0.01], [0.1, 0.1, 0.1]]}
+    r = _scan(sizes)
+    gap = tt.rescored(r, row, "gap")
+    np.testing.assert_allclose(gap.anomaly, gap_anomaly(sizes, 784))
+    assert gap.eligible == [True] * 5
+    gate = tt.rescored(r, row, "gap-transfer")
+    assert gate.anomaly == gap.anomaly and gate.eligible == [True, False, True, True, True]
+    nat = tt.rescored(r, row, "gap-natural")
+    assert nat.eligible == gate.eligible
+    # class 0 is compared with class 2 (60 px), not with the natural class 1 (10 px)
+    assert nat.anomaly[0] == pytest.approx(np.log(784 / 20) + np.log(60 / 20))
+    assert nat.anomaly[0] > GAP_THRESHOLD > gap.anomaly[0]
+    assert nat.flagged_at(GAP_THRESHOLD) == [0] and gate.flagged_at(GAP_THRESHOLD) == []
+
+
+def _counts(p: dict) -> tuple:
+    return p["detected"], p["n_trojan"], p["false_alarms"], p["n_clean"], round(p["auc"], 3)
+
+
+# the plans' figures (rows-pilot.jsonl): rule -> (detected, backdoored, false alarms, clean, AUC)
+CHECKING = {"gap": (26, 29, 1, 36, 0.977), "gap-transfer": (26, 29, 1, 36, 0.974)}  # zoos 2-4, plan 1's check
+SEEN = {"gap": (33, 38, 3, 48, 0.956), "gap-transfer": (33, 38, 1, 48, 0.971), "gap-natural": (35, 38, 1, 48, 0.976)}
+BLIND = {"gap": (7, 8, 2, 12, 0.948), "gap-transfer": (7, 8, 2, 12, 0.958), "gap-natural": (8, 8, 2, 12, 0.979)}
+POOLED = {  # zoos 2-6, leave one family out: (rule, grouping) -> counts
+    ("gap", "pattern"): (36, 46, 2, 60, 0.956),
+    ("gap", "arch"): (38, 46, 3, 60, 0.956),
+    ("gap-transfer", "pattern"): (36, 46, 2, 60, 0.970),
+    ("gap-transfer", "arch"): (38, 46, 3, 60, 0.970),
+    ("gap-natural", "pattern"): (38, 46, 2, 60, 0.975),
+    ("gap-natural", "arch"): (40, 46, 3, 60, 0.975),
+}
+
+
+def test_plan_figures_from_the_pilot_rows() -> None:
+    rows = _rows()
+    zoos = [(s, str(EXP / d)) for s, d in ZOOS]
+    out = tt.evaluate(zoos[:3], rows)
+    assert {rule: _counts(out["zoos"][f"pooled {rule}"]) for rule in CHECKING} == CHECKING
+    out = tt.evaluate(zoos[:4], rows)
+    assert {rule: _counts(out["zoos"][f"pooled {rule}"]) for rule in SEEN} == SEEN
+    out = tt.evaluate(zoos[4:], rows)
+    assert {rule: _counts(out["zoos"][f"zoo6 {rule}"]) for rule in BLIND} == BLIND
+    out = tt.evaluate(zoos, rows)
+    assert {k: _counts(out["pooled"][f"{k[0]} by {k[1]}"]) for k in POOLED} == POOLED
+    t = out["transfer"]
+    assert max(t["targets (among the 3 smallest)"]) < GATE and np.median(t["clean models' smallest class"]) > 2 * GATE
+
+
+# the shipped references (rows.jsonl): zoo 6 and zoos 2-6 pooled; all seven zoos with rows-zoos01.jsonl
+SHIPPED_BLIND = {"gap": (7, 8, 2, 12, 0.948), "gap-transfer": (6, 8, 2, 12, 0.844), "gap-natural": (7, 8, 2, 12, 0.885)}
+SHIPPED_POOLED = {
+    ("gap-natural", "pattern"): (37, 46, 2, 60, 0.958),
+    ("gap-natural", "arch"): (39, 46, 3, 60, 0.958),
+    ("gap", "arch"): (38, 46, 3, 60, 0.956),
+}
+SEVEN = {
+    ("gap-natural", "pattern"): (50, 65, 2, 83, 0.963),
+    ("gap-natural", "arch"): (53, 65, 3, 83, 0.963),
+    ("gap", "pattern"): (49, 65, 2, 83, 0.956),
+    ("gap", "arch"): (52, 65, 3, 83, 0.956),
+}
+
+
+def test_figures_with_the_shipped_references() -> None:
+    rows = _rows("rows.jsonl")
+    zoos = [(s, str(EXP / d)) for s, d in ZOOS]
+    out = tt.evaluate(zoos[4:], rows)
+    assert {rule: _counts(out["zoos"][f"zoo6 {rule}"]) for rule in SHIPPED_BLIND} == SHIPPED_BLIND
+    out = tt.evaluate(zoos, rows)
+    assert {k: _counts(out["pooled"][f"{k[0]} by {k[1]}"]) for k in SHIPPED_POOLED} == SHIPPED_POOLED
+    near = sorted(
+        float(np.mean(r["transfer"][r["classes"].index(r["target"])]))
+        for r in rows
+        if r["trojan"] and r["target"] in r["classes"]
+    )
+    assert near[-1] >= GATE > near[-2]  # the deep-CNN solid patch, set aside: the docs' caveat
+    seven = tt.evaluate([("0", str(EXP / "wide_zoo")), ("1", str(EXP / "fresh_zoo")), *zoos], rows + _rows("rows-zoos01.jsonl"))
+    assert {k: _counts(seven["pooled"][f"{k[0]} by {k[1]}"]) for k in SEVEN} == SEVEN
+
+
+def test_retrained_zoos_rows_are_close_to_the_kept_scans() -> None:
+    """The wide and fresh zoos, retrained from their specs: 16 of 42 restore the kept masks, all within 31 %."""
+    exact = 0
+    for r in _rows("rows-zoos01.jsonl"):
+        zoo, stem = r["name"].split("/")
+        kept = json.loads((EXP / {"zoo0": "wide_zoo", "zoo1": "fresh_zoo"}[zoo] / "scans" / "tabor" / f"{stem}.json").read_text())
+        size = np.array([kept["measures"]["mask_l1"][c] for c in r["classes"]])
+        assert r["classes"] == [int(c) for c in np.argsort(kept["measures"]["mask_l1"])[:3]]
+        gap = np.max(np.abs(np.array(r["rescanned"]) - size) / size)
+        assert gap < 0.31
+        exact += gap < 1e-4
+    assert exact == 16
