@@ -223,7 +223,7 @@ def pooled(args: argparse.Namespace) -> None:
     res = {d: [replace(r, name=f"{root}/{r.name}") for root in args.roots for r in load(Path(root), d)] for d in DETECTORS}
     sized = [restat(r, _default_size) for r in res["tabor"]]
     table = {  # name -> (results, fixed threshold or None, false-alarm budget when tuned inside the folds)
-        "tabor-size, ‖M‖₁ < 33.1 px (the default scan, fixed)": (sized, SIZE_THRESHOLD, None),
+        "tabor-size, ‖M‖₁ < 33.1 px (the size rule, fixed)": (sized, SIZE_THRESHOLD, None),
         "tabor-size, threshold tuned on the seen families at 0 false alarms": (sized, None, 0.0),
         "tabor index > 3.1 (tabor-calibrated, fixed)": (res["tabor"], CALIBRATED_THRESHOLD, None),
         "tabor index > 2 (the paper's threshold)": (res["tabor"], 2.0, None),
