@@ -24,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--detector",
         default="input-agnostic",
         choices=DETECTORS,
-        help="tabor-gap is peephole backdoor's default scan (default here: input-agnostic, as measured above)",
+        help="tabor-natural is peephole backdoor's default scan (default here: input-agnostic, as measured above)",
     )
     p.add_argument("--threshold", type=float, default=None, help="anomaly threshold (default: the detector's)")
     p.add_argument(
