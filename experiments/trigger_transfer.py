@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -98,8 +99,6 @@ def rescored(r, row: dict, rule: str):
     """The kept TABOR scan ``r`` re-scored by ``rule`` (:data:`RULES`): ``'gap'`` the gap rule's statistic;
     ``'gap-transfer'`` natural classes not eligible (trigger_transfer/PLAN.md); ``'gap-natural'`` natural classes not
     eligible and left out of every other class's gap (blind_zoo6/PLAN.md; the library's ``natural_rule``)."""
-    from dataclasses import replace
-
     from peephole_lab.systems.tabor import gap_anomaly
     from peephole_lab.systems.trigger_transfer import GATE, natural_anomaly
 
@@ -117,7 +116,8 @@ RULES = ("gap", "gap-transfer", "gap-natural", "gap-natural-median")  # the last
 
 
 def evaluate(zoos: list[tuple[str, str]], rows: list[dict]) -> dict:
-    """PLAN.md's check: per zoo at the shipped threshold, and pooled leave-one-family-out, for both rules."""
+    """The plans' check: per zoo at the shipped threshold, and pooled leave-one-family-out, for every rule of
+    :data:`RULES`."""
     from peephole_lab.systems.backdoor_eval import ModelResult, interval_rates, leave_one_family_out
     from peephole_lab.systems.tabor import GAP_THRESHOLD
 
@@ -128,7 +128,7 @@ def evaluate(zoos: list[tuple[str, str]], rows: list[dict]) -> dict:
         kept = [ModelResult(**json.loads(p.read_text())) for p in sorted((Path(scans) / "scans" / "tabor").glob("*.json"))]
         kept = [r for r in kept if f"zoo{seed}/{r.name}" in by_name]
         for rule in RULES:
-            res = [replace_name(rescored(r, by_name[f"zoo{seed}/{r.name}"], rule), f"zoo{seed}/{r.name}") for r in kept]
+            res = [replace(rescored(r, by_name[f"zoo{seed}/{r.name}"], rule), name=f"zoo{seed}/{r.name}") for r in kept]
             out["zoos"][f"zoo{seed} {rule}"] = interval_rates(res, GAP_THRESHOLD)
             rules[rule] += res
     for rule, res in rules.items():
@@ -144,12 +144,6 @@ def evaluate(zoos: list[tuple[str, str]], rows: list[dict]) -> dict:
         "clean models' smallest class": [float(np.mean(r["transfer"][0])) for r in rows if not r["trojan"]],
     }
     return out
-
-
-def replace_name(r, name: str):
-    from dataclasses import replace
-
-    return replace(r, name=name)
 
 
 def check(args: argparse.Namespace) -> None:
