@@ -98,36 +98,42 @@ def summary(args: argparse.Namespace) -> None:
 def rescored(r, row: dict, rule: str):
     """The kept TABOR scan ``r`` re-scored by ``rule`` (:data:`RULES`): ``'gap'`` the gap rule's statistic;
     ``'gap-transfer'`` natural classes not eligible (trigger_transfer/PLAN.md); ``'gap-natural'`` natural classes not
-    eligible and left out of every other class's gap (blind_zoo6/PLAN.md; the library's ``natural_rule``)."""
+    eligible and left out of every other class's gap (blind_zoo6/PLAN.md; the library's ``natural_rule``), with the
+    transfer averaged over the shipped references or, for the rules of :data:`AVERAGES`, over all nine."""
     from peephole_lab.systems.tabor import gap_anomaly
-    from peephole_lab.systems.trigger_transfer import GATE, natural_anomaly
+    from peephole_lab.systems.trigger_transfer import GATE, REFERENCES, natural_anomaly
 
     size = np.asarray(r.measures["mask_l1"], np.float64)
     nat = np.zeros(len(size), bool)
     if rule != "gap":
-        average = np.median if rule == "gap-natural-median" else np.mean
+        average, n_refs = AVERAGES.get(rule, (np.mean, len(REFERENCES)))
         for c, t in zip(row["classes"], row["transfer"]):
-            nat[r.targets.index(c)] = float(average(t)) >= GATE
+            nat[r.targets.index(c)] = float(average(t[:n_refs])) >= GATE
     anomaly = natural_anomaly(size, nat, 784) if rule.startswith("gap-natural") else gap_anomaly(size, 784)
     return replace(r, anomaly=anomaly.tolist(), eligible=[bool(e and not n) for e, n in zip(r.eligible, nat)])
 
 
-RULES = ("gap", "gap-transfer", "gap-natural", "gap-natural-median")  # the last: PLAN-next.md's candidate
+RULES = ("gap", "gap-transfer", "gap-natural", "gap-natural-median", "gap-natural-nine")
+#: how the rules over nine references (``run --seeds 3``) average a class's transfer: PLAN-next.md's median candidate
+#: and blind_zoo7/PLAN.md's mean; every other rule takes the mean over the shipped references, the rows' first three
+AVERAGES = {"gap-natural-median": (np.median, None), "gap-natural-nine": (np.mean, None)}
 
 
 def evaluate(zoos: list[tuple[str, str]], rows: list[dict]) -> dict:
     """The plans' check: per zoo at the shipped threshold, and pooled leave-one-family-out, for every rule of
-    :data:`RULES`."""
+    :data:`RULES` (those of :data:`AVERAGES` only on rows made with nine references)."""
     from peephole_lab.systems.backdoor_eval import ModelResult, interval_rates, leave_one_family_out
     from peephole_lab.systems.tabor import GAP_THRESHOLD
+    from peephole_lab.systems.trigger_transfer import REFERENCES
 
     by_name = {r["name"]: r for r in rows}
     out: dict = {"zoos": {}, "pooled": {}, "transfer": {}}
-    rules: dict[str, list] = {rule: [] for rule in RULES}
+    nine = all(len(t) > len(REFERENCES) for r in rows for t in r["transfer"])
+    rules: dict[str, list] = {rule: [] for rule in RULES if nine or rule not in AVERAGES}
     for seed, scans in zoos:
         kept = [ModelResult(**json.loads(p.read_text())) for p in sorted((Path(scans) / "scans" / "tabor").glob("*.json"))]
         kept = [r for r in kept if f"zoo{seed}/{r.name}" in by_name]
-        for rule in RULES:
+        for rule in rules:
             res = [replace(rescored(r, by_name[f"zoo{seed}/{r.name}"], rule), name=f"zoo{seed}/{r.name}") for r in kept]
             out["zoos"][f"zoo{seed} {rule}"] = interval_rates(res, GAP_THRESHOLD)
             rules[rule] += res
