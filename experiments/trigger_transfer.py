@@ -8,22 +8,24 @@ re-searched with the zoo's seed (TABOR seeds each class with ``seed + c``: the k
 both sizes) and stamped on 1,000 MNIST test images of other classes; transfer is the fraction that each reference
 clean model labels c (``trigger_transfer``).
 
-Two sets of rows: ``rows-pilot.jsonl`` (the plans' evidence: experiments/trigger_transfer/PLAN.md and
-experiments/blind_zoo6/PLAN.md; made at 02f5558–b0be7e7 with references built before their seed was set) and
-``rows.jsonl`` (the shipped references of ``reference_models``, seeded before the network is built):
+Three sets of rows: ``rows-pilot.jsonl`` (the plans' evidence: experiments/trigger_transfer/PLAN.md and
+experiments/blind_zoo6/PLAN.md; made at 02f5558–b0be7e7 with references built before their seed was set),
+``rows.jsonl`` (the first release's three references, ``--seeds 1``, seeded before the network is built) and
+``rows-nine.jsonl`` (the nine shipped references, ``--seeds 3``, the default; zoos 2–7; the first three columns are
+``rows.jsonl``'s):
 
     python experiments/trigger_transfer.py run --zoo 2 /work/runs/blind-zoo2 experiments/blind_zoo2/rerun \
         --zoo 3 /work/runs/blind-zoo3 experiments/blind_zoo3 --zoo 4 /work/runs/blind-zoo4 experiments/blind_zoo4 \
         --zoo 5 /work/runs/blind-zoo5 experiments/blind_zoo5 --zoo 6 /work/runs/blind-zoo6 experiments/blind_zoo6 \
-        --refs /work/runs/transfer-references --out experiments/trigger_transfer/rows.jsonl
-    python experiments/trigger_transfer.py summary experiments/trigger_transfer/rows.jsonl
+        --zoo 7 /work/runs/blind-zoo7 experiments/blind_zoo7 \
+        --refs /work/runs/transfer-references --out experiments/trigger_transfer/rows-nine.jsonl
+    python experiments/trigger_transfer.py summary experiments/trigger_transfer/rows-nine.jsonl
     python experiments/trigger_transfer.py check --zoo 2 experiments/blind_zoo2/rerun --zoo 3 experiments/blind_zoo3 \
         --zoo 4 experiments/blind_zoo4 --zoo 5 experiments/blind_zoo5 --zoo 6 experiments/blind_zoo6 \
-        --rows experiments/trigger_transfer/rows.jsonl
+        --zoo 7 experiments/blind_zoo7 --rows experiments/trigger_transfer/rows-nine.jsonl
 
-``check``: the gap rule, the gap-transfer gate and the gap-natural rule (the default scan) on every zoo at the
-shipped threshold, and leave one trigger / architecture family out on the zoos pooled (one false alarm allowed per
-fold).
+``check``: every rule of :data:`RULES` on every zoo at the shipped threshold (gap-natural-nine is the default scan),
+and leave one trigger / architecture family out on the zoos pooled (one false alarm allowed per fold).
 """
 
 from __future__ import annotations
@@ -45,9 +47,7 @@ def run(args: argparse.Namespace) -> None:
     from peephole_lab.systems.trigger_transfer import CANDIDATES, REFERENCES, reference_models, trigger_transfer
 
     torch.set_num_threads(1)
-    families = [a for a, _ in REFERENCES]
-    specs = [(a, 9001 + len(families) * i + j) for i in range(args.seeds) for j, a in enumerate(families)]
-    refs = reference_models(args.refs, specs)
+    refs = reference_models(args.refs, REFERENCES[: FIRST * args.seeds])
     out = Path(args.out)
     done = {json.loads(line)["name"] for line in out.read_text().splitlines()} if out.exists() else set()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -101,12 +101,12 @@ def rescored(r, row: dict, rule: str):
     eligible and left out of every other class's gap (blind_zoo6/PLAN.md; the library's ``natural_rule``), with the
     transfer averaged over the shipped references or, for the rules of :data:`AVERAGES`, over all nine."""
     from peephole_lab.systems.tabor import gap_anomaly
-    from peephole_lab.systems.trigger_transfer import GATE, REFERENCES, natural_anomaly
+    from peephole_lab.systems.trigger_transfer import GATE, natural_anomaly
 
     size = np.asarray(r.measures["mask_l1"], np.float64)
     nat = np.zeros(len(size), bool)
     if rule != "gap":
-        average, n_refs = AVERAGES.get(rule, (np.mean, len(REFERENCES)))
+        average, n_refs = AVERAGES.get(rule, (np.mean, FIRST))
         for c, t in zip(row["classes"], row["transfer"]):
             nat[r.targets.index(c)] = float(average(t[:n_refs])) >= GATE
     anomaly = natural_anomaly(size, nat, 784) if rule.startswith("gap-natural") else gap_anomaly(size, 784)
@@ -115,8 +115,10 @@ def rescored(r, row: dict, rule: str):
 
 RULES = ("gap", "gap-transfer", "gap-natural", "gap-natural-median", "gap-natural-nine")
 #: how the rules over nine references (``run --seeds 3``) average a class's transfer: PLAN-next.md's median candidate
-#: and blind_zoo7/PLAN.md's mean; every other rule takes the mean over the shipped references, the rows' first three
+#: and blind_zoo7/PLAN.md's mean (the default scan since); every other rule takes the mean over the rows' first
+#: :data:`FIRST` columns, the three references of the first release (seeds 9001-9003)
 AVERAGES = {"gap-natural-median": (np.median, None), "gap-natural-nine": (np.mean, None)}
+FIRST = 3
 
 
 def evaluate(zoos: list[tuple[str, str]], rows: list[dict]) -> dict:
@@ -124,11 +126,10 @@ def evaluate(zoos: list[tuple[str, str]], rows: list[dict]) -> dict:
     :data:`RULES` (those of :data:`AVERAGES` only on rows made with nine references)."""
     from peephole_lab.systems.backdoor_eval import ModelResult, interval_rates, leave_one_family_out
     from peephole_lab.systems.tabor import GAP_THRESHOLD
-    from peephole_lab.systems.trigger_transfer import REFERENCES
 
     by_name = {r["name"]: r for r in rows}
     out: dict = {"zoos": {}, "pooled": {}, "transfer": {}}
-    nine = all(len(t) > len(REFERENCES) for r in rows for t in r["transfer"])
+    nine = all(len(t) > FIRST for r in rows for t in r["transfer"])
     rules: dict[str, list] = {rule: [] for rule in RULES if nine or rule not in AVERAGES}
     for seed, scans in zoos:
         kept = [ModelResult(**json.loads(p.read_text())) for p in sorted((Path(scans) / "scans" / "tabor").glob("*.json"))]
@@ -173,7 +174,7 @@ def main() -> None:
     r = sub.add_parser("run")
     r.add_argument("--zoo", nargs=3, action="append", required=True, metavar=("SEED", "MODELS", "SCANS"))
     r.add_argument("--refs", required=True, help="folder of the reference clean models (trained there if absent)")
-    r.add_argument("--seeds", type=int, default=1, help="seeds per family (PLAN-next.md: 3, i.e. seeds 9001-9009)")
+    r.add_argument("--seeds", type=int, default=3, help="references per family (3: the shipped nine; 1: the first three)")
     r.add_argument("--out", required=True)
     s = sub.add_parser("summary")
     s.add_argument("rows")

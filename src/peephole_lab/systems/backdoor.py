@@ -186,7 +186,7 @@ def scan_backdoor(
     """The report of one of :data:`SCANS` on ``model`` with its defaults. The default, ``'tabor-natural'``, is
     :func:`~peephole_lab.systems.tabor.tabor` with classes flagged by the size of their restored trigger mask and its
     gap to every other class's, classes whose trigger also fools clean reference models set aside
-    (:func:`~peephole_lab.systems.trigger_transfer.natural_rule`, checked on a seventh trojan zoo, docs/systems.md);
+    (:func:`~peephole_lab.systems.trigger_transfer.natural_rule`, checked on a seventh and an eighth trojan zoo, docs/systems.md);
     ``'tabor-gap'`` the same without the references (the previous default,
     :func:`~peephole_lab.systems.tabor.gap_rule`); ``'tabor-size'`` by the size alone
     (:func:`~peephole_lab.systems.tabor.size_rule`); ``'tabor-calibrated'`` flags TABOR's MAD index above

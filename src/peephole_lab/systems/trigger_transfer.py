@@ -4,7 +4,7 @@ TABOR's restored triggers, with the classes whose trigger is a *natural feature*
 A clean model's smallest restored mask can be as small as a backdoor trigger's — a stroke that makes any digit read
 as the class. Such a trigger also sends held-out images to the class on clean models the scan never saw; a
 backdoor's trigger does not, since no clean model learnt it. **Transfer** of class c: its restored trigger stamped
-``(1 − M)·x + M·Δ`` on :data:`HELD_OUT` MNIST test images of the other classes, the fraction that each of three
+``(1 − M)·x + M·Δ`` on :data:`HELD_OUT` MNIST test images of the other classes, the fraction that each of nine
 reference clean models (:data:`REFERENCES`, trained by the trojan zoo's recipe on first use) labels c, averaged over
 the references. Measured for the three classes with the smallest masks (the only ones the gap can flag); those at
 :data:`GATE` or more are natural: not eligible, and left out of the other classes' gap, so each remaining class's
@@ -12,8 +12,9 @@ anomaly is ``log(H·W / ‖M_c‖₁) + log(min ‖M_c'‖₁ / ‖M_c‖₁)`` 
 above :data:`~peephole_lab.systems.tabor.GAP_THRESHOLD` (not refitted).
 
 Chosen by experiments/blind_zoo6/PLAN.md after a seventh trojan zoo, trained after the rule was written, was read
-once: 8/8 backdoors at 2/12 false alarms (the gap rule 7/8 at 2/12); docs/systems.md, "Does the restored trigger
-transfer?". The references are 28×28 grey MNIST models: on other inputs the scan falls back to the gap rule, with a
+once (8/8 backdoors at 2/12 false alarms, the gap rule 7/8 at 2/12); nine references in place of three by
+experiments/blind_zoo7/PLAN.md after an eighth (9/10 at 0/12 with either set); docs/systems.md, "Does the restored
+trigger transfer?". The references are 28×28 grey MNIST models: on other inputs the scan falls back to the gap rule, with a
 warning.
 """
 
@@ -30,8 +31,9 @@ import numpy as np
 
 from peephole_lab.systems.backdoor import BackdoorReport
 
-#: the reference clean models: trojan-zoo architecture family and seed (seeds no zoo used)
-REFERENCES = (("cnn", 9001), ("mlp", 9002), ("lenet", 9003))
+#: the reference clean models: trojan-zoo architecture family and seed (seeds no zoo used), three per family; the
+#: first three were the only references until experiments/blind_zoo7/PLAN.md
+REFERENCES = tuple((arch, 9001 + 3 * i + j) for i in range(3) for j, arch in enumerate(("cnn", "mlp", "lenet")))
 GATE = 0.2  #: transfer at or above which a class's restored trigger is a natural feature (twice a uniform guess)
 HELD_OUT = 1000  #: MNIST test images the triggers are stamped on (the search uses validation images)
 CANDIDATES = 3  #: classes with the smallest masks whose transfer is measured

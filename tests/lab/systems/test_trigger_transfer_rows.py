@@ -17,7 +17,9 @@ from peephole_lab.systems.trigger_transfer import GATE, REFERENCES
 
 EXP = Path(__file__).resolve().parents[3] / "experiments"
 ZOOS = [("2", "blind_zoo2/rerun"), ("3", "blind_zoo3"), ("4", "blind_zoo4"), ("5", "blind_zoo5"), ("6", "blind_zoo6")]
-FILES = ["rows-pilot.jsonl", "rows.jsonl"]  # the plans' references; the shipped ones (reference_models)
+EIGHTH = ("7", "blind_zoo7")  # experiments/blind_zoo7/PLAN.md
+# the plans' references; the first release's three (reference_models, seeds 9001-9003); the shipped nine (zoos 2-7)
+FILES = {"rows-pilot.jsonl": 3, "rows.jsonl": 3, "rows-nine.jsonl": len(REFERENCES)}
 _spec = importlib.util.spec_from_file_location("trigger_transfer", EXP / "trigger_transfer.py")
 tt = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(tt)  # type: ignore[union-attr]
@@ -30,15 +32,16 @@ def _rows(file: str = "rows-pilot.jsonl") -> list[dict]:
 @pytest.mark.parametrize("file", FILES)
 def test_rows_re_search_the_kept_scans_three_smallest_masks(file: str) -> None:
     rows = _rows(file)
+    n_refs = FILES[file]
     assert {r["name"].split("/")[0] for r in rows} >= {f"zoo{s}" for s, _ in ZOOS}
     for r in rows:
         zoo, stem = r["name"].split("/")
-        scans = dict(ZOOS + [("0", "wide_zoo"), ("1", "fresh_zoo")])[zoo.removeprefix("zoo")]
+        scans = dict(ZOOS + [EIGHTH, ("0", "wide_zoo"), ("1", "fresh_zoo")])[zoo.removeprefix("zoo")]
         kept = json.loads((EXP / scans / "scans" / "tabor" / f"{stem}.json").read_text())
         size = kept["measures"]["mask_l1"]
         assert r["classes"] == [int(c) for c in np.argsort(size)[:3]]
         np.testing.assert_allclose(r["rescanned"], [size[c] for c in r["classes"]], rtol=1e-6)
-        assert all(len(t) == len(REFERENCES) and all(0 <= v <= 1 for v in t) for t in r["transfer"])
+        assert all(len(t) == n_refs and all(0 <= v <= 1 for v in t) for t in r["transfer"])
 
 
 def _scan(sizes: list[float]) -> ModelResult:
@@ -97,7 +100,7 @@ def test_plan_figures_from_the_pilot_rows() -> None:
     assert max(t["targets (among the 3 smallest)"]) < GATE and np.median(t["clean models' smallest class"]) > 2 * GATE
 
 
-# the shipped references (rows.jsonl): zoo 6 and zoos 2-6 pooled; all seven zoos with rows-zoos01.jsonl
+# the first release's references (rows.jsonl): zoo 6 and zoos 2-6 pooled; all seven zoos with rows-zoos01.jsonl
 SHIPPED_BLIND = {"gap": (7, 8, 2, 12, 0.948), "gap-transfer": (6, 8, 2, 12, 0.844), "gap-natural": (7, 8, 2, 12, 0.885)}
 SHIPPED_POOLED = {
     ("gap-natural", "pattern"): (37, 46, 2, 60, 0.958),
@@ -112,7 +115,7 @@ SEVEN = {
 }
 
 
-def test_figures_with_the_shipped_references() -> None:
+def test_figures_with_the_first_three_references() -> None:
     rows = _rows("rows.jsonl")
     zoos = [(s, str(EXP / d)) for s, d in ZOOS]
     out = tt.evaluate(zoos[4:], rows)
@@ -149,20 +152,44 @@ NINE = {
     ("gap-natural-median", "arch"): (38, 46, 2, 60, 0.967),
     ("gap-natural-nine", "pattern"): (38, 46, 2, 60, 0.975),
     ("gap-natural-nine", "arch"): (40, 46, 3, 60, 0.975),
-    ("gap-natural", "pattern"): (37, 46, 2, 60, 0.958),  # the shipped three, the rows' first three columns
+    ("gap-natural", "pattern"): (37, 46, 2, 60, 0.958),  # the first three references, the rows' first three columns
 }
 
 
 def test_nine_references_figures() -> None:
     rows = _rows("rows-nine.jsonl")
     assert all(len(t) == 9 for r in rows for t in r["transfer"])
-    shipped = {r["name"]: r for r in _rows("rows.jsonl")}
-    for r in rows:  # the same re-searched triggers; the shipped three references are among the nine
-        assert r["classes"] == shipped[r["name"]]["classes"] and r["rescanned"] == shipped[r["name"]]["rescanned"]
-        np.testing.assert_allclose(np.asarray(r["transfer"])[:, :3], shipped[r["name"]]["transfer"], atol=1e-12)
+    first = {r["name"]: r for r in _rows("rows.jsonl")}
+    for r in (r for r in rows if r["name"] in first):  # the same re-searched triggers; the first three references
+        assert r["classes"] == first[r["name"]]["classes"] and r["rescanned"] == first[r["name"]]["rescanned"]
+        np.testing.assert_allclose(np.asarray(r["transfer"])[:, :3], first[r["name"]]["transfer"], atol=1e-12)
     out = tt.evaluate([(s, str(EXP / d)) for s, d in ZOOS], rows)
     assert {k: _counts(out["pooled"][f"{k[0]} by {k[1]}"]) for k in NINE} == NINE
     assert _counts(out["zoos"]["pooled gap-natural-median"]) == (42, 46, 6, 60, 0.967)
     assert _counts(out["zoos"]["zoo6 gap-natural-nine"]) == (8, 8, 2, 12, 0.979)
     assert _counts(out["zoos"]["zoo6 gap-natural"]) == (7, 8, 2, 12, 0.885)
     assert "pooled gap-natural-nine" not in tt.evaluate([(s, str(EXP / d)) for s, d in ZOOS], _rows("rows.jsonl"))["zoos"]
+
+
+# experiments/blind_zoo7/PLAN.md's report: the eighth zoo at the shipped threshold, then zoos 2-7 pooled
+EIGHTH_ZOO = {rule: (9, 10, 0, 12, 1.0) for rule in ("gap", "gap-natural", "gap-natural-nine")}
+EIGHT = {
+    ("gap-natural-nine", "pattern"): (44, 56, 2, 72, 0.978),
+    ("gap-natural-nine", "arch"): (46, 56, 3, 72, 0.978),
+    ("gap-natural", "pattern"): (43, 56, 2, 72, 0.965),
+    ("gap-natural", "arch"): (45, 56, 3, 72, 0.965),
+    ("gap", "pattern"): (42, 56, 2, 72, 0.962),
+    ("gap", "arch"): (44, 56, 3, 72, 0.962),
+}
+
+
+def test_eighth_zoo_figures() -> None:
+    rows = _rows("rows-nine.jsonl")
+    assert sum(r["name"].startswith("zoo7/") for r in rows) == 22  # 12 pairs, two backdoors under the 90 % attack rule
+    out = tt.evaluate([(EIGHTH[0], str(EXP / EIGHTH[1]))], rows)
+    assert {rule: _counts(out["zoos"][f"zoo7 {rule}"]) for rule in EIGHTH_ZOO} == EIGHTH_ZOO
+    out = tt.evaluate([(s, str(EXP / d)) for s, d in [*ZOOS, EIGHTH]], rows)
+    assert {k: _counts(out["pooled"][f"{k[0]} by {k[1]}"]) for k in EIGHT} == EIGHT
+    assert _counts(out["zoos"]["pooled gap-natural-nine"]) == (52, 56, 3, 72, 0.978)
+    # the rows' nine columns are the library's references in order, the first three the first release's
+    assert len(REFERENCES) == 9 and REFERENCES[: tt.FIRST] == (("cnn", 9001), ("mlp", 9002), ("lenet", 9003))
