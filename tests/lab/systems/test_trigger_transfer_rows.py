@@ -191,5 +191,8 @@ def test_eighth_zoo_figures() -> None:
     out = tt.evaluate([(s, str(EXP / d)) for s, d in [*ZOOS, EIGHTH]], rows)
     assert {k: _counts(out["pooled"][f"{k[0]} by {k[1]}"]) for k in EIGHT} == EIGHT
     assert _counts(out["zoos"]["pooled gap-natural-nine"]) == (52, 56, 3, 72, 0.978)
+    blind = tt.evaluate([(s, str(EXP / d)) for s, d in [ZOOS[-1], EIGHTH]], rows)["zoos"]  # built after the rule
+    assert _counts(blind["pooled gap-natural-nine"]) == (17, 18, 2, 24, 0.984)
+    assert _counts(blind["pooled gap-natural"])[:4] == _counts(blind["pooled gap"])[:4] == (16, 18, 2, 24)
     # the rows' nine columns are the library's references in order, the first three the first release's
     assert len(REFERENCES) == 9 and REFERENCES[: tt.FIRST] == (("cnn", 9001), ("mlp", 9002), ("lenet", 9003))
