@@ -19,7 +19,7 @@ EXP = Path(__file__).resolve().parents[3] / "experiments"
 ZOOS = [("2", "blind_zoo2/rerun"), ("3", "blind_zoo3"), ("4", "blind_zoo4"), ("5", "blind_zoo5"), ("6", "blind_zoo6")]
 EIGHTH = ("7", "blind_zoo7")  # experiments/blind_zoo7/PLAN.md
 # the plans' references; the first release's three (reference_models, seeds 9001-9003); the shipped nine (zoos 2-7)
-FILES = {"rows-pilot.jsonl": 3, "rows.jsonl": 3, "rows-nine.jsonl": len(REFERENCES), "rows-zoos01-nine.jsonl": len(REFERENCES)}
+FILES = {"rows-pilot.jsonl": 3, "rows.jsonl": 3, "rows-nine.jsonl": len(REFERENCES)}
 _spec = importlib.util.spec_from_file_location("trigger_transfer", EXP / "trigger_transfer.py")
 tt = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(tt)  # type: ignore[union-attr]
@@ -33,8 +33,7 @@ def _rows(file: str = "rows-pilot.jsonl") -> list[dict]:
 def test_rows_re_search_the_kept_scans_three_smallest_masks(file: str) -> None:
     rows = _rows(file)
     n_refs = FILES[file]
-    zoos = {"zoo0", "zoo1"} if "zoos01" in file else {f"zoo{s}" for s, _ in ZOOS}
-    assert {r["name"].split("/")[0] for r in rows} >= zoos
+    assert {r["name"].split("/")[0] for r in rows} >= {f"zoo{s}" for s, _ in ZOOS}
     for r in rows:
         zoo, stem = r["name"].split("/")
         scans = dict(ZOOS + [EIGHTH, ("0", "wide_zoo"), ("1", "fresh_zoo")])[zoo.removeprefix("zoo")]
@@ -202,7 +201,9 @@ def test_eighth_zoo_figures() -> None:
 def test_all_eight_zoos_with_the_nine_references() -> None:
     rows, first = _rows("rows-nine.jsonl") + _rows("rows-zoos01-nine.jsonl"), _rows("rows-zoos01.jsonl")
     old = {r["name"]: r for r in first}
-    for r in (r for r in rows if r["name"] in old):  # the wide and fresh zoos retrained: the same three columns
+    assert len(rows) == 106 + 22 + len(old)
+    for r in (r for r in rows if r["name"] in old):  # the wide and fresh zoos retrained: the same masks and columns
+        assert r["classes"] == old[r["name"]]["classes"] and r["rescanned"] == old[r["name"]]["rescanned"]
         np.testing.assert_allclose(np.asarray(r["transfer"])[:, :3], old[r["name"]]["transfer"], atol=1e-12)
     zoos = [("0", str(EXP / "wide_zoo")), ("1", str(EXP / "fresh_zoo"))] + [(s, str(EXP / d)) for s, d in [*ZOOS, EIGHTH]]
     out = tt.evaluate(zoos, rows)
