@@ -99,7 +99,8 @@ def rescored(r, row: dict, rule: str):
     """The kept TABOR scan ``r`` re-scored by ``rule`` (:data:`RULES`): ``'gap'`` the gap rule's statistic;
     ``'gap-transfer'`` natural classes not eligible (trigger_transfer/PLAN.md); ``'gap-natural'`` natural classes not
     eligible and left out of every other class's gap (blind_zoo6/PLAN.md; the library's ``natural_rule``), with the
-    transfer averaged over the shipped references or, for the rules of :data:`AVERAGES`, over all nine."""
+    transfer averaged over the rows' first :data:`FIRST` references or, for the rules of :data:`AVERAGES`, over all
+    nine."""
     from peephole_lab.systems.tabor import gap_anomaly
     from peephole_lab.systems.trigger_transfer import GATE, natural_anomaly
 
