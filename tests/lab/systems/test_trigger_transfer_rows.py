@@ -156,13 +156,20 @@ NINE = {
 }
 
 
+def _same_first_three(rows: list[dict], first: list[dict]) -> None:
+    """Every row of ``first`` (three references) has its twin in ``rows`` (nine): the same re-searched triggers, and
+    the first three references' columns."""
+    nine = {r["name"]: r for r in rows}
+    for r in first:
+        twin = nine[r["name"]]
+        assert twin["classes"] == r["classes"] and twin["rescanned"] == r["rescanned"]
+        np.testing.assert_allclose(np.asarray(twin["transfer"])[:, :3], r["transfer"], atol=1e-12)
+
+
 def test_nine_references_figures() -> None:
     rows = _rows("rows-nine.jsonl")
     assert all(len(t) == 9 for r in rows for t in r["transfer"])
-    first = {r["name"]: r for r in _rows("rows.jsonl")}
-    for r in (r for r in rows if r["name"] in first):  # the same re-searched triggers; the first three references
-        assert r["classes"] == first[r["name"]]["classes"] and r["rescanned"] == first[r["name"]]["rescanned"]
-        np.testing.assert_allclose(np.asarray(r["transfer"])[:, :3], first[r["name"]]["transfer"], atol=1e-12)
+    _same_first_three(rows, _rows("rows.jsonl"))
     out = tt.evaluate([(s, str(EXP / d)) for s, d in ZOOS], rows)
     assert {k: _counts(out["pooled"][f"{k[0]} by {k[1]}"]) for k in NINE} == NINE
     assert _counts(out["zoos"]["pooled gap-natural-median"]) == (42, 46, 6, 60, 0.967)
@@ -200,11 +207,8 @@ def test_eighth_zoo_figures() -> None:
 
 def test_all_eight_zoos_with_the_nine_references() -> None:
     rows, first = _rows("rows-nine.jsonl") + _rows("rows-zoos01-nine.jsonl"), _rows("rows-zoos01.jsonl")
-    old = {r["name"]: r for r in first}
-    assert len(rows) == 106 + 22 + len(old)
-    for r in (r for r in rows if r["name"] in old):  # the wide and fresh zoos retrained: the same masks and columns
-        assert r["classes"] == old[r["name"]]["classes"] and r["rescanned"] == old[r["name"]]["rescanned"]
-        np.testing.assert_allclose(np.asarray(r["transfer"])[:, :3], old[r["name"]]["transfer"], atol=1e-12)
+    assert len(rows) == 106 + 22 + len(first)
+    _same_first_three(rows, first)  # the wide and fresh zoos retrained: the same masks and columns
     zoos = [("0", str(EXP / "wide_zoo")), ("1", str(EXP / "fresh_zoo"))] + [(s, str(EXP / d)) for s, d in [*ZOOS, EIGHTH]]
     out = tt.evaluate(zoos, rows)
     assert _counts(out["pooled"]["gap-natural-nine by pattern"]) == (57, 75, 2, 95, 0.978)
