@@ -367,6 +367,20 @@ def test_a_coco_folder_adds_pointing_and_energy_pointing(tmp_path):
     assert "insertion" in centre and "seed ρ" not in centre
 
 
+def test_coco_shuffle_permutes_the_split_photos_keeping_each_photos_classes_together(tmp_path):
+    from peephole.evaluation.card import coco_samples
+
+    names = [f"p{i}.jpg" for i in range(8)]
+    write_coco_boxes(tmp_path, (40, 40), "0,cat\n2,dog\n", {n: "0 0.5 0.5 0.2 0.2\n2 0.1 0.1 0.1 0.1\n" for n in names})
+    model = CallableModel(cat_dog_logits, "logits")
+    plain = [s.name for s in coco_samples(tmp_path, model, "test", size=S)]
+    mixed = [s.name for s in coco_samples(tmp_path, model, "test", size=S, shuffle=0)]
+    assert sorted(mixed) == sorted(plain) and mixed != plain  # the same test-split items, another order
+    assert [n.split(":")[0] for n in mixed[::2]] == [n.split(":")[0] for n in mixed[1::2]]  # cat and dog of a photo adjacent
+    assert mixed == [s.name for s in coco_samples(tmp_path, model, "test", size=S, shuffle=0)]  # seeded
+    assert mixed != [s.name for s in coco_samples(tmp_path, model, "test", size=S, shuffle=1)]
+
+
 def test_budget_sets_keep_one_pami_segmentations_and_occlusion_windows():
     from peephole.modalities.image.windows import uncovered_gap, window_centres
 

@@ -109,17 +109,23 @@ def folder_samples(data: str | Path, split: str | None, size: int = 224, shuffle
         yield Sample(s.path.name, load_image(s.path, size=size), s.label, source=str(s.path))
 
 
-def coco_samples(data: str | Path, model: Any, split: str | None, size: int = 224) -> Iterable[Sample]:
+def coco_samples(
+    data: str | Path, model: Any, split: str | None, size: int = 224, shuffle: int | None = None
+) -> Iterable[Sample]:
     """One sample per (COCO photo, class with ImageNet counterparts) of a COCO boxes folder (``split``: its even
     ``'dev'`` or odd ``'test'`` photos): the photo at ``size``×``size``, the target the ImageNet class of that set the
-    model scores highest (as in :func:`peephole.evaluation.runner.run_pointing`), the boxes' pixels at ``size``."""
+    model scores highest (as in :func:`peephole.evaluation.runner.run_pointing`), the boxes' pixels at ``size``;
+    ``shuffle``: the photos in the order of a permutation of that seed (as :func:`folder_samples`)."""
     from peephole.evaluation.coco_imagenet import COCO_TO_IMAGENET
     from peephole.evaluation.data import SPLITS, read_coco_boxes, scaled_boxes
     from peephole.evaluation.runner import _resized
     from peephole.metrics.pointing import boxes_mask
 
     photos = read_coco_boxes(data)
-    for p in photos if split is None else photos[SPLITS[split] :: 2]:
+    photos = photos if split is None else photos[SPLITS[split] :: 2]
+    if shuffle is not None:
+        photos = [photos[int(i)] for i in np.random.default_rng(shuffle).permutation(len(photos))]
+    for p in photos:
         classes = sorted(c for c in p.boxes if c in COCO_TO_IMAGENET)
         if not classes:
             continue
@@ -278,12 +284,13 @@ def make_card(
     road: int = 0,
     masker: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The card of ``methods`` on an ImageNet sample folder ``data`` (its ``split``) or on ``synthetic`` generated images
-    (a CNN trained on others first; ``model`` is then unused), every method at ``budget`` queries per map where it has
-    a query-count option (``options`` override it); ``reference``: default the first method; ``shuffle``: the folder's
-    photos in a permutation of ``seed`` (see :func:`folder_samples`); ``overhead``: time each map's queries again as bare
-    forward passes (:class:`~peephole.evaluation.bare.BareTwin`) for the overhead ratio; ``masker``: the fill of
-    every method that hides pixels (:func:`common_masker`; default: each method's own). See :func:`run_card`."""
+    """The card of ``methods`` on an ImageNet sample folder or COCO boxes folder ``data`` (its ``split``) or on
+    ``synthetic`` generated images (a CNN trained on others first; ``model`` is then unused), every method at ``budget``
+    queries per map where it has a query-count option (``options`` override it); ``reference``: default the first
+    method; ``shuffle``: the photos in a permutation of ``seed`` (see :func:`folder_samples`); ``overhead``: time each
+    map's queries again as bare forward passes (:class:`~peephole.evaluation.bare.BareTwin`) for the overhead ratio;
+    ``masker``: the fill of every method that hides pixels (:func:`common_masker`; default: each method's own). See
+    :func:`run_card`."""
     check_installed(list(methods))  # an unknown method or a missing extra: one InputError before any work
     budgeted = budget_options(methods, budget, options) if budget is not None else {}
     options = options or {}
@@ -309,11 +316,14 @@ def make_card(
         maker = MapMaker(model, options, seed, bare=overhead)
         coco = dataset_kind(data) == "coco"
         order = seed if shuffle else None
-        samples = coco_samples(data, maker.model("onnx"), split) if coco else folder_samples(data, split, shuffle=order)
+        if coco:
+            samples = coco_samples(data, maker.model("onnx"), split, shuffle=order)
+        else:
+            samples = folder_samples(data, split, shuffle=order)
         setup = {"data": str(Path(data).resolve()), "split": split, "shuffle": order}
         notes.append(
             f"data: {data}, {'all rows' if split is None else f'the {split} split (row parity)'}"
-            + (f", photos in the order of a permutation of seed {seed}" if shuffle and not coco else "")
+            + (f", photos in the order of a permutation of seed {seed}" if shuffle else "")
         )
         if coco:
             notes.append(
