@@ -24,8 +24,9 @@ experiments/blind_zoo6/PLAN.md; made at 02f5558–b0be7e7 with references built 
         --zoo 4 experiments/blind_zoo4 --zoo 5 experiments/blind_zoo5 --zoo 6 experiments/blind_zoo6 \
         --zoo 7 experiments/blind_zoo7 --rows experiments/trigger_transfer/rows-nine.jsonl
 
-``check``: every rule of :data:`RULES` on every zoo at the shipped threshold (gap-natural-nine is the default scan),
-and leave one trigger / architecture family out on the zoos pooled (one false alarm allowed per fold).
+``check``: every rule of :data:`RULES` on every zoo at the shipped threshold (gap-natural-nine is the default scan;
+gap-natural-class at :data:`THRESHOLDS`), and leave one trigger / architecture family out on the zoos pooled (one
+false alarm allowed per fold).
 """
 
 from __future__ import annotations
@@ -110,21 +111,39 @@ def rescored(r, row: dict, rule: str):
         average, n_refs = AVERAGES.get(rule, (np.mean, FIRST))
         for c, t in zip(row["classes"], row["transfer"]):
             nat[r.targets.index(c)] = float(average(t[:n_refs])) >= GATE
+    if rule == "gap-natural-class":
+        size = class_scaled(size, r.targets)
     anomaly = natural_anomaly(size, nat, 784) if rule.startswith("gap-natural") else gap_anomaly(size, 784)
     return replace(r, anomaly=anomaly.tolist(), eligible=[bool(e and not n) for e, n in zip(r.eligible, nat)])
 
 
-RULES = ("gap", "gap-transfer", "gap-natural", "gap-natural-median", "gap-natural-nine")
+RULES = ("gap", "gap-transfer", "gap-natural", "gap-natural-median", "gap-natural-nine", "gap-natural-class")
 #: how the rules over nine references (``run --seeds 3``) average a class's transfer: PLAN-next.md's median candidate
 #: and blind_zoo7/PLAN.md's mean (the default scan since); every other rule takes the mean over the rows' first
 #: :data:`FIRST` columns, the three references of the first release (seeds 9001-9003)
-AVERAGES = {"gap-natural-median": (np.median, None), "gap-natural-nine": (np.mean, None)}
+AVERAGES = {
+    "gap-natural-median": (np.median, None),
+    "gap-natural-nine": (np.mean, None),
+    "gap-natural-class": (np.mean, None),
+}
 FIRST = 3
+#: fixed thresholds other than the shipped GAP_THRESHOLD: blind_zoo8/PLAN.md's (at most one false alarm among the
+#: eight zoos' 95 clean models)
+THRESHOLDS = {"gap-natural-class": 3.622}
+#: TABOR's restored mask size of every class on each of the nine references (seed 0; blind_zoo8/PLAN.md)
+REFERENCE_SIZES = Path(__file__).parent / "blind_zoo8" / "reference_sizes.json"
+
+
+def class_scaled(size: np.ndarray, targets: list[int]) -> np.ndarray:
+    """blind_zoo8/PLAN.md's candidate: each class's mask size divided by how large the references restore that
+    class, ``L_c · exp(ḡ − g_c)`` with ``g_c`` the references' mean log size of class c and ``ḡ`` the mean of g."""
+    g = np.log(np.asarray(list(json.loads(REFERENCE_SIZES.read_text()).values()), np.float64)).mean(0)
+    return size * np.exp(g.mean() - g[list(targets)])
 
 
 def evaluate(zoos: list[tuple[str, str]], rows: list[dict]) -> dict:
-    """The plans' check: per zoo at the shipped threshold, and pooled leave-one-family-out, for every rule of
-    :data:`RULES` (those of :data:`AVERAGES` only on rows made with nine references)."""
+    """The plans' check: per zoo at the shipped threshold (or :data:`THRESHOLDS`), and pooled leave-one-family-out,
+    for every rule of :data:`RULES` (those of :data:`AVERAGES` only on rows made with nine references)."""
     from peephole_lab.systems.backdoor_eval import ModelResult, interval_rates, leave_one_family_out
     from peephole_lab.systems.tabor import GAP_THRESHOLD
 
@@ -137,10 +156,10 @@ def evaluate(zoos: list[tuple[str, str]], rows: list[dict]) -> dict:
         kept = [r for r in kept if f"zoo{seed}/{r.name}" in by_name]
         for rule in rules:
             res = [replace(rescored(r, by_name[f"zoo{seed}/{r.name}"], rule), name=f"zoo{seed}/{r.name}") for r in kept]
-            out["zoos"][f"zoo{seed} {rule}"] = interval_rates(res, GAP_THRESHOLD)
+            out["zoos"][f"zoo{seed} {rule}"] = interval_rates(res, THRESHOLDS.get(rule, GAP_THRESHOLD))
             rules[rule] += res
     for rule, res in rules.items():
-        out["zoos"][f"pooled {rule}"] = interval_rates(res, GAP_THRESHOLD)
+        out["zoos"][f"pooled {rule}"] = interval_rates(res, THRESHOLDS.get(rule, GAP_THRESHOLD))
         for by in ("pattern", "arch"):
             out["pooled"][f"{rule} by {by}"] = leave_one_family_out(res, by, 0.0, max_false_alarms=1)["pooled"]
     troj = [r for r in rows if r["trojan"]]
