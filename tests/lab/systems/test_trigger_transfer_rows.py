@@ -18,6 +18,7 @@ from peephole_lab.systems.trigger_transfer import GATE, REFERENCES
 EXP = Path(__file__).resolve().parents[3] / "experiments"
 ZOOS = [("2", "blind_zoo2/rerun"), ("3", "blind_zoo3"), ("4", "blind_zoo4"), ("5", "blind_zoo5"), ("6", "blind_zoo6")]
 EIGHTH = ("7", "blind_zoo7")  # experiments/blind_zoo7/PLAN.md
+NINTH = ("8", "blind_zoo8")  # experiments/blind_zoo8/PLAN.md
 # the plans' references; the first release's three (reference_models, seeds 9001-9003); the shipped nine (zoos 2-7)
 FILES = {"rows-pilot.jsonl": 3, "rows.jsonl": 3, "rows-nine.jsonl": len(REFERENCES)}
 _spec = importlib.util.spec_from_file_location("trigger_transfer", EXP / "trigger_transfer.py")
@@ -36,7 +37,7 @@ def test_rows_re_search_the_kept_scans_three_smallest_masks(file: str) -> None:
     assert {r["name"].split("/")[0] for r in rows} >= {f"zoo{s}" for s, _ in ZOOS}
     for r in rows:
         zoo, stem = r["name"].split("/")
-        scans = dict(ZOOS + [EIGHTH, ("0", "wide_zoo"), ("1", "fresh_zoo")])[zoo.removeprefix("zoo")]
+        scans = dict(ZOOS + [EIGHTH, NINTH, ("0", "wide_zoo"), ("1", "fresh_zoo")])[zoo.removeprefix("zoo")]
         kept = json.loads((EXP / scans / "scans" / "tabor" / f"{stem}.json").read_text())
         size = kept["measures"]["mask_l1"]
         assert r["classes"] == [int(c) for c in np.argsort(size)[:3]]
@@ -207,7 +208,7 @@ def test_eighth_zoo_figures() -> None:
 
 def test_all_eight_zoos_with_the_nine_references() -> None:
     rows, first = _rows("rows-nine.jsonl") + _rows("rows-zoos01-nine.jsonl"), _rows("rows-zoos01.jsonl")
-    assert len(rows) == 106 + 22 + len(first)
+    assert len(rows) == 106 + 22 + 23 + len(first)
     _same_first_three(rows, first)  # the wide and fresh zoos retrained: the same masks and columns
     zoos = [("0", str(EXP / "wide_zoo")), ("1", str(EXP / "fresh_zoo"))] + [(s, str(EXP / d)) for s, d in [*ZOOS, EIGHTH]]
     out = tt.evaluate(zoos, rows)
@@ -215,3 +216,38 @@ def test_all_eight_zoos_with_the_nine_references() -> None:
     assert _counts(out["pooled"]["gap-natural-nine by arch"]) == (60, 75, 3, 95, 0.978)
     assert _counts(out["pooled"]["gap by arch"]) == (58, 75, 3, 95, 0.96)
     assert _counts(out["zoos"]["pooled gap-natural-nine"])[:4] == (66, 75, 3, 95)
+
+
+def test_class_scaling_divides_each_size_by_the_references_size_of_that_class() -> None:
+    g = np.log(np.asarray(list(json.loads(tt.REFERENCE_SIZES.read_text()).values()))).mean(0)
+    assert g.shape == (10,) and np.exp(g[1]) > 150 > 75 > np.exp(g[3])  # clean models restore a 1 large, a 3 small
+    size = np.exp(g)  # a model restoring every class as the references do: all scaled to one size
+    np.testing.assert_allclose(tt.class_scaled(size, list(range(10))), np.exp(g.mean()))
+    np.testing.assert_allclose(tt.class_scaled(size[[3, 1]], [3, 1]), np.exp(g.mean()))  # follows the targets' order
+    row = {"classes": [3, 1, 0], "transfer": [[0.0] * 9] * 3}
+    r = _scan([30.0, 30.0, *np.exp(g[2:])])  # class 1 at 30 px is far below its references' size, class 3 not much
+    scaled = tt.rescored(r, row, "gap-natural-class")
+    assert np.argmax(scaled.anomaly) == 1 and np.argmax(tt.rescored(r, row, "gap-natural-nine").anomaly) in (0, 1)
+
+
+# experiments/blind_zoo8/PLAN.md's report: the ninth zoo at the fixed thresholds, then all nine zoos pooled
+NINE_ZOOS = {
+    ("gap-natural-nine", "pattern"): (68, 86, 3, 107, 0.98),
+    ("gap-natural-nine", "arch"): (68, 86, 3, 107, 0.98),
+    ("gap-natural-class", "pattern"): (75, 86, 2, 107, 0.985),
+    ("gap-natural-class", "arch"): (75, 86, 3, 107, 0.985),
+}
+
+
+def test_ninth_zoo_figures() -> None:
+    rows = _rows("rows-nine.jsonl") + _rows("rows-zoos01-nine.jsonl")
+    assert sum(r["name"].startswith("zoo8/") for r in rows) == 23  # 12 pairs, one backdoor under the attack rule
+    ninth = tt.evaluate([(NINTH[0], str(EXP / NINTH[1]))], rows)["zoos"]
+    assert _counts(ninth["zoo8 gap-natural-nine"]) == (11, 11, 1, 12, 1.0)  # shipped, at 3.46
+    assert _counts(ninth["zoo8 gap-natural-class"]) == (10, 11, 0, 12, 1.0)  # the candidate, at 3.622: not adopted
+    eight = [("0", str(EXP / "wide_zoo")), ("1", str(EXP / "fresh_zoo"))] + [(s, str(EXP / d)) for s, d in [*ZOOS, EIGHTH]]
+    out = tt.evaluate([*eight, (NINTH[0], str(EXP / NINTH[1]))], rows)
+    assert {k: _counts(out["pooled"][f"{k[0]} by {k[1]}"]) for k in NINE_ZOOS} == NINE_ZOOS
+    # the candidate's threshold: the lowest with at most one false alarm among the eight zoos' clean models
+    before = tt.evaluate(eight, rows)["zoos"]["pooled gap-natural-class"]
+    assert _counts(before)[:4] == (65, 75, 1, 95)
