@@ -19,6 +19,7 @@ EXP = Path(__file__).resolve().parents[3] / "experiments"
 ZOOS = [("2", "blind_zoo2/rerun"), ("3", "blind_zoo3"), ("4", "blind_zoo4"), ("5", "blind_zoo5"), ("6", "blind_zoo6")]
 EIGHTH = ("7", "blind_zoo7")  # experiments/blind_zoo7/PLAN.md
 NINTH = ("8", "blind_zoo8")  # experiments/blind_zoo8/PLAN.md
+TENTH = ("9", "blind_zoo9")  # experiments/blind_zoo9/PLAN.md
 # the plans' references; the first release's three (reference_models, seeds 9001-9003); the shipped nine (zoos 2-7)
 FILES = {"rows-pilot.jsonl": 3, "rows.jsonl": 3, "rows-nine.jsonl": len(REFERENCES)}
 _spec = importlib.util.spec_from_file_location("trigger_transfer", EXP / "trigger_transfer.py")
@@ -37,7 +38,7 @@ def test_rows_re_search_the_kept_scans_three_smallest_masks(file: str) -> None:
     assert {r["name"].split("/")[0] for r in rows} >= {f"zoo{s}" for s, _ in ZOOS}
     for r in rows:
         zoo, stem = r["name"].split("/")
-        scans = dict(ZOOS + [EIGHTH, NINTH, ("0", "wide_zoo"), ("1", "fresh_zoo")])[zoo.removeprefix("zoo")]
+        scans = dict(ZOOS + [EIGHTH, NINTH, TENTH, ("0", "wide_zoo"), ("1", "fresh_zoo")])[zoo.removeprefix("zoo")]
         kept = json.loads((EXP / scans / "scans" / "tabor" / f"{stem}.json").read_text())
         size = kept["measures"]["mask_l1"]
         assert r["classes"] == [int(c) for c in np.argsort(size)[:3]]
@@ -208,7 +209,7 @@ def test_eighth_zoo_figures() -> None:
 
 def test_all_eight_zoos_with_the_nine_references() -> None:
     rows, first = _rows("rows-nine.jsonl") + _rows("rows-zoos01-nine.jsonl"), _rows("rows-zoos01.jsonl")
-    assert len(rows) == 106 + 22 + 23 + len(first)
+    assert len(rows) == 106 + 22 + 23 + 23 + len(first)
     _same_first_three(rows, first)  # the wide and fresh zoos retrained: the same masks and columns
     zoos = [("0", str(EXP / "wide_zoo")), ("1", str(EXP / "fresh_zoo"))] + [(s, str(EXP / d)) for s, d in [*ZOOS, EIGHTH]]
     out = tt.evaluate(zoos, rows)
@@ -251,3 +252,26 @@ def test_ninth_zoo_figures() -> None:
     # the candidate's threshold: the lowest with at most one false alarm among the eight zoos' clean models
     before = tt.evaluate(eight, rows)["zoos"]["pooled gap-natural-class"]
     assert _counts(before)[:4] == (65, 75, 1, 95)
+
+
+# experiments/blind_zoo9/PLAN.md's report: the tenth zoo, the candidate's two blind zoos, all ten zoos pooled
+TEN_ZOOS = {
+    ("gap-natural-nine", "pattern"): (71, 97, 2, 119, 0.979),
+    ("gap-natural-nine", "arch"): (72, 97, 4, 119, 0.979),
+    ("gap-natural-class", "pattern"): (83, 97, 2, 119, 0.981),
+    ("gap-natural-class", "arch"): (83, 97, 4, 119, 0.981),
+}
+
+
+def test_tenth_zoo_figures() -> None:
+    rows = _rows("rows-nine.jsonl") + _rows("rows-zoos01-nine.jsonl")
+    assert sum(r["name"].startswith("zoo9/") for r in rows) == 23
+    blind = tt.evaluate([(s, str(EXP / d)) for s, d in (NINTH, TENTH)], rows)["zoos"]
+    assert _counts(blind["zoo9 gap-natural-nine"]) == (10, 11, 1, 12, 0.97)
+    assert _counts(blind["zoo9 gap-natural-class"]) == (9, 11, 2, 12, 0.97)  # the plan's (2) fails
+    assert _counts(blind["pooled gap-natural-nine"])[:4] == (21, 22, 2, 24)
+    assert _counts(blind["pooled gap-natural-class"])[:4] == (19, 22, 2, 24)  # (1) fails: the shipped rule stays
+    zoos = [("0", "wide_zoo"), ("1", "fresh_zoo"), *ZOOS, EIGHTH, NINTH, TENTH]
+    out = tt.evaluate([(s, str(EXP / d)) for s, d in zoos], rows)
+    assert {k: _counts(out["pooled"][f"{k[0]} by {k[1]}"]) for k in TEN_ZOOS} == TEN_ZOOS
+    assert _counts(out["zoos"]["pooled gap-natural-nine"])[:4] == (87, 97, 5, 119)  # the shipped rule's fixed threshold
