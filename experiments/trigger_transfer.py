@@ -11,7 +11,7 @@ clean model labels c (``trigger_transfer``).
 Three sets of rows: ``rows-pilot.jsonl`` (the plans' evidence: experiments/trigger_transfer/PLAN.md and
 experiments/blind_zoo6/PLAN.md; made at 02f5558–b0be7e7 with references built before their seed was set),
 ``rows.jsonl`` (the first release's three references, ``--seeds 1``, seeded before the network is built) and
-``rows-nine.jsonl`` (the nine shipped references, ``--seeds 3``, the default; zoos 2–7; the first three columns are
+``rows-nine.jsonl`` (the nine shipped references, ``--seeds 3``, the default; zoos 2–9; the first three columns are
 ``rows.jsonl``'s):
 
     python experiments/trigger_transfer.py run --zoo 2 /work/runs/blind-zoo2 experiments/blind_zoo2/rerun \

@@ -20,7 +20,7 @@ ZOOS = [("2", "blind_zoo2/rerun"), ("3", "blind_zoo3"), ("4", "blind_zoo4"), ("5
 EIGHTH = ("7", "blind_zoo7")  # experiments/blind_zoo7/PLAN.md
 NINTH = ("8", "blind_zoo8")  # experiments/blind_zoo8/PLAN.md
 TENTH = ("9", "blind_zoo9")  # experiments/blind_zoo9/PLAN.md
-# the plans' references; the first release's three (reference_models, seeds 9001-9003); the shipped nine (zoos 2-7)
+# the plans' references; the first release's three (reference_models, seeds 9001-9003); the shipped nine (zoos 2-9)
 FILES = {"rows-pilot.jsonl": 3, "rows.jsonl": 3, "rows-nine.jsonl": len(REFERENCES)}
 _spec = importlib.util.spec_from_file_location("trigger_transfer", EXP / "trigger_transfer.py")
 tt = importlib.util.module_from_spec(_spec)
