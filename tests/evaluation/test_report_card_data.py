@@ -22,7 +22,7 @@ def _published() -> tuple[int, list[str], dict[str, list[str]]]:
     text = (ROOT / "docs" / "results.md").read_text()
     section = text[text.index(SECTION) :]
     section = section[: section.index("\n## ", 1)]
-    n = int(re.search(r"\*\*Partial: (\d+) of the 125 test-split photos\*\*", section)[1])
+    n = int(re.search(r"\*\*(\d+) of the 125 test-split photos\*\*", section)[1])
     lines = section[section.index(HEADER) :].splitlines()
     columns = [c.strip() for c in lines[0].strip("|").split("|")][3:]
     rows = {}
