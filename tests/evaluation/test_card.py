@@ -341,6 +341,13 @@ def test_cli_card_masker_sets_every_rows_fill(tmp_path, capsys):
     assert rc == 2 and "unknown --masker 'fog'" in capsys.readouterr().err
 
 
+def test_the_card_names_its_curves_step(tmp_path):
+    assert synthetic_card(tmp_path / "a", "2", "--methods", "random", "--stability", "0", "--step", "100") == 0
+    assert "curves at 100 px per step" in (tmp_path / "a" / "card.md").read_text()
+    assert synthetic_card(tmp_path / "b", "2", "--methods", "random", "--stability", "0") == 0
+    assert "curves at pixel granularity" in (tmp_path / "b" / "card.md").read_text()
+
+
 def test_own_fill_is_the_setting_else_the_modality_default():
     maker = MapMaker(options={"lime": {"masker": "blur"}})
     assert own_fill(maker, "lime") == "blur"

@@ -1,4 +1,5 @@
-"""docs/results.md's report card on the test split reproduces from the per-item rows kept in experiments/report_card/."""
+"""docs/results.md's report cards on the test split (own fill; COCO pointing) reproduce from the per-item rows kept in
+experiments/report_card/."""
 
 from __future__ import annotations
 
@@ -8,21 +9,25 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from peephole.evaluation.card import cell_text, paired_card
 
 ROOT = Path(__file__).resolve().parents[2]
-ROWS = ROOT / "experiments" / "report_card" / "own-fill.csv"
-SECTION = "## The report card on the test split"
 HEADER = "| method | queries/img | s/img | insertion | deletion | µFidelity | seed ρ |"
+#: docs/results.md's cards on the test split: section heading, kept rows, the stated count, the methods
+CARDS = {
+    "own fill": ("## The report card on the test split", "own-fill.csv", r"\*\*(\d+) of the 125 test-split photos\*\*", 8),
+    "coco": ("## The pointing card on COCO", "coco.csv", r"\*\*(\d+) of the 91 test-split photo/class pairs\*\*", 9),
+}
 
 
-def _published() -> tuple[int, list[str], dict[str, list[str]]]:
-    """The section's stated photo count, its table's score columns and method -> their cells."""
+def _published(heading: str, count: str) -> tuple[int, list[str], dict[str, list[str]]]:
+    """The section's stated item count, its table's score columns and method -> their cells."""
     text = (ROOT / "docs" / "results.md").read_text()
-    section = text[text.index(SECTION) :]
+    section = text[text.index(heading) :]
     section = section[: section.index("\n## ", 1)]
-    n = int(re.search(r"\*\*(\d+) of the 125 test-split photos\*\*", section)[1])
+    n = int(re.search(count, section)[1])
     lines = section[section.index(HEADER) :].splitlines()
     columns = [c.strip() for c in lines[0].strip("|").split("|")][3:]
     rows = {}
@@ -34,17 +39,20 @@ def _published() -> tuple[int, list[str], dict[str, list[str]]]:
     return n, columns, rows
 
 
-def test_the_published_card_reproduces_from_the_kept_rows():
-    n, columns, published = _published()
-    items = list(csv.DictReader(ROWS.open()))
+@pytest.mark.parametrize("card", CARDS)
+def test_the_published_card_reproduces_from_the_kept_rows(card: str):
+    heading, file, count, n_methods = CARDS[card]
+    n, columns, published = _published(heading, count)
+    items = list(csv.DictReader((ROOT / "experiments" / "report_card" / file).open()))
     methods = {r["id"].rsplit("/", 1)[1] for r in items}
-    by_photo: dict[str, dict[str, dict]] = {}
+    by_item: dict[str, dict[str, dict]] = {}
     for r in items:
-        photo, method = r["id"].rsplit("/", 1)
-        by_photo.setdefault(photo, {})[method] = r
-    complete = sorted((p for p, m in by_photo.items() if len(m) == len(methods)), key=lambda p: int(by_photo[p]["random"]["seq"]))
-    assert len(complete) == n and len(methods) == len(published) == 8  # the stated count: every photo with all 8 maps
-    scores = {m: {c: [json.loads(by_photo[p][m]["metrics"]).get(c, np.nan) for p in complete] for c in columns} for m in methods}
-    card = {(r["method"], r["column"]): r for r in paired_card(scores, reference="pami-path")}
+        item, method = r["id"].rsplit("/", 1)
+        by_item.setdefault(item, {})[method] = r
+    complete = sorted((i for i, m in by_item.items() if len(m) == len(methods)), key=lambda i: int(by_item[i]["random"]["seq"]))
+    complete = complete[:n]  # the card's --limit: its first n items (the store may hold a few more)
+    assert len(complete) == n and len(methods) == len(published) == n_methods  # every item with all its maps
+    scores = {m: {c: [json.loads(by_item[i][m]["metrics"]).get(c, np.nan) for i in complete] for c in columns} for m in methods}
+    card_rows = {(r["method"], r["column"]): r for r in paired_card(scores, reference="pami-path")}
     for m in methods:
-        assert published[m] == [cell_text(card.get((m, c))) for c in columns], m
+        assert published[m] == [cell_text(card_rows.get((m, c))) for c in columns], m

@@ -496,8 +496,8 @@ def run_card(
         *notes,
         "insertion / deletion / µFidelity: held-out fill, one the method did not search with (blur <-> grey; black, white "
         "and mean -> blur; maps of methods without a masker on blur; the fill column: searched with → scored on); "
-        "curves at pixel granularity, AUC in [0, 1]. Rows with different fills are scored on different fills: "
-        "--masker gives every row one.",
+        f"curves at {'pixel granularity' if step is None else f'{step} px per step'}, AUC in [0, 1]. Rows with different "
+        "fills are scored on different fills: --masker gives every row one.",
         "self-graded: scored with the fill the method searched with, so a method that optimises the curve grades itself.",
         *(
             [f"ROAD: insertion / deletion with ROAD's noisy linear imputation (Rong et al. 2022), {road} steps per curve."]
