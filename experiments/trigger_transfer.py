@@ -35,6 +35,7 @@ import argparse
 import json
 import time
 from dataclasses import replace
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -134,10 +135,16 @@ THRESHOLDS = {"gap-natural-class": 3.622}
 REFERENCE_SIZES = Path(__file__).parent / "blind_zoo8" / "reference_sizes.json"
 
 
+@cache
+def _reference_log_sizes() -> np.ndarray:
+    """``g_c``: the references' mean log mask size of each class (read once)."""
+    return np.log(np.asarray(list(json.loads(REFERENCE_SIZES.read_text()).values()), np.float64)).mean(0)
+
+
 def class_scaled(size: np.ndarray, targets: list[int]) -> np.ndarray:
     """blind_zoo8/PLAN.md's candidate: each class's mask size divided by how large the references restore that
     class, ``L_c · exp(ḡ − g_c)`` with ``g_c`` the references' mean log size of class c and ``ḡ`` the mean of g."""
-    g = np.log(np.asarray(list(json.loads(REFERENCE_SIZES.read_text()).values()), np.float64)).mean(0)
+    g = _reference_log_sizes()
     return size * np.exp(g.mean() - g[list(targets)])
 
 

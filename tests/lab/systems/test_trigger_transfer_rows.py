@@ -20,11 +20,17 @@ ZOOS = [("2", "blind_zoo2/rerun"), ("3", "blind_zoo3"), ("4", "blind_zoo4"), ("5
 EIGHTH = ("7", "blind_zoo7")  # experiments/blind_zoo7/PLAN.md
 NINTH = ("8", "blind_zoo8")  # experiments/blind_zoo8/PLAN.md
 TENTH = ("9", "blind_zoo9")  # experiments/blind_zoo9/PLAN.md
+FIRST_TWO = [("0", "wide_zoo"), ("1", "fresh_zoo")]  # the wide and fresh zoos (rows-zoos01*.jsonl)
 # the plans' references; the first release's three (reference_models, seeds 9001-9003); the shipped nine (zoos 2-9)
 FILES = {"rows-pilot.jsonl": 3, "rows.jsonl": 3, "rows-nine.jsonl": len(REFERENCES)}
 _spec = importlib.util.spec_from_file_location("trigger_transfer", EXP / "trigger_transfer.py")
 tt = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(tt)  # type: ignore[union-attr]
+
+
+def _at(*zoos: tuple[str, str]) -> list[tuple[str, str]]:
+    """``(seed, folder under experiments/)`` pairs as :func:`trigger_transfer.evaluate` takes them."""
+    return [(s, str(EXP / d)) for s, d in zoos]
 
 
 def _rows(file: str = "rows-pilot.jsonl") -> list[dict]:
@@ -38,7 +44,7 @@ def test_rows_re_search_the_kept_scans_three_smallest_masks(file: str) -> None:
     assert {r["name"].split("/")[0] for r in rows} >= {f"zoo{s}" for s, _ in ZOOS}
     for r in rows:
         zoo, stem = r["name"].split("/")
-        scans = dict(ZOOS + [EIGHTH, NINTH, TENTH, ("0", "wide_zoo"), ("1", "fresh_zoo")])[zoo.removeprefix("zoo")]
+        scans = dict([*FIRST_TWO, *ZOOS, EIGHTH, NINTH, TENTH])[zoo.removeprefix("zoo")]
         kept = json.loads((EXP / scans / "scans" / "tabor" / f"{stem}.json").read_text())
         size = kept["measures"]["mask_l1"]
         assert r["classes"] == [int(c) for c in np.argsort(size)[:3]]
@@ -211,8 +217,7 @@ def test_all_eight_zoos_with_the_nine_references() -> None:
     rows, first = _rows("rows-nine.jsonl") + _rows("rows-zoos01-nine.jsonl"), _rows("rows-zoos01.jsonl")
     assert len(rows) == 106 + 22 + 23 + 23 + len(first)
     _same_first_three(rows, first)  # the wide and fresh zoos retrained: the same masks and columns
-    zoos = [("0", str(EXP / "wide_zoo")), ("1", str(EXP / "fresh_zoo"))] + [(s, str(EXP / d)) for s, d in [*ZOOS, EIGHTH]]
-    out = tt.evaluate(zoos, rows)
+    out = tt.evaluate(_at(*FIRST_TWO, *ZOOS, EIGHTH), rows)
     assert _counts(out["pooled"]["gap-natural-nine by pattern"]) == (57, 75, 2, 95, 0.978)
     assert _counts(out["pooled"]["gap-natural-nine by arch"]) == (60, 75, 3, 95, 0.978)
     assert _counts(out["pooled"]["gap by arch"]) == (58, 75, 3, 95, 0.96)
@@ -243,11 +248,11 @@ NINE_ZOOS = {
 def test_ninth_zoo_figures() -> None:
     rows = _rows("rows-nine.jsonl") + _rows("rows-zoos01-nine.jsonl")
     assert sum(r["name"].startswith("zoo8/") for r in rows) == 23  # 12 pairs, one backdoor under the attack rule
-    ninth = tt.evaluate([(NINTH[0], str(EXP / NINTH[1]))], rows)["zoos"]
+    ninth = tt.evaluate(_at(NINTH), rows)["zoos"]
     assert _counts(ninth["zoo8 gap-natural-nine"]) == (11, 11, 1, 12, 1.0)  # shipped, at 3.46
     assert _counts(ninth["zoo8 gap-natural-class"]) == (10, 11, 0, 12, 1.0)  # the candidate, at 3.622: not adopted
-    eight = [("0", str(EXP / "wide_zoo")), ("1", str(EXP / "fresh_zoo"))] + [(s, str(EXP / d)) for s, d in [*ZOOS, EIGHTH]]
-    out = tt.evaluate([*eight, (NINTH[0], str(EXP / NINTH[1]))], rows)
+    eight = _at(*FIRST_TWO, *ZOOS, EIGHTH)
+    out = tt.evaluate([*eight, *_at(NINTH)], rows)
     assert {k: _counts(out["pooled"][f"{k[0]} by {k[1]}"]) for k in NINE_ZOOS} == NINE_ZOOS
     # the candidate's threshold: the lowest with at most one false alarm among the eight zoos' clean models
     before = tt.evaluate(eight, rows)["zoos"]["pooled gap-natural-class"]
@@ -266,12 +271,11 @@ TEN_ZOOS = {
 def test_tenth_zoo_figures() -> None:
     rows = _rows("rows-nine.jsonl") + _rows("rows-zoos01-nine.jsonl")
     assert sum(r["name"].startswith("zoo9/") for r in rows) == 23
-    blind = tt.evaluate([(s, str(EXP / d)) for s, d in (NINTH, TENTH)], rows)["zoos"]
+    blind = tt.evaluate(_at(NINTH, TENTH), rows)["zoos"]
     assert _counts(blind["zoo9 gap-natural-nine"]) == (10, 11, 1, 12, 0.97)
     assert _counts(blind["zoo9 gap-natural-class"]) == (9, 11, 2, 12, 0.97)  # the plan's (2) fails
     assert _counts(blind["pooled gap-natural-nine"])[:4] == (21, 22, 2, 24)
     assert _counts(blind["pooled gap-natural-class"])[:4] == (19, 22, 2, 24)  # (1) fails: the shipped rule stays
-    zoos = [("0", "wide_zoo"), ("1", "fresh_zoo"), *ZOOS, EIGHTH, NINTH, TENTH]
-    out = tt.evaluate([(s, str(EXP / d)) for s, d in zoos], rows)
+    out = tt.evaluate(_at(*FIRST_TWO, *ZOOS, EIGHTH, NINTH, TENTH), rows)
     assert {k: _counts(out["pooled"][f"{k[0]} by {k[1]}"]) for k in TEN_ZOOS} == TEN_ZOOS
     assert _counts(out["zoos"]["pooled gap-natural-nine"])[:4] == (87, 97, 5, 119)  # the shipped rule's fixed threshold
