@@ -3,10 +3,10 @@
 Per photo and method: Spearman ρ between the maps of seeds 0 and 1 (both made with blur); cross-fill insertion and
 deletion (the map made with blur scored on mid-grey, the map made with grey scored on blur; pixel steps); the
 self-graded curves (each map scored with its own fill) for comparison; µFidelity of the blur map (9×9 grid, 20 %
-of the cells filled with mid-grey, Pearson). One JSON line per photo and method, so a partial run counts what it
-finished. ``--label`` names the rows, so the same script run against an older checkout (``PYTHONPATH=<old>/src``)
-gives the "before" rows; ``--summary`` prints the table and the paired differences against LIME-1000 and against
-the first file's method (list the "before" run first).
+of the cells filled with mid-grey, Pearson) and, since 2026-12-06, of the grey map (cells blurred). One JSON line
+per photo and method, so a partial run counts what it finished. ``--label`` names the rows, so the same script
+run against an older checkout (``PYTHONPATH=<old>/src``) gives the "before" rows; ``--summary`` prints the table
+and the paired differences against LIME-1000 and against the first file's method (list the "before" run first).
 
     nice -n 10 env PYTHONPATH=src python experiments/path_stability.py /work/shared/data/imagenet-sample --limit 10 \
         --methods pami-path,lime-1000 --out path_stability.jsonl
@@ -32,6 +32,9 @@ METHODS = {
     # spending the queries the default leaves unused (experiments/path_budget/PLAN.md)
     "pami-path-s300": ("pami-path", {"n_samples": 300}),
     "pami-path-seg70": ("pami-path", {"n_segments": 70}),
+    # magnitudes from one path's marginal gains (experiments/path_values/PLAN.md)
+    "pami-path-vdel": ("pami-path", {"values": "deletion"}),
+    "pami-path-vins": ("pami-path", {"values": "insertion"}),
 }
 REFERENCE = "lime-1000"
 FILLS = ("blur", "grey")
@@ -70,8 +73,9 @@ def measure(
                     for mode in ("insertion", "deletion"):
                         c = perturbation_curve(model, img, maps[made], sample.label, mode, step=step, fill=scored)
                         row[f"{mode}_{kind}_{made}"] = round(c.auc, 5)
-            mf = mu_fidelity(model, img, maps["blur"], sample.label, n_samples=samples, fill="grey")
-            row["mu_fidelity"] = round(mf.correlation, 5)
+            for made, key in (("blur", "mu_fidelity"), ("grey", "mu_fidelity_grey")):
+                mf = mu_fidelity(model, img, maps[made], sample.label, n_samples=samples, fill=OTHER[made])
+                row[key] = round(mf.correlation, 5)
             with out.open("a") as f:
                 f.write(json.dumps(row) + "\n")
             print(row, flush=True)
@@ -83,12 +87,14 @@ def summary(paths: list[Path]) -> None:
     by = {(r["photo"], r["method"]): r for r in rows}
     photos = sorted({r["photo"] for r in rows if all((r["photo"], m) in by for m in methods)})
     keys = [f"{m}_{k}_{f}" for k in ("cross", "self") for m in ("insertion", "deletion") for f in FILLS] + ["mu_fidelity"]
+    keys += ["mu_fidelity_grey"] if all("mu_fidelity_grey" in by[p, m] for p in photos for m in methods) else []
     label = {k: k for k in keys}
     for m in ("insertion", "deletion"):
         for f in FILLS:
             label[f"{m}_cross_{f}"] = f"{m}, made with {f}, scored on {OTHER[f]}"
             label[f"{m}_self_{f}"] = f"{m}, made with {f}, scored on {f} (self-graded)"
     label["mu_fidelity"] = "µFidelity of the blur map (grey fill)"
+    label["mu_fidelity_grey"] = "µFidelity of the grey map (blur fill)"
     print(f"{len(photos)} dev photos with every method ({', '.join(methods)}); mean ± s.e.")
 
     def col(m: str, k: str) -> np.ndarray:

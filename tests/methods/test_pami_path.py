@@ -10,6 +10,7 @@ from conftest import RegionMeanModel, textured_image
 
 import peephole
 from peephole.errors import InputError
+from peephole.methods.pami_path import values
 from peephole.methods.surrogate import orthogonal_samples
 from peephole.metrics.stability import rank_correlation
 
@@ -92,6 +93,34 @@ def test_values_that_rise_along_the_path_are_pooled_and_keep_their_sum():
     assert all(np.diff(along) < 0)
     assert along[0] == pytest.approx(0.6, abs=1e-3) and along[1] == pytest.approx(along[2], abs=2e-3)
     assert along[1] + along[2] == pytest.approx(1.0, abs=1e-3) and e.maps[0].sum() == pytest.approx(1.6, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "marginals, expected",
+    [("both", [0.55, 0.25, 0.2]), ("insertion", [0.6, 0.2, 0.2]), ("deletion", [0.5, 0.4, 0.1])],
+)
+def test_values_take_the_marginals_of_one_path_or_both(marginals, expected):
+    """Three one-feature parts, f(∅) = 0, f(x) = 1, a two-step path keeping 0.6 then 0.7 and hiding down to 0.5
+    then 0.1: insertion marginals 0.6, 0.1 and the tail's 0.3 (pooled to 0.2, 0.2: they rise), deletion
+    marginals 0.5, 0.4, 0.1, their mean for 'both'; each sums to f(x) − f(∅) and stays strictly decreasing."""
+    v = values([(0.6, 0.5), (0.7, 0.1)], np.ones(3, int), 0.0, 1.0, marginals)
+    np.testing.assert_allclose(v, expected, atol=2e-3)
+    assert v.sum() == pytest.approx(1.0) and all(np.diff(v) < 0)
+
+
+def test_one_paths_values_keep_the_order_and_the_sum():
+    """``values='deletion'`` changes the magnitudes only: the same path, so the same order, and the same sum."""
+
+    def value(s):
+        return float(sum(A[j] for j in s) + 0.8 * ({1, 5} <= s) - 0.5 * ({2, 6} <= s) + 0.7 * (3 in s or 7 in s))
+
+    both, deletion = explain(value), explain(value, values="deletion")
+    assert deletion.params["orders"] == both.params["orders"]
+    assert [int(r) for r in np.argsort(-deletion.maps[0], kind="stable")] == both.params["orders"][0]
+    assert not np.allclose(deletion.maps[0], both.maps[0], atol=1e-2)
+    assert deletion.maps[0].sum() == pytest.approx(both.maps[0].sum(), rel=1e-5)
+    with pytest.raises(InputError, match="values"):
+        explain(value, values="median")
 
 
 def test_the_hide_term_brings_an_and_pair_forward():

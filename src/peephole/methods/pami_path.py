@@ -30,7 +30,7 @@ Chen et al., ICLR 2024 (arXiv 2402.09164); a bidirectional search over both curv
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -45,6 +45,9 @@ from peephole.methods.base import Outcome, PerturbationMethod, Settings
 from peephole.methods.surrogate import LimeFit, orthogonal_samples
 from peephole.pipeline import Context
 
+#: ``values`` option -> the weights of (insertion, deletion) marginal gains in a position's value
+MARGINALS = {"both": (0.5, 0.5), "insertion": (1.0, 0.0), "deletion": (0.0, 1.0)}
+
 
 @dataclass(frozen=True)
 class PathOptions:
@@ -54,6 +57,8 @@ class PathOptions:
     hide_weight: float = 1.0  #: w of Eq. P1
     #: further fills (masker names) each step also queries: Eq. P1's gains are averaged over the masker and these
     search_fills: tuple[str, ...] = ()
+    #: each position's value: the mean of its marginal gains on both paths (Shapley-style), or one path's only
+    values: Literal["both", "insertion", "deletion"] = "both"
 
     def __post_init__(self) -> None:
         require("n_samples", self.n_samples, ">= 2 (the surrogate's fit)", lambda v: v >= 2)
@@ -64,6 +69,7 @@ class PathOptions:
             )
         require("candidates", self.candidates, ">= 1", lambda v: v >= 1)
         require("hide_weight", self.hide_weight, "a finite number >= 0", lambda v: np.isfinite(v) and v >= 0)
+        require("values", self.values, "'both', 'insertion' or 'deletion'", lambda v: v in MARGINALS)
 
 
 class PamiPath(PerturbationMethod):
@@ -108,7 +114,7 @@ class PamiPath(PerturbationMethod):
             steps.append(len(curve))
             at = positions(cover, order)
             sizes = np.bincount(at[at >= 0], minlength=len(order))
-            value = values(curve, sizes, float(f_empty.mean()), float(ctx.probabilities[t]))
+            value = values(curve, sizes, float(f_empty.mean()), float(ctx.probabilities[t]), o.values)
             maps.append(np.where(at >= 0, value[at], 0).astype(np.float32).reshape(cover.shape))
         return Outcome(
             np.stack(maps),
@@ -190,25 +196,30 @@ def path(
     return order + ranked, curve, done
 
 
-def values(curve: list[tuple[float, float]], sizes: np.ndarray, f_empty: float, f_full: float) -> np.ndarray:
+def values(
+    curve: list[tuple[float, float]], sizes: np.ndarray, f_empty: float, f_full: float, marginals: str = "both"
+) -> np.ndarray:
     """Each position's value per feature, ``(n,)``: position r's Shapley-style value ``φ_r / sizes[r]``, made
     non-increasing along the order, plus a rank term that keeps the order exact.
 
     ``φ_r = ½ [(f(keep S_r) − f(keep S_{r−1})) + (f(hide S_{r−1}) − f(hide S_r))]`` is the mean of part r's
     marginal gain on the insertion path and on the deletion path (a permutation and its reverse: the
     antithetic pair of Shapley permutation sampling); the parts after the path share what it left,
-    ``½ [(f(x) − f(keep S_m)) + (f(hide S_m) − f(∅))]``, per feature. ``sizes[r]``: the features position r
-    added (0: it paints nothing). The per-feature values are fitted non-increasing along the order (isotonic
-    regression weighted by ``sizes``, which keeps each pooled block's total), so the sum over the map stays
-    ``f(x) − f(∅)`` and the curves still follow the path; a rank term ``δ (n − r) / n`` (``δ`` a thousandth of the
-    largest value; its mean over the features taken off, so the sum holds) breaks the ties pooling leaves.
+    ``½ [(f(x) − f(keep S_m)) + (f(hide S_m) − f(∅))]``, per feature. ``marginals`` ('insertion' or
+    'deletion') keeps one path's gain instead of the mean (:data:`MARGINALS`); each telescopes to the same sum.
+    ``sizes[r]``: the features position r added (0: it paints nothing). The per-feature values are fitted
+    non-increasing along the order (isotonic regression weighted by ``sizes``, which keeps each pooled block's
+    total), so the sum over the map stays ``f(x) − f(∅)`` and the curves still follow the path; a rank term
+    ``δ (n − r) / n`` (``δ`` a thousandth of the largest value; its mean over the features taken off, so the sum
+    holds) breaks the ties pooling leaves.
     """
     from sklearn.isotonic import IsotonicRegression
 
     n, m = len(sizes), len(curve)
     keep = np.array([f_empty] + [k for k, _ in curve] + [f_full])
     hide = np.array([f_full] + [h for _, h in curve] + [f_empty])
-    phi = (np.diff(keep) - np.diff(hide)) / 2  # φ of the m path positions, then of the whole tail
+    w_keep, w_hide = MARGINALS[marginals]
+    phi = w_keep * np.diff(keep) - w_hide * np.diff(hide)  # φ of the m path positions, then of the whole tail
     density = np.zeros(n)
     tail = sizes[m:].sum()
     density[:m] = phi[:m] / np.maximum(sizes[:m], 1)
