@@ -1,5 +1,5 @@
-"""docs/results.md's report cards on the test split (own fill; COCO pointing) reproduce from the per-item rows kept in
-experiments/report_card/."""
+"""docs/results.md's report cards on the test split (own fill; one condition, grey; COCO pointing) reproduce from the
+per-item rows kept in experiments/report_card/."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ HEADER = "| method | queries/img | s/img | insertion | deletion | µFidelity | s
 #: docs/results.md's cards on the test split: section heading, kept rows, the stated count, the methods
 CARDS = {
     "own fill": ("## The report card on the test split", "own-fill.csv", r"\*\*(\d+) of the 125 test-split photos\*\*", 8),
+    "grey": ("## The report card under one condition", "grey.csv", r"\*\*(\d+) of the 125 test-split photos\*\*", 8),
     "coco": ("## The pointing card on COCO", "coco.csv", r"\*\*(\d+) of the 91 test-split photo/class pairs\*\*", 9),
 }
 
