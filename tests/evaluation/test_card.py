@@ -169,7 +169,7 @@ def test_resume_redoes_only_the_items_whose_method_changed(folder, tmp_path, mon
     # the method's code changed (its version hash): redone too
     monkeypatch.setattr("peephole.evaluation.methods.code_version", lambda m: "edited" if m == "lime" else code_version(m))
     card, made = again(["rise", "random", "lime"], {**fast, "rise": {"n_masks": 30}})
-    assert made == ["lime"] * 4 and "4 stored items redone" in (out / "card.md").read_text()
+    assert made == ["lime"] * 4 and "4 stored items redone by this process" in (out / "card.md").read_text()
     # --redo recomputes one method's items although nothing changed; a later resume reads them back
     assert again(["rise", "random", "lime"], {**fast, "rise": {"n_masks": 30}}, redo=["rise"])[1] == ["rise"] * 4
     assert again(["rise", "random", "lime"], {**fast, "rise": {"n_masks": 30}})[1] == []

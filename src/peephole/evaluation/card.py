@@ -509,7 +509,10 @@ def run_card(
         "s/img: the method's mean wall time per map (seed ρ's second map not included).",
     ]
     if n_redone:
-        all_notes.append(f"{n_redone} stored items redone: their method's options or code changed, or --redo named it.")
+        all_notes.append(
+            f"{n_redone} stored items redone by this process (others sharing the store count their own): their method's "
+            "options or code changed, or --redo named it."
+        )
     if maker.bare:
         all_notes.append(
             "overhead: the method's wall time ÷ the time of its queries as bare forward passes (each batch timed again on "
