@@ -69,7 +69,6 @@ class PathOptions:
             )
         require("candidates", self.candidates, ">= 1", lambda v: v >= 1)
         require("hide_weight", self.hide_weight, "a finite number >= 0", lambda v: np.isfinite(v) and v >= 0)
-        require("values", self.values, "'both', 'insertion' or 'deletion'", lambda v: v in MARGINALS)
 
 
 class PamiPath(PerturbationMethod):
