@@ -26,7 +26,8 @@ experiments/blind_zoo6/PLAN.md; made at 02f5558–b0be7e7 with references built 
 
 ``check``: every rule of :data:`RULES` on every zoo at the shipped threshold (gap-natural-nine is the default scan;
 gap-natural-class at :data:`THRESHOLDS`), and leave one trigger / architecture family out on the zoos pooled (one
-false alarm allowed per fold).
+false alarm allowed per fold; for the default rule also T5, 5 % of the seen clean models); ``--new SEED``: that
+zoo's models at the T5 thresholds of folds fitted on the other zoos only (experiments/blind_zoo10/PLAN.md's (A)).
 """
 
 from __future__ import annotations
@@ -131,6 +132,10 @@ FIRST = 3
 #: fixed thresholds other than the shipped GAP_THRESHOLD: blind_zoo8/PLAN.md's (at most one false alarm among the
 #: eight zoos' 95 clean models)
 THRESHOLDS = {"gap-natural-class": 3.622}
+#: the default scan's rule, and blind_zoo10/PLAN.md's threshold procedure T5 for it: each fold's threshold at 5 % false
+#: alarms among the seen clean models (or one, whichever allows more; T1 allows only the one)
+DEFAULT_RULE = "gap-natural-nine"
+T5_RATE = 0.05
 #: TABOR's restored mask size of every class on each of the nine references (seed 0; blind_zoo8/PLAN.md)
 REFERENCE_SIZES = Path(__file__).parent / "blind_zoo8" / "reference_sizes.json"
 
@@ -155,7 +160,7 @@ def evaluate(zoos: list[tuple[str, str]], rows: list[dict]) -> dict:
     from peephole_lab.systems.tabor import GAP_THRESHOLD
 
     by_name = {r["name"]: r for r in rows}
-    out: dict = {"zoos": {}, "pooled": {}, "transfer": {}}
+    out: dict = {"zoos": {}, "pooled": {}, "transfer": {}, "results": {}}
     nine = all(len(t) > FIRST for r in rows for t in r["transfer"])
     rules: dict[str, list] = {rule: [] for rule in RULES if nine or rule not in AVERAGES}
     for seed, scans in zoos:
@@ -165,10 +170,13 @@ def evaluate(zoos: list[tuple[str, str]], rows: list[dict]) -> dict:
             res = [replace(rescored(r, by_name[f"zoo{seed}/{r.name}"], rule), name=f"zoo{seed}/{r.name}") for r in kept]
             out["zoos"][f"zoo{seed} {rule}"] = interval_rates(res, THRESHOLDS.get(rule, GAP_THRESHOLD))
             rules[rule] += res
+    out["results"] = rules
     for rule, res in rules.items():
         out["zoos"][f"pooled {rule}"] = interval_rates(res, THRESHOLDS.get(rule, GAP_THRESHOLD))
         for by in ("pattern", "arch"):
             out["pooled"][f"{rule} by {by}"] = leave_one_family_out(res, by, 0.0, max_false_alarms=1)["pooled"]
+            if rule == DEFAULT_RULE:
+                out["pooled"][f"{rule} T5 by {by}"] = leave_one_family_out(res, by, T5_RATE, max_false_alarms=1)["pooled"]
     troj = [r for r in rows if r["trojan"]]
     out["transfer"] = {
         "targets (among the 3 smallest)": [
@@ -180,9 +188,25 @@ def evaluate(zoos: list[tuple[str, str]], rows: list[dict]) -> dict:
     return out
 
 
+def frozen_folds(results: list, new: str, by: str) -> dict:
+    """blind_zoo10/PLAN.md's (A): each model of zoo ``new`` at the T5 threshold fitted on the other zoos' models
+    outside its family (``by``), so neither the zoo nor the family was seen; ``'thresholds'``: family -> threshold."""
+    from peephole_lab.systems.backdoor_eval import family_of, interval_rates, tune_threshold
+
+    seen = [r for r in results if not r.name.startswith(f"zoo{new}/")]
+    fresh = [r for r in results if r.name.startswith(f"zoo{new}/")]
+    ths = {f: tune_threshold([r for r in seen if family_of(r, by) != f], T5_RATE, 1) for f in {family_of(r, by) for r in results}}
+    flagged = [replace(r, anomaly=[a - ths[family_of(r, by)] for a in r.anomaly]) for r in fresh]
+    return {"thresholds": ths, **interval_rates(flagged, 0.0)}
+
+
 def check(args: argparse.Namespace) -> None:
     rows = [json.loads(line) for f in args.rows for line in Path(f).read_text().splitlines()]
     out = evaluate(args.zoo, rows)
+    if args.new:
+        for by in ("pattern", "arch"):
+            out["zoos"][f"zoo{args.new} T5 frozen by {by}"] = frozen_folds(out["results"][DEFAULT_RULE], args.new, by)
+    out.pop("results")
     for name, p in {**out["zoos"], **out["pooled"]}.items():
         (d0, d1), (f0, f1) = p["detection_ci"], p["false_alarm_ci"]
         print(
@@ -208,6 +232,7 @@ def main() -> None:
     c = sub.add_parser("check")
     c.add_argument("--zoo", nargs=2, action="append", required=True, metavar=("SEED", "SCANS"))
     c.add_argument("--rows", nargs="+", required=True)
+    c.add_argument("--new", default="", help="a zoo's seed: its models at frozen T5 fold thresholds (blind_zoo10/PLAN.md)")
     c.add_argument("--out", default="")
     args = ap.parse_args()
     {"run": run, "summary": summary, "check": check}[args.cmd](args)

@@ -279,3 +279,37 @@ def test_tenth_zoo_figures() -> None:
     out = tt.evaluate(_at(*FIRST_TWO, *ZOOS, EIGHTH, NINTH, TENTH), rows)
     assert {k: _counts(out["pooled"][f"{k[0]} by {k[1]}"]) for k in TEN_ZOOS} == TEN_ZOOS
     assert _counts(out["zoos"]["pooled gap-natural-nine"])[:4] == (87, 97, 5, 119)  # the shipped rule's fixed threshold
+
+
+# experiments/blind_zoo10/PLAN.md, seen before it was written (so in-sample for T5): all ten zoos, T5 in each fold,
+# and the fold thresholds it froze for the eleventh zoo
+TEN_ZOOS_T5 = {"pattern": (87, 97, 6, 119, 0.979), "arch": (88, 97, 14, 119, 0.979)}
+FROZEN = {
+    "pattern": {"blend": 3.3911, "checker": 3.4181, "hollow": 3.4018, "line": 3.3911, "multi": 3.4018, "random": 3.4181},
+    "arch": {"cnn": 3.4181, "cnn-bn-gap": 3.1347, "resnet": 3.2979, "strided-cnn": 3.4181, "mlp-gelu": 3.4181},
+}
+
+
+def test_t5_on_ten_zoos_and_the_thresholds_it_froze() -> None:
+    rows = _rows("rows-nine.jsonl") + _rows("rows-zoos01-nine.jsonl")
+    rows = [r for r in rows if not r["name"].startswith("zoo10/")]
+    out = tt.evaluate(_at(*FIRST_TWO, *ZOOS, EIGHTH, NINTH, TENTH), rows)
+    assert {by: _counts(out["pooled"][f"gap-natural-nine T5 by {by}"]) for by in TEN_ZOOS_T5} == TEN_ZOOS_T5
+    for by, want in FROZEN.items():
+        got = tt.frozen_folds(out["results"]["gap-natural-nine"], "10", by)
+        assert got["n_trojan"] == 0  # no eleventh-zoo row in this set: every fold threshold comes from zoos 0-9
+        assert {f: round(got["thresholds"][f], 4) for f in want} == want
+
+
+def _model(name: str, trojan: bool, family: str, score: float) -> ModelResult:
+    return ModelResult(name, trojan, 0, {"pattern": family}, [score], [True], [0], 0.0)
+
+
+def test_frozen_folds_leave_out_the_zoo_and_the_family() -> None:
+    """Zoo 1's 'a' models are judged at a threshold set by zoo 0's 'b' models only (one false alarm allowed: 2.0);
+    zoo 0's 'a' clean model (5.0) or zoo 1's own 'b' clean model (10.0), if seen, would move it to 3.0."""
+    seen = [_model("zoo0/a-c", False, "a", 5.0)] + [_model(f"zoo0/b-c{i}", False, "b", v) for i, v in enumerate([1.0, 2.0, 3.0])]
+    new = [_model("zoo1/a-t", True, "a", 2.5), _model("zoo1/a-c", False, "a", 4.5), _model("zoo1/b-c", False, "b", 10.0)]
+    got = tt.frozen_folds(seen + new, "1", "pattern")
+    assert got["thresholds"]["a"] == 2.0
+    assert (got["detected"], got["n_trojan"], got["false_alarms"], got["n_clean"]) == (1, 1, 2, 2)
