@@ -177,6 +177,39 @@ def test_resume_redoes_only_the_items_whose_method_changed(folder, tmp_path, mon
         again(["rise", "random"], redo=["hsic"])
 
 
+def test_a_failing_map_is_recorded_and_the_card_goes_on(folder, tmp_path, monkeypatch):
+    """One map raises: its item is stored as failed with the error, every other item is made, the card leaves that
+    map out of its columns and says so; a resume tries only that item again."""
+    out, samples = tmp_path / "card", lambda: folder_samples(folder, None, size=S)
+    first = next(iter(samples())).image
+    kw = {"stability": 0, "mu_samples": 8}
+    maps = MapMaker.maps
+
+    def flaky(self, method, image, *a, **k):
+        if method == "rise" and np.array_equal(image, first):
+            raise InputError("the ground-truth region is empty")
+        return maps(self, method, image, *a, **k)
+
+    def card(methods=("rise", "random")):
+        maker = MapMaker(options={"rise": {"n_masks": 20}}, _models={"onnx": CallableModel(region_mean, "probs")})
+        rows = run_card(samples(), list(methods), out, maker, "random", {"data": "t"}, **kw)
+        return {(r["method"], r["column"]): r for r in rows}
+
+    monkeypatch.setattr(MapMaker, "maps", flaky)
+    got = card()
+    assert got["rise", "insertion"]["n"] == 3 and got["random", "insertion"]["n"] == 4
+    with Store(out) as store:
+        status = store.status()
+        assert status["p0.png/rise"] == "failed" and sum(v == "done" for v in status.values()) == 7
+        error = next(r for r in store.rows() if r["id"] == "p0.png/rise")["error"]
+        assert error == "InputError: the ground-truth region is empty"
+    assert "1 maps failed and are left out of their columns" in (out / "card.md").read_text()
+    monkeypatch.setattr(MapMaker, "maps", maps)
+    calls = counted_maps(monkeypatch)  # every map succeeds now: only the failed one is made again
+    assert card()["rise", "insertion"]["n"] == 4 and calls == ["rise"]
+    assert "failed" not in (out / "card.md").read_text()
+
+
 def test_two_processes_fill_one_card_and_make_each_item_once(folder, tmp_path):
     out, fast = tmp_path / "card", {"rise": {"n_masks": 20}, "lime": {"n_samples": 20}}
     model = {"onnx": CallableModel(region_mean, "probs")}
@@ -372,6 +405,19 @@ def test_a_coco_folder_adds_pointing_and_energy_pointing(tmp_path):
     # the centred Gaussian puts more of its mass in the central cat box than a random map does
     assert centre["energy pointing"]["mean"] > random["energy pointing"]["mean"] and centre["energy pointing"]["lead"]
     assert "insertion" in centre and "seed ρ" not in centre
+
+
+def test_a_coco_class_under_a_pixel_wide_is_no_item(tmp_path):
+    """A dog box 0.01 of the image wide (15.84-16.16 px at 32) covers no pixel centre at 32×32: no pointing trial there."""
+    from peephole.evaluation.card import coco_samples
+    from peephole.evaluation.data import class_regions, read_coco_boxes
+
+    write_coco_boxes(tmp_path, (80, 100), "0,cat\n2,dog\n", {"x.jpg": "0 0.5 0.5 0.2 0.2\n2 0.5 0.5 0.01 0.01\n"})
+    model = CallableModel(cat_dog_logits, "logits")
+    assert [s.name for s in coco_samples(tmp_path, model, None, size=S)] == ["x.jpg:cat"]
+    photo = read_coco_boxes(tmp_path)[0]
+    assert list(class_regions(photo, (S, S))) == ["cat"] and list(class_regions(photo, (320, 320))) == ["cat", "dog"]
+    assert class_regions(photo, (320, 320))["dog"].sum() == 16  # 158.4-161.6 px: four pixel centres each way
 
 
 def test_coco_shuffle_permutes_the_split_photos_keeping_each_photos_classes_together(tmp_path):

@@ -114,26 +114,25 @@ def coco_samples(
 ) -> Iterable[Sample]:
     """One sample per (COCO photo, class with ImageNet counterparts) of a COCO boxes folder (``split``: its even
     ``'dev'`` or odd ``'test'`` photos): the photo at ``size``×``size``, the target the ImageNet class of that set the
-    model scores highest (as in :func:`peephole.evaluation.runner.run_pointing`), the boxes' pixels at ``size``;
+    model scores highest (as in :func:`peephole.evaluation.runner.run_pointing`), the boxes' pixels at ``size``
+    (:func:`~peephole.evaluation.data.class_regions`: a class under a pixel wide there is no item);
     ``shuffle``: the photos in the order of a permutation of that seed (as :func:`folder_samples`)."""
     from peephole.evaluation.coco_imagenet import COCO_TO_IMAGENET
-    from peephole.evaluation.data import SPLITS, read_coco_boxes, scaled_boxes
+    from peephole.evaluation.data import SPLITS, class_regions, read_coco_boxes
     from peephole.evaluation.runner import _resized
-    from peephole.metrics.pointing import boxes_mask
 
     photos = read_coco_boxes(data)
     photos = photos if split is None else photos[SPLITS[split] :: 2]
     if shuffle is not None:
         photos = [photos[int(i)] for i in np.random.default_rng(shuffle).permutation(len(photos))]
     for p in photos:
-        classes = sorted(c for c in p.boxes if c in COCO_TO_IMAGENET)
-        if not classes:
+        regions = class_regions(p, (size, size))  # squashed, not cropped: the boxes stay on the photo
+        if not regions:
             continue
-        img = _resized(p.path, size)[0]  # squashed, not cropped: the boxes stay on the photo
+        img = _resized(p.path, size)[0]
         probs = _probabilities(model, img)
-        for c in classes:
+        for c, region in regions.items():
             ids = list(COCO_TO_IMAGENET[c])
-            region = boxes_mask(scaled_boxes(p.boxes[c], (size, size)), (size, size))
             yield Sample(f"{p.path.name}:{c}", img, int(ids[int(np.argmax(probs[ids]))]), source=str(p.path), region=region)
 
 
@@ -438,11 +437,18 @@ def run_card(
             n_redone += sum(f"{s.name}/{m}" in stored for m in mine)
             k = step or default_step(s.image.shape[:2])
             for m in mine:
-                r = maker.maps(m, s.image, [s.label], index)[0]
-                scores = score_map(model, maker, m, s, r.map, k, mu_samples, road)
-                if index < stability and m not in REFERENCE:
-                    again = replace(maker, seed=maker.seed + 1).maps(m, s.image, [s.label], index)[0]
-                    scores["seed ρ"] = round(rank_correlation(r.map, again.map), 6)
+                try:
+                    r = maker.maps(m, s.image, [s.label], index)[0]
+                    scores = score_map(model, maker, m, s, r.map, k, mu_samples, road)
+                    if index < stability and m not in REFERENCE:
+                        again = replace(maker, seed=maker.seed + 1).maps(m, s.image, [s.label], index)[0]
+                        scores["seed ρ"] = round(rank_correlation(r.map, again.map), 6)
+                except Exception as exc:  # noqa: BLE001 - one map's failure is recorded (and retried on resume), the card goes on
+                    error = f"{type(exc).__name__}: {exc}"
+                    store.commit({**row, "id": f"{s.name}/{m}", "status": "failed", "error": error})
+                    if log is not None:
+                        log(f"{index + 1} {s.name}/{m}: failed, {error}")
+                    continue
                 e = Explanation(
                     method=m, modality="image", input=s.image, maps=np.asarray(r.map, np.float32)[None],
                     targets=[s.label], probabilities=np.asarray(probs, np.float32), class_names=names,
@@ -478,11 +484,16 @@ def run_card(
             time.sleep(CLAIM_POLL_S)
             refresh()
             pending = {name: p for name, p in pending.items() if explain(*p)}
-        rows = {r["id"]: r for r in store.rows("done")}
+        made = {r["id"]: r for r in store.rows() if r["status"] in ("done", "failed")}  # every item of images is one
+        rows = {k: r for k, r in made.items() if r["status"] == "done"}
+        failed = {f"{i}/{m}": made[f"{i}/{m}"]["error"] for i in images for m in methods if f"{i}/{m}" not in rows}
         stats = {m: {**v, "fill": fill_text(maker, m)} for m, v in method_stats(store, rows, methods, images).items()}
-    values = {m: {c.name: [rows[f"{i}/{m}"]["metrics"].get(c.name, np.nan) for i in images] for c in COLUMNS} for m in methods}
+    values = {
+        m: {c.name: [rows.get(f"{i}/{m}", {"metrics": {}})["metrics"].get(c.name, np.nan) for i in images] for c in COLUMNS}
+        for m in methods
+    }
     card = [{**r, **stats[r["method"]]} for r in paired_card(values, reference)]
-    n_right = sum(bool(rows[f"{i}/{methods[0]}"]["correct"]) for i in images)
+    n_right = sum(bool(made[f"{i}/{methods[0]}"]["correct"]) for i in images)
     explained = (
         "the model's top-1 class (the ImageNet class of the item's COCO class on COCO)"
         if target == "predicted"
@@ -508,6 +519,12 @@ def run_card(
         f"Δ: paired difference with {reference} ± paired s.e.; lead: best mean, and every method within one paired s.e.",
         "s/img: the method's mean wall time per map (seed ρ's second map not included).",
     ]
+    if failed:
+        first = next(iter(failed.items()))
+        all_notes.append(
+            f"{len(failed)} maps failed and are left out of their columns (their errors are in the store; a resume "
+            f"tries them again), e.g. {first[0]}: {first[1]}"
+        )
     if n_redone:
         all_notes.append(
             f"{n_redone} stored items redone by this process (others sharing the store count their own): their method's "
@@ -527,7 +544,7 @@ def method_stats(store: Store, rows: dict[str, dict[str, Any]], methods: Sequenc
     bare forward time; NaN when the bare passes were not timed)."""
     out = {}
     for m in methods:
-        items = [rows[f"{i}/{m}"] for i in images]
+        items = [rows[f"{i}/{m}"] for i in images if f"{i}/{m}" in rows]
         bare = [store.load(r["id"]).timings.get("bare forward", np.nan) for r in items]
         total = [r["seconds"] for r in items]
         out[m] = {

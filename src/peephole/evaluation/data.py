@@ -106,3 +106,14 @@ def scaled_boxes(rel: list[tuple[float, float, float, float]], shape: tuple[int,
     """Relative boxes -> pixel boxes ``(x0, y0, x1, y1)`` for an H×W image."""
     h, w = shape
     return np.asarray(rel, np.float64) * np.array([w, h, w, h])
+
+
+def class_regions(photo: CocoSample, shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    """The pointing game's trials of a COCO photo at H×W: each class with ImageNet counterparts (sorted) -> the
+    union of its boxes' pixels (:func:`~peephole.metrics.pointing.boxes_mask`). A class whose boxes cover no
+    pixel centre at this size (an object under a pixel wide) is no trial: no map can point at it."""
+    from peephole.evaluation.coco_imagenet import COCO_TO_IMAGENET
+    from peephole.metrics.pointing import boxes_mask
+
+    regions = {c: boxes_mask(scaled_boxes(photo.boxes[c], shape), shape) for c in sorted(photo.boxes) if c in COCO_TO_IMAGENET}
+    return {c: m for c, m in regions.items() if m.any()}

@@ -29,11 +29,11 @@ from tqdm.auto import tqdm
 
 from peephole.errors import InputError
 from peephole.evaluation.coco_imagenet import COCO_TO_IMAGENET
-from peephole.evaluation.data import read_coco_boxes, read_imagenet_sample, scaled_boxes
+from peephole.evaluation.data import class_regions, read_coco_boxes, read_imagenet_sample
 from peephole.evaluation.methods import MapMaker
 from peephole.evaluation.report import mean_sem, plot_curves, plot_grid, write_table
 from peephole.metrics.curves import default_step, perturbation_curve
-from peephole.metrics.pointing import TOLERANCE, boxes_mask, pointing_hit, pointing_summary
+from peephole.metrics.pointing import TOLERANCE, pointing_hit, pointing_summary
 from peephole.modalities.image.io import load_image
 from peephole.result import Explanation
 from peephole.store.runs import Store, prediction_columns
@@ -296,8 +296,8 @@ def run_pointing(
         images: list[str] = []
         for seq, s in enumerate(tqdm(samples, desc="images", unit="image", disable=not progress)):
             todo = [m for m in methods if m not in stored.get(s.path.name, {})]
-            if todo:
-                _point_image(store, model, maker, todo, s, seq, size, tolerance)
+            if todo and not _point_image(store, model, maker, todo, s, seq, size, tolerance):
+                continue  # no class of the photo is a trial at its size
             images.append(s.path.name)
             _pointing_table(store, images, methods, out, tolerance)
         table = _pointing_table(store, images, methods, out, tolerance)
@@ -320,17 +320,20 @@ def _resized(path: Path, size: int) -> tuple[np.ndarray, tuple[int, int]]:
 
 def _point_image(
     store: Store, model: Any, maker: MapMaker, methods: Sequence[str], s: Any, seq: int, size: int, tolerance: float
-) -> None:
+) -> bool:
     """Score one COCO photo with ``methods`` and commit one item per method: its maps (one per mapped class
-    present) and hits. The target of a class: the ImageNet class of its set the model scores highest."""
+    present, :func:`~peephole.evaluation.data.class_regions` at the photo's size) and hits. The target of a class:
+    the ImageNet class of its set the model scores highest. False (nothing committed): the photo has no trial."""
     import cv2
 
     img, (h, w) = _resized(s.path, size)
+    by_class = class_regions(s, (h, w))
+    if not by_class:
+        return False
     probs = _probabilities(model, img)
     names = getattr(model, "class_names", None)
-    classes = sorted(c for c in s.boxes if c in COCO_TO_IMAGENET)
+    classes, regions = list(by_class), list(by_class.values())
     targets = [int(np.array(COCO_TO_IMAGENET[c])[np.argmax(probs[list(COCO_TO_IMAGENET[c])])]) for c in classes]
-    regions = [boxes_mask(scaled_boxes(s.boxes[c], (h, w)), (h, w)) for c in classes]
     row = {"seq": seq, "source": str(s.path), **prediction_columns(probs, names), "targets": targets}
     for method in methods:
         results = maker.maps(method, img, targets)
@@ -355,6 +358,7 @@ def _point_image(
         store.commit(
             {**row, "id": iid, "status": "done", "metrics": hits, "n_queries": n_queries, "seconds": round(seconds, 3)}, e
         )
+    return True
 
 
 def _trials(row: dict[str, Any]) -> list[dict[str, Any]]:
