@@ -212,6 +212,10 @@ def report(args: argparse.Namespace) -> None:
         Path(args.out).write_text(json.dumps(out, indent=1, default=float))
 
 
+#: blind_zoo10/PLAN.md's threshold procedure: 5 % of the seen clean models, or one false alarm if that allows more
+T5 = (0.05, 1)
+
+
 def pooled(args: argparse.Namespace) -> None:
     """Every zoo of ``--roots`` pooled (model names prefixed by their root as given), leave one trigger family out and
     one architecture family out: the default scan (the size rule, at its fixed threshold and with its threshold
@@ -222,15 +226,17 @@ def pooled(args: argparse.Namespace) -> None:
 
     res = {d: [replace(r, name=f"{root}/{r.name}") for root in args.roots for r in load(Path(root), d)] for d in DETECTORS}
     sized = [restat(r, _default_size) for r in res["tabor"]]
-    table = {  # name -> (results, fixed threshold or None, false-alarm budget when tuned inside the folds)
+    table = {  # name -> (results, fixed threshold or None, (false-alarm rate, count) allowed when tuned in the folds)
         "tabor-size, ‖M‖₁ < 33.1 px (the size rule, fixed)": (sized, SIZE_THRESHOLD, None),
-        "tabor-size, threshold tuned on the seen families at 0 false alarms": (sized, None, 0.0),
+        "tabor-size, threshold tuned on the seen families at 0 false alarms": (sized, None, (0.0, 0)),
         "tabor index > 3.1 (tabor-calibrated, fixed)": (res["tabor"], CALIBRATED_THRESHOLD, None),
         "tabor index > 2 (the paper's threshold)": (res["tabor"], 2.0, None),
-        "tabor index, threshold tuned on the seen families at 0 false alarms": (res["tabor"], None, 0.0),
+        "tabor index, threshold tuned on the seen families at 0 false alarms": (res["tabor"], None, (0.0, 0)),
+        "tabor index, threshold tuned on the seen families at 5 % (T5)": (res["tabor"], None, T5),
         "neural-cleanse index > 2 (the paper's threshold)": (res["neural-cleanse"], 2.0, None),
-        "neural-cleanse index, threshold tuned on the seen families at 0 false alarms": (res["neural-cleanse"], None, 0.0),
-        "neural-cleanse index, threshold tuned on the seen families (1/6)": (res["neural-cleanse"], None, 1 / 6),
+        "neural-cleanse index, threshold tuned on the seen families at 0 false alarms": (res["neural-cleanse"], None, (0.0, 0)),
+        "neural-cleanse index, threshold tuned on the seen families at 5 % (T5)": (res["neural-cleanse"], None, T5),
+        "neural-cleanse index, threshold tuned on the seen families (1/6)": (res["neural-cleanse"], None, (1 / 6, 0)),
     }
     print(f"models: {', '.join(f'{d} {len(v)} ({sum(r.trojan for r in v)} backdoored)' for d, v in res.items())}")
     out: dict = {}
@@ -242,7 +248,7 @@ def pooled(args: argparse.Namespace) -> None:
             _print_rates(name, out[name]["pooled"])
             continue
         for by in ("pattern", "arch"):
-            lofo = leave_one_family_out(results, by, budget)
+            lofo = leave_one_family_out(results, by, budget[0], max_false_alarms=budget[1])
             print(f"== {name} ({len(results)} models)\n{lofo_summary(lofo)}")
             _print_rates(f"{name}, by {by}", lofo["pooled"])
             out[f"{name} | by {by}"] = lofo
@@ -411,7 +417,7 @@ def search(args: argparse.Namespace) -> None:
             name = f"{stat_name}, budget {budget:.2g}"
             row: dict = {"threshold fit on every model": tune_threshold(results, budget)}
             for by in ("pattern", "arch"):
-                lofo = leave_one_family_out(results, by, budget)
+                lofo = leave_one_family_out(results, by, budget[0], max_false_alarms=budget[1])
                 print(f"== {name}")
                 print(lofo_summary(lofo))
                 row[by] = lofo
