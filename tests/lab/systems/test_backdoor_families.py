@@ -299,3 +299,23 @@ def test_the_fourth_blind_zoo_and_all_six_pooled():
     for by, alarms in (("pattern", 3), ("arch", 2)):
         p = leave_one_family_out(six, by, 0.0, max_false_alarms=1)["pooled"]
         assert (p["detected"], p["n_trojan"], p["false_alarms"], p["n_clean"]) == (47, 57, alarms, 71)
+
+
+ELEVEN = ["wide_zoo", "fresh_zoo", "blind_zoo2/rerun", *(f"blind_zoo{i}" for i in range(3, 11))]
+
+
+def test_the_baselines_under_t5_on_the_eleven_zoos():
+    """docs/systems.md's "A threshold procedure for unseen families": TABOR's and Neural Cleanse's indices under the
+    default scan's T5 procedure (experiments/blind_zoo10/PLAN.md) on the same 238 models, and on the eleventh zoo
+    at their fixed thresholds."""
+    for detector, want in (
+        ("tabor", {"pattern": (63, 107, 8, 131), "arch": (60, 107, 6, 131)}),
+        ("neural-cleanse", {"pattern": (52, 107, 7, 131), "arch": (52, 107, 8, 131)}),
+    ):
+        rs = sum((_scans(z, detector) for z in ELEVEN), [])
+        for by, counts in want.items():
+            p = leave_one_family_out(rs, by, 0.05, max_false_alarms=1)["pooled"]
+            assert (p["detected"], p["n_trojan"], p["false_alarms"], p["n_clean"]) == counts
+    tabor = interval_rates(_scans("blind_zoo10"), CALIBRATED_THRESHOLD)
+    nc = interval_rates(_scans("blind_zoo10", "neural-cleanse"), 2.0)
+    assert (tabor["detected"], tabor["false_alarms"], nc["detected"], nc["false_alarms"]) == (6, 2, 3, 0)

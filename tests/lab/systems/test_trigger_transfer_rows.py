@@ -20,6 +20,7 @@ ZOOS = [("2", "blind_zoo2/rerun"), ("3", "blind_zoo3"), ("4", "blind_zoo4"), ("5
 EIGHTH = ("7", "blind_zoo7")  # experiments/blind_zoo7/PLAN.md
 NINTH = ("8", "blind_zoo8")  # experiments/blind_zoo8/PLAN.md
 TENTH = ("9", "blind_zoo9")  # experiments/blind_zoo9/PLAN.md
+ELEVENTH = ("10", "blind_zoo10")  # experiments/blind_zoo10/PLAN.md
 FIRST_TWO = [("0", "wide_zoo"), ("1", "fresh_zoo")]  # the wide and fresh zoos (rows-zoos01*.jsonl)
 # the plans' references; the first release's three (reference_models, seeds 9001-9003); the shipped nine (zoos 2-9)
 FILES = {"rows-pilot.jsonl": 3, "rows.jsonl": 3, "rows-nine.jsonl": len(REFERENCES)}
@@ -44,7 +45,7 @@ def test_rows_re_search_the_kept_scans_three_smallest_masks(file: str) -> None:
     assert {r["name"].split("/")[0] for r in rows} >= {f"zoo{s}" for s, _ in ZOOS}
     for r in rows:
         zoo, stem = r["name"].split("/")
-        scans = dict([*FIRST_TWO, *ZOOS, EIGHTH, NINTH, TENTH])[zoo.removeprefix("zoo")]
+        scans = dict([*FIRST_TWO, *ZOOS, EIGHTH, NINTH, TENTH, ELEVENTH])[zoo.removeprefix("zoo")]
         kept = json.loads((EXP / scans / "scans" / "tabor" / f"{stem}.json").read_text())
         size = kept["measures"]["mask_l1"]
         assert r["classes"] == [int(c) for c in np.argsort(size)[:3]]
@@ -313,3 +314,25 @@ def test_frozen_folds_leave_out_the_zoo_and_the_family() -> None:
     got = tt.frozen_folds(seen + new, "1", "pattern")
     assert got["thresholds"]["a"] == 2.0
     assert (got["detected"], got["n_trojan"], got["false_alarms"], got["n_clean"]) == (1, 1, 2, 2)
+
+
+# experiments/blind_zoo10/PLAN.md's report, read once: (A) the eleventh zoo at the frozen fold thresholds, (B) at the
+# shipped fixed threshold, (C) all eleven zoos pooled, T5 and T1
+ELEVEN_ZOOS = {
+    "gap-natural-nine T5 by pattern": (94, 107, 8, 131, 0.979),
+    "gap-natural-nine T5 by arch": (94, 107, 11, 131, 0.979),
+    "gap-natural-nine by pattern": (80, 107, 2, 131, 0.979),
+    "gap-natural-nine by arch": (81, 107, 5, 131, 0.979),
+}
+
+
+def test_eleventh_zoo_figures() -> None:
+    rows = _rows("rows-nine.jsonl") + _rows("rows-zoos01-nine.jsonl")
+    assert sum(r["name"].startswith("zoo10/") for r in rows) == 22  # 12 pairs, two backdoors under the attack rule
+    out = tt.evaluate(_at(*FIRST_TWO, *ZOOS, EIGHTH, NINTH, TENTH, ELEVENTH), rows)
+    assert _counts(out["zoos"]["zoo10 gap-natural-nine"]) == (10, 10, 2, 12, 0.992)  # (B) the shipped 3.46
+    for by, want in FROZEN.items():  # (A): the thresholds the plan froze, then the eleventh zoo's counts at them
+        got = tt.frozen_folds(out["results"]["gap-natural-nine"], "10", by)
+        assert {f: round(got["thresholds"][f], 4) for f in want} == want
+        assert _counts(got)[:4] == (10, 10, 2, 12)
+    assert {k: _counts(out["pooled"][k]) for k in ELEVEN_ZOOS} == ELEVEN_ZOOS  # (C)
