@@ -301,21 +301,24 @@ def test_the_fourth_blind_zoo_and_all_six_pooled():
         assert (p["detected"], p["n_trojan"], p["false_alarms"], p["n_clean"]) == (47, 57, alarms, 71)
 
 
-ELEVEN = ["wide_zoo", "fresh_zoo", "blind_zoo2/rerun", *(f"blind_zoo{i}" for i in range(3, 11))]
+TWELVE = ["wide_zoo", "fresh_zoo", "blind_zoo2/rerun", *(f"blind_zoo{i}" for i in range(3, 12))]
 
 
-def test_the_baselines_under_t5_on_the_eleven_zoos():
+def test_the_baselines_under_t5_on_the_blind_zoos():
     """docs/systems.md's "A threshold procedure for unseen families": TABOR's and Neural Cleanse's indices under the
-    default scan's T5 procedure (experiments/blind_zoo10/PLAN.md) on the same 238 models, and on the eleventh zoo
-    at their fixed thresholds."""
-    for detector, want in (
-        ("tabor", {"pattern": (63, 107, 8, 131), "arch": (60, 107, 6, 131)}),
-        ("neural-cleanse", {"pattern": (52, 107, 7, 131), "arch": (52, 107, 8, 131)}),
+    default scan's T5 procedure (experiments/blind_zoo10/PLAN.md, blind_zoo11/PLAN.md) on the same models, eleven
+    and twelve zoos, and on the eleventh and twelfth zoos at their fixed thresholds."""
+    for zoos, detector, want in (
+        (TWELVE[:-1], "tabor", {"pattern": (63, 107, 8, 131), "arch": (60, 107, 6, 131)}),
+        (TWELVE[:-1], "neural-cleanse", {"pattern": (52, 107, 7, 131), "arch": (52, 107, 8, 131)}),
+        (TWELVE, "tabor", {"pattern": (74, 116, 9, 143), "arch": (70, 116, 8, 143)}),
+        (TWELVE, "neural-cleanse", {"pattern": (56, 116, 7, 143), "arch": (56, 116, 8, 143)}),
     ):
-        rs = sum((_scans(z, detector) for z in ELEVEN), [])
+        rs = sum((_scans(z, detector) for z in zoos), [])
         for by, counts in want.items():
             p = leave_one_family_out(rs, by, 0.05, max_false_alarms=1)["pooled"]
             assert (p["detected"], p["n_trojan"], p["false_alarms"], p["n_clean"]) == counts
-    tabor = interval_rates(_scans("blind_zoo10"), CALIBRATED_THRESHOLD)
-    nc = interval_rates(_scans("blind_zoo10", "neural-cleanse"), 2.0)
-    assert (tabor["detected"], tabor["false_alarms"], nc["detected"], nc["false_alarms"]) == (6, 2, 3, 0)
+    for zoo, counts in (("blind_zoo10", (6, 2, 3, 0)), ("blind_zoo11", (6, 0, 4, 0))):
+        tabor = interval_rates(_scans(zoo), CALIBRATED_THRESHOLD)
+        nc = interval_rates(_scans(zoo, "neural-cleanse"), 2.0)
+        assert (tabor["detected"], tabor["false_alarms"], nc["detected"], nc["false_alarms"]) == counts

@@ -21,6 +21,7 @@ EIGHTH = ("7", "blind_zoo7")  # experiments/blind_zoo7/PLAN.md
 NINTH = ("8", "blind_zoo8")  # experiments/blind_zoo8/PLAN.md
 TENTH = ("9", "blind_zoo9")  # experiments/blind_zoo9/PLAN.md
 ELEVENTH = ("10", "blind_zoo10")  # experiments/blind_zoo10/PLAN.md
+TWELFTH = ("11", "blind_zoo11")  # experiments/blind_zoo11/PLAN.md
 FIRST_TWO = [("0", "wide_zoo"), ("1", "fresh_zoo")]  # the wide and fresh zoos (rows-zoos01*.jsonl)
 # the plans' references; the first release's three (reference_models, seeds 9001-9003); the shipped nine (zoos 2-9)
 FILES = {"rows-pilot.jsonl": 3, "rows.jsonl": 3, "rows-nine.jsonl": len(REFERENCES)}
@@ -45,7 +46,7 @@ def test_rows_re_search_the_kept_scans_three_smallest_masks(file: str) -> None:
     assert {r["name"].split("/")[0] for r in rows} >= {f"zoo{s}" for s, _ in ZOOS}
     for r in rows:
         zoo, stem = r["name"].split("/")
-        scans = dict([*FIRST_TWO, *ZOOS, EIGHTH, NINTH, TENTH, ELEVENTH])[zoo.removeprefix("zoo")]
+        scans = dict([*FIRST_TWO, *ZOOS, EIGHTH, NINTH, TENTH, ELEVENTH, TWELFTH])[zoo.removeprefix("zoo")]
         kept = json.loads((EXP / scans / "scans" / "tabor" / f"{stem}.json").read_text())
         size = kept["measures"]["mask_l1"]
         assert r["classes"] == [int(c) for c in np.argsort(size)[:3]]
@@ -293,7 +294,7 @@ FROZEN = {
 
 def test_t5_on_ten_zoos_and_the_thresholds_it_froze() -> None:
     rows = _rows("rows-nine.jsonl") + _rows("rows-zoos01-nine.jsonl")
-    rows = [r for r in rows if not r["name"].startswith("zoo10/")]
+    rows = [r for r in rows if r["name"].split("/")[0] not in ("zoo10", "zoo11")]
     out = tt.evaluate(_at(*FIRST_TWO, *ZOOS, EIGHTH, NINTH, TENTH), rows)
     assert {by: _counts(out["pooled"][f"gap-natural-nine T5 by {by}"]) for by in TEN_ZOOS_T5} == TEN_ZOOS_T5
     for by, want in FROZEN.items():
@@ -336,3 +337,32 @@ def test_eleventh_zoo_figures() -> None:
         assert {f: round(got["thresholds"][f], 4) for f in want} == want
         assert _counts(got)[:4] == (10, 10, 2, 12)
     assert {k: _counts(out["pooled"][k]) for k in ELEVEN_ZOOS} == ELEVEN_ZOOS  # (C)
+
+
+# experiments/blind_zoo11/PLAN.md's report, read once: T5's fold thresholds refitted on zoos 0-10 and frozen, the
+# twelfth zoo at them, all twelve zoos pooled
+FROZEN_ON_ELEVEN = {
+    "pattern": {"blend": 3.4018, "checker": 3.7121, "hollow": 3.4885, "multi": 3.4885, "rect": 3.7121, "warp": 3.7121},
+    "arch": {"cnn": 3.7121, "cnn-bn-gap": 3.3874, "resnet": 3.3353, "mlp-gelu": 3.7121, "deep-cnn": 3.7121},
+}
+TWELVE_ZOOS = {
+    "gap-natural-nine T5 by pattern": (101, 116, 9, 143, 0.98),
+    "gap-natural-nine T5 by arch": (102, 116, 13, 143, 0.98),
+    "gap-natural-nine by pattern": (88, 116, 2, 143, 0.98),
+    "gap-natural-nine by arch": (88, 116, 3, 143, 0.98),
+}
+
+
+def test_twelfth_zoo_figures() -> None:
+    rows = _rows("rows-nine.jsonl") + _rows("rows-zoos01-nine.jsonl")
+    assert sum(r["name"].startswith("zoo11/") for r in rows) == 21  # 12 pairs, three backdoors under the attack rule
+    eleven = tt.evaluate(_at(*FIRST_TWO, *ZOOS, EIGHTH, NINTH, TENTH, ELEVENTH), rows)["results"]["gap-natural-nine"]
+    for by, want in FROZEN_ON_ELEVEN.items():  # fitted before the twelfth zoo existed: its rows are not in this set
+        got = tt.frozen_folds(eleven, "11", by)["thresholds"]
+        assert {f: round(got[f], 4) for f in want} == want
+    out = tt.evaluate(_at(*FIRST_TWO, *ZOOS, EIGHTH, NINTH, TENTH, ELEVENTH, TWELFTH), rows)
+    assert _counts(out["zoos"]["zoo11 gap-natural-nine"]) == (8, 9, 1, 12, 0.981)  # (B) the shipped 3.46
+    by_trigger = tt.frozen_folds(out["results"]["gap-natural-nine"], "11", "pattern")
+    by_arch = tt.frozen_folds(out["results"]["gap-natural-nine"], "11", "arch")
+    assert _counts(by_trigger)[:4] == (8, 9, 1, 12) and _counts(by_arch)[:4] == (8, 9, 2, 12)  # (A)
+    assert {k: _counts(out["pooled"][k]) for k in TWELVE_ZOOS} == TWELVE_ZOOS  # (C)
