@@ -19,7 +19,7 @@ HEADER = "| method | queries/img | s/img | insertion | deletion | µFidelity | s
 CARDS = {
     "own fill": ("## The report card on the test split", "own-fill.csv", r"\*\*(\d+) of the 125 test-split photos\*\*", 8),
     "grey": ("## The report card under one condition", "grey.csv", r"\*\*(\d+) of the 125 test-split photos\*\*", 8),
-    "coco": ("## The pointing card on COCO", "coco.csv", r"\*\*(\d+) of the 91 test-split photo/class pairs\*\*", 9),
+    "coco": ("## The pointing card on COCO", "coco.csv", r"\*\*All (\d+) test-split photo/class pairs\*\*", 9),
 }
 
 
