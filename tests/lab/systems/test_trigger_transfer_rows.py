@@ -217,7 +217,7 @@ def test_eighth_zoo_figures() -> None:
 
 def test_all_eight_zoos_with_the_nine_references() -> None:
     rows, first = _rows("rows-nine.jsonl") + _rows("rows-zoos01-nine.jsonl"), _rows("rows-zoos01.jsonl")
-    assert len(rows) == 106 + 22 + 23 + 23 + len(first)
+    assert len(rows) == 106 + 22 + 23 + 23 + 22 + 21 + len(first)  # zoos 2-6, 7, 8, 9, 10, 11; and zoos 0-1
     _same_first_three(rows, first)  # the wide and fresh zoos retrained: the same masks and columns
     out = tt.evaluate(_at(*FIRST_TWO, *ZOOS, EIGHTH), rows)
     assert _counts(out["pooled"]["gap-natural-nine by pattern"]) == (57, 75, 2, 95, 0.978)
@@ -317,52 +317,54 @@ def test_frozen_folds_leave_out_the_zoo_and_the_family() -> None:
     assert (got["detected"], got["n_trojan"], got["false_alarms"], got["n_clean"]) == (1, 1, 2, 2)
 
 
-# experiments/blind_zoo10/PLAN.md's report, read once: (A) the eleventh zoo at the frozen fold thresholds, (B) at the
-# shipped fixed threshold, (C) all eleven zoos pooled, T5 and T1
-ELEVEN_ZOOS = {
-    "gap-natural-nine T5 by pattern": (94, 107, 8, 131, 0.979),
-    "gap-natural-nine T5 by arch": (94, 107, 11, 131, 0.979),
-    "gap-natural-nine by pattern": (80, 107, 2, 131, 0.979),
-    "gap-natural-nine by arch": (81, 107, 5, 131, 0.979),
+# each blind zoo read once by its plan (experiments/blind_zoo10/PLAN.md, blind_zoo11/PLAN.md): the zoo, the fold
+# thresholds T5 froze on the zoos before it (a sample), its rows, (B) the shipped 3.46 on it, (A) its counts at the
+# frozen thresholds by trigger / by architecture, (C) every zoo pooled, leave one family out, T5 and T1
+BLIND_T5 = {
+    "eleventh": (
+        ELEVENTH,
+        FROZEN,
+        22,  # 12 pairs, two backdoors under the attack rule
+        (10, 10, 2, 12, 0.992),
+        {"pattern": (10, 10, 2, 12), "arch": (10, 10, 2, 12)},
+        {
+            "gap-natural-nine T5 by pattern": (94, 107, 8, 131, 0.979),
+            "gap-natural-nine T5 by arch": (94, 107, 11, 131, 0.979),
+            "gap-natural-nine by pattern": (80, 107, 2, 131, 0.979),
+            "gap-natural-nine by arch": (81, 107, 5, 131, 0.979),
+        },
+    ),
+    "twelfth": (
+        TWELFTH,
+        {
+            "pattern": {"blend": 3.4018, "checker": 3.7121, "hollow": 3.4885, "multi": 3.4885, "rect": 3.7121},
+            "arch": {"cnn": 3.7121, "cnn-bn-gap": 3.3874, "resnet": 3.3353, "mlp-gelu": 3.7121, "deep-cnn": 3.7121},
+        },
+        21,  # 12 pairs, three backdoors under the attack rule
+        (8, 9, 1, 12, 0.981),
+        {"pattern": (8, 9, 1, 12), "arch": (8, 9, 2, 12)},
+        {
+            "gap-natural-nine T5 by pattern": (101, 116, 9, 143, 0.98),
+            "gap-natural-nine T5 by arch": (102, 116, 13, 143, 0.98),
+            "gap-natural-nine by pattern": (88, 116, 2, 143, 0.98),
+            "gap-natural-nine by arch": (88, 116, 3, 143, 0.98),
+        },
+    ),
 }
 
 
-def test_eleventh_zoo_figures() -> None:
+@pytest.mark.parametrize("zoo", BLIND_T5)
+def test_blind_zoo_read_by_its_t5_plan(zoo: str) -> None:
+    new, frozen, n_rows, fixed, at_frozen, pooled = BLIND_T5[zoo]
     rows = _rows("rows-nine.jsonl") + _rows("rows-zoos01-nine.jsonl")
-    assert sum(r["name"].startswith("zoo10/") for r in rows) == 22  # 12 pairs, two backdoors under the attack rule
-    out = tt.evaluate(_at(*FIRST_TWO, *ZOOS, EIGHTH, NINTH, TENTH, ELEVENTH), rows)
-    assert _counts(out["zoos"]["zoo10 gap-natural-nine"]) == (10, 10, 2, 12, 0.992)  # (B) the shipped 3.46
-    for by, want in FROZEN.items():  # (A): the thresholds the plan froze, then the eleventh zoo's counts at them
-        got = tt.frozen_folds(out["results"]["gap-natural-nine"], "10", by)
-        assert {f: round(got["thresholds"][f], 4) for f in want} == want
-        assert _counts(got)[:4] == (10, 10, 2, 12)
-    assert {k: _counts(out["pooled"][k]) for k in ELEVEN_ZOOS} == ELEVEN_ZOOS  # (C)
-
-
-# experiments/blind_zoo11/PLAN.md's report, read once: T5's fold thresholds refitted on zoos 0-10 and frozen, the
-# twelfth zoo at them, all twelve zoos pooled
-FROZEN_ON_ELEVEN = {
-    "pattern": {"blend": 3.4018, "checker": 3.7121, "hollow": 3.4885, "multi": 3.4885, "rect": 3.7121, "warp": 3.7121},
-    "arch": {"cnn": 3.7121, "cnn-bn-gap": 3.3874, "resnet": 3.3353, "mlp-gelu": 3.7121, "deep-cnn": 3.7121},
-}
-TWELVE_ZOOS = {
-    "gap-natural-nine T5 by pattern": (101, 116, 9, 143, 0.98),
-    "gap-natural-nine T5 by arch": (102, 116, 13, 143, 0.98),
-    "gap-natural-nine by pattern": (88, 116, 2, 143, 0.98),
-    "gap-natural-nine by arch": (88, 116, 3, 143, 0.98),
-}
-
-
-def test_twelfth_zoo_figures() -> None:
-    rows = _rows("rows-nine.jsonl") + _rows("rows-zoos01-nine.jsonl")
-    assert sum(r["name"].startswith("zoo11/") for r in rows) == 21  # 12 pairs, three backdoors under the attack rule
-    eleven = tt.evaluate(_at(*FIRST_TWO, *ZOOS, EIGHTH, NINTH, TENTH, ELEVENTH), rows)["results"]["gap-natural-nine"]
-    for by, want in FROZEN_ON_ELEVEN.items():  # fitted before the twelfth zoo existed: its rows are not in this set
-        got = tt.frozen_folds(eleven, "11", by)["thresholds"]
+    assert sum(r["name"].startswith(f"zoo{new[0]}/") for r in rows) == n_rows
+    before = [*FIRST_TWO, *ZOOS, EIGHTH, NINTH, TENTH, ELEVENTH, TWELFTH][: int(new[0])]  # zoos 0 .. new - 1
+    seen = tt.evaluate(_at(*before), rows)["results"]["gap-natural-nine"]
+    for by, want in frozen.items():  # fitted before the zoo existed: its rows are not in this set
+        got = tt.frozen_folds(seen, new[0], by)["thresholds"]
         assert {f: round(got[f], 4) for f in want} == want
-    out = tt.evaluate(_at(*FIRST_TWO, *ZOOS, EIGHTH, NINTH, TENTH, ELEVENTH, TWELFTH), rows)
-    assert _counts(out["zoos"]["zoo11 gap-natural-nine"]) == (8, 9, 1, 12, 0.981)  # (B) the shipped 3.46
-    by_trigger = tt.frozen_folds(out["results"]["gap-natural-nine"], "11", "pattern")
-    by_arch = tt.frozen_folds(out["results"]["gap-natural-nine"], "11", "arch")
-    assert _counts(by_trigger)[:4] == (8, 9, 1, 12) and _counts(by_arch)[:4] == (8, 9, 2, 12)  # (A)
-    assert {k: _counts(out["pooled"][k]) for k in TWELVE_ZOOS} == TWELVE_ZOOS  # (C)
+    out = tt.evaluate(_at(*before, new), rows)
+    assert _counts(out["zoos"][f"zoo{new[0]} gap-natural-nine"]) == fixed  # (B)
+    for by, want in at_frozen.items():  # (A)
+        assert _counts(tt.frozen_folds(out["results"]["gap-natural-nine"], new[0], by))[:4] == want
+    assert {k: _counts(out["pooled"][k]) for k in pooled} == pooled  # (C)
