@@ -1,4 +1,4 @@
-"""docs/results.md's report cards on the test split (own fill; one condition, grey; COCO pointing) reproduce from the
+"""docs/results.md's report cards on the test split (own fill; one condition, grey and blur; COCO pointing) reproduce from the
 per-item rows kept in experiments/report_card/."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ HEADER = "| method | queries/img | s/img | insertion | deletion | µFidelity | s
 CARDS = {
     "own fill": ("## The report card on the test split", "own-fill.csv", r"\*\*(\d+) of the 125 test-split photos\*\*", 8),
     "grey": ("## The report card under one condition", "grey.csv", r"\*\*(\d+) of the 125 test-split photos\*\*", 8),
+    "blur": ("## One condition with blur", "blur.csv", r"\*\*(\d+) of the 125 test-split photos\*\*", 8),
     "coco": ("## The pointing card on COCO", "coco.csv", r"\*\*All (\d+) test-split photo/class pairs\*\*", 9),
 }
 
