@@ -417,7 +417,7 @@ def search(args: argparse.Namespace) -> None:
             name = f"{stat_name}, budget {budget:.2g}"
             row: dict = {"threshold fit on every model": tune_threshold(results, budget)}
             for by in ("pattern", "arch"):
-                lofo = leave_one_family_out(results, by, budget[0], max_false_alarms=budget[1])
+                lofo = leave_one_family_out(results, by, budget)
                 print(f"== {name}")
                 print(lofo_summary(lofo))
                 row[by] = lofo

@@ -209,6 +209,21 @@ def test_the_default_size_rule_on_the_kept_scans_of_the_two_seen_zoos_and_the_bl
     assert new["auc"] == pytest.approx(0.985, abs=5e-4) and old["auc"] == pytest.approx(0.856, abs=5e-4)
 
 
+def test_the_rule_search_command_ranks_the_size_rule_first(tmp_path):
+    """``python experiments/backdoor_wide.py search`` (docs/systems.md, "A size rule") runs as documented and ranks
+    R8, the size rule at a 0 false-alarm budget, first: 5 of the 6 target checks met on the two seen zoos."""
+    import argparse
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("backdoor_wide", EXPERIMENTS / "backdoor_wide.py")
+    bw = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bw)  # type: ignore[union-attr]
+    out = tmp_path / "search.json"
+    bw.search(argparse.Namespace(roots=[str(EXPERIMENTS / "wide_zoo"), str(EXPERIMENTS / "fresh_zoo")], out=str(out)))
+    (name, key), *_ = json.loads(out.read_text())["ranking"]
+    assert name == "R8 −log L, budget 0" and key[0] == 5
+
+
 def test_the_default_size_rule_on_the_second_blind_zoo():
     """docs/systems.md's "A second blind check": the seed-3 zoo of experiments/blind_zoo3/PLAN.md, scanned after the
     plan was committed (``blind --root experiments/blind_zoo3``); the smallest restored mask is on the target."""
