@@ -212,16 +212,12 @@ def report(args: argparse.Namespace) -> None:
         Path(args.out).write_text(json.dumps(out, indent=1, default=float))
 
 
-#: blind_zoo10/PLAN.md's threshold procedure: 5 % of the seen clean models, or one false alarm if that allows more
-T5 = (0.05, 1)
-
-
 def pooled(args: argparse.Namespace) -> None:
     """Every zoo of ``--roots`` pooled (model names prefixed by their root as given), leave one trigger family out and
     one architecture family out: the default scan (the size rule, at its fixed threshold and with its threshold
     tuned inside each fold as ``search`` did), TABOR's index and Neural Cleanse at their fixed thresholds and tuned
     inside each fold, each on the models its detector scanned; rates, Wilson 95 % intervals, AUC."""
-    from peephole_lab.systems.backdoor_eval import interval_rates, leave_one_family_out, lofo_summary
+    from peephole_lab.systems.backdoor_eval import T5, interval_rates, leave_one_family_out, lofo_summary
     from peephole_lab.systems.tabor import CALIBRATED_THRESHOLD, SIZE_THRESHOLD
 
     res = {d: [replace(r, name=f"{root}/{r.name}") for root in args.roots for r in load(Path(root), d)] for d in DETECTORS}

@@ -132,10 +132,8 @@ FIRST = 3
 #: fixed thresholds other than the shipped GAP_THRESHOLD: blind_zoo8/PLAN.md's (at most one false alarm among the
 #: eight zoos' 95 clean models)
 THRESHOLDS = {"gap-natural-class": 3.622}
-#: the default scan's rule, and blind_zoo10/PLAN.md's threshold procedure T5 for it: each fold's threshold at 5 % false
-#: alarms among the seen clean models (or one, whichever allows more; T1 allows only the one)
+#: the default scan's rule (the one T5, ``peephole_lab.systems.backdoor_eval.T5``, is reported for)
 DEFAULT_RULE = "gap-natural-nine"
-T5_RATE = 0.05
 #: TABOR's restored mask size of every class on each of the nine references (seed 0; blind_zoo8/PLAN.md)
 REFERENCE_SIZES = Path(__file__).parent / "blind_zoo8" / "reference_sizes.json"
 
@@ -156,7 +154,7 @@ def class_scaled(size: np.ndarray, targets: list[int]) -> np.ndarray:
 def evaluate(zoos: list[tuple[str, str]], rows: list[dict]) -> dict:
     """The plans' check: per zoo at the shipped threshold (or :data:`THRESHOLDS`), and pooled leave-one-family-out,
     for every rule of :data:`RULES` (those of :data:`AVERAGES` only on rows made with nine references)."""
-    from peephole_lab.systems.backdoor_eval import ModelResult, interval_rates, leave_one_family_out
+    from peephole_lab.systems.backdoor_eval import T5, ModelResult, interval_rates, leave_one_family_out
     from peephole_lab.systems.tabor import GAP_THRESHOLD
 
     by_name = {r["name"]: r for r in rows}
@@ -176,7 +174,8 @@ def evaluate(zoos: list[tuple[str, str]], rows: list[dict]) -> dict:
         for by in ("pattern", "arch"):
             out["pooled"][f"{rule} by {by}"] = leave_one_family_out(res, by, 0.0, max_false_alarms=1)["pooled"]
             if rule == DEFAULT_RULE:
-                out["pooled"][f"{rule} T5 by {by}"] = leave_one_family_out(res, by, T5_RATE, max_false_alarms=1)["pooled"]
+                t5 = leave_one_family_out(res, by, max_false_alarm_rate=T5[0], max_false_alarms=T5[1])
+                out["pooled"][f"{rule} T5 by {by}"] = t5["pooled"]
     troj = [r for r in rows if r["trojan"]]
     out["transfer"] = {
         "targets (among the 3 smallest)": [
@@ -191,11 +190,11 @@ def evaluate(zoos: list[tuple[str, str]], rows: list[dict]) -> dict:
 def frozen_folds(results: list, new: str, by: str) -> dict:
     """blind_zoo10/PLAN.md's (A): each model of zoo ``new`` at the T5 threshold fitted on the other zoos' models
     outside its family (``by``), so neither the zoo nor the family was seen; ``'thresholds'``: family -> threshold."""
-    from peephole_lab.systems.backdoor_eval import family_of, interval_rates, tune_threshold
+    from peephole_lab.systems.backdoor_eval import T5, family_of, interval_rates, tune_threshold
 
     seen = [r for r in results if not r.name.startswith(f"zoo{new}/")]
     fresh = [r for r in results if r.name.startswith(f"zoo{new}/")]
-    ths = {f: tune_threshold([r for r in seen if family_of(r, by) != f], T5_RATE, 1) for f in {family_of(r, by) for r in results}}
+    ths = {f: tune_threshold([r for r in seen if family_of(r, by) != f], *T5) for f in {family_of(r, by) for r in results}}
     flagged = [replace(r, anomaly=[a - ths[family_of(r, by)] for a in r.anomaly]) for r in fresh]
     return {"thresholds": ths, **interval_rates(flagged, 0.0)}
 
