@@ -102,6 +102,8 @@ def run(args: argparse.Namespace) -> None:
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(asdict(r), default=float))
             print(f"  {m.name} {det}: {time.time() - t:.0f} s, score {r.score():.2f}", flush=True)
+    done = {det: len(list((root / "scans" / det).glob("*.json"))) for det in args.detectors}
+    print(f"done: no task left to claim; scans kept per detector {done}", flush=True)
 
 
 def load(root: Path, detector: str):
