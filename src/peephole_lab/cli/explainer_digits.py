@@ -47,14 +47,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lambda-a", type=float, default=None, help="preserve-destroy: weight of the masks' area")
     p.add_argument("--min-area", type=float, default=None, help="paper: area loss, top fraction pushed to 1")
     p.add_argument("--max-area", type=float, default=None, help="paper: area loss, beyond this fraction pushed to 0")
-    p.add_argument("--lambda-n", type=float, default=None, help="weight of the absent classes' masks")
+    p.add_argument(
+        "--lambda-n",
+        type=float,
+        default=None,
+        help="weight of the absent classes' masks (default: 150 preserve-destroy, ten digits; 0.3 paper)",
+    )
     p.add_argument(
         "--ramp-epochs",
         type=int,
         default=None,
         help="preserve-destroy: epochs over which the absent weight rises from --lambda-n-from to --lambda-n (default 10)",
     )
-    p.add_argument("--lambda-n-from", type=float, default=None, help="preserve-destroy: the ramp's first weight (default 10)")
+    p.add_argument("--lambda-n-from", type=float, default=None, help="preserve-destroy: the ramp's first weight (default 50)")
     p.add_argument("--clf-epochs", type=int, default=15)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache", default=None, help="cache folder (default $PEEPHOLE_CACHE or ~/.cache/peephole)")
@@ -63,7 +68,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from peephole_lab.systems.explainer.digits import ExplainerConfig, digit_experiment
+    from peephole_lab.systems.explainer.digits import TEN_DIGITS, ExplainerConfig, digit_experiment
 
     given = {
         "min_area": args.min_area,
@@ -83,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         lr=args.lr,
         batch_size=args.batch_size,
-        **{k: v for k, v in given.items() if v is not None},
+        **{**(TEN_DIGITS if args.objective == "preserve-destroy" else {}), **{k: v for k, v in given.items() if v is not None}},
     )
     try:
         report = digit_experiment(

@@ -105,6 +105,13 @@ def digit_task(
     return DigitTask(train, val, test, clf.eval(), acc)
 
 
+#: The absent weight on the ten-digit task (``peephole explainer-digits``): λ_n ramped 50 → 150, 5× the default's
+#: 10 → 30 (chosen on the four-digit task). The absent term is a mean over the absent (canvas, class) pairs, so each
+#: absent channel's pull is λ_n over their number: 7.5 per canvas here, 1.5 there. Kept by the rule of
+#: experiments/explainer_digits48/PLAN.md on that task's validation canvases (docs/systems.md, "The ten-digit task").
+TEN_DIGITS = {"lambda_n": 150.0, "lambda_n_from": 50.0}
+
+
 @dataclass(frozen=True)
 class ExplainerConfig:
     """The Explainer and loss settings of the digit experiment (chosen on the validation split, docs/systems.md)."""

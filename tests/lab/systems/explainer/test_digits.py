@@ -138,6 +138,8 @@ def test_the_table_comes_from_one_command(tmp_path, capsys):
     for row in report["side_by_side"].values():
         assert set(row) == set(COLUMNS) and 0 <= row["insertion"] <= 1
     assert "| Explainer (PAMI-distilled) |" in printed and (tmp_path / "f.png").stat().st_size > 0
+    # the ten-digit task's absent weight (TEN_DIGITS, chosen on its validation canvases), not the four-digit default
+    assert (report["config"]["lambda_n"], report["config"]["lambda_n_from"]) == (150.0, 50.0)
     assert (out / "explainer.pt").exists() and (out / "distilled.pt").exists()
     assert report["classifier_accuracy"]["test"]["label_accuracy"] > 0
     assert torch.load(out / "explainer.pt", weights_only=True)["config"]["depth"] == 1
