@@ -61,3 +61,13 @@ def test_the_three_seed_table_reproduces_from_the_rows():
         assert cells[3].strip("*").startswith(spread["absent"]) and f"(max {values['absent'].max():.3f})" in cells[3]
     summary = re.search(r"held-out soft IoU \*\*(\d\.\d{3})\*\*.*?absent \*\*(\d\.\d{3})\*\*", _section(), re.S)
     assert [summary[1], summary[2]] == [f"{np.mean([r[f'heldout_{k}'] for r in runs]):.3f}" for k in ("soft_iou", "absent")]
+
+
+def test_the_torchscript_run_is_the_eager_run():
+    """docs: "every figure the eager run's to the last digit" (seed 0 of the kept setting, classifier as TorchScript)."""
+    (scripted,) = _runs("lambda-n-150-torchscript")
+    eager = next(r for r in _runs("lambda-n-150") if r["seed"] == 0)
+    assert scripted["torchscript"] and not eager["torchscript"]
+    figures = [k for k, v in eager.items() if isinstance(v, (float, list)) and k != "val_loss"]
+    assert len(figures) == 15 and all(scripted[k] == eager[k] for k in figures)
+    assert "largest difference over all its figures: 0.0" in _section()
