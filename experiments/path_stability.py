@@ -35,6 +35,8 @@ METHODS = {
     # magnitudes from one path's marginal gains (experiments/path_values/PLAN.md)
     "pami-path-vdel": ("pami-path", {"values": "deletion"}),
     "pami-path-vins": ("pami-path", {"values": "insertion"}),
+    # magnitudes from its own surrogate (experiments/path_surrogate/PLAN.md)
+    "pami-path-vsur": ("pami-path", {"values": "surrogate"}),
 }
 REFERENCE = "lime-1000"
 FILLS = ("blur", "grey")

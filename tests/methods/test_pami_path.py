@@ -123,6 +123,29 @@ def test_one_paths_values_keep_the_order_and_the_sum():
         explain(value, values="median")
 
 
+def test_surrogate_values_paint_the_surrogates_weights_in_the_paths_order():
+    """``values='surrogate'``: on an additive black box the map is LIME's fit on the surrogate's 30 coalitions (ridge,
+    α = 1, exponential kernel of width 0.25 on the cosine distance to the full input; refitted here with sklearn),
+    not the parts' exact effects ``A`` the Shapley-style values give; with interactions the order (and so every
+    curve) stays the path's, the magnitudes change."""
+    from sklearn.linear_model import Ridge
+
+    additive = explain(lambda s: float(sum(A[j] for j in s)), values="surrogate").maps[0]
+    z = orthogonal_samples(N, 30).astype(float)
+    cosine = 1 - z.sum(1) / np.sqrt(np.maximum(z.sum(1), 1e-12) * N)
+    fit = Ridge(alpha=1.0).fit(z, z @ A, sample_weight=np.sqrt(np.exp(-(cosine**2) / 0.25**2))).coef_
+    np.testing.assert_allclose(additive, fit, atol=2e-3)
+    assert np.abs(explain(lambda s: float(sum(A[j] for j in s))).maps[0] - additive).max() > 0.05
+
+    def value(s):
+        return float(sum(A[j] for j in s) + 0.8 * ({1, 5} <= s) - 0.5 * ({2, 6} <= s) + 0.7 * (3 in s or 7 in s))
+
+    both, surrogate = explain(value), explain(value, values="surrogate")
+    assert surrogate.params["orders"] == both.params["orders"]
+    assert [int(r) for r in np.argsort(-surrogate.maps[0], kind="stable")] == both.params["orders"][0]
+    assert not np.allclose(surrogate.maps[0], both.maps[0], atol=1e-2)
+
+
 def test_the_hide_term_brings_an_and_pair_forward():
     """f = [0 and 1 kept] + 0.6·[2] + 0.3·[3]: kept alone, neither 0 nor 1 adds anything, so the keep-only
     path (w = 0) takes 3 before them; hidden, each of them costs the whole 1, so with w = 1 they come

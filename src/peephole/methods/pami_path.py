@@ -57,8 +57,9 @@ class PathOptions:
     hide_weight: float = 1.0  #: w of Eq. P1
     #: further fills (masker names) each step also queries: Eq. P1's gains are averaged over the masker and these
     search_fills: tuple[str, ...] = ()
-    #: each position's value: the mean of its marginal gains on both paths (Shapley-style), or one path's only
-    values: Literal["both", "insertion", "deletion"] = "both"
+    #: each position's value: the mean of its marginal gains on both paths (Shapley-style), one path's only, or
+    #: its part's surrogate weight (LIME's coefficient); every one fitted non-increasing along the order
+    values: Literal["both", "insertion", "deletion", "surrogate"] = "both"
 
     def __post_init__(self) -> None:
         require("n_samples", self.n_samples, ">= 2 (the surrogate's fit)", lambda v: v >= 2)
@@ -113,7 +114,10 @@ class PamiPath(PerturbationMethod):
             steps.append(len(curve))
             at = positions(cover, order)
             sizes = np.bincount(at[at >= 0], minlength=len(order))
-            value = values(curve, sizes, float(f_empty.mean()), float(ctx.probabilities[t]), o.values)
+            if o.values == "surrogate":
+                value = monotone(prior[i][np.asarray(order)], sizes)
+            else:
+                value = values(curve, sizes, float(f_empty.mean()), float(ctx.probabilities[t]), o.values)
             maps.append(np.where(at >= 0, value[at], 0).astype(np.float32).reshape(cover.shape))
         return Outcome(
             np.stack(maps),
@@ -199,21 +203,16 @@ def values(
     curve: list[tuple[float, float]], sizes: np.ndarray, f_empty: float, f_full: float, marginals: str = "both"
 ) -> np.ndarray:
     """Each position's value per feature, ``(n,)``: position r's Shapley-style value ``φ_r / sizes[r]``, made
-    non-increasing along the order, plus a rank term that keeps the order exact.
+    non-increasing along the order (:func:`monotone`).
 
     ``φ_r = ½ [(f(keep S_r) − f(keep S_{r−1})) + (f(hide S_{r−1}) − f(hide S_r))]`` is the mean of part r's
     marginal gain on the insertion path and on the deletion path (a permutation and its reverse: the
     antithetic pair of Shapley permutation sampling); the parts after the path share what it left,
     ``½ [(f(x) − f(keep S_m)) + (f(hide S_m) − f(∅))]``, per feature. ``marginals`` ('insertion' or
     'deletion') keeps one path's gain instead of the mean (:data:`MARGINALS`); each telescopes to the same sum.
-    ``sizes[r]``: the features position r added (0: it paints nothing). The per-feature values are fitted
-    non-increasing along the order (isotonic regression weighted by ``sizes``, which keeps each pooled block's
-    total), so the sum over the map stays ``f(x) − f(∅)`` and the curves still follow the path; a rank term
-    ``δ (n − r) / n`` (``δ`` a thousandth of the largest value; its mean over the features taken off, so the sum
-    holds) breaks the ties pooling leaves.
+    ``sizes[r]``: the features position r added (0: it paints nothing). The sum over the map stays
+    ``f(x) − f(∅)``.
     """
-    from sklearn.isotonic import IsotonicRegression
-
     n, m = len(sizes), len(curve)
     keep = np.array([f_empty] + [k for k, _ in curve] + [f_full])
     hide = np.array([f_full] + [h for _, h in curve] + [f_empty])
@@ -223,6 +222,18 @@ def values(
     tail = sizes[m:].sum()
     density[:m] = phi[:m] / np.maximum(sizes[:m], 1)
     density[m:] = phi[m] / tail if tail else 0.0
+    return monotone(density, sizes)
+
+
+def monotone(density: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """``density`` (one value per feature at each position of the order) fitted non-increasing along the order, so
+    the map's curves follow the order: isotonic regression weighted by ``sizes`` (the features each position adds;
+    0 paints nothing), which keeps each pooled block's total, plus a rank term ``δ (n − r) / n`` (``δ`` a thousandth
+    of the largest value; its mean over the features taken off, so the sum holds) that breaks the ties pooling leaves.
+    """
+    from sklearn.isotonic import IsotonicRegression
+
+    n = len(sizes)
     painted = sizes > 0
     fitted = np.zeros(n)
     if painted.any():
