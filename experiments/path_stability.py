@@ -37,7 +37,12 @@ METHODS = {
     "pami-path-vins": ("pami-path", {"values": "insertion"}),
     # magnitudes from its own surrogate (experiments/path_surrogate/PLAN.md)
     "pami-path-vsur": ("pami-path", {"values": "surrogate"}),
+    # the default's map smoothed after the call (experiments/path_smooth/PLAN.md)
+    "pami-path-smooth8": ("pami-path", {}),
+    "pami-path-smooth16": ("pami-path", {}),
 }
+#: name -> σ (pixels) of the Gaussian filter applied to the method's map after the call
+SMOOTH = {"pami-path-smooth8": 8.0, "pami-path-smooth16": 16.0}
 REFERENCE = "lime-1000"
 FILLS = ("blur", "grey")
 OTHER = {"blur": "grey", "grey": "blur"}
@@ -64,6 +69,11 @@ def measure(
                 fill: peephole.explain(model, img, method, targets=sample.label, masker=fill, seed=0, **options).maps[0]
                 for fill in FILLS
             }
+            if name in SMOOTH:
+                from scipy.ndimage import gaussian_filter
+
+                sigma = (0.0,) * (maps["blur"].ndim - 2) + (SMOOTH[name],) * 2
+                maps = {fill: gaussian_filter(m, sigma, mode="nearest") for fill, m in maps.items()}
             seconds = (time.perf_counter() - t) / len(FILLS)
             row = {"photo": sample.path.name, "method": row_name, "seconds": round(seconds, 2), "rho": None}
             if rho:
