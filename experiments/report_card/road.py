@@ -2,9 +2,9 @@
 
 Reads every done item of a card's run store (the maps the card made, ``Store.load``), scores each map's insertion and
 deletion with ROAD's noisy linear imputation (Rong et al. 2022, ``fill="road"``) at ``--steps`` coarse steps, and
-writes one JSON line per item (resumable: items already in ``--out`` are skipped). ``--summary`` prints, per method,
-the mean, the paired difference with ``--reference`` ± paired s.e., and the leaders (tied-first within one paired
-s.e. of the best mean), over the photos every method has.
+writes one JSON line per item (resumable: items already in ``--out`` are skipped). ``--summary`` prints the table as the card
+writes it (per method the mean, the paired difference with ``--reference`` ± paired s.e., ★ for the leaders:
+tied-first within one paired s.e. of the best mean), over the photos every method has.
 
     OMP_NUM_THREADS=1 PYTHONPATH=src python experiments/report_card/road.py card-test-blur --limit 104 --out road-blur.jsonl
     python experiments/report_card/road.py --summary road-blur.jsonl
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-MODES = {"insertion": 1, "deletion": -1}  # which way is better
+MODES = ("insertion", "deletion")
 
 
 def score(store_path: str, methods: list[str], limit: int, steps: int, out: Path) -> None:
@@ -47,26 +47,23 @@ def score(store_path: str, methods: list[str], limit: int, steps: int, out: Path
         print(line, flush=True)
 
 
-def summary(paths: list[Path], reference: str) -> None:
+def table(paths: list[Path], reference: str, order: list[str]) -> tuple[int, str]:
+    """The photos every method has, and the Markdown table of their ROAD columns: each cell the mean, the paired Δ
+    with ``reference`` ± paired s.e. and ★ for the leaders, as the card writes them (``paired_card``, ``cell_text``);
+    methods in ``order``."""
+    from peephole.evaluation.card import cell_text, paired_card
+
     rows = [json.loads(line) for p in paths for line in p.read_text().splitlines()]
     by = {tuple(r["id"].rsplit("/", 1)): r for r in rows}
-    methods = list(dict.fromkeys(m for _, m in by))
+    methods = [m for m in order if any(k == m for _, k in by)]
     photos = sorted({p for p, _ in by if all((p, m) in by for m in methods)})
-    print(f"{len(photos)} photos with every method; mean (Δ paired with {reference} ± paired s.e.), ★ leads")
-    for mode, sign in MODES.items():
-        key = f"{mode} (ROAD)"
-        v = {m: np.array([by[p, m][key] for p in photos]) for m in methods}
-        best = max(methods, key=lambda m: sign * v[m].mean())
-
-        def se(d: np.ndarray) -> float:
-            return float(d.std(ddof=1) / np.sqrt(len(d)))
-
-        lead = [m for m in methods if m == best or abs((v[m] - v[best]).mean()) <= se(v[m] - v[best])]
-        print(f"\n{key}: leads {', '.join(lead)}")
-        for m in methods:
-            d = v[m] - v[reference]
-            star = " ★" if m in lead else ""
-            print(f"  {m}: {v[m].mean():.3f} (Δ {d.mean():+.3f} ± {se(d) if m != reference else 0:.3f}){star}")
+    columns = [f"{mode} (ROAD)" for mode in MODES]
+    scores = {m: {c: [by[p, m][c] for p in photos] for c in columns} for m in methods}
+    cells = {(r["method"], r["column"]): r for r in paired_card(scores, reference)}
+    lines = ["| method | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    lines += [f"| {m} | " + " | ".join(cell_text(cells.get((m, c))) for c in columns) + " |" for m in methods]
+    lines.append("| leads | " + " | ".join(", ".join(m for m in methods if cells[m, c]["lead"]) for c in columns) + " |")
+    return len(photos), "\n".join(lines)
 
 
 def main() -> None:
@@ -80,7 +77,8 @@ def main() -> None:
     p.add_argument("--reference", default="pami-path")
     a = p.parse_args()
     if a.summary:
-        summary(a.summary, a.reference)
+        n, text = table(a.summary, a.reference, a.methods.split(","))
+        print(f"{n} photos with every method\n{text}")
     else:
         score(a.store, a.methods.split(","), a.limit, a.steps, a.out)
 
