@@ -52,15 +52,16 @@ REGION = (slice(8, 24), slice(36, 56))
 A = np.array([0.05, 0.3, 0.9, 0.0, 0.6, 0.2, 0.45, 0.1])
 
 
+def interacting(s):
+    """The additive part ``A`` plus three interactions: an AND pair, a negative pair and an OR pair."""
+    return float(sum(A[j] for j in s) + 0.8 * ({1, 5} <= s) - 0.5 * ({2, 6} <= s) + 0.7 * (3 in s or 7 in s))
+
+
 @pytest.mark.parametrize("w", [0.0, 1.0, 2.5])
 def test_the_path_is_the_greedy_order_of_eq_p1(w):
     """Additive part plus interactions; with every part a candidate the path is Eq. P1's exact greedy order."""
-
-    def value(s):
-        return float(sum(A[j] for j in s) + 0.8 * ({1, 5} <= s) - 0.5 * ({2, 6} <= s) + 0.7 * (3 in s or 7 in s))
-
-    e = explain(value, hide_weight=w)
-    assert e.params["orders"][0] == greedy_by_hand(value, range(N), w)
+    e = explain(interacting, hide_weight=w)
+    assert e.params["orders"][0] == greedy_by_hand(interacting, range(N), w)
     order = e.params["orders"][0]
     assert [int(r) for r in np.argsort(-e.maps[0], kind="stable")] == order  # painted (n − r)/n
     assert len(np.unique(e.maps[0])) == N  # strictly decreasing along the order: no ties for the curves to break
@@ -110,17 +111,13 @@ def test_values_take_the_marginals_of_one_path_or_both(marginals, expected):
 
 def test_one_paths_values_keep_the_order_and_the_sum():
     """``values='deletion'`` changes the magnitudes only: the same path, so the same order, and the same sum."""
-
-    def value(s):
-        return float(sum(A[j] for j in s) + 0.8 * ({1, 5} <= s) - 0.5 * ({2, 6} <= s) + 0.7 * (3 in s or 7 in s))
-
-    both, deletion = explain(value), explain(value, values="deletion")
+    both, deletion = explain(interacting), explain(interacting, values="deletion")
     assert deletion.params["orders"] == both.params["orders"]
     assert [int(r) for r in np.argsort(-deletion.maps[0], kind="stable")] == both.params["orders"][0]
     assert not np.allclose(deletion.maps[0], both.maps[0], atol=1e-2)
     assert deletion.maps[0].sum() == pytest.approx(both.maps[0].sum(), rel=1e-5)
     with pytest.raises(InputError, match="values"):
-        explain(value, values="median")
+        explain(interacting, values="median")
 
 
 def test_surrogate_values_paint_the_surrogates_weights_in_the_paths_order():
@@ -137,10 +134,7 @@ def test_surrogate_values_paint_the_surrogates_weights_in_the_paths_order():
     np.testing.assert_allclose(additive, fit, atol=2e-3)
     assert np.abs(explain(lambda s: float(sum(A[j] for j in s))).maps[0] - additive).max() > 0.05
 
-    def value(s):
-        return float(sum(A[j] for j in s) + 0.8 * ({1, 5} <= s) - 0.5 * ({2, 6} <= s) + 0.7 * (3 in s or 7 in s))
-
-    both, surrogate = explain(value), explain(value, values="surrogate")
+    both, surrogate = explain(interacting), explain(interacting, values="surrogate")
     assert surrogate.params["orders"] == both.params["orders"]
     assert [int(r) for r in np.argsort(-surrogate.maps[0], kind="stable")] == both.params["orders"][0]
     assert not np.allclose(surrogate.maps[0], both.maps[0], atol=1e-2)
