@@ -264,10 +264,34 @@ def test_bad_settings_are_one_input_error(kw, message):
         explain(lambda s: 0.0, **kw)
 
 
-def test_several_segmentations_are_refused():
+def test_several_segmentations_average_one_path_each_on_an_equal_share():
+    """Two segmentations: the map is the mean of the maps of two one-segmentation calls, each given half of the
+    queries beyond the unperturbed input and half of the surrogate's samples; the orders are recorded per
+    segmentation, and the call stays within its budget."""
+    img = textured_image(48, 64, seed=3)
+    shifted = ((np.arange(48)[:, None] + 4) // 12) * 8 + (np.arange(64)[None, :] + 6) // 10  # other, larger blocks
+    call = {"output": "probs", "targets": 1, "candidates": 2}
+    both = peephole.explain(
+        interacting_model, img, "pami-path", partition=[BLOCKS, shifted], max_queries=121, n_samples=40, **call
+    )
+    one = [
+        peephole.explain(interacting_model, img, "pami-path", partition=p, max_queries=61, n_samples=20, **call)
+        for p in (BLOCKS, shifted)
+    ]
+    np.testing.assert_allclose(both.maps[0], (one[0].maps[0] + one[1].maps[0]) / 2, rtol=1e-6, atol=1e-7)
+    assert both.params["orders"] == [o.params["orders"][0] for o in one]
+    assert both.params["path_steps"] == [o.params["path_steps"][0] for o in one] and min(both.params["path_steps"]) > 0
+    assert both.n_queries == sum(o.n_queries for o in one) - 1 <= 121  # the unperturbed input once
+    assert not np.allclose(both.maps[0], one[0].maps[0])
+
+
+def test_too_small_a_budget_for_the_segmentations_is_one_input_error():
     img = np.random.default_rng(1).random((32, 32, 3)).astype(np.float32)
-    with pytest.raises(InputError, match="one segmentation; this partition has 20 groups"):
-        peephole.explain(lambda b: np.ones((len(b), 2)) / 2, img, "pami-path", partition="superpixels", output="probs")
+    model = lambda b: np.ones((len(b), 2)) / 2  # noqa: E731
+    with pytest.raises(InputError, match="too few for 20 segmentations: each segmentation's share of 10 queries must"):
+        peephole.explain(model, img, "pami-path", partition="superpixels", max_queries=210, output="probs")
+    with pytest.raises(InputError, match="n_samples=30 are too few for 20 segmentations"):  # 2 samples each at least
+        peephole.explain(model, img, "pami-path", partition="superpixels", n_samples=30, max_queries=2000, output="probs")
 
 
 def test_the_surrogate_design_is_a_fixed_orthogonal_design_and_its_foldover():

@@ -23,7 +23,12 @@ targets share the surrogate and split the rest); the parts it did not reach foll
 order. The map paints each part's Shapley-style value along the path per feature it added (:func:`values`):
 the mean of its two marginal gains, on keeping it after the parts before it and on hiding it after them
 (a permutation and its reverse, antithetic sampling of the Shapley value); the map sums to
-``f(x) − f(∅)``. Greedy subset selection for attribution:
+``f(x) − f(∅)``.
+
+Several segmentations (a partition of several groups, e.g. ``partition="superpixels"`` with two SLIC
+``segmentations``): one path per segmentation, each with an equal share of ``max_queries`` and of ``n_samples`` (the
+unperturbed input queried once), and the map is the mean of their maps, as Eq. 1 averages PAMI's groups — a pixel
+then ranks by the parts covering it in every segmentation. Greedy subset selection for attribution:
 Chen et al., ICLR 2024 (arXiv 2402.09164); a bidirectional search over both curves: LiMA (arXiv 2504.00470).
 """
 
@@ -37,7 +42,7 @@ from tqdm.auto import tqdm
 
 from peephole.core.aggregate import ScoresOnly
 from peephole.core.options import require
-from peephole.core.partition import Coalitions, FunctionPartition, MaskPartition, Partition, blocks
+from peephole.core.partition import Coalitions, FunctionPartition, GroupSubset, MaskPartition, Partition, blocks
 from peephole.core.perturb import BoundOnce, Masker
 from peephole.core.run import RunResult, run
 from peephole.errors import InputError
@@ -51,8 +56,8 @@ MARGINALS = {"both": (0.5, 0.5), "insertion": (1.0, 0.0), "deletion": (0.0, 1.0)
 
 @dataclass(frozen=True)
 class PathOptions:
-    max_queries: int = 500  #: the whole call's budget, the unperturbed input included
-    n_samples: int = 200  #: the surrogate's coalitions
+    max_queries: int = 500  #: the whole call's budget, the unperturbed input included (shared by the segmentations)
+    n_samples: int = 200  #: the surrogate's coalitions (split among the segmentations)
     candidates: int = 3  #: parts scored per step
     hide_weight: float = 1.0  #: w of Eq. P1
     #: further fills (masker names) each step also queries: Eq. P1's gains are averaged over the masker and these
@@ -73,59 +78,76 @@ class PathOptions:
 
 
 class PamiPath(PerturbationMethod):
-    """Rank the parts by the greedy keep-and-hide path (Eq. P1) in ``max_queries`` queries."""
+    """Rank the parts by the greedy keep-and-hide path (Eq. P1) in ``max_queries`` queries; one path per segmentation."""
 
     name = "pami-path"
     Options = PathOptions
-
-    def parts(self, ctx: Context, s: Settings, partition: Partition) -> Partition:
-        if partition.n_groups != 1:
-            raise InputError(
-                f"pami-path orders the parts of one segmentation; this partition has {partition.n_groups} groups "
-                "(for PAMI's keep-one maps over several segmentations use method='pami')"
-            )
-        return partition
 
     def masker(self, ctx: Context, s: Settings, masker: Masker) -> Masker:
         return BoundOnce(masker, ctx.x)
 
     def maps(self, ctx: Context, s: Settings, parts: Partition, masker: Masker) -> Outcome:
-        o = s.options
-        seen: dict[bytes, np.ndarray] = {}  # a coalition the path meets again (or the surrogate drew) is not re-queried
-        coalitions = Coalitions(parts, orthogonal_samples(parts.n_parts, o.n_samples))
-        args = (ctx.query, ctx.x, coalitions, masker, ctx.targets, ctx.batch_size, ctx.request.progress, ScoresOnly)
-        drawn = run(*args, desc="pami-path surrogate", seen=seen)
-        fit = LimeFit(coalitions, ctx.reference)
-        fit.add(0, np.zeros(0), drawn.scores[:, ctx.targets])
-        prior = fit.weights()  # (n_targets, n_parts)
-        none = MaskPartition(np.zeros((1, *parts.shape), bool))
-        # (masker, its own memory of queried coalitions): the same coalition gives other outputs under another fill
-        fills = [(masker, seen)] + [(BoundOnce(ctx.modality.masker(f), ctx.x), {}) for f in o.search_fills]
-        empties = [run(ctx.query, ctx.x, none, m, ctx.targets, 1, aggregator=ScoresOnly, seen=mem) for m, mem in fills]
-        runs = [drawn, *empties]
-        cover = Cover(parts)
-        maps, orders, steps = [], [], []
-        for i, t in enumerate(ctx.targets):
-            share = (o.max_queries - ctx.query.n_queries) // (len(ctx.targets) - i)
-            f_empty = np.array([float(e.scores[0, t]) for e in empties])
-            order, curve, done = path(ctx, cover, fills, t, prior[i], share, o.candidates, o.hide_weight, f_empty)
-            runs += done
-            orders.append(order)
-            steps.append(len(curve))
-            at = positions(cover, order)
-            sizes = np.bincount(at[at >= 0], minlength=len(order))
-            if o.values == "surrogate":
-                value = monotone(prior[i][np.asarray(order)], sizes)
-            else:
-                value = values(curve, sizes, float(f_empty.mean()), float(ctx.probabilities[t]), o.values)
-            maps.append(np.where(at >= 0, value[at], 0).astype(np.float32).reshape(cover.shape))
+        """One path per group of ``parts`` (segmentation) on an equal share of the budget; their maps averaged."""
+        o, n = s.options, parts.n_groups
+        share = (o.max_queries - ctx.query.n_queries) // n
+        samples = [o.n_samples // n + (g < o.n_samples % n) for g in range(n)]  # as LIME's grouped_samples
+        if share < samples[0] + 1 or samples[-1] < 2:
+            raise InputError(
+                f"max_queries={o.max_queries} and n_samples={o.n_samples} are too few for {n} segmentations: each "
+                f"segmentation's share of {share} queries must hold its {samples[0]} surrogate samples (at least 2) "
+                "and the empty coalition"
+            )
+        outs = []
+        for g in range(n):  # each segmentation's path stops at its share, whatever the one before it left
+            group = parts if n == 1 else GroupSubset(parts, [g])
+            outs.append(walk(ctx, o, group, masker, samples[g], ctx.query.n_queries + share))
         return Outcome(
-            np.stack(maps),
-            np.concatenate([r.scores for r in runs]),
-            {k: sum(r.timings[k] for r in runs) for k in drawn.timings},
-            # per target, the parts best first, and how many of them the path chose (the rest: surrogate order)
-            record={"orders": orders, "path_steps": steps},
+            np.mean([out.maps for out in outs], axis=0),  # Eq. 1's mean over the groups
+            np.concatenate([out.scores for out in outs]),
+            {k: sum(out.timings[k] for out in outs) for k in outs[0].timings},
+            # per segmentation and target (segmentation-major), the parts best first, and how many of them the path
+            # chose (the rest: surrogate order)
+            record={k: [v for out in outs for v in out.record[k]] for k in ("orders", "path_steps")},
         )
+
+
+def walk(ctx: Context, o: PathOptions, parts: Partition, masker: Masker, n_samples: int, limit: int) -> Outcome:
+    """The surrogate and one path per target over the parts of one segmentation, until the call has made ``limit``
+    queries: per target, Eq. P1's order painted with :func:`values` (or the surrogate's weights)."""
+    seen: dict[bytes, np.ndarray] = {}  # a coalition the path meets again (or the surrogate drew) is not re-queried
+    coalitions = Coalitions(parts, orthogonal_samples(parts.n_parts, n_samples))
+    args = (ctx.query, ctx.x, coalitions, masker, ctx.targets, ctx.batch_size, ctx.request.progress, ScoresOnly)
+    drawn = run(*args, desc="pami-path surrogate", seen=seen)
+    fit = LimeFit(coalitions, ctx.reference)
+    fit.add(0, np.zeros(0), drawn.scores[:, ctx.targets])
+    prior = fit.weights()  # (n_targets, n_parts)
+    none = MaskPartition(np.zeros((1, *parts.shape), bool))
+    # (masker, its own memory of queried coalitions): the same coalition gives other outputs under another fill
+    fills = [(masker, seen)] + [(BoundOnce(ctx.modality.masker(f), ctx.x), {}) for f in o.search_fills]
+    empties = [run(ctx.query, ctx.x, none, m, ctx.targets, 1, aggregator=ScoresOnly, seen=mem) for m, mem in fills]
+    runs = [drawn, *empties]
+    cover = Cover(parts)
+    maps, orders, steps = [], [], []
+    for i, t in enumerate(ctx.targets):
+        share = (limit - ctx.query.n_queries) // (len(ctx.targets) - i)
+        f_empty = np.array([float(e.scores[0, t]) for e in empties])
+        order, curve, done = path(ctx, cover, fills, t, prior[i], share, o.candidates, o.hide_weight, f_empty)
+        runs += done
+        orders.append(order)
+        steps.append(len(curve))
+        at = positions(cover, order)
+        sizes = np.bincount(at[at >= 0], minlength=len(order))
+        if o.values == "surrogate":
+            value = monotone(prior[i][np.asarray(order)], sizes)
+        else:
+            value = values(curve, sizes, float(f_empty.mean()), float(ctx.probabilities[t]), o.values)
+        maps.append(np.where(at >= 0, value[at], 0).astype(np.float32).reshape(cover.shape))
+    return Outcome(
+        np.stack(maps),
+        np.concatenate([r.scores for r in runs]),
+        {k: sum(r.timings[k] for r in runs) for k in drawn.timings},
+        record={"orders": orders, "path_steps": steps},
+    )
 
 
 class Cover:
