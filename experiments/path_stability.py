@@ -40,12 +40,32 @@ METHODS = {
     # the default's map smoothed after the call (experiments/path_smooth/PLAN.md)
     "pami-path-smooth8": ("pami-path", {}),
     "pami-path-smooth16": ("pami-path", {}),
+    # the mean of the maps over several segmentations, the budget shared (experiments/path_segs/PLAN.md)
+    "pami-path-seg2": ("pami-path", {}),
+    "pami-path-seg3": ("pami-path", {}),
 }
 #: name -> σ (pixels) of the Gaussian filter applied to the method's map after the call
 SMOOTH = {"pami-path-smooth8": 8.0, "pami-path-smooth16": 16.0}
+#: name -> the options of each member call whose maps are averaged (Eq. 1's mean over segmentations)
+MEMBERS = {
+    "pami-path-seg2": [{"n_segments": n, "max_queries": 250, "n_samples": 100} for n in (40, 60)],
+    "pami-path-seg3": [{"n_segments": n, "max_queries": 166, "n_samples": 60} for n in (35, 50, 70)],
+}
 REFERENCE = "lime-1000"
 FILLS = ("blur", "grey")
 OTHER = {"blur": "grey", "grey": "blur"}
+
+
+def explain(model: object, img: np.ndarray, name: str, target: int, fill: str, seed: int) -> np.ndarray:
+    """Method ``name``'s map of ``img`` made with ``fill``: the mean of its members' maps (:data:`MEMBERS`), else one call."""
+    import peephole
+
+    method, options = METHODS[name]
+    calls = [
+        peephole.explain(model, img, method, targets=target, masker=fill, seed=seed, **o).maps[0]
+        for o in MEMBERS.get(name, [options])
+    ]
+    return np.mean(calls, axis=0)
 
 
 def measure(
@@ -63,12 +83,8 @@ def measure(
             row_name = name if name == REFERENCE else f"{name}{label}"
             if (sample.path.name, row_name) in done:
                 continue
-            method, options = METHODS[name]
             t = time.perf_counter()
-            maps = {
-                fill: peephole.explain(model, img, method, targets=sample.label, masker=fill, seed=0, **options).maps[0]
-                for fill in FILLS
-            }
+            maps = {fill: explain(model, img, name, sample.label, fill, 0) for fill in FILLS}
             if name in SMOOTH:
                 from scipy.ndimage import gaussian_filter
 
@@ -77,8 +93,7 @@ def measure(
             seconds = (time.perf_counter() - t) / len(FILLS)
             row = {"photo": sample.path.name, "method": row_name, "seconds": round(seconds, 2), "rho": None}
             if rho:
-                again = peephole.explain(model, img, method, targets=sample.label, masker="blur", seed=1, **options).maps[0]
-                row["rho"] = round(rank_correlation(maps["blur"], again), 5)
+                row["rho"] = round(rank_correlation(maps["blur"], explain(model, img, name, sample.label, "blur", 1)), 5)
             for made in FILLS:
                 for scored in FILLS:
                     kind = "cross" if scored != made else "self"

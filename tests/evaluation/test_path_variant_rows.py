@@ -1,7 +1,8 @@
-"""docs/results.md's "PAMI path's magnitudes from its own surrogate" and "PAMI path's map smoothed after the call": the
-paired differences, the plans' rules and the random-map control reproduce from the rows kept in
-experiments/path_surrogate/rows and experiments/path_smooth/rows (``experiments/path_stability.py`` and
-``experiments/path_smooth/control.py`` output, one JSON line per photo)."""
+"""docs/results.md's "PAMI path's magnitudes from its own surrogate", "PAMI path's map smoothed after the call" and "PAMI
+path over two segmentations": the paired differences, the plans' rules and the random-map controls reproduce from the
+rows kept in experiments/path_surrogate/rows, path_smooth/rows and path_segs/rows (``experiments/path_stability.py``
+and the ``control.py`` scripts' output, one JSON line per photo; path_segs pairs its variants with the default's rows
+of path_smooth)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 FILLS = ("blur", "grey")  # "deletion_cross_blur": made with blur, scored on grey
 
 
-def _rows(path: Path) -> dict[tuple[str, str], dict]:
-    return {(r["photo"], r["method"]): r for r in map(json.loads, path.read_text().splitlines())}
+def _rows(*paths: str) -> dict[tuple[str, str], dict]:
+    lines = [line for path in paths for line in (EXPERIMENTS / path).read_text().splitlines()]
+    return {(r["photo"], r["method"]): r for r in map(json.loads, lines)}
 
 
 def _paired(rows: dict, variant: str, keys: tuple[str, ...], n: int) -> tuple[float, float]:
@@ -30,6 +32,9 @@ def _paired(rows: dict, variant: str, keys: tuple[str, ...], n: int) -> tuple[fl
 MU = ("mu_fidelity", "mu_fidelity_grey")
 DELETION = tuple(f"deletion_cross_{f}" for f in FILLS)
 INSERTION = tuple(f"insertion_cross_{f}" for f in FILLS)
+
+#: rows files whose variants pair with the default's rows of another file: file -> the files added
+DEFAULT_ROWS = {f"path_segs/rows/{f}.jsonl": (f"path_smooth/rows/{f}.jsonl",) for f in ("dev10", "confirm")}
 
 # (rows file, variant, keys, photos) -> the published mean ± paired s.e.
 PUBLISHED = {
@@ -45,18 +50,28 @@ PUBLISHED = {
     ("path_smooth/rows/confirm.jsonl", "pami-path-smooth8", DELETION, 12): (-0.036, 0.015),
     ("path_smooth/rows/confirm.jsonl", "pami-path-smooth8", INSERTION, 12): (-0.031, 0.016),
     ("path_smooth/rows/confirm.jsonl", "pami-path-smooth8", MU, 12): (0.016, 0.005),
+    ("path_segs/rows/dev10.jsonl", "pami-path-seg2", ("insertion_cross_grey",), 10): (0.072, 0.040),
+    ("path_segs/rows/dev10.jsonl", "pami-path-seg2", DELETION, 10): (-0.036, 0.019),
+    ("path_segs/rows/dev10.jsonl", "pami-path-seg2", INSERTION, 10): (0.039, 0.019),
+    ("path_segs/rows/dev10.jsonl", "pami-path-seg2", MU, 10): (0.019, 0.037),
+    ("path_segs/rows/dev10.jsonl", "pami-path-seg3", DELETION, 10): (-0.028, 0.014),
+    ("path_segs/rows/dev10.jsonl", "pami-path-seg3", MU, 10): (0.032, 0.019),
+    ("path_segs/rows/confirm.jsonl", "pami-path-seg2", ("deletion_cross_blur",), 12): (-0.034, 0.032),
+    ("path_segs/rows/confirm.jsonl", "pami-path-seg2", DELETION, 12): (-0.016, 0.017),
+    ("path_segs/rows/confirm.jsonl", "pami-path-seg2", INSERTION, 12): (0.029, 0.018),
+    ("path_segs/rows/confirm.jsonl", "pami-path-seg2", MU, 12): (0.057, 0.035),
 }
 
 
 @pytest.mark.parametrize(("rows", "variant", "keys", "n"), sorted(PUBLISHED))
 def test_the_published_paired_differences_reproduce(rows, variant, keys, n):
-    mean, se = _paired(_rows(EXPERIMENTS / rows), variant, keys, n)
+    mean, se = _paired(_rows(rows, *DEFAULT_ROWS.get(rows, ())), variant, keys, n)
     assert (round(mean, 3), round(se, 3)) == pytest.approx(PUBLISHED[rows, variant, keys, n], abs=1.5e-3)
 
 
 def test_the_variants_keep_the_defaults_curves_where_their_plans_say_so():
     """values='surrogate' changes only magnitudes: every insertion and deletion row equals the default's."""
-    rows = _rows(EXPERIMENTS / "path_surrogate/rows/dev10.jsonl")
+    rows = _rows("path_surrogate/rows/dev10.jsonl")
     photos = [p for p, m in rows if m == "pami-path-vsur"]
     keys = [k for k in rows[photos[0], "pami-path"] if k.startswith(("insertion", "deletion"))]
     assert len(keys) == 8 and all(rows[p, "pami-path-vsur"][k] == rows[p, "pami-path"][k] for p in photos for k in keys)
@@ -65,9 +80,9 @@ def test_the_variants_keep_the_defaults_curves_where_their_plans_say_so():
 def test_the_plans_rules_give_the_published_verdicts():
     """vsur: mean µFidelity gain not above one s.e. (no confirmation). smooth: both pass on photos 1–10, smooth8 has
     the lower deletion; on 15–26 its deletion and µFidelity rules hold and its insertion rule fails."""
-    vsur = _paired(_rows(EXPERIMENTS / "path_surrogate/rows/dev10.jsonl"), "pami-path-vsur", MU, 10)
+    vsur = _paired(_rows("path_surrogate/rows/dev10.jsonl"), "pami-path-vsur", MU, 10)
     assert not vsur[0] > vsur[1]
-    first = _rows(EXPERIMENTS / "path_smooth/rows/dev10.jsonl")
+    first = _rows("path_smooth/rows/dev10.jsonl")
     deletion = {}
     for v in ("pami-path-smooth8", "pami-path-smooth16"):
         assert all(_paired(first, v, (k,), 10)[0] < 0 for k in DELETION)
@@ -76,10 +91,27 @@ def test_the_plans_rules_give_the_published_verdicts():
             assert mean >= -se
         deletion[v] = _paired(first, v, DELETION, 10)[0]
     assert min(deletion, key=deletion.get) == "pami-path-smooth8"
-    confirm = _rows(EXPERIMENTS / "path_smooth/rows/confirm.jsonl")
+    confirm = _rows("path_smooth/rows/confirm.jsonl")
     assert _paired(confirm, "pami-path-smooth8", DELETION, 12)[0] <= 0
     assert _paired(confirm, "pami-path-smooth8", MU, 12)[0] >= 0
     assert _paired(confirm, "pami-path-smooth8", INSERTION, 12)[0] < 0
+
+
+def test_the_segmentations_plan_gives_the_published_verdicts():
+    """seg2 and seg3 both pass on photos 1–10, seg2 with the lower deletion; on 15–26 seg2 meets all three rules."""
+    first = _rows("path_segs/rows/dev10.jsonl", *DEFAULT_ROWS["path_segs/rows/dev10.jsonl"])
+    deletion = {}
+    for v in ("pami-path-seg2", "pami-path-seg3"):
+        assert all(_paired(first, v, (k,), 10)[0] < 0 for k in DELETION)
+        for keys in (INSERTION, MU):
+            mean, se = _paired(first, v, keys, 10)
+            assert mean >= -se
+        deletion[v] = _paired(first, v, DELETION, 10)[0]
+    assert min(deletion, key=deletion.get) == "pami-path-seg2"
+    confirm = _rows("path_segs/rows/confirm.jsonl", *DEFAULT_ROWS["path_segs/rows/confirm.jsonl"])
+    assert _paired(confirm, "pami-path-seg2", DELETION, 12)[0] <= 0
+    assert _paired(confirm, "pami-path-seg2", INSERTION, 12)[0] >= 0
+    assert _paired(confirm, "pami-path-seg2", MU, 12)[0] >= 0
 
 
 def test_the_random_map_control_reproduces():
