@@ -261,7 +261,19 @@ def test_ctrl_c_stops_the_cli_benchmark_with_130_and_the_same_command_resumes(im
     assert scores(tmp_path / "stopped") == scores(tmp_path / "straight")
 
 
-@pytest.mark.parametrize("variant", ["lime-pami", "lime-500", "kernel-shap-500", "rise-500", "pami-adaptive", "pami-path-fills"])
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "lime-pami",
+        "lime-500",
+        "kernel-shap-500",
+        "rise-500",
+        "pami-adaptive",
+        "pami-path-fills",
+        "pami-path-seg2",
+        "pami-path-slic50",
+    ],
+)
 def test_budget_variants_stay_within_their_query_budget_and_find_the_region(variant):
     """Every method of the matrix that is run at the default explainer's budget spends at most 500 queries
     (pami-adaptive: 114); its map still puts more weight on the one region the model reads."""
@@ -276,6 +288,19 @@ def test_budget_variants_stay_within_their_query_budget_and_find_the_region(vari
     assert 2 <= r.n_queries <= budget + 1 and np.isfinite(r.map).all()  # + 1: the unperturbed input
     inside, outside = mass_inside(r.map, region)
     assert inside > outside
+
+
+def test_item_params_name_the_partition_and_masker_each_method_uses(monkeypatch):
+    """A resumed card reuses an item only when its params match: they name the partition and masker a method uses by
+    default, so changing a default (PAMI path's SLIC-50 to 'slics' on 2026-12-06) redoes that method's items."""
+    from peephole.modalities.image.modality import ImageModality
+
+    maker = MapMaker()
+    assert maker.params("pami-path")["partition"] == "slics" and maker.params("lime")["masker"] == "grey"
+    assert "partition" not in maker.params("rise") and set(maker.params("gradcam")) == {"code"}
+    now = maker.params("pami-path")
+    monkeypatch.setitem(ImageModality.method_defaults, "pami-path", {"partition": "slic"})
+    assert maker.params("pami-path") != now and maker.params("pami-path") == maker.params("pami-path-slic50")
 
 
 def test_correctly_classified_yields_the_first_n_correct_images_of_a_split(imagenet_dir):

@@ -1,5 +1,5 @@
-"""docs/results.md's report cards on the test split (own fill; one condition, grey and blur; COCO pointing) reproduce from the
-per-item rows kept in experiments/report_card/."""
+"""docs/results.md's report cards on the test split (own fill; one condition, grey and blur, each with the
+pami-path-seg2 row of 2026-12-06; COCO pointing) reproduce from the per-item rows kept in experiments/report_card/."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ HEADER = "| method | queries/img | s/img | insertion | deletion | µFidelity | s
 #: docs/results.md's cards on the test split: section heading, kept rows, the stated count, the methods
 CARDS = {
     "own fill": ("## The report card on the test split", "own-fill.csv", r"\*\*(\d+) of the 125 test-split photos\*\*", 8),
-    "grey": ("## The report card under one condition", "grey.csv", r"\*\*(\d+) of the 125 test-split photos\*\*", 8),
-    "blur": ("## One condition with blur", "blur.csv", r"\*\*(\d+) of the 125 test-split photos\*\*", 8),
+    "grey": ("## The report card under one condition", "grey.csv", r"\*\*(\d+) of the 125 test-split photos\*\*", 9),
+    "blur": ("## One condition with blur", "blur.csv", r"\*\*(\d+) of the 125 test-split photos\*\*", 9),
     "coco": ("## The pointing card on COCO", "coco.csv", r"\*\*All (\d+) test-split photo/class pairs\*\*", 9),
 }
 

@@ -13,6 +13,7 @@ from peephole.errors import InputError
 from peephole.methods.pami_path import values
 from peephole.methods.surrogate import orthogonal_samples
 from peephole.metrics.stability import rank_correlation
+from peephole.modalities.image.superpixels import Segmentation
 
 N = 8  # parts: one position each ('single' partition of a length-8 row)
 X = np.ones(N)
@@ -283,6 +284,20 @@ def test_several_segmentations_average_one_path_each_on_an_equal_share():
     assert both.params["path_steps"] == [o.params["path_steps"][0] for o in one] and min(both.params["path_steps"]) > 0
     assert both.n_queries == sum(o.n_queries for o in one) - 1 <= 121  # the unperturbed input once
     assert not np.allclose(both.maps[0], one[0].maps[0])
+
+
+def test_the_image_default_is_one_path_over_each_of_two_slic_segmentations():
+    """On images PAMI path reads the 'slics' partition, SLIC-40 and SLIC-60 (docs/results.md, "PAMI path over two
+    segmentations"): the same map as those two segmentations given explicitly, one order per segmentation."""
+    img = textured_image(48, 64, seed=5)
+    kw = {"output": "probs", "targets": 1, "max_queries": 121, "n_samples": 40}
+    default = peephole.explain(interacting_model, img, "pami-path", **kw)
+    slic = [Segmentation("slic", {"n_segments": n, "compactness": 20}) for n in (40, 60)]
+    given = peephole.explain(interacting_model, img, "pami-path", partition=slic, **kw)
+    assert default.params["partition"] == "slics" and len(default.params["orders"]) == 2
+    np.testing.assert_array_equal(default.maps, given.maps)
+    one = peephole.explain(interacting_model, img, "pami-path", partition="slics", segments=(40,), **kw)
+    assert len(one.params["orders"]) == 1 and not np.array_equal(one.maps, default.maps)
 
 
 def test_too_small_a_budget_for_the_segmentations_is_one_input_error():

@@ -233,7 +233,7 @@ def test_a_one_part_partition_warns_naming_the_fix():
     """A 3×1000 image gets one SLIC segment: a constant map, which used to come without a word."""
     thin = np.random.default_rng(0).random((3, 1000, 3)).astype(np.float32)
     with pytest.warns(UserWarning, match=r"'slic' partition has one part on this input of shape \(3, 1000\).*partition='window'"):
-        e = peephole.explain(left_half, thin, "pami-path", output="probs", n_samples=12, max_queries=40)
+        e = peephole.explain(left_half, thin, "pami-path", partition="slic", output="probs", n_samples=12, max_queries=40)
     assert np.ptp(e.maps) == 0
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # several parts: no warning

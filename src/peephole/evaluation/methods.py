@@ -19,8 +19,11 @@ from peephole.api import explain
 from peephole.errors import InputError
 from peephole.evaluation.bare import BareTwin
 from peephole.metrics.reference import centre_gaussian_map, random_map
+from peephole.modalities.image.superpixels import Segmentation
 from peephole.registry import METHODS
 
+#: PAMI path's two SLIC segmentations (the image modality's 'slics' partition at its defaults)
+SEG2 = tuple(Segmentation("slic", {"n_segments": n, "compactness": 20}) for n in (40, 60))
 #: Harness names that are a registered method with settings: name -> (method, options).
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "pami-superpixels": ("pami", {"partition": "superpixels"}),
@@ -38,6 +41,11 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "rise-500": ("rise", {"n_masks": 500}),
     # PAMI path whose search is scored under two fills (experiments/path_fills/PLAN.md: confirmed on dev photos 15-26)
     "pami-path-fills": ("pami-path", {"search_fills": ["black"]}),
+    # PAMI path over two SLIC segmentations, the budget shared, maps averaged (experiments/path_segs/PLAN.md: confirmed
+    # on dev photos 15-26, then the default image method by that plan's rule on the test-split cards; the cards' rows
+    # of 2026-12-06 carry this name) and the default before it, one SLIC-50 segmentation
+    "pami-path-seg2": ("pami-path", {"partition": "superpixels", "segmentations": SEG2}),
+    "pami-path-slic50": ("pami-path", {"partition": "slic"}),
 }
 #: Methods that need no input: reference maps.
 REFERENCE = ("random", "centre")
@@ -118,12 +126,21 @@ class MapMaker:
         return self.maps(method, image, [target], index)[0]
 
     def params(self, method: str) -> dict[str, Any]:
-        """What an item made by ``method`` records, and what a resumed run compares before reusing it: its settings
-        (values that JSON cannot hold as their ``repr``) and ``code``, :func:`code_version` of its method."""
-        settings = {
-            k: v if isinstance(v, (int, float, str, bool)) or v is None else repr(v) for k, v in self.settings(method).items()
+        """What an item made by ``method`` records, and what a resumed run compares before reusing it: the partition
+        and masker it uses (the image modality's defaults for it unless its settings name others, so a changed default
+        redoes its items), its settings (values that JSON cannot hold as their ``repr``) and ``code``,
+        :func:`code_version` of its method."""
+        if method in REFERENCE:
+            return {**self.settings(method), "code": ""}
+        from peephole.modalities import get_modality
+
+        name, image = VARIANTS.get(method, (method, {}))[0], get_modality("image")
+        takes = METHODS[name].options(image)
+        used = {k: v for k, v in image.defaults(name).items() if k in takes}
+        settings = {**used, **self.settings(method)}
+        return {k: v if isinstance(v, (int, float, str, bool)) or v is None else repr(v) for k, v in settings.items()} | {
+            "code": code_version(name)
         }
-        return {**settings, "code": "" if method in REFERENCE else code_version(VARIANTS.get(method, (method, {}))[0])}
 
     def takes_masker(self, method: str) -> bool:
         """Whether ``method`` hides pixels with a masker (and so is run on each substrate of a matrix)."""

@@ -13,7 +13,7 @@ from peephole.errors import InputError
 from peephole.modalities.base import MaskerSpec, Modality, PartitionSpec
 from peephole.modalities.image.io import fit_work_size, load_image, to_rgb_float
 from peephole.modalities.image.maskers import MASKERS
-from peephole.modalities.image.superpixels import Segmentation, SlicOptions, SuperpixelOptions, Superpixels
+from peephole.modalities.image.superpixels import Segmentation, SlicOptions, SlicsOptions, SuperpixelOptions, Superpixels
 from peephole.modalities.image.view import ImageView, normalise
 from peephole.modalities.image.windows import GridOptions, SlidingWindows, WindowOptions, grid_labels
 
@@ -35,6 +35,10 @@ def slic(x: np.ndarray, o: SlicOptions, seed: int) -> Superpixels:
     return segmented(x, [Segmentation("slic", {"n_segments": o.n_segments, "compactness": o.compactness})], seed)
 
 
+def slics(x: np.ndarray, o: SlicsOptions, seed: int) -> Superpixels:
+    return segmented(x, [Segmentation("slic", {"n_segments": n, "compactness": o.compactness}) for n in o.segments], seed)
+
+
 def grid(x: np.ndarray, o: GridOptions, seed: int) -> Superpixels:
     return Superpixels(grid_labels(*x.shape[:2], o.cells), [f"grid {o.cells}x{o.cells}"])
 
@@ -48,29 +52,33 @@ PARTITIONS = {
         "superpixels of several segmentations, one group each (PAMI Strategy II; default: the paper's Table 3)",
     ),
     "slic": PartitionSpec("slic", slic, SlicOptions, "one SLIC segmentation (LIME's ~50 superpixels)"),
+    "slics": PartitionSpec(
+        "slics", slics, SlicsOptions, "several SLIC segmentations, one group each (PAMI path's ~40 and ~60 superpixels)"
+    ),
     "grid": PartitionSpec("grid", grid, GridOptions, "a grid of cells×cells squares (HSIC and Sobol attribution)"),
 }
 
 
 class ImageModality(Modality):
     """Partitions: ``'window'`` (``radius``, ``stride``, ``window`` shape), ``'superpixels'`` (``segmentations``,
-    default the paper's Table 3), ``'slic'`` (``n_segments``, ``compactness``), ``'grid'`` (``cells``), one
-    :class:`Segmentation` or a list of them, H×W label maps, or a :class:`Partition`. Maskers: ``'blur'``, ``'black'``,
-    ``'white'``, ``'grey'``, ``'mean'`` or a :class:`Masker`."""
+    default the paper's Table 3), ``'slic'`` (``n_segments``, ``compactness``), ``'slics'`` (``segments``,
+    ``compactness``), ``'grid'`` (``cells``), one :class:`Segmentation` or a list of them, H×W label maps, or a
+    :class:`Partition`. Maskers: ``'blur'``, ``'black'``, ``'white'``, ``'grey'``, ``'mean'`` or a :class:`Masker`."""
 
     name = "image"
     partitions = PARTITIONS
     maskers = {n: MaskerSpec(n, lambda o, n=n: MASKERS[n](), help=f"hidden pixels: {n}") for n in MASKERS}
     default_partition = "superpixels"
     default_masker = "blur"
-    #: Occlusion hides PAMI Strategy I's windows; LIME, KernelSHAP and PAMI path read one segmentation of
-    #: ~50 superpixels (LIME and KernelSHAP over grey, as LIME); RISE blends towards mid-grey (the mean colour);
+    #: Occlusion hides PAMI Strategy I's windows; LIME and KernelSHAP read one segmentation of ~50 superpixels
+    #: (over grey, as LIME), PAMI path two SLIC segmentations of ~40 and ~60 (one path each, maps averaged;
+    #: docs/results.md, "PAMI path over two segmentations"); RISE blends towards mid-grey (the mean colour);
     #: HSIC and Sobol attribution perturb their papers' 8×8 grid towards black (Xplique's 'inpainting').
     method_defaults = {
         "occlusion": {"partition": "window"},
         "lime": {"partition": "slic", "masker": "grey"},
         "kernel-shap": {"partition": "slic", "masker": "grey"},
-        "pami-path": {"partition": "slic"},
+        "pami-path": {"partition": "slics"},
         "rise": {"masker": "grey"},
         "hsic": {"partition": "grid", "masker": "black"},
         "sobol": {"partition": "grid", "masker": "black"},

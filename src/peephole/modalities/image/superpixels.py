@@ -78,6 +78,18 @@ class SlicOptions:
         require("compactness", self.compactness, "a finite number > 0", lambda v: np.isfinite(v) and v > 0)
 
 
+@dataclass(frozen=True)
+class SlicsOptions:
+    """The options of the ``'slics'`` partition: several SLIC segmentations, one group of parts each."""
+
+    segments: tuple[int, ...] = (40, 60)  #: about how many superpixels in each segmentation (PAMI path's default)
+    compactness: float = 20  #: SLIC's colour / space trade-off, every segmentation
+
+    def __post_init__(self) -> None:
+        require("segments", self.segments, "one or more counts, each >= 1", lambda v: len(v) >= 1 and min(v) >= 1)
+        require("compactness", self.compactness, "a finite number > 0", lambda v: np.isfinite(v) and v > 0)
+
+
 class Superpixels(LabelPartition):
     """Parts = superpixels of several segmentations; each segmentation is one group (maps averaged).
 
