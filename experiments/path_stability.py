@@ -68,6 +68,19 @@ def explain(model: object, img: np.ndarray, name: str, target: int, fill: str, s
     return np.mean(calls, axis=0)
 
 
+def control_row(model: object, img: np.ndarray, label: int, maps: dict[str, np.ndarray]) -> dict[str, float]:
+    """The random-map controls' columns: each named map's insertion and deletion on mid-grey and on blur (step 1792 px),
+    ``{f"{name}_{mode}_{fill}": AUC}``."""
+    from peephole.metrics import perturbation_curve
+
+    row = {}
+    for name, m in maps.items():
+        for fill in ("grey", "blur"):
+            for mode in ("insertion", "deletion"):
+                row[f"{name}_{mode}_{fill}"] = round(perturbation_curve(model, img, m, label, mode, step=1792, fill=fill).auc, 5)
+    return row
+
+
 def measure(
     folder: str, names: list[str], label: str, limit: int, skip: int, rho: bool, out: Path, step: int, samples: int
 ) -> None:

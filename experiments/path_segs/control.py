@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parents[1]))  # experiments/: the dev experiments' shared columns
+from path_stability import control_row  # noqa: E402
 
 
 def random_parts(img: np.ndarray, n_segments: int, rng: np.random.Generator) -> np.ndarray:
@@ -33,7 +37,6 @@ def main() -> None:
     a = p.parse_args()
     import peephole
     from peephole.evaluation.data import correctly_classified
-    from peephole.metrics import perturbation_curve
 
     model = peephole.load_model("efficientnet-lite0", "onnx")
     rows = []
@@ -43,12 +46,7 @@ def main() -> None:
             "random-seg1": random_parts(img, 50, rng),
             "random-seg2": (random_parts(img, 40, rng) + random_parts(img, 60, rng)) / 2,
         }
-        row = {"photo": sample.path.name}
-        for name, m in maps.items():
-            for fill in ("grey", "blur"):
-                for mode in ("insertion", "deletion"):
-                    c = perturbation_curve(model, img, m, sample.label, mode, step=1792, fill=fill)
-                    row[f"{name}_{mode}_{fill}"] = round(c.auc, 5)
+        row = {"photo": sample.path.name, **control_row(model, img, sample.label, maps)}
         rows.append(row)
         print(row, flush=True)
     a.out.write_text("".join(json.dumps(r) + "\n" for r in rows))

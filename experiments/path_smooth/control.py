@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parents[1]))  # experiments/: the dev experiments' shared columns
+from path_stability import control_row  # noqa: E402
 
 
 def main() -> None:
@@ -26,7 +30,6 @@ def main() -> None:
 
     import peephole
     from peephole.evaluation.data import correctly_classified
-    from peephole.metrics import perturbation_curve
     from peephole.metrics.reference import random_map
 
     model = peephole.load_model("efficientnet-lite0", "onnx")
@@ -34,12 +37,7 @@ def main() -> None:
     for i, (sample, img) in enumerate(correctly_classified(model, a.folder, "dev", a.limit)):
         raw = random_map(np.asarray(img).shape[:2], seed=i)
         maps = {"random": raw, "random-smooth": gaussian_filter(raw, a.sigma, mode="nearest")}
-        row = {"photo": sample.path.name}
-        for name, m in maps.items():
-            for fill in ("grey", "blur"):
-                for mode in ("insertion", "deletion"):
-                    c = perturbation_curve(model, img, m, sample.label, mode, step=1792, fill=fill)
-                    row[f"{name}_{mode}_{fill}"] = round(c.auc, 5)
+        row = {"photo": sample.path.name, **control_row(model, img, sample.label, maps)}
         rows.append(row)
         print(row, flush=True)
     a.out.write_text("".join(json.dumps(r) + "\n" for r in rows))

@@ -77,41 +77,39 @@ def test_the_variants_keep_the_defaults_curves_where_their_plans_say_so():
     assert len(keys) == 8 and all(rows[p, "pami-path-vsur"][k] == rows[p, "pami-path"][k] for p in photos for k in keys)
 
 
+def _chosen(rows: dict, variants: tuple[str, ...]) -> str:
+    """The fills plan's first rule on photos 1–10 (every variant must pass it): cross-fill deletion lower in both
+    directions, mean insertion and µFidelity not below 0 by more than one paired s.e.; the lowest mean deletion wins."""
+    deletion = {}
+    for v in variants:
+        assert all(_paired(rows, v, (k,), 10)[0] < 0 for k in DELETION)
+        for keys in (INSERTION, MU):
+            mean, se = _paired(rows, v, keys, 10)
+            assert mean >= -se
+        deletion[v] = _paired(rows, v, DELETION, 10)[0]
+    return min(deletion, key=deletion.get)
+
+
+def _confirmation(rows: dict, variant: str) -> tuple[bool, bool, bool]:
+    """The confirmation rule on photos 15–26: mean deletion ≤ 0, mean insertion ≥ 0, µFidelity ≥ 0."""
+    return tuple(sign * _paired(rows, variant, keys, 12)[0] >= 0 for sign, keys in ((-1, DELETION), (1, INSERTION), (1, MU)))
+
+
 def test_the_plans_rules_give_the_published_verdicts():
     """vsur: mean µFidelity gain not above one s.e. (no confirmation). smooth: both pass on photos 1–10, smooth8 has
     the lower deletion; on 15–26 its deletion and µFidelity rules hold and its insertion rule fails."""
     vsur = _paired(_rows("path_surrogate/rows/dev10.jsonl"), "pami-path-vsur", MU, 10)
     assert not vsur[0] > vsur[1]
-    first = _rows("path_smooth/rows/dev10.jsonl")
-    deletion = {}
-    for v in ("pami-path-smooth8", "pami-path-smooth16"):
-        assert all(_paired(first, v, (k,), 10)[0] < 0 for k in DELETION)
-        for keys in (INSERTION, MU):
-            mean, se = _paired(first, v, keys, 10)
-            assert mean >= -se
-        deletion[v] = _paired(first, v, DELETION, 10)[0]
-    assert min(deletion, key=deletion.get) == "pami-path-smooth8"
-    confirm = _rows("path_smooth/rows/confirm.jsonl")
-    assert _paired(confirm, "pami-path-smooth8", DELETION, 12)[0] <= 0
-    assert _paired(confirm, "pami-path-smooth8", MU, 12)[0] >= 0
-    assert _paired(confirm, "pami-path-smooth8", INSERTION, 12)[0] < 0
+    assert _chosen(_rows("path_smooth/rows/dev10.jsonl"), ("pami-path-smooth8", "pami-path-smooth16")) == "pami-path-smooth8"
+    assert _confirmation(_rows("path_smooth/rows/confirm.jsonl"), "pami-path-smooth8") == (True, False, True)
 
 
 def test_the_segmentations_plan_gives_the_published_verdicts():
     """seg2 and seg3 both pass on photos 1–10, seg2 with the lower deletion; on 15–26 seg2 meets all three rules."""
     first = _rows("path_segs/rows/dev10.jsonl", *DEFAULT_ROWS["path_segs/rows/dev10.jsonl"])
-    deletion = {}
-    for v in ("pami-path-seg2", "pami-path-seg3"):
-        assert all(_paired(first, v, (k,), 10)[0] < 0 for k in DELETION)
-        for keys in (INSERTION, MU):
-            mean, se = _paired(first, v, keys, 10)
-            assert mean >= -se
-        deletion[v] = _paired(first, v, DELETION, 10)[0]
-    assert min(deletion, key=deletion.get) == "pami-path-seg2"
+    assert _chosen(first, ("pami-path-seg2", "pami-path-seg3")) == "pami-path-seg2"
     confirm = _rows("path_segs/rows/confirm.jsonl", *DEFAULT_ROWS["path_segs/rows/confirm.jsonl"])
-    assert _paired(confirm, "pami-path-seg2", DELETION, 12)[0] <= 0
-    assert _paired(confirm, "pami-path-seg2", INSERTION, 12)[0] >= 0
-    assert _paired(confirm, "pami-path-seg2", MU, 12)[0] >= 0
+    assert _confirmation(confirm, "pami-path-seg2") == (True, True, True)
 
 
 def test_the_random_map_control_reproduces():
