@@ -58,3 +58,24 @@ def test_the_published_card_reproduces_from_the_kept_rows(card: str):
     card_rows = {(r["method"], r["column"]): r for r in paired_card(scores, reference="pami-path")}
     for m in methods:
         assert published[m] == [cell_text(card_rows.get((m, c))) for c in columns], m
+
+
+def test_the_new_defaults_own_fill_row_is_the_blur_cards_seg2_row():
+    """docs/results.md derives the own-fill card's row of the default since 2026-12-06 (pami-path-seg2, blur → grey)
+    from the blur card: valid because the own-fill card's PAMI path and fills items (also blur → grey) equal the blur
+    card's; the published gaps to LIME reproduce from the two files."""
+    kept = ROOT / "experiments" / "report_card"
+    own = {r["id"]: r for r in csv.DictReader((kept / "own-fill.csv").open())}
+    blur = {r["id"]: r for r in csv.DictReader((kept / "blur.csv").open())}
+    shared = [i for i in own if i.endswith(("/pami-path", "/pami-path-fills"))]
+    assert len(shared) == 208 and all(json.loads(own[i]["metrics"]) == json.loads(blur[i]["metrics"]) for i in shared)
+    photos = sorted(i.rsplit("/", 1)[0] for i in own if i.endswith("/lime"))
+    assert len(photos) == 104
+    columns = ("insertion", "deletion", "µFidelity")
+    scores = {
+        m: {c: [json.loads((blur if m == "pami-path-seg2" else own)[f"{p}/{m}"]["metrics"])[c] for p in photos] for c in columns}
+        for m in ("pami-path-seg2", "lime")
+    }
+    cells = {(r["method"], r["column"]): r for r in paired_card(scores, reference="pami-path-seg2")}
+    gaps = [re.search(r"\(Δ ([^)]*)\)", cell_text(cells["lime", c]))[1] for c in columns]
+    assert gaps == ["-0.046 ± 0.015", "-0.028 ± 0.009", "+0.039 ± 0.018"]
