@@ -20,7 +20,7 @@ CARDS = {
     "own fill": ("## The report card on the test split", "own-fill.csv", r"\*\*(\d+) of the 125 test-split photos\*\*", 8),
     "grey": ("## The report card under one condition", "grey.csv", r"\*\*(\d+) of the 125 test-split photos\*\*", 9),
     "blur": ("## One condition with blur", "blur.csv", r"\*\*(\d+) of the 125 test-split photos\*\*", 9),
-    "coco": ("## The pointing card on COCO", "coco.csv", r"\*\*All (\d+) test-split photo/class pairs\*\*", 9),
+    "coco": ("## The pointing card on COCO", "coco.csv", r"\*\*All (\d+) test-split photo/class pairs\*\*", 10),
 }
 
 
