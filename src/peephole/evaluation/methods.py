@@ -22,7 +22,7 @@ from peephole.metrics.reference import centre_gaussian_map, random_map
 from peephole.modalities.image.superpixels import Segmentation
 from peephole.registry import METHODS
 
-#: PAMI path's two SLIC segmentations (the image modality's 'slics' partition at its defaults)
+#: The two SLIC segmentations of experiments/path_segs and the test cards' seg2 rows ('slics' at its 2026-12-06 defaults)
 SEG2 = tuple(Segmentation("slic", {"n_segments": n, "compactness": 20}) for n in (40, 60))
 #: Harness names that are a registered method with settings: name -> (method, options).
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
