@@ -47,13 +47,21 @@ def score(store_path: str, methods: list[str], limit: int, steps: int, out: Path
         print(line, flush=True)
 
 
-def table(paths: list[Path], reference: str, order: list[str]) -> tuple[int, str]:
+def rows_of(spec: str) -> list[dict]:
+    """The rows of ``FILE`` or, for ``FILE:M1,M2``, those of methods M1 and M2 only (to take each method's maps from
+    the card whose fill they were made with)."""
+    path, _, only = spec.partition(":")
+    rows = [json.loads(line) for line in Path(path).read_text().splitlines()]
+    return [r for r in rows if not only or r["id"].rsplit("/", 1)[1] in only.split(",")]
+
+
+def table(paths: list[str], reference: str, order: list[str]) -> tuple[int, str]:
     """The photos every method has, and the Markdown table of their ROAD columns: each cell the mean, the paired Δ
     with ``reference`` ± paired s.e. and ★ for the leaders, as the card writes them (``paired_card``, ``cell_text``);
-    methods in ``order``."""
+    methods in ``order``; ``paths``: :func:`rows_of` specs."""
     from peephole.evaluation.card import cell_text, paired_card
 
-    rows = [json.loads(line) for p in paths for line in p.read_text().splitlines()]
+    rows = [r for spec in paths for r in rows_of(spec)]
     by = {tuple(r["id"].rsplit("/", 1)): r for r in rows}
     methods = [m for m in order if any(k == m for _, k in by)]
     photos = sorted({p for p, _ in by if all((p, m) in by for m in methods)})
@@ -73,7 +81,7 @@ def main() -> None:
     p.add_argument("--limit", type=int, default=104, help="the first LIMIT photos of the card (its seq order)")
     p.add_argument("--steps", type=int, default=10, help="curve steps (each ROAD query solves one sparse system)")
     p.add_argument("--out", type=Path, default=Path("road.jsonl"))
-    p.add_argument("--summary", nargs="+", type=Path, help="print the table of these JSON-lines files instead")
+    p.add_argument("--summary", nargs="+", help="print the table of these JSON-lines files (FILE or FILE:M1,M2) instead")
     p.add_argument("--reference", default="pami-path")
     a = p.parse_args()
     if a.summary:

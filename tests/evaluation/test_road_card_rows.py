@@ -1,6 +1,6 @@
-"""docs/results.md's "ROAD-filled curves of the one-condition cards": both tables reproduce from the per-item rows kept in
-experiments/report_card/road-blur.jsonl and road-grey.jsonl (``experiments/report_card/road.py`` output), with the
-card's own paired differences and leaders (``paired_card``), over the photos of the card they score."""
+"""docs/results.md's "ROAD-filled curves of the one-condition cards": the tables reproduce from the per-item rows kept in
+experiments/report_card/road-blur.jsonl, road-grey.jsonl and road-own-fill.jsonl (``experiments/report_card/road.py``
+output), with the card's own paired differences and leaders (``paired_card``), over the photos of the card they score."""
 
 from __future__ import annotations
 
@@ -49,3 +49,23 @@ def test_the_road_table_reproduces_from_the_kept_rows(card: str):
     for m in methods:
         assert published[m] == [cell_text(cells.get((m, c))) for c in COLUMNS], m
     assert re.search(r"\*\*104 photos\*\*", (ROOT / "docs" / "results.md").read_text().split(HEADING)[1])
+
+
+def test_the_own_fill_road_table_reproduces_from_its_sources(monkeypatch):
+    """The own-fill table takes each method's maps from the card of its own fill (PAMI path: blur; LIME, KernelSHAP,
+    RISE, random: grey) and HSIC's and Sobol's black maps from road-own-fill.jsonl; a direct run over the own-fill
+    store (road-own-check.jsonl, 43 photos) gave exactly those rows."""
+    kept = ROOT / "experiments" / "report_card"
+    monkeypatch.syspath_prepend(str(kept))
+    from road import rows_of, table
+
+    sources = [f"{kept}/road-blur.jsonl:pami-path,pami-path-seg2", f"{kept}/road-grey.jsonl:lime,kernel-shap,rise,random"]
+    sources.append(f"{kept}/road-own-fill.jsonl")
+    assembled = {r["id"]: r for spec in sources for r in rows_of(spec)}
+    check = [json.loads(line) for line in (kept / "road-own-check.jsonl").read_text().splitlines()]
+    assert len(check) == 298 and all(all(r[c] == assembled[r["id"]][c] for c in COLUMNS) for r in check)
+    order = ["pami-path-seg2", "lime", "kernel-shap", "rise", "hsic", "sobol", "random", "pami-path"]
+    n, text = table(sources, "pami-path-seg2", order)
+    section = (ROOT / "docs" / "results.md").read_text().split(HEADING)[1].split("\n## ")[0]
+    published = section[section.index("| maps made at each method's own fill |") :].split("\n\n")[0]
+    assert n == 104 and published.splitlines()[2:] == text.splitlines()[2:]
