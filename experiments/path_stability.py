@@ -19,6 +19,7 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -79,6 +80,29 @@ def control_row(model: object, img: np.ndarray, label: int, maps: dict[str, np.n
             for mode in ("insertion", "deletion"):
                 row[f"{name}_{mode}_{fill}"] = round(perturbation_curve(model, img, m, label, mode, step=1792, fill=fill).auc, 5)
     return row
+
+
+def run_control(folder: str, limit: int, out: Path, make: Any, label: str) -> None:
+    """A random-map control over the first ``limit`` dev photos: ``make(i, img)`` gives two content-free maps
+    ``{base: …, variant: …}``; one JSON line per photo (:func:`control_row`) written to ``out``, then the variant's
+    paired difference from the base per curve, printed with ``label``."""
+    import peephole
+    from peephole.evaluation.data import correctly_classified
+
+    model = peephole.load_model("efficientnet-lite0", "onnx")
+    rows = []
+    for i, (sample, img) in enumerate(correctly_classified(model, folder, "dev", limit)):
+        maps = make(i, img)
+        rows.append({"photo": sample.path.name, **control_row(model, img, sample.label, maps)})
+        print(rows[-1], flush=True)
+    if not rows:
+        raise SystemExit(f"no correctly classified dev photo in {folder}")
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    base, variant = maps  # the two names, as every photo's maps have them
+    for mode in ("insertion", "deletion"):
+        for fill in ("grey", "blur"):
+            d = np.array([r[f"{variant}_{mode}_{fill}"] - r[f"{base}_{mode}_{fill}"] for r in rows])
+            print(f"{mode} on {fill}: {label} {d.mean():+.3f} ± {d.std(ddof=1) / np.sqrt(len(d)):.3f}")
 
 
 def measure(

@@ -11,14 +11,13 @@ the variant's gain is its own.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parents[1]))  # experiments/: the dev experiments' shared columns
-from path_stability import control_row  # noqa: E402
+from path_stability import run_control  # noqa: E402
 
 
 def random_parts(img: np.ndarray, n_segments: int, rng: np.random.Generator) -> np.ndarray:
@@ -35,25 +34,15 @@ def main() -> None:
     p.add_argument("--limit", type=int, default=10, help="correctly classified photos of the dev split")
     p.add_argument("--out", type=Path, default=Path("control.jsonl"))
     a = p.parse_args()
-    import peephole
-    from peephole.evaluation.data import correctly_classified
 
-    model = peephole.load_model("efficientnet-lite0", "onnx")
-    rows = []
-    for i, (sample, img) in enumerate(correctly_classified(model, a.folder, "dev", a.limit)):
+    def make(i: int, img: np.ndarray) -> dict[str, np.ndarray]:
         rng = np.random.default_rng(i)
-        maps = {
+        return {
             "random-seg1": random_parts(img, 50, rng),
             "random-seg2": (random_parts(img, 40, rng) + random_parts(img, 60, rng)) / 2,
         }
-        row = {"photo": sample.path.name, **control_row(model, img, sample.label, maps)}
-        rows.append(row)
-        print(row, flush=True)
-    a.out.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    for mode in ("insertion", "deletion"):
-        for fill in ("grey", "blur"):
-            d = np.array([r[f"random-seg2_{mode}_{fill}"] - r[f"random-seg1_{mode}_{fill}"] for r in rows])
-            print(f"{mode} on {fill}: two segmentations − one {d.mean():+.3f} ± {d.std(ddof=1) / np.sqrt(len(d)):.3f}")
+
+    run_control(a.folder, a.limit, a.out, make, "two segmentations − one")
 
 
 if __name__ == "__main__":

@@ -9,14 +9,13 @@ line per photo; a map that carries nothing must not gain from the filter if the 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parents[1]))  # experiments/: the dev experiments' shared columns
-from path_stability import control_row  # noqa: E402
+from path_stability import run_control  # noqa: E402
 
 
 def main() -> None:
@@ -28,23 +27,13 @@ def main() -> None:
     a = p.parse_args()
     from scipy.ndimage import gaussian_filter
 
-    import peephole
-    from peephole.evaluation.data import correctly_classified
     from peephole.metrics.reference import random_map
 
-    model = peephole.load_model("efficientnet-lite0", "onnx")
-    rows = []
-    for i, (sample, img) in enumerate(correctly_classified(model, a.folder, "dev", a.limit)):
+    def make(i: int, img: np.ndarray) -> dict[str, np.ndarray]:
         raw = random_map(np.asarray(img).shape[:2], seed=i)
-        maps = {"random": raw, "random-smooth": gaussian_filter(raw, a.sigma, mode="nearest")}
-        row = {"photo": sample.path.name, **control_row(model, img, sample.label, maps)}
-        rows.append(row)
-        print(row, flush=True)
-    a.out.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    for mode in ("insertion", "deletion"):
-        for fill in ("grey", "blur"):
-            d = np.array([r[f"random-smooth_{mode}_{fill}"] - r[f"random_{mode}_{fill}"] for r in rows])
-            print(f"{mode} on {fill}: smoothed − raw {d.mean():+.3f} ± {d.std(ddof=1) / np.sqrt(len(d)):.3f}")
+        return {"random": raw, "random-smooth": gaussian_filter(raw, a.sigma, mode="nearest")}
+
+    run_control(a.folder, a.limit, a.out, make, "smoothed − raw")
 
 
 if __name__ == "__main__":
