@@ -44,6 +44,12 @@ METHODS = {
     # the mean of the maps over several segmentations, the budget shared (experiments/path_segs/PLAN.md)
     "pami-path-seg2": ("pami-path", {}),
     "pami-path-seg3": ("pami-path", {}),
+    # the default at the budget table's small budgets, two segmentations or one (experiments/path_budget_segs/PLAN.md)
+    **{f"pami-path-b{b}": ("pami-path", {"max_queries": b, "n_samples": b // 2}) for b in (25, 50, 100)},
+    **{
+        f"pami-path-slic50-b{b}": ("pami-path", {"partition": "slic", "max_queries": b, "n_samples": b // 2})
+        for b in (25, 50, 100)
+    },
 }
 #: name -> σ (pixels) of the Gaussian filter applied to the method's map after the call
 SMOOTH = {"pami-path-smooth8": 8.0, "pami-path-smooth16": 16.0}

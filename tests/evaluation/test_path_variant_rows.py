@@ -21,11 +21,11 @@ def _rows(*paths: str) -> dict[tuple[str, str], dict]:
     return {(r["photo"], r["method"]): r for r in map(json.loads, lines)}
 
 
-def _paired(rows: dict, variant: str, keys: tuple[str, ...], n: int) -> tuple[float, float]:
-    """Mean ± paired s.e. over the photos of ``variant`` minus the default, of the mean of ``keys``."""
+def _paired(rows: dict, variant: str, keys: tuple[str, ...], n: int, reference: str = "pami-path") -> tuple[float, float]:
+    """Mean ± paired s.e. over the photos of ``variant`` minus ``reference`` (the default), of the mean of ``keys``."""
     photos = sorted(p for p, m in rows if m == variant)
-    assert len(photos) == n and all((p, "pami-path") in rows for p in photos)
-    d = np.array([np.mean([rows[p, variant][k] - rows[p, "pami-path"][k] for k in keys]) for p in photos])
+    assert len(photos) == n and all((p, reference) in rows for p in photos)
+    d = np.array([np.mean([rows[p, variant][k] - rows[p, reference][k] for k in keys]) for p in photos])
     return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
 
 
@@ -77,17 +77,17 @@ def test_the_variants_keep_the_defaults_curves_where_their_plans_say_so():
     assert len(keys) == 8 and all(rows[p, "pami-path-vsur"][k] == rows[p, "pami-path"][k] for p in photos for k in keys)
 
 
+def _passes(rows: dict, variant: str, reference: str = "pami-path") -> bool:
+    """The fills plan's first rule on photos 1–10: cross-fill deletion lower in both directions, mean insertion and
+    µFidelity not below 0 by more than one paired s.e."""
+    lower = all(_paired(rows, variant, (k,), 10, reference)[0] < 0 for k in DELETION)
+    return lower and all(mean >= -se for mean, se in (_paired(rows, variant, keys, 10, reference) for keys in (INSERTION, MU)))
+
+
 def _chosen(rows: dict, variants: tuple[str, ...]) -> str:
-    """The fills plan's first rule on photos 1–10 (every variant must pass it): cross-fill deletion lower in both
-    directions, mean insertion and µFidelity not below 0 by more than one paired s.e.; the lowest mean deletion wins."""
-    deletion = {}
-    for v in variants:
-        assert all(_paired(rows, v, (k,), 10)[0] < 0 for k in DELETION)
-        for keys in (INSERTION, MU):
-            mean, se = _paired(rows, v, keys, 10)
-            assert mean >= -se
-        deletion[v] = _paired(rows, v, DELETION, 10)[0]
-    return min(deletion, key=deletion.get)
+    """Every variant passes :func:`_passes`; the lowest mean deletion wins."""
+    assert all(_passes(rows, v) for v in variants)
+    return min(variants, key=lambda v: _paired(rows, v, DELETION, 10)[0])
 
 
 def _confirmation(rows: dict, variant: str) -> tuple[bool, bool, bool]:
@@ -110,6 +110,18 @@ def test_the_segmentations_plan_gives_the_published_verdicts():
     assert _chosen(first, ("pami-path-seg2", "pami-path-seg3")) == "pami-path-seg2"
     confirm = _rows("path_segs/rows/confirm.jsonl", *DEFAULT_ROWS["path_segs/rows/confirm.jsonl"])
     assert _confirmation(confirm, "pami-path-seg2") == (True, True, True)
+
+
+def test_the_budget_segmentations_plan_gives_the_published_verdict():
+    """experiments/path_budget_segs: the SLIC-50 path passes against the two-segmentation default at no budget (25, 50,
+    100 queries), each paired with the default at the same budget; at 25 and 100 its deletion is higher both ways."""
+    rows = _rows("path_budget_segs/rows/dev10.jsonl")
+    for b in (25, 50, 100):
+        assert not _passes(rows, f"pami-path-slic50-b{b}", f"pami-path-b{b}")
+    for b, published in {25: (0.020, 0.019), 100: (0.029, 0.013)}.items():
+        mean, se = _paired(rows, f"pami-path-slic50-b{b}", DELETION, 10, f"pami-path-b{b}")
+        assert (round(mean, 3), round(se, 3)) == pytest.approx(published, abs=1.5e-3)
+        assert all(_paired(rows, f"pami-path-slic50-b{b}", (k,), 10, f"pami-path-b{b}")[0] > 0 for k in DELETION)
 
 
 def test_the_random_map_control_reproduces():
