@@ -90,9 +90,10 @@ def _chosen(rows: dict, variants: tuple[str, ...]) -> str:
     return min(variants, key=lambda v: _paired(rows, v, DELETION, 10)[0])
 
 
-def _confirmation(rows: dict, variant: str) -> tuple[bool, bool, bool]:
-    """The confirmation rule on photos 15–26: mean deletion ≤ 0, mean insertion ≥ 0, µFidelity ≥ 0."""
-    return tuple(sign * _paired(rows, variant, keys, 12)[0] >= 0 for sign, keys in ((-1, DELETION), (1, INSERTION), (1, MU)))
+def _confirmation(rows: dict, variant: str, n: int = 12, reference: str = "pami-path") -> tuple[bool, bool, bool]:
+    """The confirmation rule on photos 15–26 (``n`` photos): mean deletion ≤ 0, mean insertion ≥ 0, µFidelity ≥ 0."""
+    rules = ((-1, DELETION), (1, INSERTION), (1, MU))
+    return tuple(sign * _paired(rows, variant, keys, n, reference)[0] >= 0 for sign, keys in rules)
 
 
 def test_the_plans_rules_give_the_published_verdicts():
@@ -122,6 +123,15 @@ def test_the_budget_segmentations_plan_gives_the_published_verdict():
         mean, se = _paired(rows, f"pami-path-slic50-b{b}", DELETION, 10, f"pami-path-b{b}")
         assert (round(mean, 3), round(se, 3)) == pytest.approx(published, abs=1.5e-3)
         assert all(_paired(rows, f"pami-path-slic50-b{b}", (k,), 10, f"pami-path-b{b}")[0] > 0 for k in DELETION)
+
+
+def test_the_larger_budget_segmentations_check_gives_the_published_verdict():
+    """On dev photos 27–66 the SLIC-50 path meets all three rules at 25 and 50 queries, not µFidelity's at 100."""
+    rows = _rows("path_budget_segs/rows/dev27-66.jsonl")
+    verdicts = {b: _confirmation(rows, f"pami-path-slic50-b{b}", 40, f"pami-path-b{b}") for b in (25, 50, 100)}
+    assert verdicts == {25: (True, True, True), 50: (True, True, True), 100: (True, True, False)}
+    mean, se = _paired(rows, "pami-path-slic50-b50", INSERTION, 40, "pami-path-b50")
+    assert (round(mean, 3), round(se, 3)) == pytest.approx((0.050, 0.016), abs=1.5e-3)
 
 
 def test_the_random_map_control_reproduces():
