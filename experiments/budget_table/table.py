@@ -1,8 +1,9 @@
 """docs/results.md's budget table from the kept per-photo rows: the stores' exports made before 2026-12-06 (whose
 ``pami-path`` rows are the SLIC-50 path, the default then: renamed ``pami-path-slic50`` here) and those of the current
 default's run (``default-budget-B.csv``), paired with the current default at each budget; queries, seconds and
-overhead per map from ``stats.csv`` (each run's own budget table, ``budgets.csv``: the overhead needs the bare-forward
-timings inside the stores' map files, which stay outside the repository).
+overhead per map from ``stats.csv`` (the older rows' as published on 2026-12-05, the default's from its stores'
+per-budget ``card.csv``: the overhead needs the bare-forward timings inside the stores' map files, which stay outside
+the repository).
 
     python experiments/budget_table/table.py own-fill    # or grey
 """
