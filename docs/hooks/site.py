@@ -109,6 +109,11 @@ def method_options(name: str) -> str:
             d = get_modality(m).defaults(name)
             part = f"`{d['partition']!r}`" if fn.takes_partition else "its own"
             out.append(f"| {m} | {part} | `{d['masker']!r}` |")
+        for m in spec.modalities:
+            rule = get_modality(m).budget_defaults.get(name)
+            if rule:
+                small = ", ".join(f"{k} `{v!r}`" for k, v in rule.defaults.items())
+                out += ["", f"On {m} inputs with `{rule.option}` at most {rule.at_most} (and no partition chosen): {small}."]
         out += [
             "",
             "The chosen partition's and masker's options are valid too: "

@@ -1,9 +1,10 @@
 """docs/results.md's budget table from the kept per-photo rows: the stores' exports made before 2026-12-06 (whose
-``pami-path`` rows are the SLIC-50 path, the default then: renamed ``pami-path-slic50`` here) and those of the current
-default's run (``default-budget-B.csv``), paired with the current default at each budget; queries, seconds and
-overhead per map from ``stats.csv`` (the older rows' as published on 2026-12-05, the default's from its stores'
-per-budget ``card.csv``: the overhead needs the bare-forward timings inside the stores' map files, which stay outside
-the repository).
+``pami-path`` rows are the SLIC-50 path: ``pami-path-slic50`` here) and those of the two-segmentation path's run
+(``default-budget-B.csv``: ``pami-path-seg2`` here), paired with the default at each budget — the library's PAMI path
+at that ``max_queries`` (since 2026-12-07 one SLIC-50 segmentation at <= 50 queries, two segmentations above), named
+``pami-path`` in the table; queries, seconds and overhead per map from ``stats.csv`` (the older rows' as published on
+2026-12-05, the two-segmentation rows' from their stores' per-budget ``card.csv``: the overhead needs the bare-forward
+timings inside the stores' map files, which stay outside the repository).
 
     python experiments/budget_table/table.py own-fill    # or grey
 """
@@ -17,31 +18,38 @@ from pathlib import Path
 
 from peephole.evaluation.budgets import TABLE_COLUMNS
 from peephole.evaluation.card import cell_text, paired_card
+from peephole.modalities import get_modality
 
 HERE = Path(__file__).resolve().parent
 BUDGETS = (25, 50, 100, 500)
-#: the method names of the stores before 2026-12-06 that name another map now
-RENAMED = {"pami-path": "pami-path-slic50"}
-METHODS = (
-    "pami-path",
-    "pami-path-slic50",
-    "pami-superpixels",
-    "pami-adaptive",
-    "lime",
-    "kernel-shap",
-    "rise",
-    "hsic",
-    "occlusion",
-)
+#: the method names of each file's rows -> the names here
+RENAMED = {"budget": {"pami-path": "pami-path-slic50"}, "default-budget": {"pami-path": "pami-path-seg2"}}
+#: the default's partition -> the rows that are its maps
+DEFAULT_ROWS = {"slic": "pami-path-slic50", "slics": "pami-path-seg2"}
+#: every budget's rows, the default (``pami-path``) first, then the other PAMI path
+OTHERS = ("pami-superpixels", "pami-adaptive", "lime", "kernel-shap", "rise", "hsic", "occlusion")
+
+
+def default_rows(budget: int) -> str:
+    """The rows that are the default's maps at ``budget``: those of the partition the library's PAMI path takes."""
+    return DEFAULT_ROWS[get_modality("image").defaults("pami-path", {"max_queries": budget})["partition"]]
+
+
+def methods(budget: int) -> tuple[str, ...]:
+    """The table's rows at ``budget``: ``pami-path`` (the default), the other PAMI path, the rest."""
+    other = next(v for v in DEFAULT_ROWS.values() if v != default_rows(budget))
+    return ("pami-path", other, *OTHERS)
 
 
 def scores(condition: str, budget: int) -> dict[str, dict[str, list[float]]]:
     """``{method: {column: per-photo scores}}`` at ``budget``, the photos in the split's order (both files)."""
     rows = []
-    for name, renamed in ((f"budget-{budget}.csv", RENAMED), (f"default-budget-{budget}.csv", {})):
-        for r in csv.DictReader((HERE / condition / name).open()):
+    for prefix, renamed in RENAMED.items():
+        for r in csv.DictReader((HERE / condition / f"{prefix}-{budget}.csv").open()):
             photo, method = r["id"].rsplit("/", 1)
-            rows.append((int(r["seq"]), photo, renamed.get(method, method), json.loads(r["metrics"])))
+            method = renamed.get(method, method)
+            method = "pami-path" if method == default_rows(budget) else method
+            rows.append((int(r["seq"]), photo, method, json.loads(r["metrics"])))
     out: dict[str, dict[str, list[float]]] = {}
     for _, _, method, metrics in sorted(rows, key=lambda r: r[:2]):
         for c in TABLE_COLUMNS:
@@ -55,10 +63,10 @@ def table(condition: str) -> list[str]:
     lines = []
     for b in BUDGETS:
         values = scores(condition, b)
-        assert set(values) == set(METHODS) and len({len(v["insertion"]) for v in values.values()}) == 1, condition
+        assert set(values) == set(methods(b)) and len({len(v["insertion"]) for v in values.values()}) == 1, condition
         card = {(r["method"], r["column"]): r for r in paired_card(values, reference="pami-path")}
-        for m in METHODS:
-            s = stats[str(b), m]
+        for m in methods(b):
+            s = stats[str(b), default_rows(b) if m == "pami-path" else m]
             cells = " | ".join(cell_text(card[m, c]) for c in TABLE_COLUMNS)
             lines.append(f"| {b} | {m} | {s['queries']} | {s['seconds']} | {s['overhead']} | {cells} |")
     return lines

@@ -303,6 +303,13 @@ def test_item_params_name_the_partition_and_masker_each_method_uses(monkeypatch)
     assert maker.params("pami-path") != now and maker.params("pami-path") == maker.params("pami-path-slic50")
 
 
+def test_item_params_name_the_partition_a_budget_chooses():
+    """PAMI path's default partition depends on its budget (one SLIC-50 segmentation at max_queries <= 50): a budget
+    card's items name the one each budget used, so a 50-query item is never reused for a 100-query one's settings."""
+    at = {b: MapMaker(options={"pami-path": {"max_queries": b, "n_samples": b // 2}}).params("pami-path") for b in (50, 100)}
+    assert at[50]["partition"] == "slic" and at[100]["partition"] == "slics"
+
+
 def test_correctly_classified_yields_the_first_n_correct_images_of_a_split(imagenet_dir):
     from peephole.evaluation.data import correctly_classified
 

@@ -10,9 +10,10 @@ from conftest import RegionMeanModel, textured_image
 
 import peephole
 from peephole.errors import InputError
-from peephole.methods.pami_path import values
+from peephole.methods.pami_path import PathOptions, values
 from peephole.methods.surrogate import orthogonal_samples
 from peephole.metrics.stability import rank_correlation
+from peephole.modalities import get_modality
 from peephole.modalities.image.superpixels import Segmentation
 
 N = 8  # parts: one position each ('single' partition of a length-8 row)
@@ -298,6 +299,29 @@ def test_the_image_default_is_one_path_over_each_of_two_slic_segmentations():
     np.testing.assert_array_equal(default.maps, given.maps)
     one = peephole.explain(interacting_model, img, "pami-path", partition="slics", segments=(40,), **kw)
     assert len(one.params["orders"]) == 1 and not np.array_equal(one.maps, default.maps)
+
+
+def test_at_fifty_queries_or_fewer_the_image_default_is_one_slic50_path():
+    """At ``max_queries`` <= 50 two paths on half the budget each take too few greedy steps (docs/results.md, "The
+    budget table on the test split"): the default partition is then one SLIC-50 segmentation, unless the caller chose
+    a partition or gave an option only 'slics' takes; from 51 queries on it is 'slics' again."""
+    img = textured_image(48, 64, seed=5)
+    kw = {"output": "probs", "targets": 1}
+    for budget, used in ((25, "slic"), (50, "slic"), (51, "slics")):
+        default = peephole.explain(interacting_model, img, "pami-path", max_queries=budget, n_samples=budget // 2, **kw)
+        given = peephole.explain(
+            interacting_model, img, "pami-path", partition=used, max_queries=budget, n_samples=budget // 2, **kw
+        )
+        assert default.params["partition"] == used and len(default.params["orders"]) == (1 if used == "slic" else 2)
+        np.testing.assert_array_equal(default.maps, given.maps)
+    small = {"max_queries": 50, "n_samples": 25, **kw}
+    assert peephole.explain(interacting_model, img, "pami-path", partition="slics", **small).params["partition"] == "slics"
+    kept = peephole.explain(interacting_model, img, "pami-path", segments=(30, 50), **small)
+    assert kept.params["partition"] == "slics" and list(kept.params["segments"]) == [30, 50]
+    tuned = peephole.explain(interacting_model, img, "pami-path", compactness=10.0, **small)  # 'slic' takes it too
+    assert tuned.params["partition"] == "slic" and tuned.params["compactness"] == 10.0
+    rule = get_modality("image").budget_defaults["pami-path"]
+    assert PathOptions().max_queries > rule.at_most  # a call that sets no budget gets the usual default
 
 
 def test_too_small_a_budget_for_the_segmentations_is_one_input_error():

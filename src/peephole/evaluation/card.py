@@ -171,7 +171,7 @@ def budget_options(
             continue
         defaults = _defaults(m)
         given = {**maker_settings(m), **(options or {}).get(m, {})}
-        partition = given.get("partition") or get_modality("image").defaults(_base(m)).get("partition")
+        partition = given.get("partition") or get_modality("image").defaults(_base(m), given).get("partition")
         key = next((k for k in QUERY_OPTIONS if k in defaults), None)
         if key == "max_queries" and "n_samples" in defaults:  # PAMI path: the whole call's budget, its surrogate fit inside
             out[m] = {key: budget, "n_samples": max(2, min(int(defaults["n_samples"]), budget // 2))}
@@ -211,7 +211,7 @@ def own_fill(maker: MapMaker, method: str) -> str | None:
         return None
     from peephole.modalities import get_modality
 
-    fill = maker.settings(method).get("masker") or get_modality("image").defaults(_base(method))["masker"]
+    fill = maker.settings(method).get("masker") or get_modality("image").defaults(_base(method), maker.settings(method))["masker"]
     return fill if isinstance(fill, str) else None
 
 

@@ -136,7 +136,7 @@ class MapMaker:
 
         name, image = VARIANTS.get(method, (method, {}))[0], get_modality("image")
         takes = METHODS[name].options(image)
-        used = {k: v for k, v in image.defaults(name).items() if k in takes}
+        used = {k: v for k, v in image.defaults(name, self.settings(method)).items() if k in takes}
         settings = {**used, **self.settings(method)}
         return {k: v if isinstance(v, (int, float, str, bool)) or v is None else repr(v) for k, v in settings.items()} | {
             "code": code_version(name)

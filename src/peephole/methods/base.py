@@ -89,7 +89,8 @@ class PerturbationMethod:
     # --- options ---------------------------------------------------------------------------------------
     def settings(self, modality: Any, options: dict[str, Any]) -> Settings:
         """``options`` checked against the method and the partition and masker they choose (one error for all)."""
-        chosen = {k: d if options.get(k) is None else options[k] for k, d in modality.defaults(self.name).items()}
+        usual = modality.defaults(self.name, options)  # may depend on the budget the options set
+        chosen = {k: d if options.get(k) is None else options[k] for k, d in usual.items()}
         part = modality.partition_spec(chosen["partition"]) if self.takes_partition else None
         mask = modality.masker_spec(chosen["masker"])
         own = {"partition", "masker"} if self.takes_partition else {"masker"}

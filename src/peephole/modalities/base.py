@@ -9,11 +9,12 @@ Methods never test the input kind: they ask the modality.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any, ClassVar
 
-from peephole.core.options import NoOptions
+from peephole.core.options import NoOptions, names
 from peephole.core.partition import Partition
 from peephole.core.perturb import Masker
 from peephole.errors import InputError
@@ -27,6 +28,17 @@ class PartitionSpec:
     factory: Callable[[Any, Any, int], Partition]
     Options: type = NoOptions
     help: str = ""
+
+
+@dataclass(frozen=True)
+class BudgetDefault:
+    """A method's defaults at small budgets: when the caller sets ``option`` (its query budget) to at most
+    ``at_most``, ``defaults`` replace the method's usual ones (e.g. PAMI path's partition), unless the caller chose
+    them or gave an option only the usual partition takes. The method's own default ``option`` lies above ``at_most``."""
+
+    option: str
+    at_most: int
+    defaults: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,7 @@ class Modality(ABC):
     default_partition: ClassVar[str]  #: what PAMI keeps one of, unless a method or the user says otherwise
     default_masker: ClassVar[Any]  #: what hidden features become
     method_defaults: ClassVar[dict[str, dict[str, Any]]] = {}  #: method name -> the partition / masker it uses here
+    budget_defaults: ClassVar[dict[str, BudgetDefault]] = {}  #: method name -> its defaults here at small budgets
 
     @abstractmethod
     def load(self, x: Any, allow_large: bool = False) -> Any:
@@ -73,9 +86,21 @@ class Modality(ABC):
     def default_batch_size(self, x: Any) -> int:
         return 64
 
-    def defaults(self, method: str) -> dict[str, Any]:
-        """``{"partition": ..., "masker": ...}``: what ``method`` uses on this input kind unless told otherwise."""
-        return {"partition": self.default_partition, "masker": self.default_masker, **self.method_defaults.get(method, {})}
+    def defaults(self, method: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """``{"partition": ..., "masker": ...}``: what ``method`` uses on this input kind unless told otherwise;
+        ``options``: the caller's options (None values: not given), which a :class:`BudgetDefault` of the method reads."""
+        usual = {"partition": self.default_partition, "masker": self.default_masker, **self.method_defaults.get(method, {})}
+        rule = self.budget_defaults.get(method)
+        given = {k for k, v in (options or {}).items() if v is not None}
+        budget = (options or {}).get(rule.option) if rule else None
+        if rule is None or not isinstance(budget, Integral) or isinstance(budget, bool) or budget > rule.at_most:
+            return usual
+        only_usual = self.partition_option_names(usual["partition"]) - self.partition_option_names(rule.defaults.get("partition"))
+        return usual if given & only_usual else {**usual, **rule.defaults}
+
+    def partition_option_names(self, spec: Any) -> set[str]:
+        """The options of the named partition ``spec`` (none for an object or an unknown name)."""
+        return names(self.partitions[spec].Options) if isinstance(spec, str) and spec in self.partitions else set()
 
     def partition_spec(self, spec: Any) -> PartitionSpec | None:
         """The named partition ``spec`` (None for a partition given as an object); an unknown name is an error."""

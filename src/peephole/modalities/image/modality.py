@@ -10,7 +10,7 @@ import numpy as np
 from peephole.core.partition import Partition
 from peephole.core.perturb import Masker
 from peephole.errors import InputError
-from peephole.modalities.base import MaskerSpec, Modality, PartitionSpec
+from peephole.modalities.base import BudgetDefault, MaskerSpec, Modality, PartitionSpec
 from peephole.modalities.image.io import fit_work_size, load_image, to_rgb_float
 from peephole.modalities.image.maskers import MASKERS
 from peephole.modalities.image.superpixels import Segmentation, SlicOptions, SlicsOptions, SuperpixelOptions, Superpixels
@@ -83,6 +83,9 @@ class ImageModality(Modality):
         "hsic": {"partition": "grid", "masker": "black"},
         "sobol": {"partition": "grid", "masker": "black"},
     }
+    #: At ``max_queries`` <= 50 PAMI path walks one SLIC-50 segmentation: two paths on half the budget each take too
+    #: few greedy steps (experiments/path_budget_segs/PLAN.md; docs/results.md, "The budget table on the test split").
+    budget_defaults = {"pami-path": BudgetDefault("max_queries", 50, {"partition": "slic"})}
 
     def load(self, x: Any, allow_large: bool = False) -> np.ndarray:
         """A file or array as H×W×3 float32 in [0, 1]; above ``MAX_WORK_PIXELS`` resized unless ``allow_large``."""
