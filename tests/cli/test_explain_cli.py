@@ -80,3 +80,15 @@ def test_device_loads_a_named_torch_model_there_and_is_refused_for_onnx(tmp_path
     )
     assert main([*args, "--backend", "torch", "--device", "cpu", "--out", str(tmp_path / "torch")]) == 0
     assert peephole.load(tmp_path / "torch" / "chelsea.npz").maps.shape[1:] == (48, 48)
+
+
+def test_the_partition_flag_names_every_partition_of_every_input_kind():
+    """``--partition``'s help lists the partitions the modalities offer (it is written out, not built at parse time)."""
+    from peephole.cli import build_parser
+    from peephole.modalities import MODALITIES, get_modality
+
+    explain = build_parser()._subparsers._group_actions[0].choices["explain"]
+    flag = next(a for a in explain._actions if "--partition" in a.option_strings)
+    for kind in MODALITIES:
+        for name in get_modality(kind).partitions:
+            assert name in flag.help.replace(",", " ").replace(";", " ").replace(")", " ").split(), (kind, name)

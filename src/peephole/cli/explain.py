@@ -94,8 +94,9 @@ def add_common(p: argparse.ArgumentParser, text: bool = False) -> None:
         "--strategy",
         dest="strategy",
         default="words" if text else None,
-        help="the partition by name (images: superpixels, window; texts: words, windows, phrases; sequences: windows, "
-        "single); unset: the method's",
+        help="the partition by name (images: superpixels, slic, slics, grid, window; texts: words, windows, phrases; "
+        "sequences: windows, single); unset: the method's on that input (PAMI path on images: slics, or slic at "
+        "--max-queries 50 or fewer)",
     )
     p.add_argument(
         "--masker",
