@@ -280,4 +280,4 @@ def test_without_a_method_images_get_pami_path_and_texts_and_sequences_pami():
     signal = peephole.explain(lambda b: np.stack([b.sum(1), -b.sum(1)], 1), np.ones(12), modality="sequence", output="scores")
     assert signal.method == "pami"
     with pytest.raises(InputError, match="too few for 20 segmentations"):  # one path per segmentation needs its share
-        peephole.explain(RegionModel(REGION), IMG, partition="superpixels", max_queries=210)
+        peephole.explain(RegionModel(REGION), IMG, partition="superpixels", max_queries=210, n_samples=200)

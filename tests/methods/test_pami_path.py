@@ -324,11 +324,25 @@ def test_at_fifty_queries_or_fewer_the_image_default_is_one_slic50_path():
     assert PathOptions().max_queries > rule.at_most  # a call that sets no budget gets the usual default
 
 
+def test_the_surrogates_samples_default_to_half_the_budget_at_most_200():
+    """Unset, ``n_samples`` is half of ``max_queries`` (at most 200, the 500-query default's), so any budget of 4 or
+    more queries runs without it; the number used is recorded."""
+    assert [PathOptions(max_queries=b).n_samples for b in (4, 25, 100, 500, 2000)] == [2, 12, 50, 200, 200]
+    with pytest.raises(InputError, match="max_queries=3 leaves no query for the path"):
+        PathOptions(max_queries=3)
+    img = textured_image(48, 64, seed=5)
+    kw = {"output": "probs", "targets": 1, "max_queries": 25}
+    auto = peephole.explain(interacting_model, img, "pami-path", **kw)
+    given = peephole.explain(interacting_model, img, "pami-path", n_samples=12, **kw)
+    assert auto.params["n_samples"] == 12 and auto.n_queries <= 25
+    np.testing.assert_array_equal(auto.maps, given.maps)
+
+
 def test_too_small_a_budget_for_the_segmentations_is_one_input_error():
     img = np.random.default_rng(1).random((32, 32, 3)).astype(np.float32)
     model = lambda b: np.ones((len(b), 2)) / 2  # noqa: E731
     with pytest.raises(InputError, match="too few for 20 segmentations: each segmentation's share of 10 queries must"):
-        peephole.explain(model, img, "pami-path", partition="superpixels", max_queries=210, output="probs")
+        peephole.explain(model, img, "pami-path", partition="superpixels", max_queries=210, n_samples=200, output="probs")
     with pytest.raises(InputError, match="n_samples=30 are too few for 20 segmentations"):  # 2 samples each at least
         peephole.explain(model, img, "pami-path", partition="superpixels", n_samples=30, max_queries=2000, output="probs")
 

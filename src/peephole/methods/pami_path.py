@@ -57,7 +57,8 @@ MARGINALS = {"both": (0.5, 0.5), "insertion": (1.0, 0.0), "deletion": (0.0, 1.0)
 @dataclass(frozen=True)
 class PathOptions:
     max_queries: int = 500  #: the whole call's budget, the unperturbed input included (shared by the segmentations)
-    n_samples: int = 200  #: the surrogate's coalitions (split among the segmentations)
+    #: the surrogate's coalitions (split among the segmentations); None: half of ``max_queries``, at most 200
+    n_samples: int | None = None
     candidates: int = 3  #: parts scored per step
     hide_weight: float = 1.0  #: w of Eq. P1
     #: further fills (masker names) each step also queries: Eq. P1's gains are averaged over the masker and these
@@ -67,6 +68,8 @@ class PathOptions:
     values: Literal["both", "insertion", "deletion", "surrogate"] = "both"
 
     def __post_init__(self) -> None:
+        if self.n_samples is None:  # frozen: set once, so params record the number used
+            object.__setattr__(self, "n_samples", max(2, min(200, self.max_queries // 2)))
         require("n_samples", self.n_samples, ">= 2 (the surrogate's fit)", lambda v: v >= 2)
         if self.max_queries < self.n_samples + 2:
             raise InputError(
