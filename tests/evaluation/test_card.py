@@ -474,6 +474,9 @@ def test_the_budget_table_is_one_card_per_budget_with_the_overhead(folder, tmp_p
         assert store.load(next(r["id"] for r in store.rows() if r["id"].endswith("/rise"))).params["n_masks"] == 25
     calls = counted_maps(monkeypatch)
     assert main(args) == 0 and calls == []  # resumed: every card read back
+    assert "Earlier calls" not in (out / "budgets.md").read_text()
+    assert main([*args[:7], "25", *args[8:]]) == 0 and calls == []  # one budget again: the other card is named
+    assert "left the cards of budgets 9 in this folder" in (out / "budgets.md").read_text()
     assert main([*args[:-2], "--budget", "9", "--out", str(out)]) == 2
     assert "not both" in capsys.readouterr().err
     assert main([*args[:7], "9,x", *args[8:]]) == 2 and "whole numbers" in capsys.readouterr().err
