@@ -87,6 +87,41 @@ def test_an_unfinished_write_leaves_no_row_and_is_cleaned_up(tmp_path):
         running.wait()
 
 
+def test_two_writers_of_one_item_in_one_process_never_share_a_temporary_file(tmp_path, monkeypatch):
+    """Two sessions of one process (threads, each its own connection) committing the same item at once: each writes its
+    own temporary file, so neither rename finds the other's gone; the item ends with one file and two attempts."""
+    import threading
+
+    written = threading.Barrier(2)
+    save = peephole.Explanation.save
+
+    def save_then_wait(self, path):  # both files written before either is renamed
+        out = save(self, path)
+        written.wait(timeout=20)
+        return out
+
+    monkeypatch.setattr(peephole.Explanation, "save", save_then_wait)
+    Store(tmp_path, SETTINGS).close()
+    errors = []
+
+    def commit() -> None:
+        try:
+            with Store(tmp_path, SETTINGS) as s:
+                s.commit({"id": "a", "seq": 0, "status": "done"}, explanation())
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=commit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with Store(tmp_path) as s:
+        assert s.attempts() == {"a": 2} and s.load("a").method == explanation().method
+    assert not list((tmp_path / "items").glob(".tmp-*"))
+
+
 def test_export_csv_and_parquet(tmp_path):
     e = explanation()
     with Store(tmp_path / "run", SETTINGS) as s:

@@ -408,10 +408,11 @@ def run_card(
         seen: dict[str, int] = {}
 
         def refresh() -> None:
+            rows = store.rows()  # one read: an item another process commits cannot be in ``seen`` but not ``stored``
             stored.clear()
-            stored.update({r["id"]: r for r in store.rows() if r["status"] in ("done", "skipped")})
+            stored.update({r["id"]: r for r in rows if r["status"] in ("done", "skipped")})
             seen.clear()
-            seen.update(store.attempts())
+            seen.update({r["id"]: r["attempts"] for r in rows})
 
         def current(item: str, m: str) -> bool:
             if item not in stored or store.load(item).params != params[m]:

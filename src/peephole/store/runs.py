@@ -247,7 +247,8 @@ class Store:
         if explanation is not None or npz is not None:
             name = f"{ITEMS}/{hashlib.sha1(row['id'].encode('utf-8')).hexdigest()[:20]}.npz"
             final = self.path / name
-            tmp = final.with_name(f".tmp-{final.stem}-{os.getpid()}.npz")
+            # one temporary file per writer (thread and process; the pid last, for the clean-up of a killed writer's)
+            tmp = final.with_name(f".tmp-{final.stem}-{threading.get_ident()}-{os.getpid()}.npz")
             try:
                 if explanation is not None:
                     explanation.save(tmp)
