@@ -100,3 +100,8 @@ def test_mprt_randomises_a_copy_from_the_top_and_catches_a_model_blind_map():
     assert [r for _, r in mprt(model, lambda m: x.mean(-1))] == pytest.approx([1.0, 1.0])  # blind to the model
     with pytest.raises(InputError, match="torch.nn.Module"):
         mprt(lambda b: b, occlusion)
+    calls = []
+    only = mprt(model, lambda m: calls.append(1) or occlusion(m), seed=0, layers=["0"])
+    assert only == [out[-1]] and len(calls) == 2  # the cascade reaches the convolution; two maps, not three
+    with pytest.raises(InputError, match="mprt layers must name layers with parameters of the model: 1"):
+        mprt(model, occlusion, layers=["1"])  # the ReLU has none

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,22 +20,32 @@ from peephole.errors import InputError
 from peephole.metrics.stability import rank_correlation
 
 
-def mprt(model: Any, explain: Callable[[Any], np.ndarray], seed: int = 0) -> list[tuple[str, float]]:
+def mprt(
+    model: Any, explain: Callable[[Any], np.ndarray], seed: int = 0, layers: Sequence[str] | None = None
+) -> list[tuple[str, float]]:
     """``[(layer, ρ)]``: ρ between ``explain(model)`` and ``explain(copy)`` after re-initialising the copy's layers
     with parameters from the output side down to that layer (``reset_parameters()``, seeded; torch's global
-    generator is left as it was). ``model`` itself is never changed."""
+    generator is left as it was). ``layers``: the layers at which to compare (the cascade still re-initialises every
+    layer above each; default: every layer, one explanation each). ``model`` itself is never changed."""
     import torch
 
     if not isinstance(model, torch.nn.Module):
         raise InputError(f"model-parameter randomisation needs a torch.nn.Module, got {type(model).__name__}")
-    layers = [n for n, m in model.named_modules() if any(True for _ in m.parameters(recurse=False))][::-1]
-    if not layers:
+    order = [n for n, m in model.named_modules() if any(True for _ in m.parameters(recurse=False))][::-1]
+    if not order:
         raise InputError("the model has no layer with parameters to randomise")
+    wanted = set(order if layers is None else layers)
+    unknown = sorted(wanted - set(order))
+    if unknown or not wanted:
+        raise InputError(
+            f"mprt layers must name layers with parameters of the model: {', '.join(unknown) or 'none given'} "
+            f"(from the output: {', '.join(order[:4])}, ...)"
+        )
     original = explain(model)
     net = copy.deepcopy(model)
     modules = dict(net.named_modules())
     out = []
-    for i, name in enumerate(layers):
+    for i, name in enumerate(order):
         layer = modules[name]
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             torch.manual_seed(seed + i)
@@ -44,7 +54,10 @@ def mprt(model: Any, explain: Callable[[Any], np.ndarray], seed: int = 0) -> lis
             else:
                 for p in layer.parameters(recurse=False):
                     p.normal_(0, 0.01)
-        out.append((name, rank_correlation(original, explain(net))))
+        if name in wanted:
+            out.append((name, rank_correlation(original, explain(net))))
+            if len(out) == len(wanted):
+                break
     return out
 
 
