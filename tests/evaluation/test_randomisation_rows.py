@@ -1,0 +1,38 @@
+"""docs/results.md's randomisation checks reproduce from the rows kept in experiments/randomisation_rows
+(``experiments/randomisation.py`` output), and the rows hold what the check guarantees for a model-blind map."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+ROWS = sorted((ROOT / "experiments" / "randomisation_rows").glob("*.jsonl"))
+SECTION = "## Randomisation checks on the test split"
+_spec = importlib.util.spec_from_file_location("randomisation", ROOT / "experiments" / "randomisation.py")
+randomisation = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(randomisation)
+
+
+def _published() -> list[str]:
+    text = (ROOT / "docs" / "results.md").read_text()
+    section = text[text.index(SECTION) :]
+    section = section[: section.index("\n## ", 1)]
+    start = section.index("| method | photos |")
+    return [line for line in section[start:].splitlines()[2:] if line.startswith("| ")]
+
+
+def test_the_published_table_reproduces_from_the_kept_rows():
+    assert ROWS and _published() == randomisation.summary(ROWS)
+
+
+def test_the_model_blind_control_fails_and_every_photo_has_every_method():
+    """The centred Gaussian ignores the model: ρ 1 at every depth and for the other class (the check can fail)."""
+    rows = [json.loads(line) for p in ROWS for line in p.read_text().splitlines()]
+    photos = {r["photo"] for r in rows}
+    assert {(r["photo"], r["method"]) for r in rows} == {(p, m) for p in photos for m in randomisation.METHODS}
+    for r in rows:
+        assert set(r["mprt"]) == set(randomisation.LAYERS)
+        if r["method"] == "centre":
+            assert r["random_logit"] == 1.0 and set(r["mprt"].values()) == {1.0}
