@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from results_tables import section, tables
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "experiments" / "budget_table"
@@ -21,20 +22,12 @@ _spec.loader.exec_module(table)
 
 
 def _section() -> str:
-    text = (ROOT / "docs" / "results.md").read_text()
-    section = text[text.index(SECTION) :]
-    return section[: section.index("\n## ", 1)]
+    return section(SECTION)
 
 
 def _published() -> list[list[str]]:
     """The section's two tables (own fill, then one condition): their rows, as printed."""
-    tables: list[list[str]] = []
-    for line in _section().splitlines():
-        if line.startswith("| budget | method |"):
-            tables.append([])
-        elif tables and re.match(r"\| \d+ \|", line):
-            tables[-1].append(line)
-    return tables
+    return tables(SECTION)
 
 
 @pytest.mark.parametrize("condition, index", [("own-fill", 0), ("grey", 1)])

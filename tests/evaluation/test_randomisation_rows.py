@@ -7,6 +7,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+from results_tables import tables
+
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = sorted((ROOT / "experiments" / "randomisation_rows").glob("*.jsonl"))
 SECTION = "## Randomisation checks on the test split"
@@ -16,11 +18,8 @@ _spec.loader.exec_module(randomisation)
 
 
 def _published() -> list[str]:
-    text = (ROOT / "docs" / "results.md").read_text()
-    section = text[text.index(SECTION) :]
-    section = section[: section.index("\n## ", 1)]
-    start = section.index("| method | photos |")
-    return [line for line in section[start:].splitlines()[2:] if line.startswith("| ")]
+    (rows,) = tables(SECTION, header="| method | photos |", row=r"\| [a-z-]+ \| \d+ \|")
+    return rows
 
 
 def test_the_published_table_reproduces_from_the_kept_rows():

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from results_tables import tables
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "experiments" / "synthetic_card"
@@ -20,16 +20,7 @@ _spec.loader.exec_module(table)
 
 
 def _published() -> list[list[str]]:
-    text = (ROOT / "docs" / "results.md").read_text()
-    section = text[text.index(SECTION) :]
-    section = section[: section.index("\n## ", 1)]
-    tables: list[list[str]] = []
-    for line in section.splitlines():
-        if line.startswith("| budget | method |"):
-            tables.append([])
-        elif tables and re.match(r"\| \d+ \|", line):
-            tables[-1].append(line)
-    return tables
+    return tables(SECTION)
 
 
 @pytest.mark.parametrize("condition, index", [("own-fill", 0), ("grey", 1)])
