@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +56,9 @@ def keep(folder: Path, condition: str) -> Path:
     return out
 
 
+@lru_cache
 def rows(condition: str) -> list[dict[str, str]]:
+    """The kept rows of ``condition`` (read once)."""
     return list(csv.DictReader((HERE / f"{condition}.csv").open(encoding="utf-8")))
 
 

@@ -211,7 +211,8 @@ def own_fill(maker: MapMaker, method: str) -> str | None:
         return None
     from peephole.modalities import get_modality
 
-    fill = maker.settings(method).get("masker") or get_modality("image").defaults(_base(method), maker.settings(method))["masker"]
+    given = maker.settings(method)
+    fill = given.get("masker") or get_modality("image").defaults(_base(method), given)["masker"]
     return fill if isinstance(fill, str) else None
 
 
