@@ -34,7 +34,7 @@ COLUMNS = (
 )
 FIELDS = ("item", "budget", "method", "queries", "metrics")
 #: the rows' order (the card's)
-METHODS = ("pami-path", "lime", "kernel-shap", "rise", "hsic", "sobol", "occlusion", "random")
+METHODS = ("pami-path", "pami-path-seg2", "lime", "kernel-shap", "rise", "hsic", "sobol", "occlusion", "random")
 
 
 def keep(folder: Path, condition: str) -> Path:

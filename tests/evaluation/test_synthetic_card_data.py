@@ -42,3 +42,13 @@ def test_the_kept_rows_hold_what_the_set_guarantees(condition):
         assert abs(np.mean(rand["mask AUC"]) - 0.5) < 0.05 and np.mean(path["relevance mass"]) > 0.5
     rows = table.rows(condition)
     assert all(json.loads(r["metrics"]) for r in rows)
+
+
+@pytest.mark.parametrize("condition, index", [("rule-own-fill", 0), ("rule-grey", 1)])
+def test_the_budget_rules_synthetic_check_reproduces_from_the_kept_rows(condition, index):
+    """PAMI path's small-budget rule checked on the synthetic set (docs/results.md, "PAMI path's number of
+    segmentations at small budgets"): the default at 25 and 50 queries is one SLIC-50 path, paired with two."""
+    published = tables("## PAMI path's number of segmentations at small budgets")
+    assert len(published) == 2 and published[index] == table.table(condition)
+    values, _ = table.scores(condition, 25)
+    assert np.mean(values["pami-path"]["relevance mass"]) > np.mean(values["pami-path-seg2"]["relevance mass"])
