@@ -1,10 +1,10 @@
 """docs/results.md's budget table from the kept per-photo rows: the stores' exports made before 2026-12-06 (whose
 ``pami-path`` rows are the SLIC-50 path: ``pami-path-slic50`` here) and those of the two-segmentation path's run
 (``default-budget-B.csv``: ``pami-path-seg2`` here), paired with the default at each budget — the library's PAMI path
-at that ``max_queries`` (since 2026-12-07 one SLIC-50 segmentation at <= 50 queries, two segmentations above), named
-``pami-path`` in the table; queries, seconds and overhead per map from ``stats.csv`` (the older rows' as published on
-2026-12-05, the two-segmentation rows' from their stores' per-budget ``card.csv``: the overhead needs the bare-forward
-timings inside the stores' map files, which stay outside the repository).
+at that ``max_queries`` (since the evening of 2026-12-06 one SLIC-50 segmentation at <= 50 queries, two segmentations
+above), named ``pami-path`` in the table; queries, seconds and overhead per map from ``stats.csv`` (the older rows' as
+published on 2026-12-05, the two-segmentation rows' from their stores' per-budget ``card.csv``: the overhead needs the
+bare-forward timings inside the stores' map files, which stay outside the repository).
 
     python experiments/budget_table/table.py own-fill    # or grey
 """
@@ -43,12 +43,12 @@ def methods(budget: int) -> tuple[str, ...]:
 
 def scores(condition: str, budget: int) -> dict[str, dict[str, list[float]]]:
     """``{method: {column: per-photo scores}}`` at ``budget``, the photos in the split's order (both files)."""
-    rows = []
+    rows, default = [], default_rows(budget)
     for prefix, renamed in RENAMED.items():
         for r in csv.DictReader((HERE / condition / f"{prefix}-{budget}.csv").open()):
             photo, method = r["id"].rsplit("/", 1)
             method = renamed.get(method, method)
-            method = "pami-path" if method == default_rows(budget) else method
+            method = "pami-path" if method == default else method
             rows.append((int(r["seq"]), photo, method, json.loads(r["metrics"])))
     out: dict[str, dict[str, list[float]]] = {}
     for _, _, method, metrics in sorted(rows, key=lambda r: r[:2]):

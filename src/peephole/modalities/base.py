@@ -90,11 +90,11 @@ class Modality(ABC):
         """``{"partition": ..., "masker": ...}``: what ``method`` uses on this input kind unless told otherwise;
         ``options``: the caller's options (None values: not given), which a :class:`BudgetDefault` of the method reads."""
         usual = {"partition": self.default_partition, "masker": self.default_masker, **self.method_defaults.get(method, {})}
-        rule = self.budget_defaults.get(method)
-        given = {k for k, v in (options or {}).items() if v is not None}
-        budget = (options or {}).get(rule.option) if rule else None
+        rule, options = self.budget_defaults.get(method), options or {}
+        budget = options.get(rule.option) if rule else None
         if rule is None or not isinstance(budget, Integral) or isinstance(budget, bool) or budget > rule.at_most:
             return usual
+        given = {k for k, v in options.items() if v is not None}
         only_usual = self.partition_option_names(usual["partition"]) - self.partition_option_names(rule.defaults.get("partition"))
         return usual if given & only_usual else {**usual, **rule.defaults}
 
