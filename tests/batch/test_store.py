@@ -122,6 +122,30 @@ def test_two_writers_of_one_item_in_one_process_never_share_a_temporary_file(tmp
     assert not list((tmp_path / "items").glob(".tmp-*"))
 
 
+def test_a_store_opened_while_another_thread_writes_an_item_leaves_its_temporary_file(tmp_path, monkeypatch):
+    """A writer's clean-up of a killed writer's debris (a temporary file whose process is gone) spares the files this
+    process is writing now: a second session opening the store mid-commit once removed the first's file (CI on
+    2026-12-07: FileNotFoundError at the rename)."""
+    import threading
+
+    save = peephole.Explanation.save
+
+    def save_then_open_another(self, path):  # the file is written, not yet renamed: another session starts
+        out = save(self, path)
+        opener = threading.Thread(target=lambda: Store(tmp_path, SETTINGS).close())
+        opener.start()
+        opener.join()
+        assert path.exists()
+        return out
+
+    monkeypatch.setattr(peephole.Explanation, "save", save_then_open_another)
+    with Store(tmp_path, SETTINGS) as s:
+        s.commit({"id": "a", "seq": 0, "status": "done"}, explanation())
+    with Store(tmp_path) as s:
+        assert s.attempts() == {"a": 1} and s.load("a").method == explanation().method
+    assert not list((tmp_path / "items").glob(".tmp-*"))
+
+
 def test_export_csv_and_parquet(tmp_path):
     e = explanation()
     with Store(tmp_path / "run", SETTINGS) as s:

@@ -106,6 +106,7 @@ LEASE = 120.0
 BUSY_S = 30
 HOST = socket.gethostname()
 _OWNERS: set[str] = set()  #: the claim owners (run sessions) active in this process
+_WRITING: set[str] = set()  #: the temporary files this process's commits are writing now (other threads' are not debris)
 
 
 class Store:
@@ -180,7 +181,7 @@ class Store:
                 self._set_meta("total", total)
             for stale in (self.path / ITEMS).glob(".tmp-*.npz"):  # files of items in flight when a writer was killed
                 pid = stale.stem.rsplit("-", 1)[-1]
-                if pid.isdigit() and not _alive(int(pid)):
+                if pid.isdigit() and not _alive(int(pid)) and str(stale.resolve()) not in _WRITING:
                     stale.unlink(missing_ok=True)
 
     # --- settings and metadata ---------------------------------------------------------------------
@@ -249,6 +250,8 @@ class Store:
             final = self.path / name
             # one temporary file per writer (thread and process; the pid last, for the clean-up of a killed writer's)
             tmp = final.with_name(f".tmp-{final.stem}-{threading.get_ident()}-{os.getpid()}.npz")
+            writing = str(tmp.resolve())
+            _WRITING.add(writing)  # before the file exists: a store opened meanwhile in this process leaves it
             try:
                 if explanation is not None:
                     explanation.save(tmp)
@@ -260,6 +263,8 @@ class Store:
             except BaseException:
                 tmp.unlink(missing_ok=True)  # a failed write (disk full, file too large) leaves nothing behind
                 raise
+            finally:
+                _WRITING.discard(writing)
             _fsync_dir(final.parent)
             row["file"] = name
         row["finished"] = time.time()
@@ -532,7 +537,9 @@ def _store_problem(db: Path, exc: sqlite3.DatabaseError) -> str:
 
 
 def _alive(pid: int) -> bool:
-    """Whether process ``pid`` still runs (its temporary file may be a write in progress)."""
+    """Whether process ``pid`` still runs (its temporary file may be a write in progress). This process counts as
+    not running: a file with its pid is debris of an earlier process that had the same pid, unless one of this
+    process's commits is writing it (``_WRITING``)."""
     if pid == os.getpid():
         return False
     try:
