@@ -134,7 +134,7 @@ def test_the_cli_sees_every_option_a_choice_of_partition_and_masker_allows() -> 
     image = get_modality("image")
     pami = METHODS["pami"].options(image)
     assert {"partition", "masker", "second_run", "radius", "stride", "window", "segmentations", "n_segments"} <= set(pami)
-    assert pami["radius"] == 40 and pami["partition"] is None
+    assert pami["window"] == "circle" and pami["radius"] is None and pami["partition"] is None  # radius: by image size
     rise = METHODS["rise"].options(image)
     assert "masker" in rise and "partition" not in rise and "radius" not in rise
     assert set(METHODS["lime"].options(get_modality("text"))) >= {"n_samples", "window", "stride"}

@@ -151,7 +151,8 @@ class PerturbationMethod:
         ctx = prepare(req)
         mod = ctx.modality
         t = perf_counter()
-        inner = mod.partition(ctx.x, s.partition, req.seed, s.partition_options) if self.takes_partition else None
+        sized = mod.partition_options(ctx.x, s.partition, s.partition_options) if self.takes_partition else None
+        inner = mod.partition(ctx.x, s.partition, req.seed, sized) if self.takes_partition else None
         if inner is not None:
             warn_one_part(inner, label(s.partition, inner))
         parts = self.parts(ctx, s, inner)
@@ -160,7 +161,7 @@ class PerturbationMethod:
         out = self.maps(ctx, s, parts, self.masker(ctx, s, given))
         params: dict[str, Any] = values(s.options)
         if self.takes_partition:
-            params.update(partition=label(s.partition, inner), **values(s.partition_options))
+            params.update(partition=label(s.partition, inner), **values(sized))
         params.update(masker=label(s.masker, given), **values(s.masker_options))
         params.update(n_parts=(parts if inner is None else inner).n_parts, batch_size=ctx.batch_size, seed=req.seed, **out.record)
         return ctx.explanation(

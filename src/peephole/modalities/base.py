@@ -28,6 +28,8 @@ class PartitionSpec:
     factory: Callable[[Any, Any, int], Partition]
     Options: type = NoOptions
     help: str = ""
+    #: ``sized(x, options)``: the options with the defaults that depend on the input filled in (window sizes)
+    sized: Callable[[Any, Any], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,16 @@ class Modality(ABC):
         named = self.partition_spec(spec)
         if named is None:
             return self.partition_of(x, spec, seed)
-        return named.factory(x, named.Options() if options is None else options, seed)
+        return named.factory(x, self.partition_options(x, spec, options), seed)
+
+    def partition_options(self, x: Any, spec: Any, options: Any = None) -> Any:
+        """The named partition ``spec``'s ``options`` (default its defaults) with those that depend on ``x`` filled
+        in: what the partition of ``x`` is made with and a result records. ``options`` as given for an object."""
+        named = self.partition_spec(spec)
+        if named is None:
+            return options
+        options = named.Options() if options is None else options
+        return options if named.sized is None else named.sized(x, options)
 
     @abstractmethod
     def partition_of(self, x: Any, spec: Any, seed: int = 0) -> Partition:

@@ -87,3 +87,36 @@ def test_every_accepted_stride_covers_every_pixel_and_the_next_is_refused(radius
     assert p.masks(0, p.n_parts).any(axis=0).all()
     with pytest.raises(InputError, match="outside every"):
         SlidingWindows(size, size + 5, radius=radius, stride=s + 1, shape=shape)
+
+
+def test_unset_window_sizes_scale_with_the_image_so_any_size_runs_with_the_defaults():
+    """Radius 40 and stride 6 at the paper's 224 px (1,521 windows), in proportion to the shorter side elsewhere: a
+    32×32 image runs with the defaults (an 81-px window did not fit it) and a 640×480 photo is not 11,664 queries."""
+    from conftest import RegionModel, mass_inside, textured_image
+
+    import peephole
+
+    def default_windows(h: int, w: int) -> dict:
+        x = textured_image(h, w)
+        e = peephole.explain(RegionModel((slice(0, h // 3), slice(0, w // 3))), x, "occlusion", targets=[1], batch_size=256)
+        return {k: e.params[k] for k in ("radius", "stride", "n_parts")} | {"map": e.maps[0]}
+
+    at = {size: default_windows(*size) for size in [(224, 224), (32, 32), (120, 100), (640, 480)]}
+    assert {k: at[224, 224][k] for k in ("radius", "stride", "n_parts")} == {"radius": 40, "stride": 6, "n_parts": 1521}
+    assert (at[32, 32]["radius"], at[32, 32]["stride"]) == (6, 1)  # the result records the sizes it used
+    assert (at[640, 480]["radius"], at[640, 480]["stride"]) == (86, 13)
+    assert all(1000 <= a["n_parts"] <= 2000 for a in at.values())  # about the same number of windows at any size
+    for (h, w), a in at.items():  # and the map still finds the region the model reads
+        inside, outside = mass_inside(a["map"], (slice(0, h // 3), slice(0, w // 3)))
+        assert inside > 2 * outside, (h, w)
+
+
+def test_a_given_radius_keeps_an_unset_stride_within_what_covers_every_pixel():
+    from peephole.modalities.image.windows import WindowOptions
+
+    assert WindowOptions(radius=3).sized(224, 224) == WindowOptions(radius=3, stride=5)  # 6 would leave pixels out
+    assert WindowOptions(radius=3).sized(224, 224).stride == max_stride(3)
+    assert WindowOptions(stride=2).sized(56, 300) == WindowOptions(radius=10, stride=2)  # the shorter side decides
+    assert WindowOptions(radius=8, stride=7).sized(32, 32) == WindowOptions(radius=8, stride=7)  # given: as given
+    with pytest.raises(InputError, match="radius must be >= 1"):
+        WindowOptions(radius=0)

@@ -44,10 +44,11 @@ MAX_DECODE_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
 _CONVERT = {"CMYK": "RGB", "YCbCr": "RGB", "HSV": "RGB", "P": "RGBA", "PA": "RGBA", "RGBX": "RGB", "RGBa": "RGBA"}
 
 
-def work_cost(h: int, w: int, stride: int = 6) -> str:
-    """What explaining an H×W image costs, in words: bytes per model input and window queries."""
-    queries = -(-h // stride) * -(-w // stride)
-    return f"each model input is {h * w * 12 / 2**20:.0f} MB and the window strategy (stride {stride}) makes {queries:,} queries"
+def work_cost(h: int, w: int) -> str:
+    """What explaining an H×W image costs, in words: the bytes of one model input and of a batch of 16 (the number
+    of queries does not grow with the size: the default windows scale with the image)."""
+    mb = h * w * 12 / 2**20
+    return f"each model input is {mb:,.0f} MB (a batch of 16: {16 * mb / 1024:,.1f} GB)"
 
 
 def fitted_size(h: int, w: int, limit: int = MAX_WORK_PIXELS) -> tuple[int, int]:

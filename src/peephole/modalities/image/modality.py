@@ -44,7 +44,9 @@ def grid(x: np.ndarray, o: GridOptions, seed: int) -> Superpixels:
 
 
 PARTITIONS = {
-    "window": PartitionSpec("window", windows, WindowOptions, "sliding windows (PAMI Strategy I)"),
+    "window": PartitionSpec(
+        "window", windows, WindowOptions, "sliding windows (PAMI Strategy I)", sized=lambda x, o: o.sized(*x.shape[:2])
+    ),
     "superpixels": PartitionSpec(
         "superpixels",
         lambda x, o, seed: segmented(x, o.segmentations, seed),

@@ -3,7 +3,7 @@ cells that HSIC and Sobol attribution perturb (their papers' 8×8 grid)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -41,18 +41,33 @@ def max_stride(radius: int, shape: str = "circle") -> int:
     return s
 
 
+#: Strategy I's windows on the paper's 224×224 inputs: radius 40 px, centres every 6 px. Unset, both scale with the
+#: image's shorter side, so every image size gets the same windows relative to it (about 1,500 on a square image).
+REFERENCE_SIDE, REFERENCE_RADIUS, REFERENCE_STRIDE = 224, 40, 6
+
+
 @dataclass(frozen=True)
 class WindowOptions:
     """The options of the ``'window'`` partition (checked by :class:`SlidingWindows`)."""
 
-    radius: int = 40  #: pixels from the centre
-    stride: int = 6  #: pixels between centres
+    radius: int | None = None  #: pixels from the centre (unset: 40 at a 224-px shorter side, in proportion to it)
+    stride: int | None = None  #: pixels between centres (unset: 6 at a 224-px shorter side, at most what covers all)
     window: str = "circle"  #: 'circle' or 'square'
 
     def __post_init__(self) -> None:
-        require("radius", self.radius, ">= 1", lambda v: v >= 1)
-        require("stride", self.stride, ">= 1", lambda v: v >= 1)
+        require("radius", self.radius, ">= 1", lambda v: v is None or v >= 1)
+        require("stride", self.stride, ">= 1", lambda v: v is None or v >= 1)
         require("window", self.window, "'circle' or 'square'", lambda v: v in ("circle", "square"))
+
+    def sized(self, height: int, width: int) -> WindowOptions:
+        """These options on an image of ``height``×``width``: an unset radius or stride in proportion to the shorter
+        side (40 and 6 px at 224); an unset stride at most the largest that leaves no pixel outside every window."""
+        side = min(height, width) / REFERENCE_SIDE
+        radius = self.radius if self.radius is not None else max(1, round(REFERENCE_RADIUS * side))
+        stride = self.stride
+        if stride is None:
+            stride = min(max(1, round(REFERENCE_STRIDE * side)), max_stride(radius, self.window))
+        return replace(self, radius=radius, stride=stride)
 
 
 class SlidingWindows(Partition):
