@@ -333,10 +333,12 @@ def synthetic_card(out, *args):
 
 def test_synthetic_card_adds_the_ground_truth_columns(tmp_path, capsys):
     out = tmp_path / "syn"
-    rc = synthetic_card(out, "3", "--methods", "rise,random", "--budget", "300", "--reference", "random", "--stability", "1")
+    methods = "rise,random,occlusion"  # occlusion's windows: counted on the 32×32 inputs, sized by them
+    rc = synthetic_card(out, "3", "--methods", methods, "--budget", "300", "--reference", "random", "--stability", "1")
     assert rc == 0
     rows = {(r["column"], r["method"]): r for r in csv.DictReader((out / "card.csv").open())}
-    assert float(rows["mask AUC", "rise"]["mean"]) > float(rows["mask AUC", "random"]["mean"]) + 0.2
+    for m in ("rise", "occlusion"):
+        assert float(rows["mask AUC", m]["mean"]) > float(rows["mask AUC", "random"]["mean"]) + 0.2, m
     assert ("relevance mass", "random") in rows and ("seed ρ", "rise") in rows
     assert ("insertion (self-graded)", "rise") in rows and ("insertion (self-graded)", "random") not in rows
     assert "synthetic" in capsys.readouterr().out
@@ -449,6 +451,9 @@ def test_budget_sets_keep_one_pami_segmentations_and_occlusion_windows():
         assert len(window_centres(224, w["stride"])) ** 2 <= budget < len(window_centres(224, w["stride"] - 1)) ** 2
         assert not uncovered_gap(w["radius"], w["stride"]) and (w["radius"] == 40 or uncovered_gap(w["radius"] - 1, w["stride"]))
     assert budget_options(["occlusion"], 25)["occlusion"] == {"stride": 56, "radius": 40}  # 5 × 5 windows
+    small = budget_options(["occlusion"], 100, size=32)["occlusion"]  # the unset radius by the image's size: 6 at 32
+    assert len(window_centres(32, small["stride"])) ** 2 <= 100 and not uncovered_gap(small["radius"], small["stride"])
+    assert small["radius"] == 6 or uncovered_gap(small["radius"] - 1, small["stride"])
 
 
 def test_the_budget_table_is_one_card_per_budget_with_the_overhead(folder, tmp_path, monkeypatch, capsys):

@@ -164,6 +164,7 @@ def budget_options(
     if budget < 1:
         raise InputError(f"--budget must be a positive number of queries, got {budget}")
     from peephole.modalities import get_modality
+    from peephole.modalities.image.windows import WindowOptions
 
     out: dict[str, dict[str, Any]] = {}
     for m in methods:
@@ -183,7 +184,9 @@ def budget_options(
             k = int(np.clip(budget // PARTS_PER_SEGMENTATION, 1, len(segs)))
             out[m] = {"segmentations": tuple(segs[int(i)] for i in np.linspace(0, len(segs) - 1, k).round())}
         elif _base(m) in PART_METHODS and "max_queries" not in given and partition == "window":
-            out[m] = window_budget(budget, size, int(given.get("radius") or defaults["radius"]), given.get("window") or "circle")
+            shape = given.get("window") or "circle"
+            radius = given.get("radius") or WindowOptions(window=shape).sized(size, size).radius  # unset: by the size
+            out[m] = window_budget(budget, size, int(radius), shape)
         elif key is not None:
             out[m] = {key: budget}
     return out
@@ -292,7 +295,10 @@ def make_card(
     ``masker``: the fill of every method that hides pixels (:func:`common_masker`; default: each method's own). See
     :func:`run_card`."""
     check_installed(list(methods))  # an unknown method or a missing extra: one InputError before any work
-    budgeted = budget_options(methods, budget, options) if budget is not None else {}
+    from peephole.evaluation.synthetic import SIZE
+
+    size = SIZE if synthetic is not None else 224  # the inputs' side: what a window budget is counted on
+    budgeted = budget_options(methods, budget, options, size) if budget is not None else {}
     options = options or {}
     options = {m: {**budgeted.get(m, {}), **options.get(m, {})} for m in {*budgeted, *options}}
     notes = [f"budget: {budget} queries per map where a method has a query-count option" if budget else "budget: defaults"]

@@ -26,6 +26,9 @@ PATTERNS = {
 }
 
 
+SIZE = 32  #: the generated images' side, in pixels
+
+
 @dataclass
 class SyntheticSet:
     images: np.ndarray  #: N×H×W×3 float32 in [0, 1]
@@ -33,7 +36,7 @@ class SyntheticSet:
     masks: np.ndarray  #: N×H×W bool: the pattern's pixels (the ground truth)
 
 
-def make_synthetic(n: int, size: int = 32, cell: int = 3, strength: float = 0.45, seed: int = 0) -> SyntheticSet:
+def make_synthetic(n: int, size: int = SIZE, cell: int = 3, strength: float = 0.45, seed: int = 0) -> SyntheticSet:
     """``n`` images of ``size``×``size`` pixels, classes in turn (balanced); same seed -> same set."""
     from scipy.ndimage import gaussian_filter
 
