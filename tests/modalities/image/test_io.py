@@ -115,7 +115,7 @@ def test_large_images_are_fitted_to_the_work_size_with_a_warning_unless_allowed(
     from peephole.modalities.image.io import MAX_WORK_PIXELS
 
     Image.new("RGB", (2400, 1200), (10, 200, 30)).save(tmp_path / "big.png")
-    with pytest.warns(UserWarning, match=r"2400.*queries.*allow_large"):
+    with pytest.warns(UserWarning, match=r"2400.*MB \(a batch of 16.*allow_large"):
         x = load_image(tmp_path / "big.png")
     assert x.shape[0] * x.shape[1] <= MAX_WORK_PIXELS and abs(x.shape[1] / x.shape[0] - 2) < 0.01
     assert load_image(tmp_path / "big.png", allow_large=True).shape == (1200, 2400, 3)
