@@ -22,7 +22,7 @@ import numpy as np
 
 #: cascade depths compared (from the output): the classifier, the head convolution, blocks 8-15, everything
 LAYERS = ("_fc", "_conv_head", "_blocks.8._expand_conv", "_conv_stem")
-METHODS = ("pami-path", "lime", "kernel-shap", "rise", "hsic", "sobol", "gradcam", "centre")
+METHODS = ("pami-path", "lime", "kernel-shap", "rise", "rise-centred", "hsic", "sobol", "gradcam", "centre")
 BUDGET = 500
 
 

@@ -2,11 +2,12 @@
 
     python experiments/synthetic_card/table.py keep synth-own own-fill   # the stores' items -> own-fill.csv
     python experiments/synthetic_card/table.py print own-fill           # the docs' rows (or grey)
+    python experiments/synthetic_card/table.py print rise-centred-own-fill --reference rise
 
 ``keep`` reads every ``budget-B`` store of a ``peephole benchmark --card --synthetic N --budgets ...`` folder and
 writes one compact CSV per condition (item, budget, method, queries, the metrics as JSON; failed maps left out);
-``print`` pairs every method with PAMI path at each budget (:func:`peephole.evaluation.card.paired_card`, the card's
-own pairing) and prints the Markdown rows.
+``print`` pairs every method with PAMI path (or ``--reference``) at each budget
+(:func:`peephole.evaluation.card.paired_card`, the card's own pairing) and prints the Markdown rows.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ COLUMNS = (
 )
 FIELDS = ("item", "budget", "method", "queries", "metrics")
 #: the rows' order (the card's)
-METHODS = ("pami-path", "pami-path-seg2", "lime", "kernel-shap", "rise", "hsic", "sobol", "occlusion", "random")
+METHODS = ("pami-path", "pami-path-seg2", "lime", "kernel-shap", "rise", "rise-centred", "hsic", "sobol", "occlusion", "random")
 
 
 def keep(folder: Path, condition: str) -> Path:
@@ -78,12 +79,12 @@ def scores(condition: str, budget: int) -> tuple[dict[str, dict[str, list[float]
     return values, queries
 
 
-def table(condition: str) -> list[str]:
-    """The Markdown rows: budget, method, queries/img, then each of :data:`COLUMNS` (paired with ``pami-path``)."""
+def table(condition: str, reference: str = "pami-path") -> list[str]:
+    """The Markdown rows: budget, method, queries/img, then each of :data:`COLUMNS` (paired with ``reference``)."""
     lines = []
     for b in budgets(condition):
         values, queries = scores(condition, b)
-        card = {(r["method"], r["column"]): r for r in paired_card(values, reference="pami-path")}
+        card = {(r["method"], r["column"]): r for r in paired_card(values, reference=reference)}
         for m in values:
             cells = " | ".join(cell_text(card.get((m, c))) for c in COLUMNS)
             lines.append(f"| {b} | {m} | {queries[m]:.0f} | {cells} |")
@@ -96,12 +97,14 @@ def main() -> None:
     k = sub.add_parser("keep")
     k.add_argument("folder", type=Path)
     k.add_argument("condition")
-    sub.add_parser("print").add_argument("condition")
+    pr = sub.add_parser("print")
+    pr.add_argument("condition")
+    pr.add_argument("--reference", default="pami-path", help="the method every other is paired with")
     args = p.parse_args()
     if args.command == "keep":
         print(keep(args.folder, args.condition))
     else:
-        print("\n".join(table(args.condition)))
+        print("\n".join(table(args.condition, args.reference)))
 
 
 if __name__ == "__main__":

@@ -91,17 +91,27 @@ class FilledEq1Aggregator(Eq1Aggregator):
 
 
 class WeightedSumAggregator(Aggregator):
-    """Σ_i f_k(x⊙m_i)·m_i / norm (RISE, Eq. 6, with ``norm = N·p``), for soft or hard masks."""
+    """Σ_i f_k(x⊙m_i)·m_i / norm (RISE, Eq. 6, with ``norm = N·p``), for soft or hard masks. ``centre``: the outputs
+    less their mean, Σ_i (f_k(x⊙m_i) − f̄_k)·m_i / norm — the masks' realised coverage no longer enters the map
+    (a model whose output never changes gets a zero map)."""
 
-    def __init__(self, partition: Partition, reference: np.ndarray, norm: float = 1.0) -> None:
-        super().__init__(partition, reference, norm=float(norm))
+    def __init__(self, partition: Partition, reference: np.ndarray, norm: float = 1.0, centre: bool = False) -> None:
+        super().__init__(partition, reference, norm=float(norm), **({"centre": True} if centre else {}))
         self.sums = np.zeros((self.n_targets, int(np.prod(self.shape))), np.float64)
+        self.coverage, self.totals, self.count = np.zeros(self.sums.shape[1]), np.zeros(self.n_targets), 0
 
     def add(self, start: int, masks: np.ndarray, scores: np.ndarray) -> None:
-        self.sums += np.asarray(scores, np.float32).T @ masks.reshape(len(masks), -1).astype(np.float32)
+        flat = masks.reshape(len(masks), -1).astype(np.float32)
+        self.sums += np.asarray(scores, np.float32).T @ flat
+        self.coverage += flat.sum(axis=0, dtype=np.float64)
+        self.totals += np.asarray(scores, np.float64).sum(axis=0)
+        self.count += len(masks)
 
     def maps(self) -> np.ndarray:
-        return (self.sums / self.params["norm"]).reshape((-1, *self.shape)).astype(np.float32)
+        sums = self.sums
+        if self.params.get("centre") and self.count:
+            sums = sums - (self.totals / self.count)[:, None] * self.coverage[None]
+        return (sums / self.params["norm"]).reshape((-1, *self.shape)).astype(np.float32)
 
 
 class DropAggregator(Aggregator):

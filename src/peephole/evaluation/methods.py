@@ -39,6 +39,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "lime-500": ("lime", {"n_samples": 500}),
     "kernel-shap-500": ("kernel-shap", {"n_samples": 500}),
     "rise-500": ("rise", {"n_masks": 500}),
+    # RISE with its outputs centred: no mask-coverage term in the map (docs/results.md, "Randomisation checks")
+    "rise-centred": ("rise", {"centre": True}),
     # PAMI path whose search is scored under two fills (experiments/path_fills/PLAN.md: confirmed on dev photos 15-26)
     "pami-path-fills": ("pami-path", {"search_fills": ["black"]}),
     # PAMI path over two SLIC segmentations, the budget shared, maps averaged (experiments/path_segs/PLAN.md: confirmed

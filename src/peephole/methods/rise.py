@@ -5,6 +5,12 @@ Each mask is a random ``cells×cells`` binary grid (keep probability ``p``), bil
 drawn from its own seeded generator ``(seed, i)``: masks are made batch by batch, never all in memory,
 and the map does not depend on the batch size. Masked pixels blend towards the masker's baseline
 (default mid-grey: RISE multiplies the *normalised* image by the mask, i.e. blends towards the mean colour).
+
+Eq. 6 weights each mask by its output, so where the random masks happened to keep a pixel more often its value
+is higher whatever the model does (a constant model gets a map of the masks' coverage). ``centre=True`` weights
+them by the output less the outputs' mean: the covariance of output and mask per pixel, which removes that term
+(debiased RISE, Hatakeyama et al. ACCV 2020, subtracts the keep probability ``p`` from the masks instead, which
+shifts and scales the map without changing its order).
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ class RiseOptions:
     n_masks: int = 8000  #: masks, one query each
     cells: int = 7  #: grid cells per side
     p: float = 0.5  #: the probability a cell is kept
+    centre: bool = False  #: weight each mask by its output less the outputs' mean (no mask-coverage term in the map)
 
     def __post_init__(self) -> None:
         require("n_masks", self.n_masks, ">= 1", lambda v: v >= 1)
@@ -55,7 +62,7 @@ class RiseMasks(Partition):
     """The seeded sequence of ``n_masks`` RISE masks over an H×W image (soft masks, one group)."""
 
     def __init__(self, shape: tuple[int, int], n_masks: int, cells: int = 7, p: float = 0.5, seed: int = 0) -> None:
-        RiseOptions(n_masks, cells, p)  # checks them
+        RiseOptions(n_masks, cells, p)  # checks the masks' options
         self.shape, self.n_masks, self.cells, self.p, self.seed = tuple(shape), int(n_masks), int(cells), float(p), int(seed)
 
     @property
@@ -97,4 +104,4 @@ class Rise(PerturbationMethod):
         return SoftMasker(masker)
 
     def aggregator(self, ctx: Context, s: Settings) -> tuple[type[Aggregator], dict[str, Any]]:
-        return WeightedSumAggregator, {"norm": s.options.n_masks * s.options.p}
+        return WeightedSumAggregator, {"norm": s.options.n_masks * s.options.p, "centre": s.options.centre}
