@@ -79,3 +79,25 @@ def test_the_new_defaults_own_fill_row_is_the_blur_cards_seg2_row():
     cells = {(r["method"], r["column"]): r for r in paired_card(scores, reference="pami-path-seg2")}
     gaps = [re.search(r"\(Δ ([^)]*)\)", cell_text(cells["lime", c]))[1] for c in columns]
     assert gaps == ["-0.046 ± 0.015", "-0.028 ± 0.009", "+0.039 ± 0.018"]
+
+
+def test_centred_rises_rows_beside_the_grey_card_reproduce_and_its_rise_rows_are_the_cards():
+    """docs/results.md, "RISE with centred outputs": the table from the kept rows (rise-centred.csv beside grey.csv);
+    its run's RISE maps are the grey card's RISE maps (RISE's own fill is grey), scored alike within 2·10⁻⁴ (float rounding)."""
+    import importlib.util
+
+    kept = ROOT / "experiments" / "report_card"
+    spec = importlib.util.spec_from_file_location("rise_centred", kept / "rise_centred.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    text = (ROOT / "docs" / "results.md").read_text()
+    section = text[text.index("## RISE with centred outputs") :]
+    section = section[: section.index("\n## ", 1)]
+    published = [line for line in section.splitlines() if re.match(r"\| [a-z0-9-]+ \| \d+ \| \d", line)]
+    assert published == script.table()
+    run, card = script.rows("rise-centred.csv"), script.rows("grey.csv")
+    photos = [i.rsplit("/", 1)[0] for i in run if i.endswith("/rise-centred")]
+    assert len(photos) == 104
+    for p in photos:
+        ours, theirs = json.loads(run[f"{p}/rise"]["metrics"]), json.loads(card[f"{p}/rise"]["metrics"])
+        assert set(ours) <= set(theirs) and all(abs(ours[c] - theirs[c]) < 2e-4 for c in ours), p  # float rounding
