@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 from runs_fixtures import require
+from threads import errors_of_threads
 
 import peephole
 from peephole.batch import SettingsMismatch, Store
@@ -102,21 +103,12 @@ def test_two_writers_of_one_item_in_one_process_never_share_a_temporary_file(tmp
 
     monkeypatch.setattr(peephole.Explanation, "save", save_then_wait)
     Store(tmp_path, SETTINGS).close()
-    errors = []
 
     def commit() -> None:
-        try:
-            with Store(tmp_path, SETTINGS) as s:
-                s.commit({"id": "a", "seq": 0, "status": "done"}, explanation())
-        except Exception as exc:  # noqa: BLE001 - collected for the assertion
-            errors.append(exc)
+        with Store(tmp_path, SETTINGS) as s:
+            s.commit({"id": "a", "seq": 0, "status": "done"}, explanation())
 
-    threads = [threading.Thread(target=commit) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert errors_of_threads(commit, 2) == []
     with Store(tmp_path) as s:
         assert s.attempts() == {"a": 2} and s.load("a").method == explanation().method
     assert not list((tmp_path / "items").glob(".tmp-*"))

@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 from threadpoolctl import threadpool_info
+from threads import errors_of_threads
 
 import peephole
 from peephole.core.run import _NUMPY_BLAS, single_threaded_blas
@@ -38,19 +37,9 @@ def test_concurrent_explain_calls_leave_blas_threads_as_they_were() -> None:
         m = b.mean(axis=(1, 2, 3))
         return np.stack([m, 1 - m], axis=1)
 
-    errors: list[BaseException] = []
-
     def work() -> None:
-        try:
-            for _ in range(3):
-                peephole.explain(model, img, partition="window", radius=8, stride=4, batch_size=4, output="probs")
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for _ in range(3):
+            peephole.explain(model, img, partition="window", radius=8, stride=4, batch_size=4, output="probs")
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    assert not errors_of_threads(work, 4)
     assert {k: v for k, v in blas_threads().items() if k in before} == before
