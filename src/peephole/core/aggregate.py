@@ -103,13 +103,14 @@ class WeightedSumAggregator(Aggregator):
     def add(self, start: int, masks: np.ndarray, scores: np.ndarray) -> None:
         flat = masks.reshape(len(masks), -1).astype(np.float32)
         self.sums += np.asarray(scores, np.float32).T @ flat
-        self.coverage += flat.sum(axis=0, dtype=np.float64)
-        self.totals += np.asarray(scores, np.float64).sum(axis=0)
-        self.count += len(masks)
+        if self.params.get("centre"):  # Eq. 6 as published needs none of this
+            self.coverage += flat.sum(axis=0, dtype=np.float64)
+            self.totals += np.asarray(scores, np.float64).sum(axis=0)
+            self.count += len(masks)
 
     def maps(self) -> np.ndarray:
         sums = self.sums
-        if self.params.get("centre") and self.count:
+        if self.count:  # centred
             sums = sums - (self.totals / self.count)[:, None] * self.coverage[None]
         return (sums / self.params["norm"]).reshape((-1, *self.shape)).astype(np.float32)
 
