@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 
 import numpy as np
 import pytest
@@ -79,10 +80,12 @@ def test_an_unfinished_write_leaves_no_row_and_is_cleaned_up(tmp_path):
             killed.write_bytes(b"half a file")
             busy = tmp_path / "items" / f".tmp-def-{running.pid}.npz"
             busy.write_bytes(b"being written")
+            reused = tmp_path / "items" / f".tmp-ghi-{os.getpid()}.npz"  # an earlier process had this one's pid
+            reused.write_bytes(b"half a file")
         Store(tmp_path).close()  # a reader (a report, an export) removes nothing
-        assert killed.exists()
+        assert killed.exists() and reused.exists()
         with Store(tmp_path, SETTINGS) as s:  # a writer removes the debris of a killed writer only
-            assert not killed.exists() and busy.exists() and s.rows() == []
+            assert not killed.exists() and not reused.exists() and busy.exists() and s.rows() == []
     finally:
         running.kill()
         running.wait()

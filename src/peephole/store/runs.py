@@ -179,9 +179,8 @@ class Store:
                 raise SettingsMismatch(_mismatch(self.path, stored, settings))
             if total is not None:
                 self._set_meta("total", total)
-            for stale in (self.path / ITEMS).glob(".tmp-*.npz"):  # files of items in flight when a writer was killed
-                pid = stale.stem.rsplit("-", 1)[-1]
-                if pid.isdigit() and not _alive(int(pid)) and str(stale.resolve()) not in _WRITING:
+            for stale in (self.path / ITEMS).glob(".tmp-*.npz"):
+                if _debris(stale):
                     stale.unlink(missing_ok=True)
 
     # --- settings and metadata ---------------------------------------------------------------------
@@ -536,12 +535,20 @@ def _store_problem(db: Path, exc: sqlite3.DatabaseError) -> str:
     )
 
 
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` still runs (its temporary file may be a write in progress). This process counts as
-    not running: a file with its pid is debris of an earlier process that had the same pid, unless one of this
-    process's commits is writing it (``_WRITING``)."""
-    if pid == os.getpid():
+def _debris(tmp: Path) -> bool:
+    """Whether an item's temporary file was left by a writer that was killed (its pid, the name's last field, no
+    longer runs) rather than being written now. A file with this process's pid is debris of an earlier process that
+    had the same pid, unless one of this process's commits is writing it now (``_WRITING``: another thread's)."""
+    pid = tmp.stem.rsplit("-", 1)[-1]
+    if not pid.isdigit():
         return False
+    if int(pid) == os.getpid():
+        return str(tmp.resolve()) not in _WRITING
+    return not _alive(int(pid))
+
+
+def _alive(pid: int) -> bool:
+    """Whether another process ``pid`` still runs."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
