@@ -290,6 +290,27 @@ def test_budget_variants_stay_within_their_query_budget_and_find_the_region(vari
     assert inside > outside
 
 
+@pytest.mark.parametrize("variant", ["hsic-slic", "sobol-slic"])
+def test_design_methods_over_superpixels_find_the_region(variant):
+    """HSIC and Sobol over LIME's SLIC-50 superpixels (not their papers' grid): one value per superpixel (Sobol: 32
+    designs × (parts + 1) queries), more weight on the region the model reads, and the item's params name the partition."""
+    import skimage.data
+    from conftest import RegionModel, mass_inside
+
+    from peephole.modalities.image.modality import slic
+    from peephole.modalities.image.superpixels import SlicOptions
+
+    region, x = (slice(10, 50), slice(40, 80)), skimage.data.astronaut()[::4, ::4]
+    maker = MapMaker(_models={"onnx": CallableModel(RegionModel(region), "logits")})
+    r = maker(variant, x, 1)
+    inside, outside = mass_inside(r.map, region)
+    assert inside > 2 * outside and maker.params(variant)["partition"] == "slic"
+    labels = slic(x, SlicOptions(), 0).label_maps[0]
+    parts = np.unique(labels)
+    assert 20 <= len(parts) <= 80 and all(np.ptp(r.map[labels == p]) == 0 for p in parts)  # not 8×8 grid cells
+    assert r.n_queries - 1 == (32 * (len(parts) + 1) if variant == "sobol-slic" else 500)
+
+
 def test_item_params_name_the_partition_and_masker_each_method_uses(monkeypatch):
     """A resumed card reuses an item only when its params match: they name the partition and masker a method uses by
     default, so changing a default (PAMI path's SLIC-50 to 'slics' on 2026-12-06) redoes that method's items."""

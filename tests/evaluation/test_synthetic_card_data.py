@@ -63,3 +63,18 @@ def test_centred_rises_synthetic_check_reproduces_from_the_kept_rows():
         values, queries = table.scores("rise-centred-own-fill", budget)
         assert queries["rise"] == queries["rise-centred"] == budget + 1
         assert np.mean(values["rise-centred"]["mask AUC"]) > np.mean(values["rise"]["mask AUC"])
+
+
+@pytest.mark.parametrize("condition, card, index", [("occlusion-own-fill", "own-fill", 0), ("occlusion-grey", "grey", 1)])
+def test_occlusions_synthetic_rows_reproduce_and_sit_beside_the_cards_default(condition, card, index):
+    """Occlusion on the synthetic set (docs/results.md, "Occlusion on the synthetic ground-truth set"), run beside the
+    default after image windows began to scale with the image: the table from the kept rows, and the default's rows of
+    that run are the card's to the last digit (the same trained network and maps)."""
+    published = tables("## Occlusion on the synthetic ground-truth set", header="| budget | method |")
+    assert len(published) == 2 and published[index] == table.table(condition)
+    for budget in table.budgets(condition):
+        now, queries = table.scores(condition, budget)
+        before, _ = table.scores(card, budget)
+        for c in ("insertion", "deletion", "µFidelity", "relevance mass", "mask AUC"):
+            assert now["pami-path"][c] == before["pami-path"][c]
+        assert queries["occlusion"] <= budget and np.isfinite(now["occlusion"]["mask AUC"]).all()
