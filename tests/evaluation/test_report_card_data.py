@@ -87,14 +87,14 @@ def test_centred_rises_rows_beside_the_grey_card_reproduce_and_its_rise_rows_are
     import importlib.util
 
     kept = ROOT / "experiments" / "report_card"
-    spec = importlib.util.spec_from_file_location("rise_centred", kept / "rise_centred.py")
+    spec = importlib.util.spec_from_file_location("beside", kept / "beside.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     text = (ROOT / "docs" / "results.md").read_text()
     section = text[text.index("## RISE with centred outputs") :]
     section = section[: section.index("\n## ", 1)]
     published = [line for line in section.splitlines() if re.match(r"\| [a-z0-9-]+ \| \d+ \| \d", line)]
-    assert published == script.table()
+    assert published == script.table("rise-centred.csv", ("rise-centred",))
     run, card = script.rows("rise-centred.csv"), script.rows("grey.csv")
     photos = [i.rsplit("/", 1)[0] for i in run if i.endswith("/rise-centred")]
     assert len(photos) == 104
