@@ -1,9 +1,10 @@
 """docs/results.md's budget table from the kept per-photo rows: the stores' exports made before 2026-12-06 (whose
 ``pami-path`` rows are the SLIC-50 path: ``pami-path-slic50`` here) and those of the two-segmentation path's run
-(``default-budget-B.csv``: ``pami-path-seg2`` here), paired with the default at each budget — the library's PAMI path
+(``default-budget-B.csv``: ``pami-path-seg2`` here) and RISE with centred outputs (2026-12-07,
+``rise-centred/budget-B.csv``, the same maps under both conditions), paired with the default at each budget — the library's PAMI path
 at that ``max_queries`` (since the evening of 2026-12-06 one SLIC-50 segmentation at <= 50 queries, two segmentations
 above), named ``pami-path`` in the table; queries, seconds and overhead per map from ``stats.csv`` (the older rows' as
-published on 2026-12-05, the two-segmentation rows' from their stores' per-budget ``card.csv``: the overhead needs the
+published on 2026-12-05, the later rows' from their stores' per-budget ``card.csv``: the overhead needs the
 bare-forward timings inside the stores' map files, which stay outside the repository).
 
     python experiments/budget_table/table.py own-fill    # or grey
@@ -26,8 +27,11 @@ BUDGETS = (25, 50, 100, 500)
 RENAMED = {"budget": {"pami-path": "pami-path-slic50"}, "default-budget": {"pami-path": "pami-path-seg2"}}
 #: the default's partition -> the rows that are its maps
 DEFAULT_ROWS = {"slic": "pami-path-slic50", "slics": "pami-path-seg2"}
+#: rows added later in their own stores, one file per budget for both conditions (``<method>/budget-B.csv``): methods
+#: that search with grey under both, so that their maps and scores do not depend on the condition
+ADDED = ("rise-centred",)
 #: every budget's rows, the default (``pami-path``) first, then the other PAMI path
-OTHERS = ("pami-superpixels", "pami-adaptive", "lime", "kernel-shap", "rise", "hsic", "occlusion")
+OTHERS = ("pami-superpixels", "pami-adaptive", "lime", "kernel-shap", "rise", "rise-centred", "hsic", "occlusion")
 
 
 def default_rows(budget: int) -> str:
@@ -44,8 +48,9 @@ def methods(budget: int) -> tuple[str, ...]:
 def scores(condition: str, budget: int) -> dict[str, dict[str, list[float]]]:
     """``{method: {column: per-photo scores}}`` at ``budget``, the photos in the split's order (both files)."""
     rows, default = [], default_rows(budget)
-    for prefix, renamed in RENAMED.items():
-        for r in csv.DictReader((HERE / condition / f"{prefix}-{budget}.csv").open()):
+    files = [(HERE / condition / f"{prefix}-{budget}.csv", renamed) for prefix, renamed in RENAMED.items()]
+    for path, renamed in files + [(HERE / m / f"budget-{budget}.csv", {}) for m in ADDED]:
+        for r in csv.DictReader(path.open()):
             photo, method = r["id"].rsplit("/", 1)
             method = renamed.get(method, method)
             method = "pami-path" if method == default else method

@@ -81,23 +81,43 @@ def test_the_new_defaults_own_fill_row_is_the_blur_cards_seg2_row():
     assert gaps == ["-0.046 ± 0.015", "-0.028 ± 0.009", "+0.039 ± 0.018"]
 
 
+def _beside():
+    """experiments/report_card/beside.py, loaded as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("beside", ROOT / "experiments" / "report_card" / "beside.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
+def _beside_rows(heading: str) -> list[str]:
+    """The rows (method, queries/img, ...) of the first table of docs/results.md's section ``heading``."""
+    text = (ROOT / "docs" / "results.md").read_text()
+    section = text[text.index(heading) :]
+    section = section[: section.index("\n## ", 1)]
+    return [line for line in section.splitlines() if re.match(r"\| [a-z0-9-]+ \| \d+ \| \d", line)]
+
+
 def test_centred_rises_rows_beside_the_grey_card_reproduce_and_its_rise_rows_are_the_cards():
     """docs/results.md, "RISE with centred outputs": the table from the kept rows (rise-centred.csv beside grey.csv);
     its run's RISE maps are the grey card's RISE maps (RISE's own fill is grey), scored alike within 2·10⁻⁴ (float rounding)."""
-    import importlib.util
-
-    kept = ROOT / "experiments" / "report_card"
-    spec = importlib.util.spec_from_file_location("beside", kept / "beside.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    text = (ROOT / "docs" / "results.md").read_text()
-    section = text[text.index("## RISE with centred outputs") :]
-    section = section[: section.index("\n## ", 1)]
-    published = [line for line in section.splitlines() if re.match(r"\| [a-z0-9-]+ \| \d+ \| \d", line)]
-    assert published == script.table("rise-centred.csv", ("rise-centred",))
+    script = _beside()
+    assert _beside_rows("## RISE with centred outputs") == script.table("rise-centred.csv", ("rise-centred",))
     run, card = script.rows("rise-centred.csv"), script.rows("grey.csv")
     photos = [i.rsplit("/", 1)[0] for i in run if i.endswith("/rise-centred")]
     assert len(photos) == 104
     for p in photos:
         ours, theirs = json.loads(run[f"{p}/rise"]["metrics"]), json.loads(card[f"{p}/rise"]["metrics"])
         assert set(ours) <= set(theirs) and all(abs(ours[c] - theirs[c]) < 2e-4 for c in ours), p  # float rounding
+
+
+def test_hsic_and_sobol_over_superpixels_beside_the_grey_card_reproduce():
+    """docs/results.md, "HSIC and Sobol over superpixels": the table from the kept rows (slic-grey.csv beside grey.csv),
+    104 photos; HSIC spends its 500 designs, Sobol 32 designs per part and one more (its queries - 1 a multiple of 32)."""
+    script = _beside()
+    assert _beside_rows("## HSIC and Sobol over superpixels") == script.table("slic-grey.csv", ("hsic-slic", "sobol-slic"))
+    run = script.rows("slic-grey.csv")
+    queries = {m: [int(r["n_queries"]) for i, r in run.items() if i.endswith(f"/{m}")] for m in ("hsic-slic", "sobol-slic")}
+    assert len(queries["hsic-slic"]) == len(queries["sobol-slic"]) == 104 and set(queries["hsic-slic"]) == {501}
+    assert all((q - 1) % 32 == 0 and q > 32 * 10 for q in queries["sobol-slic"])
