@@ -44,6 +44,9 @@ METHODS = {
     # the mean of the maps over several segmentations, the budget shared (experiments/path_segs/PLAN.md)
     "pami-path-seg2": ("pami-path", {}),
     "pami-path-seg3": ("pami-path", {}),
+    # one path over edge-following parts and one over parts that cut across edges (experiments/path_compact/PLAN.md)
+    "pami-path-slicgrid": ("pami-path", {}),
+    "pami-path-compact": ("pami-path", {}),
     # the default at the budget table's small budgets, two segmentations or one (experiments/path_budget_segs/PLAN.md)
     **{f"pami-path-b{b}": ("pami-path", {"max_queries": b, "n_samples": b // 2}) for b in (25, 50, 100)},
     **{
@@ -54,9 +57,14 @@ METHODS = {
 #: name -> σ (pixels) of the Gaussian filter applied to the method's map after the call
 SMOOTH = {"pami-path-smooth8": 8.0, "pami-path-smooth16": 16.0}
 #: name -> the options of each member call whose maps are averaged (Eq. 1's mean over segmentations)
+#: (each names its partition: the default's is 'slics' since 2026-12-06, whose options are not those of one SLIC)
+HALF = {"max_queries": 250, "n_samples": 100}
+SLIC40 = {"partition": "slic", "n_segments": 40, "compactness": 20, **HALF}
 MEMBERS = {
-    "pami-path-seg2": [{"n_segments": n, "max_queries": 250, "n_samples": 100} for n in (40, 60)],
-    "pami-path-seg3": [{"n_segments": n, "max_queries": 166, "n_samples": 60} for n in (35, 50, 70)],
+    "pami-path-seg2": [{"partition": "slic", "n_segments": n, **HALF} for n in (40, 60)],
+    "pami-path-seg3": [{"partition": "slic", "n_segments": n, "max_queries": 166, "n_samples": 60} for n in (35, 50, 70)],
+    "pami-path-slicgrid": [SLIC40, {"partition": "grid", "cells": 8, **HALF}],
+    "pami-path-compact": [SLIC40, {"partition": "slic", "n_segments": 60, "compactness": 200, **HALF}],
 }
 REFERENCE = "lime-1000"
 FILLS = ("blur", "grey")
