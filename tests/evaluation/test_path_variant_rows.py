@@ -1,8 +1,9 @@
-"""docs/results.md's "PAMI path's magnitudes from its own surrogate", "PAMI path's map smoothed after the call" and "PAMI
-path over two segmentations": the paired differences, the plans' rules and the random-map controls reproduce from the
-rows kept in experiments/path_surrogate/rows, path_smooth/rows and path_segs/rows (``experiments/path_stability.py``
-and the ``control.py`` scripts' output, one JSON line per photo; path_segs pairs its variants with the default's rows
-of path_smooth)."""
+"""docs/results.md's "PAMI path's magnitudes from its own surrogate", "PAMI path's map smoothed after the call", "PAMI
+path over two segmentations" and "PAMI path over edge-following and edge-crossing parts": the paired differences, the
+plans' rules and the random-map controls reproduce from the rows kept in experiments/path_surrogate/rows,
+path_smooth/rows, path_segs/rows and path_compact/rows (``experiments/path_stability.py`` and the ``control.py``
+scripts' output, one JSON line per photo; path_segs pairs its variants with the default's rows of path_smooth,
+path_compact with path_segs' seg2 rows)."""
 
 from __future__ import annotations
 
@@ -140,3 +141,28 @@ def test_the_random_map_control_reproduces():
     for key, published in {"deletion_blur": (-0.088, 0.037), "deletion_grey": (0.035, 0.037)}.items():
         d = np.array([r[f"random-smooth_{key}"] - r[f"random_{key}"] for r in rows])
         assert (round(d.mean(), 3), round(d.std(ddof=1) / np.sqrt(len(d)), 3)) == pytest.approx(published, abs=1.5e-3)
+
+
+def test_the_compact_parts_plan_gives_the_published_verdict():
+    """experiments/path_compact: paired with the default's rows (path_segs' seg2, the default's maps exactly: its re-run
+    on photo 1 gives the same row), neither variant passes on photos 1–10 — slicgrid's insertion falls by more than
+    one s.e. for almost no deletion, compact's deletion rises."""
+    rows = _rows("path_compact/rows/dev10.jsonl", "path_segs/rows/dev10.jsonl")
+    check = json.loads((EXPERIMENTS / "path_compact/rows/check1.jsonl").read_text())
+    assert {k: v for k, v in check.items() if k != "seconds"} == {
+        k: v for k, v in rows[check["photo"], "pami-path-seg2"].items() if k != "seconds"
+    }
+    published = {
+        ("pami-path-slicgrid", DELETION): (-0.002, 0.019),
+        ("pami-path-slicgrid", INSERTION): (-0.043, 0.012),
+        ("pami-path-slicgrid", MU): (-0.010, 0.015),
+        ("pami-path-compact", DELETION): (0.008, 0.014),
+        ("pami-path-compact", INSERTION): (-0.014, 0.016),
+        ("pami-path-compact", MU): (0.006, 0.015),
+    }
+    for (variant, keys), value in published.items():
+        mean, se = _paired(rows, variant, keys, 10, "pami-path-seg2")
+        assert (round(mean, 3), round(se, 3)) == pytest.approx(value, abs=1.5e-3)
+    assert not _passes(rows, "pami-path-slicgrid", "pami-path-seg2")
+    assert not _passes(rows, "pami-path-compact", "pami-path-seg2")
+    assert all(_paired(rows, "pami-path-slicgrid", (k,), 10, "pami-path-seg2")[0] < 0 for k in DELETION)  # lower, barely
