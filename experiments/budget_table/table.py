@@ -1,11 +1,12 @@
 """docs/results.md's budget table from the kept per-photo rows: the stores' exports made before 2026-12-06 (whose
-``pami-path`` rows are the SLIC-50 path: ``pami-path-slic50`` here) and those of the two-segmentation path's run
+``pami-path`` rows are the SLIC-50 path: ``pami-path-slic50`` here), those of the two-segmentation path's run
 (``default-budget-B.csv``: ``pami-path-seg2`` here) and RISE with centred outputs (2026-12-07,
-``rise-centred/budget-B.csv``, the same maps under both conditions), paired with the default at each budget — the library's PAMI path
-at that ``max_queries`` (since the evening of 2026-12-06 one SLIC-50 segmentation at <= 50 queries, two segmentations
-above), named ``pami-path`` in the table; queries, seconds and overhead per map from ``stats.csv`` (the older rows' as
-published on 2026-12-05, the later rows' from their stores' per-budget ``card.csv``: the overhead needs the
-bare-forward timings inside the stores' map files, which stay outside the repository).
+``rise-centred/budget-B.csv``, the same maps under both conditions), paired with the default at each budget — the
+library's PAMI path at that ``max_queries`` (since the evening of 2026-12-06 one SLIC-50 segmentation at <= 50
+queries, two segmentations above), named ``pami-path`` in the table; queries, seconds and overhead per map from
+``stats.csv`` (the older rows' as published on 2026-12-05, the later rows' from their stores' per-budget
+``card.csv``: the overhead needs the bare-forward timings inside the stores' map files, which stay outside the
+repository).
 
     python experiments/budget_table/table.py own-fill    # or grey
 """
