@@ -77,3 +77,22 @@ def test_the_current_default_at_small_budgets_gives_the_kept_slic50_maps(conditi
     for photo, m in now.items():
         assert m["µFidelity"] == pytest.approx(kept[photo]["µFidelity"], abs=1e-5)
         assert all(m[c] == pytest.approx(kept[photo][c], abs=5e-3) for c in ("insertion", "deletion"))
+
+
+@pytest.mark.parametrize("budget", table.BUDGETS)
+def test_centred_rise_rows_are_one_run_with_rises_queries(budget):
+    """RISE with centred outputs (2026-12-07): one file per budget serves both conditions (it searches with grey in
+    both, like RISE), with RISE's query count on every photo (the same masks; only Eq. 6's weights differ)."""
+    path = DATA / "rise-centred" / f"budget-{budget}.csv"
+    centred = {r["id"].rsplit("/", 1)[0]: r for r in csv.DictReader(path.open())}
+    rise = {
+        r["id"].rsplit("/", 1)[0]: r
+        for r in csv.DictReader((DATA / "grey" / f"budget-{budget}.csv").open())
+        if r["id"].endswith("/rise")
+    }
+    assert len(centred) == 104 and set(centred) == set(rise)
+    assert all(int(centred[p]["n_queries"]) == int(rise[p]["n_queries"]) == budget + 1 for p in centred)
+    for condition in ("own-fill", "grey"):
+        assert table.scores(condition, budget)["rise-centred"]["µFidelity"] == [
+            json.loads(centred[p]["metrics"])["µFidelity"] for p in sorted(centred, key=lambda p: int(centred[p]["seq"]))
+        ]
