@@ -47,6 +47,8 @@ METHODS = {
     # one path over edge-following parts and one over parts that cut across edges (experiments/path_compact/PLAN.md)
     "pami-path-slicgrid": ("pami-path", {}),
     "pami-path-compact": ("pami-path", {}),
+    # a path and RISE with centred outputs, each on half the budget, maps mixed (experiments/path_compact/PLAN.md, second)
+    "pami-path-rc": ("pami-path", {}),
     # the default at the budget table's small budgets, two segmentations or one (experiments/path_budget_segs/PLAN.md)
     **{f"pami-path-b{b}": ("pami-path", {"max_queries": b, "n_samples": b // 2}) for b in (25, 50, 100)},
     **{
@@ -65,21 +67,26 @@ MEMBERS = {
     "pami-path-seg3": [{"partition": "slic", "n_segments": n, "max_queries": 166, "n_samples": 60} for n in (35, 50, 70)],
     "pami-path-slicgrid": [SLIC40, {"partition": "grid", "cells": 8, **HALF}],
     "pami-path-compact": [SLIC40, {"partition": "slic", "n_segments": 60, "compactness": 200, **HALF}],
+    "pami-path-rc": [{"partition": "slic", **HALF}, {"method": "rise", "centre": True, "n_masks": 250}],
 }
+#: names whose members' maps are each divided by the sum of their absolute values before the mean (unlike units)
+NORMALISED = ("pami-path-rc",)
 REFERENCE = "lime-1000"
 FILLS = ("blur", "grey")
 OTHER = {"blur": "grey", "grey": "blur"}
 
 
 def explain(model: object, img: np.ndarray, name: str, target: int, fill: str, seed: int) -> np.ndarray:
-    """Method ``name``'s map of ``img`` made with ``fill``: the mean of its members' maps (:data:`MEMBERS`), else one call."""
+    """Method ``name``'s map of ``img`` made with ``fill``: the mean of its members' maps (:data:`MEMBERS`, a member's
+    ``method`` its own; :data:`NORMALISED`: each map over its absolute sum first), else one call."""
     import peephole
 
     method, options = METHODS[name]
-    calls = [
-        peephole.explain(model, img, method, targets=target, masker=fill, seed=seed, **o).maps[0]
-        for o in MEMBERS.get(name, [options])
-    ]
+    calls = []
+    for o in MEMBERS.get(name, [options]):
+        o = dict(o)
+        m = peephole.explain(model, img, o.pop("method", method), targets=target, masker=fill, seed=seed, **o).maps[0]
+        calls.append(m / max(float(np.abs(m).sum()), 1e-12) if name in NORMALISED else m)
     return np.mean(calls, axis=0)
 
 
