@@ -166,3 +166,14 @@ def test_the_compact_parts_plan_gives_the_published_verdict():
     assert not _passes(rows, "pami-path-slicgrid", "pami-path-seg2")
     assert not _passes(rows, "pami-path-compact", "pami-path-seg2")
     assert all(_paired(rows, "pami-path-slicgrid", (k,), 10, "pami-path-seg2")[0] < 0 for k in DELETION)  # lower, barely
+
+
+def test_the_path_and_centred_rise_mix_gives_the_published_verdict():
+    """experiments/path_compact's second plan: the mix of a path and centred RISE raises µFidelity but does not pass
+    (deletion not lower in both directions, insertion below 0 by more than one s.e.)."""
+    rows = _rows("path_compact/rows/rc-dev10.jsonl", "path_segs/rows/dev10.jsonl")
+    published = {DELETION: (0.001, 0.009), INSERTION: (-0.028, 0.011), MU: (0.052, 0.023)}
+    for keys, value in published.items():
+        mean, se = _paired(rows, "pami-path-rc", keys, 10, "pami-path-seg2")
+        assert (round(mean, 3), round(se, 3)) == pytest.approx(value, abs=1.5e-3)
+    assert not _passes(rows, "pami-path-rc", "pami-path-seg2")
