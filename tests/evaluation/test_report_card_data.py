@@ -92,7 +92,7 @@ def _beside():
 
 
 def _beside_rows(heading: str) -> list[str]:
-    """The rows (method, queries/img, ...) of the first table of docs/results.md's section ``heading``."""
+    """The rows (method, queries/img, ...) of the tables of docs/results.md's section ``heading``, in order."""
     text = (ROOT / "docs" / "results.md").read_text()
     section = text[text.index(heading) :]
     section = section[: section.index("\n## ", 1)]
@@ -112,12 +112,15 @@ def test_centred_rises_rows_beside_the_grey_card_reproduce_and_its_rise_rows_are
         assert set(ours) <= set(theirs) and all(abs(ours[c] - theirs[c]) < 2e-4 for c in ours), p  # float rounding
 
 
-def test_hsic_and_sobol_over_superpixels_beside_the_grey_card_reproduce():
-    """docs/results.md, "HSIC and Sobol over superpixels": the table from the kept rows (slic-grey.csv beside grey.csv),
-    104 photos; HSIC spends its 500 designs, Sobol 32 designs per part and one more (its queries - 1 a multiple of 32)."""
+@pytest.mark.parametrize("run, card, index", [("slic-grey.csv", "grey.csv", 0), ("slic-blur.csv", "blur.csv", 1)])
+def test_hsic_and_sobol_over_superpixels_beside_the_one_condition_cards_reproduce(run, card, index):
+    """docs/results.md, "HSIC and Sobol over superpixels": each table from the kept rows beside its card, 104 photos;
+    HSIC spends its 500 designs, Sobol 32 designs per part and one more (its queries - 1 a multiple of 32)."""
     script = _beside()
-    assert _beside_rows("## HSIC and Sobol over superpixels") == script.table("slic-grey.csv", ("hsic-slic", "sobol-slic"))
-    run = script.rows("slic-grey.csv")
-    queries = {m: [int(r["n_queries"]) for i, r in run.items() if i.endswith(f"/{m}")] for m in ("hsic-slic", "sobol-slic")}
+    rows = _beside_rows("## HSIC and Sobol over superpixels")
+    published = [rows[: len(rows) // 2], rows[len(rows) // 2 :]][index]
+    assert len(rows) == 16 and published == script.table(run, ("hsic-slic", "sobol-slic"), card)
+    kept = script.rows(run)
+    queries = {m: [int(r["n_queries"]) for i, r in kept.items() if i.endswith(f"/{m}")] for m in ("hsic-slic", "sobol-slic")}
     assert len(queries["hsic-slic"]) == len(queries["sobol-slic"]) == 104 and set(queries["hsic-slic"]) == {501}
     assert all((q - 1) % 32 == 0 and q > 32 * 10 for q in queries["sobol-slic"])
