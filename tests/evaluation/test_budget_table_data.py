@@ -96,3 +96,23 @@ def test_centred_rise_rows_are_one_run_with_rises_queries(budget):
         assert table.scores(condition, budget)["rise-centred"]["µFidelity"] == [
             json.loads(centred[p]["metrics"])["µFidelity"] for p in sorted(centred, key=lambda p: int(centred[p]["seq"]))
         ]
+
+
+def test_centred_rises_seed_rho_run_repeats_the_tables_items():
+    """docs/results.md's seed ρ of centred RISE at 500 masks: a separate run on the first 10 photos whose other scores
+    are the budget-500 items' (centred RISE's exactly; RISE's made in another session within 1e-4), ρ 0.715 / 0.338."""
+    run = {r["id"]: json.loads(r["metrics"]) for r in csv.DictReader((DATA / "rise-centred" / "seed-rho-500.csv").open())}
+    kept = {**_metrics_by_id(DATA / "grey" / "budget-500.csv"), **_metrics_by_id(DATA / "rise-centred" / "budget-500.csv")}
+    assert len(run) == 20
+    for i, m in run.items():
+        assert all(
+            m[c] == pytest.approx(kept[i][c], abs=0 if i.endswith("/rise-centred") else 1e-4)
+            for c in ("insertion", "deletion", "µFidelity")
+        )
+    for method, published in {"rise-centred": 0.715, "rise": 0.338}.items():
+        rho = [m["seed ρ"] for i, m in run.items() if i.endswith(f"/{method}")]
+        assert len(rho) == 10 and round(sum(rho) / 10, 3) == published
+
+
+def _metrics_by_id(path: Path) -> dict[str, dict]:
+    return {r["id"]: json.loads(r["metrics"]) for r in csv.DictReader(path.open())}
