@@ -48,8 +48,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     # of 2026-12-06 carry this name) and the default before it, one SLIC-50 segmentation
     "pami-path-seg2": ("pami-path", {"partition": "superpixels", "segmentations": SEG2}),
     "pami-path-slic50": ("pami-path", {"partition": "slic"}),
-    # HSIC and Sobol over LIME's SLIC-50 superpixels instead of their papers' 8x8 grid (issue 27: grid designs lose to
-    # superpixels on pixel curves), at their default budgets (500 designs; 32 designs x (parts + 1) queries)
+    # HSIC and Sobol over LIME's SLIC-50 superpixels instead of their papers' 8x8 grid (issue 27's suggestion; on the
+    # test cards they insert better and delete worse there), at their default budgets (500 designs; 32 x (parts + 1))
     "hsic-slic": ("hsic", {"partition": "slic"}),
     "sobol-slic": ("sobol", {"partition": "slic"}),
 }
