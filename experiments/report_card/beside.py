@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,9 @@ COLUMNS = ("insertion", "deletion", "µFidelity", "insertion (self-graded)", "de
 CARD = ("pami-path-seg2", "lime", "kernel-shap", "rise", "hsic", "sobol")
 
 
+@lru_cache
 def rows(name: str) -> dict[str, dict[str, str]]:
-    """A kept card's done rows by id (photo/method)."""
+    """A kept card's done rows by id (photo/method), read once."""
     return {r["id"]: r for r in csv.DictReader((HERE / name).open(encoding="utf-8")) if r["status"] == "done"}
 
 
@@ -61,7 +63,7 @@ def table(run: str, methods: tuple[str, ...], card: str = "grey.csv") -> list[st
     """The Markdown rows: method, queries/img, then the columns paired with the default."""
     values, queries = scores(run, methods, card)
     cells = {(r["method"], r["column"]): r for r in paired_card(values, reference=CARD[0])}
-    cols = columns(run, methods)
+    cols = list(values[CARD[0]])
     return [f"| {m} | {queries[m]:.0f} | " + " | ".join(cell_text(cells.get((m, c))) for c in cols) + " |" for m in values]
 
 

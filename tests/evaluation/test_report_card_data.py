@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from results_tables import tables
 
 from peephole.evaluation.card import cell_text, paired_card
 
@@ -91,19 +92,16 @@ def _beside():
     return script
 
 
-def _beside_rows(heading: str) -> list[str]:
-    """The rows (method, queries/img, ...) of the tables of docs/results.md's section ``heading``, in order."""
-    text = (ROOT / "docs" / "results.md").read_text()
-    section = text[text.index(heading) :]
-    section = section[: section.index("\n## ", 1)]
-    return [line for line in section.splitlines() if re.match(r"\| [a-z0-9-]+ \| \d+ \| \d", line)]
+def _beside_tables(heading: str) -> list[list[str]]:
+    """The method tables (method, queries/img, ...) of docs/results.md's section ``heading``."""
+    return tables(heading, header="| method | queries/img |", row=r"\| [a-z0-9-]+ \| \d+ \| \d")
 
 
 def test_centred_rises_rows_beside_the_grey_card_reproduce_and_its_rise_rows_are_the_cards():
     """docs/results.md, "RISE with centred outputs": the table from the kept rows (rise-centred.csv beside grey.csv);
     its run's RISE maps are the grey card's RISE maps (RISE's own fill is grey), scored alike within 2·10⁻⁴ (float rounding)."""
     script = _beside()
-    assert _beside_rows("## RISE with centred outputs") == script.table("rise-centred.csv", ("rise-centred",))
+    assert _beside_tables("## RISE with centred outputs") == [script.table("rise-centred.csv", ("rise-centred",))]
     run, card = script.rows("rise-centred.csv"), script.rows("grey.csv")
     photos = [i.rsplit("/", 1)[0] for i in run if i.endswith("/rise-centred")]
     assert len(photos) == 104
@@ -117,9 +115,8 @@ def test_hsic_and_sobol_over_superpixels_beside_the_one_condition_cards_reproduc
     """docs/results.md, "HSIC and Sobol over superpixels": each table from the kept rows beside its card, 104 photos;
     HSIC spends its 500 designs, Sobol 32 designs per part and one more (its queries - 1 a multiple of 32)."""
     script = _beside()
-    rows = _beside_rows("## HSIC and Sobol over superpixels")
-    published = [rows[: len(rows) // 2], rows[len(rows) // 2 :]][index]
-    assert len(rows) == 16 and published == script.table(run, ("hsic-slic", "sobol-slic"), card)
+    published = _beside_tables("## HSIC and Sobol over superpixels")
+    assert len(published) == 2 and published[index] == script.table(run, ("hsic-slic", "sobol-slic"), card)
     kept = script.rows(run)
     queries = {m: [int(r["n_queries"]) for i, r in kept.items() if i.endswith(f"/{m}")] for m in ("hsic-slic", "sobol-slic")}
     assert len(queries["hsic-slic"]) == len(queries["sobol-slic"]) == 104 and set(queries["hsic-slic"]) == {501}
