@@ -2,10 +2,11 @@
 
 A run's store, exported as the other kept cards are, holds methods the card lacks, made on the same photos under the
 card's condition. This prints the card's methods and the run's new ones, over the photos both have, every row paired
-with the default (the card's ``pami-path-seg2``); the seed ρ column is shown when the new methods have it:
+with the default (the card's ``pami-path-seg2``), in the columns the run measured for its new methods:
 
     python experiments/report_card/beside.py rise-centred.csv rise-centred           # "RISE with centred outputs"
     python experiments/report_card/beside.py slic-grey.csv hsic-slic sobol-slic      # "HSIC and Sobol over superpixels"
+    python experiments/report_card/beside.py coco-rc.csv rise-centred --card coco.csv  # the pointing card's RISE row
 """
 
 from __future__ import annotations
@@ -21,7 +22,17 @@ import numpy as np
 from peephole.evaluation.card import cell_text, paired_card
 
 HERE = Path(__file__).resolve().parent
-COLUMNS = ("insertion", "deletion", "µFidelity", "insertion (self-graded)", "deletion (self-graded)")
+#: the cards' columns in their order; a table shows those the run measured for its methods
+COLUMNS = (
+    "insertion",
+    "deletion",
+    "µFidelity",
+    "seed ρ",
+    "pointing",
+    "energy pointing",
+    "insertion (self-graded)",
+    "deletion (self-graded)",
+)
 #: the card's methods shown beside the run's; the default first (the reference)
 CARD = ("pami-path-seg2", "lime", "kernel-shap", "rise", "hsic", "sobol")
 
@@ -33,9 +44,9 @@ def rows(name: str) -> dict[str, dict[str, str]]:
 
 
 def columns(run: str, methods: tuple[str, ...]) -> tuple[str, ...]:
-    """:data:`COLUMNS`, with seed ρ after µFidelity when the run measured it for its methods."""
-    rho = any("seed ρ" in json.loads(r["metrics"]) for i, r in rows(run).items() if i.rsplit("/", 1)[1] in methods)
-    return (*COLUMNS[:3], "seed ρ", *COLUMNS[3:]) if rho else COLUMNS
+    """:data:`COLUMNS` the run measured for ``methods`` (seed ρ only with ``--stability``, pointing only on COCO)."""
+    seen = set().union(*(json.loads(r["metrics"]) for i, r in rows(run).items() if i.rsplit("/", 1)[1] in methods))
+    return tuple(c for c in COLUMNS if c in seen)
 
 
 def scores(

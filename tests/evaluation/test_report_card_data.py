@@ -101,13 +101,27 @@ def test_centred_rises_rows_beside_the_grey_card_reproduce_and_its_rise_rows_are
     """docs/results.md, "RISE with centred outputs": the table from the kept rows (rise-centred.csv beside grey.csv);
     its run's RISE maps are the grey card's RISE maps (RISE's own fill is grey), scored alike within 2·10⁻⁴ (float rounding)."""
     script = _beside()
-    assert _beside_tables("## RISE with centred outputs") == [script.table("rise-centred.csv", ("rise-centred",))]
+    assert _beside_tables("## RISE with centred outputs")[0] == script.table("rise-centred.csv", ("rise-centred",))
     run, card = script.rows("rise-centred.csv"), script.rows("grey.csv")
     photos = [i.rsplit("/", 1)[0] for i in run if i.endswith("/rise-centred")]
     assert len(photos) == 104
     for p in photos:
         ours, theirs = json.loads(run[f"{p}/rise"]["metrics"]), json.loads(card[f"{p}/rise"]["metrics"])
         assert set(ours) <= set(theirs) and all(abs(ours[c] - theirs[c]) < 2e-4 for c in ours), p  # float rounding
+
+
+def test_centred_rises_rows_beside_the_coco_card_reproduce_and_its_default_rows_are_the_cards():
+    """docs/results.md, "RISE with centred outputs": the COCO table from the kept rows (coco-rc.csv beside coco.csv),
+    90 pairs at 4,001 queries; the run's default maps are the card's, scored alike within 1.5·10⁻⁴ (float rounding)."""
+    script = _beside()
+    published = _beside_tables("## RISE with centred outputs")
+    assert len(published) == 2 and published[1] == script.table("coco-rc.csv", ("rise-centred",), "coco.csv")
+    run, card = script.rows("coco-rc.csv"), script.rows("coco.csv")
+    pairs = [i.rsplit("/", 1)[0] for i in run if i.endswith("/rise-centred")]
+    assert len(pairs) == 90 and {int(run[f"{p}/rise-centred"]["n_queries"]) for p in pairs} == {4001}
+    for p in pairs:
+        ours, theirs = json.loads(run[f"{p}/pami-path-seg2"]["metrics"]), json.loads(card[f"{p}/pami-path-seg2"]["metrics"])
+        assert set(ours) == set(theirs) and all(abs(ours[c] - theirs[c]) < 1.5e-4 for c in ours), p  # float rounding
 
 
 @pytest.mark.parametrize("run, card, index", [("slic-grey.csv", "grey.csv", 0), ("slic-blur.csv", "blur.csv", 1)])
