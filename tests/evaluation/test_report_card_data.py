@@ -110,12 +110,25 @@ def test_centred_rises_rows_beside_the_grey_card_reproduce_and_its_rise_rows_are
         assert set(ours) <= set(theirs) and all(abs(ours[c] - theirs[c]) < 2e-4 for c in ours), p  # float rounding
 
 
+def test_centred_rises_rows_beside_the_blur_card_reproduce_over_all_its_photos():
+    """docs/results.md, "RISE with centred outputs": the blur table from the kept rows (rise-centred-blur.csv beside
+    blur.csv), every one of the card's 104 photos at 4,001 queries."""
+    script = _beside()
+    assert _beside_tables("## RISE with centred outputs")[1] == script.table(
+        "rise-centred-blur.csv", ("rise-centred",), "blur.csv"
+    )
+    run, card = script.rows("rise-centred-blur.csv"), script.rows("blur.csv")
+    photos = {i.rsplit("/", 1)[0] for i in run if i.endswith("/rise-centred")}
+    assert photos == {i.rsplit("/", 1)[0] for i in card} and len(photos) == 104
+    assert {int(run[f"{p}/rise-centred"]["n_queries"]) for p in photos} == {4001}
+
+
 def test_centred_rises_rows_beside_the_coco_card_reproduce_and_its_default_rows_are_the_cards():
     """docs/results.md, "RISE with centred outputs": the COCO table from the kept rows (coco-rc.csv beside coco.csv),
     90 pairs at 4,001 queries; the run's default maps are the card's, scored alike within 1.5·10⁻⁴ (float rounding)."""
     script = _beside()
     published = _beside_tables("## RISE with centred outputs")
-    assert len(published) == 2 and published[1] == script.table("coco-rc.csv", ("rise-centred",), "coco.csv")
+    assert len(published) == 3 and published[2] == script.table("coco-rc.csv", ("rise-centred",), "coco.csv")
     run, card = script.rows("coco-rc.csv"), script.rows("coco.csv")
     pairs = [i.rsplit("/", 1)[0] for i in run if i.endswith("/rise-centred")]
     assert len(pairs) == 90 and {int(run[f"{p}/rise-centred"]["n_queries"]) for p in pairs} == {4001}
