@@ -128,13 +128,23 @@ def test_centred_rises_rows_beside_the_coco_card_reproduce_and_its_default_rows_
     90 pairs at 4,001 queries; the run's default maps are the card's, scored alike within 1.5·10⁻⁴ (float rounding)."""
     script = _beside()
     published = _beside_tables("## RISE with centred outputs")
-    assert len(published) == 3 and published[2] == script.table("coco-rc.csv", ("rise-centred",), "coco.csv")
+    assert len(published) == 4 and published[2] == script.table("coco-rc.csv", ("rise-centred",), "coco.csv")
     run, card = script.rows("coco-rc.csv"), script.rows("coco.csv")
     pairs = [i.rsplit("/", 1)[0] for i in run if i.endswith("/rise-centred")]
     assert len(pairs) == 90 and {int(run[f"{p}/rise-centred"]["n_queries"]) for p in pairs} == {4001}
     for p in pairs:
         ours, theirs = json.loads(run[f"{p}/pami-path-seg2"]["metrics"]), json.loads(card[f"{p}/pami-path-seg2"]["metrics"])
         assert set(ours) == set(theirs) and all(abs(ours[c] - theirs[c]) < 1.5e-4 for c in ours), p  # float rounding
+
+
+def test_centred_rise_at_500_masks_beside_the_coco_card_reproduces_and_spends_the_defaults_budget():
+    """docs/results.md, "RISE with centred outputs": the COCO table at 500 masks from the kept rows (coco-rc500.csv),
+    the same 90 pairs as the 4,000-mask run, 501 queries each (the default spends at most 500)."""
+    script = _beside()
+    assert _beside_tables("## RISE with centred outputs")[3] == script.table("coco-rc500.csv", ("rise-centred",), "coco.csv")
+    small, large = script.rows("coco-rc500.csv"), script.rows("coco-rc.csv")
+    assert {i for i in small} == {i for i in large if i.endswith("/rise-centred")}
+    assert {int(r["n_queries"]) for r in small.values()} == {501}
 
 
 @pytest.mark.parametrize("run, card, index", [("slic-grey.csv", "grey.csv", 0), ("slic-blur.csv", "blur.csv", 1)])
