@@ -158,3 +158,43 @@ def test_hsic_and_sobol_over_superpixels_beside_the_one_condition_cards_reproduc
     queries = {m: [int(r["n_queries"]) for i, r in kept.items() if i.endswith(f"/{m}")] for m in ("hsic-slic", "sobol-slic")}
     assert len(queries["hsic-slic"]) == len(queries["sobol-slic"]) == 104 and set(queries["hsic-slic"]) == {501}
     assert all((q - 1) % 32 == 0 and q > 32 * 10 for q in queries["sobol-slic"])
+
+
+def _ties():
+    """experiments/report_card/ties.py, loaded as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ties", ROOT / "experiments" / "report_card" / "ties.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
+@pytest.mark.parametrize("side, hit", [("right", 1.0), ("left", 0.0)])
+def test_a_tied_maximum_is_broken_towards_the_importance_around_it(side, hit):
+    """A 20×20 plateau with a weaker block on one side and the box on the right: the stored rule scores the plateau's
+    share near the box (0.225); broken by the smoothed map (σ = 8) the tie goes to the side of the weaker block."""
+    m = np.zeros((100, 100))
+    m[40:60, 40:60] = 1.0
+    weaker = slice(60, 80) if side == "right" else slice(20, 40)
+    m[40:60, weaker] = 0.8
+    region = np.zeros((100, 100), bool)
+    region[45:55, 70:90] = True
+    got = _ties().hits(m, region)
+    assert got["tied px"] == 400 and got["pointing"] == pytest.approx(0.225)
+    assert got["tie broken σ8"] == hit
+
+
+def test_the_pointing_tie_diagnostics_summaries_are_the_kept_rows():
+    """docs/results.md, "RISE with centred outputs": the test and dev summaries of ties.py recompute from the kept rows;
+    the stored rule's column is the card's pointing (test: the coco-rc.csv default rows)."""
+    script = _ties()
+    section = tables("## RISE with centred outputs", header="```text", row=r"(\d+ pairs;|[a-zσ0-9 -]+: \d)")
+    for name, published in zip(("ties-test.jsonl", "ties-dev.jsonl"), section, strict=True):
+        rows = [json.loads(x) for x in (ROOT / "experiments" / "report_card" / name).read_text().splitlines()]
+        assert published == script.summary(rows), name
+    kept = {r["pair"]: r["pointing"] for r in map(json.loads, (ROOT / "experiments/report_card/ties-test.jsonl").open())}
+    card = _beside().rows("coco-rc.csv")
+    assert len(kept) == 90 and all(
+        abs(kept[p] - json.loads(card[f"{p}/pami-path-seg2"]["metrics"])["pointing"]) < 1e-6 for p in kept
+    )
