@@ -193,7 +193,8 @@ def test_the_pointing_tie_diagnostics_summaries_are_the_kept_rows():
     for name, published in zip(("ties-test.jsonl", "ties-dev.jsonl"), section, strict=True):
         rows = [json.loads(x) for x in (ROOT / "experiments" / "report_card" / name).read_text().splitlines()]
         assert published == script.summary(rows), name
-    kept = {r["pair"]: r["pointing"] for r in map(json.loads, (ROOT / "experiments/report_card/ties-test.jsonl").open())}
+    lines = (ROOT / "experiments" / "report_card" / "ties-test.jsonl").read_text().splitlines()
+    kept = {r["pair"]: r["pointing"] for r in map(json.loads, lines)}
     card = _beside().rows("coco-rc.csv")
     assert len(kept) == 90 and all(
         abs(kept[p] - json.loads(card[f"{p}/pami-path-seg2"]["metrics"])["pointing"]) < 1e-6 for p in kept
