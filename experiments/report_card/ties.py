@@ -40,16 +40,20 @@ def measure(store: str, data: str, method: str, other: str) -> list[dict]:
     """One row per pair of the store that has both methods' maps."""
     import peephole
     from peephole.evaluation.data import class_regions, read_coco_boxes
+    from peephole.metrics.pointing import pointing_hit
     from peephole.store.runs import Store
 
     photos = {p.path.name: p for p in read_coco_boxes(data)}
     ids = {r["id"] for r in Store(store).rows("done")}
     rows = []
-    for pair in sorted(i.rsplit("/", 1)[0] for i in ids if i.endswith(f"/{method}") and f"{i.rsplit('/', 1)[0]}/{other}" in ids):
+    for pair in sorted(
+        {i.rsplit("/", 1)[0] for i in ids if i.endswith(f"/{method}")}
+        & {i.rsplit("/", 1)[0] for i in ids if i.endswith(f"/{other}")}
+    ):
         name, cls = pair.split(":", 1)
         region = class_regions(photos[name], (224, 224))[cls]
         maps = {m: np.asarray(peephole.load(store, item=f"{pair}/{m}").maps[0], np.float64) for m in (method, other)}
-        rows.append({"pair": pair, **hits(maps[method], region), f"{other} pointing": hits(maps[other], region)["pointing"]})
+        rows.append({"pair": pair, **hits(maps[method], region), f"{other} pointing": pointing_hit(maps[other], region)})
     return rows
 
 

@@ -82,14 +82,19 @@ def test_the_new_defaults_own_fill_row_is_the_blur_cards_seg2_row():
     assert gaps == ["-0.046 ± 0.015", "-0.028 ± 0.009", "+0.039 ± 0.018"]
 
 
-def _beside():
-    """experiments/report_card/beside.py, loaded as a module."""
+def _script(name: str):
+    """experiments/report_card/``name``.py, loaded as a module."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("beside", ROOT / "experiments" / "report_card" / "beside.py")
+    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / "report_card" / f"{name}.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     return script
+
+
+def _beside():
+    """experiments/report_card/beside.py."""
+    return _script("beside")
 
 
 def _beside_tables(heading: str) -> list[list[str]]:
@@ -160,16 +165,6 @@ def test_hsic_and_sobol_over_superpixels_beside_the_one_condition_cards_reproduc
     assert all((q - 1) % 32 == 0 and q > 32 * 10 for q in queries["sobol-slic"])
 
 
-def _ties():
-    """experiments/report_card/ties.py, loaded as a module."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("ties", ROOT / "experiments" / "report_card" / "ties.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script
-
-
 @pytest.mark.parametrize("side, hit", [("right", 1.0), ("left", 0.0)])
 def test_a_tied_maximum_is_broken_towards_the_importance_around_it(side, hit):
     """A 20×20 plateau with a weaker block on one side and the box on the right: the stored rule scores the plateau's
@@ -180,7 +175,7 @@ def test_a_tied_maximum_is_broken_towards_the_importance_around_it(side, hit):
     m[40:60, weaker] = 0.8
     region = np.zeros((100, 100), bool)
     region[45:55, 70:90] = True
-    got = _ties().hits(m, region)
+    got = _script("ties").hits(m, region)
     assert got["tied px"] == 400 and got["pointing"] == pytest.approx(0.225)
     assert got["tie broken σ8"] == hit
 
@@ -188,14 +183,14 @@ def test_a_tied_maximum_is_broken_towards_the_importance_around_it(side, hit):
 def test_the_pointing_tie_diagnostics_summaries_are_the_kept_rows():
     """docs/results.md, "RISE with centred outputs": the test and dev summaries of ties.py recompute from the kept rows;
     the stored rule's column is the card's pointing (test: the coco-rc.csv default rows)."""
-    script = _ties()
+    script = _script("ties")
     section = tables("## RISE with centred outputs", header="```text", row=r"(\d+ pairs;|[a-zσ0-9 -]+: \d)")
+    kept = {}
     for name, published in zip(("ties-test.jsonl", "ties-dev.jsonl"), section, strict=True):
-        rows = [json.loads(x) for x in (ROOT / "experiments" / "report_card" / name).read_text().splitlines()]
-        assert published == script.summary(rows), name
-    lines = (ROOT / "experiments" / "report_card" / "ties-test.jsonl").read_text().splitlines()
-    kept = {r["pair"]: r["pointing"] for r in map(json.loads, lines)}
+        kept[name] = [json.loads(x) for x in (ROOT / "experiments" / "report_card" / name).read_text().splitlines()]
+        assert published == script.summary(kept[name]), name
+    pointing = {r["pair"]: r["pointing"] for r in kept["ties-test.jsonl"]}
     card = _beside().rows("coco-rc.csv")
-    assert len(kept) == 90 and all(
-        abs(kept[p] - json.loads(card[f"{p}/pami-path-seg2"]["metrics"])["pointing"]) < 1e-6 for p in kept
+    assert len(pointing) == 90 and all(
+        abs(pointing[p] - json.loads(card[f"{p}/pami-path-seg2"]["metrics"])["pointing"]) < 1e-6 for p in pointing
     )
