@@ -5,20 +5,18 @@ current default's run, merged by ``experiments/budget_table/table.py``."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import re
 from pathlib import Path
 
 import pytest
+from experiment_scripts import load_script
 from results_tables import section, tables
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "experiments" / "budget_table"
 SECTION = "## The budget table on the test split"
-_spec = importlib.util.spec_from_file_location("budget_table", DATA / "table.py")
-table = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(table)
+table = load_script(DATA / "table.py", "budget_table")
 
 
 def _section() -> str:

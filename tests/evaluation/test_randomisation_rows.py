@@ -3,18 +3,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
+from experiment_scripts import load_script
 from results_tables import tables
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = sorted((ROOT / "experiments" / "randomisation_rows").glob("*.jsonl"))
 SECTION = "## Randomisation checks on the test split"
-_spec = importlib.util.spec_from_file_location("randomisation", ROOT / "experiments" / "randomisation.py")
-randomisation = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(randomisation)
+randomisation = load_script(ROOT / "experiments" / "randomisation.py", "randomisation")
 
 
 def _published() -> list[str]:

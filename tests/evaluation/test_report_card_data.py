@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from experiment_scripts import load_script
 from results_tables import tables
 
 from peephole.evaluation.card import cell_text, paired_card
@@ -84,12 +85,7 @@ def test_the_new_defaults_own_fill_row_is_the_blur_cards_seg2_row():
 
 def _script(name: str):
     """experiments/report_card/``name``.py, loaded as a module."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / "report_card" / f"{name}.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script
+    return load_script(ROOT / "experiments" / "report_card" / f"{name}.py", name)
 
 
 def _beside():

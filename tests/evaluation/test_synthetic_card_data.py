@@ -3,20 +3,18 @@ experiments/synthetic_card (``table.py``), and those rows hold what the set's co
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from experiment_scripts import load_script
 from results_tables import tables
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "experiments" / "synthetic_card"
 SECTION = "## The report card on the synthetic ground-truth set"
-_spec = importlib.util.spec_from_file_location("synthetic_card", DATA / "table.py")
-table = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(table)
+table = load_script(DATA / "table.py", "synthetic_card")
 
 
 def _published() -> list[list[str]]:

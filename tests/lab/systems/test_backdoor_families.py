@@ -213,11 +213,10 @@ def test_the_rule_search_command_ranks_the_size_rule_first(tmp_path):
     """``python experiments/backdoor_wide.py search`` (docs/systems.md, "A size rule") runs as documented and ranks
     R8, the size rule at a 0 false-alarm budget, first: 5 of the 6 target checks met on the two seen zoos."""
     import argparse
-    import importlib.util
 
-    spec = importlib.util.spec_from_file_location("backdoor_wide", EXPERIMENTS / "backdoor_wide.py")
-    bw = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bw)  # type: ignore[union-attr]
+    from experiment_scripts import load_script
+
+    bw = load_script(EXPERIMENTS / "backdoor_wide.py", "backdoor_wide")
     out = tmp_path / "search.json"
     bw.search(argparse.Namespace(roots=[str(EXPERIMENTS / "wide_zoo"), str(EXPERIMENTS / "fresh_zoo")], out=str(out)))
     (name, key), *_ = json.loads(out.read_text())["ranking"]

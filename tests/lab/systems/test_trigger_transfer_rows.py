@@ -4,12 +4,12 @@ re-searched masks are the kept scan's; the rules re-score a scan as their plans 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from experiment_scripts import load_script
 
 from peephole_lab.systems.backdoor_eval import ModelResult
 from peephole_lab.systems.tabor import GAP_THRESHOLD, gap_anomaly
@@ -25,9 +25,7 @@ TWELFTH = ("11", "blind_zoo11")  # experiments/blind_zoo11/PLAN.md
 FIRST_TWO = [("0", "wide_zoo"), ("1", "fresh_zoo")]  # the wide and fresh zoos (rows-zoos01*.jsonl)
 # the plans' references; the first release's three (reference_models, seeds 9001-9003); the shipped nine (zoos 2-9)
 FILES = {"rows-pilot.jsonl": 3, "rows.jsonl": 3, "rows-nine.jsonl": len(REFERENCES)}
-_spec = importlib.util.spec_from_file_location("trigger_transfer", EXP / "trigger_transfer.py")
-tt = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tt)  # type: ignore[union-attr]
+tt = load_script(EXP / "trigger_transfer.py", "trigger_transfer")
 
 
 def _at(*zoos: tuple[str, str]) -> list[tuple[str, str]]:
