@@ -23,24 +23,28 @@ from typing import Any
 
 import numpy as np
 
-#: name -> (registered method, options); lime-1000 is the reference of the paired differences.
+#: name -> (registered method, options); lime-1000 is the reference of the paired differences. "pami-path" is the
+#: current default; variants whose rows were made before 2026-12-06 16:10 UTC (when the default was one SLIC-50
+#: segmentation) name that partition, so each name keeps the method its rows measured.
 METHODS = {
     "pami-path": ("pami-path", {}),
     "lime-1000": ("lime", {"n_samples": 1000}),
-    # issue 27's fill-robust variants (experiments/path_fills/PLAN.md)
-    "pami-path-fills": ("pami-path", {"search_fills": ["black"]}),
-    "pami-path-w2": ("pami-path", {"hide_weight": 2.0}),
+    # issue 27's fill-robust variants (experiments/path_fills/PLAN.md; over one SLIC-50 segmentation, the default then)
+    "pami-path-fills": ("pami-path", {"partition": "slic", "search_fills": ["black"]}),
+    # the default (two segmentations) searching under two fills too (experiments/path_seg2_fills/PLAN.md)
+    "pami-path-seg2-fills": ("pami-path", {"search_fills": ["black"]}),
+    "pami-path-w2": ("pami-path", {"partition": "slic", "hide_weight": 2.0}),
     # spending the queries the default leaves unused (experiments/path_budget/PLAN.md)
-    "pami-path-s300": ("pami-path", {"n_samples": 300}),
-    "pami-path-seg70": ("pami-path", {"n_segments": 70}),
+    "pami-path-s300": ("pami-path", {"partition": "slic", "n_samples": 300}),
+    "pami-path-seg70": ("pami-path", {"partition": "slic", "n_segments": 70}),
     # magnitudes from one path's marginal gains (experiments/path_values/PLAN.md)
-    "pami-path-vdel": ("pami-path", {"values": "deletion"}),
-    "pami-path-vins": ("pami-path", {"values": "insertion"}),
+    "pami-path-vdel": ("pami-path", {"partition": "slic", "values": "deletion"}),
+    "pami-path-vins": ("pami-path", {"partition": "slic", "values": "insertion"}),
     # magnitudes from its own surrogate (experiments/path_surrogate/PLAN.md)
-    "pami-path-vsur": ("pami-path", {"values": "surrogate"}),
+    "pami-path-vsur": ("pami-path", {"partition": "slic", "values": "surrogate"}),
     # the default's map smoothed after the call (experiments/path_smooth/PLAN.md)
-    "pami-path-smooth8": ("pami-path", {}),
-    "pami-path-smooth16": ("pami-path", {}),
+    "pami-path-smooth8": ("pami-path", {"partition": "slic"}),
+    "pami-path-smooth16": ("pami-path", {"partition": "slic"}),
     # the mean of the maps over several segmentations, the budget shared (experiments/path_segs/PLAN.md)
     "pami-path-seg2": ("pami-path", {}),
     "pami-path-seg3": ("pami-path", {}),

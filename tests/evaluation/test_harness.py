@@ -271,6 +271,7 @@ def test_ctrl_c_stops_the_cli_benchmark_with_130_and_the_same_command_resumes(im
         "pami-adaptive",
         "pami-path-fills",
         "pami-path-seg2",
+        "pami-path-seg2-fills",
         "pami-path-slic50",
     ],
 )

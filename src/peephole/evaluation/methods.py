@@ -41,8 +41,11 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "rise-500": ("rise", {"n_masks": 500}),
     # RISE with its outputs centred: no mask-coverage term in the map (docs/results.md, "Randomisation checks")
     "rise-centred": ("rise", {"centre": True}),
-    # PAMI path whose search is scored under two fills (experiments/path_fills/PLAN.md: confirmed on dev photos 15-26)
-    "pami-path-fills": ("pami-path", {"search_fills": ["black"]}),
+    # PAMI path whose search is scored under two fills (experiments/path_fills/PLAN.md: confirmed on dev photos 15-26),
+    # over one SLIC-50 segmentation as in its card rows (made before 2026-12-06), and over the default's two
+    # segmentations (experiments/path_seg2_fills/PLAN.md)
+    "pami-path-fills": ("pami-path", {"partition": "slic", "search_fills": ["black"]}),
+    "pami-path-seg2-fills": ("pami-path", {"search_fills": ["black"]}),
     # PAMI path over two SLIC segmentations, the budget shared, maps averaged (experiments/path_segs/PLAN.md: confirmed
     # on dev photos 15-26, then the default image method by that plan's rule on the test-split cards; the cards' rows
     # of 2026-12-06 carry this name) and the default before it, one SLIC-50 segmentation
