@@ -1,9 +1,10 @@
 """docs/results.md's "PAMI path's magnitudes from its own surrogate", "PAMI path's map smoothed after the call", "PAMI
-path over two segmentations" and "PAMI path over edge-following and edge-crossing parts": the paired differences, the
-plans' rules and the random-map controls reproduce from the rows kept in experiments/path_surrogate/rows,
-path_smooth/rows, path_segs/rows and path_compact/rows (``experiments/path_stability.py`` and the ``control.py``
-scripts' output, one JSON line per photo; path_segs pairs its variants with the default's rows of path_smooth,
-path_compact with path_segs' seg2 rows)."""
+path over two segmentations", "PAMI path over edge-following and edge-crossing parts" and "PAMI path over two
+segmentations searching under two fills": the paired differences, the plans' rules and the random-map controls
+reproduce from the rows kept in experiments/path_surrogate/rows, path_smooth/rows, path_segs/rows, path_compact/rows
+and path_seg2_fills/rows (``experiments/path_stability.py`` and the ``control.py`` scripts' output, one JSON line per
+photo; path_segs pairs its variants with the default's rows of path_smooth, path_compact and path_seg2_fills with
+path_segs' seg2 rows)."""
 
 from __future__ import annotations
 
@@ -177,3 +178,22 @@ def test_the_path_and_centred_rise_mix_gives_the_published_verdict():
         mean, se = _paired(rows, "pami-path-rc", keys, 10, "pami-path-seg2")
         assert (round(mean, 3), round(se, 3)) == pytest.approx(value, abs=1.5e-3)
     assert not _passes(rows, "pami-path-rc", "pami-path-seg2")
+
+
+def test_the_two_segmentations_with_two_fills_plan_gives_the_published_verdict():
+    """experiments/path_seg2_fills: the default searching under blur-or-grey and black does not pass on photos 1–10
+    (its mean µFidelity is lower, not higher by more than one s.e.), paired with the default's rows (path_segs' seg2,
+    reproduced by the re-run on photo 1); insertion and deletion level within one s.e."""
+    rows = _rows("path_seg2_fills/rows/dev10.jsonl", "path_segs/rows/dev10.jsonl")
+    check = json.loads((EXPERIMENTS / "path_seg2_fills/rows/check1.jsonl").read_text())
+    assert {k: v for k, v in check.items() if k not in ("seconds", "method")} == {
+        k: v for k, v in rows[check["photo"], "pami-path-seg2"].items() if k not in ("seconds", "method")
+    }
+    own = ("insertion_self_blur", "insertion_self_grey")
+    published = {MU: (-0.008, 0.010), INSERTION: (0.002, 0.006), DELETION: (0.004, 0.005), own: (-0.022, 0.008)}
+    paired = {keys: _paired(rows, "pami-path-seg2-fills", keys, 10, "pami-path-seg2") for keys in published}
+    for keys, value in published.items():
+        assert (round(paired[keys][0], 3), round(paired[keys][1], 3)) == pytest.approx(value, abs=1.5e-3)
+    mu, insertion, deletion = paired[MU], paired[INSERTION], paired[DELETION]
+    passes = mu[0] > mu[1] and insertion[0] >= -insertion[1] and deletion[0] <= deletion[1]
+    assert not passes and insertion[0] >= -insertion[1] and deletion[0] <= deletion[1]  # fails on µFidelity alone
