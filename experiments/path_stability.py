@@ -45,6 +45,9 @@ METHODS = {
     # the default's map smoothed after the call (experiments/path_smooth/PLAN.md)
     "pami-path-smooth8": ("pami-path", {"partition": "slic"}),
     "pami-path-smooth16": ("pami-path", {"partition": "slic"}),
+    # the default's map grey-dilated after the call (experiments/path_dilate/PLAN.md)
+    "pami-path-dilate4": ("pami-path", {}),
+    "pami-path-dilate8": ("pami-path", {}),
     # the mean of the maps over several segmentations, the budget shared (experiments/path_segs/PLAN.md)
     "pami-path-seg2": ("pami-path", {}),
     "pami-path-seg3": ("pami-path", {}),
@@ -62,6 +65,8 @@ METHODS = {
 }
 #: name -> σ (pixels) of the Gaussian filter applied to the method's map after the call
 SMOOTH = {"pami-path-smooth8": 8.0, "pami-path-smooth16": 16.0}
+#: name -> radius (pixels) of the disk over which each pixel of the method's map takes the largest value, after the call
+DILATE = {"pami-path-dilate4": 4, "pami-path-dilate8": 8}
 #: name -> the options of each member call whose maps are averaged (Eq. 1's mean over segmentations)
 #: (each names its partition: the default's is 'slics' since 2026-12-06, whose options are not those of one SLIC)
 HALF = {"max_queries": 250, "n_samples": 100}
@@ -92,6 +97,15 @@ def explain(model: object, img: np.ndarray, name: str, target: int, fill: str, s
         m = peephole.explain(model, img, o.pop("method", method), targets=target, masker=fill, seed=seed, **o).maps[0]
         calls.append(m / max(float(np.abs(m).sum()), 1e-12) if name in NORMALISED else m)
     return np.mean(calls, axis=0)
+
+
+def dilate(m: np.ndarray, radius: int) -> np.ndarray:
+    """Grey dilation of ``m``'s last two axes: each pixel takes the largest value within ``radius`` pixels (a disk)."""
+    from scipy.ndimage import grey_dilation
+
+    r = np.arange(-radius, radius + 1)
+    disk = r[:, None] ** 2 + r[None, :] ** 2 <= radius**2
+    return grey_dilation(m, footprint=disk.reshape((1,) * (m.ndim - 2) + disk.shape), mode="nearest")
 
 
 def control_row(model: object, img: np.ndarray, label: int, maps: dict[str, np.ndarray]) -> dict[str, float]:
@@ -152,6 +166,8 @@ def measure(
 
                 sigma = (0.0,) * (maps["blur"].ndim - 2) + (SMOOTH[name],) * 2
                 maps = {fill: gaussian_filter(m, sigma, mode="nearest") for fill, m in maps.items()}
+            if name in DILATE:
+                maps = {fill: dilate(m, DILATE[name]) for fill, m in maps.items()}
             seconds = (time.perf_counter() - t) / len(FILLS)
             row = {"photo": sample.path.name, "method": row_name, "seconds": round(seconds, 2), "rho": None}
             if rho:

@@ -1,10 +1,10 @@
 """docs/results.md's "PAMI path's magnitudes from its own surrogate", "PAMI path's map smoothed after the call", "PAMI
 path over two segmentations", "PAMI path over edge-following and edge-crossing parts" and "PAMI path over two
-segmentations searching under two fills": the paired differences, the plans' rules and the random-map controls
-reproduce from the rows kept in experiments/path_surrogate/rows, path_smooth/rows, path_segs/rows, path_compact/rows
-and path_seg2_fills/rows (``experiments/path_stability.py`` and the ``control.py`` scripts' output, one JSON line per
-photo; path_segs pairs its variants with the default's rows of path_smooth, path_compact and path_seg2_fills with
-path_segs' seg2 rows)."""
+segmentations searching under two fills" (with its dilated maps): the paired differences, the plans' rules and the
+random-map controls reproduce from the rows kept in experiments/path_surrogate/rows, path_smooth/rows,
+path_segs/rows, path_compact/rows, path_seg2_fills/rows and path_dilate/rows (``experiments/path_stability.py`` and
+the ``control.py`` scripts' output, one JSON line per photo; path_segs pairs its variants with the default's rows of
+path_smooth, path_compact, path_seg2_fills and path_dilate with path_segs' seg2 rows)."""
 
 from __future__ import annotations
 
@@ -197,3 +197,29 @@ def test_the_two_segmentations_with_two_fills_plan_gives_the_published_verdict()
     mu, insertion, deletion = paired[MU], paired[INSERTION], paired[DELETION]
     passes = mu[0] > mu[1] and insertion[0] >= -insertion[1] and deletion[0] <= deletion[1]
     assert not passes and insertion[0] >= -insertion[1] and deletion[0] <= deletion[1]  # fails on µFidelity alone
+
+
+def test_the_dilation_plan_gives_the_published_verdicts():
+    """experiments/path_dilate: paired with the default's rows (path_segs' seg2), dilate4 lowers deletion both ways but
+    loses insertion by more than one s.e., dilate8's deletion is not lower both ways: neither passes; the content-free
+    map gains no deletion from the dilation (the control)."""
+    rows = _rows("path_dilate/rows/dev10.jsonl", "path_segs/rows/dev10.jsonl")
+    published = {
+        ("pami-path-dilate4", DELETION): (-0.006, 0.006),
+        ("pami-path-dilate4", INSERTION): (-0.014, 0.008),
+        ("pami-path-dilate4", MU): (-0.000, 0.012),
+        ("pami-path-dilate8", DELETION): (0.004, 0.011),
+        ("pami-path-dilate8", INSERTION): (-0.025, 0.011),
+        ("pami-path-dilate8", MU): (-0.007, 0.020),
+    }
+    for (variant, keys), value in published.items():
+        mean, se = _paired(rows, variant, keys, 10, "pami-path-seg2")
+        assert (round(mean, 3), round(se, 3)) == pytest.approx(value, abs=1.5e-3)
+    assert all(_paired(rows, "pami-path-dilate4", (k,), 10, "pami-path-seg2")[0] < 0 for k in DELETION)
+    assert not _passes(rows, "pami-path-dilate4", "pami-path-seg2")
+    assert not _passes(rows, "pami-path-dilate8", "pami-path-seg2")
+    control = [json.loads(x) for x in (EXPERIMENTS / "path_dilate/rows/control.jsonl").read_text().splitlines()]
+    assert len(control) == 10
+    for fill, published_delta in {"grey": (0.001, 0.019), "blur": (0.005, 0.013)}.items():
+        d = np.array([r[f"random-seg2-dilated_deletion_{fill}"] - r[f"random-seg2_deletion_{fill}"] for r in control])
+        assert (round(d.mean(), 3), round(d.std(ddof=1) / np.sqrt(len(d)), 3)) == pytest.approx(published_delta, abs=1.5e-3)
