@@ -48,6 +48,9 @@ METHODS = {
     # the default's map grey-dilated after the call (experiments/path_dilate/PLAN.md)
     "pami-path-dilate4": ("pami-path", {}),
     "pami-path-dilate8": ("pami-path", {}),
+    # the default's map raised to its Gaussian-smoothed copy where that is higher (experiments/path_maxsmooth/PLAN.md)
+    "pami-path-maxsmooth8": ("pami-path", {}),
+    "pami-path-maxsmooth16": ("pami-path", {}),
     # the mean of the maps over several segmentations, the budget shared (experiments/path_segs/PLAN.md)
     "pami-path-seg2": ("pami-path", {}),
     "pami-path-seg3": ("pami-path", {}),
@@ -67,6 +70,8 @@ METHODS = {
 SMOOTH = {"pami-path-smooth8": 8.0, "pami-path-smooth16": 16.0}
 #: name -> radius (pixels) of the disk over which each pixel of the method's map takes the largest value, after the call
 DILATE = {"pami-path-dilate4": 4, "pami-path-dilate8": 8}
+#: name -> σ (pixels): the method's map m becomes max(m, m filtered by a Gaussian of σ), after the call
+MAXSMOOTH = {"pami-path-maxsmooth8": 8.0, "pami-path-maxsmooth16": 16.0}
 #: name -> the options of each member call whose maps are averaged (Eq. 1's mean over segmentations)
 #: (each names its partition: the default's is 'slics' since 2026-12-06, whose options are not those of one SLIC)
 HALF = {"max_queries": 250, "n_samples": 100}
@@ -106,6 +111,13 @@ def dilate(m: np.ndarray, radius: int) -> np.ndarray:
     r = np.arange(-radius, radius + 1)
     disk = r[:, None] ** 2 + r[None, :] ** 2 <= radius**2
     return grey_dilation(m, footprint=disk.reshape((1,) * (m.ndim - 2) + disk.shape), mode="nearest")
+
+
+def maxsmooth(m: np.ndarray, sigma: float) -> np.ndarray:
+    """``max(m, G_σ * m)`` over ``m``'s last two axes: each pixel raised to the Gaussian-smoothed map where that is higher."""
+    from scipy.ndimage import gaussian_filter
+
+    return np.maximum(m, gaussian_filter(m, (0.0,) * (m.ndim - 2) + (sigma,) * 2, mode="nearest"))
 
 
 def control_row(model: object, img: np.ndarray, label: int, maps: dict[str, np.ndarray]) -> dict[str, float]:
@@ -168,6 +180,8 @@ def measure(
                 maps = {fill: gaussian_filter(m, sigma, mode="nearest") for fill, m in maps.items()}
             if name in DILATE:
                 maps = {fill: dilate(m, DILATE[name]) for fill, m in maps.items()}
+            if name in MAXSMOOTH:
+                maps = {fill: maxsmooth(m, MAXSMOOTH[name]) for fill, m in maps.items()}
             seconds = (time.perf_counter() - t) / len(FILLS)
             row = {"photo": sample.path.name, "method": row_name, "seconds": round(seconds, 2), "rho": None}
             if rho:

@@ -1,10 +1,10 @@
 """docs/results.md's "PAMI path's magnitudes from its own surrogate", "PAMI path's map smoothed after the call", "PAMI
-path over two segmentations", "PAMI path over edge-following and edge-crossing parts" and "PAMI path over two
-segmentations searching under two fills" (with its dilated maps): the paired differences, the plans' rules and the
-random-map controls reproduce from the rows kept in experiments/path_surrogate/rows, path_smooth/rows,
-path_segs/rows, path_compact/rows, path_seg2_fills/rows and path_dilate/rows (``experiments/path_stability.py`` and
-the ``control.py`` scripts' output, one JSON line per photo; path_segs pairs its variants with the default's rows of
-path_smooth, path_compact, path_seg2_fills and path_dilate with path_segs' seg2 rows)."""
+path over two segmentations", "PAMI path over edge-following and edge-crossing parts" and "PAMI path
+searching under two fills again, and its map dilated or max-smoothed": the paired differences, the
+plans' rules and the random-map controls reproduce from the rows kept in experiments/path_surrogate/rows,
+path_smooth/rows, path_segs/rows, path_compact/rows, path_seg2_fills/rows, path_dilate/rows and path_maxsmooth/rows
+(``experiments/path_stability.py`` and the ``control.py`` scripts' output, one JSON line per photo; path_segs pairs
+its variants with the default's rows of path_smooth, the later plans with path_segs' seg2 rows)."""
 
 from __future__ import annotations
 
@@ -222,4 +222,27 @@ def test_the_dilation_plan_gives_the_published_verdicts():
     assert len(control) == 10
     for fill, published_delta in {"grey": (0.001, 0.019), "blur": (0.005, 0.013)}.items():
         d = np.array([r[f"random-seg2-dilated_deletion_{fill}"] - r[f"random-seg2_deletion_{fill}"] for r in control])
+        assert (round(d.mean(), 3), round(d.std(ddof=1) / np.sqrt(len(d)), 3)) == pytest.approx(published_delta, abs=1.5e-3)
+
+
+def test_the_max_smooth_plan_gives_the_published_verdicts():
+    """experiments/path_maxsmooth: max(m, G_σ * m) leaves deletion level (not lower both ways) and loses insertion, at
+    σ 8 and 16: neither passes; the content-free control is level too."""
+    rows = _rows("path_maxsmooth/rows/dev10.jsonl", "path_segs/rows/dev10.jsonl")
+    published = {
+        ("pami-path-maxsmooth8", DELETION): (-0.000, 0.008),
+        ("pami-path-maxsmooth8", INSERTION): (-0.011, 0.008),
+        ("pami-path-maxsmooth8", MU): (0.003, 0.007),
+        ("pami-path-maxsmooth16", DELETION): (-0.001, 0.013),
+        ("pami-path-maxsmooth16", INSERTION): (-0.017, 0.010),
+        ("pami-path-maxsmooth16", MU): (0.001, 0.011),
+    }
+    for (variant, keys), value in published.items():
+        mean, se = _paired(rows, variant, keys, 10, "pami-path-seg2")
+        assert (round(mean, 3), round(se, 3)) == pytest.approx(value, abs=1.5e-3)
+        assert not _passes(rows, variant, "pami-path-seg2")
+    control = [json.loads(x) for x in (EXPERIMENTS / "path_maxsmooth/rows/control.jsonl").read_text().splitlines()]
+    assert len(control) == 10
+    for fill, published_delta in {"grey": (0.002, 0.008), "blur": (-0.005, 0.009)}.items():
+        d = np.array([r[f"random-seg2-maxsmooth_deletion_{fill}"] - r[f"random-seg2_deletion_{fill}"] for r in control])
         assert (round(d.mean(), 3), round(d.std(ddof=1) / np.sqrt(len(d)), 3)) == pytest.approx(published_delta, abs=1.5e-3)
