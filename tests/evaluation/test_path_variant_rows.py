@@ -136,12 +136,19 @@ def test_the_larger_budget_segmentations_check_gives_the_published_verdict():
     assert (round(mean, 3), round(se, 3)) == pytest.approx((0.050, 0.016), abs=1.5e-3)
 
 
-def test_the_random_map_control_reproduces():
-    rows = [json.loads(line) for line in (EXPERIMENTS / "path_smooth/rows/control.jsonl").read_text().splitlines()]
+def _control(path: str, base: str, variant: str, published: dict[str, tuple[float, float]]) -> None:
+    """A random-map control's 10 rows: ``variant`` − ``base`` per curve key (e.g. "deletion_grey") is the published
+    mean ± paired s.e."""
+    rows = [json.loads(line) for line in (EXPERIMENTS / path).read_text().splitlines()]
     assert len(rows) == 10
-    for key, published in {"deletion_blur": (-0.088, 0.037), "deletion_grey": (0.035, 0.037)}.items():
-        d = np.array([r[f"random-smooth_{key}"] - r[f"random_{key}"] for r in rows])
-        assert (round(d.mean(), 3), round(d.std(ddof=1) / np.sqrt(len(d)), 3)) == pytest.approx(published, abs=1.5e-3)
+    for key, value in published.items():
+        d = np.array([r[f"{variant}_{key}"] - r[f"{base}_{key}"] for r in rows])
+        assert (round(d.mean(), 3), round(d.std(ddof=1) / np.sqrt(len(d)), 3)) == pytest.approx(value, abs=1.5e-3)
+
+
+def test_the_random_map_control_reproduces():
+    published = {"deletion_blur": (-0.088, 0.037), "deletion_grey": (0.035, 0.037)}
+    _control("path_smooth/rows/control.jsonl", "random", "random-smooth", published)
 
 
 def test_the_compact_parts_plan_gives_the_published_verdict():
@@ -218,11 +225,8 @@ def test_the_dilation_plan_gives_the_published_verdicts():
     assert all(_paired(rows, "pami-path-dilate4", (k,), 10, "pami-path-seg2")[0] < 0 for k in DELETION)
     assert not _passes(rows, "pami-path-dilate4", "pami-path-seg2")
     assert not _passes(rows, "pami-path-dilate8", "pami-path-seg2")
-    control = [json.loads(x) for x in (EXPERIMENTS / "path_dilate/rows/control.jsonl").read_text().splitlines()]
-    assert len(control) == 10
-    for fill, published_delta in {"grey": (0.001, 0.019), "blur": (0.005, 0.013)}.items():
-        d = np.array([r[f"random-seg2-dilated_deletion_{fill}"] - r[f"random-seg2_deletion_{fill}"] for r in control])
-        assert (round(d.mean(), 3), round(d.std(ddof=1) / np.sqrt(len(d)), 3)) == pytest.approx(published_delta, abs=1.5e-3)
+    control = {"deletion_grey": (0.001, 0.019), "deletion_blur": (0.005, 0.013)}
+    _control("path_dilate/rows/control.jsonl", "random-seg2", "random-seg2-dilated", control)
 
 
 def test_the_max_smooth_plan_gives_the_published_verdicts():
@@ -241,8 +245,16 @@ def test_the_max_smooth_plan_gives_the_published_verdicts():
         mean, se = _paired(rows, variant, keys, 10, "pami-path-seg2")
         assert (round(mean, 3), round(se, 3)) == pytest.approx(value, abs=1.5e-3)
         assert not _passes(rows, variant, "pami-path-seg2")
-    control = [json.loads(x) for x in (EXPERIMENTS / "path_maxsmooth/rows/control.jsonl").read_text().splitlines()]
-    assert len(control) == 10
-    for fill, published_delta in {"grey": (0.002, 0.008), "blur": (-0.005, 0.009)}.items():
-        d = np.array([r[f"random-seg2-maxsmooth_deletion_{fill}"] - r[f"random-seg2_deletion_{fill}"] for r in control])
-        assert (round(d.mean(), 3), round(d.std(ddof=1) / np.sqrt(len(d)), 3)) == pytest.approx(published_delta, abs=1.5e-3)
+    control = {"deletion_grey": (0.002, 0.008), "deletion_blur": (-0.005, 0.009)}
+    _control("path_maxsmooth/rows/control.jsonl", "random-seg2", "random-seg2-maxsmooth", control)
+
+
+def test_the_segmentations_random_map_control_reproduces():
+    """experiments/path_segs' control: the content-free map over two segmentations does not lift the curves."""
+    published = {
+        "insertion_grey": (-0.041, 0.041),
+        "insertion_blur": (-0.012, 0.026),
+        "deletion_grey": (0.033, 0.026),
+        "deletion_blur": (0.043, 0.045),
+    }
+    _control("path_segs/rows/control.jsonl", "random-seg1", "random-seg2", published)
