@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from results_tables import section
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 FILLS = ("blur", "grey")  # "deletion_cross_blur": made with blur, scored on grey
@@ -288,3 +289,38 @@ def test_the_budget_and_values_plans_tables_reproduce():
     assert (round(again[0], 3), round(again[1], 3)) == pytest.approx((-0.016, 0.011), abs=1.5e-3) and again[0] < 0
     curves = (*INSERTION, *DELETION)  # the same queries and order as the default: the same curves
     assert all(first[p, "pami-path-vdel"][k] == first[p, "pami-path"][k] for p, m in first if m == "pami-path" for k in curves)
+
+
+#: the row labels of the paired-difference tables of "PAMI path searching under two fills again, and its map dilated or
+#: max-smoothed" -> the rows' keys whose mean is differenced
+LABELS = {
+    "deletion, blur → grey": ("deletion_cross_blur",),
+    "deletion, grey → blur": ("deletion_cross_grey",),
+    "deletion, mean of both directions": DELETION,
+    "insertion, mean of both directions": INSERTION,
+    "µFidelity, mean of both maps": MU,
+    "self-graded insertion, mean of both fills": ("insertion_self_blur", "insertion_self_grey"),
+}
+
+
+def test_every_cell_of_the_later_plans_tables_reproduces():
+    """Each cell of that section's three tables (seg2-fills, dilate4/8, maxsmooth8/16) is the variant's paired
+    difference with the default over photos 1–10, recomputed from the kept rows."""
+    rows = _rows(
+        "path_segs/rows/dev10.jsonl",
+        "path_seg2_fills/rows/dev10.jsonl",
+        "path_dilate/rows/dev10.jsonl",
+        "path_maxsmooth/rows/dev10.jsonl",
+    )
+    text = section("## PAMI path searching under two fills again")
+    cells, variants = 0, []
+    for line in text.splitlines():
+        parts = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| paired difference with the default, photos 1–10 |"):
+            variants = [f"pami-path-{c.split()[0]}" for c in parts[1:]]
+        elif line.startswith("| ") and parts[0] in LABELS:
+            for variant, cell in zip(variants, parts[1:], strict=True):
+                mean, se = _paired(rows, variant, LABELS[parts[0]], 10, "pami-path-seg2")
+                assert cell == f"{mean:+.3f} ± {se:.3f}".replace("-", "−"), (variant, parts[0])
+                cells += 1
+    assert cells == 4 + 2 * 5 + 2 * 4
