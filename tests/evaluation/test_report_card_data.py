@@ -206,3 +206,14 @@ def test_the_transfer_loss_tables_reproduce_from_the_kept_rows():
     blur = {m: v["loss"].mean() for m, v in script.losses(cards[1], "deletion").items()}
     superpixels = ("pami-path-seg2", "pami-path", "lime", "kernel-shap", "hsic-slic", "sobol-slic")
     assert min(blur[m] for m in superpixels) > 0.05 > 0.025 > max(blur["hsic"], blur["sobol"])
+
+
+def test_the_methods_index_quotes_the_test_split_summary():
+    """docs/methods/index.md's "Which method for which question" quotes no figure that docs/results.md's summary of the
+    test-split cards (or the section on the deletion gap) does not state: a figure changed there must change here."""
+    index = (ROOT / "docs" / "methods" / "index.md").read_text()
+    table = index[index.index("## Which method for which question") :]
+    table = table[: table.index("\n## ")]
+    summary = section("## Where each method leads on the test split") + section("## Where the default's held-out deletion")
+    quoted = re.findall(r"\d+\.\d{3}(?: ± \d\.\d{3})?", table)
+    assert len(quoted) >= 4 and [q for q in quoted if q not in summary] == []
