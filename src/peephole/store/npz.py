@@ -187,7 +187,7 @@ _META = {
     "modality": (_STR, "a string"),
     "targets": (lambda v: _is_list(v, _is_int), "a list of class indices"),
     "class_names": (lambda v: v is None or _is_list(v, _STR), "null or a list of strings"),
-    "n_queries": (lambda v: _is_int(v) and v >= 1, "a count of at least 1 (every method queries the input itself)"),
+    "n_queries": (lambda v: _is_int(v) and v >= 0, "a count"),
     "aggregator": (lambda v: v is None or isinstance(v, dict), "null or an object"),
     "timings": (lambda v: isinstance(v, dict) and all(isinstance(t, (int, float)) for t in v.values()), "seconds by stage"),
     "params": (lambda v: isinstance(v, dict), "an object"),
