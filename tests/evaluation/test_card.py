@@ -504,3 +504,31 @@ def test_road_columns_are_opt_in_curves_with_roads_imputation(folder, tmp_path):
     assert not any("ROAD" in r["column"] for r in plain)
     with pytest.raises(InputError, match="--road takes a number of curve steps"):
         run_card(samples(), ["random"], tmp_path / "bad", maker, "random", {}, road=-1, **kw)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--card", "--limit", "0"], "--limit must be a whole number >= 1, got 0"),
+        (["--card", "--stability", "-1"], "--stability must be a whole number >= 0, got -1"),
+        (["--card", "--step", "0"], "--step must be a whole number >= 1, got 0"),
+        (["--limit", "-2"], "--limit must be a whole number >= 1, got -2"),  # would have dropped the last 2 images
+        (["--skip", "-1"], "--skip must be a whole number >= 0, got -1"),  # would have started at the last image
+    ],
+)
+def test_counts_that_would_count_from_the_end_or_score_nothing_are_refused_before_any_work(
+    folder, tmp_path, capsys, args, message
+):
+    """A zero or negative count is one clear error (once an empty card of NaNs, or a slice from the end), and nothing
+    is written."""
+    out = tmp_path / "out"
+    rc = main(["benchmark", "--methods", "random", "--data", str(folder), "--out", str(out), *args])
+    assert rc == 2 and message in capsys.readouterr().err and not out.exists()
+
+
+def test_the_pointing_game_refuses_a_negative_limit(tmp_path):
+    from peephole.evaluation.runner import run_pointing
+
+    with pytest.raises(InputError, match="--limit must be a whole number >= 1, got -2"):
+        run_pointing(tmp_path / "no-such-folder", ["random"], tmp_path / "out", limit=-2)
+    assert not (tmp_path / "out").exists()

@@ -3,6 +3,7 @@ their ``__post_init__`` checks ranges with :func:`require`."""
 
 from __future__ import annotations
 
+import operator
 from collections import abc
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -27,6 +28,13 @@ def require(name: str, value: Any, valid: str, test: Callable[[Any], Any]) -> No
         ok = False
     if not ok:
         raise InputError(f"{name} must be {valid}, got {value!r}")
+
+
+def require_count(name: str, value: int | None, least: int) -> None:
+    """An :class:`InputError` unless ``value`` is unset (None) or a whole number of at least ``least`` (a count of
+    images, steps or items: a negative one would silently count from the end)."""
+    if value is not None:
+        require(name, value, f"a whole number >= {least}", lambda v: not isinstance(v, bool) and operator.index(v) >= least)
 
 
 def values(options: Any) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.options import require_count
 from peephole.errors import InputError
 from peephole.evaluation.methods import REFERENCE, VARIANTS, MapMaker, check_installed
 from peephole.evaluation.report import mean_sem, pm
@@ -295,6 +296,8 @@ def make_card(
     ``masker``: the fill of every method that hides pixels (:func:`common_masker`; default: each method's own). See
     :func:`run_card`."""
     check_installed(list(methods))  # an unknown method or a missing extra: one InputError before any work
+    for name, value, least in (("--limit", limit, 1), ("--stability", stability, 0), ("--step", step, 1)):
+        require_count(name, value, least)
     from peephole.evaluation.synthetic import SIZE
 
     size = SIZE if synthetic is not None else 224  # the inputs' side: what a window budget is counted on

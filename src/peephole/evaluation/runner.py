@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from peephole.core.options import require_count
 from peephole.errors import InputError
 from peephole.evaluation.coco_imagenet import COCO_TO_IMAGENET
 from peephole.evaluation.data import class_regions, read_coco_boxes, read_imagenet_sample
@@ -98,6 +99,8 @@ def run_insertion_deletion(
     """
     from peephole.modalities.image.maskers import MASKERS
 
+    for name, value, least in (("--limit", limit, 1), ("--skip", skip, 0), ("--step", step, 1)):
+        require_count(name, value, least)
     maker = maker or MapMaker()
     bad = [x for x in substrates or () if x not in MASKERS]
     if bad:
@@ -283,6 +286,7 @@ def run_pointing(
     (image, method): its Explanation holds one map per trial (at ``size``×``size``), its metrics the hits.
     Writes the run store and its views into ``out`` (see the module doc); returns the summary table.
     """
+    require_count("--limit", limit, 1)
     maker = maker or MapMaker()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
