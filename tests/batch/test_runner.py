@@ -94,6 +94,24 @@ def test_settings_are_checked_before_anything_runs(tmp_path):
     assert not (tmp_path / "run3").exists()
 
 
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"top_k": 0}, "top_k must be >= 1"),
+        ({"batch_size": -1}, "batch_size must be >= 1"),
+        ({"size": -3}, "size must be >= 1 pixel"),
+        ({"seed": -1}, "seed must be an integer"),
+    ],
+)
+def test_run_wide_arguments_are_one_error_not_a_failed_item_each(tmp_path, setting, message):
+    """An argument every item passes on (top_k, batch_size, size, seed) is refused before the run folder exists,
+    instead of failing each of the dataset's items with the same error."""
+    write_images(tmp_path / "d", 2)
+    with pytest.raises(InputError, match=message):
+        toy_run(ToyImageModel(), tmp_path / "d", tmp_path / "run", **setting)
+    assert not (tmp_path / "run").exists()
+
+
 def test_stopping_early_keeps_what_was_handed_out(tmp_path):
     write_images(tmp_path / "d", 5)
     run = toy_run(ToyImageModel(), tmp_path / "d", tmp_path / "run")

@@ -53,10 +53,15 @@ class Job:
 
 def check_job(job: Job) -> None:
     """Refuse settings that cannot work before any item runs (one :class:`InputError` each)."""
+    from peephole.core.options import fits, require
     from peephole.modalities import get_modality
+    from peephole.pipeline import check_arguments
     from peephole.registry import get_method
     from peephole.tasks import get_task
 
+    # the run-wide arguments every item would pass to peephole.explain: one error now, not one failed item each
+    check_arguments(None, job.top_k, job.batch_size, job.seed, True, job.output, None)
+    require("size", job.size, ">= 1 pixel (or None to keep the size)", lambda v: v is None or (fits(v, int) and v >= 1))
     spec = get_method(job.method)
     spec.check(job.options, get_modality(job.modality))
     if job.task is not None:
