@@ -236,6 +236,20 @@ def test_cli_takes_method_options_substrates_and_split(imagenet_dir, tmp_path, m
     assert main(["benchmark", "--data", str(imagenet_dir), "--option", "nodot=3", "--out", str(out)]) == 2
 
 
+@pytest.mark.parametrize(
+    ("flag", "message"), [("--rise-masks", "n_masks must be >= 1, got 0"), ("--lime-samples", "n_samples must be >= 2, got 0")]
+)
+def test_a_zero_sample_count_is_refused_not_read_as_unset(imagenet_dir, tmp_path, monkeypatch, capsys, flag, message):
+    """``--rise-masks 0`` / ``--lime-samples 0`` reach the method and are refused there; they used to mean "unset" and
+    run RISE with its default 8,000 masks (LIME with 1,000 samples) without a word."""
+    import peephole.evaluation.methods as bm
+
+    monkeypatch.setattr(bm.MapMaker, "model", lambda self, backend: CallableModel(region_mean, "probs"))
+    method = "rise" if flag == "--rise-masks" else "lime"
+    rc = main(["benchmark", "--data", str(imagenet_dir), "--methods", method, flag, "0", "--out", str(tmp_path / "o")])
+    assert rc == 2 and message in capsys.readouterr().err
+
+
 def test_ctrl_c_stops_the_cli_benchmark_with_130_and_the_same_command_resumes(imagenet_dir, tmp_path, monkeypatch, capsys):
     import peephole.evaluation.methods as bm
 

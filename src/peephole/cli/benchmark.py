@@ -137,9 +137,9 @@ def run(args: argparse.Namespace) -> int:
         print(safe(f"error: {exc}"), file=sys.stderr)
         return 2
     options: dict[str, dict[str, object]] = {}
-    if args.rise_masks:
+    if args.rise_masks is not None:  # 0 is passed on (and refused by RISE), not taken for "unset"
         options["rise"] = {"n_masks": args.rise_masks}
-    if args.lime_samples:
+    if args.lime_samples is not None:
         options["lime"] = {"n_samples": args.lime_samples}
     for item in args.option:
         key, sep, value = item.partition("=")
