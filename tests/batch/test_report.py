@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from runs_fixtures import EVIL, EVIL_NAME
 
 from peephole.batch.report import write_report
+from peephole.errors import InputError
 
 
 def page_data(index):
@@ -100,3 +102,14 @@ def test_a_report_says_when_labels_are_needed(tmp_path):
     assert 'id="labels-note"' in text and "sub-folders named by class" in text
     text, _ = page_data(write_report(run.store, tmp_path / "again"))
     assert "no true labels" in text
+
+
+def test_the_class_switchers_count_is_checked_and_zero_offers_the_targets_only(image_run, tmp_path):
+    """``classes=-1`` would slice the top classes from the end (every class but the last): one InputError, no page;
+    ``classes=0`` offers the explained targets only."""
+    with pytest.raises(InputError, match="classes must be a whole number >= 0, got -1"):
+        write_report(image_run, tmp_path / "neg", classes=-1)
+    assert not (tmp_path / "neg").exists()
+    _, data = page_data(write_report(image_run, tmp_path / "zero", classes=0))
+    done = [i for i in data["items"] if i["status"] == "done"]
+    assert done and all(len(i["views"]) == 2 for i in done)  # the 2 explained targets, not the third class

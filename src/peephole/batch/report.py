@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.options import require_count
 from peephole.errors import InputError
 from peephole.modalities import get_modality
 from peephole.store.runs import Store
@@ -43,7 +44,9 @@ DEFAULT_CLASSES = 3
 
 
 def write_report(run: str | Path | Store, out: str | Path | None = None, classes: int = DEFAULT_CLASSES) -> Path:
-    """Write the report of the run folder ``run`` to ``out`` (default ``RUN/report``); returns ``index.html``."""
+    """Write the report of the run folder ``run`` to ``out`` (default ``RUN/report``); returns ``index.html``.
+    ``classes``: the top classes each item's class switcher offers besides its targets (0: the targets only)."""
+    require_count("classes", classes, 0)  # a negative count would slice from the end: every class but the last
     store = run if isinstance(run, Store) else Store(run)
     folder = Path(out) if out is not None else store.path / "report"
     (folder / "img").mkdir(parents=True, exist_ok=True)
