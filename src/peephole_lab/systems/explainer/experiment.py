@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.options import require, require_count
+
 
 def canvas_task(
     out: str | Path | None, size: int = 24, n_train: int = 1500, colour_coded: bool = False, seed: int = 0, progress: bool = True
@@ -58,7 +60,12 @@ def canvas_experiment(
     seed: int = 0,
     figure: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Run the experiment, write ``classifier.pt``, ``explainer.pt`` and ``checkpoints/`` to ``out``; return the report."""
+    """Run the experiment, write ``classifier.pt``, ``explainer.pt`` and ``checkpoints/`` to ``out``; return the report.
+    Every count and weight is checked before the classifier is trained (one :class:`InputError` naming it)."""
+    for name, value in {"n_train": n_train, "epochs": epochs, "patience": patience, "n_teacher": n_teacher}.items():
+        require_count(name, value, 1)  # a negative n_teacher used to slice from the end: all but the last images
+    require("lr", lr, "a finite number > 0", lambda v: np.isfinite(v) and v > 0)
+    require("lambda_n", lambda_n, "a finite number >= 0", lambda v: np.isfinite(v) and v >= 0)
     import torch
 
     from peephole_lab.systems.explainer.evaluate import evaluate_masks, predict_masks

@@ -202,3 +202,20 @@ def test_the_absent_figure_skips_images_without_objects_and_warns_of_nothing():
         ev = evaluate_masks(masks, labels, true)
     assert ev["absent_class_on_objects_mean"] == pytest.approx(0.75)
     assert np.isnan(evaluate_masks(masks[1:], labels[1:], true[1:])["absent_class_on_objects_mean"])
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"n_train": -5}, "n_train must be a whole number >= 1"),  # numpy's ValueError traceback before
+        ({"n_teacher": -1, "teacher": "pami"}, "n_teacher must be a whole number >= 1"),  # sliced: all but the last
+        ({"lr": -1.0}, "lr must be a finite number > 0"),  # torch's ValueError after the classifier was trained
+        ({"lambda_n": float("nan")}, "lambda_n must be a finite number >= 0"),  # trained on a NaN loss, exit 0
+    ],
+)
+def test_the_canvas_experiment_checks_its_counts_and_weights_before_any_training(tmp_path, option, message):
+    from peephole_lab.systems.explainer.experiment import canvas_experiment
+
+    with pytest.raises(InputError, match=message):
+        canvas_experiment(tmp_path / "out", **option)
+    assert not (tmp_path / "out").exists()
