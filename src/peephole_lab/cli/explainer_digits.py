@@ -80,17 +80,18 @@ def run(args: argparse.Namespace) -> int:
         "ramp_epochs": args.ramp_epochs,
         "lambda_n_from": args.lambda_n_from,
     }
-    config = ExplainerConfig(
-        arch=args.arch,
-        objective=args.objective,
-        width=args.width,
-        depth=args.depth,
-        epochs=args.epochs,
-        lr=args.lr,
-        batch_size=args.batch_size,
-        **{**(TEN_DIGITS if args.objective == "preserve-destroy" else {}), **{k: v for k, v in given.items() if v is not None}},
-    )
+    preset = TEN_DIGITS if args.objective == "preserve-destroy" else {}
     try:
+        config = ExplainerConfig(
+            arch=args.arch,
+            objective=args.objective,
+            width=args.width,
+            depth=args.depth,
+            epochs=args.epochs,
+            lr=args.lr,
+            batch_size=args.batch_size,
+            **{**preset, **{k: v for k, v in given.items() if v is not None}},
+        )
         report = digit_experiment(
             args.out,
             config,

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.options import require, require_count
 from peephole.core.query import to_numpy
 from peephole.errors import InputError
 
@@ -216,13 +217,23 @@ def train_classifier(
     progress: bool = False,
 ) -> Any:
     """Train ``module`` with Adam (CE, or BCE-with-logits when ``multilabel``); returns it in eval mode."""
+    require_count("epochs", epochs, 1)  # 0 or fewer: an untrained network saved as if trained
+    require_count("batch_size", batch_size, 1)
+    require("lr", lr, "a finite number > 0", lambda v: np.isfinite(v) and v > 0)
     torch = _torch()
     from tqdm.auto import tqdm
 
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
     xt = torch.from_numpy(np.asarray(x, np.float32))
     yt = torch.from_numpy(np.asarray(y, np.float32 if multilabel else np.int64))
+    if not multilabel and len(yt):  # a label the network has no output for: one error, not torch's IndexError mid-epoch
+        was = module.training
+        with torch.no_grad():
+            n_out = int(module.eval()(xt[:1]).shape[1])
+        module.train(was)
+        span = (int(yt.min()), int(yt.max()))
+        require("labels (lowest, highest)", span, f"class indices in 0..{n_out - 1}", lambda r: r[0] >= 0 and r[1] < n_out)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
     loss_fn = torch.nn.BCEWithLogitsLoss() if multilabel else torch.nn.CrossEntropyLoss()
     opt = torch.optim.Adam(module.parameters(), lr=lr)
     module.train()

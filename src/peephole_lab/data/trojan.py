@@ -5,10 +5,12 @@ WaNet-style warps (Nguyen & Tran, "WaNet – imperceptible warping-based backdoo
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 import numpy as np
 
+from peephole.core.options import require
 from peephole.errors import InputError
 
 PATTERNS = ("checker", "solid", "random", "blend")  #: the default zoo's trigger families
@@ -157,6 +159,7 @@ def poison(
     """
     if not 0 < fraction <= 1:
         raise InputError(f"fraction must be in (0, 1], got {fraction}")
+    require("target", target, "a class index (a whole number >= 0)", lambda t: not isinstance(t, bool) and operator.index(t) >= 0)
     idx = np.sort(np.random.default_rng(seed).choice(len(x), size=max(1, round(fraction * len(x))), replace=False))
     xp, yp = np.array(x, np.float32, copy=True), np.array(y, copy=True)
     xp[idx] = stamp(xp[idx], trigger)
