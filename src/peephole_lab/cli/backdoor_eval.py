@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
     from peephole_lab.data.zoo import build_zoo, load_zoo
     from peephole_lab.systems.backdoor_calibration import fit_reference
-    from peephole_lab.systems.backdoor_eval import evaluate_detector, leave_one_family_out, lofo_summary
+    from peephole_lab.systems.backdoor_eval import check_detector_options, evaluate_detector, leave_one_family_out, lofo_summary
 
     if args.detector == "input-agnostic":
         opts = {"distribution": args.samples, "n_iter": args.n_iter}
@@ -69,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         opts = {"epochs": args.epochs, "steps": args.steps}
     opts = {k: v for k, v in opts.items() if v is not None}
     try:
+        check_detector_options(args.detector, args.threshold, args.window, **opts)  # before the zoo is built
         zoo = load_zoo(args.zoo) if args.zoo else build_zoo()
         evals = evaluate_detector(
             zoo.select(args.split), args.detector, args.threshold, args.window, progress=True, seed=args.seed, **opts

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.options import require, require_count
 from peephole.errors import InputError, PeepholeError
 from peephole_lab.systems.backdoor import BackdoorReport
 
@@ -352,6 +353,24 @@ def evaluate(
     }
 
 
+#: the detectors' count options: each a whole number >= 1 when given
+COUNTS = ("n_iter", "epochs", "steps")
+
+
+def check_detector_options(
+    detector: str, threshold: float | None = None, windows: Sequence[int] | None = None, **options: Any
+) -> None:
+    """One :class:`InputError` for a detector name, threshold, window or count option that cannot work: checked before
+    a zoo is built or scanned (each scan would otherwise fail the same way, after hours of training)."""
+    if detector not in DETECTORS:
+        raise InputError(f"unknown detector {detector!r}; use one of {DETECTORS}")
+    require("threshold", threshold, "a finite number (or None)", lambda v: v is None or np.isfinite(v))
+    for w in windows or ():
+        require_count("window", w, 1)
+    for name in COUNTS:
+        require_count(name, options.get(name), 1)
+
+
 def evaluate_detector(
     members: Sequence[Any],
     detector: str = "input-agnostic",
@@ -367,8 +386,7 @@ def evaluate_detector(
     from peephole_lab.systems.backdoor import THRESHOLD, detect_backdoor, scan_backdoor, score_scan
     from peephole_lab.systems.neural_cleanse import neural_cleanse
 
-    if detector not in DETECTORS:
-        raise InputError(f"unknown detector {detector!r}; use one of {DETECTORS}")
+    check_detector_options(detector, threshold, windows, **options)
     settings = {k: (v if isinstance(v, (int, float, str, bool, type(None))) else "array") for k, v in options.items()}
     if detector.startswith("tabor"):
         return evaluate(

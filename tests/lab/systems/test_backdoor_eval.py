@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from peephole.cli import main
 from peephole.errors import InputError, ModelError
 from peephole_lab.systems.backdoor import BackdoorReport
 from peephole_lab.systems.backdoor_eval import Evaluation, ModelResult, auc, evaluate, evaluate_detector, rates, roc
@@ -101,3 +102,25 @@ def test_evaluate_runs_a_scan_over_members_and_keeps_going_past_errors(tmp_path)
         evaluate([], fake_scan, "fake")
     with pytest.raises(InputError, match="unknown detector"):
         evaluate_detector(members, "strip")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--n-iter", "-3"], "n_iter must be a whole number >= 1, got -3"),
+        (["--window", "0"], "window must be a whole number >= 1, got 0"),
+        (["--threshold", "nan"], "threshold must be a finite number"),
+        (["--detector", "tabor", "--steps", "-1"], "steps must be a whole number >= 1, got -1"),
+    ],
+)
+def test_backdoor_eval_refuses_settings_before_it_builds_a_zoo(tmp_path, monkeypatch, capsys, args, message):
+    """A setting every scan would refuse is one error before the zoo is built (``--n-iter -3`` used to train the whole
+    default zoo first)."""
+    import peephole_lab.data.zoo as zoo
+
+    def no_zoo(*a, **k):
+        raise AssertionError("the zoo was built before the settings were checked")
+
+    monkeypatch.setattr(zoo, "build_zoo", no_zoo)
+    assert main(["backdoor-eval", *args, "--out", str(tmp_path / "o")]) == 2
+    assert message in capsys.readouterr().err
