@@ -112,6 +112,21 @@ def test_run_wide_arguments_are_one_error_not_a_failed_item_each(tmp_path, setti
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"num_actors": 0}, "num_actors must be a whole number >= 1"),  # ran anyway
+        ({"num_cpus": -1.0}, "num_cpus must be a finite number > 0"),  # Ray's ValueError traceback, run folder made
+        ({"num_gpus": float("nan")}, "num_gpus must be a finite number >= 0"),
+    ],
+)
+def test_ray_resources_are_checked_before_ray_starts_or_the_folder_exists(tmp_path, setting, message):
+    write_images(tmp_path / "d", 2)
+    with pytest.raises(InputError, match=message):
+        toy_run(ToyImageModel(), tmp_path / "d", tmp_path / "run", engine="ray", **setting)
+    assert not (tmp_path / "run").exists()
+
+
 def test_stopping_early_keeps_what_was_handed_out(tmp_path):
     write_images(tmp_path / "d", 5)
     run = toy_run(ToyImageModel(), tmp_path / "d", tmp_path / "run")
