@@ -99,7 +99,7 @@ def test_settings_are_checked_before_anything_runs(tmp_path):
     [
         ({"top_k": 0}, "top_k must be >= 1"),
         ({"batch_size": -1}, "batch_size must be >= 1"),
-        ({"size": -3}, "size must be >= 1 pixel"),
+        ({"size": -3}, "size must be a whole number >= 1, got -3"),
         ({"seed": -1}, "seed must be an integer"),
     ],
 )

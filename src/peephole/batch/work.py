@@ -53,7 +53,7 @@ class Job:
 
 def check_job(job: Job) -> None:
     """Refuse settings that cannot work before any item runs (one :class:`InputError` each)."""
-    from peephole.core.options import fits, require
+    from peephole.core.options import require_count
     from peephole.modalities import get_modality
     from peephole.pipeline import check_arguments
     from peephole.registry import get_method
@@ -61,7 +61,7 @@ def check_job(job: Job) -> None:
 
     # the run-wide arguments every item would pass to peephole.explain: one error now, not one failed item each
     check_arguments(None, job.top_k, job.batch_size, job.seed, True, job.output, None)
-    require("size", job.size, ">= 1 pixel (or None to keep the size)", lambda v: v is None or (fits(v, int) and v >= 1))
+    require_count("size", job.size, 1)  # None keeps the size
     spec = get_method(job.method)
     spec.check(job.options, get_modality(job.modality))
     if job.task is not None:
