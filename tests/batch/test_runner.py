@@ -101,11 +101,13 @@ def test_settings_are_checked_before_anything_runs(tmp_path):
         ({"batch_size": -1}, "batch_size must be >= 1"),
         ({"size": -3}, "size must be a whole number >= 1, got -3"),
         ({"seed": -1}, "seed must be an integer"),
+        ({"targets": []}, "targets is empty"),
+        ({"targets": [-1]}, "target class -1 is negative"),
     ],
 )
 def test_run_wide_arguments_are_one_error_not_a_failed_item_each(tmp_path, setting, message):
-    """An argument every item passes on (top_k, batch_size, size, seed) is refused before the run folder exists,
-    instead of failing each of the dataset's items with the same error."""
+    """An argument every item passes on (top_k, batch_size, size, seed, a list of targets) is refused before the run
+    folder exists, instead of failing each of the dataset's items with the same error."""
     write_images(tmp_path / "d", 2)
     with pytest.raises(InputError, match=message):
         toy_run(ToyImageModel(), tmp_path / "d", tmp_path / "run", **setting)

@@ -58,6 +58,7 @@ def check_job(job: Job) -> None:
     from peephole.pipeline import check_arguments
     from peephole.registry import get_method
     from peephole.tasks import get_task
+    from peephole.tasks.classification import check_targets
 
     # the run-wide arguments every item would pass to peephole.explain: one error now, not one failed item each
     check_arguments(None, job.top_k, job.batch_size, job.seed, True, job.output, None)
@@ -68,6 +69,11 @@ def check_job(job: Job) -> None:
         spec.check_task(get_task(job.task).name)
     if isinstance(job.targets, str) and job.targets not in TARGETS:
         raise InputError(f"targets must be one of {TARGETS} or a list of class indices, got {job.targets!r}")
+    if not isinstance(job.targets, str):  # a list: empty or negative would fail every item the same way
+        check_targets(job.targets)
+        negative = [t for t in job.targets if not isinstance(t, str) and t < 0]
+        if negative:
+            raise InputError(f"target class {negative[0]} is negative: class indices start at 0")
     bad = sorted(set(job.metrics) - set(METRICS))
     if bad:
         raise InputError(f"unknown metric {bad[0]!r}; per-item metrics: {', '.join(METRICS)}")
