@@ -22,11 +22,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from peephole.batch.datasets import Dataset, Item, open_dataset
 from peephole.batch.work import Job, check_job, check_task_targets, explain_item, load_input, model_id, resolve_model
-from peephole.core.options import require, require_count
+from peephole.core.options import require_count, require_finite
 from peephole.core.pack import PACK_WORKERS, Packed, Packer
 from peephole.errors import InputError
 from peephole.modalities import get_modality
@@ -310,8 +308,8 @@ def run(
         raise InputError(f"engine must be one of {ENGINES}, got {engine!r}")
     if engine == "ray":  # Ray's own errors for these come after the run folder is made, as tracebacks
         require_count("num_actors", num_actors, 1)
-        require("num_cpus", num_cpus, "a finite number > 0", lambda v: np.isfinite(v) and v > 0)
-        require("num_gpus", num_gpus, "a finite number >= 0", lambda v: np.isfinite(v) and v >= 0)
+        require_finite("num_cpus", num_cpus, 0, strict=True)
+        require_finite("num_gpus", num_gpus, 0)
     declared = declared_modality(model)
     if modality is not None and declared is not None and declared != modality:
         raise InputError(f"the model takes {declared} inputs, but modality={modality!r} was asked for")

@@ -37,6 +37,16 @@ def require_count(name: str, value: int | None, least: int) -> None:
         require(name, value, f"a whole number >= {least}", lambda v: not isinstance(v, bool) and operator.index(v) >= least)
 
 
+def require_finite(name: str, value: Any, least: float, strict: bool = False, optional: bool = False) -> None:
+    """An :class:`InputError` unless ``value`` is a finite number ``>= least`` (``> least`` when ``strict``); None
+    passes when ``optional`` (the setting's default is used)."""
+    if optional and value is None:
+        return
+    op = ">" if strict else ">="
+    valid = f"a finite number {op} {least:g}" + (" (or None)" if optional else "")
+    require(name, value, valid, lambda v: np.isfinite(v) and (v > least if strict else v >= least))
+
+
 def values(options: Any) -> dict[str, Any]:
     """An options dataclass as a dict (shallow: the values themselves)."""
     return {f.name: getattr(options, f.name) for f in fields(options)}

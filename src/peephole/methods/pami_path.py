@@ -41,7 +41,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from peephole.core.aggregate import ScoresOnly
-from peephole.core.options import require
+from peephole.core.options import require, require_finite
 from peephole.core.partition import Coalitions, FunctionPartition, GroupSubset, MaskPartition, Partition, blocks
 from peephole.core.perturb import BoundOnce, Masker
 from peephole.core.run import RunResult, run
@@ -77,7 +77,7 @@ class PathOptions:
                 f"surrogate samples and the empty coalition take {self.n_samples + 2}"
             )
         require("candidates", self.candidates, ">= 1", lambda v: v >= 1)
-        require("hide_weight", self.hide_weight, "a finite number >= 0", lambda v: np.isfinite(v) and v >= 0)
+        require_finite("hide_weight", self.hide_weight, 0)
 
 
 class PamiPath(PerturbationMethod):

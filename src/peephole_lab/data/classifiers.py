@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from peephole.core.options import require, require_count
+from peephole.core.options import require, require_count, require_finite
 from peephole.core.query import to_numpy
 from peephole.errors import InputError
 
@@ -219,7 +219,7 @@ def train_classifier(
     """Train ``module`` with Adam (CE, or BCE-with-logits when ``multilabel``); returns it in eval mode."""
     require_count("epochs", epochs, 1)  # 0 or fewer: an untrained network saved as if trained
     require_count("batch_size", batch_size, 1)
-    require("lr", lr, "a finite number > 0", lambda v: np.isfinite(v) and v > 0)
+    require_finite("lr", lr, 0, strict=True)
     torch = _torch()
     from tqdm.auto import tqdm
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from peephole.core.options import require, seed32
+from peephole.core.options import require, require_finite, seed32
 from peephole.core.partition import LabelPartition, State, saved_array, saved_params
 from peephole.errors import InputError
 from peephole.modalities.image.segment_cache import SEGMENTS, image_digest
@@ -75,7 +75,7 @@ class SlicOptions:
 
     def __post_init__(self) -> None:
         require("n_segments", self.n_segments, ">= 1", lambda v: v >= 1)
-        require("compactness", self.compactness, "a finite number > 0", lambda v: np.isfinite(v) and v > 0)
+        require_finite("compactness", self.compactness, 0, strict=True)
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class SlicsOptions:
 
     def __post_init__(self) -> None:
         require("segments", self.segments, "one or more counts, each >= 1", lambda v: len(v) >= 1 and min(v) >= 1)
-        require("compactness", self.compactness, "a finite number > 0", lambda v: np.isfinite(v) and v > 0)
+        require_finite("compactness", self.compactness, 0, strict=True)
 
 
 class Superpixels(LabelPartition):

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from peephole.core.options import require, require_count
+from peephole.core.options import require, require_count, require_finite
 from peephole.core.query import to_numpy
 from peephole_lab.data.canvases import Canvases
 
@@ -142,9 +142,9 @@ class ExplainerConfig:
         """Every count and weight checked when the config is made, before any training (one InputError naming it)."""
         for name, least in (("width", 1), ("epochs", 1), ("patience", 1), ("batch_size", 1), ("ramp_epochs", 0)):
             require_count(name, getattr(self, name), least)  # batch_size, ramp_epochs: None is the default
-        require("lr", self.lr, "a finite number > 0 (or None)", lambda v: v is None or (np.isfinite(v) and v > 0))
+        require_finite("lr", self.lr, 0, strict=True, optional=True)
         for name in ("lambda_n", "lambda_n_from", "lambda_tv", "lambda_a", "min_area", "max_area"):
-            require(name, getattr(self, name), "a finite number >= 0", lambda v: v is None or (np.isfinite(v) and v >= 0))
+            require_finite(name, getattr(self, name), 0, optional=True)
         require("max_area", self.max_area, f"in [min_area, 1] = [{self.min_area}, 1]", lambda v: self.min_area <= v <= 1)
 
     def batch(self) -> int:
@@ -273,9 +273,10 @@ def digit_experiment(
     from peephole_lab.systems.explainer.evaluate import evaluate_masks, predict_masks
     from peephole_lab.systems.explainer.network import save_explainer
 
-    for name, value, least in (("n_explainer", n_explainer, 1), ("n_compare", n_compare, 1), ("n_teacher", n_teacher, 0)):
+    for name, value, least in (
+        ("n_explainer", n_explainer, 1), ("n_compare", n_compare, 1), ("n_teacher", n_teacher, 0), ("clf_epochs", clf_epochs, 1)
+    ):  # fmt: skip
         require_count(name, value, least)  # negative: a slice from the end (all but the last canvases)
-    require_count("clf_epochs", clf_epochs, 1)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     task = digit_task(

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from peephole.core.options import require, require_count
+from peephole.core.options import require_count, require_finite
 
 
 def canvas_task(
@@ -64,8 +64,8 @@ def canvas_experiment(
     Every count and weight is checked before the classifier is trained (one :class:`InputError` naming it)."""
     for name, value in {"n_train": n_train, "epochs": epochs, "patience": patience, "n_teacher": n_teacher}.items():
         require_count(name, value, 1)  # a negative n_teacher used to slice from the end: all but the last images
-    require("lr", lr, "a finite number > 0", lambda v: np.isfinite(v) and v > 0)
-    require("lambda_n", lambda_n, "a finite number >= 0", lambda v: np.isfinite(v) and v >= 0)
+    require_finite("lr", lr, 0, strict=True)
+    require_finite("lambda_n", lambda_n, 0)
     import torch
 
     from peephole_lab.systems.explainer.evaluate import evaluate_masks, predict_masks
