@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from isolation import isolated
 
 import peephole
 from peephole.errors import InputError, ModelError
-from peephole.tasks import Detection, get_task
+from peephole.tasks import Detection, detection, get_task
 from peephole.tasks.detection import check_detections, iou, similarity
 
 #: Two bright squares on a dark 48×48 image: the detector finds each while it stays bright.
@@ -53,6 +54,46 @@ def test_similarity_is_iou_times_class_times_objectness() -> None:
     assert similarity(ref, check_detections({"boxes": np.zeros((0, 4)), "scores": []}, "t")).tolist() == [0.0]
 
 
+def random_detections(rng: np.random.Generator, n: int, k: int | None) -> detection.Detections:
+    """``n`` random boxes in a 100×100 image, with ``k`` class probabilities each (else labels of 3 classes)."""
+    xy = rng.random((n, 2)) * 80
+    raw = {"boxes": np.hstack([xy, xy + 5 + rng.random((n, 2)) * 20]), "scores": rng.random(n)}
+    raw.update({"probs": rng.random((n, k))} if k else {"labels": rng.integers(0, 3, n)})
+    return check_detections(raw, "t")
+
+
+@pytest.mark.parametrize("k", [None, 4])
+def test_similarity_in_chunks_equals_every_pair_at_once(monkeypatch, k) -> None:
+    """Scored a few output boxes at a time (PAIRS), each reference box keeps its best match over all of them."""
+    rng = np.random.default_rng(0)
+    ref, out = random_detections(rng, 9, k), random_detections(rng, 40, k)
+    cls = detection._class_match(ref, out)
+    expected = (iou(ref.boxes, out.boxes) * cls * out.confidence()[None, :]).max(axis=1)
+    monkeypatch.setattr(detection, "PAIRS", 20)  # two output boxes per chunk
+    assert np.allclose(similarity(ref, out), expected) and expected.max() > 0
+
+
+def thousands_of_boxes() -> tuple:
+    """3,000 reference boxes scored on 3,000 detections, alone and through a whole explanation."""
+    rng = np.random.default_rng(1)
+    ref, out = random_detections(rng, 3000, None), random_detections(rng, 3000, None)
+    s = similarity(ref, out)
+
+    def crowded(batch: np.ndarray) -> list[dict[str, np.ndarray]]:
+        return [{"boxes": out.boxes, "scores": out.scores * x.mean(), "labels": out.labels} for x in batch]
+
+    e = peephole.explain(crowded, IMAGE, "rise", task="detection", targets=[0], n_masks=8, batch_size=4)
+    return s.shape, e.maps.shape, e.scores.shape
+
+
+def test_thousands_of_detections_stay_within_memory() -> None:
+    """A detector returning thousands of boxes (a raw YOLO head, no threshold): every pair of 3,000 × 3,000 at once
+    took over 300 MB of temporaries per output; in chunks the whole explanation fits in 150 MB."""
+    peephole.explain(squares, IMAGE, "rise", task="detection", n_masks=2)  # lazy imports before the cap
+    result = isolated(thousands_of_boxes, memory=150 << 20, timeout=120)
+    assert result == ("ok", ((3000,), (1, 48, 48), (8, 3000)))
+
+
 @pytest.mark.parametrize(
     "raw, message",
     [
@@ -61,6 +102,7 @@ def test_similarity_is_iou_times_class_times_objectness() -> None:
         ({"boxes": [[0, 0, 1, 1]], "scores": [1.0, 2.0]}, "1 boxes but 2 scores"),
         ({"boxes": [[5, 0, 1, 1]], "scores": [1.0]}, "x1 < x0"),
         ({"boxes": [[0, 0, 1, 1]], "scores": [np.nan]}, "NaN"),
+        ({"boxes": [[0, 0, 1, 1]], "scores": [1.0], "labels": [1.5]}, "not whole class numbers"),
         ([1, 2], "expected a dict"),
     ],
 )

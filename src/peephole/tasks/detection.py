@@ -43,8 +43,8 @@ class Detections:
     def __len__(self) -> int:
         return len(self.boxes)
 
-    def take(self, keep: np.ndarray) -> Detections:
-        """The detections selected by ``keep`` (a boolean mask or indices)."""
+    def take(self, keep: np.ndarray | slice) -> Detections:
+        """The detections selected by ``keep`` (a boolean mask, indices or a slice)."""
         pick = lambda a: None if a is None else a[keep]  # noqa: E731
         return Detections(self.boxes[keep], self.scores[keep], pick(self.labels), pick(self.probs), pick(self.objectness))
 
@@ -83,6 +83,9 @@ def check_detections(raw: Any, what: str) -> Detections:
     for key, a in (("scores", scores), ("labels", labels), ("probs", probs), ("objectness", objectness)):
         if a is not None and len(a) != len(boxes):
             raise ModelError(f"the detector returned {len(boxes)} boxes but {len(a)} {key} on {what}")
+    if labels is not None and (labels != np.round(labels)).any():
+        bad = labels[labels != np.round(labels)][:3]
+        raise ModelError(f"the detector's 'labels' on {what} are not whole class numbers: {bad}")
     if (boxes[:, 2] < boxes[:, 0]).any() or (boxes[:, 3] < boxes[:, 1]).any():
         raise ModelError(f"the detector returned boxes with x1 < x0 or y1 < y0 on {what}; boxes are x0, y0, x1, y1")
     return Detections(boxes, scores, None if labels is None else labels.astype(np.int64), probs, objectness)
@@ -98,22 +101,37 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
+#: reference × output pairs scored at once: a detector returning thousands of boxes is scored in column chunks, so
+#: :func:`similarity`'s temporaries stay a few MiB instead of growing with the product of the two counts
+PAIRS = 2**18
+
+
 def similarity(ref: Detections, out: Detections) -> np.ndarray:
     """``(len(ref),)`` D-RISE similarity of each reference box to its best match in ``out`` (Eq. 2; 0 without boxes)."""
+    best = np.zeros(len(ref))
     if len(out) == 0 or len(ref) == 0:
-        return np.zeros(len(ref))
+        return best
+    if ref.probs is not None and out.probs is not None and ref.probs.shape[1] != out.probs.shape[1]:
+        raise ModelError(f"the detector returned {out.probs.shape[1]} class probabilities but {ref.probs.shape[1]} before")
+    step = max(1, PAIRS // len(ref))
+    for start in range(0, len(out), step):
+        part = out.take(slice(start, start + step))
+        pairs = iou(ref.boxes, part.boxes) * _class_match(ref, part) * part.confidence()[None, :]
+        np.maximum(best, pairs.max(axis=1), out=best)
+    return best
+
+
+def _class_match(ref: Detections, out: Detections) -> np.ndarray:
+    """``(len(ref), len(out))``, Eq. 2's class term: the cosine of class probabilities, else 1 for the same label and 0
+    otherwise, else (no labels to compare) 1."""
     if ref.probs is not None and out.probs is not None:
-        if ref.probs.shape[1] != out.probs.shape[1]:
-            raise ModelError(f"the detector returned {out.probs.shape[1]} class probabilities but {ref.probs.shape[1]} before")
         norm = np.linalg.norm(ref.probs, axis=1)[:, None] * np.linalg.norm(out.probs, axis=1)[None, :]
-        cls = np.divide(ref.probs @ out.probs.T, norm, out=np.zeros((len(ref), len(out))), where=norm > 0)
-    elif ref.labels is not None and out.labels is not None:
-        cls = (ref.labels[:, None] == out.labels[None, :]).astype(np.float64)
-    elif ref.labels is not None and out.probs is not None:
-        cls = (ref.labels[:, None] == out.probs.argmax(axis=1)[None, :]).astype(np.float64)
-    else:
-        cls = np.ones((len(ref), len(out)))
-    return (iou(ref.boxes, out.boxes) * cls * out.confidence()[None, :]).max(axis=1)
+        return np.divide(ref.probs @ out.probs.T, norm, out=np.zeros((len(ref), len(out))), where=norm > 0)
+    if ref.labels is not None and out.labels is not None:
+        return (ref.labels[:, None] == out.labels[None, :]).astype(np.float64)
+    if ref.labels is not None and out.probs is not None:
+        return (ref.labels[:, None] == out.probs.argmax(axis=1)[None, :]).astype(np.float64)
+    return np.ones((len(ref), len(out)))
 
 
 class Detection(Task):
