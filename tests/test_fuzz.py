@@ -580,6 +580,79 @@ def explain_odd_model(kind: str, value, output: str, method: str) -> None:
     check_result(e, IMG.shape[:2])
 
 
+# --- detectors returning anything ------------------------------------------------------------------------------------
+DETECTOR_KEYS = ("boxes", "scores", "labels", "probs", "objectness")
+
+
+@st.composite
+def detector_outputs(draw):
+    """One image's output from a detector: mostly a dict whose keys are each well-formed, absent or any array (any
+    dtype, shape or value); sometimes a Python value instead of a dict."""
+    if draw(st.integers(0, 19)) == 0:
+        return draw(st.sampled_from([None, [], "boxes", 3, [{}], {"boxes": None, "scores": None}]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    n, xy = draw(st.integers(0, 6)), rng.random((6, 2)) * 20
+    good = {
+        "boxes": np.hstack([xy, xy + 1 + rng.random((6, 2)) * 10])[:n],
+        "scores": rng.random(n),
+        "labels": rng.integers(0, 3, n),
+        "probs": rng.random((n, 3)),
+        "objectness": rng.random(n),
+    }
+    out = {}
+    for key in DETECTOR_KEYS:
+        how = draw(st.sampled_from(["good"] * 8 + ["absent", "odd"]))
+        if how != "absent":
+            out[key] = good[key] if how == "good" else draw(ANY_ARRAY)
+    return out
+
+
+def odd_detector(first, later, when: int):
+    """Returns ``first`` for every image until its ``when``-th call, ``later`` from then on (``'same'``: ``first``)."""
+    calls = [0]
+
+    def detector(batch):
+        calls[0] += 1
+        out = first if calls[0] < when or isinstance(later, str) and later == "same" else later
+        return [out for _ in range(len(batch))]
+
+    return detector
+
+
+DETECTION_METHODS = st.sampled_from(
+    [
+        ("pami-path", {"max_queries": 30, "partition": "window", "radius": 5, "stride": 6}),
+        ("pami", {"partition": "window", "radius": 5, "stride": 6}),
+        ("rise", {"n_masks": 12}),
+        ("lime", {"n_samples": 12, "partition": "window", "radius": 5, "stride": 6}),
+        ("occlusion", {"partition": "window", "radius": 5, "stride": 6}),
+    ]
+)
+
+
+@settings(FUZZ, max_examples=examples(40))
+@given(
+    first=detector_outputs(),
+    later=st.one_of(st.just("same"), detector_outputs()),
+    when=st.integers(1, 4),
+    method=DETECTION_METHODS,
+    targets=st.sampled_from([None, [0], 1, "face"]),
+)
+def test_fuzz_detector_outputs(first, later, when, method, targets):
+    """A detector returning dicts of any arrays, the wrong keys or Python values, on the unperturbed image or only
+    from a later call: the maps of its boxes (one finite map of the input's shape per box explained), or one
+    InputError/ModelError (NothingToExplain where it finds no box)."""
+    isolated(explain_odd_detector, first, later, when, method, targets, clean=CLEAN)
+
+
+def explain_odd_detector(first, later, when: int, method: tuple[str, dict], targets) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e = peephole.explain(odd_detector(first, later, when), IMG, method[0], task="detection", targets=targets, **method[1])
+    check_result(e, IMG.shape[:2])
+    assert e.extras["boxes"].shape == (len(e.probabilities), 4) and e.scores.shape[1] == len(e.probabilities)
+
+
 # --- the command line ------------------------------------------------------------------------------------------------
 EXPLAIN_FLAGS = {
     "--size": ["-5", "0", "1", "16", "32", "x"],

@@ -98,6 +98,7 @@ def test_thousands_of_detections_stay_within_memory() -> None:
     "raw, message",
     [
         ({"boxes": [[0, 0, 1, 1]]}, "keys"),
+        ({"boxes": None, "scores": None, 3: [1.0]}, r"keys \['3'\] \(None counts as absent\)"),
         ({"boxes": [[0, 0, 1]], "scores": [1.0]}, "shape"),
         ({"boxes": [[0, 0, 1, 1]], "scores": [1.0, 2.0]}, "1 boxes but 2 scores"),
         ({"boxes": [[5, 0, 1, 1]], "scores": [1.0]}, "x1 < x0"),

@@ -59,8 +59,9 @@ def check_detections(raw: Any, what: str) -> Detections:
     """One image's output as :class:`Detections`; a :class:`ModelError` naming ``what`` and the wrong key otherwise."""
     if not isinstance(raw, dict):
         raise ModelError(f"the detector returned a {type(raw).__name__} for an image on {what}; expected a dict of {KEYS}")
-    if "boxes" not in raw or "scores" not in raw:
-        raise ModelError(f"the detector's output on {what} has keys {sorted(raw)}; expected {KEYS}")
+    if raw.get("boxes") is None or raw.get("scores") is None:
+        given = sorted(str(k) for k, v in raw.items() if v is not None)
+        raise ModelError(f"the detector's output on {what} has keys {given} (None counts as absent); expected {KEYS}")
 
     def arr(key: str, ndim: int) -> np.ndarray | None:
         if raw.get(key) is None:
