@@ -149,3 +149,11 @@ def test_an_output_that_cannot_leave_its_device_is_a_model_error():
     torch = pytest.importorskip("torch")
     with pytest.raises(ModelError, match="output on batch cannot be read"):
         Query(lambda b: torch.zeros(len(b), 2, device="meta"), lambda raw, n, what: raw)(BATCH)
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "datetime64[s]", "timedelta64[ms]", "V8"])
+def test_the_task_free_check_refuses_values_numpy_would_convert_silently(dtype):
+    """Without a task (``Query(model)``), complex numbers, dates, durations and records are no numbers either."""
+    with pytest.raises(ModelError, match="not an array of numbers on batch: .* are not real numbers"):
+        Query(lambda b: np.zeros((len(b), 2), dtype))(BATCH)
+    assert Query(lambda b: np.zeros((len(b), 2), ">f4"))(BATCH).dtype == np.float64  # big-endian floats are numbers

@@ -71,6 +71,10 @@ def test_classification_scores_are_the_old_querys(output):
         (lambda b: np.zeros((len(b), 0)), "probs", "returned no classes"),
         (lambda b: np.full((len(b), 2), 3.0), "probs", "declared to return probabilities but returned values in"),
         (lambda b: [{"a": 1}] * len(b), "scores", "the model returned list, not an array of scores"),
+        # NumPy converts these to float64 silently (the imaginary part dropped, dates as day counts)
+        (lambda b: np.full((len(b), 2), 0.5 + 1j), "scores", r"complex numbers \(complex128\) are not real numbers"),
+        (lambda b: np.full((len(b), 2), np.datetime64("2020-01-01")), "scores", r"dates \(datetime64\[D\]\)"),
+        (lambda b: np.full((len(b), 2), np.timedelta64(1, "s")), "scores", r"durations \(timedelta64\[s\]\)"),
     ],
 )
 def test_classification_errors_are_the_old_querys(fn, output, message):

@@ -104,6 +104,7 @@ def test_thousands_of_detections_stay_within_memory() -> None:
         ({"boxes": [[5, 0, 1, 1]], "scores": [1.0]}, "x1 < x0"),
         ({"boxes": [[0, 0, 1, 1]], "scores": [np.nan]}, "NaN"),
         ({"boxes": [[0, 0, 1, 1]], "scores": [1.0], "labels": [1.5]}, "not whole class numbers"),
+        ({"boxes": [[0, 0, 1, 1]], "scores": [0.5 + 1j]}, "'scores' on t is not numeric: complex numbers"),
         ([1, 2], "expected a dict"),
     ],
 )

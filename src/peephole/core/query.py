@@ -31,13 +31,27 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+#: dtype kinds NumPy converts to float64 without their values being numbers: the imaginary part would be dropped,
+#: dates and durations would become counts of their unit, records their first field
+NOT_NUMBERS = {"c": "complex numbers", "M": "dates", "m": "durations", "V": "records"}
+
+
+def real_numbers(raw: Any) -> np.ndarray:
+    """``raw`` as a new float64 array; TypeError/ValueError where it holds no real numbers (:data:`NOT_NUMBERS`
+    included: NumPy would convert those silently)."""
+    a = np.asarray(raw)
+    if a.dtype.kind in NOT_NUMBERS:
+        raise TypeError(f"{NOT_NUMBERS[a.dtype.kind]} ({a.dtype}) are not real numbers")
+    return np.array(a, dtype=np.float64, copy=True)
+
+
 def as_array(raw: Any, n: int, what: str) -> np.ndarray:
     """The task-free check (``Query``'s default ``validate``): a finite float64 array with ``n`` rows (a 1-D output
     of one input is its one row)."""
     try:
-        out = np.array(raw, dtype=np.float64, copy=True)
+        out = real_numbers(raw)
     except (TypeError, ValueError) as exc:
-        raise ModelError(f"the model returned {type(raw).__name__}, not an array of numbers on {what}") from exc
+        raise ModelError(f"the model returned {type(raw).__name__}, not an array of numbers on {what}: {exc}") from exc
     if out.ndim == 1 and n == 1:
         out = out[None]
     if out.ndim == 0 or out.shape[0] != n:

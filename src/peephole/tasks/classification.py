@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from peephole.core.query import OUTPUT_KINDS, Query, softmax
+from peephole.core.query import OUTPUT_KINDS, Query, real_numbers, softmax
 from peephole.errors import InputError, ModelError
 from peephole.tasks.base import Scorer, Task
 
@@ -36,9 +36,9 @@ class Classification(Task):
         """``(n, K)`` finite float64 scores, probabilities in range; a 1-D output is one row (one input) or one
         column (``n`` inputs: one output each); one column of logits or probabilities becomes two classes."""
         try:
-            out = np.array(raw, dtype=np.float64, copy=True)
+            out = real_numbers(raw)
         except (TypeError, ValueError) as exc:
-            raise ModelError(f"the model returned {type(raw).__name__}, not an array of scores") from exc
+            raise ModelError(f"the model returned {type(raw).__name__}, not an array of scores on {what}: {exc}") from exc
         if out.ndim == 1 and n == 1:
             out = out[None]
         elif out.ndim == 1 and len(out) == n:

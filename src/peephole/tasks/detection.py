@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.query import real_numbers
 from peephole.errors import InputError, ModelError, NothingToExplain
 from peephole.tasks.base import Scorer, Task
 
@@ -67,9 +68,9 @@ def check_detections(raw: Any, what: str) -> Detections:
         if raw.get(key) is None:
             return None
         try:
-            a = np.array(raw[key], dtype=np.float64)
+            a = real_numbers(raw[key])
         except (TypeError, ValueError) as exc:
-            raise ModelError(f"the detector's {key!r} on {what} is not numeric") from exc
+            raise ModelError(f"the detector's {key!r} on {what} is not numeric: {exc}") from exc
         if a.size == 0:
             a = a.reshape((0,) + (4,) * (key == "boxes") + (0,) * (key == "probs"))
         if a.ndim != ndim or (key == "boxes" and a.shape[1] != 4):
