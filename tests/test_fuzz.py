@@ -7,7 +7,8 @@ The property everywhere: one clean ``InputError`` / ``ModelError``, or a result 
 maps of the input's shape, queries within the budget, every pixel covered by the partition). Every example runs in
 a forked child under an address-space cap and a time limit (:mod:`isolation`), so a hang, a crash or a memory
 blow-up fails that example instead of stopping the run. Examples are derandomised (the same ones every run) and
-bounded, so the suite stays fast; ``PEEPHOLE_FUZZ_SCALE=10`` runs ten times as many (docs/reliability.md).
+bounded, so the suite stays fast; ``PEEPHOLE_FUZZ_SCALE=10`` runs ten times as many and ``PEEPHOLE_FUZZ_RANDOM=1``
+draws others (docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ from peephole.modalities.image.io import load_image
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="each example runs in a forked child (os.fork)")
 
-FUZZ = settings(deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+#: ``PEEPHOLE_FUZZ_RANDOM=1 python -m pytest tests/test_fuzz.py --hypothesis-seed=N`` draws other examples (seed ``N``).
+RANDOM = os.environ.get("PEEPHOLE_FUZZ_RANDOM", "") not in ("", "0")
+FUZZ = settings(deadline=None, derandomize=not RANDOM, database=None, suppress_health_check=list(HealthCheck))
 #: ``PEEPHOLE_FUZZ_SCALE=10 python -m pytest tests/test_fuzz.py`` runs ten times the examples (a deeper, slower search).
 SCALE = float(os.environ.get("PEEPHOLE_FUZZ_SCALE", "1"))
 
@@ -133,6 +136,15 @@ def test_fuzz_images_methods_and_options(img, method, targets, top_k, batch):
     isolated(explain_image, img, method, targets, top_k, batch, clean=CLEAN)
 
 
+def map_shape(img) -> tuple[int, ...]:
+    """The H×W of an array's map, by the documented layout rule (docs/devices.md): a 3-D array whose last axis cannot
+    be channels (not 1–4) and whose first axis can (1 or 3) is channels first, C×H×W; anything else H×W(×C)."""
+    shape = tuple(np.shape(img))
+    if len(shape) == 3 and shape[-1] not in (1, 2, 3, 4) and shape[0] in (1, 3):
+        return shape[1:]
+    return shape[:2]
+
+
 def explain_image(img, method, targets, top_k, batch) -> None:
     name, options = method
     with warnings.catch_warnings():
@@ -140,7 +152,7 @@ def explain_image(img, method, targets, top_k, batch) -> None:
         e = peephole.explain(
             good_model, img, method=name, targets=targets, top_k=top_k, batch_size=batch, output="probs", **options
         )
-    check_result(e, img.shape[:2])
+    check_result(e, map_shape(img))
     if name in ("pami", "occlusion"):  # every pixel was in some part
         assert e.partition.masks(0, e.partition.n_parts).any(axis=0).all()
 
@@ -336,7 +348,7 @@ def test_fuzz_any_array_or_value_as_an_image(img, method):
 
 def explain_anything(img, method: str) -> None:
     try:
-        shape = tuple(np.shape(img)[:2])  # a list of lists is an image too
+        shape = map_shape(img)  # a list of lists is an image too
     except ValueError:  # ragged
         shape = ()
     r = max(1, max(shape or (0,)) // 8)  # a few dozen windows at any size
