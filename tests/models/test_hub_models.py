@@ -114,3 +114,37 @@ def test_a_real_timm_model_when_timm_is_installed():
     assert vit.pretrained_cfg["input_size"][-1] == 224 and as_model(vit).preprocess.size == (32, 32)
     e = peephole.explain(vit, IMG, **FAST)
     assert e.maps.shape == (1, 32, 32) and np.isfinite(e.maps).all()
+
+
+def small_vit(**config):
+    torch.manual_seed(0)
+    cfg = transformers.ViTConfig(
+        image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+        **config,
+    )  # fmt: skip
+    return transformers.ViTForImageClassification(cfg).eval()
+
+
+def test_a_multi_label_model_gives_each_label_its_sigmoid_and_a_regression_head_its_values():
+    """config.problem_type, as transformers' pipelines read it: a multi-label classifier's labels are independent
+    yes/no probabilities (a softmax over them made them compete); a regression head's outputs are values."""
+    mean, std = np.array([0.485, 0.456, 0.406], np.float32), np.array([0.229, 0.224, 0.225], np.float32)
+    pixels = ((IMG - mean) / std)[None]
+    multi = small_vit(num_labels=3, id2label=LABELS, label2id={v: k for k, v in LABELS.items()},
+                      problem_type="multi_label_classification")  # fmt: skip
+    e = peephole.explain(multi, IMG, **FAST)
+    want = torch.sigmoid(torch.from_numpy(logits(multi, pixels)))[0].numpy()
+    assert as_model(multi).output == "probs" and e.class_names == ["cat", "dog", "fox"]
+    np.testing.assert_allclose(e.probabilities, want, rtol=1e-4, atol=1e-5)
+    assert abs(e.probabilities.sum() - 1) > 0.05  # independent labels: their probabilities need not sum to 1
+    regression = small_vit(num_labels=1, problem_type="regression")
+    r = peephole.explain(regression, IMG, **FAST)
+    assert as_model(regression).output == "scores" and r.probabilities.shape == (1,)
+    np.testing.assert_allclose(r.probabilities, logits(regression, pixels)[0], rtol=1e-4, atol=1e-5)
+
+
+def test_an_unknown_problem_type_is_one_input_error():
+    odd = small_vit(num_labels=2)
+    odd.config.problem_type = "ranking"
+    with pytest.raises(peephole.InputError, match="problem_type is 'ranking'"):
+        peephole.explain(odd, IMG, **FAST)

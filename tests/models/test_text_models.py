@@ -212,6 +212,31 @@ def test_hf_pipeline_task_means_classification_and_the_model_is_not_moved_or_lef
         model.eval()
 
 
+def test_a_multi_label_text_model_gives_each_label_its_sigmoid(tiny_hf) -> None:
+    """config.problem_type 'multi_label_classification': each label's own sigmoid probability, as the model's
+    text-classification pipeline gives them (a softmax over the labels made them compete)."""
+    import torch
+    import transformers
+
+    from peephole.models.text.hf import HFTextClassifier
+
+    _, model, fast = tiny_hf
+    text = "a dog ran in the good park"
+    with torch.inference_mode():
+        z = model(**fast([text], return_tensors="pt")).logits
+    model.config.problem_type = "multi_label_classification"
+    try:
+        clf = HFTextClassifier(model, fast)
+        e = explain_text(clf, text)
+        pipe = transformers.pipeline("text-classification", model=model, tokenizer=fast, device="cpu", top_k=None)
+        by_pipeline = {d["label"]: d["score"] for d in pipe([text])[0]}
+    finally:
+        model.config.problem_type = None
+    assert clf.output == "probs"
+    np.testing.assert_allclose(e.probabilities, torch.sigmoid(z)[0].numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose([by_pipeline[n] for n in e.class_names], e.probabilities, rtol=1e-5, atol=1e-6)
+
+
 def test_hf_folder_errors(tmp_path) -> None:
     from peephole.errors import InputError
 

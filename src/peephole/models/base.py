@@ -26,7 +26,8 @@ def as_model(obj: Any, output: str | None = None, class_names: Sequence[str] | N
     ``image-classification`` pipeline, a timm model, a torch module or a callable).
 
     What a plain callable or torch module returns must be declared (``output=``): Peephole never
-    guesses between probabilities and logits (transformers and timm classifiers return logits).
+    guesses between probabilities and logits (transformers classifiers say what theirs return in
+    ``config.problem_type``, :mod:`peephole.models.hf_problem`; timm classifiers return logits).
     """
     from peephole.models.callable import CallableModel
 
@@ -37,7 +38,7 @@ def as_model(obj: Any, output: str | None = None, class_names: Sequence[str] | N
     elif isinstance(obj, Model):
         model = obj
     elif (hub := hub_model(obj, class_names)) is not None:
-        model, class_names = hub, None  # logits; the names are the model's, or the ones given
+        model, class_names = hub, None  # its output kind and class names are the model's (or the names given)
     elif hasattr(obj, "forward") and hasattr(obj, "parameters"):
         from peephole.models.torch import TorchModel
 

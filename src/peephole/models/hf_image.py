@@ -1,6 +1,7 @@
 """Hugging Face ``transformers`` image classifiers: a model (ViT, ConvNeXt, ...), with its image processor, or an
-``image-classification`` pipeline — logits, class names from ``config.id2label`` (unless ``class_names=``), no
-``output=`` to declare.
+``image-classification`` pipeline — logits (a multi-label model's as sigmoid probabilities, a regression head's as
+scores: ``config.problem_type``, :mod:`peephole.models.hf_problem`), class names from ``config.id2label`` (unless
+``class_names=``), no ``output=`` to declare.
 
 The model runs where its parameters are (a :class:`~peephole.models.TorchModel`: never moved, eval mode during each
 call only). Preprocessing is the image processor's, read once into an :class:`~peephole.models.ImagePreprocess`: its
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from peephole.models.hf_problem import problem_output
 from peephole.models.preprocess import IMAGENET_MEAN_STD, ImagePreprocess
 from peephole.models.torch import TorchModel
 
@@ -29,7 +31,8 @@ def is_image_pipeline(obj: Any) -> bool:
 
 
 class HFImageClassifier(TorchModel):
-    """``N×H×W×3`` [0, 1] batches -> ``(N, K)`` logits of a transformers image classifier."""
+    """``N×H×W×3`` [0, 1] batches -> ``(N, K)`` logits of a transformers image classifier (sigmoid probabilities
+    for a multi-label one, scores for a regression head)."""
 
     modality = "image"
 
@@ -39,7 +42,8 @@ class HFImageClassifier(TorchModel):
         labels = {int(k): v for k, v in (getattr(model.config, "id2label", None) or {}).items()}
         if class_names is None and labels and set(labels) == set(range(len(labels))):
             class_names = [str(labels[i]) for i in range(len(labels))]
-        super().__init__(model, "logits", preprocess_of(model.config, processor), device, class_names, batch_size)
+        output, self.sigmoid = problem_output(model.config)
+        super().__init__(model, output, preprocess_of(model.config, processor), device, class_names, batch_size)
         self.processor = processor
 
     @classmethod
@@ -48,7 +52,8 @@ class HFImageClassifier(TorchModel):
         return cls(pipe.model, getattr(pipe, "image_processor", None), class_names)
 
     def forward(self, x: Any) -> Any:
-        return self.module(pixel_values=x).logits
+        logits = self.module(pixel_values=x).logits
+        return logits.sigmoid() if self.sigmoid else logits
 
 
 def preprocess_of(config: Any, processor: Any = None) -> ImagePreprocess:

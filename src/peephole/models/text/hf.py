@@ -12,17 +12,19 @@ from typing import Any
 import numpy as np
 
 from peephole.errors import InputError
+from peephole.models.hf_problem import problem_output
 
 
 class HFTextClassifier:
-    """``list[str] -> (N, K)`` logits of an ``AutoModelForSequenceClassification``-style model.
+    """``list[str] -> (N, K)`` logits of an ``AutoModelForSequenceClassification``-style model (sigmoid
+    probabilities for a multi-label model, scores for a regression head: ``config.problem_type``,
+    :mod:`peephole.models.hf_problem`).
 
     Texts longer than the model's maximum length are truncated (PAMI's perturbed inputs keep
     only a few words, so this affects the unperturbed text at most). Class names come from
     ``config.id2label``.
     """
 
-    output = "logits"
     modality = "text"  #: the input kind: ``peephole.explain(model, text)`` needs no ``modality=``
 
     def __init__(
@@ -34,6 +36,7 @@ class HFTextClassifier:
 
         self.torch = torch
         self.model = model
+        self.output, self.sigmoid = problem_output(model.config)
         self.tokenizer = tokenizer
         self.device = module_device(model, device)
         limit = getattr(tokenizer, "model_max_length", None)
@@ -77,4 +80,5 @@ class HFTextClassifier:
         enc = self.tokenizer(list(batch), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
         enc = {k: v.to(self.device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
         with self.torch.inference_mode(), evaluating(self.model):
-            return self.model(**enc).logits.detach().float().cpu().numpy()
+            logits = self.model(**enc).logits.detach().float()
+            return (logits.sigmoid() if self.sigmoid else logits).cpu().numpy()
