@@ -148,3 +148,68 @@ def test_an_unknown_problem_type_is_one_input_error():
     odd.config.problem_type = "ranking"
     with pytest.raises(peephole.InputError, match="problem_type is 'ranking'"):
         peephole.explain(odd, IMG, **FAST)
+
+
+@pytest.fixture(scope="module")
+def yolos():
+    """A random YOLOS detector (5 detection tokens, 3 classes) and its processor at 32×32."""
+    torch.manual_seed(0)
+    cfg = transformers.YolosConfig(
+        image_size=[32, 32], patch_size=8, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=64, num_detection_tokens=5, num_labels=3, id2label=LABELS,
+        label2id={v: k for k, v in LABELS.items()},
+    )  # fmt: skip
+    processor = transformers.YolosImageProcessor(size={"height": 32, "width": 32})
+    return transformers.YolosForObjectDetection(cfg), processor  # train mode, as built
+
+
+def test_a_transformers_detector_with_its_processor_explains_every_box_from_one_query_set(yolos):
+    """Each query of the model is a detection, read by the processor's own post-processing (at threshold 0), with
+    boxes in the explained image's pixels; every box gets a map from the same queries; the module is left as it was."""
+    from peephole.models.hf_detection import hf_detector
+
+    model, processor = yolos
+    image = np.random.default_rng(1).random((48, 40, 3)).astype(np.float32)
+    det = hf_detector(model, processor, threshold=0.0)
+    found = det(image[None])[0]
+    with torch.no_grad():
+        pixels = (cv2_resize(image, 32, 32) - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
+        out = model.eval()(pixel_values=torch.from_numpy(pixels.transpose(2, 0, 1)[None].astype(np.float32)))
+        model.train()
+    want = processor.post_process_object_detection(out, threshold=0.0, target_sizes=[(48, 40)])[0]
+    np.testing.assert_allclose(found["boxes"], want["boxes"].numpy(), rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(found["scores"], want["scores"].numpy(), rtol=1e-4, atol=1e-5)
+    e = peephole.explain(det, image, method="rise", n_masks=8)
+    assert e.task == "detection" and e.maps.shape == (5, 48, 40) and e.n_queries == 9
+    assert e.class_names[0].split()[0] in LABELS.values() and e.extras["boxes"].shape == (5, 4)
+    assert model.training  # eval mode inside each call only
+
+
+def test_a_detection_pipeline_is_an_image_detector_keeping_boxes_above_its_threshold(yolos):
+    """An object-detection pipeline is taken for an image model (it was taken for text) and keeps the reference
+    boxes scoring at least 0.5, as the pipeline does; task= overrides the threshold. Without its processor, a
+    detection model is one InputError saying what to pass."""
+    model, processor = yolos
+    pipe = transformers.pipeline("object-detection", model=model, image_processor=processor)
+    with pytest.raises(peephole.NothingToExplain, match="at least 0.5"):  # a random model: every score is about 0.25
+        peephole.explain(pipe, IMG, method="rise", n_masks=4)
+    e = peephole.explain(pipe, IMG, method="rise", n_masks=4, task=peephole.tasks.Detection(threshold=0.0))
+    assert e.modality == "image" and e.maps.shape == (5, 32, 32)
+    with pytest.raises(peephole.InputError, match="needs its image processor"):
+        peephole.explain(model, IMG, method="rise", n_masks=4)
+
+
+def test_a_transformers_vision_model_that_is_no_classifier_is_one_input_error():
+    """A segmentation head returned per-pixel logits and got "shape (1, 3, 8, 8) ... expected (1, n_classes)"."""
+    cfg = transformers.SegformerConfig(
+        num_encoder_blocks=1, depths=[1], sr_ratios=[1], hidden_sizes=[8], patch_sizes=[3], strides=[2],
+        num_attention_heads=[1], mlp_ratios=[2], decoder_hidden_size=8, num_labels=3,
+    )  # fmt: skip
+    with pytest.raises(peephole.InputError, match="SegformerForSemanticSegmentation is not an image classifier"):
+        peephole.explain(transformers.SegformerForSemanticSegmentation(cfg), IMG, **FAST)
+
+
+def cv2_resize(image: np.ndarray, h: int, w: int) -> np.ndarray:
+    import cv2
+
+    return cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)

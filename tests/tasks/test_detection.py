@@ -162,6 +162,18 @@ def test_given_boxes_and_threshold() -> None:
         peephole.explain(squares, IMAGE, "occlusion", task="detection", targets=5)
 
 
+def test_a_detectors_reference_threshold_applies_unless_the_task_sets_one() -> None:
+    """An adapter may declare the score its reference boxes need (a transformers detector's 0.5); perturbed outputs
+    keep every detection to match against, and a task's own threshold overrides it."""
+    from peephole.models.detection import Detector
+
+    det = Detector(squares, reference_threshold=0.85)
+    e = peephole.explain(det, IMAGE, "occlusion", **GRID)
+    assert np.allclose(e.extras["boxes"], BOXES[:1])  # the 0.8 square is below 0.85
+    assert len(peephole.explain(det, IMAGE, "occlusion", task=Detection(threshold=0.5), **GRID).extras["boxes"]) == 2
+    assert len(peephole.explain(squares, IMAGE, "occlusion", task="detection", **GRID).extras["boxes"]) == 2
+
+
 def test_a_detector_that_returns_the_wrong_number_of_images_is_a_model_error() -> None:
     with pytest.raises(ModelError, match="1 items for 2 images|expected a list"):
         get_task("detection").validate([{"boxes": [], "scores": []}], 2, "t")

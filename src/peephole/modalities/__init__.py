@@ -30,6 +30,10 @@ def get_modality(name: str | Modality) -> Modality:
     return _LOADED[name]
 
 
+#: transformers pipeline tasks (prefixes) whose inputs are images (a vision pipeline may have a tokenizer too)
+IMAGE_PIPELINES = ("image", "object-detection", "zero-shot-image", "zero-shot-object", "depth-estimation", "mask-generation")
+
+
 def declared_modality(model: Any) -> str | None:
     """The input kind a model declares: its ``modality`` attribute, or what a built-in model name is."""
     from peephole.models.registry import modality_of_name
@@ -37,7 +41,9 @@ def declared_modality(model: Any) -> str | None:
     if isinstance(model, str) or hasattr(model, "__fspath__"):
         return modality_of_name(str(model))
     if hasattr(model, "task") and hasattr(model, "model") and isinstance(model.task, str):  # a transformers pipeline
-        return "image" if model.task.startswith("image") else "text" if hasattr(model, "tokenizer") else None
+        if model.task.startswith(IMAGE_PIPELINES):
+            return "image"
+        return "text" if getattr(model, "tokenizer", None) is not None else None
     declared = getattr(model, "modality", None)
     return declared if isinstance(declared, str) else None
 

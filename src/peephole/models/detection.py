@@ -20,7 +20,9 @@ from peephole.errors import InputError
 
 class Detector:
     """``detector(batch)`` -> a list of dicts (``boxes``, ``scores``, ``labels`` or ``probs``), one per image, keeping
-    the detections scoring at least ``threshold`` (None: every one). Declares ``task = 'detection'``."""
+    the detections scoring at least ``threshold`` (None: every one). Declares ``task = 'detection'``;
+    ``reference_threshold``: the score a reference box needs when the task sets none (every detection still matches
+    them: a transformers detector's queries, :mod:`peephole.models.hf_detection`)."""
 
     task = "detection"
     output = "detections"
@@ -33,6 +35,7 @@ class Detector:
         threshold: float | None = None,
         batch_size: int | None = None,
         name: str | None = None,
+        reference_threshold: float | None = None,
     ) -> None:
         if not callable(fn):
             raise InputError(f"a detector must be callable, got {type(fn).__name__}")
@@ -41,6 +44,7 @@ class Detector:
         self.threshold = threshold
         self.preferred_batch_size = batch_size
         self.name = name or getattr(fn, "__name__", type(fn).__name__)
+        self.reference_threshold = reference_threshold
 
     def __call__(self, batch: np.ndarray) -> list[dict[str, np.ndarray]]:
         raw = self.fn(batch)
@@ -80,10 +84,15 @@ def as_dict(item: Any) -> Any:
 
 
 def as_detector(obj: Any, class_names: Sequence[str] | None = None, threshold: float | None = None) -> Detector:
-    """``obj`` as a :class:`Detector`: itself, an ``ultralytics`` YOLO model, a torchvision-style detection module,
-    or a callable on B×H×W×3 float batches in [0, 1]."""
+    """``obj`` as a :class:`Detector`: itself, a transformers detection model or pipeline
+    (:mod:`peephole.models.hf_detection`; ``threshold``: its reference boxes' score), an ``ultralytics`` YOLO model,
+    a torchvision-style detection module, or a callable on B×H×W×3 float batches in [0, 1]."""
     if isinstance(obj, Detector):
         return obj
+    from peephole.models.hf_detection import hf_detector, is_detection_pipeline, is_hf_detector
+
+    if is_detection_pipeline(obj) or is_hf_detector(obj):
+        return hf_detector(obj, class_names=class_names, **({} if threshold is None else {"threshold": threshold}))
     if type(obj).__module__.split(".")[0] == "ultralytics" and hasattr(obj, "predict"):
         names = getattr(obj, "names", None)
         names = [names[k] for k in sorted(names)] if isinstance(names, dict) else names

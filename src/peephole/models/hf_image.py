@@ -15,14 +15,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from peephole.errors import InputError
 from peephole.models.hf_problem import problem_output
 from peephole.models.preprocess import IMAGENET_MEAN_STD, ImagePreprocess
 from peephole.models.torch import TorchModel
 
 
 def is_hf_image_model(obj: Any) -> bool:
-    """A transformers model taking ``pixel_values`` (an image classifier's forward)."""
+    """A transformers model taking ``pixel_values`` (an image classifier's forward; :func:`check_classifier` tells
+    the other heads apart)."""
     return getattr(obj, "main_input_name", None) == "pixel_values" and hasattr(obj, "config") and hasattr(obj, "forward")
+
+
+def check_classifier(model: Any) -> None:
+    """An :class:`InputError` for a transformers vision model whose head is not a classifier (segmentation, depth,
+    masked image modelling, a bare backbone): its outputs are no class scores. A class of the user's own (defined
+    outside transformers) is taken at its word."""
+    name = type(model).__name__
+    if type(model).__module__.split(".")[0] == "transformers" and "ForImageClassification" not in name:
+        raise InputError(
+            f"a transformers {name} is not an image classifier; Peephole explains image classifiers "
+            "(...ForImageClassification) and object detectors (...ForObjectDetection, with their image processor)"
+        )
 
 
 def is_image_pipeline(obj: Any) -> bool:
@@ -39,6 +53,7 @@ class HFImageClassifier(TorchModel):
     def __init__(
         self, model: Any, processor: Any = None, class_names: Any = None, device: Any = None, batch_size: int | None = None
     ) -> None:
+        check_classifier(model)
         labels = {int(k): v for k, v in (getattr(model.config, "id2label", None) or {}).items()}
         if class_names is None and labels and set(labels) == set(range(len(labels))):
             class_names = [str(labels[i]) for i in range(len(labels))]

@@ -140,9 +140,10 @@ class Detection(Task):
     """Explain the boxes of a detector: one map per reference box, all from one set of queries.
 
     ``boxes``: reference boxes to explain (M×4 xyxy pixels; ``labels`` their classes, else any class matches);
-    unset, the detections on the unperturbed image scoring at least ``threshold`` (unset: every one the detector
-    returns). ``Explanation.probabilities`` are the reference boxes' self-similarities, ``targets`` index boxes,
-    ``extras['boxes']``, ``extras['labels']`` (-1: none) and ``extras['box_scores']`` describe them.
+    unset, the detections on the unperturbed image scoring at least ``threshold`` (unset: the detector's own
+    ``reference_threshold`` if it declares one, else every one it returns). ``Explanation.probabilities`` are the
+    reference boxes' self-similarities, ``targets`` index boxes, ``extras['boxes']``, ``extras['labels']`` (-1: none)
+    and ``extras['box_scores']`` describe them.
     """
 
     name = "detection"
@@ -156,7 +157,10 @@ class Detection(Task):
         self.class_names: list[str] | None = None
 
     def bind(self, model: Any) -> Detection:
-        bound = Detection(threshold=self.threshold)
+        """This task for ``model``: its class names; without a threshold of its own, the model's
+        ``reference_threshold`` (a transformers detector's 0.5) if it has one."""
+        own = self.threshold if self.threshold is not None else getattr(model, "reference_threshold", None)
+        bound = Detection(threshold=own)
         bound.given = self.given
         names = getattr(model, "class_names", None)
         bound.class_names = list(names) if names is not None else None

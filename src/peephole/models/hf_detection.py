@@ -1,0 +1,61 @@
+"""Hugging Face ``transformers`` object detectors (DETR, YOLOS, Conditional / Deformable DETR, RT-DETR, ...): a model
+with its image processor, or an ``object-detection`` pipeline, as a :class:`~peephole.models.detection.Detector`.
+
+Each family scores its queries its own way (a softmax with a no-object class, or sigmoids over the classes), so the
+processor's own ``post_process_object_detection`` reads the outputs, at threshold 0: every query is a detection of a
+perturbed image, to match the reference boxes against (D-RISE's proposals). The reference boxes are those scoring at
+least ``threshold`` on the unperturbed image (0.5, the pipeline's default: the adapter's ``reference_threshold``, which
+a task's own threshold overrides). Inputs get
+the processor's size and normalisation (:func:`peephole.models.hf_image.preprocess_of`: the whole image, resized);
+boxes come back in the explained image's pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from peephole.errors import InputError
+from peephole.models.detection import Detector
+from peephole.models.hf_image import preprocess_of
+
+
+def is_hf_detector(obj: Any) -> bool:
+    """A transformers object-detection model (its class is ``...ForObjectDetection``, its input ``pixel_values``)."""
+    return getattr(obj, "main_input_name", None) == "pixel_values" and "ForObjectDetection" in type(obj).__name__
+
+
+def is_detection_pipeline(obj: Any) -> bool:
+    """A transformers ``object-detection`` pipeline."""
+    return getattr(obj, "task", None) == "object-detection" and hasattr(obj, "model")
+
+
+def hf_detector(obj: Any, processor: Any = None, class_names: Sequence[str] | None = None, threshold: float = 0.5) -> Detector:
+    """``obj`` (a transformers detection model with ``processor``, or an ``object-detection`` pipeline) as a
+    :class:`Detector` whose reference boxes score at least ``threshold`` (unless the task sets its own)."""
+    import torch
+
+    from peephole.models.torch import evaluating, module_device
+
+    model = obj.model if is_detection_pipeline(obj) else obj
+    processor = processor if processor is not None else getattr(obj, "image_processor", None)
+    if not hasattr(processor, "post_process_object_detection"):
+        raise InputError(
+            f"a transformers {type(model).__name__} needs its image processor (each detector family reads its outputs "
+            "its own way): pass peephole.models.hf_detection.hf_detector(model, processor), or an object-detection pipeline"
+        )
+    labels = {int(k): str(v) for k, v in (getattr(model.config, "id2label", None) or {}).items()}
+    if class_names is None and labels and set(labels) == set(range(len(labels))):
+        class_names = [labels[i] for i in range(len(labels))]
+    pre, device = preprocess_of(model.config, processor), module_device(model)
+
+    def detect(batch: np.ndarray) -> list[dict[str, Any]]:
+        b = np.asarray(batch, np.float32)
+        with torch.inference_mode(), evaluating(model):
+            out = model(pixel_values=torch.from_numpy(pre(b)).to(device))
+        found = processor.post_process_object_detection(out, threshold=0.0, target_sizes=[b.shape[1:3]] * len(b))
+        return [{k: r[k] for k in ("boxes", "scores", "labels")} for r in found]
+
+    return Detector(detect, class_names, name=type(model).__name__, reference_threshold=threshold)
