@@ -78,7 +78,9 @@ EXAMPLES = [
     ("lime", {"kernel_width": 0}, "kernel_width must be > 0, got 0"),
     ("lime", {"kernel_width": -1}, "kernel_width must be > 0, got -1"),
     ("lime", {"kernel_width": "wide"}, "kernel_width must be a number, got 'wide'"),
-    ("lime", {"alpha": -1}, "alpha must be >= 0, got -1"),
+    ("lime", {"alpha": -1}, "alpha must be a finite number >= 0, got -1"),
+    ("lime", {"alpha": float("inf")}, "alpha must be a finite number >= 0, got inf"),  # Ridge refused it after the queries
+    ("lime", {"alpha": float("nan")}, "alpha must be a finite number >= 0, got nan"),
     ("lime", {"density": 1}, "density must be True or False, got 1"),
     ("lime", {"n_samples": 30.0}, "n_samples must be an integer, got 30.0"),
     ("pami", {"max_queries": 50.5}, "max_queries must be an integer or None, got 50.5"),

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from peephole.core.options import require
+from peephole.core.options import require, require_finite
 from peephole.methods.surrogate import KERNEL_WIDTH, LimeFit, Surrogate, SurrogateOptions, lime_samples
 
 
@@ -40,7 +40,7 @@ class LimeOptions(SurrogateOptions):
     def __post_init__(self) -> None:
         super().__post_init__()
         require("kernel_width", self.kernel_width, "> 0", lambda v: v > 0)
-        require("alpha", self.alpha, ">= 0", lambda v: v >= 0)
+        require_finite("alpha", self.alpha, 0)  # scikit-learn's Ridge refuses inf, after every query was made
 
 
 class Lime(Surrogate):
