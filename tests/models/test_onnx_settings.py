@@ -50,3 +50,20 @@ def test_the_builtin_model_refuses_file_settings_and_urls_are_not_fetched():
         peephole.load_model("efficientnet-lite0", output="probs")
     with pytest.raises(InputError, match="URLs are not fetched"):
         peephole.load_model("https://example.com/model")
+
+
+@pytest.mark.parametrize("fixed", [1, 4])
+def test_a_file_with_a_fixed_batch_size_runs_on_batches_of_that_size(tmp_path, fixed):
+    """An export without a dynamic batch axis (often 1) failed on the default batches of 16 ("Got invalid dimensions
+    for input ... Got: 16 Expected: 1"): its batch size is the preferred one, and other batches are split and padded."""
+    model = peephole.load_model(str(tiny_onnx(tmp_path / "f.onnx", batch=fixed)))
+    assert model.fixed_batch == fixed and model.preferred_batch_size == fixed
+    batch = np.random.default_rng(1).random((7, 8, 8, 3)).astype(np.float32)  # 7 = 4 + 3: the last part padded
+    np.testing.assert_allclose(model(batch), expected_scores(batch), atol=1e-5)
+    dynamic = peephole.load_model(str(tiny_onnx(tmp_path / "d.onnx")))
+    options = {"method": "rise", "n_masks": 21, "seed": 3}
+    want = peephole.explain(dynamic, IMG, **options)
+    for batch_size in (None, 16, 3):
+        e = peephole.explain(model, IMG, batch_size=batch_size, **options)
+        np.testing.assert_allclose(e.maps, want.maps, rtol=1e-5, atol=1e-7)
+        assert e.n_queries == want.n_queries == 22

@@ -17,7 +17,10 @@ class OnnxModel:
     """Runs an ONNX graph with onnxruntime (CPU unless ``providers`` says otherwise).
 
     ``preprocess=None`` feeds the N×H×W×3 [0, 1] batch unchanged (the graph does its own
-    preprocessing, as Peephole's exported EfficientNet-Lite0 does).
+    preprocessing, as Peephole's exported EfficientNet-Lite0 does). A graph whose input has a fixed batch size
+    (an export without a dynamic batch axis, often 1) is run on batches of exactly that size: it is the preferred
+    batch size, and a batch of another size is split, its last part padded with copies of its last input (their
+    outputs dropped).
     """
 
     modality = "image"  #: inputs are N×H×W×3 float32 RGB images in [0, 1]
@@ -42,10 +45,13 @@ class OnnxModel:
             self.session = ort.InferenceSession(str(p), providers=list(providers))
         except Exception as exc:
             raise InputError(f"{p}: onnxruntime cannot load it ({exc})") from exc
-        self.input_name = self.session.get_inputs()[0].name
+        first = self.session.get_inputs()[0]
+        self.input_name = first.name
+        fixed = first.shape[0] if first.shape else None
+        self.fixed_batch = fixed if isinstance(fixed, int) and fixed > 0 else None  #: None: any batch size
         self.output, self.preprocess = output, preprocess
         self.class_names = list(class_names) if class_names is not None else None
-        self.preferred_batch_size = batch_size
+        self.preferred_batch_size = self.fixed_batch or batch_size
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -54,7 +60,15 @@ class OnnxModel:
 
     def __call__(self, batch: Any) -> np.ndarray:
         x = self.preprocess(batch) if self.preprocess else np.ascontiguousarray(batch, dtype=np.float32)
-        return self.session.run(None, {self.input_name: x})[0]
+        n = self.fixed_batch
+        if n is None or len(x) == n:
+            return self.session.run(None, {self.input_name: x})[0]
+        outs = []
+        for start in range(0, len(x), n):
+            part = x[start : start + n]
+            padded = np.concatenate([part, np.repeat(part[-1:], n - len(part), axis=0)]) if len(part) < n else part
+            outs.append(self.session.run(None, {self.input_name: padded})[0][: len(part)])
+        return np.concatenate(outs)
 
 
 #: Input normalisations a user ONNX file may declare: (mean, std) applied to [0, 1] RGB, or none.
