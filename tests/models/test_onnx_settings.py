@@ -67,3 +67,17 @@ def test_a_file_with_a_fixed_batch_size_runs_on_batches_of_that_size(tmp_path, f
         e = peephole.explain(model, IMG, batch_size=batch_size, **options)
         np.testing.assert_allclose(e.maps, want.maps, rtol=1e-5, atol=1e-7)
         assert e.n_queries == want.n_queries == 22
+
+
+@pytest.mark.parametrize("input_type", ["FLOAT16", "DOUBLE"])
+def test_a_half_or_double_precision_input_gets_the_batch_in_its_type(tmp_path, input_type):
+    """A float16 export failed on its first batch ("Unexpected input data type. Actual: (tensor(float))")."""
+    model = peephole.load_model(str(tiny_onnx(tmp_path / "h.onnx", input_type=input_type)))
+    tol = 2e-2 if input_type == "FLOAT16" else 1e-5
+    np.testing.assert_allclose(model(IMG[None]), expected_scores(IMG[None]), atol=tol)
+    assert peephole.explain(model, IMG, method="rise", n_masks=4).maps.shape == (1, 8, 8)
+
+
+def test_an_input_that_takes_no_floats_is_one_input_error_when_loaded(tmp_path):
+    with pytest.raises(InputError, match=r"input 'x' takes tensor\(uint8\); Peephole feeds float images"):
+        peephole.load_model(str(tiny_onnx(tmp_path / "u.onnx", input_type="UINT8")))

@@ -12,6 +12,9 @@ from peephole.core.query import OUTPUT_KINDS
 from peephole.errors import InputError
 from peephole.models.preprocess import ImagePreprocess
 
+#: ONNX input element types Peephole feeds, and the NumPy type the batch is cast to
+FLOAT_INPUTS = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64}
+
 
 class OnnxModel:
     """Runs an ONNX graph with onnxruntime (CPU unless ``providers`` says otherwise).
@@ -20,7 +23,8 @@ class OnnxModel:
     preprocessing, as Peephole's exported EfficientNet-Lite0 does). A graph whose input has a fixed batch size
     (an export without a dynamic batch axis, often 1) is run on batches of exactly that size: it is the preferred
     batch size, and a batch of another size is split, its last part padded with copies of its last input (their
-    outputs dropped).
+    outputs dropped). A float16 or float64 input gets the batch in that type; any other input type is an
+    :class:`InputError` when the file is loaded.
     """
 
     modality = "image"  #: inputs are N×H×W×3 float32 RGB images in [0, 1]
@@ -46,7 +50,12 @@ class OnnxModel:
         except Exception as exc:
             raise InputError(f"{p}: onnxruntime cannot load it ({exc})") from exc
         first = self.session.get_inputs()[0]
-        self.input_name = first.name
+        if first.type not in FLOAT_INPUTS:
+            raise InputError(
+                f"{p}: its input {first.name!r} takes {first.type}; Peephole feeds float images (export the graph with a "
+                f"float input, or call the session from a function of your own: output= declared)"
+            )
+        self.input_name, self.input_dtype = first.name, FLOAT_INPUTS[first.type]
         fixed = first.shape[0] if first.shape else None
         self.fixed_batch = fixed if isinstance(fixed, int) and fixed > 0 else None  #: None: any batch size
         self.output, self.preprocess = output, preprocess
@@ -60,6 +69,7 @@ class OnnxModel:
 
     def __call__(self, batch: Any) -> np.ndarray:
         x = self.preprocess(batch) if self.preprocess else np.ascontiguousarray(batch, dtype=np.float32)
+        x = x.astype(self.input_dtype, copy=False)
         n = self.fixed_batch
         if n is None or len(x) == n:
             return self.session.run(None, {self.input_name: x})[0]
