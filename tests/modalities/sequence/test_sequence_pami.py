@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -99,6 +101,9 @@ def test_maskers_and_bad_input() -> None:
         explain(credit_model, [1.0, np.nan, 2.0, 3.0, 4.0], modality="sequence", output="probs")
     with pytest.raises(InputError, match="shape"):
         explain(credit_model, np.zeros((2, 2, 2)), modality="sequence", output="probs")
+    for odd in (np.ones(6) + 1j, np.ones(6, bool), np.arange(6).astype("M8[D]")):  # complex lost its imaginary part
+        with pytest.raises(InputError, match=re.escape(f"expected real numbers, got dtype {odd.dtype}")):
+            explain(credit_model, odd, modality="sequence", output="probs")
     with pytest.raises(InputError, match="outside 0..5"):
         feature_groups(6, [[0, 6]])
     with pytest.raises(InputError, match="does not match the input"):

@@ -38,8 +38,8 @@ class SequenceModality(Modality):
         arr = np.asarray(x)
         if arr.ndim not in (1, 2) or arr.shape[0] == 0:
             raise InputError(f"expected a signal (T,) / (T, C) or a row (F,), got shape {arr.shape}")
-        if not np.issubdtype(arr.dtype, np.number):
-            raise InputError(f"expected numbers, got dtype {arr.dtype}")
+        if arr.dtype.kind not in "iuf":  # complex too: masking and the model's real scores would drop its imaginary part
+            raise InputError(f"expected real numbers, got dtype {arr.dtype}")
         if not np.isfinite(arr).all():
             raise InputError("the input holds NaN or inf")
         return arr
