@@ -49,3 +49,22 @@ def test_figures_and_written_overlays_carry_a_colour_bar(tmp_path):
     paths = e.write(tmp_path, "two")
     png = Image.open([p for p in paths if p.suffix == ".png"][0])
     assert png.size[0] > png.size[1]  # the bar sits beside the square overlay
+
+
+def test_many_maps_wrap_into_rows_of_at_most_six_panels():
+    """60 boxes of a detector (or a large top_k) made one row 196 inches wide; now rows of six panels."""
+    img = np.random.default_rng(0).random((24, 32, 3)).astype(np.float32)
+    boxes = np.array([[i % 20, 2, i % 20 + 8, 10] for i in range(13)], float)
+
+    def detector(batch):
+        return [{"boxes": boxes, "scores": np.full(13, float(x[:, :16].mean())), "labels": np.zeros(13, int)} for x in batch]
+
+    e = peephole.explain(detector, img, "rise", n_masks=4, task="detection")
+    fig = e.figure()
+    panels = [ax for ax in fig.axes if ax.get_ylabel() != "importance (shared scale)"]
+    shown = [ax for ax in panels if ax.images]
+    rows = {ax.get_subplotspec().rowspan.start for ax in shown}
+    assert len(shown) == 14 and len(rows) == 3  # the input and 13 maps: 6 + 6 + 2
+    assert [ax.get_title() for ax in shown[1:]] == [f"class 0 {i} ({e.probabilities[i]:.2f})" for i in range(13)]
+    assert tuple(fig.get_size_inches()) == pytest.approx((3.2 * 6 + 0.6, 3.4 * 3))
+    assert tuple(two_class_explanation().figure().get_size_inches()) == pytest.approx((3.2 * 3 + 0.6, 3.4))  # one row

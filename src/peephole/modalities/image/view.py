@@ -38,6 +38,10 @@ def overlay(
     return (np.clip(out, 0, 1) * 255).round().astype(np.uint8)
 
 
+#: panels per row of :func:`figure` (the input and up to five maps)
+COLUMNS = 6
+
+
 def figure(
     image: np.ndarray,
     maps: Sequence[np.ndarray],
@@ -48,7 +52,8 @@ def figure(
     fig: Any = None,
     boxes: Sequence[Sequence[float]] | None = None,
 ) -> Any:
-    """A matplotlib figure: the image, then one overlay per map, with a colour bar.
+    """A matplotlib figure: the image, then one overlay per map, with a colour bar; rows of at most
+    :data:`COLUMNS` panels (a detection's many boxes, a large ``top_k``).
 
     ``scale='shared'`` (default) puts every map on one range, so a map of low values stays cool next to
     the top class's; ``'own'`` scales each map to its own range (one colour bar per panel). Drawn on
@@ -62,25 +67,27 @@ def figure(
     if scale not in ("shared", "own"):
         raise ValueError(f"scale must be 'shared' or 'own', got {scale!r}")
     n = len(maps) + 1
+    cols = min(n, COLUMNS)
+    rows = -(-n // cols)
     fig = Figure() if fig is None else fig
-    fig.set_size_inches(3.2 * n + 0.6, 3.4)
-    axes = fig.subplots(1, n, squeeze=False)
-    axes[0, 0].imshow(image)
-    axes[0, 0].set_title("input", fontsize=9)
+    fig.set_size_inches(3.2 * cols + 0.6, 3.4 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    axes[0].imshow(image)
+    axes[0].set_title("input", fontsize=9)
     shared = (min(float(m.min()) for m in maps), max(float(m.max()) for m in maps)) if maps else (0.0, 1.0)
-    for i, (ax, m, t) in enumerate(zip(axes[0, 1:], maps, titles)):
+    for i, (ax, m, t) in enumerate(zip(axes[1:], maps, titles)):
         lo, hi = shared if scale == "shared" else (float(m.min()), float(m.max()))
         ax.imshow(overlay(image, m, alpha, cmap, lo, hi))
         ax.set_title(t, fontsize=9)
         if boxes is not None:
-            draw_box(axes[0, 0], boxes[i])
+            draw_box(axes[0], boxes[i])
             draw_box(ax, boxes[i])
         if scale == "own":
             fig.colorbar(ScalarMappable(Normalize(lo, hi), cmap), ax=ax, fraction=0.046, pad=0.02)
-    for ax in axes[0]:
+    for ax in axes:
         ax.axis("off")
     if scale == "shared" and maps:
-        bar = fig.colorbar(ScalarMappable(Normalize(*shared), cmap), ax=list(axes[0, 1:]), fraction=0.02, pad=0.02)
+        bar = fig.colorbar(ScalarMappable(Normalize(*shared), cmap), ax=list(axes[1:n]), fraction=0.02, pad=0.02)
         bar.set_label("importance (shared scale)", fontsize=8)
     return fig
 
