@@ -26,6 +26,7 @@ from peephole.core.query import Query
 from peephole.core.run import run
 from peephole.errors import InputError
 from peephole.metrics.grading import held_out_fill, self_graded
+from peephole.metrics.maps import checked_map
 from peephole.modalities import Modality, declared_modality, get_modality
 from peephole.tasks import Task, classification_query, declared_task, get_task
 
@@ -52,7 +53,7 @@ def auc(fractions: np.ndarray, values: np.ndarray) -> float:
 
 def pixel_order(saliency: np.ndarray) -> np.ndarray:
     """Flat pixel indices, most important first; equal values keep row-major order (deterministic)."""
-    s = np.asarray(saliency, dtype=np.float64)
+    s = checked_map(saliency)
     if s.ndim != 2:
         raise InputError(f"a saliency map must be H×W, got shape {s.shape}")
     return feature_order(s)
@@ -60,10 +61,7 @@ def pixel_order(saliency: np.ndarray) -> np.ndarray:
 
 def feature_order(saliency: np.ndarray) -> np.ndarray:
     """Flat feature indices of a map of any shape, most important first; ties keep row-major order."""
-    s = np.asarray(saliency, dtype=np.float64)
-    if not np.isfinite(s).all():
-        raise InputError("the saliency map contains NaN or inf")
-    return np.argsort(-s.ravel(), kind="stable")
+    return np.argsort(-checked_map(saliency).ravel(), kind="stable")
 
 
 def default_step(shape: tuple[int, ...]) -> int:

@@ -21,6 +21,7 @@ from peephole.core.options import make
 from peephole.core.run import run
 from peephole.errors import InputError
 from peephole.metrics.curves import curve_fill, input_for_map
+from peephole.metrics.maps import checked_map
 from peephole.tasks import classification_query
 
 
@@ -57,6 +58,7 @@ def mu_fidelity(
         raise InputError(f"n_samples must be >= 3, got {n_samples!r}")
     if correlation not in ("pearson", "spearman"):
         raise InputError(f"correlation must be 'pearson' or 'spearman', got {correlation!r}")
+    saliency = checked_map(saliency)
     mod, x = input_for_map(model, image, saliency, modality)
     options = {"cells": 9} if regions == "grid" and region_options is None else dict(region_options or {})
     spec = mod.partition_spec(regions)
@@ -71,7 +73,7 @@ def mu_fidelity(
     res = run(query, x, designs, curve_fill(mod, fill, seed), [int(target)], batch_size, aggregator=ScoresOnly, desc="µFidelity")
     scores = res.scores[:, int(target)].astype(np.float64)
     drops = scores[0] - scores[1:]
-    region_sums = np.bincount(labels[0].ravel(), np.asarray(saliency, np.float64).ravel(), parts.n_parts)
+    region_sums = np.bincount(labels[0].ravel(), saliency.ravel(), parts.n_parts)
     sums = (~keep[1:]) @ region_sums
     params = {"metric": "mu_fidelity", "fill": fill, "regions": regions, "region_options": options}
     return MuFidelity(pearson_or_spearman(sums, drops, correlation), sums, drops, res.n_queries, params)

@@ -7,10 +7,11 @@ from __future__ import annotations
 import numpy as np
 
 from peephole.errors import InputError
+from peephole.metrics.maps import checked_map
 
 
 def _checked(saliency: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    s, m = np.asarray(saliency, np.float64), np.asarray(mask, bool)
+    s, m = checked_map(saliency), np.asarray(mask, bool)
     if s.shape != m.shape:
         raise InputError(f"a {s.shape} map cannot be scored against a {m.shape} feature mask")
     if not m.any() or m.all():

@@ -20,6 +20,7 @@ import numpy as np
 from scipy.ndimage import distance_transform_edt
 
 from peephole.errors import InputError
+from peephole.metrics.maps import checked_map
 
 TOLERANCE = 15
 
@@ -44,9 +45,8 @@ def boxes_mask(boxes: Sequence[Sequence[float]], shape: tuple[int, int]) -> np.n
 def pointing_hit(saliency: np.ndarray, region: np.ndarray, tolerance: float = TOLERANCE) -> float:
     """The hit in [0, 1]: the share of the map's maximal pixels within ``tolerance`` px of a pixel of ``region``
     (H×W bool); 1.0 or 0.0 when the maximum is unique."""
-    region = np.asarray(region, bool)
-    s = np.asarray(saliency, np.float64)
-    if s.ndim != 2 or not np.isfinite(s).all():
+    region, s = np.asarray(region, bool), checked_map(saliency)
+    if s.ndim != 2:
         raise InputError(f"a saliency map must be a finite H×W array, got shape {s.shape}")
     if region.shape != s.shape:
         raise InputError(f"region of shape {region.shape} does not match the map of shape {s.shape}")
@@ -60,12 +60,9 @@ def pointing_hit(saliency: np.ndarray, region: np.ndarray, tolerance: float = TO
 def energy_pointing(saliency: np.ndarray, region: np.ndarray) -> float:
     """Σ_{region} s⁺ / Σ s⁺ with s⁺ = max(s, 0) (Score-CAM's energy-based pointing game; their maps are ≥ 0),
     in [0, 1]; NaN for a map with no positive mass."""
-    region = np.asarray(region, bool)
-    s = np.asarray(saliency, np.float64)
+    region, s = np.asarray(region, bool), checked_map(saliency)
     if region.shape != s.shape:
         raise InputError(f"region of shape {region.shape} does not match the map of shape {s.shape}")
-    if not np.isfinite(s).all():
-        raise InputError("the saliency map contains NaN or inf")
     pos = np.clip(s, 0, None)
     total = pos.sum()
     return float(pos[region].sum() / total) if total > 0 else float("nan")

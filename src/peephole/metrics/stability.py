@@ -9,13 +9,14 @@ from itertools import combinations
 import numpy as np
 
 from peephole.errors import InputError
+from peephole.metrics.maps import checked_map
 
 
 def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
     """Spearman's ρ between two maps of the same shape (ties get average ranks); 0 when either map is constant."""
     from scipy.stats import spearmanr
 
-    a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
+    a, b = checked_map(a).ravel(), checked_map(b).ravel()
     if a.shape != b.shape:
         raise InputError(f"maps of {np.shape(a)} and {np.shape(b)} features cannot be compared")
     if np.ptp(a) == 0 or np.ptp(b) == 0:
