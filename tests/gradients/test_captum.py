@@ -61,6 +61,24 @@ def test_black_boxes_and_unknown_methods_are_refused():
         peephole.explain(Tiny(), image(), method="deeplift")
 
 
+@pytest.mark.parametrize(
+    ("method", "options", "message"),
+    [
+        ("smoothgrad", {"n_samples": -1}, "n_samples must be a whole number >= 1, got -1"),  # torch: "negative dimension"
+        ("smoothgrad", {"n_samples": 0}, "n_samples must be a whole number >= 1, got 0"),
+        ("smoothgrad", {"noise": float("nan")}, "noise must be a finite number >= 0, got nan"),
+        ("integrated-gradients", {"n_steps": 0}, "n_steps must be a whole number >= 1, got 0"),
+    ],
+)
+def test_counts_and_noise_out_of_range_are_one_input_error_before_the_model_runs(method, options, message):
+    net = Tiny()
+    calls = []
+    net.register_forward_hook(lambda *a: calls.append(1))
+    with pytest.raises(InputError, match=message):
+        peephole.explain(net, image(), method=method, **options)
+    assert not calls
+
+
 def test_registered_in_explain():
     e = peephole.explain(Tiny(), image(), method="gradcam", targets=1)
     assert e.method == "gradcam" and e.maps.shape == (1, H, W)

@@ -79,6 +79,9 @@ def test_maskers_build_expected_texts() -> None:
         TokenMasker("two words")
     with pytest.raises(InputError, match="do not match"):
         DropMasker().bind(ws)(np.ones((1, 3), dtype=bool))
+    for odd in (np.array([1, 2]), 3, 2.5):  # an array raised NumPy's "truth value ... is ambiguous"
+        with pytest.raises(InputError, match="unknown text masker"):
+            explain(keyword_model("a"), "a b", modality="text", masker=odd, output="probs")
 
 
 def test_phrases_split_at_punctuation_and_clause_words() -> None:

@@ -62,8 +62,6 @@ def make_text_masker(masker: str | Masker) -> Masker:
     """``'drop'`` or a replacement token (``'[MASK]'``, ``'[UNK]'``, ``'<pad>'`` ...), or a :class:`Masker`."""
     if isinstance(masker, Masker):
         return masker
-    if masker == "drop":
-        return DropMasker()
-    if isinstance(masker, str):
-        return TokenMasker(masker)
+    if isinstance(masker, str):  # a str first: an array compared with 'drop' has no single truth value
+        return DropMasker() if masker == "drop" else TokenMasker(masker)
     raise InputError(f"unknown text masker {masker!r}; use 'drop', a replacement token such as '[MASK]', or a Masker")
