@@ -49,3 +49,14 @@ def test_a_list_or_integer_map_is_read_as_its_numbers(metric):
     assert repr(as_list) == repr(as_float)
     ints = (GOOD * 10).astype(int)
     assert repr(METRICS[metric](ints)) == repr(METRICS[metric](ints.astype(float)))
+
+
+@pytest.mark.parametrize("fill", [np.zeros((16, 16, 3)), ["grey"], 3])
+def test_a_fill_or_regions_that_is_no_name_is_one_input_error(fill):
+    """An array fill raised NumPy's "truth value ... is ambiguous" (``fill == 'road'``), a list a TypeError."""
+    with pytest.raises(InputError, match="unknown fill"):
+        metrics.insertion(MODEL, IMG, GOOD, 0, fill=fill)
+    with pytest.raises(InputError, match="unknown fill"):
+        metrics.mu_fidelity(MODEL, IMG, GOOD, 0, fill=fill, n_samples=5)
+    with pytest.raises(InputError, match="regions must be the name of a partition"):
+        metrics.mu_fidelity(MODEL, IMG, GOOD, 0, regions=fill, n_samples=5)

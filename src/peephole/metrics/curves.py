@@ -152,12 +152,12 @@ def task_query(m: Any, x: Any, mod: Modality, task: str | Task | None, target: i
 
 def curve_fill(mod: Modality, fill: str, seed: int = 0) -> Masker:
     """The masker named ``fill``: ``'road'`` (ROAD's noisy linear imputation) or one of the modality's maskers."""
+    if not isinstance(fill, str) or fill not in ("road", *mod.maskers):
+        raise InputError(f"unknown fill {fill!r} for {mod.name} inputs; use 'road' or one of {sorted(mod.maskers)}")
     if fill == "road":
         from peephole.metrics.road import NoisyLinearMasker
 
         return NoisyLinearMasker(seed=seed)
-    if fill not in mod.maskers:
-        raise InputError(f"unknown fill {fill!r} for {mod.name} inputs; use 'road' or one of {sorted(mod.maskers)}")
     return mod.masker(fill)
 
 

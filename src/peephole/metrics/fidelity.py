@@ -59,6 +59,8 @@ def mu_fidelity(
     if correlation not in ("pearson", "spearman"):
         raise InputError(f"correlation must be 'pearson' or 'spearman', got {correlation!r}")
     saliency = checked_map(saliency)
+    if not isinstance(regions, str):
+        raise InputError(f"regions must be the name of a partition (e.g. 'grid'), got {type(regions).__name__}")
     mod, x = input_for_map(model, image, saliency, modality)
     options = {"cells": 9} if regions == "grid" and region_options is None else dict(region_options or {})
     spec = mod.partition_spec(regions)
