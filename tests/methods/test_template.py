@@ -241,3 +241,13 @@ def test_a_one_part_partition_warns_naming_the_fix():
             left_half, thin, "pami-path", output="probs", partition="window", radius=1, stride=2, window="square"
         )
     assert np.ptp(e.maps) > 0
+
+
+def test_the_one_part_warning_gives_each_input_kinds_own_advice():
+    """A six-position sequence under the default 8-position windows was told to use an image's partition='window'."""
+
+    def total(b):
+        return np.asarray(b, np.float64).reshape(len(b), -1).sum(1, keepdims=True)
+
+    with pytest.warns(UserWarning, match=r"one part on this input of shape \(6,\).*partition='windows' with a window"):
+        peephole.explain(total, np.arange(6.0), "occlusion", modality="sequence", output="scores")

@@ -43,14 +43,14 @@ def label(spec: Any, built: Any) -> Any:
     return spec if isinstance(spec, (str, int, float)) else type(built).__name__
 
 
-def warn_one_part(partition: Partition, name: Any) -> None:
+def warn_one_part(partition: Partition, name: Any, smaller_parts: str) -> None:
     """A warning when ``partition`` has one part per group on an input of several features: every feature is kept
-    or hidden together, so the map is one value everywhere."""
+    or hidden together, so the map is one value everywhere (``smaller_parts``: the modality's advice)."""
     if partition.n_parts == partition.n_groups and int(np.prod(partition.shape)) > 1:
         warnings.warn(
             f"the {name!r} partition has one part{' per segmentation' if partition.n_groups > 1 else ''} on this input "
             f"of shape {tuple(partition.shape)}: every feature gets the same value (a constant map); choose smaller "
-            "parts (e.g. partition='window' with a radius below the input's shorter side) or a larger input",
+            f"parts (e.g. {smaller_parts}) or a larger input",
             stacklevel=4,
         )
 
@@ -154,7 +154,7 @@ class PerturbationMethod:
         sized = mod.partition_options(ctx.x, s.partition, s.partition_options) if self.takes_partition else None
         inner = mod.partition(ctx.x, s.partition, req.seed, sized) if self.takes_partition else None
         if inner is not None:
-            warn_one_part(inner, label(s.partition, inner))
+            warn_one_part(inner, label(s.partition, inner), mod.smaller_parts)
         parts = self.parts(ctx, s, inner)
         t_segment = perf_counter() - t
         given = mod.masker(s.masker, s.masker_options)

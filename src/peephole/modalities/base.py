@@ -63,6 +63,8 @@ class Modality(ABC):
     default_masker: ClassVar[Any]  #: what hidden features become
     method_defaults: ClassVar[dict[str, dict[str, Any]]] = {}  #: method name -> the partition / masker it uses here
     budget_defaults: ClassVar[dict[str, BudgetDefault]] = {}  #: method name -> its defaults here at small budgets
+    #: what to choose when a partition has one part on an input (the one-part warning's advice)
+    smaller_parts: ClassVar[str] = "a partition of smaller parts"
 
     @abstractmethod
     def load(self, x: Any, allow_large: bool = False) -> Any:

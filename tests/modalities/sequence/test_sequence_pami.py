@@ -101,6 +101,18 @@ def test_maskers_and_bad_input() -> None:
         explain(credit_model, [1.0, np.nan, 2.0, 3.0, 4.0], modality="sequence", output="probs")
     with pytest.raises(InputError, match="shape"):
         explain(credit_model, np.zeros((2, 2, 2)), modality="sequence", output="probs")
+    for masker, message in [
+        ({}, "must be real numbers, got {}"),  # float() raised TypeError on a dict
+        (["a"] * 6, "must be real numbers"),
+        (float("nan"), "the baseline must be a finite number, got nan"),
+        (np.full(6, np.inf), "per-position baseline values must be finite"),
+    ]:
+        with pytest.raises(InputError, match=message):
+            explain(credit_model, np.zeros(6), "occlusion", modality="sequence", output="probs", masker=masker)
+    args = (credit_model, np.arange(6.0), "occlusion")
+    zero_d = explain(*args, modality="sequence", output="probs", masker=np.array(2.0), partition="windows", window=2)
+    number = explain(*args, modality="sequence", output="probs", masker=2.0, partition="windows", window=2)
+    assert np.array_equal(zero_d.maps, number.maps) and np.ptp(number.maps) > 0  # a 0-d array is one baseline value
     for odd in (np.ones(6) + 1j, np.ones(6, bool), np.arange(6).astype("M8[D]")):  # complex lost its imaginary part
         with pytest.raises(InputError, match=re.escape(f"expected real numbers, got dtype {odd.dtype}")):
             explain(credit_model, odd, modality="sequence", output="probs")

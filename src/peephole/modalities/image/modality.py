@@ -71,6 +71,7 @@ class ImageModality(Modality):
     partitions = PARTITIONS
     maskers = {n: MaskerSpec(n, lambda o, n=n: MASKERS[n](), help=f"hidden pixels: {n}") for n in MASKERS}
     default_partition = "superpixels"
+    smaller_parts = "partition='window' with a radius below the input's shorter side"
     default_masker = "blur"
     #: Occlusion hides PAMI Strategy I's windows; LIME and KernelSHAP read one segmentation of ~50 superpixels
     #: (over grey, as LIME), PAMI path two SLIC segmentations of ~40 and ~60 (one path each, maps averaged;

@@ -32,6 +32,7 @@ class TextModality(Modality):
     }
     maskers = {"drop": MaskerSpec("drop", lambda o: DropMasker(), help="delete the hidden words")}
     default_partition = "words"
+    smaller_parts = "partition='words'"
     default_masker = "drop"
 
     def load(self, x: Any, allow_large: bool = False) -> list[str]:
