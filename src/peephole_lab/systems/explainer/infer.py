@@ -73,6 +73,8 @@ def explainer(req: Request, explainer: Any = None, multilabel: bool | None = Non
         raise InputError("method='explainer' needs a trained Explainer: explainer=ExplainerNet or a saved file")
     if isinstance(explainer, (str, os.PathLike)):
         explainer = cached_explainer(explainer)
+    if not isinstance(explainer, torch.nn.Module):
+        raise InputError(f"explainer= must be a trained Explainer (a torch module) or a saved file, got {explainer!r}")
     t0 = perf_counter()
     dm = as_differentiable(req.model, "the Explainer", "logits", req.class_names)
     x = torch.from_numpy(to_chw(req.input, dm.shape)[None])

@@ -108,6 +108,14 @@ def test_explain_uses_the_training_loss_then_the_output(tmp_path):
     np.testing.assert_allclose(e.probabilities, expected, atol=1e-6)
 
 
+@pytest.mark.parametrize("odd", [True, 3, {"net": 1}])
+def test_an_explainer_that_is_no_module_is_one_input_error(odd):
+    """explainer=True was an AttributeError ("'bool' object has no attribute 'eval'"), found by a seeded fuzz run."""
+    img = np.random.default_rng(0).random((24, 24, 3)).astype(np.float32)
+    with pytest.raises(InputError, match="explainer= must be a trained Explainer"):
+        peephole.explain(_lab_cnn(), img, method="explainer", explainer=odd)
+
+
 def test_a_saved_explainer_is_loaded_once_per_file_version(tmp_path, monkeypatch):
     """The path form reloaded the file on every call (9× slower)."""
     clf = _lab_cnn()
