@@ -79,6 +79,13 @@ def test_counts_and_noise_out_of_range_are_one_input_error_before_the_model_runs
     assert not calls
 
 
+@pytest.mark.parametrize("layer", ["fc", ""])
+def test_a_gradcam_layer_without_a_feature_map_is_one_input_error(layer):
+    """A linear layer (or the whole model) has no map to upsample: torch's interpolate raised a ValueError."""
+    with pytest.raises(InputError, match=rf"layer '{layer}' gives activations of shape \(1, 1\), not a feature map"):
+        peephole.explain(Tiny(), image(), method="gradcam", targets=1, layer=layer)
+
+
 def test_registered_in_explain():
     e = peephole.explain(Tiny(), image(), method="gradcam", targets=1)
     assert e.method == "gradcam" and e.maps.shape == (1, H, W)

@@ -88,6 +88,11 @@ def _gradcam(s: ImageSetup, xi: Any, t: int, o: dict[str, Any]) -> Any:
 
     lay, inp = cam_layer(s.dm.module, o["layer"])
     a = LayerGradCam(s.net, lay).attribute(xi, target=t, attribute_to_layer_input=inp, relu_attributions=True)
+    if a.ndim != 4:  # a linear layer, the whole model: no map to upsample
+        raise InputError(
+            f"Grad-CAM's layer {o['layer']!r} gives activations of shape {tuple(a.shape)}, not a feature map "
+            "(N×C×H×W): choose a convolutional layer"
+        )
     return LayerAttribution.interpolate(a.detach(), s.image.shape[:2], interpolate_mode="bilinear")
 
 
