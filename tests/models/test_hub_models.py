@@ -213,3 +213,36 @@ def cv2_resize(image: np.ndarray, h: int, w: int) -> np.ndarray:
     import cv2
 
     return cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def test_a_saved_vision_folder_loads_by_path_for_the_library_and_the_command_line(vit, yolos, tmp_path):
+    """``peephole explain photo.png --model FOLDER`` took every folder for a text classifier ("cannot load a sequence
+    classifier ... Couldn't instantiate the backend tokenizer")."""
+    from PIL import Image
+
+    from peephole.cli import main
+    from peephole.models.hf_folder import vision_head
+    from peephole.models.registry import modality_of_name
+
+    classifier, detector = tmp_path / "vit", tmp_path / "yolos"
+    vit.save_pretrained(classifier)
+    transformers.ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.25] * 3).save_pretrained(
+        classifier
+    )
+    yolos[0].save_pretrained(detector)
+    yolos[1].save_pretrained(detector)
+    assert vision_head(classifier) == "ForImageClassification" and vision_head(detector) == "ForObjectDetection"
+    assert modality_of_name(str(classifier)) == modality_of_name(str(detector)) == "image"
+    model = peephole.load_model(str(classifier))
+    assert isinstance(model, HFImageClassifier) and model.preprocess.mean == (0.5,) * 3
+    assert model.class_names == ["cat", "dog", "fox"]
+    in_memory = HFImageClassifier(vit, transformers.ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5] * 3,
+                                                                      image_std=[0.25] * 3))  # fmt: skip
+    np.testing.assert_allclose(model(IMG[None]), in_memory(IMG[None]), rtol=1e-5, atol=1e-6)  # the same weights
+    det = peephole.load_model(str(detector))
+    assert det.task == "detection" and det.reference_threshold == 0.5
+    photo = tmp_path / "photo.png"
+    Image.fromarray((IMG * 255).astype(np.uint8)).save(photo)
+    out = tmp_path / "out"
+    assert main(["explain", str(photo), "--model", str(classifier), "--size", "0", "--out", str(out)]) == 0
+    assert (out / "photo.npz").is_file() and peephole.load(out / "photo.npz").class_names == ["cat", "dog", "fox"]

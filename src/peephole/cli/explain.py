@@ -36,8 +36,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model",
         default=None,
-        help="a model name (efficientnet-lite0, vader, minilm), FILE.onnx, a Hugging Face folder or package.module:factory; "
-        "unset: the modality's default model (images: efficientnet-lite0, texts: vader)",
+        help="a model name (efficientnet-lite0, vader, minilm), FILE.onnx, a Hugging Face folder (an image classifier or "
+        "detector, or a text classifier) or package.module:factory; unset: the modality's default model (images: "
+        "efficientnet-lite0, texts: vader)",
     )
     p.add_argument(
         "--output",

@@ -17,10 +17,11 @@ DETECTORS = ("haar-face", "haar-cat", "haar-body", "dbnet-text")
 
 def modality_of_name(name: str) -> str | None:
     """The input kind of a model given by name or path: image for the built-in and ONNX models, text for
-    the built-in text models and Hugging Face folders, None when the name says nothing."""
+    the built-in text models and Hugging Face folders (image for a vision model's), None when the name says nothing."""
+    from peephole.models.hf_folder import vision_head
     from peephole.models.text import BUILTIN as TEXT_BUILTIN
 
-    if name in BUILTIN or name in DETECTORS or name.endswith(".onnx"):
+    if name in BUILTIN or name in DETECTORS or name.endswith(".onnx") or vision_head(name):
         return "image"
     if name in TEXT_BUILTIN or Path(name).is_dir():
         return "text"
@@ -38,7 +39,8 @@ def load_model(
 ) -> Model:
     """``'efficientnet-lite0'`` (backend ``'onnx'`` or ``'torch'``), a built-in detector (:data:`DETECTORS`:
     OpenCV Haar cascades for faces, cat faces, bodies, run on the image shrunk to 320 pixels; the PP-OCRv4 DBNet
-    text detector, run on the image resized to 640 pixels), or a path to an ``.onnx`` image classifier.
+    text detector, run on the image resized to 640 pixels), a path to an ``.onnx`` image classifier, or the folder of a
+    Hugging Face image classifier or object detector (:mod:`peephole.models.hf_folder`).
 
     ``side`` (detectors only): the longer side, in pixels, the detector works at instead (Haar cascades shrink
     larger images to it and leave smaller ones as they are; DBNet resizes to it). Larger finds smaller faces and
@@ -78,6 +80,13 @@ def load_model(
         if model.session.get_outputs()[0].shape[-1] == 1000:
             model.class_names = list(imagenet_class_names())
         return model
+    from peephole.models.hf_folder import load_vision_folder, vision_head
+
+    if vision_head(name):
+        return load_vision_folder(name)
     if "://" in name:
         raise InputError(f"{name}: URLs are not fetched; download the model and pass its path")
-    raise InputError(f"unknown model {name!r}: use one of {BUILTIN + DETECTORS} or a path to an .onnx file")
+    raise InputError(
+        f"unknown model {name!r}: use one of {BUILTIN + DETECTORS}, a path to an .onnx file or the folder of a Hugging "
+        "Face image classifier or detector"
+    )
