@@ -88,3 +88,23 @@ def test_gradient_methods_explain_a_batch_one_image_after_another():
     got = peephole.explain(net, IMAGES[:3], "saliency", output="logits")
     for g, im in zip(got, IMAGES[:3]):
         np.testing.assert_array_equal(g.maps, peephole.explain(net, im, "saliency", output="logits").maps)
+
+
+def test_a_batch_explained_by_a_plain_callable_detector_gives_each_image_its_boxes_maps():
+    """task='detection' with a plain callable: a batch asked the callable to declare output= (the task's detector
+    adapter was applied to one image only); an image without boxes is skipped on its own."""
+
+    def bright_square(batch):
+        out = []
+        for x in batch:
+            found = float(x[4:16, 4:16].mean()) > 0.05
+            out.append({"boxes": np.array([[4.0, 4.0, 16.0, 16.0]] * found), "scores": np.array([x[4:16, 4:16].mean()] * found)})
+        return out
+
+    images = [IMAGES[0], np.zeros((32, 32, 3), np.float32), IMAGES[2]]
+    got = peephole.explain(bright_square, images, "rise", task="detection", n_masks=8, seed=1)
+    assert isinstance(got[1], peephole.NothingToExplain)
+    for i in (0, 2):
+        alone = peephole.explain(bright_square, images[i], "rise", task="detection", n_masks=8, seed=1)
+        assert got[i].task == "detection" and np.array_equal(got[i].maps, alone.maps)
+        np.testing.assert_array_equal(got[i].extras["boxes"], alone.extras["boxes"])

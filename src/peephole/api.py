@@ -67,13 +67,14 @@ def explain(
     spec.check(options, mod)
     check_function_options(spec.function, options)
     req = Request(model, x, mod, targets, top_k, batch_size, seed, progress, output, class_names, allow_large, task, device)
-    spec.check_task(resolve_task(req).name)  # an unknown task, or one the method cannot explain: before anything runs
+    task = resolve_task(req)
+    spec.check_task(task.name)  # an unknown task, or one the method cannot explain: before anything runs
     inputs = mod.split(x)
     if inputs is None:
         return spec.function(req, **options)
     if spec.family != "perturbation":  # a gradient method takes the module itself: one input after another
         return [_one(lambda i=i: spec.function(replace(req, input=i), **options)) for i in inputs]
-    wrapped = mod.as_model(model, output, class_names)
+    wrapped = mod.as_model(task.adapt(model), output, class_names)  # the task's adapter first (a callable detector)
     use_device(wrapped, device)
     packer = Packer(wrapped, batch_size)
     one = replace(req, model=Packed(wrapped, packer), output=None, class_names=None, device=None)
