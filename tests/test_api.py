@@ -90,6 +90,22 @@ def test_map_for_any_class_after_the_fact():
     np.testing.assert_allclose(e.map_for(0), other.maps[0], atol=1e-6)
     with pytest.raises(InputError, match="class 5 out of range"):
         e.map_for(5)
+    for odd in ("x", True, 0.5, None):  # 'x' was int()'s ValueError
+        with pytest.raises(InputError, match="a class is an index or one of the class names"):
+            e.map_for(odd)
+
+
+def test_a_class_name_picks_a_map_and_the_opacity_must_lie_in_0_1():
+    image = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)
+    e = peephole.explain(lambda b: np.stack([b.mean((1, 2, 3)), 1 - b.mean((1, 2, 3))], 1), image, "pami",
+                         output="probs", partition="window", radius=4, stride=4, targets=[0, 1],
+                         class_names=["light", "dark"])  # fmt: skip
+    assert np.array_equal(e.map_of("dark"), e.maps[1]) and np.array_equal(e.map_for("light"), e.maps[0])
+    for alpha in (5, -1, float("nan")):  # 5 subtracted the image: a silently wrong picture
+        with pytest.raises(InputError, match="alpha must be"):
+            e.overlay(0, alpha=alpha)
+        with pytest.raises(InputError, match="alpha must be"):
+            e.figure(alpha=alpha)
 
 
 # --- the facade: options, methods and modalities are checked before the model is queried ---------------

@@ -65,15 +65,14 @@ class Explanation:
         idx = np.argsort(-self.probabilities, kind="stable")[:k]
         return [(int(i), self.name(int(i)), float(self.probabilities[i])) for i in idx]
 
-    def map_for(self, cls: int) -> np.ndarray:
+    def map_for(self, cls: int | str) -> np.ndarray:
         """The (first-run) map of any class, aggregated from the stored outputs: no model query.
 
         Raises :class:`~peephole.errors.InputError` for methods that keep no per-query outputs
         (gradient methods, systems) or whose queries depend on the target (``pami-path``): only their
         targets' maps exist.
         """
-        if not 0 <= int(cls) < len(self.probabilities):
-            raise InputError(f"class {cls} out of range for {len(self.probabilities)} classes")
+        cls = self.index(cls)
         if cls in self.targets and self.first_run_maps is None:
             return self.maps[self.targets.index(cls)]
         if self.partition is None or self.aggregator is None or len(self.scores) != self.partition.n_parts:
@@ -88,11 +87,23 @@ class Explanation:
         cls_ = resolve(self.aggregator["class"], Aggregator)
         return aggregate(self.partition, self.scores[:, [cls]], self.probabilities[[cls]], cls_, self.aggregator["params"])[0]
 
-    def map_of(self, target: int | None = None) -> np.ndarray:
-        """The map of ``target`` (default: the first target); other classes via :meth:`map_for`."""
+    def map_of(self, target: int | str | None = None) -> np.ndarray:
+        """The map of ``target`` (an index or a class name; default: the first target); other classes via
+        :meth:`map_for`."""
         if target is None:
             return self.maps[0]
+        target = self.index(target)
         return self.maps[self.targets.index(target)] if target in self.targets else self.map_for(target)
+
+    def index(self, cls: int | str) -> int:
+        """The index of class ``cls`` (an index, or one of ``class_names``); an :class:`InputError` otherwise."""
+        if isinstance(cls, str) and cls in (self.class_names or []):
+            return list(self.class_names or []).index(cls)
+        if isinstance(cls, (bool, np.bool_)) or not isinstance(cls, (int, np.integer)):
+            raise InputError(f"a class is an index or one of the class names, got {cls!r}")
+        if not 0 <= cls < len(self.probabilities):
+            raise InputError(f"class {cls} out of range for {len(self.probabilities)} classes")
+        return int(cls)
 
     # --- views ---------------------------------------------------------------------------------------
     @property

@@ -8,11 +8,22 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.options import require_finite
+from peephole.errors import InputError
+
 
 def normalise(heat: np.ndarray) -> np.ndarray:
     """Min-max scale a map to [0, 1] for display (a constant map becomes 0)."""
     lo, hi = float(heat.min()), float(heat.max())
     return (heat - lo) / (hi - lo) if hi > lo else np.zeros_like(heat, dtype=np.float64)
+
+
+def check_alpha(alpha: Any) -> None:
+    """An :class:`InputError` unless ``alpha`` (the map's opacity) is a number in [0, 1] (above 1 the image is
+    subtracted, below 0 the colours are)."""
+    require_finite("alpha", alpha, 0)
+    if alpha > 1:
+        raise InputError(f"alpha must be in [0, 1], got {alpha!r}")
 
 
 def overlay(
@@ -30,6 +41,7 @@ def overlay(
 
     if heat.shape != image.shape[:2]:
         raise ValueError(f"map of shape {heat.shape} does not match image of shape {image.shape[:2]}")
+    check_alpha(alpha)
     lo = float(heat.min()) if vmin is None else vmin
     hi = float(heat.max()) if vmax is None else vmax
     scaled = np.clip((heat - lo) / (hi - lo), 0, 1) if hi > lo else np.zeros(heat.shape)
@@ -66,6 +78,7 @@ def figure(
 
     if scale not in ("shared", "own"):
         raise ValueError(f"scale must be 'shared' or 'own', got {scale!r}")
+    check_alpha(alpha)
     n = len(maps) + 1
     cols = min(n, COLUMNS)
     rows = -(-n // cols)
