@@ -155,3 +155,15 @@ def test_coalitions_that_each_keep_all_or_nothing_are_one_input_error():
         pytest.warns(UserWarning, match="one part"),
     ):
         peephole.explain(thin, np.random.default_rng(0).random((3, 1000, 3)), method="kernel-shap", n_samples=30)
+
+
+def test_kernel_widths_at_the_ends_of_the_float_range():
+    """kernel_width=1e300 overflowed squaring it (Python's OverflowError, after every query) though inf worked; a width
+    so small that every varied coalition weighs 0 fitted nothing and painted zeros without a word."""
+    x = textured_image(48, 64)
+    options = {"method": "lime", "n_samples": 30, "partition": "window", "radius": 8, "stride": 10}
+    huge = peephole.explain(RegionMeanModel(REGION), x, kernel_width=1e300, **options)
+    infinite = peephole.explain(RegionMeanModel(REGION), x, kernel_width=float("inf"), **options)
+    assert np.array_equal(huge.maps, infinite.maps) and huge.maps.std() > 0  # a flat kernel either way
+    with pytest.raises(InputError, match="weight 0 .*kernel_width=1e-300.*use a larger kernel_width"):
+        peephole.explain(RegionMeanModel(REGION), x, kernel_width=1e-300, **options)

@@ -125,7 +125,7 @@ class LimeFit(Aggregator):
         from sklearn.metrics.pairwise import cosine_distances
 
         d = cosine_distances(z.astype(np.float64), np.ones((1, z.shape[1])))[:, 0]
-        return np.sqrt(np.exp(-(d**2) / self.params["kernel_width"] ** 2))
+        return np.sqrt(np.exp(-((d / np.float64(self.params["kernel_width"])) ** 2)))  # (d/w)²: w² overflows at 1e300
 
     def fit(self, z: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Ridge regression per target: ``(n, d)`` on/off, ``(n, K)`` outputs -> weights ``(K, d)``."""
@@ -157,6 +157,13 @@ class LimeFit(Aggregator):
             rows, cols = part.row_groups == g, np.flatnonzero(part.parts.groups == g)
             z = part.z[np.ix_(rows, cols)]
             w = self.kernel(z)
+            varied = z.any(1) & ~z.all(1)
+            if varied.any() and not (w[varied] > 0).any():
+                raise InputError(
+                    f"the kernel gives every coalition that varies the input weight 0 (kernel_width="
+                    f"{self.params.get('kernel_width')!r}: exp(−d²/w²) underflows), so the surrogate has nothing to fit; "
+                    "use a larger kernel_width (LIME's default is 0.25)"
+                )
             weights[:, cols] = self.fit(z, y[rows], w)
             if weigh:
                 r2[:, g] = fit_r2(z, y[rows], w, weights[:, cols])
