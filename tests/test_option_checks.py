@@ -6,7 +6,7 @@ which takes 32-bit seeds, gets one derived from it)."""
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import Any, get_type_hints
+from typing import Any, Literal, get_type_hints
 
 import numpy as np
 import pytest
@@ -110,6 +110,10 @@ def test_fits_and_make() -> None:
     assert fits(3, int) and fits(np.int8(3), int) and not fits(True, int) and not fits(3.0, int) and not fits("3", int)
     assert fits(3, float) and fits(np.float32(0.5), float) and not fits(False, float) and not fits("0.5", float)
     assert fits(np.bool_(True), bool) and not fits(1, bool)
+    mode = Literal["both", "insertion"]
+    assert fits("both", mode) and fits(np.str_("both"), mode) and not fits("b", mode)
+    assert not fits(np.array(["both", "both"]), mode)  # an array's == is elementwise: it raised "truth value ... ambiguous"
+    assert not fits(1, Literal[True]) and fits(True, Literal[True])
     assert (
         fits(None, int | None) and fits([1, 2], list[int]) and not fits("ab", list[str]) and not fits([1, "a"], tuple[int, ...])
     )

@@ -86,7 +86,8 @@ def fits(value: Any, tp: Any) -> bool:
     if tp is type(None):
         return value is None
     if origin is Literal:
-        return any(value == a and type(value) is type(a) for a in args)
+        # the type first (an array's == is elementwise; 1 is no True); a str subclass (NumPy's str_) is a str
+        return any((type(value) is type(a) or isinstance(a, str) and isinstance(value, str)) and value == a for a in args)
     if origin in (Union, UnionType):
         return any(fits(value, a) for a in args)
     if tp is bool:

@@ -42,7 +42,8 @@ def _activations(net: Any, layer: Any, layer_input: bool, x: Any) -> np.ndarray:
 def _upsample(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     import cv2
 
-    return np.stack([cv2.resize(c, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR) for c in a.astype(np.float32)])
+    up = [cv2.resize(c, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR) for c in a.astype(np.float32)]
+    return np.stack(up) if up else np.zeros((0, *shape), np.float32)  # a batch of one holds only the all-hidden query
 
 
 def _black_box(dm: Differentiable) -> Any:
