@@ -297,3 +297,22 @@ def test_without_a_method_images_get_pami_path_and_texts_and_sequences_pami():
     assert signal.method == "pami"
     with pytest.raises(InputError, match="too few for 20 segmentations"):  # one path per segmentation needs its share
         peephole.explain(RegionModel(REGION), IMG, partition="superpixels", max_queries=210, n_samples=200)
+
+
+def test_a_tensor_that_requires_grad_or_is_bfloat16_is_read_like_its_array():
+    """An image tensor with requires_grad raised torch's "Can't call numpy() on Tensor that requires grad", a
+    bfloat16 one NumPy's "unsupported ScalarType"; a sequence tensor with requires_grad the same RuntimeError."""
+    torch = pytest.importorskip("torch")
+    image = torch.rand(3, 16, 16)
+
+    def brightness(b):
+        return np.stack([np.asarray(b).mean((1, 2, 3)), 1 - np.asarray(b).mean((1, 2, 3))], 1)
+
+    want = peephole.explain(brightness, image.numpy(), "rise", output="probs", n_masks=4).maps
+    for x in (image.clone().requires_grad_(True), image.bfloat16()):
+        got = peephole.explain(brightness, x, "rise", output="probs", n_masks=4).maps
+        np.testing.assert_allclose(got, want, atol=1e-2 if x.dtype == torch.bfloat16 else 0)
+    signal = torch.arange(8.0, requires_grad=True)
+    e = peephole.explain(lambda b: np.asarray(b).sum(1, keepdims=True), signal, "occlusion", modality="sequence",
+                         output="scores", partition="windows", window=2)  # fmt: skip
+    assert e.maps.shape == (1, 8) and np.isfinite(e.maps).all()

@@ -11,7 +11,7 @@ from peephole.core.partition import Partition
 from peephole.core.perturb import Masker
 from peephole.errors import InputError
 from peephole.modalities.base import BudgetDefault, MaskerSpec, Modality, PartitionSpec
-from peephole.modalities.image.io import fit_work_size, load_image, to_rgb_float
+from peephole.modalities.image.io import fit_work_size, host_array, load_image, to_rgb_float
 from peephole.modalities.image.maskers import MASKERS
 from peephole.modalities.image.superpixels import Segmentation, SlicOptions, SlicsOptions, SuperpixelOptions, Superpixels
 from peephole.modalities.image.view import ImageView, normalise
@@ -95,8 +95,8 @@ class ImageModality(Modality):
         if isinstance(x, (str, Path)):
             return load_image(x, allow_large=allow_large)
         try:
-            a = np.asarray(x)
-        except (TypeError, ValueError) as exc:  # e.g. a ragged list
+            a = host_array(x)  # a tensor detached, on the host, bfloat16 widened
+        except (TypeError, ValueError, RuntimeError) as exc:  # e.g. a ragged list, a sparse tensor
             raise InputError(f"the input image is not an array: {type(x).__name__} ({exc})") from exc
         return fit_work_size(to_rgb_float(a), allow_large, "the input image")
 

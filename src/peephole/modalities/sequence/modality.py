@@ -8,6 +8,7 @@ import numpy as np
 
 from peephole.core.partition import Partition
 from peephole.core.perturb import Masker
+from peephole.core.query import to_numpy
 from peephole.errors import InputError
 from peephole.modalities.base import MaskerSpec, Modality, PartitionSpec
 from peephole.modalities.sequence.maskers import ConstantBaseline, make_sequence_masker
@@ -36,7 +37,10 @@ class SequenceModality(Modality):
     default_masker = 0.0
 
     def load(self, x: Any, allow_large: bool = False) -> np.ndarray:
-        arr = np.asarray(x)
+        try:
+            arr = np.asarray(to_numpy(x))  # a tensor detached, on the host
+        except (TypeError, ValueError, RuntimeError) as exc:  # a ragged list, a sparse tensor
+            raise InputError(f"expected a signal (T,) / (T, C) or a row (F,), got {type(x).__name__} ({exc})") from exc
         if arr.ndim not in (1, 2) or arr.shape[0] == 0:
             raise InputError(f"expected a signal (T,) / (T, C) or a row (F,), got shape {arr.shape}")
         if arr.dtype.kind not in "iuf":  # complex too: masking and the model's real scores would drop its imaginary part
