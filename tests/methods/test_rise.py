@@ -77,3 +77,9 @@ def test_centred_rise_leaves_the_masks_coverage_out_of_the_map(tmp_path):
 def test_bad_rise_settings_are_errors():
     with pytest.raises(InputError):
         peephole.explain(RegionModel(REGION), textured_image(H, W), method="rise", n_masks=0)
+    side = max(H, W)
+    for cells in (side + 1, 2**40):  # 2**40 asked NumPy for a 2**80-cell grid ("array is too big"), found by a fuzz seed
+        with pytest.raises(InputError, match=f"cells={cells} is finer than the {H}×{W} input's pixels; use cells <= {side}"):
+            peephole.explain(RegionModel(REGION), textured_image(H, W), method="rise", n_masks=2, cells=cells)
+    finest = peephole.explain(RegionModel(REGION), textured_image(H, W), method="rise", n_masks=2, cells=side)
+    assert finest.maps.shape[1:] == (H, W)

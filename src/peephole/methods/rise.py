@@ -63,6 +63,8 @@ class RiseMasks(Partition):
 
     def __init__(self, shape: tuple[int, int], n_masks: int, cells: int = 7, p: float = 0.5, seed: int = 0) -> None:
         RiseOptions(n_masks, cells, p)  # checks the masks' options
+        if cells > max(shape):  # a cell below a pixel: each mask's cells × cells grid would grow without bound
+            raise InputError(f"cells={cells} is finer than the {shape[0]}×{shape[1]} input's pixels; use cells <= {max(shape)}")
         self.shape, self.n_masks, self.cells, self.p, self.seed = tuple(shape), int(n_masks), int(cells), float(p), int(seed)
 
     @property
