@@ -237,7 +237,11 @@ def test_cli_takes_method_options_substrates_and_split(imagenet_dir, tmp_path, m
 
 
 @pytest.mark.parametrize(
-    ("flag", "message"), [("--rise-masks", "n_masks must be >= 1, got 0"), ("--lime-samples", "n_samples must be >= 2, got 0")]
+    ("flag", "message"),
+    [
+        ("--rise-masks", "n_masks must be in [1, 4194304], got 0"),
+        ("--lime-samples", "n_samples must be in [2, 4194304], got 0"),
+    ],
 )
 def test_a_zero_sample_count_is_refused_not_read_as_unset(imagenet_dir, tmp_path, monkeypatch, capsys, flag, message):
     """``--rise-masks 0`` / ``--lime-samples 0`` reach the method and are refused there; they used to mean "unset" and

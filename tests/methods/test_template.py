@@ -119,7 +119,8 @@ def test_options_at_their_defaults_change_nothing_and_params_record_each_once(na
 
 def test_option_ranges_name_the_option_and_its_valid_range() -> None:
     for name, bad, message in [
-        ("lime", {"n_samples": 1}, "n_samples must be >= 2, got 1"),
+        ("lime", {"n_samples": 1}, r"n_samples must be in \[2, 4194304\], got 1"),
+        ("rise", {"n_masks": 2**40}, r"n_masks must be in \[1, 4194304\], got 1099511627776"),  # 2**40: a hang
         ("lime", {"kernel_width": 0}, r"kernel_width must be > 0, got 0"),
         ("kernel-shap", {"n_samples": "many"}, "n_samples must be an integer, got 'many'"),
         ("rise", {"p": 1.5}, r"p must be in \(0, 1\], got 1.5"),

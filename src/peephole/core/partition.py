@@ -23,7 +23,9 @@ from peephole.errors import InputError
 State = tuple[dict[str, Any], dict[str, np.ndarray]]
 
 #: What a saved partition may declare. Each :meth:`Partition.from_state` checks its parameters against these
-#: before it allocates anything, so a small file cannot make loading take gigabytes.
+#: before it allocates anything, so a small file cannot make loading take gigabytes. ``MAX_PARTS`` also bounds the
+#: queries a method may be asked to plan up front (LIME's ``n_samples``, HSIC's and Sobol's ``n_designs``, RISE's
+#: ``n_masks``): beyond it their designs alone would take gigabytes.
 MAX_FEATURES = 1 << 27  #: features of the input (an 11585×11585 image)
 MAX_PARTS = 1 << 22  #: parts (model queries)
 #: Mask elements of the block of parts that coalitions and paintings build at once (:func:`blocks`).

@@ -23,7 +23,7 @@ import numpy as np
 from peephole.core.aggregate import Aggregator
 from peephole.core.designs import DesignAggregator, Designs, tiling_labels
 from peephole.core.options import require
-from peephole.core.partition import Partition
+from peephole.core.partition import MAX_PARTS, Partition
 from peephole.errors import InputError
 from peephole.methods.base import PerturbationMethod, Settings
 from peephole.methods.surrogate import grouped_samples
@@ -70,7 +70,7 @@ class HsicOptions:
     smooth: bool = False  #: on the 'grid' partition: cubic resize of the cells' values (Xplique), not painted cells
 
     def __post_init__(self) -> None:
-        require("n_designs", self.n_designs, ">= 2", lambda v: v >= 2)
+        require("n_designs", self.n_designs, f"in [2, {MAX_PARTS}]", lambda v: 2 <= v <= MAX_PARTS)
 
 
 class Hsic(PerturbationMethod):

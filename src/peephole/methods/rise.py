@@ -53,7 +53,7 @@ class RiseOptions:
     centre: bool = False  #: weight each mask by its output less the outputs' mean (no mask-coverage term in the map)
 
     def __post_init__(self) -> None:
-        require("n_masks", self.n_masks, ">= 1", lambda v: v >= 1)
+        require("n_masks", self.n_masks, f"in [1, {MAX_PARTS}]", lambda v: 1 <= v <= MAX_PARTS)  # one query each
         require("cells", self.cells, ">= 1", lambda v: v >= 1)
         require("p", self.p, "in (0, 1]", lambda v: 0 < v <= 1)
 

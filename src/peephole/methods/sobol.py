@@ -22,7 +22,7 @@ import numpy as np
 from peephole.core.aggregate import Aggregator
 from peephole.core.designs import DesignAggregator, Designs, tiling_labels
 from peephole.core.options import require
-from peephole.core.partition import Partition
+from peephole.core.partition import MAX_PARTS, Partition
 from peephole.core.perturb import BaselineMasker, Masker, SoftMasker
 from peephole.errors import InputError
 from peephole.methods.base import PerturbationMethod, Settings
@@ -68,7 +68,9 @@ class SobolOptions:
     smooth: bool = False  #: on the 'grid' partition: cubic resize of the cells' values (Xplique), not painted cells
 
     def __post_init__(self) -> None:
-        require("n_designs", self.n_designs, "a power of two >= 2", lambda v: v >= 2 and v & (v - 1) == 0)
+        require(
+            "n_designs", self.n_designs, f"a power of two in [2, {MAX_PARTS}]", lambda v: 2 <= v <= MAX_PARTS and v & (v - 1) == 0
+        )
 
 
 class Sobol(PerturbationMethod):

@@ -20,7 +20,7 @@ import numpy as np
 
 from peephole.core.aggregate import Aggregator
 from peephole.core.options import require, values
-from peephole.core.partition import Coalitions, Partition
+from peephole.core.partition import MAX_PARTS, Coalitions, Partition
 from peephole.errors import InputError
 from peephole.methods.base import PerturbationMethod, Settings
 from peephole.pipeline import Context
@@ -183,7 +183,7 @@ class SurrogateOptions:
     weigh_groups: bool = False  #: average the groups' maps weighted by their fits' R²
 
     def __post_init__(self) -> None:
-        require("n_samples", self.n_samples, ">= 2", lambda v: v >= 2)
+        require("n_samples", self.n_samples, f"in [2, {MAX_PARTS}]", lambda v: 2 <= v <= MAX_PARTS)
 
 
 class Surrogate(PerturbationMethod):

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from partition_fixtures import roundtrip
 
+import peephole
 from peephole.core.partition import Complement
 from peephole.errors import InputError
 from peephole.modalities.image.windows import SlidingWindows, max_stride, window_centres
@@ -120,3 +121,18 @@ def test_a_given_radius_keeps_an_unset_stride_within_what_covers_every_pixel():
     assert WindowOptions(radius=8, stride=7).sized(32, 32) == WindowOptions(radius=8, stride=7)  # given: as given
     with pytest.raises(InputError, match="radius must be >= 1"):
         WindowOptions(radius=0)
+
+
+def test_the_largest_covering_stride_is_found_without_a_search_over_strides():
+    """max_stride walked every stride up to radius·√2: a radius of 2**40 (the option-dict fuzz's) ran for hours."""
+    from peephole.modalities.image.windows import uncovered_gap
+
+    for shape in ("circle", "square"):
+        for radius in range(1, 400):
+            s = max_stride(radius, shape)
+            assert not uncovered_gap(radius, s, shape) and uncovered_gap(radius, s + 1, shape)
+    assert max_stride(2**40, "square") == 2**41 + 1
+    image = np.random.default_rng(0).random((24, 30, 3)).astype(np.float32)
+    with pytest.raises(InputError, match="smaller than the window"):
+        peephole.explain(lambda b: np.stack([b.mean((1, 2, 3)), 1 - b.mean((1, 2, 3))], 1), image, "occlusion",
+                         output="probs", radius=2**40)  # fmt: skip
