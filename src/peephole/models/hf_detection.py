@@ -5,9 +5,9 @@ Each family scores its queries its own way (a softmax with a no-object class, or
 processor's own ``post_process_object_detection`` reads the outputs, at threshold 0: every query is a detection of a
 perturbed image, to match the reference boxes against (D-RISE's proposals). The reference boxes are those scoring at
 least ``threshold`` on the unperturbed image (0.5, the pipeline's default: the adapter's ``reference_threshold``, which
-a task's own threshold overrides). Inputs get
-the processor's size and normalisation (:func:`peephole.models.hf_image.preprocess_of`: the whole image, resized);
-boxes come back in the explained image's pixels.
+a task's own threshold overrides). Inputs get the processor's size and normalisation
+(:func:`peephole.models.hf_image.preprocess_of`: the whole image, resized); boxes come back in the explained image's
+pixels.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 
 from peephole.errors import InputError
 from peephole.models.detection import Detector
-from peephole.models.hf_image import preprocess_of
+from peephole.models.hf_image import id2label_names, preprocess_of
 
 
 def is_hf_detector(obj: Any) -> bool:
@@ -46,9 +46,7 @@ def hf_detector(obj: Any, processor: Any = None, class_names: Sequence[str] | No
             f"a transformers {type(model).__name__} needs its image processor (each detector family reads its outputs "
             "its own way): pass peephole.models.hf_detection.hf_detector(model, processor), or an object-detection pipeline"
         )
-    labels = {int(k): str(v) for k, v in (getattr(model.config, "id2label", None) or {}).items()}
-    if class_names is None and labels and set(labels) == set(range(len(labels))):
-        class_names = [labels[i] for i in range(len(labels))]
+    class_names = class_names if class_names is not None else id2label_names(model.config)
     pre, device = preprocess_of(model.config, processor), module_device(model)
 
     def detect(batch: np.ndarray) -> list[dict[str, Any]]:

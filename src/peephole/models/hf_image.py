@@ -54,9 +54,7 @@ class HFImageClassifier(TorchModel):
         self, model: Any, processor: Any = None, class_names: Any = None, device: Any = None, batch_size: int | None = None
     ) -> None:
         check_classifier(model)
-        labels = {int(k): v for k, v in (getattr(model.config, "id2label", None) or {}).items()}
-        if class_names is None and labels and set(labels) == set(range(len(labels))):
-            class_names = [str(labels[i]) for i in range(len(labels))]
+        class_names = class_names if class_names is not None else id2label_names(model.config)
         output, self.sigmoid = problem_output(model.config)
         super().__init__(model, output, preprocess_of(model.config, processor), device, class_names, batch_size)
         self.processor = processor
@@ -69,6 +67,12 @@ class HFImageClassifier(TorchModel):
     def forward(self, x: Any) -> Any:
         logits = self.module(pixel_values=x).logits
         return logits.sigmoid() if self.sigmoid else logits
+
+
+def id2label_names(config: Any) -> list[str] | None:
+    """The class names ``config.id2label`` gives for classes 0..K-1, or None when it does not name each of them."""
+    labels = {int(k): str(v) for k, v in (getattr(config, "id2label", None) or {}).items()}
+    return [labels[i] for i in range(len(labels))] if labels and set(labels) == set(range(len(labels))) else None
 
 
 def preprocess_of(config: Any, processor: Any = None) -> ImagePreprocess:
