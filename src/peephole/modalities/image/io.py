@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from peephole.core.query import to_numpy
 from peephole.errors import InputError
 
 #: The largest image explained as it is (640×640 = 409,600 pixels: a VGA photo and every shipped sample
@@ -96,11 +97,9 @@ SHAPES = "H×W, H×W×C (channels last; C = 1, 3 or 4) or C×H×W (channels firs
 
 
 def host_array(x: Any) -> np.ndarray:
-    """``x`` as a NumPy array on the host (a torch tensor detached and copied from its device)."""
-    if hasattr(x, "detach"):
-        x = x.detach().cpu()
-        return (x.float() if str(x.dtype) in ("torch.bfloat16", "torch.float16") else x).numpy()
-    return np.asarray(x)
+    """``x`` as a NumPy array on the host (a torch tensor detached and copied from its device,
+    :func:`peephole.core.query.to_numpy`); an array as it is."""
+    return to_numpy(x) if hasattr(x, "detach") else np.asarray(x)
 
 
 def channels_last(a: np.ndarray) -> np.ndarray:
