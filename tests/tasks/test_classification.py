@@ -3,6 +3,8 @@ an object (a toy regression) runs through keep-one PAMI end to end, saved and lo
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -273,3 +275,20 @@ def test_maps_that_overflow_float32_are_one_model_error():
     big = lambda b: 3e38 * np.stack([np.asarray(b, np.float64).mean(axis=(1, 2, 3))] * 2, 1)  # noqa: E731
     with pytest.raises(ModelError, match="maps are not finite in float32"):
         peephole.explain(big, IMG, method="rise", n_masks=40, output="scores")
+
+
+def test_logits_that_look_like_probabilities_are_warned_about():
+    """A softmax of probabilities is nearly uniform (0.52 -> 0.51 here): a model declared 'logits' whose output is a
+    probability vector got flattened maps without a word."""
+    image = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)
+
+    def probabilities(b):
+        m = np.asarray(b).mean((1, 2, 3))
+        return np.stack([m, 1 - m], 1)
+
+    with pytest.warns(UserWarning, match="declared to return logits, but .* probability vector .* declare output='probs'"):
+        peephole.explain(probabilities, image, "rise", output="logits", n_masks=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # real logits, and probabilities declared as such: no warning
+        peephole.explain(lambda b: 3 * probabilities(b), image, "rise", output="logits", n_masks=4)
+        peephole.explain(probabilities, image, "rise", output="probs", n_masks=4)

@@ -7,6 +7,7 @@ guesses between them.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -69,6 +70,16 @@ class Classification(Task):
         return softmax(out) if self.output == "logits" else out
 
     def reference(self, out: np.ndarray) -> np.ndarray:
+        """The class scores of the unperturbed input; a warning when 'logits' look like probabilities already (in
+        [0, 1], summing to 1): their softmax is nearly uniform, and every map would explain a flattened score."""
+        row = out[0]
+        if self.output == "logits" and len(row) > 1 and row.min() >= 0 and row.max() <= 1 and abs(row.sum() - 1) < 1e-4:
+            warnings.warn(
+                "the model was declared to return logits, but its output on the unperturbed input is a probability "
+                f"vector (in [0, 1], summing to 1): softmax would flatten it (top score {row.max():.3f} -> "
+                f"{softmax(out[:1])[0].max():.3f}); declare output='probs'",
+                stacklevel=2,
+            )
         return self.scores(out)[0]
 
     def targets(
