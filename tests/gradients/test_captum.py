@@ -79,6 +79,13 @@ def test_counts_and_noise_out_of_range_are_one_input_error_before_the_model_runs
     assert not calls
 
 
+def test_an_integer_noise_is_a_number_like_its_float():
+    """noise=0 failed Captum's assertion "stdevs must be type float" (a seeded fuzz run)."""
+    a = peephole.explain(Tiny(), image(), method="smoothgrad", targets=1, n_samples=2, noise=0)
+    b = peephole.explain(Tiny(), image(), method="smoothgrad", targets=1, n_samples=2, noise=0.0)
+    np.testing.assert_array_equal(a.maps, b.maps)
+
+
 @pytest.mark.parametrize("layer", ["fc", ""])
 def test_a_gradcam_layer_without_a_feature_map_is_one_input_error(layer):
     """A linear layer (or the whole model) has no map to upsample: torch's interpolate raised a ValueError."""

@@ -68,7 +68,7 @@ def _smoothgrad(s: ImageSetup, xi: Any, t: int, o: dict[str, Any]) -> Any:
         nt_type="smoothgrad",
         nt_samples=o["n_samples"],
         nt_samples_batch_size=o["batch_size"],
-        stdevs=o["noise"],
+        stdevs=float(o["noise"]),  # Captum asserts a float: noise=0 (an int) failed
         target=t,
         abs=True,
     )
