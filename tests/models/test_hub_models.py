@@ -246,3 +246,23 @@ def test_a_saved_vision_folder_loads_by_path_for_the_library_and_the_command_lin
     out = tmp_path / "out"
     assert main(["explain", str(photo), "--model", str(classifier), "--size", "0", "--out", str(out)]) == 0
     assert (out / "photo.npz").is_file() and peephole.load(out / "photo.npz").class_names == ["cat", "dog", "fox"]
+
+
+def test_gradient_methods_read_a_transformers_classifier_through_its_adapter(vit):
+    """Saliency, Grad-CAM, Score-CAM and IG on a ViT raised "'ImageClassifierOutput' object has no attribute
+    'detach'": the gradient methods now call the adapter (ImageNet mean/std without a processor, then .logits)."""
+    pytest.importorskip("captum")
+    e = peephole.explain(vit, IMG, "saliency", targets=1)
+    assert e.class_names == ["cat", "dog", "fox"] and vit.training  # named from id2label; left in train mode
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    x = torch.from_numpy(IMG.transpose(2, 0, 1).copy())[None].requires_grad_(True)
+    vit.eval()
+    try:
+        vit(pixel_values=(x - mean) / std).logits[0, 1].backward()
+    finally:
+        vit.train()
+    np.testing.assert_allclose(e.maps[0], x.grad.abs().sum(1)[0].numpy(), rtol=1e-4, atol=1e-7)
+    for method in ("gradcam", "integrated-gradients"):
+        m = peephole.explain(vit, IMG, method, targets=1, **({"n_steps": 4} if method == "integrated-gradients" else {}))
+        assert m.maps.shape == (1, 32, 32) and np.isfinite(m.maps).all()

@@ -54,8 +54,12 @@ def as_differentiable(model: Any, what: str, output: str = "logits", class_names
         model = load_model(model, "torch")
     if output not in ("logits", "probs", "scores"):
         raise InputError(f"output must be 'logits', 'probs' or 'scores', got {output!r}")
+    from peephole.models.base import hub_model
     from peephole.models.torch import TorchModel
 
+    if not isinstance(model, TorchModel):
+        hub = hub_model(model, class_names)  # a transformers or timm classifier: its adapter's preprocessing and logits
+        model = hub if hub is not None else model
     if isinstance(model, TorchModel):
         return _from_torch_model(model)
     if _is_module(model):
@@ -112,7 +116,7 @@ def _from_torch_model(model: Any) -> Differentiable:
         if pre.size is not None and tuple(x.shape[-2:]) != tuple(pre.size):
             x = F.interpolate(x, size=tuple(pre.size), mode="bilinear", align_corners=False)
         x = (x - mean.to(x.device)) / std.to(x.device)
-        return forward(x if pre.channels_first else x.permute(0, 2, 3, 1))
+        return model.scores_of(forward(x if pre.channels_first else x.permute(0, 2, 3, 1)))
 
     shape = (3, *pre.size) if pre.size is not None else None
     return Differentiable(_log_if_probs(logits, model.output), shape, model.class_names, module)

@@ -64,9 +64,9 @@ class HFImageClassifier(TorchModel):
         """The pipeline's model and image processor (the pipeline's own device: its model's parameters')."""
         return cls(pipe.model, getattr(pipe, "image_processor", None), class_names)
 
-    def forward(self, x: Any) -> Any:
-        logits = self.module(pixel_values=x).logits
-        return logits.sigmoid() if self.sigmoid else logits
+    def scores_of(self, out: Any) -> Any:
+        """The output object's logits (sigmoid probabilities for a multi-label model)."""
+        return out.logits.sigmoid() if self.sigmoid else out.logits
 
 
 def id2label_names(config: Any) -> list[str] | None:

@@ -101,8 +101,13 @@ class TorchModel:
             return out
 
     def forward(self, x: Any) -> Any:
-        """The module's scores on the preprocessed batch ``x`` (an adapter whose module returns more overrides it)."""
-        return self.module(x)
+        """The module's scores on the preprocessed batch ``x``."""
+        return self.scores_of(self.module(x))
+
+    def scores_of(self, out: Any) -> Any:
+        """The scores in what the module returns (an adapter whose module returns more, e.g. an output object,
+        overrides it; the gradient methods read the module's output through it too)."""
+        return out
 
     def _constant(self, values: Sequence[float], channels_first: bool) -> Any:
         """Per-channel mean or std as a tensor on the device, broadcasting over the batch's layout."""
