@@ -182,6 +182,8 @@ def input_agnostic(
             raise InputError(f"{name} must be > 0, got {val}")
     if not 0 <= momentum < 1:
         raise InputError(f"momentum must be in [0, 1), got {momentum}")
+    if refine_levels and not all(np.isfinite(q) and 0 <= q <= 1 for q in refine_levels):
+        raise InputError(f"refine_levels are quantiles of |ρ|, each in [0, 1], got {list(refine_levels)}")
     n_classes = n_classes_of(dm, shp)
     tl = resolve_targets(np.zeros(n_classes), req.targets, req.top_k, dm.class_names, default=range(n_classes))
     background = to_chw(image, shp) if image is not None else np.full(shp, 0.5, np.float32)

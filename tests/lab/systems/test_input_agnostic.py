@@ -86,6 +86,9 @@ def test_same_seed_same_map_and_black_boxes_are_refused():
         input_agnostic(clean_cnn(), targets=10)
     with pytest.raises(InputError, match="norm"):
         input_agnostic(clean_cnn(), norm="l1")
+    for levels in ([1, 2], [-0.5], [float("nan")]):  # 2 was torch's "quantile() q must be in the range [0, 1]"
+        with pytest.raises(InputError, match="refine_levels are quantiles of"):
+            input_agnostic(clean_cnn(), targets=3, n_iter=2, refine_levels=levels)
 
 
 def test_registered_in_explain():
