@@ -52,7 +52,7 @@ def test_bad_targets_and_options():
         explain(masker="noise")
     with pytest.raises(InputError, match="unknown method 'magic'"):
         peephole.explain(RegionModel(REGION), IMG, method="magic")
-    with pytest.raises(InputError, match="batch_size must be >= 1"):
+    with pytest.raises(InputError, match=r"batch_size must be in \[1, 4194304\]"):
         explain(batch_size=0)
     with pytest.raises(InputError, match="smaller than the window"):
         explain(radius=40)

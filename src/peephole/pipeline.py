@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from peephole.core.options import SEED_LIMIT, check_call, fits, require
+from peephole.core.partition import MAX_PARTS
 from peephole.core.query import OUTPUT_KINDS, Query
 from peephole.errors import ModelError
 from peephole.result import Explanation
@@ -85,7 +86,12 @@ def check_arguments(
     wrong, its value and what is valid (the method's options are checked by the method)."""
     check_seed(seed)
     require("top_k", top_k, ">= 1 (an integer)", lambda v: fits(v, int) and v >= 1)
-    require("batch_size", batch_size, ">= 1 (an integer, or None)", lambda v: v is None or (fits(v, int) and v >= 1))
+    require(
+        "batch_size",
+        batch_size,
+        f"in [1, {MAX_PARTS}] (an integer, or None)",
+        lambda v: v is None or (fits(v, int) and 1 <= v <= MAX_PARTS),
+    )
     require("progress", progress, "True or False", lambda v: fits(v, bool))
     require("allow_large", allow_large, "True or False", lambda v: fits(v, bool))
     require("output", output, f"None or one of {', '.join(map(repr, OUTPUT_KINDS))}", lambda v: v is None or v in OUTPUT_KINDS)

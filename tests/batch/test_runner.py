@@ -98,7 +98,7 @@ def test_settings_are_checked_before_anything_runs(tmp_path):
     ("setting", "message"),
     [
         ({"top_k": 0}, "top_k must be >= 1"),
-        ({"batch_size": -1}, "batch_size must be >= 1"),
+        ({"batch_size": -1}, r"batch_size must be in \[1, 4194304\]"),
         ({"size": -3}, "size must be a whole number >= 1, got -3"),
         ({"seed": -1}, "seed must be an integer"),
         ({"targets": []}, "targets is empty"),

@@ -30,11 +30,17 @@ def require(name: str, value: Any, valid: str, test: Callable[[Any], Any]) -> No
         raise InputError(f"{name} must be {valid}, got {value!r}")
 
 
-def require_count(name: str, value: int | None, least: int) -> None:
+def require_count(name: str, value: int | None, least: int, most: int | None = None) -> None:
     """An :class:`InputError` unless ``value`` is unset (None) or a whole number of at least ``least`` (a count of
-    images, steps or items: a negative one would silently count from the end)."""
+    images, steps or items: a negative one would silently count from the end) and, given ``most``, at most that."""
     if value is not None:
-        require(name, value, f"a whole number >= {least}", lambda v: not isinstance(v, bool) and operator.index(v) >= least)
+        valid = f"a whole number >= {least}" if most is None else f"a whole number in [{least}, {most}]"
+        require(
+            name,
+            value,
+            valid,
+            lambda v: not isinstance(v, bool) and operator.index(v) >= least and (most is None or operator.index(v) <= most),
+        )
 
 
 def require_finite(name: str, value: Any, least: float, strict: bool = False, optional: bool = False) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from peephole.core.options import require_count, require_finite
+from peephole.core.partition import MAX_PARTS
 from peephole.errors import InputError
 from peephole.gradients.differentiable import ImageSetup, cam_layer, setup_image
 from peephole.pipeline import Request, build
@@ -148,14 +149,14 @@ def guided_backprop(req: Request) -> Explanation:
 
 def smoothgrad(req: Request, n_samples: int = 25, noise: float = 0.15) -> Explanation:
     """Saliency averaged over ``n_samples`` copies with Gaussian noise σ = ``noise`` (fraction of [0, 1])."""
-    require_count("n_samples", n_samples, 1)
+    require_count("n_samples", n_samples, 1, MAX_PARTS)  # a forward and a backward pass each
     require_finite("noise", noise, 0)
     return attribute(req, "smoothgrad", n_samples=n_samples, noise=noise)
 
 
 def integrated_gradients(req: Request, n_steps: int = 50) -> Explanation:
     """Integrated Gradients from a black image in ``n_steps``."""
-    require_count("n_steps", n_steps, 1)
+    require_count("n_steps", n_steps, 1, MAX_PARTS)
     return attribute(req, "integrated-gradients", n_steps=n_steps)
 
 

@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from peephole.core.options import require_count
+from peephole.core.partition import MAX_PARTS
 from peephole.core.query import to_numpy
 from peephole.errors import InputError
 from peephole.gradients.differentiable import (
@@ -85,6 +87,10 @@ def project(rho: Any, eta: float, norm: str) -> Any:
         return rho.clamp(-eta, eta)
     n = float(rho.norm())
     return rho * min(1.0, eta / n) if n > 0 else rho
+
+
+#: the most one step's random inputs may take (``batch_size`` of them)
+STEP_BYTES = 1 << 30
 
 
 def fidelity(dm: Differentiable, rho: Any, target: int, samples: Any, batch_size: int = 256) -> float:
@@ -182,6 +188,10 @@ def input_agnostic(
             raise InputError(f"{name} must be > 0, got {val}")
     if not 0 <= momentum < 1:
         raise InputError(f"momentum must be in [0, 1), got {momentum}")
+    if batch_size * int(np.prod(shp)) * 4 > STEP_BYTES:  # the random inputs of one step, float32
+        raise InputError(f"batch_size={batch_size} random {shp} inputs per step take more than {STEP_BYTES >> 20} MiB")
+    require_count("n_iter", n_iter, 1, MAX_PARTS)
+    require_count("fidelity_samples", fidelity_samples, 1, MAX_PARTS)
     if refine_levels and not all(np.isfinite(q) and 0 <= q <= 1 for q in refine_levels):
         raise InputError(f"refine_levels are quantiles of |ρ|, each in [0, 1], got {list(refine_levels)}")
     n_classes = n_classes_of(dm, shp)

@@ -86,6 +86,12 @@ def test_same_seed_same_map_and_black_boxes_are_refused():
         input_agnostic(clean_cnn(), targets=10)
     with pytest.raises(InputError, match="norm"):
         input_agnostic(clean_cnn(), norm="l1")
+    for key in ("n_iter", "fidelity_samples"):  # 2**40 iterations ran for days; 2**40 samples asked terabytes at once
+        with pytest.raises(InputError, match=rf"{key} must be a whole number in \[1, 4194304\], got 1099511627776"):
+            input_agnostic(clean_cnn(), targets=3, **{key: 2**40})
+    image = np.zeros((28, 28, 3), np.float32)  # 4,000,000 random 1×28×28 inputs per step: 12.5 GB (torch's alloc error)
+    with pytest.raises(InputError, match="batch_size=4000000 random .* inputs per step take more than 1024 MiB"):
+        peephole.explain(clean_cnn(), image, method="input-agnostic", targets=3, batch_size=4_000_000)
     for levels in ([1, 2], [-0.5], [float("nan")]):  # 2 was torch's "quantile() q must be in the range [0, 1]"
         with pytest.raises(InputError, match="refine_levels are quantiles of"):
             input_agnostic(clean_cnn(), targets=3, n_iter=2, refine_levels=levels)
