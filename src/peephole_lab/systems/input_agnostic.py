@@ -183,15 +183,15 @@ def input_agnostic(
         raise InputError(f"unknown norm {norm!r}; use one of {NORMS}")
     if eta is None:
         eta = 0.1 * float(np.sqrt(np.prod(shp))) if norm == "l2" else 0.1
-    for name, val in (("eta", eta), ("n_iter", n_iter), ("batch_size", batch_size), ("fidelity_samples", fidelity_samples)):
+    for name, val in (("eta", eta), ("batch_size", batch_size)):
         if not val > 0:
             raise InputError(f"{name} must be > 0, got {val}")
+    require_count("n_iter", n_iter, 1, MAX_PARTS)
+    require_count("fidelity_samples", fidelity_samples, 1, MAX_PARTS)
     if not 0 <= momentum < 1:
         raise InputError(f"momentum must be in [0, 1), got {momentum}")
     if batch_size * int(np.prod(shp)) * 4 > STEP_BYTES:  # the random inputs of one step, float32
         raise InputError(f"batch_size={batch_size} random {shp} inputs per step take more than {STEP_BYTES >> 20} MiB")
-    require_count("n_iter", n_iter, 1, MAX_PARTS)
-    require_count("fidelity_samples", fidelity_samples, 1, MAX_PARTS)
     if refine_levels and not all(np.isfinite(q) and 0 <= q <= 1 for q in refine_levels):
         raise InputError(f"refine_levels are quantiles of |ρ|, each in [0, 1], got {list(refine_levels)}")
     n_classes = n_classes_of(dm, shp)
