@@ -68,6 +68,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="what the model's output means; unset: the model's (haar-face, haar-cat, haar-body, dbnet-text: detection; "
         "a detection explains every box the detector finds, one map per box)",
     )
+    p.add_argument(
+        "--query",
+        action="append",
+        default=None,
+        metavar="TEXT",
+        help="what a text-prompted detector's folder (OWL-ViT, OWLv2, Grounding DINO) is to find, e.g. 'a cat' "
+        "(repeatable: each query is a class)",
+    )
     add_common(p)
     p.add_argument("--radius", type=int, default=None, help="window radius in pixels (window strategy; unset: 40)")
     p.add_argument("--size", type=int, default=224, help="images: resize shorter side to SIZE and centre-crop (0: keep)")
@@ -186,7 +194,9 @@ def run(args: argparse.Namespace) -> int:
         if folders:  # before the model loads: a dataset is peephole run's
             raise InputError(f"{folders[0]} is a folder; to explain every image in it use: peephole run {folders[0]} --out RUN")
         loader = {k: getattr(args, k, None) for k in ("backend", "output", "layout", "normalise", "device")}
-        loader = {k: v for k, v in loader.items() if v is not None}
+        loader = {k: v for k, v in loader.items() if v is not None} | (
+            {"queries": args.query} if getattr(args, "query", None) else {}
+        )
         mod, model = model_and_modality(args.model, args.modality, args.output, loader)
         args.modality = mod.name
         options = method_options(args)

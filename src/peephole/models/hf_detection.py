@@ -7,7 +7,7 @@ perturbed image, to match the reference boxes against (D-RISE's proposals). The 
 least ``threshold`` on the unperturbed image (0.5, the pipeline's default: the adapter's ``reference_threshold``, which
 a task's own threshold overrides). Inputs get the processor's size and normalisation
 (:func:`peephole.models.hf_image.preprocess_of`: the whole image, resized); boxes come back in the explained image's
-pixels.
+pixels. Text-prompted detectors (OWL-ViT, OWLv2, Grounding DINO) take ``queries``: :mod:`peephole.models.hf_grounded`.
 """
 
 from __future__ import annotations
@@ -19,27 +19,47 @@ import numpy as np
 
 from peephole.errors import InputError
 from peephole.models.detection import Detector
+from peephole.models.hf_grounded import THRESHOLD, grounded_detector, is_grounded
 from peephole.models.hf_image import id2label_names, preprocess_of
 
 
 def is_hf_detector(obj: Any) -> bool:
-    """A transformers object-detection model (its class is ``...ForObjectDetection``, its input ``pixel_values``)."""
-    return getattr(obj, "main_input_name", None) == "pixel_values" and "ForObjectDetection" in type(obj).__name__
+    """A transformers object-detection model (its class is ``...ForObjectDetection``, its input ``pixel_values``, or
+    text and pixels: :mod:`peephole.models.hf_grounded`)."""
+    return "ForObjectDetection" in type(obj).__name__ and (
+        getattr(obj, "main_input_name", None) == "pixel_values" or is_grounded(obj)
+    )
 
 
 def is_detection_pipeline(obj: Any) -> bool:
-    """A transformers ``object-detection`` pipeline."""
-    return getattr(obj, "task", None) == "object-detection" and hasattr(obj, "model")
+    """A transformers ``object-detection`` or ``zero-shot-object-detection`` pipeline."""
+    return getattr(obj, "task", None) in ("object-detection", "zero-shot-object-detection") and hasattr(obj, "model")
 
 
-def hf_detector(obj: Any, processor: Any = None, class_names: Sequence[str] | None = None, threshold: float = 0.5) -> Detector:
-    """``obj`` (a transformers detection model with ``processor``, or an ``object-detection`` pipeline) as a
-    :class:`Detector` whose reference boxes score at least ``threshold`` (unless the task sets its own)."""
+def hf_detector(
+    obj: Any,
+    processor: Any = None,
+    class_names: Sequence[str] | None = None,
+    threshold: float | None = None,
+    queries: Sequence[str] | None = None,
+) -> Detector:
+    """``obj`` (a transformers detection model with ``processor``, or a detection pipeline) as a :class:`Detector`
+    whose reference boxes score at least ``threshold`` (unless the task sets its own; None: 0.5, and 0.1 for a
+    text-prompted detector, which finds what ``queries`` name: :mod:`peephole.models.hf_grounded`)."""
     import torch
 
     from peephole.models.torch import evaluating, module_device
 
     model = obj.model if is_detection_pipeline(obj) else obj
+    if is_grounded(model):
+        if class_names is not None:
+            raise InputError(f"a {type(model).__name__}'s classes are its queries: give queries=, not class_names=")
+        return grounded_detector(
+            model, processor if processor is not None else obj, queries, THRESHOLD if threshold is None else threshold
+        )
+    if queries is not None:
+        raise InputError(f"queries= is for text-prompted detectors (OWL-ViT, Grounding DINO); {type(model).__name__} takes none")
+    threshold = 0.5 if threshold is None else threshold
     processor = processor if processor is not None else getattr(obj, "image_processor", None)
     if not hasattr(processor, "post_process_object_detection"):
         raise InputError(

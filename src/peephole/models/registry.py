@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from peephole.errors import InputError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from peephole.models.base import Model
 
 BUILTIN = ("efficientnet-lite0",)
@@ -36,11 +38,13 @@ def load_model(
     layout: str | None = None,
     normalise: str | None = None,
     side: int | None = None,
+    queries: Sequence[str] | None = None,
 ) -> Model:
     """``'efficientnet-lite0'`` (backend ``'onnx'`` or ``'torch'``), a built-in detector (:data:`DETECTORS`:
     OpenCV Haar cascades for faces, cat faces, bodies, run on the image shrunk to 320 pixels; the PP-OCRv4 DBNet
     text detector, run on the image resized to 640 pixels), a path to an ``.onnx`` image classifier, or the folder of a
-    Hugging Face image classifier or object detector (:mod:`peephole.models.hf_folder`).
+    Hugging Face image classifier or object detector (:mod:`peephole.models.hf_folder`; ``queries``: what a
+    text-prompted detector's folder, OWL-ViT, OWLv2 or Grounding DINO, is to find).
 
     ``side`` (detectors only): the longer side, in pixels, the detector works at instead (Haar cascades shrink
     larger images to it and leave smaller ones as they are; DBNet resizes to it). Larger finds smaller faces and
@@ -52,6 +56,10 @@ def load_model(
     NCHW by shape, ImageNet mean/std — see :func:`peephole.models.onnx.onnx_image_model`. The chosen
     settings are on ``model.settings``.
     """
+    from peephole.models.hf_folder import load_vision_folder, vision_head
+
+    if queries is not None and not (isinstance(name, str) and vision_head(name)):
+        raise InputError(f"queries= is for the folder of a text-prompted detector (OWL-ViT, Grounding DINO); {name!r} is none")
     if side is not None and name not in DETECTORS:
         raise InputError(f"side= sets a built-in detector's working size; {name!r} is not one of {DETECTORS}")
     if side is not None and not (isinstance(side, int) and side >= 32):
@@ -80,10 +88,8 @@ def load_model(
         if model.session.get_outputs()[0].shape[-1] == 1000:
             model.class_names = list(imagenet_class_names())
         return model
-    from peephole.models.hf_folder import load_vision_folder, vision_head
-
     if vision_head(name):
-        return load_vision_folder(name)
+        return load_vision_folder(name, queries)
     if "://" in name:
         raise InputError(f"{name}: URLs are not fetched; download the model and pass its path")
     raise InputError(
