@@ -34,6 +34,22 @@ def test_a_saved_npz(tmp_path):
         peephole.load(tmp_path / "e.npz", item="x")
 
 
+def test_a_failed_save_leaves_the_older_file_whole(tmp_path, monkeypatch):
+    """A write that fails half-way (a full disk) raised and left a truncated file in place of the good one."""
+    e = small_explanation()
+    path = e.save(tmp_path / "e.npz")
+    good = path.read_bytes()
+
+    def half_then_full(f, **arrays):
+        f.write(good[: len(good) // 2])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez_compressed", half_then_full)
+    with pytest.raises(OSError, match="No space left"):
+        e.save(path)
+    assert path.read_bytes() == good and sorted(p.name for p in tmp_path.iterdir()) == ["e.npz"]
+
+
 def test_an_item_of_a_peephole_run_folder(tmp_path):
     write_images(tmp_path / "data", 2)
     peephole.run(make_toy(), tmp_path / "data", out=tmp_path / "run", model_name="toy", progress=False, **TOY).complete()

@@ -9,6 +9,7 @@ still gives :meth:`Explanation.map_for` of any class.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -149,7 +150,7 @@ class Explanation:
 
     # --- disk --------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write this result losslessly to ``path`` (``.npz``: arrays + JSON metadata, no pickle)."""
+        """Write this result losslessly to ``path`` (``.npz``: arrays + JSON metadata, no pickle), whole or not at all."""
         from peephole.core.state import class_path
 
         arrays: dict[str, np.ndarray] = {"maps": self.maps, "probabilities": self.probabilities, "scores": self.scores}
@@ -184,8 +185,13 @@ class Explanation:
         arrays.update({f"extras/{k}": np.asarray(v) for k, v in self.extras.items()})
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        with open(p, "wb") as f:  # np.savez would append .npz to any other suffix
-            np.savez_compressed(f, __meta__=np.array(json.dumps(meta)), **arrays)
+        part = p.with_name(f".{p.name}.{os.getpid()}.part")  # a failed write (disk full) leaves any older file whole
+        try:
+            with open(part, "wb") as f:  # np.savez would append .npz to any other suffix
+                np.savez_compressed(f, __meta__=np.array(json.dumps(meta)), **arrays)
+            os.replace(part, p)
+        finally:
+            part.unlink(missing_ok=True)
         return p
 
 
