@@ -186,7 +186,7 @@ def test_a_saved_text_prompted_detector_loads_by_path_with_its_queries(gdino, tm
     gdino[1].save_pretrained(folder)
     with pytest.raises(peephole.InputError, match="say what to find"):
         peephole.load_model(str(folder))
-    with pytest.raises(peephole.InputError, match="queries= is for the folder"):
+    with pytest.raises(peephole.InputError, match="queries= is for the folder of a text-prompted model"):
         peephole.load_model("efficientnet-lite0", queries=["a cat"])
     det = peephole.load_model(str(folder), queries=["a cat", "a dog"])
     assert det.class_names == ["a cat", "a dog"] and det.reference_threshold == 0.1

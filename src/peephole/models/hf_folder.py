@@ -1,7 +1,8 @@
 """Hugging Face vision model folders (``save_pretrained``): an image classifier or an object detector, with the
 image processor saved beside it, loaded offline (``local_files_only``) by :func:`peephole.load_model` and
-``peephole explain --model FOLDER`` (a text-prompted detector's with its processor and the queries to find:
-``--query``). Folders of text classifiers are :mod:`peephole.models.text`'s."""
+``peephole explain --model FOLDER``; a text-prompted model (an image–text model such as CLIP, a detector such as
+OWL-ViT) with its processor and the queries it is to tell apart or find (``queries=``, ``--query``). Folders of text
+classifiers are :mod:`peephole.models.text`'s."""
 
 from __future__ import annotations
 
@@ -14,26 +15,40 @@ from peephole.errors import InputError
 
 #: the heads (class-name suffixes in ``config.json``'s ``architectures``) a vision folder may hold
 VISION_HEADS = ("ForImageClassification", "ForImageClassificationWithTeacher", "ForObjectDetection")
+#: the head of an image–text model a zero-shot classifier reads (CLIP, SigLIP, ...: transformers' own list)
+ZERO_SHOT = "ZeroShotImageClassification"
 
 
 def vision_head(path: str | Path) -> str | None:
-    """The vision head a model folder's ``config.json`` names (one of :data:`VISION_HEADS`), else None."""
+    """The vision head a model folder's ``config.json`` names (one of :data:`VISION_HEADS`, or :data:`ZERO_SHOT`),
+    else None."""
     try:
         config = json.loads((Path(path) / "config.json").read_text())
     except (OSError, ValueError):
         return None
     names = config.get("architectures") if isinstance(config, dict) else None
-    for name in names if isinstance(names, list) else []:
+    names = [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+    for name in names:
         for head in VISION_HEADS:
-            if isinstance(name, str) and name.endswith(head):
+            if name.endswith(head):
                 return head
-    return None
+    return ZERO_SHOT if set(names) & set(zero_shot_architectures()) else None
+
+
+def zero_shot_architectures() -> tuple[str, ...]:
+    """The image–text models transformers classifies zero-shot with (none without transformers)."""
+    try:
+        from transformers.models.auto.modeling_auto import MODEL_FOR_ZERO_SHOT_IMAGE_CLASSIFICATION_MAPPING_NAMES as names
+    except ImportError:
+        return ()
+    return tuple(names.values())
 
 
 def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None) -> Any:
     """The classifier (:class:`~peephole.models.hf_image.HFImageClassifier`) or detector
     (:func:`~peephole.models.hf_detection.hf_detector`) saved in ``path``, with its image processor when one is saved;
-    a text-prompted detector (OWL-ViT, OWLv2, Grounding DINO) with its processor, finding ``queries``."""
+    a text-prompted one — an image–text model (:class:`~peephole.models.hf_zero_shot.HFZeroShotClassifier`) or a
+    detector such as OWL-ViT — with its processor, telling apart or finding ``queries``."""
     try:
         import transformers
     except ImportError as exc:
@@ -45,24 +60,26 @@ def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None) -
         kind = getattr(transformers.AutoConfig.from_pretrained(path, local_files_only=True), "model_type", None)
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot load a vision model from {path}: {exc}") from exc
-    grounded = head == "ForObjectDetection" and kind in TEXT_LAYOUTS
-    if grounded and queries is None:
+    prompted = head == ZERO_SHOT or (head == "ForObjectDetection" and kind in TEXT_LAYOUTS)
+    if prompted and queries is None:
+        what = "tell apart" if head == ZERO_SHOT else "find"
         raise InputError(
-            f"{path} holds a text-prompted detector ({kind}): say what to find, load_model(path, queries=['a cat', ...]) "
+            f"{path} holds a text-prompted model ({kind}): say what to {what}, load_model(path, queries=['a cat', ...]) "
             "or --query 'a cat' on the command line"
         )
-    if queries is not None and not grounded:
-        raise InputError(f"queries are for a text-prompted detector (OWL-ViT, OWLv2, Grounding DINO); {path} holds a {kind}")
-    auto = (
-        transformers.AutoModelForZeroShotObjectDetection
-        if grounded
-        else transformers.AutoModelForObjectDetection
-        if head == "ForObjectDetection"
-        else transformers.AutoModelForImageClassification
-    )
+    if queries is not None and not prompted:
+        raise InputError(
+            f"queries are for a text-prompted model (CLIP, SigLIP, OWL-ViT, OWLv2, Grounding DINO); {path} holds a {kind}"
+        )
+    auto = {
+        ZERO_SHOT: transformers.AutoModelForZeroShotImageClassification,
+        "ForObjectDetection": transformers.AutoModelForZeroShotObjectDetection
+        if prompted
+        else transformers.AutoModelForObjectDetection,
+    }.get(head, transformers.AutoModelForImageClassification)
     try:
         model = auto.from_pretrained(path, local_files_only=True)
-        if grounded:
+        if prompted:
             processor = transformers.AutoProcessor.from_pretrained(path, local_files_only=True)
         elif (Path(path) / "preprocessor_config.json").is_file():
             processor = transformers.AutoImageProcessor.from_pretrained(path, local_files_only=True)
@@ -70,6 +87,10 @@ def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None) -
             processor = None
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot load a vision model from {path}: {exc}") from exc
+    if head == ZERO_SHOT:
+        from peephole.models.hf_zero_shot import HFZeroShotClassifier
+
+        return HFZeroShotClassifier(model, processor, queries)
     if head == "ForObjectDetection":
         from peephole.models.hf_detection import hf_detector
 

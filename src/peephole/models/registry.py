@@ -44,7 +44,7 @@ def load_model(
     OpenCV Haar cascades for faces, cat faces, bodies, run on the image shrunk to 320 pixels; the PP-OCRv4 DBNet
     text detector, run on the image resized to 640 pixels), a path to an ``.onnx`` image classifier, or the folder of a
     Hugging Face image classifier or object detector (:mod:`peephole.models.hf_folder`; ``queries``: what a
-    text-prompted detector's folder, OWL-ViT, OWLv2 or Grounding DINO, is to find).
+    text-prompted model's folder is to tell apart, CLIP or SigLIP, or to find, OWL-ViT, OWLv2 or Grounding DINO).
 
     ``side`` (detectors only): the longer side, in pixels, the detector works at instead (Haar cascades shrink
     larger images to it and leave smaller ones as they are; DBNet resizes to it). Larger finds smaller faces and
@@ -59,7 +59,7 @@ def load_model(
     from peephole.models.hf_folder import load_vision_folder, vision_head
 
     if queries is not None and not (isinstance(name, str) and vision_head(name)):
-        raise InputError(f"queries= is for the folder of a text-prompted detector (OWL-ViT, Grounding DINO); {name!r} is none")
+        raise InputError(f"queries= is for the folder of a text-prompted model (CLIP, OWL-ViT, ...); {name!r} is none")
     if side is not None and name not in DETECTORS:
         raise InputError(f"side= sets a built-in detector's working size; {name!r} is not one of {DETECTORS}")
     if side is not None and not (isinstance(side, int) and side >= 32):
