@@ -441,7 +441,7 @@ def test_special_files_and_extreme_aspect_files_under_image_names(tmp_path, kind
 @pytest.fixture(scope="module")
 def saved_results(tmp_path_factory) -> list[bytes]:
     """Valid ``.npz`` results (the seeds the damage starts from): keep-one PAMI, LIME and the default PAMI path on
-    images, a text, and a detection (its boxes in ``extras``)."""
+    images, a text, a detection (its boxes in ``extras``) and a segmentation (its regions)."""
     folder = tmp_path_factory.mktemp("saved")
     box = {"boxes": np.array([[2.0, 2.0, 12.0, 10.0]]), "labels": np.array([1])}
 
@@ -454,6 +454,7 @@ def saved_results(tmp_path_factory) -> list[bytes]:
         peephole.explain(text_model, "good film bad end", modality="text", output="probs"),
         peephole.explain(good_model, IMG, "pami-path", output="probs", partition="window", radius=5, stride=6, max_queries=40),
         peephole.explain(detector, IMG, "rise", n_masks=8, task="detection"),
+        peephole.explain(segmenter, IMG, "rise", n_masks=8, task="segmentation", output="logits", top_k=2),
     ]
     return [e.save(folder / f"{i}.npz").read_bytes() for i, e in enumerate(results)]
 
@@ -486,7 +487,7 @@ META_KEYS = st.sampled_from(
 
 
 @settings(FUZZ, max_examples=examples(50))
-@given(which=st.integers(0, 4), how=st.sampled_from(["bytes", "meta", "random"]), data=st.data())
+@given(which=st.integers(0, 5), how=st.sampled_from(["bytes", "meta", "random"]), data=st.data())
 def test_fuzz_damaged_saved_results(tmp_path_factory, saved_results, which, how, data):
     """``peephole.load`` on a damaged ``.npz`` (bytes, or metadata values of any JSON type) is one InputError or a
     result that passes the invariants."""
@@ -678,6 +679,69 @@ def explain_odd_detector(first, later, when: int, method: tuple[str, dict], targ
         e = peephole.explain(odd_detector(first, later, when), IMG, method[0], task="detection", targets=targets, **method[1])
     check_result(e, IMG.shape[:2])
     assert e.extras["boxes"].shape == (len(e.probabilities), 4) and e.scores.shape[1] == len(e.probabilities)
+
+
+# --- segmentation models returning anything ---------------------------------------------------------------------------
+def segmenter(batch: np.ndarray) -> np.ndarray:
+    """Per-pixel logits at half the input's size: class 1 where a pixel is brighter than 0.5."""
+    z = 8 * (np.asarray(batch).mean(-1) - 0.5)
+    return np.stack([-z, z], axis=1)[:, :, ::2, ::2]
+
+
+@st.composite
+def segmenter_outputs(draw):
+    """What a segmentation model returns for a batch of ``n``: ``segmenter``'s logits, or an array of any dtype and
+    shape per image (stacked ``n`` times), or any array or Python value for the whole batch."""
+    kind = draw(st.sampled_from(["good", "per image", "per image", "whole"]))
+    if kind == "good":
+        return kind, None
+    if kind == "per image":
+        return kind, draw(hnp.arrays(ODD_DTYPES, hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=6)))
+    return kind, draw(st.one_of(ANY_ARRAY, NOT_ARRAYS))
+
+
+def odd_segmenter(first, later, when: int):
+    """Returns ``first`` until its ``when``-th call, ``later`` from then on (``'same'``: ``first``)."""
+    calls = [0]
+
+    def model(batch):
+        calls[0] += 1
+        kind, value = first if calls[0] < when or later == "same" else later
+        if kind == "good":
+            return segmenter(batch)
+        return np.stack([value] * len(batch)) if kind == "per image" else value
+
+    return model
+
+
+REGIONS = st.sampled_from([None, np.eye(20, 24, dtype=bool), np.pad(np.ones((2, 2), bool), 4), np.ones((1, 1), bool)])
+
+
+@settings(FUZZ, max_examples=examples(40))
+@given(
+    first=segmenter_outputs(),
+    later=st.one_of(st.just("same"), segmenter_outputs()),
+    when=st.integers(1, 4),
+    method=DETECTION_METHODS,
+    output=st.sampled_from(["logits", "probs", "scores"]),
+    region=REGIONS,
+    targets=st.sampled_from([None, [0], 1, "x", [5]]),
+)
+def test_fuzz_segmenter_outputs(first, later, when, method, output, region, targets):
+    """A segmentation model returning arrays of any dtype, shape or value, or Python values, on the unperturbed image
+    or only from a later call, with or without a region: one finite map per class explained, or one
+    InputError/ModelError (NothingToExplain where the region covers no output pixel)."""
+    isolated(explain_odd_segmenter, first, later, when, method, output, region, targets, clean=CLEAN)
+
+
+def explain_odd_segmenter(first, later, when: int, method: tuple[str, dict], output: str, region, targets) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        task = peephole.tasks.Segmentation(region=region)
+        e = peephole.explain(odd_segmenter(first, later, when), IMG, method[0], task=task, output=output, targets=targets,
+                             **method[1])  # fmt: skip
+    check_result(e, IMG.shape[:2])
+    assert e.extras["regions"].ndim == 2 and e.scores.shape[1] == len(e.probabilities)
 
 
 # --- the command line ------------------------------------------------------------------------------------------------

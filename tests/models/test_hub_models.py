@@ -199,14 +199,54 @@ def test_a_detection_pipeline_is_an_image_detector_keeping_boxes_above_its_thres
         peephole.explain(model, IMG, method="rise", n_masks=4)
 
 
-def test_a_transformers_vision_model_that_is_no_classifier_is_one_input_error():
-    """A segmentation head returned per-pixel logits and got "shape (1, 3, 8, 8) ... expected (1, n_classes)"."""
+def segformer():
+    """A random SegFormer (3 classes, logits at a quarter of its 32×32 input) and its processor."""
+    torch.manual_seed(0)
     cfg = transformers.SegformerConfig(
-        num_encoder_blocks=1, depths=[1], sr_ratios=[1], hidden_sizes=[8], patch_sizes=[3], strides=[2],
-        num_attention_heads=[1], mlp_ratios=[2], decoder_hidden_size=8, num_labels=3,
+        num_encoder_blocks=1, depths=[1], sr_ratios=[1], hidden_sizes=[8], patch_sizes=[3], strides=[4],
+        num_attention_heads=[1], mlp_ratios=[2], decoder_hidden_size=8, num_labels=3, id2label=LABELS,
+        label2id={v: k for k, v in LABELS.items()},
     )  # fmt: skip
-    with pytest.raises(peephole.InputError, match="SegformerForSemanticSegmentation is not an image classifier"):
-        peephole.explain(transformers.SegformerForSemanticSegmentation(cfg), IMG, **FAST)
+    processor = transformers.SegformerImageProcessor(size={"height": 32, "width": 32})
+    return transformers.SegformerForSemanticSegmentation(cfg), processor
+
+
+def test_a_transformers_segmentation_model_is_explained_over_its_classes_regions(tmp_path):
+    """A SegFormer (or its image-segmentation pipeline, or its saved folder) declares the segmentation task: its
+    per-pixel logits are the model's own on the processor's input; each class is explained over its predicted region.
+    It was "SegformerForSemanticSegmentation is not an image classifier"."""
+    from peephole.models.hf_segmentation import HFSegmenter
+
+    model, processor = segformer()
+    image = np.random.default_rng(1).random((48, 40, 3)).astype(np.float32)
+    seg = HFSegmenter(model, processor)
+    with torch.no_grad():
+        pixels = (cv2_resize(image, 32, 32) - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
+        want = model.eval()(pixel_values=torch.from_numpy(pixels.transpose(2, 0, 1)[None].astype(np.float32))).logits
+        model.train()
+    np.testing.assert_allclose(seg(image[None]), want.numpy(), rtol=1e-4, atol=1e-5)
+    assert seg.task == "segmentation" and seg.class_names == ["cat", "dog", "fox"] and want.shape[2:] == (8, 8)
+    e = peephole.explain(seg, image, method="rise", n_masks=8, top_k=3)
+    assert e.task == "segmentation" and e.maps.shape[1:] == (48, 40) and e.extras["regions"].shape == (8, 8)
+    assert e.class_names == ["cat", "dog", "fox"] and model.training
+    bare = peephole.explain(model, image, method="rise", n_masks=8)  # no task=; no processor: the image's own size
+    assert bare.task == "segmentation" and bare.extras["regions"].shape == (12, 10)
+    pipe = transformers.pipeline("image-segmentation", model=model, image_processor=processor)
+    np.testing.assert_allclose(peephole.explain(pipe, image, method="rise", n_masks=8, top_k=3).maps, e.maps, rtol=1e-5)
+    model.save_pretrained(tmp_path / "segformer")
+    processor.save_pretrained(tmp_path / "segformer")
+    loaded = peephole.load_model(str(tmp_path / "segformer"))
+    assert isinstance(loaded, HFSegmenter)
+    np.testing.assert_allclose(loaded(image[None]), want.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_a_transformers_vision_model_that_is_no_classifier_is_one_input_error():
+    """A masked-image-modelling head returned reconstructed pixels and got "shape (1, 3, 32, 32) ... expected (1,
+    n_classes)"."""
+    cfg = transformers.ViTConfig(image_size=32, patch_size=8, hidden_size=16, num_hidden_layers=1,
+                                 num_attention_heads=2, intermediate_size=32)  # fmt: skip
+    with pytest.raises(peephole.InputError, match="ViTForMaskedImageModeling is not an image classifier"):
+        peephole.explain(transformers.ViTForMaskedImageModeling(cfg), IMG, **FAST)
 
 
 def cv2_resize(image: np.ndarray, h: int, w: int) -> np.ndarray:

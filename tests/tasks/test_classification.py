@@ -125,12 +125,14 @@ def test_an_unknown_task_is_one_input_error_naming_the_valid_ones_before_the_mod
         calls.append(len(b))
         return np.full((len(b), 2), 0.5)
 
-    with pytest.raises(InputError, match=r"unknown task 'detect'; valid tasks: \['classification', 'detection'\]"):
+    with pytest.raises(
+        InputError, match=r"unknown task 'detect'; valid tasks: \['classification', 'detection', 'segmentation'\]"
+    ):
         peephole.explain(model, IMG, output="probs", task="detect", **{k: v for k, v in PAMI.items() if k != "method"})
     assert calls == []
     with pytest.raises(InputError, match="unknown task"):
         get_task(3)
-    assert set(TASKS) == {"classification", "detection"}
+    assert set(TASKS) == {"classification", "detection", "segmentation"}
     assert get_task(None).name == "classification" and isinstance(get_task(Regression), Regression)
 
 
@@ -144,7 +146,7 @@ def test_what_a_model_declares():
     Hugging.__module__ = "transformers.pipelines.text_classification"
 
     class Odd:
-        task = "segmentation"
+        task = "depth"
 
     class Custom:
         task = Regression()
@@ -153,7 +155,7 @@ def test_what_a_model_declares():
     assert declared_task(Hugging()) is None
     assert declared_task(object()) is None
     assert isinstance(declared_task(Custom()), Regression)
-    with pytest.raises(InputError, match=r"declares task 'segmentation'; valid tasks: \['classification', 'detection'\]"):
+    with pytest.raises(InputError, match=r"declares task 'depth'; valid tasks: \['classification', 'detection', 'segmentation'\]"):
         declared_task(Odd())
 
 

@@ -62,10 +62,12 @@ def as_model(obj: Any, output: str | None = None, class_names: Sequence[str] | N
 
 
 def hub_model(obj: Any, class_names: Sequence[str] | None = None) -> Model | None:
-    """A transformers image classifier or object detector (or their pipelines), or a timm model, wrapped (None:
-    none of them); a text-prompted model (CLIP, OWL-ViT, ...) is an InputError saying how to give its queries."""
+    """A transformers image classifier, object detector or segmentation model (or their pipelines), or a timm model,
+    wrapped (None: none of them); a text-prompted model (CLIP, OWL-ViT, ...) is an InputError saying how to give its
+    queries."""
     from peephole.models.hf_detection import hf_detector, is_detection_pipeline, is_hf_detector
     from peephole.models.hf_image import HFImageClassifier, is_hf_image_model, is_image_pipeline
+    from peephole.models.hf_segmentation import HFSegmenter, is_hf_segmenter
     from peephole.models.hf_zero_shot import HFZeroShotClassifier, is_zero_shot_model
     from peephole.models.timm import TimmModel, is_timm_model
 
@@ -73,6 +75,8 @@ def hub_model(obj: Any, class_names: Sequence[str] | None = None) -> Model | Non
         return hf_detector(obj, class_names=class_names)
     if is_zero_shot_model(obj):
         return HFZeroShotClassifier(obj)
+    if is_hf_segmenter(obj):
+        return HFSegmenter(obj, class_names=class_names)
     if is_image_pipeline(obj):
         return HFImageClassifier.from_pipeline(obj, class_names)
     if is_hf_image_model(obj):

@@ -1,8 +1,8 @@
-"""Hugging Face vision model folders (``save_pretrained``): an image classifier or an object detector, with the
-image processor saved beside it, loaded offline (``local_files_only``) by :func:`peephole.load_model` and
-``peephole explain --model FOLDER``; a text-prompted model (an image–text model such as CLIP, a detector such as
-OWL-ViT) with its processor and the queries it is to tell apart or find (``queries=``, ``--query``). Folders of text
-classifiers are :mod:`peephole.models.text`'s."""
+"""Hugging Face vision model folders (``save_pretrained``): an image classifier, object detector or semantic
+segmentation model, with the image processor saved beside it, loaded offline (``local_files_only``) by
+:func:`peephole.load_model` and ``peephole explain --model FOLDER``; a text-prompted model (an image–text model such
+as CLIP, a detector such as OWL-ViT) with its processor and the queries it is to tell apart or find (``queries=``,
+``--query``). Folders of text classifiers are :mod:`peephole.models.text`'s."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 from peephole.errors import InputError
 
 #: the heads (class-name suffixes in ``config.json``'s ``architectures``) a vision folder may hold
-VISION_HEADS = ("ForImageClassification", "ForImageClassificationWithTeacher", "ForObjectDetection")
+VISION_HEADS = ("ForImageClassification", "ForImageClassificationWithTeacher", "ForObjectDetection", "ForSemanticSegmentation")
 #: the head of an image–text model a zero-shot classifier reads (CLIP, SigLIP, ...: transformers' own list)
 ZERO_SHOT = "ZeroShotImageClassification"
 
@@ -45,8 +45,9 @@ def zero_shot_architectures() -> tuple[str, ...]:
 
 
 def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None) -> Any:
-    """The classifier (:class:`~peephole.models.hf_image.HFImageClassifier`) or detector
-    (:func:`~peephole.models.hf_detection.hf_detector`) saved in ``path``, with its image processor when one is saved;
+    """The classifier (:class:`~peephole.models.hf_image.HFImageClassifier`), detector
+    (:func:`~peephole.models.hf_detection.hf_detector`) or segmentation model
+    (:class:`~peephole.models.hf_segmentation.HFSegmenter`) saved in ``path``, with its image processor when one is saved;
     a text-prompted one — an image–text model (:class:`~peephole.models.hf_zero_shot.HFZeroShotClassifier`) or a
     detector such as OWL-ViT — with its processor, telling apart or finding ``queries``."""
     try:
@@ -76,6 +77,7 @@ def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None) -
         "ForObjectDetection": transformers.AutoModelForZeroShotObjectDetection
         if prompted
         else transformers.AutoModelForObjectDetection,
+        "ForSemanticSegmentation": transformers.AutoModelForSemanticSegmentation,
     }.get(head, transformers.AutoModelForImageClassification)
     try:
         model = auto.from_pretrained(path, local_files_only=True)
@@ -95,6 +97,10 @@ def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None) -
         from peephole.models.hf_detection import hf_detector
 
         return hf_detector(model, processor, queries=queries)
+    if head == "ForSemanticSegmentation":
+        from peephole.models.hf_segmentation import HFSegmenter
+
+        return HFSegmenter(model, processor)
     from peephole.models.hf_image import HFImageClassifier
 
     return HFImageClassifier(model, processor)

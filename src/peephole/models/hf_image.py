@@ -28,14 +28,15 @@ def is_hf_image_model(obj: Any) -> bool:
 
 
 def check_classifier(model: Any) -> None:
-    """An :class:`InputError` for a transformers vision model whose head is not a classifier (segmentation, depth,
-    masked image modelling, a bare backbone): its outputs are no class scores. A class of the user's own (defined
+    """An :class:`InputError` for a transformers vision model whose head is not a classifier (depth, masked image
+    modelling, a bare backbone): its outputs are no class scores. A class of the user's own (defined
     outside transformers) is taken at its word."""
     name = type(model).__name__
     if type(model).__module__.split(".")[0] == "transformers" and "ForImageClassification" not in name:
         raise InputError(
             f"a transformers {name} is not an image classifier; Peephole explains image classifiers "
-            "(...ForImageClassification) and object detectors (...ForObjectDetection, with their image processor)"
+            "(...ForImageClassification), object detectors (...ForObjectDetection, with their image processor) and "
+            "semantic segmentation models (...ForSemanticSegmentation)"
         )
 
 

@@ -13,9 +13,10 @@ from peephole.errors import InputError
 from peephole.tasks.base import Scorer, Task
 from peephole.tasks.classification import Classification, classification_query, resolve_targets
 from peephole.tasks.detection import Detection
+from peephole.tasks.segmentation import Segmentation
 
 #: Task classes by name (each is built with its defaults, then bound to the model).
-TASKS: dict[str, type[Task]] = {"classification": Classification, "detection": Detection}
+TASKS: dict[str, type[Task]] = {"classification": Classification, "detection": Detection, "segmentation": Segmentation}
 DEFAULT_TASK = "classification"
 
 
@@ -58,6 +59,7 @@ __all__ = [
     "Classification",
     "Detection",
     "Scorer",
+    "Segmentation",
     "Task",
     "classification_query",
     "declared_task",

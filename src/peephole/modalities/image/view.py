@@ -63,6 +63,7 @@ def figure(
     scale: str = "shared",
     fig: Any = None,
     boxes: Sequence[Sequence[float]] | None = None,
+    regions: Sequence[np.ndarray] | None = None,
 ) -> Any:
     """A matplotlib figure: the image, then one overlay per map, with a colour bar; rows of at most
     :data:`COLUMNS` panels (a detection's many boxes, a large ``top_k``).
@@ -71,7 +72,8 @@ def figure(
     the top class's; ``'own'`` scales each map to its own range (one colour bar per panel). Drawn on
     matplotlib's object API (a new :class:`matplotlib.figure.Figure`, no pyplot state, the backend untouched)
     unless ``fig`` gives the figure to draw in (``show()`` passes a pyplot one).
-    ``boxes``: one x0, y0, x1, y1 box per map (a detector's), drawn on its panel, all of them on the image."""
+    ``boxes``: one x0, y0, x1, y1 box per map (a detector's), drawn on its panel, all of them on the image;
+    ``regions``: one boolean mask per map (a segmentation's class region, at any size), outlined on its panel."""
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
     from matplotlib.figure import Figure
@@ -95,6 +97,8 @@ def figure(
         if boxes is not None:
             draw_box(axes[0], boxes[i])
             draw_box(ax, boxes[i])
+        if regions is not None:
+            draw_region(ax, regions[i], image.shape[:2])
         if scale == "own":
             fig.colorbar(ScalarMappable(Normalize(lo, hi), cmap), ax=ax, fraction=0.046, pad=0.02)
     for ax in axes:
@@ -111,6 +115,21 @@ def draw_box(ax: Any, box: Sequence[float], colour: str = "white") -> None:
 
     x0, y0, x1, y1 = (float(v) for v in box)
     ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor=colour, linewidth=1.5))
+
+
+def draw_region(ax: Any, region: np.ndarray, size: tuple[int, int], colour: str = "white") -> None:
+    """The outline of a boolean ``region`` (h×w, any size: its pixel centres spread over the image's ``size``)."""
+    h, w = region.shape
+    if region.all() or not region.any():
+        return  # no edge inside the picture
+    ys, xs = ((np.arange(n) + 0.5) * big / n - 0.5 for n, big in ((h, size[0]), (w, size[1])))
+    ax.contour(xs, ys, region.astype(np.float32), levels=[0.5], colors=colour, linewidths=1.2)
+
+
+def region_of(e: Any, target: int) -> np.ndarray:
+    """A segmentation's region for class ``target`` (h×w bool): where it was predicted, or the region given."""
+    regions = e.extras["regions"]
+    return regions.astype(bool) if int(np.asarray(e.extras.get("region_given", 0))) else regions == target
 
 
 def grid(
@@ -181,7 +200,7 @@ class ImageView:
         state, the backend untouched); ``fig``: a figure to draw in instead."""
         e = self._e
         titles = [f"{e.name(t)} ({e.probabilities[t]:.2f})" for t in e.targets]
-        return figure(e.input, list(e.maps), titles, alpha, cmap, scale, fig, self.boxes())
+        return figure(e.input, list(e.maps), titles, alpha, cmap, scale, fig, self.boxes(), self.regions())
 
     def show(self, alpha: float = 0.5, cmap: str = "jet", scale: str = "shared") -> None:
         """Show :meth:`figure` with pyplot (a window in a script or REPL, inline in a notebook)."""
@@ -201,6 +220,11 @@ class ImageView:
         boxes = self._e.extras.get("boxes") if self._e.task == "detection" else None
         return None if boxes is None else [boxes[t] for t in self._e.targets]
 
+    def regions(self) -> list[np.ndarray] | None:
+        """The region of each target of a segmentation (:func:`region_of`); None for other tasks."""
+        e = self._e
+        return [region_of(e, t) for t in e.targets] if e.task == "segmentation" and "regions" in e.extras else None
+
     def write(self, target: int, base: Path) -> Path:
         """The overlay of ``target`` (shared scale) with its colour bar and class as ``base.png``."""
         from matplotlib.cm import ScalarMappable
@@ -216,6 +240,8 @@ class ImageView:
         ax.set_title(f"{e.name(target)} ({e.probabilities[target]:.2f})", fontsize=9)
         if e.task == "detection" and "boxes" in e.extras:
             draw_box(ax, e.extras["boxes"][target])
+        if e.task == "segmentation" and "regions" in e.extras:
+            draw_region(ax, region_of(e, target), (h, w))
         ax.axis("off")
         fig.colorbar(ScalarMappable(Normalize(lo, hi), "jet"), ax=ax, fraction=0.046, pad=0.02).set_label(
             "importance (shared scale)", fontsize=8
