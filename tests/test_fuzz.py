@@ -635,16 +635,21 @@ def detector_outputs(draw):
     return out
 
 
-def odd_detector(first, later, when: int):
-    """Returns ``first`` for every image until its ``when``-th call, ``later`` from then on (``'same'``: ``first``)."""
+def switching(first, later, when: int, emit):
+    """A model answering ``emit(value, batch)`` with ``value`` = ``first`` until its ``when``-th call, ``later`` from
+    then on (``'same'``: ``first``)."""
     calls = [0]
 
-    def detector(batch):
+    def model(batch):
         calls[0] += 1
-        out = first if calls[0] < when or isinstance(later, str) and later == "same" else later
-        return [out for _ in range(len(batch))]
+        return emit(first if calls[0] < when or isinstance(later, str) and later == "same" else later, batch)
 
-    return detector
+    return model
+
+
+def odd_detector(first, later, when: int):
+    """Returns ``first`` for every image until its ``when``-th call, ``later`` from then on (``'same'``: ``first``)."""
+    return switching(first, later, when, lambda out, batch: [out for _ in range(len(batch))])
 
 
 DETECTION_METHODS = st.sampled_from(
@@ -702,16 +707,14 @@ def segmenter_outputs(draw):
 
 def odd_segmenter(first, later, when: int):
     """Returns ``first`` until its ``when``-th call, ``later`` from then on (``'same'``: ``first``)."""
-    calls = [0]
 
-    def model(batch):
-        calls[0] += 1
-        kind, value = first if calls[0] < when or later == "same" else later
+    def emit(drawn, batch):
+        kind, value = drawn
         if kind == "good":
             return segmenter(batch)
         return np.stack([value] * len(batch)) if kind == "per image" else value
 
-    return model
+    return switching(first, later, when, emit)
 
 
 REGIONS = st.sampled_from([None, np.eye(20, 24, dtype=bool), np.pad(np.ones((2, 2), bool), 4), np.ones((1, 1), bool)])

@@ -36,10 +36,7 @@ class Classification(Task):
     def validate(self, raw: Any, n: int, what: str) -> np.ndarray:
         """``(n, K)`` finite float64 scores, probabilities in range; a 1-D output is one row (one input) or one
         column (``n`` inputs: one output each); one column of logits or probabilities becomes two classes."""
-        try:
-            out = real_numbers(raw)
-        except (TypeError, ValueError) as exc:
-            raise ModelError(f"the model returned {type(raw).__name__}, not an array of scores on {what}: {exc}") from exc
+        out = numbers_of(raw, what, "an array of scores")
         if out.ndim == 1 and n == 1:
             out = out[None]
         elif out.ndim == 1 and len(out) == n:
@@ -51,19 +48,7 @@ class Classification(Task):
         bad = ~np.isfinite(out).all(axis=1)
         if bad.any():
             raise ModelError(f"the model returned NaN or inf for {int(bad.sum())} of {n} inputs on {what}")
-        if self.output == "probs" and (out.min() < -1e-6 or out.max() > 1 + 1e-6):
-            raise ModelError(
-                f"the model was declared to return probabilities but returned values in "
-                f"[{out.min():.3g}, {out.max():.3g}] on {what}; declare output='logits' or 'scores'"
-            )
-        if self.output == "scores" and np.abs(out).max() > FLOAT32_MAX:
-            raise ModelError(
-                f"the model returned scores up to {np.abs(out).max():.3g} on {what}, beyond float32 (±{FLOAT32_MAX:.3g}) "
-                "in which maps are kept; rescale its scores (or declare output='logits' if they are logits)"
-            )
-        if out.shape[1] == 1 and self.output != "scores":  # binary: one logit z -> logits [0, z]; one p -> [1 - p, p]
-            out = np.hstack([np.zeros_like(out), out]) if self.output == "logits" else np.hstack([1 - out, out])
-        return out
+        return two_classes(in_range(out, self.output, what), self.output)
 
     def scores(self, out: np.ndarray) -> np.ndarray:
         """Checked ``(B, K)`` outputs as class scores: softmax of logits, probabilities and scores as they are."""
@@ -116,6 +101,38 @@ class Classification(Task):
 
     def __repr__(self) -> str:
         return f"Classification(output={self.output!r})"
+
+
+def numbers_of(raw: Any, what: str, expected: str) -> np.ndarray:
+    """``raw`` as a float64 array of real numbers; a :class:`ModelError` saying it is not ``expected`` otherwise."""
+    try:
+        return real_numbers(raw)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"the model returned {type(raw).__name__}, not {expected} on {what}: {exc}") from exc
+
+
+def in_range(out: np.ndarray, output: str, what: str) -> np.ndarray:
+    """``out`` when its values fit what it is declared to be: probabilities in [0, 1], scores within float32 (in
+    which maps are kept); a :class:`ModelError` naming the fix otherwise."""
+    if output == "probs" and (out.min() < -1e-6 or out.max() > 1 + 1e-6):
+        raise ModelError(
+            f"the model was declared to return probabilities but returned values in "
+            f"[{out.min():.3g}, {out.max():.3g}] on {what}; declare output='logits' or 'scores'"
+        )
+    if output == "scores" and np.abs(out).max() > FLOAT32_MAX:
+        raise ModelError(
+            f"the model returned scores up to {np.abs(out).max():.3g} on {what}, beyond float32 (±{FLOAT32_MAX:.3g}) "
+            "in which maps are kept; rescale its scores (or declare output='logits' if they are logits)"
+        )
+    return out
+
+
+def two_classes(out: np.ndarray, output: str) -> np.ndarray:
+    """One class along axis 1 as two (binary): one logit z -> logits [0, z], one probability p -> [1 - p, p];
+    scores, and more classes, as they are."""
+    if out.shape[1] != 1 or output == "scores":
+        return out
+    return np.concatenate([np.zeros_like(out), out] if output == "logits" else [1 - out, out], axis=1)
 
 
 def classification_query(model: Any, output: str | None = None) -> Query:

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from peephole.core.query import OUTPUT_KINDS, real_numbers, softmax
+from peephole.core.query import OUTPUT_KINDS, softmax
 from peephole.errors import InputError, ModelError, NothingToExplain
 from peephole.tasks.base import Scorer, Task
-from peephole.tasks.classification import resolve_targets
+from peephole.tasks.classification import in_range, numbers_of, resolve_targets, two_classes
 
 SHAPE = "(N, K, h, w): K class scores at each pixel of an h×w output"
 
@@ -54,24 +54,14 @@ class Segmentation(Task):
 
     def validate(self, raw: Any, n: int, what: str) -> np.ndarray:
         """``(n, K, h, w)`` finite float64 per-pixel scores (one channel made two, as for classification)."""
-        try:
-            out = real_numbers(raw)
-        except (TypeError, ValueError) as exc:
-            raise ModelError(f"the model returned {type(raw).__name__}, not per-pixel class scores on {what}: {exc}") from exc
+        out = numbers_of(raw, what, "per-pixel class scores")
         if out.ndim == 3 and n == 1:
             out = out[None]
         if out.ndim != 4 or out.shape[0] != n or min(out.shape[1:]) < 1:
             raise ModelError(f"the model returned shape {tuple(out.shape)} for {n} images on {what}; expected {SHAPE}")
         if not np.isfinite(out).all():
             raise ModelError(f"the model returned NaN or inf on {what}")
-        if self.output == "probs" and (out.min() < -1e-6 or out.max() > 1 + 1e-6):
-            raise ModelError(
-                f"the model was declared to return probabilities but returned values in [{out.min():.3g}, "
-                f"{out.max():.3g}] on {what}; declare output='logits' or 'scores'"
-            )
-        if out.shape[1] == 1 and self.output != "scores":  # one channel: a foreground against its background
-            out = np.concatenate([np.zeros_like(out), out] if self.output == "logits" else [1 - out, out], axis=1)
-        return out
+        return two_classes(in_range(out, self.output, what), self.output)
 
     def probabilities(self, out: np.ndarray) -> np.ndarray:
         """``(B, K, h·w)`` per-pixel class probabilities (softmax over the classes for logits)."""
