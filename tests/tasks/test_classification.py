@@ -155,7 +155,9 @@ def test_what_a_model_declares():
     assert declared_task(Hugging()) is None
     assert declared_task(object()) is None
     assert isinstance(declared_task(Custom()), Regression)
-    with pytest.raises(InputError, match=r"declares task 'depth'; valid tasks: \['classification', 'detection', 'segmentation'\]"):
+    with pytest.raises(
+        InputError, match=r"declares task 'depth'; valid tasks: \['classification', 'detection', 'segmentation'\]"
+    ):
         declared_task(Odd())
 
 

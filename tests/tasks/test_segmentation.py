@@ -135,3 +135,15 @@ def test_a_batch_of_images_is_explained_image_by_image():
 def test_gradient_methods_say_they_explain_classification_only():
     with pytest.raises(InputError, match="explains classification only"):
         explain(method="saliency")
+
+
+def test_a_run_reports_picture_outlines_the_class_region():
+    """The run report's class picture (the image modality's ``report_view``) draws the region's edge in white: the
+    bright square's border pixels, not its inside."""
+    from peephole.modalities import get_modality
+
+    e = explain(targets="bright")
+    picture = get_modality("image").report_view(e, 1)
+    white = (picture == 255).all(axis=-1)
+    assert white[8, 12:22].all() and white[19, 12:22].all() and white[10:18, 10].all()  # top, bottom, left edges
+    assert not white[10:18, 12:22].any() and not white[:6].any()

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from peephole.modalities.image.view import overlay
+from peephole.modalities.image.view import overlay, region_of
 
 
 def input_picture(explanation: Any) -> np.ndarray:
@@ -18,9 +18,23 @@ CMAP = "jet"
 
 
 def class_picture(explanation: Any, cls: int, vrange: tuple[float, float] | None = None) -> np.ndarray:
-    """The overlay of the map of ``cls`` on the image, its colours spanning ``vrange`` (unset: its own range)."""
+    """The overlay of the map of ``cls`` on the image, its colours spanning ``vrange`` (unset: its own range); a
+    segmentation's class region outlined in white."""
     lo, hi = vrange if vrange is not None else (None, None)
-    return overlay(explanation.input, explanation.map_of(cls), cmap=CMAP, vmin=lo, vmax=hi)
+    picture = overlay(explanation.input, explanation.map_of(cls), cmap=CMAP, vmin=lo, vmax=hi)
+    if explanation.task == "segmentation" and "regions" in explanation.extras:
+        outline(picture, region_of(explanation, cls))
+    return picture
+
+
+def outline(picture: np.ndarray, region: np.ndarray) -> None:
+    """Draws the edge of ``region`` (h×w bool, any size: resized to the picture's by nearest pixel) in white."""
+    import cv2
+
+    h, w = picture.shape[:2]
+    mask = cv2.resize(region.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+    edge = mask.astype(bool) & ~cv2.erode(mask, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE).astype(bool)
+    picture[edge] = 255
 
 
 def ramp(n: int = 11) -> list[str]:
