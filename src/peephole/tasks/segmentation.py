@@ -63,10 +63,10 @@ class Segmentation(Task):
             raise ModelError(f"the model returned NaN or inf on {what}")
         return two_classes(in_range(out, self.output, what), self.output)
 
-    def probabilities(self, out: np.ndarray) -> np.ndarray:
-        """``(B, K, h·w)`` per-pixel class probabilities (softmax over the classes for logits)."""
-        flat = out.reshape(out.shape[0], out.shape[1], -1)
-        return softmax(flat) if self.output == "logits" else flat  # softmax over axis 1: the classes
+    def probabilities(self, image: np.ndarray) -> np.ndarray:
+        """``(K, h·w)`` per-pixel class probabilities of one image's output (softmax over the classes for logits)."""
+        flat = image.reshape(image.shape[0], -1)
+        return softmax(flat[None])[0] if self.output == "logits" else flat  # softmax over axis 1: the classes
 
     def reference(self, out: np.ndarray) -> np.ndarray:
         """The per-pixel classes of the unperturbed output, each class's region, and its mean probability there."""
@@ -80,15 +80,19 @@ class Segmentation(Task):
         return self.score(out)[0]
 
     def score(self, out: np.ndarray) -> np.ndarray:
-        """``(B, K)``: each class's mean probability over its region (0 where the region is empty); O(B·K·h·w)."""
+        """``(B, K)``: each class's mean probability over its region (0 where the region is empty), image by image
+        (the temporaries are one image's K×h×w)."""
         assert self.labels is not None and self.counts is not None
-        p = self.probabilities(out)
-        if self.inside is not None:
-            return p[:, :, self.inside].mean(axis=2)
-        flat = self.labels.reshape(-1)
-        own = np.take_along_axis(p, flat[None, None, :], axis=1)[:, 0]  # (B, h·w): each pixel's own class
-        k, n = p.shape[1], np.maximum(self.counts, 1)
-        return np.stack([np.bincount(flat, weights=row, minlength=k)[:k] / n for row in own])
+        flat, k = self.labels.reshape(-1), out.shape[1]
+        n = np.maximum(self.counts, 1)
+        rows = []
+        for image in out:
+            p = self.probabilities(image)
+            if self.inside is not None:
+                rows.append(p[:, self.inside].mean(axis=1))
+            else:  # each pixel's probability of its own class, summed per class
+                rows.append(np.bincount(flat, weights=p[flat, np.arange(len(flat))], minlength=k)[:k] / n)
+        return np.stack(rows) if rows else np.zeros((0, k))
 
     def targets(self, reference: np.ndarray, targets: Any, top_k: int, class_names: Sequence[str] | None) -> list[int]:
         """Classes: given ones (indices or names), else the ``top_k`` covering the most pixels (of the region given)."""
