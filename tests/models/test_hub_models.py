@@ -242,11 +242,16 @@ def test_a_transformers_segmentation_model_is_explained_over_its_classes_regions
 
 def test_a_transformers_vision_model_that_is_no_classifier_is_one_input_error():
     """A masked-image-modelling head returned reconstructed pixels and got "shape (1, 3, 32, 32) ... expected (1,
-    n_classes)"."""
+    n_classes)"; a vision pipeline of another task is one error naming the pipelines Peephole reads."""
     cfg = transformers.ViTConfig(image_size=32, patch_size=8, hidden_size=16, num_hidden_layers=1,
                                  num_attention_heads=2, intermediate_size=32)  # fmt: skip
     with pytest.raises(peephole.InputError, match="ViTForMaskedImageModeling is not an image classifier"):
         peephole.explain(transformers.ViTForMaskedImageModeling(cfg), IMG, **FAST)
+    features = transformers.pipeline(
+        "image-feature-extraction", model=transformers.ViTModel(cfg), image_processor=transformers.ViTImageProcessor()
+    )  # it was "a plain callable must declare what it returns"
+    with pytest.raises(peephole.InputError, match="'image-feature-extraction' pipeline of a ViTModel: Peephole reads"):
+        peephole.explain(features, IMG, **FAST)
 
 
 def cv2_resize(image: np.ndarray, h: int, w: int) -> np.ndarray:

@@ -30,12 +30,9 @@ def get_modality(name: str | Modality) -> Modality:
     return _LOADED[name]
 
 
-#: transformers pipeline tasks (prefixes) whose inputs are images (a vision pipeline may have a tokenizer too)
-IMAGE_PIPELINES = ("image", "object-detection", "zero-shot-image", "zero-shot-object", "depth-estimation", "mask-generation")
-
-
 def declared_modality(model: Any) -> str | None:
     """The input kind a model declares: its ``modality`` attribute, or what a built-in model name is."""
+    from peephole.models.hf_image import IMAGE_PIPELINES
     from peephole.models.registry import modality_of_name
 
     if isinstance(model, str) or hasattr(model, "__fspath__"):

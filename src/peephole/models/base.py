@@ -66,7 +66,7 @@ def hub_model(obj: Any, class_names: Sequence[str] | None = None) -> Model | Non
     wrapped (None: none of them); a text-prompted model (CLIP, OWL-ViT, ...) is an InputError saying how to give its
     queries."""
     from peephole.models.hf_detection import hf_detector, is_detection_pipeline, is_hf_detector
-    from peephole.models.hf_image import HFImageClassifier, is_hf_image_model, is_image_pipeline
+    from peephole.models.hf_image import IMAGE_PIPELINES, HFImageClassifier, is_hf_image_model, is_image_pipeline
     from peephole.models.hf_segmentation import HFSegmenter, is_hf_segmenter
     from peephole.models.hf_zero_shot import HFZeroShotClassifier, is_zero_shot_model
     from peephole.models.timm import TimmModel, is_timm_model
@@ -83,6 +83,13 @@ def hub_model(obj: Any, class_names: Sequence[str] | None = None) -> Model | Non
         return HFImageClassifier(obj, class_names=class_names)
     if is_timm_model(obj):
         return TimmModel(obj, class_names)
+    task = getattr(obj, "task", None)
+    if isinstance(task, str) and hasattr(obj, "model") and task.startswith(IMAGE_PIPELINES):
+        raise InputError(
+            f"a transformers {task!r} pipeline of a {type(obj.model).__name__}: Peephole reads image-classification, "
+            "zero-shot-image-classification, object-detection, zero-shot-object-detection and image-segmentation "
+            "pipelines of semantic segmentation models (...ForSemanticSegmentation)"
+        )
     return None
 
 

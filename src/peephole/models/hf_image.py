@@ -20,6 +20,9 @@ from peephole.models.hf_problem import problem_output
 from peephole.models.preprocess import IMAGENET_MEAN_STD, ImagePreprocess
 from peephole.models.torch import TorchModel
 
+#: transformers pipeline tasks (prefixes) whose inputs are images (a vision pipeline may have a tokenizer too)
+IMAGE_PIPELINES = ("image", "object-detection", "zero-shot-image", "zero-shot-object", "depth-estimation", "mask-generation")
+
 
 def is_hf_image_model(obj: Any) -> bool:
     """A transformers model taking ``pixel_values`` (an image classifier's forward; :func:`check_classifier` tells
