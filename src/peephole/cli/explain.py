@@ -66,7 +66,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         choices=sorted(TASKS),
         help="what the model's output means; unset: the model's (haar-face, haar-cat, haar-body, dbnet-text: detection; "
-        "a detection explains every box the detector finds, one map per box)",
+        "a detection explains every box the detector finds, one map per box; a segmentation each class over its region)",
     )
     p.add_argument(
         "--query",

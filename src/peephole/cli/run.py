@@ -41,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         choices=sorted(TASKS),
         help="what the model's output means; unset: the model's (haar-face, haar-cat, haar-body, dbnet-text: detection, "
-        "every box found explained, one map per box)",
+        "every box found explained, one map per box; segmentation: each class over its region)",
     )
     p.add_argument("--targets", default="predicted", help="predicted (the --top-k classes), true (the labels) or 3,17")
     p.add_argument("--top-k", type=int, default=1, help="with --targets predicted: how many classes (default 1)")
