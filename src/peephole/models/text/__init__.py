@@ -8,6 +8,8 @@ from typing import Any
 from peephole.errors import InputError
 
 BUILTIN = ("vader", "minilm")
+#: the transformers pipelines read as text classifiers (their model's logits over its labels)
+TEXT_PIPELINES = ("text-classification", "sentiment-analysis")
 
 
 def load_text_model(name: str | Path, **kwargs: Any) -> Any:
@@ -35,8 +37,17 @@ def as_text_model(obj: Any, output: str | None = None, class_names: Any = None) 
         obj = load_text_model(obj)
     elif hasattr(obj, "task") and hasattr(obj, "tokenizer") and hasattr(obj, "model"):
         from peephole.models.text.hf import HFTextClassifier
+        from peephole.models.text.zero_shot import HFZeroShotTextClassifier, is_zero_shot_text_pipeline
 
-        obj = HFTextClassifier.from_pipeline(obj)
+        if is_zero_shot_text_pipeline(obj):
+            obj = HFZeroShotTextClassifier(obj)  # an InputError saying how to give its queries
+        elif obj.task not in TEXT_PIPELINES:
+            raise InputError(
+                f"a transformers {obj.task!r} pipeline: Peephole reads text-classification (sentiment-analysis) "
+                "pipelines, and zero-shot-classification ones through HFZeroShotTextClassifier(pipe, queries=[...])"
+            )
+        else:
+            obj = HFTextClassifier.from_pipeline(obj)
     elif hasattr(obj, "config") and hasattr(obj, "forward"):
         raise InputError(
             "a transformers model needs its tokenizer: pass HFTextClassifier(model, tokenizer), "
