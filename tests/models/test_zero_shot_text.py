@@ -128,3 +128,29 @@ def test_wrong_models_pipelines_and_queries_are_one_input_error(nli):
     )  # it failed on the logits' shape
     with pytest.raises(peephole.InputError, match="'fill-mask' pipeline: Peephole reads text-classification"):
         peephole.explain(masked, TEXT, "pami")
+
+
+def test_a_saved_nli_model_is_a_zero_shot_classifier_with_queries_and_refused_without(nli, tmp_path, capsys):
+    """Without queries an NLI folder (or model) is one error saying how to give them (it was explained over
+    contradiction/neutral/entailment of the text alone); with them, the library and ``explain-text --query`` tell the
+    queries apart."""
+    from peephole.cli import main
+    from peephole.models.text import load_text_model
+    from peephole.models.text.hf import HFTextClassifier
+
+    model, tok = nli
+    folder = tmp_path / "nli"
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    for load in (lambda: load_text_model(folder), lambda: HFTextClassifier(model, tok)):
+        with pytest.raises(peephole.InputError, match="natural-language-inference model"):
+            load()
+    with pytest.raises(peephole.InputError, match="queries are for the folder"):
+        load_text_model("vader", queries=["dog"])
+    clf = load_text_model(folder, queries=TOPICS, template="about {}")
+    np.testing.assert_allclose(clf([TEXT]), HFZeroShotTextClassifier(model, tok, TOPICS, template="about {}")([TEXT]), rtol=1e-5)
+    capsys.readouterr()
+    argv = ["explain-text", "the park sat on a big", "--model", str(folder), "--no-color", "--method", "occlusion"]
+    assert main([*argv, "--query", "cat", "--query", "park"]) == 0
+    assert "park" in capsys.readouterr().out
+    assert main(argv) == 2 and "natural-language-inference" in capsys.readouterr().err

@@ -50,6 +50,16 @@ class TextModality(Modality):
     def batch_of_one(self, x: list[str]) -> list[str]:
         return [join(x)]
 
+    def named_model(self, name: str, **settings: Any) -> Any:
+        """``name`` as it is, or with ``queries`` the zero-shot classifier of a natural-language-inference folder."""
+        queries = settings.pop("queries", None)
+        name = super().named_model(name, **settings)
+        if queries is None:
+            return name
+        from peephole.models.text import load_text_model
+
+        return load_text_model(name, queries=queries)
+
     def as_model(self, model: Any, output: str | None, class_names: Any) -> Any:
         from peephole.models.text import as_text_model
 

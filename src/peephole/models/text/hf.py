@@ -34,6 +34,14 @@ class HFTextClassifier:
 
         from peephole.models.torch import module_device
 
+        labels = [str(v).lower() for v in (getattr(model.config, "id2label", None) or {}).values()]
+        if any(label.startswith("entail") for label in labels):
+            raise InputError(
+                f"{type(model).__name__} is a natural-language-inference model (labels {labels}): it reads a premise and "
+                "a hypothesis, not one text; for zero-shot classification give queries: "
+                "peephole.models.text.zero_shot.HFZeroShotTextClassifier(model, tokenizer, queries=[...]), "
+                "load_text_model(folder, queries=[...]) or --query on the command line"
+            )
         self.torch = torch
         self.model = model
         self.output, self.sigmoid = problem_output(model.config)
@@ -49,17 +57,7 @@ class HFTextClassifier:
     @classmethod
     def from_pretrained(cls, path: str | Path, **kwargs: Any) -> HFTextClassifier:
         """Load a model folder saved with ``save_pretrained`` (model and tokenizer), offline."""
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-        p = Path(path)
-        if not (p / "config.json").is_file():
-            raise InputError(f"{path} is not a Hugging Face model folder (no config.json)")
-        try:
-            tok = AutoTokenizer.from_pretrained(p, local_files_only=True)
-            model = AutoModelForSequenceClassification.from_pretrained(p, local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot load a sequence classifier from {path}: {exc}") from exc
-        return cls(model, tok, **kwargs)
+        return cls(*load_sequence_classifier(path), **kwargs)
 
     @classmethod
     def from_pipeline(cls, pipe: Any, **kwargs: Any) -> HFTextClassifier:
@@ -82,3 +80,18 @@ class HFTextClassifier:
         with self.torch.inference_mode(), evaluating(self.model):
             logits = self.model(**enc).logits.detach().float()
             return (logits.sigmoid() if self.sigmoid else logits).cpu().numpy()
+
+
+def load_sequence_classifier(path: str | Path) -> tuple[Any, Any]:
+    """The sequence classifier and tokenizer saved in ``path`` (``save_pretrained``), loaded offline."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    p = Path(path)
+    if not (p / "config.json").is_file():
+        raise InputError(f"{path} is not a Hugging Face model folder (no config.json)")
+    try:
+        tok = AutoTokenizer.from_pretrained(p, local_files_only=True)
+        model = AutoModelForSequenceClassification.from_pretrained(p, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot load a sequence classifier from {path}: {exc}") from exc
+    return model, tok
