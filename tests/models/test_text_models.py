@@ -246,3 +246,26 @@ def test_hf_folder_errors(tmp_path) -> None:
 
     with pytest.raises(InputError, match="no config.json"):
         HFTextClassifier.from_pretrained(tmp_path)
+
+
+def test_a_folder_of_another_head_is_refused_not_given_a_random_one(tiny_hf, tmp_path) -> None:
+    """A masked language model's folder read as a classifier got a randomly initialised head (transformers only logs
+    it) and every map explained noise; it is one InputError naming the missing weights. A vision folder whose head's
+    shape differs from its config's was transformers' RuntimeError; it is one InputError too."""
+    transformers = pytest.importorskip("transformers")
+    from peephole.errors import InputError
+
+    _, model, fast = tiny_hf
+    masked = tmp_path / "mlm"
+    transformers.BertForMaskedLM(model.config).save_pretrained(masked)
+    fast.save_pretrained(masked)
+    with pytest.raises(InputError, match=r"holds no weights for 4 parameters of a BertForSequenceClassification"):
+        explain_text(str(masked), "the cat sat")
+    vit = tmp_path / "vit"
+    cfg = transformers.ViTConfig(image_size=32, patch_size=8, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                 intermediate_size=32, num_labels=3)  # fmt: skip
+    transformers.ViTForImageClassification(cfg).save_pretrained(vit)
+    config = (vit / "config.json").read_text().replace('"LABEL_2": 2', '"LABEL_2": 2, "LABEL_3": 3')
+    (vit / "config.json").write_text(config.replace('"2": "LABEL_2"', '"2": "LABEL_2", "3": "LABEL_3"'))
+    with pytest.raises(InputError, match="cannot load a vision model from .*ignore_mismatched_sizes"):
+        peephole.load_model(str(vit))

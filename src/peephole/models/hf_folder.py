@@ -44,6 +44,21 @@ def zero_shot_architectures() -> tuple[str, ...]:
     return tuple(names.values())
 
 
+def pretrained(auto: Any, path: str | Path) -> Any:
+    """``auto.from_pretrained(path)``, offline, refusing a folder that lacks weights of the model it builds: transformers
+    would start them at random (a checkpoint of another head, e.g. a masked language model read as a classifier) and
+    every map would explain a random head."""
+    model, info = auto.from_pretrained(path, local_files_only=True, output_loading_info=True)
+    missing = sorted(info.get("missing_keys") or ())  # weights of another shape: transformers raises itself
+    if missing:
+        raise InputError(
+            f"{path} holds no weights for {len(missing)} parameters of a "
+            f"{type(model).__name__} ({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}): transformers would "
+            "start them at random; it holds another head (see its config.json's architectures)"
+        )
+    return model
+
+
 def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None) -> Any:
     """The classifier (:class:`~peephole.models.hf_image.HFImageClassifier`), detector
     (:func:`~peephole.models.hf_detection.hf_detector`) or segmentation model
@@ -80,14 +95,14 @@ def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None) -
         "ForSemanticSegmentation": transformers.AutoModelForSemanticSegmentation,
     }.get(head, transformers.AutoModelForImageClassification)
     try:
-        model = auto.from_pretrained(path, local_files_only=True)
+        model = pretrained(auto, path)
         if prompted:
             processor = transformers.AutoProcessor.from_pretrained(path, local_files_only=True)
         elif (Path(path) / "preprocessor_config.json").is_file():
             processor = transformers.AutoImageProcessor.from_pretrained(path, local_files_only=True)
         else:
             processor = None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: weights of another shape than the config's
         raise InputError(f"cannot load a vision model from {path}: {exc}") from exc
     if head == ZERO_SHOT:
         from peephole.models.hf_zero_shot import HFZeroShotClassifier

@@ -86,12 +86,14 @@ def load_sequence_classifier(path: str | Path) -> tuple[Any, Any]:
     """The sequence classifier and tokenizer saved in ``path`` (``save_pretrained``), loaded offline."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    from peephole.models.hf_folder import pretrained
+
     p = Path(path)
     if not (p / "config.json").is_file():
         raise InputError(f"{path} is not a Hugging Face model folder (no config.json)")
     try:
         tok = AutoTokenizer.from_pretrained(p, local_files_only=True)
-        model = AutoModelForSequenceClassification.from_pretrained(p, local_files_only=True)
-    except (OSError, ValueError) as exc:
+        model = pretrained(AutoModelForSequenceClassification, p)
+    except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: weights of another shape than the config's
         raise InputError(f"cannot load a sequence classifier from {path}: {exc}") from exc
     return model, tok
