@@ -311,3 +311,31 @@ def test_gradient_methods_read_a_transformers_classifier_through_its_adapter(vit
     for method in ("gradcam", "integrated-gradients"):
         m = peephole.explain(vit, IMG, method, targets=1, **({"n_steps": 4} if method == "integrated-gradients" else {}))
         assert m.maps.shape == (1, 32, 32) and np.isfinite(m.maps).all()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: transformers.ViTImageProcessor(do_resize=False),
+        lambda: transformers.ViTImageProcessor(do_resize=False, do_rescale=False, image_mean=[120.0] * 3, image_std=[60.0] * 3),
+        lambda: transformers.ViTImageProcessor(
+            do_resize=False, rescale_factor=1 / 127.5, image_mean=[1.0] * 3, image_std=[1.0] * 3
+        ),
+        lambda: transformers.ViTImageProcessor(do_resize=False, do_normalize=False),
+        lambda: transformers.ViTImageProcessor(do_resize=False, do_normalize=False, do_rescale=False),
+        lambda: transformers.EfficientNetImageProcessor(do_resize=False, do_center_crop=False, rescale_offset=True),
+        lambda: transformers.EfficientNetImageProcessor(do_resize=False, do_center_crop=False, include_top=False),
+        lambda: transformers.EfficientNetImageProcessor(do_resize=False, do_center_crop=False, do_normalize=False),
+    ],
+)
+def test_the_adapters_input_is_the_processors_for_every_rescaling(make):
+    """What the image processor makes of 0..255 pixels, whatever its rescaling (none, another factor, EfficientNet's
+    offset) and normalisation (EfficientNet's second division by the std): a processor without ``do_rescale`` was
+    given [0, 1] pixels, 255 times too small, and an EfficientNet's inputs were its processor's times its std."""
+    from peephole.models.hf_image import preprocess_of
+
+    processor = make()
+    image = (np.random.default_rng(3).random((32, 32, 3)) * 255).round().astype(np.uint8)
+    theirs = processor(images=image, return_tensors="np")["pixel_values"]
+    ours = preprocess_of(None, processor)(image[None].astype(np.float32) / 255)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(theirs).max())))

@@ -6,8 +6,10 @@ scores: ``config.problem_type``, :mod:`peephole.models.hf_problem`), class names
 The model runs where its parameters are (a :class:`~peephole.models.TorchModel`: never moved, eval mode during each
 call only). Preprocessing is the image processor's, read once into an :class:`~peephole.models.ImagePreprocess`: its
 size (``height``×``width``; a ``shortest_edge`` of s gives s×s — the whole image is explained, so the processor's
-centre crop, which would hide the borders from the model, is not applied), ``image_mean`` / ``image_std`` when it
-normalises. Without a processor: the config's ``image_size`` and ImageNet's mean and std — pass the processor (or the
+centre crop, which would hide the borders from the model, is not applied), its rescaling of 0..255 pixels
+(``rescale_factor``, none without ``do_rescale``, EfficientNet's ``rescale_offset``) and ``image_mean`` /
+``image_std`` when it normalises (twice ``image_std`` with EfficientNet's ``include_top``), folded into one mean and
+std on [0, 1] pixels. Without a processor: the config's ``image_size`` and ImageNet's mean and std — pass the processor (or the
 pipeline) to use the model's own.
 """
 
@@ -80,7 +82,7 @@ def id2label_names(config: Any) -> list[str] | None:
 
 
 def preprocess_of(config: Any, processor: Any = None) -> ImagePreprocess:
-    """The processor's size and normalisation (see the module's doc), else the config's size and ImageNet's."""
+    """The processor's size, rescaling and normalisation (see the module's doc), else the config's size and ImageNet's."""
     if processor is None:
         size = getattr(config, "image_size", None)
         hw = (size, size) if isinstance(size, int) else tuple(size) if size else None
@@ -93,7 +95,18 @@ def preprocess_of(config: Any, processor: Any = None) -> ImagePreprocess:
             hw = (int(get("height")), int(get("width")))
         elif get("shortest_edge"):
             hw = (int(get("shortest_edge")),) * 2
-    if not getattr(processor, "do_normalize", True):
-        return ImagePreprocess(size=hw)
-    mean, std = (v if isinstance(v, (list, tuple)) else (v,) * 3 for v in (processor.image_mean, processor.image_std))
-    return ImagePreprocess(size=hw, mean=tuple(map(float, mean)), std=tuple(map(float, std)))
+    # the processor reads 0..255 pixels: x·255·rescale_factor (− 1 with EfficientNet's rescale_offset), then
+    # (x − mean) / std (and / std again with EfficientNet's include_top); on Peephole's [0, 1] pixels that is
+    # (x − mean') / std' with the scale folded in
+    rescale = getattr(processor, "do_rescale", True)
+    scale = 255.0 * float(getattr(processor, "rescale_factor", 1 / 255)) if rescale else 255.0
+    offset = 1.0 if rescale and getattr(processor, "rescale_offset", False) else 0.0
+    three = [(v if isinstance(v, (list, tuple)) else (v,) * 3) for v in (processor.image_mean, processor.image_std)]
+    mean, std = three if getattr(processor, "do_normalize", True) else [(0.0,) * 3, (1.0,) * 3]
+    if getattr(processor, "include_top", False):
+        std = tuple(float(a) * float(b) for a, b in zip(std, three[1]))
+    if abs(scale - 1.0) < 1e-9 and not offset:
+        return ImagePreprocess(size=hw, mean=tuple(map(float, mean)), std=tuple(map(float, std)))
+    return ImagePreprocess(
+        size=hw, mean=tuple((float(m) + offset) / scale for m in mean), std=tuple(float(s) / scale for s in std)
+    )
