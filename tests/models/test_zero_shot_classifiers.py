@@ -123,7 +123,9 @@ def test_wrong_queries_and_arguments_are_one_input_error(clip):
         (dict(queries=["cat"]), "at least 2"),
         (dict(queries=["cat", ""]), "non-empty strings"),
         (dict(queries=["cat", "cat"]), "distinct"),
-        (dict(queries=QUERIES, template="a photo"), "template must be a string with"),
+        (dict(queries=QUERIES, template="a photo"), "template must be a string with one"),
+        (dict(queries=QUERIES, template="a {} of a {}"), "template must be a string with one"),
+        (dict(queries=QUERIES, template="a {} in {place}"), "is no format string"),  # it was a KeyError
     ]
     for kwargs, message in cases:
         with pytest.raises(peephole.InputError, match=message):

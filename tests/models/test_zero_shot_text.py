@@ -108,6 +108,7 @@ def test_wrong_models_pipelines_and_queries_are_one_input_error(nli):
         (dict(queries=["dog"]), None),  # one query: allowed, scored on its own
         (dict(queries=["dog", "dog"]), "distinct"),
         (dict(queries=TOPICS, template="about"), "template must be"),
+        (dict(queries=TOPICS, template="about {} {"), "is no format string"),  # it was a ValueError
         (dict(queries=TOPICS, multi_label="yes"), "multi_label must be"),
     ]
     for kwargs, message in cases:

@@ -106,13 +106,11 @@ class HFZeroShotClassifier(TorchModel):
             )
         model_type = str(getattr(getattr(model, "config", None), "model_type", ""))
         queries = checked_labels(queries, 1 if "siglip" in model_type else 2)
-        if not isinstance(template, str) or "{}" not in template:
-            raise InputError(f"template must be a string with '{{}}' where each query goes, got {template!r}")
         tokenizer, images = getattr(processor, "tokenizer", None), getattr(processor, "image_processor", None)
         if tokenizer is None or images is None:
             raise InputError(f"a {kind} needs its processor (its tokenizer and image processor): pass it as processor=")
         pad = {"padding": "max_length", "max_length": 64, "truncation": True} if "siglip" in model_type else {"padding": True}
-        text = dict(tokenizer([template.format(q) for q in queries], return_tensors="pt", **pad))
+        text = dict(tokenizer(prompts(template, queries), return_tensors="pt", **pad))
         head = zero_shot_head(model, {k: v for k, v in text.items() if k in ("input_ids", "attention_mask")})
         output = "probs" if "siglip" in model_type else "logits"
         names = [f"not {queries[0]}", queries[0]] if len(queries) == 1 else queries  # one probability: [1 - p, p]
@@ -123,6 +121,16 @@ class HFZeroShotClassifier(TorchModel):
     def scores_of(self, out: Any) -> Any:
         """The logits (SigLIP's as each query's sigmoid)."""
         return out.sigmoid() if self.sigmoid else out
+
+
+def prompts(template: Any, queries: Sequence[str]) -> list[str]:
+    """``template.format(query)`` for each query; one InputError unless ``template`` is a string with one ``{}``."""
+    if not isinstance(template, str) or template.count("{}") != 1:
+        raise InputError(f"template must be a string with one '{{}}' where each query goes, got {template!r}")
+    try:
+        return [template.format(q) for q in queries]
+    except (IndexError, KeyError, ValueError) as exc:
+        raise InputError(f"template {template!r} is no format string with one '{{}}' ({exc}); write braces as '{{{{'") from exc
 
 
 def checked_labels(queries: Any, least: int) -> list[str]:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from peephole.errors import InputError
-from peephole.models.hf_zero_shot import checked_labels
+from peephole.models.hf_zero_shot import checked_labels, prompts
 
 #: the zero-shot-classification pipeline's hypothesis
 TEMPLATE = "This example is {}."
@@ -57,8 +57,6 @@ class HFZeroShotTextClassifier:
             )
         if tokenizer is None:
             raise InputError(f"a {kind} needs its tokenizer: pass HFZeroShotTextClassifier(model, tokenizer, queries=...)")
-        if not isinstance(template, str) or "{}" not in template:
-            raise InputError(f"template must be a string with '{{}}' where each query goes, got {template!r}")
         if not isinstance(multi_label, bool):
             raise InputError(f"multi_label must be True or False, got {multi_label!r}")
         labels = {str(v).lower(): int(k) for k, v in (getattr(model.config, "id2label", None) or {}).items()}
@@ -70,7 +68,7 @@ class HFZeroShotTextClassifier:
             )
         self.queries = checked_labels(queries, 1)  # one query is scored on its own, as the pipeline does
         self.independent = multi_label or len(self.queries) == 1  # as the pipeline: one label is scored on its own
-        self.hypotheses = [template.format(q) for q in self.queries]
+        self.hypotheses = prompts(template, self.queries)
         self.entail, self.contra = entail, (len(labels) - 1 if entail == 0 else 0)  # the pipeline's contradiction id
         self.output = "probs" if self.independent else "logits"
         q = self.queries
