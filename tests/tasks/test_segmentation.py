@@ -97,6 +97,7 @@ def test_a_class_predicted_nowhere_has_no_region_to_explain():
         (lambda b: np.zeros((len(b), 3)), r"expected \(N, K, h, w\)"),
         (lambda b: np.full((len(b), 3, 4, 4), np.nan), "NaN or inf"),
         (lambda b: np.zeros((len(b), 3, 4 + len(b), 4)), r"returned \(3, \d+, 4\) per image on"),
+        (lambda b: bright_logits(b).argmax(axis=1), "a label map"),  # one image's was read as one channel of logits
     ],
 )
 def test_bad_model_outputs_are_one_model_error(model, message):

@@ -55,6 +55,11 @@ class Segmentation(Task):
     def validate(self, raw: Any, n: int, what: str) -> np.ndarray:
         """``(n, K, h, w)`` finite float64 per-pixel scores (one channel made two, as for classification)."""
         out = numbers_of(raw, what, "per-pixel class scores")
+        if out.ndim == 3 and _whole_numbers(raw):
+            raise ModelError(
+                f"the model returned whole numbers of shape {tuple(out.shape)} on {what}: a label map (each pixel's class)? "
+                f"Return the per-pixel class scores before the argmax, {SHAPE}"
+            )
         if out.ndim == 3 and n == 1:
             out = out[None]
         if out.ndim != 4 or out.shape[0] != n or min(out.shape[1:]) < 1:
@@ -134,6 +139,15 @@ class Segmentation(Task):
         if self.region is not None:
             given = f"region={self.region.shape} sha1:{hashlib.sha1(np.packbits(self.region).tobytes()).hexdigest()[:12]}, "
         return f"Segmentation({given}output={self.output!r})"
+
+
+def _whole_numbers(raw: Any) -> bool:
+    """Whether a NumPy array or torch tensor holds integers or booleans (a label map, not scores)."""
+    dtype = getattr(raw, "dtype", None)
+    if isinstance(dtype, np.dtype):
+        return dtype.kind in "iub"
+    floating = getattr(raw, "is_floating_point", None)
+    return callable(floating) and not getattr(raw, "is_complex", lambda: False)() and not floating()
 
 
 def _given(region: Any) -> np.ndarray:
