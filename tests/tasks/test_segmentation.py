@@ -105,6 +105,16 @@ def test_bad_model_outputs_are_one_model_error(model, message):
         explain(model=model, method="rise", n_masks=4)
 
 
+def test_a_channels_last_model_gives_the_same_maps_and_a_misread_one_is_caught_by_its_class_names():
+    last = lambda b: bright_logits(b).transpose(0, 2, 3, 1)  # noqa: E731 - (N, h, w, K), as TensorFlow returns
+    want = explain(targets="bright")
+    e = explain(model=last, task=Segmentation(channels_last=True), targets="bright")
+    np.testing.assert_allclose(e.maps, want.maps, rtol=1e-6)
+    assert repr(Segmentation(channels_last=True)) == "Segmentation(output='logits', channels_last=True)"
+    with pytest.raises(ModelError, match="returned 32 classes per pixel but names 3"):
+        explain(model=last)  # read channels-first, its rows would be its classes
+
+
 def test_one_channel_is_a_foreground_against_its_background():
     """One channel of probabilities becomes [1 − p, p] per pixel (as a one-output classifier's); 'probs' out of
     range is refused."""

@@ -7,7 +7,9 @@ given (an ``h×w`` mask at the model's output size, or at the input's: resized, 
 over it. ``output`` is what the model returns per pixel, as for classification: ``'logits'`` (a softmax over the K
 classes at each pixel), ``'probs'`` (used as they are) or ``'scores'``; one channel of logits or probabilities is a
 foreground against its background, ``[1 − p, p]``. The output size ``h×w`` may be the input's or smaller (a
-SegFormer's is a quarter): regions are kept at the output's size and drawn over the input.
+SegFormer's is a quarter): regions are kept at the output's size and drawn over the input. A channels-last model
+(``(N, h, w, K)``: TensorFlow, many ONNX exports) needs ``channels_last=True``: the axes cannot be told apart from the
+shape alone, so give the class names too (their number must be K: a misread output is then one error).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from peephole.errors import InputError, ModelError, NothingToExplain
 from peephole.tasks.base import Scorer, Task
 from peephole.tasks.classification import in_range, numbers_of, resolve_targets, two_classes
 
-SHAPE = "(N, K, h, w): K class scores at each pixel of an h×w output"
+SHAPE = "(N, K, h, w): K class scores at each pixel of an h×w output (N, h, w, K with channels_last=True)"
 
 
 class Segmentation(Task):
@@ -37,10 +39,13 @@ class Segmentation(Task):
 
     name = "segmentation"
 
-    def __init__(self, output: str = "logits", region: Any = None) -> None:
+    def __init__(self, output: str = "logits", region: Any = None, channels_last: bool = False) -> None:
         if output not in OUTPUT_KINDS:
             raise InputError(f"output must be one of {OUTPUT_KINDS}, got {output!r}")
+        if not isinstance(channels_last, bool):
+            raise InputError(f"channels_last must be True or False, got {channels_last!r}")
         self.output = output
+        self.channels_last = channels_last
         self.region = None if region is None else _given(region)
         self.labels: np.ndarray | None = None  #: (h, w) the reference's per-pixel class
         self.inside: np.ndarray | None = None  #: (h·w,) the given region at the output's size
@@ -48,7 +53,7 @@ class Segmentation(Task):
 
     def bind(self, model: Any) -> Segmentation:
         """This task for ``model``: what it declares it returns (its ``output``), this task's region."""
-        bound = Segmentation(getattr(model, "output", self.output))
+        bound = Segmentation(getattr(model, "output", self.output), channels_last=self.channels_last)
         bound.region = self.region
         return bound
 
@@ -62,6 +67,8 @@ class Segmentation(Task):
             )
         if out.ndim == 3 and n == 1:
             out = out[None]
+        if self.channels_last and out.ndim == 4:
+            out = out.transpose(0, 3, 1, 2)
         if out.ndim != 4 or out.shape[0] != n or min(out.shape[1:]) < 1:
             raise ModelError(f"the model returned shape {tuple(out.shape)} for {n} images on {what}; expected {SHAPE}")
         if not np.isfinite(out).all():
@@ -138,7 +145,8 @@ class Segmentation(Task):
         given = ""
         if self.region is not None:
             given = f"region={self.region.shape} sha1:{hashlib.sha1(np.packbits(self.region).tobytes()).hexdigest()[:12]}, "
-        return f"Segmentation({given}output={self.output!r})"
+        last = ", channels_last=True" if self.channels_last else ""
+        return f"Segmentation({given}output={self.output!r}{last})"
 
 
 def _whole_numbers(raw: Any) -> bool:
