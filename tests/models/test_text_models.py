@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from text_training import train
 
 import peephole
 
@@ -133,19 +134,7 @@ def tiny_hf(tmp_path_factory):
         texts.append(" ".join(ws))
         labels.append(y)
     enc = fast(texts, padding=True, return_tensors="pt")
-    y = torch.tensor(labels)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    model.train()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a tiny model: one thread is fastest, and does not spin on a busy machine
-    try:
-        for _ in range(60):
-            loss = model(**enc, labels=y).loss
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    finally:
-        torch.set_num_threads(threads)
+    model = train(model, enc, torch.tensor(labels), steps=60, lr=1e-2)
     path = tmp_path_factory.mktemp("tiny-bert")
     model.save_pretrained(path)
     fast.save_pretrained(path)

@@ -9,6 +9,8 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+from text_training import train  # noqa: E402
+
 import peephole  # noqa: E402
 from peephole.models.text.zero_shot import HFZeroShotTextClassifier  # noqa: E402
 
@@ -49,19 +51,8 @@ def nli():
         hypotheses.append(f"about {asked}")
         labels.append(2 if asked in held else 0)
     enc = fast(premises, hypotheses, padding=True, return_tensors="pt")
-    y = torch.tensor(labels)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        for _ in range(250):  # about 96 % of the pairs right after 200 steps (6 s on one thread)
-            loss = model(**enc, labels=y).loss
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    finally:
-        torch.set_num_threads(threads)
-    return model.eval(), fast
+    model = train(model, enc, torch.tensor(labels), steps=250, lr=1e-3)  # about 96 % of the pairs right after 200
+    return model, fast
 
 
 TEXT = "the big dog sat on a park"
