@@ -47,17 +47,22 @@ def zero_shot_head(model: Any, text: dict[str, Any]) -> Any:
             self.text = {k: v.to(module_device(model)) for k, v in text.items()}
             with torch.no_grad(), evaluating(model):  # not inference_mode: gradient methods backpropagate past them
                 self.register_buffer("embeds", unit(pooled(model.get_text_features(**self.text))), persistent=False)
-            self.fast: bool | None = None  #: None: not yet checked against the whole model
+            #: None: not yet checked against the whole model (a model without a logit scale makes its logits otherwise)
+            self.fast: bool | None = None if hasattr(model, "logit_scale") else False
 
         def forward(self, pixel_values: Any) -> Any:
             if self.fast is False:
                 return self.whole(pixel_values)
-            logits = self.from_embeds(pixel_values)
-            if self.fast is None:
-                whole = self.whole(pixel_values)
-                self.fast = whole.shape == logits.shape and bool(torch.allclose(logits, whole, rtol=1e-4, atol=1e-4))
-                return logits if self.fast else whole
-            return logits
+            if self.fast:
+                return self.from_embeds(pixel_values)
+            whole = self.whole(pixel_values)
+            try:
+                logits = self.from_embeds(pixel_values)
+            except (AttributeError, RuntimeError, TypeError):  # features of another kind: the whole model every time
+                self.fast = False
+                return whole
+            self.fast = whole.shape == logits.shape and bool(torch.allclose(logits, whole, rtol=1e-4, atol=1e-4))
+            return logits if self.fast else whole
 
         def from_embeds(self, pixel_values: Any) -> Any:
             image = unit(pooled(self.model.get_image_features(pixel_values=pixel_values)))
