@@ -339,3 +339,53 @@ def test_the_adapters_input_is_the_processors_for_every_rescaling(make):
     theirs = processor(images=image, return_tensors="np")["pixel_values"]
     ours = preprocess_of(None, processor)(image[None].astype(np.float32) / 255)
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(theirs).max())))
+
+
+def mask2former():
+    """A random Mask2Former (5 queries, 3 classes, a Swin backbone at 64×64; masks at a quarter of its input)."""
+    torch.manual_seed(0)
+    swin = transformers.SwinConfig(image_size=64, patch_size=4, embed_dim=8, depths=[1] * 4, num_heads=[1] * 4,
+                                   window_size=2, out_features=["stage1", "stage2", "stage3", "stage4"])  # fmt: skip
+    cfg = transformers.Mask2FormerConfig(
+        backbone_config=swin, feature_size=32, mask_feature_size=32, hidden_dim=32, encoder_feedforward_dim=32,
+        dim_feedforward=32, encoder_layers=1, decoder_layers=2, num_attention_heads=2, num_queries=5, num_labels=3,
+        id2label=LABELS, label2id={v: k for k, v in LABELS.items()}, common_stride=4,
+    )  # fmt: skip
+    return transformers.Mask2FormerForUniversalSegmentation(cfg), transformers.Mask2FormerImageProcessor(
+        size={"height": 64, "width": 64}
+    )
+
+
+def test_a_mask_classification_model_is_explained_by_its_semantic_scores(tmp_path):
+    """A Mask2Former's per-query class and mask logits become the semantic scores its processor's
+    post_process_semantic_segmentation computes (Σ_q softmax(class)[c] · sigmoid(mask), no-object class dropped), at
+    the masks' size (within 0.01 of the processor's, which resamples the masks first). It was "not an image
+    classifier"."""
+    from peephole.models.hf_segmentation import HFSegmenter
+
+    model, processor = mask2former()
+    image = np.random.default_rng(2).random((64, 64, 3)).astype(np.float32)
+    seg = HFSegmenter(model, processor)
+    assert seg.output == "scores" and seg.task == "segmentation"
+    pixels = torch.from_numpy(preprocess_pixels(seg, image))
+    with torch.no_grad():
+        out = model.eval()(pixel_values=pixels)
+        model.train()
+    classes = torch.softmax(out.class_queries_logits, -1)[0, :, :3].numpy()  # (queries, classes)
+    masks = torch.sigmoid(out.masks_queries_logits)[0].numpy()  # (queries, 16, 16)
+    want = np.tensordot(classes.T, masks, axes=1)  # (classes, 16, 16)
+    np.testing.assert_allclose(seg(image[None])[0], want, rtol=1e-4, atol=1e-6)
+    theirs = processor.post_process_semantic_segmentation(out, target_sizes=[(16, 16)], return_segmentation_scores=True)[0]
+    np.testing.assert_allclose(want, theirs.segmentation_scores.numpy(), atol=0.01)  # it resamples to 384 px and back
+    e = peephole.explain(model, image, method="rise", n_masks=8, top_k=3)
+    assert e.task == "segmentation" and e.extras["regions"].shape == (16, 16) and e.maps.shape[1:] == (64, 64)
+    model.save_pretrained(tmp_path / "m2f")
+    processor.save_pretrained(tmp_path / "m2f")
+    np.testing.assert_allclose(peephole.load_model(str(tmp_path / "m2f"))(image[None]), seg(image[None]), rtol=1e-5)
+
+
+def preprocess_pixels(model, image: np.ndarray) -> np.ndarray:
+    """The adapter's own preprocessing of one image (its size, mean and std), channels first."""
+    pre = model.preprocess
+    x = (pre.resize(image[None]) - np.asarray(pre.mean, np.float32)) / np.asarray(pre.std, np.float32)
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2)).astype(np.float32)

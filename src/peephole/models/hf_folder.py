@@ -14,7 +14,14 @@ from typing import Any
 from peephole.errors import InputError
 
 #: the heads (class-name suffixes in ``config.json``'s ``architectures``) a vision folder may hold
-VISION_HEADS = ("ForImageClassification", "ForImageClassificationWithTeacher", "ForObjectDetection", "ForSemanticSegmentation")
+VISION_HEADS = (
+    "ForImageClassification",
+    "ForImageClassificationWithTeacher",
+    "ForObjectDetection",
+    "ForSemanticSegmentation",
+    "ForUniversalSegmentation",
+    "ForInstanceSegmentation",
+)
 #: the head of an image–text model a zero-shot classifier reads (CLIP, SigLIP, ...: transformers' own list)
 ZERO_SHOT = "ZeroShotImageClassification"
 
@@ -93,6 +100,8 @@ def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None) -
         if prompted
         else transformers.AutoModelForObjectDetection,
         "ForSemanticSegmentation": transformers.AutoModelForSemanticSegmentation,
+        "ForUniversalSegmentation": transformers.AutoModelForUniversalSegmentation,
+        "ForInstanceSegmentation": transformers.AutoModelForInstanceSegmentation,
     }.get(head, transformers.AutoModelForImageClassification)
     try:
         model = pretrained(auto, path)
@@ -112,7 +121,7 @@ def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None) -
         from peephole.models.hf_detection import hf_detector
 
         return hf_detector(model, processor, queries=queries)
-    if head == "ForSemanticSegmentation":
+    if head in ("ForSemanticSegmentation", "ForUniversalSegmentation", "ForInstanceSegmentation"):
         from peephole.models.hf_segmentation import HFSegmenter
 
         return HFSegmenter(model, processor)

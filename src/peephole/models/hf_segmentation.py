@@ -1,7 +1,9 @@
-"""Hugging Face ``transformers`` semantic segmentation models (SegFormer, UperNet, DPT, MobileViT, BEiT, ...: a
-``...ForSemanticSegmentation`` returning per-pixel ``logits``), with their image processor, or an ``image-segmentation``
-pipeline holding one: explained with the segmentation task (:class:`peephole.tasks.Segmentation`), class names from
-``config.id2label``.
+"""Hugging Face ``transformers`` segmentation models, with their image processor, or an ``image-segmentation`` pipeline
+holding one, explained with the segmentation task (:class:`peephole.tasks.Segmentation`), class names from
+``config.id2label``: a ``...ForSemanticSegmentation`` (SegFormer, UperNet, DPT, MobileViT, BEiT, ...) by its per-pixel
+``logits``; a mask-classification model (Mask2Former, MaskFormer, EoMT: per-query class and mask logits) by the
+semantic scores its processor's ``post_process_semantic_segmentation`` makes of them, Σ_q softmax(class_q)[c] ·
+sigmoid(mask_q) without the no-object class (Cheng et al., CVPR 2022), at the masks' own size.
 
 The model runs where its parameters are (a :class:`~peephole.models.TorchModel`); its input is the processor's size and
 normalisation (:func:`peephole.models.hf_image.preprocess_of`: the whole image, resized); its logits are read at the
@@ -10,20 +12,29 @@ size it returns them (a SegFormer's: a quarter of its input), each class's regio
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
+from peephole.errors import InputError
 from peephole.models.hf_image import id2label_names, preprocess_of
 from peephole.models.torch import TorchModel
 
+#: class-name endings of the mask-classification heads (per-query class logits and mask logits)
+QUERY_HEADS = ("ForUniversalSegmentation", "ForInstanceSegmentation")
+
 
 def is_hf_segmenter(obj: Any) -> bool:
-    """A transformers semantic segmentation model, or an ``image-segmentation`` pipeline holding one."""
+    """A transformers segmentation model (see the module's doc), or an ``image-segmentation`` pipeline holding one."""
     model = obj.model if getattr(obj, "task", None) == "image-segmentation" and hasattr(obj, "model") else obj
-    return "ForSemanticSegmentation" in type(model).__name__ and getattr(model, "main_input_name", None) == "pixel_values"
+    name = type(model).__name__
+    return getattr(model, "main_input_name", None) == "pixel_values" and (
+        "ForSemanticSegmentation" in name or name.endswith(QUERY_HEADS)
+    )
 
 
 class HFSegmenter(TorchModel):
-    """``N×H×W×3`` [0, 1] batches -> ``(N, K, h, w)`` per-pixel logits of a transformers segmentation model."""
+    """``N×H×W×3`` [0, 1] batches -> ``(N, K, h, w)`` per-pixel class scores of a transformers segmentation model:
+    logits of a semantic head, the semantic scores of a mask-classification one (``output='scores'``)."""
 
     modality = "image"
     task = "segmentation"
@@ -33,10 +44,22 @@ class HFSegmenter(TorchModel):
     ) -> None:
         if getattr(model, "task", None) == "image-segmentation":  # a pipeline: its model and image processor
             processor, model = processor if processor is not None else getattr(model, "image_processor", None), model.model
+        self.queries = type(model).__name__.endswith(QUERY_HEADS)
+        if self.queries and "task_inputs" in inspect.signature(model.forward).parameters:
+            raise InputError(
+                f"a {type(model).__name__} reads a task text beside the image (OneFormer); Peephole explains semantic "
+                "segmentation models that read the image alone (SegFormer, Mask2Former, MaskFormer, ...)"
+            )
         names = class_names if class_names is not None else id2label_names(model.config)
-        super().__init__(model, "logits", preprocess_of(model.config, processor), device, names, batch_size)
+        output = "scores" if self.queries else "logits"
+        super().__init__(model, output, preprocess_of(model.config, processor), device, names, batch_size)
         self.processor = processor
 
     def scores_of(self, out: Any) -> Any:
-        """The output object's per-pixel logits."""
-        return out.logits
+        """The per-pixel logits, or a mask-classification model's semantic scores."""
+        if not self.queries:
+            return out.logits
+        import torch
+
+        classes = out.class_queries_logits.softmax(dim=-1)[..., :-1]  # without the no-object class
+        return torch.einsum("bqc,bqhw->bchw", classes, out.masks_queries_logits.sigmoid())
