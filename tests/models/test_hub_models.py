@@ -389,3 +389,18 @@ def preprocess_pixels(model, image: np.ndarray) -> np.ndarray:
     pre = model.preprocess
     x = (pre.resize(image[None]) - np.asarray(pre.mean, np.float32)) / np.asarray(pre.std, np.float32)
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2)).astype(np.float32)
+
+
+def test_a_segmentation_model_that_reads_a_task_text_is_one_input_error():
+    """OneFormer's forward takes ``task_inputs`` (a tokenised "the task is semantic") beside the pixels."""
+    from peephole.models.hf_segmentation import HFSegmenter
+
+    class OneFormerForUniversalSegmentation(torch.nn.Module):  # the head's signature, without its weights
+        main_input_name = "pixel_values"
+        config = transformers.PretrainedConfig()
+
+        def forward(self, pixel_values, task_inputs, text_inputs=None):
+            raise AssertionError("never called")
+
+    with pytest.raises(peephole.InputError, match="reads a task text beside the image"):
+        HFSegmenter(OneFormerForUniversalSegmentation())
