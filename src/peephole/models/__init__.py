@@ -1,7 +1,7 @@
-"""Model adapters. Every image model is called on N×H×W×3 float32 batches in [0, 1] (RGB) and
-returns ``(N, n_classes)`` scores; it declares what they are with ``output`` (``'probs'``,
-``'logits'`` — softmax is applied — or ``'scores'``). Preprocessing (resizing, normalisation,
-channel order) is the adapter's job.
+"""Model adapters. Every image model is called on N×H×W×3 float32 batches in [0, 1] (RGB) and returns, for its task
+(:mod:`peephole.tasks`), ``(N, n_classes)`` scores (classification), per-pixel ``(N, n_classes, h, w)`` scores
+(segmentation) or boxes (detection); it declares what scores are with ``output`` (``'probs'``, ``'logits'`` —
+softmax is applied — or ``'scores'``). Preprocessing (resizing, normalisation, channel order) is the adapter's job.
 """
 
 from peephole.models.base import Model, as_model
