@@ -158,3 +158,29 @@ def test_a_saved_image_text_model_loads_by_path_with_its_queries(clip, tmp_path)
     argv = ["explain", str(photo), "--model", str(folder), "--size", "0", "--method", "rise", "--out", str(out)]
     assert main([*argv, *[a for q in QUERIES for a in ("--query", q)], "--top-k", "1"]) == 0
     assert peephole.load(out / "photo.npz").class_names == QUERIES
+
+
+def test_a_dataset_run_names_the_folder_and_its_queries_and_records_them(clip, tmp_path):
+    """``peephole run FOLDER --model clip/ --query ...`` (``peephole.run(..., queries=)``): every item over the
+    queries; the queries are part of the run's settings (a resume with others is refused), and a model object takes
+    its own."""
+    from PIL import Image
+
+    from peephole.cli import main
+    from peephole.store.runs import SettingsMismatch
+
+    folder, images = tmp_path / "clip", tmp_path / "images"
+    clip[0].save_pretrained(folder)
+    clip[1].save_pretrained(folder)
+    images.mkdir()
+    for i in range(2):
+        Image.fromarray((np.roll(IMAGE, 7 * i, axis=0) * 255).round().astype(np.uint8)).save(images / f"{i}.png")
+    args = ["run", str(images), "--model", str(folder), "--method", "rise", "--option", "n_masks=8", "--size", "0", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "run"), *[a for q in QUERIES for a in ("--query", q)]]) == 0
+    for i in range(2):
+        e = peephole.load(tmp_path / "run", item=f"{i}.png")
+        assert e.class_names == QUERIES and e.maps.shape == (1, 40, 48)
+    with pytest.raises(SettingsMismatch):
+        peephole.run(str(folder), str(images), "rise", out=tmp_path / "run", queries=["cat", "dog"], size=None, n_masks=8)
+    with pytest.raises(peephole.InputError, match="queries= is for a model named by its folder"):
+        peephole.run(HFZeroShotClassifier(*clip, QUERIES), str(images), "rise", out=tmp_path / "x", queries=QUERIES)

@@ -30,7 +30,7 @@ class _Explainer:
 
     def __init__(self, model: Any, job: Job, output: str | None, class_names: Sequence[str] | None) -> None:
         self.job = job
-        self.model = resolve_model(model, job.modality, output, class_names, task=job.task)
+        self.model = resolve_model(model, job.modality, output, class_names, job.loader() or None, task=job.task)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rows, blobs = [], []

@@ -267,6 +267,7 @@ def run(
     output: str | None = None,
     class_names: Sequence[str] | None = None,
     task: Any = None,
+    queries: Sequence[str] | None = None,
     model_name: str | None = None,
     retry_failed: bool = True,
     progress: bool = True,
@@ -295,6 +296,8 @@ def run(
     loaded there; a module given must already be there: it is never moved); unset, where its parameters are.
     ``task``: what the model's output means, as for :func:`peephole.explain` (unset: what the model declares; a
     detector's items are explained box by box, their boxes, labels and scores kept in each result's ``extras``).
+    ``queries``: what a text-prompted model named by its folder tells apart or finds (CLIP, OWL-ViT, an NLI model:
+    ``peephole.load_model(folder, queries=...)``), recorded with the settings.
 
     The settings are checked and recorded (or, for an existing run folder, compared: a difference is an
     :class:`~peephole.store.runs.SettingsMismatch`) before anything is explained. Nothing runs until the
@@ -333,7 +336,10 @@ def run(
         metrics=tuple(metrics),
         output=output,
         task=task,
+        queries=None if queries is None else list(queries),
     )
+    if queries is not None and not isinstance(model, str):
+        raise InputError("queries= is for a model named by its folder; give a model object its queries yourself")
     check_job(job)
     if job.targets == "true" and not ds.has_labels:
         raise InputError(f"targets='true' but {ds.spec} has no true labels (a label column in a CSV)")
@@ -341,7 +347,8 @@ def run(
         raise InputError("device= is for the local engine; on Ray, give each actor its GPUs with num_gpus=")
     store = Store(out, job.settings(), total=len(ds))
     if engine == "local":
-        loaded = resolve_model(model, mod, output, class_names, {"device": device} if device is not None else None, task)
+        loader = job.loader() | ({"device": device} if device is not None else {})
+        loaded = resolve_model(model, mod, output, class_names, loader or None, task)
         check_task_targets(job, loaded)
         use_device(loaded, device)
         return Run(store, job, ds, loaded, engine, retry_failed=retry_failed, progress=progress, prefetch=prefetch)

@@ -38,17 +38,25 @@ class Job:
     metrics: tuple[str, ...] = ()
     output: str | None = None  #: what a plain callable returns ('probs', 'logits', 'scores')
     task: Any = None  #: a name in peephole.tasks.TASKS or a Task; None: what the model declares, else classification
+    queries: list[str] | None = None  #: what a text-prompted model's folder tells apart or finds (CLIP, OWL-ViT, NLI)
 
     def settings(self) -> dict[str, Any]:
-        """The recorded settings; ``task`` only when given (a Task object by its repr, which holds its settings)."""
+        """The recorded settings; ``task`` and ``queries`` only when given (a Task object by its repr, which holds its
+        settings)."""
         from peephole.pipeline import jsonable
         from peephole.version import __version__
 
         d = asdict(self)
-        task = d.pop("task")
+        task, queries = d.pop("task"), d.pop("queries")
         if task is not None:
             d["task"] = task if isinstance(task, str) else repr(task)
+        if queries is not None:
+            d["queries"] = list(queries)
         return jsonable({**d, "peephole": __version__})
+
+    def loader(self) -> dict[str, Any]:
+        """The settings a model named by the run is loaded with (its queries)."""
+        return {} if self.queries is None else {"queries": list(self.queries)}
 
 
 def check_job(job: Job) -> None:

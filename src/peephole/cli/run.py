@@ -43,6 +43,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="what the model's output means; unset: the model's (haar-face, haar-cat, haar-body, dbnet-text: detection, "
         "every box found explained, one map per box; segmentation: each class over its region)",
     )
+    p.add_argument(
+        "--query",
+        action="append",
+        default=None,
+        metavar="TEXT",
+        help="what a text-prompted model's folder (CLIP, OWL-ViT, Grounding DINO, an NLI text model) tells apart or "
+        "finds, e.g. 'a cat' (repeatable: each query is a class; recorded with the run's settings)",
+    )
     p.add_argument("--targets", default="predicted", help="predicted (the --top-k classes), true (the labels) or 3,17")
     p.add_argument("--top-k", type=int, default=1, help="with --targets predicted: how many classes (default 1)")
     p.add_argument("--column", default=None, help="CSV column of image paths or sentences (.npz: the array of sequences)")
@@ -139,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
                 metrics=[m for m in args.metrics.split(",") if m],
                 output=args.output,
                 task=args.task,
+                queries=args.query,
                 retry_failed=not args.no_retry,
                 progress=not args.quiet,
                 engine=args.engine,
