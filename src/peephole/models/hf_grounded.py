@@ -15,7 +15,6 @@ the bottom and right with black, as its processor does. Boxes come back in the e
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -23,6 +22,7 @@ import numpy as np
 from peephole.errors import InputError
 from peephole.models.detection import Detector
 from peephole.models.hf_image import preprocess_of
+from peephole.models.hf_zero_shot import checked_labels
 
 #: config.model_type -> how the model reads its text: one row of tokens per query, or one caption
 TEXT_LAYOUTS = {"owlvit": "per_query", "owlv2": "per_query", "grounding-dino": "caption", "mm-grounding-dino": "caption"}
@@ -42,14 +42,8 @@ def is_grounded(obj: Any) -> bool:
 
 
 def checked_queries(queries: Any, layout: str) -> list[str]:
-    """The text queries as a list of distinct, non-empty strings (one InputError naming what is wrong)."""
-    if isinstance(queries, str):
-        queries = [queries]
-    if not isinstance(queries, Sequence) or not queries or not all(isinstance(q, str) and q.strip() for q in queries):
-        raise InputError(f"queries must be a non-empty list of non-empty strings (what to find, e.g. ['a cat']), got {queries!r}")
-    clean = [q.strip() for q in queries]
-    if len(set(clean)) != len(clean):
-        raise InputError(f"queries must be distinct (each is a class of its own), got {queries!r}")
+    """The queries as a list of distinct, non-empty strings; a Grounding DINO query may not hold the caption's '.'."""
+    clean = checked_labels(queries)
     if layout == "caption" and any("." in q for q in clean):
         raise InputError(f"Grounding DINO's caption separates queries with '.': a query may not contain one, got {queries!r}")
     return clean

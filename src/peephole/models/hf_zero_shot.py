@@ -138,12 +138,13 @@ def prompts(template: Any, queries: Sequence[str]) -> list[str]:
         raise InputError(f"template {template!r} is no format string with one '{{}}' ({exc}); write braces as '{{{{'") from exc
 
 
-def checked_labels(queries: Any, least: int) -> list[str]:
-    """The queries as a list of at least ``least`` distinct, non-empty strings (one InputError naming what is wrong)."""
+def checked_labels(queries: Any, least: int = 1) -> list[str]:
+    """The queries (one string: one query) as a list of at least ``least`` distinct, non-empty strings, stripped; one
+    InputError naming what is wrong. Shared by every text-prompted adapter."""
     if isinstance(queries, str):
         queries = [queries]
-    if not isinstance(queries, Sequence) or not all(isinstance(q, str) and q.strip() for q in queries):
-        raise InputError(f"queries must be a list of non-empty strings, got {queries!r}")
+    if not isinstance(queries, Sequence) or not queries or not all(isinstance(q, str) and q.strip() for q in queries):
+        raise InputError(f"queries must be a non-empty list of non-empty strings (e.g. ['a cat']), got {queries!r}")
     clean = [q.strip() for q in queries]
     if len(clean) < least:
         raise InputError(f"a softmax over the queries needs at least {least} to tell apart (over one it is 1), got {queries!r}")
