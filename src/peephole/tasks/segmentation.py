@@ -154,8 +154,8 @@ def _whole_numbers(raw: Any) -> bool:
     dtype = getattr(raw, "dtype", None)
     if isinstance(dtype, np.dtype):
         return dtype.kind in "iub"
-    floating = getattr(raw, "is_floating_point", None)
-    return callable(floating) and not getattr(raw, "is_complex", lambda: False)() and not floating()
+    floating = getattr(raw, "is_floating_point", None)  # a torch tensor (complex ones are refused before)
+    return callable(floating) and not floating()
 
 
 def _given(region: Any) -> np.ndarray:
