@@ -88,7 +88,7 @@ def hub_model(obj: Any, class_names: Sequence[str] | None = None) -> Model | Non
         raise InputError(
             f"a transformers {task!r} pipeline of a {type(obj.model).__name__}: Peephole reads image-classification, "
             "zero-shot-image-classification, object-detection, zero-shot-object-detection and image-segmentation "
-            "pipelines of semantic segmentation models (...ForSemanticSegmentation)"
+            "pipelines of semantic or mask-classification models (SegFormer, Mask2Former, ...)"
         )
     return None
 
