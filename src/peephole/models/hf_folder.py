@@ -111,6 +111,8 @@ def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None) -
             processor = transformers.AutoImageProcessor.from_pretrained(path, local_files_only=True)
         else:
             processor = None
+    except InputError:  # pretrained's own, naming the folder already
+        raise
     except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: weights of another shape than the config's
         raise InputError(f"cannot load a vision model from {path}: {exc}") from exc
     if head == ZERO_SHOT:

@@ -94,6 +94,8 @@ def load_sequence_classifier(path: str | Path) -> tuple[Any, Any]:
     try:
         tok = AutoTokenizer.from_pretrained(p, local_files_only=True)
         model = pretrained(AutoModelForSequenceClassification, p)
+    except InputError:  # pretrained's own, naming the folder already
+        raise
     except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: weights of another shape than the config's
         raise InputError(f"cannot load a sequence classifier from {path}: {exc}") from exc
     return model, tok
