@@ -150,7 +150,22 @@ class Explanation:
 
     # --- disk --------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write this result losslessly to ``path`` (``.npz``: arrays + JSON metadata, no pickle), whole or not at all."""
+        """Write this result losslessly to ``path`` (``.npz``: arrays + JSON metadata, no pickle), whole or not at all:
+        written beside it, then moved into place (a failed write leaves any older file whole)."""
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        part = p.with_name(f".{p.name}.{os.getpid()}.part")
+        try:
+            with open(part, "wb") as f:
+                self.dump(f)
+            os.replace(part, p)
+        finally:
+            part.unlink(missing_ok=True)
+        return p
+
+    def dump(self, f: Any) -> None:
+        """Write this result's ``.npz`` to the open binary file ``f`` (a writer with its own temporary file, such as
+        the run store, calls this instead of :meth:`save`)."""
         from peephole.core.state import class_path
 
         arrays: dict[str, np.ndarray] = {"maps": self.maps, "probabilities": self.probabilities, "scores": self.scores}
@@ -183,16 +198,7 @@ class Explanation:
             meta["partition"] = {"class": class_path(self.partition), "params": params, "arrays": sorted(parts)}
             arrays.update({f"partition/{k}": v for k, v in parts.items()})
         arrays.update({f"extras/{k}": np.asarray(v) for k, v in self.extras.items()})
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        part = p.with_name(f".{p.name}.{os.getpid()}.part")  # a failed write (disk full) leaves any older file whole
-        try:
-            with open(part, "wb") as f:  # np.savez would append .npz to any other suffix
-                np.savez_compressed(f, __meta__=np.array(json.dumps(meta)), **arrays)
-            os.replace(part, p)
-        finally:
-            part.unlink(missing_ok=True)
-        return p
+        np.savez_compressed(f, __meta__=np.array(json.dumps(meta)), **arrays)  # to a file: no .npz suffix appended
 
 
 def _slug(s: str) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -97,14 +98,13 @@ def test_two_writers_of_one_item_in_one_process_never_share_a_temporary_file(tmp
     import threading
 
     written = threading.Barrier(2)
-    save = peephole.Explanation.save
+    dump = peephole.Explanation.dump  # what the store writes its items with
 
-    def save_then_wait(self, path):  # both files written before either is renamed
-        out = save(self, path)
+    def dump_then_wait(self, f):  # both files written before either is renamed
+        dump(self, f)
         written.wait(timeout=20)
-        return out
 
-    monkeypatch.setattr(peephole.Explanation, "save", save_then_wait)
+    monkeypatch.setattr(peephole.Explanation, "dump", dump_then_wait)
     Store(tmp_path, SETTINGS).close()
 
     def commit() -> None:
@@ -123,17 +123,16 @@ def test_a_store_opened_while_another_thread_writes_an_item_leaves_its_temporary
     2026-12-07: FileNotFoundError at the rename)."""
     import threading
 
-    save = peephole.Explanation.save
+    dump = peephole.Explanation.dump  # what the store writes its items with
 
-    def save_then_open_another(self, path):  # the file is written, not yet renamed: another session starts
-        out = save(self, path)
+    def dump_then_open_another(self, f):  # the file is written, not yet renamed: another session starts
+        dump(self, f)
         opener = threading.Thread(target=lambda: Store(tmp_path, SETTINGS).close())
         opener.start()
         opener.join()
-        assert path.exists()
-        return out
+        assert Path(f.name).exists()
 
-    monkeypatch.setattr(peephole.Explanation, "save", save_then_open_another)
+    monkeypatch.setattr(peephole.Explanation, "dump", dump_then_open_another)
     with Store(tmp_path, SETTINGS) as s:
         s.commit({"id": "a", "seq": 0, "status": "done"}, explanation())
     with Store(tmp_path) as s:

@@ -91,16 +91,17 @@ def test_a_store_that_is_not_a_run_or_cannot_be_opened_is_named(tmp_path):
 def test_a_result_file_that_cannot_be_written_fails_only_its_item_and_a_rerun_redoes_it(tmp_path, monkeypatch):
     """A write error used to abort the run at that item; now the item is failed with the reason and the rest go on."""
     write_images(tmp_path / "data", 4)
-    save = Explanation.save
+    dump = Explanation.dump  # what the store writes its items with
     calls = []
 
-    def failing_save(self, path, *args, **kwargs):
-        calls.append(path)
+    def failing_dump(self, f, *args, **kwargs):
+        calls.append(f)
         if len(calls) == 2:
+            f.write(b"PK\x03\x04 half a file")
             raise OSError(errno.ENOSPC, "No space left on device")
-        return save(self, path, *args, **kwargs)
+        return dump(self, f, *args, **kwargs)
 
-    monkeypatch.setattr(Explanation, "save", failing_save)
+    monkeypatch.setattr(Explanation, "dump", failing_dump)
     kw = {"model_name": "toy", "progress": False, **TOY}
     s = peephole.run(make_toy(), tmp_path / "data", out=tmp_path / "run", **kw).complete()
     assert s["done"] == 3 and s["failed"] == 1 and s["explained_now"] == 3
@@ -108,7 +109,7 @@ def test_a_result_file_that_cannot_be_written_fails_only_its_item_and_a_rerun_re
     (bad,) = [r for r in rows if r["status"] == "failed"]
     assert bad["error"] == "cannot write its result file: [Errno 28] No space left on device" and bad["file"] is None
     assert not list((tmp_path / "run" / "items").glob(".tmp-*"))  # the half-written file is removed
-    monkeypatch.setattr(Explanation, "save", save)
+    monkeypatch.setattr(Explanation, "dump", dump)
     again = peephole.run(make_toy(), tmp_path / "data", out=tmp_path / "run", **kw).complete()
     assert again["explained_now"] == 1 and again["done"] == 4
 

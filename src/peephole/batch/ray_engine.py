@@ -12,10 +12,9 @@ exactly as with the local engine.
 
 from __future__ import annotations
 
+import io
 import json
-import tempfile
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,8 +42,9 @@ class _Explainer:
 
 
 def _npz_bytes(e: Any) -> bytes:
-    with tempfile.TemporaryDirectory() as d:
-        return e.save(Path(d) / "item.npz").read_bytes()
+    buf = io.BytesIO()
+    e.dump(buf)
+    return buf.getvalue()
 
 
 def explain_on_ray(

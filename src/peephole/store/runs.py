@@ -252,11 +252,12 @@ class Store:
             writing = str(tmp.resolve())
             _WRITING.add(writing)  # before the file exists: a store opened meanwhile in this process leaves it
             try:
-                if explanation is not None:
-                    explanation.save(tmp)
-                else:
-                    tmp.write_bytes(npz)
-                with open(tmp, "rb+") as f:
+                with open(tmp, "wb") as f:
+                    if explanation is not None:
+                        explanation.dump(f)  # not save(): that would write a temporary file of its own beside this one
+                    else:
+                        f.write(npz)
+                    f.flush()
                     os.fsync(f.fileno())
                 os.replace(tmp, final)
             except BaseException:
