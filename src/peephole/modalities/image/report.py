@@ -22,8 +22,8 @@ def class_picture(explanation: Any, cls: int, vrange: tuple[float, float] | None
     segmentation's class region outlined in white."""
     lo, hi = vrange if vrange is not None else (None, None)
     picture = overlay(explanation.input, explanation.map_of(cls), cmap=CMAP, vmin=lo, vmax=hi)
-    if explanation.task == "segmentation" and "regions" in explanation.extras:
-        outline(picture, region_of(explanation, cls))
+    if (region := region_of(explanation, cls)) is not None:
+        outline(picture, region)
     return picture
 
 

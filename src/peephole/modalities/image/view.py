@@ -126,9 +126,12 @@ def draw_region(ax: Any, region: np.ndarray, size: tuple[int, int], colour: str 
     ax.contour(xs, ys, region.astype(np.float32), levels=[0.5], colors=colour, linewidths=1.2)
 
 
-def region_of(e: Any, target: int) -> np.ndarray:
-    """A segmentation's region for class ``target`` (h×w bool): where it was predicted, or the region given."""
-    regions = e.extras["regions"]
+def region_of(e: Any, target: int) -> np.ndarray | None:
+    """A segmentation's region for class ``target`` (h×w bool): where it was predicted, or the region given; None
+    for a result of another task."""
+    regions = e.extras.get("regions") if e.task == "segmentation" else None
+    if regions is None:
+        return None
     return regions.astype(bool) if int(np.asarray(e.extras.get("region_given", 0))) else regions == target
 
 
@@ -222,8 +225,8 @@ class ImageView:
 
     def regions(self) -> list[np.ndarray] | None:
         """The region of each target of a segmentation (:func:`region_of`); None for other tasks."""
-        e = self._e
-        return [region_of(e, t) for t in e.targets] if e.task == "segmentation" and "regions" in e.extras else None
+        regions = [region_of(self._e, t) for t in self._e.targets]
+        return None if any(r is None for r in regions) else regions
 
     def write(self, target: int, base: Path) -> Path:
         """The overlay of ``target`` (shared scale) with its colour bar and class as ``base.png``."""
@@ -240,8 +243,8 @@ class ImageView:
         ax.set_title(f"{e.name(target)} ({e.probabilities[target]:.2f})", fontsize=9)
         if e.task == "detection" and "boxes" in e.extras:
             draw_box(ax, e.extras["boxes"][target])
-        if e.task == "segmentation" and "regions" in e.extras:
-            draw_region(ax, region_of(e, target), (h, w))
+        if (region := region_of(e, target)) is not None:
+            draw_region(ax, region, (h, w))
         ax.axis("off")
         fig.colorbar(ScalarMappable(Normalize(lo, hi), "jet"), ax=ax, fraction=0.046, pad=0.02).set_label(
             "importance (shared scale)", fontsize=8
