@@ -12,16 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from peephole.errors import InputError
+from peephole.models.hf_segmentation import SEGMENTATION_HEADS
 
 #: the heads (class-name suffixes in ``config.json``'s ``architectures``) a vision folder may hold
-VISION_HEADS = (
-    "ForImageClassification",
-    "ForImageClassificationWithTeacher",
-    "ForObjectDetection",
-    "ForSemanticSegmentation",
-    "ForUniversalSegmentation",
-    "ForInstanceSegmentation",
-)
+VISION_HEADS = ("ForImageClassification", "ForImageClassificationWithTeacher", "ForObjectDetection", *SEGMENTATION_HEADS)
 #: the head of an image–text model a zero-shot classifier reads (CLIP, SigLIP, ...: transformers' own list)
 ZERO_SHOT = "ZeroShotImageClassification"
 
@@ -123,7 +117,7 @@ def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None) -
         from peephole.models.hf_detection import hf_detector
 
         return hf_detector(model, processor, queries=queries)
-    if head in ("ForSemanticSegmentation", "ForUniversalSegmentation", "ForInstanceSegmentation"):
+    if head in SEGMENTATION_HEADS:
         from peephole.models.hf_segmentation import HFSegmenter
 
         return HFSegmenter(model, processor)

@@ -21,6 +21,8 @@ from peephole.models.torch import TorchModel
 
 #: class-name endings of the mask-classification heads (per-query class logits and mask logits)
 QUERY_HEADS = ("ForUniversalSegmentation", "ForInstanceSegmentation")
+#: every segmentation head this adapter reads
+SEGMENTATION_HEADS = ("ForSemanticSegmentation", *QUERY_HEADS)
 
 
 def is_hf_segmenter(obj: Any) -> bool:
