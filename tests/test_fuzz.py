@@ -777,7 +777,7 @@ RUN_FLAGS = {
     "--seed": ["-1", "3"],
     "--column": ["path", "nope"],
     "--metrics": ["insertion", "bogus"],
-    "--export": ["table.csv", "table.bad"],
+    "--export": ["{out}/table.csv", "{out}/table.bad"],  # under the run's folder, never the working directory
     "--report": None,
     "--quiet": None,
 }
@@ -849,6 +849,7 @@ def test_fuzz_the_explain_command(cli_inputs, inputs, flags, n):
 def test_fuzz_the_run_command(cli_inputs, data, flags, n):
     out = cli_inputs["out"] / f"run-{n % 10**9}"
     base = ["--model", "runs_fixtures:make_toy", "--size", "24", "--method", "pami", *WINDOW, "--quiet"]
+    flags = [f.format(out=out.parent) for f in flags]
     isolated(check_cli, ["run", str(cli_inputs[data]), "--out", str(out), *base, *flags])
 
 
