@@ -93,6 +93,45 @@ def test_an_owl_detector_reads_every_patch_as_its_processor_does_and_explains_ea
     assert model.training  # eval mode inside each call only
 
 
+@pytest.mark.parametrize("family", ["OwlViT", "Owlv2"])
+def test_an_owl_detector_runs_its_text_tower_once_and_later_batches_equal_the_whole_model(family):
+    """The queries' embeddings are kept from the first batch: three calls run the text tower once, and a later batch's
+    detections equal the whole model's (the processor's post-processing of its output)."""
+    model, processor = owl(family)
+    queries = ["a cat", "a remote", "a dog"]
+    det = hf_detector(model, processor, queries=queries, threshold=0.0)
+    calls = []
+    hook = getattr(model, family.lower()).text_model.register_forward_hook(lambda *a: calls.append(1))
+    images = [IMAGE, IMAGE[::-1].copy(), IMAGE[:, ::-1].copy()]
+    found = [det(np.stack([im, im * 0.5]))[0] for im in images]
+    hook.remove()
+    assert len(calls) == 1
+    pixels = torch.from_numpy(preprocess_of(model.config, processor.image_processor)(
+        padded_square(images[2][None]) if family == "Owlv2" else images[2][None]))  # fmt: skip
+    text = processor(text=[queries], return_tensors="pt")
+    with torch.no_grad():
+        out = model.eval()(pixel_values=pixels, input_ids=text["input_ids"], attention_mask=text["attention_mask"])
+    want = processor.post_process_grounded_object_detection(out, threshold=0.0, target_sizes=[(40, 48)])[0]
+    np.testing.assert_allclose(found[2]["scores"], want["scores"].numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(found[2]["boxes"], want["boxes"].numpy(), rtol=1e-4, atol=1e-3)
+    np.testing.assert_array_equal(found[2]["labels"], want["labels"].numpy())
+
+
+def test_an_owl_detector_whose_heads_read_otherwise_runs_whole_on_every_batch():
+    """Image features that differ from the ones its forward computes (a model changed by its user) fail the first batch's
+    check: the text tower then runs on every batch and the detections stay the whole model's."""
+    model, processor = owl("OwlViT")
+    plain = model.image_embedder
+    model.image_embedder = lambda **kw: (plain(**kw)[0] * 2.0, None)
+    det = hf_detector(model, processor, queries=["a cat", "a dog"], threshold=0.0)
+    calls = []
+    hook = model.owlvit.text_model.register_forward_hook(lambda *a: calls.append(1))
+    first, again = det(IMAGE[None])[0], det(IMAGE[None])[0]
+    hook.remove()
+    assert len(calls) == 2
+    np.testing.assert_allclose(first["scores"], again["scores"], rtol=1e-6)
+
+
 def test_owlv2_pads_the_image_to_a_square_as_its_processor_does():
     """OWLv2's processor pads bottom and right with black before resizing; the adapter's input matches it (a plain
     resize of the 40×48 image differs by far more than the two resampling filters do)."""

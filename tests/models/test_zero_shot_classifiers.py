@@ -65,7 +65,7 @@ def test_clip_scores_are_its_logits_per_image_from_prompts_encoded_once(clip):
     assert m.class_names == QUERIES and m.output == "logits"
     want = whole_logits(model, processor, [f"This is a photo of {q}." for q in QUERIES])
     np.testing.assert_allclose(m(IMAGE[None]), want, rtol=1e-4, atol=1e-5)
-    assert m.module.fast is True  # the kept text embeddings gave the whole model's logits
+    assert m.module.route.trusted is True  # the kept text embeddings gave the whole model's logits
     assert np.ptp(want) > 0.1  # the prompts differ (a test with equal logits would prove nothing)
     pipe = transformers.pipeline("zero-shot-image-classification", model=model, tokenizer=processor.tokenizer,
                                  image_processor=processor.image_processor)  # fmt: skip
@@ -99,17 +99,17 @@ def test_a_model_whose_logits_are_made_otherwise_runs_whole_on_every_batch(clip)
     model.forward = lambda **kw: type(forward(**kw))(logits_per_image=2 * forward(**kw).logits_per_image)
     try:
         first, second = m(IMAGE[None]), m(IMAGE[None])
-        assert m.module.fast is False
+        assert m.module.route.trusted is False
         want = whole_logits(model, processor, [f"This is a photo of {q}." for q in QUERIES])  # the doubled model's
         np.testing.assert_allclose(first, want, rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(second, want, rtol=1e-4, atol=1e-5)
     finally:
         del model.forward
     m = HFZeroShotClassifier(model, processor, QUERIES)  # a shortcut that cannot run: the whole model, not the error
-    m.module.from_embeds = lambda pixels: (_ for _ in ()).throw(AttributeError("features of another kind"))
+    m.module.route.quick = lambda pixels: (_ for _ in ()).throw(AttributeError("features of another kind"))
     np.testing.assert_allclose(m(IMAGE[None]), whole_logits(model, processor, [f"This is a photo of {q}." for q in QUERIES]),
                                rtol=1e-4, atol=1e-5)  # fmt: skip
-    assert m.module.fast is False
+    assert m.module.route.trusted is False
 
 
 def test_explained_by_black_box_and_gradient_methods(clip):

@@ -6,10 +6,13 @@ Every proposal of the model (OWL: one per image patch; Grounding DINO: one per d
 perturbed image: its label is the query it matches best and its score that query's sigmoid, as the processors'
 ``post_process_grounded_object_detection`` read them (checked equal in the tests). OWL scores each query itself;
 Grounding DINO scores the tokens of one caption (the queries joined as ``"a cat. a dog."``, as its processor joins
-them), a query taking the highest score over its own tokens. The reference boxes score at least ``threshold`` on the
-unperturbed image (0.1, the ``zero-shot-object-detection`` pipeline's default). Inputs get the image processor's
-size and normalisation (:func:`peephole.models.hf_image.preprocess_of`); OWLv2 first pads the image to a square at
-the bottom and right with black, as its processor does. Boxes come back in the explained image's pixels.
+them), a query taking the highest score over its own tokens. OWL's query embeddings are kept from the first batch,
+whose whole-model outputs check the heads run on the image tower alone
+(:class:`~peephole.models.hf_zero_shot.Shortcut`): later batches skip the text tower, which with many queries costs
+more than the image. The reference boxes score at least ``threshold`` on the unperturbed image (0.1, the
+``zero-shot-object-detection`` pipeline's default). Inputs get the image processor's size and normalisation
+(:func:`peephole.models.hf_image.preprocess_of`); OWLv2 first pads the image to a square at the bottom and right with
+black, as its processor does. Boxes come back in the explained image's pixels.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np
 from peephole.errors import InputError
 from peephole.models.detection import Detector
 from peephole.models.hf_image import preprocess_of
-from peephole.models.hf_zero_shot import checked_labels
+from peephole.models.hf_zero_shot import Shortcut, checked_labels
 
 #: config.model_type -> how the model reads its text: one row of tokens per query, or one caption
 TEXT_LAYOUTS = {"owlvit": "per_query", "owlv2": "per_query", "grounding-dino": "caption", "mm-grounding-dino": "caption"}
@@ -75,18 +78,36 @@ def grounded_detector(model: Any, processor: Any, queries: Any, threshold: float
     pre, device = preprocess_of(model.config, images), module_device(model)
     square = type(images).__name__.startswith("Owlv2") and getattr(images, "do_pad", True)
     text = {k: v.to(device) for k, v in text.items()}
+    kept: dict[str, Any] = {}
+
+    def whole(pixels: Any) -> tuple[Any, Any]:
+        out = model(pixel_values=pixels, **{k: v.repeat(len(pixels), 1) for k, v in text.items()})
+        if spans is None:  # OWL: its query embeddings, the same for every image
+            kept["queries"] = out.text_embeds[:1]
+        return out.logits, out.pred_boxes
+
+    def image_only(pixels: Any) -> tuple[Any, Any]:
+        """OWL's heads on the image tower's patches and the kept query embeddings (its forward, less the text tower)."""
+        feature_map = model.image_embedder(pixel_values=pixels)[0]
+        n, h, w, d = feature_map.shape
+        feats = feature_map.reshape(n, h * w, d)
+        mask = (text["input_ids"][:, 0] > 0)[None].expand(n, -1)  # as its forward: a padded query starts with 0
+        logits = model.class_predictor(feats, kept["queries"].expand(n, -1, -1), mask)[0]
+        return logits, model.box_predictor(feats, feature_map)
+
+    outputs = Shortcut(whole, image_only, usable=spans is None)
 
     def detect(batch: np.ndarray) -> list[dict[str, np.ndarray]]:
         b = np.asarray(batch, np.float32)
         h, w = b.shape[1:3]
         x = padded_square(b) if square else b
         with torch.inference_mode(), evaluating(model):
-            out = model(pixel_values=torch.from_numpy(pre(x)).to(device), **{k: v.repeat(len(b), 1) for k, v in text.items()})
-        scores = torch.sigmoid(out.logits.float())
+            logits, pred_boxes = outputs(torch.from_numpy(pre(x)).to(device))
+        scores = torch.sigmoid(logits.float())
         if spans is not None:  # caption tokens -> each query's best token
             scores = torch.stack([scores[..., a:z].amax(-1) for a, z in spans], dim=-1)
         best, label = scores.max(-1)
-        cx, cy, bw, bh = out.pred_boxes.float().unbind(-1)
+        cx, cy, bw, bh = pred_boxes.float().unbind(-1)
         scale = torch.tensor([max(h, w)] * 4 if square else [w, h, w, h], dtype=torch.float32, device=cx.device)
         boxes = torch.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], dim=-1) * scale
         return [

@@ -47,22 +47,10 @@ def zero_shot_head(model: Any, text: dict[str, Any]) -> Any:
             self.text = {k: v.to(module_device(model)) for k, v in text.items()}
             with torch.no_grad(), evaluating(model):  # not inference_mode: gradient methods backpropagate past them
                 self.register_buffer("embeds", unit(pooled(model.get_text_features(**self.text))), persistent=False)
-            #: None: not yet checked against the whole model (a model without a logit scale makes its logits otherwise)
-            self.fast: bool | None = None if hasattr(model, "logit_scale") else False
+            self.route = Shortcut(self.whole, self.from_embeds, usable=hasattr(model, "logit_scale"))
 
         def forward(self, pixel_values: Any) -> Any:
-            if self.fast is False:
-                return self.whole(pixel_values)
-            if self.fast:
-                return self.from_embeds(pixel_values)
-            whole = self.whole(pixel_values)
-            try:
-                logits = self.from_embeds(pixel_values)
-            except (AttributeError, RuntimeError, TypeError):  # features of another kind: the whole model every time
-                self.fast = False
-                return whole
-            self.fast = whole.shape == logits.shape and bool(torch.allclose(logits, whole, rtol=1e-4, atol=1e-4))
-            return logits if self.fast else whole
+            return self.route(pixel_values)
 
         def from_embeds(self, pixel_values: Any) -> Any:
             image = unit(pooled(self.model.get_image_features(pixel_values=pixel_values)))
@@ -75,6 +63,42 @@ def zero_shot_head(model: Any, text: dict[str, Any]) -> Any:
             return self.model(pixel_values=pixel_values, **self.text).logits_per_image.reshape(n, -1)
 
     return Head()
+
+
+class Shortcut:
+    """A cheaper way to a model's outputs (text embeddings kept from an earlier call), trusted once its outputs equal
+    the whole model's on the first batch (``rtol``/``atol`` 1e-4); then used for every later batch. A shortcut that
+    fails or differs there — a model making its outputs otherwise — leaves the whole model to run on every batch.
+    ``whole`` and ``quick`` take the same arguments and return a tensor or a tuple of tensors."""
+
+    def __init__(self, whole: Any, quick: Any, usable: bool = True) -> None:
+        self.whole, self.quick = whole, quick
+        #: None until the first batch compared the two; False: the whole model every time
+        self.trusted: bool | None = None if usable else False
+
+    def __call__(self, *args: Any) -> Any:
+        if self.trusted is not None:
+            return self.quick(*args) if self.trusted else self.whole(*args)
+        want = self.whole(*args)
+        try:
+            got = self.quick(*args)
+        except (AttributeError, RuntimeError, TypeError, ValueError):  # features of another kind
+            self.trusted = False
+            return want
+        self.trusted = same(got, want)
+        return got if self.trusted else want
+
+
+def same(a: Any, b: Any) -> bool:
+    """Tensors (or equal-length tuples of them) of one shape and within 1e-4 of each other."""
+    import torch
+
+    pairs = list(zip(a, b)) if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) else [(a, b)]
+    return all(
+        isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) and x.shape == y.shape
+        and bool(torch.allclose(x.float(), y.float(), rtol=1e-4, atol=1e-4))
+        for x, y in pairs
+    )  # fmt: skip
 
 
 def pooled(out: Any) -> Any:
