@@ -441,12 +441,12 @@ def test_special_files_and_extreme_aspect_files_under_image_names(tmp_path, kind
 @pytest.fixture(scope="module")
 def saved_results(tmp_path_factory) -> list[bytes]:
     """Valid ``.npz`` results (the seeds the damage starts from): keep-one PAMI, LIME and the default PAMI path on
-    images, a text, a detection (its boxes in ``extras``) and a segmentation (its regions)."""
+    images, a text, a detection (its boxes and instance masks in ``extras``) and a segmentation (its regions)."""
     folder = tmp_path_factory.mktemp("saved")
     box = {"boxes": np.array([[2.0, 2.0, 12.0, 10.0]]), "labels": np.array([1])}
 
-    def detector(batch):
-        return [{**box, "scores": np.array([x.mean()])} for x in batch]
+    def detector(batch):  # an instance-segmentation model: its masks kept in ``extras``
+        return [{**box, "scores": np.array([x.mean()]), "masks": (x.mean(-1) > 0.5)[None]} for x in batch]
 
     results = [
         peephole.explain(good_model, IMG, "pami", output="probs", partition="window", radius=5, stride=4),
@@ -510,6 +510,9 @@ def load_saved(path: Path) -> None:
     if e.partition is not None:
         assert tuple(e.partition.shape) == e.maps.shape[1:]
         e.map_for(e.targets[0])  # the stored outputs re-aggregate into a map
+    if e.modality == "image" and e.task in ("detection", "segmentation"):
+        regions = e.view.regions()  # what the pictures outline: a 2-D region per target, or none
+        assert regions is None or all(r.ndim == 2 for r in regions)
 
 
 # --- CSV and text datasets -------------------------------------------------------------------------------------------
@@ -609,13 +612,14 @@ def explain_odd_model(kind: str, value, output: str, method: str) -> None:
 
 
 # --- detectors returning anything ------------------------------------------------------------------------------------
-DETECTOR_KEYS = ("boxes", "scores", "labels", "probs", "objectness")
+DETECTOR_KEYS = ("boxes", "scores", "labels", "probs", "objectness", "masks")
 
 
 @st.composite
 def detector_outputs(draw):
     """One image's output from a detector: mostly a dict whose keys are each well-formed, absent or any array (any
-    dtype, shape or value); sometimes a Python value instead of a dict."""
+    dtype, shape or value; instance masks of another size from call to call); sometimes a Python value instead of a
+    dict."""
     if draw(st.integers(0, 19)) == 0:
         return draw(st.sampled_from([None, [], "boxes", 3, [{}], {"boxes": None, "scores": None}]))
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
@@ -626,6 +630,7 @@ def detector_outputs(draw):
         "labels": rng.integers(0, 3, n),
         "probs": rng.random((n, 3)),
         "objectness": rng.random(n),
+        "masks": rng.random((n, 1, 12, 16)) if rng.random() < 0.5 else rng.random((n, 30, 20)) > 0.5,  # instance masks
     }
     out = {}
     for key in DETECTOR_KEYS:

@@ -106,6 +106,25 @@ def test_yolo_results_are_read_by_duck_typing() -> None:
     assert e.class_names == ["car 0"]
 
 
+def test_yolo_segmentation_outlines_are_filled_as_instance_masks() -> None:
+    """A YOLO-seg ``Results`` holds each instance's outline in the image's pixels (``masks.xy``): filled on the image's
+    size, they become the detection's masks, and the instance's map lies inside its outline."""
+    outline = np.array([[10, 8], [21, 8], [21, 19], [10, 19]], np.float32)  # the bright square's corners
+
+    class FakeSegYolo(FakeYolo):
+        def predict(self, images: list, verbose: bool = False) -> list:
+            kept = [x[8:20, 10:22].mean() / 255 for x in images]
+            return [SimpleNamespace(boxes=FakeBoxes(), masks=SimpleNamespace(xy=[outline[:: 1 if k > 0.5 else 2]]))
+                    for k in kept]  # fmt: skip
+
+    FakeSegYolo.__module__ = "ultralytics.engine.model"
+    det = as_detector(FakeSegYolo())
+    out = det(IMAGE[None])[0]
+    assert out["masks"].shape == (1, 40, 40) and out["masks"][0, 8:20, 10:22].all() and out["masks"].sum() == 144
+    e = peephole.explain(det, IMAGE, "rise", n_masks=8)
+    assert e.extras["masks"].shape == (1, 40, 40) and e.extras["masks"].sum() == 144
+
+
 @pytest.mark.skipif(importlib.util.find_spec("ultralytics") is None, reason="ultralytics is not installed (it is optional)")
 def test_a_real_ultralytics_model_is_a_detector() -> None:  # pragma: no cover - needs ultralytics and its weights
     from ultralytics import YOLO

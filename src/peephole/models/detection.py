@@ -1,5 +1,5 @@
 """Detector adapters: any detector as ``model(batch) -> per image a dict of boxes, scores, labels`` (torchvision's
-convention, read by :class:`peephole.tasks.Detection`).
+convention, read by :class:`peephole.tasks.Detection`; instance-segmentation models add ``masks``).
 
 :func:`as_detector` takes a callable on a B×H×W×3 float batch in [0, 1] returning per image a dict (``boxes`` N×4
 xyxy pixels, ``scores`` N, ``labels`` N or ``probs`` N×K), a torchvision-style detection module (a torch module
@@ -52,7 +52,7 @@ class Detector:
             raw = [raw]
         if not isinstance(raw, (list, tuple)):
             return raw  # the task names what is wrong with it
-        out = [as_dict(r) for r in raw]
+        out = [as_dict(r, np.shape(batch)[1:3]) for r in raw]
         if self.threshold is None:
             return out
         return [{k: _select(v, _keep(d, self.threshold)) for k, v in d.items()} if isinstance(d, dict) else d for d in out]
@@ -70,17 +70,41 @@ def _keep(d: dict[str, Any], threshold: float) -> np.ndarray:
     return np.asarray(d.get("scores", []), np.float64).reshape(-1) >= threshold
 
 
-def as_dict(item: Any) -> Any:
+def as_dict(item: Any, size: tuple[int, ...] = ()) -> Any:
     """One image's detections as a dict of NumPy arrays: a dict as it is (tensors converted), an ``ultralytics``
-    ``Results`` (``.boxes.xyxy``, ``.boxes.conf``, ``.boxes.cls``) read by duck typing; anything else unchanged."""
+    ``Results`` (``.boxes.xyxy``, ``.boxes.conf``, ``.boxes.cls``; a segmentation model's ``.masks.xy`` outlines
+    filled on the image's ``size``, H, W) read by duck typing; anything else unchanged."""
     from peephole.core.query import to_numpy
 
     if isinstance(item, dict):
         return {k: v if v is None else np.asarray(to_numpy(v)) for k, v in item.items()}
     boxes = getattr(item, "boxes", None)
     if boxes is not None and all(hasattr(boxes, a) for a in ("xyxy", "conf", "cls")):
-        return {"boxes": to_numpy(boxes.xyxy), "scores": to_numpy(boxes.conf), "labels": to_numpy(boxes.cls).astype(np.int64)}
+        out = {"boxes": to_numpy(boxes.xyxy), "scores": to_numpy(boxes.conf), "labels": to_numpy(boxes.cls).astype(np.int64)}
+        masks = getattr(item, "masks", None)
+        if masks is not None and getattr(masks, "xy", None) is not None:  # YOLO-seg: outlines in the image's pixels
+            out["masks"] = filled(masks.xy, size)
+        return out
     return item
+
+
+def filled(outlines: Sequence[Any], size: tuple[int, ...]) -> Any:
+    """N polygon outlines (``K×2`` x, y pixels; ultralytics' ``Masks.xy``) as N×H×W uint8 masks of the image's
+    ``size`` (H, W); the outlines as they are without a size (the task names what is wrong)."""
+    import cv2
+
+    if len(size) != 2:
+        return outlines
+    out = np.zeros((len(outlines), int(size[0]), int(size[1])), np.uint8)
+    for mask, xy in zip(out, outlines):
+        try:
+            points = np.asarray(xy, np.float64).reshape(-1, 2)
+        except (TypeError, ValueError):
+            return outlines
+        points = np.clip(points[np.isfinite(points).all(axis=1)], -1, max(size) + 1)  # cv2 takes int32 points
+        if len(points) >= 3:
+            cv2.fillPoly(mask, [np.round(points).astype(np.int32)], 1)
+    return out
 
 
 def as_detector(obj: Any, class_names: Sequence[str] | None = None, threshold: float | None = None) -> Detector:

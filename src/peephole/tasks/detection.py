@@ -13,6 +13,11 @@ with ``cos`` the cosine of class-probability vectors when both are given, else 1
 otherwise (1 when the reference box has no label), and ``O_j`` the objectness when given — else, for a detector
 without class probabilities, its ``scores`` (the detection confidence; D-RISE's ``O_j``), else 1. Every reference
 box is scored on every perturbed output, so one set of queries gives the maps of all boxes.
+
+An instance-segmentation model (Mask R-CNN, YOLO-seg, ...) also returns ``masks`` (N×H×W or torchvision's N×1×H×W,
+probabilities or 0/1): the IoU is then that of the masks, each thresholded at 0.5 (torchvision's and ultralytics'
+convention) and read on a grid of at most :data:`MASK_GRID` pixels a side (nearest samples), so an instance is
+explained by its outline and not its box.
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ from peephole.core.query import real_numbers
 from peephole.errors import InputError, ModelError, NothingToExplain
 from peephole.tasks.base import Scorer, Task
 
-KEYS = "boxes (N×4 x0, y0, x1, y1), scores (N), and labels (N) or probs (N×K)"
+KEYS = "boxes (N×4 x0, y0, x1, y1), scores (N), and labels (N) or probs (N×K); optionally masks (N×H×W)"
+#: the instance masks' grid: at most this many samples a side (a 1333×800 Mask R-CNN mask is read at 128×77)
+MASK_GRID = 128
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,7 @@ class Detections:
     labels: np.ndarray | None = None  #: (N,) integer class of each box
     probs: np.ndarray | None = None  #: (N, K) class probabilities
     objectness: np.ndarray | None = None  #: (N,)
+    masks: np.ndarray | None = None  #: (N, h, w) bool instance masks on the :data:`MASK_GRID` grid
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -47,7 +55,9 @@ class Detections:
     def take(self, keep: np.ndarray | slice) -> Detections:
         """The detections selected by ``keep`` (a boolean mask, indices or a slice)."""
         pick = lambda a: None if a is None else a[keep]  # noqa: E731
-        return Detections(self.boxes[keep], self.scores[keep], pick(self.labels), pick(self.probs), pick(self.objectness))
+        return Detections(
+            self.boxes[keep], self.scores[keep], pick(self.labels), pick(self.probs), pick(self.objectness), pick(self.masks)
+        )
 
     def confidence(self) -> np.ndarray:
         """D-RISE's ``O_j``: the objectness, else the scores of a detector without class probabilities, else 1."""
@@ -90,7 +100,37 @@ def check_detections(raw: Any, what: str) -> Detections:
         raise ModelError(f"the detector's 'labels' on {what} are not whole class numbers: {bad}")
     if (boxes[:, 2] < boxes[:, 0]).any() or (boxes[:, 3] < boxes[:, 1]).any():
         raise ModelError(f"the detector returned boxes with x1 < x0 or y1 < y0 on {what}; boxes are x0, y0, x1, y1")
-    return Detections(boxes, scores, None if labels is None else labels.astype(np.int64), probs, objectness)
+    masks = check_masks(raw.get("masks"), len(boxes), what)
+    return Detections(boxes, scores, None if labels is None else labels.astype(np.int64), probs, objectness, masks)
+
+
+def check_masks(raw: Any, n: int, what: str) -> np.ndarray | None:
+    """The ``n`` instance masks on the :data:`MASK_GRID` grid, thresholded at 0.5 (``(n, h, w)`` bool); None without
+    masks. Only the grid's samples are read and converted: a detector's full-size masks are never copied."""
+    if raw is None:
+        return None
+    from peephole.core.query import to_numpy
+
+    a = np.asarray(to_numpy(raw) if hasattr(raw, "detach") else raw)
+    if a.dtype.kind not in "biuf":
+        raise ModelError(f"the detector's 'masks' on {what} are not numbers ({a.dtype}); expected N×H×W")
+    if a.ndim == 4 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim != 3 or len(a) != n or min(a.shape[1:]) < 1:
+        raise ModelError(f"the detector returned masks of shape {a.shape} for {n} boxes on {what}; expected {n}×H×W")
+    rows, cols = (((np.arange(min(m, MASK_GRID)) + 0.5) * m / min(m, MASK_GRID)).astype(np.int64) for m in a.shape[1:])
+    grid = a[:, rows][:, :, cols]
+    if grid.dtype.kind == "f" and not np.isfinite(grid).all():
+        raise ModelError(f"the detector's 'masks' on {what} hold NaN or inf")
+    return grid > 0.5
+
+
+def mask_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(len(a), len(b))`` intersection over union of boolean masks of one shape."""
+    fa, fb = a.reshape(len(a), -1).astype(np.float32), b.reshape(len(b), -1).astype(np.float32)
+    inter = fa @ fb.T
+    union = fa.sum(1)[:, None] + fb.sum(1)[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0).astype(np.float64)
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -109,16 +149,23 @@ PAIRS = 2**18
 
 
 def similarity(ref: Detections, out: Detections) -> np.ndarray:
-    """``(len(ref),)`` D-RISE similarity of each reference box to its best match in ``out`` (Eq. 2; 0 without boxes)."""
+    """``(len(ref),)`` D-RISE similarity of each reference box to its best match in ``out`` (Eq. 2; 0 without boxes),
+    the IoU that of the masks when the reference boxes have masks."""
     best = np.zeros(len(ref))
     if len(out) == 0 or len(ref) == 0:
         return best
     if ref.probs is not None and out.probs is not None and ref.probs.shape[1] != out.probs.shape[1]:
         raise ModelError(f"the detector returned {out.probs.shape[1]} class probabilities but {ref.probs.shape[1]} before")
+    if ref.masks is not None and (out.masks is None or out.masks.shape[1:] != ref.masks.shape[1:]):
+        got = "none" if out.masks is None else f"masks of {out.masks.shape[1]}×{out.masks.shape[2]} samples"
+        raise ModelError(f"the detector returned masks of {ref.masks.shape[1]}×{ref.masks.shape[2]} samples before, now {got}")
     step = max(1, PAIRS // len(ref))
+    if ref.masks is not None:  # the masks' product: at most 2**22 samples of the output's masks at once
+        step = max(1, min(step, 2**22 // ref.masks[0].size))
     for start in range(0, len(out), step):
         part = out.take(slice(start, start + step))
-        pairs = iou(ref.boxes, part.boxes) * _class_match(ref, part) * part.confidence()[None, :]
+        overlap = iou(ref.boxes, part.boxes) if ref.masks is None else mask_iou(ref.masks, part.masks)
+        pairs = overlap * _class_match(ref, part) * part.confidence()[None, :]
         np.maximum(best, pairs.max(axis=1), out=best)
     return best
 
@@ -246,7 +293,8 @@ class Detection(Task):
         return [name(i) for i in range(len(self.ref))]
 
     def extras(self) -> dict[str, np.ndarray]:
-        """The reference boxes kept with the result: ``boxes`` (M×4), ``labels`` (M; -1 none), ``box_scores`` (M)."""
+        """The reference boxes kept with the result: ``boxes`` (M×4), ``labels`` (M; -1 none), ``box_scores`` (M), and
+        an instance-segmentation model's ``masks`` (M×h×w bool, on the :data:`MASK_GRID` grid)."""
         assert self.ref is not None
         labels = (
             self.ref.labels if self.ref.labels is not None else (None if self.ref.probs is None else self.ref.probs.argmax(1))
@@ -255,6 +303,7 @@ class Detection(Task):
             "boxes": self.ref.boxes.astype(np.float32),
             "labels": np.full(len(self.ref), -1, np.int64) if labels is None else labels.astype(np.int64),
             "box_scores": self.ref.scores.astype(np.float32),
+            **({} if self.ref.masks is None else {"masks": self.ref.masks}),
         }
 
     def __repr__(self) -> str:

@@ -127,12 +127,18 @@ def draw_region(ax: Any, region: np.ndarray, size: tuple[int, int], colour: str 
 
 
 def region_of(e: Any, target: int) -> np.ndarray | None:
-    """A segmentation's region for class ``target`` (h×w bool): where it was predicted, or the region given; None
-    for a result of another task."""
+    """A segmentation's region for class ``target`` (h×w bool): where it was predicted, or the region given; an
+    instance-segmentation detection's mask of box ``target``; None for a result of another task (or extras of
+    another shape: a file written by other code shows no outline rather than failing)."""
+    if e.task == "detection":
+        masks = e.extras.get("masks")
+        ok = masks is not None and masks.ndim == 3 and 0 <= target < len(masks)
+        return np.asarray(masks[target], bool) if ok else None
     regions = e.extras.get("regions") if e.task == "segmentation" else None
-    if regions is None:
+    if regions is None or regions.ndim != 2:
         return None
-    return regions.astype(bool) if int(np.asarray(e.extras.get("region_given", 0))) else regions == target
+    given = np.asarray(e.extras.get("region_given", 0)).ravel()
+    return regions.astype(bool) if given.size and given[0] else regions == target
 
 
 def grid(
@@ -224,7 +230,8 @@ class ImageView:
         return None if boxes is None else [boxes[t] for t in self._e.targets]
 
     def regions(self) -> list[np.ndarray] | None:
-        """The region of each target of a segmentation (:func:`region_of`); None for other tasks."""
+        """The region of each target of a segmentation or the mask of each instance (:func:`region_of`); None for
+        other tasks."""
         regions = [region_of(self._e, t) for t in self._e.targets]
         return None if any(r is None for r in regions) else regions
 
