@@ -161,3 +161,18 @@ def test_a_haar_face_run_on_real_photos(tmp_path):
         boxes = e.extras["boxes"]
         assert (boxes[:, 2:] > boxes[:, :2]).all() and (boxes >= 0).all() and (boxes <= 224).all()
         np.testing.assert_array_equal(e.extras["box_scores"], r.explanation.extras["box_scores"])
+
+
+def test_threshold_sets_the_score_a_runs_reference_boxes_need_and_is_recorded(tmp_path, capsys):
+    """``--threshold`` is the detection task's: above every face's score no item has a box to explain; the threshold
+    is part of the recorded task, so a resume with another is refused; with another task, one error."""
+    astronauts(tmp_path / "photos")
+    out = tmp_path / "run"
+    cmd = ["run", str(tmp_path / "photos"), "--out", str(out), "--model", "haar-face", *SLIC]
+    assert main([*cmd, "--threshold", "1000"]) == 0
+    assert "0 of 3 items explained, 0 failed, 3 with nothing to explain (no boxes found)" in capsys.readouterr().out
+    assert main([*cmd, "--threshold", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "Detection(threshold=1000.0)" in err and "Detection(threshold=2.0)" in err
+    assert main([*cmd, "--task", "classification", "--threshold", "2", "--out", str(tmp_path / "other")]) == 2
+    assert "--threshold is the detection task's" in capsys.readouterr().err

@@ -384,6 +384,65 @@ def test_a_mask_classification_model_is_explained_by_its_semantic_scores(tmp_pat
     np.testing.assert_allclose(peephole.load_model(str(tmp_path / "m2f"))(image[None]), seg(image[None]), rtol=1e-5)
 
 
+def test_a_mask_classification_model_is_explained_instance_by_instance():
+    """hf_detector(Mask2Former, processor): each instance its processor's post_process_instance_segmentation finds (at
+    threshold 0) is a detection with its binary mask at the image's size, label and score, its box the mask's bounds;
+    the instances are explained by mask IoU, their masks kept. Without the processor: one InputError."""
+    from peephole.models.hf_detection import hf_detector
+    from peephole.models.hf_image import preprocess_of
+
+    model, processor = mask2former()
+    image = np.random.default_rng(2).random((48, 40, 3)).astype(np.float32)
+    det = hf_detector(model, processor, threshold=0.0)
+    assert det.class_names == ["cat", "dog", "fox"] and det.reference_threshold == 0.0
+    found = det(image[None])[0]
+    pixels = torch.from_numpy(preprocess_of(model.config, processor)(image[None]))
+    with torch.no_grad():
+        out = model.eval()(pixel_values=pixels)
+        model.train()
+    want = processor.post_process_instance_segmentation(out, threshold=0.0, target_sizes=[(48, 40)], return_binary_maps=True)[0]
+    assert len(found["masks"]) == len(want["segments_info"]) > 0
+    np.testing.assert_array_equal(found["masks"], want["segmentation"].numpy() > 0)
+    np.testing.assert_allclose(found["scores"], [s["score"] for s in want["segments_info"]], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(found["labels"], [s["label_id"] for s in want["segments_info"]])
+    for box, mask in zip(found["boxes"], found["masks"]):
+        ys, xs = np.nonzero(mask)
+        assert box.tolist() == [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+    e = peephole.explain(det, image, method="rise", n_masks=6)
+    assert e.task == "detection" and e.extras["masks"].shape == (len(found["masks"]), 48, 40) and model.training
+    with pytest.raises(peephole.InputError, match="instance by instance with its image processor"):
+        hf_detector(model)
+
+
+def test_a_saved_mask_classification_model_is_explained_by_instance_with_task_detection(tmp_path):
+    """A Mask2Former folder loads as a semantic segmenter; task="detection" (``--task detection``) explains its
+    instances instead (it was a ModelError about the output's shape); a semantic head asked for instances, one
+    InputError."""
+    from peephole.cli import main
+    from peephole.models.hf_segmentation import HFSegmenter
+
+    model, processor = mask2former()
+    model.save_pretrained(tmp_path / "m2f")
+    processor.save_pretrained(tmp_path / "m2f")
+    image = np.random.default_rng(2).random((48, 40, 3)).astype(np.float32)
+    loaded = peephole.load_model(str(tmp_path / "m2f"))
+    e = peephole.explain(loaded, image, method="rise", n_masks=6, task=peephole.tasks.Detection(threshold=0.0))
+    assert e.task == "detection" and e.extras["masks"].shape[1:] == (48, 40)
+    assert e.class_names[0].split()[0] in LABELS.values()
+    from PIL import Image
+
+    Image.fromarray((image * 255).round().astype(np.uint8)).save(tmp_path / "photo.png")
+    flags = ["--task", "detection", "--threshold", "0", "--method", "occlusion", "--size", "48", "--stride", "8"]
+    assert (
+        main(["explain", str(tmp_path / "photo.png"), "--model", str(tmp_path / "m2f"), *flags, "--out", str(tmp_path / "out")])
+        == 0
+    )
+    assert (tmp_path / "out" / "photo.npz").exists()
+    seg, seg_processor = segformer()
+    with pytest.raises(peephole.InputError, match="finds no instances: explain it with task='segmentation'"):
+        peephole.explain(HFSegmenter(seg, seg_processor), image, method="rise", n_masks=4, task="detection")
+
+
 def preprocess_pixels(model, image: np.ndarray) -> np.ndarray:
     """The adapter's own preprocessing of one image (its size, mean and std), channels first."""
     pre = model.preprocess

@@ -68,6 +68,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="what the model's output means; unset: the model's (haar-face, haar-cat, haar-body, dbnet-text: detection; "
         "a detection explains every box the detector finds, one map per box; a segmentation each class over its region)",
     )
+    p.add_argument("--threshold", type=float, default=None, help=THRESHOLD_HELP)
     p.add_argument(
         "--query",
         action="append",
@@ -94,6 +95,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="peephole-out", help="output folder")
     p.add_argument("--figure", action="store_true", help="also save a figure: the input and every target's map")
     p.set_defaults(func=run)
+
+
+THRESHOLD_HELP = (
+    "detection: the score a box needs on the unperturbed image to be explained (implies --task detection); unset: the "
+    "detector's own (0.5 for a transformers detector, 0.1 text-prompted), else every box"
+)
+
+
+def task_of(args: argparse.Namespace) -> object:
+    """``--task``, or with ``--threshold`` the detection task with that threshold (InputError for another task)."""
+    task, threshold = getattr(args, "task", None), getattr(args, "threshold", None)
+    if threshold is None:
+        return task
+    if task not in (None, "detection"):
+        raise InputError(f"--threshold is the detection task's (the score a reference box needs); --task is {task}")
+    from peephole.tasks import Detection
+
+    return Detection(threshold=threshold)
 
 
 def add_common(p: argparse.ArgumentParser, text: bool = False) -> None:
@@ -197,6 +216,7 @@ def run(args: argparse.Namespace) -> int:
         loader = {k: v for k, v in loader.items() if v is not None} | (
             {"queries": args.query} if getattr(args, "query", None) else {}
         )
+        task = task_of(args)
         mod, model = model_and_modality(args.model, args.modality, args.output, loader)
         args.modality = mod.name
         options = method_options(args)
@@ -230,7 +250,7 @@ def run(args: argparse.Namespace) -> int:
                         seed=args.seed,
                         progress=args.out is not None,
                         allow_large=args.allow_large,
-                        task=getattr(args, "task", None),
+                        task=task,
                         device=getattr(args, "device", None),
                         **options,
                     )

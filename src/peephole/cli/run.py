@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from peephole.cli.explain import DEVICE_HELP
+from peephole.cli.explain import DEVICE_HELP, THRESHOLD_HELP, task_of
 from peephole.errors import PeepholeError
 from peephole.modalities import MODALITIES
 from peephole.tasks import TASKS
@@ -43,6 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="what the model's output means; unset: the model's (haar-face, haar-cat, haar-body, dbnet-text: detection, "
         "every box found explained, one map per box; segmentation: each class over its region)",
     )
+    p.add_argument("--threshold", type=float, default=None, help=THRESHOLD_HELP)
     p.add_argument(
         "--query",
         action="append",
@@ -146,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 metrics=[m for m in args.metrics.split(",") if m],
                 output=args.output,
-                task=args.task,
+                task=task_of(args),
                 queries=args.query,
                 retry_failed=not args.no_retry,
                 progress=not args.quiet,

@@ -7,7 +7,9 @@ perturbed image, to match the reference boxes against (D-RISE's proposals). The 
 least ``threshold`` on the unperturbed image (0.5, the pipeline's default: the adapter's ``reference_threshold``, which
 a task's own threshold overrides). Inputs get the processor's size and normalisation
 (:func:`peephole.models.hf_image.preprocess_of`: the whole image, resized); boxes come back in the explained image's
-pixels. Text-prompted detectors (OWL-ViT, OWLv2, Grounding DINO) take ``queries``: :mod:`peephole.models.hf_grounded`.
+pixels. Text-prompted detectors (OWL-ViT, OWLv2, Grounding DINO) take ``queries``: :mod:`peephole.models.hf_grounded`;
+mask-classification models (Mask2Former, MaskFormer, EoMT) are instance segmenters:
+:func:`peephole.models.hf_segmentation.instance_detector`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from peephole.errors import InputError
 from peephole.models.detection import Detector
 from peephole.models.hf_grounded import THRESHOLD, grounded_detector, is_grounded
 from peephole.models.hf_image import id2label_names, preprocess_of
+from peephole.models.hf_segmentation import instance_detector, is_mask_classifier
 
 
 def is_hf_detector(obj: Any) -> bool:
@@ -43,7 +46,8 @@ def hf_detector(
     threshold: float | None = None,
     queries: Sequence[str] | None = None,
 ) -> Detector:
-    """``obj`` (a transformers detection model with ``processor``, or a detection pipeline) as a :class:`Detector`
+    """``obj`` (a transformers detection or mask-classification model with ``processor``, or a detection pipeline) as a
+    :class:`Detector`
     whose reference boxes score at least ``threshold`` (unless the task sets its own; None: 0.5, and 0.1 for a
     text-prompted detector, which finds what ``queries`` name: :mod:`peephole.models.hf_grounded`)."""
     import torch
@@ -61,6 +65,8 @@ def hf_detector(
         raise InputError(f"queries= is for text-prompted detectors (OWL-ViT, Grounding DINO); {type(model).__name__} takes none")
     threshold = 0.5 if threshold is None else threshold
     processor = processor if processor is not None else getattr(obj, "image_processor", None)
+    if is_mask_classifier(model):  # Mask2Former, MaskFormer, EoMT: instance by instance, each by its mask
+        return instance_detector(model, processor, class_names, threshold)
     if not hasattr(processor, "post_process_object_detection"):
         raise InputError(
             f"a transformers {type(model).__name__} needs its image processor (each detector family reads its outputs "

@@ -214,8 +214,11 @@ class Detection(Task):
         return bound
 
     def adapt(self, model: Any) -> Any:
-        """A callable, torch module or YOLO model as a :class:`~peephole.models.detection.Detector` (names, paths
-        and models that declare a task are left to the modality)."""
+        """A callable, torch module or YOLO model as a :class:`~peephole.models.detection.Detector`; a segmenter that
+        also finds instances (a loaded Mask2Former folder) as its ``instance_detector()``; names, paths and models that
+        declare a task are left to the modality."""
+        if callable(getattr(model, "instance_detector", None)):
+            return model.instance_detector()
         if isinstance(model, str) or hasattr(model, "__fspath__") or getattr(model, "task", None) is not None:
             return model
         from peephole.models.detection import as_detector
