@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from peephole.errors import InputError, PeepholeError
 from peephole.modalities import MODALITIES
 from peephole.pipeline import DEFAULT_TOP_K
-from peephole.tasks import TASKS
+from peephole.tasks import TASKS, task_with
 from peephole.terminal import safe
 
 
@@ -101,18 +101,6 @@ THRESHOLD_HELP = (
     "detection: the score a box needs on the unperturbed image to be explained (implies --task detection); unset: the "
     "detector's own (0.5 for a transformers detector, 0.1 text-prompted), else every box"
 )
-
-
-def task_of(args: argparse.Namespace) -> object:
-    """``--task``, or with ``--threshold`` the detection task with that threshold (InputError for another task)."""
-    task, threshold = getattr(args, "task", None), getattr(args, "threshold", None)
-    if threshold is None:
-        return task
-    if task not in (None, "detection"):
-        raise InputError(f"--threshold is the detection task's (the score a reference box needs); --task is {task}")
-    from peephole.tasks import Detection
-
-    return Detection(threshold=threshold)
 
 
 def add_common(p: argparse.ArgumentParser, text: bool = False) -> None:
@@ -216,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
         loader = {k: v for k, v in loader.items() if v is not None} | (
             {"queries": args.query} if getattr(args, "query", None) else {}
         )
-        task = task_of(args)
+        task = task_with(getattr(args, "task", None), getattr(args, "threshold", None))
         mod, model = model_and_modality(args.model, args.modality, args.output, loader)
         args.modality = mod.name
         options = method_options(args)

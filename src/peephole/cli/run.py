@@ -6,10 +6,10 @@ import argparse
 import json
 import sys
 
-from peephole.cli.explain import DEVICE_HELP, THRESHOLD_HELP, task_of
+from peephole.cli.explain import DEVICE_HELP, THRESHOLD_HELP
 from peephole.errors import PeepholeError
 from peephole.modalities import MODALITIES
-from peephole.tasks import TASKS
+from peephole.tasks import TASKS, task_with
 from peephole.terminal import escaping, safe
 
 
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 metrics=[m for m in args.metrics.split(",") if m],
                 output=args.output,
-                task=task_of(args),
+                task=task_with(args.task, args.threshold),
                 queries=args.query,
                 retry_failed=not args.no_retry,
                 progress=not args.quiet,

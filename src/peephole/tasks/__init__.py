@@ -33,6 +33,16 @@ def get_task(name: str | Task | None = None) -> Task:
     return TASKS[name]()
 
 
+def task_with(name: str | None, threshold: float | None = None) -> str | Task | None:
+    """The task a command line names: ``name``, or with a ``threshold`` the detection task with it (the score a
+    reference box needs); an InputError for a threshold with another task."""
+    if threshold is None:
+        return name
+    if name not in (None, "detection"):
+        raise InputError(f"--threshold is the detection task's (the score a reference box needs); --task is {name}")
+    return Detection(threshold=threshold)
+
+
 def declared_task(model: Any) -> str | Task | None:
     """The task ``model`` declares: a :class:`Task` or one of :data:`TASKS` in its ``task`` attribute; None when
     it declares none.
@@ -64,5 +74,6 @@ __all__ = [
     "classification_query",
     "declared_task",
     "get_task",
+    "task_with",
     "resolve_targets",
 ]
