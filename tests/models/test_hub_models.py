@@ -438,6 +438,12 @@ def test_a_saved_mask_classification_model_is_explained_by_instance_with_task_de
         == 0
     )
     assert (tmp_path / "out" / "photo.npz").exists()
+    by_path = peephole.explain(
+        str(tmp_path / "m2f"), image, method="rise", n_masks=6, task=peephole.tasks.Detection(threshold=0.0)
+    )
+    np.testing.assert_array_equal(by_path.extras["masks"], e.extras["masks"])  # the folder's path: the same instances
+    with pytest.raises(peephole.InputError, match="instance by instance with its image processor"):
+        peephole.explain(model, image, method="rise", n_masks=4, task="detection")  # the model without its processor
     seg, seg_processor = segformer()
     with pytest.raises(peephole.InputError, match="finds no instances: explain it with task='segmentation'"):
         peephole.explain(HFSegmenter(seg, seg_processor), image, method="rise", n_masks=4, task="detection")

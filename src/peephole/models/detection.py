@@ -108,14 +108,16 @@ def filled(outlines: Sequence[Any], size: tuple[int, ...]) -> Any:
 
 
 def as_detector(obj: Any, class_names: Sequence[str] | None = None, threshold: float | None = None) -> Detector:
-    """``obj`` as a :class:`Detector`: itself, a transformers detection model or pipeline
+    """``obj`` as a :class:`Detector`: itself, a transformers detection model or pipeline (or mask-classification
+    model: its instances)
     (:mod:`peephole.models.hf_detection`; ``threshold``: its reference boxes' score), an ``ultralytics`` YOLO model,
     a torchvision-style detection module, or a callable on B×H×W×3 float batches in [0, 1]."""
     if isinstance(obj, Detector):
         return obj
     from peephole.models.hf_detection import hf_detector, is_detection_pipeline, is_hf_detector
+    from peephole.models.hf_segmentation import is_mask_classifier
 
-    if is_detection_pipeline(obj) or is_hf_detector(obj):
+    if is_detection_pipeline(obj) or is_hf_detector(obj) or is_mask_classifier(obj):
         return hf_detector(obj, class_names=class_names, **({} if threshold is None else {"threshold": threshold}))
     if type(obj).__module__.split(".")[0] == "ultralytics" and hasattr(obj, "predict"):
         names = getattr(obj, "names", None)

@@ -215,11 +215,15 @@ class Detection(Task):
 
     def adapt(self, model: Any) -> Any:
         """A callable, torch module or YOLO model as a :class:`~peephole.models.detection.Detector`; a segmenter that
-        also finds instances (a loaded Mask2Former folder) as its ``instance_detector()``; names, paths and models that
-        declare a task are left to the modality."""
+        also finds instances (a Mask2Former folder) as its ``instance_detector()``; a name or path is loaded first
+        (:func:`peephole.models.load_model`); models that declare a task are left as they are."""
+        if isinstance(model, str) or hasattr(model, "__fspath__"):  # loaded here, as the modality would load it
+            from peephole.models.registry import load_model
+
+            model = load_model(str(model))
         if callable(getattr(model, "instance_detector", None)):
             return model.instance_detector()
-        if isinstance(model, str) or hasattr(model, "__fspath__") or getattr(model, "task", None) is not None:
+        if getattr(model, "task", None) is not None:
             return model
         from peephole.models.detection import as_detector
 
