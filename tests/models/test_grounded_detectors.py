@@ -227,6 +227,8 @@ def test_a_saved_text_prompted_detector_loads_by_path_with_its_queries(gdino, tm
         peephole.load_model(str(folder))
     with pytest.raises(peephole.InputError, match="queries= is for the folder of a text-prompted model"):
         peephole.load_model("efficientnet-lite0", queries=["a cat"])
+    with pytest.raises(peephole.InputError, match="a template is for an image–text classifier's queries"):
+        peephole.load_model(str(folder), queries=["a cat"], template="a photo of {}")  # a detector's queries are its prompts
     det = peephole.load_model(str(folder), queries=["a cat", "a dog"])
     assert det.class_names == ["a cat", "a dog"] and det.reference_threshold == 0.1
     np.testing.assert_allclose(

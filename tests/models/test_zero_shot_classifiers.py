@@ -160,6 +160,33 @@ def test_a_saved_image_text_model_loads_by_path_with_its_queries(clip, tmp_path)
     assert peephole.load(out / "photo.npz").class_names == QUERIES
 
 
+def test_a_folders_prompt_template_is_given_with_its_queries(clip, tmp_path):
+    """``load_model(folder, queries=, template=)`` and ``--template`` write each query into the user's prompt (the
+    scores are the adapter's with that template, not the default's); a template without queries is one error (for a
+    detector's folder: tests/models/test_grounded_detectors.py)."""
+    from PIL import Image
+
+    from peephole.cli import main
+
+    folder = tmp_path / "clip"
+    clip[0].save_pretrained(folder)
+    clip[1].save_pretrained(folder)
+    mine = HFZeroShotClassifier(*clip, QUERIES, template="a photo of {}.")(IMAGE[None])
+    m = peephole.load_model(str(folder), queries=QUERIES, template="a photo of {}.")
+    np.testing.assert_allclose(m(IMAGE[None]), mine, rtol=1e-5)
+    assert not np.allclose(mine, HFZeroShotClassifier(*clip, QUERIES)(IMAGE[None]), rtol=1e-3)
+    with pytest.raises(peephole.InputError, match="give queries= with it"):
+        peephole.load_model(str(folder), template="a {}")
+    photo, out = tmp_path / "photo.png", tmp_path / "out"
+    Image.fromarray((IMAGE * 255).round().astype(np.uint8)).save(photo)
+    argv = ["explain", str(photo), "--model", str(folder), "--size", "0", "--method", "rise", "--out", str(out)]
+    assert main([*argv, *[a for q in QUERIES for a in ("--query", q)], "--template", "a photo of {}."]) == 0
+    e = peephole.load(out / "photo.npz")
+    softmax = lambda z: np.exp(z - z.max()) / np.exp(z - z.max()).sum()  # noqa: E731 - CLIP's, over the queries
+    np.testing.assert_allclose(e.probabilities, softmax(mine[0]), atol=2e-3)  # the PNG's rounding moves them a little
+    assert np.abs(e.probabilities - softmax(HFZeroShotClassifier(*clip, QUERIES)(IMAGE[None])[0])).max() > 0.01
+
+
 def test_a_dataset_run_names_the_folder_and_its_queries_and_records_them(clip, tmp_path):
     """``peephole run FOLDER --model clip/ --query ...`` (``peephole.run(..., queries=)``): every item over the
     queries; the queries are part of the run's settings (a resume with others is refused), and a model object takes
@@ -182,5 +209,8 @@ def test_a_dataset_run_names_the_folder_and_its_queries_and_records_them(clip, t
         assert e.class_names == QUERIES and e.maps.shape == (1, 40, 48)
     with pytest.raises(SettingsMismatch):
         peephole.run(str(folder), str(images), "rise", out=tmp_path / "run", queries=["cat", "dog"], size=None, n_masks=8)
-    with pytest.raises(peephole.InputError, match="queries= is for a model named by its folder"):
+    with pytest.raises(SettingsMismatch):  # the template is part of the settings too
+        peephole.run(str(folder), str(images), "rise", out=tmp_path / "run", queries=QUERIES, template="a {}", size=None,
+                     n_masks=8)  # fmt: skip
+    with pytest.raises(peephole.InputError, match="queries= and template= are for a model named by its folder"):
         peephole.run(HFZeroShotClassifier(*clip, QUERIES), str(images), "rise", out=tmp_path / "x", queries=QUERIES)

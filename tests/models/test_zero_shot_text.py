@@ -145,4 +145,8 @@ def test_a_saved_nli_model_is_a_zero_shot_classifier_with_queries_and_refused_wi
     argv = ["explain-text", "the park sat on a big", "--model", str(folder), "--no-color", "--method", "occlusion"]
     assert main([*argv, "--query", "cat", "--query", "park"]) == 0
     assert "park" in capsys.readouterr().out
+    assert main([*argv, "--query", "cat", "--query", "park", "--template", "about {}"]) == 0  # the user's hypothesis
+    assert "park" in capsys.readouterr().out
+    with pytest.raises(peephole.InputError, match="give queries= with it"):
+        load_text_model("vader", template="about {}")
     assert main(argv) == 2 and "natural-language-inference" in capsys.readouterr().err

@@ -268,6 +268,7 @@ def run(
     class_names: Sequence[str] | None = None,
     task: Any = None,
     queries: Sequence[str] | None = None,
+    template: str | None = None,
     model_name: str | None = None,
     retry_failed: bool = True,
     progress: bool = True,
@@ -297,7 +298,8 @@ def run(
     ``task``: what the model's output means, as for :func:`peephole.explain` (unset: what the model declares; a
     detector's items are explained box by box, their boxes, labels and scores kept in each result's ``extras``).
     ``queries``: what a text-prompted model named by its folder tells apart or finds (CLIP, OWL-ViT, an NLI model:
-    ``peephole.load_model(folder, queries=...)``), recorded with the settings.
+    ``peephole.load_model(folder, queries=...)``), recorded with the settings; ``template``: the prompt each of them
+    goes into (CLIP, SigLIP, NLI), recorded too.
 
     The settings are checked and recorded (or, for an existing run folder, compared: a difference is an
     :class:`~peephole.store.runs.SettingsMismatch`) before anything is explained. Nothing runs until the
@@ -337,9 +339,10 @@ def run(
         output=output,
         task=task,
         queries=None if queries is None else list(queries),
+        template=template,
     )
-    if queries is not None and not isinstance(model, str):
-        raise InputError("queries= is for a model named by its folder; give a model object its queries yourself")
+    if (queries is not None or template is not None) and not isinstance(model, str):
+        raise InputError("queries= and template= are for a model named by its folder; give a model object its own")
     check_job(job)
     if job.targets == "true" and not ds.has_labels:
         raise InputError(f"targets='true' but {ds.spec} has no true labels (a label column in a CSV)")

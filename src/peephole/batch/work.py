@@ -39,24 +39,28 @@ class Job:
     output: str | None = None  #: what a plain callable returns ('probs', 'logits', 'scores')
     task: Any = None  #: a name in peephole.tasks.TASKS or a Task; None: what the model declares, else classification
     queries: list[str] | None = None  #: what a text-prompted model's folder tells apart or finds (CLIP, OWL-ViT, NLI)
+    template: str | None = None  #: the prompt each query goes into (CLIP, SigLIP, NLI)
 
     def settings(self) -> dict[str, Any]:
-        """The recorded settings; ``task`` and ``queries`` only when given (a Task object by its repr, which holds its
-        settings)."""
+        """The recorded settings; ``task``, ``queries`` and ``template`` only when given (a Task object by its repr,
+        which holds its settings)."""
         from peephole.pipeline import jsonable
         from peephole.version import __version__
 
         d = asdict(self)
-        task, queries = d.pop("task"), d.pop("queries")
+        task, queries, template = d.pop("task"), d.pop("queries"), d.pop("template")
         if task is not None:
             d["task"] = task if isinstance(task, str) else repr(task)
         if queries is not None:
             d["queries"] = list(queries)
+        if template is not None:
+            d["template"] = template
         return jsonable({**d, "peephole": __version__})
 
     def loader(self) -> dict[str, Any]:
-        """The settings a model named by the run is loaded with (its queries)."""
-        return {} if self.queries is None else {"queries": list(self.queries)}
+        """The settings a model named by the run is loaded with (its queries and template)."""
+        given = {"queries": None if self.queries is None else list(self.queries), "template": self.template}
+        return {k: v for k, v in given.items() if v is not None}
 
 
 def check_job(job: Job) -> None:

@@ -77,6 +77,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="what a text-prompted detector's folder (OWL-ViT, OWLv2, Grounding DINO) is to find, e.g. 'a cat' "
         "(repeatable: each query is a class)",
     )
+    p.add_argument(
+        "--template",
+        default=None,
+        help="the prompt each --query is written into, with {} where it goes (CLIP, SigLIP: unset 'This is a photo of {}.'; "
+        "an NLI text model: unset 'This example is {}.')",
+    )
     add_common(p)
     p.add_argument("--radius", type=int, default=None, help="window radius in pixels (window strategy; unset: 40)")
     p.add_argument("--size", type=int, default=224, help="images: resize shorter side to SIZE and centre-crop (0: keep)")
@@ -201,8 +207,10 @@ def run(args: argparse.Namespace) -> int:
         if folders:  # before the model loads: a dataset is peephole run's
             raise InputError(f"{folders[0]} is a folder; to explain every image in it use: peephole run {folders[0]} --out RUN")
         loader = {k: getattr(args, k, None) for k in ("backend", "output", "layout", "normalise", "device")}
-        loader = {k: v for k, v in loader.items() if v is not None} | (
-            {"queries": args.query} if getattr(args, "query", None) else {}
+        loader = (
+            {k: v for k, v in loader.items() if v is not None}
+            | ({"queries": args.query} if getattr(args, "query", None) else {})
+            | ({"template": args.template} if getattr(args, "template", None) is not None else {})
         )
         task = task_with(getattr(args, "task", None), getattr(args, "threshold", None))
         mod, model = model_and_modality(args.model, args.modality, args.output, loader)

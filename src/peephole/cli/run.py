@@ -52,6 +52,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="what a text-prompted model's folder (CLIP, OWL-ViT, Grounding DINO, an NLI text model) tells apart or "
         "finds, e.g. 'a cat' (repeatable: each query is a class; recorded with the run's settings)",
     )
+    p.add_argument(
+        "--template",
+        default=None,
+        help="the prompt each --query is written into, with {} where it goes (CLIP, SigLIP: unset 'This is a photo of {}.'; "
+        "an NLI text model: unset 'This example is {}.')",
+    )
     p.add_argument("--targets", default="predicted", help="predicted (the --top-k classes), true (the labels) or 3,17")
     p.add_argument("--top-k", type=int, default=1, help="with --targets predicted: how many classes (default 1)")
     p.add_argument("--column", default=None, help="CSV column of image paths or sentences (.npz: the array of sequences)")
@@ -149,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
                 output=args.output,
                 task=task_with(args.task, args.threshold),
                 queries=args.query,
+                template=args.template,
                 retry_failed=not args.no_retry,
                 progress=not args.quiet,
                 engine=args.engine,

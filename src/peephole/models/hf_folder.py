@@ -60,12 +60,13 @@ def pretrained(auto: Any, path: str | Path) -> Any:
     return model
 
 
-def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None) -> Any:
+def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None, template: str | None = None) -> Any:
     """The classifier (:class:`~peephole.models.hf_image.HFImageClassifier`), detector
     (:func:`~peephole.models.hf_detection.hf_detector`) or segmentation model
     (:class:`~peephole.models.hf_segmentation.HFSegmenter`) saved in ``path``, with its image processor when one is saved;
     a text-prompted one — an image–text model (:class:`~peephole.models.hf_zero_shot.HFZeroShotClassifier`) or a
-    detector such as OWL-ViT — with its processor, telling apart or finding ``queries``."""
+    detector such as OWL-ViT — with its processor, telling apart or finding ``queries`` (an image–text model's each
+    written into ``template``; a detector's are its prompts as they are)."""
     try:
         import transformers
     except ImportError as exc:
@@ -88,6 +89,8 @@ def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None) -
         raise InputError(
             f"queries are for a text-prompted model (CLIP, SigLIP, OWL-ViT, OWLv2, Grounding DINO); {path} holds a {kind}"
         )
+    if template is not None and head != ZERO_SHOT:
+        raise InputError(f"a template is for an image–text classifier's queries (CLIP, SigLIP); {path} holds a {kind}")
     auto = {
         ZERO_SHOT: transformers.AutoModelForZeroShotImageClassification,
         "ForObjectDetection": transformers.AutoModelForZeroShotObjectDetection
@@ -112,7 +115,7 @@ def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None) -
     if head == ZERO_SHOT:
         from peephole.models.hf_zero_shot import HFZeroShotClassifier
 
-        return HFZeroShotClassifier(model, processor, queries)
+        return HFZeroShotClassifier(model, processor, queries, **({} if template is None else {"template": template}))
     if head == "ForObjectDetection":
         from peephole.models.hf_detection import hf_detector
 

@@ -39,12 +39,14 @@ def load_model(
     normalise: str | None = None,
     side: int | None = None,
     queries: Sequence[str] | None = None,
+    template: str | None = None,
 ) -> Model:
     """``'efficientnet-lite0'`` (backend ``'onnx'`` or ``'torch'``), a built-in detector (:data:`DETECTORS`:
     OpenCV Haar cascades for faces, cat faces, bodies, run on the image shrunk to 320 pixels; the PP-OCRv4 DBNet
     text detector, run on the image resized to 640 pixels), a path to an ``.onnx`` image classifier, or the folder of a
     Hugging Face image classifier or object detector (:mod:`peephole.models.hf_folder`; ``queries``: what a
-    text-prompted model's folder is to tell apart, CLIP or SigLIP, or to find, OWL-ViT, OWLv2 or Grounding DINO).
+    text-prompted model's folder is to tell apart, CLIP or SigLIP, or to find, OWL-ViT, OWLv2 or Grounding DINO;
+    ``template``: the prompt each of a CLIP's or SigLIP's queries is written into, e.g. ``"a photo of a {}."``).
 
     ``side`` (detectors only): the longer side, in pixels, the detector works at instead (Haar cascades shrink
     larger images to it and leave smaller ones as they are; DBNet resizes to it). Larger finds smaller faces and
@@ -60,6 +62,8 @@ def load_model(
 
     if queries is not None and not (isinstance(name, str) and vision_head(name)):
         raise InputError(f"queries= is for the folder of a text-prompted model (CLIP, OWL-ViT, ...); {name!r} is none")
+    if template is not None and queries is None:
+        raise InputError("template= is the prompt each query goes into: give queries= with it")
     if side is not None and name not in DETECTORS:
         raise InputError(f"side= sets a built-in detector's working size; {name!r} is not one of {DETECTORS}")
     if side is not None and not (isinstance(side, int) and side >= 32):
@@ -89,7 +93,7 @@ def load_model(
             model.class_names = list(imagenet_class_names())
         return model
     if vision_head(name):
-        return load_vision_folder(name, queries)
+        return load_vision_folder(name, queries, template)
     if "://" in name:
         raise InputError(f"{name}: URLs are not fetched; download the model and pass its path")
     raise InputError(

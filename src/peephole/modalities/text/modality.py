@@ -51,14 +51,15 @@ class TextModality(Modality):
         return [join(x)]
 
     def named_model(self, name: str, **settings: Any) -> Any:
-        """``name`` as it is, or with ``queries`` the zero-shot classifier of a natural-language-inference folder."""
-        queries = settings.pop("queries", None)
+        """``name`` as it is, or with ``queries`` (and a ``template``) the zero-shot classifier of a
+        natural-language-inference folder."""
+        queries, template = settings.pop("queries", None), settings.pop("template", None)
         name = super().named_model(name, **settings)
-        if queries is None:
+        if queries is None and template is None:
             return name
         from peephole.models.text import load_text_model
 
-        return load_text_model(name, queries=queries)
+        return load_text_model(name, queries=queries, template=template)
 
     def as_model(self, model: Any, output: str | None, class_names: Any) -> Any:
         from peephole.models.text import as_text_model

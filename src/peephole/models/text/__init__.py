@@ -12,17 +12,20 @@ BUILTIN = ("vader", "minilm")
 TEXT_PIPELINES = ("text-classification", "sentiment-analysis")
 
 
-def load_text_model(name: str | Path, queries: Any = None, **kwargs: Any) -> Any:
+def load_text_model(name: str | Path, queries: Any = None, template: str | None = None, **kwargs: Any) -> Any:
     """``'vader'``, ``'minilm'`` or the path of a Hugging Face sequence-classifier folder (loaded offline); with
-    ``queries``, the folder of a natural-language-inference model as a zero-shot classifier of them
-    (:class:`~peephole.models.text.zero_shot.HFZeroShotTextClassifier`)."""
+    ``queries``, the folder of a natural-language-inference model as a zero-shot classifier of them, each written
+    into ``template`` (:class:`~peephole.models.text.zero_shot.HFZeroShotTextClassifier`)."""
+    if template is not None and queries is None:
+        raise InputError("template= is the hypothesis each query goes into: give queries= with it")
     if queries is not None:
         if not Path(name).is_dir():
             raise InputError(f"queries are for the folder of a natural-language-inference model; {str(name)!r} is none")
         from peephole.models.text.hf import load_sequence_classifier
         from peephole.models.text.zero_shot import HFZeroShotTextClassifier
 
-        return HFZeroShotTextClassifier(*load_sequence_classifier(name), queries=queries, **kwargs)
+        hypothesis = {} if template is None else {"template": template}
+        return HFZeroShotTextClassifier(*load_sequence_classifier(name), queries=queries, **hypothesis, **kwargs)
     if name == "vader":
         from peephole.models.text.vader import VaderSentiment
 
