@@ -768,6 +768,10 @@ EXPLAIN_FLAGS = {
     "--output": ["probs", "logits"],
     "--modality": ["image", "text", "sequence"],
     "--model": ["runs_fixtures:nothing", "no.such:f"],
+    "--task": ["classification", "detection", "segmentation", "x"],
+    "--threshold": ["0", "0.5", "nan", "-1", "x"],
+    "--template": ["a {}", "{}{}", "", "x"],
+    "--query": ["cat", ""],
     "--no-crop": None,
     "--figure": None,
     "--second-run": None,
@@ -783,6 +787,8 @@ RUN_FLAGS = {
     "--column": ["path", "nope"],
     "--metrics": ["insertion", "bogus"],
     "--export": ["{out}/table.csv", "{out}/table.bad"],  # under the run's folder, never the working directory
+    "--threshold": ["0.5", "inf", "x"],
+    "--template": ["a {}", "{}{}"],
     "--report": None,
     "--quiet": None,
 }
@@ -854,7 +860,7 @@ def test_fuzz_the_explain_command(cli_inputs, inputs, flags, n):
 def test_fuzz_the_run_command(cli_inputs, data, flags, n):
     out = cli_inputs["out"] / f"run-{n % 10**9}"
     base = ["--model", "runs_fixtures:make_toy", "--size", "24", "--method", "pami", *WINDOW, "--quiet"]
-    flags = [f.format(out=out.parent) for f in flags]
+    flags = [f.replace("{out}", str(out.parent)) for f in flags]
     isolated(check_cli, ["run", str(cli_inputs[data]), "--out", str(out), *base, *flags])
 
 
