@@ -9,7 +9,7 @@ a task's own threshold overrides). Inputs get the processor's size and normalisa
 (:func:`peephole.models.hf_image.preprocess_of`: the whole image, resized); boxes come back in the explained image's
 pixels. Text-prompted detectors (OWL-ViT, OWLv2, Grounding DINO) take ``queries``: :mod:`peephole.models.hf_grounded`;
 mask-classification models (Mask2Former, MaskFormer, EoMT) are instance segmenters:
-:func:`peephole.models.hf_segmentation.instance_detector`.
+:func:`instance_detector`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from peephole.errors import InputError
 from peephole.models.detection import Detector
 from peephole.models.hf_grounded import THRESHOLD, grounded_detector, is_grounded
 from peephole.models.hf_image import id2label_names, preprocess_of
-from peephole.models.hf_segmentation import instance_detector, is_mask_classifier
+from peephole.models.hf_segmentation import is_mask_classifier, refuse_task_text
 
 
 def is_hf_detector(obj: Any) -> bool:
@@ -50,10 +50,6 @@ def hf_detector(
     :class:`Detector`
     whose reference boxes score at least ``threshold`` (unless the task sets its own; None: 0.5, and 0.1 for a
     text-prompted detector, which finds what ``queries`` name: :mod:`peephole.models.hf_grounded`)."""
-    import torch
-
-    from peephole.models.torch import evaluating, module_device
-
     model = obj.model if is_detection_pipeline(obj) else obj
     if is_grounded(model):
         if class_names is not None:
@@ -72,14 +68,63 @@ def hf_detector(
             f"a transformers {type(model).__name__} needs its image processor (each detector family reads its outputs "
             "its own way): pass peephole.models.hf_detection.hf_detector(model, processor), or an object-detection pipeline"
         )
-    class_names = class_names if class_names is not None else id2label_names(model.config)
-    pre, device = preprocess_of(model.config, processor), module_device(model)
+    return processed(model, processor, "post_process_object_detection", boxes_of, class_names, threshold)
+
+
+def instance_detector(model: Any, processor: Any, class_names: Any = None, threshold: float = 0.5) -> Detector:
+    """A mask-classification ``model`` (Mask2Former, MaskFormer, EoMT) as an instance-segmentation :class:`Detector`:
+    per image, every instance its ``processor``'s ``post_process_instance_segmentation`` finds at threshold 0 (binary
+    masks at the image's size, labels and scores; each box the bounds of its mask); reference instances score at least
+    ``threshold`` (0.5, the post-processing's default)."""
+    refuse_task_text(model)
+    if not hasattr(processor, "post_process_instance_segmentation"):
+        raise InputError(
+            f"a {type(model).__name__} is explained instance by instance with its image processor (it finds the "
+            "instances): pass peephole.models.hf_detection.hf_detector(model, processor)"
+        )
+    post = "post_process_instance_segmentation"
+    return processed(model, processor, post, instances, class_names, threshold, return_binary_maps=True)
+
+
+def processed(model: Any, processor: Any, post: str, read: Any, class_names: Any, threshold: float, **options: Any) -> Detector:
+    """``model`` on the ``processor``'s size and normalisation, its outputs read by the processor's ``post`` method
+    at threshold 0 and each image's size (and ``options``), each image's result made detections by ``read(result,
+    (H, W))``; class names from ``config.id2label`` unless given."""
+    import torch
+
+    from peephole.models.torch import evaluating, module_device
+
+    names = class_names if class_names is not None else id2label_names(model.config)
+    pre, device, read_out = preprocess_of(model.config, processor), module_device(model), getattr(processor, post)
 
     def detect(batch: np.ndarray) -> list[dict[str, Any]]:
         b = np.asarray(batch, np.float32)
         with torch.inference_mode(), evaluating(model):
             out = model(pixel_values=torch.from_numpy(pre(b)).to(device))
-        found = processor.post_process_object_detection(out, threshold=0.0, target_sizes=[b.shape[1:3]] * len(b))
-        return [{k: r[k] for k in ("boxes", "scores", "labels")} for r in found]
+        found = read_out(out, threshold=0.0, target_sizes=[b.shape[1:3]] * len(b), **options)
+        return [read(r, b.shape[1:3]) for r in found]
 
-    return Detector(detect, class_names, name=type(model).__name__, reference_threshold=threshold)
+    return Detector(detect, names, name=type(model).__name__, reference_threshold=threshold)
+
+
+def boxes_of(found: dict[str, Any], size: tuple[int, ...]) -> dict[str, Any]:
+    """One image's post-processed detections: its boxes, scores and labels."""
+    return {k: found[k] for k in ("boxes", "scores", "labels")}
+
+
+def instances(found: dict[str, Any], size: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """One image's post-processed instances as detections: ``masks`` (N×H×W), ``labels``, ``scores`` and each mask's
+    bounding box (pixel edges: a mask on columns 4..15 has x0 = 4, x1 = 16)."""
+    info = found["segments_info"]
+    seg = found["segmentation"]
+    masks = np.zeros((0, *size), bool) if seg is None or not info else seg.cpu().numpy().reshape(len(info), *size) > 0
+    boxes = np.zeros((len(masks), 4))
+    for box, m in zip(boxes, masks):
+        rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
+        box[:] = (cols[0], rows[0], cols[-1] + 1, rows[-1] + 1) if len(rows) else 0
+    return {
+        "boxes": boxes,
+        "scores": np.array([s["score"] for s in info], np.float64),
+        "labels": np.array([s["label_id"] for s in info], np.int64),
+        "masks": masks,
+    }

@@ -9,9 +9,9 @@ The model runs where its parameters are (a :class:`~peephole.models.TorchModel`)
 normalisation (:func:`peephole.models.hf_image.preprocess_of`: the whole image, resized); its logits are read at the
 size it returns them (a SegFormer's: a quarter of its input), each class's region drawn over the input.
 
-A mask-classification model is also an instance segmenter: :func:`instance_detector` explains it instance by instance
-with the detection task (each instance's mask IoU, :mod:`peephole.tasks.detection`), the instances being what its
-processor's ``post_process_instance_segmentation`` finds.
+A mask-classification model is also an instance segmenter: :func:`peephole.models.hf_detection.instance_detector`
+explains it instance by instance with the detection task (each instance's mask IoU, :mod:`peephole.tasks.detection`),
+the instances being what its processor's ``post_process_instance_segmentation`` finds.
 """
 
 from __future__ import annotations
@@ -19,10 +19,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-import numpy as np
-
 from peephole.errors import InputError
-from peephole.models.detection import Detector
 from peephole.models.hf_image import id2label_names, preprocess_of
 from peephole.models.torch import TorchModel
 
@@ -55,54 +52,6 @@ def refuse_task_text(model: Any) -> None:
         )
 
 
-def instance_detector(model: Any, processor: Any, class_names: Any = None, threshold: float = 0.5) -> Detector:
-    """A mask-classification ``model`` as an instance-segmentation :class:`Detector`: per image, every instance its
-    ``processor``'s ``post_process_instance_segmentation`` finds at threshold 0 (its binary masks at the image's size,
-    labels and scores; each box the bounds of its mask); reference instances score at least ``threshold`` (0.5, the
-    post-processing's default)."""
-    import torch
-
-    from peephole.models.torch import evaluating, module_device
-
-    refuse_task_text(model)
-    if not hasattr(processor, "post_process_instance_segmentation"):
-        raise InputError(
-            f"a {type(model).__name__} is explained instance by instance with its image processor (it finds the "
-            "instances): pass peephole.models.hf_detection.hf_detector(model, processor)"
-        )
-    names = class_names if class_names is not None else id2label_names(model.config)
-    pre, device = preprocess_of(model.config, processor), module_device(model)
-
-    def detect(batch: np.ndarray) -> list[dict[str, np.ndarray]]:
-        b = np.asarray(batch, np.float32)
-        with torch.inference_mode(), evaluating(model):
-            out = model(pixel_values=torch.from_numpy(pre(b)).to(device))
-        found = processor.post_process_instance_segmentation(
-            out, threshold=0.0, target_sizes=[b.shape[1:3]] * len(b), return_binary_maps=True
-        )
-        return [instances(r, b.shape[1:3]) for r in found]
-
-    return Detector(detect, names, name=type(model).__name__, reference_threshold=threshold)
-
-
-def instances(found: dict[str, Any], size: tuple[int, ...]) -> dict[str, np.ndarray]:
-    """One image's post-processed instances as detections: ``masks`` (N×H×W), ``labels``, ``scores`` and each mask's
-    bounding box (pixel edges: a mask on columns 4..15 has x0 = 4, x1 = 16)."""
-    info = found["segments_info"]
-    seg = found["segmentation"]
-    masks = np.zeros((0, *size), bool) if seg is None or not info else seg.cpu().numpy().reshape(len(info), *size) > 0
-    boxes = np.zeros((len(masks), 4))
-    for box, m in zip(boxes, masks):
-        rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
-        box[:] = (cols[0], rows[0], cols[-1] + 1, rows[-1] + 1) if len(rows) else 0
-    return {
-        "boxes": boxes,
-        "scores": np.array([s["score"] for s in info], np.float64),
-        "labels": np.array([s["label_id"] for s in info], np.int64),
-        "masks": masks,
-    }
-
-
 class HFSegmenter(TorchModel):
     """``N×H×W×3`` [0, 1] batches -> ``(N, K, h, w)`` per-pixel class scores of a transformers segmentation model:
     logits of a semantic head, the semantic scores of a mask-classification one (``output='scores'``)."""
@@ -123,13 +72,16 @@ class HFSegmenter(TorchModel):
         super().__init__(model, output, preprocess_of(model.config, processor), device, names, batch_size)
         self.processor = processor
 
-    def instance_detector(self) -> Detector:
+    def instance_detector(self) -> Any:
         """This model explained instance by instance (``task="detection"``): a mask-classification model's
-        :func:`instance_detector`; a semantic head, which finds no instances, one InputError."""
+        :func:`~peephole.models.hf_detection.instance_detector`; a semantic head, which finds no instances, one
+        InputError."""
         if not self.queries:
             raise InputError(
                 f"a {type(self.module).__name__} labels pixels and finds no instances: explain it with task='segmentation'"
             )
+        from peephole.models.hf_detection import instance_detector
+
         return instance_detector(self.module, self.processor, self.class_names)
 
     def scores_of(self, out: Any) -> Any:
