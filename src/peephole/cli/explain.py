@@ -77,12 +77,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="what a text-prompted detector's folder (OWL-ViT, OWLv2, Grounding DINO) is to find, e.g. 'a cat' "
         "(repeatable: each query is a class)",
     )
-    p.add_argument(
-        "--template",
-        default=None,
-        help="the prompt each --query is written into, with {} where it goes (CLIP, SigLIP: unset 'This is a photo of {}.'; "
-        "an NLI text model: unset 'This example is {}.')",
-    )
+    p.add_argument("--template", default=None, help=TEMPLATE_HELP)
     add_common(p)
     p.add_argument("--radius", type=int, default=None, help="window radius in pixels (window strategy; unset: 40)")
     p.add_argument("--size", type=int, default=224, help="images: resize shorter side to SIZE and centre-crop (0: keep)")
@@ -103,6 +98,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+TEMPLATE_HELP = (
+    "the prompt each --query is written into, with {} where it goes (CLIP, SigLIP: unset 'This is a photo of {}.'; an NLI "
+    "text model: unset 'This example is {}.')"
+)
 THRESHOLD_HELP = (
     "detection: the score a box needs on the unperturbed image to be explained (implies --task detection); unset: the "
     "detector's own (0.5 for a transformers detector, 0.1 text-prompted), else every box"

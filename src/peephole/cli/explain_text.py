@@ -27,12 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="with the folder of a natural-language-inference model: a label to tell apart zero-shot, e.g. 'sports' "
         "(repeatable: each query is a class)",
     )
-    p.add_argument(
-        "--template",
-        default=None,
-        help="the prompt each --query is written into, with {} where it goes (CLIP, SigLIP: unset 'This is a photo of {}.'; "
-        "an NLI text model: unset 'This example is {}.')",
-    )
+    p.add_argument("--template", default=None, help=explain_cmd.TEMPLATE_HELP)
     explain_cmd.add_common(p, text=True)
     p.add_argument("--out", default=None, help="also write each text's pages and .npz result to this folder")
     p.set_defaults(

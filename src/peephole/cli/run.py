@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from peephole.cli.explain import DEVICE_HELP, THRESHOLD_HELP
+from peephole.cli.explain import DEVICE_HELP, TEMPLATE_HELP, THRESHOLD_HELP
 from peephole.errors import PeepholeError
 from peephole.modalities import MODALITIES
 from peephole.tasks import TASKS, task_with
@@ -52,12 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="what a text-prompted model's folder (CLIP, OWL-ViT, Grounding DINO, an NLI text model) tells apart or "
         "finds, e.g. 'a cat' (repeatable: each query is a class; recorded with the run's settings)",
     )
-    p.add_argument(
-        "--template",
-        default=None,
-        help="the prompt each --query is written into, with {} where it goes (CLIP, SigLIP: unset 'This is a photo of {}.'; "
-        "an NLI text model: unset 'This example is {}.')",
-    )
+    p.add_argument("--template", default=None, help=TEMPLATE_HELP)
     p.add_argument("--targets", default="predicted", help="predicted (the --top-k classes), true (the labels) or 3,17")
     p.add_argument("--top-k", type=int, default=1, help="with --targets predicted: how many classes (default 1)")
     p.add_argument("--column", default=None, help="CSV column of image paths or sentences (.npz: the array of sequences)")
