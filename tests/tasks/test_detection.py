@@ -267,7 +267,11 @@ def test_instance_masks_are_kept_saved_and_outlined(tmp_path) -> None:
     assert np.array_equal(back.extras["masks"], e.extras["masks"])
     assert np.array_equal(region_of(back, 1), SQUARE) and region_of(back, 1).dtype == bool
     assert back.view.regions() is not None and len(back.view.regions()) == 2
-    back.figure()
+    fig = back.view.figure()
+    outlined = [ax.get_title().split()[0] for ax in fig.axes if ax.collections and ax.get_title()]  # a contour each
+    assert len(outlined) == 2
+    plain = peephole.explain(instances(False), INSTANCES, "rise", task="detection", n_masks=8).view.figure()
+    assert not [ax for ax in plain.axes if ax.collections and ax.get_title()]  # boxes only: no outline
 
 
 def test_large_masks_are_read_on_a_grid_without_copying_them() -> None:
