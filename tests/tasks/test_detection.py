@@ -109,6 +109,7 @@ def test_thousands_of_detections_stay_within_memory() -> None:
         ({"boxes": [[0, 0, 1, 1]], "scores": [1.0], "masks": np.ones((1, 2, 4, 4))}, "expected 1×H×W"),
         ({"boxes": [[0, 0, 1, 1]], "scores": [1.0], "masks": np.full((1, 4, 4), "x")}, "'masks' on t are not numbers"),
         ({"boxes": [[0, 0, 1, 1]], "scores": [1.0], "masks": np.full((1, 4, 4), np.nan)}, "'masks' on t hold NaN"),
+        ({"boxes": [[0, 0, 1, 1]] * 2, "scores": [1.0] * 2, "masks": [np.ones((4, 4)), np.ones((3, 4))]}, "no N×H×W array"),
         ([1, 2], "expected a dict"),
     ],
 )

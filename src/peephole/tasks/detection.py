@@ -106,12 +106,15 @@ def check_detections(raw: Any, what: str) -> Detections:
 
 def check_masks(raw: Any, n: int, what: str) -> np.ndarray | None:
     """The ``n`` instance masks on the :data:`MASK_GRID` grid, thresholded at 0.5 (``(n, h, w)`` bool); None without
-    masks. Only the grid's samples are read and converted: a detector's full-size masks are never copied."""
+    masks. Only the grid's samples are checked and thresholded: full-size masks are never converted to float64."""
     if raw is None:
         return None
     from peephole.core.query import to_numpy
 
-    a = np.asarray(to_numpy(raw) if hasattr(raw, "detach") else raw)
+    try:
+        a = np.asarray(to_numpy(raw) if hasattr(raw, "detach") else raw)
+    except (TypeError, ValueError) as exc:  # ragged lists
+        raise ModelError(f"the detector's 'masks' on {what} are no N×H×W array: {exc}") from exc
     if a.dtype.kind not in "biuf":
         raise ModelError(f"the detector's 'masks' on {what} are not numbers ({a.dtype}); expected N×H×W")
     if a.ndim == 4 and a.shape[1] == 1:
