@@ -275,12 +275,46 @@ def test_instance_masks_are_kept_saved_and_outlined(tmp_path) -> None:
     assert not [ax for ax in plain.axes if ax.collections and ax.get_title()]  # boxes only: no outline
 
 
-def test_large_masks_are_read_on_a_grid_without_copying_them() -> None:
-    """A 1000×1500 mask is sampled on the 128-a-side grid (its left half stays its left half)."""
+def test_large_masks_are_read_on_a_grid() -> None:
+    """A 1000×1500 mask is sampled on the 128-a-side grid (its left half stays its left half), a tensor's as an
+    array's."""
+    torch = pytest.importorskip("torch")
+    from peephole.models.detection import on_grid
+
     masks = np.zeros((3, 1, 1000, 1500), np.float32)
     masks[:, :, :, :750] = 0.9
     grid = check_masks(masks, 3, "t")
     assert grid.shape == (3, 128, 128) and grid[:, :, :64].all() and not grid[:, :, 64:].any()
+    np.testing.assert_array_equal(on_grid(torch.from_numpy(masks)), on_grid(masks))
+
+
+#: A Mask R-CNN's output at scale: 40 full-size float masks (40 × 1,000 × 1,000 × 4 bytes = 160 MB), made once
+BIG_MASKS: list[np.ndarray] = []
+
+
+def big_masks_explained() -> tuple:
+    """RISE on a 1000×1000 image over a detector returning the same 160 MB of masks for every image of its batches."""
+    image = np.full((1000, 1000, 3), 0.5, np.float32)
+
+    def detect(batch: np.ndarray) -> list[dict]:
+        return [{"boxes": np.tile([[100.0, 100, 600, 600]], (40, 1)), "scores": np.ones(40), "masks": BIG_MASKS[0]}
+                for _ in batch]  # fmt: skip
+
+    e = peephole.explain(detect, image, "rise", task="detection", targets=[0], n_masks=4, batch_size=4, allow_large=True)
+    return e.extras["masks"].shape, e.maps.shape
+
+
+def test_full_size_masks_are_sampled_before_they_are_copied() -> None:
+    """The detector's masks are sampled on their grid as they come out of it: a batch of 4 images' copies of them
+    took 640 MB (and the query layer's copy as much again); the explanation fits in 250 MB beyond the masks."""
+    peephole.explain(instances(True), INSTANCES, "rise", task="detection", n_masks=2)  # lazy imports before the cap
+    BIG_MASKS.append(np.zeros((40, 1, 1000, 1000), np.float32))
+    BIG_MASKS[0][:, :, 100:600, 100:600] = 0.9
+    try:
+        result = isolated(big_masks_explained, memory=250 << 20, timeout=300)
+    finally:
+        BIG_MASKS.clear()
+    assert result == ("ok", ((40, 128, 128), (1, 1000, 1000)))
 
 
 def test_masks_that_vanish_from_a_later_output_are_one_model_error() -> None:

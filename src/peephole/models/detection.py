@@ -17,6 +17,9 @@ import numpy as np
 
 from peephole.errors import InputError
 
+#: instance masks are read on a grid of at most this many samples a side (nearest samples: a 1333×800 mask at 128×77)
+MASK_GRID = 128
+
 
 class Detector:
     """``detector(batch)`` -> a list of dicts (``boxes``, ``scores``, ``labels`` or ``probs``), one per image, keeping
@@ -77,7 +80,7 @@ def as_dict(item: Any, size: tuple[int, ...] = ()) -> Any:
     from peephole.core.query import to_numpy
 
     if isinstance(item, dict):
-        return {k: v if v is None else np.asarray(to_numpy(v)) for k, v in item.items()}
+        return {k: v if v is None else on_grid(v) if k == "masks" else np.asarray(to_numpy(v)) for k, v in item.items()}
     boxes = getattr(item, "boxes", None)
     if boxes is not None and all(hasattr(boxes, a) for a in ("xyxy", "conf", "cls")):
         out = {"boxes": to_numpy(boxes.xyxy), "scores": to_numpy(boxes.conf), "labels": to_numpy(boxes.cls).astype(np.int64)}
@@ -86,6 +89,28 @@ def as_dict(item: Any, size: tuple[int, ...] = ()) -> Any:
             out["masks"] = filled(masks.xy, size)
         return out
     return item
+
+
+def on_grid(masks: Any) -> Any:
+    """Instance masks (N×H×W, or torchvision's N×1×H×W; an array or a tensor) sampled on the :data:`MASK_GRID` grid,
+    as a NumPy array: only the samples are read or leave the device (a Mask R-CNN's 100 full-size float masks are
+    hundreds of MB). Anything of another shape is returned as it is, for the task to name."""
+    shape = getattr(masks, "shape", None)
+    if shape is None or len(shape) not in (3, 4) or (len(shape) == 4 and shape[1] != 1) or min(shape[-2:]) < 1:
+        return masks
+    rows, cols = (((np.arange(min(m, MASK_GRID)) + 0.5) * m / min(m, MASK_GRID)).astype(np.int64) for m in shape[-2:])
+    if hasattr(masks, "detach"):  # a tensor: sampled where it is
+        import torch
+
+        from peephole.core.query import to_numpy
+
+        t = masks.detach()
+        t = t[:, 0] if t.ndim == 4 else t
+        rows, cols = (torch.as_tensor(v, device=t.device) for v in (rows, cols))
+        return to_numpy(t.index_select(1, rows).index_select(2, cols))
+    a = np.asarray(masks)
+    a = a[:, 0] if a.ndim == 4 else a
+    return a[np.ix_(np.arange(len(a)), rows, cols)]
 
 
 def filled(outlines: Sequence[Any], size: tuple[int, ...]) -> Any:

@@ -16,8 +16,8 @@ box is scored on every perturbed output, so one set of queries gives the maps of
 
 An instance-segmentation model (Mask R-CNN, YOLO-seg, ...) also returns ``masks`` (N×H×W or torchvision's N×1×H×W,
 probabilities or 0/1): the IoU is then that of the masks, each thresholded at 0.5 (torchvision's and ultralytics'
-convention) and read on a grid of at most :data:`MASK_GRID` pixels a side (nearest samples), so an instance is
-explained by its outline and not its box.
+convention) and read on a grid of at most :data:`~peephole.models.detection.MASK_GRID` samples a side (nearest
+samples), so an instance is explained by its outline and not its box.
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ from peephole.errors import InputError, ModelError, NothingToExplain
 from peephole.tasks.base import Scorer, Task
 
 KEYS = "boxes (N×4 x0, y0, x1, y1), scores (N), and labels (N) or probs (N×K); optionally masks (N×H×W)"
-#: the instance masks' grid: at most this many samples a side (a 1333×800 Mask R-CNN mask is read at 128×77)
-MASK_GRID = 128
 
 
 @dataclass(frozen=True)
@@ -47,7 +45,7 @@ class Detections:
     labels: np.ndarray | None = None  #: (N,) integer class of each box
     probs: np.ndarray | None = None  #: (N, K) class probabilities
     objectness: np.ndarray | None = None  #: (N,)
-    masks: np.ndarray | None = None  #: (N, h, w) bool instance masks on the :data:`MASK_GRID` grid
+    masks: np.ndarray | None = None  #: (N, h, w) bool instance masks on the masks' grid (``models.detection.on_grid``)
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -105,27 +103,24 @@ def check_detections(raw: Any, what: str) -> Detections:
 
 
 def check_masks(raw: Any, n: int, what: str) -> np.ndarray | None:
-    """The ``n`` instance masks on the :data:`MASK_GRID` grid, thresholded at 0.5 (``(n, h, w)`` bool); None without
-    masks. Only the grid's samples are checked and thresholded: full-size masks are never converted to float64."""
+    """The ``n`` instance masks sampled on their grid (:func:`peephole.models.detection.on_grid`, which a
+    :class:`~peephole.models.detection.Detector` applied already), thresholded at 0.5 (``(n, h, w)`` bool); None
+    without masks."""
     if raw is None:
         return None
-    from peephole.core.query import to_numpy
+    from peephole.models.detection import on_grid
 
     try:
-        a = np.asarray(to_numpy(raw) if hasattr(raw, "detach") else raw)
+        a = np.asarray(on_grid(raw))
     except (TypeError, ValueError) as exc:  # ragged lists
         raise ModelError(f"the detector's 'masks' on {what} are no N×H×W array: {exc}") from exc
     if a.dtype.kind not in "biuf":
         raise ModelError(f"the detector's 'masks' on {what} are not numbers ({a.dtype}); expected N×H×W")
-    if a.ndim == 4 and a.shape[1] == 1:
-        a = a[:, 0]
     if a.ndim != 3 or len(a) != n or min(a.shape[1:]) < 1:
         raise ModelError(f"the detector returned masks of shape {a.shape} for {n} boxes on {what}; expected {n}×H×W")
-    rows, cols = (((np.arange(min(m, MASK_GRID)) + 0.5) * m / min(m, MASK_GRID)).astype(np.int64) for m in a.shape[1:])
-    grid = a[:, rows][:, :, cols]
-    if grid.dtype.kind == "f" and not np.isfinite(grid).all():
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
         raise ModelError(f"the detector's 'masks' on {what} hold NaN or inf")
-    return grid > 0.5
+    return a > 0.5
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -304,7 +299,7 @@ class Detection(Task):
 
     def extras(self) -> dict[str, np.ndarray]:
         """The reference boxes kept with the result: ``boxes`` (M×4), ``labels`` (M; -1 none), ``box_scores`` (M), and
-        an instance-segmentation model's ``masks`` (M×h×w bool, on the :data:`MASK_GRID` grid)."""
+        an instance-segmentation model's ``masks`` (M×h×w bool, on the masks' grid)."""
         assert self.ref is not None
         labels = (
             self.ref.labels if self.ref.labels is not None else (None if self.ref.probs is None else self.ref.probs.argmax(1))
