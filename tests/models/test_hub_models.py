@@ -456,16 +456,106 @@ def preprocess_pixels(model, image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2)).astype(np.float32)
 
 
-def test_a_segmentation_model_that_reads_a_task_text_is_one_input_error():
-    """OneFormer's forward takes ``task_inputs`` (a tokenised "the task is semantic") beside the pixels."""
+ONEFORMER_VOCAB = ["[PAD]", "[UNK]", "<s>", "the", "task", "is", "semantic", "instance", "panoptic", "</s>"]
+
+
+def oneformer():
+    """A random OneFormer (5 queries, 3 classes, a Swin backbone at 64×64, a one-layer task-text encoder) and its
+    processor (image processor and a word-level tokenizer of the task texts)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(ONEFORMER_VOCAB)}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 2), ("</s>", 9)])
+    tokenizer = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]", bos_token="<s>", eos_token="</s>"
+    )
+    torch.manual_seed(0)
+    swin = transformers.SwinConfig(image_size=64, patch_size=4, embed_dim=8, depths=[1] * 4, num_heads=[1] * 4,
+                                   window_size=2, out_features=["stage1", "stage2", "stage3", "stage4"])  # fmt: skip
+    cfg = transformers.OneFormerConfig(
+        backbone_config=swin, num_queries=5, num_labels=3, id2label=LABELS, label2id={v: k for k, v in LABELS.items()},
+        task_seq_len=8, text_encoder_width=16, text_encoder_context_length=8, text_encoder_num_layers=1,
+        text_encoder_vocab_size=len(ONEFORMER_VOCAB), text_encoder_proj_layers=1, text_encoder_n_ctx=2, conv_dim=32,
+        mask_dim=32, hidden_dim=32, encoder_feedforward_dim=32, encoder_layers=1, decoder_layers=2,
+        num_attention_heads=2, dim_feedforward=32, query_dec_layers=1, common_stride=4,
+    )  # fmt: skip
+    images = transformers.OneFormerImageProcessorPil(size={"height": 64, "width": 64})
+    processor = transformers.OneFormerProcessor(image_processor=images, tokenizer=tokenizer, max_seq_length=8, task_seq_length=8)
+    model = transformers.OneFormerForUniversalSegmentation(cfg)
+    with torch.no_grad():  # weights drawn wider than its initialisation's, so that its masks pass its threshold
+        for p in model.parameters():
+            if p.dim() > 1:
+                p.normal_(std=0.3)
+    return model, processor
+
+
+def test_oneformer_reads_its_task_text_for_classes_and_for_instances(tmp_path):
+    """OneFormer reads "the task is semantic" (or "instance") beside the pixels: its semantic scores are those its
+    processor's post_process_semantic_segmentation makes of the model's output with that text, its instances those
+    of post_process_instance_segmentation with "instance" (a map of segment ids, read as one mask each). It was one
+    InputError; without the processor that tokenises the text it still is."""
+    from peephole.models.hf_detection import hf_detector
+    from peephole.models.hf_image import preprocess_of
     from peephole.models.hf_segmentation import HFSegmenter
 
-    class OneFormerForUniversalSegmentation(torch.nn.Module):  # the head's signature, without its weights
-        main_input_name = "pixel_values"
-        config = transformers.PretrainedConfig()
+    model, processor = oneformer()
+    model.save_pretrained(tmp_path / "oneformer")
+    processor.save_pretrained(tmp_path / "oneformer")
+    # named as in OneFormer's checkpoints: its instance post-processing fails on None (saved without it: loading one
+    # reads the file, from the hub when it is not beside the folder)
+    processor.image_processor.class_info_file = "coco_panoptic.json"
+    image = np.random.default_rng(2).random((48, 40, 3)).astype(np.float32)
+    pixels = torch.from_numpy(preprocess_of(model.config, processor.image_processor)(image[None]))
 
-        def forward(self, pixel_values, task_inputs, text_inputs=None):
-            raise AssertionError("never called")
+    def output(task: str):
+        text = processor(images=np.zeros((8, 8, 3), np.uint8), task_inputs=[task], return_tensors="pt")["task_inputs"]
+        with torch.no_grad():
+            out = model.eval()(pixel_values=pixels, task_inputs=text)
+        model.train()
+        return out
 
-    with pytest.raises(peephole.InputError, match="reads a task text beside the image"):
-        HFSegmenter(OneFormerForUniversalSegmentation())
+    seg = HFSegmenter(model, processor)
+    semantic = output("semantic")
+    classes = torch.softmax(semantic.class_queries_logits, -1)[0, :, :3].numpy()  # (queries, classes)
+    want = np.tensordot(classes.T, torch.sigmoid(semantic.masks_queries_logits)[0].numpy(), axes=1)
+    np.testing.assert_allclose(seg(image[None])[0], want, rtol=1e-4, atol=1e-6)  # the model's output with that text
+    theirs = processor.image_processor.post_process_semantic_segmentation(semantic, target_sizes=[(16, 16)])[0]
+    np.testing.assert_array_equal(want.argmax(0), theirs.numpy())  # the processor's labels
+    e = peephole.explain(seg, image, method="rise", n_masks=6)
+    assert e.task == "segmentation" and e.maps.shape[1:] == (48, 40) and model.training
+    det = hf_detector(model, processor, threshold=0.0)
+    found = det(image[None])[0]
+    want = processor.image_processor.post_process_instance_segmentation(output("instance"), threshold=0.0)[0]
+    ids = want["segmentation"].numpy()  # at the masks' size, 16×16 (resizing to the image's needs torchvision there)
+    assert len(found["masks"]) == len(want["segments_info"]) > 0
+    for mask, box, info in zip(found["masks"], found["boxes"], want["segments_info"]):
+        np.testing.assert_array_equal(mask, ids == info["id"])
+        ys, xs = np.nonzero(mask)
+        np.testing.assert_allclose(box, [xs.min() * 40 / 16, ys.min() * 3, (xs.max() + 1) * 40 / 16, (ys.max() + 1) * 3])
+    np.testing.assert_array_equal(found["labels"], [s["label_id"] for s in want["segments_info"]])
+    e = peephole.explain(det, image, method="rise", n_masks=6)
+    assert e.task == "detection" and e.extras["masks"].shape[1:] == (16, 16) and len(e.view.regions()) == len(e.targets)
+    with pytest.raises(peephole.InputError, match="reads a task text beside the image: pass its processor"):
+        HFSegmenter(model, processor.image_processor)  # no tokenizer for the task text
+    loaded = peephole.load_model(str(tmp_path / "oneformer"))
+    np.testing.assert_allclose(loaded(image[None]), seg(image[None]), rtol=1e-5)
+
+
+def test_a_folder_whose_processor_cannot_load_is_one_input_error(tmp_path, monkeypatch):
+    """A processor that fails its own way while loading (OneFormer's fetches its class metadata from the hub: an httpx
+    ConnectError offline, which is no OSError) is one InputError naming the folder and the cause; it escaped raw."""
+
+    class HubDown(Exception):
+        pass
+
+    model, processor = oneformer()
+    model.save_pretrained(tmp_path / "oneformer")
+    processor.save_pretrained(tmp_path / "oneformer")
+
+    def down(*args, **kwargs):
+        raise HubDown("Name or service not known")
+
+    monkeypatch.setattr(transformers.AutoProcessor, "from_pretrained", down)
+    with pytest.raises(peephole.InputError, match=r"cannot load a vision model from .*oneformer: HubDown: Name or service"):
+        peephole.load_model(str(tmp_path / "oneformer"))

@@ -14,6 +14,7 @@ mask-classification models (Mask2Former, MaskFormer, EoMT) are instance segmente
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,7 +24,7 @@ from peephole.errors import InputError
 from peephole.models.detection import Detector
 from peephole.models.hf_grounded import THRESHOLD, grounded_detector, is_grounded
 from peephole.models.hf_image import id2label_names, preprocess_of
-from peephole.models.hf_segmentation import is_mask_classifier, refuse_task_text
+from peephole.models.hf_segmentation import image_processor, is_mask_classifier, task_text
 
 
 def is_hf_detector(obj: Any) -> bool:
@@ -76,32 +77,51 @@ def instance_detector(model: Any, processor: Any, class_names: Any = None, thres
     per image, every instance its ``processor``'s ``post_process_instance_segmentation`` finds at threshold 0 (binary
     masks at the image's size, labels and scores; each box the bounds of its mask); reference instances score at least
     ``threshold`` (0.5, the post-processing's default)."""
-    refuse_task_text(model)
-    if not hasattr(processor, "post_process_instance_segmentation"):
+    post = getattr(image_processor(processor), "post_process_instance_segmentation", None)
+    if post is None:
         raise InputError(
             f"a {type(model).__name__} is explained instance by instance with its image processor (it finds the "
             "instances): pass peephole.models.hf_detection.hf_detector(model, processor)"
         )
-    post = "post_process_instance_segmentation"
-    return processed(model, processor, post, instances, class_names, threshold, return_binary_maps=True)
+    inputs = task_text(model, processor, "instance")
+    if "task_type" in inspect.signature(post).parameters:  # OneFormer: at its masks' size (its resize needs torchvision)
+        options: dict[str, Any] = {"task_type": "instance", "sized": False}
+    else:  # Mask2Former, MaskFormer, EoMT: binary maps at the image's size
+        options = {"return_binary_maps": True}
+    return processed(model, processor, "post_process_instance_segmentation", instances, class_names, threshold, inputs, **options)
 
 
-def processed(model: Any, processor: Any, post: str, read: Any, class_names: Any, threshold: float, **options: Any) -> Detector:
-    """``model`` on the ``processor``'s size and normalisation, its outputs read by the processor's ``post`` method
-    at threshold 0 and each image's size (and ``options``), each image's result made detections by ``read(result,
-    (H, W))``; class names from ``config.id2label`` unless given."""
+def processed(
+    model: Any,
+    processor: Any,
+    post: str,
+    read: Any,
+    class_names: Any,
+    threshold: float,
+    inputs: dict[str, Any] | None = None,
+    sized: bool = True,
+    **options: Any,
+) -> Detector:
+    """``model`` on the ``processor``'s size and normalisation (and ``inputs`` beside the pixels: OneFormer's task
+    text), its outputs read by the image processor's ``post`` method at threshold 0 (and ``options``; ``sized``: at
+    each image's size), each image's result made detections by ``read(result, (H, W))``; class names from
+    ``config.id2label`` unless given."""
     import torch
 
     from peephole.models.torch import evaluating, module_device
 
     names = class_names if class_names is not None else id2label_names(model.config)
-    pre, device, read_out = preprocess_of(model.config, processor), module_device(model), getattr(processor, post)
+    images = image_processor(processor)
+    pre, device, read_out = preprocess_of(model.config, images), module_device(model), getattr(images, post)
+    inputs = {k: v.to(device) for k, v in (inputs or {}).items()}
 
     def detect(batch: np.ndarray) -> list[dict[str, Any]]:
         b = np.asarray(batch, np.float32)
+        extra = {k: v.expand(len(b), *v.shape[1:]) for k, v in inputs.items()}
         with torch.inference_mode(), evaluating(model):
-            out = model(pixel_values=torch.from_numpy(pre(b)).to(device))
-        found = read_out(out, threshold=0.0, target_sizes=[b.shape[1:3]] * len(b), **options)
+            out = model(pixel_values=torch.from_numpy(pre(b)).to(device), **extra)
+        sizes = {"target_sizes": [b.shape[1:3]] * len(b)} if sized else {}
+        found = read_out(out, threshold=0.0, **sizes, **options)
         return [read(r, b.shape[1:3]) for r in found]
 
     return Detector(detect, names, name=type(model).__name__, reference_threshold=threshold)
@@ -113,15 +133,23 @@ def boxes_of(found: dict[str, Any], size: tuple[int, ...]) -> dict[str, Any]:
 
 
 def instances(found: dict[str, Any], size: tuple[int, ...]) -> dict[str, np.ndarray]:
-    """One image's post-processed instances as detections: ``masks`` (N×H×W), ``labels``, ``scores`` and each mask's
-    bounding box (pixel edges: a mask on columns 4..15 has x0 = 4, x1 = 16)."""
+    """One image's post-processed instances as detections: ``masks`` (N×h×w: binary maps, or a map of segment ids as
+    OneFormer's processor gives them; at the image's size H×W or the model's own), ``labels``, ``scores`` and each
+    mask's bounding box in the image's pixels (pixel edges: a mask on columns 4..15 of an image's size has x0 = 4,
+    x1 = 16)."""
     info = found["segments_info"]
-    seg = found["segmentation"]
-    masks = np.zeros((0, *size), bool) if seg is None or not info else seg.cpu().numpy().reshape(len(info), *size) > 0
+    seg = None if found["segmentation"] is None or not info else found["segmentation"].cpu().numpy()
+    if seg is None:
+        masks = np.zeros((0, *size), bool)
+    elif seg.ndim == 2:  # segment ids
+        masks = seg[None] == np.array([s["id"] for s in info])[:, None, None]
+    else:
+        masks = seg.reshape(len(info), *seg.shape[-2:]) > 0
+    scale = np.array([size[1] / masks.shape[2], size[0] / masks.shape[1]] * 2)  # mask pixels -> image pixels
     boxes = np.zeros((len(masks), 4))
     for box, m in zip(boxes, masks):
         rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
-        box[:] = (cols[0], rows[0], cols[-1] + 1, rows[-1] + 1) if len(rows) else 0
+        box[:] = np.array([cols[0], rows[0], cols[-1] + 1, rows[-1] + 1]) * scale if len(rows) else 0
     return {
         "boxes": boxes,
         "scores": np.array([s["score"] for s in info], np.float64),

@@ -6,6 +6,7 @@ as CLIP, a detector such as OWL-ViT) with its processor and the queries it is to
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -102,7 +103,7 @@ def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None, t
     }.get(head, transformers.AutoModelForImageClassification)
     try:
         model = pretrained(auto, path)
-        if prompted:
+        if prompted or "task_inputs" in inspect.signature(model.forward).parameters:  # OneFormer tokenises its task
             processor = transformers.AutoProcessor.from_pretrained(path, local_files_only=True)
         elif (Path(path) / "preprocessor_config.json").is_file():
             processor = transformers.AutoImageProcessor.from_pretrained(path, local_files_only=True)
@@ -110,8 +111,8 @@ def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None, t
             processor = None
     except InputError:  # pretrained's own, naming the folder already
         raise
-    except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: weights of another shape than the config's
-        raise InputError(f"cannot load a vision model from {path}: {exc}") from exc
+    except Exception as exc:  # weights of another shape (RuntimeError), a processor that fetches files (no network)
+        raise InputError(f"cannot load a vision model from {path}: {type(exc).__name__}: {exc}") from exc
     if head == ZERO_SHOT:
         from peephole.models.hf_zero_shot import HFZeroShotClassifier
 
