@@ -410,8 +410,33 @@ def test_a_mask_classification_model_is_explained_instance_by_instance():
         assert box.tolist() == [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
     e = peephole.explain(det, image, method="rise", n_masks=6)
     assert e.task == "detection" and e.extras["masks"].shape == (len(found["masks"]), 48, 40) and model.training
-    with pytest.raises(peephole.InputError, match="instance by instance with its image processor"):
+    with pytest.raises(peephole.InputError, match="segment by segment with its image processor"):
         hf_detector(model)
+
+
+def test_a_mask_classification_models_panoptic_segments_are_explained_one_by_one():
+    """``segments="panoptic"``: each segment (thing or stuff, none fused) of the processor's
+    post_process_panoptic_segmentation is a detection with its mask (from the map of segment ids) and label; another
+    kind of segments is one InputError."""
+    from peephole.models.hf_detection import hf_detector
+    from peephole.models.hf_image import preprocess_of
+
+    model, processor = mask2former()
+    model = widened(model, std=1.0)  # its classes' argmax otherwise the no-object class: no segment
+    image = np.random.default_rng(2).random((48, 40, 3)).astype(np.float32)
+    found = hf_detector(model, processor, threshold=0.0, segments="panoptic")(image[None])[0]
+    pixels = torch.from_numpy(preprocess_of(model.config, processor)(image[None]))
+    with torch.no_grad():
+        out = model.eval()(pixel_values=pixels)
+        model.train()
+    want = processor.post_process_panoptic_segmentation(out, threshold=0.0, label_ids_to_fuse=set(), target_sizes=[(48, 40)])[0]
+    ids = want["segmentation"].numpy()
+    assert len(found["masks"]) == len(want["segments_info"]) > 0
+    for mask, info in zip(found["masks"], want["segments_info"]):
+        np.testing.assert_array_equal(mask, ids == info["id"])
+    np.testing.assert_array_equal(found["labels"], [s["label_id"] for s in want["segments_info"]])
+    with pytest.raises(peephole.InputError, match="segments must be 'instance' or 'panoptic'"):
+        hf_detector(model, processor, segments="semantic")
 
 
 def test_a_saved_mask_classification_model_is_explained_by_instance_with_task_detection(tmp_path):
@@ -442,7 +467,7 @@ def test_a_saved_mask_classification_model_is_explained_by_instance_with_task_de
         str(tmp_path / "m2f"), image, method="rise", n_masks=6, task=peephole.tasks.Detection(threshold=0.0)
     )
     np.testing.assert_array_equal(by_path.extras["masks"], e.extras["masks"])  # the folder's path: the same instances
-    with pytest.raises(peephole.InputError, match="instance by instance with its image processor"):
+    with pytest.raises(peephole.InputError, match="segment by segment with its image processor"):
         peephole.explain(model, image, method="rise", n_masks=4, task="detection")  # the model without its processor
     seg, seg_processor = segformer()
     with pytest.raises(peephole.InputError, match="finds no instances: explain it with task='segmentation'"):
@@ -482,12 +507,18 @@ def oneformer():
     )  # fmt: skip
     images = transformers.OneFormerImageProcessorPil(size={"height": 64, "width": 64})
     processor = transformers.OneFormerProcessor(image_processor=images, tokenizer=tokenizer, max_seq_length=8, task_seq_length=8)
-    model = transformers.OneFormerForUniversalSegmentation(cfg)
-    with torch.no_grad():  # weights drawn wider than its initialisation's, so that its masks pass its threshold
+    return widened(transformers.OneFormerForUniversalSegmentation(cfg)), processor
+
+
+def widened(model, std: float = 0.3):
+    """``model`` with its weights drawn wider than its initialisation's (seeded), so that a random mask classifier's
+    masks and classes pass its processor's thresholds and it finds segments."""
+    torch.manual_seed(1)
+    with torch.no_grad():
         for p in model.parameters():
             if p.dim() > 1:
-                p.normal_(std=0.3)
-    return model, processor
+                p.normal_(std=std)
+    return model
 
 
 def test_oneformer_reads_its_task_text_for_classes_and_for_instances(tmp_path):

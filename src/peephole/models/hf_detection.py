@@ -46,11 +46,12 @@ def hf_detector(
     class_names: Sequence[str] | None = None,
     threshold: float | None = None,
     queries: Sequence[str] | None = None,
+    segments: str = "instance",
 ) -> Detector:
     """``obj`` (a transformers detection or mask-classification model with ``processor``, or a detection pipeline) as a
-    :class:`Detector`
-    whose reference boxes score at least ``threshold`` (unless the task sets its own; None: 0.5, and 0.1 for a
-    text-prompted detector, which finds what ``queries`` name: :mod:`peephole.models.hf_grounded`)."""
+    :class:`Detector` whose reference boxes score at least ``threshold`` (unless the task sets its own; None: 0.5, and
+    0.1 for a text-prompted detector, which finds what ``queries`` name: :mod:`peephole.models.hf_grounded`); a
+    mask-classification model's ``segments``: ``"instance"`` or ``"panoptic"`` (:func:`instance_detector`)."""
     model = obj.model if is_detection_pipeline(obj) else obj
     if is_grounded(model):
         if class_names is not None:
@@ -63,7 +64,7 @@ def hf_detector(
     threshold = 0.5 if threshold is None else threshold
     processor = processor if processor is not None else getattr(obj, "image_processor", None)
     if is_mask_classifier(model):  # Mask2Former, MaskFormer, EoMT: instance by instance, each by its mask
-        return instance_detector(model, processor, class_names, threshold)
+        return instance_detector(model, processor, class_names, threshold, segments)
     if not hasattr(processor, "post_process_object_detection"):
         raise InputError(
             f"a transformers {type(model).__name__} needs its image processor (each detector family reads its outputs "
@@ -72,23 +73,28 @@ def hf_detector(
     return processed(model, processor, "post_process_object_detection", boxes_of, class_names, threshold)
 
 
-def instance_detector(model: Any, processor: Any, class_names: Any = None, threshold: float = 0.5) -> Detector:
-    """A mask-classification ``model`` (Mask2Former, MaskFormer, EoMT) as an instance-segmentation :class:`Detector`:
-    per image, every instance its ``processor``'s ``post_process_instance_segmentation`` finds at threshold 0 (binary
-    masks at the image's size, labels and scores; each box the bounds of its mask); reference instances score at least
-    ``threshold`` (0.5, the post-processing's default)."""
-    post = getattr(image_processor(processor), "post_process_instance_segmentation", None)
+def instance_detector(
+    model: Any, processor: Any, class_names: Any = None, threshold: float = 0.5, segments: str = "instance"
+) -> Detector:
+    """A mask-classification ``model`` (Mask2Former, MaskFormer, EoMT, OneFormer) as an instance-segmentation
+    :class:`Detector`: per image, every segment its ``processor``'s ``post_process_instance_segmentation`` (or, with
+    ``segments="panoptic"``, ``post_process_panoptic_segmentation``: things and stuff, none fused) finds at threshold
+    0, with its mask, label and score, its box the mask's bounds; reference segments score at least ``threshold``
+    (0.5, the post-processing's default). OneFormer reads the task ("the task is instance") and, as its processor
+    resizes with torchvision, its segments are read at its masks' size."""
+    if segments not in ("instance", "panoptic"):
+        raise InputError(f"segments must be 'instance' or 'panoptic', got {segments!r}")
+    name = f"post_process_{segments}_segmentation"
+    post = getattr(image_processor(processor), name, None)
     if post is None:
         raise InputError(
-            f"a {type(model).__name__} is explained instance by instance with its image processor (it finds the "
-            "instances): pass peephole.models.hf_detection.hf_detector(model, processor)"
+            f"a {type(model).__name__} is explained segment by segment with its image processor (it finds the "
+            "segments): pass peephole.models.hf_detection.hf_detector(model, processor)"
         )
-    inputs = task_text(model, processor, "instance")
-    if "task_type" in inspect.signature(post).parameters:  # OneFormer: at its masks' size (its resize needs torchvision)
-        options: dict[str, Any] = {"task_type": "instance", "sized": False}
-    else:  # Mask2Former, MaskFormer, EoMT: binary maps at the image's size
-        options = {"return_binary_maps": True}
-    return processed(model, processor, "post_process_instance_segmentation", instances, class_names, threshold, inputs, **options)
+    inputs = task_text(model, processor, segments)
+    own = inspect.signature(post).parameters  # binary maps where it gives them, else a map of segment ids
+    options = {k: v for k, v in (("return_binary_maps", True), ("task_type", segments), ("label_ids_to_fuse", set())) if k in own}
+    return processed(model, processor, name, instances, class_names, threshold, inputs, sized=not inputs, **options)
 
 
 def processed(
