@@ -88,3 +88,21 @@ def test_a_run_over_a_windows_1252_csv_explains_the_texts_as_written(tmp_path):
         s = run.complete()
     assert s["done"] == 2
     assert [r["source"] for r in run.store.rows()] == [t for t, _ in ROWS]
+
+
+def test_a_path_holding_a_nul_character_is_its_items_error_and_the_others_still_go(tmp_path):
+    """A UTF-8 file with its byte-order mark may hold NUL characters (the mark names the encoding, so the NUL check of
+    mark-less files does not apply): a path cell holding one no longer fails the whole dataset with Python's
+    "embedded null byte" ValueError; that item fails with one InputError when it loads, the others load."""
+    from peephole.modalities.image.items import load_image_item
+    from runs_fixtures import write_images
+
+    (image,) = write_images(tmp_path, 1, size=(24, 28))
+    (tmp_path / "list.csv").write_bytes(f"\ufeffpath\n{image.name}\nb\x00c.png\n".encode())
+    d = open_dataset(tmp_path / "list.csv")
+    assert [i.id for i in d.items] == [f"000001:{image.name}", "000002:b\x00c.png"]
+    assert load_image_item(d.items[0].source).shape == (24, 28, 3)
+    with pytest.raises(InputError, match="a path cannot hold a NUL character"):
+        load_image_item(d.items[1].source)
+    with pytest.raises(InputError, match="a path cannot hold a NUL character"):
+        peephole.load_image("b\x00c.png")

@@ -219,6 +219,8 @@ def regular_file(p: Path, hint: str = "") -> None:
         raise InputError(f"{p}: no such file{hint}") from None
     except OSError as exc:
         raise InputError(f"{p}: cannot be read ({exc.strerror or exc})") from None
+    except ValueError:  # no file can have this name
+        raise InputError(f"{str(p)!r}: a path cannot hold a NUL character") from None
     if stat.S_ISDIR(mode):
         raise InputError(f"{p}: is a directory, not an image")
     if not stat.S_ISREG(mode):

@@ -41,7 +41,10 @@ def read_image_items(source: Path, column: str | None, labels: str | None, asked
     items = []
     for n, row in enumerate(rows, start=1):
         rel = Path(row.get(col) or "")
-        full = rel if rel.is_absolute() else (source.parent / rel).resolve()
+        try:
+            full = rel if rel.is_absolute() else (source.parent / rel).resolve()
+        except (ValueError, OSError):  # no file can have this name (a NUL character): the item fails when it loads
+            full = source.parent / rel
         items.append(Item(f"{n:06d}:{rel.as_posix()}", str(full), (row.get(lab) or None) if lab else None))
     return items
 
