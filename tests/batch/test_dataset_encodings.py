@@ -7,7 +7,7 @@ import codecs
 import csv
 
 import pytest
-from runs_fixtures import make_text_toy
+from runs_fixtures import make_text_toy, write_images
 
 import peephole
 from peephole.batch import open_dataset
@@ -95,7 +95,6 @@ def test_a_path_holding_a_nul_character_is_its_items_error_and_the_others_still_
     mark-less files does not apply): a path cell holding one no longer fails the whole dataset with Python's
     "embedded null byte" ValueError; that item fails with one InputError when it loads, the others load."""
     from peephole.modalities.image.items import load_image_item
-    from runs_fixtures import write_images
 
     (image,) = write_images(tmp_path, 1, size=(24, 28))
     (tmp_path / "list.csv").write_bytes(f"\ufeffpath\n{image.name}\nb\x00c.png\n".encode())
