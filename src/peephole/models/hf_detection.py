@@ -8,7 +8,7 @@ least ``threshold`` on the unperturbed image (0.5, the pipeline's default: the a
 a task's own threshold overrides). Inputs get the processor's size and normalisation
 (:func:`peephole.models.hf_image.preprocess_of`: the whole image, resized); boxes come back in the explained image's
 pixels. Text-prompted detectors (OWL-ViT, OWLv2, Grounding DINO) take ``queries``: :mod:`peephole.models.hf_grounded`;
-mask-classification models (Mask2Former, MaskFormer, EoMT) are instance segmenters:
+mask-classification models (Mask2Former, MaskFormer, EoMT, OneFormer) are instance and panoptic segmenters:
 :func:`instance_detector`.
 """
 
@@ -24,7 +24,7 @@ from peephole.errors import InputError
 from peephole.models.detection import Detector
 from peephole.models.hf_grounded import THRESHOLD, grounded_detector, is_grounded
 from peephole.models.hf_image import id2label_names, preprocess_of
-from peephole.models.hf_segmentation import image_processor, is_mask_classifier, task_text
+from peephole.models.hf_segmentation import image_processor, is_mask_classifier, task_text, with_inputs
 
 
 def is_hf_detector(obj: Any) -> bool:
@@ -119,13 +119,12 @@ def processed(
     names = class_names if class_names is not None else id2label_names(model.config)
     images = image_processor(processor)
     pre, device, read_out = preprocess_of(model.config, images), module_device(model), getattr(images, post)
-    inputs = {k: v.to(device) for k, v in (inputs or {}).items()}
+    net = with_inputs(model, inputs or {})
 
     def detect(batch: np.ndarray) -> list[dict[str, Any]]:
         b = np.asarray(batch, np.float32)
-        extra = {k: v.expand(len(b), *v.shape[1:]) for k, v in inputs.items()}
         with torch.inference_mode(), evaluating(model):
-            out = model(pixel_values=torch.from_numpy(pre(b)).to(device), **extra)
+            out = net(pixel_values=torch.from_numpy(pre(b)).to(device))
         sizes = {"target_sizes": [b.shape[1:3]] * len(b)} if sized else {}
         found = read_out(out, threshold=0.0, **sizes, **options)
         return [read(r, b.shape[1:3]) for r in found]

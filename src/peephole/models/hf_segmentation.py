@@ -59,9 +59,9 @@ def task_text(model: Any, processor: Any, task: str) -> dict[str, Any]:
 
     try:
         tokens = processor(images=np.zeros((8, 8, 3), np.uint8), task_inputs=[task], return_tensors="pt")["task_inputs"]
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        tokens = exc
-    if not hasattr(tokens, "dtype") or tokens.ndim != 2:  # an image processor alone gives the text untokenised
+    except (TypeError, ValueError, KeyError, AttributeError):  # no processor, or one that takes no task
+        tokens = None
+    if getattr(tokens, "ndim", None) != 2:  # an image processor alone gives the text untokenised
         raise InputError(
             f"a {type(model).__name__} reads a task text beside the image: pass its processor (image processor and "
             f"tokenizer, e.g. OneFormerProcessor), which tokenises it; got {type(processor).__name__}"
