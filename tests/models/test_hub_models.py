@@ -439,6 +439,49 @@ def test_a_mask_classification_models_panoptic_segments_are_explained_one_by_one
         hf_detector(model, processor, segments="semantic")
 
 
+def test_detr_with_its_mask_head_is_explained_segment_by_segment(tmp_path):
+    """DetrForSegmentation (boxes and a mask head on the same queries): its processor's instance and panoptic segments,
+    each by its mask, as for a mask classifier; a saved folder loads as that detector. It was a torch module whose
+    outputs had to be declared (explain) or "not an image classifier" (its folder)."""
+    from peephole.models.hf_detection import hf_detector
+    from peephole.models.hf_image import preprocess_of
+
+    torch.manual_seed(0)
+    resnet = transformers.ResNetConfig(embedding_size=8, hidden_sizes=[8, 16, 32, 64], depths=[1] * 4,
+                                       out_features=["stage1", "stage2", "stage3", "stage4"])  # fmt: skip
+    cfg = transformers.DetrConfig(
+        use_timm_backbone=False, backbone_config=resnet, use_pretrained_backbone=False, d_model=64, encoder_layers=1,
+        decoder_layers=1, encoder_attention_heads=8, decoder_attention_heads=8, encoder_ffn_dim=32, decoder_ffn_dim=32,
+        num_queries=5, num_labels=3, id2label=LABELS, label2id={v: k for k, v in LABELS.items()},
+    )  # fmt: skip
+    model = widened(transformers.DetrForSegmentation(cfg), std=1.0)  # so that it finds segments
+    processor = transformers.DetrImageProcessorPil(size={"height": 64, "width": 64})
+    image = np.random.default_rng(2).random((48, 40, 3)).astype(np.float32)
+    pixels = torch.from_numpy(preprocess_of(model.config, processor)(image[None]))
+    with torch.no_grad():
+        out = model.eval()(pixel_values=pixels)
+        model.train()
+    for segments, post in (("instance", processor.post_process_instance_segmentation),
+                           ("panoptic", processor.post_process_panoptic_segmentation)):  # fmt: skip
+        found = hf_detector(model, processor, threshold=0.0, segments=segments)(image[None])[0]
+        fuse = {"label_ids_to_fuse": set()} if segments == "panoptic" else {}
+        want = post(out, threshold=0.0, target_sizes=[(48, 40)], **fuse)[0]
+        ids = want["segmentation"].numpy()
+        assert len(found["masks"]) == len(want["segments_info"]) > 0
+        for mask, info in zip(found["masks"], want["segments_info"]):
+            np.testing.assert_array_equal(mask, ids == info["id"])
+        np.testing.assert_array_equal(found["labels"], [s["label_id"] for s in want["segments_info"]])
+    e = peephole.explain(hf_detector(model, processor, threshold=0.0), image, method="rise", n_masks=4)
+    assert e.task == "detection" and e.extras["masks"].shape[1:] == (48, 40) and model.training
+    with pytest.raises(peephole.InputError, match="segment by segment with its image processor"):
+        peephole.explain(model, image, method="rise", n_masks=4, task="detection")  # the module without its processor
+    model.save_pretrained(tmp_path / "detr")
+    processor.save_pretrained(tmp_path / "detr")
+    loaded = peephole.load_model(str(tmp_path / "detr"))
+    assert loaded.task == "detection"
+    np.testing.assert_array_equal(loaded(image[None])[0]["masks"], hf_detector(model, processor)(image[None])[0]["masks"])
+
+
 def test_a_saved_mask_classification_model_is_explained_by_instance_with_task_detection(tmp_path):
     """A Mask2Former folder loads as a semantic segmenter; task="detection" (``--task detection``) explains its
     instances instead (it was a ModelError about the output's shape); a semantic head asked for instances, one

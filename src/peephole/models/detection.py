@@ -139,10 +139,9 @@ def as_detector(obj: Any, class_names: Sequence[str] | None = None, threshold: f
     a torchvision-style detection module, or a callable on B×H×W×3 float batches in [0, 1]."""
     if isinstance(obj, Detector):
         return obj
-    from peephole.models.hf_detection import hf_detector, is_detection_pipeline, is_hf_detector
-    from peephole.models.hf_segmentation import is_mask_classifier
+    from peephole.models.hf_detection import finds_segments, hf_detector, is_detection_pipeline, is_hf_detector
 
-    if is_detection_pipeline(obj) or is_hf_detector(obj) or is_mask_classifier(obj):
+    if is_detection_pipeline(obj) or is_hf_detector(obj) or finds_segments(obj):
         return hf_detector(obj, class_names=class_names, **({} if threshold is None else {"threshold": threshold}))
     if type(obj).__module__.split(".")[0] == "ultralytics" and hasattr(obj, "predict"):
         names = getattr(obj, "names", None)

@@ -8,8 +8,8 @@ least ``threshold`` on the unperturbed image (0.5, the pipeline's default: the a
 a task's own threshold overrides). Inputs get the processor's size and normalisation
 (:func:`peephole.models.hf_image.preprocess_of`: the whole image, resized); boxes come back in the explained image's
 pixels. Text-prompted detectors (OWL-ViT, OWLv2, Grounding DINO) take ``queries``: :mod:`peephole.models.hf_grounded`;
-mask-classification models (Mask2Former, MaskFormer, EoMT, OneFormer) are instance and panoptic segmenters:
-:func:`instance_detector`.
+mask-classification models (Mask2Former, MaskFormer, EoMT, OneFormer) and DETR with its mask head
+(``DetrForSegmentation``) are instance and panoptic segmenters: :func:`instance_detector`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,17 @@ from peephole.errors import InputError
 from peephole.models.detection import Detector
 from peephole.models.hf_grounded import THRESHOLD, grounded_detector, is_grounded
 from peephole.models.hf_image import id2label_names, preprocess_of
-from peephole.models.hf_segmentation import image_processor, is_mask_classifier, task_text, with_inputs
+from peephole.models.hf_segmentation import image_processor, is_mask_classifier, reads_pixels, task_text, with_inputs
+
+#: heads of the DETR family that segment as well as box (a mask head on the decoder's queries: DetrForSegmentation,
+#: ConditionalDetrForSegmentation); their processors find instance and panoptic segments as a mask classifier's do
+SEGMENTING_DETRS = ("DetrForSegmentation",)
+
+
+def finds_segments(obj: Any) -> bool:
+    """A transformers model whose processor finds instance and panoptic segments: a mask classifier (Mask2Former,
+    MaskFormer, EoMT, OneFormer) or a segmenting DETR (:data:`SEGMENTING_DETRS`)."""
+    return is_mask_classifier(obj) or (reads_pixels(obj) and type(obj).__name__.endswith(SEGMENTING_DETRS))
 
 
 def is_hf_detector(obj: Any) -> bool:
@@ -63,7 +73,7 @@ def hf_detector(
         raise InputError(f"queries= is for text-prompted detectors (OWL-ViT, Grounding DINO); {type(model).__name__} takes none")
     threshold = 0.5 if threshold is None else threshold
     processor = processor if processor is not None else getattr(obj, "image_processor", None)
-    if is_mask_classifier(model):  # Mask2Former, MaskFormer, EoMT: instance by instance, each by its mask
+    if finds_segments(model):  # Mask2Former, OneFormer, DETR's mask head, ...: segment by segment, each by its mask
         return instance_detector(model, processor, class_names, threshold, segments)
     if not hasattr(processor, "post_process_object_detection"):
         raise InputError(
@@ -76,12 +86,13 @@ def hf_detector(
 def instance_detector(
     model: Any, processor: Any, class_names: Any = None, threshold: float = 0.5, segments: str = "instance"
 ) -> Detector:
-    """A mask-classification ``model`` (Mask2Former, MaskFormer, EoMT, OneFormer) as an instance-segmentation
-    :class:`Detector`: per image, every segment its ``processor``'s ``post_process_instance_segmentation`` (or, with
-    ``segments="panoptic"``, ``post_process_panoptic_segmentation``: things and stuff, none fused) finds at threshold
-    0, with its mask, label and score, its box the mask's bounds; reference segments score at least ``threshold``
-    (0.5, the post-processing's default). OneFormer reads the task ("the task is instance") and, as its processor
-    resizes with torchvision, its segments are read at its masks' size."""
+    """A mask-classification ``model`` (Mask2Former, MaskFormer, EoMT, OneFormer) or a segmenting DETR as an
+    instance-segmentation :class:`Detector`: per image, every segment its ``processor``'s
+    ``post_process_instance_segmentation`` (or, with ``segments="panoptic"``, ``post_process_panoptic_segmentation``:
+    things and stuff, none fused) finds at threshold 0, with its mask, label and score, its box the mask's bounds;
+    reference segments score at least ``threshold`` (0.5, the post-processing's default). OneFormer reads the task
+    ("the task is instance") and, as its processor resizes with torchvision, its segments are read at its masks'
+    size."""
     if segments not in ("instance", "panoptic"):
         raise InputError(f"segments must be 'instance' or 'panoptic', got {segments!r}")
     name = f"post_process_{segments}_segmentation"

@@ -16,7 +16,9 @@ from peephole.errors import InputError
 from peephole.models.hf_segmentation import SEGMENTATION_HEADS
 
 #: the heads (class-name suffixes in ``config.json``'s ``architectures``) a vision folder may hold
-VISION_HEADS = ("ForImageClassification", "ForImageClassificationWithTeacher", "ForObjectDetection", *SEGMENTATION_HEADS)
+VISION_HEADS = (
+    "ForImageClassification", "ForImageClassificationWithTeacher", "ForObjectDetection", *SEGMENTATION_HEADS, "ForSegmentation"
+)  # fmt: skip
 #: the head of an image–text model a zero-shot classifier reads (CLIP, SigLIP, ...: transformers' own list)
 ZERO_SHOT = "ZeroShotImageClassification"
 
@@ -100,6 +102,7 @@ def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None, t
         "ForSemanticSegmentation": transformers.AutoModelForSemanticSegmentation,
         "ForUniversalSegmentation": transformers.AutoModelForUniversalSegmentation,
         "ForInstanceSegmentation": transformers.AutoModelForInstanceSegmentation,
+        "ForSegmentation": transformers.AutoModelForImageSegmentation,  # DETR with its mask head
     }.get(head, transformers.AutoModelForImageClassification)
     try:
         model = pretrained(auto, path)
@@ -117,7 +120,7 @@ def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None, t
         from peephole.models.hf_zero_shot import HFZeroShotClassifier
 
         return HFZeroShotClassifier(model, processor, queries, **({} if template is None else {"template": template}))
-    if head == "ForObjectDetection":
+    if head in ("ForObjectDetection", "ForSegmentation"):
         from peephole.models.hf_detection import hf_detector
 
         return hf_detector(model, processor, queries=queries)
