@@ -61,23 +61,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="a registered method (see peephole.registry.METHODS); unset: the modality's default; pami: the paper's PAMI",
     )
     p.add_argument("--backend", default=None, choices=("onnx", "torch"), help="for efficientnet-lite0; unset: onnx")
-    p.add_argument(
-        "--task",
-        default=None,
-        choices=sorted(TASKS),
-        help="what the model's output means; unset: the model's (haar-face, haar-cat, haar-body, dbnet-text: detection; "
-        "a detection explains every box the detector finds, one map per box; a segmentation each class over its region)",
-    )
-    p.add_argument("--threshold", type=float, default=None, help=THRESHOLD_HELP)
-    p.add_argument(
-        "--query",
-        action="append",
-        default=None,
-        metavar="TEXT",
-        help="what a text-prompted detector's folder (OWL-ViT, OWLv2, Grounding DINO) is to find, e.g. 'a cat' "
-        "(repeatable: each query is a class)",
-    )
-    p.add_argument("--template", default=None, help=TEMPLATE_HELP)
+    for flag, spec in {**TASK_FLAGS, **PROMPT_FLAGS}.items():
+        p.add_argument(flag, **spec)
     add_common(p)
     p.add_argument("--radius", type=int, default=None, help="window radius in pixels (window strategy; unset: 40)")
     p.add_argument("--size", type=int, default=224, help="images: resize shorter side to SIZE and centre-crop (0: keep)")
@@ -98,14 +83,36 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-TEMPLATE_HELP = (
-    "the prompt each --query is written into, with {} where it goes (CLIP, SigLIP: unset 'This is a photo of {}.'; an NLI "
-    "text model: unset 'This example is {}.')"
-)
-THRESHOLD_HELP = (
-    "detection: the score a box needs on the unperturbed image to be explained (implies --task detection); unset: the "
-    "detector's own (0.5 for a transformers detector, 0.1 text-prompted), else every box"
-)
+#: what the model's output means and what a text-prompted model reads: the flags explain and run share (explain-text:
+#: the prompt flags), as data
+TASK_FLAGS = {
+    "--task": dict(
+        default=None,
+        choices=sorted(TASKS),
+        help="what the model's output means; unset: the model's (haar-face, haar-cat, haar-body, dbnet-text: detection, "
+        "every box found explained, one map per box; segmentation: each class over its region)",
+    ),
+    "--threshold": dict(
+        type=float,
+        default=None,
+        help="detection: the score a box needs on the unperturbed image to be explained (implies --task detection); "
+        "unset: the detector's own (0.5 for a transformers detector, 0.1 text-prompted), else every box",
+    ),
+}
+PROMPT_FLAGS = {
+    "--query": dict(
+        action="append",
+        default=None,
+        metavar="TEXT",
+        help="what a text-prompted model's folder (CLIP, OWL-ViT, Grounding DINO, an NLI text model) tells apart or "
+        "finds, e.g. 'a cat' (repeatable: each query is a class; a run records them with its settings)",
+    ),
+    "--template": dict(
+        default=None,
+        help="the prompt each --query is written into, with {} where it goes (CLIP, SigLIP: unset 'This is a photo of "
+        "{}.'; an NLI text model: unset 'This example is {}.')",
+    ),
+}
 
 
 def add_common(p: argparse.ArgumentParser, text: bool = False) -> None:

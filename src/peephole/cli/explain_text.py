@@ -19,15 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="TEXT", help="a sentence (quote it); '-' reads one text per line from stdin")
     p.add_argument("--model", default="vader", help="vader, minilm, or the folder of a Hugging Face classifier")
     p.add_argument("--method", default=None, help="a registered method; unset: the text default")
-    p.add_argument(
-        "--query",
-        action="append",
-        default=None,
-        metavar="TEXT",
-        help="with the folder of a natural-language-inference model: a label to tell apart zero-shot, e.g. 'sports' "
-        "(repeatable: each query is a class)",
-    )
-    p.add_argument("--template", default=None, help=explain_cmd.TEMPLATE_HELP)
+    for flag, spec in explain_cmd.PROMPT_FLAGS.items():  # an NLI folder's labels and hypothesis
+        p.add_argument(flag, **spec)
     explain_cmd.add_common(p, text=True)
     p.add_argument("--out", default=None, help="also write each text's pages and .npz result to this folder")
     p.set_defaults(

@@ -6,10 +6,10 @@ import argparse
 import json
 import sys
 
-from peephole.cli.explain import DEVICE_HELP, TEMPLATE_HELP, THRESHOLD_HELP
+from peephole.cli.explain import DEVICE_HELP, PROMPT_FLAGS, TASK_FLAGS
 from peephole.errors import PeepholeError
 from peephole.modalities import MODALITIES
-from peephole.tasks import TASKS, task_with
+from peephole.tasks import task_with
 from peephole.terminal import escaping, safe
 
 
@@ -36,23 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--method", default=None, help="a registered method (peephole.registry.METHODS); unset: pami-path on images, pami else"
     )
-    p.add_argument(
-        "--task",
-        default=None,
-        choices=sorted(TASKS),
-        help="what the model's output means; unset: the model's (haar-face, haar-cat, haar-body, dbnet-text: detection, "
-        "every box found explained, one map per box; segmentation: each class over its region)",
-    )
-    p.add_argument("--threshold", type=float, default=None, help=THRESHOLD_HELP)
-    p.add_argument(
-        "--query",
-        action="append",
-        default=None,
-        metavar="TEXT",
-        help="what a text-prompted model's folder (CLIP, OWL-ViT, Grounding DINO, an NLI text model) tells apart or "
-        "finds, e.g. 'a cat' (repeatable: each query is a class; recorded with the run's settings)",
-    )
-    p.add_argument("--template", default=None, help=TEMPLATE_HELP)
+    for flag, spec in {**TASK_FLAGS, **PROMPT_FLAGS}.items():
+        p.add_argument(flag, **spec)
     p.add_argument("--targets", default="predicted", help="predicted (the --top-k classes), true (the labels) or 3,17")
     p.add_argument("--top-k", type=int, default=1, help="with --targets predicted: how many classes (default 1)")
     p.add_argument("--column", default=None, help="CSV column of image paths or sentences (.npz: the array of sequences)")
