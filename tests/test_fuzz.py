@@ -770,6 +770,7 @@ EXPLAIN_FLAGS = {
     "--model": ["runs_fixtures:nothing", "no.such:f"],
     "--task": ["classification", "detection", "segmentation", "x"],
     "--threshold": ["0", "0.5", "nan", "-1", "x"],
+    "--segments": ["instance", "panoptic", "semantic"],
     "--template": ["a {}", "{}{}", "", "x"],
     "--query": ["cat", ""],
     "--no-crop": None,
@@ -788,6 +789,7 @@ RUN_FLAGS = {
     "--metrics": ["insertion", "bogus"],
     "--export": ["{out}/table.csv", "{out}/table.bad"],  # under the run's folder, never the working directory
     "--threshold": ["0.5", "inf", "x"],
+    "--segments": ["panoptic", "x"],
     "--template": ["a {}", "{}{}"],
     "--report": None,
     "--quiet": None,

@@ -517,6 +517,54 @@ def test_a_saved_mask_classification_model_is_explained_by_instance_with_task_de
         peephole.explain(HFSegmenter(seg, seg_processor), image, method="rise", n_masks=4, task="detection")
 
 
+def test_a_saved_mask_classification_models_panoptic_segments_are_explained_with_segments_panoptic(tmp_path, capsys):
+    """``Detection(segments="panoptic")`` (``--segments panoptic``, which implies ``--task detection``) explains a
+    Mask2Former folder's panoptic segments, the same as ``hf_detector(..., segments="panoptic")``; recorded in the task's
+    repr only when set (runs recorded before it resume). Asked of a model that finds no segments, or with another
+    task, or of another kind: one error. The command line had no way to ask for panoptic segments."""
+    from peephole.cli import main
+    from peephole.models.hf_detection import hf_detector
+
+    model, processor = mask2former()
+    model = widened(model, std=1.0)
+    model.save_pretrained(tmp_path / "m2f")
+    processor.save_pretrained(tmp_path / "m2f")
+    image = np.random.default_rng(2).random((48, 40, 3)).astype(np.float32)
+    want = hf_detector(model, processor, threshold=0.0, segments="panoptic")(image[None])[0]["masks"]
+    instances = hf_detector(model, processor, threshold=0.0)(image[None])[0]["masks"]
+    assert want.shape != instances.shape or (want != instances).any()  # the two kinds differ on this model
+    task = peephole.tasks.Detection(threshold=0.0, segments="panoptic")
+    e = peephole.explain(str(tmp_path / "m2f"), image, method="rise", n_masks=6, task=task)
+    np.testing.assert_array_equal(e.extras["masks"], on_grid_of(want))
+    assert repr(task) == "Detection(threshold=0.0, segments='panoptic')"
+    assert repr(peephole.tasks.Detection(threshold=0.0)) == "Detection(threshold=0.0)"
+    from PIL import Image
+
+    Image.fromarray((image * 255).round().astype(np.uint8)).save(tmp_path / "photo.png")
+    flags = ["--threshold", "0", "--method", "occlusion", "--size", "48", "--stride", "8", "--out", str(tmp_path / "out")]
+    assert main(["explain", str(tmp_path / "photo.png"), "--model", str(tmp_path / "m2f"), "--segments", "panoptic", *flags]) == 0
+    seen = peephole.load_image(str(tmp_path / "photo.png"), size=48)  # the command's --size 48
+    panoptic = hf_detector(model, processor, threshold=0.0, segments="panoptic")(seen[None])[0]["masks"]
+    saved = peephole.load(tmp_path / "out" / "photo.npz")
+    assert saved.task == "detection"
+    np.testing.assert_array_equal(saved.extras["masks"], on_grid_of(panoptic))
+    assert main(["explain", str(tmp_path / "photo.png"), "--model", "haar-face", "--segments", "panoptic", *flags]) == 1
+    assert "segments='panoptic' is for a segmenter that finds them" in capsys.readouterr().err  # the input's error
+    assert main(["run", str(tmp_path), "--model", "haar-face", "--segments", "panoptic", "--out", str(tmp_path / "r")]) == 2
+    assert "segments='panoptic' is for a segmenter that finds them" in capsys.readouterr().err  # before any item
+    assert main(["explain", str(tmp_path / "photo.png"), "--segments", "panoptic", "--task", "classification"]) == 2
+    assert "--segments is the detection task's" in capsys.readouterr().err
+    with pytest.raises(peephole.InputError, match="segments must be 'instance', 'panoptic' or None"):
+        peephole.tasks.Detection(segments="semantic")
+
+
+def on_grid_of(masks: np.ndarray) -> np.ndarray:
+    """``masks`` as a detection result keeps them: on the mask grid, as booleans."""
+    from peephole.models.detection import on_grid
+
+    return on_grid(masks) > 0.5
+
+
 def preprocess_pixels(model, image: np.ndarray) -> np.ndarray:
     """The adapter's own preprocessing of one image (its size, mean and std), channels first."""
     pre = model.preprocess

@@ -98,6 +98,13 @@ TASK_FLAGS = {
         help="detection: the score a box needs on the unperturbed image to be explained (implies --task detection); "
         "unset: the detector's own (0.5 for a transformers detector, 0.1 text-prompted), else every box",
     ),
+    "--segments": dict(
+        default=None,
+        choices=("instance", "panoptic"),
+        help="detection with a mask-classification or segmenting DETR folder (Mask2Former, OneFormer, "
+        "DetrForSegmentation): explain its instances (unset) or its panoptic segments, things and stuff (implies "
+        "--task detection)",
+    ),
 }
 PROMPT_FLAGS = {
     "--query": dict(
@@ -218,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
             | ({"queries": args.query} if getattr(args, "query", None) else {})
             | ({"template": args.template} if getattr(args, "template", None) is not None else {})
         )
-        task = task_with(getattr(args, "task", None), getattr(args, "threshold", None))
+        task = task_with(*(getattr(args, k, None) for k in ("task", "threshold", "segments")))
         mod, model = model_and_modality(args.model, args.modality, args.output, loader)
         args.modality = mod.name
         options = method_options(args)

@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 metrics=[m for m in args.metrics.split(",") if m],
                 output=args.output,
-                task=task_with(args.task, args.threshold),
+                task=task_with(args.task, args.threshold, args.segments),
                 queries=args.query,
                 template=args.template,
                 retry_failed=not args.no_retry,

@@ -114,17 +114,17 @@ class HFSegmenter(TorchModel):
         super().__init__(module, output, preprocess_of(model.config, image_processor(processor)), device, names, batch_size)
         self.network, self.processor = model, processor  # the transformers model (module: it with its task text)
 
-    def instance_detector(self) -> Any:
-        """This model explained instance by instance (``task="detection"``): a mask-classification model's
-        :func:`~peephole.models.hf_detection.instance_detector`; a semantic head, which finds no instances, one
-        InputError."""
+    def instance_detector(self, segments: str = "instance") -> Any:
+        """This model explained segment by segment (``task="detection"``): a mask-classification model's
+        :func:`~peephole.models.hf_detection.instance_detector` of its ``"instance"`` or ``"panoptic"`` segments; a
+        semantic head, which finds no instances, one InputError."""
         if not self.queries:
             raise InputError(
                 f"a {type(self.module).__name__} labels pixels and finds no instances: explain it with task='segmentation'"
             )
         from peephole.models.hf_detection import instance_detector
 
-        return instance_detector(self.network, self.processor, self.class_names)
+        return instance_detector(self.network, self.processor, self.class_names, segments=segments)
 
     def scores_of(self, out: Any) -> Any:
         """The per-pixel logits, or a mask-classification model's semantic scores."""

@@ -33,14 +33,16 @@ def get_task(name: str | Task | None = None) -> Task:
     return TASKS[name]()
 
 
-def task_with(name: str | None, threshold: float | None = None) -> str | Task | None:
-    """The task a command line names: ``name``, or with a ``threshold`` the detection task with it (the score a
-    reference box needs); an InputError for a threshold with another task."""
-    if threshold is None:
+def task_with(name: str | None, threshold: float | None = None, segments: str | None = None) -> str | Task | None:
+    """The task a command line names: ``name``, or with a ``threshold`` (the score a reference box needs) or
+    ``segments`` (a segmenter's instance or panoptic segments) the detection task with them; an InputError for
+    either with another task."""
+    if threshold is None and segments is None:
         return name
     if name not in (None, "detection"):
-        raise InputError(f"--threshold is the detection task's (the score a reference box needs); --task is {name}")
-    return Detection(threshold=threshold)
+        flag = "--threshold" if threshold is not None else "--segments"
+        raise InputError(f"{flag} is the detection task's (what it explains box by box); --task is {name}")
+    return Detection(threshold=threshold, segments=segments)
 
 
 def declared_task(model: Any) -> str | Task | None:

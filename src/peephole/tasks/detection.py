@@ -186,18 +186,24 @@ class Detection(Task):
 
     ``boxes``: reference boxes to explain (M×4 xyxy pixels; ``labels`` their classes, else any class matches);
     unset, the detections on the unperturbed image scoring at least ``threshold`` (unset: the detector's own
-    ``reference_threshold`` if it declares one, else every one it returns). ``Explanation.probabilities`` are the
+    ``reference_threshold`` if it declares one, else every one it returns). ``segments``: for a segmenter that finds
+    them (a Mask2Former, OneFormer or segmenting DETR folder), ``"instance"`` (unset) or ``"panoptic"`` segments
+    (things and stuff). ``Explanation.probabilities`` are the
     reference boxes' self-similarities, ``targets`` index boxes, ``extras['boxes']``, ``extras['labels']`` (-1: none)
     and ``extras['box_scores']`` describe them.
     """
 
     name = "detection"
 
-    def __init__(self, boxes: Any = None, labels: Any = None, threshold: float | None = None) -> None:
+    def __init__(
+        self, boxes: Any = None, labels: Any = None, threshold: float | None = None, segments: str | None = None
+    ) -> None:
         self.given = None if boxes is None else _given(boxes, labels)
         if threshold is not None and not (isinstance(threshold, (int, float)) and np.isfinite(threshold)):
             raise InputError(f"threshold must be a number or None, got {threshold!r}")
-        self.threshold = threshold
+        if segments not in (None, "instance", "panoptic"):
+            raise InputError(f"segments must be 'instance', 'panoptic' or None, got {segments!r}")
+        self.threshold, self.segments = threshold, segments
         self.ref: Detections | None = None
         self.class_names: list[str] | None = None
 
@@ -205,7 +211,7 @@ class Detection(Task):
         """This task for ``model``: its class names; without a threshold of its own, the model's
         ``reference_threshold`` (a transformers detector's 0.5) if it has one."""
         own = self.threshold if self.threshold is not None else getattr(model, "reference_threshold", None)
-        bound = Detection(threshold=own)
+        bound = Detection(threshold=own, segments=self.segments)
         bound.given = self.given
         names = getattr(model, "class_names", None)
         bound.class_names = list(names) if names is not None else None
@@ -213,14 +219,21 @@ class Detection(Task):
 
     def adapt(self, model: Any) -> Any:
         """A callable, torch module or YOLO model as a :class:`~peephole.models.detection.Detector`; a segmenter that
-        also finds instances (a Mask2Former folder) as its ``instance_detector()``; a name or path is loaded first
-        (:func:`peephole.models.load_model`); models that declare a task are left as they are."""
+        also finds instances (a Mask2Former folder) as its ``instance_detector()`` (of ``segments``); a name or path is
+        loaded first (:func:`peephole.models.load_model`); models that declare a task are left as they are. Segments
+        asked of a model that cannot find them: one InputError."""
         if isinstance(model, str) or hasattr(model, "__fspath__"):  # loaded here, as the modality would load it
             from peephole.models.registry import load_model
 
             model = load_model(str(model))
         if callable(getattr(model, "instance_detector", None)):
-            return model.instance_detector()
+            return model.instance_detector(self.segments or "instance")
+        if self.segments is not None:
+            raise InputError(
+                f"segments={self.segments!r} is for a segmenter that finds them (a Mask2Former, OneFormer or "
+                f"DetrForSegmentation folder), not a {type(model).__name__}; with a transformers model and its processor "
+                "use peephole.models.hf_detection.hf_detector(model, processor, segments=...)"
+            )
         if getattr(model, "task", None) is not None:
             return model
         from peephole.models.detection import as_detector
@@ -319,7 +332,8 @@ class Detection(Task):
             g = self.given
             raw = g.boxes.tobytes() + (b"" if g.labels is None else g.labels.tobytes())
             given = f"boxes={len(g)} sha1:{hashlib.sha1(raw).hexdigest()[:12]}, "
-        return f"Detection({given}threshold={self.threshold!r})"
+        segments = "" if self.segments is None else f", segments={self.segments!r}"  # unset: as recorded before it existed
+        return f"Detection({given}threshold={self.threshold!r}{segments})"
 
 
 def _given(boxes: Any, labels: Any) -> Detections:
