@@ -3,6 +3,8 @@ model, the processor's preprocessing; small random-initialised models built from
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -439,23 +441,25 @@ def test_a_mask_classification_models_panoptic_segments_are_explained_one_by_one
         hf_detector(model, processor, segments="semantic")
 
 
-def test_detr_with_its_mask_head_is_explained_segment_by_segment(tmp_path):
-    """DetrForSegmentation (boxes and a mask head on the same queries): its processor's instance and panoptic segments,
-    each by its mask, as for a mask classifier; a saved folder loads as that detector. It was a torch module whose
-    outputs had to be declared (explain) or "not an image classifier" (its folder)."""
+@pytest.mark.parametrize("family", ["Detr", "ConditionalDetr"])
+def test_detr_with_its_mask_head_is_explained_segment_by_segment(tmp_path, family):
+    """DetrForSegmentation and ConditionalDetrForSegmentation (boxes and a mask head on the same queries; Conditional
+    DETR's classes are sigmoids, no no-object class): its processor's instance and panoptic segments, each by its mask,
+    as for a mask classifier; a saved folder loads as that detector. It was a torch module whose outputs had to be
+    declared (explain) or "not an image classifier" (its folder)."""
     from peephole.models.hf_detection import hf_detector
     from peephole.models.hf_image import preprocess_of
 
     torch.manual_seed(0)
     resnet = transformers.ResNetConfig(embedding_size=8, hidden_sizes=[8, 16, 32, 64], depths=[1] * 4,
                                        out_features=["stage1", "stage2", "stage3", "stage4"])  # fmt: skip
-    cfg = transformers.DetrConfig(
+    cfg = getattr(transformers, f"{family}Config")(
         use_timm_backbone=False, backbone_config=resnet, use_pretrained_backbone=False, d_model=64, encoder_layers=1,
         decoder_layers=1, encoder_attention_heads=8, decoder_attention_heads=8, encoder_ffn_dim=32, decoder_ffn_dim=32,
         num_queries=5, num_labels=3, id2label=LABELS, label2id={v: k for k, v in LABELS.items()},
     )  # fmt: skip
-    model = widened(transformers.DetrForSegmentation(cfg), std=1.0)  # so that it finds segments
-    processor = transformers.DetrImageProcessorPil(size={"height": 64, "width": 64})
+    model = widened(getattr(transformers, f"{family}ForSegmentation")(cfg), std=1.0)  # so that it finds segments
+    processor = getattr(transformers, f"{family}ImageProcessorPil")(size={"height": 64, "width": 64})
     image = np.random.default_rng(2).random((48, 40, 3)).astype(np.float32)
     pixels = torch.from_numpy(preprocess_of(model.config, processor)(image[None]))
     with torch.no_grad():
@@ -480,6 +484,10 @@ def test_detr_with_its_mask_head_is_explained_segment_by_segment(tmp_path):
     loaded = peephole.load_model(str(tmp_path / "detr"))
     assert loaded.task == "detection"
     np.testing.assert_array_equal(loaded(image[None])[0]["masks"], hf_detector(model, processor)(image[None])[0]["masks"])
+    config = json.loads((tmp_path / "detr" / "config.json").read_text())
+    (tmp_path / "detr" / "config.json").write_text(json.dumps(config | {"architectures": ["YolosForSegmentation"]}))
+    with pytest.raises(peephole.InputError, match="holds a YolosForSegmentation: not one of the segmenting DETRs"):
+        peephole.load_model(str(tmp_path / "detr"))  # a head of that name no auto class or Peephole reads
 
 
 def test_a_saved_mask_classification_model_is_explained_by_instance_with_task_detection(tmp_path):

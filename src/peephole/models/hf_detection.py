@@ -9,7 +9,7 @@ a task's own threshold overrides). Inputs get the processor's size and normalisa
 (:func:`peephole.models.hf_image.preprocess_of`: the whole image, resized); boxes come back in the explained image's
 pixels. Text-prompted detectors (OWL-ViT, OWLv2, Grounding DINO) take ``queries``: :mod:`peephole.models.hf_grounded`;
 mask-classification models (Mask2Former, MaskFormer, EoMT, OneFormer) and DETR with its mask head
-(``DetrForSegmentation``) are instance and panoptic segmenters: :func:`instance_detector`.
+(``DetrForSegmentation``, ``ConditionalDetrForSegmentation``) are instance and panoptic segmenters: :func:`instance_detector`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from peephole.models.hf_segmentation import image_processor, is_mask_classifier,
 
 #: heads of the DETR family that segment as well as box (a mask head on the decoder's queries: DetrForSegmentation,
 #: ConditionalDetrForSegmentation); their processors find instance and panoptic segments as a mask classifier's do
-SEGMENTING_DETRS = ("DetrForSegmentation",)
+SEGMENTING_DETRS = ("DetrForSegmentation", "ConditionalDetrForSegmentation")
 
 
 def finds_segments(obj: Any) -> bool:

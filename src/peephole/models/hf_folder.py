@@ -23,15 +23,20 @@ VISION_HEADS = (
 ZERO_SHOT = "ZeroShotImageClassification"
 
 
-def vision_head(path: str | Path) -> str | None:
-    """The vision head a model folder's ``config.json`` names (one of :data:`VISION_HEADS`, or :data:`ZERO_SHOT`),
-    else None."""
+def architectures(path: str | Path) -> list[str]:
+    """The model classes a folder's ``config.json`` names (its ``architectures``); none without one."""
     try:
         config = json.loads((Path(path) / "config.json").read_text())
     except (OSError, ValueError):
-        return None
+        return []
     names = config.get("architectures") if isinstance(config, dict) else None
-    names = [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+
+def vision_head(path: str | Path) -> str | None:
+    """The vision head a model folder's ``config.json`` names (one of :data:`VISION_HEADS`, or :data:`ZERO_SHOT`),
+    else None."""
+    names = architectures(path)
     for name in names:
         for head in VISION_HEADS:
             if name.endswith(head):
@@ -102,8 +107,15 @@ def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None, t
         "ForSemanticSegmentation": transformers.AutoModelForSemanticSegmentation,
         "ForUniversalSegmentation": transformers.AutoModelForUniversalSegmentation,
         "ForInstanceSegmentation": transformers.AutoModelForInstanceSegmentation,
-        "ForSegmentation": transformers.AutoModelForImageSegmentation,  # DETR with its mask head
     }.get(head, transformers.AutoModelForImageClassification)
+    if head == "ForSegmentation":  # a DETR with its mask head: no auto class maps them all (Conditional DETR's)
+        from peephole.models.hf_detection import SEGMENTING_DETRS
+
+        found = [n for n in architectures(path) if n in SEGMENTING_DETRS and hasattr(transformers, n)]
+        if not found:
+            held = ", ".join(architectures(path))
+            raise InputError(f"{path} holds a {held}: not one of the segmenting DETRs Peephole reads, {SEGMENTING_DETRS}")
+        auto = getattr(transformers, found[0])
     try:
         model = pretrained(auto, path)
         if prompted or "task_inputs" in inspect.signature(model.forward).parameters:  # OneFormer tokenises its task
