@@ -621,10 +621,11 @@ def widened(model, std: float = 0.3):
 
 
 def test_oneformer_reads_its_task_text_for_classes_and_for_instances(tmp_path):
-    """OneFormer reads "the task is semantic" (or "instance") beside the pixels: its semantic scores are those its
-    processor's post_process_semantic_segmentation makes of the model's output with that text, its instances those
-    of post_process_instance_segmentation with "instance" (a map of segment ids, read as one mask each). It was one
-    InputError; without the processor that tokenises the text it still is."""
+    """OneFormer reads "the task is semantic" (or "instance", "panoptic") beside the pixels: its semantic scores are
+    those its processor's post_process_semantic_segmentation makes of the model's output with that text, its instances
+    those of post_process_instance_segmentation with "instance" (a map of segment ids, read as one mask each), its
+    panoptic segments post_process_panoptic_segmentation's with "panoptic". It was one InputError; without the
+    processor that tokenises the text it still is."""
     from peephole.models.hf_detection import hf_detector
     from peephole.models.hf_image import preprocess_of
     from peephole.models.hf_segmentation import HFSegmenter
@@ -666,6 +667,15 @@ def test_oneformer_reads_its_task_text_for_classes_and_for_instances(tmp_path):
     np.testing.assert_array_equal(found["labels"], [s["label_id"] for s in want["segments_info"]])
     e = peephole.explain(det, image, method="rise", n_masks=6)
     assert e.task == "detection" and e.extras["masks"].shape[1:] == (16, 16) and len(e.view.regions()) == len(e.targets)
+    panoptic = hf_detector(model, processor, threshold=0.0, segments="panoptic")(image[None])[0]  # "the task is panoptic"
+    want = processor.image_processor.post_process_panoptic_segmentation(
+        output("panoptic"), threshold=0.0, label_ids_to_fuse=set()
+    )[0]
+    ids = want["segmentation"].numpy()
+    assert len(panoptic["masks"]) == len(want["segments_info"]) > 0
+    for mask, info in zip(panoptic["masks"], want["segments_info"]):
+        np.testing.assert_array_equal(mask, ids == info["id"])
+    np.testing.assert_array_equal(panoptic["labels"], [s["label_id"] for s in want["segments_info"]])
     with pytest.raises(peephole.InputError, match="reads a task text beside the image: pass its processor"):
         HFSegmenter(model, processor.image_processor)  # no tokenizer for the task text
     loaded = peephole.load_model(str(tmp_path / "oneformer"))
