@@ -3,6 +3,7 @@ model, the processor's preprocessing; small random-initialised models built from
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -414,6 +415,40 @@ def test_a_mask_classification_model_is_explained_instance_by_instance():
     assert e.task == "detection" and e.extras["masks"].shape == (len(found["masks"]), 48, 40) and model.training
     with pytest.raises(peephole.InputError, match="segment by segment with its image processor"):
         hf_detector(model)
+
+
+def test_a_large_images_segments_are_read_on_the_mask_grid_not_at_its_size():
+    """On an image larger than the mask grid (300×200), the processor resamples its queries' masks to the grid
+    (128×128) instead of the image's size — 100 queries at 640×640 are 160 MB of floats per image, sampled down to the
+    grid all the same — and the boxes are the masks' bounds scaled to the image."""
+    from peephole.models.detection import MASK_GRID
+    from peephole.models.hf_detection import hf_detector
+    from peephole.models.hf_image import preprocess_of
+
+    model, processor = mask2former()
+    image = np.random.default_rng(2).random((300, 200, 3)).astype(np.float32)
+    asked = []
+    post = processor.post_process_instance_segmentation
+
+    @functools.wraps(post)  # its signature: the adapter passes the options it takes
+    def recording(out, **kw):
+        asked.append(kw["target_sizes"])
+        return post(out, **kw)
+
+    processor.post_process_instance_segmentation = recording
+    found = hf_detector(model, processor, threshold=0.0)(image[None])[0]
+    assert asked == [[(MASK_GRID, MASK_GRID)]]
+    pixels = torch.from_numpy(preprocess_of(model.config, processor)(image[None]))
+    with torch.no_grad():
+        out = model.eval()(pixel_values=pixels)
+        model.train()
+    want = post(out, threshold=0.0, target_sizes=[(128, 128)], return_binary_maps=True)[0]
+    assert len(found["masks"]) == len(want["segments_info"]) > 0
+    np.testing.assert_array_equal(found["masks"], want["segmentation"].numpy() > 0)
+    for box, mask in zip(found["boxes"], found["masks"]):
+        ys, xs = np.nonzero(mask)
+        np.testing.assert_allclose(box, [xs.min() * 200 / 128, ys.min() * 300 / 128, (xs.max() + 1) * 200 / 128,
+                                         (ys.max() + 1) * 300 / 128])  # fmt: skip
 
 
 def test_a_mask_classification_models_panoptic_segments_are_explained_one_by_one():

@@ -17,8 +17,14 @@ import numpy as np
 
 from peephole.errors import InputError
 
-#: instance masks are read on a grid of at most this many samples a side (nearest samples: a 1333×800 mask at 128×77)
+#: instance masks are read on a grid of at most this many samples a side (nearest samples: a 1333×800 mask at 128×128,
+#: a 48×40 one as it is)
 MASK_GRID = 128
+
+
+def grid_shape(size: Any) -> tuple[int, ...]:
+    """The mask grid's shape for masks of ``size`` (H, W): at most :data:`MASK_GRID` samples a side."""
+    return tuple(min(int(m), MASK_GRID) for m in size)
 
 
 class Detector:
@@ -98,7 +104,7 @@ def on_grid(masks: Any) -> Any:
     shape = getattr(masks, "shape", None)
     if shape is None or len(shape) not in (3, 4) or (len(shape) == 4 and shape[1] != 1) or min(shape[-2:]) < 1:
         return masks
-    rows, cols = (((np.arange(min(m, MASK_GRID)) + 0.5) * m / min(m, MASK_GRID)).astype(np.int64) for m in shape[-2:])
+    rows, cols = (((np.arange(g) + 0.5) * m / g).astype(np.int64) for m, g in zip(shape[-2:], grid_shape(shape[-2:])))
     if hasattr(masks, "detach"):  # a tensor: sampled where it is
         import torch
 

@@ -15,13 +15,13 @@ mask-classification models (Mask2Former, MaskFormer, EoMT, OneFormer) and DETR w
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from peephole.errors import InputError
-from peephole.models.detection import Detector
+from peephole.models.detection import Detector, grid_shape
 from peephole.models.hf_grounded import THRESHOLD, grounded_detector, is_grounded
 from peephole.models.hf_image import id2label_names, preprocess_of
 from peephole.models.hf_segmentation import image_processor, is_mask_classifier, reads_pixels, task_text, with_inputs
@@ -105,7 +105,8 @@ def instance_detector(
     inputs = task_text(model, processor, segments)
     own = inspect.signature(post).parameters  # binary maps where it gives them, else a map of segment ids
     options = {k: v for k, v in (("return_binary_maps", True), ("task_type", segments), ("label_ids_to_fuse", set())) if k in own}
-    return processed(model, processor, name, instances, class_names, threshold, inputs, sized=not inputs, **options)
+    at = None if inputs else grid_shape  # OneFormer's at its masks' size
+    return processed(model, processor, name, instances, class_names, threshold, inputs, at, **options)
 
 
 def processed(
@@ -116,13 +117,15 @@ def processed(
     class_names: Any,
     threshold: float,
     inputs: dict[str, Any] | None = None,
-    sized: bool = True,
+    at: Callable[[tuple[int, ...]], tuple[int, ...]] | None = tuple,
     **options: Any,
 ) -> Detector:
     """``model`` on the ``processor``'s size and normalisation (and ``inputs`` beside the pixels: OneFormer's task
-    text), its outputs read by the image processor's ``post`` method at threshold 0 (and ``options``; ``sized``: at
-    each image's size), each image's result made detections by ``read(result, (H, W))``; class names from
-    ``config.id2label`` unless given."""
+    text), its outputs read by the image processor's ``post`` method at threshold 0 (and ``options``) at the target
+    size ``at((H, W))`` of each image (unset: the image's; segments: their mask grid,
+    :func:`~peephole.models.detection.grid_shape`, so that a 640×640 image's 100 queries are not resampled to 160 MB of
+    masks to be sampled down to 128×128; None: the post-processing's own), each image's result made detections by
+    ``read(result, (H, W))``; class names from ``config.id2label`` unless given."""
     import torch
 
     from peephole.models.torch import evaluating, module_device
@@ -136,7 +139,7 @@ def processed(
         b = np.asarray(batch, np.float32)
         with torch.inference_mode(), evaluating(model):
             out = net(pixel_values=torch.from_numpy(pre(b)).to(device))
-        sizes = {"target_sizes": [b.shape[1:3]] * len(b)} if sized else {}
+        sizes = {} if at is None else {"target_sizes": [at(b.shape[1:3])] * len(b)}
         found = read_out(out, threshold=0.0, **sizes, **options)
         return [read(r, b.shape[1:3]) for r in found]
 
