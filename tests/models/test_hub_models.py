@@ -595,6 +595,8 @@ def test_a_saved_mask_classification_models_panoptic_segments_are_explained_with
     assert "segments='panoptic' is for a segmenter that finds them" in capsys.readouterr().err  # the input's error
     assert main(["run", str(tmp_path), "--model", "haar-face", "--segments", "panoptic", "--out", str(tmp_path / "r")]) == 2
     assert "segments='panoptic' is for a segmenter that finds them" in capsys.readouterr().err  # before any item
+    haar = peephole.load_model("haar-face")
+    assert peephole.tasks.Detection(segments="instance").adapt(haar) is haar  # its detections are its instances
     assert main(["explain", str(tmp_path / "photo.png"), "--segments", "panoptic", "--task", "classification"]) == 2
     assert "--segments is the detection task's" in capsys.readouterr().err
     with pytest.raises(peephole.InputError, match="segments must be 'instance', 'panoptic' or None"):

@@ -220,15 +220,15 @@ class Detection(Task):
     def adapt(self, model: Any) -> Any:
         """A callable, torch module or YOLO model as a :class:`~peephole.models.detection.Detector`; a segmenter that
         also finds instances (a Mask2Former folder) as its ``instance_detector()`` (of ``segments``); a name or path is
-        loaded first (:func:`peephole.models.load_model`); models that declare a task are left as they are. Segments
-        asked of a model that cannot find them: one InputError."""
+        loaded first (:func:`peephole.models.load_model`); models that declare a task are left as they are. Panoptic
+        segments asked of a model that cannot find them: one InputError."""
         if isinstance(model, str) or hasattr(model, "__fspath__"):  # loaded here, as the modality would load it
             from peephole.models.registry import load_model
 
             model = load_model(str(model))
         if callable(getattr(model, "instance_detector", None)):
             return model.instance_detector(self.segments or "instance")
-        if self.segments is not None:
+        if self.segments == "panoptic":  # any detector's detections are its instances (its masks where it gives them)
             raise InputError(
                 f"segments={self.segments!r} is for a segmenter that finds them (a Mask2Former, OneFormer or "
                 f"DetrForSegmentation folder), not a {type(model).__name__}; with a transformers model and its processor "
