@@ -173,3 +173,19 @@ def test_an_input_agnostic_result_still_shows_its_summary():
     page = e._repr_html_()
     assert "input-agnostic" in page and pngs(page) == [] and e._repr_png_() is None
     assert "input=-" in repr(e)
+
+
+def test_a_notebook_draws_the_first_35_maps_of_a_sequence_and_counts_the_rest():
+    """A sequence's notebook view drew one picture per target: 40 targets (top_k=40) are 35 pictures and a line
+    counting the other 5 (``figure(target)`` draws each)."""
+    import numpy as np
+
+    def model(b):
+        z = np.asarray(b, np.float64).sum(axis=1, keepdims=True) * np.linspace(-1, 1, 40)[None, :]
+        e = np.exp(z - z.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    e = peephole.explain(model, np.linspace(0, 1, 12), "pami", modality="sequence", top_k=40, output="probs")
+    page = e._repr_html_()
+    assert len(e.targets) == 40 and len(pngs(page)) == 35
+    assert "the first 35 of 40 targets' maps: figure(target) draws each" in " ".join(Parsed(page).text)

@@ -3,6 +3,9 @@ to its own range, so a class at p = 0.00 showed as much red as the top class).""
 
 from __future__ import annotations
 
+import base64
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -68,3 +71,31 @@ def test_many_maps_wrap_into_rows_of_at_most_six_panels():
     assert [ax.get_title() for ax in shown[1:]] == [f"class 0 {i} ({e.probabilities[i]:.2f})" for i in range(13)]
     assert tuple(fig.get_size_inches()) == pytest.approx((3.2 * 6 + 0.6, 3.4 * 3))
     assert tuple(two_class_explanation().figure().get_size_inches()) == pytest.approx((3.2 * 3 + 0.6, 3.4))  # one row
+
+
+def test_a_figure_draws_at_most_35_maps_and_counts_the_rest():
+    """2,000 boxes of a detector made a figure 113,000 pixels tall (50 s, about 900 MB of canvas), and so did the
+    notebook view: unless told which (``targets=``), a figure draws the first 35 maps and its title counts the rest;
+    ``figure(targets=...)`` draws any of them, with its box."""
+    from peephole.modalities.display import FIGURE_MAPS
+
+    img = np.random.default_rng(0).random((24, 32, 3)).astype(np.float32)
+    boxes = np.array([[i % 20, 2, i % 20 + 8, 10] for i in range(50)], float)
+
+    def detector(batch):
+        return [{"boxes": boxes, "scores": np.full(50, float(x[:, :16].mean())), "labels": np.zeros(50, int)} for x in batch]
+
+    e = peephole.explain(detector, img, "rise", n_masks=4, task="detection")
+    assert len(e.targets) == 50 and FIGURE_MAPS == 35
+    fig = e.figure()
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == 36 and fig.get_suptitle().startswith("the first 35 of 50 targets' maps")
+    assert tuple(fig.get_size_inches()) == pytest.approx((3.2 * 6 + 0.6, 3.4 * 6))
+    one = e.figure(targets=[49])
+    assert [ax.get_title() for ax in one.axes if ax.images][1:] == [f"class 0 49 ({e.probabilities[49]:.2f})"]
+    assert one.get_suptitle() == "" and len(one.axes[1].patches) == 1  # its box, not the first target's
+    assert one.axes[1].patches[0].get_x() == pytest.approx(boxes[49][0] - 0.5)
+    html = e._repr_html_()  # the notebook view draws the same capped figure
+    assert html.count("<img") == 1
+    data = base64.b64decode(html.split("base64,")[1].split('"')[0])
+    assert Image.open(io.BytesIO(data)).size[1] < 3.4 * 7 * 100  # six rows of panels (seven with the title), not nine

@@ -204,12 +204,21 @@ class ImageView:
         """H×W×3 uint8 overlay of the map of ``target`` (default: the first target) on the image."""
         return overlay(self._e.input, self._e.map_of(target), alpha, cmap, *self.range(target, scale))
 
-    def figure(self, alpha: float = 0.5, cmap: str = "jet", scale: str = "shared", fig: Any = None) -> Any:
+    def figure(self, alpha: float = 0.5, cmap: str = "jet", scale: str = "shared", fig: Any = None, targets: Any = None) -> Any:
         """A :class:`matplotlib.figure.Figure` with the image, one overlay per target and a colour bar (no pyplot
-        state, the backend untouched); ``fig``: a figure to draw in instead."""
+        state, the backend untouched); ``fig``: a figure to draw in instead. ``targets``: which maps (a class, box or
+        segment index, or a list of them); unset, the targets', the first
+        :data:`~peephole.modalities.display.FIGURE_MAPS` of them, the rest counted in the title."""
+        from peephole.modalities.display import shown
+
         e = self._e
-        titles = [f"{e.name(t)} ({e.probabilities[t]:.2f})" for t in e.targets]
-        return figure(e.input, list(e.maps), titles, alpha, cmap, scale, fig, self.boxes(), self.regions())
+        chosen, note = shown(e.targets, targets)
+        titles = [f"{e.name(t)} ({e.probabilities[t]:.2f})" for t in chosen]
+        maps = [e.map_of(t) for t in chosen]
+        out = figure(e.input, maps, titles, alpha, cmap, scale, fig, self.boxes(chosen), self.regions(chosen))
+        if note:
+            out.suptitle(note, fontsize=10)
+        return out
 
     def show(self, alpha: float = 0.5, cmap: str = "jet", scale: str = "shared") -> None:
         """Show :meth:`figure` with pyplot (a window in a script or REPL, inline in a notebook)."""
@@ -224,15 +233,16 @@ class ImageView:
 
         return img_tag(png(self.figure()))
 
-    def boxes(self) -> list[np.ndarray] | None:
-        """The reference box of each target of a detection (``extras['boxes']``); None for other tasks."""
-        boxes = self._e.extras.get("boxes") if self._e.task == "detection" else None
-        return None if boxes is None else [boxes[t] for t in self._e.targets]
-
-    def regions(self) -> list[np.ndarray] | None:
-        """The region of each target of a segmentation or the mask of each instance (:func:`region_of`); None for
+    def boxes(self, targets: Any = None) -> list[np.ndarray] | None:
+        """The reference box of each target (unset: every target) of a detection (``extras['boxes']``); None for
         other tasks."""
-        regions = [region_of(self._e, t) for t in self._e.targets]
+        boxes = self._e.extras.get("boxes") if self._e.task == "detection" else None
+        return None if boxes is None else [boxes[t] for t in (self._e.targets if targets is None else targets)]
+
+    def regions(self, targets: Any = None) -> list[np.ndarray] | None:
+        """The region of each target (unset: every target) of a segmentation or the mask of each instance
+        (:func:`region_of`); None for other tasks."""
+        regions = [region_of(self._e, t) for t in (self._e.targets if targets is None else targets)]
         return None if any(r is None for r in regions) else regions
 
     def write(self, target: int, base: Path) -> Path:

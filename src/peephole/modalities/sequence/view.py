@@ -50,10 +50,13 @@ class SequenceView:
         plt.show()
 
     def notebook(self) -> str:
-        """The notebook's pictures of the maps: :meth:`figure` of every target as an inline PNG."""
-        from peephole.modalities.display import img_tag, png
+        """The notebook's pictures of the maps: :meth:`figure` of each target (the first
+        :data:`~peephole.modalities.display.FIGURE_MAPS`, the rest counted) as an inline PNG."""
+        from peephole.modalities.display import img_tag, png, shown
 
-        return "".join(img_tag(png(self.figure(t), dpi=80), f"importance for class {t}") for t in self._e.targets)
+        chosen, note = shown(self._e.targets)
+        pictures = "".join(img_tag(png(self.figure(t), dpi=80), f"importance for class {t}") for t in chosen)
+        return pictures + (f"<p>{note.split(' (')[0]}: figure(target) draws each</p>" if note else "")
 
     def write(self, target: int, base: Path) -> Path:
         """The figure of ``target`` as ``base.png``."""
