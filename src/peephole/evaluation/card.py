@@ -100,14 +100,16 @@ def folder_samples(data: str | Path, split: str | None, size: int = 224, shuffle
     """The photos of an ImageNet sample folder (``split``: its even ``'dev'`` or odd ``'test'`` rows), loaded lazily;
     ``shuffle``: in the order of a permutation of that seed instead of the file's (classes sorted by index), so the
     first N photos of an unfinished run are a random sample of the split, not its first classes."""
-    from peephole.evaluation.data import read_imagenet_sample
+    from peephole.evaluation.data import photo, read_imagenet_sample
     from peephole.modalities.image.io import load_image
 
     rows = read_imagenet_sample(data, split)
     order = range(len(rows)) if shuffle is None else np.random.default_rng(shuffle).permutation(len(rows))
     for i in order:
         s = rows[int(i)]
-        yield Sample(s.path.name, load_image(s.path, size=size), s.label, source=str(s.path))
+        img = photo(s.path, lambda p: load_image(p, size=size))
+        if img is not None:  # an unreadable photo is left out with a warning
+            yield Sample(s.path.name, img, s.label, source=str(s.path))
 
 
 def coco_samples(
@@ -119,7 +121,7 @@ def coco_samples(
     (:func:`~peephole.evaluation.data.class_regions`: a class under a pixel wide there is no item);
     ``shuffle``: the photos in the order of a permutation of that seed (as :func:`folder_samples`)."""
     from peephole.evaluation.coco_imagenet import COCO_TO_IMAGENET
-    from peephole.evaluation.data import SPLITS, class_regions, read_coco_boxes
+    from peephole.evaluation.data import SPLITS, class_regions, photo, read_coco_boxes
     from peephole.evaluation.runner import _resized
 
     photos = read_coco_boxes(data)
@@ -130,7 +132,10 @@ def coco_samples(
         regions = class_regions(p, (size, size))  # squashed, not cropped: the boxes stay on the photo
         if not regions:
             continue
-        img = _resized(p.path, size)[0]
+        resized = photo(p.path, lambda q: _resized(q, size))
+        if resized is None:
+            continue
+        img = resized[0]
         probs = _probabilities(model, img)
         for c, region in regions.items():
             ids = list(COCO_TO_IMAGENET[c])

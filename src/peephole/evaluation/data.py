@@ -4,6 +4,7 @@ photos with YOLO boxes. Images are read with :func:`peephole.modalities.image.io
 from __future__ import annotations
 
 import csv
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,18 +34,64 @@ SPLITS = {"dev": 0, "test": 1}
 
 def read_imagenet_sample(folder: str | Path, split: str | None = None) -> list[ImagenetSample]:
     """``labels.csv`` (``file,class_index,wnid,name``) next to the images, in file order; ``split``: the rows at
-    even (``'dev'``) or odd (``'test'``) positions (0-based)."""
+    even (``'dev'``) or odd (``'test'``) positions (0-based). A table that cannot be read or lacks ``file`` or
+    ``class_index`` is one InputError; a row whose class is no index (an integer from 0), or without a file, is left
+    out with a warning naming its line (the split's positions count it: the other rows keep theirs)."""
     if split is not None and split not in SPLITS:
         raise InputError(f"unknown split {split!r}; use one of {sorted(SPLITS)}")
     root = Path(folder)
     table = root / "labels.csv"
     if not table.is_file():
         raise InputError(f"{root}: no labels.csv (file,class_index,...): not an ImageNet sample folder")
-    with table.open(newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = list(enumerate(_table(table, ("file", "class_index")), start=2))
     if split is not None:
         rows = rows[SPLITS[split] :: 2]
-    return [ImagenetSample(root / r["file"], int(r["class_index"]), r.get("name", "")) for r in rows]
+    out = []
+    for line, r in rows:
+        label = _integer(r.get("class_index"))
+        if not r.get("file") or label is None or label < 0:
+            _left_out(table, line, f"file {r.get('file')!r}, class_index {r.get('class_index')!r}: no file or no class index")
+            continue
+        out.append(ImagenetSample(root / r["file"], label, r.get("name") or ""))
+    return out
+
+
+def _table(path: Path, needs: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The rows of a CSV table (UTF-8, a byte-order mark skipped); one InputError if it cannot be read or lacks a
+    column of ``needs``."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            columns = reader.fieldnames or []
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path}: cannot be read as a UTF-8 CSV table ({exc})") from exc
+    missing = [c for c in needs if c not in columns]
+    if missing:
+        raise InputError(f"{path}: needs the columns {', '.join(needs)}; it has {', '.join(map(str, columns)) or 'none'}")
+    return rows
+
+
+def _integer(value: Any) -> int | None:
+    """``value`` as an integer ("3", " 3 "), else None."""
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+def _left_out(path: Path, line: int | None, why: str) -> None:
+    """A warning that the item at ``path`` (its ``line``) is left out of the evaluation, and why."""
+    warnings.warn(f"{path}{'' if line is None else f':{line}'}: left out: {why}", UserWarning, stacklevel=3)
+
+
+def photo(path: Path, load: Any) -> Any:
+    """``load(path)``, or None with a warning when the photo cannot be read (the other photos still go through)."""
+    try:
+        return load(path)
+    except InputError as exc:
+        _left_out(path, None, str(exc).removeprefix(f"{path}: "))
+        return None
 
 
 def correctly_classified(
@@ -67,29 +114,59 @@ def correctly_classified(
 
 
 def read_coco_boxes(folder: str | Path) -> list[CocoSample]:
-    """``images/*.jpg`` with ``labels/<stem>.txt`` (YOLO: ``class_id cx cy w h`` relative) and ``classes.csv``.
+    """``images/*.jpg`` with ``labels/<stem>.txt`` (YOLO: ``class_id cx cy w h`` relative, or a YOLO segment's
+    ``class_id x1 y1 x2 y2 ...`` outline, read as its bounding box) and ``classes.csv`` (``class_id,name``).
 
-    Images without a label file are skipped (they have no objects).
+    Images without a label file are skipped (they have no objects). A ``classes.csv`` that cannot be read, lacks a
+    column or repeats an id is one InputError; a label file that cannot be read, or with a line that is none of the
+    two forms or names no class of ``classes.csv``, leaves its photo out with a warning naming the line.
     """
     root = Path(folder)
     if not (root / "classes.csv").is_file() or not (root / "labels").is_dir():
         raise InputError(f"{root}: needs classes.csv and labels/: not a COCO boxes folder")
-    with (root / "classes.csv").open(newline="") as f:
-        names = {int(r["class_id"]): r["name"] for r in csv.DictReader(f)}
+    names: dict[int, str] = {}
+    for line, r in enumerate(_table(root / "classes.csv", ("class_id", "name")), start=2):
+        cid = _integer(r.get("class_id"))
+        if cid is None or cid in names:
+            raise InputError(f"{root / 'classes.csv'}:{line}: class_id {r.get('class_id')!r} is no integer or repeats one")
+        names[cid] = str(r.get("name"))
     out = []
     for img in sorted((root / "images").glob("*")):
         lab = root / "labels" / f"{img.stem}.txt"
-        if not lab.is_file():
-            continue
-        boxes: dict[str, list[tuple[float, float, float, float]]] = {}
-        for line in lab.read_text().split("\n"):
-            if not line.strip():
-                continue
-            cid, cx, cy, w, h = line.split()
-            x, y, bw, bh = (float(v) for v in (cx, cy, w, h))
-            boxes.setdefault(names[int(cid)], []).append((x - bw / 2, y - bh / 2, x + bw / 2, y + bh / 2))
-        out.append(CocoSample(img, boxes))
+        if lab.is_file() and (boxes := _yolo_boxes(lab, names)) is not None:
+            out.append(CocoSample(img, boxes))
     return out
+
+
+def _yolo_boxes(path: Path, names: dict[int, str]) -> dict[str, list[tuple[float, float, float, float]]] | None:
+    """One label file's boxes by class name (x0, y0, x1, y1 relative); None, with a warning, if a line is wrong."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        _left_out(path, 1, f"cannot be read ({exc})")
+        return None
+    boxes: dict[str, list[tuple[float, float, float, float]]] = {}
+    for n, line in enumerate(lines, start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        cid = _integer(fields[0])
+        try:
+            xy = np.array([float(v) for v in fields[1:]])
+        except ValueError:
+            xy = np.array([np.nan])
+        if cid not in names or not np.isfinite(xy).all() or not (len(xy) == 4 or (len(xy) >= 6 and len(xy) % 2 == 0)):
+            what = "no 'class_id cx cy w h' box or 'class_id x1 y1 ...' outline of a class in classes.csv"
+            _left_out(path, n, f"{line.strip()[:60]!r} is {what}")
+            return None
+        if len(xy) == 4:
+            x, y, w, h = xy
+            box = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+        else:
+            pts = xy.reshape(-1, 2)
+            box = (*pts.min(axis=0), *pts.max(axis=0))
+        boxes.setdefault(names[cid], []).append(tuple(float(v) for v in box))
+    return boxes
 
 
 def dataset_kind(folder: str | Path) -> str:

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from peephole.core.options import require_count
 from peephole.errors import InputError
 from peephole.evaluation.coco_imagenet import COCO_TO_IMAGENET
-from peephole.evaluation.data import class_regions, read_coco_boxes, read_imagenet_sample
+from peephole.evaluation.data import class_regions, photo, read_coco_boxes, read_imagenet_sample
 from peephole.evaluation.methods import MapMaker
 from peephole.evaluation.report import mean_sem, plot_curves, plot_grid, write_table
 from peephole.metrics.curves import default_step, perturbation_curve
@@ -131,7 +131,9 @@ def run_insertion_deletion(
                 continue
             todo = [(c, label) for c, label in zip(conditions, labels) if label not in mine]
             if todo:
-                img = load_image(s.path, size=size)
+                img = photo(s.path, lambda p: load_image(p, size=size))
+                if img is None:  # left out with a warning; the other photos go on
+                    continue
                 probs = _probabilities(model, img)
                 row = {"seq": seq, "source": str(s.path), "label": str(s.label), "true_class": s.label}
                 row.update(prediction_columns(probs, names, s.label))
@@ -330,7 +332,10 @@ def _point_image(
     the ImageNet class of its set the model scores highest. False (nothing committed): the photo has no trial."""
     import cv2
 
-    img, (h, w) = _resized(s.path, size)
+    resized = photo(s.path, lambda p: _resized(p, size))
+    if resized is None:  # left out with a warning
+        return False
+    img, (h, w) = resized
     by_class = class_regions(s, (h, w))
     if not by_class:
         return False
