@@ -85,6 +85,33 @@ def test_sequence_datasets_are_read_by_the_sequence_modality(tmp_path):
     assert open_dataset([np.zeros(8), np.ones(8)]).modality == "sequence"  # a list: the modality that holds them
 
 
+def test_damaged_or_hostile_sequence_arrays_are_one_input_error_and_a_folders_others_still_run(tmp_path, capsys):
+    """An .npy of Python objects, one whose header declares 10¹⁰ floats in 192 bytes (numpy allocated 75 GiB, or
+    raised its MemoryError), one cut short and a damaged .npz: each one InputError naming the file (they were raw
+    ValueError / MemoryError tracebacks); in a folder of .npy sequences such a file fails its item only."""
+    import io
+
+    folder = tmp_path / "f"
+    folder.mkdir()
+    np.save(folder / "good.npy", np.load(write_signals(tmp_path / "one.npy", 1))[0])  # one sequence per file
+    np.save(folder / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**10,)})
+    (folder / "huge.npy").write_bytes(header.getvalue() + bytes(64))
+    (folder / "cut.npy").write_bytes((folder / "good.npy").read_bytes()[:100])
+    z = write_signals(tmp_path / "z.npz", 2)
+    (tmp_path / "zbad.npz").write_bytes(z.read_bytes()[: z.stat().st_size // 2])
+    for name, why in (("objects.npy", "holds Python objects"), ("huge.npy", "declares 80000000000 bytes but holds 192"),
+                      ("cut.npy", "damaged, or not an .npy")):  # fmt: skip
+        with pytest.raises(InputError, match=f"{name}: .*{why}"):
+            open_dataset(folder / name)
+    with pytest.raises(InputError, match="zbad.npz: not an .npz of sequences"):
+        open_dataset(tmp_path / "zbad.npz")
+    assert main(["run", str(folder), "--out", str(tmp_path / "run"), "--model", "batch.sequence_toy:make_sequence_toy"]) == 1
+    captured = capsys.readouterr()
+    assert "1 of 4 items explained, 3 failed" in captured.out, captured.err
+
+
 def test_peephole_run_and_explain_on_sequences_from_the_command_line(tmp_path, capsys):
     data_file = write_signals(tmp_path / "signals.npy", 2)
     model = ["--model", "batch.sequence_toy:make_sequence_toy", "--quiet"]

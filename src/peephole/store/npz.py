@@ -11,23 +11,18 @@ wrong with a file (truncated, bit-flipped, empty, not a zip, missing or mistyped
 from __future__ import annotations
 
 import json
-import struct
-import tokenize
-import zipfile
-import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from peephole.core.aggregate import Aggregator
+from peephole.core.arrays import MAX_BYTES, read_npz
 from peephole.core.partition import Partition
 from peephole.core.state import resolve
 from peephole.errors import InputError
 from peephole.result import FORMAT, FORMAT_VERSION, Explanation
 
-#: The most a saved explanation may hold, uncompressed (all its arrays together), by default.
-MAX_BYTES = 2 << 30
 #: The most arrays a saved explanation may hold.
 MAX_MEMBERS = 10_000
 #: The most characters of its JSON metadata.
@@ -38,7 +33,7 @@ def read(path: str | Path, max_bytes: int = MAX_BYTES) -> Explanation:
     """The :class:`Explanation` saved at ``path`` by :meth:`Explanation.save`; an :class:`InputError` naming
     the file for anything else (including a file whose arrays hold more than ``max_bytes`` uncompressed)."""
     try:
-        arrays = _arrays(Path(path), max_bytes)
+        arrays = read_npz(Path(path), "a saved explanation", max_bytes, MAX_MEMBERS)
         return _explanation(arrays)
     except InputError as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
@@ -46,69 +41,6 @@ def read(path: str | Path, max_bytes: int = MAX_BYTES) -> Explanation:
         raise InputError(
             f"cannot read {path}: not a readable saved explanation ({type(exc).__name__}: {str(exc)[:200]})"
         ) from exc
-
-
-def _arrays(path: Path, max_bytes: int) -> dict[str, np.ndarray]:
-    """Every array of the ``.npz`` at ``path``, each size checked before it is read."""
-    try:
-        with zipfile.ZipFile(path) as z:
-            members = z.infolist()
-            if len(members) > MAX_MEMBERS:
-                raise InputError(f"holds {len(members)} arrays, more than a saved explanation ({MAX_MEMBERS})")
-            total = sum(m.file_size for m in members)
-            if total > max_bytes:
-                raise InputError(f"holds {total} bytes uncompressed, more than Peephole loads ({max_bytes}; see max_bytes)")
-            out = {}
-            for m in members:
-                if not m.filename.endswith(".npy"):
-                    raise InputError(f"{m.filename!r} is not an array: not a saved explanation")
-                with z.open(m) as f:
-                    header = _header(f, m)
-                    out[m.filename[: -len(".npy")]] = _read(f, *header)
-            return out
-    except InputError:
-        raise
-    except (
-        OSError,
-        EOFError,
-        struct.error,
-        zipfile.BadZipFile,
-        zlib.error,
-        NotImplementedError,
-        ValueError,
-        RuntimeError,
-        SyntaxError,
-        tokenize.TokenError,  # numpy's .npy header parser on an unbalanced header (a flipped bracket)
-    ) as exc:
-        raise InputError(f"not a saved explanation (damaged, or not an .npz: {exc})") from exc
-
-
-def _header(f: Any, member: zipfile.ZipInfo) -> tuple[tuple[int, ...], bool, np.dtype]:
-    """The declared shape, order and dtype of one ``.npy`` member, checked against the member's size."""
-    version = np.lib.format.read_magic(f)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-    elif version in ((2, 0), (3, 0)):
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-    else:
-        raise InputError(f"{member.filename!r}: .npy format version {version}")
-    if dtype.hasobject:
-        raise InputError(f"{member.filename!r} holds Python objects: not a saved explanation")
-    n = int(np.prod(shape, dtype=object)) * dtype.itemsize
-    if n > member.file_size:
-        raise InputError(f"{member.filename!r} declares {n} bytes in a member of {member.file_size}")
-    return shape, fortran, dtype
-
-
-def _read(f: Any, shape: tuple[int, ...], fortran: bool, dtype: np.dtype) -> np.ndarray:
-    n = int(np.prod(shape, dtype=object))
-    data = f.read(n * dtype.itemsize)
-    if len(data) != n * dtype.itemsize:
-        raise InputError(f"an array is cut short ({len(data)} of {n * dtype.itemsize} bytes)")
-    a = np.frombuffer(data, dtype=dtype, count=n) if n else np.zeros(0, dtype)
-    a = a.reshape(shape[::-1]).transpose() if fortran else a.reshape(shape)
-    f.read()  # the rest of the member: the zip's CRC check runs at its end
-    return a.copy() if not a.flags.writeable else a
 
 
 def _explanation(arrays: dict[str, np.ndarray]) -> Explanation:

@@ -25,17 +25,17 @@ def read_sequence_items(source: Path, column: str | None, labels: str | None, as
             raise NotThisKind("no .npy sequences found")
         return [Item(p.relative_to(source).as_posix(), str(p.resolve())) for p in paths]
     if suffix == ".npy":
-        return _array_items(_numeric(np.load(source, allow_pickle=False), source), None)
+        return _array_items(_numeric(_arrays(source)[""], source), None)
     if suffix == ".npz":
-        with np.load(source, allow_pickle=False) as z:
-            keys = list(z.keys())
-            key = column or next((k for k in INPUT_KEYS if k in keys), keys[0] if len(keys) == 1 else None)
-            if key not in keys:
-                raise InputError(f"{source}: no array {key!r} of sequences (name it with column=...); its arrays: {keys}")
-            lab = labels or next((k for k in LABEL_KEYS if k in keys), None)
-            if lab is not None and lab not in keys:
-                raise InputError(f"{source}: no array {lab!r} of labels; its arrays: {keys}")
-            return _array_items(_numeric(z[key], source), None if lab is None else z[lab])
+        z = _arrays(source)
+        keys = list(z)
+        key = column or next((k for k in INPUT_KEYS if k in keys), keys[0] if len(keys) == 1 else None)
+        if key not in keys:
+            raise InputError(f"{source}: no array {key!r} of sequences (name it with column=...); its arrays: {keys}")
+        lab = labels or next((k for k in LABEL_KEYS if k in keys), None)
+        if lab is not None and lab not in keys:
+            raise InputError(f"{source}: no array {lab!r} of labels; its arrays: {keys}")
+        return _array_items(_numeric(z[key], source), None if lab is None else z[lab])
     if suffix == ".csv" and asked:
         if column is not None:
             raise InputError(
@@ -52,6 +52,19 @@ def read_sequence_items(source: Path, column: str | None, labels: str | None, as
     raise NotThisKind(
         "sequences are read from an .npy / .npz array or a folder of .npy files (a CSV of rows with modality='sequence')"
     )
+
+
+def _arrays(source: Path) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` by name (an ``.npy``'s as ``""``), read as data with their sizes checked
+    (:mod:`peephole.core.arrays`); anything wrong with the file, one InputError naming it."""
+    from peephole.core.arrays import read_npy, read_npz
+
+    try:
+        if source.suffix.lower() == ".npz":
+            return read_npz(source, "an .npz of sequences")
+        return {"": read_npy(source, "an .npy array of sequences")}
+    except InputError as exc:
+        raise InputError(f"{source}: {exc}") from exc
 
 
 def _numeric(a: np.ndarray, source: Path) -> np.ndarray:
@@ -92,7 +105,7 @@ def load_sequence_item(source: Any) -> np.ndarray:
     if not p.is_file():
         raise InputError(f"{p}: no such file (a sequence is read from an .npy, .csv or .txt file)")
     if p.suffix.lower() == ".npy":
-        return np.load(p, allow_pickle=False)
+        return _arrays(p)[""]
     try:
         return np.loadtxt(p, delimiter="," if p.suffix.lower() == ".csv" else None, ndmin=1)
     except ValueError as exc:
