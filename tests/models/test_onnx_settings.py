@@ -81,3 +81,62 @@ def test_a_half_or_double_precision_input_gets_the_batch_in_its_type(tmp_path, i
 def test_an_input_that_takes_no_floats_is_one_input_error_when_loaded(tmp_path):
     with pytest.raises(InputError, match=r"input 'x' takes tensor\(uint8\); Peephole feeds float images"):
         peephole.load_model(str(tiny_onnx(tmp_path / "u.onnx", input_type="UINT8")))
+
+
+def grey_onnx(path, nhwc: bool = False):
+    """A one-channel classifier (N×1×28×28, or N×28×28×1): 10 logits = flattened pixels @ W."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    w = np.random.default_rng(1).normal(size=(784, 10)).astype(np.float32)
+    shape = ["N", 28, 28, 1] if nhwc else ["N", 1, 28, 28]
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["x"], ["f"]), helper.make_node("MatMul", ["f", "W"], ["y"])], "grey",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 10])],
+        [helper.make_tensor("W", TensorProto.FLOAT, [784, 10], w.ravel())],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path, w
+
+
+@pytest.mark.parametrize("nhwc", [False, True])
+def test_a_one_channel_file_gets_the_images_luma(tmp_path, nhwc):
+    """An MNIST-style file (1×28×28, or 28×28×1) raised onnxruntime's "Got: 3 Expected: 1" on every image: it gets
+    the image's luma (BT.601, as PIL's convert("L")) at its size, unnormalised unless declared; a torch module of one
+    channel the same with ImagePreprocess(grey=True)."""
+    import cv2
+    from PIL import Image
+
+    path, w = grey_onnx(tmp_path / "g.onnx", nhwc)
+    model = peephole.load_model(str(path))
+    assert model.settings == {"output": "logits", "layout": "nhwc" if nhwc else "nchw", "normalise": "none"}
+    image = np.random.default_rng(2).random((40, 40, 3)).astype(np.float32)
+    small = cv2.resize(image, (28, 28), interpolation=cv2.INTER_LINEAR)
+    luma = np.asarray(Image.fromarray((small * 255).round().astype(np.uint8)).convert("L"), np.float32) / 255
+    np.testing.assert_allclose(model(image[None])[0], luma.ravel() @ w, atol=0.05 * np.abs(luma.ravel() @ w).max())
+    exact = small @ np.array([0.299, 0.587, 0.114], np.float32)
+    np.testing.assert_allclose(model(image[None])[0], exact.ravel() @ w, rtol=1e-4, atol=1e-3)
+    imagenet = peephole.load_model(str(path), normalise="imagenet")  # the means of ImageNet's mean and std
+    np.testing.assert_allclose(imagenet(image[None])[0], ((exact - 0.449) / 0.226).ravel() @ w, rtol=1e-3, atol=1e-2)
+    e = peephole.explain(model, image, "occlusion", radius=8, stride=8, window="square")
+    assert e.maps.shape == (1, 40, 40) and np.isfinite(e.maps).all()
+
+
+def test_a_one_channel_torch_module_takes_the_luma_with_a_grey_preprocess():
+    torch = pytest.importorskip("torch")
+    from peephole.models.preprocess import ImagePreprocess
+    from peephole.models.torch import TorchModel
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)).eval()
+    model = TorchModel(net, "logits", ImagePreprocess(size=(28, 28), grey=True))
+    image = np.random.default_rng(2).random((40, 40, 3)).astype(np.float32)
+    import cv2
+
+    exact = cv2.resize(image, (28, 28), interpolation=cv2.INTER_LINEAR) @ np.array([0.299, 0.587, 0.114], np.float32)
+    with torch.no_grad():
+        want = net(torch.from_numpy(exact[None, None])).numpy()
+    np.testing.assert_allclose(model(image[None]), want, rtol=1e-4, atol=1e-5)

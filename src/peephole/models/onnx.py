@@ -118,9 +118,12 @@ def onnx_image_model(
     - ``output``: as declared; else the file's ``peephole.output`` metadata; else ``'probs'`` when the graph
       ends in Softmax or Sigmoid (so softmax is never applied twice); else ``'logits'``.
     - ``layout`` (``'nchw'`` | ``'nhwc'``): as declared; else the metadata; else ``'nhwc'`` when the input's
-      last axis is 3 and its second is not, else ``'nchw'``.
+      last axis is 3 (or 1) and its second is not, else ``'nchw'``.
     - ``normalise`` (``'imagenet'`` mean/std, ``'tflite'`` (255x − 127)/128, ``'none'``): as declared; else
-      the metadata; else ``'imagenet'``.
+      the metadata; else ``'imagenet'`` for a three-channel input and ``'none'`` for a one-channel one.
+
+    A one-channel input (an MNIST-style model, 1×28×28) is given the image's luma (ITU-R BT.601, as PIL's
+    ``convert("L")``), normalised with the mean of the ImageNet or TFLite means and stds.
 
     Peephole's own exports record all three in their metadata, so they load right with no argument.
     """
@@ -135,10 +138,12 @@ def onnx_image_model(
         raise InputError(f"{path}: output must be one of {OUTPUT_KINDS}, got {output!r}")
     shape = model.session.get_inputs()[0].shape
     if layout is None:
-        layout = meta.get("peephole.layout") or ("nhwc" if len(shape) == 4 and shape[3] == 3 and shape[1] != 3 else "nchw")
+        last_channels = len(shape) == 4 and shape[3] in (1, 3) and shape[1] not in (1, 3)
+        layout = meta.get("peephole.layout") or ("nhwc" if last_channels else "nchw")
     if layout not in LAYOUTS:
         raise InputError(f"{path}: layout must be one of {LAYOUTS}, got {layout!r}")
-    normalise = normalise or meta.get("peephole.normalise") or "imagenet"
+    grey = len(shape) == 4 and shape[1 if layout == "nchw" else 3] == 1
+    normalise = normalise or meta.get("peephole.normalise") or ("none" if grey else "imagenet")
     if normalise not in NORMALISATIONS:
         raise InputError(f"{path}: normalise must be one of {NORMALISATIONS}, got {normalise!r}")
     axes = (2, 4) if layout == "nchw" else (1, 3)
@@ -146,8 +151,10 @@ def onnx_image_model(
         tuple(shape[axes[0] : axes[1]]) if len(shape) == 4 and all(isinstance(s, int) for s in shape[axes[0] : axes[1]]) else None
     )
     mean, std = {"imagenet": IMAGENET_MEAN_STD, "tflite": TFLITE_MEAN_STD, "none": ((0.0,) * 3, (1.0,) * 3)}[normalise]
+    if grey:
+        mean, std = (float(np.mean(mean)),), (float(np.mean(std)),)
     model.output = output
-    model.preprocess = ImagePreprocess(size=size, mean=mean, std=std, channels_first=layout == "nchw")
+    model.preprocess = ImagePreprocess(size=size, mean=mean, std=std, channels_first=layout == "nchw", grey=grey)
     model.settings = {"output": output, "layout": layout, "normalise": normalise}
     if class_names is not None:
         model.class_names = list(class_names)

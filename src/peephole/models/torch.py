@@ -15,7 +15,7 @@ import numpy as np
 from peephole.core.perturb import Arrays
 from peephole.core.query import OUTPUT_KINDS
 from peephole.errors import InputError
-from peephole.models.preprocess import ImagePreprocess
+from peephole.models.preprocess import LUMA, ImagePreprocess
 
 
 class TorchModel:
@@ -32,7 +32,8 @@ class TorchModel:
     raises (e.g. a ``view`` that needs the default strides) or its output differs beyond 1e-4 (relative),
     the adapter keeps the default layout. ``channels_last=False`` never tries it. Maskers build the perturbed
     batches on the module's device when it is not the CPU (:attr:`arrays`; only the keep-masks cross);
-    ``device_masks=True`` / ``False`` forces it / never does it.
+    ``device_masks=True`` / ``False`` forces it / never does it. A one-channel module (MNIST-style, 1×28×28) takes
+    ``preprocess=ImagePreprocess(size=(28, 28), grey=True)``: the image's luma, as an ONNX file of one channel gets.
     """
 
     modality = "image"  #: inputs are N×H×W×3 float32 RGB images in [0, 1]
@@ -87,6 +88,8 @@ class TorchModel:
                 x = x.permute(0, 2, 3, 1)  # bilinear, half-pixel centres: OpenCV's INTER_LINEAR, as on the host
         else:
             x = torch.from_numpy(pre.resize(batch)).to(self.device)
+        if pre.grey:  # a one-channel module: the image's luma
+            x = (x @ torch.tensor(LUMA, dtype=torch.float32, device=self.device))[..., None]
         if pre.channels_first:
             x = x.permute(0, 3, 1, 2)  # channels-last strides
         if pre.normalises:
