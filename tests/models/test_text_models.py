@@ -258,3 +258,30 @@ def test_a_folder_of_another_head_is_refused_not_given_a_random_one(tiny_hf, tmp
     (vit / "config.json").write_text(config.replace('"2": "LABEL_2"', '"2": "LABEL_2", "3": "LABEL_3"'))
     with pytest.raises(InputError, match="cannot load a vision model from .*ignore_mismatched_sizes"):
         peephole.load_model(str(vit))
+
+
+def test_a_text_past_the_models_positions_is_cut_there_with_one_warning(tiny_hf, tmp_path) -> None:
+    """A tokenizer saved without a limit gave a 64-position model 202 tokens (torch's "expanded size" ModelError on
+    every long text): the limit is the model's positions; a text past it is cut with one warning saying its words
+    past the limit get no importance (it was silent with a limit too)."""
+    import transformers
+
+    from peephole.models.text.hf import HFTextClassifier, token_limit
+
+    path, model, fast = tiny_hf
+    assert token_limit(fast, model.config) == 64
+    unlimited = transformers.PreTrainedTokenizerFast(tokenizer_object=fast.backend_tokenizer, pad_token="[PAD]")
+    assert unlimited.model_max_length > 10**20 and token_limit(unlimited, model.config) == 64
+    roberta = transformers.RobertaConfig(max_position_embeddings=66, pad_token_id=1)
+    assert token_limit(unlimited, roberta) == 64  # RoBERTa's positions start after its padding index
+    clf = HFTextClassifier(model, unlimited)
+    words = " ".join(["good"] + ["cat"] * 99)
+    with pytest.warns(UserWarning, match=r"texts longer than 64 tokens .*first seen: a text of 102 tokens"):
+        e = explain_text(clf, words, method="occlusion")
+    assert e.maps.shape == (1, 100) and np.abs(e.maps[0, 70:]).max() == 0  # never read: no importance
+    assert e.maps[0, 0] != 0
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explain_text(clf, words, method="occlusion")  # once per adapter

@@ -5,6 +5,7 @@ Nothing is downloaded: :meth:`HFTextClassifier.from_pretrained` loads with ``loc
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,8 @@ class HFTextClassifier:
     probabilities for a multi-label model, scores for a regression head: ``config.problem_type``,
     :mod:`peephole.models.hf_problem`).
 
-    Texts longer than the model's maximum length are truncated (PAMI's perturbed inputs keep
-    only a few words, so this affects the unperturbed text at most). Class names come from
-    ``config.id2label``.
+    Texts longer than the model's maximum length (:func:`token_limit`) are cut there, with one warning per adapter:
+    words past it are not read, so they get no importance. Class names come from ``config.id2label``.
     """
 
     modality = "text"  #: the input kind: ``peephole.explain(model, text)`` needs no ``modality=``
@@ -47,8 +47,8 @@ class HFTextClassifier:
         self.output, self.sigmoid = problem_output(model.config)
         self.tokenizer = tokenizer
         self.device = module_device(model, device)
-        limit = getattr(tokenizer, "model_max_length", None)
-        self.max_length = max_length or (limit if limit and limit < 100_000 else 512)
+        self.max_length = max_length or token_limit(tokenizer, model.config)
+        self.cut = CutWarning(self.max_length)
         self.preferred_batch_size = batch_size
         id2label = getattr(model.config, "id2label", None) or {}
         n = int(getattr(model.config, "num_labels", len(id2label)))
@@ -75,11 +75,47 @@ class HFTextClassifier:
     def __call__(self, batch: Sequence[str]) -> np.ndarray:
         from peephole.models.torch import evaluating
 
+        self.cut.check(self.tokenizer, list(batch))
         enc = self.tokenizer(list(batch), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
         enc = {k: v.to(self.device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
         with self.torch.inference_mode(), evaluating(self.model):
             logits = self.model(**enc).logits.detach().float()
             return (logits.sigmoid() if self.sigmoid else logits).cpu().numpy()
+
+
+def token_limit(tokenizer: Any, config: Any) -> int:
+    """The most tokens the model reads: its tokenizer's ``model_max_length`` (unless unset: 512), at most its
+    position embeddings (a RoBERTa-style model's less its ``pad_token_id + 1`` offset); a tokenizer saved without a
+    limit gave a 64-position model 202 tokens and torch's "expanded size" error."""
+    limit = getattr(tokenizer, "model_max_length", None)
+    limit = int(limit) if isinstance(limit, int) and 0 < limit < 100_000 else 512
+    positions = getattr(config, "max_position_embeddings", None)
+    if isinstance(positions, int) and positions > 0:
+        offset = (getattr(config, "pad_token_id", 0) or 0) + 1 if "roberta" in str(getattr(config, "model_type", "")) else 0
+        limit = min(limit, max(1, positions - offset))
+    return limit
+
+
+class CutWarning:
+    """One warning per adapter when a text is longer than the ``limit`` of tokens the model reads."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.warned = limit, False
+
+    def check(self, tokenizer: Any, texts: Sequence[str], pair: str | None = None) -> None:
+        """Warn (once) if a text of ``texts`` (each beside ``pair``, an NLI model's hypothesis) is past the limit."""
+        if self.warned or not texts:
+            return
+        second = None if pair is None else [pair] * len(texts)
+        longest = max(len(ids) for ids in tokenizer(list(texts), second, truncation=False)["input_ids"])
+        if longest > self.limit:
+            self.warned = True
+            warnings.warn(
+                f"texts longer than {self.limit} tokens (this model's limit) are cut there: the words past it are not "
+                f"read, so they get no importance (first seen: a text of {longest} tokens)",
+                UserWarning,
+                stacklevel=3,
+            )
 
 
 def load_sequence_classifier(path: str | Path) -> tuple[Any, Any]:

@@ -18,6 +18,7 @@ import numpy as np
 
 from peephole.errors import InputError
 from peephole.models.hf_zero_shot import checked_labels, prompts
+from peephole.models.text.hf import CutWarning, token_limit
 
 #: the zero-shot-classification pipeline's hypothesis
 TEMPLATE = "This example is {}."
@@ -75,8 +76,8 @@ class HFZeroShotTextClassifier:
         self.class_names = [f"not {q[0]}", q[0]] if len(q) == 1 else list(q)
         self.model, self.tokenizer, self.torch = model, tokenizer, torch
         self.device = module_device(model, device)
-        limit = getattr(tokenizer, "model_max_length", None)
-        self.max_length = limit if limit and limit < 100_000 else 512
+        self.max_length = token_limit(tokenizer, model.config)
+        self.cut = CutWarning(self.max_length)  # the text's tokens with the longest hypothesis's past the limit
         self.preferred_batch_size = batch_size
 
     def use_device(self, device: Any) -> None:
@@ -90,6 +91,7 @@ class HFZeroShotTextClassifier:
 
         if not len(batch):
             return np.zeros((0, len(self.hypotheses)))
+        self.cut.check(self.tokenizer, list(batch), max(self.hypotheses, key=len))
         pairs = [(text, h) for text in batch for h in self.hypotheses]
         logits = []
         with self.torch.inference_mode(), evaluating(self.model):
