@@ -150,3 +150,14 @@ def test_a_saved_nli_model_is_a_zero_shot_classifier_with_queries_and_refused_wi
     with pytest.raises(peephole.InputError, match="give queries= with it"):
         load_text_model("vader", template="about {}")
     assert main(argv) == 2 and "natural-language-inference" in capsys.readouterr().err
+
+
+def test_a_premise_past_the_models_limit_is_cut_with_one_warning(nli):
+    """An NLI model reads the premise and the hypothesis together: a premise past the limit (64 tokens with the
+    hypothesis) is cut, with one warning counting the pair's tokens; its words past the limit get no importance."""
+    model, tok = nli
+    clf = HFZeroShotTextClassifier(model, tok, TOPICS, template="about {}")
+    text = " ".join(["dog"] + ["the"] * 79)
+    with pytest.warns(UserWarning, match=r"texts longer than 64 tokens .*a text of 85 tokens"):  # CLS 80 SEP about x SEP
+        e = peephole.explain(clf, text, "occlusion", targets=["dog"])
+    assert np.abs(e.maps[0, 62:]).max() == 0 and e.maps[0, 0] != 0

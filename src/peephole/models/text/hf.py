@@ -75,8 +75,8 @@ class HFTextClassifier:
     def __call__(self, batch: Sequence[str]) -> np.ndarray:
         from peephole.models.torch import evaluating
 
-        self.cut.check(self.tokenizer, list(batch))
         enc = self.tokenizer(list(batch), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+        self.cut.check(self.tokenizer, list(batch), enc["input_ids"].shape[1])
         enc = {k: v.to(self.device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
         with self.torch.inference_mode(), evaluating(self.model):
             logits = self.model(**enc).logits.detach().float()
@@ -102,11 +102,12 @@ class CutWarning:
     def __init__(self, limit: int) -> None:
         self.limit, self.warned = limit, False
 
-    def check(self, tokenizer: Any, texts: Sequence[str], pair: str | None = None) -> None:
-        """Warn (once) if a text of ``texts`` (each beside ``pair``, an NLI model's hypothesis) is past the limit."""
-        if self.warned or not texts:
+    def check(self, tokenizer: Any, texts: Sequence[str], width: int, pairs: Sequence[str] | None = None) -> None:
+        """Warn (once) if a text of ``texts`` (each beside its of ``pairs``, an NLI model's hypotheses) is past the
+        limit; ``width``: the batch's tokens as encoded (below the limit nothing was cut, and nothing is counted)."""
+        if self.warned or not texts or width < self.limit:
             return
-        second = None if pair is None else [pair] * len(texts)
+        second = None if pairs is None else list(pairs)
         longest = max(len(ids) for ids in tokenizer(list(texts), second, truncation=False)["input_ids"])
         if longest > self.limit:
             self.warned = True

@@ -91,14 +91,15 @@ class HFZeroShotTextClassifier:
 
         if not len(batch):
             return np.zeros((0, len(self.hypotheses)))
-        self.cut.check(self.tokenizer, list(batch), max(self.hypotheses, key=len))
         pairs = [(text, h) for text in batch for h in self.hypotheses]
         logits = []
         with self.torch.inference_mode(), evaluating(self.model):
             for i in range(0, len(pairs), self.preferred_batch_size):
                 chunk = pairs[i : i + self.preferred_batch_size]
-                enc = self.tokenizer([p for p, _ in chunk], [h for _, h in chunk], padding=True, truncation="only_first",
-                                     max_length=self.max_length, return_tensors="pt")  # fmt: skip
+                texts, hypotheses = [p for p, _ in chunk], [h for _, h in chunk]
+                enc = self.tokenizer(texts, hypotheses, padding=True, truncation="only_first", max_length=self.max_length,
+                                     return_tensors="pt")  # fmt: skip
+                self.cut.check(self.tokenizer, texts, enc["input_ids"].shape[1], hypotheses)
                 enc = {k: v.to(self.device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
                 logits.append(self.model(**enc).logits.detach().float().cpu().numpy())
         out = np.concatenate(logits).reshape(len(batch), len(self.hypotheses), -1)
