@@ -14,6 +14,7 @@ people (``cat_top1_281_tabby.png``, ``cat.npz``) and a re-run replaces the previ
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -27,9 +28,23 @@ MANIFEST = "manifest.json"
 FORMAT = "peephole-run"
 
 
+#: the most bytes of a file stem (names take 255 bytes on most file systems, and the suffixes follow the stem)
+STEM_BYTES = 80
+
+
 def input_stem(spec: str) -> str:
-    """The file stem an input's outputs are named by: ``photos/cat.jpg`` -> ``cat``, ``skimage:chelsea`` -> ``chelsea``."""
-    name = Path(spec.split(":", 1)[-1] if ":" in spec and not Path(spec).exists() else spec).stem
+    """The file stem an input's outputs are named by: ``photos/cat.jpg`` -> ``cat``, ``skimage:chelsea`` -> ``chelsea``;
+    a long text its first words and a digest (``good good ...-1a2b3c4d``: a 5,000-character text was a file name
+    too long to write)."""
+    try:
+        exists = Path(spec).exists()
+    except (OSError, ValueError):  # too long or too odd to be a path: a text
+        exists = False
+    name = Path(spec.split(":", 1)[-1] if ":" in spec and not exists else spec).stem.replace("\0", "_")
+    if len(name.encode("utf-8", "surrogateescape")) > STEM_BYTES:
+        digest = hashlib.sha1(spec.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+        head = name.encode("utf-8", "surrogateescape")[: STEM_BYTES - 9].decode("utf-8", "ignore").rstrip()
+        name = f"{head}-{digest}"
     return name or "input"
 
 

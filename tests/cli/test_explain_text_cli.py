@@ -49,3 +49,23 @@ def test_an_unwritable_html_path_is_one_error_after_the_results(tmp_path, capsys
     assert main(["explain-text", "a fine day", "--no-color", "--html", str(tmp_path / "file" / "out.html")]) == 2
     cap = capsys.readouterr()
     assert "prediction:" in cap.out and "cannot write" in cap.err and "Traceback" not in cap.err
+
+
+def test_a_text_too_long_to_be_a_file_name_is_explained_and_named_short(tmp_path, capsys) -> None:
+    """A 5,000-character text was an OSError traceback ("File name too long", from asking whether it is a folder),
+    then, with --out, a file name too long to write and a title line of 5,000 characters: it is named by its first
+    words and a digest, its title line by its first 80 characters and how many more (its words are all shown
+    below). A colon in it, as a source:name path has, does not fail either."""
+    pytest.importorskip("vaderSentiment", reason="the 'text' extra is not installed")
+    import peephole
+    from peephole.outputs import STEM_BYTES, input_stem
+
+    text = " ".join(["good"] * 1000)
+    assert main(["explain-text", text, "--method", "occlusion", "--out", str(tmp_path / "o"), "--no-color"]) == 0
+    out = capsys.readouterr().out
+    (head,) = [line for line in out.splitlines() if "model queries" in line]
+    assert head.startswith("good good") and "… (+4920 characters): 1001 model queries" in head and len(head) < 150
+    (npz,) = (tmp_path / "o").glob("*.npz")
+    assert len(npz.stem.encode()) <= STEM_BYTES and npz.stem.startswith("good good") and npz.stem != input_stem(text + "!")
+    assert peephole.load(tmp_path / "o", item=text).input == ["good"] * 1000  # the manifest names it by its text
+    assert input_stem(f"{text}: and more") == " and more" and input_stem("x" * 300 + "\0:y" * 200)

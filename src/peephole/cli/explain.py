@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from peephole.errors import InputError, PeepholeError
 from peephole.modalities import MODALITIES
+from peephole.modalities.items import is_folder
 from peephole.pipeline import DEFAULT_TOP_K
 from peephole.tasks import TASKS, task_with
 from peephole.terminal import safe
@@ -216,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = [line for line in sys.stdin.read().splitlines() if line.strip()] if args.inputs == ["-"] else args.inputs
     try:
         check_seed(args.seed)
-        folders = [i for i in inputs if Path(i).is_dir()]
+        folders = [i for i in inputs if is_folder(i)]
         if folders:  # before the model loads: a dataset is peephole run's
             raise InputError(f"{folders[0]} is a folder; to explain every image in it use: peephole run {folders[0]} --out RUN")
         loader = {k: getattr(args, k, None) for k in ("backend", "output", "layout", "normalise", "device")}

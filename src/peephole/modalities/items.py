@@ -44,6 +44,15 @@ class NotThisKind(InputError):
     """The dataset holds no inputs of the modality asked (another modality may read it); the message says why."""
 
 
+def is_folder(spec: str) -> bool:
+    """Whether a command-line input names a folder; a text too long or too odd to be a path (a 5,000-character
+    sentence, a NUL) names none (``Path.is_dir`` raised ``OSError: File name too long`` on it)."""
+    try:
+        return Path(spec).is_dir()
+    except (OSError, ValueError):
+        return False
+
+
 def read_text(path: Path) -> str:
     """The text of a dataset file. Encoding: the one its byte-order mark names (UTF-8, UTF-16, UTF-32), else UTF-8
     when the bytes are valid UTF-8, else Windows-1252 (Western European; Latin-1 where its five unassigned bytes

@@ -63,5 +63,11 @@ def lines(explanation: Any, colour: bool, score: Any = None) -> list[str]:
     return out
 
 
+#: the most characters of a text a terminal line names it by
+TITLE_CHARS = 80
+
+
 def title(source: Any) -> str:
-    return printable(str(source))
+    """How a terminal names a text: printable, its first :data:`TITLE_CHARS` characters and how many more."""
+    text = printable(str(source))
+    return text if len(text) <= TITLE_CHARS else f"{text[: TITLE_CHARS - 1]}… (+{len(text) - TITLE_CHARS + 1} characters)"
