@@ -841,7 +841,7 @@ def check_cli(args: list[str]) -> None:
     assert "Traceback" not in err, err
     assert code in (0, 1, 2), (code, err)
     assert (code != 0 or not errors) and (code != 2 or len(errors) == 1), (code, err)
-    if args[0] == "explain":  # each input that failed has its line (a run lists failed items in its summary instead)
+    if args[0] in ("explain", "explain-text"):  # each failed input has its line (a run lists failed items in its summary)
         assert (code == 1) <= bool(errors), (code, err)
 
 
@@ -864,6 +864,33 @@ def test_fuzz_the_run_command(cli_inputs, data, flags, n):
     base = ["--model", "runs_fixtures:make_toy", "--size", "24", "--method", "pami", *WINDOW, "--quiet"]
     flags = [f.replace("{out}", str(out.parent)) for f in flags]
     isolated(check_cli, ["run", str(cli_inputs[data]), "--out", str(out), *base, *flags])
+
+
+EXPLAIN_TEXT_FLAGS = {
+    "--method": ["pami", "occlusion", "lime", "nosuch"],
+    "--partition": ["words", "windows", "phrases", "x"],
+    "--masker": ["drop", "[MASK]", ""],
+    "--target": ["0", "1", "positive", "9"],
+    "--top-k": ["0", "1", "2"],
+    "--seed": ["0", "-1"],
+    "--html": ["{out}/page.html", "{out}"],
+    "--no-color": None,
+}
+#: texts as a shell passes them: paths they are not, colons, slashes, 5,000 characters, control characters
+CLI_TEXTS = st.one_of(
+    TEXTS,
+    st.sampled_from(["a/b: good film", "skimage:chelsea", "C:\\x good", "./", "good:" * 60, "/" * 300, "good " * 1000]),
+)
+
+
+@settings(FUZZ, max_examples=examples(20))
+@given(texts=st.lists(CLI_TEXTS.filter(lambda t: "\0" not in t), min_size=1, max_size=2), flags=argv(EXPLAIN_TEXT_FLAGS),
+       n=st.integers())  # fmt: skip
+def test_fuzz_the_explain_text_command(cli_inputs, texts, flags, n):
+    """``peephole explain-text`` on any text a shell can pass: a text too long to be a file name raised OSError."""
+    out = cli_inputs["out"] / f"text-{n % 10**9}"
+    flags = [f.replace("{out}", str(out)) for f in flags]
+    isolated(check_cli, ["explain-text", *texts, "--model", "runs_fixtures:make_text_toy", *flags, "--out", str(out)])
 
 
 @pytest.mark.parametrize("option", ["out=x", "targets=[0]", "model=null", "seed=1"])
