@@ -316,3 +316,25 @@ def test_a_tensor_that_requires_grad_or_is_bfloat16_is_read_like_its_array():
     e = peephole.explain(lambda b: np.asarray(b).sum(1, keepdims=True), signal, "occlusion", modality="sequence",
                          output="scores", partition="windows", window=2)  # fmt: skip
     assert e.maps.shape == (1, 8) and np.isfinite(e.maps).all()
+
+
+def test_a_callable_returning_a_tensor_that_requires_grad_or_a_pipelines_dicts():
+    """A plain callable returning a torch tensor that requires grad (a module called without no_grad) raised torch's
+    "Can't call numpy() on Tensor that requires grad" as a ModelError: it is read detached, as a module's output is.
+    One returning a pipeline's [{'label', 'score'}] dicts is one ModelError saying to pass the pipeline itself."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    head = torch.nn.Linear(3, 4)
+    image = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)
+
+    def grad_on(b):
+        return head(torch.from_numpy(np.asarray(b)).mean(dim=(1, 2)))
+
+    def detached(b):
+        with torch.no_grad():
+            return head(torch.from_numpy(np.asarray(b)).mean(dim=(1, 2))).numpy()
+
+    got = peephole.explain(grad_on, image, "rise", output="logits", n_masks=4).maps
+    np.testing.assert_allclose(got, peephole.explain(detached, image, "rise", output="logits", n_masks=4).maps)
+    with pytest.raises(peephole.ModelError, match="a transformers pipeline's .* pass the pipeline itself"):
+        peephole.explain(lambda b: [[{"label": "cat", "score": 0.9}] for _ in b], image, "rise", output="probs", n_masks=4)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from peephole.core.query import OUTPUT_KINDS
+from peephole.core.query import OUTPUT_KINDS, to_numpy
 from peephole.errors import InputError
 
 
@@ -30,4 +30,6 @@ class CallableModel:
         self.modality = modality  #: the input kind, if the caller declares one
 
     def __call__(self, batch: Any) -> np.ndarray:
-        return np.asarray(self.fn(batch))
+        """What ``fn`` returns as an array, tensors detached and on the host first (:func:`~peephole.core.query.to_numpy`:
+        a tensor that requires grad failed NumPy's conversion); the task checks the values."""
+        return np.asarray(to_numpy(self.fn(batch)))

@@ -108,7 +108,23 @@ def numbers_of(raw: Any, what: str, expected: str) -> np.ndarray:
     try:
         return real_numbers(raw)
     except (TypeError, ValueError) as exc:
-        raise ModelError(f"the model returned {type(raw).__name__}, not {expected} on {what}: {exc}") from exc
+        hint = PIPELINE_HINT if _pipeline_output(raw) else ""
+        raise ModelError(f"the model returned {type(raw).__name__}, not {expected} on {what}: {exc}{hint}") from exc
+
+
+PIPELINE_HINT = (
+    " (a transformers pipeline's [{'label': ..., 'score': ...}] per input: pass the pipeline itself, which Peephole "
+    "reads, or return an (N, n_classes) array)"
+)
+
+
+def _pipeline_output(raw: Any) -> bool:
+    """Whether ``raw`` looks like a transformers pipeline's output: dicts with a label and a score."""
+    try:
+        flat = np.asarray(raw, dtype=object).ravel()
+    except (TypeError, ValueError):
+        return False
+    return bool(flat.size) and isinstance(flat[0], dict) and {"label", "score"} <= set(flat[0])
 
 
 def in_range(out: np.ndarray, output: str, what: str) -> np.ndarray:
