@@ -22,16 +22,12 @@ REPR_TARGETS = 4
 FIGURE_MAPS = 35
 
 
-def shown(targets: Any, chosen: Any = None) -> tuple[list[int], str]:
-    """The targets a figure draws (``chosen``, else the first :data:`FIGURE_MAPS`) and a note of those left out."""
+def shown(targets: Any, chosen: Any = None) -> tuple[list[int], int]:
+    """The targets a figure draws (``chosen``, else the first :data:`FIGURE_MAPS`) and how many it leaves out."""
     if chosen is not None:
-        return [int(t) for t in ([chosen] if isinstance(chosen, (int, np.integer)) else chosen)], ""
+        return [int(t) for t in ([chosen] if isinstance(chosen, (int, np.integer)) else chosen)], 0
     targets = [int(t) for t in targets]
-    if len(targets) <= FIGURE_MAPS:
-        return targets, ""
-    return targets[:FIGURE_MAPS], (
-        f"the first {FIGURE_MAPS} of {len(targets)} targets' maps (figure(targets=[...]) draws others)"
-    )
+    return targets[:FIGURE_MAPS], max(0, len(targets) - FIGURE_MAPS)
 
 
 def png(fig: Any, dpi: int = 100) -> bytes:

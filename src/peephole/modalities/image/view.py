@@ -212,12 +212,13 @@ class ImageView:
         from peephole.modalities.display import shown
 
         e = self._e
-        chosen, note = shown(e.targets, targets)
+        chosen, left = shown(e.targets, targets)
         titles = [f"{e.name(t)} ({e.probabilities[t]:.2f})" for t in chosen]
         maps = [e.map_of(t) for t in chosen]
         out = figure(e.input, maps, titles, alpha, cmap, scale, fig, self.boxes(chosen), self.regions(chosen))
-        if note:
-            out.suptitle(note, fontsize=10)
+        if left:
+            n = len(chosen)
+            out.suptitle(f"the first {n} of {n + left} targets' maps (figure(targets=[...]) draws others)", fontsize=10)
         return out
 
     def show(self, alpha: float = 0.5, cmap: str = "jet", scale: str = "shared") -> None:

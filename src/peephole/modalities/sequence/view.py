@@ -54,9 +54,10 @@ class SequenceView:
         :data:`~peephole.modalities.display.FIGURE_MAPS`, the rest counted) as an inline PNG."""
         from peephole.modalities.display import img_tag, png, shown
 
-        chosen, note = shown(self._e.targets)
+        chosen, left = shown(self._e.targets)
         pictures = "".join(img_tag(png(self.figure(t), dpi=80), f"importance for class {t}") for t in chosen)
-        return pictures + (f"<p>{note.split(' (')[0]}: figure(target) draws each</p>" if note else "")
+        n = len(chosen)
+        return pictures + (f"<p>the first {n} of {n + left} targets' maps: figure(target) draws each</p>" if left else "")
 
     def write(self, target: int, base: Path) -> Path:
         """The figure of ``target`` as ``base.png``."""

@@ -77,7 +77,7 @@ class HFZeroShotTextClassifier:
         self.model, self.tokenizer, self.torch = model, tokenizer, torch
         self.device = module_device(model, device)
         self.max_length = token_limit(tokenizer, model.config)
-        self.cut = CutWarning(self.max_length)  # the text's tokens with the longest hypothesis's past the limit
+        self.cut = CutWarning(self.max_length)  # a premise cut at the limit (beside its hypothesis) warns once
         self.preferred_batch_size = batch_size
 
     def use_device(self, device: Any) -> None:
