@@ -344,6 +344,15 @@ def test_the_adapters_input_is_the_processors_for_every_rescaling(make):
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(theirs).max())))
 
 
+def same_segments(found: dict, want: dict) -> None:
+    """A detector's segments are its processor's: one mask per segment of the map of segment ids, with its label."""
+    ids = want["segmentation"].numpy()
+    assert len(found["masks"]) == len(want["segments_info"]) > 0
+    for mask, info in zip(found["masks"], want["segments_info"]):
+        np.testing.assert_array_equal(mask, ids == info["id"])
+    np.testing.assert_array_equal(found["labels"], [s["label_id"] for s in want["segments_info"]])
+
+
 def mask2former():
     """A random Mask2Former (5 queries, 3 classes, a Swin backbone at 64×64; masks at a quarter of its input)."""
     torch.manual_seed(0)
@@ -467,11 +476,7 @@ def test_a_mask_classification_models_panoptic_segments_are_explained_one_by_one
         out = model.eval()(pixel_values=pixels)
         model.train()
     want = processor.post_process_panoptic_segmentation(out, threshold=0.0, label_ids_to_fuse=set(), target_sizes=[(48, 40)])[0]
-    ids = want["segmentation"].numpy()
-    assert len(found["masks"]) == len(want["segments_info"]) > 0
-    for mask, info in zip(found["masks"], want["segments_info"]):
-        np.testing.assert_array_equal(mask, ids == info["id"])
-    np.testing.assert_array_equal(found["labels"], [s["label_id"] for s in want["segments_info"]])
+    same_segments(found, want)
     with pytest.raises(peephole.InputError, match="segments must be 'instance' or 'panoptic'"):
         hf_detector(model, processor, segments="semantic")
 
@@ -505,11 +510,7 @@ def test_detr_with_its_mask_head_is_explained_segment_by_segment(tmp_path, famil
         found = hf_detector(model, processor, threshold=0.0, segments=segments)(image[None])[0]
         fuse = {"label_ids_to_fuse": set()} if segments == "panoptic" else {}
         want = post(out, threshold=0.0, target_sizes=[(48, 40)], **fuse)[0]
-        ids = want["segmentation"].numpy()
-        assert len(found["masks"]) == len(want["segments_info"]) > 0
-        for mask, info in zip(found["masks"], want["segments_info"]):
-            np.testing.assert_array_equal(mask, ids == info["id"])
-        np.testing.assert_array_equal(found["labels"], [s["label_id"] for s in want["segments_info"]])
+        same_segments(found, want)
     e = peephole.explain(hf_detector(model, processor, threshold=0.0), image, method="rise", n_masks=4)
     assert e.task == "detection" and e.extras["masks"].shape[1:] == (48, 40) and model.training
     with pytest.raises(peephole.InputError, match="segment by segment with its image processor"):
@@ -708,11 +709,7 @@ def test_oneformer_reads_its_task_text_for_classes_and_for_instances(tmp_path):
     want = processor.image_processor.post_process_panoptic_segmentation(
         output("panoptic"), threshold=0.0, label_ids_to_fuse=set()
     )[0]
-    ids = want["segmentation"].numpy()
-    assert len(panoptic["masks"]) == len(want["segments_info"]) > 0
-    for mask, info in zip(panoptic["masks"], want["segments_info"]):
-        np.testing.assert_array_equal(mask, ids == info["id"])
-    np.testing.assert_array_equal(panoptic["labels"], [s["label_id"] for s in want["segments_info"]])
+    same_segments(panoptic, want)
     with pytest.raises(peephole.InputError, match="reads a task text beside the image: pass its processor"):
         HFSegmenter(model, processor.image_processor)  # no tokenizer for the task text
     loaded = peephole.load_model(str(tmp_path / "oneformer"))
