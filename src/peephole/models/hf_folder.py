@@ -111,10 +111,11 @@ def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None, t
     if head == "ForSegmentation":  # a DETR with its mask head: no auto class maps them all (Conditional DETR's)
         from peephole.models.hf_detection import SEGMENTING_DETRS
 
-        found = [n for n in architectures(path) if n in SEGMENTING_DETRS and hasattr(transformers, n)]
+        held = architectures(path)
+        found = [n for n in held if n in SEGMENTING_DETRS and hasattr(transformers, n)]
         if not found:
-            held = ", ".join(architectures(path))
-            raise InputError(f"{path} holds a {held}: not one of the segmenting DETRs Peephole reads, {SEGMENTING_DETRS}")
+            what = ", ".join(held)
+            raise InputError(f"{path} holds a {what}: not one of the segmenting DETRs Peephole reads, {SEGMENTING_DETRS}")
         auto = getattr(transformers, found[0])
     try:
         model = pretrained(auto, path)
