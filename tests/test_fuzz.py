@@ -1,6 +1,7 @@
 """Fuzzing every input a user can give: image arrays of any shape, dtype and values; files of random or damaged
 bytes under image names (.png, .jpg, .npy); damaged saved results (``peephole.load``); CSV and text datasets;
-option dicts for every registered method; models whose outputs have the wrong shape, values or dtype; texts; and
+option dicts for every registered method; models whose outputs have the wrong shape, values or dtype; ONNX files of
+any input signature; texts; and
 the ``peephole explain`` / ``peephole run`` command lines.
 
 The property everywhere: one clean ``InputError`` / ``ModelError``, or a result that passes the invariants (finite
@@ -608,6 +609,61 @@ def explain_odd_model(kind: str, value, output: str, method: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         e = peephole.explain(odd_model(kind, value), IMG, method, output=output, top_k=2, **options)
+    check_result(e, IMG.shape[:2])
+
+
+# --- ONNX files of any signature ----------------------------------------------------------------------------------
+DIMS = st.sampled_from(["N", None, 0, 1, 2, 3, 4, 8, 28, 100_000])
+
+
+@st.composite
+def onnx_signatures(draw):
+    """What a user's export may declare: an input of any rank (or none known), any dimensions (named, unknown, 0,
+    huge) and element type, no input or two, outputs in any order (an int64 label or a sequence before the scores, or
+    no score tensor at all), metadata that says anything; and the settings a user may declare when loading it."""
+    shape = draw(st.one_of(st.none(), st.lists(DIMS, min_size=0, max_size=5).map(tuple)))
+    graph = {
+        "shape": shape,
+        "inputs": draw(st.sampled_from([1] * 6 + [0, 2])),
+        "outputs": tuple(draw(st.permutations(["probs", "label", "sequence"]))[: draw(st.integers(1, 3))]),
+        "input_type": draw(st.sampled_from(["FLOAT"] * 3 + ["FLOAT16", "DOUBLE", "UINT8", "INT8", "INT64", "BOOL"])),
+        "metadata": draw(
+            st.dictionaries(
+                st.sampled_from(["peephole.layout", "peephole.normalise", "peephole.output"]),
+                st.sampled_from(["nhwc", "nchw", "none", "tflite", "imagenet", "probs", "logits", "", "??"]),
+            )
+        ),
+    }
+    declared = {
+        "output": draw(st.sampled_from([None, None, "probs", "logits", "scores"])),
+        "layout": draw(st.sampled_from([None, None, "nchw", "nhwc"])),
+        "normalise": draw(st.sampled_from([None, None, "none", "imagenet", "tflite"])),
+    }
+    return graph, declared
+
+
+@settings(FUZZ, max_examples=examples(40))
+@given(signature=onnx_signatures(), method=st.sampled_from(["pami", "rise", "occlusion"]))
+def test_fuzz_onnx_files_of_any_signature(tmp_path_factory, signature, method):
+    """An ONNX file of any input signature, outputs or metadata, loaded with any declared settings: one InputError
+    when it is loaded, or explanations that pass the invariants, or one clean error naming the image (never an
+    IndexError, onnxruntime's own exceptions or a 120 GB resize)."""
+    from onnx_fixtures import signature_onnx
+
+    graph, declared = signature
+    path = signature_onnx(tmp_path_factory.mktemp("onnx") / "m.onnx", **graph)
+    outcome = isolated(explain_onnx_file, path, declared, method, clean=CLEAN)
+    assert outcome[0] in ("ok", "clean"), outcome
+    if graph["inputs"] != 1 or "probs" not in graph["outputs"]:
+        assert outcome[:2] == ("clean", "InputError"), (graph, outcome)
+
+
+def explain_onnx_file(path: str, declared: dict, method: str) -> None:
+    model = peephole.load_model(path, **{k: v for k, v in declared.items() if v is not None})
+    options = {"n_masks": 6} if method == "rise" else {"partition": "window", "radius": 5, "stride": 6}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e = peephole.explain(model, IMG, method, **options)
     check_result(e, IMG.shape[:2])
 
 

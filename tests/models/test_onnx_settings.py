@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from onnx_fixtures import expected_scores, tiny_onnx
+from onnx_fixtures import expected_scores, signature_onnx, tiny_onnx
 
 import peephole
 from peephole.core.query import softmax
@@ -78,9 +78,47 @@ def test_a_half_or_double_precision_input_gets_the_batch_in_its_type(tmp_path, i
     assert peephole.explain(model, IMG, method="rise", n_masks=4).maps.shape == (1, 8, 8)
 
 
-def test_an_input_that_takes_no_floats_is_one_input_error_when_loaded(tmp_path):
-    with pytest.raises(InputError, match=r"input 'x' takes tensor\(uint8\); Peephole feeds float images"):
-        peephole.load_model(str(tiny_onnx(tmp_path / "u.onnx", input_type="UINT8")))
+def test_an_input_that_takes_uint8_gets_the_images_0_to_255_values(tmp_path):
+    """A uint8 export (TF and quantised models take the image's bytes) was one InputError: it gets round(255·x),
+    unnormalised; a declared normalisation is refused, as is an input of another integer type."""
+    model = peephole.load_model(str(tiny_onnx(tmp_path / "u.onnx", input_type="UINT8")))
+    assert model.settings["normalise"] == "none"
+    np.testing.assert_allclose(model(IMG[None]), expected_scores(np.rint(IMG[None] * 255), (0, 0, 0), (1, 1, 1)), rtol=1e-5)
+    assert peephole.explain(model, IMG, method="rise", n_masks=4).maps.shape == (1, 8, 8)
+    with pytest.raises(InputError, match="takes uint8, the image's 0–255 values; normalise must be 'none'"):
+        peephole.load_model(str(tmp_path / "u.onnx"), normalise="imagenet")
+    with pytest.raises(InputError, match=r"input 'x' takes tensor\(int64\); Peephole feeds float or uint8 images"):
+        peephole.load_model(str(tiny_onnx(tmp_path / "i.onnx", input_type="INT64")))
+
+
+@pytest.mark.parametrize(
+    ("graph", "message"),
+    [
+        ({"inputs": 0}, "the graph takes 0 inputs"),
+        ({"inputs": 2}, r"takes 2 inputs \('x0', 'x1'\); Peephole feeds one image batch"),
+        ({"shape": ("N", 28, 28)}, "its input is N×28×28, 3 axes; Peephole feeds image batches"),
+        ({"shape": ("N", 4, 8, 8)}, "N×4×8×8, 4 channels in the nchw layout"),
+        ({"shape": (1, 3, 0, 0)}, "a 0×0 image; Peephole feeds 1 to 16,777,216 pixels"),
+        ({"shape": (1, 3, 100_000, 100_000)}, "a 100000×100000 image"),
+        ({"outputs": ("sequence", "label")}, r"no output is a float tensor \(it has 'sequence' seq\(tensor\(float\)\), 'label'"),
+    ],
+)
+def test_a_graph_peephole_cannot_feed_or_read_is_one_input_error_when_loaded(tmp_path, graph, message):
+    """Each was a traceback (IndexError for no input or a sequence output) or failed on every image (onnxruntime's
+    "Required inputs ... are missing", "Invalid rank", OpenCV asked for 120 GB to resize to 100,000×100,000)."""
+    with pytest.raises(InputError, match=message):
+        peephole.load_model(signature_onnx(tmp_path / "g.onnx", **graph))
+
+
+def test_the_scores_are_the_first_float_output(tmp_path):
+    """An export whose first output is its int64 label (scikit-learn's, TF's) had the label read as one logit: a
+    binary classifier's made-up probabilities. The probabilities after it are read, and their Softmax is seen."""
+    model = peephole.load_model(signature_onnx(tmp_path / "l.onnx", outputs=("label", "sequence", "probs")))
+    assert model.output_name == "probs" and model.output == "probs"
+    normalised = (IMG - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
+    want = softmax(normalised.mean(axis=(0, 1))[None])
+    np.testing.assert_allclose(model(IMG[None]), want, rtol=1e-5)
+    assert peephole.explain(model, IMG, method="rise", n_masks=4).probabilities.shape == (3,)
 
 
 def grey_onnx(path, nhwc: bool = False):

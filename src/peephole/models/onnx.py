@@ -12,8 +12,17 @@ from peephole.core.query import OUTPUT_KINDS
 from peephole.errors import InputError
 from peephole.models.preprocess import ImagePreprocess
 
-#: ONNX input element types Peephole feeds, and the NumPy type the batch is cast to
-FLOAT_INPUTS = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64}
+#: ONNX input element types Peephole feeds, and the NumPy type the batch is cast to (uint8: 255·x rounded)
+INPUT_TYPES = {
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+    "tensor(double)": np.float64,
+    "tensor(uint8)": np.uint8,
+}
+#: Output element types read as scores; the first output of one of them is the model's
+FLOAT_OUTPUTS = ("tensor(float)", "tensor(float16)", "tensor(double)")
+#: The largest input a file may declare (height × width): a batch at 4096×4096 is already 3.2 GB of float32
+MAX_INPUT_PIXELS = 4096 * 4096
 
 
 class OnnxModel:
@@ -23,8 +32,10 @@ class OnnxModel:
     preprocessing, as Peephole's exported EfficientNet-Lite0 does). A graph whose input has a fixed batch size
     (an export without a dynamic batch axis, often 1) is run on batches of exactly that size: it is the preferred
     batch size, and a batch of another size is split, its last part padded with copies of its last input (their
-    outputs dropped). A float16 or float64 input gets the batch in that type; any other input type is an
-    :class:`InputError` when the file is loaded.
+    outputs dropped). A float16 or float64 input gets the batch in that type, a uint8 input ``round(255·x)``
+    (after ``preprocess``); any other input type, a graph of no input or of several, or one without a float tensor
+    output is an :class:`InputError` when the file is loaded. The scores are the first float tensor output (an
+    exported scikit-learn or TF classifier's first output is often its int64 label, its probabilities second).
     """
 
     modality = "image"  #: inputs are N×H×W×3 float32 RGB images in [0, 1]
@@ -49,13 +60,23 @@ class OnnxModel:
             self.session = ort.InferenceSession(str(p), providers=list(providers))
         except Exception as exc:
             raise InputError(f"{p}: onnxruntime cannot load it ({exc})") from exc
-        first = self.session.get_inputs()[0]
-        if first.type not in FLOAT_INPUTS:
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        own = "call the session from a function of your own, output= declared"
+        if len(inputs) != 1:
+            names = ", ".join(f"{i.name!r}" for i in inputs) or "none"
+            raise InputError(f"{p}: the graph takes {len(inputs)} inputs ({names}); Peephole feeds one image batch ({own})")
+        first = inputs[0]
+        if first.type not in INPUT_TYPES:
             raise InputError(
-                f"{p}: its input {first.name!r} takes {first.type}; Peephole feeds float images (export the graph with a "
-                f"float input, or call the session from a function of your own: output= declared)"
+                f"{p}: its input {first.name!r} takes {first.type}; Peephole feeds float or uint8 images (export the "
+                f"graph with such an input, or {own})"
             )
-        self.input_name, self.input_dtype = first.name, FLOAT_INPUTS[first.type]
+        scores = next((o for o in outputs if o.type in FLOAT_OUTPUTS), None)
+        if scores is None:
+            kinds = ", ".join(f"{o.name!r} {o.type}" for o in outputs) or "none"
+            raise InputError(f"{p}: no output is a float tensor (it has {kinds}); Peephole reads scores ({own})")
+        self.input_name, self.input_dtype = first.name, INPUT_TYPES[first.type]
+        self.output_name, self.output_shape = scores.name, scores.shape
         fixed = first.shape[0] if first.shape else None
         self.fixed_batch = fixed if isinstance(fixed, int) and fixed > 0 else None  #: None: any batch size
         self.output, self.preprocess = output, preprocess
@@ -69,16 +90,21 @@ class OnnxModel:
 
     def __call__(self, batch: Any) -> np.ndarray:
         x = self.preprocess(batch) if self.preprocess else np.ascontiguousarray(batch, dtype=np.float32)
+        if self.input_dtype == np.uint8:
+            x = np.clip(np.rint(x * 255), 0, 255)
         x = x.astype(self.input_dtype, copy=False)
         n = self.fixed_batch
         if n is None or len(x) == n:
-            return self.session.run(None, {self.input_name: x})[0]
+            return self._run(x)
         outs = []
         for start in range(0, len(x), n):
             part = x[start : start + n]
             padded = np.concatenate([part, np.repeat(part[-1:], n - len(part), axis=0)]) if len(part) < n else part
-            outs.append(self.session.run(None, {self.input_name: padded})[0][: len(part)])
+            outs.append(self._run(padded)[: len(part)])
         return np.concatenate(outs)
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        return self.session.run([self.output_name], {self.input_name: x})[0]
 
 
 #: Input normalisations a user ONNX file may declare: (mean, std) applied to [0, 1] RGB, or none.
@@ -90,9 +116,9 @@ _OUTPUT_OF_FINAL_OP = {"Softmax": "probs", "Sigmoid": "probs", "LogSoftmax": "lo
 _PASS_THROUGH = {"Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Cast"}
 
 
-def final_activation(path: str | Path) -> str | None:
-    """The op that makes the graph's first output (Softmax, Sigmoid, LogSoftmax, ...), looking through
-    reshapes and casts; None without the ``onnx`` package or when the graph cannot be read."""
+def final_activation(path: str | Path, output: str | None = None) -> str | None:
+    """The op that makes the graph's output named ``output`` (default: its first), Softmax, Sigmoid, LogSoftmax, ...,
+    looking through reshapes and casts; None without the ``onnx`` package or when the graph cannot be read."""
     try:
         import onnx
 
@@ -100,7 +126,7 @@ def final_activation(path: str | Path) -> str | None:
     except Exception:  # onnx missing, or a file onnxruntime reads but onnx does not
         return None
     producer = {o: n for n in graph.node for o in n.output}
-    node = producer.get(graph.output[0].name)
+    node = producer.get(output or (graph.output[0].name if graph.output else ""))
     while node is not None and node.op_type in _PASS_THROUGH:
         node = producer.get(node.input[0])
     return node.op_type if node is not None else None
@@ -123,7 +149,12 @@ def onnx_image_model(
       the metadata; else ``'imagenet'`` for a three-channel input and ``'none'`` for a one-channel one.
 
     A one-channel input (an MNIST-style model, 1×28×28) is given the image's luma (ITU-R BT.601, as PIL's
-    ``convert("L")``), normalised with the mean of the ImageNet or TFLite means and stds.
+    ``convert("L")``), normalised with the mean of the ImageNet or TFLite means and stds. A uint8 input gets the
+    image's 0–255 values (``normalise='none'``, the only one it takes).
+
+    An input that is not of four axes, of neither one nor three channels, or of a declared height or width below
+    one or above :data:`MAX_INPUT_PIXELS` in all is one :class:`InputError` here (onnxruntime, or the resize to a
+    100,000-pixel side, would fail on the first batch).
 
     Peephole's own exports record all three in their metadata, so they load right with no argument.
     """
@@ -132,24 +163,41 @@ def onnx_image_model(
     model = OnnxModel(Path(path), output=output or "scores")
     meta = model.metadata
     if output is None:
-        found = _OUTPUT_OF_FINAL_OP.get(final_activation(path) or "")
+        found = _OUTPUT_OF_FINAL_OP.get(final_activation(path, model.output_name) or "")
         output = meta.get("peephole.output") or found or "logits"
     if output not in OUTPUT_KINDS:
         raise InputError(f"{path}: output must be one of {OUTPUT_KINDS}, got {output!r}")
-    shape = model.session.get_inputs()[0].shape
+    shape = list(model.session.get_inputs()[0].shape or [])
+    dims = "×".join(str(d) for d in shape)
+    if shape and len(shape) != 4:
+        raise InputError(
+            f"{path}: its input is {dims}, {len(shape)} axes; Peephole feeds image batches N×C×H×W or N×H×W×C (call "
+            "the session from a function of your own, output= declared)"
+        )
     if layout is None:
         last_channels = len(shape) == 4 and shape[3] in (1, 3) and shape[1] not in (1, 3)
         layout = meta.get("peephole.layout") or ("nhwc" if last_channels else "nchw")
     if layout not in LAYOUTS:
         raise InputError(f"{path}: layout must be one of {LAYOUTS}, got {layout!r}")
-    grey = len(shape) == 4 and shape[1 if layout == "nchw" else 3] == 1
-    normalise = normalise or meta.get("peephole.normalise") or ("none" if grey else "imagenet")
+    channels = shape[1 if layout == "nchw" else 3] if shape else None
+    if isinstance(channels, int) and channels not in (1, 3):
+        raise InputError(
+            f"{path}: its input is {dims}, {channels} channels in the {layout} layout; Peephole feeds RGB (3) or grey "
+            f"(1) images (declare layout= if the channels are on the other axis)"
+        )
+    grey = channels == 1
+    whole = model.input_dtype == np.uint8
+    normalise = normalise or meta.get("peephole.normalise") or ("none" if grey or whole else "imagenet")
     if normalise not in NORMALISATIONS:
         raise InputError(f"{path}: normalise must be one of {NORMALISATIONS}, got {normalise!r}")
-    axes = (2, 4) if layout == "nchw" else (1, 3)
-    size = (
-        tuple(shape[axes[0] : axes[1]]) if len(shape) == 4 and all(isinstance(s, int) for s in shape[axes[0] : axes[1]]) else None
-    )
+    if whole and normalise != "none":
+        raise InputError(f"{path}: its input takes uint8, the image's 0–255 values; normalise must be 'none', got {normalise!r}")
+    sides = shape[2:4] if layout == "nchw" else shape[1:3]
+    size = tuple(sides) if len(sides) == 2 and all(isinstance(s, int) for s in sides) else None
+    if size is not None and (min(size) < 1 or size[0] * size[1] > MAX_INPUT_PIXELS):
+        raise InputError(
+            f"{path}: its input is {dims}, a {size[0]}×{size[1]} image; Peephole feeds 1 to {MAX_INPUT_PIXELS:,} pixels"
+        )
     mean, std = {"imagenet": IMAGENET_MEAN_STD, "tflite": TFLITE_MEAN_STD, "none": ((0.0,) * 3, (1.0,) * 3)}[normalise]
     if grey:
         mean, std = (float(np.mean(mean)),), (float(np.mean(std)),)
