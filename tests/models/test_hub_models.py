@@ -296,6 +296,41 @@ def test_a_saved_vision_folder_loads_by_path_for_the_library_and_the_command_lin
     assert (out / "photo.npz").is_file() and peephole.load(out / "photo.npz").class_names == ["cat", "dog", "fox"]
 
 
+@pytest.mark.parametrize(
+    ("file", "edit", "message"),
+    [
+        ("config", {"id2label": ["cat", "dog", "fox"]}, "cannot load a vision model from .*AttributeError"),
+        ("processor", {"rescale_factor": "abc"}, "settings Peephole cannot read: could not convert string to float"),
+        ("processor", {"size": {"height": 100_000, "width": 100_000}}, "input size is 100000×100000; Peephole resizes"),
+        ("processor", {"size": {"height": -5, "width": 32}}, "input size is -5×32"),
+        ("processor", {"image_mean": [0.5, 0.5]}, r"normalisation mean is \[0.5, 0.5\]: one or three finite numbers"),
+        ("processor", {"image_std": [0, 0, 0]}, "std is .*, none of them 0"),
+    ],
+)
+def test_a_folder_whose_config_or_processor_peephole_cannot_read_is_one_input_error(vit, tmp_path, file, edit, message):
+    """Each was a traceback (transformers' AttributeError for an id2label list, float()'s ValueError) or failed on
+    every image: OpenCV asked for 120 GB to resize to 100,000×100,000, or asserted on a negative side; a mean of two
+    values broke torch's broadcast; a std of 0 made every score NaN, blamed on the model."""
+    folder = tmp_path / "vit"
+    vit.save_pretrained(folder)
+    transformers.ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
+    path = folder / ("config.json" if file == "config" else "preprocessor_config.json")
+    path.write_text(json.dumps({**json.loads(path.read_text()), **edit}))
+    with pytest.raises(peephole.InputError, match=message):
+        peephole.load_model(str(folder))
+
+
+def test_a_folder_whose_architectures_is_one_name_not_a_list_is_read_as_that_model(vit, tmp_path):
+    """``"architectures": "ViTForImageClassification"`` (no list) sent the folder to the text loader ("cannot load a
+    sequence classifier ... Couldn't instantiate the backend tokenizer")."""
+    folder = tmp_path / "vit"
+    vit.save_pretrained(folder)
+    config = folder / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "architectures": "ViTForImageClassification"}))
+    model = peephole.load_model(str(folder))
+    assert isinstance(model, HFImageClassifier) and model.class_names == ["cat", "dog", "fox"]
+
+
 def test_gradient_methods_read_a_transformers_classifier_through_its_adapter(vit):
     """Saliency, Grad-CAM, Score-CAM and IG on a ViT raised "'ImageClassifierOutput' object has no attribute
     'detach'": the gradient methods now call the adapter (ImageNet mean/std without a processor, then .logits)."""

@@ -98,8 +98,8 @@ def test_an_input_that_takes_uint8_gets_the_images_0_to_255_values(tmp_path):
         ({"inputs": 2}, r"takes 2 inputs \('x0', 'x1'\); Peephole feeds one image batch"),
         ({"shape": ("N", 28, 28)}, "its input is N×28×28, 3 axes; Peephole feeds image batches"),
         ({"shape": ("N", 4, 8, 8)}, "N×4×8×8, 4 channels in the nchw layout"),
-        ({"shape": (1, 3, 0, 0)}, "a 0×0 image; Peephole feeds 1 to 16,777,216 pixels"),
-        ({"shape": (1, 3, 100_000, 100_000)}, "a 100000×100000 image"),
+        ({"shape": (1, 3, 0, 0)}, "its input is 1×3×0×0: the model's input size is 0×0; Peephole resizes to 1 to 16,777,216"),
+        ({"shape": (1, 3, 100_000, 100_000)}, "input size is 100000×100000"),
         ({"outputs": ("sequence", "label")}, r"no output is a float tensor \(it has 'sequence' seq\(tensor\(float\)\), 'label'"),
     ],
 )

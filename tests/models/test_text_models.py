@@ -4,6 +4,8 @@ trained in-test on a keyword task, loaded offline from disk and through a pipeli
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 from text_training import train
@@ -235,6 +237,21 @@ def test_hf_folder_errors(tmp_path) -> None:
 
     with pytest.raises(InputError, match="no config.json"):
         HFTextClassifier.from_pretrained(tmp_path)
+
+
+def test_a_text_folder_whose_config_transformers_cannot_read_is_one_input_error(tiny_hf, tmp_path) -> None:
+    """An ``id2label`` written as a list was transformers' AttributeError, a traceback."""
+    import json
+
+    from peephole.errors import InputError
+
+    folder, _, _ = tiny_hf
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    config = copy / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "id2label": ["neg", "pos"]}))
+    with pytest.raises(InputError, match="cannot load a sequence classifier from .*AttributeError"):
+        explain_text(str(copy), "the cat sat")
 
 
 def test_a_folder_of_another_head_is_refused_not_given_a_random_one(tiny_hf, tmp_path) -> None:

@@ -30,6 +30,7 @@ def architectures(path: str | Path) -> list[str]:
     except (OSError, ValueError):
         return []
     names = config.get("architectures") if isinstance(config, dict) else None
+    names = [names] if isinstance(names, str) else names  # one name written without its list
     return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
 
 
@@ -84,8 +85,8 @@ def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None, t
     head = vision_head(path)
     try:
         kind = getattr(transformers.AutoConfig.from_pretrained(path, local_files_only=True), "model_type", None)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot load a vision model from {path}: {exc}") from exc
+    except Exception as exc:  # not JSON (OSError), an unknown model type (ValueError), an id2label list (AttributeError)
+        raise InputError(f"cannot load a vision model from {path}: {type(exc).__name__}: {exc}") from exc
     prompted = head == ZERO_SHOT or (head == "ForObjectDetection" and kind in TEXT_LAYOUTS)
     if prompted and queries is None:
         what = "tell apart" if head == ZERO_SHOT else "find"

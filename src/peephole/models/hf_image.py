@@ -82,7 +82,17 @@ def id2label_names(config: Any) -> list[str] | None:
 
 
 def preprocess_of(config: Any, processor: Any = None) -> ImagePreprocess:
-    """The processor's size, rescaling and normalisation (see the module's doc), else the config's size and ImageNet's."""
+    """The processor's size, rescaling and normalisation (see the module's doc), else the config's size and ImageNet's;
+    settings that are no numbers (a ``rescale_factor`` of ``"abc"``, a size of ``-5``) are one :class:`InputError`."""
+    try:
+        return _preprocess_of(config, processor)
+    except InputError:  # ImagePreprocess's own: a size or normalisation out of bounds
+        raise
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"the model's image processor or config has settings Peephole cannot read: {exc}") from exc
+
+
+def _preprocess_of(config: Any, processor: Any) -> ImagePreprocess:
     if processor is None:
         size = getattr(config, "image_size", None)
         hw = (size, size) if isinstance(size, int) else tuple(size) if size else None

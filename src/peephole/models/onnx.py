@@ -21,8 +21,6 @@ INPUT_TYPES = {
 }
 #: Output element types read as scores; the first output of one of them is the model's
 FLOAT_OUTPUTS = ("tensor(float)", "tensor(float16)", "tensor(double)")
-#: The largest input a file may declare (height × width): a batch at 4096×4096 is already 3.2 GB of float32
-MAX_INPUT_PIXELS = 4096 * 4096
 
 
 class OnnxModel:
@@ -153,8 +151,8 @@ def onnx_image_model(
     image's 0–255 values (``normalise='none'``, the only one it takes).
 
     An input that is not of four axes, of neither one nor three channels, or of a declared height or width below
-    one or above :data:`MAX_INPUT_PIXELS` in all is one :class:`InputError` here (onnxruntime, or the resize to a
-    100,000-pixel side, would fail on the first batch).
+    one or above :data:`~peephole.models.preprocess.MAX_INPUT_PIXELS` in all is one :class:`InputError` here
+    (onnxruntime, or the resize to a 100,000-pixel side, would fail on the first batch).
 
     Peephole's own exports record all three in their metadata, so they load right with no argument.
     """
@@ -194,15 +192,14 @@ def onnx_image_model(
         raise InputError(f"{path}: its input takes uint8, the image's 0–255 values; normalise must be 'none', got {normalise!r}")
     sides = shape[2:4] if layout == "nchw" else shape[1:3]
     size = tuple(sides) if len(sides) == 2 and all(isinstance(s, int) for s in sides) else None
-    if size is not None and (min(size) < 1 or size[0] * size[1] > MAX_INPUT_PIXELS):
-        raise InputError(
-            f"{path}: its input is {dims}, a {size[0]}×{size[1]} image; Peephole feeds 1 to {MAX_INPUT_PIXELS:,} pixels"
-        )
     mean, std = {"imagenet": IMAGENET_MEAN_STD, "tflite": TFLITE_MEAN_STD, "none": ((0.0,) * 3, (1.0,) * 3)}[normalise]
     if grey:
         mean, std = (float(np.mean(mean)),), (float(np.mean(std)),)
     model.output = output
-    model.preprocess = ImagePreprocess(size=size, mean=mean, std=std, channels_first=layout == "nchw", grey=grey)
+    try:
+        model.preprocess = ImagePreprocess(size=size, mean=mean, std=std, channels_first=layout == "nchw", grey=grey)
+    except InputError as exc:
+        raise InputError(f"{path}: its input is {dims}: {exc}") from exc
     model.settings = {"output": output, "layout": layout, "normalise": normalise}
     if class_names is not None:
         model.class_names = list(class_names)

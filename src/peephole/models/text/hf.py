@@ -133,6 +133,6 @@ def load_sequence_classifier(path: str | Path) -> tuple[Any, Any]:
         model = pretrained(AutoModelForSequenceClassification, p)
     except InputError:  # pretrained's own, naming the folder already
         raise
-    except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: weights of another shape than the config's
-        raise InputError(f"cannot load a sequence classifier from {path}: {exc}") from exc
+    except Exception as exc:  # weights of another shape (RuntimeError), a config transformers cannot read (any type)
+        raise InputError(f"cannot load a sequence classifier from {path}: {type(exc).__name__}: {exc}") from exc
     return model, tok
