@@ -63,6 +63,47 @@ def test_a_url_is_not_fetched_and_the_other_images_go_through(tmp_path, tiny, ca
     assert (out / "chelsea.npz").is_file()
 
 
+FACTORIES = """
+def raises():
+    raise RuntimeError("boom")
+def returns_none():
+    return None
+def needs_an_argument(x):
+    return x
+def the_model():
+    return (lambda b: b.mean(axis=(1, 2)))
+not_a_function = 5
+"""
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("factories:raises", "model factory factories:raises raised RuntimeError: boom"),
+        ("factories:returns_none", "model factory factories:returns_none returned None, not a model"),
+        ("factories:needs_an_argument", "factories:needs_an_argument raised TypeError: .*missing 1 required"),
+        ("factories:not_a_function", "factories:not_a_function is a int, not a function of no arguments"),
+        ("factories:nonesuch", r"cannot import model factory factories:nonesuch \(AttributeError"),
+        ("broken:f", r"cannot import model factory broken:f \(SyntaxError"),
+    ],
+)
+def test_a_model_factory_that_fails_is_one_error_naming_it(tmp_path, monkeypatch, capsys, spec, message):
+    """``--model package.module:factory``: a factory that raised, took an argument, was no function or whose module
+    did not compile was a traceback; one returning None was silently replaced by the default model (EfficientNet-Lite0
+    explained in the user's model's place). Each is one error line; a factory that works is explained."""
+    import re
+
+    (tmp_path / "factories.py").write_text(FACTORIES)
+    (tmp_path / "broken.py").write_text("def f(:\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["explain", "skimage:chelsea", "--model", spec, *FAST, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err) and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "o").exists()
+    argv = ["explain", "skimage:chelsea", "--model", "factories:the_model", "--output", "scores", *FAST]
+    assert main([*argv, "--out", str(tmp_path / "ok")]) == 0 and (tmp_path / "ok" / "chelsea.npz").is_file()
+
+
 @pytest.mark.parametrize("kind", ["file", "under-a-file"])
 def test_an_unusable_out_folder_is_one_error_before_any_work(tmp_path, tiny, capsys, kind):
     (tmp_path / "f").write_text("x")

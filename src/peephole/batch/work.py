@@ -139,14 +139,25 @@ def resolve_model(
 
 
 def built(spec: Any) -> Any:
-    """What ``'package.module:factory'`` returns (the factory called with no arguments); any other ``spec`` as is."""
-    if isinstance(spec, str) and ":" in spec and not spec.endswith(".onnx"):
-        module, _, attr = spec.partition(":")
-        try:
-            return getattr(importlib.import_module(module), attr)()
-        except (ImportError, AttributeError) as exc:
-            raise InputError(f"cannot import model factory {module}:{attr} ({exc})") from exc
-    return spec
+    """What ``'package.module:factory'`` returns (the factory called with no arguments); any other ``spec`` as is. A
+    module that cannot be imported (missing, or failing as it is: a SyntaxError), a factory that is no function, that
+    raises or that returns None is one :class:`InputError` naming it (None would have meant the default model)."""
+    if not (isinstance(spec, str) and ":" in spec and not spec.endswith(".onnx")):
+        return spec
+    module, _, attr = spec.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module), attr)
+    except Exception as exc:  # not found (ImportError, AttributeError), or the module's own error as it is imported
+        raise InputError(f"cannot import model factory {spec} ({type(exc).__name__}: {exc})") from exc
+    if not callable(factory):
+        raise InputError(f"model factory {spec} is a {type(factory).__name__}, not a function of no arguments")
+    try:
+        model = factory()
+    except Exception as exc:  # the user's code: one error naming it, the traceback kept as its cause
+        raise InputError(f"model factory {spec} raised {type(exc).__name__}: {exc}") from exc
+    if model is None:
+        raise InputError(f"model factory {spec} returned None, not a model")
+    return model
 
 
 def model_and_modality(
