@@ -69,3 +69,26 @@ def test_a_text_too_long_to_be_a_file_name_is_explained_and_named_short(tmp_path
     assert len(npz.stem.encode()) <= STEM_BYTES and npz.stem.startswith("good good") and npz.stem != input_stem(text + "!")
     assert peephole.load(tmp_path / "o", item=text).input == ["good"] * 1000  # the manifest names it by its text
     assert input_stem(f"{text}: and more") == " and more" and input_stem("x" * 300 + "\0:y" * 200)
+
+
+def test_a_model_failing_on_the_hidden_text_still_shows_the_result(tmp_path, monkeypatch, capsys) -> None:
+    """The terminal shows keep-one word scores as changes from the text with every word hidden, one more query: a
+    model failing on it (GPT-2 on a text of no tokens) was a traceback after the result had been written. It is
+    shown without that reference, saying why."""
+    (tmp_path / "picky.py").write_text(
+        "import numpy as np\n"
+        "def model():\n"
+        "    def scores(texts):\n"
+        "        if any(not t.strip() for t in texts):\n"
+        "            raise RuntimeError('cannot read an empty text')\n"
+        "        return np.array([[t.count('good') + 0.5, 1.0] for t in texts])\n"
+        "    return scores\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    argv = ["explain", "a good day", "--modality", "text", "--model", "picky:model", "--output", "scores", "--method",
+            "pami", "--out", str(tmp_path / "o")]  # fmt: skip
+    assert main([*argv, "--no-color"]) == 0
+    captured = capsys.readouterr()
+    assert "shown without the hidden text's score: the model raised RuntimeError" in captured.out
+    assert "top words: good 1.500" in captured.out and "Traceback" not in captured.err
+    assert list((tmp_path / "o").glob("*.npz"))

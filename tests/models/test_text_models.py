@@ -254,6 +254,54 @@ def test_a_text_folder_whose_config_transformers_cannot_read_is_one_input_error(
         explain_text(str(copy), "the cat sat")
 
 
+def decoder_classifier(folder, eos: bool):
+    """A tiny GPT-2 classifier whose tokenizer has no padding token (GPT-2's own has none), with or without an
+    end-of-text token, saved in ``folder``."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    vocab = ["<unk>", "<eos>", *FILLER[:8], "good"]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(vocab)}, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    fast = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="<unk>", model_max_length=32, **({"eos_token": "<eos>"} if eos else {})
+    )
+    cfg = transformers.GPT2Config(vocab_size=len(vocab), n_positions=32, n_embd=16, n_layer=1, n_head=2, num_labels=2,
+                                  bos_token_id=1, eos_token_id=1)  # fmt: skip
+    torch.manual_seed(0)
+    transformers.GPT2ForSequenceClassification(cfg).save_pretrained(folder)
+    fast.save_pretrained(folder)
+    return fast
+
+
+@pytest.mark.parametrize("eos", [True, False])
+def test_a_decoder_classifier_whose_tokenizer_has_no_padding_token_is_explained(tmp_path, eos) -> None:
+    """A GPT-2 (or Llama) classifier's folder failed on its first batch: "Asking to pad but the tokenizer does not have
+    a padding token". It pads with the end-of-text token (the config's pad_token_id while the model runs, restored
+    after), or runs each text alone when there is none; every text's scores are the model's on that text alone, and a
+    text of no words is read as the end-of-text token (GPT-2 read it as no token: "cannot reshape tensor of 0
+    elements")."""
+    import torch
+
+    from peephole.models.text.hf import HFTextClassifier
+
+    fast = decoder_classifier(tmp_path / "gpt2", eos)
+    model = HFTextClassifier.from_pretrained(tmp_path / "gpt2")
+    texts = [FILLER[0], " ".join(FILLER[:6]), "good " + FILLER[3], *([""] if eos else [])]
+    got = model(texts)
+    with torch.no_grad():
+        for text, row in zip(texts[:3], got):
+            ids = torch.tensor([fast(text)["input_ids"]])
+            np.testing.assert_allclose(row, model.model(input_ids=ids).logits[0].numpy(), rtol=1e-5, atol=1e-6)
+        if eos:
+            np.testing.assert_allclose(got[3], model.model(input_ids=torch.tensor([[1]])).logits[0].numpy(), atol=1e-6)
+    assert model.tokenizer.pad_token == ("<eos>" if eos else None) and fast.pad_token is None  # the caller's unchanged
+    assert model.model.config.pad_token_id is None  # set only while the model runs
+    e = explain_text(str(tmp_path / "gpt2"), " ".join(FILLER[:5]) + " good")
+    assert e.maps.shape == (1, 6) and np.isfinite(e.maps).all()
+
+
 def test_a_folder_of_another_head_is_refused_not_given_a_random_one(tiny_hf, tmp_path) -> None:
     """A masked language model's folder read as a classifier got a randomly initialised head (transformers only logs
     it) and every map explained noise; it is one InputError naming the missing weights. A vision folder whose head's

@@ -286,7 +286,11 @@ def run(args: argparse.Namespace) -> int:
                 tqdm.write(safe("  prediction: " + ", ".join(f"{n} {p:.3f}" for _, n, p in e.top_classes(3))))
                 for i, n, p in e.top_classes(max(args.top_k, 1)):
                     tqdm.write(safe(f"  {'*' if i in e.targets else ' '} {p:6.3f}  {i:4d}  {n}"))
-                for line in mod.detail_lines(e, colour, reference_scorer(model, e.task)):
+                try:
+                    details = mod.detail_lines(e, colour, reference_scorer(model, e.task))
+                except PeepholeError as exc:  # the extra query a keep-one text result is shown against
+                    details = [safe(f"  (shown without the hidden text's score: {exc})"), *mod.detail_lines(e, colour)]
+                for line in details:
                     tqdm.write(line)
                 if paths:
                     tqdm.write(safe(f"  wrote {len(paths)} files to {args.out}/ ({stem}_top*, {stem}.npz)"))

@@ -5,8 +5,10 @@ Nothing is downloaded: :meth:`HFTextClassifier.from_pretrained` loads with ``loc
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,11 @@ class HFTextClassifier:
     :mod:`peephole.models.hf_problem`).
 
     Texts longer than the model's maximum length (:func:`token_limit`) are cut there, with one warning per adapter:
-    words past it are not read, so they get no importance. Class names come from ``config.id2label``.
+    words past it are not read, so they get no importance. Class names come from ``config.id2label``. A tokenizer
+    without a padding token (GPT-2's, Llama's: a decoder classifier) pads with the config's ``pad_token_id``, else
+    its end-of-text token (:func:`padding_token`; neither the tokenizer nor the config given is changed), else
+    each text is run alone. A text the tokenizer reads as no token at all (every word hidden, for a tokenizer that
+    adds no ``[CLS]``) is read as its start-of-text token (else its end-of-text one).
     """
 
     modality = "text"  #: the input kind: ``peephole.explain(model, text)`` needs no ``modality=``
@@ -45,7 +51,13 @@ class HFTextClassifier:
         self.torch = torch
         self.model = model
         self.output, self.sigmoid = problem_output(model.config)
+        self.pad_id = padding_token(tokenizer, model.config)
+        if tokenizer.pad_token is None and self.pad_id is not None:
+            tokenizer = copy.deepcopy(tokenizer)  # the caller's tokenizer keeps having no padding token
+            tokenizer.pad_token = tokenizer.convert_ids_to_tokens(self.pad_id)
         self.tokenizer = tokenizer
+        #: the token a text of no tokens is read as (GPT-2's "<|endoftext|>" starts its texts): no model reads nothing
+        self.start_id = next((i for i in (tokenizer.bos_token_id, tokenizer.eos_token_id) if isinstance(i, int)), None)
         self.device = module_device(model, device)
         self.max_length = max_length or token_limit(tokenizer, model.config)
         self.cut = CutWarning(self.max_length)
@@ -73,14 +85,58 @@ class HFTextClassifier:
         self.device = module_device(self.model, device)
 
     def __call__(self, batch: Sequence[str]) -> np.ndarray:
-        from peephole.models.torch import evaluating
-
-        enc = self.tokenizer(list(batch), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
-        self.cut.check(self.tokenizer, list(batch), enc["input_ids"].shape[1])
-        enc = {k: v.to(self.device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
-        with self.torch.inference_mode(), evaluating(self.model):
+        texts = list(batch)
+        if self.pad_id is None and len(texts) > 1:  # nothing to pad with: a batch of one needs no padding
+            return np.concatenate([self([t]) for t in texts])
+        padding = self.pad_id is not None
+        enc = self.tokenizer(texts, padding=padding, truncation=True, max_length=self.max_length, return_tensors="pt")
+        self.cut.check(self.tokenizer, texts, enc["input_ids"].shape[1])
+        enc = {k: v for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+        enc = {k: v.to(self.device) for k, v in self.started(enc).items()}
+        with self.torch.inference_mode(), running(self.model, self.pad_id):
             logits = self.model(**enc).logits.detach().float()
             return (logits.sigmoid() if self.sigmoid else logits).cpu().numpy()
+
+    def started(self, enc: dict[str, Any]) -> dict[str, Any]:
+        """``enc`` with each text of no tokens (every word hidden, for a tokenizer that adds no ``[CLS]``) given the
+        start-of-text token, on the side its padding leaves free."""
+        mask = enc["attention_mask"]
+        empty = ~mask.bool().any(dim=1)
+        if self.start_id is None or not bool(empty.any()):
+            return enc
+        if mask.shape[1] == 0:  # every text empty: one column, the other inputs (token types) 0
+            enc = {k: self.torch.zeros((len(mask), 1), dtype=v.dtype) for k, v in enc.items()}
+        at = -1 if getattr(self.tokenizer, "padding_side", "right") == "left" else 0
+        enc["input_ids"][empty, at] = self.start_id
+        enc["attention_mask"][empty, at] = 1
+        return enc
+
+
+def padding_token(tokenizer: Any, config: Any) -> int | None:
+    """The id a batch of texts is padded with: the tokenizer's padding token, else the config's ``pad_token_id``, else
+    the tokenizer's end-of-text token (as transformers' docs advise for GPT-2); None when there is none of them."""
+    for candidate in (tokenizer.pad_token_id, getattr(config, "pad_token_id", None), tokenizer.eos_token_id):
+        if isinstance(candidate, int) and 0 <= candidate < len(tokenizer):
+            return candidate
+    return None
+
+
+@contextlib.contextmanager
+def running(model: Any, pad_id: int | None) -> Iterator[None]:
+    """``model`` in eval mode and, when its config has no ``pad_token_id``, given ``pad_id`` (a decoder classifier
+    finds each text's last token by it, and refuses a batch of more than one without it), both restored after."""
+    from peephole.models.torch import evaluating
+
+    config = model.config
+    unset = getattr(config, "pad_token_id", None) is None and pad_id is not None
+    if unset:
+        config.pad_token_id = pad_id
+    try:
+        with evaluating(model):
+            yield
+    finally:
+        if unset:
+            config.pad_token_id = None
 
 
 def token_limit(tokenizer: Any, config: Any) -> int:
