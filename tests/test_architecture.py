@@ -75,7 +75,7 @@ ALLOWED: dict[str, set[str]] = {
     "gradients": LOW | {"core", "result", "pipeline", "models", "modalities", "tasks"},
     "metrics": LOW | {"core", "result", "models", "modalities", "tasks"},
     "api": LOW | {"core", "registry", "pipeline", "modalities", "result", "models", "tasks"},  # core: packing a batch
-    "outputs": LOW,
+    "outputs": LOW | {"terminal"},  # terminal: file names made storable
 }
 BELOW_API = set(ALLOWED)
 ALLOWED["batch"] = BELOW_API | {"api", "store", "interrupts"}

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from peephole.errors import InputError
+from peephole.terminal import storable
 
 MANIFEST = "manifest.json"
 FORMAT = "peephole-run"
@@ -35,12 +36,12 @@ STEM_BYTES = 80
 def input_stem(spec: str) -> str:
     """The file stem an input's outputs are named by: ``photos/cat.jpg`` -> ``cat``, ``skimage:chelsea`` -> ``chelsea``;
     a long text its first words and a digest (``good good ...-1a2b3c4d``: a 5,000-character text was a file name
-    too long to write)."""
+    too long to write); a file name's bytes that are no UTF-8 written as ``\\xff`` (:func:`~peephole.terminal.storable`)."""
     try:
         exists = Path(spec).exists()
     except (OSError, ValueError):  # too long or too odd to be a path: a text
         exists = False
-    name = Path(spec.split(":", 1)[-1] if ":" in spec and not exists else spec).stem.replace("\0", "_")
+    name = storable(Path(spec.split(":", 1)[-1] if ":" in spec and not exists else spec).stem.replace("\0", "_"))
     if len(name.encode("utf-8", "surrogateescape")) > STEM_BYTES:
         digest = hashlib.sha1(spec.encode("utf-8", "surrogateescape")).hexdigest()[:8]
         head = name.encode("utf-8", "surrogateescape")[: STEM_BYTES - 9].decode("utf-8", "ignore").rstrip()
@@ -119,7 +120,8 @@ class RunManifest:
 
     def add(self, input: str, stem: str, files: Sequence[Path] = (), error: str | None = None, **info: Any) -> None:
         """Record one input: the files it made (names inside the folder) or its error, and what else to keep."""
-        item = {"input": input, "stem": stem, "status": "error" if error else "ok", "files": [Path(f).name for f in files]}
+        item = {"input": storable(input), "stem": stem, "status": "error" if error else "ok"}
+        item["files"] = [Path(f).name for f in files]
         if error:
             item["error"] = error
         item.update(info)
@@ -135,7 +137,8 @@ class RunManifest:
         path = self.out / MANIFEST
         tmp = path.with_name(f".{MANIFEST}.{os.getpid()}.tmp")
         try:
-            tmp.write_text(json.dumps(self.data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            text = json.dumps(self.data, indent=1, ensure_ascii=False) + "\n"
+            tmp.write_bytes(text.encode("utf-8", "backslashreplace"))  # a lone surrogate (argv's) as its JSON escape
             tmp.replace(path)
         except OSError as exc:
             raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc

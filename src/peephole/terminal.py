@@ -1,6 +1,6 @@
-"""Text for the terminal: what a user or a model supplied (file names, item ids, class names, error messages that
-quote them) printed with every control or bidi-override character shown as an escape, so that no name can set the
-terminal's title, clear the screen or recolour what follows."""
+"""Text a user or a model supplied (file names, item ids, class names, error messages that quote them), made safe:
+printed with every control or bidi-override character shown as an escape, so that no name can set the terminal's
+title, clear the screen or recolour what follows; stored as text UTF-8 can hold (:func:`storable`)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,21 @@ _UNSAFE = frozenset({*range(0x00, 0x20), *range(0x7F, 0xA0), *range(0x202A, 0x20
 
 
 def printable(text: object) -> str:
-    """``str(text)`` with every control or bidi-override character shown as an escape (``\\x1b``, ``\\u202e``)."""
-    text = str(text)
+    """``str(text)`` with every control or bidi-override character shown as an escape (``\\x1b``, ``\\u202e``), and
+    a file name's bytes that are no UTF-8 as :func:`storable` writes them (a UTF-8 terminal's stream refuses them)."""
+    text = storable(str(text))
     if not any(ord(c) in _UNSAFE for c in text):
         return text
     return "".join(c.encode("unicode_escape").decode("ascii") if ord(c) in _UNSAFE else c for c in text)
+
+
+def storable(text: str) -> str:
+    """``text`` as UTF-8 can hold it: a file name's bytes that are no UTF-8 (Python reads them as lone surrogates,
+    which SQLite and JSON files refuse) written as ``\\xff``; any other lone surrogate as ``\\udcff``."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def safe(text: object) -> str:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from runs_fixtures import TOY, ToyImageModel, make_text_toy, write_images
@@ -162,3 +164,29 @@ def test_a_local_run_packs_the_queries_of_several_items_into_shared_model_calls(
     parts = sum(store.load(p.relative_to(tmp_path / "data").as_posix()).n_queries - 1 for p in paths)
     # alone: each item's f(x), then its parts (49 < 64: one call); packed: every f(x) in one call, then 64 parts a call
     assert alone.calls == 12 and packed.calls == 1 + -(-parts // 64) == 6
+
+
+def test_a_file_whose_name_is_no_utf8_is_explained_and_stored_under_a_printable_id(tmp_path):
+    """A file name of bytes that are no UTF-8 (from another system's archive) reached SQLite as a lone surrogate:
+    UnicodeEncodeError, a traceback that stopped the whole run. Its id and stored source write the bytes as ``\\xff``;
+    the file itself is read, the report and the export hold the id, and a resumed run skips it."""
+    import os
+
+    from peephole.batch.report import write_report
+
+    write_images(tmp_path / "data", 2)
+    odd = tmp_path / "data" / os.fsdecode(b"caf\xe9-\xff.png")
+    (tmp_path / "data" / "img000.png").rename(odd)
+    run = toy_run(ToyImageModel(), tmp_path / "data", tmp_path / "run")
+    assert run.complete()["done"] == 2
+    store = open_run(tmp_path / "run")
+    assert store.status()["caf\\xe9-\\xff.png"] == "done" and len(store.status()) == 2
+    row = next(r for r in store.rows() if r["id"] == "caf\\xe9-\\xff.png")
+    assert row["source"].endswith("caf\\xe9-\\xff.png")
+    img = peephole.load_image(odd, size=32)
+    alone = peephole.explain(ToyImageModel(), img, "pami", top_k=2, partition="window", radius=8, stride=6)
+    np.testing.assert_array_equal(store.load("caf\\xe9-\\xff.png").maps, alone.maps)
+    page = write_report(tmp_path / "run")
+    assert json.dumps("caf\\xe9-\\xff.png") in page.read_text(encoding="utf-8")  # the page's data, as JSON
+    again = ToyImageModel()
+    assert toy_run(again, tmp_path / "data", tmp_path / "run").complete()["skipped"] == 2 and again.calls == 0

@@ -278,3 +278,20 @@ def test_benchmark_without_captum_stops_before_any_work(tmp_path, monkeypatch, c
     err = capsys.readouterr().err
     assert "'gradcam' needs the gradients extra" in err and "pip install 'peephole[gradients]'" in err
     assert time.monotonic() - started < 5 and not (tmp_path / "b").exists()
+
+
+def test_a_file_whose_name_is_no_utf8_is_explained_and_its_files_named_in_utf8(tmp_path, tiny, capsys):
+    """A file name of bytes that are no UTF-8 was explained, then ``manifest.json`` could not be written (a lone
+    surrogate: UnicodeEncodeError, a traceback). Its output files and the manifest write the bytes as ``\\xff``; a
+    re-run into the folder finds and replaces them."""
+    odd = photo(tmp_path / os.fsdecode(b"caf\xe9-\xff.png"))
+    out = tmp_path / "o"
+    for _ in range(2):
+        assert main(["explain", odd, "--model", tiny, *FAST, "--out", str(out)]) == 0
+        assert "Traceback" not in capsys.readouterr().err
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        (item,) = manifest["items"]
+        assert item["stem"] == "caf\\xe9-\\xff" and item["input"].endswith("caf\\xe9-\\xff.png")
+        assert sorted(p.name for p in out.iterdir()) == sorted([*item["files"], "manifest.json"])
+        assert "caf\\xe9-\\xff.npz" in item["files"]
+    assert manifest["removed_from_previous_run"] == item["files"]

@@ -14,6 +14,7 @@ import numpy as np
 from peephole.errors import InputError, NothingToExplain, PeepholeError
 from peephole.modalities.items import Item
 from peephole.result import Explanation
+from peephole.terminal import storable
 
 TARGETS = ("predicted", "true")
 METRICS = ("insertion", "deletion")
@@ -302,5 +303,5 @@ def _metrics(model: Any, job: Job, e: Explanation) -> dict[str, float]:
 
 def _source(item: Item) -> str:
     if isinstance(item.source, str):
-        return item.source
+        return storable(item.source)
     return f"<array of shape {np.shape(item.source)}>"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from peephole.errors import InputError
+from peephole.terminal import storable
 
 LABEL_COLUMNS = ("label", "class", "target")
 
@@ -33,11 +34,14 @@ BOMS = (
 @dataclass(frozen=True)
 class Item:
     """One input of a dataset, with an id that is stable across runs of the same data: ``source`` is what the
-    modality's ``load_item`` reads (an image path, a sentence, an array)."""
+    modality's ``load_item`` reads (an image path, a sentence, an array). The id is :func:`storable` text."""
 
     id: str
     source: Any
     label: str | None = None  #: the true class (index or name, as written), when known
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", storable(self.id))
 
 
 class NotThisKind(InputError):
