@@ -123,3 +123,53 @@ def test_torch_adapter_uses_channels_last_only_where_the_outputs_agree():
     off = TorchModel(TinyConv(), output="logits", channels_last=False)
     off(BATCH)
     assert off.channels_last is False
+
+
+class TwoOutputs(torch.nn.Module):
+    """``(logits, features)`` or ``{"logits": ..., "features": ...}``: what many modules return."""
+
+    def __init__(self, as_dict: bool = False):
+        super().__init__()
+        self.net, self.as_dict = TinyNet(), as_dict
+
+    def forward(self, x):
+        logits, features = self.net(x), x.mean(dim=(2, 3))
+        return {"logits": logits, "features": features} if self.as_dict else (logits, features)
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        (TwoOutputs(), r"a tuple of 2 arrays \(shapes \(1, 3\), \(1, 3\)\)"),
+        (TwoOutputs(as_dict=True), r"a dict of 2 outputs \('logits', 'features'\)"),
+        (lambda b: (reference(b), reference(b)[:, :2]), r"a tuple of 2 arrays \(shapes \(1, 3\), \(1, 2\)\)"),
+        (lambda b: {"logits": reference(b)}, r"a dict of 1 outputs \('logits'\)"),
+    ],
+)
+def test_a_model_returning_several_outputs_is_one_error_saying_to_return_the_scores(model, message):
+    """A module's ``(logits, features)`` was "the model raised AttributeError: 'tuple' object has no attribute
+    'detach'", a callable's NumPy's "inhomogeneous shape" or "float() argument ... not 'dict'". One ModelError says
+    what came back and what to return; a list of one row per input is still read as the scores."""
+    with pytest.raises(peephole.ModelError, match=message + r" on the unperturbed image; Peephole reads one \(1, n_classes\)"):
+        peephole.explain(model, BATCH[0], "occlusion", output="logits", radius=4, stride=4)
+    rows = peephole.explain(lambda b: list(reference(b)), BATCH[0], "occlusion", output="logits", radius=4, stride=4)
+    want = peephole.explain(reference, BATCH[0], "occlusion", output="logits", radius=4, stride=4)
+    np.testing.assert_allclose(rows.maps, want.maps, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_a_half_precision_module_is_given_its_own_type(dtype):
+    """A module converted with ``.half()`` (or to bfloat16) failed on every image: "mat1 and mat2 must have the same
+    dtype". Its input is cast to its parameters' type; its scores are those of its float32 self within that type's
+    precision."""
+    half = TinyNet().to(dtype)
+    got = TorchModel(half, output="logits")(BATCH)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, reference(BATCH), atol=3e-2)
+    assert next(half.parameters()).dtype == dtype  # the module is not converted
+    e = peephole.explain(half, BATCH[0], "occlusion", output="logits", radius=4, stride=4)
+    assert np.isfinite(e.maps).all() and e.maps.shape == (1, 16, 16)
+    # the gradient methods' own path through the module (integrated gradients: a linear model's other maps are flat)
+    want = peephole.explain(TinyNet(), BATCH[0], "integrated-gradients", output="logits", targets=[0]).maps.ravel()
+    got = peephole.explain(half, BATCH[0], "integrated-gradients", output="logits", targets=[0]).maps.ravel()
+    assert np.corrcoef(want, got)[0, 1] > 0.98

@@ -78,17 +78,21 @@ def frozen(module: Any) -> Callable[[Any], Any]:
     """``module``'s forward in eval mode with its parameters detached: gradients reach the input, never the
     weights, and the user's module is left as it was (no ``eval()``, no ``requires_grad_``, not moved). A
     TorchScript module cannot be called with other weights: it runs as it is (gradients are taken with respect to
-    the input only, so its weights' ``.grad`` stay untouched)."""
+    the input only, so its weights' ``.grad`` stay untouched). A half or bfloat16 module gets its input in its own
+    type and gives float32 scores."""
     import torch
 
-    from peephole.models.torch import evaluating
+    from peephole.models.torch import evaluating, module_dtype
 
     def forward(x: Any) -> Any:
+        x = x.to(module_dtype(module))
         with evaluating(module):
             if isinstance(module, torch.jit.ScriptModule):
-                return module(x)
-            weights = {name: p.detach() for name, p in module.named_parameters()}
-            return torch.func.functional_call(module, weights, (x,))
+                out = module(x)
+            else:
+                weights = {name: p.detach() for name, p in module.named_parameters()}
+                out = torch.func.functional_call(module, weights, (x,))
+        return out.float() if torch.is_tensor(out) else out  # an output object: its adapter reads the scores
 
     return forward
 

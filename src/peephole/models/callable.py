@@ -31,5 +31,6 @@ class CallableModel:
 
     def __call__(self, batch: Any) -> np.ndarray:
         """What ``fn`` returns as an array, tensors detached and on the host first (:func:`~peephole.core.query.to_numpy`:
-        a tensor that requires grad failed NumPy's conversion); the task checks the values."""
-        return np.asarray(to_numpy(self.fn(batch)))
+        a tensor that requires grad failed NumPy's conversion); a dict, tuple or list as such; the task checks it."""
+        out = to_numpy(self.fn(batch))
+        return out if isinstance(out, (dict, tuple, list)) else np.asarray(out)  # several outputs: the task names them

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from peephole.core.perturb import Arrays
-from peephole.core.query import OUTPUT_KINDS
+from peephole.core.query import OUTPUT_KINDS, to_numpy
 from peephole.errors import InputError
 from peephole.models.preprocess import LUMA, ImagePreprocess
 
@@ -104,8 +104,9 @@ class TorchModel:
             return out
 
     def forward(self, x: Any) -> Any:
-        """The module's scores on the preprocessed batch ``x``."""
-        return self.scores_of(self.module(x))
+        """The module's scores on the preprocessed batch ``x``, given in the module's own floating type (a half or
+        bfloat16 module failed on float32; the cast keeps the gradient methods' graph)."""
+        return self.scores_of(self.module(x.to(module_dtype(self.module))))
 
     def scores_of(self, out: Any) -> Any:
         """The scores in what the module returns (an adapter whose module returns more, e.g. an output object,
@@ -121,6 +122,8 @@ class TorchModel:
 
     def _same(self, out: np.ndarray, fast: Any) -> bool:
         """Whether the module gives the same output on the channels-last copy of the batch."""
+        if not isinstance(out, np.ndarray):  # several outputs: the task refuses them
+            return False
         try:
             alt = _numpy(self.forward(fast))
         except Exception:  # noqa: BLE001 - any failure means: keep the default layout
@@ -129,8 +132,19 @@ class TorchModel:
         return alt.shape == out.shape and bool(np.allclose(alt, out, rtol=1e-4, atol=1e-4 * max(scale, 1.0)))
 
 
-def _numpy(out: Any) -> np.ndarray:
-    return out.detach().float().cpu().numpy()
+def _numpy(out: Any) -> Any:
+    """A tensor output as a float NumPy array; a tuple or dict of them (a module's ``(logits, features)``) as NumPy
+    item by item, for the task to name."""
+    return out.detach().float().cpu().numpy() if hasattr(out, "detach") else to_numpy(out)
+
+
+def module_dtype(module: Any) -> Any:
+    """The floating type a module computes in: its first floating parameter's (float16, bfloat16, ...; else its
+    buffers'), float32 when it holds none."""
+    import torch
+
+    tensors = [*module.parameters(), *module.buffers()] if hasattr(module, "parameters") else []
+    return next((t.dtype for t in tensors if t.is_floating_point()), torch.float32)
 
 
 def module_device(module: Any, device: Any = None) -> Any:

@@ -36,6 +36,12 @@ class Classification(Task):
     def validate(self, raw: Any, n: int, what: str) -> np.ndarray:
         """``(n, K)`` finite float64 scores, probabilities in range; a 1-D output is one row (one input) or one
         column (``n`` inputs: one output each); one column of logits or probabilities becomes two classes."""
+        several = several_outputs(raw, n)
+        if several:
+            raise ModelError(
+                f"the model returned {several} on {what}; Peephole reads one ({n}, n_classes) array of scores: return "
+                "the one to explain (a function calling the model and taking [0] or ['logits'])"
+            )
         out = numbers_of(raw, what, "an array of scores")
         if out.ndim == 1 and n == 1:
             out = out[None]
@@ -116,6 +122,21 @@ PIPELINE_HINT = (
     " (a transformers pipeline's [{'label': ..., 'score': ...}] per input: pass the pipeline itself, which Peephole "
     "reads, or return an (N, n_classes) array)"
 )
+
+
+def several_outputs(raw: Any, n: int) -> str | None:
+    """What ``raw`` is when it holds several outputs of the model instead of one batch of scores (a dict, or a tuple or
+    list of arrays that are no ``n`` rows alike: a module's ``(logits, features)``), else None."""
+    if isinstance(raw, dict):
+        keys = ", ".join(repr(k) for k in list(raw)[:4]) + (", ..." if len(raw) > 4 else "")
+        return f"a dict of {len(raw)} outputs ({keys})"
+    if not isinstance(raw, (tuple, list)) or not raw or not all(isinstance(v, np.ndarray) for v in raw):
+        return None
+    shapes = [v.shape for v in raw]
+    if len(raw) == n and len(set(shapes)) == 1 and len(shapes[0]) <= 1:  # one row per input
+        return None
+    shown = ", ".join(str(s) for s in shapes[:4]) + (", ..." if len(shapes) > 4 else "")
+    return f"a {type(raw).__name__} of {len(raw)} arrays (shapes {shown})"
 
 
 def _pipeline_output(raw: Any) -> bool:
