@@ -240,6 +240,19 @@ def test_image_targets_by_class_name():
         peephole.explain(fn, IMG, targets="cat", **kw)
 
 
+def test_a_class_name_several_classes_share_is_one_error_asking_for_the_index():
+    """ImageNet calls classes 134 (the bird) and 517 (the machine) 'crane': ``targets="crane"`` silently explained the
+    first. A name several classes share is one InputError listing them; their indices, and the other names, work."""
+
+    def fn(batch):
+        return np.tile([0.2, 0.5, 0.3], (len(batch), 1))
+
+    kw = {"partition": "window", "radius": 10, "stride": 8, "output": "probs", "class_names": ["cat", "crane", "crane"]}
+    with pytest.raises(InputError, match=r"'crane' names 2 of the model's classes \(1, 2\): give its index"):
+        peephole.explain(fn, IMG, targets="crane", **kw)
+    assert peephole.explain(fn, IMG, targets=["cat", 2], **kw).targets == [0, 2]
+
+
 @pytest.fixture
 def image_file(tmp_path):
     from PIL import Image

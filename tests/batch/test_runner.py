@@ -74,6 +74,26 @@ def test_true_targets_from_csv_labels_and_accuracy_columns(tmp_path):
         toy_run(ToyImageModel(), tmp_path / "p", tmp_path / "run2", targets="true")
 
 
+def test_a_true_label_naming_classes_that_share_it_is_no_true_class(tmp_path):
+    """A label that is the name of several of the model's classes (ImageNet's two 'crane's) was taken as the first:
+    the item explained and scored against a class the label may not mean. With targets='true' the item fails saying
+    so; with the predicted targets it has no true class (no accuracy), and a label naming one class still has one."""
+
+    class Shared(ToyImageModel):
+        class_names = ["dark", "red", "red"]
+
+    write_images(tmp_path / "p", 2)
+    (tmp_path / "l.csv").write_text("path,label\np/img000.png,red\np/sub/img001.png,dark\n")
+    r = toy_run(Shared(), tmp_path / "l.csv", tmp_path / "run", targets="true", top_k=1)
+    assert r.complete()["failed"] == 1
+    rows = {x["id"].split(":")[0]: x for x in open_run(tmp_path / "run").rows()}
+    assert "'red' names classes 1, 2: write its index" in rows["000001"]["error"]
+    assert rows["000002"]["true_class"] == 0
+    toy_run(Shared(), tmp_path / "l.csv", tmp_path / "run2", targets="predicted").complete()
+    rows = {x["id"].split(":")[0]: x for x in open_run(tmp_path / "run2").rows()}
+    assert rows["000001"]["status"] == "done" and rows["000001"]["true_class"] is None
+
+
 def test_a_text_run_explains_each_sentence(tmp_path):
     (tmp_path / "s.txt").write_text("good good film\nbad plot but good good cast\n")
     r = peephole.run(make_text_toy(), tmp_path / "s.txt", out=tmp_path / "run", progress=False, model_name="toy-text")

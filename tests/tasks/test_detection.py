@@ -128,6 +128,18 @@ def test_every_box_gets_its_own_map_from_one_query_set() -> None:
     assert inside_minus_outside(e.maps[0], BOXES[1]) < inside_minus_outside(e.maps[1], BOXES[1])
 
 
+def test_a_class_name_picks_its_boxes_and_a_name_two_classes_share_picks_both() -> None:
+    """A box target by class name took the first class of that name only (ImageNet and COCO-style label lists repeat
+    names): a shared name now picks the boxes of every class called so."""
+    from peephole.models.detection import Detector
+
+    for names, want in ((["dark", "square"], [1]), (["square", "square"], [0, 1])):
+        e = peephole.explain(Detector(squares, class_names=names), IMAGE, "pami", targets="square", **GRID)
+        assert e.targets == want
+    with pytest.raises(InputError, match="unknown class 'circle'"):
+        peephole.explain(Detector(squares, class_names=["a", "b"]), IMAGE, "pami", targets="circle", **GRID)
+
+
 @pytest.mark.parametrize(
     "method, options",
     [

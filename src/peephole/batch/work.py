@@ -14,6 +14,7 @@ import numpy as np
 from peephole.errors import InputError, NothingToExplain, PeepholeError
 from peephole.modalities.items import Item
 from peephole.result import Explanation
+from peephole.tasks.classification import classes_named
 from peephole.terminal import storable
 
 TARGETS = ("predicted", "true")
@@ -195,15 +196,15 @@ def load_input(item: Item, job: Job) -> Any:
 
 
 def true_class(label: str | None, class_names: Sequence[str] | None, n_classes: int) -> int | None:
-    """The class index a label names: an index, or one of the model's class names; None when it names none."""
+    """The class index a label names: an index, or the name of one of the model's classes; None when it names none,
+    or a name several classes share (ImageNet's two 'crane's)."""
     if label is None:
         return None
     s = str(label).strip()
     if s.lstrip("-").isdigit() and 0 <= int(s) < n_classes:
         return int(s)
-    if class_names is not None and s in class_names:
-        return list(class_names).index(s)
-    return None
+    hits = classes_named(s, class_names)
+    return hits[0] if len(hits) == 1 else None
 
 
 def explain_item(
@@ -268,7 +269,9 @@ def _explain(explain: Any, model: Any, job: Job, item: Item, x: Any) -> tuple[Ex
     truth = true_class(item.label, names, len(names) if names is not None else 1 << 30)
     if targets == "true":
         if truth is None:
-            raise InputError(f"targets='true' but item {item.id!r} has no true label the model knows ({item.label!r})")
+            shared = classes_named(str(item.label).strip(), names) if item.label is not None else []
+            why = f"{item.label!r} names classes {', '.join(map(str, shared))}: write its index" if shared else repr(item.label)
+            raise InputError(f"targets='true' but item {item.id!r} has no true label the model knows ({why})")
         targets = [truth]
     elif targets == "predicted":
         targets = None

@@ -32,6 +32,7 @@ import numpy as np
 from peephole.core.query import real_numbers
 from peephole.errors import InputError, ModelError, NothingToExplain
 from peephole.tasks.base import Scorer, Task
+from peephole.tasks.classification import classes_named
 
 KEYS = "boxes (N×4 x0, y0, x1, y1), scores (N), and labels (N) or probs (N×K); optionally masks (N×H×W)"
 
@@ -273,7 +274,7 @@ class Detection(Task):
                 labels = self.ref.labels if self.ref is not None else None
                 if not class_names or t not in class_names or labels is None:
                     raise InputError(f"unknown class {t!r} for the detector's boxes; give box indices 0..{len(reference) - 1}")
-                hits = np.flatnonzero(labels == list(class_names).index(t))
+                hits = np.flatnonzero(np.isin(labels, classes_named(t, class_names)))  # every class of that name
                 if not len(hits):
                     raise InputError(f"no reference box is a {t!r}")
                 out.extend(int(i) for i in hits)
