@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.classes import classes_named
 from peephole.errors import InputError, NothingToExplain, PeepholeError
 from peephole.modalities.items import Item
 from peephole.result import Explanation
-from peephole.tasks.classification import classes_named
 from peephole.terminal import storable
 
 TARGETS = ("predicted", "true")

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.classes import class_named
 from peephole.core.query import OUTPUT_KINDS, Query, real_numbers, softmax
 from peephole.errors import InputError, ModelError
 from peephole.tasks.base import Scorer, Task
@@ -193,24 +194,6 @@ def check_targets(targets: Any) -> None:
     for t in items:
         if isinstance(t, (bool, np.bool_)) or not isinstance(t, (str, int, np.integer)):
             raise InputError(f"targets must be {TARGETS}; got {t!r} ({type(t).__name__}) in {targets!r}")
-
-
-def classes_named(name: str, class_names: Sequence[str] | None) -> list[int]:
-    """The indices of the model's classes called ``name``: more than one where names repeat (ImageNet calls classes
-    134 and 517 'crane', 638 and 639 'maillot')."""
-    return [i for i, n in enumerate(class_names or ()) if n == name]
-
-
-def class_named(name: str, class_names: Sequence[str] | None) -> int:
-    """The one class called ``name``; an :class:`InputError` when none is, or when several are (it took the first,
-    silently: ``--target crane`` explained the bird, never the machine)."""
-    hits = classes_named(name, class_names)
-    if len(hits) == 1:
-        return hits[0]
-    if hits:
-        raise InputError(f"{name!r} names {len(hits)} of the model's classes ({', '.join(map(str, hits))}): give its index")
-    known = f"the model's classes are {list(class_names)[:20]}" if class_names else "the model names no classes"
-    raise InputError(f"unknown class {name!r}; {known}")
 
 
 def resolve_targets(

@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
+from peephole.core.classes import classes_named
 from peephole.core.query import real_numbers
 from peephole.errors import InputError, ModelError, NothingToExplain
 from peephole.tasks.base import Scorer, Task
-from peephole.tasks.classification import classes_named
 
 KEYS = "boxes (N×4 x0, y0, x1, y1), scores (N), and labels (N) or probs (N×K); optionally masks (N×H×W)"
 
