@@ -188,6 +188,23 @@ def test_a_transformers_detector_with_its_processor_explains_every_box_from_one_
     assert model.training  # eval mode inside each call only
 
 
+def test_a_bfloat16_transformers_detector_gets_its_own_type(yolos):
+    """A detector converted to bfloat16 failed on every image ("Input type (float) and bias type (c10::BFloat16)
+    should be the same"): its pixels come in its own type, and it finds the boxes its float32 self finds."""
+    import copy
+
+    from peephole.models.hf_detection import hf_detector
+
+    model, processor = yolos
+    image = np.random.default_rng(1).random((48, 40, 3)).astype(np.float32)
+    want = hf_detector(model, processor, threshold=0.0)(image[None])[0]
+    half = copy.deepcopy(model).to(torch.bfloat16)
+    found = hf_detector(half, processor, threshold=0.0)(image[None])[0]
+    np.testing.assert_allclose(found["boxes"], want["boxes"], atol=0.05 * 48)
+    e = peephole.explain(hf_detector(half, processor, threshold=0.0), image, method="rise", n_masks=8)
+    assert e.maps.shape == (5, 48, 40) and np.isfinite(e.maps).all()
+
+
 def test_a_detection_pipeline_is_an_image_detector_keeping_boxes_above_its_threshold(yolos):
     """An object-detection pipeline is taken for an image model (it was taken for text) and keeps the reference
     boxes scoring at least 0.5, as the pipeline does; task= overrides the threshold. Without its processor, a

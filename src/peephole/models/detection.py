@@ -175,6 +175,8 @@ def torch_fn(module: Any) -> Callable[[np.ndarray], list[Any]]:
     no gradients. The module is never moved or switched to eval mode: one in training mode is an InputError."""
     import torch
 
+    from peephole.models.torch import module_dtype
+
     if getattr(module, "training", False):
         raise InputError(f"the detection module {type(module).__name__} is in training mode; call .eval() on it first")
     first = next(iter(module.parameters()), None)
@@ -182,6 +184,7 @@ def torch_fn(module: Any) -> Callable[[np.ndarray], list[Any]]:
 
     def detect(batch: np.ndarray) -> list[Any]:
         with torch.no_grad():
-            return list(module([torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1).to(device) for x in batch]))
+            images = [torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1) for x in batch]
+            return list(module([x.to(device, module_dtype(module)) for x in images]))  # a half module: half images
 
     return detect

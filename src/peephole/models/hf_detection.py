@@ -128,7 +128,7 @@ def processed(
     ``read(result, (H, W))``; class names from ``config.id2label`` unless given."""
     import torch
 
-    from peephole.models.torch import evaluating, module_device
+    from peephole.models.torch import evaluating, module_device, module_dtype
 
     names = class_names if class_names is not None else id2label_names(model.config)
     images = image_processor(processor)
@@ -138,7 +138,7 @@ def processed(
     def detect(batch: np.ndarray) -> list[dict[str, Any]]:
         b = np.asarray(batch, np.float32)
         with torch.inference_mode(), evaluating(model):
-            out = net(pixel_values=torch.from_numpy(pre(b)).to(device))
+            out = net(pixel_values=torch.from_numpy(pre(b)).to(device, module_dtype(model)))
         sizes = {} if at is None else {"target_sizes": [at(b.shape[1:3])] * len(b)}
         found = read_out(out, threshold=0.0, **sizes, **options)
         return [read(r, b.shape[1:3]) for r in found]

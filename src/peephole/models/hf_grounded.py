@@ -57,7 +57,7 @@ def grounded_detector(model: Any, processor: Any, queries: Any, threshold: float
     ``tokenizer`` and ``image_processor``) as a :class:`Detector` finding ``queries``."""
     import torch
 
-    from peephole.models.torch import evaluating, module_device
+    from peephole.models.torch import evaluating, module_device, module_dtype
 
     kind = type(model).__name__
     layout = TEXT_LAYOUTS.get(getattr(getattr(model, "config", None), "model_type", None))
@@ -102,7 +102,7 @@ def grounded_detector(model: Any, processor: Any, queries: Any, threshold: float
         h, w = b.shape[1:3]
         x = padded_square(b) if square else b
         with torch.inference_mode(), evaluating(model):
-            logits, pred_boxes = outputs(torch.from_numpy(pre(x)).to(device))
+            logits, pred_boxes = outputs(torch.from_numpy(pre(x)).to(device, module_dtype(model)))
         scores = torch.sigmoid(logits.float())
         if spans is not None:  # caption tokens -> each query's best token
             scores = torch.stack([scores[..., a:z].amax(-1) for a, z in spans], dim=-1)
