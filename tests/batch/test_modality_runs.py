@@ -87,8 +87,9 @@ def test_sequence_datasets_are_read_by_the_sequence_modality(tmp_path):
 
 def test_damaged_or_hostile_sequence_arrays_are_one_input_error_and_a_folders_others_still_run(tmp_path, capsys):
     """An .npy of Python objects, one whose header declares 10¹⁰ floats in 192 bytes (numpy allocated 75 GiB, or
-    raised its MemoryError), one cut short and a damaged .npz: each one InputError naming the file (they were raw
-    ValueError / MemoryError tracebacks); in a folder of .npy sequences such a file fails its item only."""
+    raised its MemoryError), one cut short, a damaged .npz and one declaring 3 GiB: each one InputError naming the file
+    (they were raw ValueError / MemoryError tracebacks); in a folder of .npy sequences such a file fails its item
+    only."""
     import io
 
     folder = tmp_path / "f"
@@ -107,6 +108,12 @@ def test_damaged_or_hostile_sequence_arrays_are_one_input_error_and_a_folders_ot
             open_dataset(folder / name)
     with pytest.raises(InputError, match="zbad.npz: not an .npz of sequences"):
         open_dataset(tmp_path / "zbad.npz")
+    big = bytearray(write_signals(tmp_path / "big.npz", 2).read_bytes())
+    at = big.rfind(b"PK\x01\x02")  # its last array's central directory record: 3 GiB uncompressed, it says
+    big[at + 24 : at + 28] = (3 * 2**30).to_bytes(4, "little")
+    (tmp_path / "big.npz").write_bytes(bytes(big))
+    with pytest.raises(InputError, match=r"big.npz: .*more than Peephole loads .*save them as .npy files"):
+        open_dataset(tmp_path / "big.npz")  # the saved-results advice ("see max_bytes") was no use here
     assert main(["run", str(folder), "--out", str(tmp_path / "run"), "--model", "batch.sequence_toy:make_sequence_toy"]) == 1
     captured = capsys.readouterr()
     assert "1 of 4 items explained, 3 failed" in captured.out, captured.err

@@ -49,9 +49,14 @@ def read_npy(path: Path, what: str = "an .npy array") -> np.ndarray:
 
 
 def read_npz(
-    path: Path, what: str = "an .npz of arrays", max_bytes: int = MAX_BYTES, max_members: int = MAX_MEMBERS
+    path: Path,
+    what: str = "an .npz of arrays",
+    max_bytes: int = MAX_BYTES,
+    max_members: int = MAX_MEMBERS,
+    larger: str = "see max_bytes",
 ) -> dict[str, np.ndarray]:
-    """Every array of the ``.npz`` at ``path`` by name, each size checked before it is read."""
+    """Every array of the ``.npz`` at ``path`` by name, each size checked before it is read; ``larger``: what the
+    error for more than ``max_bytes`` (uncompressed: a zip bomb's are huge) says to do."""
     try:
         with zipfile.ZipFile(path) as z:
             members = z.infolist()
@@ -59,7 +64,7 @@ def read_npz(
                 raise InputError(f"holds {len(members)} arrays, more than {what} ({max_members})")
             total = sum(m.file_size for m in members)
             if total > max_bytes:
-                raise InputError(f"holds {total} bytes uncompressed, more than Peephole loads ({max_bytes}; see max_bytes)")
+                raise InputError(f"holds {total:,} bytes uncompressed, more than Peephole loads ({max_bytes:,}; {larger})")
             out = {}
             for m in members:
                 if not m.filename.endswith(".npy"):

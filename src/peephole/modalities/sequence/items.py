@@ -61,7 +61,7 @@ def _arrays(source: Path) -> dict[str, np.ndarray]:
 
     try:
         if source.suffix.lower() == ".npz":
-            return read_npz(source, "an .npz of sequences")
+            return read_npz(source, "an .npz of sequences", larger="save them as .npy files, read up to their own size")
         return {"": read_npy(source, "an .npy array of sequences")}
     except InputError as exc:
         raise InputError(f"{source}: {exc}") from exc
