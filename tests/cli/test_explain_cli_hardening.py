@@ -295,3 +295,23 @@ def test_a_file_whose_name_is_no_utf8_is_explained_and_its_files_named_in_utf8(t
         assert sorted(p.name for p in out.iterdir()) == sorted([*item["files"], "manifest.json"])
         assert "caf\\xe9-\\xff.npz" in item["files"]
     assert manifest["removed_from_previous_run"] == item["files"]
+
+
+def test_stdin_holding_an_images_bytes_is_one_error_and_its_lines_are_read_as_file_names(tmp_path, tiny, monkeypatch, capsys):
+    """``cat photo.png | peephole explain -`` made 92 "inputs" of the PNG's byte runs, each failing on its own line;
+    it is one error saying what ``-`` reads. Lines are decoded as file names are: a name of bytes that are no UTF-8
+    (``ls | peephole explain -``) is found (a UTF-8 stdin raised UnicodeDecodeError on it)."""
+    import io
+    import types
+
+    png = Path(photo(tmp_path / "p.png"))
+    monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(buffer=io.BytesIO(png.read_bytes())))
+    assert main(["explain", "-", "--model", tiny, *FAST, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "error: stdin holds NUL bytes: it is read as one input (a path or a text) per line" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+    odd = png.rename(tmp_path / os.fsdecode(b"caf\xe9.png"))
+    lines = b"\n  \n" + os.fsencode(odd) + b"\n"
+    monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(buffer=io.BytesIO(lines)))
+    assert main(["explain", "-", "--model", tiny, *FAST, "--out", str(tmp_path / "o")]) == 0
+    assert (tmp_path / "o" / "caf\\xe9.npz").is_file()

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from peephole.errors import InputError, PeepholeError
 from peephole.modalities import MODALITIES
-from peephole.modalities.items import is_folder
+from peephole.modalities.items import input_lines, is_folder
 from peephole.pipeline import DEFAULT_TOP_K
 from peephole.tasks import TASKS, task_with
 from peephole.terminal import safe
@@ -214,8 +214,8 @@ def run(args: argparse.Namespace) -> int:
         if value is not None and value < lo:
             print(safe(f"error: --{name.replace('_', '-')} must be >= {lo}, got {value}"), file=sys.stderr)
             return 2
-    inputs = [line for line in sys.stdin.read().splitlines() if line.strip()] if args.inputs == ["-"] else args.inputs
     try:
+        inputs = input_lines(sys.stdin.buffer.read()) if args.inputs == ["-"] else args.inputs
         check_seed(args.seed)
         folders = [i for i in inputs if is_folder(i)]
         if folders:  # before the model loads: a dataset is peephole run's

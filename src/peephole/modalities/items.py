@@ -10,6 +10,7 @@ import codecs
 import csv
 import hashlib
 import io
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,6 +56,18 @@ def is_folder(spec: str) -> bool:
         return Path(spec).is_dir()
     except (OSError, ValueError):
         return False
+
+
+def input_lines(data: bytes, source: str = "stdin") -> list[str]:
+    """The inputs ``peephole explain -`` reads: one per non-blank line, decoded as file names are (UTF-8, other bytes
+    kept as the file system gives them); an :class:`InputError` for data holding NUL bytes (an image piped in, or
+    UTF-16 text), which no path or text line holds."""
+    if b"\0" in data:
+        raise InputError(
+            f"{source} holds NUL bytes: it is read as one input (a path or a text) per line, not as an input itself "
+            "(an image's bytes? give its path; UTF-16 text? save it as UTF-8)"
+        )
+    return [line for line in os.fsdecode(data).splitlines() if line.strip()]
 
 
 def read_text(path: Path) -> str:
