@@ -73,6 +73,9 @@ def test_unknown_model_and_missing_onnx_file(tmp_path):
     (tmp_path / "bad.onnx").write_bytes(b"garbage")
     with pytest.raises(InputError, match="onnxruntime cannot load it"):
         peephole.load_model(str(tmp_path / "bad.onnx"))
+    for name in ("model.pt", "weights.safetensors", "net.h5"):  # "unknown model" said nothing of how to give them
+        with pytest.raises(InputError, match=f"{name}: Peephole does not load .* files by name .*package.module:factory"):
+            peephole.load_model(str(tmp_path / name))
 
 
 def test_explain_with_a_torch_module_end_to_end():

@@ -17,6 +17,23 @@ BUILTIN = ("efficientnet-lite0",)
 DETECTORS = ("haar-face", "haar-cat", "haar-body", "dbnet-text")
 
 
+#: Model files of other frameworks, by suffix: named in the error that says how to give such a model
+OTHER_FORMATS = {
+    ".pt": "torch",
+    ".pth": "torch",
+    ".pt2": "torch.export",
+    ".ckpt": "checkpoint",
+    ".safetensors": "safetensors weight",
+    ".bin": "weight",
+    ".h5": "Keras",
+    ".keras": "Keras",
+    ".tflite": "TensorFlow Lite",
+    ".pb": "TensorFlow",
+    ".pkl": "pickle",
+    ".joblib": "joblib",
+}
+
+
 def modality_of_name(name: str) -> str | None:
     """The input kind of a model given by name or path: image for the built-in and ONNX models, text for
     the built-in text models and Hugging Face folders (image for a vision model's), None when the name says nothing."""
@@ -96,6 +113,13 @@ def load_model(
         return load_vision_folder(name, queries, template)
     if "://" in name:
         raise InputError(f"{name}: URLs are not fetched; download the model and pass its path")
+    suffix = Path(name).suffix.lower()
+    if suffix in OTHER_FORMATS:
+        raise InputError(
+            f"{name}: Peephole does not load {OTHER_FORMATS[suffix]} files by name (a pickle runs code as it loads; "
+            "weights need their architecture): build the model in Python and pass it (peephole.explain(model, ...), "
+            "or --model package.module:factory, a function of no arguments returning it), or export it to ONNX"
+        )
     raise InputError(
         f"unknown model {name!r}: use one of {BUILTIN + DETECTORS}, a path to an .onnx file or the folder of a Hugging "
         "Face image classifier or detector"
