@@ -348,6 +348,24 @@ def test_a_folder_whose_architectures_is_one_name_not_a_list_is_read_as_that_mod
     assert isinstance(model, HFImageClassifier) and model.class_names == ["cat", "dog", "fox"]
 
 
+def test_a_folder_holding_code_is_refused_without_asking_to_run_it(vit, tmp_path, monkeypatch):
+    """A folder whose config maps its classes to its own Python file (``auto_map``) made transformers ask on the
+    terminal "Do you wish to run the custom code? [y/N]": a user answering y ran the folder's code, and the command
+    waited. It is one InputError; nothing is asked and the code never runs."""
+    folder = tmp_path / "custom"
+    vit.save_pretrained(folder)
+    config = folder / "config.json"
+    code = {"AutoConfig": "custom.Config", "AutoModelForImageClassification": "custom.Model"}
+    config.write_text(json.dumps({**json.loads(config.read_text()), "auto_map": code, "model_type": "custom"}))
+    ran = tmp_path / "ran"
+    (folder / "custom.py").write_text(f"open({str(ran)!r}, 'w').close()\n")
+    asked = []
+    monkeypatch.setattr("builtins.input", lambda prompt="": asked.append(prompt) or "y")
+    with pytest.raises(peephole.InputError, match="contains custom code"):
+        peephole.load_model(str(folder))
+    assert not asked and not ran.exists()
+
+
 def test_gradient_methods_read_a_transformers_classifier_through_its_adapter(vit):
     """Saliency, Grad-CAM, Score-CAM and IG on a ViT raised "'ImageClassifierOutput' object has no attribute
     'detach'": the gradient methods now call the adapter (ImageNet mean/std without a processor, then .logits)."""

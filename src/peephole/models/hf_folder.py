@@ -58,7 +58,7 @@ def pretrained(auto: Any, path: str | Path) -> Any:
     """``auto.from_pretrained(path)``, offline, refusing a folder that lacks weights of the model it builds: transformers
     would start them at random (a checkpoint of another head, e.g. a masked language model read as a classifier) and
     every map would explain a random head."""
-    model, info = auto.from_pretrained(path, local_files_only=True, output_loading_info=True)
+    model, info = auto.from_pretrained(path, local_files_only=True, trust_remote_code=False, output_loading_info=True)
     missing = sorted(info.get("missing_keys") or ())  # weights of another shape: transformers raises itself
     if missing:
         raise InputError(
@@ -84,7 +84,9 @@ def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None, t
 
     head = vision_head(path)
     try:
-        kind = getattr(transformers.AutoConfig.from_pretrained(path, local_files_only=True), "model_type", None)
+        kind = getattr(
+            transformers.AutoConfig.from_pretrained(path, local_files_only=True, trust_remote_code=False), "model_type", None
+        )
     except Exception as exc:  # not JSON (OSError), an unknown model type (ValueError), an id2label list (AttributeError)
         raise InputError(f"cannot load a vision model from {path}: {type(exc).__name__}: {exc}") from exc
     prompted = head == ZERO_SHOT or (head == "ForObjectDetection" and kind in TEXT_LAYOUTS)
@@ -121,9 +123,9 @@ def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None, t
     try:
         model = pretrained(auto, path)
         if prompted or "task_inputs" in inspect.signature(model.forward).parameters:  # OneFormer tokenises its task
-            processor = transformers.AutoProcessor.from_pretrained(path, local_files_only=True)
+            processor = transformers.AutoProcessor.from_pretrained(path, local_files_only=True, trust_remote_code=False)
         elif (Path(path) / "preprocessor_config.json").is_file():
-            processor = transformers.AutoImageProcessor.from_pretrained(path, local_files_only=True)
+            processor = transformers.AutoImageProcessor.from_pretrained(path, local_files_only=True, trust_remote_code=False)
         else:
             processor = None
     except InputError:  # pretrained's own, naming the folder already

@@ -185,7 +185,7 @@ def load_sequence_classifier(path: str | Path) -> tuple[Any, Any]:
     if not (p / "config.json").is_file():
         raise InputError(f"{path} is not a Hugging Face model folder (no config.json)")
     try:
-        tok = AutoTokenizer.from_pretrained(p, local_files_only=True)
+        tok = AutoTokenizer.from_pretrained(p, local_files_only=True, trust_remote_code=False)
         model = pretrained(AutoModelForSequenceClassification, p)
     except InputError:  # pretrained's own, naming the folder already
         raise
