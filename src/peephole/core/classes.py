@@ -9,7 +9,6 @@ from functools import lru_cache
 
 from peephole.errors import InputError
 
-
 #: A WordNet noun id, as ImageNet names its classes' folders (``train/n01440764/...``)
 WNID = re.compile(r"n\d{8}")
 
