@@ -251,7 +251,7 @@ def test_a_class_name_several_classes_share_is_one_error_asking_for_the_index():
     with pytest.raises(InputError, match=r"'crane' names 2 of the model's classes \(1, 2\): give its index"):
         peephole.explain(fn, IMG, targets="crane", **kw)
     e = peephole.explain(fn, IMG, targets=["cat", 2], **kw)
-    assert e.targets == [0, 2] and e.index("cat") == 0
+    assert e.targets == [0, 2] and e.index("cat") == 0 and e.index("CAT") == 0  # a name's case aside, when unique
     with pytest.raises(InputError, match="'crane' names 2 of the model's classes"):
         e.map_of("crane")  # a saved result's lookup by name too
 

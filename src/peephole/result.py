@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from peephole.core.classes import class_named
+from peephole.core.classes import class_named, classes_named
 from peephole.errors import InputError
 
 FORMAT = "peephole.explanation"
@@ -100,7 +100,7 @@ class Explanation:
     def index(self, cls: int | str) -> int:
         """The index of class ``cls`` (an index, or the name of one of ``class_names``); an :class:`InputError`
         otherwise, or for a name several classes share."""
-        if isinstance(cls, str) and cls in (self.class_names or []):
+        if isinstance(cls, str) and classes_named(cls, self.class_names):
             return class_named(cls, self.class_names)
         if isinstance(cls, (bool, np.bool_)) or not isinstance(cls, (int, np.integer)):
             raise InputError(f"a class is an index or one of the class names, got {cls!r}")

@@ -83,7 +83,7 @@ def test_a_true_label_naming_classes_that_share_it_is_no_true_class(tmp_path):
         class_names = ["dark", "red", "red"]
 
     write_images(tmp_path / "p", 2)
-    (tmp_path / "l.csv").write_text("path,label\np/img000.png,red\np/sub/img001.png,dark\n")
+    (tmp_path / "l.csv").write_text("path,label\np/img000.png,red\np/sub/img001.png,Dark\n")  # any case
     r = toy_run(Shared(), tmp_path / "l.csv", tmp_path / "run", targets="true", top_k=1)
     assert r.complete()["failed"] == 1
     rows = {x["id"].split(":")[0]: x for x in open_run(tmp_path / "run").rows()}
