@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from batch.sequence_toy import PEAK, SequenceToy, write_signals
+from batch.sequence_toy import PEAK, SequenceToy, signals, write_signals
 from runs_fixtures import make_text_toy
 
 import peephole
-from peephole.batch import open_dataset
+from peephole.batch import open_dataset, open_run
 from peephole.batch.report import write_report
 from peephole.cli import main
 from peephole.errors import InputError
@@ -83,6 +83,23 @@ def test_sequence_datasets_are_read_by_the_sequence_modality(tmp_path):
         write_signals(folder / f"s{k}.npy", 1)
     assert [i.id for i in open_dataset(folder)] == ["s0.npy", "s1.npy"]
     assert open_dataset([np.zeros(8), np.ones(8)]).modality == "sequence"  # a list: the modality that holds them
+
+
+def test_a_bad_row_of_a_csv_of_sequences_fails_its_item_and_the_others_run(tmp_path, capsys):
+    """One field that was no number (or a row longer than the header, whose extra field was dropped silently) made the
+    whole CSV one error, no row explained. That row's item fails saying which row and why; the others run."""
+    x, _ = signals(3, length=24)
+    lines = [",".join(f"v{i}" for i in range(24))] + [",".join(f"{v:.4f}" for v in row) for row in x]
+    lines.insert(2, lines[1].replace(lines[1].split(",")[3], "n/a", 1))  # row 2: a field that is no number
+    lines.insert(3, lines[1] + ",9")  # row 3: 25 fields
+    (tmp_path / "rows.csv").write_text("\n".join(lines) + "\n")
+    model = ["--model", "batch.sequence_toy:make_sequence_toy", "--modality", "sequence", "--quiet"]
+    assert main(["run", str(tmp_path / "rows.csv"), "--out", str(tmp_path / "run"), *model]) == 1
+    out = capsys.readouterr().out
+    assert "3 of 5 items explained, 2 failed" in out
+    errors = {r["id"].split(":")[0]: r["error"] for r in open_run(tmp_path / "run").rows() if r["status"] == "failed"}
+    assert "rows.csv, row 2: a CSV of sequences holds numbers only (could not convert string to float: 'n/a')" in errors["000002"]
+    assert "rows.csv, row 3: 25 fields for a header of 24" in errors["000003"]
 
 
 def test_damaged_or_hostile_sequence_arrays_are_one_input_error_and_a_folders_others_still_run(tmp_path, capsys):

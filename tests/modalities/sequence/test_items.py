@@ -34,8 +34,13 @@ def test_arrays_folders_and_numeric_csvs(tmp_path):
     rows = SEQ.read_items(tmp_path / "r.csv", asked=True)
     assert [i.label for i in rows] == ["x", "y"] and np.array_equal(rows[0].source, [1.0, 2.0])
     (tmp_path / "bad.csv").write_text("a,b\n1,two\n")
-    with pytest.raises(InputError, match="numbers only"):
-        SEQ.read_items(tmp_path / "bad.csv", asked=True)
+    with pytest.raises(InputError, match="bad.csv, row 1: a CSV of sequences holds numbers only"):
+        SEQ.read_items(tmp_path / "bad.csv", asked=True)  # no row holds a sequence: one error
+    (tmp_path / "one.csv").write_text("a,b\n1,two\n3,4\n")
+    one_bad, good = SEQ.read_items(tmp_path / "one.csv", asked=True)
+    np.testing.assert_array_equal(SEQ.load_item(good.source), [3.0, 4.0])
+    with pytest.raises(InputError, match="one.csv, row 1: a CSV of sequences holds numbers only"):
+        SEQ.load_item(one_bad.source)  # that item fails, the others run
     (tmp_path / "empty").mkdir()
     with pytest.raises(NotThisKind, match="no .npy sequences"):
         SEQ.read_items(tmp_path / "empty")

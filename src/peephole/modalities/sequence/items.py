@@ -4,6 +4,7 @@ one item (an array, or a ``.npy`` / ``.csv`` / ``.txt`` file holding one sequenc
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +45,33 @@ def read_sequence_items(source: Path, column: str | None, labels: str | None, as
         header, rows = read_csv(source)
         lab = label_column(header, labels, source)
         features = [c for c in header if c != lab]
-        try:
-            values = np.array([[float(r.get(c) or "nan") for c in features] for r in rows], dtype=np.float64)
-        except ValueError as exc:
-            raise InputError(f"{source}: a CSV of sequences holds numbers only ({exc})") from exc
-        return _array_items(values.reshape(len(rows), len(features)), [r.get(lab) for r in rows] if lab else None)
+        values = [_row(r, features, f"{source}, row {n}") for n, r in enumerate(rows, start=1)]
+        if values and all(isinstance(v, BadRow) for v in values):  # no row is a sequence: not a CSV of them
+            raise InputError(f"{values[0].where}: {values[0].why}")
+        return _array_items(values, [r.get(lab) for r in rows] if lab else None)
     raise NotThisKind(
         "sequences are read from an .npy / .npz array or a folder of .npy files (a CSV of rows with modality='sequence')"
     )
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A CSV row that holds no sequence (a field that is no number, more fields than the header): its item fails
+    when it is loaded, saying why, and the other rows run."""
+
+    where: str
+    why: str
+
+
+def _row(row: dict[Any, Any], features: list[str], where: str) -> np.ndarray | BadRow:
+    """One CSV row's numbers (an empty field: NaN), or the :class:`BadRow` it is."""
+    extra = row.get(None)  # the csv module's place for fields past the header's
+    if extra:
+        return BadRow(where, f"{len(features) + len(extra)} fields for a header of {len(features)}")
+    try:
+        return np.array([float(row.get(c) or "nan") for c in features], dtype=np.float64)
+    except ValueError as exc:
+        return BadRow(where, f"a CSV of sequences holds numbers only ({exc})")
 
 
 def _arrays(source: Path) -> dict[str, np.ndarray]:
@@ -73,12 +93,13 @@ def _numeric(a: np.ndarray, source: Path) -> np.ndarray:
     return a if a.ndim > 1 else a[None]
 
 
-def _array_items(values: np.ndarray, labels: Any) -> list[Item]:
+def _array_items(values: Any, labels: Any) -> list[Item]:
+    """One item per sequence of ``values`` (an array's entries of axis 0, or a CSV's rows, a bad one included)."""
     if labels is not None and len(labels) != len(values):
         raise InputError(f"{len(labels)} labels for {len(values)} sequences")
     return [
         Item(
-            content_id(n, np.ascontiguousarray(v).tobytes()),
+            content_id(n, repr(v).encode() if isinstance(v, BadRow) else np.ascontiguousarray(v).tobytes()),
             v,
             None if labels is None or labels[n - 1] is None else str(labels[n - 1]),
         )
@@ -98,7 +119,10 @@ def holds_sequence(x: Any) -> bool:
 
 
 def load_sequence_item(source: Any) -> np.ndarray:
-    """An array as it is, or the one sequence a ``.npy`` / ``.csv`` / ``.txt`` file holds."""
+    """An array as it is, or the one sequence a ``.npy`` / ``.csv`` / ``.txt`` file holds; a dataset's
+    :class:`BadRow`, one InputError."""
+    if isinstance(source, BadRow):
+        raise InputError(f"{source.where}: {source.why}")
     if not isinstance(source, (str, Path)):
         return np.asarray(source)
     p = Path(source)
