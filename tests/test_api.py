@@ -354,3 +354,25 @@ def test_a_callable_returning_a_tensor_that_requires_grad_or_a_pipelines_dicts()
     np.testing.assert_allclose(got, peephole.explain(detached, image, "rise", output="logits", n_masks=4).maps)
     with pytest.raises(peephole.ModelError, match="a transformers pipeline's .* pass the pipeline itself"):
         peephole.explain(lambda b: [[{"label": "cat", "score": 0.9}] for _ in b], image, "rise", output="probs", n_masks=4)
+
+
+def test_a_batch_size_beyond_the_memory_bound_is_cut_to_fit_with_a_warning(monkeypatch):
+    """``batch_size=100000`` with stride-1 occlusion of a 224×224 photo asked NumPy for 28 GiB at once (a
+    MemoryError traceback, or the system's OOM killer). A batch is cut to fit MAX_BATCH_BYTES of inputs, saying so;
+    the maps are those of any batch size."""
+    import peephole.pipeline
+
+    calls = []
+
+    def fn(batch):
+        calls.append(len(batch))
+        return np.asarray(batch, np.float64).mean(axis=(1, 2))
+
+    kw = {"partition": "window", "radius": 4, "stride": 4, "output": "scores", "targets": [0]}
+    want = peephole.explain(fn, IMG, "occlusion", batch_size=7, **kw)
+    monkeypatch.setattr(peephole.pipeline, "MAX_BATCH_BYTES", 7 * IMG.astype(np.float32).nbytes)
+    calls.clear()
+    with pytest.warns(UserWarning, match=r"batch_size 100000 would give the model .* GiB of inputs per call; using 7"):
+        got = peephole.explain(fn, IMG, "occlusion", batch_size=100_000, **kw)
+    assert max(calls) == 7 and sum(calls) == got.n_queries
+    np.testing.assert_array_equal(got.maps, want.maps)

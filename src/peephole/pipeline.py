@@ -10,6 +10,7 @@ targets (classification: :func:`resolve_targets`, the one place class targets ar
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,9 @@ __all__ = [
 #: How many of the top predicted classes are explained when no targets are given: the same in the API,
 #: ``peephole.run`` and every command (each target costs its own maps; the first is the prediction).
 DEFAULT_TOP_K = 1
+#: The most bytes of perturbed inputs one model call is given: a batch size beyond it is cut to fit, with a warning
+#: (50,176 occlusion windows of a 224×224 photo at batch_size=100000 asked for 28 GiB at once)
+MAX_BATCH_BYTES = 2 * 2**30
 
 
 @dataclass(frozen=True)
@@ -221,6 +225,21 @@ def reference_scorer(model: Any, task: str = "classification") -> Any:
     return lambda batch: t.reference(query(batch, what="an extra input"))
 
 
+def fitting_batch(batch: int, input_bytes: int) -> int:
+    """``batch``, or as many inputs of ``input_bytes`` as :data:`MAX_BATCH_BYTES` holds (at least one), with a
+    warning; the maps do not depend on the batch size, only memory and speed do."""
+    if input_bytes <= 0 or batch * input_bytes <= MAX_BATCH_BYTES:
+        return batch
+    fit = max(1, MAX_BATCH_BYTES // input_bytes)
+    warnings.warn(
+        f"batch_size {batch} would give the model {batch * input_bytes / 2**30:.1f} GiB of inputs per call; using {fit} "
+        f"({MAX_BATCH_BYTES / 2**30:.0f} GiB at most)",
+        UserWarning,
+        stacklevel=4,
+    )
+    return fit
+
+
 def prepare(req: Request) -> Context:
     """Wrap the model, validate the input, query f(x) once (1 query) and resolve the targets (all by the task)."""
     from peephole.models.base import use_device
@@ -240,4 +259,5 @@ def prepare(req: Request) -> Context:
     batch = req.batch_size
     if batch is None:
         batch = getattr(model, "preferred_batch_size", None) or mod.default_batch_size(x)
+    batch = fitting_batch(int(batch), int(getattr(x, "nbytes", 0) or 0))
     return Context(req, model, query, x, probs, targets, int(batch), task.output_names(names), task)
