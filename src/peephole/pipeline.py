@@ -19,7 +19,7 @@ import numpy as np
 
 from peephole.core.options import SEED_LIMIT, check_call, fits, require
 from peephole.core.partition import MAX_PARTS
-from peephole.core.query import OUTPUT_KINDS, Query
+from peephole.core.query import MAX_BATCH_BYTES, OUTPUT_KINDS, Query
 from peephole.errors import ModelError
 from peephole.result import Explanation
 from peephole.tasks import Task, declared_task, get_task
@@ -42,9 +42,6 @@ __all__ = [
 #: How many of the top predicted classes are explained when no targets are given: the same in the API,
 #: ``peephole.run`` and every command (each target costs its own maps; the first is the prediction).
 DEFAULT_TOP_K = 1
-#: The most bytes of perturbed inputs one model call is given: a batch size beyond it is cut to fit, with a warning
-#: (50,176 occlusion windows of a 224×224 photo at batch_size=100000 asked for 28 GiB at once)
-MAX_BATCH_BYTES = 2 * 2**30
 
 
 @dataclass(frozen=True)

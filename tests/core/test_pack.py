@@ -63,3 +63,23 @@ def test_torch_batches_are_joined_with_torch_and_a_packed_model_keeps_the_adapte
     assert packed.output == "scores" and packed.class_names == ["a"]
     got = packer.map([lambda: packed(torch.ones(2, 3)), lambda: packed(torch.zeros(1, 3))])
     assert got[0].tolist() == [[3.0], [3.0]] and got[1].tolist() == [[0.0]] and packer.n_calls == 1
+
+
+def test_requests_whose_rows_joined_would_pass_the_memory_bound_are_sent_alone(monkeypatch):
+    """With a batch_size of 100000 every waiting image's batch was joined into one array (up to 16 images × their
+    batches, before the model was called): requests whose rows together pass MAX_BATCH_BYTES go one at a time."""
+    import peephole.core.pack as pack
+
+    monkeypatch.setattr(pack, "MAX_BATCH_BYTES", 5 * 2 * 8)  # five rows of two float64
+    calls: list[int] = []
+
+    def model(batch):
+        calls.append(len(batch))
+        return np.asarray(batch).sum(axis=1, keepdims=True)
+
+    packer = Packer(model, batch_size=100_000)
+    jobs = [lambda i=i: packer(np.full((3, 2), i, float)) for i in range(4)]
+    got = packer.map(jobs, workers=4)
+    for i, out in enumerate(got):
+        np.testing.assert_array_equal(out, np.full((3, 1), 2.0 * i))
+    assert calls == [3, 3, 3, 3]  # never two requests' 6 rows (96 bytes) in one call

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from peephole.core.query import MAX_BATCH_BYTES
+
 T = TypeVar("T")
 
 #: Inputs explained at once by :meth:`Packer.map` (each holds its partition and one batch of perturbed inputs).
@@ -74,6 +76,10 @@ class Packer:
         """The waiting requests' rows joined and sent in calls of at most ``batch_size`` rows; every request its
         own rows back. When the rows cannot be joined or a call fails, each request is sent alone."""
         sizes = [len(r.batch) for r in take]
+        if len(take) > 1 and sum(getattr(r.batch, "nbytes", 0) for r in take) > MAX_BATCH_BYTES:
+            for r in take:  # joined, they would pass the bound on one call's inputs: each is called alone
+                self._call([r])
+            return
         try:
             rows = concat([r.batch for r in take]) if len(take) > 1 else take[0].batch
             limit = self.batch_size or max(1, min(PACK_ROWS, PACK_BYTES // max(1, getattr(rows, "nbytes", 0) // len(rows))))

@@ -17,6 +17,10 @@ from peephole.errors import ModelError
 #: Output kinds a model may declare. ``probs``: class probabilities in [0, 1] (used as they are);
 #: ``logits``: softmax is applied; ``scores``: any real-valued scores, used as they are.
 OUTPUT_KINDS = ("probs", "logits", "scores")
+#: The most bytes of perturbed inputs one model call is given: a batch size beyond it is cut to fit, with a warning
+#: (:func:`peephole.pipeline.fitting_batch`; 50,176 occlusion windows of a 224×224 photo at batch_size=100000 asked
+#: for 28 GiB at once), and packed inputs' batches are not joined past it (:mod:`peephole.core.pack`)
+MAX_BATCH_BYTES = 2 * 2**30
 
 #: ``validate(raw, n, what)``: the model's raw output on ``n`` inputs (tensors already NumPy) -> the checked
 #: output, or a :class:`~peephole.errors.ModelError` naming ``what`` was queried.
