@@ -242,3 +242,41 @@ def test_an_imagenet_folder_labelled_by_wordnet_ids_gives_the_true_classes(tmp_p
     assert e.targets == [285]
     with pytest.raises(InputError, match="unknown class 'n02124075'"):  # a model of other classes: no such name
         peephole.explain(ToyImageModel(), img, "pami", targets="n02124075", partition="window", radius=8, stride=6)
+
+
+def test_a_file_changed_since_it_was_explained_is_explained_again_on_resume(tmp_path):
+    """A folder's ids are paths: a picture replaced by another under the same name kept its old map on resume (the
+    run reported a map of a picture it no longer holds). Its size and content are recorded with its row; a file whose
+    content changed is explained again, one only touched (or copied: a new modification time) is not, and a store
+    made before the record existed resumes as it did."""
+    import os
+    import sqlite3
+
+    paths = write_images(tmp_path / "data", 3)
+    toy_run(ToyImageModel(), tmp_path / "data", tmp_path / "run").complete()
+    store = open_run(tmp_path / "run")
+    before = {r["id"]: r for r in store.rows()}
+    first = paths[0].relative_to(tmp_path / "data").as_posix()
+    write_images(tmp_path / "other", 1, seed=9)
+    (tmp_path / "other" / "img000.png").replace(paths[0])  # another picture, the same name
+    os.utime(paths[1], ns=(1, 1))  # the same picture, another modification time
+    again = ToyImageModel()
+    s = toy_run(again, tmp_path / "data", tmp_path / "run").complete()
+    assert s["explained_now"] == 1 and s["skipped"] == 2
+    after = {r["id"]: r for r in open_run(tmp_path / "run").rows()}
+    assert after[first]["attempts"] == 2 and after[first]["stamp"] != before[first]["stamp"]
+    img = peephole.load_image(paths[0], size=32)
+    alone = peephole.explain(ToyImageModel(), img, "pami", top_k=2, partition="window", radius=8, stride=6)
+    np.testing.assert_array_equal(open_run(tmp_path / "run").load(first).maps, alone.maps)
+    # a store of an earlier Peephole: no stamp column; it resumes (rows without a stamp are not compared)
+    db = sqlite3.connect(tmp_path / "run" / "run.sqlite")
+    kept = ("id", "seq", "source", "label", "status", "file", "attempts")
+    db.executescript(
+        f"CREATE TABLE old (id TEXT PRIMARY KEY, seq INTEGER, source TEXT, label TEXT, status TEXT, file TEXT, "
+        f"attempts INTEGER); INSERT INTO old SELECT {', '.join(kept)} FROM items; DROP TABLE items; "
+        "ALTER TABLE old RENAME TO items;"
+    )
+    db.close()
+    old = ToyImageModel()
+    assert toy_run(old, tmp_path / "data", tmp_path / "run").complete()["skipped"] == 3 and old.calls == 0
+    assert {r["stamp"] for r in open_run(tmp_path / "run").rows()} == {None}

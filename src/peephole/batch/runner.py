@@ -75,11 +75,19 @@ class Run:
     def path(self) -> Path:
         return self.store.path
 
+    def status(self) -> dict[str, str]:
+        """The store's status of each item, files checked, without the done items whose file has changed since
+        they were explained (another picture under the same name): those are explained again."""
+        status = self.store.status(check_files=True)
+        changed = self.store.changed({i.id: i.source for i in self.dataset if isinstance(i.source, str)})
+        return {k: v for k, v in status.items() if k not in changed}
+
     def todo(self, status: dict[str, str] | None = None) -> list[tuple[int, Item]]:
         """``(position, item)`` of the items this call will explain (not done, or done but their result file is
-        missing or damaged; failed ones when retrying; never a skipped one, which had nothing to explain).
+        missing or damaged or their own file changed since; failed ones when retrying; never a skipped one, which
+        had nothing to explain).
         ``status``: the store's, with files checked."""
-        status = self.store.status(check_files=True) if status is None else status
+        status = self.status() if status is None else status
         return [
             (seq, item)
             for seq, item in enumerate(self.dataset)
@@ -90,7 +98,7 @@ class Run:
         from tqdm.auto import tqdm
 
         seen = self.store.attempts()  # read before the status: an item committed in between is not claimed again
-        status = self.store.status(check_files=True)
+        status = self.status()
         todo = self.todo(status)
         ids = {i.id for i in self.dataset}
         done_before = sum(1 for k, v in status.items() if v == "done" and k in ids)

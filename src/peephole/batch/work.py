@@ -15,6 +15,7 @@ from peephole.core.classes import classes_named
 from peephole.errors import InputError, NothingToExplain, PeepholeError
 from peephole.modalities.items import Item
 from peephole.result import Explanation
+from peephole.store.runs import file_stamp
 from peephole.terminal import storable
 
 TARGETS = ("predicted", "true")
@@ -218,7 +219,13 @@ def explain_item(
     """
     from peephole.api import explain
 
-    row: dict[str, Any] = {"id": item.id, "seq": seq, "source": _source(item), "label": item.label}
+    row: dict[str, Any] = {
+        "id": item.id,
+        "seq": seq,
+        "source": _source(item),
+        "stamp": file_stamp(item.source),
+        "label": item.label,
+    }
     t0 = time.perf_counter()
     try:
         if error is not None:

@@ -50,6 +50,7 @@ COLUMNS = (
     ("id", "TEXT PRIMARY KEY"),
     ("seq", "INTEGER"),  #: the item's position in the dataset
     ("source", "TEXT"),  #: image path or sentence
+    ("stamp", "TEXT"),  #: the item file's size, modification time and SHA-1 when explained (:func:`file_stamp`)
     ("label", "TEXT"),  #: the true class as given (index or name)
     ("true_class", "INTEGER"),  #: the true class index, when the label names one of the model's classes
     ("status", "TEXT"),  #: 'done', 'failed' or 'skipped' (no result by design, e.g. a misclassified benchmark image)
@@ -158,6 +159,8 @@ class Store:
                         f"{db}: not a Peephole run store (no {', '.join(sorted({'meta', 'items'} - tables))} table); "
                         "run peephole run into this folder, or give the folder of a run"
                     )
+                with self._tx():
+                    self._add_columns()
             else:
                 with self._tx():
                     self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
@@ -169,6 +172,7 @@ class Store:
                     self._db.execute(
                         "CREATE TABLE IF NOT EXISTS claims (id TEXT PRIMARY KEY, owner TEXT, pid INTEGER, host TEXT, since REAL)"
                     )
+                    self._add_columns()
         stored = self.meta("settings")
         if settings is None and stored is None:
             raise StoreError(f"{db}: records no run settings: not a Peephole run store; give the folder of a run")
@@ -182,6 +186,13 @@ class Store:
             for stale in (self.path / ITEMS).glob(".tmp-*.npz"):
                 if _debris(stale):
                     stale.unlink(missing_ok=True)
+
+    def _add_columns(self) -> None:
+        """Columns a store made by an earlier Peephole lacks (``stamp``), added empty: its runs resume."""
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(items)")}
+        for column, sql_type in COLUMNS:
+            if column not in have:
+                self._db.execute(f"ALTER TABLE items ADD COLUMN {column} {sql_type}")
 
     # --- settings and metadata ---------------------------------------------------------------------
     @property
@@ -338,6 +349,16 @@ class Store:
                 out[str(item_id)] = status
         return out
 
+    def changed(self, sources: dict[str, Any]) -> set[str]:
+        """The ids of done items whose file (``sources``: id -> path) is not the one they were explained from: its
+        size, or its content when only its modification time differs (a copied dataset is not redone)."""
+        found = set()
+        for item_id, stamp in self._read("SELECT id, stamp FROM items WHERE status = 'done' AND stamp IS NOT NULL"):
+            source = sources.get(str(item_id))
+            if isinstance(source, str) and not same_file(source, str(stamp)):
+                found.add(str(item_id))
+        return found
+
     def rows(self, status: str | None = None) -> list[dict[str, Any]]:
         """The per-item table (JSON columns decoded), in dataset order."""
         where, args = ("WHERE status = ?", (status,)) if status else ("", ())
@@ -415,6 +436,31 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def file_stamp(source: Any) -> str | None:
+    """``size:mtime_ns:sha1`` of the file ``source`` names, or None (a sentence, an array, no such file)."""
+    try:
+        p = Path(source) if isinstance(source, str) else None
+        if p is None or not p.is_file():
+            return None
+        st = p.stat()
+        return f"{st.st_size}:{st.st_mtime_ns}:{hashlib.sha1(p.read_bytes()).hexdigest()}"
+    except (OSError, ValueError):  # not a path (a long text, a NUL), or unreadable: nothing to compare later
+        return None
+
+
+def same_file(source: str, stamp: str) -> bool:
+    """Whether the file at ``source`` is still the one ``stamp`` (:func:`file_stamp`) describes; a file gone or
+    unreadable counts as the same (its result stays; redoing it would only fail)."""
+    try:
+        size, mtime, digest = stamp.split(":")
+        st = Path(source).stat()
+        if st.st_size != int(size):
+            return False
+        return st.st_mtime_ns == int(mtime) or hashlib.sha1(Path(source).read_bytes()).hexdigest() == digest
+    except (OSError, ValueError):
+        return True
 
 
 def check_export(path: str | Path) -> None:
