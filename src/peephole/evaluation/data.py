@@ -3,7 +3,6 @@ photos with YOLO boxes. Images are read with :func:`peephole.modalities.image.io
 
 from __future__ import annotations
 
-import csv
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from peephole.errors import InputError
+from peephole.modalities.items import read_csv
 
 
 @dataclass
@@ -57,15 +57,9 @@ def read_imagenet_sample(folder: str | Path, split: str | None = None) -> list[I
 
 
 def _table(path: Path, needs: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The rows of a CSV table (UTF-8, a byte-order mark skipped); one InputError if it cannot be read or lacks a
-    column of ``needs``."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            rows = list(reader)
-            columns = reader.fieldnames or []
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"{path}: cannot be read as a UTF-8 CSV table ({exc})") from exc
+    """The rows of a CSV table, read as UTF-8 only (its file names and class names must be exact: no guessed
+    encoding); one InputError if it cannot be read or lacks a column of ``needs``."""
+    columns, rows = read_csv(path, strict=True)
     missing = [c for c in needs if c not in columns]
     if missing:
         raise InputError(f"{path}: needs the columns {', '.join(needs)}; it has {', '.join(map(str, columns)) or 'none'}")

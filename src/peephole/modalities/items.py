@@ -70,11 +70,12 @@ def input_lines(data: bytes, source: str = "stdin") -> list[str]:
     return [line for line in os.fsdecode(data).splitlines() if line.strip()]
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, strict: bool = False) -> str:
     """The text of a dataset file. Encoding: the one its byte-order mark names (UTF-8, UTF-16, UTF-32), else UTF-8
-    when the bytes are valid UTF-8, else Windows-1252 (Western European; Latin-1 where its five unassigned bytes
-    occur) with a warning naming the file. NUL bytes without a byte-order mark (UTF-16 without one, a binary file),
-    or bytes invalid in the encoding a mark names, are an :class:`InputError` naming the file."""
+    when the bytes are valid UTF-8, else (unless ``strict``: an error, for tables whose names must be exact)
+    Windows-1252 (Western European; Latin-1 where its five unassigned bytes occur) with a warning naming the file.
+    NUL bytes without a byte-order mark (UTF-16 without one, a binary file), or bytes invalid in the encoding a mark
+    names, are an :class:`InputError` naming the file."""
     if not path.is_file():  # a FIFO or a device would be read forever
         raise InputError(f"{path}: not a regular file")
     try:
@@ -94,6 +95,8 @@ def read_text(path: Path) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        if strict:
+            raise InputError(f"{path}: cannot be read as UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from exc
         fallback = "cp1252"
         try:
             text = data.decode(fallback)
@@ -107,11 +110,11 @@ def read_text(path: Path) -> str:
         return text
 
 
-def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    """The header and rows of a CSV file (encoding as :func:`read_text`); a field over the csv module's limit
-    (131,072 characters; an unclosed quote makes the rest of the file one field) or another malformed line is an
-    :class:`InputError` naming the file and line."""
-    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
+def read_csv(path: Path, strict: bool = False) -> tuple[list[str], list[dict[str, str]]]:
+    """The header and rows of a CSV file (encoding as :func:`read_text`, ``strict`` too); a field over the csv
+    module's limit (131,072 characters; an unclosed quote makes the rest of the file one field) or another malformed
+    line is an :class:`InputError` naming the file and line."""
+    reader = csv.DictReader(io.StringIO(read_text(path, strict), newline=""))
     try:
         header = list(reader.fieldnames or [])
         return header, list(reader)
