@@ -92,3 +92,27 @@ def test_a_model_failing_on_the_hidden_text_still_shows_the_result(tmp_path, mon
     assert "shown without the hidden text's score: the model raised RuntimeError" in captured.out
     assert "top words: good 1.500" in captured.out and "Traceback" not in captured.err
     assert list((tmp_path / "o").glob("*.npz"))
+
+
+def test_a_file_given_to_a_text_model_is_one_error_not_a_one_word_text(tmp_path, capsys) -> None:
+    """``peephole explain photo.png --model vader`` explained the file's name as a one-word text (a map of
+    "/tmp/.../photo.png", with its prediction). A string naming a file is one error saying what a text model reads;
+    the other inputs go through, and a word that names no file is a text."""
+    import numpy as np
+
+    import peephole
+    from peephole.errors import InputError
+
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG")
+
+    def model(texts):
+        return np.array([[t.count("good") + 0.5, 1.0] for t in texts])
+
+    with pytest.raises(InputError, match="photo.png is a file, not a text: a text model explains the text it is given"):
+        peephole.explain(model, str(photo), modality="text", output="scores")
+    assert peephole.explain(model, "photo.png", modality="text", output="scores").input == ["photo.png"]  # no such file here
+    pytest.importorskip("vaderSentiment", reason="the 'text' extra is not installed")
+    assert main(["explain", str(photo), "a good film", "--model", "vader", "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert "photo.png is a file, not a text" in err and (tmp_path / "o" / "a good film.npz").is_file()

@@ -4,16 +4,28 @@ texts is a batch (:meth:`TextModality.split`)."""
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 from peephole.core.partition import Partition
 from peephole.core.perturb import Masker
+from peephole.errors import InputError
 from peephole.modalities.base import MaskerSpec, Modality, PartitionSpec
 from peephole.modalities.sequence.partitions import singletons, windows
 from peephole.modalities.text.maskers import DropMasker, make_text_masker
 from peephole.modalities.text.partitions import WordWindowOptions, make_text_partition, phrases
 from peephole.modalities.text.view import TextView
 from peephole.models.text.tokenize import join, words
+
+
+def names_a_file(text: str) -> bool:
+    """Whether ``text`` is one word with a suffix naming an existing file."""
+    if len(text.split()) != 1 or not Path(text.strip()).suffix:
+        return False
+    try:
+        return Path(text.strip()).is_file()
+    except (OSError, ValueError):  # too long, or a NUL: no file
+        return False
 
 
 class TextModality(Modality):
@@ -36,6 +48,13 @@ class TextModality(Modality):
     default_masker = "drop"
 
     def load(self, x: Any, allow_large: bool = False) -> list[str]:
+        """The words of ``x``; a string that names a file (``photo.png``, ``reviews.txt``: one word with a suffix, an
+        existing file) is an :class:`InputError`: a text model given it explained its name as a one-word text."""
+        if isinstance(x, str) and names_a_file(x):
+            raise InputError(
+                f"{x} is a file, not a text: a text model explains the text it is given (quote a sentence); "
+                f"an image needs an image model, and peephole run {x} explains each line of a text file"
+            )
         return words(x)
 
     def split(self, x: Any) -> list[Any] | None:
