@@ -176,3 +176,40 @@ def test_a_half_precision_module_is_given_its_own_type(dtype):
     want = peephole.explain(TinyNet(), BATCH[0], "integrated-gradients", output="logits", targets=[0]).maps.ravel()
     got = peephole.explain(half, BATCH[0], "integrated-gradients", output="logits", targets=[0]).maps.ravel()
     assert np.corrcoef(want, got)[0, 1] > 0.98
+
+
+def test_a_module_in_train_mode_called_from_two_threads_runs_in_eval_mode_and_is_left_as_it_was():
+    """Eval mode was set and restored per call: a second thread saved the first's eval mode as the module's own, the
+    first restored train mode under the second's forward pass (dropout in it) and the second left the module in eval
+    mode. The first caller in now saves the modes and the last one out restores them."""
+    import threading
+    import time
+
+    class Slow(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net, self.drop, self.calls = TinyNet(), torch.nn.Dropout(0.9), 0
+
+        def forward(self, x):
+            self.calls += 1
+            time.sleep(0.01 if self.calls == 1 else 0.3)  # the first call leaves while the second is inside
+            return self.drop(self.net(x))
+
+    module = Slow().train()
+    model = TorchModel(module, output="logits", channels_last=False)
+    want = reference(BATCH[:1])
+    got, start = {}, threading.Barrier(2)
+
+    def call(name, delay):
+        start.wait()
+        time.sleep(delay)
+        got[name] = model(BATCH[:1])
+
+    threads = [threading.Thread(target=call, args=(n, d)) for n, d in (("first", 0.0), ("second", 0.005))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for name in ("first", "second"):
+        np.testing.assert_allclose(got[name], want, atol=1e-6)  # no dropout: eval mode in both calls
+    assert module.training and module.drop.training  # the user's module left in train mode

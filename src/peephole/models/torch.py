@@ -6,6 +6,7 @@ go to the module's device; outputs come back detached, on the CPU (the Captum / 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -191,15 +192,32 @@ def _same_device(a: Any, b: Any) -> bool:
     return a.index == b.index
 
 
+#: Modules in :func:`evaluating` now, by id: how many callers are inside, and the modes to restore when the last leaves
+_EVALUATING: dict[int, list[Any]] = {}
+_EVALUATING_LOCK = threading.Lock()
+
+
 @contextmanager
 def evaluating(module: Any) -> Iterator[None]:
     """``module`` in eval mode inside (each submodule's ``training`` flag, what ``Module.eval`` sets, without calling
-    the user's ``eval``), its own mode (train or eval, per submodule) restored after."""
-    modes = [(m, m.training) for m in module.modules()] if hasattr(module, "modules") else []
-    for m, _ in modes:
-        m.training = False
+    the user's ``eval``), its own mode (train or eval, per submodule) restored after. Safe across threads: the first
+    caller in saves the modes and the last one out restores them (a second thread saved the first's eval mode as
+    the module's own, and the first restored train mode under it: dropout in the second's forward pass)."""
+    key = id(module)
+    with _EVALUATING_LOCK:
+        entry = _EVALUATING.get(key)
+        if entry is None:
+            modes = [(m, m.training) for m in module.modules()] if hasattr(module, "modules") else []
+            for m, _ in modes:
+                m.training = False
+            entry = _EVALUATING[key] = [0, modes]
+        entry[0] += 1
     try:
         yield
     finally:
-        for m, training in modes:
-            m.training = training
+        with _EVALUATING_LOCK:
+            entry[0] -= 1
+            if entry[0] == 0:
+                for m, training in entry[1]:
+                    m.training = training
+                del _EVALUATING[key]

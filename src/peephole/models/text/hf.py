@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -51,6 +52,7 @@ class HFTextClassifier:
         self.torch = torch
         self.model = model
         self.output, self.sigmoid = problem_output(model.config)
+        self._lock = threading.Lock()
         self.pad_id = padding_token(tokenizer, model.config)
         if tokenizer.pad_token is None and self.pad_id is not None:
             tokenizer = copy.deepcopy(tokenizer)  # the caller's tokenizer keeps having no padding token
@@ -93,7 +95,7 @@ class HFTextClassifier:
         self.cut.check(self.tokenizer, texts, enc["input_ids"].shape[1])
         enc = {k: v for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
         enc = {k: v.to(self.device) for k, v in self.started(enc).items()}
-        with self.torch.inference_mode(), running(self.model, self.pad_id):
+        with self._lock, self.torch.inference_mode(), running(self.model, self.pad_id):  # one call at a time: see running
             logits = self.model(**enc).logits.detach().float()
             return (logits.sigmoid() if self.sigmoid else logits).cpu().numpy()
 
@@ -124,7 +126,8 @@ def padding_token(tokenizer: Any, config: Any) -> int | None:
 @contextlib.contextmanager
 def running(model: Any, pad_id: int | None) -> Iterator[None]:
     """``model`` in eval mode and, when its config has no ``pad_token_id``, given ``pad_id`` (a decoder classifier
-    finds each text's last token by it, and refuses a batch of more than one without it), both restored after."""
+    finds each text's last token by it, and refuses a batch of more than one without it), both restored after. The
+    adapter holds its lock around it: a second thread would see the id set and the first unset it under its run."""
     from peephole.models.torch import evaluating
 
     config = model.config
