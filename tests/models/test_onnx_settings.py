@@ -115,6 +115,8 @@ def test_the_scores_are_the_first_float_output(tmp_path):
     binary classifier's made-up probabilities. The probabilities after it are read, and their Softmax is seen."""
     model = peephole.load_model(signature_onnx(tmp_path / "l.onnx", outputs=("label", "sequence", "probs")))
     assert model.output_name == "probs" and model.output == "probs"
+    with pytest.warns(UserWarning, match="read from its first float output 'probs'; it also has 'probs2'"):
+        peephole.load_model(signature_onnx(tmp_path / "two.onnx", outputs=("label", "probs", "probs2")))
     normalised = (IMG - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
     want = softmax(normalised.mean(axis=(0, 1))[None])
     np.testing.assert_allclose(model(IMG[None]), want, rtol=1e-5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,8 @@ class OnnxModel:
     outputs dropped). A float16 or float64 input gets the batch in that type, a uint8 input ``round(255·x)``
     (after ``preprocess``); any other input type, a graph of no input or of several, or one without a float tensor
     output is an :class:`InputError` when the file is loaded. The scores are the first float tensor output (an
-    exported scikit-learn or TF classifier's first output is often its int64 label, its probabilities second).
+    exported scikit-learn or TF classifier's first output is often its int64 label, its probabilities second), with a
+    warning naming the others when there are several.
     """
 
     modality = "image"  #: inputs are N×H×W×3 float32 RGB images in [0, 1]
@@ -69,10 +71,19 @@ class OnnxModel:
                 f"{p}: its input {first.name!r} takes {first.type}; Peephole feeds float or uint8 images (export the "
                 f"graph with such an input, or {own})"
             )
-        scores = next((o for o in outputs if o.type in FLOAT_OUTPUTS), None)
-        if scores is None:
+        floats = [o for o in outputs if o.type in FLOAT_OUTPUTS]
+        if not floats:
             kinds = ", ".join(f"{o.name!r} {o.type}" for o in outputs) or "none"
             raise InputError(f"{p}: no output is a float tensor (it has {kinds}); Peephole reads scores ({own})")
+        scores = floats[0]
+        if len(floats) > 1:  # (probabilities, features): the first is read, and the choice is said
+            others = ", ".join(repr(o.name) for o in floats[1:])
+            warnings.warn(
+                f"{p}: the scores are read from its first float output {scores.name!r}; it also has {others} (to read "
+                f"another, {own})",
+                UserWarning,
+                stacklevel=2,
+            )
         self.input_name, self.input_dtype = first.name, INPUT_TYPES[first.type]
         self.output_name, self.output_shape = scores.name, scores.shape
         fixed = first.shape[0] if first.shape else None
