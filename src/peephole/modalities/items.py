@@ -128,18 +128,71 @@ def read_csv(path: Path, strict: bool = False) -> tuple[list[str], list[dict[str
         raise InputError(f"{path}, line {reader.line_num + 1}: {why}") from exc
 
 
-def pick_column(header: Sequence[str], given: str | None, defaults: Sequence[str], path: Path, what: str) -> str | None:
-    """``given`` (an error when the CSV has no such column), else the first of ``defaults`` present, else None."""
+#: How a reader's error tells the user to name each kind of column (library keyword and command-line option).
+CHOOSE = {"inputs": "column= (CLI: --column)", "labels": "label_column= (CLI: --label-column)"}
+
+
+def pick_column(
+    header: Sequence[str], given: str | None, defaults: Sequence[str], path: Path, what: str, kind: str = "column"
+) -> str | None:
+    """The column (``kind``: or an ``.npz``'s array) of ``what`` ("inputs" or "labels"): ``given``, else the one of
+    ``defaults`` present, else None; a name is matched exactly, else regardless of case and surrounding spaces
+    (``Path``, `` label``). An :class:`InputError` where the answer would be a guess: nothing called ``given``, several
+    ``defaults`` present (a CSV of ``image`` ids and ``file`` paths), or a header naming the column twice (the csv
+    module keeps the last)."""
     if given is not None:
-        if given not in header:
-            raise InputError(f"{path}: no column {given!r} ({what}); its columns are {list(header)}")
-        return given
-    return next((c for c in defaults if c in header), None)
+        col = _named(header, given)
+        if col is None:
+            raise InputError(f"{path}: no {kind} {given!r} ({what}); its {kind}s are {list(header)}")
+    else:
+        present = list(dict.fromkeys(c for c in (_named(header, d) for d in defaults) if c is not None))
+        if len(present) > 1:
+            raise InputError(
+                f"{path}: {kind}s {', '.join(map(repr, present))} could each hold the {what}; name the one to read "
+                f"with {CHOOSE[what]}"
+            )
+        col = present[0] if present else None
+    if col is not None and list(header).count(col) > 1:
+        raise InputError(f"{path}: its header names {kind} {col!r} ({what}) {list(header).count(col)} times; rename all but one")
+    return col
+
+
+def _named(header: Sequence[str], name: str) -> str | None:
+    """The column of ``header`` called ``name``: exactly, else the only one equal to it regardless of case and
+    surrounding spaces; None when there is none (or several such)."""
+    if name in header:
+        return name
+    loose = {c for c in header if c is not None and c.strip().casefold() == name.strip().casefold()}
+    return loose.pop() if len(loose) == 1 else None
 
 
 def label_column(header: Sequence[str], given: str | None, path: Path) -> str | None:
-    """The column of true labels: ``given``, else the first of :data:`LABEL_COLUMNS` present, else None."""
+    """The column of true labels: ``given``, else the one of :data:`LABEL_COLUMNS` present, else None."""
     return pick_column(header, given, LABEL_COLUMNS, path, "labels")
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A CSV row that holds no input (more fields than the header, a field that is no number where numbers are
+    read): its item fails when it is loaded, saying why, and the other rows run."""
+
+    where: str
+    why: str
+
+
+def no_bad_row(source: Any) -> None:
+    """An :class:`InputError` saying why when ``source`` is a :class:`BadRow` (every modality's ``load_item`` asks)."""
+    if isinstance(source, BadRow):
+        raise InputError(f"{source.where}: {source.why}")
+
+
+def extra_fields(row: dict[Any, Any], header: Sequence[str], where: str) -> BadRow | None:
+    """The :class:`BadRow` a CSV row is when it has fields past the header's (the csv module keeps them under
+    None: an unquoted comma inside a text or a file name), else None."""
+    extra = row.get(None)
+    if not extra:
+        return None
+    return BadRow(where, f"{len(header) + len(extra)} fields for a header of {len(header)} (an unquoted comma? quote the field)")
 
 
 def content_id(position: int, data: bytes) -> str:

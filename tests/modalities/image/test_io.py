@@ -1,5 +1,7 @@
 """Reading images: documented conversions and one clear error per bad file."""
 
+import warnings
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -204,3 +206,24 @@ def test_a_device_and_a_directory_are_one_input_error_each(tmp_path):
         load_image("/dev/null")
     with pytest.raises(InputError, match="is a directory"):
         load_image(tmp_path)
+
+
+@pytest.mark.parametrize(("ext", "fmt"), [(".gif", "GIF"), (".png", "PNG"), (".webp", "WEBP"), (".tiff", "TIFF")])
+def test_a_file_of_several_frames_is_read_at_its_first_with_a_warning(tmp_path, ext, fmt):
+    """An animation or a multi-page file: the first frame was explained without a word."""
+    frames = [Image.new("RGB", (16, 12), c) for c in ((200, 0, 0), (0, 200, 0), (0, 0, 200))]
+    frames[0].save(tmp_path / f"f{ext}", format=fmt, save_all=True, append_images=frames[1:])
+    with pytest.warns(UserWarning, match="holds 3 frames .* explaining the first"):
+        x = load_image(tmp_path / f"f{ext}")
+    assert x.shape == (12, 16, 3) and x[..., 0].mean() > 0.7 and x[..., 1:].max() < 0.1
+
+
+def test_a_camera_mpo_file_is_read_without_a_warning(tmp_path):
+    """An MPO (a camera's JPEG with its previews or second view) is one picture: its first frame, no warning."""
+    frames = [Image.new("RGB", (16, 12), (200, 0, 0)), Image.new("RGB", (8, 6), (0, 0, 200))]
+    frames[0].save(tmp_path / "p.jpg", format="MPO", save_all=True, append_images=frames[1:])
+    with Image.open(tmp_path / "p.jpg") as im:
+        assert im.format == "MPO" and im.n_frames == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_image(tmp_path / "p.jpg").shape == (12, 16, 3)

@@ -3,7 +3,8 @@
 Documented conversions: grayscale (H×W or H×W×1) is repeated to 3 channels; RGBA / LA drop the
 alpha channel; a C×H×W array or tensor (channels first, C = 1 or 3, and a last axis that cannot be channels) is
 transposed to H×W×C; torch tensors are copied to the host; 16-bit integers are scaled by 1/65535, 8-bit by 1/255;
-EXIF orientation is applied.
+EXIF orientation is applied; of a file of several frames (an animated GIF, PNG or WebP, a multi-page TIFF) the first
+is read, with a warning.
 Files in other colour spaces are converted to sRGB: CMYK, YCbCr and HSV with Pillow's ``convert``,
 CIE L*a*b* with littlecms (``PIL.ImageCms``); palette images are expanded.
 
@@ -42,6 +43,9 @@ MAX_WORK_PIXELS = 640 * 640
 #: Files with more pixels are refused before decoding (Pillow's own decompression-bomb limit, 89.5 Mpx).
 MAX_DECODE_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
 #: Modes converted to RGB by Pillow (colour spaces other than RGB, palettes).
+#: Formats whose further frames are no pictures of their own to explain (MPO: a camera's JPEG plus its previews or
+#: second view); a file of several frames in any other format (GIF, APNG, WebP, TIFF pages) is warned about.
+STILL_FORMATS = frozenset({"MPO"})
 _CONVERT = {"CMYK": "RGB", "YCbCr": "RGB", "HSV": "RGB", "P": "RGBA", "PA": "RGBA", "RGBX": "RGB", "RGBa": "RGBA"}
 
 
@@ -239,6 +243,13 @@ def _decode(p: Path) -> np.ndarray:
                     raise InputError(
                         f"{p}: {w}×{h} = {w * h:,} pixels is above the decoding limit of {MAX_DECODE_PIXELS:,} "
                         f"pixels (a decompression bomb or a huge scan); reduce it with an image tool first"
+                    )
+                frames = getattr(im, "n_frames", 1)
+                if frames > 1 and im.format not in STILL_FORMATS:
+                    warnings.warn(
+                        f"{p}: holds {frames} frames (an animation or a multi-page file); explaining the first. "
+                        "Save the frame to explain as a file of its own.",
+                        stacklevel=4,
                     )
                 im = ImageOps.exif_transpose(im)
                 if im.mode == "LAB":

@@ -10,7 +10,7 @@ import numpy as np
 
 from peephole.errors import InputError
 from peephole.modalities.image.io import load_image, resize, to_rgb_float
-from peephole.modalities.items import Item, NotThisKind, label_column, pick_column, read_csv
+from peephole.modalities.items import Item, NotThisKind, extra_fields, label_column, no_bad_row, pick_column, read_csv
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 PATH_COLUMNS = ("path", "image", "file", "filename")
@@ -45,7 +45,8 @@ def read_image_items(source: Path, column: str | None, labels: str | None, asked
             full = rel if rel.is_absolute() else (source.parent / rel).resolve()
         except (ValueError, OSError):  # no file can have this name (a NUL character): the item fails when it loads
             full = source.parent / rel
-        items.append(Item(f"{n:06d}:{rel.as_posix()}", str(full), (row.get(lab) or None) if lab else None))
+        bad = extra_fields(row, header, f"{source}, row {n}")
+        items.append(Item(f"{n:06d}:{rel.as_posix()}", bad or str(full), (row.get(lab) or None) if lab else None))
     return items
 
 
@@ -69,7 +70,9 @@ def load_image_item(
     source: Any, size: int | None = None, crop: bool = True, allow_large: bool = False, name: str = "image"
 ) -> np.ndarray:
     """A path (or a shipped photo such as ``skimage:chelsea``) or an array as H×W×3 float32 in [0, 1]; with
-    ``size``, the shorter side resized to it (centre-cropped unless ``crop=False``)."""
+    ``size``, the shorter side resized to it (centre-cropped unless ``crop=False``); a dataset's
+    :class:`~peephole.modalities.items.BadRow`, one InputError."""
+    no_bad_row(source)
     if isinstance(source, (str, Path)):
         return load_image(source, size=size, crop=crop, allow_large=allow_large)
     img = to_rgb_float(source, name=name)

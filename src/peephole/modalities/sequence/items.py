@@ -4,14 +4,23 @@ one item (an array, or a ``.npy`` / ``.csv`` / ``.txt`` file holding one sequenc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from peephole.errors import InputError
-from peephole.modalities.items import Item, NotThisKind, content_id, label_column, read_csv
+from peephole.modalities.items import (
+    BadRow,
+    Item,
+    NotThisKind,
+    content_id,
+    extra_fields,
+    label_column,
+    no_bad_row,
+    pick_column,
+    read_csv,
+)
 
 INPUT_KEYS = ("x", "X", "inputs", "data", "sequences")
 LABEL_KEYS = ("y", "labels", "label", "target")
@@ -30,12 +39,12 @@ def read_sequence_items(source: Path, column: str | None, labels: str | None, as
     if suffix == ".npz":
         z = _arrays(source)
         keys = list(z)
-        key = column or next((k for k in INPUT_KEYS if k in keys), keys[0] if len(keys) == 1 else None)
-        if key not in keys:
-            raise InputError(f"{source}: no array {key!r} of sequences (name it with column=...); its arrays: {keys}")
-        lab = labels or next((k for k in LABEL_KEYS if k in keys), None)
-        if lab is not None and lab not in keys:
-            raise InputError(f"{source}: no array {lab!r} of labels; its arrays: {keys}")
+        key = pick_column(keys, column, INPUT_KEYS, source, "inputs", "array") or (keys[0] if len(keys) == 1 else None)
+        if key is None:
+            raise InputError(
+                f"{source}: no array of sequences ({', '.join(INPUT_KEYS)}: name it with column=); its arrays: {keys}"
+            )
+        lab = pick_column([k for k in keys if k != key], labels, LABEL_KEYS, source, "labels", "array")
         return _array_items(_numeric(z[key], source), None if lab is None else z[lab])
     if suffix == ".csv" and asked:
         if column is not None:
@@ -45,7 +54,7 @@ def read_sequence_items(source: Path, column: str | None, labels: str | None, as
         header, rows = read_csv(source)
         lab = label_column(header, labels, source)
         features = [c for c in header if c != lab]
-        values = [_row(r, features, f"{source}, row {n}") for n, r in enumerate(rows, start=1)]
+        values = [_row(r, header, features, f"{source}, row {n}") for n, r in enumerate(rows, start=1)]
         if values and all(isinstance(v, BadRow) for v in values):  # no row is a sequence: not a CSV of them
             raise InputError(f"{values[0].where}: {values[0].why}")
         return _array_items(values, [r.get(lab) for r in rows] if lab else None)
@@ -54,20 +63,11 @@ def read_sequence_items(source: Path, column: str | None, labels: str | None, as
     )
 
 
-@dataclass(frozen=True)
-class BadRow:
-    """A CSV row that holds no sequence (a field that is no number, more fields than the header): its item fails
-    when it is loaded, saying why, and the other rows run."""
-
-    where: str
-    why: str
-
-
-def _row(row: dict[Any, Any], features: list[str], where: str) -> np.ndarray | BadRow:
+def _row(row: dict[Any, Any], header: list[str], features: list[str], where: str) -> np.ndarray | BadRow:
     """One CSV row's numbers (an empty field: NaN), or the :class:`BadRow` it is."""
-    extra = row.get(None)  # the csv module's place for fields past the header's
-    if extra:
-        return BadRow(where, f"{len(features) + len(extra)} fields for a header of {len(features)}")
+    bad = extra_fields(row, header, where)
+    if bad:
+        return bad
     try:
         return np.array([float(row.get(c) or "nan") for c in features], dtype=np.float64)
     except ValueError as exc:
@@ -120,9 +120,8 @@ def holds_sequence(x: Any) -> bool:
 
 def load_sequence_item(source: Any) -> np.ndarray:
     """An array as it is, or the one sequence a ``.npy`` / ``.csv`` / ``.txt`` file holds; a dataset's
-    :class:`BadRow`, one InputError."""
-    if isinstance(source, BadRow):
-        raise InputError(f"{source.where}: {source.why}")
+    :class:`~peephole.modalities.items.BadRow`, one InputError."""
+    no_bad_row(source)
     if not isinstance(source, (str, Path)):
         return np.asarray(source)
     p = Path(source)

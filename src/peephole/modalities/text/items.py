@@ -7,7 +7,17 @@ from pathlib import Path
 from typing import Any
 
 from peephole.errors import InputError
-from peephole.modalities.items import Item, NotThisKind, content_id, label_column, pick_column, read_csv, read_text
+from peephole.modalities.items import (
+    Item,
+    NotThisKind,
+    content_id,
+    extra_fields,
+    label_column,
+    no_bad_row,
+    pick_column,
+    read_csv,
+    read_text,
+)
 
 TEXT_COLUMNS = ("text", "sentence")
 
@@ -29,14 +39,17 @@ def read_text_items(source: Path, column: str | None, labels: str | None, asked:
     if col is None:
         raise NotThisKind(f"no column of texts ({', '.join(TEXT_COLUMNS)})")
     lab = label_column(header, labels, source)
-    return [
-        Item(content_id(n, (row.get(col) or "").encode("utf-8")), row.get(col) or "", (row.get(lab) or None) if lab else None)
-        for n, row in enumerate(rows, start=1)
-    ]
+    items = []
+    for n, row in enumerate(rows, start=1):
+        text = row.get(col) or ""
+        bad = extra_fields(row, header, f"{source}, row {n}")
+        items.append(Item(content_id(n, text.encode("utf-8")), bad or text, (row.get(lab) or None) if lab else None))
+    return items
 
 
 def load_text_item(source: Any) -> str:
-    """One text of a dataset; an empty one is an :class:`InputError`."""
+    """One text of a dataset; an empty one (or a :class:`~peephole.modalities.items.BadRow`) is an :class:`InputError`."""
+    no_bad_row(source)
     if not isinstance(source, str) or not source.strip():
         raise InputError("empty sentence")
     return source

@@ -1,0 +1,93 @@
+"""What every modality's dataset reader shares (peephole.modalities.items): which CSV column or .npz array holds the
+inputs and the labels, and rows that hold no input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from runs_fixtures import write_images
+
+from peephole.batch import open_dataset
+from peephole.errors import InputError
+from peephole.modalities import get_modality
+
+IMAGE, TEXT, SEQ = (get_modality(m) for m in ("image", "text", "sequence"))
+
+
+@pytest.mark.parametrize(
+    ("modality", "header", "row"),
+    [
+        ("image", "image,file", "0001,d/img000.png"),  # an id column beside the paths: which is the image?
+        ("image", "path,filename", "d/img000.png,d/img002.png"),
+        ("text", "text,sentence", "a fine film,a poor film"),
+        ("image", "path,label,class", "d/img000.png,red,blue"),  # which is the true label?
+        ("text", "text,label,target", "a fine film,1,0"),
+        ("sequence", "a,b,label,target", "1,2,0,1"),
+    ],
+)
+def test_several_columns_that_could_hold_the_inputs_or_labels_are_one_error_naming_them(tmp_path, modality, header, row):
+    write_images(tmp_path / "d", 3)
+    (tmp_path / "t.csv").write_text(f"{header}\n{row}\n")
+    with pytest.raises(InputError, match=r"could each hold the (inputs|labels); name the one to read with"):
+        get_modality(modality).read_items(tmp_path / "t.csv", asked=True)
+
+
+def test_the_column_named_is_read_when_several_could_be(tmp_path):
+    write_images(tmp_path / "d", 3)
+    (tmp_path / "t.csv").write_text("image,file,label,class\n0001,d/img000.png,red,3\n")
+    (item,) = IMAGE.read_items(tmp_path / "t.csv", column="file", labels="class")
+    assert item.source == str((tmp_path / "d/img000.png").resolve()) and item.label == "3"
+    d = open_dataset(tmp_path / "t.csv", column="file", label_column="label")
+    assert d.modality == "image" and d.items[0].label == "red"
+
+
+def test_a_column_named_twice_in_the_header_is_one_error(tmp_path):
+    """The csv module keeps the last of two same-named columns: the labels were silently the second 'label'."""
+    write_images(tmp_path / "d", 3)
+    (tmp_path / "t.csv").write_text("path,label,label\nd/img000.png,cat,dog\n")
+    with pytest.raises(InputError, match="names column 'label' \\(labels\\) 2 times"):
+        IMAGE.read_items(tmp_path / "t.csv")
+    (tmp_path / "u.csv").write_text("text,text\na,b\n")
+    with pytest.raises(InputError, match="names column 'text' \\(inputs\\) 2 times"):
+        TEXT.read_items(tmp_path / "u.csv")
+    (tmp_path / "v.csv").write_text("path,note,note\nd/img000.png,a,b\n")  # a column no one reads may repeat
+    assert len(IMAGE.read_items(tmp_path / "v.csv")) == 1
+
+
+def test_column_names_match_regardless_of_case_and_spaces(tmp_path):
+    write_images(tmp_path / "d", 3)
+    (tmp_path / "t.csv").write_text("Path, Label\nd/img000.png,red\n")
+    (item,) = IMAGE.read_items(tmp_path / "t.csv")
+    assert item.source == str((tmp_path / "d/img000.png").resolve()) and item.label == "red"
+    (tmp_path / "s.csv").write_text("Review,SCORE\na fine film,5\n")
+    (item,) = TEXT.read_items(tmp_path / "s.csv", column="review", labels="score")
+    assert (item.source, item.label) == ("a fine film", "5")
+
+
+@pytest.mark.parametrize("modality", ["image", "text"])
+def test_a_row_of_more_fields_than_the_header_fails_its_own_item(tmp_path, modality):
+    """An unquoted comma in a text or a file name: the row was cut at it and its tail read as the label."""
+    write_images(tmp_path / "d", 3)
+    first, bad = ("d/img000.png", "d/img001.png,x") if modality == "image" else ("a fine film", "loved it, really")
+    (tmp_path / "t.csv").write_text(f"{'path' if modality == 'image' else 'text'},label\n{first},1\n{bad},1\n")
+    mod = get_modality(modality)
+    good, wrong = mod.read_items(tmp_path / "t.csv")
+    assert mod.load_item(good.source) is not None
+    with pytest.raises(InputError, match=r"t.csv, row 2: 3 fields for a header of 2 \(an unquoted comma\?"):
+        mod.load_item(wrong.source)
+
+
+def test_npz_arrays_are_picked_as_csv_columns_are(tmp_path):
+    np.savez(tmp_path / "two.npz", x=np.zeros((2, 3)), inputs=np.ones((2, 3)))
+    with pytest.raises(InputError, match="arrays 'x', 'inputs' could each hold the inputs"):
+        SEQ.read_items(tmp_path / "two.npz")
+    assert SEQ.read_items(tmp_path / "two.npz", column="inputs")[0].source.tolist() == [1.0, 1.0, 1.0]
+    np.savez(tmp_path / "labels.npz", x=np.zeros((2, 3)), y=np.array([0, 1]), target=np.array([1, 0]))
+    with pytest.raises(InputError, match="arrays 'y', 'target' could each hold the labels"):
+        SEQ.read_items(tmp_path / "labels.npz")
+    assert [i.label for i in SEQ.read_items(tmp_path / "labels.npz", labels="target")] == ["1", "0"]
+    np.savez(tmp_path / "only.npz", target=np.zeros((2, 3)))  # one array: the inputs, not their own labels
+    assert [i.label for i in SEQ.read_items(tmp_path / "only.npz")] == [None, None]
+    np.savez(tmp_path / "none.npz", a=np.zeros((2, 3)), b=np.zeros(2))
+    with pytest.raises(InputError, match="no array of sequences .* its arrays: \\['a', 'b'\\]"):
+        SEQ.read_items(tmp_path / "none.npz")
