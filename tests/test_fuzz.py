@@ -614,13 +614,18 @@ def explain_odd_model(kind: str, value, output: str, method: str) -> None:
 
 # --- ONNX files of any signature ----------------------------------------------------------------------------------
 DIMS = st.sampled_from(["N", None, 0, 1, 2, 3, 4, 8, 28, 100_000])
+#: Values of an Ultralytics export's metadata (its author, task, class names and input size), good and bad
+ULTRALYTICS_VALUES = st.sampled_from(
+    ["Ultralytics", "classify", "detect", "{0: 'a', 1: 'b', 2: 'c'}", "{0: 'a'}", "[8, 8]", "[0, 0]", "100000", "[[[", ""]
+)
 
 
 @st.composite
 def onnx_signatures(draw):
     """What a user's export may declare: an input of any rank (or none known), any dimensions (named, unknown, 0,
     huge) and element type, no input or two, outputs in any order (an int64 label or a sequence before the scores, or
-    no score tensor at all), metadata that says anything; and the settings a user may declare when loading it."""
+    no score tensor at all), metadata that says anything (Peephole's own keys, an Ultralytics export's); and the
+    settings a user may declare when loading it."""
     shape = draw(st.one_of(st.none(), st.lists(DIMS, min_size=0, max_size=5).map(tuple)))
     graph = {
         "shape": shape,
@@ -632,7 +637,8 @@ def onnx_signatures(draw):
                 st.sampled_from(["peephole.layout", "peephole.normalise", "peephole.output"]),
                 st.sampled_from(["nhwc", "nchw", "none", "tflite", "imagenet", "probs", "logits", "", "??"]),
             )
-        ),
+        )
+        | draw(st.dictionaries(st.sampled_from(["author", "task", "names", "imgsz"]), ULTRALYTICS_VALUES)),
     }
     declared = {
         "output": draw(st.sampled_from([None, None, "probs", "logits", "scores"])),

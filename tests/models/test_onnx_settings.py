@@ -180,3 +180,57 @@ def test_a_one_channel_torch_module_takes_the_luma_with_a_grey_preprocess():
     with torch.no_grad():
         want = net(torch.from_numpy(exact[None, None])).numpy()
     np.testing.assert_allclose(model(image[None]), want, rtol=1e-4, atol=1e-5)
+
+
+def ultralytics_meta(task: str = "classify", **extra: str) -> dict[str, str]:
+    """The metadata an Ultralytics export writes (each value ``str()`` of a Python value, as its exporter does)."""
+    meta = {"author": "Ultralytics", "task": task, "stride": "1", "batch": "1", "imgsz": "[8, 8]"}
+    return {**meta, "names": "{0: 'tench', 1: 'goldfish', 2: 'great white shark', 3: 'tiger shark'}", **extra}
+
+
+def test_an_ultralytics_classifier_is_read_unnormalised_with_its_class_names(tmp_path):
+    """A YOLO classifier's export takes [0, 1] RGB (its classify_transforms: mean 0, std 1): it was normalised with
+    ImageNet's mean and std (other scores, silently) and its classes had no names."""
+    model = peephole.load_model(str(tiny_onnx(tmp_path / "c.onnx", softmax=True, metadata=ultralytics_meta())))
+    assert model.settings == {"output": "probs", "layout": "nchw", "normalise": "none"}
+    assert model.class_names == ["tench", "goldfish", "great white shark", "tiger shark"]
+    want = softmax(expected_scores(IMG[None], (0, 0, 0), (1, 1, 1)))
+    np.testing.assert_allclose(model(IMG[None]), want, atol=1e-5)
+    e = peephole.explain(model, IMG, targets="goldfish", partition="window", radius=2, stride=2)
+    assert e.targets == [1] and e.class_names[1] == "goldfish"
+    declared = peephole.load_model(str(tmp_path / "c.onnx"), normalise="imagenet")  # what is declared still wins
+    np.testing.assert_allclose(declared(IMG[None]), softmax(expected_scores(IMG[None])), atol=1e-5)
+
+
+def test_an_ultralytics_classifier_of_any_input_size_is_fed_its_imgsz(tmp_path):
+    path = signature_onnx(tmp_path / "d.onnx", shape=("N", 3, "H", "W"), metadata=ultralytics_meta(imgsz="[32, 48]"))
+    assert peephole.load_model(path).preprocess.size == (32, 48)
+    square = signature_onnx(tmp_path / "s.onnx", shape=("N", 3, "H", "W"), metadata=ultralytics_meta(imgsz="64"))
+    assert peephole.load_model(square).preprocess.size == (64, 64)
+
+
+@pytest.mark.parametrize("task", ["detect", "segment", "pose", "obb"])
+def test_an_ultralytics_detector_is_one_error_saying_how_to_explain_it(tmp_path, task):
+    path = tiny_onnx(tmp_path / "y.onnx", metadata=ultralytics_meta(task))
+    with pytest.raises(InputError, match=rf"an Ultralytics YOLO '{task}' model.*peephole.explain\(YOLO\("):
+        peephole.load_model(str(path))
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("names", "__import__('os').system('touch PWNED')"),  # read as a literal, never run
+        ("names", "{1: 'a', 2: 'b'}"),
+        ("names", "{0: 3}"),
+        ("names", "[" * 500 + "]" * 500),
+        ("imgsz", "[8, 8, 8]"),
+        ("imgsz", "'big'"),
+        ("names", "'" + "a" * 1_000_001 + "'"),
+    ],
+)
+def test_ultralytics_metadata_that_says_no_names_or_size_is_one_error(tmp_path, monkeypatch, key, value):
+    monkeypatch.chdir(tmp_path)
+    path = tiny_onnx(tmp_path / "b.onnx", softmax=True, metadata=ultralytics_meta(**{key: value}))
+    with pytest.raises(InputError, match=f"metadata '{key}'"):
+        peephole.load_model(str(path))
+    assert not (tmp_path / "PWNED").exists()

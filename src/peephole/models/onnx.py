@@ -165,15 +165,17 @@ def onnx_image_model(
     one or above :data:`~peephole.models.preprocess.MAX_INPUT_PIXELS` in all is one :class:`InputError` here
     (onnxruntime, or the resize to a 100,000-pixel side, would fail on the first batch).
 
-    Peephole's own exports record all three in their metadata, so they load right with no argument.
+    Peephole's own exports record all three in their metadata, so they load right with no argument; an Ultralytics
+    export's metadata gives what it implies (:func:`exporter_settings`) after them.
     """
     from peephole.models.preprocess import IMAGENET_MEAN_STD, TFLITE_MEAN_STD, ImagePreprocess
 
     model = OnnxModel(Path(path), output=output or "scores")
     meta = model.metadata
+    exported = exporter_settings(meta, path)
     if output is None:
         found = _OUTPUT_OF_FINAL_OP.get(final_activation(path, model.output_name) or "")
-        output = meta.get("peephole.output") or found or "logits"
+        output = meta.get("peephole.output") or exported.get("output") or found or "logits"
     if output not in OUTPUT_KINDS:
         raise InputError(f"{path}: output must be one of {OUTPUT_KINDS}, got {output!r}")
     shape = list(model.session.get_inputs()[0].shape or [])
@@ -196,13 +198,15 @@ def onnx_image_model(
         )
     grey = channels == 1
     whole = model.input_dtype == np.uint8
-    normalise = normalise or meta.get("peephole.normalise") or ("none" if grey or whole else "imagenet")
+    normalise = (
+        normalise or meta.get("peephole.normalise") or exported.get("normalise") or ("none" if grey or whole else "imagenet")
+    )
     if normalise not in NORMALISATIONS:
         raise InputError(f"{path}: normalise must be one of {NORMALISATIONS}, got {normalise!r}")
     if whole and normalise != "none":
         raise InputError(f"{path}: its input takes uint8, the image's 0–255 values; normalise must be 'none', got {normalise!r}")
     sides = shape[2:4] if layout == "nchw" else shape[1:3]
-    size = tuple(sides) if len(sides) == 2 and all(isinstance(s, int) for s in sides) else None
+    size = tuple(sides) if len(sides) == 2 and all(isinstance(s, int) for s in sides) else exported.get("size")
     mean, std = {"imagenet": IMAGENET_MEAN_STD, "tflite": TFLITE_MEAN_STD, "none": ((0.0,) * 3, (1.0,) * 3)}[normalise]
     if grey:
         mean, std = (float(np.mean(mean)),), (float(np.mean(std)),)
@@ -212,6 +216,60 @@ def onnx_image_model(
     except InputError as exc:
         raise InputError(f"{path}: its input is {dims}: {exc}") from exc
     model.settings = {"output": output, "layout": layout, "normalise": normalise}
-    if class_names is not None:
-        model.class_names = list(class_names)
+    if class_names is not None or "class_names" in exported:
+        model.class_names = list(class_names if class_names is not None else exported["class_names"])
     return model
+
+
+#: The most characters of one metadata value read as a Python literal (an Ultralytics export's ``names``; ImageNet's
+#: 1,000 names take about 20,000).
+MAX_LITERAL = 1_000_000
+
+
+def exporter_settings(meta: dict[str, str], path: str | Path) -> dict[str, Any]:
+    """The settings a known exporter's metadata implies, for what is not declared. An Ultralytics (YOLO) export
+    (``author: Ultralytics``) of a classifier takes RGB in [0, 1] unnormalised (its ``classify_transforms``: mean 0,
+    std 1) and returns probabilities; its ``names`` are the class names and its ``imgsz`` the input size. An
+    Ultralytics detector, segmenter, pose or OBB model is an :class:`InputError` saying how to explain it."""
+    if meta.get("author") != "Ultralytics" or "task" not in meta:
+        return {}
+    task = meta["task"]
+    if task != "classify":
+        raise InputError(
+            f"{path}: an Ultralytics YOLO {task!r} model; Peephole reads the ONNX files of image classifiers (task "
+            f"'classify'). Load it with ultralytics and pass the model: peephole.explain(YOLO({str(path)!r}), image, "
+            "task='detection')"
+        )
+    out: dict[str, Any] = {"normalise": "none", "output": "probs"}
+    names = _literal(meta, "names", path)
+    if names is not None:
+        values = list(names.values()) if isinstance(names, dict) else names
+        by_index = not isinstance(names, dict) or list(names) == list(range(len(names)))
+        if not (by_index and isinstance(values, list) and all(isinstance(v, str) for v in values)):
+            raise InputError(f"{path}: its Ultralytics metadata 'names' is no list of class names by index 0, 1, ...")
+        out["class_names"] = values
+    imgsz = _literal(meta, "imgsz", path)
+    if imgsz is not None:
+        sides = [imgsz, imgsz] if isinstance(imgsz, int) else imgsz
+        if not (isinstance(sides, (list, tuple)) and len(sides) == 2 and all(type(v) is int for v in sides)):
+            raise InputError(f"{path}: its Ultralytics metadata 'imgsz' is {meta['imgsz'][:40]!r}, no size (an int or [h, w])")
+        out["size"] = tuple(sides)
+    return out
+
+
+def _literal(meta: dict[str, str], key: str, path: str | Path) -> Any:
+    """Metadata ``key`` read as the Python literal Ultralytics writes (``str(dict)``; never evaluated as code), or
+    None when absent; an :class:`InputError` naming it when it is none."""
+    import ast
+
+    text = meta.get(key)
+    if text is None:
+        return None
+    if len(text) > MAX_LITERAL:
+        raise InputError(
+            f"{path}: its metadata {key!r} holds {len(text):,} characters, more than Peephole reads ({MAX_LITERAL:,})"
+        )
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
+        raise InputError(f"{path}: its metadata {key!r} is no Python literal ({type(exc).__name__})") from None

@@ -106,7 +106,7 @@ def load_model(
         from peephole.models.onnx import onnx_image_model
 
         model = onnx_image_model(Path(name), output, layout, normalise)
-        if (model.output_shape or [None])[-1] == 1000:
+        if model.class_names is None and (model.output_shape or [None])[-1] == 1000:
             model.class_names = list(imagenet_class_names())
         return model
     if vision_head(name):
