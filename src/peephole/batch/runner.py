@@ -353,7 +353,11 @@ def run(
         raise InputError("queries= and template= are for a model named by its folder; give a model object its own")
     check_job(job)
     if job.targets == "true" and not ds.has_labels:
-        raise InputError(f"targets='true' but {ds.spec} has no true labels (a label column in a CSV)")
+        raise InputError(
+            f"targets='true' but {ds.spec} has no true labels: a folder is labelled by its sub-folders when every image "
+            "sits in one (DATASET/<class>/x.jpg; an image at its top level leaves it unlabelled), a CSV by a label "
+            "column (label, class or target, or label_column=)"
+        )
     if engine != "local" and device is not None:
         raise InputError("device= is for the local engine; on Ray, give each actor its GPUs with num_gpus=")
     store = Store(out, job.settings(), total=len(ds))
