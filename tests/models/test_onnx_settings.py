@@ -234,3 +234,81 @@ def test_ultralytics_metadata_that_says_no_names_or_size_is_one_error(tmp_path, 
     with pytest.raises(InputError, match=f"metadata '{key}'"):
         peephole.load_model(str(path))
     assert not (tmp_path / "PWNED").exists()
+
+
+def hf_folder(folder, processor: dict, config: dict | None = None, **onnx_kw) -> str:
+    """An ONNX file saved as Optimum exports one: ``model.onnx`` beside ``preprocessor_config.json`` and ``config.json``."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "preprocessor_config.json").write_text(json.dumps(processor))
+    if config is not None:
+        (folder / "config.json").write_text(json.dumps(config))
+    return str(tiny_onnx(folder / "model.onnx", **onnx_kw))
+
+
+VIT_PROCESSOR = {
+    "image_processor_type": "ViTImageProcessor",
+    "do_resize": True,
+    "size": {"height": 8, "width": 8},
+    "do_rescale": True,
+    "rescale_factor": 1 / 255,
+    "do_normalize": True,
+    "image_mean": [0.5, 0.5, 0.5],
+    "image_std": [0.5, 0.5, 0.5],
+}
+VIT_CONFIG = {"architectures": ["ViTForImageClassification"], "id2label": {str(i): n for i, n in enumerate("wxyz")}}
+
+
+def test_an_onnx_file_in_a_hugging_face_folder_takes_its_processor_and_class_names(tmp_path):
+    """Optimum's export of a ViT: its inputs are normalised with mean and std 0.5, not ImageNet's (other scores,
+    silently), and its config names its classes."""
+    path = hf_folder(tmp_path / "vit", VIT_PROCESSOR, VIT_CONFIG)
+    model = peephole.load_model(path)
+    assert model.settings == {"output": "logits", "layout": "nchw", "normalise": "processor"}
+    assert model.class_names == ["w", "x", "y", "z"] and model.preprocess.size == (8, 8)
+    np.testing.assert_allclose(model(IMG[None]), expected_scores(IMG[None], (0.5,) * 3, (0.5,) * 3), atol=1e-5)
+    declared = peephole.load_model(path, normalise="imagenet")  # what is declared still wins
+    np.testing.assert_allclose(declared(IMG[None]), expected_scores(IMG[None]), atol=1e-5)
+    with pytest.raises(InputError, match="normalise='processor' reads the preprocessor_config.json beside the file"):
+        peephole.load_model(str(tiny_onnx(tmp_path / "alone.onnx")), normalise="processor")
+
+
+def test_a_multi_label_onnx_export_takes_a_sigmoid_per_class(tmp_path):
+    config = {**VIT_CONFIG, "problem_type": "multi_label_classification"}
+    model = peephole.load_model(hf_folder(tmp_path / "ml", VIT_PROCESSOR, config))
+    z = expected_scores(IMG[None], (0.5,) * 3, (0.5,) * 3)
+    assert model.output == "probs"
+    np.testing.assert_allclose(model(IMG[None]), 1 / (1 + np.exp(-z)), atol=1e-5)
+    assert not peephole.load_model(str(tmp_path / "ml" / "model.onnx"), output="scores").sigmoid  # declared: as it is
+
+
+@pytest.mark.parametrize(
+    ("processor", "config", "match"),
+    [
+        ("{not json", None, "preprocessor_config.json: not a readable JSON file"),
+        ([1, 2], None, "holds a JSON list"),
+        ({**VIT_PROCESSOR, "image_mean": [0.5, 0.5]}, None, "mean"),
+        ({k: v for k, v in VIT_PROCESSOR.items() if k != "image_std"}, None, "cannot read"),
+        ({**VIT_PROCESSOR, "rescale_factor": "abc"}, None, "cannot read"),
+        (VIT_PROCESSOR, {"id2label": {"a": "cat"}}, "cannot read"),
+        (VIT_PROCESSOR, {"problem_type": "ranking"}, "problem_type"),
+    ],
+)
+def test_a_hugging_face_folder_whose_files_peephole_cannot_read_is_one_error(tmp_path, processor, config, match):
+    import json
+
+    (tmp_path / "preprocessor_config.json").write_text(processor if isinstance(processor, str) else json.dumps(processor))
+    if config is not None:
+        (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(InputError, match=match):
+        peephole.load_model(str(tiny_onnx(tmp_path / "model.onnx")))
+
+
+def test_a_hugging_face_folder_holding_only_its_onnx_export_says_to_give_the_file(tmp_path):
+    """Given the folder, transformers found no weights ("no file named model.safetensors"): the error names the file."""
+    config = {**VIT_CONFIG, "model_type": "vit", "image_size": 8, "patch_size": 4, "hidden_size": 8}
+    path = hf_folder(tmp_path / "vit", VIT_PROCESSOR, {**config, "num_hidden_layers": 1, "num_attention_heads": 1})
+    with pytest.raises(InputError, match=r"holds no PyTorch weights but an ONNX export \(model.onnx\): give that file"):
+        peephole.load_model(str(tmp_path / "vit"))
+    assert peephole.load_model(path).class_names == ["w", "x", "y", "z"]

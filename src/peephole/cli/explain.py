@@ -53,8 +53,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--normalise",
         default=None,
-        choices=("imagenet", "tflite", "none"),
-        help="a FILE.onnx's input normalisation; unset: from the file, else imagenet",
+        choices=("imagenet", "tflite", "none", "processor"),
+        help="a FILE.onnx's input normalisation (processor: the preprocessor_config.json beside it); unset: from the "
+        "file, else its folder's processor, else imagenet",
     )
     p.add_argument(
         "--method",

@@ -131,6 +131,12 @@ def load_vision_folder(path: str | Path, queries: Sequence[str] | None = None, t
     except InputError:  # pretrained's own, naming the folder already
         raise
     except Exception as exc:  # weights of another shape (RuntimeError), a processor that fetches files (no network)
+        exports = sorted(p.name for p in Path(path).glob("*.onnx"))
+        if exports and isinstance(exc, OSError):  # Optimum's export: the ONNX file instead of the weights
+            raise InputError(
+                f"{path} holds no PyTorch weights but an ONNX export ({', '.join(exports)}): give that file as the model "
+                f"({Path(path) / exports[0]}); its processor and class names are read from this folder"
+            ) from exc
         raise InputError(f"cannot load a vision model from {path}: {type(exc).__name__}: {exc}") from exc
     if head == ZERO_SHOT:
         from peephole.models.hf_zero_shot import HFZeroShotClassifier

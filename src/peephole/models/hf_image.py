@@ -15,6 +15,9 @@ pipeline) to use the model's own.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from peephole.errors import InputError
@@ -120,3 +123,46 @@ def _preprocess_of(config: Any, processor: Any) -> ImagePreprocess:
     return ImagePreprocess(
         size=hw, mean=tuple((float(m) + offset) / scale for m in mean), std=tuple(float(s) / scale for s in std)
     )
+
+
+#: The most bytes of a ``config.json`` or ``preprocessor_config.json`` read beside an ONNX file (an ImageNet config,
+#: its 1,000 names included, is about 70 KB)
+MAX_CONFIG_BYTES = 16 * 2**20
+
+
+def saved_processor(folder: str | Path) -> dict[str, Any] | None:
+    """What the Hugging Face files in ``folder`` say of an ONNX model saved beside them (Optimum's export: ``model.onnx``
+    with ``config.json`` and ``preprocessor_config.json``): its ``preprocess`` (size, mean and std as
+    :func:`preprocess_of` reads a processor), ``class_names`` (``config.id2label``), ``output`` and ``sigmoid``
+    (``config.problem_type``); None without a ``preprocessor_config.json``. Both are read as JSON (no code runs,
+    transformers is not needed); a file that is no JSON object, or settings Peephole cannot read, is one
+    :class:`InputError` naming it."""
+    where = Path(folder) / "preprocessor_config.json"
+    if not where.is_file():
+        return None
+    settings = _json(where)
+    config = SimpleNamespace(**(_json(Path(folder) / "config.json") if (Path(folder) / "config.json").is_file() else {}))
+    if isinstance(settings.get("size"), int):  # written by older processors as one side
+        settings["size"] = {"height": settings["size"], "width": settings["size"]}
+    try:
+        preprocess = preprocess_of(config, SimpleNamespace(**settings))
+        names = id2label_names(config)
+    except (AttributeError, TypeError, ValueError, InputError) as exc:
+        raise InputError(f"{where} (with its config.json): settings Peephole cannot read ({exc})") from exc
+    output, sigmoid = problem_output(config)
+    return {"preprocess": preprocess, "class_names": names, "output": output, "sigmoid": sigmoid}
+
+
+def _json(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``; an :class:`InputError` naming it when it is too large, unreadable or no object."""
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise InputError(f"{path}: above {MAX_CONFIG_BYTES:,} bytes, more than a model's settings hold")
+        data = json.loads(path.read_bytes())
+    except InputError:
+        raise
+    except (OSError, ValueError, RecursionError) as exc:
+        raise InputError(f"{path}: not a readable JSON file ({type(exc).__name__})") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: holds a JSON {type(data).__name__}, not the object of settings it should")
+    return data

@@ -89,6 +89,7 @@ class OnnxModel:
         fixed = first.shape[0] if first.shape else None
         self.fixed_batch = fixed if isinstance(fixed, int) and fixed > 0 else None  #: None: any batch size
         self.output, self.preprocess = output, preprocess
+        self.sigmoid = False  #: a multi-label model's logits each take a sigmoid (its scores are then probabilities)
         self.class_names = list(class_names) if class_names is not None else None
         self.preferred_batch_size = self.fixed_batch or batch_size
 
@@ -113,11 +114,13 @@ class OnnxModel:
         return np.concatenate(outs)
 
     def _run(self, x: np.ndarray) -> np.ndarray:
-        return self.session.run([self.output_name], {self.input_name: x})[0]
+        out = self.session.run([self.output_name], {self.input_name: x})[0]
+        return 1 / (1 + np.exp(-np.asarray(out, np.float64))) if self.sigmoid else out
 
 
-#: Input normalisations a user ONNX file may declare: (mean, std) applied to [0, 1] RGB, or none.
-NORMALISATIONS = ("imagenet", "tflite", "none")
+#: Input normalisations a user ONNX file may declare: (mean, std) applied to [0, 1] RGB, none, or the Hugging Face
+#: ``preprocessor_config.json`` saved beside the file ('processor').
+NORMALISATIONS = ("imagenet", "tflite", "none", "processor")
 LAYOUTS = ("nchw", "nhwc")
 #: Ops after which a graph's output is a probability (Softmax, Sigmoid) or a log-probability (LogSoftmax:
 #: softmax of it gives the probabilities back, so it is used as logits).
@@ -165,8 +168,8 @@ def onnx_image_model(
     one or above :data:`~peephole.models.preprocess.MAX_INPUT_PIXELS` in all is one :class:`InputError` here
     (onnxruntime, or the resize to a 100,000-pixel side, would fail on the first batch).
 
-    Peephole's own exports record all three in their metadata, so they load right with no argument; an Ultralytics
-    export's metadata gives what it implies (:func:`exporter_settings`) after them.
+    Peephole's own exports record all three in their metadata, so they load right with no argument; after them come
+    what a Hugging Face folder around the file or an Ultralytics export's metadata implies (:func:`exporter_settings`).
     """
     from peephole.models.preprocess import IMAGENET_MEAN_STD, TFLITE_MEAN_STD, ImagePreprocess
 
@@ -176,6 +179,7 @@ def onnx_image_model(
     if output is None:
         found = _OUTPUT_OF_FINAL_OP.get(final_activation(path, model.output_name) or "")
         output = meta.get("peephole.output") or exported.get("output") or found or "logits"
+        model.sigmoid = "peephole.output" not in meta and bool(exported.get("sigmoid"))
     if output not in OUTPUT_KINDS:
         raise InputError(f"{path}: output must be one of {OUTPUT_KINDS}, got {output!r}")
     shape = list(model.session.get_inputs()[0].shape or [])
@@ -205,9 +209,13 @@ def onnx_image_model(
         raise InputError(f"{path}: normalise must be one of {NORMALISATIONS}, got {normalise!r}")
     if whole and normalise != "none":
         raise InputError(f"{path}: its input takes uint8, the image's 0–255 values; normalise must be 'none', got {normalise!r}")
+    saved = exported.get("preprocess")
+    if normalise == "processor" and saved is None:
+        raise InputError(f"{path}: normalise='processor' reads the preprocessor_config.json beside the file; there is none")
     sides = shape[2:4] if layout == "nchw" else shape[1:3]
     size = tuple(sides) if len(sides) == 2 and all(isinstance(s, int) for s in sides) else exported.get("size")
-    mean, std = {"imagenet": IMAGENET_MEAN_STD, "tflite": TFLITE_MEAN_STD, "none": ((0.0,) * 3, (1.0,) * 3)}[normalise]
+    named = {"imagenet": IMAGENET_MEAN_STD, "tflite": TFLITE_MEAN_STD, "none": ((0.0,) * 3, (1.0,) * 3)}
+    mean, std = (saved.mean, saved.std) if normalise == "processor" else named[normalise]
     if grey:
         mean, std = (float(np.mean(mean)),), (float(np.mean(std)),)
     model.output = output
@@ -216,7 +224,7 @@ def onnx_image_model(
     except InputError as exc:
         raise InputError(f"{path}: its input is {dims}: {exc}") from exc
     model.settings = {"output": output, "layout": layout, "normalise": normalise}
-    if class_names is not None or "class_names" in exported:
+    if class_names is not None or exported.get("class_names") is not None:
         model.class_names = list(class_names if class_names is not None else exported["class_names"])
     return model
 
@@ -227,12 +235,20 @@ MAX_LITERAL = 1_000_000
 
 
 def exporter_settings(meta: dict[str, str], path: str | Path) -> dict[str, Any]:
-    """The settings a known exporter's metadata implies, for what is not declared. An Ultralytics (YOLO) export
+    """The settings a known exporter implies, for what is not declared. A file saved in a Hugging Face folder (Optimum's
+    export, beside ``preprocessor_config.json`` and ``config.json``) takes what its processor and config say
+    (:func:`~peephole.models.hf_image.saved_processor`: size, mean and std, class names, a multi-label model's sigmoid)
+    — it got ImageNet's mean and std, a ViT's are 0.5. An Ultralytics (YOLO) export
     (``author: Ultralytics``) of a classifier takes RGB in [0, 1] unnormalised (its ``classify_transforms``: mean 0,
     std 1) and returns probabilities; its ``names`` are the class names and its ``imgsz`` the input size. An
     Ultralytics detector, segmenter, pose or OBB model is an :class:`InputError` saying how to explain it."""
     if meta.get("author") != "Ultralytics" or "task" not in meta:
-        return {}
+        from peephole.models.hf_image import saved_processor
+
+        saved = saved_processor(Path(path).parent)
+        if saved is None:
+            return {}
+        return {**saved, "normalise": "processor", "size": saved["preprocess"].size}
     task = meta["task"]
     if task != "classify":
         raise InputError(
