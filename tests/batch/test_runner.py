@@ -74,6 +74,28 @@ def test_true_targets_from_csv_labels_and_accuracy_columns(tmp_path):
         toy_run(ToyImageModel(), tmp_path / "p", tmp_path / "run2", targets="true")  # img000.png sits at the top
 
 
+def test_a_number_label_is_an_index_with_a_warning_when_classes_are_named_by_other_numbers(tmp_path):
+    """A model trained on folders 1, 10, 2 (sorted as text) calls class 0 '1': a label '1' read as the index was
+    class 1 (named '10') without a word. It still is (a number is an index), and the run says so once."""
+    import warnings
+
+    class ByText(ToyImageModel):
+        class_names = ["1", "10", "2"]
+
+    class ByIndex(ToyImageModel):
+        class_names = ["0", "1", "2"]
+
+    write_images(tmp_path / "p", 2)
+    (tmp_path / "l.csv").write_text("path,label\np/img000.png,1\np/sub/img001.png,2\n")
+    with pytest.warns(UserWarning, match="class 0 is named '1'.*a label that is a number is read as a class index"):
+        toy_run(ByText(), tmp_path / "l.csv", tmp_path / "run", targets="true", top_k=1).complete()
+    rows = {x["id"].split(":")[0]: x for x in open_run(tmp_path / "run").rows()}
+    assert (rows["000001"]["true_class"], rows["000002"]["true_class"]) == (1, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numbers that are their own indices: nothing to say
+        toy_run(ByIndex(), tmp_path / "l.csv", tmp_path / "run2", targets="true", top_k=1).complete()
+
+
 def test_a_true_label_naming_classes_that_share_it_is_no_true_class(tmp_path):
     """A label that is the name of several of the model's classes (ImageNet's two 'crane's) was taken as the first:
     the item explained and scored against a class the label may not mean. With targets='true' the item fails saying

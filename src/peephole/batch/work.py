@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -197,12 +198,24 @@ def load_input(item: Item, job: Job) -> Any:
 
 
 def true_class(label: str | None, class_names: Sequence[str] | None, n_classes: int) -> int | None:
-    """The class index a label names: an index, or the name of one of the model's classes; None when it names none,
-    or a name several classes share (ImageNet's two 'crane's)."""
+    """The class index a label names: an index (a number, even where a class is named by another number: with a
+    warning), or the name of one of the model's classes; None when it names none, or a name several classes share
+    (ImageNet's two 'crane's)."""
     if label is None:
         return None
     s = str(label).strip()
     if s.lstrip("-").isdigit() and 0 <= int(s) < n_classes:
+        if any(i != int(s) for i in classes_named(s, class_names)):
+            names = list(class_names or [])
+            first = next(i for i, n in enumerate(names) if n.strip().isdigit() and int(n) != i)
+            warnings.warn(
+                f"the model's classes are named by numbers that are not their indices (class {first} is named "
+                f"{names[first]!r}: a model trained on folders named by numbers, sorted as text?); "
+                "a label that is a number is read as a class index, not a class name: if the labels mean the names, "
+                "write each as its class's index",
+                UserWarning,
+                stacklevel=2,
+            )
         return int(s)
     hits = classes_named(s, class_names)
     return hits[0] if len(hits) == 1 else None
