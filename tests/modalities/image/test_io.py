@@ -227,3 +227,18 @@ def test_a_camera_mpo_file_is_read_without_a_warning(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert load_image(tmp_path / "p.jpg").shape == (12, 16, 3)
+
+
+def test_a_heic_photo_is_read_through_pillow_heif(tmp_path, monkeypatch):
+    """An iPhone's HEIC photo was "not an image file"; with the heic extra it loads, without it the error says how."""
+    import pillow_heif
+
+    from peephole.modalities.image import io
+
+    pillow_heif.from_pillow(Image.new("RGB", (16, 12), (200, 0, 0))).save(tmp_path / "p.heic")  # not registered
+    x = load_image(tmp_path / "p.heic")
+    assert x.shape == (12, 16, 3) and x[..., 0].mean() > 0.7 and x[..., 1:].max() < 0.1
+    monkeypatch.setattr(io, "heif_opener", lambda: False)  # as without the plugin
+    monkeypatch.setattr(io.Image, "open", lambda p: (_ for _ in ()).throw(io.UnidentifiedImageError("no plugin")))
+    with pytest.raises(InputError, match=r"a HEIC/HEIF photo, which Pillow reads with the pillow-heif plugin"):
+        load_image(tmp_path / "p.heic")

@@ -49,3 +49,18 @@ def test_a_folder_of_class_sub_folders_is_labelled_by_them(tmp_path):
     assert [(i.id, i.label) for i in items] == [("dark/img000.png", "dark"), ("red/img000.png", "red")]
     write_images(tmp_path / "d", 1, size=(16, 16))  # one image outside a class folder: no labels at all
     assert all(i.label is None for i in IMAGE.read_items(tmp_path / "d"))
+
+
+def test_a_folder_holds_every_picture_format_pillow_reads_and_counts_the_ones_it_cannot(tmp_path):
+    """A browser's .jfif, an .avif or .jpe were left out of a folder without a word, as were camera raw files."""
+    from PIL import Image
+
+    (tmp_path / "d").mkdir()
+    for name, fmt in (("a.jfif", "JPEG"), ("b.jpe", "JPEG"), ("c.avif", "AVIF"), ("d.tga", "TGA"), ("e.png", "PNG")):
+        Image.new("RGB", (8, 6), (0, 90, 200)).save(tmp_path / "d" / name, format=fmt)
+    (tmp_path / "d" / "raw.cr2").write_bytes(b"II*\x00raw")
+    (tmp_path / "d" / "raw.nef").write_bytes(b"MM\x00*raw")
+    with pytest.warns(UserWarning, match=r"left out 2 pictures Peephole cannot read \(1 .cr2, 1 .nef: camera raw"):
+        items = IMAGE.read_items(tmp_path / "d")
+    assert [i.id for i in items] == ["a.jfif", "b.jpe", "c.avif", "d.tga", "e.png"]
+    assert all(IMAGE.load_item(i.source).shape == (6, 8, 3) for i in items)

@@ -6,7 +6,8 @@ transposed to H×W×C; torch tensors are copied to the host; 16-bit integers are
 EXIF orientation is applied; of a file of several frames (an animated GIF, PNG or WebP, a multi-page TIFF) the first
 is read, with a warning.
 Files in other colour spaces are converted to sRGB: CMYK, YCbCr and HSV with Pillow's ``convert``,
-CIE L*a*b* with littlecms (``PIL.ImageCms``); palette images are expanded.
+CIE L*a*b* with littlecms (``PIL.ImageCms``); palette images are expanded. HEIC/HEIF photos are read through the
+pillow-heif plugin (the ``heic`` extra) when it is installed.
 
 Bounds: only regular files are opened (a FIFO, socket, device or directory is refused before it is
 opened, so it cannot block). A file of more than :data:`MAX_DECODE_PIXELS` pixels (Pillow's decompression-bomb
@@ -28,6 +29,7 @@ from __future__ import annotations
 import os
 import stat
 import warnings
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -214,6 +216,21 @@ def load_image(path: str | Path, size: int | None = None, crop: bool = True, all
     return resize(img, size, crop, allow_large, str(p)) if size else fit_work_size(img, allow_large, str(p))
 
 
+#: Suffixes of HEIF files (an iPhone's HEIC photos), read through the pillow-heif plugin when it is installed
+HEIF_SUFFIXES = (".heic", ".heif")
+
+
+@lru_cache(maxsize=1)
+def heif_opener() -> bool:
+    """Register pillow-heif's HEIC/HEIF opener with Pillow (once); whether it is installed."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return False
+    register_heif_opener()
+    return True
+
+
 def regular_file(p: Path, hint: str = "") -> None:
     """An :class:`InputError` unless ``p`` is a regular file, decided by ``os.stat`` before anything opens it:
     opening a FIFO blocks until a writer comes, a device may never end. ``hint``: added to 'no such file'."""
@@ -234,6 +251,8 @@ def regular_file(p: Path, hint: str = "") -> None:
 
 def _decode(p: Path) -> np.ndarray:
     """The pixels of file ``p`` in RGB(A) / L(A) / 16-bit, colour spaces converted; bombs refused before decoding."""
+    if p.suffix.lower() in HEIF_SUFFIXES:
+        heif_opener()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -267,6 +286,11 @@ def _decode(p: Path) -> np.ndarray:
             f"{p}: above the decoding limit of {MAX_DECODE_PIXELS:,} pixels, refused as a possible decompression bomb ({exc})"
         ) from exc
     except UnidentifiedImageError as exc:
+        if p.suffix.lower() in HEIF_SUFFIXES and not heif_opener():
+            raise InputError(
+                f"{p}: a HEIC/HEIF photo, which Pillow reads with the pillow-heif plugin: pip install 'peephole[heic]' "
+                "(Peephole registers it), or convert the photo to JPEG"
+            ) from exc
         raise InputError(f"{p}: not an image file (or an unsupported format)") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"{p}: corrupt or truncated image ({exc})") from exc

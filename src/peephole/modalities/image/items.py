@@ -3,6 +3,8 @@ one item at the run's work size."""
 
 from __future__ import annotations
 
+import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,14 @@ from peephole.errors import InputError
 from peephole.modalities.image.io import load_image, resize, to_rgb_float
 from peephole.modalities.items import Item, NotThisKind, extra_fields, label_column, no_bad_row, pick_column, read_csv
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+#: The files a folder's images are: the picture formats Pillow reads (HEIC/HEIF with the ``heic`` extra's plugin:
+#: without it each such item fails saying so)
+IMAGE_SUFFIXES = (
+    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".apng", ".bmp", ".dib", ".gif", ".tif", ".tiff", ".webp", ".avif",
+    ".heic", ".heif", ".ppm", ".pgm", ".pbm", ".pnm", ".jp2", ".j2k", ".tga", ".qoi",
+)  # fmt: skip
+#: Pictures Pillow cannot read (camera raw files, JPEG XL): left out of a folder with a warning counting them
+UNREAD_SUFFIXES = (".cr2", ".cr3", ".nef", ".nrw", ".arw", ".dng", ".raf", ".orf", ".rw2", ".pef", ".srw", ".jxl")
 PATH_COLUMNS = ("path", "image", "file", "filename")
 
 
@@ -23,7 +32,17 @@ def read_image_items(source: Path, column: str | None, labels: str | None, asked
     A folder whose images all sit in sub-folders is labelled by them, as torchvision's ``ImageFolder``:
     ``DATASET/<class>/x.jpg`` has the true label ``<class>`` (a class name or index of the model)."""
     if source.is_dir():
-        paths = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        files = [p for p in source.rglob("*") if p.is_file()]
+        paths = sorted(p for p in files if p.suffix.lower() in IMAGE_SUFFIXES)
+        unread = Counter(p.suffix.lower() for p in files if p.suffix.lower() in UNREAD_SUFFIXES)
+        if unread and paths:
+            counts = ", ".join(f"{n} {suffix}" for suffix, n in sorted(unread.items()))
+            warnings.warn(
+                f"{source}: left out {sum(unread.values())} pictures Peephole cannot read ({counts}: camera raw or JPEG "
+                "XL files); convert them to JPEG or PNG to explain them",
+                UserWarning,
+                stacklevel=2,
+            )
         if not paths:
             raise NotThisKind(f"no images found (looked for {', '.join(IMAGE_SUFFIXES)} in every sub-folder)")
         rel = [p.relative_to(source) for p in paths]
