@@ -58,6 +58,13 @@ def is_folder(spec: str) -> bool:
         return False
 
 
+def hidden(rel: Path) -> bool:
+    """Whether a file below a folder is hidden there: a part of its path starts with a dot (a Mac's ``._photo.jpg``
+    AppleDouble twins, ``.ipynb_checkpoints``) or is a zip's ``__MACOSX`` folder. Such files are no inputs of the
+    dataset (an AppleDouble twin named like a JPEG or an .npy holds a Finder's metadata: every one failed)."""
+    return any(part.startswith(".") or part == "__MACOSX" for part in rel.parts)
+
+
 def input_lines(data: bytes, source: str = "stdin") -> list[str]:
     """The inputs ``peephole explain -`` reads: one per non-blank line, decoded as file names are (UTF-8, other bytes
     kept as the file system gives them); an :class:`InputError` for data holding NUL bytes (an image piped in, or

@@ -64,3 +64,13 @@ def test_a_folder_holds_every_picture_format_pillow_reads_and_counts_the_ones_it
         items = IMAGE.read_items(tmp_path / "d")
     assert [i.id for i in items] == ["a.jfif", "b.jpe", "c.avif", "d.tga", "e.png"]
     assert all(IMAGE.load_item(i.source).shape == (6, 8, 3) for i in items)
+
+
+def test_hidden_files_and_a_zips_macosx_folder_are_no_items(tmp_path):
+    """A folder copied from a Mac holds ``._photo.jpg`` twins (Finder metadata, no picture) and a zip's ``__MACOSX``:
+    each was an item that failed, half the run."""
+    write_images(tmp_path / "d", 2)
+    for junk in ("._img000.png", "sub/._img001.png", "__MACOSX/d/img000.png", ".ipynb_checkpoints/x.png"):
+        (tmp_path / "d" / junk).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "d" / junk).write_bytes(b"\x00\x05\x16\x07Mac OS X        ")
+    assert [i.id for i in IMAGE.read_items(tmp_path / "d")] == ["img000.png", "sub/img001.png"]

@@ -64,3 +64,9 @@ def test_report_picture_lines_and_curves():
     assert pic.dtype == np.uint8 and pic.ndim == 3 and pic.shape[2] == 3 and SEQ.report_input(e) is None
     assert SEQ.detail_lines(e)[0].startswith("  peak: top positions 3 ")
     assert SEQ.map_shape(x) == (8,) and SEQ.curve_masker("deletion").bind(x)(np.zeros((1, 8), bool)).sum() == 0
+
+
+def test_a_folder_of_sequences_leaves_hidden_files_out(tmp_path):
+    np.save(tmp_path / "a.npy", np.ones(4))
+    (tmp_path / "._a.npy").write_bytes(b"\x00\x05\x16\x07Mac OS X")  # a Mac's AppleDouble twin
+    assert [i.id for i in SEQ.read_items(tmp_path)] == ["a.npy"]

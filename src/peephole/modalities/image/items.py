@@ -12,7 +12,16 @@ import numpy as np
 
 from peephole.errors import InputError
 from peephole.modalities.image.io import load_image, resize, to_rgb_float
-from peephole.modalities.items import Item, NotThisKind, extra_fields, label_column, no_bad_row, pick_column, read_csv
+from peephole.modalities.items import (
+    Item,
+    NotThisKind,
+    extra_fields,
+    hidden,
+    label_column,
+    no_bad_row,
+    pick_column,
+    read_csv,
+)
 
 #: The files a folder's images are: the picture formats Pillow reads (HEIC/HEIF with the ``heic`` extra's plugin:
 #: without it each such item fails saying so)
@@ -26,13 +35,13 @@ PATH_COLUMNS = ("path", "image", "file", "filename")
 
 
 def read_image_items(source: Path, column: str | None, labels: str | None, asked: bool) -> list[Item]:
-    """Items of a folder (id: the path relative to it) or a CSV of paths (id: row number and path as written,
-    paths relative to the CSV's folder); :class:`NotThisKind` when ``source`` holds no image paths.
+    """Items of a folder (id: the path relative to it; :func:`hidden` files left out) or a CSV of paths (id: row number
+    and path as written, paths relative to the CSV's folder); :class:`NotThisKind` when ``source`` holds no image paths.
 
     A folder whose images all sit in sub-folders is labelled by them, as torchvision's ``ImageFolder``:
     ``DATASET/<class>/x.jpg`` has the true label ``<class>`` (a class name or index of the model)."""
     if source.is_dir():
-        files = [p for p in source.rglob("*") if p.is_file()]
+        files = [p for p in source.rglob("*") if p.is_file() and not hidden(p.relative_to(source))]
         paths = sorted(p for p in files if p.suffix.lower() in IMAGE_SUFFIXES)
         unread = Counter(p.suffix.lower() for p in files if p.suffix.lower() in UNREAD_SUFFIXES)
         if unread and paths:
