@@ -58,11 +58,23 @@ def is_folder(spec: str) -> bool:
         return False
 
 
-def hidden(rel: Path) -> bool:
-    """Whether a file below a folder is hidden there: a part of its path starts with a dot (a Mac's ``._photo.jpg``
-    AppleDouble twins, ``.ipynb_checkpoints``) or is a zip's ``__MACOSX`` folder. Such files are no inputs of the
-    dataset (an AppleDouble twin named like a JPEG or an .npy holds a Finder's metadata: every one failed)."""
-    return any(part.startswith(".") or part == "__MACOSX" for part in rel.parts)
+def files_below(folder: Path) -> list[Path]:
+    """Every regular file below ``folder``, sorted. Hidden files and folders (a name starting with a dot: a Mac's
+    ``._photo.jpg`` AppleDouble twins, which hold Finder metadata and each failed as an item; ``.ipynb_checkpoints``)
+    and a zip's ``__MACOSX`` folder are left out. Symbolic links to folders are followed (a subset of a dataset made of
+    links to its class folders: ``Path.rglob`` did not follow them, so their images were left out without a word),
+    each real folder once, so a link to a folder above cannot loop."""
+    seen: set[str] = set()
+    out = []
+    for top, dirs, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(top)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = [d for d in dirs if not (d.startswith(".") or d == "__MACOSX")]
+        out += [Path(top) / n for n in names if not n.startswith(".") and (Path(top) / n).is_file()]
+    return sorted(out)
 
 
 def input_lines(data: bytes, source: str = "stdin") -> list[str]:

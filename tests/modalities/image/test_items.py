@@ -74,3 +74,13 @@ def test_hidden_files_and_a_zips_macosx_folder_are_no_items(tmp_path):
         (tmp_path / "d" / junk).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "d" / junk).write_bytes(b"\x00\x05\x16\x07Mac OS X        ")
     assert [i.id for i in IMAGE.read_items(tmp_path / "d")] == ["img000.png", "sub/img001.png"]
+
+
+def test_links_to_class_folders_are_followed_once_and_a_link_above_cannot_loop(tmp_path):
+    """A subset made of symbolic links to a dataset's class folders had "no images" (rglob does not follow them)."""
+    write_images(tmp_path / "full" / "red", 2)
+    (tmp_path / "subset").mkdir()
+    (tmp_path / "subset" / "red").symlink_to(tmp_path / "full" / "red", target_is_directory=True)
+    (tmp_path / "full" / "red" / "up").symlink_to(tmp_path / "subset", target_is_directory=True)  # a loop
+    items = IMAGE.read_items(tmp_path / "subset")
+    assert [(i.id, i.label) for i in items] == [("red/img000.png", "red"), ("red/sub/img001.png", "red")]

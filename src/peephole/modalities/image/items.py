@@ -16,7 +16,7 @@ from peephole.modalities.items import (
     Item,
     NotThisKind,
     extra_fields,
-    hidden,
+    files_below,
     label_column,
     no_bad_row,
     pick_column,
@@ -41,7 +41,7 @@ def read_image_items(source: Path, column: str | None, labels: str | None, asked
     A folder whose images all sit in sub-folders is labelled by them, as torchvision's ``ImageFolder``:
     ``DATASET/<class>/x.jpg`` has the true label ``<class>`` (a class name or index of the model)."""
     if source.is_dir():
-        files = [p for p in source.rglob("*") if p.is_file() and not hidden(p.relative_to(source))]
+        files = files_below(source)
         paths = sorted(p for p in files if p.suffix.lower() in IMAGE_SUFFIXES)
         unread = Counter(p.suffix.lower() for p in files if p.suffix.lower() in UNREAD_SUFFIXES)
         if unread and paths:

@@ -16,7 +16,7 @@ from peephole.modalities.items import (
     NotThisKind,
     content_id,
     extra_fields,
-    hidden,
+    files_below,
     label_column,
     no_bad_row,
     pick_column,
@@ -31,7 +31,7 @@ def read_sequence_items(source: Path, column: str | None, labels: str | None, as
     """Items of ``source``; id: position plus a hash of the values (an array) or the relative path (a folder)."""
     suffix = source.suffix.lower()
     if source.is_dir():
-        paths = sorted(p for p in source.rglob("*.npy") if p.is_file() and not hidden(p.relative_to(source)))
+        paths = [p for p in files_below(source) if p.suffix.lower() == ".npy"]
         if not paths:
             raise NotThisKind("no .npy sequences found")
         return [Item(p.relative_to(source).as_posix(), str(p.resolve())) for p in paths]
