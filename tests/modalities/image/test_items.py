@@ -84,3 +84,14 @@ def test_links_to_class_folders_are_followed_once_and_a_link_above_cannot_loop(t
     (tmp_path / "full" / "red" / "up").symlink_to(tmp_path / "subset", target_is_directory=True)  # a loop
     items = IMAGE.read_items(tmp_path / "subset")
     assert [(i.id, i.label) for i in items] == [("red/img000.png", "red"), ("red/sub/img001.png", "red")]
+
+
+def test_a_csv_written_on_windows_names_its_images_with_backslashes(tmp_path):
+    write_images(tmp_path / "d", 2)
+    (tmp_path / "l.csv").write_text("path,label\nd\\sub\\img001.png,red\nd/img000.png,red\n")
+    items = IMAGE.read_items(tmp_path / "l.csv")
+    assert items[0].id == "000001:d/sub/img001.png" and items[0].source == str((tmp_path / "d/sub/img001.png").resolve())
+    assert IMAGE.load_item(items[0].source).shape == (40, 48, 3)
+    (tmp_path / "d" / "odd\\name.png").write_bytes((tmp_path / "d" / "img000.png").read_bytes())  # a real backslash
+    (tmp_path / "m.csv").write_text("path\nd/odd\\name.png\n")
+    assert IMAGE.read_items(tmp_path / "m.csv")[0].source == str((tmp_path / "d" / "odd\\name.png").resolve())

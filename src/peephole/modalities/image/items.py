@@ -35,8 +35,10 @@ PATH_COLUMNS = ("path", "image", "file", "filename")
 
 
 def read_image_items(source: Path, column: str | None, labels: str | None, asked: bool) -> list[Item]:
-    """Items of a folder (id: the path relative to it; :func:`hidden` files left out) or a CSV of paths (id: row number
-    and path as written, paths relative to the CSV's folder); :class:`NotThisKind` when ``source`` holds no image paths.
+    """Items of a folder (id: the path relative to it; see :func:`~peephole.modalities.items.files_below`) or a CSV of
+    paths (id: row number and path; paths relative to the CSV's folder, a backslash read as a folder separator where
+    the path as written names no file: a CSV written on Windows); :class:`NotThisKind` when ``source`` holds no image
+    paths.
 
     A folder whose images all sit in sub-folders is labelled by them, as torchvision's ``ImageFolder``:
     ``DATASET/<class>/x.jpg`` has the true label ``<class>`` (a class name or index of the model)."""
@@ -71,6 +73,9 @@ def read_image_items(source: Path, column: str | None, labels: str | None, asked
         rel = Path(row.get(col) or "")
         try:
             full = rel if rel.is_absolute() else (source.parent / rel).resolve()
+            if "\\" in str(rel) and not full.exists():  # a CSV written on Windows: images\cat.jpg
+                rel = Path(str(rel).replace("\\", "/"))
+                full = (source.parent / rel).resolve()
         except (ValueError, OSError):  # no file can have this name (a NUL character): the item fails when it loads
             full = source.parent / rel
         bad = extra_fields(row, header, f"{source}, row {n}")
