@@ -91,3 +91,20 @@ def test_npz_arrays_are_picked_as_csv_columns_are(tmp_path):
     np.savez(tmp_path / "none.npz", a=np.zeros((2, 3)), b=np.zeros(2))
     with pytest.raises(InputError, match="no array of sequences .* its arrays: \\['a', 'b'\\]"):
         SEQ.read_items(tmp_path / "none.npz")
+
+
+@pytest.mark.parametrize(("suffix", "sep"), [(".csv", ";"), (".csv", "\t"), (".tsv", "\t")])
+def test_tables_separated_by_semicolons_or_tabs_are_read(tmp_path, suffix, sep):
+    """Excel's CSV in a locale whose decimal mark is a comma uses semicolons: the header was one column, 'path;label',
+    so the file had no column of paths; a .tsv was no dataset at all."""
+    write_images(tmp_path / "d", 2)
+    (tmp_path / f"i{suffix}").write_text(f"path{sep}label\nd/img000.png{sep}red\n")
+    (item,) = IMAGE.read_items(tmp_path / f"i{suffix}")
+    assert item.source == str((tmp_path / "d/img000.png").resolve()) and item.label == "red"
+    (tmp_path / f"t{suffix}").write_text(f"text{sep}label\na fine film, really{sep}1\n")
+    (item,) = TEXT.read_items(tmp_path / f"t{suffix}")
+    assert (item.source, item.label) == ("a fine film, really", "1")
+    (tmp_path / f"s{suffix}").write_text(f"a{sep}b{sep}label\n1.5{sep}2{sep}x\n")
+    (item,) = SEQ.read_items(tmp_path / f"s{suffix}", asked=True)
+    assert item.source.tolist() == [1.5, 2.0] and item.label == "x"
+    assert open_dataset(tmp_path / f"i{suffix}").modality == "image"

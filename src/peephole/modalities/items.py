@@ -129,11 +129,25 @@ def read_text(path: Path, strict: bool = False) -> str:
         return text
 
 
+#: The files read as tables of inputs: comma-, semicolon- or tab-separated (:func:`delimiter_of`)
+TABLE_SUFFIXES = (".csv", ".tsv")
+
+
+def delimiter_of(header: str) -> str:
+    """The separator of a table whose first line is ``header``: a comma, else the semicolon (Excel's CSV in a
+    locale whose decimal mark is a comma) or tab it holds more of, else a comma (a header of one column)."""
+    if "," in header or not (";" in header or "\t" in header):
+        return ","
+    return ";" if header.count(";") >= header.count("\t") else "\t"
+
+
 def read_csv(path: Path, strict: bool = False) -> tuple[list[str], list[dict[str, str]]]:
-    """The header and rows of a CSV file (encoding as :func:`read_text`, ``strict`` too); a field over the csv
+    """The header and rows of a CSV file (separated by commas, semicolons or tabs: :func:`delimiter_of`; encoding as
+    :func:`read_text`, ``strict`` too); a field over the csv
     module's limit (131,072 characters; an unclosed quote makes the rest of the file one field) or another malformed
     line is an :class:`InputError` naming the file and line."""
-    reader = csv.DictReader(io.StringIO(read_text(path, strict), newline=""))
+    text = read_text(path, strict)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter_of(text.split("\n", 1)[0]))
     try:
         header = list(reader.fieldnames or [])
         return header, list(reader)

@@ -13,6 +13,7 @@ import numpy as np
 from peephole.errors import InputError
 from peephole.modalities.image.io import load_image, resize, to_rgb_float
 from peephole.modalities.items import (
+    TABLE_SUFFIXES,
     Item,
     NotThisKind,
     extra_fields,
@@ -59,7 +60,7 @@ def read_image_items(source: Path, column: str | None, labels: str | None, asked
         rel = [p.relative_to(source) for p in paths]
         by_folder = all(len(r.parts) > 1 for r in rel)
         return [Item(r.as_posix(), str(p.resolve()), r.parts[0] if by_folder else None) for r, p in zip(rel, paths)]
-    if source.suffix.lower() != ".csv":
+    if source.suffix.lower() not in TABLE_SUFFIXES:
         raise NotThisKind("images are read from a folder or from a CSV column of image paths")
     header, rows = read_csv(source)
     col = pick_column(header, column, PATH_COLUMNS, source, "inputs")

@@ -11,6 +11,7 @@ import numpy as np
 
 from peephole.errors import InputError
 from peephole.modalities.items import (
+    TABLE_SUFFIXES,
     BadRow,
     Item,
     NotThisKind,
@@ -47,7 +48,7 @@ def read_sequence_items(source: Path, column: str | None, labels: str | None, as
             )
         lab = pick_column([k for k in keys if k != key], labels, LABEL_KEYS, source, "labels", "array")
         return _array_items(_numeric(z[key], source), None if lab is None else z[lab])
-    if suffix == ".csv" and asked:
+    if suffix in TABLE_SUFFIXES and asked:
         if column is not None:
             raise InputError(
                 f"{source}: a CSV of sequences has one sequence per row over all its columns; column= does not apply"

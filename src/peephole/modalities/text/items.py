@@ -8,6 +8,7 @@ from typing import Any
 
 from peephole.errors import InputError
 from peephole.modalities.items import (
+    TABLE_SUFFIXES,
     Item,
     NotThisKind,
     content_id,
@@ -26,7 +27,7 @@ def read_text_items(source: Path, column: str | None, labels: str | None, asked:
     """Items of a ``.csv`` (``column``, default text/sentence) or ``.txt`` file; id: line or row number plus a
     hash of the text, so an edited text is a new item."""
     suffix = source.suffix.lower()
-    if source.is_dir() or suffix not in (".csv", ".txt"):
+    if source.is_dir() or suffix not in (*TABLE_SUFFIXES, ".txt"):
         raise NotThisKind("texts are read from a CSV column or a .txt file (one text per line)")
     if suffix == ".txt":
         lines = read_text(source).splitlines()
