@@ -108,3 +108,9 @@ def test_tables_separated_by_semicolons_or_tabs_are_read(tmp_path, suffix, sep):
     (item,) = SEQ.read_items(tmp_path / f"s{suffix}", asked=True)
     assert item.source.tolist() == [1.5, 2.0] and item.label == "x"
     assert open_dataset(tmp_path / f"i{suffix}").modality == "image"
+
+
+def test_a_semicolon_table_of_sequences_may_write_decimal_commas(tmp_path):
+    (tmp_path / "s.csv").write_text("a;b;label\n1,5;-2,25e1;x\n3;4.5;y\n")
+    first, second = SEQ.read_items(tmp_path / "s.csv", asked=True)
+    assert first.source.tolist() == [1.5, -22.5] and second.source.tolist() == [3.0, 4.5]

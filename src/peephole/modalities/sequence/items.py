@@ -4,6 +4,7 @@ one item (an array, or a ``.npy`` / ``.csv`` / ``.txt`` file holding one sequenc
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +72,23 @@ def _row(row: dict[Any, Any], header: list[str], features: list[str], where: str
     if bad:
         return bad
     try:
-        return np.array([float(row.get(c) or "nan") for c in features], dtype=np.float64)
+        return np.array([_number(row.get(c) or "nan") for c in features], dtype=np.float64)
     except ValueError as exc:
         return BadRow(where, f"a CSV of sequences holds numbers only ({exc})")
+
+
+#: A number written with a decimal comma (``1,5``: a semicolon-separated CSV from a locale that writes them so)
+DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+([eE][+-]?\d+)?\s*")
+
+
+def _number(field: str) -> float:
+    """A CSV field's number: as Python reads it, or written with a decimal comma."""
+    try:
+        return float(field)
+    except ValueError:
+        if DECIMAL_COMMA.fullmatch(field):
+            return float(field.replace(",", "."))
+        raise
 
 
 def _arrays(source: Path) -> dict[str, np.ndarray]:
