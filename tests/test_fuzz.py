@@ -541,12 +541,13 @@ def csv_bytes(draw):
 @settings(FUZZ, max_examples=examples(40))
 @given(
     content=csv_bytes(),
-    suffix=st.sampled_from([".csv", ".txt"]),
+    suffix=st.sampled_from([".csv", ".txt", ".tsv", ".jsonl"]),
     modality=st.sampled_from([None, "image", "text", "sequence"]),
     column=st.sampled_from([None, "text", "path", "x", "nope"]),
 )
 def test_fuzz_csv_and_text_datasets(tmp_path_factory, content, suffix, modality, column):
-    """A UTF-8 CSV or text file is a dataset of items (each loads or is one InputError) or one InputError."""
+    """A UTF-8 CSV, TSV, JSON Lines or text file is a dataset of items (each loads or is one InputError) or one
+    InputError."""
     path = tmp_path_factory.mktemp("c") / f"data{suffix}"
     path.write_bytes(content)
     isolated(read_dataset, path, modality, column, clean=CLEAN)

@@ -114,3 +114,30 @@ def test_a_semicolon_table_of_sequences_may_write_decimal_commas(tmp_path):
     (tmp_path / "s.csv").write_text("a;b;label\n1,5;-2,25e1;x\n3;4.5;y\n")
     first, second = SEQ.read_items(tmp_path / "s.csv", asked=True)
     assert first.source.tolist() == [1.5, -22.5] and second.source.tolist() == [3.0, 4.5]
+
+
+def test_a_json_lines_table_is_read_as_a_csv_is_and_a_bad_line_fails_its_own_item(tmp_path):
+    """``datasets``' ``to_json`` writes JSON Lines ({"text": ..., "label": 1} per line): no modality read it."""
+    lines = [
+        '{"text": "a fine film", "label": 1, "meta": {"source": "imdb"}}',
+        "",
+        '{"text": "a poor film, really", "label": 0}',
+        '{"text": "unclosed',
+        '["a", "list"]',
+        '{"label": 2}',
+    ]
+    (tmp_path / "t.jsonl").write_text("\n".join(lines) + "\n")
+    d = open_dataset(tmp_path / "t.jsonl")
+    assert d.modality == "text" and len(d) == 5
+    first, second, broken, listed, empty = d.items
+    assert (first.source, first.label, second.source, second.label) == ("a fine film", "1", "a poor film, really", "0")
+    with pytest.raises(InputError, match=r"t.jsonl, row 3: line 4 is no JSON"):
+        TEXT.load_item(broken.source)
+    with pytest.raises(InputError, match=r"row 4: line 5 holds a JSON list, not an object"):
+        TEXT.load_item(listed.source)
+    with pytest.raises(InputError, match="empty"):
+        TEXT.load_item(empty.source)
+    write_images(tmp_path / "d", 2)
+    (tmp_path / "i.ndjson").write_text('{"image": "d/img000.png", "class": "red"}\n')
+    (item,) = IMAGE.read_items(tmp_path / "i.ndjson")
+    assert item.source == str((tmp_path / "d/img000.png").resolve()) and item.label == "red"

@@ -10,6 +10,7 @@ import codecs
 import csv
 import hashlib
 import io
+import json
 import os
 import warnings
 from collections.abc import Sequence
@@ -129,8 +130,34 @@ def read_text(path: Path, strict: bool = False) -> str:
         return text
 
 
-#: The files read as tables of inputs: comma-, semicolon- or tab-separated (:func:`delimiter_of`)
-TABLE_SUFFIXES = (".csv", ".tsv")
+#: The files read as tables of inputs (:func:`read_table`): comma-, semicolon- or tab-separated (:func:`delimiter_of`),
+#: or JSON Lines (one object per line, as ``datasets``' ``to_json`` writes)
+TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson")
+
+
+def read_table(path: Path) -> tuple[list[str], list[dict[Any, Any]]]:
+    """The header and rows of a dataset table: :func:`read_csv`, or for ``.jsonl`` / ``.ndjson`` one row per non-blank
+    line, its keys the columns (in the order they first appear) and its values as text (``1`` -> ``"1"``, a nested
+    value as its JSON; ``null``: no value). A line that is no JSON object is a row that fails its own item
+    (:func:`extra_fields` reads why), so the other lines run."""
+    if path.suffix.lower() not in (".jsonl", ".ndjson"):
+        return read_csv(path)
+    header: dict[str, None] = {}
+    rows: list[dict[Any, Any]] = []
+    for n, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except (ValueError, RecursionError) as exc:
+            rows.append({None: f"line {n} is no JSON ({type(exc).__name__}: {str(exc)[:80]})"})
+            continue
+        if not isinstance(obj, dict):
+            rows.append({None: f"line {n} holds a JSON {type(obj).__name__}, not an object of fields"})
+            continue
+        header.update(dict.fromkeys(obj))
+        rows.append({k: v if isinstance(v, str) else json.dumps(v) for k, v in obj.items() if v is not None})
+    return list(header), rows
 
 
 def delimiter_of(header: str) -> str:
@@ -220,11 +247,14 @@ def no_bad_row(source: Any) -> None:
 
 
 def extra_fields(row: dict[Any, Any], header: Sequence[str], where: str) -> BadRow | None:
-    """The :class:`BadRow` a CSV row is when it has fields past the header's (the csv module keeps them under
-    None: an unquoted comma inside a text or a file name), else None."""
+    """The :class:`BadRow` a table's row is when it has fields past the header's (the csv module keeps them under
+    None: an unquoted comma inside a text or a file name) or, from :func:`read_table`, says why it is none (a JSON
+    Lines line that is no object), else None."""
     extra = row.get(None)
     if not extra:
         return None
+    if isinstance(extra, str):
+        return BadRow(where, extra)
     return BadRow(where, f"{len(header) + len(extra)} fields for a header of {len(header)} (an unquoted comma? quote the field)")
 
 

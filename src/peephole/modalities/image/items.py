@@ -1,5 +1,5 @@
-"""Image datasets: a folder of image files (searched recursively) or a CSV column of image paths; and reading
-one item at the run's work size."""
+"""Image datasets: a folder of image files (searched recursively) or a table's column of image paths (CSV, TSV, JSON
+Lines); and reading one item at the run's work size."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from peephole.modalities.items import (
     label_column,
     no_bad_row,
     pick_column,
-    read_csv,
+    read_table,
 )
 
 #: The files a folder's images are: the picture formats Pillow reads (HEIC/HEIF with the ``heic`` extra's plugin:
@@ -61,8 +61,8 @@ def read_image_items(source: Path, column: str | None, labels: str | None, asked
         by_folder = all(len(r.parts) > 1 for r in rel)
         return [Item(r.as_posix(), str(p.resolve()), r.parts[0] if by_folder else None) for r, p in zip(rel, paths)]
     if source.suffix.lower() not in TABLE_SUFFIXES:
-        raise NotThisKind("images are read from a folder or from a CSV column of image paths")
-    header, rows = read_csv(source)
+        raise NotThisKind("images are read from a folder or from a column of image paths in a .csv, .tsv or .jsonl table")
+    header, rows = read_table(source)
     col = pick_column(header, column, PATH_COLUMNS, source, "inputs")
     if col is None:
         raise NotThisKind(f"name the column of inputs (column=...): no column of image paths ({', '.join(PATH_COLUMNS)})")

@@ -22,7 +22,7 @@ from peephole.modalities.items import (
     label_column,
     no_bad_row,
     pick_column,
-    read_csv,
+    read_table,
 )
 
 INPUT_KEYS = ("x", "X", "inputs", "data", "sequences")
@@ -54,7 +54,7 @@ def read_sequence_items(source: Path, column: str | None, labels: str | None, as
             raise InputError(
                 f"{source}: a CSV of sequences has one sequence per row over all its columns; column= does not apply"
             )
-        header, rows = read_csv(source)
+        header, rows = read_table(source)
         lab = label_column(header, labels, source)
         features = [c for c in header if c != lab]
         values = [_row(r, header, features, f"{source}, row {n}") for n, r in enumerate(rows, start=1)]

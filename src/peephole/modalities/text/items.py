@@ -1,5 +1,5 @@
-"""Text datasets: a CSV column of texts or a text file of lines (blank lines skipped, keeping their numbers);
-and reading one item."""
+"""Text datasets: a table's column of texts (CSV, TSV, JSON Lines) or a text file of lines (blank lines skipped, keeping
+their numbers); and reading one item."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from peephole.modalities.items import (
     label_column,
     no_bad_row,
     pick_column,
-    read_csv,
+    read_table,
     read_text,
 )
 
@@ -28,14 +28,14 @@ def read_text_items(source: Path, column: str | None, labels: str | None, asked:
     hash of the text, so an edited text is a new item."""
     suffix = source.suffix.lower()
     if source.is_dir() or suffix not in (*TABLE_SUFFIXES, ".txt"):
-        raise NotThisKind("texts are read from a CSV column or a .txt file (one text per line)")
+        raise NotThisKind("texts are read from a column of a .csv, .tsv or .jsonl table, or a .txt file (one text per line)")
     if suffix == ".txt":
         lines = read_text(source).splitlines()
         items = [Item(content_id(n, s.encode("utf-8")), s) for n, s in enumerate(lines, start=1) if s.strip()]
         if not items:
             raise InputError(f"{source}: no sentences (one per line)")
         return items
-    header, rows = read_csv(source)
+    header, rows = read_table(source)
     col = pick_column(header, column, TEXT_COLUMNS, source, "inputs")
     if col is None:
         raise NotThisKind(f"no column of texts ({', '.join(TEXT_COLUMNS)})")
