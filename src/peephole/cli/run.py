@@ -17,10 +17,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "run",
         help="explain a whole dataset (resumable; local or Ray)",
-        description="Explain every item of DATASET (a folder of images, a CSV of image paths or sentences, a .txt file "
-        "of sentences, an .npy/.npz array of sequences or a folder of .npy files; a CSV of numeric rows with --modality "
-        "sequence) into the run folder --out. Running the same command again resumes: done items are skipped, "
-        "failed ones retried. Exit code 0: all explained; 1: some items failed; 2: nothing ran (bad settings).",
+        description="Explain every item of DATASET (a folder of images, a CSV, TSV or JSON Lines table of image paths "
+        "or sentences, a .txt file of sentences, an .npy/.npz array of sequences or a folder of .npy files; a CSV of "
+        "numeric rows with --modality sequence) into the run folder --out. Running the same command again resumes: "
+        "done items are skipped, failed ones retried. Exit code 0: all explained; 1: some items failed; 2: nothing "
+        "ran (bad settings).",
     )
     p.add_argument("dataset", metavar="DATASET")
     p.add_argument("--out", required=True, help="the run folder (created, or resumed when it exists)")
@@ -40,8 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         p.add_argument(flag, **spec)
     p.add_argument("--targets", default="predicted", help="predicted (the --top-k classes), true (the labels) or 3,17")
     p.add_argument("--top-k", type=int, default=1, help="with --targets predicted: how many classes (default 1)")
-    p.add_argument("--column", default=None, help="CSV column of image paths or sentences (.npz: the array of sequences)")
-    p.add_argument("--label-column", default=None, help="CSV column of true labels (class index or name)")
+    p.add_argument("--column", default=None, help="table column of image paths or sentences (.npz: the array of sequences)")
+    p.add_argument("--label-column", default=None, help="table column of true labels (class index or name)")
     p.add_argument("--size", type=int, default=224, help="images: shorter side resized to SIZE, centre-cropped (0: keep)")
     p.add_argument(
         "--metrics",
