@@ -125,11 +125,12 @@ def test_a_json_lines_table_is_read_as_a_csv_is_and_a_bad_line_fails_its_own_ite
         '{"text": "unclosed',
         '["a", "list"]',
         '{"label": 2}',
+        '{"text": "one", "text": "two"}',
     ]
     (tmp_path / "t.jsonl").write_text("\n".join(lines) + "\n")
     d = open_dataset(tmp_path / "t.jsonl")
-    assert d.modality == "text" and len(d) == 5
-    first, second, broken, listed, empty = d.items
+    assert d.modality == "text" and len(d) == 6
+    first, second, broken, listed, empty, twice = d.items
     assert (first.source, first.label, second.source, second.label) == ("a fine film", "1", "a poor film, really", "0")
     with pytest.raises(InputError, match=r"t.jsonl, row 3: line 4 is no JSON"):
         TEXT.load_item(broken.source)
@@ -137,6 +138,8 @@ def test_a_json_lines_table_is_read_as_a_csv_is_and_a_bad_line_fails_its_own_ite
         TEXT.load_item(listed.source)
     with pytest.raises(InputError, match="empty"):
         TEXT.load_item(empty.source)
+    with pytest.raises(InputError, match=r"line 7 is no JSON \(ValueError: its object names 'text' twice"):
+        TEXT.load_item(twice.source)  # json keeps the last of two same keys without a word
     write_images(tmp_path / "d", 2)
     (tmp_path / "i.ndjson").write_text('{"image": "d/img000.png", "class": "red"}\n')
     (item,) = IMAGE.read_items(tmp_path / "i.ndjson")

@@ -148,7 +148,7 @@ def read_table(path: Path) -> tuple[list[str], list[dict[Any, Any]]]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = json.loads(line, object_pairs_hook=_unique_keys)
         except (ValueError, RecursionError) as exc:
             rows.append({None: f"line {n} is no JSON ({type(exc).__name__}: {str(exc)[:80]})"})
             continue
@@ -158,6 +158,15 @@ def read_table(path: Path) -> tuple[list[str], list[dict[Any, Any]]]:
         header.update(dict.fromkeys(obj))
         rows.append({k: v if isinstance(v, str) else json.dumps(v) for k, v in obj.items() if v is not None})
     return list(header), rows
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique (``json`` keeps the last of two same keys without a word)."""
+    out = dict(pairs)
+    if len(out) < len(pairs):
+        twice = sorted({k for k, _ in pairs if [p for p, _ in pairs].count(k) > 1})
+        raise ValueError(f"its object names {', '.join(map(repr, twice))} twice")
+    return out
 
 
 def delimiter_of(header: str) -> str:
