@@ -23,13 +23,15 @@ class Model(Protocol):
 
 def as_model(obj: Any, output: str | None = None, class_names: Sequence[str] | None = None) -> Model:
     """Wrap ``obj`` (a :class:`Model`, a model name, an ``.onnx`` path, a transformers image classifier or
-    ``image-classification`` pipeline, a timm model, a torch module or a callable).
+    ``image-classification`` pipeline, a timm model, a fitted scikit-learn estimator (:mod:`peephole.models.sklearn`),
+    a torch module or a callable).
 
     What a plain callable or torch module returns must be declared (``output=``): Peephole never
     guesses between probabilities and logits (transformers classifiers say what theirs return in
     ``config.problem_type``, :mod:`peephole.models.hf_problem`; timm classifiers return logits).
     """
     from peephole.models.callable import CallableModel
+    from peephole.models.sklearn import estimator_model, is_estimator
 
     if isinstance(obj, str) or hasattr(obj, "__fspath__"):
         from peephole.models.registry import load_model
@@ -39,6 +41,8 @@ def as_model(obj: Any, output: str | None = None, class_names: Sequence[str] | N
         model = obj
     elif (hub := hub_model(obj, class_names)) is not None:
         model, class_names = hub, None  # its output kind and class names are the model's (or the names given)
+    elif is_estimator(obj):
+        return estimator_model(obj, output, class_names)
     elif hasattr(obj, "forward") and hasattr(obj, "parameters"):
         from peephole.models.torch import TorchModel
 

@@ -42,8 +42,10 @@ def load_text_model(name: str | Path, queries: Any = None, template: str | None 
 
 
 def as_text_model(obj: Any, output: str | None = None, class_names: Any = None) -> Any:
-    """A :class:`peephole.models.Model` for text: a name/folder, a ``transformers`` pipeline or model, or a callable."""
+    """A :class:`peephole.models.Model` for text: a name/folder, a ``transformers`` pipeline or model, a scikit-learn
+    text pipeline (:mod:`peephole.models.sklearn`) or a callable."""
     from peephole.models.base import as_model
+    from peephole.models.sklearn import estimator_model, is_estimator
 
     if isinstance(obj, (str, Path)):
         obj = load_text_model(obj)
@@ -65,4 +67,6 @@ def as_text_model(obj: Any, output: str | None = None, class_names: Any = None) 
             "a transformers model needs its tokenizer: pass HFTextClassifier(model, tokenizer), "
             "a text-classification pipeline, or the model's folder"
         )
+    elif is_estimator(obj):  # a scikit-learn text pipeline (TfidfVectorizer + a classifier) reads the texts
+        return estimator_model(obj, output, class_names, rows=False)
     return as_model(obj, output=output, class_names=class_names)
