@@ -33,7 +33,9 @@ class SequenceModality(Modality):
         for v in ("mean", "median")
     }
     default_partition = "windows"
-    smaller_parts = "partition='windows' with a window below the input's length"
+    smaller_parts = (
+        "partition='single' (each position or feature: a tabular row) or 'windows' with a window below the input's length"
+    )
     default_masker = 0.0
 
     def load(self, x: Any, allow_large: bool = False) -> np.ndarray:
