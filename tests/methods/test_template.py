@@ -250,5 +250,5 @@ def test_the_one_part_warning_gives_each_input_kinds_own_advice():
     def total(b):
         return np.asarray(b, np.float64).reshape(len(b), -1).sum(1, keepdims=True)
 
-    with pytest.warns(UserWarning, match=r"one part on this input of shape \(6,\).*partition='windows' with a window"):
+    with pytest.warns(UserWarning, match=r"one part on this input of shape \(6,\).*partition='single' .*'windows' with a"):
         peephole.explain(total, np.arange(6.0), "occlusion", modality="sequence", output="scores")
