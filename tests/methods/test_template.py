@@ -245,10 +245,10 @@ def test_a_one_part_partition_warns_naming_the_fix():
 
 
 def test_the_one_part_warning_gives_each_input_kinds_own_advice():
-    """A six-position sequence under the default 8-position windows was told to use an image's partition='window'."""
+    """A six-position sequence under 8-position windows was told to use an image's partition='window'."""
 
     def total(b):
         return np.asarray(b, np.float64).reshape(len(b), -1).sum(1, keepdims=True)
 
     with pytest.warns(UserWarning, match=r"one part on this input of shape \(6,\).*partition='single' .*'windows' with a"):
-        peephole.explain(total, np.arange(6.0), "occlusion", modality="sequence", output="scores")
+        peephole.explain(total, np.arange(6.0), "occlusion", modality="sequence", output="scores", window=8)

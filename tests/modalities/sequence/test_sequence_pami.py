@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -139,3 +140,17 @@ def test_sequence_explanation_saves_figures(tmp_path) -> None:
     assert [x.get_text() for x in ax.get_xticklabels()] == ["age", "sex", "income", "debt", "tenure"]
     with pytest.raises(AttributeError, match=r"a sequence explanation has no 'overlay'; its views: .*figure"):
         e.overlay()
+
+
+@pytest.mark.parametrize(("length", "window", "stride"), [(6, 1, 1), (9, 2, 2), (20, 5, 2), (32, 8, 2), (500, 8, 2)])
+def test_the_default_windows_fit_a_short_input(length, window, stride):
+    """A six-feature row under the default windows of 8 was one part: a constant map, for every row of a table."""
+
+    def weighted(b):
+        return (np.asarray(b, np.float64) * np.arange(length)).sum(1, keepdims=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no one-part warning
+        e = explain(weighted, np.ones(length), modality="sequence", output="scores")
+    assert (e.params["window"], e.params["stride"]) == (window, stride)
+    assert np.ptp(e.maps[0]) > 0 and np.all(np.diff(e.maps[0][:: max(window, 1)]) >= 0)

@@ -24,7 +24,11 @@ class SequenceModality(Modality):
     name = "sequence"
     partitions = {
         "windows": PartitionSpec(
-            "windows", lambda x, o, seed: windows(x.shape[0], o.window, o.stride), WindowOptions, "sliding windows of positions"
+            "windows",
+            lambda x, o, seed: windows(x.shape[0], o.window, o.stride),
+            WindowOptions,
+            "sliding windows of positions",
+            sized=lambda x, o: o.sized(x.shape[0]),
         ),
         "single": PartitionSpec("single", lambda x, o, seed: singletons(x.shape[0]), help="one part per position"),
     }

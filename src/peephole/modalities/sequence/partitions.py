@@ -7,7 +7,7 @@ position's sum by the number of parts that kept it, and a position no part keeps
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -83,16 +83,28 @@ class IndexPartition(Partition):
         return out
 
 
+#: The default window and stride of a sequence's ``'windows'`` (on inputs of at least 32 positions)
+DEFAULT_WINDOW, DEFAULT_STRIDE = 8, 2
+
+
 @dataclass(frozen=True)
 class WindowOptions:
     """The options of a ``'windows'`` partition of positions (checked by :func:`windows`)."""
 
-    window: int = 8  #: positions per window
-    stride: int = 2  #: positions between window starts
+    window: int | None = None  #: positions per window (unset: 8, a quarter of a shorter input, at least 1)
+    stride: int | None = None  #: positions between window starts (unset: 2, at most the window)
 
     def __post_init__(self) -> None:
-        require("window", self.window, ">= 1", lambda v: v >= 1)
-        require("stride", self.stride, ">= 1", lambda v: v >= 1)
+        require("window", self.window, ">= 1", lambda v: v is None or v >= 1)
+        require("stride", self.stride, ">= 1", lambda v: v is None or v >= 1)
+
+    def sized(self, length: int) -> WindowOptions:
+        """These options on an input of ``length`` positions: an unset window is 8, or a quarter of a shorter input
+        (a six-feature row gets one feature a part: one window of 8 made its map constant); an unset stride 2, at
+        most the window."""
+        window = self.window if self.window is not None else max(1, min(DEFAULT_WINDOW, length // 4))
+        stride = self.stride if self.stride is not None else min(DEFAULT_STRIDE, window)
+        return replace(self, window=window, stride=stride)
 
 
 def window_starts(length: int, size: int, stride: int) -> list[int]:
