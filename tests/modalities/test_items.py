@@ -144,3 +144,30 @@ def test_a_json_lines_table_is_read_as_a_csv_is_and_a_bad_line_fails_its_own_ite
     (tmp_path / "i.ndjson").write_text('{"image": "d/img000.png", "class": "red"}\n')
     (item,) = IMAGE.read_items(tmp_path / "i.ndjson")
     assert item.source == str((tmp_path / "d/img000.png").resolve()) and item.label == "red"
+
+
+def test_a_parquet_table_is_read_as_a_csv_is(tmp_path, monkeypatch):
+    """``datasets``' and pandas' ``to_parquet``: no modality read it. Its size is checked before it is read."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    from peephole.modalities import tables
+
+    pq.write_table(pa.table({"text": ["a fine film", None, "a poor one"], "label": [1, 0, None]}), tmp_path / "t.parquet")
+    d = open_dataset(tmp_path / "t.parquet")
+    assert d.modality == "text" and [(i.source, i.label) for i in d.items] == [
+        ("a fine film", "1"),
+        ("", "0"),
+        ("a poor one", None),
+    ]
+    with pytest.raises(InputError, match="empty"):
+        TEXT.load_item(d.items[1].source)
+    pq.write_table(pa.table({"a": [1.5, 2.0], "b": [3, 4], "y": ["x", "z"]}), tmp_path / "s.parquet")
+    first, _ = SEQ.read_items(tmp_path / "s.parquet", labels="y", asked=True)
+    assert first.source.tolist() == [1.5, 3.0] and first.label == "x"
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(InputError, match="not a readable Parquet file"):
+        TEXT.read_items(tmp_path / "bad.parquet")
+    monkeypatch.setattr(tables, "MAX_TABLE_BYTES", 10)  # as a table above 2 GiB uncompressed
+    with pytest.raises(InputError, match="bytes uncompressed, more than Peephole reads"):
+        TEXT.read_items(tmp_path / "t.parquet")

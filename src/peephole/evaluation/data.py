@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from peephole.errors import InputError
-from peephole.modalities.items import read_csv
+from peephole.modalities.tables import read_csv
 
 
 @dataclass

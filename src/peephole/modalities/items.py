@@ -7,10 +7,7 @@ common, so that ``peephole.batch`` only dispatches and never knows a file format
 from __future__ import annotations
 
 import codecs
-import csv
 import hashlib
-import io
-import json
 import os
 import warnings
 from collections.abc import Sequence
@@ -130,73 +127,6 @@ def read_text(path: Path, strict: bool = False) -> str:
         return text
 
 
-#: The files read as tables of inputs (:func:`read_table`): comma-, semicolon- or tab-separated (:func:`delimiter_of`),
-#: or JSON Lines (one object per line, as ``datasets``' ``to_json`` writes)
-TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson")
-
-
-def read_table(path: Path) -> tuple[list[str], list[dict[Any, Any]]]:
-    """The header and rows of a dataset table: :func:`read_csv`, or for ``.jsonl`` / ``.ndjson`` one row per non-blank
-    line, its keys the columns (in the order they first appear) and its values as text (``1`` -> ``"1"``, a nested
-    value as its JSON; ``null``: no value). A line that is no JSON object is a row that fails its own item
-    (:func:`extra_fields` reads why), so the other lines run."""
-    if path.suffix.lower() not in (".jsonl", ".ndjson"):
-        return read_csv(path)
-    header: dict[str, None] = {}
-    rows: list[dict[Any, Any]] = []
-    for n, line in enumerate(read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line, object_pairs_hook=_unique_keys)
-        except (ValueError, RecursionError) as exc:
-            rows.append({None: f"line {n} is no JSON ({type(exc).__name__}: {str(exc)[:80]})"})
-            continue
-        if not isinstance(obj, dict):
-            rows.append({None: f"line {n} holds a JSON {type(obj).__name__}, not an object of fields"})
-            continue
-        header.update(dict.fromkeys(obj))
-        rows.append({k: v if isinstance(v, str) else json.dumps(v) for k, v in obj.items() if v is not None})
-    return list(header), rows
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object whose keys are unique (``json`` keeps the last of two same keys without a word)."""
-    out = dict(pairs)
-    if len(out) < len(pairs):
-        twice = sorted({k for k, _ in pairs if [p for p, _ in pairs].count(k) > 1})
-        raise ValueError(f"its object names {', '.join(map(repr, twice))} twice")
-    return out
-
-
-def delimiter_of(header: str) -> str:
-    """The separator of a table whose first line is ``header``: a comma, else the semicolon (Excel's CSV in a
-    locale whose decimal mark is a comma) or tab it holds more of, else a comma (a header of one column)."""
-    if "," in header or not (";" in header or "\t" in header):
-        return ","
-    return ";" if header.count(";") >= header.count("\t") else "\t"
-
-
-def read_csv(path: Path, strict: bool = False) -> tuple[list[str], list[dict[str, str]]]:
-    """The header and rows of a CSV file (separated by commas, semicolons or tabs: :func:`delimiter_of`; encoding as
-    :func:`read_text`, ``strict`` too); a field over the csv
-    module's limit (131,072 characters; an unclosed quote makes the rest of the file one field) or another malformed
-    line is an :class:`InputError` naming the file and line."""
-    text = read_text(path, strict)
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter_of(text.split("\n", 1)[0]))
-    try:
-        header = list(reader.fieldnames or [])
-        return header, list(reader)
-    except csv.Error as exc:
-        limit = csv.field_size_limit()
-        why = (
-            f"a field longer than {limit:,} characters, the most a CSV field may hold (an unclosed quote?)"
-            if "field limit" in str(exc)
-            else f"not a valid CSV line ({exc})"
-        )
-        raise InputError(f"{path}, line {reader.line_num + 1}: {why}") from exc
-
-
 #: How a reader's error tells the user to name each kind of column (library keyword and command-line option).
 CHOOSE = {"inputs": "column= (CLI: --column)", "labels": "label_column= (CLI: --label-column)"}
 
@@ -257,7 +187,8 @@ def no_bad_row(source: Any) -> None:
 
 def extra_fields(row: dict[Any, Any], header: Sequence[str], where: str) -> BadRow | None:
     """The :class:`BadRow` a table's row is when it has fields past the header's (the csv module keeps them under
-    None: an unquoted comma inside a text or a file name) or, from :func:`read_table`, says why it is none (a JSON
+    None: an unquoted comma inside a text or a file name) or, from :func:`~peephole.modalities.tables.read_table`, says
+    why it is none (a JSON
     Lines line that is no object), else None."""
     extra = row.get(None)
     if not extra:

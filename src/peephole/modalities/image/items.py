@@ -1,5 +1,5 @@
 """Image datasets: a folder of image files (searched recursively) or a table's column of image paths (CSV, TSV, JSON
-Lines); and reading one item at the run's work size."""
+Lines, Parquet); and reading one item at the run's work size."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import numpy as np
 from peephole.errors import InputError
 from peephole.modalities.image.io import load_image, resize, to_rgb_float
 from peephole.modalities.items import (
-    TABLE_SUFFIXES,
     Item,
     NotThisKind,
     extra_fields,
@@ -21,8 +20,8 @@ from peephole.modalities.items import (
     label_column,
     no_bad_row,
     pick_column,
-    read_table,
 )
+from peephole.modalities.tables import TABLE_SUFFIXES, read_table
 
 #: The files a folder's images are: the picture formats Pillow reads (HEIC/HEIF with the ``heic`` extra's plugin:
 #: without it each such item fails saying so)
@@ -61,7 +60,9 @@ def read_image_items(source: Path, column: str | None, labels: str | None, asked
         by_folder = all(len(r.parts) > 1 for r in rel)
         return [Item(r.as_posix(), str(p.resolve()), r.parts[0] if by_folder else None) for r, p in zip(rel, paths)]
     if source.suffix.lower() not in TABLE_SUFFIXES:
-        raise NotThisKind("images are read from a folder or from a column of image paths in a .csv, .tsv or .jsonl table")
+        raise NotThisKind(
+            f"images are read from a folder or from a column of image paths in a table ({' '.join(TABLE_SUFFIXES)})"
+        )
     header, rows = read_table(source)
     col = pick_column(header, column, PATH_COLUMNS, source, "inputs")
     if col is None:

@@ -12,7 +12,6 @@ import numpy as np
 
 from peephole.errors import InputError
 from peephole.modalities.items import (
-    TABLE_SUFFIXES,
     BadRow,
     Item,
     NotThisKind,
@@ -22,8 +21,8 @@ from peephole.modalities.items import (
     label_column,
     no_bad_row,
     pick_column,
-    read_table,
 )
+from peephole.modalities.tables import TABLE_SUFFIXES, read_table
 
 INPUT_KEYS = ("x", "X", "inputs", "data", "sequences")
 LABEL_KEYS = ("y", "labels", "label", "target")

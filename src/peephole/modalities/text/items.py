@@ -1,4 +1,4 @@
-"""Text datasets: a table's column of texts (CSV, TSV, JSON Lines) or a text file of lines (blank lines skipped, keeping
+"""Text datasets: a table's column of texts (CSV, TSV, JSON Lines, Parquet) or a text file of lines (blank lines skipped, keeping
 their numbers); and reading one item."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from typing import Any
 
 from peephole.errors import InputError
 from peephole.modalities.items import (
-    TABLE_SUFFIXES,
     Item,
     NotThisKind,
     content_id,
@@ -16,9 +15,9 @@ from peephole.modalities.items import (
     label_column,
     no_bad_row,
     pick_column,
-    read_table,
     read_text,
 )
+from peephole.modalities.tables import TABLE_SUFFIXES, read_table
 
 TEXT_COLUMNS = ("text", "sentence")
 
@@ -28,7 +27,7 @@ def read_text_items(source: Path, column: str | None, labels: str | None, asked:
     hash of the text, so an edited text is a new item."""
     suffix = source.suffix.lower()
     if source.is_dir() or suffix not in (*TABLE_SUFFIXES, ".txt"):
-        raise NotThisKind("texts are read from a column of a .csv, .tsv or .jsonl table, or a .txt file (one text per line)")
+        raise NotThisKind(f"texts are read from a column of a table ({' '.join(TABLE_SUFFIXES)}) or a .txt file (one per line)")
     if suffix == ".txt":
         lines = read_text(source).splitlines()
         items = [Item(content_id(n, s.encode("utf-8")), s) for n, s in enumerate(lines, start=1) if s.strip()]
