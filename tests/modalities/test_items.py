@@ -171,3 +171,33 @@ def test_a_parquet_table_is_read_as_a_csv_is(tmp_path, monkeypatch):
     monkeypatch.setattr(tables, "MAX_TABLE_BYTES", 10)  # as a table above 2 GiB uncompressed
     with pytest.raises(InputError, match="bytes uncompressed, more than Peephole reads"):
         TEXT.read_items(tmp_path / "t.parquet")
+
+
+def test_images_embedded_in_a_parquet_table_are_explained(tmp_path):
+    """A Hugging Face image dataset's Parquet holds each image's bytes ({"bytes": ..., "path": ...}); each was "no
+    such file"."""
+    pa = pytest.importorskip("pyarrow")
+    import io
+
+    import pyarrow.parquet as pq
+    from PIL import Image
+    from runs_fixtures import TOY, ToyImageModel
+
+    import peephole
+    from peephole.batch import open_run
+
+    def png(colour):
+        buf = io.BytesIO()
+        Image.new("RGB", (40, 30), colour).save(buf, format="PNG")
+        return buf.getvalue()
+
+    images = [{"bytes": png((200, 0, 0)), "path": "red.png"}, {"bytes": png((0, 0, 0)), "path": None}]
+    pq.write_table(pa.table({"image": images, "label": ["red", "dark"], "caption": [b"\x00", b"\x01"]}), tmp_path / "d.parquet")
+    items = IMAGE.read_items(tmp_path / "d.parquet")
+    assert [i.label for i in items] == ["red", "dark"] and items[0].id != items[1].id
+    assert IMAGE.load_item(items[0].source, size=16)[..., 0].mean() > 0.7
+    run = peephole.run(ToyImageModel(), tmp_path / "d.parquet", out=tmp_path / "run", targets="true", progress=False, **TOY)
+    assert run.complete()["done"] == 2
+    assert {r["source"] for r in open_run(tmp_path / "run").rows()} == {f"<image of {len(i['bytes']):,} bytes>" for i in images}
+    with pytest.raises(InputError, match="column 'caption' holds bytes, not a text"):
+        TEXT.load_item(TEXT.read_items(tmp_path / "d.parquet", column="caption")[0].source)

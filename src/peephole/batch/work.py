@@ -14,7 +14,7 @@ import numpy as np
 
 from peephole.core.classes import classes_named
 from peephole.errors import InputError, NothingToExplain, PeepholeError
-from peephole.modalities.items import Item
+from peephole.modalities.items import BadRow, Item
 from peephole.result import Explanation
 from peephole.store.runs import file_stamp
 from peephole.terminal import storable
@@ -325,6 +325,11 @@ def _metrics(model: Any, job: Job, e: Explanation) -> dict[str, float]:
 
 
 def _source(item: Item) -> str:
+    """What a row records of its item's input: a path or text, else what it is (image bytes, an array, a bad row)."""
     if isinstance(item.source, str):
         return storable(item.source)
+    if isinstance(item.source, (bytes, bytearray)):
+        return f"<image of {len(item.source):,} bytes>"
+    if isinstance(item.source, BadRow):
+        return storable(item.source.where)
     return f"<array of shape {np.shape(item.source)}>"

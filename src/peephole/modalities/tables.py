@@ -67,20 +67,21 @@ def read_parquet(path: Path) -> tuple[list[str], list[dict[Any, Any]]]:
     return list(table.column_names), [cells(r) for r in table.to_pylist()]
 
 
-def cells(obj: dict[str, Any]) -> dict[str, str]:
-    """A row's values as text, as a CSV would hold them: a string as it is, a number or other value as its JSON
-    (``1`` -> ``"1"``; a list, a dict), bytes (an image embedded in a Parquet table) as a note of their size; ``None``
-    (``null``): no value."""
+def cells(obj: dict[str, Any]) -> dict[str, Any]:
+    """A row's values as a CSV would hold them, as text: a string as it is, a number or other value as its JSON
+    (``1`` -> ``"1"``; a list, a dict); ``None`` (``null``): no value. An image embedded in a Parquet table — its
+    bytes, or a ``datasets`` Image's ``{"bytes": ..., "path": ...}`` — stays its bytes (the image modality reads
+    them)."""
     return {k: cell(v) for k, v in obj.items() if v is not None}
 
 
-def cell(value: Any) -> str:
-    """One value as text (see :func:`cells`)."""
-    if isinstance(value, str):
+def cell(value: Any) -> Any:
+    """One value (see :func:`cells`)."""
+    if isinstance(value, dict) and isinstance(value.get("bytes"), (bytes, bytearray)):
+        value = value["bytes"]
+    if isinstance(value, (str, bytes, bytearray)):
         return value
-    if isinstance(value, (bytes, bytearray)):
-        return f"<{len(value):,} bytes>"
-    return json.dumps(value, default=lambda v: cell(v) if isinstance(v, (bytes, bytearray)) else str(v))
+    return json.dumps(value, default=lambda v: f"<{len(v):,} bytes>" if isinstance(v, (bytes, bytearray)) else str(v))
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ Every output size is worked out before anything is resized, so no step allocates
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import warnings
@@ -194,8 +195,9 @@ def resize(img: np.ndarray, size: int, crop: bool = True, allow_large: bool = Fa
     return np.clip(out, 0, 1).astype(np.float32)
 
 
-def load_image(path: str | Path, size: int | None = None, crop: bool = True, allow_large: bool = False) -> np.ndarray:
-    """Read an image file (or a shipped photo such as ``skimage:chelsea``) as H×W×3 float32 in [0, 1].
+def load_image(path: str | Path | bytes, size: int | None = None, crop: bool = True, allow_large: bool = False) -> np.ndarray:
+    """Read an image file (or a shipped photo such as ``skimage:chelsea``, or an image file's bytes, as a Parquet table
+    embeds them) as H×W×3 float32 in [0, 1].
 
     With ``size``, :func:`resize` it (shorter side ``size``, centre crop unless ``crop=False``); without,
     an image above :data:`MAX_WORK_PIXELS` is fitted to it unless ``allow_large`` (see the module doc).
@@ -205,6 +207,11 @@ def load_image(path: str | Path, size: int | None = None, crop: bool = True, all
 
     if size is not None and int(size) < 1:
         raise InputError(f"size must be >= 1 pixel (or None to keep the size), got {size}")
+    if isinstance(path, (bytes, bytearray)):
+        name = f"<image of {len(path):,} bytes>"
+        heif_opener()  # the bytes of a HEIC photo name no suffix
+        img = to_rgb_float(_decode(io.BytesIO(path), name), name=name)
+        return resize(img, size, crop, allow_large, name) if size else fit_work_size(img, allow_large, name)
     if isinstance(path, str) and is_sample(path):
         img = to_rgb_float(sample_image(path), name=path)
         return resize(img, size, crop, allow_large, path) if size else fit_work_size(img, allow_large, path)
@@ -212,7 +219,7 @@ def load_image(path: str | Path, size: int | None = None, crop: bool = True, all
         raise InputError(f"{path}: URLs are not fetched; download the file and pass its path")
     p = Path(path)
     regular_file(p, " (to explain a text, pass modality='text')" if isinstance(path, str) and " " in path.strip() else "")
-    img = to_rgb_float(_decode(p), name=str(p))
+    img = to_rgb_float(_decode(p, str(p)), name=str(p))
     return resize(img, size, crop, allow_large, str(p)) if size else fit_work_size(img, allow_large, str(p))
 
 
@@ -249,9 +256,11 @@ def regular_file(p: Path, hint: str = "") -> None:
         raise InputError(f"{p}: is {kind}, not a regular file; only image files are read")
 
 
-def _decode(p: Path) -> np.ndarray:
-    """The pixels of file ``p`` in RGB(A) / L(A) / 16-bit, colour spaces converted; bombs refused before decoding."""
-    if p.suffix.lower() in HEIF_SUFFIXES:
+def _decode(p: Path | io.BytesIO, name: str) -> np.ndarray:
+    """The pixels of file ``p`` (or of bytes in memory), called ``name`` in errors, in RGB(A) / L(A) / 16-bit, colour
+    spaces converted; bombs refused before decoding."""
+    heif = isinstance(p, Path) and p.suffix.lower() in HEIF_SUFFIXES
+    if heif:
         heif_opener()
     try:
         with warnings.catch_warnings():
@@ -260,13 +269,13 @@ def _decode(p: Path) -> np.ndarray:
                 w, h = im.size
                 if w * h > MAX_DECODE_PIXELS:
                     raise InputError(
-                        f"{p}: {w}×{h} = {w * h:,} pixels is above the decoding limit of {MAX_DECODE_PIXELS:,} "
+                        f"{name}: {w}×{h} = {w * h:,} pixels is above the decoding limit of {MAX_DECODE_PIXELS:,} "
                         f"pixels (a decompression bomb or a huge scan); reduce it with an image tool first"
                     )
                 frames = getattr(im, "n_frames", 1)
                 if frames > 1 and im.format not in STILL_FORMATS:
                     warnings.warn(
-                        f"{p}: holds {frames} frames (an animation or a multi-page file); explaining the first. "
+                        f"{name}: holds {frames} frames (an animation or a multi-page file); explaining the first. "
                         "Save the frame to explain as a file of its own.",
                         stacklevel=4,
                     )
@@ -283,17 +292,17 @@ def _decode(p: Path) -> np.ndarray:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise InputError(
-            f"{p}: above the decoding limit of {MAX_DECODE_PIXELS:,} pixels, refused as a possible decompression bomb ({exc})"
+            f"{name}: above the decoding limit of {MAX_DECODE_PIXELS:,} pixels, refused as a possible decompression bomb ({exc})"
         ) from exc
     except UnidentifiedImageError as exc:
-        if p.suffix.lower() in HEIF_SUFFIXES and not heif_opener():
+        if heif and not heif_opener():
             raise InputError(
-                f"{p}: a HEIC/HEIF photo, which Pillow reads with the pillow-heif plugin: pip install 'peephole[heic]' "
+                f"{name}: a HEIC/HEIF photo, which Pillow reads with the pillow-heif plugin: pip install 'peephole[heic]' "
                 "(Peephole registers it), or convert the photo to JPEG"
             ) from exc
-        raise InputError(f"{p}: not an image file (or an unsupported format)") from exc
+        raise InputError(f"{name}: not an image file (or an unsupported format)") from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise InputError(f"{p}: corrupt or truncated image ({exc})") from exc
+        raise InputError(f"{name}: corrupt or truncated image ({exc})") from exc
     if a.dtype in (np.int32, np.uint32) and a.max(initial=0) <= 65535:  # 16-bit grayscale in PIL's 'I' mode
         a = a.astype(np.uint16)
     return a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("="))

@@ -15,6 +15,7 @@ from peephole.modalities.image.io import load_image, resize, to_rgb_float
 from peephole.modalities.items import (
     Item,
     NotThisKind,
+    content_id,
     extra_fields,
     files_below,
     label_column,
@@ -72,6 +73,9 @@ def read_image_items(source: Path, column: str | None, labels: str | None, asked
     lab = label_column(header, labels, source)
     items = []
     for n, row in enumerate(rows, start=1):
+        if isinstance(row.get(col), (bytes, bytearray)):  # an image embedded in a Parquet table
+            items.append(Item(content_id(n, row[col]), bytes(row[col]), (row.get(lab) or None) if lab else None))
+            continue
         rel = Path(row.get(col) or "")
         try:
             full = rel if rel.is_absolute() else (source.parent / rel).resolve()
@@ -104,11 +108,12 @@ def holds_image(x: Any) -> bool:
 def load_image_item(
     source: Any, size: int | None = None, crop: bool = True, allow_large: bool = False, name: str = "image"
 ) -> np.ndarray:
-    """A path (or a shipped photo such as ``skimage:chelsea``) or an array as H×W×3 float32 in [0, 1]; with
+    """A path (or a shipped photo such as ``skimage:chelsea``), an image file's bytes or an array as H×W×3 float32 in
+    [0, 1]; with
     ``size``, the shorter side resized to it (centre-cropped unless ``crop=False``); a dataset's
     :class:`~peephole.modalities.items.BadRow`, one InputError."""
     no_bad_row(source)
-    if isinstance(source, (str, Path)):
+    if isinstance(source, (str, Path, bytes)):
         return load_image(source, size=size, crop=crop, allow_large=allow_large)
     img = to_rgb_float(source, name=name)
     if size is not None and int(size) < 1:

@@ -8,6 +8,7 @@ from typing import Any
 
 from peephole.errors import InputError
 from peephole.modalities.items import (
+    BadRow,
     Item,
     NotThisKind,
     content_id,
@@ -43,6 +44,8 @@ def read_text_items(source: Path, column: str | None, labels: str | None, asked:
     for n, row in enumerate(rows, start=1):
         text = row.get(col) or ""
         bad = extra_fields(row, header, f"{source}, row {n}")
+        if not isinstance(text, str):  # bytes in a Parquet table
+            text, bad = "", bad or BadRow(f"{source}, row {n}", f"column {col!r} holds bytes, not a text")
         items.append(Item(content_id(n, text.encode("utf-8")), bad or text, (row.get(lab) or None) if lab else None))
     return items
 
