@@ -45,3 +45,31 @@ def test_ray_run_equals_the_local_run_and_resumes(tmp_path, monkeypatch):
         assert ea.targets == eb.targets
     assert b.rows("failed")[0]["error"] == a.rows("failed")[0]["error"]
     assert [s["engine"] for s in b.sessions()] == ["ray", "ray"]
+
+
+def test_ray_runs_a_table_with_a_bad_row_and_images_embedded_in_parquet(tmp_path, monkeypatch):
+    """A CSV row of more fields than its header, or an image embedded in a Parquet table, made the Ray engine refuse
+    the whole run ("an in-memory array"); the bad row fails alone and the embedded images are explained."""
+    require("ray")
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import ray
+    from PIL import Image
+
+    write_images(tmp_path / "d", 2)
+    (tmp_path / "l.csv").write_text("path,label\nd/img000.png,red\nd/sub/img001.png,red,extra\n")
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 0, 0)).save(buf, format="PNG")
+    pq.write_table(pa.table({"image": [{"bytes": buf.getvalue(), "path": "a.png"}]}), tmp_path / "e.parquet")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), str(SRC), os.environ.get("PYTHONPATH", "")]))
+    kw = {**TOY, "progress": False, "engine": "ray"}
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        table = peephole.run("runs_fixtures:make_toy", tmp_path / "l.csv", out=tmp_path / "csv", **kw).complete()
+        embedded = peephole.run("runs_fixtures:make_toy", tmp_path / "e.parquet", out=tmp_path / "pq", **kw).complete()
+    finally:
+        ray.shutdown()
+    assert (table["done"], table["failed"], embedded["done"]) == (1, 1, 1)
+    assert "row 2: 3 fields for a header of 2" in open_run(tmp_path / "csv").rows("failed")[0]["error"]

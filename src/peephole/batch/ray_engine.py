@@ -12,6 +12,7 @@ exactly as with the local engine.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from collections.abc import Iterator, Sequence
@@ -22,6 +23,7 @@ import numpy as np
 from peephole.batch.datasets import Item
 from peephole.batch.work import Job, explain_item, resolve_model
 from peephole.errors import InputError
+from peephole.modalities.items import BadRow
 
 
 class _Explainer:
@@ -35,10 +37,16 @@ class _Explainer:
         rows, blobs = [], []
         for raw in batch["item"]:
             d = json.loads(str(raw))
-            row, e = explain_item(self.model, self.job, Item(d["id"], d["source"], d["label"]), d["seq"])
+            source = d["source"] if isinstance(d["source"], str) else base64.b64decode(d["source"]["bytes"])
+            row, e = explain_item(self.model, self.job, Item(d["id"], source, d["label"]), d["seq"])
             rows.append(json.dumps(row))
             blobs.append(_npz_bytes(e) if e is not None else b"")
         return {"row": np.array(rows, dtype=object), "npz": np.array(blobs, dtype=object)}
+
+
+def _sent(source: str | bytes) -> Any:
+    """An item's source as JSON sends it to a worker: a path or text as it is, an embedded image's bytes in base64."""
+    return source if isinstance(source, str) else {"bytes": base64.b64encode(source).decode("ascii")}
 
 
 def _npz_bytes(e: Any) -> bytes:
@@ -70,12 +78,18 @@ def explain_on_ray(
         raise InputError("the Ray engine needs Ray: pip install 'peephole[ray]'") from exc
     if not todo:
         return
-    bad = [item.id for _, item in todo if not isinstance(item.source, str)]
+    bad = [item.id for _, item in todo if not isinstance(item.source, (str, bytes, BadRow))]
     if bad:
         raise InputError(f"the Ray engine reads datasets of files or sentences; item {bad[0]!r} is an in-memory array")
+    for seq, item in todo:  # a row that holds no input fails here, as it would on a worker; the others go on
+        if isinstance(item.source, BadRow):
+            yield explain_item(None, job, item, seq, error=InputError(f"{item.source.where}: {item.source.why}"))[0], None
+    todo = [(s, i) for s, i in todo if not isinstance(i.source, BadRow)]
+    if not todo:
+        return
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
-    items = [{"item": json.dumps({"seq": s, "id": i.id, "source": i.source, "label": i.label})} for s, i in todo]
+    items = [{"item": json.dumps({"seq": s, "id": i.id, "source": _sent(i.source), "label": i.label})} for s, i in todo]
     ds = ray.data.from_items(items, override_num_blocks=len(items))
     out = ds.map_batches(
         _Explainer,
