@@ -129,7 +129,7 @@ def test_damaged_or_hostile_sequence_arrays_are_one_input_error_and_a_folders_ot
     at = big.rfind(b"PK\x01\x02")  # its last array's central directory record: 3 GiB uncompressed, it says
     big[at + 24 : at + 28] = (3 * 2**30).to_bytes(4, "little")
     (tmp_path / "big.npz").write_bytes(bytes(big))
-    with pytest.raises(InputError, match=r"big.npz: .*more than Peephole loads .*save them as .npy files"):
+    with pytest.raises(InputError, match=r"big.npz: .*more than Peephole loads .*save the sequences as .npy files"):
         open_dataset(tmp_path / "big.npz")  # the saved-results advice ("see max_bytes") was no use here
     assert main(["run", str(folder), "--out", str(tmp_path / "run"), "--model", "batch.sequence_toy:make_sequence_toy"]) == 1
     captured = capsys.readouterr()

@@ -17,11 +17,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "run",
         help="explain a whole dataset (resumable; local or Ray)",
-        description="Explain every item of DATASET (a folder of images, a CSV, TSV, JSON Lines or Parquet table of image "
-        "paths or sentences, a .txt file of sentences, an .npy/.npz array of sequences or a folder of .npy files; a CSV of "
-        "numeric rows with --modality sequence) into the run folder --out. Running the same command again resumes: "
-        "done items are skipped, failed ones retried. Exit code 0: all explained; 1: some items failed; 2: nothing "
-        "ran (bad settings).",
+        description="Explain every item of DATASET (a folder of images, a CSV, TSV, JSON Lines or Parquet table of "
+        "image paths or sentences, a .txt file of sentences, an .npy/.npz array of sequences (of images for an image "
+        "model) or a folder of .npy files; a CSV of numeric rows with --modality sequence) into the run folder --out. "
+        "Running the same command again resumes: done items are skipped, failed ones retried. Exit code 0: all "
+        "explained; 1: some items failed; 2: nothing ran (bad settings).",
     )
     p.add_argument("dataset", metavar="DATASET")
     p.add_argument("--out", required=True, help="the run folder (created, or resumed when it exists)")

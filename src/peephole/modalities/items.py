@@ -127,6 +127,20 @@ def read_text(path: Path, strict: bool = False) -> str:
         return text
 
 
+def read_arrays(source: Path, what: str) -> dict[str, Any]:
+    """The arrays of an ``.npz`` by name (an ``.npy``'s as ``""``) holding ``what`` (``"sequences"``, ``"images"``),
+    read as data with their sizes checked (:mod:`peephole.core.arrays`); anything wrong with the file, one
+    :class:`InputError` naming it."""
+    from peephole.core.arrays import read_npy, read_npz
+
+    try:
+        if source.suffix.lower() == ".npz":
+            return read_npz(source, f"an .npz of {what}", larger=f"save the {what} as .npy files, read up to their own size")
+        return {"": read_npy(source, f"an .npy array of {what}")}
+    except InputError as exc:
+        raise InputError(f"{source}: {exc}") from exc
+
+
 #: How a reader's error tells the user to name each kind of column (library keyword and command-line option).
 CHOOSE = {"inputs": "column= (CLI: --column)", "labels": "label_column= (CLI: --label-column)"}
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from runs_fixtures import write_images
+from runs_fixtures import TOY, ToyImageModel, write_images
 
+import peephole
 from peephole.errors import InputError
 from peephole.modalities import get_modality
 from peephole.modalities.items import NotThisKind
@@ -95,3 +96,28 @@ def test_a_csv_written_on_windows_names_its_images_with_backslashes(tmp_path):
     (tmp_path / "d" / "odd\\name.png").write_bytes((tmp_path / "d" / "img000.png").read_bytes())  # a real backslash
     (tmp_path / "m.csv").write_text("path\nd/odd\\name.png\n")
     assert IMAGE.read_items(tmp_path / "m.csv")[0].source == str((tmp_path / "d" / "odd\\name.png").resolve())
+
+
+def test_an_array_of_images_is_a_dataset_when_images_are_asked_for(tmp_path):
+    """CIFAR- or MNIST-style arrays (N×H×W×C, N×C×H×W, N×H×W) saved with their labels: an image model's run had
+    "no image inputs"; unasked, an array stays a sequence dataset."""
+    from peephole.batch import open_dataset
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "cifar.npz", x=(rng.random((3, 32, 32, 3)) * 255).astype(np.uint8), y=np.array([2.0, 0.0, 1.0]))
+    items = IMAGE.read_items(tmp_path / "cifar.npz", asked=True)
+    assert [i.label for i in items] == ["2", "0", "1"] and len({i.id for i in items}) == 3
+    assert IMAGE.load_item(items[0].source, size=16).shape == (16, 16, 3)
+    run = peephole.run(ToyImageModel(), tmp_path / "cifar.npz", out=tmp_path / "run", targets="true", progress=False, **TOY)
+    assert run.complete()["done"] == 3  # an image model asks for images
+    np.save(tmp_path / "chw.npy", rng.random((2, 3, 20, 24)).astype(np.float32))
+    assert IMAGE.load_item(IMAGE.read_items(tmp_path / "chw.npy", asked=True)[1].source).shape == (20, 24, 3)
+    np.save(tmp_path / "mnist.npy", (rng.random((4, 28, 28)) * 255).astype(np.uint8))
+    assert open_dataset(tmp_path / "mnist.npy", modality="image").items[3].source.shape == (28, 28)
+    assert open_dataset(tmp_path / "mnist.npy").modality == "sequence"  # not asked: a sequence dataset as before
+    np.save(tmp_path / "flat.npy", np.zeros((4, 5)))
+    with pytest.raises(InputError, match=r"shape \(4, 5\); images are N×H×W"):
+        IMAGE.read_items(tmp_path / "flat.npy", asked=True)
+    np.savez(tmp_path / "odd.npz", a=np.zeros((2, 8, 8)), b=np.zeros((2, 8, 8)))
+    with pytest.raises(InputError, match="no array of images"):
+        IMAGE.read_items(tmp_path / "odd.npz", asked=True)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from peephole.errors import InputError
-from peephole.modalities.image.io import load_image, resize, to_rgb_float
+from peephole.modalities.image.io import images_of, load_image, resize, to_rgb_float
 from peephole.modalities.items import (
     Item,
     NotThisKind,
@@ -21,6 +21,7 @@ from peephole.modalities.items import (
     label_column,
     no_bad_row,
     pick_column,
+    read_arrays,
 )
 from peephole.modalities.tables import TABLE_SUFFIXES, read_table
 
@@ -60,9 +61,12 @@ def read_image_items(source: Path, column: str | None, labels: str | None, asked
         rel = [p.relative_to(source) for p in paths]
         by_folder = all(len(r.parts) > 1 for r in rel)
         return [Item(r.as_posix(), str(p.resolve()), r.parts[0] if by_folder else None) for r, p in zip(rel, paths)]
+    if source.suffix.lower() in (".npy", ".npz"):
+        return _array_items(source, column, labels, asked)
     if source.suffix.lower() not in TABLE_SUFFIXES:
         raise NotThisKind(
-            f"images are read from a folder or from a column of image paths in a table ({' '.join(TABLE_SUFFIXES)})"
+            f"images are read from a folder, a column of image paths in a table ({' '.join(TABLE_SUFFIXES)}), or an "
+            ".npy / .npz array of them"
         )
     header, rows = read_table(source)
     col = pick_column(header, column, PATH_COLUMNS, source, "inputs")
@@ -87,6 +91,38 @@ def read_image_items(source: Path, column: str | None, labels: str | None, asked
         bad = extra_fields(row, header, f"{source}, row {n}")
         items.append(Item(f"{n:06d}:{rel.as_posix()}", bad or str(full), (row.get(lab) or None) if lab else None))
     return items
+
+
+#: The names an ``.npz`` of images gives its images and its labels (as Keras' and torchvision's arrays are saved)
+IMAGE_KEYS, LABEL_KEYS = ("x", "X", "images", "image", "inputs", "data"), ("y", "labels", "label", "target", "targets")
+
+
+def _array_items(source: Path, column: str | None, labels: str | None, asked: bool) -> list[Item]:
+    """One item per image of an ``.npy`` / ``.npz`` array (N×H×W, N×H×W×C or N×C×H×W; an ``.npz`` names its images
+    and labels as :data:`IMAGE_KEYS` and :data:`LABEL_KEYS` do, or ``column=`` / ``label_column=``). Read only when
+    images are asked for (an image model's run, ``modality='image'``): an array is a sequence dataset otherwise."""
+    if not asked:
+        raise NotThisKind("an .npy / .npz array is read as images when they are asked for (modality='image')")
+    arrays = read_arrays(source, "images")
+    keys = list(arrays)
+    key = "" if keys == [""] else pick_column(keys, column, IMAGE_KEYS, source, "inputs", "array")
+    key = key if key is not None else (keys[0] if len(keys) == 1 else None)
+    if key is None:
+        raise InputError(f"{source}: no array of images ({', '.join(IMAGE_KEYS)}: name it with column=); its arrays: {keys}")
+    lab = None if key == "" else pick_column([k for k in keys if k != key], labels, LABEL_KEYS, source, "labels", "array")
+    images = arrays[key]
+    if images.ndim not in (3, 4) or not len(images):
+        raise InputError(f"{source}: holds an array of shape {images.shape}; images are N×H×W, N×H×W×C or N×C×H×W")
+    listed = images_of(images) if images.ndim == 4 else list(images)
+    truth = None if lab is None else arrays[lab].reshape(-1)
+    if truth is not None and truth.dtype.kind == "f" and np.all(np.isfinite(truth)) and np.all(truth == np.round(truth)):
+        truth = truth.astype(np.int64)  # labels saved as floats (1.0): class indices
+    if truth is not None and len(truth) != len(listed):
+        raise InputError(f"{source}: {len(truth)} labels for {len(listed)} images")
+    return [
+        Item(content_id(n, np.ascontiguousarray(x).tobytes()), x, None if truth is None else str(truth[n - 1]))
+        for n, x in enumerate(listed, start=1)
+    ]
 
 
 def _looks_like_paths(rows: list[dict[str, str]], col: str, base: Path) -> bool:

@@ -21,6 +21,7 @@ from peephole.modalities.items import (
     label_column,
     no_bad_row,
     pick_column,
+    read_arrays,
 )
 from peephole.modalities.tables import TABLE_SUFFIXES, read_table
 
@@ -37,9 +38,9 @@ def read_sequence_items(source: Path, column: str | None, labels: str | None, as
             raise NotThisKind("no .npy sequences found")
         return [Item(p.relative_to(source).as_posix(), str(p.resolve())) for p in paths]
     if suffix == ".npy":
-        return _array_items(_numeric(_arrays(source)[""], source), None)
+        return _array_items(_numeric(read_arrays(source, "sequences")[""], source), None)
     if suffix == ".npz":
-        z = _arrays(source)
+        z = read_arrays(source, "sequences")
         keys = list(z)
         key = pick_column(keys, column, INPUT_KEYS, source, "inputs", "array") or (keys[0] if len(keys) == 1 else None)
         if key is None:
@@ -90,19 +91,6 @@ def _number(field: str) -> float:
         raise
 
 
-def _arrays(source: Path) -> dict[str, np.ndarray]:
-    """The arrays of an ``.npz`` by name (an ``.npy``'s as ``""``), read as data with their sizes checked
-    (:mod:`peephole.core.arrays`); anything wrong with the file, one InputError naming it."""
-    from peephole.core.arrays import read_npy, read_npz
-
-    try:
-        if source.suffix.lower() == ".npz":
-            return read_npz(source, "an .npz of sequences", larger="save them as .npy files, read up to their own size")
-        return {"": read_npy(source, "an .npy array of sequences")}
-    except InputError as exc:
-        raise InputError(f"{source}: {exc}") from exc
-
-
 def _numeric(a: np.ndarray, source: Path) -> np.ndarray:
     if not np.issubdtype(a.dtype, np.number) or a.ndim < 1:
         raise InputError(f"{source}: expected an array of numbers with one sequence per entry of axis 0, got {a.dtype} {a.shape}")
@@ -144,7 +132,7 @@ def load_sequence_item(source: Any) -> np.ndarray:
     if not p.is_file():
         raise InputError(f"{p}: no such file (a sequence is read from an .npy, .csv or .txt file)")
     if p.suffix.lower() == ".npy":
-        return _arrays(p)[""]
+        return read_arrays(p, "sequences")[""]
     try:
         return np.loadtxt(p, delimiter="," if p.suffix.lower() == ".csv" else None, ndmin=1)
     except ValueError as exc:
