@@ -1,7 +1,9 @@
-"""Dataset items and the parts of reading them that every modality shares (CSV columns, labels, stable ids).
+"""Dataset items and the parts of reading them that every modality shares: the files of a folder, text files and
+arrays, which column holds the inputs and the labels, rows that hold no input, stable ids.
 
-Each modality reads its own kinds of dataset (``Modality.read_items``); this module holds what they have in
-common, so that ``peephole.batch`` only dispatches and never knows a file format.
+Each modality reads its own kinds of dataset (``Modality.read_items``); this module (and :mod:`~peephole.modalities.
+tables` for the tables) holds what they have in common, so that ``peephole.batch`` only dispatches and never knows a
+file format.
 """
 
 from __future__ import annotations
@@ -186,8 +188,9 @@ def label_column(header: Sequence[str], given: str | None, path: Path) -> str | 
 
 @dataclass(frozen=True)
 class BadRow:
-    """A CSV row that holds no input (more fields than the header, a field that is no number where numbers are
-    read): its item fails when it is loaded, saying why, and the other rows run."""
+    """A table's row that holds no input (more fields than the header, a field that is no number where numbers are
+    read, a JSON Lines line that is no object): its item fails when it is loaded, saying why, and the other rows
+    run."""
 
     where: str
     why: str
@@ -202,8 +205,7 @@ def no_bad_row(source: Any) -> None:
 def extra_fields(row: dict[Any, Any], header: Sequence[str], where: str) -> BadRow | None:
     """The :class:`BadRow` a table's row is when it has fields past the header's (the csv module keeps them under
     None: an unquoted comma inside a text or a file name) or, from :func:`~peephole.modalities.tables.read_table`, says
-    why it is none (a JSON
-    Lines line that is no object), else None."""
+    why it is none under None (a JSON Lines line that is no object), else None."""
     extra = row.get(None)
     if not extra:
         return None

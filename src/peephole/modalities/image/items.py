@@ -1,5 +1,5 @@
-"""Image datasets: a folder of image files (searched recursively) or a table's column of image paths (CSV, TSV, JSON
-Lines, Parquet); and reading one item at the run's work size."""
+"""Image datasets: a folder of image files (searched recursively), a table's column of image paths (CSV, TSV, JSON
+Lines, Parquet) or an array of images; and reading one item at the run's work size."""
 
 from __future__ import annotations
 
@@ -37,10 +37,10 @@ PATH_COLUMNS = ("path", "image", "file", "filename")
 
 
 def read_image_items(source: Path, column: str | None, labels: str | None, asked: bool) -> list[Item]:
-    """Items of a folder (id: the path relative to it; see :func:`~peephole.modalities.items.files_below`) or a CSV of
-    paths (id: row number and path; paths relative to the CSV's folder, a backslash read as a folder separator where
-    the path as written names no file: a CSV written on Windows); :class:`NotThisKind` when ``source`` holds no image
-    paths.
+    """Items of a folder (id: the path relative to it; see :func:`~peephole.modalities.items.files_below`), a table of
+    paths (id: row number and path; paths relative to the table's folder, a backslash read as a folder separator where
+    the path as written names no file: a CSV written on Windows; a Parquet table's embedded images as their bytes) or
+    an array of images (:func:`_array_items`); :class:`NotThisKind` when ``source`` holds no images.
 
     A folder whose images all sit in sub-folders is labelled by them, as torchvision's ``ImageFolder``:
     ``DATASET/<class>/x.jpg`` has the true label ``<class>`` (a class name or index of the model)."""
