@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
 
 from peephole.core.query import OUTPUT_KINDS
 from peephole.errors import InputError
@@ -115,7 +116,7 @@ class OnnxModel:
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         out = self.session.run([self.output_name], {self.input_name: x})[0]
-        return 1 / (1 + np.exp(-np.asarray(out, np.float64))) if self.sigmoid else out
+        return expit(np.asarray(out, np.float64)) if self.sigmoid else out
 
 
 #: Input normalisations a user ONNX file may declare: (mean, std) applied to [0, 1] RGB, none, or the Hugging Face
