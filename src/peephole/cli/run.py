@@ -41,8 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         p.add_argument(flag, **spec)
     p.add_argument("--targets", default="predicted", help="predicted (the --top-k classes), true (the labels) or 3,17")
     p.add_argument("--top-k", type=int, default=1, help="with --targets predicted: how many classes (default 1)")
-    p.add_argument("--column", default=None, help="table column of image paths or sentences (.npz: the array of sequences)")
-    p.add_argument("--label-column", default=None, help="table column of true labels (class index or name)")
+    p.add_argument("--column", default=None, help="table column of image paths or sentences (.npz: the array of inputs)")
+    p.add_argument("--label-column", default=None, help="table column (.npz: array) of true labels (class index or name)")
     p.add_argument("--size", type=int, default=224, help="images: shorter side resized to SIZE, centre-cropped (0: keep)")
     p.add_argument(
         "--metrics",
