@@ -143,6 +143,23 @@ def read_arrays(source: Path, what: str) -> dict[str, Any]:
         raise InputError(f"{source}: {exc}") from exc
 
 
+def array_inputs(
+    source: Path, what: str, column: str | None, labels: str | None, input_keys: Sequence[str], label_keys: Sequence[str]
+) -> tuple[Any, Any]:
+    """The array of inputs and the array of labels (or None) of an ``.npy`` / ``.npz`` file of ``what``: an ``.npy``'s
+    one array, or the ``.npz``'s array named ``column`` (else one of ``input_keys``, else its only array) and
+    ``labels`` (else one of ``label_keys``, else none), by :func:`pick_column`'s rules."""
+    arrays = read_arrays(source, what)
+    keys = list(arrays)
+    if keys == [""]:
+        return arrays[""], None
+    key = pick_column(keys, column, input_keys, source, "inputs", "array") or (keys[0] if len(keys) == 1 else None)
+    if key is None:
+        raise InputError(f"{source}: no array of {what} ({', '.join(input_keys)}: name it with column=); its arrays: {keys}")
+    lab = pick_column([k for k in keys if k != key], labels, label_keys, source, "labels", "array")
+    return arrays[key], None if lab is None else arrays[lab]
+
+
 #: How a reader's error tells the user to name each kind of column (library keyword and command-line option).
 CHOOSE = {"inputs": "column= (CLI: --column)", "labels": "label_column= (CLI: --label-column)"}
 

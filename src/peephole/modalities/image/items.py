@@ -15,13 +15,13 @@ from peephole.modalities.image.io import images_of, load_image, resize, to_rgb_f
 from peephole.modalities.items import (
     Item,
     NotThisKind,
+    array_inputs,
     content_id,
     extra_fields,
     files_below,
     label_column,
     no_bad_row,
     pick_column,
-    read_arrays,
 )
 from peephole.modalities.tables import TABLE_SUFFIXES, read_table
 
@@ -103,18 +103,11 @@ def _array_items(source: Path, column: str | None, labels: str | None, asked: bo
     images are asked for (an image model's run, ``modality='image'``): an array is a sequence dataset otherwise."""
     if not asked:
         raise NotThisKind("an .npy / .npz array is read as images when they are asked for (modality='image')")
-    arrays = read_arrays(source, "images")
-    keys = list(arrays)
-    key = "" if keys == [""] else pick_column(keys, column, IMAGE_KEYS, source, "inputs", "array")
-    key = key if key is not None else (keys[0] if len(keys) == 1 else None)
-    if key is None:
-        raise InputError(f"{source}: no array of images ({', '.join(IMAGE_KEYS)}: name it with column=); its arrays: {keys}")
-    lab = None if key == "" else pick_column([k for k in keys if k != key], labels, LABEL_KEYS, source, "labels", "array")
-    images = arrays[key]
+    images, labelled = array_inputs(source, "images", column, labels, IMAGE_KEYS, LABEL_KEYS)
     if images.ndim not in (3, 4) or not len(images):
         raise InputError(f"{source}: holds an array of shape {images.shape}; images are N×H×W, N×H×W×C or N×C×H×W")
     listed = images_of(images) if images.ndim == 4 else list(images)
-    truth = None if lab is None else arrays[lab].reshape(-1)
+    truth = None if labelled is None else labelled.reshape(-1)
     if truth is not None and truth.dtype.kind == "f" and np.all(np.isfinite(truth)) and np.all(truth == np.round(truth)):
         truth = truth.astype(np.int64)  # labels saved as floats (1.0): class indices
     if truth is not None and len(truth) != len(listed):

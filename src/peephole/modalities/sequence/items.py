@@ -15,12 +15,12 @@ from peephole.modalities.items import (
     BadRow,
     Item,
     NotThisKind,
+    array_inputs,
     content_id,
     extra_fields,
     files_below,
     label_column,
     no_bad_row,
-    pick_column,
     read_arrays,
 )
 from peephole.modalities.tables import TABLE_SUFFIXES, read_table
@@ -37,18 +37,9 @@ def read_sequence_items(source: Path, column: str | None, labels: str | None, as
         if not paths:
             raise NotThisKind("no .npy sequences found")
         return [Item(p.relative_to(source).as_posix(), str(p.resolve())) for p in paths]
-    if suffix == ".npy":
-        return _array_items(_numeric(read_arrays(source, "sequences")[""], source), None)
-    if suffix == ".npz":
-        z = read_arrays(source, "sequences")
-        keys = list(z)
-        key = pick_column(keys, column, INPUT_KEYS, source, "inputs", "array") or (keys[0] if len(keys) == 1 else None)
-        if key is None:
-            raise InputError(
-                f"{source}: no array of sequences ({', '.join(INPUT_KEYS)}: name it with column=); its arrays: {keys}"
-            )
-        lab = pick_column([k for k in keys if k != key], labels, LABEL_KEYS, source, "labels", "array")
-        return _array_items(_numeric(z[key], source), None if lab is None else z[lab])
+    if suffix in (".npy", ".npz"):
+        values, truth = array_inputs(source, "sequences", column, labels, INPUT_KEYS, LABEL_KEYS)
+        return _array_items(_numeric(values, source), truth)
     if suffix in TABLE_SUFFIXES and asked:
         if column is not None:
             raise InputError(
