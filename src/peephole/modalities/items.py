@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from peephole.errors import InputError
 from peephole.terminal import storable
 
@@ -148,7 +150,8 @@ def array_inputs(
 ) -> tuple[Any, Any]:
     """The array of inputs and the array of labels (or None) of an ``.npy`` / ``.npz`` file of ``what``: an ``.npy``'s
     one array, or the ``.npz``'s array named ``column`` (else one of ``input_keys``, else its only array) and
-    ``labels`` (else one of ``label_keys``, else none), by :func:`pick_column`'s rules."""
+    ``labels`` (else one of ``label_keys``, else none), by :func:`pick_column`'s rules; labels saved as whole floats
+    (``2.0``) are the class indices they write."""
     arrays = read_arrays(source, what)
     keys = list(arrays)
     if keys == [""]:
@@ -157,7 +160,10 @@ def array_inputs(
     if key is None:
         raise InputError(f"{source}: no array of {what} ({', '.join(input_keys)}: name it with column=); its arrays: {keys}")
     lab = pick_column([k for k in keys if k != key], labels, label_keys, source, "labels", "array")
-    return arrays[key], None if lab is None else arrays[lab]
+    truth = None if lab is None else arrays[lab].reshape(-1)
+    if truth is not None and truth.dtype.kind == "f" and np.all(np.isfinite(truth)) and np.all(truth == np.round(truth)):
+        truth = truth.astype(np.int64)  # labels saved as floats (1.0): class indices
+    return arrays[key], truth
 
 
 #: How a reader's error tells the user to name each kind of column (library keyword and command-line option).

@@ -70,3 +70,11 @@ def test_a_folder_of_sequences_leaves_hidden_files_out(tmp_path):
     np.save(tmp_path / "a.npy", np.ones(4))
     (tmp_path / "._a.npy").write_bytes(b"\x00\x05\x16\x07Mac OS X")  # a Mac's AppleDouble twin
     assert [i.id for i in SEQ.read_items(tmp_path)] == ["a.npy"]
+
+
+def test_labels_saved_as_whole_floats_are_class_indices(tmp_path):
+    """An .npz whose y was saved as floats gave labels '1.0', which name no class; images read them as 1 already."""
+    np.savez(tmp_path / "f.npz", x=np.zeros((2, 4)), y=np.array([1.0, 0.0]))
+    assert [i.label for i in SEQ.read_items(tmp_path / "f.npz")] == ["1", "0"]
+    np.savez(tmp_path / "g.npz", x=np.zeros((2, 4)), y=np.array([0.5, 1.0]))  # not whole: kept as written
+    assert [i.label for i in SEQ.read_items(tmp_path / "g.npz")] == ["0.5", "1.0"]

@@ -103,13 +103,10 @@ def _array_items(source: Path, column: str | None, labels: str | None, asked: bo
     images are asked for (an image model's run, ``modality='image'``): an array is a sequence dataset otherwise."""
     if not asked:
         raise NotThisKind("an .npy / .npz array is read as images when they are asked for (modality='image')")
-    images, labelled = array_inputs(source, "images", column, labels, IMAGE_KEYS, LABEL_KEYS)
+    images, truth = array_inputs(source, "images", column, labels, IMAGE_KEYS, LABEL_KEYS)
     if images.ndim not in (3, 4) or not len(images):
         raise InputError(f"{source}: holds an array of shape {images.shape}; images are N×H×W, N×H×W×C or N×C×H×W")
     listed = images_of(images) if images.ndim == 4 else list(images)
-    truth = None if labelled is None else labelled.reshape(-1)
-    if truth is not None and truth.dtype.kind == "f" and np.all(np.isfinite(truth)) and np.all(truth == np.round(truth)):
-        truth = truth.astype(np.int64)  # labels saved as floats (1.0): class indices
     if truth is not None and len(truth) != len(listed):
         raise InputError(f"{source}: {len(truth)} labels for {len(listed)} images")
     return [

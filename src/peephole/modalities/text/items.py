@@ -24,8 +24,8 @@ TEXT_COLUMNS = ("text", "sentence")
 
 
 def read_text_items(source: Path, column: str | None, labels: str | None, asked: bool) -> list[Item]:
-    """Items of a ``.csv`` (``column``, default text/sentence) or ``.txt`` file; id: line or row number plus a
-    hash of the text, so an edited text is a new item."""
+    """Items of a table (:data:`~peephole.modalities.tables.TABLE_SUFFIXES`; ``column``, default text/sentence) or a
+    ``.txt`` file; id: line or row number plus a hash of the text, so an edited text is a new item."""
     suffix = source.suffix.lower()
     if source.is_dir() or suffix not in (*TABLE_SUFFIXES, ".txt"):
         raise NotThisKind(f"texts are read from a column of a table ({' '.join(TABLE_SUFFIXES)}) or a .txt file (one per line)")
